@@ -1,0 +1,50 @@
+# anya-go: every target installs what it needs first (make setup is idempotent).
+SHELL := /bin/bash
+ROOT  := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+TOOLS := $(ROOT)/.tools
+
+# Where the real components live after `make setup`; tests and examples read these.
+export ANYA_ONNXRUNTIME_LIB := $(TOOLS)/onnxruntime-1.24.1/libonnxruntime.so.1
+export ANYA_BTCD            := $(TOOLS)/bin/btcd
+export CGO_ENABLED          := 1
+
+GO_TEST_FLAGS ?= -race -timeout 40m
+FUZZTIME      ?= 10s
+BENCH         ?= .
+BENCHTIME     ?= 1s
+
+.PHONY: all setup demo test lint unit bench fuzz models clean
+
+all: test
+
+setup:
+	@$(ROOT)/scripts/setup.sh
+
+demo: setup
+	go run ./examples/bus-basics
+
+lint: setup
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needs to run on:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	$(TOOLS)/bin/staticcheck ./...
+	@if [ -f bench/go.mod ]; then cd bench && go vet ./... && $(TOOLS)/bin/staticcheck ./...; fi
+
+unit: setup
+	go test $(GO_TEST_FLAGS) ./...
+
+test: lint unit
+
+bench: setup
+	cd bench && go test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -cpu 1,2 ./...
+
+# fuzz runs every fuzz target of the SDK for FUZZTIME each.
+fuzz: setup
+	@set -e; for pkg in $$(go list ./...); do \
+		dir=$$(go list -f '{{.Dir}}' $$pkg); \
+		for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
+			echo "fuzz $$pkg $$f"; go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+clean:
+	rm -rf $(TOOLS)
