@@ -455,7 +455,7 @@ func PacketFromRecords(d did.DID, recs []Record) (*Packet, error) {
 		}
 	}
 	if root == nil {
-		return nil, fmt.Errorf("%w: no root record _did.%s.", ErrInvalidPacket, d.ID)
+		return nil, fmt.Errorf("%w: no root record for _did.%s", ErrInvalidPacket, d.ID)
 	}
 	p.TTL = root.TTL
 	rootData := strings.Join(root.Data, "")

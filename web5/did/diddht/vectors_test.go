@@ -242,11 +242,7 @@ func TestWeb5VectorsCreate(t *testing.T) {
 		vectors.Decode(t, v.Input, &in)
 		var opts []CreateOption
 		for _, s := range in.Services {
-			var eps []string
-			for _, e := range s.Endpoints() {
-				eps = append(eps, e)
-			}
-			opts = append(opts, WithService(s.ID, s.Type, eps...))
+			opts = append(opts, WithService(s.ID, s.Type, s.Endpoints()...))
 		}
 		for _, m := range in.AdditionalVerificationMethods {
 			k := m.JWK
