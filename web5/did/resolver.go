@@ -172,11 +172,16 @@ func (r *Resolver) resolve(ctx context.Context, didStr string, cfg resolveConfig
 	if err != nil {
 		return nil, NewError(CodeInvalidDID, didStr, err)
 	}
+	return r.resolveDID(ctx, d, didStr, cfg)
+}
+
+// resolveDID resolves a parsed DID; key is its string form.
+func (r *Resolver) resolveDID(ctx context.Context, d DID, key string, cfg resolveConfig) (*Result, error) {
 	m, ok := r.methods[d.Method]
 	if !ok {
-		return nil, NewError(CodeMethodNotSupported, didStr, fmt.Errorf("method %q", d.Method))
+		return nil, NewError(CodeMethodNotSupported, key, fmt.Errorf("method %q", d.Method))
 	}
-	res, err := r.cached(ctx, d, m, cfg)
+	res, err := r.cached(ctx, d, key, m, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -191,8 +196,7 @@ func (r *Resolver) resolve(ctx context.Context, didStr string, cfg resolveConfig
 	return res, nil
 }
 
-func (r *Resolver) cached(ctx context.Context, d DID, m MethodResolver, cfg resolveConfig) (*Result, error) {
-	key := d.String()
+func (r *Resolver) cached(ctx context.Context, d DID, key string, m MethodResolver, cfg resolveConfig) (*Result, error) {
 	if r.cache != nil && !cfg.noCache {
 		if res, ok := r.cache.Get(ctx, key); ok {
 			return res, nil
@@ -344,7 +348,11 @@ func (r *Resolver) VerificationMethod(ctx context.Context, kid string, rel Relat
 	if !u.HasFragment() || u.Fragment == "" || u.Path != "" || u.HasQuery() || len(u.Params) > 0 {
 		return nil, nil, NewError(CodeInvalidDIDURL, kid, errors.New("a key ID must be a DID followed by a fragment"))
 	}
-	res, err := r.Resolve(ctx, u.DID.String())
+	key := kid[:len(kid)-len(u.Fragment)-1]
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	res, err := r.resolveDID(ctx, u.DID, key, resolveConfig{})
 	if err != nil {
 		return nil, nil, err
 	}

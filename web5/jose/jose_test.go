@@ -305,8 +305,8 @@ func TestJWSDetached(t *testing.T) {
 	if err := j.Verify(pub); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(j.RawHeader, []byte(`"x-extra":7`)) {
-		t.Fatalf("extra header lost: %s", j.RawHeader)
+	if !bytes.Contains(j.RawHeader(), []byte(`"x-extra":7`)) {
+		t.Fatalf("extra header lost: %s", j.RawHeader())
 	}
 	j, err = ParseJWS(tok, WithDetachedPayload([]byte("another payload")))
 	if err != nil {

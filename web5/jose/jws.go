@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unsafe"
+
+	"github.com/anya-org/anya-go/web5/internal/fastjson"
 )
 
-// Header is the protected header of a JWS. Parameters other than these are kept, raw, in
+// Header is the protected header of a JWS. Parameters other than these can be read from
 // JWS.RawHeader.
 type Header struct {
 	Algorithm   string   `json:"alg"`
@@ -25,14 +28,17 @@ type Header struct {
 // JWS is a parsed compact JSON Web Signature. Parsing does not verify it: call Verify.
 type JWS struct {
 	Header    Header
-	RawHeader []byte // the decoded protected header JSON
 	Payload   []byte
 	Signature []byte
 	// Detached reports that the payload travelled outside the compact form.
 	Detached bool
 
 	signingInput string
+	header       []byte // the decoded protected header; Header's strings share it, so it is never handed out
 }
+
+// RawHeader returns a copy of the decoded protected header JSON.
+func (j *JWS) RawHeader() []byte { return append([]byte(nil), j.header...) }
 
 // SigningInput returns the bytes the signature covers: BASE64URL(header) "." BASE64URL(payload).
 func (j *JWS) SigningInput() string { return j.signingInput }
@@ -40,7 +46,15 @@ func (j *JWS) SigningInput() string { return j.signingInput }
 // Verify checks the signature with public key pub. The header's alg must fit the key
 // (see VerifySignature): "none", HMAC and mismatched algorithms are rejected.
 func (j *JWS) Verify(pub JWK) error {
-	return VerifySignature(pub, j.Header.Algorithm, []byte(j.signingInput), j.Signature)
+	return VerifySignature(pub, j.Header.Algorithm, view(j.signingInput), j.Signature)
+}
+
+// view returns the bytes of s without copying them, for callees that only read.
+func view(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // ParseOption changes how ParseJWS and ParseJWT read a token.
@@ -82,15 +96,19 @@ func ParseJWS(token string, opts ...ParseOption) (*JWS, error) {
 	if strings.IndexByte(token[d2+1:], '.') >= 0 {
 		return nil, malformed("token", "more than three parts (JWE is not supported)")
 	}
-	hb, err := b64.DecodeString(token[:d1])
-	if err != nil || len(hb) == 0 {
+	// One buffer for the three decoded parts.
+	pPart, sPart := token[d1+1:d2], token[d2+1:]
+	buf := make([]byte, b64.DecodedLen(d1)+b64.DecodedLen(len(pPart))+b64.DecodedLen(len(sPart)))
+	n, err := b64.Decode(buf, view(token[:d1]))
+	if err != nil || n == 0 {
 		return nil, malformed("header", "not base64url")
 	}
-	j := &JWS{RawHeader: hb}
+	hb := buf[:n:n]
+	buf = buf[n:]
+	j := &JWS{header: hb}
 	if err := decodeHeader(hb, &j.Header); err != nil {
 		return nil, err
 	}
-	pPart := token[d1+1 : d2]
 	if cfg.hasDet {
 		if pPart != "" {
 			return nil, malformed("payload", "a detached payload was given but the token carries one")
@@ -99,14 +117,17 @@ func ParseJWS(token string, opts ...ParseOption) (*JWS, error) {
 		j.Detached = true
 		j.signingInput = token[:d1+1] + b64.EncodeToString(cfg.detached)
 	} else {
-		if j.Payload, err = b64.DecodeString(pPart); err != nil {
+		if n, err = b64.Decode(buf, view(pPart)); err != nil {
 			return nil, malformed("payload", "not base64url")
 		}
+		j.Payload = buf[:n:n]
+		buf = buf[n:]
 		j.signingInput = token[:d2]
 	}
-	if j.Signature, err = b64.DecodeString(token[d2+1:]); err != nil {
+	if n, err = b64.Decode(buf, view(sPart)); err != nil {
 		return nil, malformed("signature", "not base64url")
 	}
+	j.Signature = buf[:n:n]
 	if len(j.Signature) == 0 {
 		return nil, malformed("signature", "empty")
 	}
@@ -114,21 +135,46 @@ func ParseJWS(token string, opts ...ParseOption) (*JWS, error) {
 }
 
 func decodeHeader(hb []byte, h *Header) error {
-	hb = bytes.TrimSpace(hb)
-	if len(hb) == 0 || hb[0] != '{' {
+	v, err := fastjson.UnmarshalOwned(hb)
+	if err != nil {
+		return malformed("header", err.Error())
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
 		return malformed("header", "not a JSON object")
 	}
-	if err := json.Unmarshal(hb, h); err != nil {
-		return malformed("header", err.Error())
+	str := func(name string, dst *string) error {
+		x, present := m[name]
+		if !present {
+			return nil
+		}
+		s, ok := x.(string)
+		if !ok {
+			return &TokenError{Part: name, Reason: "not a string", Err: ErrMalformed}
+		}
+		*dst = s
+		return nil
+	}
+	for _, f := range [...]struct {
+		name string
+		dst  *string
+	}{{"alg", &h.Algorithm}, {"kid", &h.KeyID}, {"typ", &h.Type}, {"cty", &h.ContentType}} {
+		if err := str(f.name, f.dst); err != nil {
+			return err
+		}
 	}
 	if h.Algorithm == "" {
 		return &TokenError{Part: "alg", Reason: "missing", Err: ErrMalformed}
 	}
-	if len(h.Critical) > 0 {
-		return &TokenError{Part: "crit", Reason: fmt.Sprintf("extensions %q are not understood", h.Critical), Err: ErrMalformed}
+	if crit, present := m["crit"]; present {
+		return &TokenError{Part: "crit", Reason: fmt.Sprintf("extensions %v are not understood", crit), Err: ErrMalformed}
 	}
-	if h.B64 != nil && !*h.B64 {
-		return &TokenError{Part: "b64", Reason: "unencoded payloads are not supported", Err: ErrMalformed}
+	if b, present := m["b64"]; present {
+		bv, ok := b.(bool)
+		if !ok || !bv {
+			return &TokenError{Part: "b64", Reason: "unencoded payloads are not supported", Err: ErrMalformed}
+		}
+		h.B64 = &bv
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/anya-org/anya-go/web5/internal/fastjson"
 )
 
 // NumericDate is a JWT time: seconds since the Unix epoch, possibly fractional (RFC 7519).
@@ -31,12 +33,20 @@ func (d *NumericDate) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return err
 	}
+	nd, err := numericDate(f)
+	if err != nil {
+		return err
+	}
+	*d = *nd
+	return nil
+}
+
+func numericDate(f float64) (*NumericDate, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1<<53 {
-		return fmt.Errorf("NumericDate %s out of range", b)
+		return nil, fmt.Errorf("NumericDate %v out of range", f)
 	}
 	sec, frac := math.Modf(f)
-	d.Time = time.Unix(int64(sec), int64(frac*1e9)).UTC()
-	return nil
+	return &NumericDate{time.Unix(int64(sec), int64(frac*1e9)).UTC()}, nil
 }
 
 // Audience is the aud claim: one string or a list of strings. It marshals a single
@@ -87,11 +97,16 @@ type Claims struct {
 // JWT is a parsed JSON Web Token: a JWS whose payload is a JSON object of claims.
 type JWT struct {
 	*JWS
+	// Claims are the registered claims.
 	Claims Claims
+	// ClaimSet is the whole payload as generic JSON values (map[string]any, []any, string,
+	// float64, bool, nil), private claims included.
+	ClaimSet map[string]any
 }
 
 // ParseJWT parses a compact JWT and its registered claims. A registered claim of the wrong
-// type (a numeric iss, a string exp, ...) is an error. The signature is not verified.
+// type (a numeric iss, a string exp, ...) and a repeated claim name are errors. The
+// signature is not verified.
 func ParseJWT(token string, opts ...ParseOption) (*JWT, error) {
 	j, err := ParseJWS(token, opts...)
 	if err != nil {
@@ -101,11 +116,68 @@ func ParseJWT(token string, opts ...ParseOption) (*JWT, error) {
 	if len(p) == 0 || p[0] != '{' {
 		return nil, malformed("payload", "claims are not a JSON object")
 	}
-	t := &JWT{JWS: j}
-	if err := json.Unmarshal(p, &t.Claims); err != nil {
+	v, err := fastjson.Unmarshal(p)
+	if err != nil {
 		return nil, &TokenError{Part: "claims", Reason: err.Error(), Err: ErrInvalidClaim}
 	}
+	t := &JWT{JWS: j, ClaimSet: v.(map[string]any)}
+	if t.Claims, err = ClaimsFromSet(t.ClaimSet); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// ClaimsFromSet reads the registered claims of a decoded claim set, checking their types.
+func ClaimsFromSet(m map[string]any) (Claims, error) {
+	var c Claims
+	for _, f := range [...]struct {
+		name string
+		dst  *string
+	}{{"iss", &c.Issuer}, {"sub", &c.Subject}, {"jti", &c.ID}} {
+		name, dst := f.name, f.dst
+		if v, ok := m[name]; ok {
+			s, isStr := v.(string)
+			if !isStr {
+				return Claims{}, &TokenError{Part: name, Reason: "not a string", Err: ErrInvalidClaim}
+			}
+			*dst = s
+		}
+	}
+	if v, ok := m["aud"]; ok {
+		switch a := v.(type) {
+		case string:
+			c.Audience = Audience{a}
+		case []any:
+			c.Audience = make(Audience, len(a))
+			for i, e := range a {
+				s, isStr := e.(string)
+				if !isStr {
+					return Claims{}, &TokenError{Part: "aud", Reason: "must be a string or a list of strings", Err: ErrInvalidClaim}
+				}
+				c.Audience[i] = s
+			}
+		default:
+			return Claims{}, &TokenError{Part: "aud", Reason: "must be a string or a list of strings", Err: ErrInvalidClaim}
+		}
+	}
+	for _, f := range [...]struct {
+		name string
+		dst  **NumericDate
+	}{{"exp", &c.Expiry}, {"nbf", &c.NotBefore}, {"iat", &c.IssuedAt}} {
+		name, dst := f.name, f.dst
+		if v, ok := m[name]; ok {
+			f, isNum := v.(float64)
+			if !isNum {
+				return Claims{}, &TokenError{Part: name, Reason: "not a number", Err: ErrInvalidClaim}
+			}
+			d, err := numericDate(f)
+			if err != nil {
+				return Claims{}, &TokenError{Part: name, Reason: err.Error(), Err: ErrInvalidClaim}
+			}
+			*dst = d
+		}
+	}
+	return c, nil
 }
 
 // DecodeClaims unmarshals the whole payload into v (a struct embedding Claims, or a map).

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/anya-org/anya-go/web5/internal/fastjson"
 )
 
 // Base contexts and types.
@@ -48,13 +50,13 @@ type Credential struct {
 	CredentialSubject []Subject
 	CredentialStatus  []Status
 	CredentialSchema  []Schema
-	Extra             map[string]json.RawMessage
+	Extra             map[string]any
 }
 
 // Issuer is the issuer property: a URI, or an object with an id and more properties.
 type Issuer struct {
 	ID    string
-	Extra map[string]json.RawMessage // other properties of an issuer object
+	Extra map[string]any // other properties of an issuer object
 }
 
 // Subject is one credentialSubject: claims about a subject, with an optional "id".
@@ -111,15 +113,15 @@ func (c *Credential) ValidityPeriod() (from, until time.Time) {
 
 // ParseCredential decodes a credential from JSON and validates it against its data model.
 func ParseCredential(data []byte) (*Credential, error) {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' {
-		return nil, invalid("credential", "not a JSON object")
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
+	v, err := fastjson.Unmarshal(data)
+	if err != nil {
 		return nil, invalid("credential", "%v", err)
 	}
-	return fromRaw(raw)
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, invalid("credential", "not a JSON object")
+	}
+	return fromMap(m)
 }
 
 // Validate checks the credential against its data model (1.1 or 2.0).
@@ -225,14 +227,14 @@ func (w *objWriter) date(name string, t time.Time) {
 	}
 }
 
-func (w *objWriter) extra(m map[string]json.RawMessage) {
+func (w *objWriter) extra(m map[string]any) {
 	names := make([]string, 0, len(m))
 	for n := range m {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		w.raw(n, m[n])
+		w.field(n, m[n])
 	}
 }
 
@@ -247,12 +249,13 @@ func (w *objWriter) finish() ([]byte, error) {
 	return w.buf.Bytes(), nil
 }
 
+// formatDate writes an RFC 3339 date-time.
 func formatDate(t time.Time) string { return t.Format(time.RFC3339Nano) }
 
 // parseDate reads an RFC 3339 date-time with a time zone (an XML Schema dateTimeStamp).
-func parseDate(field string, raw json.RawMessage) (time.Time, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+func parseDate(field string, v any) (time.Time, error) {
+	s, ok := v.(string)
+	if !ok {
 		return time.Time{}, invalid(field, "must be a date-time string")
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
@@ -278,56 +281,80 @@ func isURI(s string) bool {
 	return !strings.ContainsAny(s, " \t\r\n\"<>\\^`{|}")
 }
 
-func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
-
 // stringOrList reads a string or a list of strings.
-func stringOrList(field string, raw json.RawMessage) ([]string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, invalid(field, "%v", err)
+func stringOrList(field string, v any) ([]string, error) {
+	switch x := v.(type) {
+	case string:
+		return []string{x}, nil
+	case []any:
+		out := make([]string, len(x))
+		for i, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return nil, invalid(field, "must be a string or a list of strings")
+			}
+			out[i] = s
 		}
-		return []string{s}, nil
+		return out, nil
 	}
-	var l []string
-	if err := json.Unmarshal(raw, &l); err != nil || l == nil {
-		return nil, invalid(field, "must be a string or a list of strings")
-	}
-	return l, nil
+	return nil, invalid(field, "must be a string or a list of strings")
 }
 
-// objectOrList reads an object or a list of objects as raw JSON objects.
-func objectOrList(field string, raw json.RawMessage) ([]json.RawMessage, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '{' {
-		return []json.RawMessage{raw}, nil
-	}
-	var l []json.RawMessage
-	if len(raw) == 0 || raw[0] != '[' || json.Unmarshal(raw, &l) != nil {
-		return nil, invalid(field, "must be an object or a list of objects")
-	}
-	for _, e := range l {
-		e = bytes.TrimSpace(e)
-		if len(e) == 0 || e[0] != '{' {
-			return nil, invalid(field, "must be an object or a list of objects")
+// objectOrList reads an object or a list of objects.
+func objectOrList(field string, v any) ([]map[string]any, error) {
+	switch x := v.(type) {
+	case map[string]any:
+		return []map[string]any{x}, nil
+	case []any:
+		out := make([]map[string]any, len(x))
+		for i, e := range x {
+			m, ok := e.(map[string]any)
+			if !ok {
+				return nil, invalid(field, "must be an object or a list of objects")
+			}
+			out[i] = m
 		}
+		return out, nil
 	}
-	return l, nil
+	return nil, invalid(field, "must be an object or a list of objects")
 }
 
-// fromRaw validates the top-level properties of a credential and builds it.
-func fromRaw(raw map[string]json.RawMessage) (*Credential, error) {
+func optString(m map[string]any, field, key string) (string, error) {
+	v, ok := m[key]
+	if !ok {
+		return "", nil
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		return "", invalid(field, "must be a string")
+	}
+	return s, nil
+}
+
+var knownCredentialProps = map[string]bool{
+	"@context": true, "id": true, "type": true, "issuer": true, "issuanceDate": true, "expirationDate": true,
+	"validFrom": true, "validUntil": true, "credentialSubject": true, "credentialStatus": true, "credentialSchema": true,
+}
+
+type dateProp struct {
+	name     string
+	dst      *time.Time
+	required bool
+}
+
+// fromMap validates the properties of a decoded credential and builds it.
+func fromMap(raw map[string]any) (*Credential, error) {
 	c := &Credential{}
-	ctxRaw, ok := raw["@context"]
+	ctxv, ok := raw["@context"]
 	if !ok {
 		return nil, invalid("@context", "missing")
 	}
-	if bytes.HasPrefix(bytes.TrimSpace(ctxRaw), []byte(`"`)) {
-		var s string
-		_ = json.Unmarshal(ctxRaw, &s)
-		c.Context = []any{s}
-	} else if err := json.Unmarshal(ctxRaw, &c.Context); err != nil || c.Context == nil {
+	switch x := ctxv.(type) {
+	case string:
+		c.Context = []any{x}
+	case []any:
+		c.Context = x
+	default:
 		return nil, invalid("@context", "must be a URL or a list")
 	}
 	if len(c.Context) == 0 {
@@ -354,12 +381,14 @@ func fromRaw(raw map[string]json.RawMessage) (*Credential, error) {
 		}
 	}
 	if r, ok := raw["id"]; ok {
-		if err := json.Unmarshal(r, &c.ID); err != nil {
+		id, isStr := r.(string)
+		if !isStr {
 			return nil, invalid("id", "must be a single URI")
 		}
-		if !isURI(c.ID) {
-			return nil, invalid("id", "%q is not a URI", c.ID)
+		if !isURI(id) {
+			return nil, invalid("id", "%q is not a URI", id)
 		}
+		c.ID = id
 	}
 	r, ok := raw["type"]
 	if !ok {
@@ -383,26 +412,20 @@ func fromRaw(raw map[string]json.RawMessage) (*Credential, error) {
 	if c.Issuer, err = parseIssuer(r); err != nil {
 		return nil, err
 	}
-	dates := []struct {
-		name     string
-		dst      *time.Time
-		required bool
-	}{{"issuanceDate", &c.IssuanceDate, true}, {"expirationDate", &c.ExpirationDate, false}}
+	var dates [2]dateProp
 	if v == V2 {
 		for _, name := range []string{"issuanceDate", "expirationDate"} {
 			if _, ok := raw[name]; ok {
 				return nil, invalid(name, "is a 1.1 property; 2.0 credentials use validFrom and validUntil")
 			}
 		}
-		dates = []struct {
-			name     string
-			dst      *time.Time
-			required bool
-		}{{"validFrom", &c.ValidFrom, false}, {"validUntil", &c.ValidUntil, false}}
+		dates = [2]dateProp{{"validFrom", &c.ValidFrom, false}, {"validUntil", &c.ValidUntil, false}}
+	} else {
+		dates = [2]dateProp{{"issuanceDate", &c.IssuanceDate, true}, {"expirationDate", &c.ExpirationDate, false}}
 	}
 	for _, d := range dates {
 		r, ok := raw[d.name]
-		if !ok || isNull(r) {
+		if !ok || r == nil {
 			if d.required {
 				return nil, invalid(d.name, "missing")
 			}
@@ -416,7 +439,7 @@ func fromRaw(raw map[string]json.RawMessage) (*Credential, error) {
 		return nil, invalid("validUntil", "is before validFrom")
 	}
 	r, ok = raw["credentialSubject"]
-	if !ok || isNull(r) {
+	if !ok || r == nil {
 		return nil, invalid("credentialSubject", "missing")
 	}
 	subjects, err := objectOrList("credentialSubject", r)
@@ -426,31 +449,28 @@ func fromRaw(raw map[string]json.RawMessage) (*Credential, error) {
 	if len(subjects) == 0 {
 		return nil, invalid("credentialSubject", "is empty")
 	}
-	for _, s := range subjects {
-		var sub Subject
-		if err := json.Unmarshal(s, &sub); err != nil {
-			return nil, invalid("credentialSubject", "%v", err)
-		}
+	c.CredentialSubject = make([]Subject, len(subjects))
+	for i, sub := range subjects {
 		if idv, ok := sub["id"]; ok {
 			id, isStr := idv.(string)
 			if !isStr || !isURI(id) {
 				return nil, invalid("credentialSubject.id", "must be a URI")
 			}
 		}
-		c.CredentialSubject = append(c.CredentialSubject, sub)
+		c.CredentialSubject[i] = Subject(sub)
 	}
-	if r, ok := raw["credentialStatus"]; ok && !isNull(r) {
+	if r, ok := raw["credentialStatus"]; ok && r != nil {
 		entries, err := objectOrList("credentialStatus", r)
 		if err != nil {
 			return nil, err
 		}
-		if v == V1 && bytes.HasPrefix(bytes.TrimSpace(r), []byte("[")) && len(entries) != 1 {
+		if _, isList := r.([]any); v == V1 && isList && len(entries) != 1 {
 			return nil, invalid("credentialStatus", "1.1 allows one status object")
 		}
 		for _, e := range entries {
-			var st Status
-			if err := json.Unmarshal(e, &st); err != nil {
-				return nil, invalid("credentialStatus", "%v", err)
+			st, err := parseStatus(e)
+			if err != nil {
+				return nil, err
 			}
 			if st.Type == "" {
 				return nil, invalid("credentialStatus.type", "missing")
@@ -464,15 +484,18 @@ func fromRaw(raw map[string]json.RawMessage) (*Credential, error) {
 			c.CredentialStatus = append(c.CredentialStatus, st)
 		}
 	}
-	if r, ok := raw["credentialSchema"]; ok && !isNull(r) {
+	if r, ok := raw["credentialSchema"]; ok && r != nil {
 		entries, err := objectOrList("credentialSchema", r)
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range entries {
 			var s Schema
-			if err := json.Unmarshal(e, &s); err != nil {
-				return nil, invalid("credentialSchema", "%v", err)
+			if s.ID, err = optString(e, "credentialSchema.id", "id"); err != nil {
+				return nil, err
+			}
+			if s.Type, err = optString(e, "credentialSchema.type", "type"); err != nil {
+				return nil, err
 			}
 			if !isURI(s.ID) {
 				return nil, invalid("credentialSchema.id", "missing or not a URI")
@@ -486,51 +509,70 @@ func fromRaw(raw map[string]json.RawMessage) (*Credential, error) {
 	if v == V2 {
 		for _, name := range []string{"name", "description"} {
 			if r, ok := raw[name]; ok {
-				r = bytes.TrimSpace(r)
-				if len(r) == 0 || (r[0] != '"' && r[0] != '{' && r[0] != '[') {
+				switch r.(type) {
+				case string, map[string]any, []any:
+				default:
 					return nil, invalid(name, "must be a string or a language value")
 				}
 			}
 		}
 	}
 	for k, val := range raw {
-		switch k {
-		case "@context", "id", "type", "issuer", "issuanceDate", "expirationDate", "validFrom", "validUntil",
-			"credentialSubject", "credentialStatus", "credentialSchema":
+		if knownCredentialProps[k] {
 			continue
 		}
 		if c.Extra == nil {
-			c.Extra = make(map[string]json.RawMessage)
+			c.Extra = make(map[string]any)
 		}
 		c.Extra[k] = val
 	}
 	return c, nil
 }
 
-func parseIssuer(r json.RawMessage) (Issuer, error) {
-	r = bytes.TrimSpace(r)
-	switch {
-	case len(r) > 0 && r[0] == '"':
-		var s string
-		_ = json.Unmarshal(r, &s)
-		if !isURI(s) {
-			return Issuer{}, invalid("issuer", "%q is not a URI", s)
+func parseStatus(e map[string]any) (Status, error) {
+	var st Status
+	var err error
+	for _, f := range [...]struct {
+		key string
+		dst *string
+	}{{"id", &st.ID}, {"type", &st.Type}, {"statusPurpose", &st.StatusPurpose}, {"statusListIndex", &st.StatusListIndex}, {"statusListCredential", &st.StatusListCredential}} {
+		if *f.dst, err = optString(e, "credentialStatus."+f.key, f.key); err != nil {
+			return Status{}, err
 		}
-		return Issuer{ID: s}, nil
-	case len(r) > 0 && r[0] == '{':
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(r, &m); err != nil {
-			return Issuer{}, invalid("issuer", "%v", err)
+	}
+	if sz, ok := e["statusSize"]; ok {
+		f, isNum := sz.(float64)
+		if !isNum || f < 1 || f > 64 || f != float64(int(f)) {
+			return Status{}, invalid("credentialStatus.statusSize", "must be an integer from 1 to 64")
 		}
-		var id string
-		if err := json.Unmarshal(m["id"], &id); err != nil || !isURI(id) {
+		st.StatusSize = int(f)
+	}
+	return st, nil
+}
+
+func parseIssuer(r any) (Issuer, error) {
+	switch x := r.(type) {
+	case string:
+		if !isURI(x) {
+			return Issuer{}, invalid("issuer", "%q is not a URI", x)
+		}
+		return Issuer{ID: x}, nil
+	case map[string]any:
+		id, ok := x["id"].(string)
+		if !ok || !isURI(id) {
 			return Issuer{}, invalid("issuer.id", "missing or not a URI")
 		}
-		delete(m, "id")
-		if len(m) == 0 {
-			m = nil
+		var extra map[string]any
+		for k, v := range x {
+			if k == "id" {
+				continue
+			}
+			if extra == nil {
+				extra = make(map[string]any)
+			}
+			extra[k] = v
 		}
-		return Issuer{ID: id, Extra: m}, nil
+		return Issuer{ID: id, Extra: extra}, nil
 	}
 	return Issuer{}, invalid("issuer", "must be a URI or an object with an id")
 }

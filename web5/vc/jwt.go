@@ -1,7 +1,6 @@
 package vc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -99,18 +98,11 @@ func (c *Credential) Sign(ctx context.Context, issuer *did.BearerDID, opts ...Si
 
 // typIs compares a typ header to a media type, ignoring case and an "application/" prefix.
 func typIs(typ, want string) bool {
-	t := strings.ToLower(strings.TrimSpace(typ))
-	return strings.TrimPrefix(t, "application/") == want
-}
-
-// payload is what a VC-JWT payload is decoded into: the registered claims, and either a
-// vc claim (1.1) or the credential itself (2.0, recognised by its @context).
-type payload struct {
-	jose.Claims
-	VC      json.RawMessage `json:"vc"`
-	VP      json.RawMessage `json:"vp"`
-	Context json.RawMessage `json:"@context"`
-	Nonce   string          `json:"nonce"`
+	t := strings.TrimSpace(typ)
+	if len(t) > len("application/") && strings.EqualFold(t[:len("application/")], "application/") {
+		t = t[len("application/"):]
+	}
+	return strings.EqualFold(t, want)
 }
 
 // decoded is a parsed, structurally checked but unverified VC-JWT.
@@ -130,30 +122,39 @@ func Decode(token string) (*Credential, error) {
 	return d.cred, nil
 }
 
+// jwtClaimNames are removed from a vc+jwt or vp+jwt payload to get the credential or
+// presentation back.
+var jwtClaimNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "vc", "vp", "nonce", "cnf"}
+
+func dropClaims(extra map[string]any) map[string]any {
+	for _, k := range jwtClaimNames {
+		delete(extra, k)
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	return extra
+}
+
 func decode(token string) (*decoded, error) {
-	j, err := jose.ParseJWS(token)
+	t, err := jose.ParseJWT(token)
 	if err != nil {
-		return nil, &TokenError{Part: "jws", Reason: "malformed", Err: err}
+		return nil, &TokenError{Part: "jwt", Reason: "malformed", Err: err}
 	}
-	var p payload
-	pb := bytes.TrimSpace(j.Payload)
-	if len(pb) == 0 || pb[0] != '{' {
-		return nil, &TokenError{Part: "payload", Reason: "not a JSON object"}
-	}
-	if err := json.Unmarshal(pb, &p); err != nil {
-		return nil, &TokenError{Part: "payload", Reason: err.Error()}
-	}
-	d := &decoded{jws: j, claims: p.Claims}
+	j, set := t.JWS, t.ClaimSet
+	d := &decoded{jws: j, claims: t.Claims}
+	vcv, hasVC := set["vc"]
+	_, hasCtx := set["@context"]
 	switch {
-	case p.VC != nil:
+	case hasVC:
 		if !typIs(j.Header.Type, "jwt") && !typIs(j.Header.Type, TypVCJWT) {
 			return nil, &TokenError{Part: "typ", Reason: fmt.Sprintf("%q, want %s", j.Header.Type, TypJWT)}
 		}
-		vcb := bytes.TrimSpace(p.VC)
-		if len(vcb) == 0 || vcb[0] != '{' {
+		m, ok := vcv.(map[string]any)
+		if !ok {
 			return nil, &TokenError{Part: "vc", Reason: "not a JSON object"}
 		}
-		if d.cred, err = ParseCredential(vcb); err != nil {
+		if d.cred, err = fromMap(m); err != nil {
 			return nil, err
 		}
 		if d.cred.Version() != V1 {
@@ -162,25 +163,20 @@ func decode(token string) (*decoded, error) {
 		if err := d.checkV1Claims(); err != nil {
 			return nil, err
 		}
-	case p.Context != nil:
+	case hasCtx:
 		if !typIs(j.Header.Type, TypVCJWT) {
 			return nil, &TokenError{Part: "typ", Reason: fmt.Sprintf("%q, want %s", j.Header.Type, TypVCJWT)}
 		}
-		if d.cred, err = ParseCredential(pb); err != nil {
+		if d.cred, err = fromMap(set); err != nil {
 			return nil, err
 		}
 		if d.cred.Version() != V2 {
 			return nil, &TokenError{Part: "@context", Reason: "a vc+jwt payload must be a 2.0 credential"}
 		}
-		if p.Issuer != "" && p.Issuer != d.cred.Issuer.ID {
-			return nil, &TokenError{Part: "iss", Reason: fmt.Sprintf("%q is not the issuer %q", p.Issuer, d.cred.Issuer.ID)}
+		if t.Claims.Issuer != "" && t.Claims.Issuer != d.cred.Issuer.ID {
+			return nil, &TokenError{Part: "iss", Reason: fmt.Sprintf("%q is not the issuer %q", t.Claims.Issuer, d.cred.Issuer.ID)}
 		}
-		for _, k := range []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "vc", "vp", "nonce"} {
-			delete(d.cred.Extra, k)
-		}
-		if len(d.cred.Extra) == 0 {
-			d.cred.Extra = nil
-		}
+		d.cred.Extra = dropClaims(d.cred.Extra)
 	default:
 		return nil, &TokenError{Part: "vc", Reason: "the payload has neither a vc claim nor a credential"}
 	}
@@ -288,7 +284,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Credential, error
 	if err := v.verifySignature(ctx, d.jws, did.AssertionMethod); err != nil {
 		return nil, err
 	}
-	if err := v.checkTimes(d); err != nil {
+	if err := v.checkTimes(d, false); err != nil {
 		return nil, err
 	}
 	if v.schemas != nil {
@@ -309,6 +305,9 @@ func (v *Verifier) verifySignature(ctx context.Context, j *jose.JWS, rel did.Rel
 	if err != nil {
 		return err
 	}
+	if vm.PublicKeyJwk != nil {
+		return j.Verify(*vm.PublicKeyJwk) // Verify validates the key and refuses private ones
+	}
 	pub, err := vm.PublicKey()
 	if err != nil {
 		return err
@@ -316,10 +315,13 @@ func (v *Verifier) verifySignature(ctx context.Context, j *jose.JWS, rel did.Rel
 	return j.Verify(pub)
 }
 
-func (v *Verifier) checkTimes(d *decoded) error {
+// checkTimes validates the JWT claims and the credential's validity period. A token that
+// names an audience must name the verifier's; requireAud (presentations) also demands one
+// when the verifier has an audience.
+func (v *Verifier) checkTimes(d *decoded, requireAud bool) error {
 	now := v.now()
 	opts := []jose.ValidateOption{jose.WithClock(func() time.Time { return now }), jose.WithLeeway(v.leeway)}
-	if v.aud != "" {
+	if v.aud != "" && (requireAud || len(d.claims.Audience) > 0) {
 		opts = append(opts, jose.WithAudience(v.aud))
 	}
 	if err := d.claims.Validate(opts...); err != nil {

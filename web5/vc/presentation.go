@@ -1,7 +1,6 @@
 package vc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/anya-org/anya-go/web5/did"
+	"github.com/anya-org/anya-go/web5/internal/fastjson"
 	"github.com/anya-org/anya-go/web5/jose"
 )
 
@@ -25,7 +25,7 @@ type Presentation struct {
 	Type                 []string
 	Holder               string
 	VerifiableCredential []string
-	Extra                map[string]json.RawMessage
+	Extra                map[string]any
 }
 
 // Version returns the data model version, from the first @context entry.
@@ -62,10 +62,14 @@ func WithProperty(name string, value any) PresentationOption {
 		if err != nil {
 			return err
 		}
-		if p.Extra == nil {
-			p.Extra = map[string]json.RawMessage{}
+		v, err := fastjson.Unmarshal(b)
+		if err != nil {
+			return err
 		}
-		p.Extra[name] = b
+		if p.Extra == nil {
+			p.Extra = map[string]any{}
+		}
+		p.Extra[name] = v
 		return nil
 	}
 }
@@ -122,25 +126,37 @@ func (p Presentation) MarshalJSON() ([]byte, error) {
 
 // ParsePresentation decodes a presentation and checks its data model.
 func ParsePresentation(data []byte) (*Presentation, error) {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' {
-		return nil, invalid("presentation", "not a JSON object")
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
+	v, err := fastjson.Unmarshal(data)
+	if err != nil {
 		return nil, invalid("presentation", "%v", err)
 	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, invalid("presentation", "not a JSON object")
+	}
+	return presentationFromMap(m)
+}
+
+func presentationFromMap(raw map[string]any) (*Presentation, error) {
 	p := &Presentation{}
-	if err := json.Unmarshal(raw["@context"], &p.Context); err != nil || len(p.Context) == 0 {
-		return nil, invalid("@context", "missing or not a list")
+	switch x := raw["@context"].(type) {
+	case []any:
+		p.Context = x
+	case string:
+		p.Context = []any{x}
+	}
+	if len(p.Context) == 0 {
+		return nil, invalid("@context", "missing or empty")
 	}
 	if p.Context[0] != ContextV1 && p.Context[0] != ContextV2 {
 		return nil, invalid("@context", "first item must be %s or %s", ContextV1, ContextV2)
 	}
 	if r, ok := raw["id"]; ok {
-		if json.Unmarshal(r, &p.ID) != nil || !isURI(p.ID) {
+		id, isStr := r.(string)
+		if !isStr || !isURI(id) {
 			return nil, invalid("id", "must be a URI")
 		}
+		p.ID = id
 	}
 	r, ok := raw["type"]
 	if !ok {
@@ -155,30 +171,21 @@ func ParsePresentation(data []byte) (*Presentation, error) {
 		return nil, invalid("type", "must include %s", TypePresentation)
 	}
 	if r, ok := raw["holder"]; ok {
-		var h string
-		if json.Unmarshal(r, &h) != nil {
-			var obj struct {
-				ID string `json:"id"`
-			}
-			if json.Unmarshal(r, &obj) != nil {
-				return nil, invalid("holder", "must be a URI or an object with an id")
-			}
-			h = obj.ID
+		h, isStr := r.(string)
+		if obj, isObj := r.(map[string]any); isObj {
+			h, isStr = obj["id"].(string)
 		}
-		if !isURI(h) {
-			return nil, invalid("holder", "must be a URI")
+		if !isStr || !isURI(h) {
+			return nil, invalid("holder", "must be a URI or an object with an id")
 		}
 		p.Holder = h
 	}
-	if r, ok := raw["verifiableCredential"]; ok && !isNull(r) {
-		r = bytes.TrimSpace(r)
-		var items []json.RawMessage
-		if len(r) > 0 && r[0] != '[' {
-			items = []json.RawMessage{r}
-		} else if err := json.Unmarshal(r, &items); err != nil {
-			return nil, invalid("verifiableCredential", "must be a list")
+	if r, ok := raw["verifiableCredential"]; ok && r != nil {
+		items, isList := r.([]any)
+		if !isList {
+			items = []any{r}
 		}
-		p.VerifiableCredential = []string{}
+		p.VerifiableCredential = make([]string, 0, len(items))
 		for _, it := range items {
 			tok, err := credentialToken(it)
 			if err != nil {
@@ -193,7 +200,7 @@ func ParsePresentation(data []byte) (*Presentation, error) {
 			continue
 		}
 		if p.Extra == nil {
-			p.Extra = map[string]json.RawMessage{}
+			p.Extra = map[string]any{}
 		}
 		p.Extra[k] = v
 	}
@@ -202,21 +209,17 @@ func ParsePresentation(data []byte) (*Presentation, error) {
 
 // credentialToken reads a verifiableCredential item: a JWT string or an
 // EnvelopedVerifiableCredential holding one.
-func credentialToken(it json.RawMessage) (string, error) {
-	it = bytes.TrimSpace(it)
-	if len(it) > 0 && it[0] == '"' {
-		var s string
-		_ = json.Unmarshal(it, &s)
-		return s, nil
+func credentialToken(it any) (string, error) {
+	switch x := it.(type) {
+	case string:
+		return x, nil
+	case map[string]any:
+		id, _ := x["id"].(string)
+		if strings.HasPrefix(id, envelopePrefix) && x["type"] == TypeEnvelopedCredential {
+			return strings.TrimPrefix(id, envelopePrefix), nil
+		}
 	}
-	var env struct {
-		ID   string `json:"id"`
-		Type any    `json:"type"`
-	}
-	if json.Unmarshal(it, &env) != nil || !strings.HasPrefix(env.ID, envelopePrefix) || env.Type != TypeEnvelopedCredential {
-		return "", invalid("verifiableCredential", "items must be secured credentials (JWT strings or %s); embedded-proof credentials are not supported", TypeEnvelopedCredential)
-	}
-	return strings.TrimPrefix(env.ID, envelopePrefix), nil
+	return "", invalid("verifiableCredential", "items must be secured credentials (JWT strings or %s); embedded-proof credentials are not supported", TypeEnvelopedCredential)
 }
 
 func containsStr(l []string, s string) bool {
@@ -309,36 +312,45 @@ func (v *Verifier) VerifyPresentation(ctx context.Context, token string, checks 
 	for _, c := range checks {
 		c(&pc)
 	}
-	j, err := jose.ParseJWS(token)
+	t, err := jose.ParseJWT(token)
 	if err != nil {
-		return nil, nil, &TokenError{Part: "jws", Reason: "malformed", Err: err}
+		return nil, nil, &TokenError{Part: "jwt", Reason: "malformed", Err: err}
 	}
-	var pl payload
-	pb := bytes.TrimSpace(j.Payload)
-	if len(pb) == 0 || pb[0] != '{' || json.Unmarshal(pb, &pl) != nil {
-		return nil, nil, &TokenError{Part: "payload", Reason: "not a JSON object of claims"}
-	}
+	j, set := t.JWS, t.ClaimSet
 	var p *Presentation
+	vpv, hasVP := set["vp"]
+	_, hasCtx := set["@context"]
 	switch {
-	case pl.VP != nil:
+	case hasVP:
 		if !typIs(j.Header.Type, "jwt") && !typIs(j.Header.Type, TypVPJWT) {
 			return nil, nil, &TokenError{Part: "typ", Reason: fmt.Sprintf("%q, want %s", j.Header.Type, TypJWT)}
 		}
-		if p, err = ParsePresentation(pl.VP); err != nil {
+		m, ok := vpv.(map[string]any)
+		if !ok {
+			return nil, nil, &TokenError{Part: "vp", Reason: "not a JSON object"}
+		}
+		if p, err = presentationFromMap(m); err != nil {
 			return nil, nil, err
 		}
-	case pl.Context != nil:
+	case hasCtx:
 		if !typIs(j.Header.Type, TypVPJWT) {
 			return nil, nil, &TokenError{Part: "typ", Reason: fmt.Sprintf("%q, want %s", j.Header.Type, TypVPJWT)}
 		}
-		if p, err = ParsePresentation(pb); err != nil {
+		if p, err = presentationFromMap(set); err != nil {
 			return nil, nil, err
 		}
-		for _, k := range []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "nonce"} {
-			delete(p.Extra, k)
-		}
+		p.Extra = dropClaims(p.Extra)
 	default:
 		return nil, nil, &TokenError{Part: "vp", Reason: "the payload has neither a vp claim nor a presentation"}
+	}
+	pl := struct {
+		jose.Claims
+		Nonce string
+	}{Claims: t.Claims}
+	if n, ok := set["nonce"]; ok {
+		if pl.Nonce, ok = n.(string); !ok {
+			return nil, nil, &TokenError{Part: "nonce", Reason: "not a string"}
+		}
 	}
 	holder := p.Holder
 	if holder == "" {
@@ -354,7 +366,7 @@ func (v *Verifier) VerifyPresentation(ctx context.Context, token string, checks 
 	if err := v.verifySignature(ctx, j, did.Authentication); err != nil {
 		return nil, nil, err
 	}
-	if err := v.checkTimes(&decoded{claims: pl.Claims, cred: &Credential{}}); err != nil {
+	if err := v.checkTimes(&decoded{claims: pl.Claims, cred: &Credential{}}, true); err != nil {
 		return nil, nil, err
 	}
 	if pc.hasNonce && pl.Nonce != pc.nonce {
