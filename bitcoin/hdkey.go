@@ -256,12 +256,12 @@ func (k *HDKey) Derive(path string) (*HDKey, error) {
 // ParsePath parses a BIP-32 path such as "m/86'/0'/0'/0/1" or "0/1". absolute reports a
 // leading "m".
 func ParsePath(path string) (steps []uint32, absolute bool, err error) {
+	if path == "m" {
+		return nil, true, nil
+	}
 	parts := strings.Split(path, "/")
 	if parts[0] == "m" {
 		absolute, parts = true, parts[1:]
-	}
-	if len(parts) == 1 && parts[0] == "" && absolute {
-		return nil, true, nil
 	}
 	for _, p := range parts {
 		hard := strings.HasSuffix(p, "'") || strings.HasSuffix(p, "h") || strings.HasSuffix(p, "H")

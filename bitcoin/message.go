@@ -501,13 +501,26 @@ func verifyFull(ctx context.Context, toSpend, toSign *wire.MsgTx, format Message
 		}
 	}
 	fetcher := txscript.NewMultiPrevOutFetcher(outs)
-	if err := verifyTxScripts(toSign, fetcher, requiredFlags); err != nil {
+	// Outputs of future segwit versions are anyone-can-spend under today's rules (btcd's
+	// interpreter then trips over CLEANSTACK, Core's does not): they are left out of the
+	// required checks and make the result inconclusive.
+	var future []int
+	for i, in := range toSign.TxIn {
+		if isFutureWitness(fetcher.FetchPrevOutput(in.PreviousOutPoint).PkScript, in.SignatureScript) {
+			future = append(future, i)
+		}
+	}
+	if err := verifyTxScripts(toSign, fetcher, requiredFlags, future...); err != nil {
 		return invalid(format, "invalid signature: %v", err.(*PSBTError).Reason), nil
 	}
 	if reason := checkMessageRules(toSign, fetcher); reason != "" {
 		return invalid(format, "invalid signature: %s", reason), nil
 	}
 	v := Verification{Result: Valid, Format: format, LockTime: toSign.LockTime, Sequence: toSign.TxIn[0].Sequence}
+	if len(future) > 0 {
+		v.Result, v.Reason = Inconclusive, fmt.Sprintf("input %d spends a segwit version reserved for upgrades", future[0])
+		return v, nil
+	}
 	if toSign.Version != 0 && toSign.Version != 2 {
 		v.Result, v.Reason = Inconclusive, fmt.Sprintf("to_sign version %d is not 0 or 2", toSign.Version)
 		return v, nil
@@ -637,6 +650,22 @@ func checkMessageRules(tx *wire.MsgTx, fetcher txscript.PrevOutputFetcher) strin
 		}
 	}
 	return ""
+}
+
+// isFutureWitness reports whether spending pk (with sigScript, for P2SH) executes a
+// witness program of a version this verifier cannot judge: 2 and above, or version 1 that
+// is not native 32-byte taproot.
+func isFutureWitness(pk, sigScript []byte) bool {
+	nested := false
+	if classify(pk) == classP2SH {
+		pushes, ok := scriptPushes(sigScript)
+		if !ok || len(pushes) != 1 {
+			return false
+		}
+		pk, nested = pushes[0], true
+	}
+	v, prog, ok := witnessProgram(pk)
+	return ok && (v >= 2 || v == 1 && (nested || len(prog) != 32))
 }
 
 func isECDSASigWithType(b []byte) bool {

@@ -454,10 +454,17 @@ func (p *PSBT) Extract() (*wire.MsgTx, error) {
 	return tx, nil
 }
 
-// verifyTxScripts runs every input of tx through the script engine.
-func verifyTxScripts(tx *wire.MsgTx, fetcher txscript.PrevOutputFetcher, flags txscript.ScriptFlags) error {
+// verifyTxScripts runs every input of tx, except those skip names, through the script
+// engine.
+func verifyTxScripts(tx *wire.MsgTx, fetcher txscript.PrevOutputFetcher, flags txscript.ScriptFlags, skip ...int) error {
 	hashes := txscript.NewTxSigHashes(tx, fetcher)
+inputs:
 	for i, in := range tx.TxIn {
+		for _, s := range skip {
+			if s == i {
+				continue inputs
+			}
+		}
 		prev := fetcher.FetchPrevOutput(in.PreviousOutPoint)
 		vm, err := txscript.NewEngine(prev.PkScript, tx, i, flags, nil, hashes, prev.Value, fetcher)
 		if err == nil {
