@@ -1,8 +1,12 @@
 package bitcoin
 
 import (
+	"encoding/json"
+
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/schnorr"
 )
 
 func schnorrParse(b []byte) (*btcec.PublicKey, error) { return schnorr.ParsePubKey(b) }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
