@@ -7,6 +7,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/schnorr"
+	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/btcutil/base58"
 	"github.com/btcsuite/btcd/btcutil/bech32"
 	"github.com/btcsuite/btcd/txscript"
@@ -115,6 +116,19 @@ func (a Address) String() string {
 		return s
 	}
 	return ""
+}
+
+// BtcutilAddress returns the address as a btcutil.Address, for btcd APIs such as
+// rpcclient.
+func (a Address) BtcutilAddress() (btcutil.Address, error) {
+	if a.IsZero() {
+		return nil, fmt.Errorf("%w: zero Address", ErrInvalidAddress)
+	}
+	b, err := btcutil.DecodeAddress(a.String(), a.net.Params())
+	if err != nil {
+		return nil, newAddressError(a.String(), a.net, ErrInvalidAddress, err.Error())
+	}
+	return b, nil
 }
 
 // MarshalText implements encoding.TextMarshaler.
@@ -277,7 +291,7 @@ func truncate(b []byte, n int) []byte {
 	return b
 }
 
-func checkKey(pub *btcec.PublicKey) error {
+func checkPubKey(pub *btcec.PublicKey) error {
 	if pub == nil {
 		return fmt.Errorf("%w: nil public key", ErrInvalidKey)
 	}
@@ -286,7 +300,7 @@ func checkKey(pub *btcec.PublicKey) error {
 
 // NewP2PKH returns the P2PKH address of pub's compressed serialization.
 func NewP2PKH(pub *btcec.PublicKey, net Network) (Address, error) {
-	if err := firstErr(net.check(), checkKey(pub)); err != nil {
+	if err := firstErr(net.check(), checkPubKey(pub)); err != nil {
 		return Address{}, err
 	}
 	return Address{typ: P2PKH, net: net, program: hash160(pub.SerializeCompressed())}, nil
@@ -294,7 +308,7 @@ func NewP2PKH(pub *btcec.PublicKey, net Network) (Address, error) {
 
 // NewP2WPKH returns the native segwit v0 address of pub (BIP-84's address type).
 func NewP2WPKH(pub *btcec.PublicKey, net Network) (Address, error) {
-	if err := firstErr(net.check(), checkKey(pub)); err != nil {
+	if err := firstErr(net.check(), checkPubKey(pub)); err != nil {
 		return Address{}, err
 	}
 	return Address{typ: P2WPKH, net: net, program: hash160(pub.SerializeCompressed())}, nil
@@ -302,7 +316,7 @@ func NewP2WPKH(pub *btcec.PublicKey, net Network) (Address, error) {
 
 // NewP2SHP2WPKH returns the P2SH address wrapping pub's P2WPKH script (BIP-49's type).
 func NewP2SHP2WPKH(pub *btcec.PublicKey, net Network) (Address, error) {
-	if err := firstErr(net.check(), checkKey(pub)); err != nil {
+	if err := firstErr(net.check(), checkPubKey(pub)); err != nil {
 		return Address{}, err
 	}
 	redeem := p2wpkhScript(hash160(pub.SerializeCompressed()))
@@ -336,7 +350,7 @@ func NewP2WSH(witnessScript []byte, net Network) (Address, error) {
 // merkleRoot (BIP-341). A nil merkleRoot commits to no script path, as BIP-86 prescribes for
 // single-key outputs.
 func NewP2TR(internalKey *btcec.PublicKey, merkleRoot []byte, net Network) (Address, error) {
-	if err := firstErr(net.check(), checkKey(internalKey)); err != nil {
+	if err := firstErr(net.check(), checkPubKey(internalKey)); err != nil {
 		return Address{}, err
 	}
 	if merkleRoot != nil && len(merkleRoot) != 32 {

@@ -71,6 +71,9 @@ func TestAddressesAllNetworks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if b, err := a.BtcutilAddress(); err != nil || b.EncodeAddress() != a.String() || !b.IsForNet(params) {
+				t.Errorf("%s/%s: btcutil form: %v", net, c.name, err)
+			}
 			if a.String() != ref.EncodeAddress() {
 				t.Errorf("%s/%s: %s, btcutil says %s", net, c.name, a, ref.EncodeAddress())
 			}

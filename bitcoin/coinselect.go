@@ -5,23 +5,15 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/btcutil/psbt"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 )
 
-// FeeRate is a fee rate in satoshis per 1000 virtual bytes (sat/kvB), the unit Bitcoin
-// Core uses internally. 1 sat/vB is 1000.
-type FeeRate int64
-
-// SatPerVByte returns the fee rate of v satoshis per virtual byte.
-func SatPerVByte(v float64) FeeRate { return FeeRate(v*1000 + 0.5) }
-
-// FeeFor returns the fee for vsize virtual bytes, rounded up.
-func (r FeeRate) FeeFor(vsize int64) int64 { return (int64(r)*vsize + 999) / 1000 }
-
-// feeForWeight returns the fee for a weight in weight units, rounded up to whole vbytes.
-func (r FeeRate) feeForWeight(weight int64) int64 { return r.FeeFor((weight + 3) / 4) }
+// feeForWeight returns the fee in satoshis for a weight in weight units, rounded up to
+// whole virtual bytes.
+func (r FeeRate) feeForWeight(weight int64) int64 { return int64(r.FeeFor((weight + 3) / 4)) }
 
 // Defaults of CreatePSBT.
 const (
@@ -29,7 +21,7 @@ const (
 	DefaultRBF = true
 	// DefaultMaxFee caps the absolute fee CreatePSBT will build, like Bitcoin Core's
 	// -maxtxfee (0.1 BTC).
-	DefaultMaxFee int64 = 10_000_000
+	DefaultMaxFee btcutil.Amount = 10_000_000
 	// DefaultMaxFeeRate caps the fee rate CreatePSBT accepts (1000 sat/vB).
 	DefaultMaxFeeRate FeeRate = 1_000_000
 	// DustRelayFeeRate is the rate (3 sat/vB) behind the dust threshold, as in Bitcoin Core.
@@ -44,7 +36,7 @@ type CreateOption func(*createConfig)
 type createConfig struct {
 	rbf        bool
 	lockTime   uint32
-	maxFee     int64
+	maxFee     btcutil.Amount
 	maxFeeRate FeeRate
 }
 
@@ -56,9 +48,9 @@ func WithRBF(on bool) CreateOption { return func(c *createConfig) { c.rbf = on }
 // WithLockTime sets the transaction's lock time. Defaults to 0.
 func WithLockTime(lt uint32) CreateOption { return func(c *createConfig) { c.lockTime = lt } }
 
-// WithMaxFee sets the largest absolute fee, in satoshis, CreatePSBT may build. Defaults to
+// WithMaxFee sets the largest absolute fee CreatePSBT may build. Defaults to
 // DefaultMaxFee.
-func WithMaxFee(sat int64) CreateOption { return func(c *createConfig) { c.maxFee = sat } }
+func WithMaxFee(fee btcutil.Amount) CreateOption { return func(c *createConfig) { c.maxFee = fee } }
 
 // WithMaxFeeRate sets the largest fee rate CreatePSBT accepts. Defaults to
 // DefaultMaxFeeRate.
@@ -162,7 +154,7 @@ func outputWeight(pkScript []byte) int64 {
 // DustThreshold returns the smallest value an output with pkScript may carry to be
 // relayed by default Bitcoin Core policy (546 sat for P2PKH, 294 for P2WPKH, 330 for P2TR).
 // OP_RETURN outputs have no threshold.
-func DustThreshold(pkScript []byte) int64 {
+func DustThreshold(pkScript []byte) btcutil.Amount {
 	if classify(pkScript) == classOpReturn {
 		return 0
 	}
@@ -205,7 +197,7 @@ func CreatePSBT(outputs []*wire.TxOut, candidates []Coin, feeRate FeeRate, chang
 		if o == nil || o.Value < 0 || o.Value > 21e14 {
 			return nil, &PSBTError{Input: -1, Output: i, Reason: "bad value", Err: ErrInvalidPSBT}
 		}
-		if o.Value < DustThreshold(o.PkScript) {
+		if btcutil.Amount(o.Value) < DustThreshold(o.PkScript) {
 			return nil, &PSBTError{Input: -1, Output: i, Reason: fmt.Sprintf("%d sat is below the dust threshold %d", o.Value, DustThreshold(o.PkScript)), Err: ErrDustOutput}
 		}
 		target += o.Value
@@ -224,7 +216,7 @@ func CreatePSBT(outputs []*wire.TxOut, candidates []Coin, feeRate FeeRate, chang
 		if err != nil {
 			return nil, err
 		}
-		eff := c.Value - feeRate.feeForWeight(w)
+		eff := int64(c.Value) - feeRate.feeForWeight(w)
 		if eff <= 0 {
 			continue // costs more to spend than it is worth
 		}
@@ -249,7 +241,7 @@ func CreatePSBT(outputs []*wire.TxOut, candidates []Coin, feeRate FeeRate, chang
 			spend = inputBaseWeight + 4 + witnessWeight(72, 33)
 		}
 		costOfChange = changeFee + feeRate.feeForWeight(spend)
-		minChange = DustThreshold(changeScript)
+		minChange = int64(DustThreshold(changeScript))
 	}
 
 	selected, ok := selectBnB(cands, need, costOfChange)
@@ -269,13 +261,13 @@ func CreatePSBT(outputs []*wire.TxOut, candidates []Coin, feeRate FeeRate, chang
 			}
 		}
 		if sum < need {
-			return nil, &InsufficientFundsError{Needed: need, Available: available}
+			return nil, &InsufficientFundsError{Needed: btcutil.Amount(need), Available: btcutil.Amount(available)}
 		}
 		if !withChange && changeScript != nil {
 			// Enough for the outputs but not for a change output above dust: the excess
 			// goes to the fee, as long as that stays below the cost of change.
 			if sum-need > costOfChange {
-				return nil, &InsufficientFundsError{Needed: need + changeFee + minChange, Available: available}
+				return nil, &InsufficientFundsError{Needed: btcutil.Amount(need + changeFee + minChange), Available: btcutil.Amount(available)}
 			}
 		}
 	}
@@ -291,7 +283,7 @@ func CreatePSBT(outputs []*wire.TxOut, candidates []Coin, feeRate FeeRate, chang
 		in := wire.NewTxIn(&c.coin.OutPoint, nil, nil)
 		in.Sequence = seq
 		tx.AddTxIn(in)
-		inSum += c.coin.Value
+		inSum += int64(c.coin.Value)
 		weight += c.weight
 	}
 	for _, o := range outputs {
@@ -303,7 +295,7 @@ func CreatePSBT(outputs []*wire.TxOut, candidates []Coin, feeRate FeeRate, chang
 		fee = feeRate.feeForWeight(weight)
 		tx.AddTxOut(wire.NewTxOut(inSum-target-fee, bytes.Clone(changeScript)))
 	}
-	if fee > cfg.maxFee {
+	if btcutil.Amount(fee) > cfg.maxFee {
 		return nil, fmt.Errorf("%w: %d sat exceeds the maximum %d", ErrFeeTooHigh, fee, cfg.maxFee)
 	}
 	p, err := NewPSBT(tx)

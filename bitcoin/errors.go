@@ -3,6 +3,8 @@ package bitcoin
 import (
 	"errors"
 	"fmt"
+
+	"github.com/btcsuite/btcd/btcutil"
 )
 
 // Sentinel errors. Typed errors below wrap one of these, so callers test with errors.Is.
@@ -113,13 +115,13 @@ func (e *PSBTError) Unwrap() error { return e.Err }
 // InsufficientFundsError reports how much coin selection needed and how much was available
 // after paying for each coin's own input.
 type InsufficientFundsError struct {
-	Needed    int64 // outputs plus fee, in satoshis
-	Available int64 // sum of the candidates' effective values, in satoshis
+	Needed    btcutil.Amount // outputs plus fee
+	Available btcutil.Amount // sum of the candidates' effective values
 }
 
 func (e *InsufficientFundsError) Error() string {
 	return fmt.Sprintf("%v: need %d sat, have %d sat spendable at this fee rate",
-		ErrInsufficientFunds, e.Needed, e.Available)
+		ErrInsufficientFunds, int64(e.Needed), int64(e.Available))
 }
 
 func (e *InsufficientFundsError) Unwrap() error { return ErrInsufficientFunds }

@@ -92,7 +92,7 @@ func ExampleCreatePSBT() {
 
 	payee, _ := bitcoin.ParseAddress("bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080", bitcoin.Regtest)
 	p, err := bitcoin.CreatePSBT([]*wire.TxOut{wire.NewTxOut(60_000, payee.PkScript())},
-		[]bitcoin.Coin{coin}, bitcoin.SatPerVByte(2), addr)
+		[]bitcoin.Coin{coin}, bitcoin.FeeRate(2_000), addr) // 2 sat/vB
 	if err != nil {
 		panic(err)
 	}
@@ -107,7 +107,7 @@ func ExampleCreatePSBT() {
 		panic(err)
 	}
 	fee, _ := p.Fee()
-	fmt.Println(len(tx.TxIn), "input,", len(tx.TxOut), "outputs, fee", fee, "sat, RBF", p.SignalsRBF())
+	fmt.Println(len(tx.TxIn), "input,", len(tx.TxOut), "outputs, fee", int64(fee), "sat, RBF", p.SignalsRBF())
 	// Output: 1 input, 2 outputs, fee 286 sat, RBF true
 }
 

@@ -56,7 +56,7 @@ func TestTxFeatures(t *testing.T) {
 	p, err := CreatePSBT([]*wire.TxOut{
 		wire.NewTxOut(400_000, dest.PkScript()),
 		wire.NewTxOut(40_000, []byte{0x6a, 0x01, 0x00}), // OP_RETURN outputs carry value only in tests
-	}, coins, SatPerVByte(3), p2tr, WithLockTime(800_000))
+	}, coins, satVB(3), p2tr, WithLockTime(800_000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestInferInputClass(t *testing.T) {
 	coins[1].RedeemScript = p2wpkhScript(hash160(k.PubKey().SerializeCompressed()))
 	coins[3].Multisig = sorted
 	coins[5].Multisig = tapms
-	p, err := CreatePSBT([]*wire.TxOut{wire.NewTxOut(500_000, scripts[2])}, coins, SatPerVByte(1), addrs[2])
+	p, err := CreatePSBT([]*wire.TxOut{wire.NewTxOut(500_000, scripts[2])}, coins, satVB(1), addrs[2])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,3 +10,6 @@ import (
 func schnorrParse(b []byte) (*btcec.PublicKey, error) { return schnorr.ParsePubKey(b) }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// satVB returns the fee rate of v sat/vB.
+func satVB(v float64) FeeRate { return FeeRate(v * 1000) }

@@ -73,7 +73,7 @@ func NewSortedMultisig(k int, keys []*btcec.PublicKey, net Network) (*Multisig, 
 	if err := net.check(); err != nil {
 		return nil, err
 	}
-	sorted, err := sortedKeys(keys)
+	sorted, err := sortedPubKeys(keys)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func NewMuSig2Multisig(keys []*btcec.PublicKey, net Network) (*Multisig, error) 
 	if err := net.check(); err != nil {
 		return nil, err
 	}
-	sorted, err := sortedKeys(keys)
+	sorted, err := sortedPubKeys(keys)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +188,7 @@ func NewTaprootMultisig(k int, keys []*btcec.PublicKey, net Network, opts ...Tap
 
 // setMuSig makes the key path a MuSig2 aggregate of m.keys tweaked for merkleRoot.
 func (m *Multisig) setMuSig(merkleRoot []byte) error {
-	musigKeys, err := sortedKeys(m.keys)
+	musigKeys, err := sortedPubKeys(m.keys)
 	if err != nil {
 		return err
 	}
@@ -219,7 +219,7 @@ func checkThreshold(k, n, max int) error {
 
 // sortedKeys returns keys sorted by compressed serialization (BIP-67, BIP-327 KeySort),
 // rejecting nil and duplicate keys.
-func sortedKeys(keys []*btcec.PublicKey) ([]*btcec.PublicKey, error) {
+func sortedPubKeys(keys []*btcec.PublicKey) ([]*btcec.PublicKey, error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%w: no keys", ErrInvalidMultisig)
 	}

@@ -321,7 +321,7 @@ func pointsEqual(a, b *btcec.JacobianPoint) bool {
 // MuSig2AggregateKey returns the BIP-327 aggregate of keys after sorting them (KeySort):
 // the untweaked key a MuSig2 taproot output uses as its internal key.
 func MuSig2AggregateKey(keys []*btcec.PublicKey) (*btcec.PublicKey, error) {
-	sorted, err := sortedKeys(keys)
+	sorted, err := sortedPubKeys(keys)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/btcutil/psbt"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
@@ -18,7 +19,7 @@ import (
 // Coin is a spendable output together with what a signer needs to spend it.
 type Coin struct {
 	OutPoint wire.OutPoint
-	Value    int64  // satoshis
+	Value    btcutil.Amount
 	PkScript []byte // the output script
 	// PrevTx is the whole transaction that created the output. It is required for
 	// non-segwit outputs (P2PKH, bare P2SH), whose signatures do not commit to the value,
@@ -172,8 +173,8 @@ func (p *PSBT) prevOut(i int) (*wire.TxOut, bool) {
 	return nil, false
 }
 
-// Fee returns inputs minus outputs in satoshis, or an error when an input's UTXO is unknown.
-func (p *PSBT) Fee() (int64, error) {
+// Fee returns inputs minus outputs, or an error when an input's UTXO is unknown.
+func (p *PSBT) Fee() (btcutil.Amount, error) {
 	var in, out int64
 	for i := range p.p.Inputs {
 		o, ok := p.prevOut(i)
@@ -185,7 +186,7 @@ func (p *PSBT) Fee() (int64, error) {
 	for _, o := range p.p.UnsignedTx.TxOut {
 		out += o.Value
 	}
-	return in - out, nil
+	return btcutil.Amount(in - out), nil
 }
 
 // fetcher returns a PrevOutputFetcher over the inputs' UTXO data and whether it knows
@@ -228,8 +229,8 @@ func (p *PSBT) AddCoin(i int, c Coin) error {
 		}
 		o := c.PrevTx.TxOut[c.OutPoint.Index]
 		if c.PkScript == nil {
-			c.PkScript, c.Value = o.PkScript, o.Value
-		} else if !bytes.Equal(o.PkScript, c.PkScript) || o.Value != c.Value {
+			c.PkScript, c.Value = o.PkScript, btcutil.Amount(o.Value)
+		} else if !bytes.Equal(o.PkScript, c.PkScript) || btcutil.Amount(o.Value) != c.Value {
 			return psbtErr(ErrInvalidPSBT, i, "coin value or script differs from the previous transaction")
 		}
 	}
@@ -267,7 +268,7 @@ func (p *PSBT) AddCoin(i int, c Coin) error {
 		in.NonWitnessUtxo = c.PrevTx.Copy()
 	}
 	if segwit {
-		in.WitnessUtxo = wire.NewTxOut(c.Value, bytes.Clone(c.PkScript))
+		in.WitnessUtxo = wire.NewTxOut(int64(c.Value), bytes.Clone(c.PkScript))
 	}
 	if redeem != nil {
 		in.RedeemScript = bytes.Clone(redeem)

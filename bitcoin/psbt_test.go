@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
@@ -24,7 +25,7 @@ func fund(t testing.TB, values []int64, scripts ...[]byte) (*wire.MsgTx, []Coin)
 	var coins []Coin
 	txid := tx.TxHash()
 	for i, o := range tx.TxOut {
-		coins = append(coins, Coin{OutPoint: wire.OutPoint{Hash: txid, Index: uint32(i)}, Value: o.Value, PkScript: o.PkScript, PrevTx: tx})
+		coins = append(coins, Coin{OutPoint: wire.OutPoint{Hash: txid, Index: uint32(i)}, Value: btcutil.Amount(o.Value), PkScript: o.PkScript, PrevTx: tx})
 	}
 	return tx, coins
 }
@@ -79,7 +80,7 @@ func TestSpendEveryKind(t *testing.T) {
 
 	dest := must(NewP2WPKH(testKey(t, 200).PubKey(), net))
 	change := must(NewP2TR(k.PubKey(), nil, net))
-	p, err := CreatePSBT([]*wire.TxOut{wire.NewTxOut(650_000, dest.PkScript())}, coins, SatPerVByte(2), change)
+	p, err := CreatePSBT([]*wire.TxOut{wire.NewTxOut(650_000, dest.PkScript())}, coins, satVB(2), change)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,10 +132,10 @@ func TestSpendEveryKind(t *testing.T) {
 	}
 	fee, _ := p.Fee()
 	vsize := (int64(txWeight(tx)) + 3) / 4
-	if fee < SatPerVByte(2).FeeFor(vsize) {
+	if fee < satVB(2).FeeFor(vsize) {
 		t.Errorf("fee %d below 2 sat/vB for %d vB", fee, vsize)
 	}
-	if fee > SatPerVByte(2).FeeFor(vsize)+100 {
+	if fee > satVB(2).FeeFor(vsize)+100 {
 		t.Errorf("fee %d far above 2 sat/vB for %d vB (estimate too pessimistic)", fee, vsize)
 	}
 }
@@ -244,7 +245,7 @@ func TestTaprootMultisigBothPaths(t *testing.T) {
 	for _, c := range coins {
 		c.Multisig = m
 		dest := must(NewP2WPKH(pubs[0], Testnet))
-		p, err := CreatePSBT([]*wire.TxOut{wire.NewTxOut(40_000, dest.PkScript())}, []Coin{c}, SatPerVByte(1), dest, WithRBF(false))
+		p, err := CreatePSBT([]*wire.TxOut{wire.NewTxOut(40_000, dest.PkScript())}, []Coin{c}, satVB(1), dest, WithRBF(false))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +280,7 @@ func TestCreatePSBTCoinSelection(t *testing.T) {
 	_, coins := fund(t, []int64{10_000, 20_000, 50_000, 100_000, 7_000}, addr.PkScript(), addr.PkScript(),
 		addr.PkScript(), addr.PkScript(), addr.PkScript())
 	dest := must(NewP2TR(testKey(t, 8).PubKey(), nil, Mainnet))
-	rate := SatPerVByte(5)
+	rate := satVB(5)
 
 	t.Run("changeless", func(t *testing.T) {
 		// 50_000 + 7_000 minus their input fees and the base fee pays exactly this: BnB
@@ -335,14 +336,14 @@ func TestCreatePSBTCoinSelection(t *testing.T) {
 		}
 	})
 	t.Run("max fee", func(t *testing.T) {
-		_, err := CreatePSBT([]*wire.TxOut{wire.NewTxOut(1000, dest.PkScript())}, coins, SatPerVByte(500), addr, WithMaxFee(10_000))
+		_, err := CreatePSBT([]*wire.TxOut{wire.NewTxOut(1000, dest.PkScript())}, coins, satVB(500), addr, WithMaxFee(10_000))
 		if !errors.Is(err, ErrFeeTooHigh) {
 			t.Fatalf("%v", err)
 		}
 	})
 	t.Run("uneconomical coins skipped", func(t *testing.T) {
 		_, tiny := fund(t, []int64{300}, addr.PkScript())
-		_, err := CreatePSBT([]*wire.TxOut{wire.NewTxOut(1000, dest.PkScript())}, tiny, SatPerVByte(10), addr)
+		_, err := CreatePSBT([]*wire.TxOut{wire.NewTxOut(1000, dest.PkScript())}, tiny, satVB(10), addr)
 		if !errors.Is(err, ErrInsufficientFunds) {
 			t.Fatalf("%v", err)
 		}
@@ -353,7 +354,7 @@ func TestDustThreshold(t *testing.T) {
 	k := testKey(t, 3).PubKey()
 	for _, c := range []struct {
 		a    Address
-		want int64
+		want btcutil.Amount
 	}{
 		{must(NewP2PKH(k, Mainnet)), 546},
 		{must(NewP2SHP2WPKH(k, Mainnet)), 540},
@@ -370,7 +371,7 @@ func TestPSBTSafety(t *testing.T) {
 	k := testKey(t, 11)
 	addr := must(NewP2WPKH(k.PubKey(), Mainnet))
 	prev, coins := fund(t, []int64{80_000}, addr.PkScript())
-	p, err := CreatePSBT([]*wire.TxOut{wire.NewTxOut(50_000, addr.PkScript())}, coins, SatPerVByte(1), addr)
+	p, err := CreatePSBT([]*wire.TxOut{wire.NewTxOut(50_000, addr.PkScript())}, coins, satVB(1), addr)
 	if err != nil {
 		t.Fatal(err)
 	}

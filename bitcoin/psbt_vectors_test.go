@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 )
@@ -163,7 +164,7 @@ func TestBIP174Workflow(t *testing.T) {
 		RedeemScript: unhex(t, "5221029583bf39ae0a609747ad199addd634fa6108559d6c5cd39b4c2183f1ab96e07f2102dab61ff49a14db6a7d02b0cd1fbb78fc4b18312b5b4e54dae4dba2fbfef536d752ae")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.AddCoin(1, Coin{OutPoint: tx.TxIn[1].PreviousOutPoint, Value: o1.Value, PkScript: o1.PkScript,
+	if err := p.AddCoin(1, Coin{OutPoint: tx.TxIn[1].PreviousOutPoint, Value: btcutil.Amount(o1.Value), PkScript: o1.PkScript,
 		RedeemScript:  unhex(t, "00208c2353173743b595dfb4a07b72ba8e42e3797da74e87fe7d9d7497e3b2028903"),
 		WitnessScript: unhex(t, "522103089dc10c7ac6db54f91329af617333db388cead0c231f723379d1b99030b02dc21023add904f3d6dcf59ddb906b0dee23529b7ffb9ed50e5e86151926860221f0e7352ae")}); err != nil {
 		t.Fatal(err)
