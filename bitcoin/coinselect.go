@@ -212,6 +212,10 @@ func CreatePSBT(outputs []*wire.TxOut, candidates []Coin, feeRate FeeRate, chang
 	var available int64
 	anySegwit := false
 	for _, c := range candidates {
+		c, err := c.resolve()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidPSBT, err)
+		}
 		w, segwit, err := inputWeight(c)
 		if err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package bitcoin
 
 import (
+	"encoding/hex"
 	"encoding/json"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -13,3 +14,5 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // satVB returns the fee rate of v sat/vB.
 func satVB(v float64) FeeRate { return FeeRate(v * 1000) }
+
+func hexDecode(s string) ([]byte, error) { return hex.DecodeString(s) }

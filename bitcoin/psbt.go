@@ -34,6 +34,27 @@ type Coin struct {
 	Multisig *Multisig
 }
 
+// resolve fills the value and script from PrevTx when they are missing and checks that
+// they agree with it.
+func (c Coin) resolve() (Coin, error) {
+	if c.PrevTx == nil {
+		if c.PkScript == nil {
+			return c, fmt.Errorf("coin %v has neither a script nor its previous transaction", c.OutPoint)
+		}
+		return c, nil
+	}
+	if c.PrevTx.TxHash() != c.OutPoint.Hash || int(c.OutPoint.Index) >= len(c.PrevTx.TxOut) {
+		return c, fmt.Errorf("previous transaction does not contain coin %v", c.OutPoint)
+	}
+	o := c.PrevTx.TxOut[c.OutPoint.Index]
+	if c.PkScript == nil {
+		c.PkScript, c.Value = o.PkScript, btcutil.Amount(o.Value)
+	} else if !bytes.Equal(o.PkScript, c.PkScript) || btcutil.Amount(o.Value) != c.Value {
+		return c, fmt.Errorf("coin %v: value or script differs from the previous transaction", c.OutPoint)
+	}
+	return c, nil
+}
+
 // PSBT is a BIP-174 partially signed transaction. Methods that change it either succeed or
 // leave it unchanged. A PSBT is not safe for concurrent use.
 type PSBT struct {
@@ -223,16 +244,9 @@ func (p *PSBT) AddCoin(i int, c Coin) error {
 	if p.p.UnsignedTx.TxIn[i].PreviousOutPoint != c.OutPoint {
 		return psbtErr(ErrInvalidPSBT, i, "coin %v is not the input's outpoint %v", c.OutPoint, p.p.UnsignedTx.TxIn[i].PreviousOutPoint)
 	}
-	if c.PrevTx != nil {
-		if c.PrevTx.TxHash() != c.OutPoint.Hash || int(c.OutPoint.Index) >= len(c.PrevTx.TxOut) {
-			return psbtErr(ErrInvalidPSBT, i, "previous transaction does not contain the coin")
-		}
-		o := c.PrevTx.TxOut[c.OutPoint.Index]
-		if c.PkScript == nil {
-			c.PkScript, c.Value = o.PkScript, btcutil.Amount(o.Value)
-		} else if !bytes.Equal(o.PkScript, c.PkScript) || btcutil.Amount(o.Value) != c.Value {
-			return psbtErr(ErrInvalidPSBT, i, "coin value or script differs from the previous transaction")
-		}
+	c, err := c.resolve()
+	if err != nil {
+		return psbtErr(ErrInvalidPSBT, i, "%v", err)
 	}
 	in := p.p.Inputs[i] // copy: assign back only on success
 	redeem, ws := c.RedeemScript, c.WitnessScript
