@@ -289,6 +289,8 @@ func (e *FeatureExtractor) tx(ctx context.Context, tx *wire.MsgTx, height int32,
 	var ageSum, ageMax int64
 	ageMin := int64(math.MaxInt64)
 	var inCounts [numScriptClasses]int
+	var inScriptsBuf [16][]byte
+	inScripts := inScriptsBuf[:0]
 	for _, in := range tx.TxIn {
 		var prev *wire.TxOut
 		prevHeight := int32(-1)
@@ -308,6 +310,7 @@ func (e *FeatureExtractor) tx(ctx context.Context, tx *wire.MsgTx, height int32,
 		var class scriptClass
 		if prev != nil {
 			class = classify(prev.PkScript)
+			inScripts = append(inScripts, prev.PkScript)
 			v := prev.Value
 			inTotal += v
 			inMax = max(inMax, v)
@@ -367,8 +370,8 @@ func (e *FeatureExtractor) tx(ctx context.Context, tx *wire.MsgTx, height int32,
 		// Outputs paying back to a script the inputs spend.
 		back := 0
 		for _, o := range tx.TxOut {
-			for _, in := range tx.TxIn {
-				if p := e.prevScript(ctx, in.PreviousOutPoint, inBlock); p != nil && string(p) == string(o.PkScript) {
+			for _, p := range inScripts {
+				if string(p) == string(o.PkScript) {
 					back++
 					break
 				}
@@ -401,19 +404,6 @@ func (e *FeatureExtractor) tx(ctx context.Context, tx *wire.MsgTx, height int32,
 		}
 	}
 	return dst, nil
-}
-
-// prevScript returns the script of the output op, from the block or the lookup.
-func (e *FeatureExtractor) prevScript(ctx context.Context, op wire.OutPoint, inBlock map[chainhash.Hash]*wire.MsgTx) []byte {
-	if src, ok := inBlock[op.Hash]; ok && int(op.Index) < len(src.TxOut) {
-		return src.TxOut[op.Index].PkScript
-	}
-	if e.lookup != nil {
-		if o, _, found, err := e.lookup.PrevOutput(ctx, op); err == nil && found && o != nil {
-			return o.PkScript
-		}
-	}
-	return nil
 }
 
 func b2f(b bool) float32 {

@@ -128,6 +128,20 @@ func TestTxFeatures(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
+	// Change back to the inputs' own script is seen as such.
+	back := tx.Copy()
+	for _, o := range back.TxOut {
+		if string(o.PkScript) == string(p2tr.PkScript()) {
+			o.PkScript = p2wpkh.PkScript()
+		}
+	}
+	v4, err := e2.Tx(ctx, back, 800_010, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if get(v4, "out_to_input_script_count") != 1 || get(v4, "change_same_type_count") != 1 {
+		t.Errorf("change to the input script: %v, %v", get(v4, "out_to_input_script_count"), get(v4, "change_same_type_count"))
+	}
 	// Appending keeps what dst held.
 	v3, _ := e.Tx(ctx, tx, -1, []float32{42})
 	if v3[0] != 42 || len(v3) != 1+len(schema.Names) {

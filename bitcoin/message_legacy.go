@@ -46,7 +46,7 @@ func SignMessageLegacy(key *btcec.PrivateKey, addr Address, msg string) (string,
 	var err error
 	switch addr.Type() {
 	case P2PKH:
-		header, want = headerP2PKHCompressed, Address{}
+		header = headerP2PKHCompressed
 		want, err = NewP2PKH(pub, addr.Network())
 	case P2SH:
 		header = headerP2SHP2WPKH

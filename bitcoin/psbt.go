@@ -70,6 +70,9 @@ func NewPSBT(tx *wire.MsgTx) (*PSBT, error) {
 	if tx == nil {
 		return nil, psbtErr(ErrInvalidPSBT, -1, "nil transaction")
 	}
+	if tx.SerializeSizeStripped() > psbt.MaxPsbtValueLength {
+		return nil, psbtErr(ErrInvalidPSBT, -1, "transaction larger than a PSBT can hold")
+	}
 	p, err := psbt.NewFromUnsignedTx(tx.Copy())
 	if err != nil {
 		return nil, psbtErr(ErrInvalidPSBT, -1, "%v", err)
