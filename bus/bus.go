@@ -37,6 +37,7 @@ type Bus struct {
 
 	routes  sync.Map // topic -> *route
 	nroutes atomic.Int64
+	last    atomic.Pointer[route] // the route most recently looked up: bursts to one topic skip the map
 
 	ctx    context.Context // handlers' context, cancelled by Close
 	cancel context.CancelFunc
@@ -59,6 +60,7 @@ type handlerKey struct{}
 type snapshot struct{ subs []subscription }
 
 type route struct {
+	topic string
 	snap  *snapshot
 	subs  []subscription
 	stats *topicStats
@@ -128,15 +130,19 @@ func (b *Bus) quiescent() bool { return b.finished.Load() == b.seq.Load() }
 // topic the first time it is seen.
 func (b *Bus) routeFor(topic string) (*route, error) {
 	snap := b.snap.Load()
+	if r := b.last.Load(); r != nil && r.snap == snap && r.topic == topic {
+		return r, nil
+	}
 	if v, ok := b.routes.Load(topic); ok {
 		if r := v.(*route); r.snap == snap {
+			b.last.Store(r)
 			return r, nil
 		}
 	}
 	if err := ValidateTopic(topic); err != nil {
 		return nil, err
 	}
-	r := &route{snap: snap, stats: b.statsFor(topic)}
+	r := &route{topic: topic, snap: snap, stats: b.statsFor(topic)}
 	for _, s := range snap.subs {
 		if s.base().pat.match(topic) {
 			r.subs = append(r.subs, s)
@@ -148,6 +154,7 @@ func (b *Bus) routeFor(topic string) (*route, error) {
 			b.nroutes.Store(0)
 		}
 	}
+	b.last.Store(r)
 	return r, nil
 }
 
@@ -165,9 +172,9 @@ func (b *Bus) statsFor(topic string) *topicStats {
 	return ts
 }
 
-// newMeta stamps a message's metadata.
-func (b *Bus) newMeta(ctx context.Context, n uint64, topic string, opts []PublishOption) Meta {
-	m := Meta{ID: ID{hi: b.idPrefix, lo: n}, Topic: topic, Time: b.cfg.clock(), Source: b.cfg.source}
+// stamp fills in a new message's metadata.
+func (b *Bus) stamp(ctx context.Context, m *Meta, n uint64, topic string, opts []PublishOption) {
+	m.ID, m.Topic, m.Time, m.Source = ID{hi: b.idPrefix, lo: n}, topic, b.cfg.clock(), b.cfg.source
 	if p, ok := parentFrom(ctx); ok {
 		m.CausationID, m.CorrelationID = p.id, p.corr
 		if m.CorrelationID.IsZero() {
@@ -202,7 +209,6 @@ func (b *Bus) newMeta(ctx context.Context, n uint64, topic string, opts []Publis
 			m.CorrelationID = o.parent.corr
 		}
 	}
-	return m
 }
 
 // addSub registers s and reserves n goroutines in the bus's WaitGroup, unless the bus is closed.
@@ -369,23 +375,32 @@ type TopicStats struct {
 	Failed    uint64 // handler errors, panics, undecodable payloads, refused by PolicyFail
 }
 
-// topicStats keeps the counter the publisher writes and the one handlers write on separate
-// cache lines.
+// topicStats keeps the counter the publisher writes and the ones handlers write on separate
+// cache lines; the delivered count is sharded by subscription so that subscribers of one topic
+// handling messages on different cores do not contend.
 type topicStats struct {
 	topic     string
 	published atomic.Uint64
 	_         [56]byte
-	delivered atomic.Uint64
-	_         [56]byte
+	delivered [deliveredShards]paddedCounter
 	dropped   atomic.Uint64
 	failed    atomic.Uint64
 }
+
+const deliveredShards = 4
+
+type paddedCounter struct {
+	atomic.Uint64
+	_ [56]byte
+}
+
+func (t *topicStats) addDelivered(sub uint64) { t.delivered[sub%deliveredShards].Add(1) }
 
 func (t *topicStats) snapshot() TopicStats {
 	return TopicStats{
 		Topic:     t.topic,
 		Published: t.published.Load(),
-		Delivered: t.delivered.Load(),
+		Delivered: t.delivered[0].Load() + t.delivered[1].Load() + t.delivered[2].Load() + t.delivered[3].Load(),
 		Dropped:   t.dropped.Load(),
 		Failed:    t.failed.Load(),
 	}
@@ -396,7 +411,7 @@ func (b *Bus) count(ts *topicStats, sub string, m Metric) {
 	case MetricPublished:
 		ts.published.Add(1)
 	case MetricDelivered:
-		ts.delivered.Add(1)
+		ts.delivered[0].Add(1)
 	case MetricDropped:
 		ts.dropped.Add(1)
 	case MetricFailed:

@@ -24,22 +24,26 @@ func Publish[T any](ctx context.Context, b *Bus, topic string, v T, opts ...Publ
 	if err != nil {
 		return err
 	}
-	e := Envelope[T]{Meta: b.newMeta(ctx, n, topic, opts), Payload: v}
-	b.count(r.stats, "", MetricPublished)
+	it := item[T]{env: Envelope[T]{Payload: v}, ts: r.stats}
+	b.stamp(ctx, &it.env.Meta, n, topic, opts)
+	r.stats.published.Add(1)
+	if b.cfg.metrics != nil {
+		b.cfg.metrics(r.stats.topic, "", MetricPublished)
+	}
 	if b.cfg.transport != nil {
-		return publishTransport(ctx, b, &e)
+		return publishTransport(ctx, b, &it.env)
 	}
 	var errs error
 	var boxed any
 	for _, s := range r.subs {
 		var err error
 		if ts, ok := s.(*subscriber[T]); ok {
-			err = ts.offer(ctx, &e, r.stats)
+			err = ts.offer(ctx, &it)
 		} else {
 			if boxed == nil {
 				boxed = v
 			}
-			err = s.offerAny(ctx, e.Meta, boxed, r.stats)
+			err = s.offerAny(ctx, it.env.Meta, boxed, r.stats)
 		}
 		if err != nil {
 			errs = errors.Join(errs, err)

@@ -233,42 +233,41 @@ func (s *subscriber[T]) lane(e *Envelope[T]) chan item[T] {
 	return best
 }
 
-// offer queues e according to the subscription's policy.
-func (s *subscriber[T]) offer(ctx context.Context, e *Envelope[T], ts *topicStats) error {
-	if s.filter != nil && !s.filter(*e) {
+// offer queues it (a message, never an instruction) according to the subscription's policy.
+func (s *subscriber[T]) offer(ctx context.Context, it *item[T]) error {
+	if s.filter != nil && !s.filter(it.env) {
 		return nil
 	}
-	lane := s.lane(e)
+	lane := s.lane(&it.env)
 	select {
-	case lane <- item[T]{env: *e, ts: ts}:
+	case lane <- *it:
 		return nil
 	default:
 	}
-	return s.offerSlow(ctx, lane, e, ts)
+	return s.offerSlow(ctx, lane, it)
 }
 
-func (s *subscriber[T]) offerSlow(ctx context.Context, lane chan item[T], e *Envelope[T], ts *topicStats) error {
+func (s *subscriber[T]) offerSlow(ctx context.Context, lane chan item[T], it *item[T]) error {
 	if s.stopped.Load() {
 		return nil
 	}
-	it := item[T]{env: *e, ts: ts}
 	switch s.policy {
 	case PolicyBlock:
 		select {
-		case lane <- it:
+		case lane <- *it:
 			return nil
 		case <-s.done:
 			return nil
 		case <-ctx.Done():
-			return &DeliveryError{Subscriber: s.name, Topic: e.Topic, Err: ctx.Err()}
+			return &DeliveryError{Subscriber: s.name, Topic: it.env.Topic, Err: ctx.Err()}
 		}
 	case PolicyDropNewest:
-		s.drop(ts)
+		s.drop(it.ts)
 		return nil
 	case PolicyDropOldest:
 		for {
 			select {
-			case lane <- it:
+			case lane <- *it:
 				return nil
 			default:
 			}
@@ -279,7 +278,7 @@ func (s *subscriber[T]) offerSlow(ctx context.Context, lane chan item[T], e *Env
 					case lane <- old:
 					case <-s.done:
 					}
-					s.drop(ts)
+					s.drop(it.ts)
 					return nil
 				}
 				s.drop(old.ts)
@@ -288,8 +287,8 @@ func (s *subscriber[T]) offerSlow(ctx context.Context, lane chan item[T], e *Env
 		}
 	default: // PolicyFail
 		s.failed.Add(1)
-		s.b.count(ts, s.name, MetricFailed)
-		return &DeliveryError{Subscriber: s.name, Topic: e.Topic, Err: ErrQueueFull}
+		s.b.count(it.ts, s.name, MetricFailed)
+		return &DeliveryError{Subscriber: s.name, Topic: it.env.Topic, Err: ErrQueueFull}
 	}
 }
 
@@ -306,8 +305,8 @@ func (s *subscriber[T]) offerAny(ctx context.Context, m Meta, v any, ts *topicSt
 		s.b.reportError(&s.subBase, &m, fmt.Errorf("%w: published %T, subscriber %s takes %s", ErrTypeMismatch, v, s.name, typeName[T]()))
 		return nil
 	}
-	e := Envelope[T]{Meta: m, Payload: p}
-	return s.offer(ctx, &e, ts)
+	it := item[T]{env: Envelope[T]{Meta: m, Payload: p}, ts: ts}
+	return s.offer(ctx, &it)
 }
 
 // fromTransport decodes a message from the transport and queues it.
@@ -316,21 +315,21 @@ func (s *subscriber[T]) fromTransport(ctx context.Context, msg *Message) error {
 	if err != nil {
 		return err
 	}
-	e := Envelope[T]{Meta: msg.Meta}
-	if err := s.b.cfg.codec.Unmarshal(msg.Data, &e.Payload); err != nil {
+	it := item[T]{env: Envelope[T]{Meta: msg.Meta}, ts: r.stats}
+	if err := s.b.cfg.codec.Unmarshal(msg.Data, &it.env.Payload); err != nil {
 		s.failed.Add(1)
 		s.b.count(r.stats, s.name, MetricFailed)
-		s.b.reportError(&s.subBase, &e.Meta, fmt.Errorf("%w: decode %s: %v", ErrTypeMismatch, typeName[T](), err))
+		s.b.reportError(&s.subBase, &it.env.Meta, fmt.Errorf("%w: decode %s: %v", ErrTypeMismatch, typeName[T](), err))
 		return nil
 	}
-	return s.offer(ctx, &e, r.stats)
+	return s.offer(ctx, &it)
 }
 
 // worker holds the message a worker goroutine is handling, so the middleware chain can be built
 // once per goroutine instead of once per message.
 type worker[T any] struct {
-	s   *subscriber[T]
-	cur Envelope[T]
+	s  *subscriber[T]
+	it item[T] // received straight into the worker, saving a copy per message
 }
 
 func (w *worker[T]) call(ctx context.Context, _ *Meta) (err error) {
@@ -339,7 +338,7 @@ func (w *worker[T]) call(ctx context.Context, _ *Meta) (err error) {
 			err = &PanicError{Value: r, Stack: debug.Stack()}
 		}
 	}()
-	return w.s.handler(ctx, w.cur)
+	return w.s.handler(ctx, w.it.env)
 }
 
 func (s *subscriber[T]) run(lane chan item[T]) {
@@ -359,7 +358,11 @@ func (s *subscriber[T]) run(lane chan item[T]) {
 	}
 	ctx := s.b.ctx
 	for {
-		it := <-lane
+		if len(lane) == 0 {
+			w.it = item[T]{} // do not keep the last payload alive while idle
+		}
+		w.it = <-lane
+		it := &w.it
 		if it.ctl != nil {
 			if it.ctl.stop {
 				return
@@ -371,14 +374,15 @@ func (s *subscriber[T]) run(lane chan item[T]) {
 			s.drop(it.ts)
 			return
 		}
-		w.cur = it.env
-		if err := h(ctx, &w.cur.Meta); err != nil {
-			s.fail(it.ts, &w.cur, err)
+		if err := h(ctx, &it.env.Meta); err != nil {
+			s.fail(it.ts, &it.env, err)
 		} else {
 			s.delivered.Add(1)
-			s.b.count(it.ts, s.name, MetricDelivered)
+			it.ts.addDelivered(s.id)
+			if s.b.cfg.metrics != nil {
+				s.b.cfg.metrics(it.ts.topic, s.name, MetricDelivered)
+			}
 		}
-		w.cur = Envelope[T]{} // do not keep the payload alive
 	}
 }
 
