@@ -22,6 +22,9 @@ const (
 	BlockFeatureVersion = 1
 )
 
+// DefaultFeatureNetwork is the network whose subsidy schedule a FeatureExtractor assumes.
+const DefaultFeatureNetwork = Mainnet
+
 // RoundAmountSats is the granularity below which an output value counts as round: a
 // multiple of 10,000 sat (0.0001 BTC).
 const RoundAmountSats = 10_000
@@ -175,7 +178,7 @@ func WithFeatureLookup(l FeatureLookup) FeatureOption {
 }
 
 // WithFeatureNetwork sets the network whose subsidy schedule block fee totals use.
-// Defaults to Mainnet.
+// Defaults to DefaultFeatureNetwork (Mainnet).
 func WithFeatureNetwork(n Network) FeatureOption {
 	return func(e *FeatureExtractor) { e.net = n }
 }
@@ -189,7 +192,7 @@ type FeatureExtractor struct {
 
 // NewFeatureExtractor returns an extractor.
 func NewFeatureExtractor(opts ...FeatureOption) (*FeatureExtractor, error) {
-	e := &FeatureExtractor{net: Mainnet}
+	e := &FeatureExtractor{net: DefaultFeatureNetwork}
 	for _, o := range opts {
 		o(e)
 	}
