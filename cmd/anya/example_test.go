@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+	"os"
+)
+
+func Example_messageVerify() {
+	// Bitcoin Core's signmessage test vector, verified as a legacy BIP-322 signature.
+	run(context.Background(), []string{"message", "verify",
+		"--address", "15CRxFdyRpGZLW9w8HnHvVduizdL5jKNbs",
+		"--message", "Trust no one",
+		"--signature", "IPojfrX2dfPnH26UegfbGQQLrdK844DlHq5157/P6h57WyuS/Qsl+h/WSVGDF4MUi4rWSswW38oimDYfNNUBUOk="}, os.Stdout)
+	// Output: {"result":"valid","format":"legacy","reason":""}
+}
+
+func Example_messageSign() {
+	run(context.Background(), []string{"message", "sign",
+		"--wif", "L3VFeEujGtevx9w18HD1fhRbCH67Az2dpCymeRE1SoPK6XQtaN2k",
+		"--address", "bc1q9vza2e8x573nczrlzms0wvx3gsqjx7vavgkx0l",
+		"--message", "Hello World"}, os.Stdout)
+	// Output: {"signature":"smpAkgwRQIhAOzyynlqt93lOKJr+wmmxIens//zPzl9tqIOua93wO6MAiBi5n5EyAcPScOjf1lAqIUIQtr3zKNeavYabHyR8eGhowEhAsfxIAMZZEKUPYWI4BruhAQjzFT8FSFSajuFwrDL1Yhy"}
+}
