@@ -29,7 +29,7 @@ func TestFixedDIDsAreStable(t *testing.T) {
 			t.Errorf("%s: calls share a key manager", name)
 		}
 	}
-	if Bob(t).String() != Bob(t).String() || Bob(t).DID.Method != "jwk" {
+	if b1, b2 := Bob(t), Bob(t); b1.String() != b2.String() || b1.DID.Method != "jwk" {
 		t.Error("Bob is not a stable did:jwk")
 	}
 }
