@@ -33,6 +33,10 @@ func commands() []command {
 		{[]string{"message", "sign"}, "sign a message for an address (BIP-322, or legacy for P2PKH)", runMessageSign},
 		{[]string{"message", "verify"}, "verify a BIP-322 or legacy message signature", runMessageVerify},
 		{[]string{"tx", "features"}, "print the ML feature vector of a raw transaction", runTxFeatures},
+		{[]string{"did", "create"}, "create a DID (key, jwk or dht) and print it as a portable DID", runDIDCreate},
+		{[]string{"did", "resolve"}, "resolve a DID and print the W3C resolution result", runDIDResolve},
+		{[]string{"vc", "issue"}, "issue a verifiable credential as a VC-JWT (or vc+jwt with --v2)", runVCIssue},
+		{[]string{"vc", "verify"}, "verify a VC-JWT or vc+jwt and print the credential", runVCVerify},
 	}
 }
 
