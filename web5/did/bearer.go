@@ -55,8 +55,8 @@ func NewBearerDID(ctx context.Context, doc *Document, km jose.KeyManager, keys m
 	} else {
 		for i := range doc.VerificationMethod {
 			vm := &doc.VerificationMethod[i]
-			if vm.PublicKeyJwk == nil && vm.PublicKeyMultibase == "" {
-				continue
+			if _, err := vm.PublicKey(); err != nil {
+				continue // no key this package reads
 			}
 			pub, err := vm.PublicKey()
 			if err != nil {

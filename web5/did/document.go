@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/btcsuite/btcd/btcutil/base58"
+
 	"github.com/anya-org/anya-go/web5/internal/multikey"
 	"github.com/anya-org/anya-go/web5/jose"
 )
@@ -25,6 +27,10 @@ const (
 	TypeEd25519VerificationKey2020 = "Ed25519VerificationKey2020"
 	// TypeEcdsaSecp256k1RecoveryMethod2020 names a blockchain account (did:pkh).
 	TypeEcdsaSecp256k1RecoveryMethod2020 = "EcdsaSecp256k1RecoveryMethod2020"
+	// Legacy types carrying a publicKeyBase58, read for older did:web documents.
+	TypeEd25519VerificationKey2018        = "Ed25519VerificationKey2018"
+	TypeX25519KeyAgreementKey2019         = "X25519KeyAgreementKey2019"
+	TypeEcdsaSecp256k1VerificationKey2019 = "EcdsaSecp256k1VerificationKey2019"
 )
 
 // Relationship is a verification relationship.
@@ -68,6 +74,7 @@ type VerificationMethod struct {
 	Controller          string    `json:"controller"`
 	PublicKeyJwk        *jose.JWK `json:"publicKeyJwk,omitempty"`
 	PublicKeyMultibase  string    `json:"publicKeyMultibase,omitempty"`
+	PublicKeyBase58     string    `json:"publicKeyBase58,omitempty"`
 	BlockchainAccountID string    `json:"blockchainAccountId,omitempty"`
 }
 
@@ -190,7 +197,8 @@ func (d *Document) UnmarshalJSON(b []byte) error {
 }
 
 func sameMethod(a, b VerificationMethod) bool {
-	if a.ID != b.ID || a.Type != b.Type || a.Controller != b.Controller || a.PublicKeyMultibase != b.PublicKeyMultibase || a.BlockchainAccountID != b.BlockchainAccountID {
+	if a.ID != b.ID || a.Type != b.Type || a.Controller != b.Controller || a.PublicKeyMultibase != b.PublicKeyMultibase ||
+		a.PublicKeyBase58 != b.PublicKeyBase58 || a.BlockchainAccountID != b.BlockchainAccountID {
 		return false
 	}
 	if (a.PublicKeyJwk == nil) != (b.PublicKeyJwk == nil) {
@@ -317,6 +325,23 @@ func (vm *VerificationMethod) PublicKey() (jose.JWK, error) {
 			return jose.JWK{}, err
 		}
 		return k, nil
+	case vm.PublicKeyBase58 != "":
+		var c jose.Curve
+		switch vm.Type {
+		case TypeEd25519VerificationKey2018:
+			c = jose.Ed25519
+		case TypeX25519KeyAgreementKey2019:
+			c = jose.X25519
+		case TypeEcdsaSecp256k1VerificationKey2019:
+			c = jose.Secp256k1
+		default:
+			return jose.JWK{}, docErr("publicKeyBase58", fmt.Sprintf("type %q is not read", vm.Type))
+		}
+		raw := base58.Decode(vm.PublicKeyBase58)
+		if len(raw) == 0 || base58.Encode(raw) != vm.PublicKeyBase58 {
+			return jose.JWK{}, docErr("publicKeyBase58", "not base58")
+		}
+		return jose.PublicJWK(c, raw)
 	}
 	return jose.JWK{}, docErr("verificationMethod", fmt.Sprintf("%q has no public key", vm.ID))
 }
@@ -352,19 +377,17 @@ func (d *Document) Validate() error {
 			return docErr("verificationMethod", fmt.Sprintf("%q: controller: %v", clip(vm.ID), err))
 		}
 		n := 0
-		if vm.PublicKeyJwk != nil {
-			n++
+		for _, set := range []bool{vm.PublicKeyJwk != nil, vm.PublicKeyMultibase != "", vm.PublicKeyBase58 != "", vm.BlockchainAccountID != ""} {
+			if set {
+				n++
+			}
 		}
-		if vm.PublicKeyMultibase != "" {
-			n++
+		if n > 1 {
+			return docErr("verificationMethod", fmt.Sprintf("%q has more than one kind of verification material", clip(vm.ID)))
 		}
-		if vm.BlockchainAccountID != "" {
-			n++
-		}
-		if n != 1 {
-			return docErr("verificationMethod", fmt.Sprintf("%q must have exactly one of publicKeyJwk, publicKeyMultibase, blockchainAccountId", clip(vm.ID)))
-		}
-		if vm.BlockchainAccountID == "" {
+		// Material this package reads must be valid; other kinds (publicKeyHex, ...) are kept
+		// but cannot verify anything.
+		if vm.PublicKeyJwk != nil || vm.PublicKeyMultibase != "" || vm.PublicKeyBase58 != "" {
 			if _, err := vm.PublicKey(); err != nil {
 				return docErr("verificationMethod", fmt.Sprintf("%q: %v", clip(vm.ID), err))
 			}

@@ -336,7 +336,6 @@ func TestDocumentValidate(t *testing.T) {
 		"bad id":         func(d *Document) { d.ID = "alice" },
 		"bad controller": func(d *Document) { d.Controller = OneOrMany{"x"} },
 		"duplicate vm":   func(d *Document) { d.VerificationMethod = append(d.VerificationMethod, d.VerificationMethod[0]) },
-		"vm without key": func(d *Document) { d.VerificationMethod[0].PublicKeyJwk = nil },
 		"vm two keys":    func(d *Document) { d.VerificationMethod[0].PublicKeyMultibase = "z6Mk" },
 		"vm no type":     func(d *Document) { d.VerificationMethod[0].Type = "" },
 		"vm bad id":      func(d *Document) { d.VerificationMethod[0].ID = "did:test:alice" },
@@ -359,6 +358,18 @@ func TestDocumentValidate(t *testing.T) {
 		if err := d.Validate(); !errors.As(err, &de) || !errors.Is(err, ErrInvalidDocument) {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+	// Legacy base58 keys are read; material of unknown kinds is kept but verifies nothing.
+	legacy := VerificationMethod{ID: "#legacy", Type: TypeEd25519VerificationKey2018, Controller: base.ID, PublicKeyBase58: "H3C2AVvLMv6gmMNam3uVAjZpfkcJCwDwnZn6z3wXmqPV"}
+	base.VerificationMethod = append(base.VerificationMethod, legacy, VerificationMethod{ID: "#hex", Type: "EcdsaSecp256k1VerificationKey2019", Controller: base.ID})
+	if err := base.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := legacy.PublicKey(); err != nil || k.Curve != jose.Ed25519 {
+		t.Fatalf("base58 key: %v %v", k, err)
+	}
+	if _, err := base.VerificationMethod[len(base.VerificationMethod)-1].PublicKey(); err == nil {
+		t.Fatal("a method without material has a key")
 	}
 	// References to other DIDs' methods are allowed.
 	base.CapabilityDelegation = append(base.CapabilityDelegation, "did:test:bob#key-0")

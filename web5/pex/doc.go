@@ -22,6 +22,7 @@
 // from_nested) decide.
 //
 // [SelectCredentials] picks the credentials that satisfy a definition, [CreateSubmission]
-// writes the submission for a presentation of them, and [Evaluate] checks a presentation.
+// writes the submission for a presentation of them, [CreatePresentation] does both and
+// builds the presentation, and [Evaluate] checks a presentation.
 // None of them verifies signatures: that is package vc's job.
 package pex

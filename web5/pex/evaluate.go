@@ -9,6 +9,7 @@ import (
 
 	"github.com/anya-org/anya-go/web5/internal/fastjson"
 	"github.com/anya-org/anya-go/web5/jose"
+	"github.com/anya-org/anya-go/web5/vc"
 )
 
 // Claim format designations of the credentials this package reads.
@@ -283,6 +284,25 @@ func CreateSubmission(d *Definition, tokens []string) (*Submission, error) {
 		})
 	}
 	return s, nil
+}
+
+// CreatePresentation builds the (unsigned) presentation by holder of the credentials
+// (JWTs) that satisfy the definition, with its presentation_submission: SelectCredentials,
+// then CreateSubmission over the selection. Sign it with vc.Presentation.Sign.
+func CreatePresentation(d *Definition, holder string, tokens []string, opts ...vc.PresentationOption) (*vc.Presentation, *Submission, error) {
+	selected, err := SelectCredentials(d, tokens)
+	if err != nil {
+		return nil, nil, err
+	}
+	sub, err := CreateSubmission(d, selected)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := vc.NewPresentation(holder, selected, append(opts, vc.WithProperty("presentation_submission", sub), vc.WithPresentationType("PresentationSubmission"))...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, sub, nil
 }
 
 func newID() string {

@@ -199,3 +199,34 @@ func TestDefinitionValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestCreatePresentation(t *testing.T) {
+	ctx := context.Background()
+	toks, _ := credentials(t, false, vc.Subject{"name": "Alice"}, vc.Subject{"other": 1.0})
+	holder, _ := didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)
+	d := mustDef(t, `{"id":"d","input_descriptors":[{"id":"name","constraints":{"fields":[{"path":["$.credentialSubject.name"]}]}}]}`)
+	p, sub, err := CreatePresentation(d, holder.String(), toks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.VerifiableCredential) != 1 || p.VerifiableCredential[0] != toks[0] || sub.DescriptorMap[0].Path != "$.verifiableCredential[0]" {
+		t.Fatalf("%+v %+v", p, sub)
+	}
+	vp, err := p.Sign(ctx, holder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	v, _ := vc.NewVerifier(r)
+	got, _, err := v.VerifyPresentation(ctx, vp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(got)
+	if err := Evaluate(d, body); err != nil {
+		t.Fatalf("the verified presentation does not evaluate: %v\n%s", err, body)
+	}
+	if _, _, err := CreatePresentation(d, holder.String(), toks[1:]); !errors.Is(err, ErrUnsatisfied) {
+		t.Fatalf("unsatisfiable: %v", err)
+	}
+}

@@ -31,10 +31,11 @@ func (f SchemaLoaderFunc) LoadSchema(ctx context.Context, url string) ([]byte, e
 	return f(ctx, url)
 }
 
-// HTTPSchemas loads schemas over HTTP(S) with c (http.DefaultClient when nil), bounded to 1 MiB.
+// HTTPSchemas loads schemas over HTTP(S) with c (a client with DefaultFetchTimeout when
+// nil), bounded to 1 MiB.
 func HTTPSchemas(c *http.Client) SchemaLoader {
 	if c == nil {
-		c = http.DefaultClient
+		c = &http.Client{Timeout: DefaultFetchTimeout}
 	}
 	return SchemaLoaderFunc(func(ctx context.Context, url string) ([]byte, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

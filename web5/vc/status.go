@@ -181,11 +181,14 @@ func (f StatusListFetcherFunc) FetchStatusList(ctx context.Context, url string) 
 	return f(ctx, url)
 }
 
-// HTTPStatusLists fetches status list credentials over HTTP(S) with c (http.DefaultClient
-// when nil). Responses are bounded to 1 MiB.
+// DefaultFetchTimeout bounds HTTPStatusLists and HTTPSchemas requests when no client is given.
+const DefaultFetchTimeout = 10 * time.Second
+
+// HTTPStatusLists fetches status list credentials over HTTP(S) with c (a client with
+// DefaultFetchTimeout when nil). Responses are bounded to 1 MiB.
 func HTTPStatusLists(c *http.Client) StatusListFetcher {
 	if c == nil {
-		c = http.DefaultClient
+		c = &http.Client{Timeout: DefaultFetchTimeout}
 	}
 	return StatusListFetcherFunc(func(ctx context.Context, url string) (string, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
