@@ -11,8 +11,8 @@
 // # Documents
 //
 // A [Document] holds verification methods ([TypeJsonWebKey] with a publicKeyJwk; Multikey
-// and other publicKeyMultibase types are read too), the five verification relationships
-// and services. [Document.Validate] checks the data model; methods embedded in a
+// and other publicKeyMultibase types, and the legacy publicKeyBase58 types, are read too),
+// the five verification relationships and services. [Document.Validate] checks the data model; methods embedded in a
 // relationship are normalized into verificationMethod on decode.
 //
 // # Resolution

@@ -431,3 +431,34 @@ func TestPortableDIDRejectsForeignKeys(t *testing.T) {
 		t.Fatalf("public key as private key accepted: %v", err)
 	}
 }
+
+func TestResolverConcurrent(t *testing.T) {
+	docs := map[string]*Document{}
+	for i := range 20 {
+		d, _ := newDoc(t, fmt.Sprintf("did:test:u%d", i), jose.Ed25519)
+		docs[d.ID] = d
+	}
+	m := &staticMethod{docs: docs, ttl: time.Hour}
+	r := newResolver(t, m, WithCacheSize(8)) // smaller than the working set: evictions race with hits
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				id := fmt.Sprintf("did:test:u%d", (g*7+i)%20)
+				res, err := r.Resolve(ctx, id)
+				if err != nil || res.Document.ID != id {
+					t.Errorf("%s: %v", id, err)
+					return
+				}
+				if _, _, err := r.VerificationMethod(ctx, id+"#key-0", AssertionMethod); err != nil {
+					t.Errorf("%s: %v", id, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
