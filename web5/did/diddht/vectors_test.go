@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/net/dns/dnsmessage"
+
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/internal/vectors"
 	"github.com/anya-org/anya-go/web5/jose"
@@ -192,11 +194,35 @@ func TestSpecVectorsEncode(t *testing.T) {
 				t.Fatal("document changed through the DNS packet")
 			}
 			if v.n == 3 {
-				recs, _ := ParseRecords(msg)
-				for _, r := range recs {
-					if r.Name == "_s0._did." && len(strings.Join(r.Data, "")) <= 255 {
-						t.Fatal("long service endpoint lost")
+				// The long service record is split into TXT strings exactly as the vector shows.
+				var p dnsmessage.Parser
+				_, _ = p.Start(msg)
+				_ = p.SkipAllQuestions()
+				var chunks []int
+				for {
+					h, err := p.AnswerHeader()
+					if err != nil {
+						break
 					}
+					if h.Name.String() != "_s0._did." {
+						_ = p.SkipAnswer()
+						continue
+					}
+					txt, _ := p.TXTResource()
+					for _, c := range txt.TXT {
+						chunks = append(chunks, len(c))
+					}
+				}
+				var want []int
+				for _, r := range want3(t) {
+					if r.Name == "_s0._did." {
+						for _, d := range r.Data {
+							want = append(want, len(d))
+						}
+					}
+				}
+				if !reflect.DeepEqual(chunks, want) {
+					t.Fatalf("_s0 TXT strings of %v bytes, vector has %v", chunks, want)
 				}
 			}
 		})
@@ -212,6 +238,12 @@ func nsNames(recs []Record) []string {
 		}
 	}
 	return out
+}
+
+func want3(t *testing.T) []Record {
+	var recs []Record
+	readJSON(t, specDir+"vector-3-dns-records.json", &recs)
+	return recs
 }
 
 func TestVector2ThumbprintErratum(t *testing.T) {
