@@ -160,7 +160,7 @@ func (b *BearerDID) Signer(ctx context.Context, opts ...SignerOption) (jose.Sign
 }
 
 func (b *BearerDID) hasRelationships() bool {
-	for _, r := range Relationships {
+	for _, r := range AllRelationships() {
 		if len(b.Document.Relationship(r)) > 0 {
 			return true
 		}

@@ -45,8 +45,10 @@ const (
 	CapabilityDelegation Relationship = "capabilityDelegation"
 )
 
-// Relationships lists all verification relationships in document order.
-var Relationships = [...]Relationship{Authentication, AssertionMethod, KeyAgreement, CapabilityInvocation, CapabilityDelegation}
+// AllRelationships returns the verification relationships in document order.
+func AllRelationships() []Relationship {
+	return []Relationship{Authentication, AssertionMethod, KeyAgreement, CapabilityInvocation, CapabilityDelegation}
+}
 
 // Document is a DID document (DID Core 1.0). Verification relationships hold references
 // (absolute DID URLs or "#fragment"); a method embedded in a relationship is moved into
@@ -393,7 +395,7 @@ func (d *Document) Validate() error {
 			}
 		}
 	}
-	for _, r := range Relationships {
+	for _, r := range AllRelationships() {
 		for _, ref := range d.Relationship(r) {
 			abs := d.AbsoluteRef(ref)
 			if _, err := ParseURL(abs); err != nil {

@@ -27,8 +27,13 @@ const (
 	MaxFutureSeq = 2 * time.Hour
 )
 
-// TypeNames are the indexed types of the did:dht registry.
-var TypeNames = map[int]string{
+// TypeName returns the name of a type of the did:dht registry's type index.
+func TypeName(t int) (string, bool) {
+	name, ok := typeNames[t]
+	return name, ok
+}
+
+var typeNames = map[int]string{
 	0: "Discoverable",
 	1: "Organization",
 	2: "Government Organization",
@@ -346,8 +351,8 @@ func (g *Gateway) typesInfo(w http.ResponseWriter, _ *http.Request) {
 		Type        int    `json:"type"`
 		Description string `json:"description"`
 	}
-	out := make([]info, 0, len(TypeNames))
-	for t, name := range TypeNames {
+	out := make([]info, 0, len(typeNames))
+	for t, name := range typeNames {
 		out = append(out, info{t, name})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })
@@ -360,7 +365,7 @@ func (g *Gateway) typeIndex(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%w: type %q", errBadRequest, r.PathValue("type")))
 		return
 	}
-	if _, known := TypeNames[t]; !known {
+	if _, known := typeNames[t]; !known {
 		writeJSON(w, http.StatusNotFound, "type not found")
 		return
 	}
