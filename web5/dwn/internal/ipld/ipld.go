@@ -86,6 +86,10 @@ func parse(s string) (codec uint64, digest []byte, err error) {
 	if fields[0] != 1 || fields[2] != hashSHA256 || fields[3] != sha256.Size || len(rest) != sha256.Size {
 		return 0, nil, ErrInvalidCID
 	}
+	// Only the canonical spelling: minimal varints, no stray bits in the last base32 digit.
+	if format(fields[1], rest) != s {
+		return 0, nil, ErrInvalidCID
+	}
 	return fields[1], rest, nil
 }
 
