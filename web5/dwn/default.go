@@ -1,0 +1,3 @@
+package dwn
+
+func defaultStore() (Store, error) { return NewMemoryStore(), nil }
