@@ -346,4 +346,3 @@ func permissionsDefinition() *Protocol {
 		},
 	}
 }
-
