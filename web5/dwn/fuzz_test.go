@@ -36,7 +36,9 @@ func seedMessages(t testing.TB) [][]byte {
 				DateCreated: &dwn.DateRange{From: dwn.Timestamp(time.Unix(0, 0))}}, Limit: 3, Sort: dwn.UpdatedDescending})
 		},
 		func() (*dwn.Message, error) { return dwn.NewProtocolsConfigure(ctx, alice, tenant, p) },
-		func() (*dwn.Message, error) { return dwn.NewProtocolsQuery(ctx, alice, tenant, "https://example.com/chat") },
+		func() (*dwn.Message, error) {
+			return dwn.NewProtocolsQuery(ctx, alice, tenant, "https://example.com/chat")
+		},
 		func() (*dwn.Message, error) {
 			return dwn.NewGrant(ctx, alice, dwn.Grant{Grantee: web5test.Bob(t).String(), Expires: time.Now().Add(time.Hour),
 				Scope: dwn.Scope{Interface: "Records", Method: "Read"}})
