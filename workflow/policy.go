@@ -1,0 +1,71 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Policy is a step's declared timeout and retry policy, defaults filled in.
+type Policy struct {
+	Timeout time.Duration // per attempt; 0 means none
+	Retry   Retry
+}
+
+// Executor runs a step's attempts under its policy: it calls attempt, and calls it again after a
+// failure for which Retryable is true, bounding each call's duration. It returns nil once an
+// attempt succeeds, or the last attempt's error. It must return ctx.Err() promptly when ctx ends,
+// without calling attempt again: cancellation is not a failure.
+//
+// The engine counts attempts itself, across restarts, and fails an attempt with
+// ErrAttemptsExhausted (wrapped in Permanent) once the step's MaxAttempts are used, so an
+// Executor may retry without counting.
+type Executor func(ctx context.Context, attempt func(ctx context.Context) error) error
+
+// PolicyFunc builds the Executor of a step from its Policy; the engine calls it once per step
+// when a definition is registered. Hosts plug in their resilience stack here (circuit breakers,
+// bulkheads, shared rate limits) with WithPolicy.
+type PolicyFunc func(Policy) Executor
+
+// DefaultPolicy retries with exponential backoff: it waits Retry.Backoff before the second
+// attempt, multiplies the wait by Retry.Multiplier after each one up to Retry.MaxBackoff, and
+// bounds each attempt by Timeout. It stops after Retry.MaxAttempts attempts, at the first error
+// that is not Retryable, and when ctx ends.
+func DefaultPolicy(p Policy) Executor {
+	return func(ctx context.Context, attempt func(context.Context) error) error {
+		wait := time.Duration(p.Retry.Backoff)
+		for n := 1; ; n++ {
+			err := runAttempt(ctx, p.Timeout, attempt)
+			if err == nil {
+				return nil
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if !Retryable(err) || n >= p.Retry.MaxAttempts {
+				return err
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+			wait = min(time.Duration(float64(wait)*p.Retry.Multiplier), time.Duration(p.Retry.MaxBackoff))
+		}
+	}
+}
+
+func runAttempt(ctx context.Context, timeout time.Duration, attempt func(context.Context) error) error {
+	if timeout <= 0 {
+		return attempt(ctx)
+	}
+	actx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("workflow: attempt timed out after %v", timeout))
+	defer cancel()
+	err := attempt(actx)
+	if err != nil && ctx.Err() == nil && actx.Err() != nil {
+		return fmt.Errorf("%w: %w", context.Cause(actx), err)
+	}
+	return err
+}
