@@ -457,7 +457,9 @@ func TestOperationFaults(t *testing.T) {
 	reg, _ := workflow.NewRegistry(
 		workflow.Operation{Name: "test.panic", Func: func(ctx context.Context, c *workflow.Call) (map[string]any, error) { panic("boom") }},
 		workflow.Operation{Name: "test.badout", Outputs: map[string]workflow.Type{"n": workflow.TypeInteger},
-			Func: func(ctx context.Context, c *workflow.Call) (map[string]any, error) { return map[string]any{"n": "seven"}, nil }},
+			Func: func(ctx context.Context, c *workflow.Call) (map[string]any, error) {
+				return map[string]any{"n": "seven"}, nil
+			}},
 		workflow.Operation{Name: "test.nan", Func: func(ctx context.Context, c *workflow.Call) (map[string]any, error) {
 			return map[string]any{"f": func() {}}, nil
 		}},

@@ -49,7 +49,6 @@ const (
 	rootResult
 )
 
-
 type pathElem struct {
 	key   string
 	index int
