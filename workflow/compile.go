@@ -300,6 +300,12 @@ func (c *compiler) result() error {
 	if len(c.problems) == 0 {
 		return nil
 	}
+	if c.def.src != nil { // parsed: report in source order
+		sort.SliceStable(c.problems, func(i, j int) bool {
+			a, b := c.problems[i].Pos, c.problems[j].Pos
+			return a.Line < b.Line || a.Line == b.Line && a.Column < b.Column
+		})
+	}
 	return &ValidationError{Workflow: c.def.Name, Problems: c.problems}
 }
 
@@ -392,11 +398,10 @@ func (c *compiler) template(v map[string]any, path string, refs *[]*tref) *tnode
 	if v == nil {
 		return nil
 	}
-	n, err := compileValue(v, path, 0, c.env.limits.MaxNesting, refs)
-	if err != nil {
-		pe := err.(*pathError)
+	var errs []*pathError
+	n := compileValue(v, path, 0, c.env.limits.MaxNesting, refs, &errs)
+	for _, pe := range errs {
 		c.add(pe.path, pe.code, "%s", pe.msg)
-		return nil
 	}
 	return n
 }

@@ -73,67 +73,82 @@ type templateSyntaxError struct {
 
 func (e *templateSyntaxError) Error() string { return e.msg }
 
-// compileValue turns a definition value into a template tree, collecting its references.
-// where is the value's definition path.
-func compileValue(v any, where string, depth, maxDepth int, refs *[]*tref) (*tnode, error) {
+// compileValue turns a definition value into a template tree, collecting its references and
+// every problem (it goes on after one, so that all are reported). where is the value's definition
+// path. The tree is nil when there were problems.
+func compileValue(v any, where string, depth, maxDepth int, refs *[]*tref, errs *[]*pathError) *tnode {
 	if depth > maxDepth {
-		return nil, &pathError{path: where, code: CodeLimit, msg: fmt.Sprintf("nested deeper than %d", maxDepth)}
+		*errs = append(*errs, &pathError{path: where, code: CodeLimit, msg: fmt.Sprintf("nested deeper than %d", maxDepth)})
+		return nil
 	}
 	switch x := v.(type) {
 	case string:
-		return compileString(x, where, refs)
+		n, err := compileString(x, where, refs)
+		if err != nil {
+			*errs = append(*errs, err.(*pathError))
+		}
+		return n
 	case map[string]any:
 		n := &tnode{kind: tMap, keys: make([]string, 0, len(x))}
 		for k := range x {
 			n.keys = append(n.keys, k)
 		}
 		sort.Strings(n.keys)
-		allConst := true
+		allConst, bad := true, false
 		for _, k := range n.keys {
-			kid, err := compileValue(x[k], join(where, k), depth+1, maxDepth, refs)
-			if err != nil {
-				return nil, err
+			kid := compileValue(x[k], join(where, k), depth+1, maxDepth, refs, errs)
+			if kid == nil {
+				bad = true
+				continue
 			}
 			allConst = allConst && kid.kind == tConst
 			n.kids = append(n.kids, kid)
 		}
-		if allConst {
+		switch {
+		case bad:
+			return nil
+		case allConst:
 			m := make(map[string]any, len(x))
 			for i, k := range n.keys {
 				m[k] = n.kids[i].val
 			}
-			return &tnode{kind: tConst, val: m}, nil
+			return &tnode{kind: tConst, val: m}
 		}
-		return n, nil
+		return n
 	case []any:
 		n := &tnode{kind: tList}
-		allConst := true
+		allConst, bad := true, false
 		for i, e := range x {
-			kid, err := compileValue(e, where+"["+strconv.Itoa(i)+"]", depth+1, maxDepth, refs)
-			if err != nil {
-				return nil, err
+			kid := compileValue(e, where+"["+strconv.Itoa(i)+"]", depth+1, maxDepth, refs, errs)
+			if kid == nil {
+				bad = true
+				continue
 			}
 			allConst = allConst && kid.kind == tConst
 			n.kids = append(n.kids, kid)
 		}
-		if allConst {
+		switch {
+		case bad:
+			return nil
+		case allConst:
 			l := make([]any, len(n.kids))
 			for i, kid := range n.kids {
 				l[i] = kid.val
 			}
-			return &tnode{kind: tConst, val: l}, nil
+			return &tnode{kind: tConst, val: l}
 		}
-		return n, nil
+		return n
 	}
 	nv, err := normalize(v)
 	if err != nil {
-		return nil, &pathError{path: where, code: CodeInvalid, msg: err.Error()}
+		*errs = append(*errs, &pathError{path: where, code: CodeInvalid, msg: err.Error()})
+		return nil
 	}
 	switch nv.(type) {
 	case map[string]any, []any, string: // a typed container ([]string, a struct): compile its contents
-		return compileValue(nv, where, depth, maxDepth, refs)
+		return compileValue(nv, where, depth, maxDepth, refs, errs)
 	}
-	return &tnode{kind: tConst, val: nv}, nil
+	return &tnode{kind: tConst, val: nv}
 }
 
 // pathError is a problem at a definition path, found while compiling.
