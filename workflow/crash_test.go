@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/anya-org/anya-go/internal/sqlitex"
+	"github.com/anya-org/anya-go/security"
 	"github.com/anya-org/anya-go/workflow"
 )
 
@@ -27,7 +28,9 @@ import (
 // the two critical points of the send operation (intent recorded but not broadcast; broadcast but
 // not reported), restarts it, and lets it resume. The "network" the child broadcasts to is a
 // table in a second SQLite file where a transaction's id is the hash of its bytes, so a rebuilt
-// transaction shows up as a second broadcast for the same payment.
+// transaction shows up as a second broadcast for the same payment. Every step input that crosses
+// protocols passes the default trust boundaries and is audited in the same database, under the
+// security context each run was started with (restored from the store after each restart).
 
 const (
 	crashChildEnv  = "ANYA_WORKFLOW_CRASH_CHILD"
@@ -165,7 +168,17 @@ func crashChild() int {
 	if err != nil {
 		return fail(err)
 	}
-	e, err := workflow.New(store, reg)
+	// Every crossing is audited in the same database file, with the same kills.
+	audit, err := security.OpenAuditLog(ctx, filepath.Join(dir, "workflow.db"))
+	if err != nil {
+		return fail(err)
+	}
+	g, err := security.New(security.DefaultBoundaries(), security.WithAudit(audit),
+		security.WithRedactionKey([]byte("crash-test-redaction-key-000000")))
+	if err != nil {
+		return fail(err)
+	}
+	e, err := workflow.New(store, reg, workflow.WithGuard(g))
 	if err != nil {
 		return fail(err)
 	}
@@ -179,13 +192,17 @@ func crashChild() int {
 	for i := range n {
 		id := fmt.Sprintf("pay-%03d", i)
 		in := paymentInput(id)
-		if _, err := e.Run(ctx, workflow.VerifiedPaymentName, id, in); err != nil {
+		in["sender_did"] = crashSender(id)
+		sctx := security.NewContext(ctx, senderContext(crashSender(id)))
+		if _, err := e.Run(sctx, workflow.VerifiedPaymentName, id, in); err != nil {
 			return fail(fmt.Errorf("%s: %w", id, err))
 		}
 	}
 	fmt.Println("DONE")
 	return 0
 }
+
+func crashSender(id string) string { return "did:key:z6MkSender-" + id }
 
 func randN(t *testing.T, n int64) int64 {
 	v, err := rand.Int(rand.Reader, big.NewInt(n))
@@ -339,4 +356,40 @@ func verifyCrashOutcome(t *testing.T, dir string) {
 		t.Errorf("unfinished runs left: %v %v", ids, err)
 	}
 	t.Logf("%d payments: %d double broadcasts, %d lost", crashPayments, doubles, lost)
+
+	// The audit log survived the kills intact and shows every payment's ML→Bitcoin crossing,
+	// allowed for its sender.
+	audit, err := security.OpenAuditLog(ctx, filepath.Join(dir, "workflow.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer audit.Close()
+	rep, err := audit.Verify(ctx, nil)
+	if err != nil {
+		t.Fatalf("audit log after the kills: %v", err)
+	}
+	sent := map[string]bool{}
+	for from := uint64(1); ; from += 1000 {
+		es, err := audit.Entries(ctx, from, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if e.Decision != security.DecisionAllow {
+				t.Errorf("denied crossing in the crash run: %+v", e)
+			}
+			if e.From == "ml" && e.To == "bitcoin" && e.Action == workflow.OpSendPayment {
+				sent[e.Principal] = true
+			}
+		}
+		if len(es) < 1000 {
+			break
+		}
+	}
+	for i := range crashPayments {
+		if id := fmt.Sprintf("pay-%03d", i); !sent[crashSender(id)] {
+			t.Errorf("%s: no audited ML→Bitcoin crossing", id)
+		}
+	}
+	t.Logf("audit log: %d entries, chain intact", rep.Entries)
 }

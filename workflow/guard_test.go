@@ -1,0 +1,83 @@
+package workflow_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anya-org/anya-go/security"
+	"github.com/anya-org/anya-go/workflow"
+)
+
+func senderContext(did string) *security.Context {
+	return &security.Context{Principal: did, Scopes: []string{"payments:send"}, Credentials: []security.Credential{{
+		Issuer: "did:web:kyc.example", Subject: did, ExpiresAt: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}}}
+}
+
+func guard(t testing.TB, audit *security.AuditLog) *security.Boundaries {
+	t.Helper()
+	g, err := security.New(security.DefaultBoundaries(), security.WithAudit(audit),
+		security.WithRedactionKey([]byte("crash-test-redaction-key-000000")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// The verified payment with the default trust boundaries: every cross-protocol step input passes
+// a boundary and is audited; without a verified identity the payment is refused.
+func TestVerifiedPaymentThroughBoundaries(t *testing.T) {
+	ctx := context.Background()
+	audit, err := security.OpenAuditLog(ctx, filepath.Join(t.TempDir(), "audit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer audit.Close()
+	p := newPayments()
+	e := newEngine(t, workflow.NewMemoryStore(), p.registry(t), []*workflow.Definition{workflow.VerifiedPayment()},
+		workflow.WithGuard(guard(t, audit)))
+
+	sctx := security.NewContext(ctx, senderContext("did:key:z6MkSender"))
+	res, err := e.Run(sctx, workflow.VerifiedPaymentName, "ok", paymentInput("ok"))
+	if err != nil || res.Status != workflow.StatusCompleted {
+		t.Fatalf("%v %+v", err, res)
+	}
+	entries, _ := audit.Entries(ctx, 1, 100)
+	var crossings []string
+	for _, en := range entries {
+		crossings = append(crossings, en.From+"→"+en.To+":"+en.Action+":"+en.Decision)
+	}
+	want := []string{
+		"web5→ml:ml.assess_risk:allow",
+		"ml→bitcoin:bitcoin.send_payment:allow",
+		"bitcoin→web5:web5.record_payment:allow",
+		"ml→web5:web5.record_payment:allow",
+	}
+	if strings.Join(crossings, " ") != strings.Join(want, " ") {
+		t.Fatalf("crossings\n got %v\nwant %v", crossings, want)
+	}
+
+	// A sender whose identity is not verified: the ML→Bitcoin crossing is refused, no payment.
+	unverified := security.NewContext(ctx, &security.Context{Principal: "did:key:z6MkSender"})
+	res, err = e.Run(unverified, workflow.VerifiedPaymentName, "unverified", paymentInput("unverified"))
+	if !errors.Is(err, workflow.ErrRunFailed) || res.Step("send_payment").Status != workflow.StepFailed ||
+		!strings.Contains(res.Error, "identity not verified") && !strings.Contains(res.Error, "needs a verified identity") {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if s := res.Step("send_payment"); s.Attempt != 0 {
+		t.Fatalf("the send operation was called %d times", s.Attempt)
+	}
+	if p.count(workflow.OpSendPayment) != 1 {
+		t.Fatalf("%d sends, want only the verified one", p.count(workflow.OpSendPayment))
+	}
+	last, _ := audit.Entries(ctx, uint64(len(entries)+2), 1)
+	if len(last) != 1 || last[0].Decision != security.DecisionDeny || last[0].To != "bitcoin" || last[0].Rule != "privilege" {
+		t.Fatalf("refusal not audited: %+v", last)
+	}
+	if _, err := audit.Verify(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+}
