@@ -504,8 +504,36 @@ func (p *plan) checkInput(input map[string]any) (map[string]any, error) {
 	return checkFields(in, p.inputs)
 }
 
-// checkFields checks an object against declared fields, converting numbers.
+// checkFields checks an object against declared fields, converting numbers. Problems are
+// reported for the first field in sorted order, so the error does not depend on map order.
 func checkFields(in map[string]any, fields map[string]Field) (map[string]any, error) {
+	bad := false
+	for k, v := range in {
+		f, ok := fields[k]
+		if !ok {
+			bad = true
+			break
+		}
+		if v == nil && !f.Required {
+			continue
+		}
+		c, err := coerce(v, f.Type)
+		if err != nil {
+			bad = true
+			break
+		}
+		if f.Type == TypeNumber {
+			in[k] = c // int64 -> float64
+		}
+	}
+	for k, f := range fields {
+		if _, ok := in[k]; !ok && f.Required {
+			bad = true
+		}
+	}
+	if !bad {
+		return in, nil
+	}
 	for _, k := range sortedKeys(in) {
 		f, ok := fields[k]
 		if !ok {
@@ -514,11 +542,9 @@ func checkFields(in map[string]any, fields map[string]Field) (map[string]any, er
 		if in[k] == nil && !f.Required {
 			continue
 		}
-		v, err := coerce(in[k], f.Type)
-		if err != nil {
+		if _, err := coerce(in[k], f.Type); err != nil {
 			return nil, &InputError{Field: k, Reason: err.Error()}
 		}
-		in[k] = v
 	}
 	for _, k := range sortedKeys(fields) {
 		if _, ok := in[k]; !ok && fields[k].Required {

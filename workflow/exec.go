@@ -20,7 +20,6 @@ type runner struct {
 	steps   []StepRecord // per plan step; Status "" until reached
 	sc      scope
 	act     activation
-	pending []int    // steps whose records changed since the last flush
 	events  []staged // to publish after the next flush
 }
 
@@ -100,7 +99,6 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 				}
 				if !ok {
 					st.Status, st.Finished = StepSkipped, r.e.cfg.now()
-					r.stage(i)
 					r.stepEvent(TopicStepSkipped, i, "")
 					continue
 				}
@@ -123,7 +121,6 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 		}
 		st.Status, st.Output, st.Finished, st.Error = StepCompleted, enc, r.e.cfg.now(), ""
 		r.sc.outs[i] = out
-		r.stage(i)
 		r.stepEvent(TopicStepCompleted, i, "")
 		if sp.term != nil {
 			stop, err := sp.term.eval(&r.act)
@@ -170,7 +167,6 @@ func (r *runner) runStep(ctx context.Context, i int) (map[string]any, error) {
 		if st.Started.IsZero() {
 			st.Started = r.e.cfg.now()
 		}
-		r.stage(i)
 		r.stepEvent(TopicStepStarted, i, "")
 		if err := r.flush(ctx, StatusRunning, nil); err != nil {
 			return Permanent(&abortError{err})
@@ -262,7 +258,6 @@ func (r *runner) fail(ctx context.Context, i int, cause error, markStep bool) (*
 	se := &StepError{RunID: r.rec.ID, StepID: st.ID, Attempt: st.Attempt, Err: cause}
 	if markStep {
 		st.Status, st.Error, st.Finished = StepFailed, cause.Error(), r.e.cfg.now()
-		r.stage(i)
 		r.stepEvent(TopicStepFailed, i, st.Error)
 	}
 	r.rec.Error = se.Error()
@@ -297,7 +292,6 @@ func (r *runner) compensate(ctx context.Context) (*Result, error) {
 				}
 				st.CompensationAttempt++
 				st.Status = StepCompensating
-				r.stage(i)
 				if err := r.flush(ctx, StatusCompensating, nil); err != nil {
 					return Permanent(&abortError{err})
 				}
@@ -327,7 +321,6 @@ func (r *runner) compensate(ctx context.Context) (*Result, error) {
 			st.Status = StepCompensated
 			r.stepEvent(TopicStepCompensated, i, "")
 		}
-		r.stage(i)
 	}
 	if len(failed) > 0 {
 		r.rec.Error += "; compensation failed for " + strings.Join(failed, "; ")
@@ -378,22 +371,15 @@ func (r *runner) end(ctx context.Context, status RunStatus, out map[string]any) 
 	return res, finishedErr(res)
 }
 
-func (r *runner) stage(i int) {
-	for _, j := range r.pending {
-		if j == i {
-			return
-		}
-	}
-	r.pending = append(r.pending, i)
-}
-
-// flush stores the staged step records with the run's new status in one transition (creating
-// the run the first time), then publishes the staged events.
+// flush stores the run's step records with its new status in one transition (creating the run
+// the first time), then publishes the staged events.
 func (r *runner) flush(ctx context.Context, status RunStatus, output []byte) error {
 	now := r.e.cfg.now()
-	steps := make([]StepRecord, len(r.pending))
-	for k, i := range r.pending {
-		steps[k] = r.steps[i]
+	steps := make([]StepRecord, 0, len(r.steps))
+	for _, st := range r.steps {
+		if st.Status != "" {
+			steps = append(steps, st)
+		}
 	}
 	if !r.created {
 		r.rec.Status, r.rec.Output, r.rec.Updated, r.rec.Steps = status, output, now, steps
@@ -413,7 +399,6 @@ func (r *runner) flush(ctx context.Context, status RunStatus, output []byte) err
 		r.rec.Version++
 	}
 	r.rec.Status = status
-	r.pending = r.pending[:0]
 	r.publish(ctx)
 	return nil
 }

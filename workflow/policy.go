@@ -61,11 +61,11 @@ func runAttempt(ctx context.Context, timeout time.Duration, attempt func(context
 	if timeout <= 0 {
 		return attempt(ctx)
 	}
-	actx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("workflow: attempt timed out after %v", timeout))
+	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	err := attempt(actx)
 	if err != nil && ctx.Err() == nil && actx.Err() != nil {
-		return fmt.Errorf("%w: %w", context.Cause(actx), err)
+		return fmt.Errorf("workflow: attempt timed out after %v: %w", timeout, err)
 	}
 	return err
 }

@@ -5,13 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/anya-org/anya-go/internal/sqlitex"
 )
 
-// migrations of the SQLite store's tables; append only.
+// migrations of the SQLite store's tables; append only. A run is one row, its step records
+// included (encodeSteps), so a transition rewrites one row; unfinished runs are listed in a table
+// of their own, written when a run is created and when it finishes.
 var sqliteMigrations = []string{`
 CREATE TABLE workflow_runs (
 	id       TEXT PRIMARY KEY,
@@ -24,29 +28,20 @@ CREATE TABLE workflow_runs (
 	context  BLOB,
 	version  INTEGER NOT NULL,
 	created  INTEGER NOT NULL,
-	updated  INTEGER NOT NULL
+	updated  INTEGER NOT NULL,
+	steps    BLOB NOT NULL
 );
-CREATE INDEX workflow_runs_unfinished ON workflow_runs (created, id) WHERE status IN ('running', 'compensating');
-CREATE TABLE workflow_steps (
-	run_id       TEXT NOT NULL REFERENCES workflow_runs (id),
-	step_id      TEXT NOT NULL,
-	idx          INTEGER NOT NULL,
-	status       TEXT NOT NULL,
-	attempt      INTEGER NOT NULL,
-	comp_attempt INTEGER NOT NULL,
-	output       BLOB,
-	error        TEXT NOT NULL,
-	started      INTEGER NOT NULL,
-	finished     INTEGER NOT NULL,
-	PRIMARY KEY (run_id, step_id)
+CREATE TABLE workflow_unfinished (
+	id      TEXT PRIMARY KEY,
+	created INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE workflow_definitions (
 	hash TEXT PRIMARY KEY,
 	body BLOB NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE workflow_intents (
-	key     TEXT PRIMARY KEY,
-	data    BLOB NOT NULL
+	key  TEXT PRIMARY KEY,
+	data BLOB NOT NULL
 ) WITHOUT ROWID;
 `}
 
@@ -61,8 +56,11 @@ type SQLiteStore struct {
 	mu     sync.RWMutex // held for reading by calls, for writing by Close
 	closed bool
 
-	insertRun, insertDef, updateRun, upsertStep, selectRun, selectSteps,
+	insertRun, insertDef, insertUnfinished, deleteUnfinished, updateRun, selectRun,
 	selectVersion, selectUnfinished, selectDef, upsertIntent, selectIntent *sql.Stmt
+
+	defsMu sync.Mutex
+	defs   map[string]bool // definition hashes known to be stored
 }
 
 var _ Store = (*SQLiteStore)(nil)
@@ -107,21 +105,20 @@ func NewSQLiteStore(ctx context.Context, db *sql.DB) (*SQLiteStore, error) {
 	if err := sqlitex.Migrate(ctx, db, "workflow", sqliteMigrations); err != nil {
 		return nil, err
 	}
-	s := &SQLiteStore{db: db}
+	s := &SQLiteStore{db: db, defs: map[string]bool{}}
 	stmts := []struct {
 		dst *(*sql.Stmt)
 		sql string
 	}{
-		{&s.insertRun, `INSERT INTO workflow_runs (id, workflow, def_hash, status, input, output, error, context, version, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&s.insertRun, `INSERT INTO workflow_runs (id, workflow, def_hash, status, input, output, error, context, version, created, updated, steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.insertDef, `INSERT INTO workflow_definitions (hash, body) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING`},
-		{&s.updateRun, `UPDATE workflow_runs SET status = ?, output = ?, error = ?, updated = ?, version = version + 1 WHERE id = ? AND version = ?`},
-		{&s.upsertStep, `INSERT INTO workflow_steps (run_id, step_id, idx, status, attempt, comp_attempt, output, error, started, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (run_id, step_id) DO UPDATE SET idx = excluded.idx, status = excluded.status, attempt = excluded.attempt, comp_attempt = excluded.comp_attempt,
-			output = excluded.output, error = excluded.error, started = excluded.started, finished = excluded.finished`},
-		{&s.selectRun, `SELECT workflow, def_hash, status, input, output, error, context, version, created, updated FROM workflow_runs WHERE id = ?`},
-		{&s.selectSteps, `SELECT step_id, idx, status, attempt, comp_attempt, output, error, started, finished FROM workflow_steps WHERE run_id = ? ORDER BY idx`},
-		{&s.selectVersion, `SELECT version FROM workflow_runs WHERE id = ?`},
-		{&s.selectUnfinished, `SELECT id FROM workflow_runs WHERE status IN ('running', 'compensating') ORDER BY created, id`},
+		{&s.insertUnfinished, `INSERT INTO workflow_unfinished (id, created) VALUES (?, ?)`},
+		{&s.deleteUnfinished, `DELETE FROM workflow_unfinished WHERE id = ?`},
+		{&s.updateRun, `UPDATE workflow_runs SET status = ?, output = ?, error = ?, updated = ?, steps = ?, version = version + 1
+			WHERE id = ? AND version = ? AND status NOT IN ('completed', 'terminated', 'failed')`},
+		{&s.selectRun, `SELECT workflow, def_hash, status, input, output, error, context, version, created, updated, steps FROM workflow_runs WHERE id = ?`},
+		{&s.selectVersion, `SELECT version, status FROM workflow_runs WHERE id = ?`},
+		{&s.selectUnfinished, `SELECT id FROM workflow_unfinished ORDER BY created, id`},
 		{&s.selectDef, `SELECT body FROM workflow_definitions WHERE hash = ?`},
 		{&s.upsertIntent, `INSERT INTO workflow_intents (key, data) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET data = excluded.data`},
 		{&s.selectIntent, `SELECT data FROM workflow_intents WHERE key = ?`},
@@ -138,7 +135,7 @@ func NewSQLiteStore(ctx context.Context, db *sql.DB) (*SQLiteStore, error) {
 }
 
 func (s *SQLiteStore) closeStmts() {
-	for _, st := range []*sql.Stmt{s.insertRun, s.insertDef, s.updateRun, s.upsertStep, s.selectRun, s.selectSteps,
+	for _, st := range []*sql.Stmt{s.insertRun, s.insertDef, s.insertUnfinished, s.deleteUnfinished, s.updateRun, s.selectRun,
 		s.selectVersion, s.selectUnfinished, s.selectDef, s.upsertIntent, s.selectIntent} {
 		if st != nil {
 			_ = st.Close()
@@ -181,77 +178,88 @@ func (s *SQLiteStore) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return err
 }
 
-func (s *SQLiteStore) putSteps(ctx context.Context, tx *sql.Tx, runID string, steps []StepRecord) error {
-	if len(steps) == 0 {
-		return nil
-	}
-	st := tx.StmtContext(ctx, s.upsertStep)
-	for _, r := range steps {
-		if _, err := st.ExecContext(ctx, runID, r.ID, r.Index, string(r.Status), r.Attempt, r.CompensationAttempt,
-			r.Output, r.Error, nanos(r.Started), nanos(r.Finished)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Create implements Store.
 func (s *SQLiteStore) Create(ctx context.Context, run *RunRecord, definition []byte) error {
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
 	defer s.mu.RUnlock()
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		var v int64
-		err := tx.StmtContext(ctx, s.selectVersion).QueryRowContext(ctx, run.ID).Scan(&v)
-		if err == nil {
+	if definition == nil {
+		definition = []byte{}
+	}
+	steps := encodeSteps(sortSteps(run.Steps))
+	s.defsMu.Lock()
+	known := s.defs[run.DefinitionHash]
+	s.defsMu.Unlock()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.StmtContext(ctx, s.insertRun).ExecContext(ctx, run.ID, run.Workflow, run.DefinitionHash, string(run.Status),
+			run.Input, run.Output, run.Error, run.Context, run.Version, nanos(run.Created), nanos(run.Updated), steps)
+		if sqlitex.IsPrimaryKeyViolation(err) {
 			return fmt.Errorf("%w: %s", ErrRunExists, run.ID)
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		if err != nil {
 			return err
 		}
-		if definition == nil {
-			definition = []byte{}
+		if !known {
+			if _, err := tx.StmtContext(ctx, s.insertDef).ExecContext(ctx, run.DefinitionHash, definition); err != nil {
+				return err
+			}
 		}
-		if _, err := tx.StmtContext(ctx, s.insertDef).ExecContext(ctx, run.DefinitionHash, definition); err != nil {
-			return err
+		if !run.Status.Finished() {
+			_, err = tx.StmtContext(ctx, s.insertUnfinished).ExecContext(ctx, run.ID, nanos(run.Created))
 		}
-		if _, err := tx.StmtContext(ctx, s.insertRun).ExecContext(ctx, run.ID, run.Workflow, run.DefinitionHash, string(run.Status),
-			run.Input, run.Output, run.Error, run.Context, run.Version, nanos(run.Created), nanos(run.Updated)); err != nil {
-			return err
-		}
-		return s.putSteps(ctx, tx, run.ID, run.Steps)
+		return err
 	})
+	if err == nil && !known {
+		s.defsMu.Lock()
+		s.defs[run.DefinitionHash] = true
+		s.defsMu.Unlock()
+	}
+	return err
 }
 
-// Commit implements Store.
+// Commit implements Store: one UPDATE guarded by the version (and, when the run ends, the removal
+// from the unfinished list).
 func (s *SQLiteStore) Commit(ctx context.Context, t *Transition) error {
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
 	defer s.mu.RUnlock()
+	steps := encodeSteps(sortSteps(t.Steps))
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, s.updateRun).ExecContext(ctx, string(t.Status), t.Output, t.Error, nanos(t.Time), t.RunID, t.Version)
+		res, err := tx.StmtContext(ctx, s.updateRun).ExecContext(ctx, string(t.Status), t.Output, t.Error, nanos(t.Time), steps, t.RunID, t.Version)
 		if err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
+		if n, err := res.RowsAffected(); err != nil {
 			return err
-		}
-		if n == 0 {
+		} else if n == 0 {
 			var v int64
-			err := tx.StmtContext(ctx, s.selectVersion).QueryRowContext(ctx, t.RunID).Scan(&v)
+			var status string
+			err := tx.StmtContext(ctx, s.selectVersion).QueryRowContext(ctx, t.RunID).Scan(&v, &status)
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("%w: run %s", ErrNotFound, t.RunID)
 			}
 			if err != nil {
 				return err
 			}
-			return fmt.Errorf("%w: run %s is at version %d, not %d", ErrConflict, t.RunID, v, t.Version)
+			return fmt.Errorf("%w: run %s is %s at version %d; the commit expected version %d", ErrConflict, t.RunID, status, v, t.Version)
 		}
-		return s.putSteps(ctx, tx, t.RunID, t.Steps)
+		if t.Status.Finished() {
+			_, err = tx.StmtContext(ctx, s.deleteUnfinished).ExecContext(ctx, t.RunID)
+		}
+		return err
 	})
+}
+
+// sortSteps returns steps ordered by Index (a copy when they were not).
+func sortSteps(steps []StepRecord) []StepRecord {
+	if sort.SliceIsSorted(steps, func(i, j int) bool { return steps[i].Index < steps[j].Index }) {
+		return steps
+	}
+	out := slices.Clone(steps)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	return out
 }
 
 // Load implements Store.
@@ -261,37 +269,20 @@ func (s *SQLiteStore) Load(ctx context.Context, id string) (*RunRecord, error) {
 	}
 	defer s.mu.RUnlock()
 	r := &RunRecord{ID: id}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var status string
-		var created, updated int64
-		err := tx.StmtContext(ctx, s.selectRun).QueryRowContext(ctx, id).Scan(&r.Workflow, &r.DefinitionHash, &status,
-			&r.Input, &r.Output, &r.Error, &r.Context, &r.Version, &created, &updated)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: run %s", ErrNotFound, id)
-		}
-		if err != nil {
-			return err
-		}
-		r.Status, r.Created, r.Updated = RunStatus(status), fromNanos(created), fromNanos(updated)
-		rows, err := tx.StmtContext(ctx, s.selectSteps).QueryContext(ctx, id)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var st StepRecord
-			var status string
-			var started, finished int64
-			if err := rows.Scan(&st.ID, &st.Index, &status, &st.Attempt, &st.CompensationAttempt, &st.Output, &st.Error, &started, &finished); err != nil {
-				return err
-			}
-			st.Status, st.Started, st.Finished = StepStatus(status), fromNanos(started), fromNanos(finished)
-			r.Steps = append(r.Steps, st)
-		}
-		return rows.Err()
-	})
+	var status string
+	var created, updated int64
+	var steps []byte
+	err := s.selectRun.QueryRowContext(ctx, id).Scan(&r.Workflow, &r.DefinitionHash, &status,
+		&r.Input, &r.Output, &r.Error, &r.Context, &r.Version, &created, &updated, &steps)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: run %s", ErrNotFound, id)
+	}
 	if err != nil {
 		return nil, err
+	}
+	r.Status, r.Created, r.Updated = RunStatus(status), fromNanos(created), fromNanos(updated)
+	if r.Steps, err = decodeSteps(steps); err != nil {
+		return nil, fmt.Errorf("%w: run %s: %v", ErrCorruptState, id, err)
 	}
 	return r, nil
 }

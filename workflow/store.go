@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -73,8 +72,7 @@ type StepRecord struct {
 	Finished            time.Time
 }
 
-// Transition is one atomic change to a run: its status, output and error, and the records of
-// the steps that changed.
+// Transition is one atomic change to a run: its status, output and error, and its step records.
 type Transition struct {
 	RunID   string
 	Version int64 // the version the run must have now; it becomes Version+1
@@ -82,7 +80,7 @@ type Transition struct {
 	Output  []byte
 	Error   string
 	Time    time.Time
-	Steps   []StepRecord // replace the stored records with the same ID, or add them
+	Steps   []StepRecord // the run's step records after the change, all of them: they replace the stored ones
 }
 
 // Store keeps runs durably. Every method is safe for concurrent use. The contract, proved for
@@ -92,9 +90,9 @@ type Transition struct {
 //     run.DefinitionHash unless a definition is already stored under that hash. It MUST fail
 //     with an error wrapping ErrRunExists, changing nothing, when a run with run.ID is stored.
 //   - Commit MUST apply t atomically (all of it or nothing) and only if the stored run's Version
-//     equals t.Version, failing with ErrConflict otherwise and ErrNotFound for an unknown run.
-//     It sets Status, Output, Error and Updated (t.Time), upserts t.Steps by ID and increments
-//     Version.
+//     equals t.Version and its Status is not final, failing with ErrConflict otherwise and
+//     ErrNotFound for an unknown run. It sets Status, Output, Error, Updated (t.Time) and Steps
+//     (replacing them all, ordered by Index) and increments Version.
 //   - When Create or Commit returns nil the change MUST be durable: a Store reopened after the
 //     process dies (kill -9) returns it. In-memory stores are exempt, being lost with the process.
 //   - Load MUST return a copy (changing it changes nothing stored) with steps ordered by Index,
@@ -190,16 +188,15 @@ func (s *MemoryStore) Commit(ctx context.Context, t *Transition) error {
 	if r.Version != t.Version {
 		return fmt.Errorf("%w: run %s is at version %d, not %d", ErrConflict, t.RunID, r.Version, t.Version)
 	}
+	if r.Status.Finished() {
+		return fmt.Errorf("%w: run %s is %s", ErrConflict, t.RunID, r.Status)
+	}
 	r.Status, r.Output, r.Error, r.Updated = t.Status, bytes.Clone(t.Output), t.Error, t.Time
 	r.Version++
-	for _, st := range t.Steps {
+	r.Steps = make([]StepRecord, len(t.Steps))
+	for i, st := range t.Steps {
 		st.Output = bytes.Clone(st.Output)
-		i := slices.IndexFunc(r.Steps, func(x StepRecord) bool { return x.ID == st.ID })
-		if i >= 0 {
-			r.Steps[i] = st
-		} else {
-			r.Steps = append(r.Steps, st)
-		}
+		r.Steps[i] = st
 	}
 	sort.SliceStable(r.Steps, func(i, j int) bool { return r.Steps[i].Index < r.Steps[j].Index })
 	return nil

@@ -10,7 +10,8 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Sync is how hard a commit waits for the disk.
@@ -221,4 +222,10 @@ func Migrate(ctx context.Context, db *sql.DB, component string, migrations []str
 		}
 	}
 	return nil
+}
+
+// IsPrimaryKeyViolation reports whether err is SQLite refusing a row whose primary key is taken.
+func IsPrimaryKeyViolation(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }

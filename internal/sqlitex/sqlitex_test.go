@@ -181,3 +181,24 @@ func TestTx(t *testing.T) {
 		t.Fatalf("cancelled ctx: err = %v", err)
 	}
 }
+
+func TestIsPrimaryKeyViolation(t *testing.T) {
+	db := open(t, sqlitex.Memory)
+	if _, err := db.Exec(`CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT UNIQUE)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO t VALUES ('a', 'x')`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.Exec(`INSERT INTO t VALUES ('a', 'y')`)
+	if !sqlitex.IsPrimaryKeyViolation(err) {
+		t.Fatalf("duplicate key: %v not recognised", err)
+	}
+	_, err = db.Exec(`INSERT INTO t VALUES ('b', 'x')`)
+	if err == nil || sqlitex.IsPrimaryKeyViolation(err) {
+		t.Fatalf("unique (not primary key) violation: %v", err)
+	}
+	if sqlitex.IsPrimaryKeyViolation(nil) || sqlitex.IsPrimaryKeyViolation(errors.New("x")) {
+		t.Fatal("false positive")
+	}
+}

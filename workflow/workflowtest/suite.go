@@ -36,7 +36,8 @@ func Run(t *testing.T, b Backend) {
 		{"CreateDuplicate", testCreateDuplicate},
 		{"Definitions", testDefinitions},
 		{"CommitVersions", testCommitVersions},
-		{"CommitUpsertsSteps", testCommitUpsertsSteps},
+		{"CommitReplacesSteps", testCommitReplacesSteps},
+		{"FinishedRunsAreFinal", testFinishedRunsAreFinal},
 		{"CommitConflictChangesNothing", testConflictChangesNothing},
 		{"Unfinished", testUnfinished},
 		{"Intents", testIntents},
@@ -162,10 +163,10 @@ func testCommitVersions(t *testing.T, b Backend) {
 	ctx := context.Background()
 	must(t, s.Create(ctx, newRun("r1", base), nil))
 	at := base.Add(time.Minute)
-	must(t, s.Commit(ctx, &workflow.Transition{RunID: "r1", Version: 1, Status: workflow.StatusCompleted,
+	must(t, s.Commit(ctx, &workflow.Transition{RunID: "r1", Version: 1, Status: workflow.StatusCompensating,
 		Output: []byte(`{"ok":true}`), Time: at}))
 	got := load(t, s, "r1")
-	if got.Version != 2 || got.Status != workflow.StatusCompleted || string(got.Output) != `{"ok":true}` || !got.Updated.Equal(at) || !got.Created.Equal(base) {
+	if got.Version != 2 || got.Status != workflow.StatusCompensating || string(got.Output) != `{"ok":true}` || !got.Updated.Equal(at) || !got.Created.Equal(base) {
 		t.Fatalf("after Commit: %+v", got)
 	}
 	err := s.Commit(ctx, &workflow.Transition{RunID: "r1", Version: 1, Status: workflow.StatusFailed, Time: at})
@@ -183,7 +184,7 @@ func testCommitVersions(t *testing.T, b Backend) {
 	}
 }
 
-func testCommitUpsertsSteps(t *testing.T, b Backend) {
+func testCommitReplacesSteps(t *testing.T, b Backend) {
 	s, _ := open(t, b)
 	ctx := context.Background()
 	must(t, s.Create(ctx, newRun("r1", base), nil))
@@ -197,15 +198,40 @@ func testCommitUpsertsSteps(t *testing.T, b Backend) {
 	got := load(t, s, "r1")
 	want := newRun("r1", base)
 	want.Version, want.Updated = 2, t1
-	want.Steps = []workflow.StepRecord{steps[1], steps[2], steps[0]}
+	want.Steps = []workflow.StepRecord{steps[1], steps[2], steps[0]} // ordered by Index
 	if err := equalRun(got, want); err != nil {
 		t.Fatal(err)
 	}
 	upd := workflow.StepRecord{ID: "c", Index: 2, Status: workflow.StepFailed, Attempt: 3, CompensationAttempt: 2, Error: "bad", Started: t1, Finished: t1}
-	must(t, s.Commit(ctx, &workflow.Transition{RunID: "r1", Version: 2, Status: workflow.StatusCompensating, Error: "bad", Time: t1, Steps: []workflow.StepRecord{upd}}))
+	must(t, s.Commit(ctx, &workflow.Transition{RunID: "r1", Version: 2, Status: workflow.StatusCompensating, Error: "bad", Time: t1,
+		Steps: []workflow.StepRecord{steps[1], steps[2], upd}}))
 	got = load(t, s, "r1")
 	if len(got.Steps) != 3 || got.Steps[2].Status != workflow.StepFailed || got.Steps[2].Attempt != 3 || got.Steps[2].CompensationAttempt != 2 || got.Steps[2].Error != "bad" {
 		t.Fatalf("step c not replaced: %+v", got.Steps)
+	}
+	must(t, s.Commit(ctx, &workflow.Transition{RunID: "r1", Version: 3, Status: workflow.StatusCompensating, Time: t1, Steps: []workflow.StepRecord{upd}}))
+	if got = load(t, s, "r1"); len(got.Steps) != 1 || got.Steps[0].ID != "c" {
+		t.Fatalf("Steps were not replaced as a whole: %+v", got.Steps)
+	}
+}
+
+func testFinishedRunsAreFinal(t *testing.T, b Backend) {
+	s, _ := open(t, b)
+	ctx := context.Background()
+	must(t, s.Create(ctx, newRun("r1", base), nil))
+	must(t, s.Commit(ctx, &workflow.Transition{RunID: "r1", Version: 1, Status: workflow.StatusCompleted, Output: []byte(`{}`), Time: base}))
+	before := load(t, s, "r1")
+	err := s.Commit(ctx, &workflow.Transition{RunID: "r1", Version: 2, Status: workflow.StatusRunning, Time: base.Add(time.Hour)})
+	if !errors.Is(err, workflow.ErrConflict) {
+		t.Fatalf("Commit to a completed run = %v, want ErrConflict", err)
+	}
+	if err := equalRun(load(t, s, "r1"), before); err != nil {
+		t.Fatalf("a refused Commit changed a finished run: %v", err)
+	}
+	ids, err := s.Unfinished(ctx)
+	must(t, err)
+	if len(ids) != 0 {
+		t.Fatalf("Unfinished = %v", ids)
 	}
 }
 
@@ -384,9 +410,10 @@ func testConcurrentRuns(t *testing.T, b Backend) {
 					errs <- err
 					return
 				}
+				steps := newRun(id, base).Steps
 				for v := int64(1); v <= 3; v++ {
-					st := workflow.StepRecord{ID: fmt.Sprint("s", v), Index: int(v), Status: workflow.StepCompleted, Attempt: 1}
-					if err := s.Commit(ctx, &workflow.Transition{RunID: id, Version: v, Status: workflow.StatusRunning, Time: base, Steps: []workflow.StepRecord{st}}); err != nil {
+					steps = append(steps, workflow.StepRecord{ID: fmt.Sprint("s", v), Index: int(v), Status: workflow.StepCompleted, Attempt: 1})
+					if err := s.Commit(ctx, &workflow.Transition{RunID: id, Version: v, Status: workflow.StatusRunning, Time: base, Steps: steps}); err != nil {
 						errs <- err
 						return
 					}
