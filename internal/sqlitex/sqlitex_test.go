@@ -9,7 +9,10 @@ import (
 	"testing"
 
 	"github.com/anya-org/anya-go/internal/sqlitex"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func open(t *testing.T, path string, opts ...sqlitex.Option) *sql.DB {
 	t.Helper()

@@ -8,4 +8,9 @@
 // itself with one line:
 //
 //	func TestConformance(t *testing.T) { workflowtest.Run(t, workflowtest.Backend{Open: openMyStore, Durable: true}) }
+//
+// # Recording operations
+//
+// Recorder wraps operations and records each call — its step, idempotency key, attempt and
+// result — so tests can assert how often a side effect was attempted and under which keys.
 package workflowtest
