@@ -27,7 +27,9 @@ const (
 
 // Guard checks data that crosses from one protocol to another before a step receives it, and may
 // change it (redact fields). security.Boundaries implements it. action is the operation name of
-// the receiving step. An error refuses the crossing: the step fails without retries.
+// the receiving step. An error refuses the crossing: the step fails without retries — except an
+// error wrapping security.ErrAudit (the crossing could not be recorded), which stops the run
+// unfinished, to be continued by Resume.
 type Guard interface {
 	Cross(ctx context.Context, from, to, action string, data map[string]any) (map[string]any, error)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/anya-org/anya-go/bus"
+	"github.com/anya-org/anya-go/security"
 )
 
 // runner executes one run. It lives for one Run or Resume call, on one goroutine.
@@ -153,6 +154,10 @@ func (r *runner) runStep(ctx context.Context, i int) (map[string]any, error) {
 	if g := r.e.cfg.guard; g != nil {
 		for _, src := range sp.sources {
 			if input, err = g.Cross(ctx, src, sp.protocol, sp.op.Name, input); err != nil {
+				if errors.Is(err, security.ErrAudit) || ctx.Err() != nil {
+					// not a refusal: the crossing could not be recorded; try again on Resume
+					return nil, &abortError{err}
+				}
 				return nil, Permanent(fmt.Errorf("workflow: crossing %s → %s refused: %w", src, sp.protocol, err))
 			}
 		}

@@ -81,3 +81,35 @@ func TestVerifiedPaymentThroughBoundaries(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An audit log that cannot record the crossing stops the run unfinished instead of failing it;
+// once auditing works again, Resume completes it.
+func TestUnauditableCrossingLeavesRunResumable(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	audit, err := security.OpenAuditLog(ctx, filepath.Join(dir, "audit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPayments()
+	store := workflow.NewMemoryStore()
+	e := newEngine(t, store, p.registry(t), []*workflow.Definition{workflow.VerifiedPayment()}, workflow.WithGuard(guard(t, audit)))
+	_ = audit.Close()
+	sctx := security.NewContext(ctx, senderContext("did:key:z6MkSender"))
+	if _, err := e.Run(sctx, workflow.VerifiedPaymentName, "a1", paymentInput("a1")); !errors.Is(err, security.ErrAudit) {
+		t.Fatalf("Run with a closed audit log = %v, want ErrAudit", err)
+	}
+	if got, _ := e.Get(ctx, "a1"); got.Status != workflow.StatusRunning {
+		t.Fatalf("status %s, want running", got.Status)
+	}
+	audit2, err := security.OpenAuditLog(ctx, filepath.Join(dir, "audit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer audit2.Close()
+	e2 := newEngine(t, store, p.registry(t), []*workflow.Definition{workflow.VerifiedPayment()}, workflow.WithGuard(guard(t, audit2)))
+	results, err := e2.Resume(ctx)
+	if err != nil || len(results) != 1 || results[0].Status != workflow.StatusCompleted {
+		t.Fatalf("Resume: %v %v", results, err)
+	}
+}
