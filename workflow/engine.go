@@ -289,7 +289,7 @@ func (e *Engine) Run(ctx context.Context, name, id string, input map[string]any)
 	if err != nil {
 		return nil, err
 	}
-	inJSON, err := json.Marshal(in)
+	inJSON, err := encodeJSON(in)
 	if err != nil {
 		return nil, &InputError{Reason: err.Error()}
 	}

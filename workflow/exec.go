@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -22,6 +21,8 @@ type runner struct {
 	sc      scope
 	act     activation
 	events  []staged // to publish after the next flush
+	buf     []StepRecord
+	tr      Transition
 }
 
 type staged struct {
@@ -116,9 +117,9 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 			}
 			return r.fail(ctx, i, err, true)
 		}
-		enc, err := json.Marshal(out)
+		enc, err := encodeJSON(out)
 		if err != nil {
-			return r.fail(ctx, i, fmt.Errorf("%w: %v", ErrOutput, err), true)
+			return r.fail(ctx, i, err, true)
 		}
 		st.Status, st.Output, st.Finished, st.Error = StepCompleted, enc, r.e.cfg.now(), ""
 		r.sc.outs[i] = out
@@ -136,9 +137,53 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 	return r.finish(ctx, StatusCompleted)
 }
 
-// runStep renders the step's input and runs its attempts under its policy.
+// runStep renders the step's input, passes it through the guard, and runs its attempts under its
+// policy. Each attempt after the first renders the input afresh (the operation owns what it gets).
 func (r *runner) runStep(ctx context.Context, i int) (map[string]any, error) {
 	sp, st := r.p.steps[i], &r.steps[i]
+	input, err := r.input(ctx, sp)
+	if err != nil {
+		return nil, err
+	}
+	var result map[string]any
+	first := true
+	err = sp.exec(ctx, func(actx context.Context) error {
+		if st.Attempt >= sp.max {
+			return Permanent(fmt.Errorf("%w: %d of %d used; last error: %s", ErrAttemptsExhausted, st.Attempt, sp.max, st.Error))
+		}
+		if !first {
+			var err error
+			if input, err = r.input(ctx, sp); err != nil {
+				return err
+			}
+		}
+		first = false
+		st.Attempt++
+		st.Status = StepRunning
+		if st.Started.IsZero() {
+			st.Started = r.e.cfg.now()
+		}
+		r.stepEvent(TopicStepStarted, i, "")
+		if err := r.flush(ctx, StatusRunning, nil); err != nil {
+			return Permanent(&abortError{err})
+		}
+		out, err := callOp(actx, sp.op.Func, r.call(sp, st.Attempt, false, input))
+		if err == nil {
+			out, err = r.shape(sp, out)
+		}
+		if err != nil {
+			st.Error = err.Error()
+			return err
+		}
+		result = out
+		return nil
+	})
+	return result, err
+}
+
+// input renders a step's input, checks it against the operation's declared inputs and passes it
+// through the guard for each protocol it comes from.
+func (r *runner) input(ctx context.Context, sp *stepPlan) (map[string]any, error) {
 	input, err := renderMap(sp.input, &r.sc)
 	if err != nil {
 		return nil, Permanent(err)
@@ -156,43 +201,13 @@ func (r *runner) runStep(ctx context.Context, i int) (map[string]any, error) {
 			if input, err = g.Cross(ctx, src, sp.protocol, sp.op.Name, input); err != nil {
 				if errors.Is(err, security.ErrAudit) || ctx.Err() != nil {
 					// not a refusal: the crossing could not be recorded; try again on Resume
-					return nil, &abortError{err}
+					return nil, Permanent(&abortError{err})
 				}
 				return nil, Permanent(fmt.Errorf("workflow: crossing %s → %s refused: %w", src, sp.protocol, err))
 			}
 		}
 	}
-	var result map[string]any
-	err = sp.exec(ctx, func(actx context.Context) error {
-		if st.Attempt >= sp.max {
-			return Permanent(fmt.Errorf("%w: %d of %d used; last error: %s", ErrAttemptsExhausted, st.Attempt, sp.max, st.Error))
-		}
-		st.Attempt++
-		st.Status = StepRunning
-		if st.Started.IsZero() {
-			st.Started = r.e.cfg.now()
-		}
-		r.stepEvent(TopicStepStarted, i, "")
-		if err := r.flush(ctx, StatusRunning, nil); err != nil {
-			return Permanent(&abortError{err})
-		}
-		in := input
-		if st.Attempt < sp.max {
-			in = deepCopy(input).(map[string]any) // a later attempt needs the original
-		}
-		call := r.call(sp, st.Attempt, false, in)
-		out, err := callOp(actx, sp.op.Func, call)
-		if err == nil {
-			out, err = r.shape(sp, out)
-		}
-		if err != nil {
-			st.Error = err.Error()
-			return err
-		}
-		result = out
-		return nil
-	})
-	return result, err
+	return input, nil
 }
 
 func (r *runner) call(sp *stepPlan, attempt int, comp bool, in map[string]any) *Call {
@@ -216,29 +231,33 @@ func callOp(ctx context.Context, f OperationFunc, call *Call) (out map[string]an
 	return f(ctx, call)
 }
 
-// shape checks an operation's result against its declared outputs and applies the step's output
-// mapping.
+// shape checks an operation's result against its declared outputs (keeping only those) and
+// applies the step's output mapping. The engine owns the map the operation returned.
 func (r *runner) shape(sp *stepPlan, out map[string]any) (map[string]any, error) {
-	v, err := normalize(out)
-	if err != nil {
-		return nil, Permanent(err)
-	}
-	res, _ := v.(map[string]any)
-	if res == nil {
-		res = map[string]any{}
-	}
+	var res map[string]any
 	if decl := sp.op.Outputs; decl != nil {
-		typed := make(map[string]any, len(decl))
+		res = make(map[string]any, len(decl))
 		for k, t := range decl {
-			v, ok := res[k]
+			v, ok := out[k]
 			if !ok {
 				return nil, Permanent(fmt.Errorf("%w: %s returned no %q", ErrOutput, sp.op.Name, k))
 			}
-			if typed[k], err = coerce(v, t); err != nil {
+			nv, err := normalize(v)
+			if err != nil {
+				return nil, Permanent(err)
+			}
+			if res[k], err = coerce(nv, t); err != nil {
 				return nil, Permanent(fmt.Errorf("%w: %s output %q: %v", ErrOutput, sp.op.Name, k, err))
 			}
 		}
-		res = typed
+	} else {
+		v, err := normalize(out)
+		if err != nil {
+			return nil, Permanent(err)
+		}
+		if res, _ = v.(map[string]any); res == nil {
+			res = map[string]any{}
+		}
 	}
 	if sp.output == nil {
 		return res, nil
@@ -250,7 +269,11 @@ func (r *runner) shape(sp *stepPlan, out map[string]any) (map[string]any, error)
 		return nil, Permanent(err)
 	}
 	for k, t := range sp.fields {
-		if mapped[k], err = coerce(mapped[k], t); err != nil && mapped[k] != nil {
+		v := mapped[k]
+		if v == nil {
+			continue // a reference into a step that did not run
+		}
+		if mapped[k], err = coerce(v, t); err != nil {
 			return nil, Permanent(fmt.Errorf("%w: output mapping %q: %v", ErrOutput, k, err))
 		}
 	}
@@ -346,8 +369,8 @@ func (r *runner) end(ctx context.Context, status RunStatus, out map[string]any) 
 	var enc []byte
 	if out != nil {
 		var err error
-		if enc, err = json.Marshal(out); err != nil {
-			return nil, fmt.Errorf("%w: run output: %v", ErrOutput, err)
+		if enc, err = encodeJSON(out); err != nil {
+			return nil, fmt.Errorf("workflow: run output: %w", err)
 		}
 	}
 	topic := TopicRunCompleted
@@ -380,12 +403,13 @@ func (r *runner) end(ctx context.Context, status RunStatus, out map[string]any) 
 // the first time), then publishes the staged events.
 func (r *runner) flush(ctx context.Context, status RunStatus, output []byte) error {
 	now := r.e.cfg.now()
-	steps := make([]StepRecord, 0, len(r.steps))
+	steps := r.buf[:0] // the store does not retain it
 	for _, st := range r.steps {
 		if st.Status != "" {
 			steps = append(steps, st)
 		}
 	}
+	r.buf = steps
 	if !r.created {
 		r.rec.Status, r.rec.Output, r.rec.Updated, r.rec.Steps = status, output, now, steps
 		if err := r.e.store.Create(ctx, r.rec, r.p.body); err != nil {
@@ -394,11 +418,11 @@ func (r *runner) flush(ctx context.Context, status RunStatus, output []byte) err
 		r.created = true
 		r.events = append([]staged{{TopicRunStarted, Event{RunID: r.rec.ID, Workflow: r.p.name, Status: string(StatusRunning), Time: r.rec.Created}}}, r.events...)
 	} else {
-		t := Transition{RunID: r.rec.ID, Version: r.rec.Version, Status: status, Output: output, Error: r.rec.Error, Time: now, Steps: steps}
+		r.tr = Transition{RunID: r.rec.ID, Version: r.rec.Version, Status: status, Output: output, Error: r.rec.Error, Time: now, Steps: steps}
 		if status != StatusFailed && status != StatusCompensating {
-			t.Error = ""
+			r.tr.Error = ""
 		}
-		if err := r.e.store.Commit(ctx, &t); err != nil {
+		if err := r.e.store.Commit(ctx, &r.tr); err != nil {
 			return err
 		}
 		r.rec.Version++
