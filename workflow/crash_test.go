@@ -40,7 +40,7 @@ const (
 	crashPayments  = 200
 	crashKills     = 40
 	markerKills    = 12 // of crashKills, alternating between the two markers
-	minTimerKills  = 5
+	minTimerKills  = 3
 	crashMaxLives  = 400
 	markIntent     = "MARK intent"
 	markBroadcast  = "MARK broadcast"
@@ -260,7 +260,7 @@ func TestCrashKill9ExactlyOnce(t *testing.T) {
 			line := sc.Text()
 			switch {
 			case line == "START" && target == "" && kills < crashKills:
-				timer = time.AfterFunc(time.Duration(randN(t, 10_000))*time.Microsecond, kill)
+				timer = time.AfterFunc(time.Duration(randN(t, 5_000))*time.Microsecond, kill)
 			case line == "DONE":
 				done = true
 			case target != "" && strings.HasPrefix(line, target):
