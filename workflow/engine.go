@@ -34,6 +34,16 @@ type Guard interface {
 	Cross(ctx context.Context, from, to, action string, data map[string]any) (map[string]any, error)
 }
 
+// GuardFunc adapts a function to a Guard.
+type GuardFunc func(ctx context.Context, from, to, action string, data map[string]any) (map[string]any, error)
+
+// Cross calls f.
+func (f GuardFunc) Cross(ctx context.Context, from, to, action string, data map[string]any) (map[string]any, error) {
+	return f(ctx, from, to, action, data)
+}
+
+var _ Guard = GuardFunc(nil)
+
 // Engine runs workflow definitions durably on a Store. It is safe for concurrent use; runs with
 // different IDs execute in parallel, each on its caller's goroutine. An Engine starts no
 // goroutines of its own outside Resume, which waits for the ones it starts.

@@ -12,6 +12,52 @@ import (
 	"github.com/anya-org/anya-go/workflow"
 )
 
+var _ workflow.Guard = (*security.Boundaries)(nil)
+
+// A guard sees each crossing once per step, from every other protocol the step's input reads,
+// and what it returns is what the operation gets.
+func TestGuardFuncSeesCrossings(t *testing.T) {
+	var seen []string
+	g := workflow.GuardFunc(func(ctx context.Context, from, to, action string, data map[string]any) (map[string]any, error) {
+		seen = append(seen, from+"→"+to+":"+action)
+		out := map[string]any{}
+		for k, v := range data {
+			if k != "secret" {
+				out[k] = v
+			}
+		}
+		return out, nil
+	})
+	var got map[string]any
+	reg, _ := workflow.NewRegistry(
+		workflow.Operation{Name: "web5.a", Func: func(context.Context, *workflow.Call) (map[string]any, error) {
+			return map[string]any{"secret": "s", "x": 1}, nil
+		}},
+		workflow.Operation{Name: "bitcoin.b", Func: func(context.Context, *workflow.Call) (map[string]any, error) {
+			return map[string]any{"y": 2}, nil
+		}},
+		workflow.Operation{Name: "ml.c", Func: func(_ context.Context, c *workflow.Call) (map[string]any, error) {
+			got = c.Input
+			return nil, nil
+		}},
+	)
+	def := &workflow.Definition{Name: "g", Steps: []workflow.Step{
+		{ID: "a", Operation: "web5.a"},
+		{ID: "b", Operation: "bitcoin.b", Input: map[string]any{"n": "{{input.n}}"}},
+		{ID: "c", Operation: "ml.c", Input: map[string]any{"secret": "{{steps.a.secret}}", "x": "{{steps.a.x}}", "y": "{{steps.b.y}}"}},
+	}}
+	e := newEngine(t, workflow.NewMemoryStore(), reg, []*workflow.Definition{def}, workflow.WithGuard(g))
+	if _, err := e.Run(context.Background(), "g", "r", map[string]any{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(seen, " ") != "bitcoin→ml:ml.c web5→ml:ml.c" {
+		t.Fatalf("crossings %v", seen)
+	}
+	if _, ok := got["secret"]; ok || got["x"] != int64(1) || got["y"] != int64(2) {
+		t.Fatalf("operation got %v", got)
+	}
+}
+
 func senderContext(did string) *security.Context {
 	return &security.Context{Principal: did, Scopes: []string{"payments:send"}, Credentials: []security.Credential{{
 		Issuer: "did:web:kyc.example", Subject: did, ExpiresAt: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}}}
