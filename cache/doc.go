@@ -35,10 +35,11 @@
 // # Invalidation by event
 //
 // [InvalidateOn] turns a function that lists the keys an event touches into an event handler
-// that invalidates them, without the cache depending on the event source. With the SDK's bus,
-// a new block invalidates the UTXO entries of the addresses it touched:
+// that invalidates them, without the cache importing the event source. With the SDK's bus, the
+// handler is the subscriber, and a new block invalidates the UTXO entries of the addresses it
+// touched, in every tier of a [Tiered] cache:
 //
-//	bus.Subscribe(b, "bitcoin.block.connected", cache.InvalidateOn(utxos.InvalidateKeys,
+//	sub, err := bus.Subscribe(b, "bitcoin.block.connected", cache.InvalidateOn(utxos.InvalidateKeys,
 //		func(e bus.Envelope[BlockConnected]) []string { return e.Payload.Addresses }))
 //
 // # Stores

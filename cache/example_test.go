@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/cache"
 )
 
@@ -79,22 +80,26 @@ func ExampleTiered() {
 	// "resolved did:web:3"
 }
 
-// InvalidateOn wires invalidation to events, here a block that touched some addresses.
+// InvalidateOn wires invalidation to the bus: a block invalidates the addresses it touched.
 func ExampleInvalidateOn() {
 	type BlockConnected struct {
 		Height    int
 		Addresses []string
 	}
+	ctx := context.Background()
+	b, _ := bus.New()
 	utxos, _ := cache.New[string, []string]()
 	defer utxos.Close()
 	utxos.Set("bc1qa", []string{"f4184fc5:1"})
 	utxos.Set("bc1qb", []string{"0e3e2357:0"})
 
-	onBlock := cache.InvalidateOn(utxos.InvalidateKeys, func(e BlockConnected) []string { return e.Addresses })
-	_ = onBlock(context.Background(), BlockConnected{Height: 170, Addresses: []string{"bc1qa"}})
+	_, _ = bus.Subscribe(b, "bitcoin.block.connected", cache.InvalidateOn(utxos.InvalidateKeys,
+		func(e bus.Envelope[BlockConnected]) []string { return e.Payload.Addresses }))
+	_ = bus.Publish(ctx, b, "bitcoin.block.connected", BlockConnected{Height: 170, Addresses: []string{"bc1qa"}})
+	_ = b.Drain(ctx)
 
 	_, a := utxos.Get("bc1qa")
-	_, b := utxos.Get("bc1qb")
-	fmt.Println(a, b)
+	_, bb := utxos.Get("bc1qb")
+	fmt.Println(a, bb)
 	// Output: false true
 }

@@ -59,8 +59,10 @@
 //
 // Every policy reports its state changes, rejections, retries, timeouts, fallbacks and hedges
 // as [Event] values to the listeners given with [WithListener]; a circuit breaker's listeners
-// also receive its initial state. [Event.Topic] names a bus topic for each, so a listener can
-// publish them to an event bus. [WithLogger] logs them.
+// also receive its initial state. [Event.Topic] names a bus topic for each ("resilience.>"
+// matches them all), and [Publisher] is a listener that publishes them to the SDK's event bus,
+// or any other, without this package importing it; events encode to JSON for a bus transport.
+// [WithLogger] logs them.
 //
 // # Time
 //

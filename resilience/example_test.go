@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/resilience"
 )
 
@@ -136,4 +137,24 @@ func ExampleEvent_Topic() {
 	// Output:
 	// resilience.retry.retry 2
 	// resilience.retry.give-up 2
+}
+
+// Publisher publishes a policy's events to the bus, where hosts watch every policy.
+func ExamplePublisher() {
+	ctx := context.Background()
+	b, _ := bus.New()
+	_, _ = bus.Subscribe(b, "resilience.>", func(ctx context.Context, e bus.Envelope[resilience.Event]) error {
+		fmt.Println(e.Topic, e.Key, e.Payload.From, "->", e.Payload.To)
+		return nil
+	})
+	publish := resilience.Publisher(func(ctx context.Context, topic string, e resilience.Event) error {
+		return bus.Publish(ctx, b, topic, e, bus.WithKey(e.Name))
+	}, 100*time.Millisecond, nil)
+
+	breaker, _ := resilience.NewCircuitBreaker(resilience.WithName("ml"), resilience.WithListener(publish))
+	breaker.ForceOpen()
+	_ = b.Drain(ctx)
+	// Output:
+	// resilience.circuit-breaker.state ml closed -> closed
+	// resilience.circuit-breaker.state ml closed -> forced-open
 }
