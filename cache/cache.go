@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
-	"github.com/maypok86/otter/v2/stats"
 )
 
 // forever is the expiry of an entry that does not expire.
@@ -33,10 +32,13 @@ type item[V any] struct {
 // A Cache is safe for concurrent use. Create it with [New]; [Cache.Close] stops its background
 // work.
 type Cache[K comparable, V any] struct {
-	o       *otter.Cache[K, item[V]]
-	cfg     config
-	counter *stats.Counter
-	coarse  *otter.CoarseClock
+	o      *otter.Cache[K, item[V]]
+	cfg    config
+	hits   *counter
+	misses *counter
+	coarse *otter.CoarseClock
+
+	evictions, loadOK, loadFailed atomic.Uint64
 
 	mu     sync.Mutex
 	closed atomic.Bool
@@ -49,12 +51,18 @@ func New[K comparable, V any](opts ...Option) (*Cache[K, V], error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cache[K, V]{cfg: cfg, counter: stats.NewCounter()}
+	c := &Cache[K, V]{cfg: cfg, hits: newCounter(), misses: newCounter()}
+	// The cache counts for itself: hits and misses in striped counters, which cost less on
+	// the read path than the core's statistics, evictions as the core reports them.
 	o := &otter.Options[K, item[V]]{
-		MaximumSize:   cfg.maxEntries,
-		StatsRecorder: c.counter,
-		Executor:      c.execute,
-		Logger:        otterLogger{cfg.logger},
+		MaximumSize: cfg.maxEntries,
+		Executor:    c.execute,
+		Logger:      otterLogger{cfg.logger},
+		OnAtomicDeletion: func(e otter.DeletionEvent[K, item[V]]) {
+			if e.WasEvicted() {
+				c.evictions.Add(1)
+			}
+		},
 	}
 	switch {
 	case cfg.clock != nil:
@@ -135,6 +143,7 @@ func (c *Cache[K, V]) Close() error {
 // Get returns the value of key, if the cache has one. A cached not-found reports false.
 func (c *Cache[K, V]) Get(key K) (V, bool) {
 	it, ok := c.o.GetIfPresent(key)
+	c.count(ok)
 	return it.v, ok && !it.missing
 }
 
@@ -172,8 +181,9 @@ func (c *Cache[K, V]) SetWithTTL(key K, value V, ttl time.Duration) error {
 // With [WithRefreshAfter], an entry due for refresh is returned as it is, and reloaded in the
 // background with a context detached from ctx's cancellation.
 //
-// The loader is kept by the load, so a closure escapes to the heap: a loader that captures
-// nothing, or one created once (say, a method value kept in a field), makes hits allocation-free.
+// A hit allocates nothing; but the loader is kept by a load, so a closure passed as loader
+// escapes to the heap. A loader that captures nothing, or one created once (a method value
+// kept in a field, say), keeps the hit path allocation-free.
 func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx context.Context, key K) (V, error)) (V, error) {
 	var zero V
 	if loader == nil {
@@ -182,12 +192,34 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 	if c.closed.Load() {
 		return zero, ErrClosed
 	}
-	var l otter.Loader[K, item[V]] = loadFunc[K, V](loader)
-	if c.cfg.negTTL > 0 {
-		l = loadNegFunc[K, V](loader)
+	if it, ok := c.lookup(ctx, key, func() func(context.Context, K) (V, error) { return loader }); ok {
+		return c.result(it)
 	}
-	it, err := c.o.Get(ctx, key, l)
+	return c.loadMiss(ctx, key, loader)
+}
+
+// lookup finds key and counts the hit or the miss. A hit that is due for refresh starts one
+// with the loader that loader() returns, which is only built then.
+func (c *Cache[K, V]) lookup(ctx context.Context, key K, loader func() func(context.Context, K) (V, error)) (item[V], bool) {
+	if c.cfg.refreshAfter == 0 {
+		it, ok := c.o.GetIfPresent(key)
+		c.count(ok)
+		return it, ok
+	}
+	e, ok := c.o.GetEntry(key)
+	c.count(ok)
+	if ok && e.RefreshableAtNano <= e.SnapshotAtNano {
+		c.o.Refresh(ctx, key, &loaderOf[K, V]{c: c, fn: loader()})
+	}
+	return e.Value, ok
+}
+
+// loadMiss loads key, which lookup missed, or joins the load in flight, or finds the value a
+// load finished in between.
+func (c *Cache[K, V]) loadMiss(ctx context.Context, key K, loader func(context.Context, K) (V, error)) (V, error) {
+	it, err := c.o.Get(ctx, key, &loaderOf[K, V]{c: c, fn: loader})
 	if err != nil {
+		var zero V
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return zero, ctxErr
 		}
@@ -199,6 +231,14 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 	return c.result(it)
 }
 
+func (c *Cache[K, V]) count(hit bool) {
+	if hit {
+		c.hits.inc()
+	} else {
+		c.misses.inc()
+	}
+}
+
 func (c *Cache[K, V]) result(it item[V]) (V, error) {
 	if it.missing {
 		var zero V
@@ -207,44 +247,40 @@ func (c *Cache[K, V]) result(it item[V]) (V, error) {
 	return it.v, nil
 }
 
-// loadFunc adapts a loader to the cache core: not-found is not cached. Being a func type, it
-// becomes an interface value without allocating.
-type loadFunc[K comparable, V any] func(context.Context, K) (V, error)
-
-func (f loadFunc[K, V]) Load(ctx context.Context, key K) (item[V], error) {
-	return load(ctx, key, f, false)
+// loaderOf adapts a loader function to the cache core. It is built on a miss only.
+type loaderOf[K comparable, V any] struct {
+	c  *Cache[K, V]
+	fn func(context.Context, K) (V, error)
 }
 
-func (f loadFunc[K, V]) Reload(ctx context.Context, key K, _ item[V]) (item[V], error) {
-	return load(ctx, key, f, false)
+func (l *loaderOf[K, V]) Load(ctx context.Context, key K) (item[V], error) {
+	return l.load(ctx, key)
 }
 
-// loadNegFunc is loadFunc for a cache that caches not-found.
-type loadNegFunc[K comparable, V any] func(context.Context, K) (V, error)
-
-func (f loadNegFunc[K, V]) Load(ctx context.Context, key K) (item[V], error) {
-	return load(ctx, key, f, true)
+func (l *loaderOf[K, V]) Reload(ctx context.Context, key K, _ item[V]) (item[V], error) {
+	return l.load(ctx, key)
 }
 
-func (f loadNegFunc[K, V]) Reload(ctx context.Context, key K, _ item[V]) (item[V], error) {
-	return load(ctx, key, f, true)
-}
-
-// load calls fn, turning a panic into a *PanicError and not-found into a cached not-found
-// (negative) or the core's not-found.
-func load[K comparable, V any](ctx context.Context, key K, fn func(context.Context, K) (V, error), negative bool) (it item[V], err error) {
+// load calls the loader, turning a panic into a *PanicError and not-found into a cached
+// not-found (with negative caching) or the core's not-found, and counts the load.
+func (l *loaderOf[K, V]) load(ctx context.Context, key K) (it item[V], err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			it, err = item[V]{}, &PanicError{Value: r, Stack: debug.Stack()}
 		}
+		if err == nil || errors.Is(err, otter.ErrNotFound) {
+			l.c.loadOK.Add(1)
+		} else {
+			l.c.loadFailed.Add(1)
+		}
 	}()
-	v, err := fn(ctx, key)
+	v, err := l.fn(ctx, key)
 	switch {
 	case err == nil:
 		return item[V]{v: v}, nil
 	case !errors.Is(err, ErrNotFound):
 		return item[V]{}, err
-	case negative:
+	case l.c.cfg.negTTL > 0:
 		return item[V]{missing: true}, nil
 	}
 	return item[V]{}, otter.ErrNotFound
@@ -311,13 +347,12 @@ func (s Stats) HitRatio() float64 {
 
 // Stats returns the cache's counters.
 func (c *Cache[K, V]) Stats() Stats {
-	s := c.counter.Snapshot()
 	return Stats{
-		Hits:          s.Hits,
-		Misses:        s.Misses,
-		Evictions:     s.Evictions,
-		LoadSuccesses: s.LoadSuccesses,
-		LoadFailures:  s.LoadFailures,
+		Hits:          c.hits.load(),
+		Misses:        c.misses.load(),
+		Evictions:     c.evictions.Load(),
+		LoadSuccesses: c.loadOK.Load(),
+		LoadFailures:  c.loadFailed.Load(),
 		Size:          c.o.EstimatedSize(),
 	}
 }

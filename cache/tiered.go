@@ -143,9 +143,20 @@ func (t *Tiered[V]) GetOrLoad(ctx context.Context, id string, loader func(ctx co
 		var zero V
 		return zero, ErrNilLoader
 	}
-	return t.local.GetOrLoad(ctx, id, func(ctx context.Context, id string) (V, error) {
-		return t.fallback(ctx, id, loader)
-	})
+	if t.local.closed.Load() {
+		var zero V
+		return zero, ErrClosed
+	}
+	// The chain's loader is built on a miss only, so that a hit allocates nothing.
+	if it, ok := t.local.lookup(ctx, id, func() func(context.Context, string) (V, error) { return t.chain(loader) }); ok {
+		return t.local.result(it)
+	}
+	return t.local.loadMiss(ctx, id, t.chain(loader))
+}
+
+// chain returns the loader of steps 2 to 4 of the chain, ending with loader.
+func (t *Tiered[V]) chain(loader func(context.Context, string) (V, error)) func(context.Context, string) (V, error) {
+	return func(ctx context.Context, id string) (V, error) { return t.fallback(ctx, id, loader) }
 }
 
 // fallback runs steps 2 to 4 of the chain.

@@ -32,8 +32,15 @@ func newCountWindow(n int) *countWindow {
 }
 
 func (w *countWindow) record(_ int64, o outcome) (calls, fails, slow int64, changed bool) {
-	n := w.pos.Add(1)
 	size := int64(len(w.slots))
+	// A success entering a full window of successes would replace a success: the window would
+	// not change. Skipping the write keeps the healthy path free of shared writes. A failure
+	// recorded concurrently is ordered after this success, which is as valid an order as any
+	// for concurrent calls.
+	if o == outcomeSuccess && w.fails.Load() == 0 && w.slow.Load() == 0 && w.pos.Load() >= size {
+		return 0, 0, 0, false
+	}
+	n := w.pos.Add(1)
 	old := outcome(w.slots[(n-1)%size].Swap(uint32(o)))
 	if old == o && n > size {
 		return 0, 0, 0, false
