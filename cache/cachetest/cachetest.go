@@ -1,16 +1,3 @@
-// Package cachetest checks that a [cache.Store] keeps the contract the cache package states
-// for it. Every Store runs it, the in-memory one included, with a one-line test:
-//
-//	func TestStore(t *testing.T) {
-//		cachetest.Run(t, func(t *testing.T) cache.Store { return newMyStore(t) }, cachetest.WithSynctest())
-//	}
-//
-// # Time
-//
-// The TTL checks need time to pass. A store that runs in a testing/synctest bubble (one that
-// follows package time and whose goroutines end at Close) declares [WithSynctest], and the
-// checks run in fake time. A networked store declares [WithRealTime] with its TTL granularity,
-// and the checks wait in real time. A store that declares neither skips them.
 package cachetest
 
 import (
@@ -64,7 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) cache.Store, opts ...Option) 
 	}
 	for _, tc := range []struct {
 		name string
-		fn   func(*testing.T, cache.Store)
+		fn   func(tb, cache.Store)
 	}{
 		{"RoundTrip", testRoundTrip},
 		{"NotFound", testNotFound},
@@ -104,14 +91,21 @@ func Run(t *testing.T, newStore func(t *testing.T) cache.Store, opts ...Option) 
 
 var bg = context.Background()
 
-func mustSet(t *testing.T, s cache.Store, key string, v []byte, ttl time.Duration) {
+// tb is what the checks use of *testing.T, so that they can be tested themselves.
+type tb interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
+func mustSet(t tb, s cache.Store, key string, v []byte, ttl time.Duration) {
 	t.Helper()
 	if err := s.Set(bg, key, v, ttl); err != nil {
 		t.Fatalf("Set(%q): %v", key, err)
 	}
 }
 
-func wantValue(t *testing.T, s cache.Store, key string, want []byte) {
+func wantValue(t tb, s cache.Store, key string, want []byte) {
 	t.Helper()
 	got, err := s.Get(bg, key)
 	if err != nil {
@@ -122,7 +116,7 @@ func wantValue(t *testing.T, s cache.Store, key string, want []byte) {
 	}
 }
 
-func wantNotFound(t *testing.T, s cache.Store, key string) {
+func wantNotFound(t tb, s cache.Store, key string) {
 	t.Helper()
 	got, err := s.Get(bg, key)
 	if !errors.Is(err, cache.ErrNotFound) {
@@ -130,7 +124,7 @@ func wantNotFound(t *testing.T, s cache.Store, key string) {
 	}
 }
 
-func testRoundTrip(t *testing.T, s cache.Store) {
+func testRoundTrip(t tb, s cache.Store) {
 	values := map[string][]byte{
 		"empty":  {},
 		"text":   []byte("did:dht:abc"),
@@ -145,11 +139,11 @@ func testRoundTrip(t *testing.T, s cache.Store) {
 	}
 }
 
-func testNotFound(t *testing.T, s cache.Store) {
+func testNotFound(t tb, s cache.Store) {
 	wantNotFound(t, s, "never-set")
 }
 
-func testOverwrite(t *testing.T, s cache.Store) {
+func testOverwrite(t tb, s cache.Store) {
 	mustSet(t, s, "k", []byte("one"), 0)
 	mustSet(t, s, "k", []byte("two"), 0)
 	wantValue(t, s, "k", []byte("two"))
@@ -157,7 +151,7 @@ func testOverwrite(t *testing.T, s cache.Store) {
 	wantValue(t, s, "k", []byte{})
 }
 
-func testDelete(t *testing.T, s cache.Store) {
+func testDelete(t tb, s cache.Store) {
 	mustSet(t, s, "k", []byte("v"), 0)
 	mustSet(t, s, "other", []byte("w"), 0)
 	if err := s.Delete(bg, "k"); err != nil {
@@ -173,8 +167,11 @@ func testDelete(t *testing.T, s cache.Store) {
 	}
 }
 
-// collisionKeys are keys a store that escapes carelessly could confuse.
-func collisionKeys() []string {
+// CollisionKeys returns keys that a store which escapes keys carelessly would confuse with
+// one another: separators of NATS subjects and paths, wildcards, escape characters, bytes
+// that are not UTF-8, NUL, Unicode normalization twins and the longest key. Run stores and
+// reads back every one of them; a backend's own escaping tests can use them too.
+func CollisionKeys() []string {
 	return []string{
 		"bitcoin/utxo:bc1q", "bitcoin_utxo:bc1q", "bitcoin.utxo:bc1q", "bitcoin/utxo%3Abc1q", "bitcoin/utxo_bc1q",
 		"web5/did:dht:x", "web5/did:dht/x", "a.b", "a_b", "a-b", "a*b", "a>b", "a b", "a\tb", "a\x00b", "a\x00",
@@ -183,8 +180,8 @@ func collisionKeys() []string {
 	}
 }
 
-func testKeys(t *testing.T, s cache.Store) {
-	keys := collisionKeys()
+func testKeys(t tb, s cache.Store) {
+	keys := CollisionKeys()
 	for i, k := range keys {
 		mustSet(t, s, k, []byte(fmt.Sprint(i)), 0)
 	}
@@ -207,7 +204,7 @@ func testKeys(t *testing.T, s cache.Store) {
 	}
 }
 
-func testInvalidKeys(t *testing.T, s cache.Store) {
+func testInvalidKeys(t tb, s cache.Store) {
 	long := strings.Repeat("x", cache.MaxStoreKeyLen+1)
 	for _, k := range []string{"", long} {
 		if err := s.Set(bg, k, []byte("v"), 0); !errors.Is(err, cache.ErrInvalidKey) {
@@ -224,7 +221,7 @@ func testInvalidKeys(t *testing.T, s cache.Store) {
 	wantNotFound(t, s, long[:cache.MaxStoreKeyLen])
 }
 
-func testNoAliasing(t *testing.T, s cache.Store) {
+func testNoAliasing(t tb, s cache.Store) {
 	v := []byte("original")
 	mustSet(t, s, "k", v, 0)
 	copy(v, "CHANGED!")
@@ -237,7 +234,7 @@ func testNoAliasing(t *testing.T, s cache.Store) {
 	wantValue(t, s, "k", []byte("original"))
 }
 
-func testCancelledContext(t *testing.T, s cache.Store) {
+func testCancelledContext(t tb, s cache.Store) {
 	ctx, cancel := context.WithCancel(bg)
 	cancel()
 	mustSet(t, s, "kept", []byte("v"), 0)
@@ -254,7 +251,7 @@ func testCancelledContext(t *testing.T, s cache.Store) {
 	wantValue(t, s, "kept", []byte("v"))
 }
 
-func testNegativeTTL(t *testing.T, s cache.Store) {
+func testNegativeTTL(t tb, s cache.Store) {
 	mustSet(t, s, "k", []byte("v"), 0)
 	if err := s.Set(bg, "k", []byte("w"), -time.Second); !errors.Is(err, cache.ErrInvalidTTL) {
 		t.Fatalf("Set with a negative TTL = %v, want ErrInvalidTTL", err)
@@ -262,7 +259,7 @@ func testNegativeTTL(t *testing.T, s cache.Store) {
 	wantValue(t, s, "k", []byte("v"))
 }
 
-func testConcurrent(t *testing.T, s cache.Store) {
+func testConcurrent(t tb, s cache.Store) {
 	const writers, rounds = 8, 200
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
@@ -301,7 +298,7 @@ func testConcurrent(t *testing.T, s cache.Store) {
 	}
 }
 
-func testClose(t *testing.T, s cache.Store) {
+func testClose(t tb, s cache.Store) {
 	mustSet(t, s, "k", []byte("v"), 0)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -321,7 +318,7 @@ func testClose(t *testing.T, s cache.Store) {
 }
 
 // testTTL checks expiry; granularity is how much later than its TTL a value may still be read.
-func testTTL(t *testing.T, s cache.Store, granularity time.Duration, sleep func(time.Duration)) {
+func testTTL(t tb, s cache.Store, granularity time.Duration, sleep func(time.Duration)) {
 	ttl := 10 * time.Second
 	if granularity > 0 {
 		ttl = granularity
