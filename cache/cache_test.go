@@ -543,3 +543,24 @@ func TestInvalidConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestStatsExactUnderConcurrency(t *testing.T) {
+	c := newCache[int](t)
+	c.Set("present", 1)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 5000 {
+				if (g+i)%5 == 0 {
+					_, _ = c.Get("absent")
+				} else {
+					_, _ = c.GetOrLoad(context.Background(), "present", func(context.Context, string) (int, error) { return 0, errBoom })
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if s := c.Stats(); s.Hits != 32_000 || s.Misses != 8_000 {
+		t.Fatalf("stats = %+v, want 32000 hits and 8000 misses", s)
+	}
+}
