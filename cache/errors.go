@@ -24,8 +24,9 @@ var (
 	ErrNilLoader = errors.New("cache: nil loader")
 	// ErrLoaderPanicked is matched by the [*PanicError] of a loader that panicked.
 	ErrLoaderPanicked = errors.New("cache: loader panicked")
-	// ErrInvalidNamespace is returned for a namespace that is not a lowercase token.
-	ErrInvalidNamespace = errors.New("cache: invalid namespace")
+	// ErrInvalidKey is returned by a [Store] for an empty key or one longer than
+	// [MaxStoreKeyLen].
+	ErrInvalidKey = errors.New("cache: invalid key (1 to 1024 bytes)")
 )
 
 // ConfigError reports an invalid option, found at construction. Nothing is constructed when

@@ -3,7 +3,6 @@ package cache
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 )
 
@@ -42,9 +41,6 @@ type Store interface {
 
 // MaxStoreKeyLen is the longest key a [Store] must accept, in bytes.
 const MaxStoreKeyLen = 1024
-
-// ErrInvalidKey is returned by a [Store] for an empty or too long key.
-var ErrInvalidKey = fmt.Errorf("cache: invalid key (1 to %d bytes)", MaxStoreKeyLen)
 
 // Codec encodes the values of a [Tiered] cache for its shared [Store]. Decode gets bytes from
 // outside the process: it MUST return an error, not panic, for bytes it cannot decode.

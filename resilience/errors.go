@@ -40,6 +40,11 @@ var (
 	ErrInvalidPolicy = errors.New("resilience: invalid policy")
 	// ErrNilFunc is returned by [Do], [Get] and [Hedged] for a nil function.
 	ErrNilFunc = errors.New("resilience: nil function")
+	// ErrInvalidRetryAfter is wrapped by the error [ParseRetryAfter] returns for a value that
+	// is neither a number of seconds nor an HTTP date.
+	ErrInvalidRetryAfter = errors.New("resilience: invalid Retry-After value")
+	// errUnknownName is returned by Event.UnmarshalJSON for a kind or state it does not know.
+	errUnknownName = errors.New("resilience: unknown event kind or state in JSON")
 )
 
 // ConfigError reports an invalid option, found when a policy is constructed. Nothing is

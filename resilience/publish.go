@@ -55,9 +55,6 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	return json.Marshal(w)
 }
 
-// errUnknownName is returned by UnmarshalJSON for an event or state name it does not know.
-var errUnknownName = errors.New("resilience: unknown event kind or state in JSON")
-
 // UnmarshalJSON decodes what MarshalJSON encodes. The error comes back as an error with the
 // same message, which matches no sentinel.
 func (e *Event) UnmarshalJSON(data []byte) error {

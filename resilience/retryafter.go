@@ -1,16 +1,11 @@
 package resilience
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"time"
 )
-
-// ErrInvalidRetryAfter is wrapped by the error [ParseRetryAfter] returns for a value that is
-// neither a number of seconds nor an HTTP date.
-var ErrInvalidRetryAfter = errors.New("resilience: invalid Retry-After value")
 
 // httpDateLayouts are the HTTP-date formats a recipient must accept (RFC 9110, section 5.6.7):
 // IMF-fixdate and the obsolete RFC 850 and asctime formats.

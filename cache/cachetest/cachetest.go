@@ -89,7 +89,6 @@ func Run(t *testing.T, newStore func(t *testing.T) cache.Store, opts ...Option) 
 	})
 }
 
-var bg = context.Background()
 
 // tb is what the checks use of *testing.T, so that they can be tested themselves.
 type tb interface {
@@ -100,14 +99,14 @@ type tb interface {
 
 func mustSet(t tb, s cache.Store, key string, v []byte, ttl time.Duration) {
 	t.Helper()
-	if err := s.Set(bg, key, v, ttl); err != nil {
+	if err := s.Set(context.Background(), key, v, ttl); err != nil {
 		t.Fatalf("Set(%q): %v", key, err)
 	}
 }
 
 func wantValue(t tb, s cache.Store, key string, want []byte) {
 	t.Helper()
-	got, err := s.Get(bg, key)
+	got, err := s.Get(context.Background(), key)
 	if err != nil {
 		t.Fatalf("Get(%q): %v, want %q", key, err, want)
 	}
@@ -118,7 +117,7 @@ func wantValue(t tb, s cache.Store, key string, want []byte) {
 
 func wantNotFound(t tb, s cache.Store, key string) {
 	t.Helper()
-	got, err := s.Get(bg, key)
+	got, err := s.Get(context.Background(), key)
 	if !errors.Is(err, cache.ErrNotFound) {
 		t.Fatalf("Get(%q) = %q, %v; want ErrNotFound", key, got, err)
 	}
@@ -154,15 +153,15 @@ func testOverwrite(t tb, s cache.Store) {
 func testDelete(t tb, s cache.Store) {
 	mustSet(t, s, "k", []byte("v"), 0)
 	mustSet(t, s, "other", []byte("w"), 0)
-	if err := s.Delete(bg, "k"); err != nil {
+	if err := s.Delete(context.Background(), "k"); err != nil {
 		t.Fatal(err)
 	}
 	wantNotFound(t, s, "k")
 	wantValue(t, s, "other", []byte("w"))
-	if err := s.Delete(bg, "k"); err != nil {
+	if err := s.Delete(context.Background(), "k"); err != nil {
 		t.Fatalf("Delete of an absent key: %v", err)
 	}
-	if err := s.Delete(bg, "never-set"); err != nil {
+	if err := s.Delete(context.Background(), "never-set"); err != nil {
 		t.Fatalf("Delete of a key never set: %v", err)
 	}
 }
@@ -190,7 +189,7 @@ func testKeys(t tb, s cache.Store) {
 	}
 	for i, k := range keys {
 		if i%2 == 0 {
-			if err := s.Delete(bg, k); err != nil {
+			if err := s.Delete(context.Background(), k); err != nil {
 				t.Fatalf("Delete(%q): %v", k, err)
 			}
 		}
@@ -207,13 +206,13 @@ func testKeys(t tb, s cache.Store) {
 func testInvalidKeys(t tb, s cache.Store) {
 	long := strings.Repeat("x", cache.MaxStoreKeyLen+1)
 	for _, k := range []string{"", long} {
-		if err := s.Set(bg, k, []byte("v"), 0); !errors.Is(err, cache.ErrInvalidKey) {
+		if err := s.Set(context.Background(), k, []byte("v"), 0); !errors.Is(err, cache.ErrInvalidKey) {
 			t.Fatalf("Set(%d-byte key) = %v, want ErrInvalidKey", len(k), err)
 		}
-		if _, err := s.Get(bg, k); !errors.Is(err, cache.ErrInvalidKey) {
+		if _, err := s.Get(context.Background(), k); !errors.Is(err, cache.ErrInvalidKey) {
 			t.Fatalf("Get(%d-byte key) = %v, want ErrInvalidKey", len(k), err)
 		}
-		if err := s.Delete(bg, k); !errors.Is(err, cache.ErrInvalidKey) {
+		if err := s.Delete(context.Background(), k); !errors.Is(err, cache.ErrInvalidKey) {
 			t.Fatalf("Delete(%d-byte key) = %v, want ErrInvalidKey", len(k), err)
 		}
 	}
@@ -226,7 +225,7 @@ func testNoAliasing(t tb, s cache.Store) {
 	mustSet(t, s, "k", v, 0)
 	copy(v, "CHANGED!")
 	wantValue(t, s, "k", []byte("original"))
-	got, err := s.Get(bg, "k")
+	got, err := s.Get(context.Background(), "k")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +234,7 @@ func testNoAliasing(t tb, s cache.Store) {
 }
 
 func testCancelledContext(t tb, s cache.Store) {
-	ctx, cancel := context.WithCancel(bg)
+	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	mustSet(t, s, "kept", []byte("v"), 0)
 	if err := s.Set(ctx, "k", []byte("v"), 0); !errors.Is(err, context.Canceled) {
@@ -253,7 +252,7 @@ func testCancelledContext(t tb, s cache.Store) {
 
 func testNegativeTTL(t tb, s cache.Store) {
 	mustSet(t, s, "k", []byte("v"), 0)
-	if err := s.Set(bg, "k", []byte("w"), -time.Second); !errors.Is(err, cache.ErrInvalidTTL) {
+	if err := s.Set(context.Background(), "k", []byte("w"), -time.Second); !errors.Is(err, cache.ErrInvalidTTL) {
 		t.Fatalf("Set with a negative TTL = %v, want ErrInvalidTTL", err)
 	}
 	wantValue(t, s, "k", []byte("v"))
@@ -267,15 +266,15 @@ func testConcurrent(t tb, s cache.Store) {
 		wg.Go(func() {
 			for i := range rounds {
 				own := fmt.Sprintf("w%d-%d", w, i%10)
-				if err := s.Set(bg, own, []byte(fmt.Sprint(i)), 0); err != nil {
+				if err := s.Set(context.Background(), own, []byte(fmt.Sprint(i)), 0); err != nil {
 					errs <- err
 					return
 				}
-				if err := s.Set(bg, "shared", []byte(fmt.Sprintf("w%d", w)), 0); err != nil {
+				if err := s.Set(context.Background(), "shared", []byte(fmt.Sprintf("w%d", w)), 0); err != nil {
 					errs <- err
 					return
 				}
-				if _, err := s.Get(bg, "shared"); err != nil {
+				if _, err := s.Get(context.Background(), "shared"); err != nil {
 					errs <- fmt.Errorf("Get(shared): %w", err)
 					return
 				}
@@ -292,7 +291,7 @@ func testConcurrent(t tb, s cache.Store) {
 			wantValue(t, s, fmt.Sprintf("w%d-%d", w, i), []byte(fmt.Sprint(rounds-10+i)))
 		}
 	}
-	got, err := s.Get(bg, "shared")
+	got, err := s.Get(context.Background(), "shared")
 	if err != nil || len(got) != 2 || got[0] != 'w' {
 		t.Fatalf("Get(shared) = %q, %v: not one writer's value", got, err)
 	}
@@ -306,13 +305,13 @@ func testClose(t tb, s cache.Store) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if _, err := s.Get(bg, "k"); !errors.Is(err, cache.ErrClosed) {
+	if _, err := s.Get(context.Background(), "k"); !errors.Is(err, cache.ErrClosed) {
 		t.Fatalf("Get after Close = %v, want ErrClosed", err)
 	}
-	if err := s.Set(bg, "k", []byte("v"), 0); !errors.Is(err, cache.ErrClosed) {
+	if err := s.Set(context.Background(), "k", []byte("v"), 0); !errors.Is(err, cache.ErrClosed) {
 		t.Fatalf("Set after Close = %v, want ErrClosed", err)
 	}
-	if err := s.Delete(bg, "k"); !errors.Is(err, cache.ErrClosed) {
+	if err := s.Delete(context.Background(), "k"); !errors.Is(err, cache.ErrClosed) {
 		t.Fatalf("Delete after Close = %v, want ErrClosed", err)
 	}
 }
@@ -337,7 +336,7 @@ func testTTL(t tb, s cache.Store, granularity time.Duration, sleep func(time.Dur
 	} else {
 		// Networked stores expire on their own schedule: wait up to a few granularities more.
 		for i := 0; ; i++ {
-			if _, err := s.Get(bg, "short"); errors.Is(err, cache.ErrNotFound) {
+			if _, err := s.Get(context.Background(), "short"); errors.Is(err, cache.ErrNotFound) {
 				break
 			} else if i == 10 {
 				t.Fatalf("value still readable %v after its TTL of %v", time.Duration(i+1)*granularity, ttl)
