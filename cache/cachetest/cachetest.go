@@ -89,7 +89,6 @@ func Run(t *testing.T, newStore func(t *testing.T) cache.Store, opts ...Option) 
 	})
 }
 
-
 // tb is what the checks use of *testing.T, so that they can be tested themselves.
 type tb interface {
 	Helper()
