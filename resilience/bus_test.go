@@ -120,3 +120,40 @@ func TestEventJSON(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEventJSON decodes events as they arrive from a bus transport: bad JSON is an error, never
+// a panic, and what decodes encodes back to the same event.
+func FuzzEventJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"kind":"state","policy":"circuit-breaker","name":"web5","time":"2026-01-02T03:04:05Z","from":"half-open","to":"open","err":"boom"}`,
+		`{"kind":"retry","policy":"retry","attempt":2,"delay":100000000}`,
+		`{"kind":"give-up"}`, `{"kind":"state","from":"closed"}`, `{}`, `null`, `[1]`, `{"kind":"rejected","err":""}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var e resilience.Event
+		if err := json.Unmarshal(data, &e); err != nil {
+			return
+		}
+		again, err := json.Marshal(e)
+		if err != nil {
+			t.Fatalf("re-encoding %+v: %v", e, err)
+		}
+		var e2 resilience.Event
+		if err := json.Unmarshal(again, &e2); err != nil {
+			t.Fatalf("decoding our own %s: %v", again, err)
+		}
+		if (e.Err == nil) != (e2.Err == nil) || (e.Err != nil && e.Err.Error() != e2.Err.Error()) {
+			t.Fatalf("error changed: %v vs %v", e.Err, e2.Err)
+		}
+		e.Err, e2.Err = nil, nil
+		if !e.Time.Equal(e2.Time) {
+			t.Fatalf("time changed: %v vs %v", e.Time, e2.Time)
+		}
+		e.Time, e2.Time = time.Time{}, time.Time{}
+		if !reflect.DeepEqual(e, e2) {
+			t.Fatalf("round trip changed %+v into %+v", e, e2)
+		}
+	})
+}
