@@ -391,7 +391,11 @@ func (c *compiler) policy(path string, s Step) (Executor, int) {
 	if timeout == 0 {
 		timeout = c.env.timeout
 	}
-	return c.env.policy(Policy{Timeout: timeout, Retry: r}), r.MaxAttempts
+	pol := Policy{Timeout: timeout, Retry: r, Step: s.ID, Operation: s.Operation, Protocol: s.Protocol}
+	if op := c.env.ops.lookup(s.Operation); op != nil && pol.Protocol == "" {
+		pol.Protocol = op.Protocol
+	}
+	return c.env.policy(pol), r.MaxAttempts
 }
 
 func (c *compiler) template(v map[string]any, path string, refs *[]*tref) *tnode {

@@ -114,7 +114,9 @@
 // # Retry and timeout policy
 //
 // Each step's attempts run through an Executor built from its Policy by a PolicyFunc:
-// DefaultPolicy (exponential backoff, per-attempt timeout) unless WithPolicy plugs in another,
-// such as the resilience package's stack. Permanent errors are not retried; cancellation of the
-// run's context is not a failure: the run stays stored unfinished.
+// DefaultPolicy (exponential backoff, per-attempt timeout) unless WithPolicy plugs in another.
+// ResiliencePolicy builds them from the resilience package — its Retry and Timeout, with room for
+// shared policies per protocol or operation (a circuit breaker for the Bitcoin node). Permanent
+// errors are not retried; cancellation of the run's context is not a failure: the run stays
+// stored unfinished.
 package workflow

@@ -4,12 +4,18 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/anya-org/anya-go/resilience"
 )
 
-// Policy is a step's declared timeout and retry policy, defaults filled in.
+// Policy is a step's declared timeout and retry policy, defaults filled in, and what the step
+// calls, so a PolicyFunc can pick shared policies (a circuit breaker per protocol).
 type Policy struct {
-	Timeout time.Duration // per attempt; 0 means none
-	Retry   Retry
+	Timeout   time.Duration // per attempt; 0 means none
+	Retry     Retry
+	Step      string // the step's id
+	Operation string // the operation's name
+	Protocol  string // the step's protocol
 }
 
 // Executor runs a step's attempts under its policy: it calls attempt, and calls it again after a
@@ -68,4 +74,51 @@ func runAttempt(ctx context.Context, timeout time.Duration, attempt func(context
 		return fmt.Errorf("workflow: attempt timed out after %v: %w", timeout, err)
 	}
 	return err
+}
+
+// ResiliencePolicy returns a PolicyFunc that carries out steps' policies with the resilience
+// package: a resilience.Retry built from the step's Retry (exponential backoff with full jitter;
+// errors marked Permanent are not retried), then the policies extra returns for the step — a
+// circuit breaker or bulkhead per protocol, a rate limiter per operation; extra may be nil — then
+// a resilience.Timeout bounding each attempt. opts are applied to every Retry after the step's
+// settings (WithListener, WithBudget, WithoutJitter, ...).
+//
+// A retry's configuration that resilience refuses (an invalid option) makes the step fail at
+// its first attempt, without calling the operation.
+func ResiliencePolicy(extra func(Policy) []resilience.Policy, opts ...resilience.RetryOption) PolicyFunc {
+	return func(p Policy) Executor {
+		initial, maxDelay := time.Duration(p.Retry.Backoff), time.Duration(p.Retry.MaxBackoff)
+		ropts := append([]resilience.RetryOption{
+			resilience.MaxAttempts(p.Retry.MaxAttempts),
+			resilience.Backoff(initial, max(initial, maxDelay)),
+			resilience.BackoffMultiplier(p.Retry.Multiplier),
+			resilience.AbortIf(func(err error) bool { return !Retryable(err) }),
+		}, opts...)
+		retry, err := resilience.NewRetry(ropts...)
+		if err != nil {
+			return func(context.Context, func(context.Context) error) error {
+				return Permanent(fmt.Errorf("workflow: step %s retry policy: %w", p.Step, err))
+			}
+		}
+		policies := []resilience.Policy{retry}
+		if extra != nil {
+			for _, e := range extra(p) {
+				if e != nil {
+					policies = append(policies, e)
+				}
+			}
+		}
+		if p.Timeout > 0 {
+			t, err := resilience.NewTimeout(p.Timeout)
+			if err != nil {
+				return func(context.Context, func(context.Context) error) error {
+					return Permanent(fmt.Errorf("workflow: step %s timeout: %w", p.Step, err))
+				}
+			}
+			policies = append(policies, t)
+		}
+		return func(ctx context.Context, attempt func(context.Context) error) error {
+			return resilience.Do(ctx, attempt, policies...)
+		}
+	}
 }
