@@ -52,6 +52,8 @@ var (
 	ErrOutput = errors.New("workflow: bad operation output")
 	// ErrCorruptState is returned when a stored run cannot be decoded or does not fit its definition.
 	ErrCorruptState = errors.New("workflow: corrupt stored state")
+
+	errStepCodec = errors.New("workflow: malformed step records") // wrapped in ErrCorruptState
 )
 
 // Pos is a position in a definition's source text, 1-based. The zero Pos means unknown (for

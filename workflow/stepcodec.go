@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"encoding/binary"
-	"errors"
 	"slices"
 )
 
@@ -11,8 +10,6 @@ import (
 // and its id, status, output and error as length-prefixed bytes.
 
 const stepCodecVersion = 1
-
-var errStepCodec = errors.New("workflow: malformed step records")
 
 func encodeSteps(steps []StepRecord) []byte {
 	n := 2
