@@ -83,7 +83,7 @@
 //
 // # Stores
 //
-// [Store] is the backend contract; [OpenSQLStore] is the embedded SQLite implementation
+// [Store] is the backend contract; [OpenSQLiteStore] is the embedded SQLite implementation
 // (the default, on an in-memory database unless given a file) and [NewMemoryStore] an
 // in-memory one. Package dwntest holds the conformance suite both run.
 package dwn

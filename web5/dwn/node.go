@@ -54,7 +54,7 @@ type config struct {
 }
 
 // WithStore sets the store. Defaults to a SQLite store on a private in-memory database,
-// which Close closes; pass a store opened on a file (OpenSQLStore) to keep records.
+// which Close closes; pass a store opened on a file (OpenSQLiteStore) to keep records.
 func WithStore(s Store) Option {
 	return func(c *config) error {
 		if s == nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -42,7 +43,10 @@ func newEnv(t *testing.T, opts ...dwn.Option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := dwn.NewMemoryStore()
+	store, err := dwn.OpenSQLiteStore(ctx, filepath.Join(t.TempDir(), "dwn.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	node, err := dwn.New(net.Resolver(t), append([]dwn.Option{dwn.WithStore(store)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)

@@ -1,3 +1,0 @@
-package dwn
-
-func defaultStore() (Store, error) { return NewMemoryStore(), nil }
