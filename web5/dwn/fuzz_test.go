@@ -170,3 +170,26 @@ func TestParseMessageRejects(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseProtocol(f *testing.F) {
+	f.Add([]byte(chatProtocol))
+	f.Add([]byte(vaultProtocol))
+	f.Add([]byte(`{"protocol": "https://x.example", "types": {"a": {}}, "structure": {"a": {"$size": {"max": 3}, "a": {"$actions": [{"who": "author", "of": "a", "can": ["read"]}]}}}}`))
+	f.Add([]byte(`{"protocol": "https://x.example", "types": {"a": {}}, "structure": {"a": {"$role": true}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := dwn.ParseProtocol(data)
+		if err != nil {
+			if !errors.Is(err, dwn.ErrInvalidProtocol) {
+				t.Fatalf("untyped error %T: %v", err, err)
+			}
+			return
+		}
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dwn.ParseProtocol(b); err != nil {
+			t.Fatalf("a valid definition does not parse back: %v\n%s", err, b)
+		}
+	})
+}

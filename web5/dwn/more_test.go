@@ -3,6 +3,7 @@ package dwn_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -23,7 +24,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	for name, o := range map[string]dwn.Option{
 		"store": dwn.WithStore(nil), "bus": dwn.WithBus(nil), "clock": dwn.WithClock(nil), "logger": dwn.WithLogger(nil),
 		"data size": dwn.WithMaxDataSize(0), "huge data size": dwn.WithMaxDataSize(dwn.MaxMessageSize), "age": dwn.WithMaxMessageAge(0),
-		"skew": dwn.WithMaxClockSkew(-time.Second), "publish timeout": dwn.WithPublishTimeout(0),
+		"skew": dwn.WithMaxClockSkew(-time.Second), "publish timeout": dwn.WithPublishTimeout(0), "gate": dwn.WithTenantGate(nil),
 	} {
 		_, err := dwn.New(r, o)
 		var ce *dwn.ConfigError
@@ -214,4 +215,31 @@ func TestSQLiteReopen(t *testing.T) {
 	if got, err := n.Process(ctx, tenant, q); err != nil || len(got.Protocols) != 1 {
 		t.Fatalf("protocols after reopening: %v", err)
 	}
+}
+
+func TestTenantGate(t *testing.T) {
+	e := newEnv(t)
+	gate := newEnv(t, dwn.WithTenantGate(func(_ context.Context, tenant string) bool { return tenant == e.alice.String() }))
+	m, err := dwn.NewWrite(gate.ctx, gate.alice, gate.alice.String(), note("served"))
+	gate.ok(gate.alice.String(), m, err)
+	m, err = dwn.NewWrite(gate.ctx, gate.bob, gate.bob.String(), note("not served"))
+	gate.refused(gate.bob.String(), m, err, dwn.ErrForbidden)
+}
+
+func TestDataLessUpdateMustMatch(t *testing.T) {
+	e := newEnv(t)
+	tenant := e.alice.String()
+	r := e.write(e.alice, tenant, note("abc"))
+	// Claim the same data CID with another size, without sending data.
+	u, err := dwn.NewWrite(e.ctx, e.alice, tenant, dwn.Write{Update: r, Data: []byte("abcd")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(u)
+	var wire map[string]any
+	_ = json.Unmarshal(raw, &wire)
+	delete(wire, "encodedData")
+	raw, _ = json.Marshal(wire)
+	u, err = dwn.ParseMessage(raw)
+	e.refused(tenant, u, err, dwn.ErrInvalidMessage)
 }

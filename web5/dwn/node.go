@@ -51,6 +51,7 @@ type config struct {
 	maxAge         time.Duration
 	maxSkew        time.Duration
 	publishTimeout time.Duration
+	tenantGate     func(ctx context.Context, tenant string) bool
 }
 
 // WithStore sets the store. Defaults to a SQLite store on a private in-memory database,
@@ -147,6 +148,19 @@ func WithPublishTimeout(d time.Duration) Option {
 	}
 }
 
+// WithTenantGate restricts the DIDs the node serves as tenants: a message sent to a
+// tenant for which gate returns false is refused with a *ForbiddenError. Defaults to
+// serving every DID.
+func WithTenantGate(gate func(ctx context.Context, tenant string) bool) Option {
+	return func(c *config) error {
+		if gate == nil {
+			return &ConfigError{Field: "WithTenantGate", Reason: "nil gate"}
+		}
+		c.tenantGate = gate
+		return nil
+	}
+}
+
 // Node is a records store serving many tenants (one per DID). It verifies every message
 // against its author's DID, enforces tenant ownership, protocol rules and permission
 // grants, and keeps records in a Store. It is safe for concurrent use and starts no
@@ -237,6 +251,9 @@ func (n *Node) Process(ctx context.Context, tenant string, m *Message) (*Reply, 
 	}
 	if err := checkDID("tenant", tenant); err != nil {
 		return nil, err
+	}
+	if n.cfg.tenantGate != nil && !n.cfg.tenantGate(ctx, tenant) {
+		return nil, &ForbiddenError{Author: m.author, Tenant: tenant, Action: m.desc.Interface + "." + m.desc.Method, Reason: "the node does not serve this tenant"}
 	}
 	author, err := n.authenticate(ctx, tenant, m)
 	if err != nil {
@@ -444,7 +461,7 @@ func (n *Node) write(ctx context.Context, tenant, author string, m *Message) (*R
 		prev = cur.Latest.cid
 	}
 	if rec.Data == nil {
-		if cur == nil || d.DataCID != cur.DataCID {
+		if cur == nil || d.DataCID != cur.DataCID || d.DataSize != cur.DataSize {
 			return nil, invalid("encodedData", "missing (only an update keeping the data may leave it out)")
 		}
 		rec.Data = cur.Data

@@ -514,6 +514,8 @@ func TestProtocolDefinitions(t *testing.T) {
 		"slash in type":     `{"protocol": "https://x.example", "types": {"a/b": {}}, "structure": {"a/b": {}}}`,
 		"not JSON":          `{"protocol": `,
 	}
+	bad["too deep"] = `{"protocol": "https://x.example", "types": {"a": {}}, "structure": ` + strings.Repeat(`{"a": `, 12) + `{}` + strings.Repeat(`}`, 12) + `}`
+	bad["very deep"] = `{"protocol": "https://x.example", "types": {"a": {}}, "structure": ` + strings.Repeat(`{"a": `, 5000) + `{}` + strings.Repeat(`}`, 5000) + `}`
 	for name, def := range bad {
 		_, err := dwn.ParseProtocol([]byte(def))
 		var pe *dwn.ProtocolError

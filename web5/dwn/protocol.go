@@ -106,7 +106,12 @@ func (r *RuleSet) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads a rule set: "$actions", "$size" and nested types; any other "$"
 // property is an error.
-func (r *RuleSet) UnmarshalJSON(b []byte) error {
+func (r *RuleSet) UnmarshalJSON(b []byte) error { return r.decode(b, 1) }
+
+func (r *RuleSet) decode(b []byte, depth int) error {
+	if depth > MaxProtocolDepth {
+		return &ProtocolError{Path: "structure", Reason: fmt.Sprintf("deeper than %d", MaxProtocolDepth)}
+	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return &ProtocolError{Path: "structure", Reason: err.Error()}
@@ -127,7 +132,7 @@ func (r *RuleSet) UnmarshalJSON(b []byte) error {
 			return &ProtocolError{Path: "structure." + k, Reason: "unsupported rule"}
 		default:
 			child := new(RuleSet)
-			if err := child.UnmarshalJSON(v); err != nil {
+			if err := child.decode(v, depth+1); err != nil {
 				return err
 			}
 			if r.Children == nil {
