@@ -121,6 +121,14 @@ func TestParseMessageRejects(t *testing.T) {
 		b, _ := json.Marshal(m)
 		return b
 	}
+	// editD changes the descriptor of an unsigned copy, so that the change itself (not the
+	// signature no longer matching) is what ParseMessage must refuse.
+	editD := func(i int, fn func(m map[string]any)) []byte {
+		return edit(i, func(m map[string]any) {
+			delete(m, "authorization")
+			fn(m)
+		})
+	}
 	desc := func(m map[string]any) map[string]any { return m["descriptor"].(map[string]any) }
 	cases := map[string][]byte{
 		"empty":                   []byte(``),
@@ -128,24 +136,33 @@ func TestParseMessageRejects(t *testing.T) {
 		"no descriptor":           []byte(`{}`),
 		"trailing data":           append(append([]byte{}, seeds[1]...), []byte(` {}`)...),
 		"unknown top-level":       edit(1, func(m map[string]any) { m["extra"] = 1 }),
-		"unknown interface":       edit(1, func(m map[string]any) { desc(m)["interface"] = "Messages" }),
-		"field of another method": edit(1, func(m map[string]any) { desc(m)["dataCid"] = "x" }),
-		"case-folded field":       edit(1, func(m map[string]any) { desc(m)["RecordId"] = desc(m)["recordId"] }),
-		"bad timestamp":           edit(1, func(m map[string]any) { desc(m)["messageTimestamp"] = "2024-01-01T00:00:00Z" }),
-		"bad record ID":           edit(1, func(m map[string]any) { desc(m)["recordId"] = "Qm123" }),
-		"data on a read":          edit(1, func(m map[string]any) { m["encodedData"] = "AA" }),
-		"data not matching CID":   edit(0, func(m map[string]any) { m["encodedData"] = "e30" }),
-		"data not base64url":      edit(0, func(m map[string]any) { m["encodedData"] = "e30=" }),
-		"negative size":           edit(0, func(m map[string]any) { desc(m)["dataSize"] = -1 }),
-		"huge integer":            edit(0, func(m map[string]any) { desc(m)["dataSize"] = json.Number("18446744073709551616") }),
-		"write without recordId":  edit(0, func(m map[string]any) { delete(m, "recordId") }),
-		"recordId on a read":      edit(1, func(m map[string]any) { m["recordId"] = desc(m)["recordId"] }),
-		"published without date":  edit(0, func(m map[string]any) { delete(desc(m), "datePublished") }),
-		"recipient not a DID":     edit(0, func(m map[string]any) { desc(m)["recipient"] = "bob" }),
-		"protocol path with $":    edit(0, func(m map[string]any) { desc(m)["protocolPath"] = "$thread" }),
-		"query without filter":    edit(3, func(m map[string]any) { delete(desc(m), "filter") }),
-		"query limit too large":   edit(3, func(m map[string]any) { desc(m)["pagination"] = map[string]any{"limit": dwn.MaxQueryLimit + 1} }),
-		"unknown sort":            edit(3, func(m map[string]any) { desc(m)["dateSort"] = "random" }),
+		"unknown interface":       editD(1, func(m map[string]any) { desc(m)["interface"] = "Messages" }),
+		"field of another method": editD(1, func(m map[string]any) { desc(m)["dataCid"] = "x" }),
+		"case-folded field":       editD(1, func(m map[string]any) { desc(m)["RecordId"] = desc(m)["recordId"] }),
+		"case-folded filter":      editD(3, func(m map[string]any) { desc(m)["filter"].(map[string]any)["Schema"] = "https://x.example" }),
+		"case-folded range": editD(3, func(m map[string]any) {
+			desc(m)["filter"].(map[string]any)["dateCreated"] = map[string]any{"FROM": "2024-01-01T00:00:00.000000Z"}
+		}),
+		"case-folded pagination": editD(3, func(m map[string]any) { desc(m)["pagination"] = map[string]any{"Limit": 3} }),
+		"case-folded definition": editD(4, func(m map[string]any) { desc(m)["definition"].(map[string]any)["Published"] = true }),
+		"case-folded rule": editD(4, func(m map[string]any) {
+			desc(m)["definition"].(map[string]any)["structure"].(map[string]any)["thread"].(map[string]any)["$actions"] = []any{map[string]any{"WHO": "anyone", "can": []any{"read"}}}
+		}),
+		"bad timestamp":          editD(1, func(m map[string]any) { desc(m)["messageTimestamp"] = "2024-01-01T00:00:00Z" }),
+		"bad record ID":          editD(1, func(m map[string]any) { desc(m)["recordId"] = "Qm123" }),
+		"data on a read":         editD(1, func(m map[string]any) { m["encodedData"] = "AA" }),
+		"data not matching CID":  editD(0, func(m map[string]any) { m["encodedData"] = "e30" }),
+		"data not base64url":     editD(0, func(m map[string]any) { m["encodedData"] = "e30=" }),
+		"negative size":          editD(0, func(m map[string]any) { desc(m)["dataSize"] = -1 }),
+		"huge integer":           editD(0, func(m map[string]any) { desc(m)["dataSize"] = json.Number("18446744073709551616") }),
+		"write without recordId": editD(0, func(m map[string]any) { delete(m, "recordId") }),
+		"recordId on a read":     editD(1, func(m map[string]any) { m["recordId"] = desc(m)["recordId"] }),
+		"published without date": editD(0, func(m map[string]any) { delete(desc(m), "datePublished") }),
+		"recipient not a DID":    editD(0, func(m map[string]any) { desc(m)["recipient"] = "bob" }),
+		"protocol path with $":   editD(0, func(m map[string]any) { desc(m)["protocolPath"] = "$thread" }),
+		"query without filter":   editD(3, func(m map[string]any) { delete(desc(m), "filter") }),
+		"query limit too large":  editD(3, func(m map[string]any) { desc(m)["pagination"] = map[string]any{"limit": dwn.MaxQueryLimit + 1} }),
+		"unknown sort":           editD(3, func(m map[string]any) { desc(m)["dateSort"] = "random" }),
 		"two signatures": edit(1, func(m map[string]any) {
 			s := m["authorization"].(map[string]any)["signature"].(map[string]any)
 			s["signatures"] = append(s["signatures"].([]any), s["signatures"].([]any)[0])
@@ -160,8 +177,16 @@ func TestParseMessageRejects(t *testing.T) {
 		"oversized": []byte(`{"descriptor": "` + strings.Repeat("a", dwn.MaxMessageSize) + `"}`),
 	}
 	for name, data := range cases {
-		if _, err := dwn.ParseMessage(data); !errors.Is(err, dwn.ErrInvalidMessage) {
-			t.Errorf("%s: %v, want ErrInvalidMessage", name, err)
+		_, err := dwn.ParseMessage(data)
+		var me *dwn.MessageError
+		if !errors.As(err, &me) {
+			t.Errorf("%s: %v, want a *MessageError", name, err)
+		}
+	}
+	// The unsigned seeds themselves parse: the cases above fail for their change alone.
+	for i := range seeds {
+		if _, err := dwn.ParseMessage(editD(i, func(map[string]any) {})); err != nil {
+			t.Errorf("unsigned seed %d: %v", i, err)
 		}
 	}
 	for i, s := range seeds {

@@ -338,6 +338,9 @@ func fromWire(w *wireMessage) (*Message, error) {
 			return nil, invalid("descriptor."+k, "not allowed in a %s message", op)
 		}
 	}
+	if err := exactKeys("descriptor", obj); err != nil {
+		return nil, err
+	}
 	if _, err := parseTimestamp("descriptor.messageTimestamp", m.desc.MessageTimestamp); err != nil {
 		return nil, err
 	}
@@ -383,6 +386,96 @@ func fromWire(w *wireMessage) (*Message, error) {
 	}
 	m.cid = cid
 	return m, nil
+}
+
+// Property names of the nested objects of a descriptor. encoding/json matches names
+// case-insensitively; the signed form must use exactly these.
+var (
+	rangeKeys      = []string{"from", "to"}
+	filterKeys     = []string{"protocol", "protocolPath", "schema", "recipient", "author", "parentId", "contextId", "recordId", "dataFormat", "published", "dateCreated", "datePublished", "dateUpdated"}
+	paginationKeys = []string{"limit", "cursor"}
+	definitionKeys = []string{"protocol", "published", "types", "structure"}
+	typeKeys       = []string{"schema", "dataFormats"}
+	ruleKeys       = []string{"who", "of", "can"}
+	sizeKeys       = []string{"min", "max"}
+)
+
+// exactKeys checks the property names of the nested objects of a descriptor.
+func exactKeys(at string, desc map[string]any) error {
+	check := func(path string, v any, keys []string) error {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil // the typed decoding reports the wrong type
+		}
+		for k := range obj {
+			if !slices.Contains(keys, k) {
+				return invalid(path+"."+k, "unknown property")
+			}
+		}
+		return nil
+	}
+	if f, ok := desc["filter"].(map[string]any); ok {
+		if err := check(at+".filter", f, filterKeys); err != nil {
+			return err
+		}
+		for _, r := range []string{"dateCreated", "datePublished", "dateUpdated"} {
+			if err := check(at+".filter."+r, f[r], rangeKeys); err != nil {
+				return err
+			}
+		}
+	}
+	if err := check(at+".pagination", desc["pagination"], paginationKeys); err != nil {
+		return err
+	}
+	def, ok := desc["definition"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	if err := check(at+".definition", def, definitionKeys); err != nil {
+		return err
+	}
+	if types, ok := def["types"].(map[string]any); ok {
+		for name, t := range types {
+			if err := check(at+".definition.types."+name, t, typeKeys); err != nil {
+				return err
+			}
+		}
+	}
+	var walk func(path string, level any, depth int) error
+	walk = func(path string, level any, depth int) error {
+		obj, ok := level.(map[string]any)
+		if !ok || depth > MaxProtocolDepth {
+			return nil
+		}
+		for k, v := range obj {
+			switch k {
+			case "$actions":
+				rules, _ := v.([]any)
+				for _, r := range rules {
+					if err := check(path+".$actions", r, ruleKeys); err != nil {
+						return err
+					}
+				}
+			case "$size":
+				if err := check(path+".$size", v, sizeKeys); err != nil {
+					return err
+				}
+			default:
+				if err := walk(path+"."+k, v, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if structure, ok := def["structure"].(map[string]any); ok {
+		for k, v := range structure {
+			if err := walk(at+".definition.structure."+k, v, 1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func messageCID(m *Message) (string, error) {
