@@ -336,7 +336,7 @@ func testUTXOs(t *testing.T, b Backend) {
 	if len(us) != 2 || us[0].Height != best.Height || us[1].Height != best.Height {
 		t.Fatalf("UTXOs after mining = %+v, want both at height %d", us, best.Height)
 	}
-	if slices.IsSortedFunc(us, func(a, b bitcoin.UTXO) int { return bytes.Compare(a.OutPoint.Hash[:], b.OutPoint.Hash[:]) }) == false {
+	if !slices.IsSortedFunc(us, func(a, b bitcoin.UTXO) int { return bytes.Compare(a.OutPoint.Hash[:], b.OutPoint.Hash[:]) }) {
 		t.Fatalf("UTXOs of one height are not ordered by outpoint: %+v", us)
 	}
 	addrUs := must(bitcoin.AddressUTXOs(ctx, c, must(addressOf(key, c))))
