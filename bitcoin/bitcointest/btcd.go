@@ -1,11 +1,14 @@
 package bitcointest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +23,6 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
-	"github.com/btcsuite/btcd/rpcclient"
 
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bitcoin/rpcchain"
@@ -96,11 +98,12 @@ type Btcd struct {
 	key     *btcec.PrivateKey
 	addr    btcutil.Address
 	extra   []string
+	params  *chaincfg.Params
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
-	rpc    *rpcclient.Client
+	http   *http.Client
 }
 
 // BtcdOption configures [StartBtcd].
@@ -111,22 +114,31 @@ func WithBtcdArgs(args ...string) BtcdOption {
 	return func(b *Btcd) { b.extra = append(b.extra, args...) }
 }
 
+// WithNetwork runs the node on params: &chaincfg.RegressionNetParams or
+// &chaincfg.SimNetParams. Defaults to regtest. Note that btcd deletes a regtest chain when it
+// starts, so a regtest node restarted with Start begins again from genesis; a simnet node
+// keeps its chain across restarts.
+func WithNetwork(params *chaincfg.Params) BtcdOption { return func(b *Btcd) { b.params = params } }
+
 // WithMiningKey sets the key mined blocks pay (P2WPKH). Defaults to a key derived from the
 // test's name.
 func WithMiningKey(key *btcec.PrivateKey) BtcdOption { return func(b *Btcd) { b.key = key } }
 
-// StartBtcd starts btcd in regtest with --txindex --addrindex --notls in a temporary data
+// StartBtcd starts btcd in regtest (see [WithNetwork]) with --txindex --addrindex --notls in a temporary data
 // directory and waits until its RPC server answers.
 func StartBtcd(t testing.TB, opts ...BtcdOption) *Btcd {
 	t.Helper()
-	b := &Btcd{t: t, bin: BtcdBinary(t), dir: t.TempDir(), user: "anya", pass: "anya-" + strconv.Itoa(os.Getpid())}
+	b := &Btcd{t: t, bin: BtcdBinary(t), dir: t.TempDir(), user: "anya", pass: "anya-" + strconv.Itoa(os.Getpid()), params: &chaincfg.RegressionNetParams}
 	for _, o := range opts {
 		o(b)
+	}
+	if b.params.Net != chaincfg.RegressionNetParams.Net && b.params.Net != chaincfg.SimNetParams.Net {
+		t.Fatalf("bitcointest: StartBtcd runs regtest or simnet, not %s", b.params.Name)
 	}
 	if b.key == nil {
 		b.key = KeyFromSeed("bitcointest/btcd/" + t.Name())
 	}
-	addr, err := btcutil.NewAddressWitnessPubKeyHash(btcutil.Hash160(b.key.PubKey().SerializeCompressed()), &chaincfg.RegressionNetParams)
+	addr, err := btcutil.NewAddressWitnessPubKeyHash(btcutil.Hash160(b.key.PubKey().SerializeCompressed()), b.params)
 	if err != nil {
 		t.Fatalf("bitcointest: %v", err)
 	}
@@ -137,14 +149,11 @@ func StartBtcd(t testing.TB, opts ...BtcdOption) *Btcd {
 	}
 	b.rpcHost = l.Addr().String()
 	_ = l.Close()
-	rpc, err := rpcclient.New(&rpcclient.ConnConfig{Host: b.rpcHost, User: b.user, Pass: b.pass, HTTPPostMode: true, DisableTLS: true}, nil)
-	if err != nil {
-		t.Fatalf("bitcointest: %v", err)
-	}
-	b.rpc = rpc
+	transport := &http.Transport{}
+	b.http = &http.Client{Transport: transport}
 	t.Cleanup(func() {
 		_ = b.Stop()
-		rpc.Shutdown()
+		transport.CloseIdleConnections()
 	})
 	if err := b.Start(); err != nil {
 		t.Fatalf("bitcointest: %v", err)
@@ -152,8 +161,8 @@ func StartBtcd(t testing.TB, opts ...BtcdOption) *Btcd {
 	return b
 }
 
-// Params returns the regtest parameters.
-func (b *Btcd) Params() *chaincfg.Params { return &chaincfg.RegressionNetParams }
+// Params returns the node's network.
+func (b *Btcd) Params() *chaincfg.Params { return b.params }
 
 // Endpoint returns the node's RPC endpoint (no TLS).
 func (b *Btcd) Endpoint() rpcchain.Endpoint {
@@ -167,7 +176,8 @@ func (b *Btcd) MiningKey() *btcec.PrivateKey { return b.key }
 func (b *Btcd) DataDir() string { return b.dir }
 
 // Start starts the node (again, on the same data directory and port after Stop or Kill) and
-// waits for its RPC server.
+// waits for its RPC server. A regtest node starts from genesis again (btcd removes the regtest
+// database at start-up); use simnet to keep the chain.
 func (b *Btcd) Start() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -175,7 +185,7 @@ func (b *Btcd) Start() error {
 		return errors.New("bitcointest: btcd is running")
 	}
 	args := []string{
-		"--regtest", "--notls", "--txindex", "--addrindex", "--nolisten", "--nodnsseed",
+		"--" + map[bool]string{true: "simnet", false: "regtest"}[b.params.Net == chaincfg.SimNetParams.Net], "--notls", "--txindex", "--addrindex", "--nolisten", "--nodnsseed",
 		"--datadir=" + filepath.Join(b.dir, "data"),
 		"--logdir=" + filepath.Join(b.dir, "logs"),
 		"--rpcuser=" + b.user, "--rpcpass=" + b.pass,
@@ -260,23 +270,39 @@ func (b *Btcd) halt(kill bool) error {
 	return err
 }
 
-// call sends a command over the node's HTTP RPC interface.
+// call sends a command over the node's HTTP RPC interface, once (no retries: a stopped node
+// fails the call at once).
 func (b *Btcd) call(ctx context.Context, cmd any, out any) error {
-	select {
-	case r := <-b.rpc.SendCmd(cmd):
-		fut := make(chan *rpcclient.Response, 1)
-		fut <- r
-		raw, err := rpcclient.ReceiveFuture(fut)
-		if err != nil {
-			return err
-		}
-		if out != nil {
-			return json.Unmarshal(raw, out)
-		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	body, err := btcjson.MarshalCmd(btcjson.RpcVersion1, 1, cmd)
+	if err != nil {
+		return err
 	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+b.rpcHost, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(b.user, b.pass)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := b.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	var r btcjson.Response
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return fmt.Errorf("bitcointest: %s: HTTP %d: %s", resp.Status, resp.StatusCode, raw)
+	}
+	if r.Error != nil {
+		return r.Error
+	}
+	if out != nil {
+		return json.Unmarshal(r.Result, out)
+	}
+	return nil
 }
 
 // Generate mines n blocks (including the mempool) and returns their hashes.
