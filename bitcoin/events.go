@@ -1,6 +1,11 @@
 package bitcoin
 
 import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 )
@@ -167,4 +172,129 @@ type TxBroadcast struct {
 	Txid chainhash.Hash `json:"txid"`
 	// Key is the Sender's idempotency key.
 	Key string `json:"key"`
+}
+
+// The events that carry a transaction encode it in JSON as hex under "tx" (serialized with
+// witness), so they survive a bus transport.
+
+func txHex(tx *wire.MsgTx) (string, error) {
+	if tx == nil {
+		return "", nil
+	}
+	var buf bytes.Buffer
+	if err := tx.Serialize(&buf); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(buf.Bytes()), nil
+}
+
+func txFromHex(s string) (*wire.MsgTx, error) {
+	if s == "" {
+		return nil, nil
+	}
+	raw, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("bitcoin: event tx: %w", err)
+	}
+	var tx wire.MsgTx
+	if err := tx.Deserialize(bytes.NewReader(raw)); err != nil {
+		return nil, fmt.Errorf("bitcoin: event tx: %w", err)
+	}
+	return &tx, nil
+}
+
+// MarshalJSON encodes the event with its transaction as hex.
+func (e TxConfirmed) MarshalJSON() ([]byte, error) {
+	type plain TxConfirmed
+	raw, err := txHex(e.Tx)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(struct {
+		plain
+		RawTx string `json:"tx,omitempty"`
+	}{plain(e), raw})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (e *TxConfirmed) UnmarshalJSON(b []byte) error {
+	type plain TxConfirmed
+	var v struct {
+		plain
+		RawTx string `json:"tx"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	tx, err := txFromHex(v.RawTx)
+	if err != nil {
+		return err
+	}
+	*e = TxConfirmed(v.plain)
+	e.Tx = tx
+	return nil
+}
+
+// MarshalJSON encodes the event with the spending transaction as hex.
+func (e OutpointSpent) MarshalJSON() ([]byte, error) {
+	type plain OutpointSpent
+	raw, err := txHex(e.SpendingTx)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(struct {
+		plain
+		RawTx string `json:"tx,omitempty"`
+	}{plain(e), raw})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (e *OutpointSpent) UnmarshalJSON(b []byte) error {
+	type plain OutpointSpent
+	var v struct {
+		plain
+		RawTx string `json:"tx"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	tx, err := txFromHex(v.RawTx)
+	if err != nil {
+		return err
+	}
+	*e = OutpointSpent(v.plain)
+	e.SpendingTx = tx
+	return nil
+}
+
+// MarshalJSON encodes the event with its transaction as hex.
+func (e MempoolTx) MarshalJSON() ([]byte, error) {
+	type plain MempoolTx
+	raw, err := txHex(e.Tx)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(struct {
+		plain
+		RawTx string `json:"tx,omitempty"`
+	}{plain(e), raw})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (e *MempoolTx) UnmarshalJSON(b []byte) error {
+	type plain MempoolTx
+	var v struct {
+		plain
+		RawTx string `json:"tx"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	tx, err := txFromHex(v.RawTx)
+	if err != nil {
+		return err
+	}
+	*e = MempoolTx(v.plain)
+	e.Tx = tx
+	return nil
 }

@@ -112,13 +112,19 @@ type Notifier struct {
 	wg        sync.WaitGroup
 
 	// Owned by the loop goroutine.
-	nextID   uint64
-	confs    map[uint64]*confReg
-	spends   map[uint64]*spendReg
-	watches  map[uint64]*mempoolWatch
-	tracked  map[chainhash.Hash]trackedTx
-	trackSeq uint64
-	boxes    map[uint64]func() // abort functions of open mailboxes
+	nextID  uint64
+	confs   map[uint64]*confReg
+	spends  map[uint64]*spendReg
+	watches map[uint64]*mempoolWatch
+	tracked map[chainhash.Hash]trackedTx
+	// unwound counts the blocks disconnected since the last connect, from unwindFrom.
+	unwound      int32
+	unwindFrom   BlockStamp
+	deepReported bool
+	trackSeq     uint64
+
+	boxMu sync.Mutex
+	boxes map[uint64]func() // abort functions of the mailboxes whose pump still runs
 }
 
 // NewNotifier starts a Notifier on c. It fails if the checkpoint is unknown to the chain or
@@ -321,10 +327,15 @@ func (n *Notifier) backoff(failures int) time.Duration {
 }
 
 func (n *Notifier) abortAll() {
+	n.boxMu.Lock()
+	aborts := make([]func(), 0, len(n.boxes))
 	for _, abort := range n.boxes {
+		aborts = append(aborts, abort)
+	}
+	n.boxMu.Unlock()
+	for _, abort := range aborts {
 		abort()
 	}
-	clear(n.boxes)
 }
 
 func (n *Notifier) tip() viewBlock {
@@ -372,14 +383,7 @@ func (n *Notifier) sync(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if depth := int32(len(orphans)); depth > n.limit {
-			ev := DeepReorg{Depth: depth, Fork: fork.BlockStamp, OldTip: tip.BlockStamp, SafetyLimit: n.limit}
-			n.log.Warn("bitcoin: deep reorg", "depth", depth, "fork", fork.BlockStamp, "oldTip", tip.BlockStamp)
-			n.publish(ctx, TopicDeepReorg, tip.Hash.String(), ev)
-		}
-		for _, o := range orphans {
-			n.disconnect(ctx, o, fork)
-		}
+		n.unwind(ctx, fork, orphans, tip)
 		for h := fork.Height + 1; h <= best.Height; h++ {
 			hash, err := n.chain.BlockHash(ctx, h)
 			if errors.Is(err, ErrNotFound) {
@@ -475,26 +479,43 @@ func (n *Notifier) connect(ctx context.Context, b viewBlock) error {
 	}
 	v := n.viewCopy()
 	n.setView(append(v, b))
+	n.unwound, n.deepReported = 0, false
 	n.publish(ctx, TopicBlockConnected, b.Hash.String(), BlockConnected{Height: b.Height, Hash: b.Hash, Header: b.header})
 	n.blockConnected(ctx, b.BlockStamp, block)
 	return nil
 }
 
-// disconnect removes the view's tip (or, below the view, a block the view no longer holds),
-// leaving fork as the tip once the view runs empty. Loop goroutine only.
-func (n *Notifier) disconnect(ctx context.Context, b viewBlock, fork viewBlock) {
+// unwind disconnects orphans (tip first) down to fork: the view drops them in one step, then
+// their events follow in order. A DeepReorg comes first once the blocks unwound since the
+// last connect exceed the safety limit: before all the disconnects when the whole reorg is
+// seen at once, before the crossing batch when the backend was caught mid-reorg. Loop
+// goroutine only.
+func (n *Notifier) unwind(ctx context.Context, fork viewBlock, orphans []viewBlock, tip viewBlock) {
+	if len(orphans) == 0 {
+		return
+	}
+	if n.unwound == 0 {
+		n.unwindFrom = tip.BlockStamp
+	}
+	n.unwound += int32(len(orphans))
+	if !n.deepReported && n.unwound > n.limit {
+		n.deepReported = true
+		ev := DeepReorg{Depth: n.unwound, Fork: fork.BlockStamp, OldTip: n.unwindFrom, SafetyLimit: n.limit}
+		n.log.Warn("bitcoin: deep reorg", "depth", ev.Depth, "fork", ev.Fork, "oldTip", ev.OldTip)
+		n.publish(ctx, TopicDeepReorg, ev.OldTip.Hash.String(), ev)
+	}
 	v := n.viewCopy()
-	if len(v) > 0 && v[len(v)-1].Hash == b.Hash {
+	for len(v) > 0 && v[len(v)-1].Height > fork.Height {
 		v = v[:len(v)-1]
 	}
 	if len(v) == 0 {
-		// The reorg goes below the view: the view restarts at the fork (blocks further down
-		// are disconnected next without touching it).
 		v = []viewBlock{fork}
 	}
 	n.setView(v)
-	n.publish(ctx, TopicBlockDisconnected, b.Hash.String(), BlockDisconnected{Height: b.Height, Hash: b.Hash, Header: b.header})
-	n.blockDisconnected(ctx, b.BlockStamp)
+	for _, o := range orphans {
+		n.publish(ctx, TopicBlockDisconnected, o.Hash.String(), BlockDisconnected{Height: o.Height, Hash: o.Hash, Header: o.header})
+		n.blockDisconnected(ctx, o.BlockStamp)
+	}
 }
 
 // mainHash is the hash of the view's main-chain block at h: from the view, or from the chain

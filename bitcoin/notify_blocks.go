@@ -18,6 +18,11 @@ type follower struct {
 	n         *Notifier
 	delivered []viewBlock // the last blocks delivered, ascending; the last is the cursor
 	failures  int
+	// unwound counts the disconnects delivered since the last connect, from unwindFrom; see
+	// Notifier.unwind for the DeepReorg rule.
+	unwound      int32
+	unwindFrom   BlockStamp
+	deepReported bool
 }
 
 func (n *Notifier) newFollower(ctx context.Context, from BlockStamp) (*follower, error) {
@@ -49,12 +54,19 @@ func (f *follower) cursor() viewBlock { return f.delivered[len(f.delivered)-1] }
 // apply moves the cursor over a delivered event.
 func (f *follower) apply(ev BlockEvent) {
 	switch e := ev.(type) {
+	case DeepReorg:
+		f.deepReported = true
 	case BlockConnected:
+		f.unwound, f.deepReported = 0, false
 		f.delivered = append(f.delivered, viewBlock{BlockStamp: e.Stamp(), header: e.Header})
 		if over := len(f.delivered) - int(f.n.limit) - 1; over > 0 {
 			f.delivered = append(f.delivered[:0:0], f.delivered[over:]...)
 		}
 	case BlockDisconnected:
+		if f.unwound == 0 {
+			f.unwindFrom = e.Stamp()
+		}
+		f.unwound++
 		if len(f.delivered) > 1 {
 			f.delivered = f.delivered[:len(f.delivered)-1]
 		} else {
@@ -94,8 +106,12 @@ func (f *follower) step(ctx context.Context) ([]BlockEvent, <-chan struct{}, err
 	}
 	var evs []BlockEvent
 	if len(orphans) > 0 {
-		if depth := int32(len(orphans)); depth > n.limit {
-			evs = append(evs, DeepReorg{Depth: depth, Fork: fork.BlockStamp, OldTip: cur.BlockStamp, SafetyLimit: n.limit})
+		if depth := f.unwound + int32(len(orphans)); !f.deepReported && depth > n.limit {
+			from := f.unwindFrom
+			if f.unwound == 0 {
+				from = cur.BlockStamp
+			}
+			evs = append(evs, DeepReorg{Depth: depth, Fork: fork.BlockStamp, OldTip: from, SafetyLimit: n.limit})
 		}
 		for _, o := range orphans {
 			evs = append(evs, BlockDisconnected{Height: o.Height, Hash: o.Hash, Header: o.header})

@@ -16,10 +16,12 @@ type mailbox[T any] struct {
 	stop   chan struct{} // closed by abort: drop the queue, close out now
 	once   sync.Once
 	out    chan T
+	onExit func()
 }
 
-func newMailbox[T any](wg *sync.WaitGroup) *mailbox[T] {
-	m := &mailbox[T]{signal: make(chan struct{}, 1), stop: make(chan struct{}), out: make(chan T)}
+// newMailbox starts a mailbox whose pump runs in wg and calls onExit when it ends.
+func newMailbox[T any](wg *sync.WaitGroup, onExit func()) *mailbox[T] {
+	m := &mailbox[T]{signal: make(chan struct{}, 1), stop: make(chan struct{}), out: make(chan T), onExit: onExit}
 	wg.Go(m.pump)
 	return m
 }
@@ -52,6 +54,7 @@ func (m *mailbox[T]) poke() {
 }
 
 func (m *mailbox[T]) pump() {
+	defer m.onExit()
 	defer close(m.out)
 	for {
 		m.mu.Lock()

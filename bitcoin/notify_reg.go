@@ -86,17 +86,22 @@ type trackedTx struct {
 func newRegistration[E any](n *Notifier) (*Registration[E], *mailbox[E], *atomic.Bool) {
 	n.nextID++
 	id := n.nextID
-	box := newMailbox[E](&n.wg)
+	box := newMailbox[E](&n.wg, func() {
+		n.boxMu.Lock()
+		n.boxMu.Unlock()
+	})
 	cancelled := new(atomic.Bool)
 	reg := &Registration[E]{ID: id, events: box.out}
 	reg.cancel = func() {
 		cancelled.Store(true)
 		box.abort()
 	}
+	n.boxMu.Lock()
 	n.boxes[id] = func() {
 		reg.setErr(ErrClosed)
 		box.abort()
 	}
+	n.boxMu.Unlock()
 	return reg, box, cancelled
 }
 
@@ -198,8 +203,7 @@ func (n *Notifier) WatchMempool(ctx context.Context, pkScripts [][]byte) (*Regis
 		n.watches[r.ID] = w
 		if err := n.rewatch(ctx); err != nil {
 			delete(n.watches, r.ID)
-			n.boxes[r.ID]()
-			delete(n.boxes, r.ID)
+			r.Cancel()
 			return err
 		}
 		reg = r
@@ -247,7 +251,6 @@ func (n *Notifier) rewatch(ctx context.Context) error {
 	for id, w := range n.watches {
 		if w.cancelled.Load() {
 			delete(n.watches, id)
-			delete(n.boxes, id)
 			continue
 		}
 		for s := range w.scripts {
@@ -469,7 +472,6 @@ func (n *Notifier) advanceConf(ctx context.Context, r *confReg, h int32) {
 		n.publish(ctx, TopicTxFinal, ev.Txid.String(), ev)
 		r.box.end()
 		delete(n.confs, r.id)
-		delete(n.boxes, r.id)
 	}
 }
 
@@ -487,18 +489,15 @@ func (n *Notifier) advanceSpend(ctx context.Context, r *spendReg, h int32) {
 		n.publish(ctx, TopicSpendFinal, ev.OutPoint.String(), ev)
 		r.box.end()
 		delete(n.spends, r.id)
-		delete(n.boxes, r.id)
 	}
 }
 
 func (n *Notifier) dropConf(r *confReg) {
 	delete(n.confs, r.id)
-	delete(n.boxes, r.id)
 }
 
 func (n *Notifier) dropSpend(r *spendReg) {
 	delete(n.spends, r.id)
-	delete(n.boxes, r.id)
 }
 
 // historicalConf looks for a confirmation at or below tip height: through the chain's
