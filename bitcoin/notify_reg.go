@@ -88,6 +88,7 @@ func newRegistration[E any](n *Notifier) (*Registration[E], *mailbox[E], *atomic
 	id := n.nextID
 	box := newMailbox[E](&n.wg, func() {
 		n.boxMu.Lock()
+		delete(n.boxes, id)
 		n.boxMu.Unlock()
 	})
 	cancelled := new(atomic.Bool)
