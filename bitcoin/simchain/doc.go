@@ -25,6 +25,6 @@
 //
 // # Networks
 //
-// Only networks without difficulty retargeting (regtest, simnet) are accepted, because mining
-// really solves the proof of work.
+// Only networks without difficulty retargeting (regtest) are accepted, because mining really
+// solves the proof of work at the network's limit.
 package simchain

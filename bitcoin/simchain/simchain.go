@@ -31,7 +31,8 @@ type config struct {
 	interval time.Duration
 }
 
-// WithParams sets the network. Only networks without difficulty retargeting are accepted.
+// WithParams sets the network. Only networks without difficulty retargeting (regtest) are
+// accepted.
 // Defaults to &chaincfg.RegressionNetParams.
 func WithParams(p *chaincfg.Params) Option { return func(c *config) { c.params = p } }
 
@@ -129,7 +130,7 @@ func New(opts ...Option) (*Chain, error) {
 		return nil, &bitcoin.FieldError{Field: "WithParams", Reason: "nil params"}
 	}
 	if !cfg.params.PoWNoRetargeting || cfg.params.GenesisBlock == nil {
-		return nil, &bitcoin.FieldError{Field: "WithParams", Reason: fmt.Sprintf("network %q retargets difficulty; use regtest or simnet", cfg.params.Name)}
+		return nil, &bitcoin.FieldError{Field: "WithParams", Reason: fmt.Sprintf("network %q retargets difficulty; use regtest", cfg.params.Name)}
 	}
 	if cfg.interval < time.Second {
 		return nil, &bitcoin.FieldError{Field: "WithBlockInterval", Reason: "must be at least one second"}
