@@ -76,8 +76,12 @@ type feeChain struct {
 	memErr  error
 }
 
-func (f feeChain) EstimateFee(context.Context, int) (bitcoin.FeeRate, error) { return f.rate, f.rateErr }
-func (f feeChain) Mempool(context.Context) ([]bitcoin.MempoolEntry, error)   { return f.entries, f.memErr }
+func (f feeChain) EstimateFee(context.Context, int) (bitcoin.FeeRate, error) {
+	return f.rate, f.rateErr
+}
+func (f feeChain) Mempool(context.Context) ([]bitcoin.MempoolEntry, error) {
+	return f.entries, f.memErr
+}
 
 func TestEstimateFee(t *testing.T) {
 	ctx := t.Context()

@@ -225,7 +225,10 @@ func TestSendValidation(t *testing.T) {
 		err  error
 	}{
 		{"empty key", func() error { _, err := snd.Send(t.Context(), "", tx); return err }()},
-		{"long key", func() error { _, err := snd.Send(t.Context(), strings.Repeat("k", bitcoin.MaxSendKeyLen+1), tx); return err }()},
+		{"long key", func() error {
+			_, err := snd.Send(t.Context(), strings.Repeat("k", bitcoin.MaxSendKeyLen+1), tx)
+			return err
+		}()},
 		{"nil tx", func() error { _, err := snd.Send(t.Context(), "k", nil); return err }()},
 		{"nil tx broadcast", func() error { _, err := bitcoin.Broadcast(t.Context(), s.Sim, nil); return err }()},
 		{"nil chain", func() error { _, err := bitcoin.NewSender(nil, bitcoin.NewMemSendStore()); return err }()},
