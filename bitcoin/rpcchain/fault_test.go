@@ -37,9 +37,6 @@ func TestCrashRestartConsistent(t *testing.T) {
 }
 
 func testRestarts(t *testing.T, crash bool) {
-	if testing.Short() {
-		t.Skip("starts and stops btcd repeatedly")
-	}
 	ctx := t.Context()
 	node := bitcointest.StartBtcd(t, bitcointest.WithNetwork(&chaincfg.SimNetParams))
 	c := node.NewChain(t)
