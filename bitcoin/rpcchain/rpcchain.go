@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"sync"
 	"time"
@@ -124,6 +125,7 @@ func New(ctx context.Context, ep Endpoint, params *chaincfg.Params, opts ...Opti
 	cl, err := c.connect(ctx)
 	if err != nil {
 		cancel()
+		c.wg.Wait()
 		return nil, err
 	}
 	c.wg.Go(func() { c.supervise(life, cl) })
@@ -236,15 +238,25 @@ func (c *Chain) dial(ctx context.Context) (*rpcclient.Client, error) {
 			}
 		},
 	}
+	// rpcclient dials without a context; a context-aware TCP probe first keeps an unreachable
+	// host from holding the caller (or Close) for the operating system's connect timeout.
+	probe, err := (&net.Dialer{}).DialContext(ctx, "tcp", c.ep.Host)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, fmt.Errorf("rpcchain: dial %s: %w: %w", c.ep.Host, bitcoin.ErrDisconnected, err)
+	}
+	_ = probe.Close()
 	type result struct {
 		cl  *rpcclient.Client
 		err error
 	}
 	done := make(chan result, 1)
-	go func() {
+	c.wg.Go(func() {
 		cl, err := rpcclient.New(cc, handlers)
 		done <- result{cl, err}
-	}()
+	})
 	select {
 	case r := <-done:
 		if r.err != nil {
@@ -252,11 +264,12 @@ func (c *Chain) dial(ctx context.Context) (*rpcclient.Client, error) {
 		}
 		return r.cl, nil
 	case <-ctx.Done():
-		go func() {
+		c.wg.Go(func() {
 			if r := <-done; r.cl != nil {
 				r.cl.Shutdown()
+				r.cl.WaitForShutdown()
 			}
-		}()
+		})
 		return nil, ctx.Err()
 	}
 }
@@ -391,11 +404,7 @@ func call(ctx context.Context, cl *rpcclient.Client, cmd any, out any) error {
 		fut <- r
 		raw, err := rpcclient.ReceiveFuture(fut)
 		if err != nil {
-			switch {
-			case errors.Is(err, rpcclient.ErrClientDisconnect), errors.Is(err, rpcclient.ErrClientShutdown), errors.Is(err, rpcclient.ErrClientNotConnected):
-				return fmt.Errorf("rpcchain: %w: %w", bitcoin.ErrDisconnected, err)
-			}
-			return err
+			return clientErr(err)
 		}
 		if out == nil {
 			return nil
@@ -407,6 +416,15 @@ func call(ctx context.Context, cl *rpcclient.Client, cmd any, out any) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// clientErr marks the rpcclient errors of a lost connection with bitcoin.ErrDisconnected.
+func clientErr(err error) error {
+	switch {
+	case errors.Is(err, rpcclient.ErrClientDisconnect), errors.Is(err, rpcclient.ErrClientShutdown), errors.Is(err, rpcclient.ErrClientNotConnected):
+		return fmt.Errorf("rpcchain: %w: %w", bitcoin.ErrDisconnected, err)
+	}
+	return err
 }
 
 func rpcCode(err error) btcjson.RPCErrorCode {
@@ -712,7 +730,7 @@ func (c *Chain) UTXOs(ctx context.Context, pkScript []byte) ([]bitcoin.UTXO, err
 		fut <- r
 		raw, err := rpcclient.ReceiveFuture(fut)
 		if err != nil {
-			return nil, fmt.Errorf("rpcchain: gettxout %s: %w", op, err)
+			return nil, fmt.Errorf("rpcchain: gettxout %s: %w", op, clientErr(err))
 		}
 		var res *btcjson.GetTxOutResult
 		if err := json.Unmarshal(raw, &res); err != nil {
