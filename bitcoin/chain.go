@@ -27,10 +27,42 @@
 //     [SpendReorged] and [SpendFinal].
 //   - Mempool-seen events ([MempoolTx]) for watched output scripts ([Notifier.WatchMempool]).
 //
-// Every stream is available as a Go channel and, for blocks, as an iterator
-// ([Notifier.Blocks]); when a bus is configured the same events are published on the topics
-// listed in events.go ([TopicBlockConnected] and friends) with typed payloads.
+// Every stream is available as a Go channel ([Registration]) and, for blocks, as an
+// iterator ([Notifier.Blocks]); with [WithBus] the Notifier also publishes its own stream, in
+// order, on these topics (typed payloads, key = block hash, txid or outpoint, source
+// [BusSource]):
 //
+//	bitcoin.block.connected     BlockConnected
+//	bitcoin.block.disconnected  BlockDisconnected
+//	bitcoin.chain.deepreorg     DeepReorg
+//	bitcoin.tx.confupdate       TxConfUpdate
+//	bitcoin.tx.confirmed        TxConfirmed
+//	bitcoin.tx.reorged          TxReorged
+//	bitcoin.tx.final            TxFinal
+//	bitcoin.spend.detected      OutpointSpent
+//	bitcoin.spend.reorged       SpendReorged
+//	bitcoin.spend.final         SpendFinal
+//	bitcoin.mempool.tx          MempoolTx
+//	bitcoin.tx.broadcast        TxBroadcast (published by a Sender with WithSenderBus)
+//
+// # Block subscribers and checkpoints
+//
+// The Notifier keeps the last SafetyLimit+1 blocks it processed. Each block subscriber keeps
+// its own cursor and walks from it to the Notifier's tip, reading older blocks from the Chain
+// when it is behind that window, so a subscriber can start from any checkpoint and a slow one
+// costs no memory and never holds up the others: it simply sees the chain as it is when it
+// catches up (blocks that came and went while it was not reading are not replayed). A
+// DeepReorg is reported once the blocks disconnected since the last connect exceed the
+// safety limit: before all the disconnects when the whole reorg is seen at once, before the
+// batch that crosses the limit when a backend is caught in the middle of a reorg.
+//
+// # Faults
+//
+// A Chain that fails (a node that went away) makes the Notifier retry with a doubling
+// backoff ([WithRetryBackoff]); every tip update, such as the one rpcchain sends after it
+// reconnects, retries at once. The Notifier always resumes from the last block it
+// processed, so the stream has no gap and no duplicate.
+
 // Sending goes through [Broadcast] (idempotent: the same signed transaction twice is a no-op
 // returning the same txid) and [Sender], which takes an idempotency key and refuses to build
 // or broadcast a second, different transaction for the same key; the key→txid records live in
