@@ -9,10 +9,6 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 )
 
-// FeeRate is a fee rate in satoshis per 1000 virtual bytes (sat/kvB), the unit of Bitcoin
-// Core's -minrelaytxfee. 1000 sat/kvB is 1 sat/vB.
-type FeeRate int64
-
 // Fee-rate constants.
 const (
 	// MinRelayFeeRate is the default minimum relay fee rate of Bitcoin Core and btcd:
@@ -37,11 +33,6 @@ func NewFeeRate(fee btcutil.Amount, vsize int64) FeeRate {
 
 // SatPerVByte returns r in sat/vB.
 func (r FeeRate) SatPerVByte() float64 { return float64(r) / 1000 }
-
-// FeeFor returns the fee for vsize virtual bytes at rate r, rounded up.
-func (r FeeRate) FeeFor(vsize int64) btcutil.Amount {
-	return btcutil.Amount((int64(r)*vsize + 999) / 1000)
-}
 
 func (r FeeRate) String() string { return fmt.Sprintf("%.3f sat/vB", r.SatPerVByte()) }
 

@@ -1,4 +1,4 @@
-package bitcoin_test
+package resilience_test
 
 import (
 	"testing"

@@ -1,0 +1,36 @@
+// Command anya is the SDK's command line. Every command prints one JSON document on
+// stdout; a failure prints {"error": {"code": "...", "message": "..."}} and exits non-zero
+// (2 for usage errors, 1 otherwise).
+//
+// # Commands
+//
+//	anya message sign --wif WIF --address ADDR --message MSG [--format simple|full|legacy] [--network N]
+//	anya message verify --address ADDR --message MSG --signature SIG [--network N]
+//	anya tx features HEX
+//	anya did create --method key|jwk|dht [--key-type Ed25519|secp256k1|P-256] [--gateway URL]
+//	anya did resolve DID [--gateway URL]
+//	anya vc issue --portable-did FILE --subject DID --type T [--claims JSON] [--v2]
+//	anya vc verify JWT|- [--gateway URL]
+//
+// message sign prints {"signature": "..."}: a BIP-322 signature (or a legacy one for P2PKH
+// with --format legacy). message verify prints {"result": "valid"|"inconclusive"|"invalid",
+// "format": "...", "reason": "..."} and exits 0 whenever it could judge the signature. The
+// network defaults to the one the address belongs to (testnet for addresses testnet,
+// signet and regtest share). tx features prints the named feature vector of a raw
+// transaction given in hex.
+//
+// did create prints the new DID in portable form, {"uri", "document", "privateKeys",
+// "metadata"} — it holds the private keys. For dht the identity key is Ed25519 and another
+// --key-type adds an assertion key; with --gateway the DID is published. did resolve prints
+// the W3C resolution result ({"@context", "didResolutionMetadata", "didDocument",
+// "didDocumentMetadata"}) and exits 0 also when the result carries an error code; did:dht
+// needs --gateway. vc issue prints {"vcJwt": "..."}; vc verify prints {"verified": true|false,
+// "credential": {...}, "error": "..."} and exits 0 whenever it could judge the token (the
+// credential is shown decoded even when it does not verify).
+//
+// # Adding commands
+//
+// Commands are rows of the table returned by commands(): a path of words, a one-line
+// summary and a function that parses its own flags and writes its JSON result. Returning a
+// *cliError chooses the error code; other errors are reported as "internal".
+package main
