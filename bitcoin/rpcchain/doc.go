@@ -14,8 +14,9 @@
 // # Reconnects
 //
 // The Chain owns its connection. When the node goes away, pending and new calls fail with an
-// error matching bitcoin.ErrDisconnected while a supervisor goroutine redials with a doubling
-// backoff ([DefaultReconnectMin] to [DefaultReconnectMax]); once connected it re-registers the
+// error matching bitcoin.ErrDisconnected while a supervisor goroutine redials through a
+// resilience.Retry (exponential backoff with full jitter, [DefaultReconnectMin] to
+// [DefaultReconnectMax], never giving up before Close); once connected it re-registers the
 // notifications and the watch set and pushes a tip update, from which a bitcoin.Notifier
 // catches up from the last block it processed: no gap, no duplicate.
 //

@@ -22,6 +22,7 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/resilience"
 )
 
 // Defaults.
@@ -32,6 +33,9 @@ const (
 	DefaultReconnectMax = 5 * time.Second
 	// DefaultSetupTimeout bounds the requests that set up a new connection.
 	DefaultSetupTimeout = 30 * time.Second
+	// reconnectRound is how long one resilience.Retry round of reconnection attempts lasts
+	// before it is logged and started over; the Chain never gives up before Close.
+	reconnectRound = time.Hour
 	// searchPage is the page size of searchrawtransactions.
 	searchPage = 1000
 	// fetchQueue bounds the mempool transactions waiting to be fetched for scripts without an
@@ -62,8 +66,9 @@ type config struct {
 // WithLogger sets the logger. Defaults to a logger that discards everything.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
-// WithReconnectBackoff sets the backoff between reconnection attempts, doubling from min to
-// max. Defaults to [DefaultReconnectMin] and [DefaultReconnectMax].
+// WithReconnectBackoff sets the backoff between reconnection attempts: a resilience.Retry
+// whose exponential backoff (with full jitter) doubles from min to max. Defaults to
+// [DefaultReconnectMin] and [DefaultReconnectMax].
 func WithReconnectBackoff(min, max time.Duration) Option {
 	return func(c *config) { c.backoffMin, c.backoffMax = min, max }
 }
@@ -74,6 +79,7 @@ type Chain struct {
 	ep     Endpoint
 	params *chaincfg.Params
 	cfg    config
+	retry  *resilience.Retry
 	cancel context.CancelFunc
 
 	mu         sync.Mutex
@@ -111,11 +117,20 @@ func New(ctx context.Context, ep Endpoint, params *chaincfg.Params, opts ...Opti
 	if cfg.log == nil {
 		cfg.log = slog.New(slog.DiscardHandler)
 	}
+	retry, err := resilience.NewRetry(
+		resilience.MaxAttempts(0), resilience.MaxElapsed(reconnectRound),
+		resilience.Backoff(cfg.backoffMin, cfg.backoffMax),
+		resilience.WithName("rpcchain.reconnect"), resilience.WithLogger(cfg.log),
+	)
+	if err != nil {
+		return nil, &bitcoin.FieldError{Field: "WithReconnectBackoff", Reason: err.Error()}
+	}
 	life, cancel := context.WithCancel(context.Background())
 	c := &Chain{
 		ep:         ep,
 		params:     params,
 		cfg:        cfg,
+		retry:      retry,
 		cancel:     cancel,
 		nonAddr:    map[string]struct{}{},
 		subs:       map[uint64]func(bitcoin.ChainUpdate){},
@@ -274,7 +289,8 @@ func (c *Chain) dial(ctx context.Context) (*rpcclient.Client, error) {
 	}
 }
 
-// supervise waits for the connection to end and reconnects with backoff until Close.
+// supervise waits for the connection to end and reconnects, through a resilience.Retry,
+// until Close.
 func (c *Chain) supervise(life context.Context, cl *rpcclient.Client) {
 	for {
 		cl.WaitForShutdown()
@@ -288,19 +304,12 @@ func (c *Chain) supervise(life context.Context, cl *rpcclient.Client) {
 			return
 		}
 		c.cfg.log.Warn("rpcchain: disconnected; reconnecting", "host", c.ep.Host)
-		for attempt := 0; ; attempt++ {
-			if attempt > 0 {
-				t := time.NewTimer(backoff(c.cfg.backoffMin, c.cfg.backoffMax, attempt-1))
-				select {
-				case <-life.Done():
-					t.Stop()
-					return
-				case <-t.C:
-				}
-			}
-			ctx, cancel := context.WithTimeout(life, DefaultSetupTimeout)
-			next, err := c.connect(ctx)
-			cancel()
+		for {
+			next, err := resilience.Get(life, func(ctx context.Context) (*rpcclient.Client, error) {
+				ctx, cancel := context.WithTimeout(ctx, DefaultSetupTimeout)
+				defer cancel()
+				return c.connect(ctx)
+			}, c.retry)
 			if life.Err() != nil {
 				return
 			}
@@ -308,21 +317,9 @@ func (c *Chain) supervise(life context.Context, cl *rpcclient.Client) {
 				cl = next
 				break
 			}
-			c.cfg.log.Debug("rpcchain: reconnect failed", "host", c.ep.Host, "attempt", attempt, "err", err)
+			c.cfg.log.Error("rpcchain: still disconnected; retrying", "host", c.ep.Host, "err", err)
 		}
 	}
-}
-
-// backoff returns the delay before retry number attempt (0-based): min doubling up to max.
-func backoff(min, max time.Duration, attempt int) time.Duration {
-	d := min
-	for range attempt {
-		d *= 2
-		if d >= max {
-			return max
-		}
-	}
-	return d
 }
 
 // emit calls the handlers serially, in the order updates arrive.
