@@ -2,6 +2,7 @@ package bitcoin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/btcsuite/btcd/btcutil"
@@ -22,6 +23,12 @@ type UTXO struct {
 
 // TxOut returns u as a wire output.
 func (u UTXO) TxOut() *wire.TxOut { return wire.NewTxOut(int64(u.Value), u.PkScript) }
+
+// Coin returns u as a coin for [CreatePSBT]; add PrevTx and scripts where the output kind
+// needs them.
+func (u UTXO) Coin() Coin {
+	return Coin{OutPoint: u.OutPoint, Value: u.Value, PkScript: append([]byte(nil), u.PkScript...)}
+}
 
 // AddressUTXOs returns the unspent outputs paying addr, as [Chain.UTXOs] does for its
 // script. An address of another network fails with a [*FieldError].
@@ -62,3 +69,32 @@ func PrevOutLookup(c Chain) func(ctx context.Context, op wire.OutPoint) (*wire.T
 		return u.TxOut(), nil
 	}
 }
+
+// ChainFeatureLookup returns a [FeatureLookup] backed by c, so that feature vectors get the
+// values and ages of their inputs. PrevOutput reads the previous transaction through
+// [Chain.Tx] (mempool or main chain; spent outputs too, given a transaction index); the
+// height is -1 for a mempool transaction. ScriptUses reports unknown: a Chain keeps no
+// history of the scripts paid, so address reuse stays out of the vector ("reuse_known" 0).
+func ChainFeatureLookup(c Chain) FeatureLookup { return chainLookup{c} }
+
+type chainLookup struct{ c Chain }
+
+func (l chainLookup) PrevOutput(ctx context.Context, op wire.OutPoint) (*wire.TxOut, int32, bool, error) {
+	info, err := l.c.Tx(ctx, op.Hash)
+	if errors.Is(err, ErrNotFound) {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if int(op.Index) >= len(info.Tx.TxOut) {
+		return nil, 0, false, nil
+	}
+	height := int32(-1)
+	if info.Block != nil {
+		height = info.Block.Height
+	}
+	return info.Tx.TxOut[op.Index], height, true, nil
+}
+
+func (chainLookup) ScriptUses(context.Context, []byte) (int, bool, error) { return 0, false, nil }
