@@ -5,6 +5,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/anya-org/anya-go/cache"
 )
 
 // Cache stores resolution results for a Resolver. The interface is small on purpose, so
@@ -86,4 +88,26 @@ func (c *MemoryCache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.order.Len()
+}
+
+// SharedCache is a Cache on the SDK's cache package (W-TinyLFU, single-flight, counters), so
+// DID resolution can share a cache set-up, its statistics and its invalidation with the rest of
+// a host. The cache must be built with cache.WithTTL (or cache.WithNegativeTTL) so that every
+// result expires after its own TTL; results are not stored otherwise. The host owns the cache
+// and closes it.
+type SharedCache struct{ c *cache.Cache[string, *Result] }
+
+var _ Cache = SharedCache{}
+
+// NewSharedCache returns a Cache backed by c.
+func NewSharedCache(c *cache.Cache[string, *Result]) SharedCache { return SharedCache{c: c} }
+
+// Get returns a live entry.
+func (s SharedCache) Get(_ context.Context, key string) (*Result, bool) { return s.c.Get(key) }
+
+// Set stores r for ttl. A ttl ≤ 0, or a cache without expiry tracking, stores nothing.
+func (s SharedCache) Set(_ context.Context, key string, r *Result, ttl time.Duration) {
+	if ttl > 0 {
+		_ = s.c.SetWithTTL(key, r, ttl)
+	}
 }
