@@ -1,0 +1,20 @@
+// Package sendstore is the durable bitcoin.SendStore of the anya package: the Sender's
+// idempotency-key → transaction records in SQLite (through internal/sqlitex), next to the other
+// state of a host.
+//
+// # Records
+//
+// A record is written once, in one transaction, before its transaction is broadcast, and never
+// changes: PutIfAbsent is atomic per key (the key is the primary key), so of concurrent calls for
+// one key exactly one stores its record. With the sqlitex defaults a stored record survives a
+// kill -9 of the process.
+//
+// # Reserved coins
+//
+// The same transaction stores, for each input of the recorded transaction, the outpoint it
+// spends. A coin recorded for one key is reserved: Reserved reports it, so a wallet building the
+// transaction of another key leaves it alone even while the recorded transaction is not yet in
+// the mempool (recorded, then the process died before the broadcast), and PutIfAbsent refuses a
+// record whose transaction spends a coin reserved by another key with ErrCoinReserved. A record
+// whose bytes are not a transaction reserves nothing.
+package sendstore

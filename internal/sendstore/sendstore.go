@@ -1,0 +1,251 @@
+package sendstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/wire"
+
+	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/internal/sqlitex"
+)
+
+var (
+	// ErrClosed is returned by every method after Close.
+	ErrClosed = errors.New("sendstore: closed")
+	// ErrCoinReserved is returned by PutIfAbsent for a transaction spending a coin that the
+	// transaction of another key already spends.
+	ErrCoinReserved = errors.New("sendstore: coin reserved by another send")
+)
+
+var migrations = []string{`
+CREATE TABLE bitcoin_sends (
+	key     TEXT PRIMARY KEY,
+	txid    BLOB NOT NULL,
+	raw     BLOB NOT NULL,
+	created INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE bitcoin_send_spends (
+	outpoint BLOB PRIMARY KEY,
+	key      TEXT NOT NULL
+) WITHOUT ROWID;
+`}
+
+// Store is a bitcoin.SendStore in SQLite. It is safe for concurrent use.
+type Store struct {
+	db *sql.DB
+
+	mu     sync.RWMutex // read-held by calls, write-held by Close
+	closed bool
+
+	get, put, spend, owner *sql.Stmt
+}
+
+var _ bitcoin.SendStore = (*Store)(nil)
+
+// New returns a store in db (an SQLite database of the modernc.org/sqlite driver, which other
+// components may share), creating its tables if needed. Close does not close db.
+func New(ctx context.Context, db *sql.DB) (*Store, error) {
+	if err := sqlitex.Migrate(ctx, db, "bitcoin_sends", migrations); err != nil {
+		return nil, err
+	}
+	s := &Store{db: db}
+	for _, st := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&s.get, `SELECT txid, raw, created FROM bitcoin_sends WHERE key = ?`},
+		{&s.put, `INSERT INTO bitcoin_sends (key, txid, raw, created) VALUES (?, ?, ?, ?)`},
+		{&s.spend, `INSERT INTO bitcoin_send_spends (outpoint, key) VALUES (?, ?)`},
+		{&s.owner, `SELECT key FROM bitcoin_send_spends WHERE outpoint = ?`},
+	} {
+		p, err := db.PrepareContext(ctx, st.sql)
+		if err != nil {
+			s.closeStmts()
+			return nil, fmt.Errorf("sendstore: prepare: %w", err)
+		}
+		*st.dst = p
+	}
+	return s, nil
+}
+
+func (s *Store) closeStmts() {
+	for _, st := range []*sql.Stmt{s.get, s.put, s.spend, s.owner} {
+		if st != nil {
+			_ = st.Close()
+		}
+	}
+}
+
+// Close releases the store's statements; later calls return ErrClosed. It is idempotent.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		s.closeStmts()
+	}
+	return nil
+}
+
+func (s *Store) enter(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+// Get implements bitcoin.SendStore.
+func (s *Store) Get(ctx context.Context, key string) (bitcoin.SendRecord, error) {
+	if err := s.enter(ctx); err != nil {
+		return bitcoin.SendRecord{}, err
+	}
+	defer s.mu.RUnlock()
+	return scan(ctx, s.get.QueryRowContext(ctx, key), key)
+}
+
+func scan(ctx context.Context, row *sql.Row, key string) (bitcoin.SendRecord, error) {
+	var (
+		txid, raw []byte
+		created   int64
+	)
+	switch err := row.Scan(&txid, &raw, &created); {
+	case errors.Is(err, sql.ErrNoRows):
+		return bitcoin.SendRecord{}, fmt.Errorf("sendstore: key %q: %w", key, bitcoin.ErrNotFound)
+	case err != nil:
+		if ctx.Err() != nil {
+			return bitcoin.SendRecord{}, ctx.Err()
+		}
+		return bitcoin.SendRecord{}, fmt.Errorf("sendstore: get %q: %w", key, err)
+	}
+	rec := bitcoin.SendRecord{Key: key, RawTx: raw, Created: time.Unix(0, created).UTC()}
+	if len(txid) != chainhash.HashSize {
+		return bitcoin.SendRecord{}, fmt.Errorf("sendstore: key %q holds a %d-byte txid", key, len(txid))
+	}
+	copy(rec.Txid[:], txid)
+	return rec, nil
+}
+
+// PutIfAbsent implements bitcoin.SendStore. It stores rec and the outpoints its transaction
+// spends in one transaction, unless the key has a record (which it returns, loaded). A
+// transaction spending a coin that another key's transaction spends is refused with
+// ErrCoinReserved and nothing is stored.
+func (s *Store) PutIfAbsent(ctx context.Context, rec bitcoin.SendRecord) (bitcoin.SendRecord, bool, error) {
+	if err := s.enter(ctx); err != nil {
+		return bitcoin.SendRecord{}, false, err
+	}
+	defer s.mu.RUnlock()
+	var spends []wire.OutPoint
+	var tx wire.MsgTx
+	if err := tx.Deserialize(bytes.NewReader(rec.RawTx)); err == nil {
+		for _, in := range tx.TxIn {
+			spends = append(spends, in.PreviousOutPoint)
+		}
+	}
+	var (
+		stored bitcoin.SendRecord
+		loaded bool
+	)
+	err := sqlitex.Tx(ctx, s.db, func(t *sql.Tx) error {
+		old, err := scan(ctx, t.StmtContext(ctx, s.get).QueryRowContext(ctx, rec.Key), rec.Key)
+		switch {
+		case err == nil:
+			stored, loaded = old, true
+			return nil
+		case !errors.Is(err, bitcoin.ErrNotFound):
+			return err
+		}
+		if _, err := t.StmtContext(ctx, s.put).ExecContext(ctx, rec.Key, rec.Txid[:], bytes.Clone(rec.RawTx), rec.Created.UnixNano()); err != nil {
+			return fmt.Errorf("sendstore: put %q: %w", rec.Key, err)
+		}
+		for _, op := range spends {
+			_, err := t.StmtContext(ctx, s.spend).ExecContext(ctx, outpointKey(op), rec.Key)
+			if sqlitex.IsPrimaryKeyViolation(err) {
+				var other string
+				_ = t.StmtContext(ctx, s.owner).QueryRowContext(ctx, outpointKey(op)).Scan(&other)
+				return fmt.Errorf("%w: %s is spent by the transaction of %q", ErrCoinReserved, op, other)
+			}
+			if err != nil {
+				return fmt.Errorf("sendstore: reserve %s: %w", op, err)
+			}
+		}
+		stored = rec
+		stored.RawTx = bytes.Clone(rec.RawTx)
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			return bitcoin.SendRecord{}, false, fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		return bitcoin.SendRecord{}, false, err
+	}
+	return stored, loaded, nil
+}
+
+// maxVars bounds the parameters of one query (SQLite's default limit is 32766).
+const maxVars = 500
+
+// Reserved returns the outpoints among ops that a recorded transaction spends, with the key
+// it was recorded under.
+func (s *Store) Reserved(ctx context.Context, ops []wire.OutPoint) (map[wire.OutPoint]string, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	out := map[wire.OutPoint]string{}
+	for len(ops) > 0 {
+		n := min(len(ops), maxVars)
+		chunk := ops[:n]
+		ops = ops[n:]
+		args := make([]any, n)
+		byKey := make(map[string]wire.OutPoint, n)
+		for i, op := range chunk {
+			k := outpointKey(op)
+			args[i] = k
+			byKey[string(k)] = op
+		}
+		q := `SELECT outpoint, key FROM bitcoin_send_spends WHERE outpoint IN (?` + strings.Repeat(`, ?`, n-1) + `)`
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("sendstore: reserved: %w", err)
+		}
+		for rows.Next() {
+			var (
+				op  []byte
+				key string
+			)
+			if err := rows.Scan(&op, &key); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sendstore: reserved: %w", err)
+			}
+			out[byKey[string(op)]] = key
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("sendstore: reserved: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// outpointKey is the 36-byte form of op: txid, then the index big-endian, so keys sort by
+// transaction.
+func outpointKey(op wire.OutPoint) []byte {
+	b := make([]byte, chainhash.HashSize+4)
+	copy(b, op.Hash[:])
+	b[32], b[33], b[34], b[35] = byte(op.Index>>24), byte(op.Index>>16), byte(op.Index>>8), byte(op.Index)
+	return b
+}
