@@ -1,0 +1,236 @@
+package wallet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/wire"
+
+	"github.com/anya-org/anya-go/bitcoin"
+)
+
+var (
+	// ErrUnknownAddress is returned for an address whose key the wallet does not hold.
+	ErrUnknownAddress = errors.New("wallet: no key for address")
+	// ErrInvalidArgument is returned for a nil chain, key or lookup, and bad amounts.
+	ErrInvalidArgument = errors.New("wallet: invalid argument")
+)
+
+// ReservedFunc reports which of ops are spent by recorded transactions, with the idempotency
+// key each was recorded under.
+type ReservedFunc func(ctx context.Context, ops []wire.OutPoint) (map[wire.OutPoint]string, error)
+
+// Wallet holds P2WPKH keys on one chain. It is safe for concurrent use.
+type Wallet struct {
+	chain    bitcoin.Chain
+	net      bitcoin.Network
+	feeRate  bitcoin.FeeRate
+	reserved ReservedFunc
+	maturity int32
+
+	mu   sync.RWMutex
+	keys map[string]*account // by address string
+}
+
+type account struct {
+	key    *btcec.PrivateKey
+	addr   bitcoin.Address
+	script []byte
+	lock   chan struct{} // one slot: held while a payment from the address is built and recorded
+}
+
+// NetworkOf returns the bitcoin.Network of chain c.
+func NetworkOf(c bitcoin.Chain) (bitcoin.Network, error) {
+	name := c.Params().Name
+	for _, n := range bitcoin.Networks() {
+		if n.Params().Name == name {
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: chain network %q", bitcoin.ErrInvalidNetwork, name)
+}
+
+// New returns an empty wallet paying fees at feeRate on chain, leaving alone the coins reserved
+// reports.
+func New(chain bitcoin.Chain, feeRate bitcoin.FeeRate, reserved ReservedFunc) (*Wallet, error) {
+	if chain == nil || reserved == nil {
+		return nil, fmt.Errorf("%w: nil chain or reserved lookup", ErrInvalidArgument)
+	}
+	if feeRate < bitcoin.MinRelayFeeRate {
+		return nil, fmt.Errorf("%w: fee rate %d sat/kvB is below the minimum relay fee rate", ErrInvalidArgument, feeRate)
+	}
+	net, err := NetworkOf(chain)
+	if err != nil {
+		return nil, err
+	}
+	return &Wallet{chain: chain, net: net, feeRate: feeRate, reserved: reserved,
+		maturity: int32(chain.Params().CoinbaseMaturity), keys: map[string]*account{}}, nil
+}
+
+// Network returns the wallet's network.
+func (w *Wallet) Network() bitcoin.Network { return w.net }
+
+// Add adds key and returns its P2WPKH address. Adding a key twice is a no-op.
+func (w *Wallet) Add(key *btcec.PrivateKey) (bitcoin.Address, error) {
+	if key == nil {
+		return bitcoin.Address{}, fmt.Errorf("%w: nil key", ErrInvalidArgument)
+	}
+	addr, err := bitcoin.NewP2WPKH(key.PubKey(), w.net)
+	if err != nil {
+		return bitcoin.Address{}, err
+	}
+	script := addr.PkScript()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.keys[addr.String()]; !ok {
+		w.keys[addr.String()] = &account{key: key, addr: addr, script: script, lock: make(chan struct{}, 1)}
+	}
+	return addr, nil
+}
+
+// Owns reports whether the wallet holds the key of address.
+func (w *Wallet) Owns(address string) bool {
+	_, err := w.account(address)
+	return err == nil
+}
+
+func (w *Wallet) account(address string) (*account, error) {
+	w.mu.RLock()
+	a := w.keys[address]
+	w.mu.RUnlock()
+	if a == nil {
+		return nil, fmt.Errorf("%w %s", ErrUnknownAddress, address)
+	}
+	return a, nil
+}
+
+// Lock takes the payment lock of address, waiting for ctx. Call unlock when the payment is
+// recorded (or given up).
+func (w *Wallet) Lock(ctx context.Context, address string) (unlock func(), err error) {
+	a, err := w.account(address)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case a.lock <- struct{}{}:
+		return func() { <-a.lock }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// SignMessage signs msg for address with BIP-322 (simple format), proving control of the address.
+func (w *Wallet) SignMessage(address, msg string) (string, error) {
+	a, err := w.account(address)
+	if err != nil {
+		return "", err
+	}
+	return bitcoin.SignMessage(a.key, a.addr, msg)
+}
+
+// Coins returns the coins of address that a payment recorded under key may spend: unspent
+// (mempool included), mature, and not reserved by the transaction of another key.
+func (w *Wallet) Coins(ctx context.Context, address, key string) ([]bitcoin.UTXO, error) {
+	a, err := w.account(address)
+	if err != nil {
+		return nil, err
+	}
+	return w.coins(ctx, a, key)
+}
+
+func (w *Wallet) coins(ctx context.Context, a *account, key string) ([]bitcoin.UTXO, error) {
+	utxos, err := w.chain.UTXOs(ctx, a.script)
+	if err != nil {
+		return nil, err
+	}
+	tip, err := w.chain.BestBlock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ops := make([]wire.OutPoint, len(utxos))
+	for i, u := range utxos {
+		ops[i] = u.OutPoint
+	}
+	reserved, err := w.reserved(ctx, ops)
+	if err != nil {
+		return nil, err
+	}
+	out := utxos[:0]
+	for _, u := range utxos {
+		if u.Coinbase && (u.Height == 0 || tip.Height+1-u.Height < w.maturity) {
+			continue // immature: spendable once the next block is maturity blocks above it
+		}
+		if k, ok := reserved[u.OutPoint]; ok && k != key {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// Payment is what Build pays.
+type Payment struct {
+	From   string // an address of the wallet
+	To     bitcoin.Address
+	Amount btcutil.Amount
+	// Key is the idempotency key the transaction will be recorded under: coins reserved by an
+	// earlier build for the same key may be used again.
+	Key string
+}
+
+func (w *Wallet) psbt(ctx context.Context, p Payment) (*bitcoin.PSBT, *account, error) {
+	if p.Amount <= 0 {
+		return nil, nil, fmt.Errorf("%w: amount %d", ErrInvalidArgument, p.Amount)
+	}
+	a, err := w.account(p.From)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.To.IsZero() || p.To.Network() != w.net {
+		return nil, nil, fmt.Errorf("%w: recipient %q is not a %s address", ErrInvalidArgument, p.To, w.net)
+	}
+	utxos, err := w.coins(ctx, a, p.Key)
+	if err != nil {
+		return nil, nil, err
+	}
+	coins := make([]bitcoin.Coin, len(utxos))
+	for i, u := range utxos {
+		coins[i] = u.Coin()
+	}
+	pkt, err := bitcoin.CreatePSBT([]*wire.TxOut{wire.NewTxOut(int64(p.Amount), p.To.PkScript())}, coins, w.feeRate, a.addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pkt, a, nil
+}
+
+// Template returns the unsigned transaction Build would make for p now: the same coins,
+// outputs and fee. It is what fraud scoring looks at before anything is signed.
+func (w *Wallet) Template(ctx context.Context, p Payment) (*wire.MsgTx, error) {
+	pkt, _, err := w.psbt(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return pkt.UnsignedTx(), nil
+}
+
+// Build returns a signed transaction paying p from the coins of p.From, with change back to
+// it. Hold Lock for p.From until the transaction is recorded, so that two payments never pick
+// the same coins.
+func (w *Wallet) Build(ctx context.Context, p Payment) (*wire.MsgTx, error) {
+	pkt, a, err := w.psbt(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := pkt.Sign(a.key); err != nil {
+		return nil, err
+	}
+	if err := pkt.Finalize(); err != nil {
+		return nil, err
+	}
+	return pkt.Extract()
+}
