@@ -212,7 +212,7 @@ func decodeAttribute(b []byte, a *Attribute) error {
 			if err != nil {
 				return err
 			}
-			a.Strings = append(a.Strings, append([]byte(nil), s...))
+			a.Strings = append(a.Strings, append([]byte{}, s...))
 		}
 		return nil
 	})

@@ -560,18 +560,25 @@ func logistic(v float32) float32 {
 	return p
 }
 
-// probit is sqrt(2)*erfinv(2v-1), using ONNX Runtime's closed-form erfinv approximation so that
-// both evaluators agree.
+// probit is sqrt(2)*erfinv(2v-1), using ONNX Runtime's closed-form erfinv approximation with
+// its float32 rounding at every step, so that both evaluators agree.
 func probit(v float32) float32 {
-	x := 2*v - 1
+	var (
+		pi   float32 = math.Pi
+		k    float32 = 0.147
+		two  float32 = 2
+		half float32 = 0.5
+		one  float32 = 1
+	)
+	x := two*v - one
 	sgn := float32(1)
 	if x < 0 {
 		sgn = -1
 	}
-	x = (1 - x) * (1 + x)
+	x = (one - x) * (one + x)
 	lg := float32(math.Log(float64(x)))
-	a := 2/(3.14159*0.147) + 0.5*lg
-	b := 1 / 0.147 * lg
-	c := -a + float32(math.Sqrt(float64(a*a-b)))
-	return 1.41421356 * sgn * float32(math.Sqrt(float64(c)))
+	a := float32(two/float32(pi*k)) + float32(half*lg)
+	b := float32(one/k) * lg
+	c := -a + float32(math.Sqrt(float64(float32(a*a)-b)))
+	return float32(1.41421356) * float32(sgn*float32(math.Sqrt(float64(c))))
 }
