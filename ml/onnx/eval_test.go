@@ -107,7 +107,7 @@ func TestCompileRejects(t *testing.T) {
 	trees := func(attrs []onnx.Attribute) []onnx.Node {
 		return []onnx.Node{{OpType: "TreeEnsembleRegressor", Domain: onnx.DomainML, Inputs: []string{"x"}, Outputs: []string{"y"}, Attributes: attrs}}
 	}
-	cycle := treeAttrs([]int64{1, 0, -1}, []int64{2, 2, -1}) // node 1 branches back to node 0
+	cycle := treeAttrs([]int64{1, 0, -1}, []int64{2, 2, -1})  // node 1 branches back to node 0
 	shared := treeAttrs([]int64{1, 2, -1}, []int64{2, 2, -1}) // node 2 reached twice
 	outside := treeAttrs([]int64{5, -1}, []int64{1, -1})
 	binary := []onnx.Attribute{
