@@ -257,3 +257,15 @@ func TestOperatorsListed(t *testing.T) {
 		}
 	}
 }
+
+// TestLogf checks the evaluator's float32 logarithm against math.Log across the float32 range,
+// including the points where the mantissa folds at √2.
+func TestLogf(t *testing.T) {
+	for _, x := range []float32{1e-30, 1e-7, 0.5, 0.70710677, 0.7071068, 1, 1.0000001, 1.4142135, 1.4142137, 2, 3, 10, 1234.5, 1e7, 3.4e38} {
+		want := math.Log(float64(x))
+		got := float64(onnx.LogfForTest(x))
+		if math.Abs(got-want) > 1e-6*math.Max(1, math.Abs(want)) {
+			t.Errorf("logf(%v) = %v, want %v", x, got, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"slices"
 )
 
 // Explainer attributes a model's raw score to its input features. The raw score is the value
@@ -14,8 +15,9 @@ import (
 //     nodes_hitrates (the SDK's trainer stores training-sample counts there), or equally when a
 //     model has none;
 //   - linear models (MatMul+Add or Gemm with one output, after an optional chain of per-feature
-//     Sub/Add/Mul/Div by constants such as standardisation): feature i contributes w_i·z_i where
-//     z_i is the transformed input.
+//     transforms: Add/Sub/Mul/Div by per-feature constants, as in standardisation, and unary
+//     elementwise operators such as Log): feature i contributes w_i·z_i where z_i is its
+//     transformed value.
 //
 // An Explainer is immutable and safe for concurrent use.
 type Explainer struct {
@@ -25,9 +27,10 @@ type Explainer struct {
 	value  []float32 // expected raw score of each node
 	scale  float32
 	origin float32
-	// linear: contribution_i = a[i]*x_i + c[i]
-	a, c []float32
-	bias float32
+	// linear: contribution_i = w[i] * steps(x_i)
+	w     []float32
+	steps []linStep
+	bias  float32
 }
 
 // NewExplainer returns an Explainer for m, or an error wrapping [ErrNotExplainable] when the
@@ -197,65 +200,77 @@ func newLinearExplainer(n *Node, input string, producer map[string]*Node, consts
 		return nil, fmt.Errorf("%w: %s is neither a tree ensemble nor a linear layer", ErrNotExplainable, n.OpType)
 	}
 	F := len(w)
-	// Fold the per-feature affine chain between the input and the linear layer:
-	// z = s ⊙ x + o, walking back from the layer to the input.
-	s := make([]float32, F)
-	o := make([]float32, F)
-	for i := range s {
-		s[i] = 1
-	}
+	// Walk back from the layer to the input through per-feature steps: elementwise operators
+	// with a per-feature (or scalar) constant, and unary elementwise operators.
+	var steps []linStep
 	for z != input {
 		p := producer[z]
-		if p == nil || p.Domain != "" || len(p.Inputs) != 2 {
-			return nil, fmt.Errorf("%w: %q is not a per-feature affine transform of the input", ErrNotExplainable, z)
+		if p == nil || p.Domain != "" {
+			return nil, fmt.Errorf("%w: %q is not a per-feature transform of the input", ErrNotExplainable, z)
 		}
-		var cname, prev string
-		cFirst := false
+		if f, ok := unaryFuncs[p.OpType]; ok && len(p.Inputs) == 1 {
+			steps = append(steps, linStep{unary: f})
+			z = p.Inputs[0]
+			continue
+		}
+		if len(p.Inputs) != 2 {
+			return nil, fmt.Errorf("%w: %s is not a per-feature transform", ErrNotExplainable, p.OpType)
+		}
+		st := linStep{op: p.OpType}
+		var cname string
 		switch {
 		case consts[p.Inputs[1]] != nil:
-			prev, cname = p.Inputs[0], p.Inputs[1]
+			z, cname = p.Inputs[0], p.Inputs[1]
 		case consts[p.Inputs[0]] != nil:
-			prev, cname, cFirst = p.Inputs[1], p.Inputs[0], true
+			z, cname, st.constFirst = p.Inputs[1], p.Inputs[0], true
 		default:
 			return nil, fmt.Errorf("%w: %s of two computed values", ErrNotExplainable, p.OpType)
+		}
+		switch p.OpType {
+		case "Add", "Sub", "Mul", "Div":
+		default:
+			return nil, fmt.Errorf("%w: %s is not an elementwise arithmetic operator", ErrNotExplainable, p.OpType)
 		}
 		c := consts[cname]
 		if c.DataType != Float || (len(c.Floats) != 1 && len(c.Floats) != F) {
 			return nil, fmt.Errorf("%w: constant %q is not per-feature", ErrNotExplainable, cname)
 		}
-		cv := func(i int) float32 {
-			if len(c.Floats) == 1 {
-				return c.Floats[0]
-			}
-			return c.Floats[i]
-		}
-		// current: z = s*u + o where u is p's output; u = op(prev, c). Substitute.
-		for i := range F {
-			k := cv(i)
-			switch {
-			case p.OpType == "Add":
-				o[i] += s[i] * k
-			case p.OpType == "Sub" && !cFirst:
-				o[i] -= s[i] * k
-			case p.OpType == "Sub" && cFirst: // u = k - prev
-				o[i] += s[i] * k
-				s[i] = -s[i]
-			case p.OpType == "Mul":
-				s[i] *= k
-			case p.OpType == "Div" && !cFirst:
-				s[i] /= k
-			default:
-				return nil, fmt.Errorf("%w: %s is not affine in the input", ErrNotExplainable, p.OpType)
-			}
-		}
-		z = prev
+		st.c = c.Floats
+		steps = append(steps, st)
 	}
-	x := &Explainer{features: F, a: make([]float32, F), c: make([]float32, F), bias: bias}
-	for i := range F {
-		x.a[i] = w[i] * s[i]
-		x.c[i] = w[i] * o[i]
+	slices.Reverse(steps) // input first
+	return &Explainer{features: F, w: w, steps: steps, bias: bias}, nil
+}
+
+// linStep is one per-feature transform between the input and a linear layer.
+type linStep struct {
+	unary      func(float32) float32
+	op         string
+	c          []float32 // one value, or one per feature
+	constFirst bool
+}
+
+func (s *linStep) apply(i int, v float32) float32 {
+	if s.unary != nil {
+		return s.unary(v)
 	}
-	return x, nil
+	k := s.c[0]
+	if len(s.c) > 1 {
+		k = s.c[i]
+	}
+	a, b := v, k
+	if s.constFirst {
+		a, b = k, v
+	}
+	switch s.op {
+	case "Add":
+		return a + b
+	case "Sub":
+		return a - b
+	case "Mul":
+		return a * b
+	}
+	return a / b
 }
 
 // Features returns the number of input features the Explainer attributes to.
@@ -271,7 +286,10 @@ func (x *Explainer) Explain(row, contrib []float32) (bias float32, err error) {
 	clear(contrib)
 	if x.forest == nil {
 		for i, v := range row {
-			contrib[i] = x.a[i]*v + x.c[i]
+			for k := range x.steps {
+				v = x.steps[k].apply(i, v)
+			}
+			contrib[i] = x.w[i] * v
 		}
 		return x.bias, nil
 	}

@@ -69,7 +69,7 @@ func compileNode(m *Model, n *Node, stepIndex int, in, out []int, consts map[int
 		if err := need(2, 2, 1); err != nil {
 			return nil, err
 		}
-		return &binaryOp{base: b, op: n.OpType}, nil
+		return &binaryOp{base: b, op: binaryCodes[n.OpType]}, nil
 	case "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Abs", "Neg", "Sqrt":
 		if err := need(1, 1, 1); err != nil {
 			return nil, err
@@ -182,13 +182,34 @@ var unaryFuncs = map[string]func(float32) float32{
 	"Sigmoid": sigmoid,
 	"Tanh":    func(x float32) float32 { return float32(math.Tanh(float64(x))) },
 	"Exp":     func(x float32) float32 { return float32(math.Exp(float64(x))) },
-	"Log":     func(x float32) float32 { return float32(math.Log(float64(x))) },
+	"Log":     logf,
 	"Abs":     func(x float32) float32 { return float32(math.Abs(float64(x))) },
 	"Neg":     func(x float32) float32 { return -x },
 	"Sqrt":    func(x float32) float32 { return float32(math.Sqrt(float64(x))) },
 }
 
 func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
+
+// logf is the natural logarithm of a float32: x = m·2^e with m in [√½, √2), and
+// log m = 2·atanh(s) = 2(s + s³/3 + s⁵/5 + …) with s = (m-1)/(m+1), |s| < 0.172, so five terms
+// leave an error below 1e-9, far inside float32. Zero, negative, subnormal, infinite and NaN
+// inputs take math.Log's path.
+func logf(x float32) float32 {
+	bits := math.Float32bits(x)
+	if bits-0x00800000 >= 0x7f800000-0x00800000 { // not a positive normal number
+		return float32(math.Log(float64(x)))
+	}
+	e := int32(bits>>23) - 127
+	m := float64(math.Float32frombits(bits&0x007fffff | 0x3f800000)) // [1, 2)
+	if m > math.Sqrt2 {
+		m *= 0.5
+		e++
+	}
+	s := (m - 1) / (m + 1)
+	s2 := s * s
+	p := s * (2 + s2*(2.0/3+s2*(2.0/5+s2*(2.0/7+s2*(2.0/9)))))
+	return float32(p + float64(e)*math.Ln2)
+}
 
 type unaryOp struct {
 	base
@@ -209,19 +230,83 @@ func (o *unaryOp) run(e *Evaluator) error {
 
 type binaryOp struct {
 	base
-	op string
+	op uint8
 }
+
+const (
+	opAdd uint8 = iota
+	opSub
+	opMul
+	opDiv
+)
+
+var binaryCodes = map[string]uint8{"Add": opAdd, "Sub": opSub, "Mul": opMul, "Div": opDiv}
 
 func (o *binaryOp) apply(a, b float32) float32 {
 	switch o.op {
-	case "Add":
+	case opAdd:
 		return a + b
-	case "Sub":
+	case opSub:
 		return a - b
-	case "Mul":
+	case opMul:
 		return a * b
 	}
 	return a / b
+}
+
+// binaryLoop computes y[i] = a[i] op b[i]; the operator switch sits outside the loops.
+func binaryLoop(op uint8, y, a, b []float32) {
+	b = b[:len(y)]
+	a = a[:len(y)]
+	switch op {
+	case opAdd:
+		for i := range y {
+			y[i] = a[i] + b[i]
+		}
+	case opSub:
+		for i := range y {
+			y[i] = a[i] - b[i]
+		}
+	case opMul:
+		for i := range y {
+			y[i] = a[i] * b[i]
+		}
+	default:
+		for i := range y {
+			y[i] = a[i] / b[i]
+		}
+	}
+}
+
+// scalarLoop computes y[i] = a[i] op k, or k op a[i] when kFirst.
+func scalarLoop(op uint8, y, a []float32, k float32, kFirst bool) {
+	a = a[:len(y)]
+	switch {
+	case op == opAdd:
+		for i := range y {
+			y[i] = a[i] + k
+		}
+	case op == opMul:
+		for i := range y {
+			y[i] = a[i] * k
+		}
+	case op == opSub && !kFirst:
+		for i := range y {
+			y[i] = a[i] - k
+		}
+	case op == opSub:
+		for i := range y {
+			y[i] = k - a[i]
+		}
+	case !kFirst:
+		for i := range y {
+			y[i] = a[i] / k
+		}
+	default:
+		for i := range y {
+			y[i] = k / a[i]
+		}
+	}
 }
 
 func (o *binaryOp) run(e *Evaluator) error {
@@ -245,27 +330,24 @@ func (o *binaryOp) run(e *Evaluator) error {
 	y := e.floatOut(o.out[0], dims...)
 	na, nb := len(a.f), len(b.f)
 	switch {
+	case len(y) == 0:
 	case na == len(y) && nb == len(y):
-		for i := range y {
-			y[i] = o.apply(a.f[i], b.f[i])
-		}
+		binaryLoop(o.op, y, a.f, b.f)
 	case nb == 1:
-		bv := b.f[0]
-		for i := range y {
-			y[i] = o.apply(a.f[i], bv)
-		}
+		scalarLoop(o.op, y, a.f, b.f[0], false)
 	case na == 1:
-		av := a.f[0]
-		for i := range y {
-			y[i] = o.apply(av, b.f[i])
-		}
+		scalarLoop(o.op, y, b.f, a.f[0], true)
 	case na == len(y) && trailing(b.dims, dims):
-		for i := range y {
-			y[i] = o.apply(a.f[i], b.f[i%nb])
+		for off := 0; off < len(y); off += nb {
+			binaryLoop(o.op, y[off:off+nb], a.f[off:off+nb], b.f)
 		}
 	case nb == len(y) && trailing(a.dims, dims):
-		for i := range y {
-			y[i] = o.apply(a.f[i%na], b.f[i])
+		// y = a op b with a repeating: compute per block with a first.
+		for off := 0; off < len(y); off += na {
+			yb, bb := y[off:off+na], b.f[off:off+na]
+			for i := range yb {
+				yb[i] = o.apply(a.f[i], bb[i])
+			}
 		}
 	default:
 		o.general(e, y, dims, a, b)
@@ -575,6 +657,18 @@ func (o *gemmOp) run(e *Evaluator) error {
 		if err := broadcastBias(y, m, n, c, o.beta); err != nil {
 			return err
 		}
+	}
+	if n == 1 && !o.transA && !o.transB {
+		// One output column: a dot product per row.
+		for i := range m {
+			row := a.f[i*k : (i+1)*k]
+			var s float32
+			for p, av := range row {
+				s += av * b.f[p]
+			}
+			y[i] += o.alpha * s
+		}
+		return nil
 	}
 	for i := range m {
 		row := y[i*n : (i+1)*n]
