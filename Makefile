@@ -31,10 +31,13 @@ lint: setup
 
 unit: setup
 	go test $(GO_TEST_FLAGS) ./...
+	cd bench && go test -timeout 10m ./...
 
 test: lint unit
 
+# bench runs the SDK's own benchmarks and the side-by-side anchor benchmarks of bench/.
 bench: setup
+	go test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -cpu 1,2 ./...
 	cd bench && go test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -cpu 1,2 ./...
 
 # fuzz runs every fuzz target of the SDK for FUZZTIME each.

@@ -140,6 +140,37 @@ func (s *Schema) Vector(named map[string]float32) (Vector, error) {
 	return v, nil
 }
 
+// Project builds a vector of this schema from another producer's named vector (names[i] names
+// values[i]), such as the bitcoin package's transaction features: features of this schema take
+// the value of the same name, names this schema does not have are ignored, and features the
+// producer does not have take overrides[name] when given, else their Default. The result is
+// validated.
+func (s *Schema) Project(names []string, values []float32, overrides map[string]float32) (Vector, error) {
+	if len(names) != len(values) {
+		return Vector{}, &ShapeError{Schema: s.ID(), Want: len(names), Got: len(values)}
+	}
+	v := Vector{Schema: s.Name, Version: s.Version, Values: make([]float32, len(s.Features))}
+	for i, f := range s.Features {
+		v.Values[i] = f.Default
+	}
+	for i, n := range names {
+		if k := s.Index(n); k >= 0 {
+			v.Values[k] = values[i]
+		}
+	}
+	for n, x := range overrides {
+		k := s.Index(n)
+		if k < 0 {
+			return Vector{}, fmt.Errorf("%w: %q is not in schema %s", ErrUnknownFeature, n, s.ID())
+		}
+		v.Values[k] = x
+	}
+	if err := s.validateValues(v.Values); err != nil {
+		return Vector{}, err
+	}
+	return v, nil
+}
+
 // Map returns the vector's values by feature name. The vector must follow this schema.
 func (s *Schema) Map(v Vector) (map[string]float32, error) {
 	if err := s.Validate(v); err != nil {

@@ -10,8 +10,8 @@ import (
 )
 
 // Score a payment with the shipped fraud model on the pure-Go backend. Features not given take
-// their schema default; here the sender is a days-old, unverified identity sweeping fresh coins
-// into one round amount.
+// their schema default; here a days-old, unverified identity sweeps fresh coins into one round
+// amount with no change.
 func Example() {
 	ctx := context.Background()
 	m, err := models.Load(ctx, models.Fraud)
@@ -24,9 +24,9 @@ func Example() {
 	}
 	defer e.Close()
 	v, err := m.Schema().Vector(map[string]float32{
-		"n_inputs": 5, "n_outputs": 1, "total_out_btc": 1, "round_outputs": 1, "has_change": 0,
-		"fee_rate_sat_vb": 40, "input_age_min_blocks": 2, "input_age_mean_blocks": 6,
-		"did_age_days": 1, "min_out_ratio": 1, "out_value_cv": 0,
+		"n_inputs": 5, "n_outputs": 1, "out_total_btc": 1, "out_min_btc": 1, "largest_output_frac": 1,
+		"out_round_count": 1, "inputs_known": 1, "fee_rate_sat_vb": 40, "ages_known": 1,
+		"in_age_min_blocks": 2, "in_age_mean_blocks": 6, "identity_known": 1, "did_age_days": 1,
 	})
 	if err != nil {
 		panic(err)

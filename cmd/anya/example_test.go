@@ -5,44 +5,39 @@ import (
 	"os"
 )
 
-// The same fan-out — fresh coins split into 120 near-equal outputs with no change — scored
-// twice with the pure-Go backend: sent by a two-day-old identity, then by a verified merchant
-// with thousands of earlier payments. Unnamed features take the schema defaults.
+func Example_messageVerify() {
+	// Bitcoin Core's signmessage test vector, verified as a legacy BIP-322 signature.
+	run(context.Background(), []string{"message", "verify",
+		"--address", "15CRxFdyRpGZLW9w8HnHvVduizdL5jKNbs",
+		"--message", "Trust no one",
+		"--signature", "IPojfrX2dfPnH26UegfbGQQLrdK844DlHq5157/P6h57WyuS/Qsl+h/WSVGDF4MUi4rWSswW38oimDYfNNUBUOk="}, os.Stdout)
+	// Output: {"result":"valid","format":"legacy","reason":""}
+}
+
+func Example_messageSign() {
+	run(context.Background(), []string{"message", "sign",
+		"--wif", "L3VFeEujGtevx9w18HD1fhRbCH67Az2dpCymeRE1SoPK6XQtaN2k",
+		"--address", "bc1q9vza2e8x573nczrlzms0wvx3gsqjx7vavgkx0l",
+		"--message", "Hello World"}, os.Stdout)
+	// Output: {"signature":"smpAkgwRQIhAOzyynlqt93lOKJr+wmmxIens//zPzl9tqIOua93wO6MAiBi5n5EyAcPScOjf1lAqIUIQtr3zKNeavYabHyR8eGhowEhAsfxIAMZZEKUPYWI4BruhAQjzFT8FSFSajuFwrDL1Yhy"}
+}
+
+// Score two 120-output transactions with the pure-Go backend: fresh coins split into equal round
+// amounts by a two-day-old identity, and an exchange-style payout batch (varied amounts, older
+// coins) by a verified merchant. Unnamed features take their schema defaults.
 func Example_scoreFeatures() {
-	fanOut := `"n_inputs": 2, "n_outputs": 120, "total_out_btc": 3.2, "fee_rate_sat_vb": 22, "vsize_vb": 3867,
-		"min_out_ratio": 0.008, "out_value_cv": 0.05, "has_change": 0, "input_age_min_blocks": 2, "input_age_mean_blocks": 4`
-	for _, sender := range []string{
-		`"did_age_days": 2`,
-		`"did_age_days": 900, "kyc_verified": 1, "address_linked": 1, "credentials": 12, "prior_payments": 4000`,
+	for _, features := range []string{
+		`{"n_inputs": 2, "n_outputs": 120, "out_total_btc": 3.2, "out_min_btc": 0.0266, "out_std_btc": 0.0004,
+		  "largest_output_frac": 0.0085, "out_round_count": 120, "inputs_known": 1, "fee_rate_sat_vb": 22,
+		  "ages_known": 1, "in_age_min_blocks": 2, "in_age_mean_blocks": 4, "identity_known": 1, "did_age_days": 2}`,
+		`{"n_inputs": 2, "n_outputs": 120, "out_total_btc": 3.2, "out_min_btc": 0.0004, "out_std_btc": 0.03,
+		  "largest_output_frac": 0.2, "out_round_count": 30, "inputs_known": 1, "fee_rate_sat_vb": 12,
+		  "ages_known": 1, "in_age_min_blocks": 40, "in_age_mean_blocks": 120, "reuse_known": 1,
+		  "identity_known": 1, "did_age_days": 900, "kyc_verified": 1, "address_linked": 1, "credentials": 12, "prior_payments": 4000}`,
 	} {
-		run(context.Background(), []string{"score", "features", "--backend", "go", "--factors", "1",
-			"{" + fanOut + ", " + sender + "}"}, os.Stdout, os.Stderr)
+		run(context.Background(), []string{"score", "features", "--backend", "go", "--factors", "1", features}, os.Stdout)
 	}
 	// Output:
-	// {
-	//   "model": "fraud@1",
-	//   "score": 0.985031,
-	//   "threshold": 0.5,
-	//   "factors": [
-	//     {
-	//       "feature": "input_age_mean_blocks",
-	//       "value": 4,
-	//       "contribution": 5.679563
-	//     }
-	//   ],
-	//   "backend": "go"
-	// }
-	// {
-	//   "model": "fraud@1",
-	//   "score": 0.271623,
-	//   "threshold": 0.5,
-	//   "factors": [
-	//     {
-	//       "feature": "prior_payments",
-	//       "value": 4000,
-	//       "contribution": -5.798563
-	//     }
-	//   ],
-	//   "backend": "go"
-	// }
+	// {"model":"fraud@1","score":0.987758,"threshold":0.5,"factors":[{"feature":"in_age_mean_blocks","value":4,"contribution":2.02461}],"backend":"go"}
+	// {"model":"fraud@1","score":0.004322,"threshold":0.5,"factors":[{"feature":"out_min_btc","value":0.0004,"contribution":-1.12204}],"backend":"go"}
 }

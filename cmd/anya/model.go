@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,22 +19,27 @@ import (
 	"github.com/anya-org/anya-go/models/recipe"
 )
 
-const modelUsage = "usage: anya model train [--out DIR] [--model NAME] | anya model card NAME[@VERSION] [--dir DIR]"
-
-func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		return fail(stdout, "usage", errors.New(modelUsage))
+// parseAnywhere parses args with fs allowing flags before, between and after positional
+// arguments ("anya model card fraud --dir models"), and returns the positional ones.
+func parseAnywhere(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageError("%s: %v", fs.Name(), err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
-	switch args[0] {
-	case "train":
-		return modelTrain(ctx, args[1:], stdout, stderr)
-	case "card":
-		return modelCard(ctx, args[1:], stdout)
-	}
-	return fail(stdout, "usage", fmt.Errorf("unknown subcommand %q; %s", args[0], modelUsage))
 }
 
-// progress turns recipe progress into one progress bar per stage on stderr.
+// progress turns recipe progress into one progress bar per stage on w.
 type progress struct {
 	w   io.Writer
 	key string
@@ -71,13 +75,21 @@ type trained struct {
 	Plot      string             `json:"plot"`
 }
 
-func modelTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	flags := flag.NewFlagSet("model train", flag.ContinueOnError)
+// runModelTrain retrains the SDK's models (all, or --model NAME) into --out, progress on stderr.
+func runModelTrain(ctx context.Context, args []string, stdout io.Writer) error {
+	return modelTrain(ctx, args, stdout, os.Stderr)
+}
+
+func modelTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	flags := newFlags("model train")
 	out := flags.String("out", "models", "directory to write the models into (a registry tree)")
 	only := flags.String("model", "", "train only this model (default: all)")
-	pos, err := parseFlags(flags, args)
-	if err != nil || len(pos) > 0 {
-		return fail(stdout, "usage", fmt.Errorf("%s (%v)", modelUsage, err))
+	pos, err := parseAnywhere(flags, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError("model train: unexpected argument %q", pos[0])
 	}
 	var specs []recipe.Spec
 	for _, s := range recipe.Specs {
@@ -86,31 +98,26 @@ func modelTrain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	}
 	if len(specs) == 0 {
-		return fail(stdout, "not_found", fmt.Errorf("no model called %q", *only))
+		return &cliError{Code: "not_found", Err: fmt.Errorf("model train: no model called %q", *only)}
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return fail(stdout, "io", err)
+		return &cliError{Code: "io", Err: err}
 	}
 	p := &progress{w: stderr}
-	var ms []*ml.Model
+	var res []trained
 	for _, s := range specs {
 		m, err := recipe.BuildOne(ctx, *out, s, p.update)
 		if err != nil {
 			p.finish()
-			return fail(stdout, "train_failed", err)
+			return &cliError{Code: "train_failed", Err: err}
 		}
-		ms = append(ms, m)
-	}
-	p.finish()
-	var res []trained
-	for _, m := range ms {
 		man := m.Manifest()
 		dir, _ := filepath.Abs(filepath.Join(*out, man.Name, man.Version))
 		res = append(res, trained{Model: man.ID(), Algorithm: man.Training["algorithm"], SHA256: man.SHA256, Dir: dir,
 			Metrics: man.Metrics, Card: filepath.Join(dir, modelcard.CardFile), Plot: filepath.Join(dir, modelcard.PlotFile)})
 	}
-	writeJSON(stdout, map[string]any{"models": res})
-	return 0
+	p.finish()
+	return writeJSON(stdout, map[string]any{"models": res})
 }
 
 // modelSource returns the registry to read: dir when given; ./models when it holds name; else the
@@ -127,6 +134,7 @@ func modelSource(dir, name string) (fsys fs.FS, root string, embedded bool) {
 	return os.DirFS(dir), dir, false
 }
 
+// splitID splits "name@version" ("name" means the latest version).
 func splitID(id string) (name, version string) {
 	for i := len(id) - 1; i >= 0; i-- {
 		if id[i] == '@' {
@@ -136,30 +144,32 @@ func splitID(id string) (name, version string) {
 	return id, ""
 }
 
-func modelCard(ctx context.Context, args []string, stdout io.Writer) int {
-	flags := flag.NewFlagSet("model card", flag.ContinueOnError)
+// runModelCard prints a model card's metrics, selection and the path of its plot.
+func runModelCard(ctx context.Context, args []string, stdout io.Writer) error {
+	flags := newFlags("model card")
 	dir := flags.String("dir", "", "registry directory (default ./models when it holds the model, else the models built into anya)")
-	pos, err := parseFlags(flags, args)
-	if err != nil || len(pos) != 1 {
-		return fail(stdout, "usage", fmt.Errorf("%s (%v)", modelUsage, err))
+	pos, err := parseAnywhere(flags, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError("model card: want exactly one argument, NAME[@VERSION]")
 	}
 	name, version := splitID(pos[0])
 	fsys, root, embedded := modelSource(*dir, name)
-	reg := ml.OpenRegistryFS(fsys)
-	man, err := reg.Manifest(name, version)
+	man, err := ml.OpenRegistryFS(fsys).Manifest(name, version)
 	if err != nil {
-		return fail(stdout, "not_found", err)
+		return &cliError{Code: "not_found", Err: err}
 	}
 	rel := path.Join(man.Name, man.Version)
 	raw, err := fs.ReadFile(fsys, path.Join(rel, modelcard.CardFile))
 	if err != nil {
-		return fail(stdout, "not_found", fmt.Errorf("%s has no model card: %w", man.ID(), err))
+		return &cliError{Code: "not_found", Err: fmt.Errorf("%s has no model card: %w", man.ID(), err)}
 	}
 	var card modelcard.Card
 	if err := json.Unmarshal(raw, &card); err != nil {
-		return fail(stdout, "invalid_card", err)
+		return &cliError{Code: "invalid_card", Err: err}
 	}
-	cardPath, plotPath := "", ""
 	if embedded {
 		// The binary's models have no files on disk: put the card where a viewer can open it.
 		cache, err := os.UserCacheDir()
@@ -170,28 +180,29 @@ func modelCard(ctx context.Context, args []string, stdout io.Writer) int {
 		for _, f := range []string{modelcard.CardFile, modelcard.PlotFile} {
 			b, err := fs.ReadFile(fsys, path.Join(rel, f))
 			if err != nil {
-				return fail(stdout, "not_found", err)
+				return &cliError{Code: "not_found", Err: err}
 			}
 			dst := filepath.Join(root, man.Name, man.Version, f)
 			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return fail(stdout, "io", err)
+				return &cliError{Code: "io", Err: err}
 			}
 			if err := os.WriteFile(dst, b, 0o644); err != nil {
-				return fail(stdout, "io", err)
+				return &cliError{Code: "io", Err: err}
 			}
 		}
 	}
-	abs, _ := filepath.Abs(filepath.Join(root, man.Name, man.Version))
-	cardPath, plotPath = filepath.Join(abs, modelcard.CardFile), filepath.Join(abs, card.Plot)
-	writeJSON(stdout, map[string]any{
+	abs, err := filepath.Abs(filepath.Join(root, man.Name, man.Version))
+	if err != nil {
+		return &cliError{Code: "io", Err: err}
+	}
+	return writeJSON(stdout, map[string]any{
 		"model":      man.ID(),
 		"algorithm":  card.Algorithm,
 		"metrics":    card.Test,
 		"selection":  card.Selection,
 		"candidates": card.Candidates,
-		"card":       cardPath,
-		"plot":       plotPath,
+		"card":       filepath.Join(abs, modelcard.CardFile),
+		"plot":       filepath.Join(abs, card.Plot),
 		"embedded":   embedded,
 	})
-	return 0
 }

@@ -112,8 +112,13 @@ const LabelNoise = 0.01
 const (
 	satPerBTC = 1e8
 	dustLimit = 546
-	roundUnit = 100_000 // 0.001 BTC
+	roundUnit = 10_000 // the bitcoin package's RoundAmountSats
 )
+
+// Knowledge is the share of rows whose chain lookups succeed: a scorer usually has an index
+// (input values, ages and script reuse known) but sometimes only the raw transaction. The
+// remaining rows know inputs and ages but not reuse, or nothing at all.
+var Knowledge = struct{ Full, NoReuse, Identity float64 }{Full: 0.8, NoReuse: 0.1, Identity: 0.85}
 
 type gen struct{ r *rand.Rand }
 
@@ -267,11 +272,18 @@ func (t *tx) vsize() float64 {
 	return math.Round(v + 31*float64(len(t.out)))
 }
 
-// finish subtracts the fee from the last output (change, or the only output) and shuffles.
+// finish subtracts the fee from the last output (change, or the only output) and shuffles. When
+// that output cannot pay the fee and stay above dust, the first input grows to cover it, so
+// inputs always equal outputs plus the fee.
 func (g gen) finish(t *tx) {
 	fee := math.Round(t.feeRate * t.vsize())
 	last := &t.out[len(t.out)-1]
-	last.sat = math.Max(last.sat-fee, dustLimit)
+	if left := last.sat - fee; left < dustLimit {
+		t.in[0].sat += dustLimit - left
+		last.sat = dustLimit
+	} else {
+		last.sat = left
+	}
 	g.r.Shuffle(len(t.out), func(i, j int) { t.out[i], t.out[j] = t.out[j], t.out[i] })
 }
 
@@ -433,10 +445,19 @@ func (g gen) transaction(p Pattern) tx {
 		}
 		in := total(t.in)
 		n := g.intn(2, 5)
-		for range n - 1 {
-			t.out = append(t.out, output{sat: math.Round(in * g.uniform(0.05, 0.3)), reused: g.chance(0.8)})
+		shares := make([]float64, n)
+		var sum float64
+		for i := range shares {
+			shares[i] = g.uniform(0.2, 1)
+			sum += shares[i]
 		}
-		t.out = append(t.out, output{sat: math.Max(in-sumOut(t.out), dustLimit), reused: g.chance(0.8)})
+		var paid float64
+		for i := range n - 1 {
+			v := math.Round(in * shares[i] / sum)
+			paid += v
+			t.out = append(t.out, output{sat: v, reused: g.chance(0.8)})
+		}
+		t.out = append(t.out, output{sat: in - paid, reused: g.chance(0.8)})
 		return t
 	}
 	return g.payment(false)
@@ -457,47 +478,57 @@ func flag(b bool) float32 {
 	return 0
 }
 
-// features computes the 16 transaction features.
-func (t *tx) features(dst []float32) {
-	totalOut := sumOut(t.out)
-	var mn, sum, sumSq, dust, round, reused float64
+// features computes the transaction features exactly as the bitcoin package defines them.
+// inputs and reuse say which lookups succeeded.
+func (t *tx) features(dst []float32, inputs, reuse bool) {
+	var total, mn, mx, mean, m2, round, nonRound, reused float64
 	mn = math.Inf(1)
-	for _, o := range t.out {
+	for i, o := range t.out {
+		total += o.sat
 		mn = math.Min(mn, o.sat)
-		sum += o.sat
-		sumSq += o.sat * o.sat
-		if o.sat < dustLimit {
-			dust++
-		}
-		if math.Mod(o.sat, roundUnit) == 0 {
+		mx = math.Max(mx, o.sat)
+		x := o.sat / satPerBTC
+		d := x - mean
+		mean += d / float64(i+1)
+		m2 += d * (x - mean)
+		if o.sat > 0 && math.Mod(o.sat, roundUnit) == 0 {
 			round++
+		} else {
+			nonRound++
 		}
 		if o.reused {
 			reused++
 		}
 	}
 	n := float64(len(t.out))
-	mean := sum / n
-	cv := math.Sqrt(math.Max(sumSq/n-mean*mean, 0)) / mean
-	var ageMin, ageSum, segwit float64
-	ageMin = math.Inf(1)
+	witness := false
 	for _, in := range t.in {
-		ageMin = math.Min(ageMin, in.age)
-		ageSum += in.age
-		if in.segwit {
-			segwit++
-		}
-		if in.reused {
-			reused++
-		}
+		witness = witness || in.segwit
 	}
-	ni := float64(len(t.in))
+	clear(dst[:len(txFeatures)])
 	copy(dst, []float32{
-		float32(ni), float32(n), float32(totalOut / satPerBTC), float32(math.Round(t.feeRate*10) / 10), float32(t.vsize()),
-		float32(mn / totalOut), float32(math.Min(cv, 100)), float32(dust), float32(round), flag(t.change),
-		flag(t.rbf), flag(t.lock), float32(math.Min(ageMin, 1e7)), float32(math.Min(ageSum/ni, 1e7)), float32(reused),
-		float32(segwit / ni),
+		float32(len(t.in)), float32(n), float32(t.vsize()), flag(t.rbf), flag(t.lock), flag(witness),
+		float32(total / satPerBTC), float32(mn / satPerBTC), float32(math.Sqrt(m2 / n)), float32(mx / total),
+		float32(round), flag(n >= 2 && nonRound == 1),
 	})
+	if inputs {
+		var in, ageMin, ageSum float64
+		ageMin = math.Inf(1)
+		for _, x := range t.in {
+			in += x.sat
+			ageMin = math.Min(ageMin, x.age)
+			ageSum += x.age
+		}
+		dst[12] = 1
+		dst[13] = float32((in - total) / t.vsize())
+		dst[14] = 1
+		dst[15] = float32(math.Min(ageMin, 1e7))
+		dst[16] = float32(math.Min(ageSum/float64(len(t.in)), 1e7))
+	}
+	if reuse {
+		dst[17] = 1
+		dst[18] = float32(reused)
+	}
 }
 
 func (id *identity) shared(dst []float32) {
@@ -542,8 +573,12 @@ func Transactions(seed uint64, n int) *Dataset {
 		}
 		id := g.identity(kind)
 		row := d.X[i*w : (i+1)*w]
-		t.features(row[:len(txFeatures)])
-		id.shared(row[len(txFeatures):])
+		k := g.r.Float64()
+		t.features(row[:len(txFeatures)], k < Knowledge.Full+Knowledge.NoReuse, k < Knowledge.Full)
+		if g.chance(Knowledge.Identity) {
+			row[len(txFeatures)] = 1
+			id.shared(row[len(txFeatures)+1:])
+		}
 		d.Patterns[i] = p
 		d.Y[i] = label(p.Fraud(), g)
 	}

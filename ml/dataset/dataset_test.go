@@ -74,16 +74,16 @@ func TestPatternsLookLikeThemselves(t *testing.T) {
 		feature string
 		ok      func(patternMedian, paymentMedian float64) bool
 	}{
-		{dataset.PeelChain, "min_out_ratio", func(p, pay float64) bool { return p < 0.05 && pay > 0.2 }},
-		{dataset.PeelChain, "input_age_min_blocks", func(p, pay float64) bool { return p <= 6 && pay > 100 }},
+		{dataset.PeelChain, "largest_output_frac", func(p, pay float64) bool { return p > 0.95 && pay < 0.9 }},
+		{dataset.PeelChain, "in_age_min_blocks", func(p, pay float64) bool { return p <= 6 && pay > 100 }},
 		{dataset.FanOut, "n_outputs", func(p, pay float64) bool { return p > 20 && pay < 3 }},
-		{dataset.FanOut, "out_value_cv", func(p, pay float64) bool { return p < pay }},
-		{dataset.Dust, "dust_outputs", func(p, pay float64) bool { return p > 20 && pay < 0.1 }},
-		{dataset.RoundCashOut, "has_change", func(p, pay float64) bool { return p == 0 && pay > 0.9 }},
-		{dataset.RoundCashOut, "round_outputs", func(p, pay float64) bool { return p >= 1 }},
+		{dataset.Dust, "out_min_btc", func(p, pay float64) bool { return p < 546e-8 && pay > 546e-8 }},
+		{dataset.RoundCashOut, "out_round_count", func(p, pay float64) bool { return p >= 1 && pay == 0 }},
 		{dataset.FreshIdentity, "did_age_days", func(p, pay float64) bool { return p < 10 && pay > 100 }},
-		{dataset.FreshIdentity, "kyc_verified", func(p, pay float64) bool { return p < 0.2 && pay > 0.5 }},
-		{dataset.AddressReuse, "reused_addresses", func(p, pay float64) bool { return p > 2 && pay < 0.5 }},
+		{dataset.FreshIdentity, "kyc_verified", func(p, pay float64) bool { return p == 0 && pay == 1 }},
+		{dataset.AddressReuse, "out_reused_count", func(p, pay float64) bool { return p >= 2 && pay == 0 }},
+		{dataset.ExchangeBatch, "n_outputs", func(p, pay float64) bool { return p >= 10 }},
+		{dataset.Consolidation, "n_inputs", func(p, pay float64) bool { return p >= 10 && pay < 3 }},
 	}
 	for _, c := range checks {
 		pm, pay := median(c.p, c.feature), median(dataset.Payment, c.feature)
@@ -93,10 +93,55 @@ func TestPatternsLookLikeThemselves(t *testing.T) {
 	}
 }
 
+// TestKnowledgeFlags: unknown lookups leave their features at 0, as the bitcoin package does.
+func TestKnowledgeFlags(t *testing.T) {
+	d := dataset.Transactions(4, 20000)
+	s := d.Schema
+	var full, raw, anon int
+	for i := range d.Rows() {
+		r := d.Row(i)
+		switch {
+		case r[s.Index("inputs_known")] == 0:
+			raw++
+			for _, f := range []string{"fee_rate_sat_vb", "ages_known", "in_age_min_blocks", "in_age_mean_blocks", "reuse_known", "out_reused_count"} {
+				if r[s.Index(f)] != 0 {
+					t.Fatalf("row %d: %s = %v without inputs", i, f, r[s.Index(f)])
+				}
+			}
+		case r[s.Index("reuse_known")] == 1:
+			full++
+		}
+		if r[s.Index("identity_known")] == 0 {
+			anon++
+			for _, f := range []string{"did_age_days", "credentials", "kyc_verified", "address_linked", "prior_payments", "prior_reports"} {
+				if r[s.Index(f)] != 0 {
+					t.Fatalf("row %d: %s = %v without an identity", i, f, r[s.Index(f)])
+				}
+			}
+		}
+	}
+	n := float64(d.Rows())
+	if math.Abs(float64(full)/n-dataset.Knowledge.Full) > 0.02 || math.Abs(float64(raw)/n-(1-dataset.Knowledge.Full-dataset.Knowledge.NoReuse)) > 0.02 ||
+		math.Abs(float64(anon)/n-(1-dataset.Knowledge.Identity)) > 0.02 {
+		t.Fatalf("full %d, raw %d, anonymous %d of %v", full, raw, anon, n)
+	}
+}
+
 func TestSplit(t *testing.T) {
 	d := dataset.Identities(4, 100)
 	a, b := d.Split(30)
 	if a.Rows() != 30 || b.Rows() != 70 || !slices.Equal(b.Row(0), d.Row(30)) {
 		t.Fatal("Split")
+	}
+}
+
+// TestFeesArePaid: with inputs known, every transaction pays a positive fee.
+func TestFeesArePaid(t *testing.T) {
+	d := dataset.Transactions(8, 30000)
+	k, fr := d.Schema.Index("inputs_known"), d.Schema.Index("fee_rate_sat_vb")
+	for i := range d.Rows() {
+		if r := d.Row(i); r[k] == 1 && r[fr] <= 0 {
+			t.Fatalf("row %d (%s): fee rate %v", i, d.Patterns[i], r[fr])
+		}
 	}
 }

@@ -12,12 +12,12 @@ func ExampleTransactions() {
 	for i := range d.Rows() {
 		if d.Patterns[i] == dataset.PeelChain {
 			row := d.Row(i)
-			fmt.Printf("peel chain: %v inputs, %v outputs, smallest output %.1f%% of the total, youngest input %v blocks old\n",
-				row[0], row[1], 100*row[d.Schema.Index("min_out_ratio")], row[d.Schema.Index("input_age_min_blocks")])
+			fmt.Printf("peel chain: %v input, %v outputs, %.1f%% forwarded, youngest input %v block(s) old\n",
+				row[0], row[1], 100*row[d.Schema.Index("largest_output_frac")], row[d.Schema.Index("in_age_min_blocks")])
 			break
 		}
 	}
 	// Output:
-	// fraud@1 22 features, 1000 rows
-	// peel chain: 1 inputs, 2 outputs, smallest output 0.7% of the total, youngest input 4 blocks old
+	// fraud@1 26 features, 1000 rows
+	// peel chain: 1 input, 2 outputs, 97.0% forwarded, youngest input 1 block(s) old
 }

@@ -1,0 +1,85 @@
+// Package bitcoin is the SDK's hand on Bitcoin: keys and addresses, multisig policies,
+// partially signed transactions, message signatures that prove control of an address,
+// feature vectors for machine learning, and access to the chain.
+//
+// Everything is built on btcd v0.25.0 (wire, txscript, btcec/v2, btcutil, psbt) and is
+// checked against the published conformance vectors of the BIPs it implements (see
+// testdata/PROVENANCE).
+//
+// # Networks and addresses
+//
+// A Network is Mainnet, Testnet, Signet or Regtest; its zero value is invalid, so nothing
+// silently defaults to mainnet. An Address is a decoded address bound to a network:
+// P2PKH, P2SH (including P2SH-wrapped P2WPKH), P2WPKH, P2WSH, P2TR and future segwit
+// versions, built by NewP2PKH, NewP2SHP2WPKH, NewP2WPKH, NewP2WSH, NewP2TR and
+// AddressFromScript. ParseAddress rejects an address encoded for another network with an
+// *AddressError wrapping ErrWrongNetwork; testnet and signet share every encoding, and
+// regtest shares the base58 ones, so those parse for each other.
+//
+// # Keys
+//
+// HDKey is a BIP-32 extended key. Purpose.Path and HDKey.DeriveAddress follow BIP-44,
+// BIP-49, BIP-84 (P2WPKH) and BIP-86 (single-key P2TR). ParseHDKey also reads the
+// SLIP-132 forms (zprv, vpub, …) that BIP-49/84 wallets print. An HDKey prints its public
+// form; the private form is only produced by ExtendedPrivateKey.
+//
+// # Multisig
+//
+// Multisig policies take plain public keys (*btcec.PublicKey), so keys from DID documents
+// can be used directly. NewSortedMultisig is k-of-n OP_CHECKMULTISIG in P2WSH with BIP-67
+// key order. NewMuSig2Multisig is n-of-n as one BIP-327 aggregate key spent through the
+// taproot key path: signers each run a MuSig2Session (two rounds: public nonces, then
+// partial signatures) and CombineMuSig2 assembles the signature. NewTaprootMultisig is
+// k-of-n in a tapscript leaf with OP_CHECKSIGADD, behind an unspendable internal key or,
+// with WithMuSig2KeyPath, behind the MuSig2 aggregate of all keys.
+//
+// # Transactions and PSBTs
+//
+// CreatePSBT selects coins (branch and bound for a changeless solution, then largest
+// first) for outputs at a FeeRate, adds change above the dust threshold, signals
+// replaceability (BIP-125) by default and refuses fees above DefaultMaxFee. A PSBT
+// (BIP-174) is then signed (Sign, which first applies BIP-174's signer checks),
+// combined (Combine), finalized (Finalize) and extracted (Extract, which runs every input
+// through the script interpreter before returning the transaction). ParsePSBT is strict:
+// it also rejects encodings btcd's parser lets through. BIP-370 (PSBT version 2) is not
+// supported.
+//
+// # Message signing
+//
+// SignMessage and VerifyMessage implement BIP-322 (generic signed messages): the simple
+// ("smp"), full ("ful") and proof-of-funds ("pof") formats, the older unprefixed encodings
+// on verification, and the legacy format for P2PKH. Verification returns one of BIP-322's
+// three outcomes — Valid (at time T and age S), Inconclusive or Invalid — as a
+// Verification; errors are reserved for signatures that cannot be decoded. With
+// WithUTXOLookup, a proof of funds is checked against the UTXO set. Multisig addresses are
+// signed with SignMessageMultisig or, across parties, with NewMessagePSBT.
+// SignMessageLegacy and VerifyMessageLegacy implement Bitcoin Core's signmessage and the
+// BIP-137 segwit headers.
+//
+// # Schnorr signatures
+//
+// SignSchnorr and VerifySchnorr implement BIP-340 for messages of any length; btcec's
+// schnorr package only takes 32-byte messages. MuSig2 key aggregation and nonce
+// generation come from btcec's musig2 package; partial signing, partial verification and
+// aggregation follow BIP-327 over messages of any length.
+//
+// # Features for machine learning
+//
+// A FeatureExtractor turns a transaction or a block into a named, versioned []float32
+// (TxFeatureSchema, BlockFeatureSchema): counts, values and their statistics, fee and fee
+// rate, sizes, script-type mix, round amounts, change heuristics, RBF, lock time, and — when
+// a FeatureLookup (for example a chain index) supplies spent outputs — input values, ages
+// and address reuse. Extraction without a lookup does not allocate.
+//
+// # Chain access and notifications
+//
+// The Chain interface, its backends and the reorg-safe notifications on the bus give
+// hosts blocks, transactions, UTXOs, mempool and fee data, and broadcasting.
+//
+// # Errors
+//
+// Every error wraps one of the package's sentinels (ErrInvalidAddress, ErrInvalidPSBT,
+// ErrMalformedSignature, …); typed errors (*AddressError, *PSBTError, *SignatureError,
+// *MuSig2Error, *InsufficientFundsError) say which input, output or signer is at fault.
+// Bad input never panics and never changes the value it was applied to.
+package bitcoin

@@ -1,0 +1,167 @@
+package bitcoin
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/btcsuite/btcd/btcutil"
+)
+
+// Sentinel errors. Typed errors below wrap one of these, so callers test with errors.Is.
+var (
+	// ErrInvalidNetwork reports a Network value or name that is not one of the four networks.
+	ErrInvalidNetwork = errors.New("bitcoin: invalid network")
+	// ErrInvalidAddress reports an address string or script that does not decode.
+	ErrInvalidAddress = errors.New("bitcoin: invalid address")
+	// ErrWrongNetwork reports an address or extended key encoded for another network.
+	ErrWrongNetwork = errors.New("bitcoin: wrong network")
+	// ErrInvalidKey reports a malformed public, private or extended key.
+	ErrInvalidKey = errors.New("bitcoin: invalid key")
+	// ErrNoPrivateKey reports a private-key operation on a public-only key.
+	ErrNoPrivateKey = errors.New("bitcoin: key has no private part")
+	// ErrInvalidPath reports a malformed BIP-32 derivation path.
+	ErrInvalidPath = errors.New("bitcoin: invalid derivation path")
+	// ErrInvalidMultisig reports an unusable multisig policy (threshold, key count, duplicates).
+	ErrInvalidMultisig = errors.New("bitcoin: invalid multisig")
+	// ErrInvalidPSBT reports a PSBT that does not decode or breaks a BIP-174 rule.
+	ErrInvalidPSBT = errors.New("bitcoin: invalid psbt")
+	// ErrPSBTMismatch reports combining PSBTs of different unsigned transactions.
+	ErrPSBTMismatch = errors.New("bitcoin: psbts describe different transactions")
+	// ErrPSBTIncomplete reports finalizing or extracting a PSBT that lacks signatures or data.
+	ErrPSBTIncomplete = errors.New("bitcoin: psbt incomplete")
+	// ErrSignerCheck reports a PSBT input that fails the BIP-174 signer checks; nothing is signed.
+	ErrSignerCheck = errors.New("bitcoin: psbt fails signer checks")
+	// ErrInsufficientFunds reports that the candidate coins cannot pay the outputs and fee.
+	ErrInsufficientFunds = errors.New("bitcoin: insufficient funds")
+	// ErrDustOutput reports an output below the dust threshold.
+	ErrDustOutput = errors.New("bitcoin: dust output")
+	// ErrFeeTooHigh reports a fee above the configured maximum.
+	ErrFeeTooHigh = errors.New("bitcoin: fee too high")
+	// ErrUnsupportedScript reports a script the operation does not know how to handle.
+	ErrUnsupportedScript = errors.New("bitcoin: unsupported script")
+	// ErrMalformedSignature reports a signature that cannot be decoded.
+	ErrMalformedSignature = errors.New("bitcoin: malformed signature")
+	// ErrAddressNoKey reports a legacy message check against an address that names no key.
+	ErrAddressNoKey = errors.New("bitcoin: address does not refer to a key")
+	// ErrPubKeyNotRecovered reports a legacy signature from which no public key can be recovered.
+	ErrPubKeyNotRecovered = errors.New("bitcoin: public key not recovered")
+	// ErrNotSigned reports a legacy signature made by another key or over another message.
+	ErrNotSigned = errors.New("bitcoin: message not signed by address")
+	// ErrInvalidTransaction reports bytes that are not a transaction.
+	ErrInvalidTransaction = errors.New("bitcoin: invalid transaction")
+	// ErrMuSig2 reports a failed MuSig2 (BIP-327) step; see *MuSig2Error for the culprit.
+	ErrMuSig2 = errors.New("bitcoin: musig2")
+	// ErrNonceReused reports a second signature attempt with a MuSig2 session's secret nonce.
+	ErrNonceReused = errors.New("bitcoin: musig2 nonce already used")
+)
+
+// AddressError describes an address that failed to parse or belongs to another network.
+type AddressError struct {
+	Address string  // the input, truncated to 100 bytes
+	Network Network // the network asked for, zero when none was
+	Reason  string
+	Err     error // ErrInvalidAddress or ErrWrongNetwork
+}
+
+func newAddressError(s string, net Network, err error, reason string) *AddressError {
+	if len(s) > 100 {
+		s = s[:100]
+	}
+	return &AddressError{Address: s, Network: net, Reason: reason, Err: err}
+}
+
+func (e *AddressError) Error() string {
+	msg := fmt.Sprintf("%v %q", e.Err, e.Address)
+	if e.Network != 0 {
+		msg += " for " + e.Network.String()
+	}
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
+	return msg
+}
+
+func (e *AddressError) Unwrap() error { return e.Err }
+
+// PSBTError locates a PSBT problem: Input or Output is the index concerned, -1 when the
+// problem is not specific to one.
+type PSBTError struct {
+	Input  int
+	Output int
+	Reason string
+	Err    error // ErrInvalidPSBT, ErrSignerCheck, ErrPSBTIncomplete, ErrPSBTMismatch, ...
+}
+
+func psbtErr(err error, input int, format string, args ...any) *PSBTError {
+	return &PSBTError{Input: input, Output: -1, Reason: fmt.Sprintf(format, args...), Err: err}
+}
+
+func (e *PSBTError) Error() string {
+	msg := e.Err.Error()
+	switch {
+	case e.Input >= 0:
+		msg += fmt.Sprintf(": input %d", e.Input)
+	case e.Output >= 0:
+		msg += fmt.Sprintf(": output %d", e.Output)
+	}
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
+	return msg
+}
+
+func (e *PSBTError) Unwrap() error { return e.Err }
+
+// InsufficientFundsError reports how much coin selection needed and how much was available
+// after paying for each coin's own input.
+type InsufficientFundsError struct {
+	Needed    btcutil.Amount // outputs plus fee
+	Available btcutil.Amount // sum of the candidates' effective values
+}
+
+func (e *InsufficientFundsError) Error() string {
+	return fmt.Sprintf("%v: need %d sat, have %d sat spendable at this fee rate",
+		ErrInsufficientFunds, int64(e.Needed), int64(e.Available))
+}
+
+func (e *InsufficientFundsError) Unwrap() error { return ErrInsufficientFunds }
+
+// SignatureError describes a message signature that could not be decoded.
+type SignatureError struct {
+	Format MessageFormat // the format being decoded, FormatUnknown when undetermined
+	Reason string
+}
+
+func (e *SignatureError) Error() string {
+	return fmt.Sprintf("%v: %s", ErrMalformedSignature, e.Reason)
+}
+
+func (e *SignatureError) Unwrap() error { return ErrMalformedSignature }
+
+// MuSig2Error blames a BIP-327 failure on a participant's contribution when it can.
+type MuSig2Error struct {
+	// Signer is the index of the participant at fault, -1 when none is (e.g. the aggregate
+	// nonce).
+	Signer int
+	// Contribution names what was wrong: "pubkey", "pubnonce", "aggnonce", "psig", or ""
+	// for errors that are nobody's contribution (bad tweak, reused nonce).
+	Contribution string
+	Reason       string
+}
+
+func (e *MuSig2Error) Error() string {
+	msg := ErrMuSig2.Error()
+	if e.Contribution != "" {
+		if e.Signer >= 0 {
+			msg += fmt.Sprintf(": invalid %s from signer %d", e.Contribution, e.Signer)
+		} else {
+			msg += fmt.Sprintf(": invalid %s", e.Contribution)
+		}
+	}
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
+	return msg
+}
+
+func (e *MuSig2Error) Unwrap() error { return ErrMuSig2 }

@@ -1,0 +1,604 @@
+package bitcoin
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/btcutil/psbt"
+	"github.com/btcsuite/btcd/txscript"
+	"github.com/btcsuite/btcd/wire"
+)
+
+// Coin is a spendable output together with what a signer needs to spend it.
+type Coin struct {
+	OutPoint wire.OutPoint
+	Value    btcutil.Amount
+	PkScript []byte // the output script
+	// PrevTx is the whole transaction that created the output. It is required for
+	// non-segwit outputs (P2PKH, bare P2SH), whose signatures do not commit to the value,
+	// and recommended for segwit v0 ones.
+	PrevTx *wire.MsgTx
+	// RedeemScript is the P2SH redeem script (for P2SH-P2WPKH: 0014{hash160(key)}).
+	RedeemScript []byte
+	// WitnessScript is the P2WSH witness script.
+	WitnessScript []byte
+	// Multisig, when set, supplies the scripts of a multisig output (witness script,
+	// taproot internal key, leaf and control block).
+	Multisig *Multisig
+}
+
+// resolve fills the value and script from PrevTx when they are missing and checks that
+// they agree with it.
+func (c Coin) resolve() (Coin, error) {
+	if c.PrevTx == nil {
+		if c.PkScript == nil {
+			return c, fmt.Errorf("coin %v has neither a script nor its previous transaction", c.OutPoint)
+		}
+		return c, nil
+	}
+	if c.PrevTx.TxHash() != c.OutPoint.Hash || int(c.OutPoint.Index) >= len(c.PrevTx.TxOut) {
+		return c, fmt.Errorf("previous transaction does not contain coin %v", c.OutPoint)
+	}
+	o := c.PrevTx.TxOut[c.OutPoint.Index]
+	if c.PkScript == nil {
+		c.PkScript, c.Value = o.PkScript, btcutil.Amount(o.Value)
+	} else if !bytes.Equal(o.PkScript, c.PkScript) || btcutil.Amount(o.Value) != c.Value {
+		return c, fmt.Errorf("coin %v: value or script differs from the previous transaction", c.OutPoint)
+	}
+	return c, nil
+}
+
+// PSBT is a BIP-174 partially signed transaction. Methods that change it either succeed or
+// leave it unchanged. A PSBT is not safe for concurrent use.
+type PSBT struct {
+	p *psbt.Packet
+}
+
+// BIP-322 adds this global type for a PSBT that signs a message.
+const psbtGlobalGenericSignedMessage = 0x09
+
+// NewPSBT returns a PSBT for the unsigned transaction tx (BIP-174 creator). tx must have no
+// scriptSigs or witnesses; it is copied.
+func NewPSBT(tx *wire.MsgTx) (*PSBT, error) {
+	if tx == nil {
+		return nil, psbtErr(ErrInvalidPSBT, -1, "nil transaction")
+	}
+	if tx.SerializeSizeStripped() > psbt.MaxPsbtValueLength {
+		return nil, psbtErr(ErrInvalidPSBT, -1, "transaction larger than a PSBT can hold")
+	}
+	p, err := psbt.NewFromUnsignedTx(tx.Copy())
+	if err != nil {
+		return nil, psbtErr(ErrInvalidPSBT, -1, "%v", err)
+	}
+	return &PSBT{p: p}, nil
+}
+
+// ParsePSBT decodes a PSBT from its binary serialization or its base64 text. Malformed
+// input, including encodings btcd's parser would accept but BIP-174 forbids, returns a
+// *PSBTError wrapping ErrInvalidPSBT. BIP-370 (version 2) PSBTs are rejected.
+func ParsePSBT(b []byte) (_ *PSBT, err error) {
+	raw := b
+	if !bytes.HasPrefix(b, psbtMagic) {
+		dec, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if derr != nil {
+			return nil, psbtErr(ErrInvalidPSBT, -1, "neither binary PSBT nor base64: %v", derr)
+		}
+		raw = dec
+	}
+	strict, err := parsePSBTStrict(raw)
+	if err != nil {
+		return nil, err
+	}
+	// Defence in depth: the strict pass should leave btcd's parser nothing to choke on,
+	// but outside input must never panic the host.
+	defer func() {
+		if r := recover(); r != nil {
+			err = psbtErr(ErrInvalidPSBT, -1, "parser panic: %v", r)
+		}
+	}()
+	p, err := psbt.NewFromRawBytes(bytes.NewReader(raw), false)
+	if err != nil {
+		return nil, psbtErr(ErrInvalidPSBT, -1, "%v", err)
+	}
+	// btcd's witness UTXO reader assumes a one-byte script length; use the strict parse.
+	for i, m := range strict.inputs {
+		for _, kv := range m {
+			if kv.keyType == 0x01 {
+				p.Inputs[i].WitnessUtxo, _ = parseTxOut(kv.value)
+			}
+		}
+	}
+	out := &PSBT{p: p}
+	for i := range p.Inputs {
+		if err := out.checkNonWitnessUTXO(i); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// checkNonWitnessUTXO verifies that a non-witness UTXO is the transaction the input spends.
+func (p *PSBT) checkNonWitnessUTXO(i int) error {
+	in := p.p.Inputs[i]
+	if in.NonWitnessUtxo == nil {
+		return nil
+	}
+	prev := p.p.UnsignedTx.TxIn[i].PreviousOutPoint
+	if in.NonWitnessUtxo.TxHash() != prev.Hash {
+		return psbtErr(ErrInvalidPSBT, i, "non-witness utxo does not match the outpoint hash")
+	}
+	if int(prev.Index) >= len(in.NonWitnessUtxo.TxOut) {
+		return psbtErr(ErrInvalidPSBT, i, "outpoint index beyond the non-witness utxo's outputs")
+	}
+	return nil
+}
+
+// Bytes returns the binary serialization.
+func (p *PSBT) Bytes() []byte {
+	var b bytes.Buffer
+	if err := p.p.Serialize(&b); err != nil {
+		return nil
+	}
+	return b.Bytes()
+}
+
+// Base64 returns the base64 serialization, the usual text form.
+func (p *PSBT) Base64() string { return base64.StdEncoding.EncodeToString(p.Bytes()) }
+
+// UnsignedTx returns a copy of the unsigned transaction.
+func (p *PSBT) UnsignedTx() *wire.MsgTx { return p.p.UnsignedTx.Copy() }
+
+// Clone returns an independent copy.
+func (p *PSBT) Clone() *PSBT {
+	c, err := psbt.NewFromRawBytes(bytes.NewReader(p.Bytes()), false)
+	if err != nil { // a PSBT we hold always re-parses
+		panic(fmt.Sprintf("bitcoin: psbt clone: %v", err))
+	}
+	for i := range p.p.Inputs { // keep the exact witness UTXOs (see ParsePSBT)
+		if w := p.p.Inputs[i].WitnessUtxo; w != nil {
+			c.Inputs[i].WitnessUtxo = wire.NewTxOut(w.Value, bytes.Clone(w.PkScript))
+		}
+	}
+	return &PSBT{p: c}
+}
+
+// SignalsRBF reports whether the transaction signals replaceability (BIP-125): some input
+// has a sequence number below 0xfffffffe.
+func (p *PSBT) SignalsRBF() bool { return signalsRBF(p.p.UnsignedTx) }
+
+func signalsRBF(tx *wire.MsgTx) bool {
+	for _, in := range tx.TxIn {
+		if in.Sequence < wire.MaxTxInSequenceNum-1 {
+			return true
+		}
+	}
+	return false
+}
+
+// prevOut returns the output input i spends, from its witness or non-witness UTXO.
+func (p *PSBT) prevOut(i int) (*wire.TxOut, bool) {
+	in := &p.p.Inputs[i]
+	if in.NonWitnessUtxo != nil {
+		idx := p.p.UnsignedTx.TxIn[i].PreviousOutPoint.Index
+		if int(idx) < len(in.NonWitnessUtxo.TxOut) {
+			return in.NonWitnessUtxo.TxOut[idx], true
+		}
+	}
+	if in.WitnessUtxo != nil {
+		return in.WitnessUtxo, true
+	}
+	return nil, false
+}
+
+// Fee returns inputs minus outputs, or an error when an input's UTXO is unknown.
+func (p *PSBT) Fee() (btcutil.Amount, error) {
+	var in, out int64
+	for i := range p.p.Inputs {
+		o, ok := p.prevOut(i)
+		if !ok {
+			return 0, psbtErr(ErrPSBTIncomplete, i, "no UTXO data")
+		}
+		in += o.Value
+	}
+	for _, o := range p.p.UnsignedTx.TxOut {
+		out += o.Value
+	}
+	return btcutil.Amount(in - out), nil
+}
+
+// fetcher returns a PrevOutputFetcher over the inputs' UTXO data and whether it knows
+// every input's output. Unknown outputs are returned as empty outputs, never nil.
+func (p *PSBT) fetcher() (txscript.PrevOutputFetcher, bool) {
+	m := make(map[wire.OutPoint]*wire.TxOut, len(p.p.Inputs))
+	all := true
+	for i, in := range p.p.UnsignedTx.TxIn {
+		if o, ok := p.prevOut(i); ok {
+			m[in.PreviousOutPoint] = o
+		} else {
+			all = false
+		}
+	}
+	return fetcherFunc(func(op wire.OutPoint) *wire.TxOut {
+		if o, ok := m[op]; ok {
+			return o
+		}
+		return &wire.TxOut{}
+	}), all
+}
+
+type fetcherFunc func(wire.OutPoint) *wire.TxOut
+
+func (f fetcherFunc) FetchPrevOutput(op wire.OutPoint) *wire.TxOut { return f(op) }
+
+// AddCoin records what input i spends (BIP-174 updater): the UTXO, redeem and witness
+// scripts and, for taproot multisig, the internal key and leaf. c.OutPoint must be input
+// i's outpoint.
+func (p *PSBT) AddCoin(i int, c Coin) error {
+	if i < 0 || i >= len(p.p.Inputs) {
+		return psbtErr(ErrInvalidPSBT, i, "no such input")
+	}
+	if p.p.UnsignedTx.TxIn[i].PreviousOutPoint != c.OutPoint {
+		return psbtErr(ErrInvalidPSBT, i, "coin %v is not the input's outpoint %v", c.OutPoint, p.p.UnsignedTx.TxIn[i].PreviousOutPoint)
+	}
+	c, err := c.resolve()
+	if err != nil {
+		return psbtErr(ErrInvalidPSBT, i, "%v", err)
+	}
+	in := p.p.Inputs[i] // copy: assign back only on success
+	redeem, ws := c.RedeemScript, c.WitnessScript
+	if c.Multisig != nil {
+		if !bytes.Equal(c.Multisig.PkScript(), c.PkScript) {
+			return psbtErr(ErrInvalidPSBT, i, "multisig does not pay to the coin's script")
+		}
+		if ws == nil {
+			ws = c.Multisig.WitnessScript()
+		}
+		if c.Multisig.internalKey != nil {
+			in.TaprootInternalKey = xOnly(c.Multisig.internalKey)
+		}
+		if c.Multisig.merkleRoot != nil {
+			in.TaprootMerkleRoot = bytes.Clone(c.Multisig.merkleRoot)
+		}
+		if c.Multisig.leaf != nil && len(in.TaprootLeafScript) == 0 {
+			in.TaprootLeafScript = []*psbt.TaprootTapLeafScript{{
+				ControlBlock: c.Multisig.ControlBlock(),
+				Script:       c.Multisig.LeafScript(),
+				LeafVersion:  txscript.BaseLeafVersion,
+			}}
+		}
+	}
+	segwit, err := checkCoinScripts(c.PkScript, redeem, ws)
+	if err != nil {
+		return psbtErr(ErrInvalidPSBT, i, "%v", err)
+	}
+	if !segwit && c.PrevTx == nil {
+		return psbtErr(ErrInvalidPSBT, i, "a non-segwit coin needs its previous transaction")
+	}
+	if c.PrevTx != nil {
+		in.NonWitnessUtxo = c.PrevTx.Copy()
+	}
+	if segwit {
+		in.WitnessUtxo = wire.NewTxOut(int64(c.Value), bytes.Clone(c.PkScript))
+	}
+	if redeem != nil {
+		in.RedeemScript = bytes.Clone(redeem)
+	}
+	if ws != nil {
+		in.WitnessScript = bytes.Clone(ws)
+	}
+	p.p.Inputs[i] = in
+	return nil
+}
+
+// checkCoinScripts checks that the redeem and witness scripts hash to the output script and
+// reports whether spending it is segwit.
+func checkCoinScripts(pk, redeem, ws []byte) (segwit bool, err error) {
+	target := pk
+	if redeem != nil {
+		if classify(pk) != classP2SH || !bytes.Equal(pk[2:22], hash160(redeem)) {
+			return false, fmt.Errorf("redeem script does not match the output script")
+		}
+		target = redeem
+	} else if classify(pk) == classP2SH {
+		return false, nil
+	}
+	if ws != nil {
+		h := sha256.Sum256(ws)
+		if classify(target) != classP2WSH || !bytes.Equal(target[2:], h[:]) {
+			return false, fmt.Errorf("witness script does not match the output or redeem script")
+		}
+	}
+	_, _, isWitness := witnessProgram(target)
+	return isWitness, nil
+}
+
+// AddKeyOrigin records that pub derives from the master key with the given fingerprint
+// along path (BIP-32), on every input and output whose scripts involve pub.
+func (p *PSBT) AddKeyOrigin(pub *btcec.PublicKey, masterFingerprint uint32, path []uint32) error {
+	if pub == nil {
+		return fmt.Errorf("%w: nil public key", ErrInvalidKey)
+	}
+	fp := masterFingerprint
+	for i := range p.p.Inputs {
+		in := &p.p.Inputs[i]
+		var scripts [][]byte
+		if o, ok := p.prevOut(i); ok {
+			scripts = append(scripts, o.PkScript)
+		}
+		scripts = append(scripts, in.RedeemScript, in.WitnessScript)
+		if scriptsInvolve(pub, scripts...) && !hasDerivation(in.Bip32Derivation, pub) {
+			in.Bip32Derivation = append(in.Bip32Derivation, &psbt.Bip32Derivation{
+				PubKey: pub.SerializeCompressed(), MasterKeyFingerprint: byteSwap(fp), Bip32Path: append([]uint32(nil), path...),
+			})
+		}
+	}
+	for i := range p.p.Outputs {
+		out := &p.p.Outputs[i]
+		if scriptsInvolve(pub, p.p.UnsignedTx.TxOut[i].PkScript, out.RedeemScript, out.WitnessScript) &&
+			!hasDerivation(out.Bip32Derivation, pub) {
+			out.Bip32Derivation = append(out.Bip32Derivation, &psbt.Bip32Derivation{
+				PubKey: pub.SerializeCompressed(), MasterKeyFingerprint: byteSwap(fp), Bip32Path: append([]uint32(nil), path...),
+			})
+		}
+	}
+	return nil
+}
+
+// byteSwap converts a big-endian fingerprint (as BIP-32 prints it) to the little-endian
+// integer btcd stores.
+func byteSwap(v uint32) uint32 {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], v)
+	return binary.LittleEndian.Uint32(b[:])
+}
+
+func hasDerivation(ds []*psbt.Bip32Derivation, pub *btcec.PublicKey) bool {
+	for _, d := range ds {
+		if bytes.Equal(d.PubKey, pub.SerializeCompressed()) {
+			return true
+		}
+	}
+	return false
+}
+
+// scriptsInvolve reports whether any script pays to, or pushes, pub.
+func scriptsInvolve(pub *btcec.PublicKey, scripts ...[]byte) bool {
+	comp := pub.SerializeCompressed()
+	h := hash160(comp)
+	for _, s := range scripts {
+		if len(s) == 0 {
+			continue
+		}
+		switch classify(s) {
+		case classP2PKH:
+			if bytes.Equal(s[3:23], h) {
+				return true
+			}
+		case classP2WPKH:
+			if bytes.Equal(s[2:], h) {
+				return true
+			}
+		}
+		if scriptPushesData(s, comp) {
+			return true
+		}
+	}
+	return false
+}
+
+// scriptPushesData reports whether script pushes exactly data somewhere.
+func scriptPushesData(script, data []byte) bool {
+	tok := txscript.MakeScriptTokenizer(0, script)
+	for tok.Next() {
+		if bytes.Equal(tok.Data(), data) {
+			return true
+		}
+	}
+	return false
+}
+
+// SetSighashType sets the signature hash type signers must use for input i.
+func (p *PSBT) SetSighashType(i int, t txscript.SigHashType) error {
+	if i < 0 || i >= len(p.p.Inputs) {
+		return psbtErr(ErrInvalidPSBT, i, "no such input")
+	}
+	p.p.Inputs[i].SighashType = t
+	return nil
+}
+
+// SetLockTime sets the unsigned transaction's lock time. It fails once any input carries a
+// signature, since signatures commit to it.
+func (p *PSBT) SetLockTime(lt uint32) error {
+	if p.hasSignatures() {
+		return psbtErr(ErrInvalidPSBT, -1, "cannot change the lock time of a signed PSBT")
+	}
+	p.p.UnsignedTx.LockTime = lt
+	return nil
+}
+
+func (p *PSBT) hasSignatures() bool {
+	for _, in := range p.p.Inputs {
+		if len(in.PartialSigs) > 0 || in.TaprootKeySpendSig != nil || len(in.TaprootScriptSpendSig) > 0 ||
+			in.FinalScriptSig != nil || in.FinalScriptWitness != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// IsComplete reports whether every input is finalized.
+func (p *PSBT) IsComplete() bool { return p.p.IsComplete() }
+
+// Combine merges the data of others into p (BIP-174 combiner). All must describe the same
+// unsigned transaction; on error p is unchanged. Where two PSBTs hold different values for
+// the same key, p's value wins. Unknown and proprietary fields are kept and ordered by key.
+func (p *PSBT) Combine(others ...*PSBT) error {
+	merged := p.Clone()
+	want := p.p.UnsignedTx.TxHash()
+	for n, o := range others {
+		if o.p.UnsignedTx.TxHash() != want {
+			return psbtErr(ErrPSBTMismatch, -1, "psbt %d has unsigned transaction %v, want %v", n, o.p.UnsignedTx.TxHash(), want)
+		}
+		m := merged.p
+		m.XPubs = mergeXPubs(m.XPubs, o.p.XPubs)
+		m.Unknowns = mergeUnknowns(m.Unknowns, o.p.Unknowns)
+		for i := range m.Inputs {
+			mergeInput(&m.Inputs[i], &o.p.Inputs[i])
+		}
+		for i := range m.Outputs {
+			mergeOutput(&m.Outputs[i], &o.p.Outputs[i])
+		}
+	}
+	p.p = merged.p
+	return nil
+}
+
+func mergeXPubs(a, b []psbt.XPub) []psbt.XPub {
+	for _, x := range b {
+		dup := false
+		for _, y := range a {
+			if bytes.Equal(x.ExtendedKey, y.ExtendedKey) {
+				dup = true
+			}
+		}
+		if !dup {
+			a = append(a, x)
+		}
+	}
+	return a
+}
+
+func mergeUnknowns(a, b []*psbt.Unknown) []*psbt.Unknown {
+	for _, u := range b {
+		dup := false
+		for _, v := range a {
+			if bytes.Equal(u.Key, v.Key) {
+				dup = true
+			}
+		}
+		if !dup {
+			a = append(a, &psbt.Unknown{Key: bytes.Clone(u.Key), Value: bytes.Clone(u.Value)})
+		}
+	}
+	sort.SliceStable(a, func(i, j int) bool { return bytes.Compare(a[i].Key, a[j].Key) < 0 })
+	return a
+}
+
+func mergeInput(a, b *psbt.PInput) {
+	if a.NonWitnessUtxo == nil && b.NonWitnessUtxo != nil {
+		a.NonWitnessUtxo = b.NonWitnessUtxo.Copy()
+	}
+	if a.WitnessUtxo == nil && b.WitnessUtxo != nil {
+		a.WitnessUtxo = wire.NewTxOut(b.WitnessUtxo.Value, bytes.Clone(b.WitnessUtxo.PkScript))
+	}
+	for _, s := range b.PartialSigs {
+		dup := false
+		for _, t := range a.PartialSigs {
+			if bytes.Equal(s.PubKey, t.PubKey) {
+				dup = true
+			}
+		}
+		if !dup {
+			a.PartialSigs = append(a.PartialSigs, &psbt.PartialSig{PubKey: bytes.Clone(s.PubKey), Signature: bytes.Clone(s.Signature)})
+		}
+	}
+	if a.SighashType == 0 {
+		a.SighashType = b.SighashType
+	}
+	a.RedeemScript = firstBytes(a.RedeemScript, b.RedeemScript)
+	a.WitnessScript = firstBytes(a.WitnessScript, b.WitnessScript)
+	for _, d := range b.Bip32Derivation {
+		dup := false
+		for _, e := range a.Bip32Derivation {
+			if bytes.Equal(d.PubKey, e.PubKey) {
+				dup = true
+			}
+		}
+		if !dup {
+			a.Bip32Derivation = append(a.Bip32Derivation, d)
+		}
+	}
+	a.FinalScriptSig = firstBytes(a.FinalScriptSig, b.FinalScriptSig)
+	a.FinalScriptWitness = firstBytes(a.FinalScriptWitness, b.FinalScriptWitness)
+	a.TaprootKeySpendSig = firstBytes(a.TaprootKeySpendSig, b.TaprootKeySpendSig)
+	for _, s := range b.TaprootScriptSpendSig {
+		dup := false
+		for _, t := range a.TaprootScriptSpendSig {
+			if s.EqualKey(t) {
+				dup = true
+			}
+		}
+		if !dup {
+			a.TaprootScriptSpendSig = append(a.TaprootScriptSpendSig, s)
+		}
+	}
+	for _, l := range b.TaprootLeafScript {
+		dup := false
+		for _, m := range a.TaprootLeafScript {
+			if bytes.Equal(l.ControlBlock, m.ControlBlock) {
+				dup = true
+			}
+		}
+		if !dup {
+			a.TaprootLeafScript = append(a.TaprootLeafScript, l)
+		}
+	}
+	for _, d := range b.TaprootBip32Derivation {
+		dup := false
+		for _, e := range a.TaprootBip32Derivation {
+			if bytes.Equal(d.XOnlyPubKey, e.XOnlyPubKey) {
+				dup = true
+			}
+		}
+		if !dup {
+			a.TaprootBip32Derivation = append(a.TaprootBip32Derivation, d)
+		}
+	}
+	a.TaprootInternalKey = firstBytes(a.TaprootInternalKey, b.TaprootInternalKey)
+	a.TaprootMerkleRoot = firstBytes(a.TaprootMerkleRoot, b.TaprootMerkleRoot)
+	a.Unknowns = mergeUnknowns(a.Unknowns, b.Unknowns)
+}
+
+func mergeOutput(a, b *psbt.POutput) {
+	a.RedeemScript = firstBytes(a.RedeemScript, b.RedeemScript)
+	a.WitnessScript = firstBytes(a.WitnessScript, b.WitnessScript)
+	for _, d := range b.Bip32Derivation {
+		dup := false
+		for _, e := range a.Bip32Derivation {
+			if bytes.Equal(d.PubKey, e.PubKey) {
+				dup = true
+			}
+		}
+		if !dup {
+			a.Bip32Derivation = append(a.Bip32Derivation, d)
+		}
+	}
+	a.TaprootInternalKey = firstBytes(a.TaprootInternalKey, b.TaprootInternalKey)
+	a.TaprootTapTree = firstBytes(a.TaprootTapTree, b.TaprootTapTree)
+	for _, d := range b.TaprootBip32Derivation {
+		dup := false
+		for _, e := range a.TaprootBip32Derivation {
+			if bytes.Equal(d.XOnlyPubKey, e.XOnlyPubKey) {
+				dup = true
+			}
+		}
+		if !dup {
+			a.TaprootBip32Derivation = append(a.TaprootBip32Derivation, d)
+		}
+	}
+	a.Unknowns = mergeUnknowns(a.Unknowns, b.Unknowns)
+}
+
+func firstBytes(a, b []byte) []byte {
+	if a != nil {
+		return a
+	}
+	return bytes.Clone(b)
+}

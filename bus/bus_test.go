@@ -1,0 +1,186 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/anya-org/anya-go/bus"
+	"github.com/anya-org/anya-go/bus/bustest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func newBus(t *testing.T, opts ...bus.Option) *bus.Bus {
+	b, err := bus.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestConformanceInProcess(t *testing.T) { bustest.Run(t, newBus) }
+
+func TestConformanceMemTransport(t *testing.T) {
+	bustest.RunTransport(t, func(t *testing.T) bus.Transport {
+		tr := &bus.MemTransport{}
+		t.Cleanup(func() { _ = tr.Close() })
+		return tr
+	})
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	for name, o := range map[string]bus.Option{
+		"queue":     bus.WithDefaultQueueSize(0),
+		"policy":    bus.WithDefaultPolicy(bus.Policy(9)),
+		"topics":    bus.WithMaxTopics(-1),
+		"clock":     bus.WithClock(nil),
+		"logger":    bus.WithLogger(nil),
+		"transport": bus.WithTransport(nil, nil),
+		"mw":        bus.WithMiddleware(nil),
+	} {
+		var oe *bus.OptionError
+		if _, err := bus.New(o); !errors.As(err, &oe) || !errors.Is(err, bus.ErrInvalidOption) {
+			t.Errorf("%s: err = %v, want *OptionError", name, err)
+		}
+	}
+}
+
+func TestMatchTopic(t *testing.T) {
+	cases := []struct {
+		pat, topic string
+		want       bool
+	}{
+		{"a.b.c", "a.b.c", true},
+		{"a.b.c", "a.b", false},
+		{"a.*.c", "a.zz.c", true},
+		{"a.*.c", "a.c", false},
+		{"a.*", "a.b.c", false},
+		{"a.>", "a.b.c", true},
+		{"a.>", "a", false},
+		{">", "a", true},
+		{"*.b.>", "x.b.y.z", true},
+		{"*.b.>", "x.c.y", false},
+		{"a.b", "a.b.c", false},
+		{"a.*.*", "a.b", false},
+		{"a..b", "a..b", false}, // invalid pattern never matches
+		{"a.b", "a.*", false},   // invalid topic never matches
+	}
+	for _, c := range cases {
+		if got := bus.MatchTopic(c.pat, c.topic); got != c.want {
+			t.Errorf("MatchTopic(%q, %q) = %v, want %v", c.pat, c.topic, got, c.want)
+		}
+	}
+}
+
+func TestIDText(t *testing.T) {
+	for _, s := range []string{"", "0123", "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz", "00000000-0000-0000-0000-00000000000", "00000000x0000-0000-0000-000000000000"} {
+		if _, err := bus.ParseID(s); (err == nil) != (s == "") {
+			t.Errorf("ParseID(%q) err = %v", s, err)
+		}
+	}
+	var id bus.ID
+	if err := id.UnmarshalText([]byte("0123456789abcdef-fedc-ba98-7654-3210")); err == nil {
+		t.Errorf("misplaced dashes accepted")
+	}
+}
+
+// The Retry middleware's waits double from the given backoff; synctest's fake clock shows the
+// exact schedule without sleeping.
+func TestRetryBackoffSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var at []time.Duration
+		start := time.Now()
+		h := bus.Retry(4, 10*time.Millisecond)(func(context.Context, *bus.Meta) error {
+			at = append(at, time.Since(start))
+			return errors.New("again")
+		})
+		if err := h(context.Background(), &bus.Meta{}); err == nil || err.Error() != "again" {
+			t.Fatalf("err = %v", err)
+		}
+		want := []time.Duration{0, 10 * time.Millisecond, 30 * time.Millisecond, 70 * time.Millisecond}
+		if len(at) != len(want) {
+			t.Fatalf("calls at %v, want %v", at, want)
+		}
+		for i := range want {
+			if at[i] != want[i] {
+				t.Fatalf("calls at %v, want %v", at, want)
+			}
+		}
+	})
+}
+
+func TestRetryStopsWhenContextEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 25*time.Millisecond)
+		defer cancel()
+		calls := 0
+		h := bus.Retry(10, 10*time.Millisecond)(func(context.Context, *bus.Meta) error {
+			calls++
+			return errors.New("again")
+		})
+		_ = h(ctx, &bus.Meta{})
+		if calls != 2 {
+			t.Fatalf("calls = %d, want 2 (at 0 and 10ms; the context ends at 25ms before the 30ms retry)", calls)
+		}
+	})
+}
+
+func TestTimeoutMiddleware(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := bus.Timeout(time.Second)(func(ctx context.Context, _ *bus.Meta) error {
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		start := time.Now()
+		if err := h(context.Background(), &bus.Meta{}); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v", err)
+		}
+		if d := time.Since(start); d != time.Second {
+			t.Fatalf("handler ran %v, want exactly 1s on the fake clock", d)
+		}
+	})
+}
+
+// A bus used entirely inside a synctest bubble: Drain and Close leave no goroutine behind, or
+// synctest.Test would report a deadlock.
+func TestBusInsideBubble(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBus(t)
+		rec := bustest.Record[int](t, b, "tick")
+		for i := range 10 {
+			if err := bus.Publish(t.Context(), b, "tick", i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Drain(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Len() != 10 {
+			t.Fatalf("recorded %d", rec.Len())
+		}
+	})
+}
+
+func TestPublishDoesNotAllocate(t *testing.T) {
+	b := newBus(t)
+	defer b.Close()
+	_, err := bus.Subscribe(b, "alloc", func(context.Context, bus.Envelope[int]) error { return nil }, bus.QueueSize(1<<16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_ = bus.Publish(ctx, b, "alloc", 0) // warm the route cache
+	allocs := testing.AllocsPerRun(1000, func() {
+		if err := bus.Publish(ctx, b, "alloc", 1, bus.WithKey("k")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("Publish allocated %.1f times per call", allocs)
+	}
+}

@@ -1,0 +1,17 @@
+// Package bustest helps test code that uses package bus.
+//
+// # Conformance
+//
+// Run is the conformance suite every Bus configuration must pass: typed delivery and envelope
+// fields, topic patterns, ordering, per-key ordering under concurrency, each slow-consumer policy,
+// filters, panics, middleware, dead letters, close and drain, unsubscribe, counters, and a
+// concurrent stress run meant for the race detector. RunTransport runs the same suite over a bus
+// built on a Transport, so a new transport proves itself with one line:
+//
+//	func TestConformance(t *testing.T) { bustest.RunTransport(t, newMyTransport) }
+//
+// # Recording
+//
+// Record subscribes a Recorder that keeps every message it receives, so a test can publish and
+// then wait for and inspect what arrived.
+package bustest

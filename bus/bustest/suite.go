@@ -1,0 +1,925 @@
+package bustest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/anya-org/anya-go/bus"
+)
+
+// NewBus returns a fresh bus configured for the backend under test, with the suite's extra
+// options applied after the backend's own. The suite closes it.
+type NewBus func(t *testing.T, opts ...bus.Option) *bus.Bus
+
+// NewTransport returns a fresh transport for one test. The suite does not close it; use
+// t.Cleanup in the constructor if it needs closing.
+type NewTransport func(t *testing.T) bus.Transport
+
+// RunTransport runs the conformance suite over buses built on transports from newTransport.
+func RunTransport(t *testing.T, newTransport NewTransport) {
+	Run(t, func(t *testing.T, opts ...bus.Option) *bus.Bus {
+		tr := newTransport(t)
+		b, err := bus.New(append([]bus.Option{bus.WithTransport(tr, nil)}, opts...)...)
+		if err != nil {
+			t.Fatalf("bus.New: %v", err)
+		}
+		return b
+	})
+}
+
+// Run runs the conformance suite against buses from newBus.
+func Run(t *testing.T, newBus NewBus) {
+	s := suite{newBus: newBus}
+	t.Run("Delivery", s.delivery)
+	t.Run("Patterns", s.patterns)
+	t.Run("BadInput", s.badInput)
+	t.Run("Ordering", s.ordering)
+	t.Run("OrderedKeys", s.orderedKeys)
+	t.Run("Concurrency", s.concurrency)
+	t.Run("PolicyBlock", s.policyBlock)
+	t.Run("PolicyDropNewest", s.policyDropNewest)
+	t.Run("PolicyDropOldest", s.policyDropOldest)
+	t.Run("PolicyFail", s.policyFail)
+	t.Run("StuckHandlerIsolated", s.stuckHandler)
+	t.Run("Filter", s.filter)
+	t.Run("Panic", s.panics)
+	t.Run("Retry", s.retry)
+	t.Run("DeadLetter", s.deadLetter)
+	t.Run("Correlation", s.correlation)
+	t.Run("TypeMismatch", s.typeMismatch)
+	t.Run("Close", s.close)
+	t.Run("Drain", s.drain)
+	t.Run("DrainFollowUps", s.drainFollowUps)
+	t.Run("DrainDeadline", s.drainDeadline)
+	t.Run("Unsubscribe", s.unsubscribe)
+	t.Run("Stats", s.stats)
+	t.Run("Stress", s.stress)
+}
+
+type suite struct{ newBus NewBus }
+
+// Payload is the suite's message type; it survives a JSON round trip.
+type Payload struct {
+	N    int    `json:"n"`
+	Text string `json:"text,omitempty"`
+}
+
+func (s suite) bus(t *testing.T, opts ...bus.Option) *bus.Bus {
+	t.Helper()
+	b := s.newBus(t, opts...)
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultWait)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func publish(t *testing.T, b *bus.Bus, topic string, v Payload, opts ...bus.PublishOption) {
+	t.Helper()
+	if err := bus.Publish(ctxT(t), b, topic, v, opts...); err != nil {
+		t.Fatalf("publish %s %+v: %v", topic, v, err)
+	}
+}
+
+func ns(envs []bus.Envelope[Payload]) []int {
+	out := make([]int, len(envs))
+	for i, e := range envs {
+		out[i] = e.Payload.N
+	}
+	return out
+}
+
+// gate is a handler that blocks until released.
+type gate struct {
+	release chan struct{}
+	entered chan int
+}
+
+func newGate() *gate { return &gate{release: make(chan struct{}), entered: make(chan int, 100)} }
+
+func (g *gate) handler(rec *[]int, mu *sync.Mutex) bus.Handler[Payload] {
+	return func(ctx context.Context, e bus.Envelope[Payload]) error {
+		select {
+		case g.entered <- e.Payload.N:
+		default:
+		}
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		mu.Lock()
+		*rec = append(*rec, e.Payload.N)
+		mu.Unlock()
+		return nil
+	}
+}
+
+func (g *gate) waitEntered(t *testing.T, want int) {
+	t.Helper()
+	select {
+	case n := <-g.entered:
+		if n != want {
+			t.Fatalf("handler entered with %d, want %d", n, want)
+		}
+	case <-time.After(DefaultWait):
+		t.Fatalf("handler never entered")
+	}
+}
+
+func (s suite) delivery(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	b := s.bus(t, bus.WithClock(func() time.Time { return at }), bus.WithDefaultSource("suite"))
+	rec := Record[Payload](t, b, "a.b")
+	publish(t, b, "a.b", Payload{N: 1, Text: "one"})
+	publish(t, b, "a.b", Payload{N: 2}, bus.WithKey("k"), bus.WithSource("other"), bus.WithHeader("h", "v"))
+	got := rec.WaitFor(t, 2)
+	if got[0].Payload != (Payload{N: 1, Text: "one"}) || got[1].Payload.N != 2 {
+		t.Fatalf("payloads = %+v", rec.Payloads())
+	}
+	e0, e1 := got[0], got[1]
+	if e0.ID.IsZero() || e1.ID.IsZero() || e0.ID == e1.ID {
+		t.Errorf("ids not unique and non-zero: %v %v", e0.ID, e1.ID)
+	}
+	if e0.Topic != "a.b" || !e0.Time.Equal(at) || e0.Source != "suite" || e0.Key != "" || e0.Headers != nil {
+		t.Errorf("first envelope meta = %+v", e0.Meta)
+	}
+	if e1.Key != "k" || e1.Source != "other" || e1.Headers.Get("h") != "v" {
+		t.Errorf("second envelope meta = %+v", e1.Meta)
+	}
+	if !e0.CausationID.IsZero() || !e0.CorrelationID.IsZero() {
+		t.Errorf("root message has parent ids: %+v", e0.Meta)
+	}
+	if id, err := bus.ParseID(e0.ID.String()); err != nil || id != e0.ID {
+		t.Errorf("ID round trip: %v %v", id, err)
+	}
+}
+
+func (s suite) patterns(t *testing.T) {
+	b := s.bus(t)
+	pats := []string{"a.b.c", "a.*.c", "a.>", "*.*.*", "*", ">", "a.*", "x.y"}
+	recs := make(map[string]*Recorder[Payload])
+	for _, p := range pats {
+		recs[p] = Record[Payload](t, b, p)
+	}
+	topics := []string{"a.b.c", "a.x.c", "a.b", "a", "a.b.c.d", "q.r.s", "x.y"}
+	want := make(map[string]int)
+	for _, p := range pats {
+		for _, tp := range topics {
+			if bus.MatchTopic(p, tp) {
+				want[p]++
+			}
+		}
+	}
+	// The expectations above come from MatchTopic; pin a few by hand so that MatchTopic itself is checked.
+	hand := map[string]int{"a.b.c": 1, "a.*.c": 2, "a.>": 4, "*.*.*": 3, "*": 1, ">": 7, "a.*": 1, "x.y": 1}
+	for p, n := range hand {
+		if want[p] != n {
+			t.Fatalf("MatchTopic gives %d matches for %q, want %d", want[p], p, n)
+		}
+	}
+	for i, tp := range topics {
+		publish(t, b, tp, Payload{N: i})
+	}
+	for _, p := range pats {
+		got := recs[p].WaitFor(t, want[p])
+		if len(got) != want[p] {
+			t.Errorf("pattern %q got %d messages, want %d", p, len(got), want[p])
+		}
+		for _, e := range got {
+			if !bus.MatchTopic(p, e.Topic) {
+				t.Errorf("pattern %q received topic %q", p, e.Topic)
+			}
+		}
+	}
+	// Nothing more arrives: publish a sentinel every recorder sees and check the counts.
+	publish(t, b, "a.b.c", Payload{N: -1})
+	for _, p := range pats {
+		if !bus.MatchTopic(p, "a.b.c") {
+			continue
+		}
+		if got := recs[p].WaitFor(t, want[p]+1); len(got) != want[p]+1 {
+			t.Errorf("pattern %q got %d messages, want %d", p, len(got), want[p]+1)
+		}
+	}
+}
+
+func (s suite) badInput(t *testing.T) {
+	b := s.bus(t)
+	h := func(context.Context, bus.Envelope[Payload]) error { return nil }
+	before := b.Subscriptions()
+	for _, p := range []string{"", "a..b", "a.>.b", ">.a", ".a", "a.", "a.b*", "a.>x", "a b", "a.\t"} {
+		if _, err := bus.Subscribe(b, p, h); !errors.Is(err, bus.ErrInvalidPattern) {
+			t.Errorf("Subscribe(%q) err = %v, want ErrInvalidPattern", p, err)
+		}
+	}
+	if b.Subscriptions() != before {
+		t.Errorf("rejected subscriptions changed the bus: %d -> %d", before, b.Subscriptions())
+	}
+	for _, tp := range []string{"", "a.*", "a.>", "a..b", ".a", "a.", "a b", "*"} {
+		err := bus.Publish(ctxT(t), b, tp, Payload{})
+		var te *bus.TopicError
+		if !errors.Is(err, bus.ErrInvalidTopic) || !errors.As(err, &te) {
+			t.Errorf("Publish(%q) err = %v, want *TopicError wrapping ErrInvalidTopic", tp, err)
+		}
+	}
+	for _, o := range []bus.SubscribeOption{bus.QueueSize(0), bus.Concurrency(0), bus.OnFull(bus.Policy(42)), bus.Filter[int](func(bus.Envelope[int]) bool { return true })} {
+		if _, err := bus.Subscribe(b, "a", h, o); !errors.Is(err, bus.ErrInvalidOption) {
+			t.Errorf("bad option accepted: %v", err)
+		}
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Errorf("Subscribe with a nil handler did not panic")
+			}
+		}()
+		_, _ = bus.Subscribe[Payload](b, "a", nil)
+	}()
+}
+
+func (s suite) ordering(t *testing.T) {
+	b := s.bus(t)
+	rec := Record[Payload](t, b, "ord", bus.QueueSize(16))
+	const n = 2000
+	for i := range n {
+		publish(t, b, "ord", Payload{N: i})
+	}
+	got := ns(rec.WaitFor(t, n))
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("message %d arrived at position %d", v, i)
+		}
+	}
+}
+
+func (s suite) orderedKeys(t *testing.T) {
+	b := s.bus(t)
+	var mu sync.Mutex
+	seen := make(map[string][]int)
+	var wg sync.WaitGroup
+	const keys, per = 8, 200
+	wg.Add(keys * per)
+	_, err := bus.Subscribe(b, "keyed", func(_ context.Context, e bus.Envelope[Payload]) error {
+		mu.Lock()
+		seen[e.Key] = append(seen[e.Key], e.Payload.N)
+		mu.Unlock()
+		wg.Done()
+		return nil
+	}, bus.Concurrency(4), bus.OrderedByKey(), bus.QueueSize(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range per {
+		for k := range keys {
+			publish(t, b, "keyed", Payload{N: i}, bus.WithKey(fmt.Sprint("key-", k)))
+		}
+	}
+	waitGroup(t, &wg)
+	mu.Lock()
+	defer mu.Unlock()
+	for k, got := range seen {
+		for i, v := range got {
+			if v != i {
+				t.Fatalf("key %s: message %d handled at position %d", k, v, i)
+			}
+		}
+	}
+	if len(seen) != keys {
+		t.Fatalf("saw %d keys, want %d", len(seen), keys)
+	}
+}
+
+func waitGroup(t *testing.T, wg *sync.WaitGroup) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(DefaultWait):
+		t.Fatalf("timed out waiting for handlers")
+	}
+}
+
+func (s suite) concurrency(t *testing.T) {
+	for _, keyed := range []bool{false, true} {
+		t.Run(fmt.Sprint("keyed=", keyed), func(t *testing.T) {
+			b := s.bus(t)
+			const n = 4
+			var arrived sync.WaitGroup
+			arrived.Add(n)
+			all := make(chan struct{})
+			opts := []bus.SubscribeOption{bus.Concurrency(n)}
+			if keyed {
+				opts = append(opts, bus.OrderedByKey())
+			}
+			_, err := bus.Subscribe(b, "conc", func(ctx context.Context, e bus.Envelope[Payload]) error {
+				arrived.Done()
+				select { // every call waits until n calls are running at once
+				case <-all:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range n {
+				publish(t, b, "conc", Payload{N: i}, bus.WithKey(fmt.Sprint(i)))
+			}
+			if keyed {
+				// Keys spread over lanes by hash; publish more keys until every lane is busy.
+				for i := n; i < 64; i++ {
+					publish(t, b, "conc", Payload{N: i}, bus.WithKey(fmt.Sprint(i)))
+				}
+			}
+			done := make(chan struct{})
+			go func() { arrived.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(DefaultWait):
+				t.Fatalf("Concurrency(%d) never ran %d handler calls at once", n, n)
+			}
+			close(all)
+		})
+	}
+}
+
+// fullQueue subscribes a gated handler with queue size 1 and fills it: message 1 is in the
+// handler, message 2 in the queue.
+func fullQueue(t *testing.T, b *bus.Bus, p bus.Policy) (*gate, *[]int, *sync.Mutex, *bus.Subscription) {
+	t.Helper()
+	g := newGate()
+	var rec []int
+	var mu sync.Mutex
+	sub, err := bus.Subscribe(b, "slow", g.handler(&rec, &mu), bus.QueueSize(1), bus.OnFull(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "slow", Payload{N: 1})
+	g.waitEntered(t, 1)
+	publish(t, b, "slow", Payload{N: 2})
+	return g, &rec, &mu, sub
+}
+
+func (s suite) finish(t *testing.T, b *bus.Bus, g *gate, rec *[]int, mu *sync.Mutex, want []int) {
+	t.Helper()
+	close(g.release)
+	if err := b.Drain(ctxT(t)); err != nil {
+		t.Fatalf("drain: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(*rec) != fmt.Sprint(want) {
+		t.Fatalf("handled %v, want %v", *rec, want)
+	}
+}
+
+func (s suite) policyBlock(t *testing.T) {
+	b := s.bus(t)
+	g, rec, mu, sub := fullQueue(t, b, bus.PolicyBlock)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := bus.Publish(ctx, b, "slow", Payload{N: 3})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("publish to a full blocking queue: err = %v, want DeadlineExceeded", err)
+	}
+	// Once there is room the publisher gets through.
+	done := make(chan error, 1)
+	go func() { done <- bus.Publish(ctxT(t), b, "slow", Payload{N: 4}) }()
+	g.release <- struct{}{} // let message 1 finish; 2 moves into the handler
+	if err := <-done; err != nil {
+		t.Fatalf("publish after room freed: %v", err)
+	}
+	if st := sub.Stats(); st.Dropped != 0 {
+		t.Errorf("block policy dropped %d", st.Dropped)
+	}
+	s.finish(t, b, g, rec, mu, []int{1, 2, 4})
+}
+
+func (s suite) policyDropNewest(t *testing.T) {
+	b := s.bus(t)
+	g, rec, mu, sub := fullQueue(t, b, bus.PolicyDropNewest)
+	publish(t, b, "slow", Payload{N: 3})
+	if st := sub.Stats(); st.Dropped != 1 {
+		t.Errorf("dropped = %d, want 1", st.Dropped)
+	}
+	s.finish(t, b, g, rec, mu, []int{1, 2})
+}
+
+func (s suite) policyDropOldest(t *testing.T) {
+	b := s.bus(t)
+	g, rec, mu, sub := fullQueue(t, b, bus.PolicyDropOldest)
+	publish(t, b, "slow", Payload{N: 3})
+	if st := sub.Stats(); st.Dropped != 1 {
+		t.Errorf("dropped = %d, want 1", st.Dropped)
+	}
+	s.finish(t, b, g, rec, mu, []int{1, 3})
+}
+
+func (s suite) policyFail(t *testing.T) {
+	b := s.bus(t)
+	other := Record[Payload](t, b, "slow")
+	g, rec, mu, _ := fullQueue(t, b, bus.PolicyFail)
+	err := bus.Publish(ctxT(t), b, "slow", Payload{N: 3})
+	var de *bus.DeliveryError
+	if !errors.Is(err, bus.ErrQueueFull) || !errors.As(err, &de) {
+		t.Fatalf("err = %v, want *DeliveryError wrapping ErrQueueFull", err)
+	}
+	if got := ns(other.WaitFor(t, 3)); fmt.Sprint(got) != "[1 2 3]" {
+		t.Fatalf("other subscriber got %v, want [1 2 3]", got)
+	}
+	s.finish(t, b, g, rec, mu, []int{1, 2})
+}
+
+func (s suite) stuckHandler(t *testing.T) {
+	b := s.bus(t)
+	stuck := make(chan struct{})
+	defer close(stuck)
+	_, err := bus.Subscribe(b, "iso", func(ctx context.Context, _ bus.Envelope[Payload]) error {
+		select {
+		case <-stuck:
+		case <-ctx.Done():
+		}
+		return nil
+	}, bus.QueueSize(2), bus.OnFull(bus.PolicyDropNewest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := Record[Payload](t, b, "iso", bus.QueueSize(200))
+	for i := range 100 {
+		publish(t, b, "iso", Payload{N: i})
+	}
+	if got := rec.WaitFor(t, 100); len(got) != 100 {
+		t.Fatalf("healthy subscriber got %d of 100", len(got))
+	}
+}
+
+func (s suite) filter(t *testing.T) {
+	b := s.bus(t)
+	rec := Record[Payload](t, b, "f", bus.Filter(func(e bus.Envelope[Payload]) bool { return e.Payload.N%2 == 0 }))
+	all := Record[Payload](t, b, "f")
+	for i := range 10 {
+		publish(t, b, "f", Payload{N: i})
+	}
+	all.WaitFor(t, 10)
+	publish(t, b, "f", Payload{N: 100})
+	got := ns(rec.WaitFor(t, 6))
+	if fmt.Sprint(got) != "[0 2 4 6 8 100]" {
+		t.Fatalf("filtered = %v", got)
+	}
+}
+
+type errSink struct {
+	mu   sync.Mutex
+	errs []error
+	subs []string
+}
+
+func (e *errSink) fn(sub string, _ bus.Meta, err error) {
+	e.mu.Lock()
+	e.errs = append(e.errs, err)
+	e.subs = append(e.subs, sub)
+	e.mu.Unlock()
+}
+
+func (e *errSink) all() []error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]error(nil), e.errs...)
+}
+
+func (s suite) panics(t *testing.T) {
+	var sink errSink
+	b := s.bus(t, bus.WithErrorHandler(sink.fn))
+	var got []int
+	var mu sync.Mutex
+	_, err := bus.Subscribe(b, "p", func(_ context.Context, e bus.Envelope[Payload]) error {
+		if e.Payload.N == 1 {
+			panic("boom")
+		}
+		mu.Lock()
+		got = append(got, e.Payload.N)
+		mu.Unlock()
+		return nil
+	}, bus.Named("panicky"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		publish(t, b, "p", Payload{N: i})
+	}
+	if err := b.Drain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[0 2]" {
+		t.Fatalf("handled %v, want [0 2]", got)
+	}
+	errs := sink.all()
+	var pe *bus.PanicError
+	if len(errs) != 1 || !errors.As(errs[0], &pe) || pe.Value != "boom" || !errors.Is(errs[0], bus.ErrHandlerPanic) || sink.subs[0] != "panicky" {
+		t.Fatalf("errors = %v (subs %v), want one *PanicError from panicky", errs, sink.subs)
+	}
+	if len(pe.Stack) == 0 {
+		t.Errorf("panic error has no stack")
+	}
+}
+
+func (s suite) retry(t *testing.T) {
+	b := s.bus(t)
+	var calls atomic.Int32
+	done := Record[Payload](t, b, "retry.done")
+	_, err := bus.Subscribe(b, "retry", func(ctx context.Context, e bus.Envelope[Payload]) error {
+		if calls.Add(1) < 3 {
+			return errors.New("transient")
+		}
+		return bus.Publish(ctx, b, "retry.done", e.Payload)
+	}, bus.Use(bus.Retry(5, time.Millisecond)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "retry", Payload{N: 7})
+	done.WaitFor(t, 1)
+	if calls.Load() != 3 {
+		t.Fatalf("handler called %d times, want 3", calls.Load())
+	}
+}
+
+func (s suite) deadLetter(t *testing.T) {
+	b := s.bus(t)
+	dlq := Record[Payload](t, b, "dlq.>")
+	sub, err := bus.Subscribe(b, "work", func(context.Context, bus.Envelope[Payload]) error {
+		return errors.New("cannot")
+	}, bus.Named("worker"), bus.DeadLetter("dlq.work"), bus.Use(bus.Retry(2, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "work", Payload{N: 9}, bus.WithHeader("trace", "t1"), bus.WithKey("k9"))
+	got := dlq.WaitFor(t, 1)[0]
+	if got.Payload.N != 9 || got.Topic != "dlq.work" || got.Key != "k9" {
+		t.Fatalf("dead letter = %+v", got)
+	}
+	h := got.Headers
+	if h.Get(bus.HeaderDeadLetterReason) != "cannot" || h.Get(bus.HeaderDeadLetterTopic) != "work" ||
+		h.Get(bus.HeaderDeadLetterSubscriber) != "worker" || h.Get("trace") != "t1" {
+		t.Fatalf("dead letter headers = %v", h)
+	}
+	if got.CausationID.IsZero() {
+		t.Fatalf("dead letter has no causation id")
+	}
+	if st := sub.Stats(); st.Failed != 1 || st.Delivered != 0 {
+		t.Fatalf("worker stats = %+v", st)
+	}
+}
+
+func (s suite) correlation(t *testing.T) {
+	b := s.bus(t)
+	children := Record[Payload](t, b, "child")
+	grand := Record[Payload](t, b, "grandchild")
+	parents := Record[Payload](t, b, "parent")
+	_, err := bus.Subscribe(b, "parent", func(ctx context.Context, e bus.Envelope[Payload]) error {
+		return bus.Publish(ctx, b, "child", e.Payload)
+	}, bus.Use(bus.Correlate()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = bus.Subscribe(b, "child", func(ctx context.Context, e bus.Envelope[Payload]) error {
+		return bus.Publish(ctx, b, "grandchild", e.Payload)
+	}, bus.Use(bus.Correlate()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "parent", Payload{N: 1})
+	p := parents.WaitFor(t, 1)[0]
+	c := children.WaitFor(t, 1)[0]
+	g := grand.WaitFor(t, 1)[0]
+	if c.CausationID != p.ID || c.CorrelationID != p.ID {
+		t.Errorf("child ids = cause %v corr %v, parent %v", c.CausationID, c.CorrelationID, p.ID)
+	}
+	if g.CausationID != c.ID || g.CorrelationID != p.ID {
+		t.Errorf("grandchild ids = cause %v corr %v, want cause %v corr %v", g.CausationID, g.CorrelationID, c.ID, p.ID)
+	}
+	// Explicit options work without middleware too.
+	publish(t, b, "child", Payload{N: 2}, bus.WithCause(p.Meta))
+	c2 := children.WaitFor(t, 2)[1]
+	if c2.CausationID != p.ID || c2.CorrelationID != p.ID {
+		t.Errorf("WithCause: %+v", c2.Meta)
+	}
+}
+
+func (s suite) typeMismatch(t *testing.T) {
+	var sink errSink
+	b := s.bus(t, bus.WithErrorHandler(sink.fn))
+	anyRec := Record[any](t, b, "typed")
+	strRec := Record[string](t, b, "typed")
+	if err := bus.Publish(ctxT(t), b, "typed", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "typed", Payload{N: 5})
+	if got := anyRec.WaitFor(t, 2); len(got) != 2 {
+		t.Fatalf("any subscriber got %d", len(got))
+	}
+	if err := b.Drain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := strRec.Payloads(); len(got) != 1 || got[0] != "hello" {
+		t.Fatalf("string subscriber got %v", got)
+	}
+	errs := sink.all()
+	if len(errs) != 1 || !errors.Is(errs[0], bus.ErrTypeMismatch) {
+		t.Fatalf("errors = %v, want one ErrTypeMismatch", errs)
+	}
+	if st := strRec.Subscription().Stats(); st.Failed != 1 || st.Delivered != 1 {
+		t.Fatalf("string subscriber stats = %+v", st)
+	}
+}
+
+func (s suite) close(t *testing.T) {
+	b := s.bus(t)
+	ctxDone := make(chan struct{})
+	entered := make(chan struct{})
+	_, err := bus.Subscribe(b, "c", func(ctx context.Context, _ bus.Envelope[Payload]) error {
+		close(entered)
+		<-ctx.Done()
+		close(ctxDone)
+		return ctx.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "c", Payload{})
+	<-entered
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ctxDone:
+	default:
+		t.Fatal("Close returned before the handler saw its context cancelled")
+	}
+	if err := b.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := bus.Publish(ctxT(t), b, "c", Payload{}); !errors.Is(err, bus.ErrClosed) {
+		t.Fatalf("publish after close: %v", err)
+	}
+	if _, err := bus.Subscribe(b, "c", func(context.Context, bus.Envelope[Payload]) error { return nil }); !errors.Is(err, bus.ErrClosed) {
+		t.Fatalf("subscribe after close: %v", err)
+	}
+	if err := b.Drain(ctxT(t)); err != nil {
+		t.Fatalf("drain after close: %v", err)
+	}
+}
+
+func (s suite) drain(t *testing.T) {
+	b := s.bus(t)
+	g := newGate()
+	var rec []int
+	var mu sync.Mutex
+	_, err := bus.Subscribe(b, "d", g.handler(&rec, &mu), bus.QueueSize(1<<16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		publish(t, b, "d", Payload{N: i})
+	}
+	g.waitEntered(t, 0)
+	drained := make(chan error, 1)
+	go func() { drained <- b.Drain(ctxT(t)) }()
+	// Publishing is refused as soon as the drain begins.
+	deadline := time.Now().Add(DefaultWait)
+	for bus.Publish(ctxT(t), b, "d", Payload{N: 1000}) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("publish still accepted while draining")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(g.release)
+	if err := <-drained; err != nil {
+		t.Fatalf("drain: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// Everything published before the drain began was handled, in order, and nothing else after
+	// the refused publishes; a publish that raced with the start of the drain may have got in.
+	if len(rec) < 100 {
+		t.Fatalf("drain handled %d of 100", len(rec))
+	}
+	for i := range 100 {
+		if rec[i] != i {
+			t.Fatalf("position %d handled %d", i, rec[i])
+		}
+	}
+	for _, v := range rec[100:] {
+		if v != 1000 {
+			t.Fatalf("unexpected message %d", v)
+		}
+	}
+}
+
+// What handlers publish while the bus drains (follow-up events, dead letters) is delivered too.
+func (s suite) drainFollowUps(t *testing.T) {
+	b := s.bus(t)
+	last := Record[Payload](t, b, "chain.3")
+	dead := Record[Payload](t, b, "chain.dead")
+	for _, hop := range []string{"1", "2"} {
+		next := map[string]string{"1": "chain.2", "2": "chain.3"}[hop]
+		_, err := bus.Subscribe(b, "chain."+hop, func(ctx context.Context, e bus.Envelope[Payload]) error {
+			if e.Payload.N%10 == 0 {
+				return errors.New("refused")
+			}
+			return bus.Publish(ctx, b, next, e.Payload)
+		}, bus.DeadLetter("chain.dead"), bus.OnError(func(string, bus.Meta, error) {}))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 100 {
+		publish(t, b, "chain.1", Payload{N: i})
+	}
+	if err := b.Drain(ctxT(t)); err != nil {
+		t.Fatalf("drain: %v", err)
+	}
+	if last.Len() != 90 || dead.Len() != 10 {
+		t.Fatalf("after drain: %d reached the end of the chain (want 90), %d dead letters (want 10)", last.Len(), dead.Len())
+	}
+}
+
+func (s suite) drainDeadline(t *testing.T) {
+	b := s.bus(t)
+	stuck := make(chan struct{})
+	defer close(stuck)
+	entered := make(chan struct{}, 1)
+	_, err := bus.Subscribe(b, "dd", func(ctx context.Context, _ bus.Envelope[Payload]) error {
+		entered <- struct{}{}
+		<-ctx.Done() // released only by Close
+		return ctx.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "dd", Payload{})
+	publish(t, b, "dd", Payload{})
+	<-entered
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := b.Drain(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("drain err = %v, want DeadlineExceeded", err)
+	}
+	if err := bus.Publish(ctxT(t), b, "dd", Payload{}); !errors.Is(err, bus.ErrClosed) {
+		t.Fatalf("publish after failed drain: %v", err)
+	}
+}
+
+func (s suite) unsubscribe(t *testing.T) {
+	b := s.bus(t)
+	rec := Record[Payload](t, b, "u")
+	witness := Record[Payload](t, b, "u")
+	var self *bus.Subscription
+	var selfCalls atomic.Int32
+	self, err := bus.Subscribe(b, "u", func(context.Context, bus.Envelope[Payload]) error {
+		selfCalls.Add(1)
+		return self.Unsubscribe() // a handler may end its own subscription
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "u", Payload{N: 1})
+	rec.WaitFor(t, 1)
+	if err := rec.Subscription().Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Subscription().Unsubscribe(); err != nil {
+		t.Fatalf("second Unsubscribe: %v", err)
+	}
+	select {
+	case <-rec.Subscription().Done():
+	case <-time.After(DefaultWait):
+		t.Fatal("unsubscribed subscription's goroutines did not exit")
+	}
+	select {
+	case <-self.Done():
+	case <-time.After(DefaultWait):
+		t.Fatal("self-unsubscribed subscription's goroutines did not exit")
+	}
+	publish(t, b, "u", Payload{N: 2})
+	witness.WaitFor(t, 2)
+	if rec.Len() != 1 || selfCalls.Load() != 1 {
+		t.Fatalf("after unsubscribe: recorder has %d, self called %d times", rec.Len(), selfCalls.Load())
+	}
+}
+
+func (s suite) stats(t *testing.T) {
+	var mu sync.Mutex
+	events := make(map[string]int)
+	b := s.bus(t, bus.WithMetrics(func(topic, sub string, m bus.Metric) {
+		mu.Lock()
+		events[topic+"/"+m.String()]++
+		mu.Unlock()
+	}), bus.WithErrorHandler(func(string, bus.Meta, error) {}))
+	_, err := bus.Subscribe(b, "s.>", func(_ context.Context, e bus.Envelope[Payload]) error {
+		if e.Payload.N < 0 {
+			return errors.New("negative")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	Record[Payload](t, b, "s.one")
+	for _, n := range []int{1, 2, -1} {
+		publish(t, b, "s.one", Payload{N: n})
+	}
+	publish(t, b, "s.two", Payload{N: 1})
+	publish(t, b, "nobody", Payload{N: 1})
+	if err := b.Drain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bus.TopicStats{
+		"s.one":  {Topic: "s.one", Published: 3, Delivered: 5, Failed: 1},
+		"s.two":  {Topic: "s.two", Published: 1, Delivered: 1},
+		"nobody": {Topic: "nobody", Published: 1},
+	}
+	got := b.Stats()
+	if len(got) != len(want) {
+		t.Fatalf("stats = %+v", got)
+	}
+	if !sort.SliceIsSorted(got, func(i, j int) bool { return got[i].Topic < got[j].Topic }) {
+		t.Errorf("stats not sorted by topic")
+	}
+	for _, st := range got {
+		if st != want[st.Topic] {
+			t.Errorf("stats %+v, want %+v", st, want[st.Topic])
+		}
+		mu.Lock()
+		hook := bus.TopicStats{Topic: st.Topic,
+			Published: uint64(events[st.Topic+"/published"]), Delivered: uint64(events[st.Topic+"/delivered"]),
+			Dropped: uint64(events[st.Topic+"/dropped"]), Failed: uint64(events[st.Topic+"/failed"])}
+		mu.Unlock()
+		if hook != st {
+			t.Errorf("metrics hook counted %+v, stats say %+v", hook, st)
+		}
+	}
+}
+
+func (s suite) stress(t *testing.T) {
+	b := s.bus(t)
+	const pubs, subs, per = 4, 6, 300
+	type key struct{ sub, pub int }
+	var mu sync.Mutex
+	last := make(map[key]int)
+	counts := make([]int, subs)
+	var wg sync.WaitGroup
+	wg.Add(pubs * per * subs)
+	for i := range subs {
+		opts := []bus.SubscribeOption{bus.QueueSize(1 + i*7)}
+		_, err := bus.Subscribe(b, "stress.*", func(_ context.Context, e bus.Envelope[Payload]) error {
+			mu.Lock()
+			k := key{i, e.Payload.N / per}
+			if prev, ok := last[k]; ok && e.Payload.N <= prev {
+				mu.Unlock()
+				t.Errorf("subscriber %d: publisher %d message %d after %d", i, k.pub, e.Payload.N, prev)
+				wg.Done()
+				return nil
+			}
+			last[k] = e.Payload.N
+			counts[i]++
+			mu.Unlock()
+			wg.Done()
+			return nil
+		}, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pg sync.WaitGroup
+	for p := range pubs {
+		pg.Add(1)
+		go func() {
+			defer pg.Done()
+			for i := range per {
+				if err := bus.Publish(context.Background(), b, fmt.Sprint("stress.p", p), Payload{N: p*per + i}); err != nil {
+					t.Errorf("publish: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	pg.Wait()
+	waitGroup(t, &wg)
+	for i, c := range counts {
+		if c != pubs*per {
+			t.Errorf("subscriber %d got %d, want %d", i, c, pubs*per)
+		}
+	}
+}

@@ -1,0 +1,64 @@
+// Package bus is a typed publish/subscribe event bus for the host application and every package
+// of the SDK: the Bitcoin notifier, the Web5 records store, the ML pipelines and the workflow
+// engine all publish here, and hosts subscribe with ordinary Go types.
+//
+// # Publishing and subscribing
+//
+// A Bus is created with New. Subscribe registers a typed handler for a topic pattern; Publish sends
+// a typed value to a literal topic:
+//
+//	b, _ := bus.New()
+//	defer b.Close()
+//	bus.Subscribe(b, "bitcoin.block.*", func(ctx context.Context, e bus.Envelope[Block]) error {
+//		fmt.Println(e.Topic, e.Payload.Height)
+//		return nil
+//	})
+//	bus.Publish(ctx, b, "bitcoin.block.connected", Block{Height: 7})
+//
+// Every message travels in an Envelope: its Meta (ID, topic, time, source, correlation and
+// causation IDs, ordering key, headers) and its Payload. Payloads published in-process are handed
+// to subscribers as they are, without reflection or serialization; the fast path does not
+// allocate.
+//
+// # Topics
+//
+// Topics are dot-separated tokens, as in NATS subjects, so the same names work on a distributed
+// transport. Patterns may use '*' for exactly one token and a final '>' for one or more tokens:
+// "bitcoin.*.connected", "web5.>". Malformed topics and patterns ("a..b", "a.>.b", "", a wildcard
+// in a published topic) are rejected with a *TopicError.
+//
+// # Queues and slow consumers
+//
+// Each subscription has its own bounded queue and its own goroutine, so a slow or stuck handler
+// never stalls other subscribers. What happens when its queue is full is declared per
+// subscription (OnFull): PolicyBlock (the default) makes the publisher wait, bounded by the
+// publisher's context; PolicyDropNewest and PolicyDropOldest discard a message and count it;
+// PolicyFail makes Publish return ErrQueueFull. Handling is in publish order; Concurrency runs
+// several handler calls at once, and OrderedByKey keeps messages with the same key in order
+// while doing so.
+//
+// # Failures
+//
+// A handler's panic is recovered and becomes a *PanicError; it never crashes the host.
+// Middleware (Retry, Timeout, Correlate, or the host's own) wraps handler calls; DeadLetter
+// republishes messages a handler finally fails on; ErrorFunc and the logger are told about every
+// failure. Filter skips messages before they take queue room.
+//
+// # Lifecycle
+//
+// Close stops at once, discarding what is queued; Drain delivers what is queued and then closes.
+// Both wait for every goroutine the bus started, and Publish afterwards returns ErrClosed.
+// Unsubscribe ends one subscription.
+//
+// # Observability
+//
+// Stats returns per-topic counters (published, delivered, dropped, failed) and Subscription.Stats
+// per-subscription ones; WithMetrics reports each event as it happens to a function, so any
+// metrics system can be wired without this package depending on one.
+//
+// # Transports
+//
+// WithTransport puts a byte-level Transport (with a Codec) under the same API, for buses that span
+// processes. MemTransport is an in-process one that copies every message. Package bustest holds the
+// conformance suite every Bus configuration and Transport must pass, and a Recorder for tests.
+package bus

@@ -1,0 +1,73 @@
+package bus
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrClosed is returned by Publish and Subscribe once the bus is closed or draining.
+	ErrClosed = errors.New("bus: closed")
+	// ErrInvalidTopic is wrapped by the *TopicError returned for a malformed topic.
+	ErrInvalidTopic = errors.New("bus: invalid topic")
+	// ErrInvalidPattern is wrapped by the *TopicError returned for a malformed subscription pattern.
+	ErrInvalidPattern = errors.New("bus: invalid pattern")
+	// ErrQueueFull is returned by Publish when a subscriber with the PolicyFail policy has a full queue.
+	ErrQueueFull = errors.New("bus: subscriber queue full")
+	// ErrHandlerPanic is wrapped by the *PanicError a handler's panic is turned into.
+	ErrHandlerPanic = errors.New("bus: handler panicked")
+	// ErrTypeMismatch is reported when a message's payload cannot be delivered as the subscriber's type.
+	ErrTypeMismatch = errors.New("bus: payload type mismatch")
+	// ErrInvalidOption is wrapped by the *OptionError returned for an invalid option value.
+	ErrInvalidOption = errors.New("bus: invalid option")
+)
+
+// TopicError describes a malformed topic or pattern.
+type TopicError struct {
+	Topic  string
+	Reason string
+	err    error
+}
+
+func (e *TopicError) Error() string { return fmt.Sprintf("%v %q: %s", e.err, e.Topic, e.Reason) }
+
+// Unwrap returns ErrInvalidTopic or ErrInvalidPattern.
+func (e *TopicError) Unwrap() error { return e.err }
+
+// OptionError names an option whose value is out of range.
+type OptionError struct {
+	Option string
+	Reason string
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("bus: invalid option %s: %s", e.Option, e.Reason)
+}
+
+// Unwrap returns ErrInvalidOption.
+func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// PanicError is what a panicking handler's call turns into. The host process keeps running.
+type PanicError struct {
+	Value any    // the value passed to panic
+	Stack []byte // the goroutine's stack at the panic
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("bus: handler panicked: %v", e.Value) }
+
+// Unwrap returns ErrHandlerPanic.
+func (e *PanicError) Unwrap() error { return ErrHandlerPanic }
+
+// DeliveryError tells which subscriber a publish could not be delivered to and why.
+type DeliveryError struct {
+	Subscriber string
+	Topic      string
+	Err        error
+}
+
+func (e *DeliveryError) Error() string {
+	return fmt.Sprintf("bus: deliver %q to %s: %v", e.Topic, e.Subscriber, e.Err)
+}
+
+// Unwrap returns the underlying cause, such as ErrQueueFull.
+func (e *DeliveryError) Unwrap() error { return e.Err }

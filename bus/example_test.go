@@ -1,0 +1,85 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/anya-org/anya-go/bus"
+)
+
+type BlockConnected struct {
+	Height int
+	Hash   string
+}
+
+func Example() {
+	ctx := context.Background()
+	b, err := bus.New(bus.WithDefaultSource("example"))
+	if err != nil {
+		panic(err)
+	}
+	_, err = bus.Subscribe(b, "bitcoin.block.*", func(ctx context.Context, e bus.Envelope[BlockConnected]) error {
+		fmt.Printf("%s from %s: height %d\n", e.Topic, e.Source, e.Payload.Height)
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	for h := 1; h <= 3; h++ {
+		if err := bus.Publish(ctx, b, "bitcoin.block.connected", BlockConnected{Height: h}); err != nil {
+			panic(err)
+		}
+	}
+	// Drain delivers everything queued, then closes the bus.
+	if err := b.Drain(ctx); err != nil {
+		panic(err)
+	}
+	fmt.Println(bus.Publish(ctx, b, "bitcoin.block.connected", BlockConnected{}))
+	// Output:
+	// bitcoin.block.connected from example: height 1
+	// bitcoin.block.connected from example: height 2
+	// bitcoin.block.connected from example: height 3
+	// bus: closed
+}
+
+func ExampleDeadLetter() {
+	ctx := context.Background()
+	b, _ := bus.New()
+	_, _ = bus.Subscribe(b, "payments.failed", func(ctx context.Context, e bus.Envelope[string]) error {
+		fmt.Printf("dead letter %q: %s\n", e.Payload, e.Headers.Get(bus.HeaderDeadLetterReason))
+		return nil
+	})
+	_, _ = bus.Subscribe(b, "payments.requested", func(ctx context.Context, e bus.Envelope[string]) error {
+		return errors.New("insufficient funds")
+	}, bus.Use(bus.Retry(3, 0)), bus.DeadLetter("payments.failed"))
+
+	_ = bus.Publish(ctx, b, "payments.requested", "pay alice 1000 sat")
+	_ = b.Drain(ctx)
+	for _, st := range b.Stats() {
+		fmt.Printf("%s: published %d, delivered %d, failed %d\n", st.Topic, st.Published, st.Delivered, st.Failed)
+	}
+	// Output:
+	// dead letter "pay alice 1000 sat": insufficient funds
+	// payments.failed: published 1, delivered 1, failed 0
+	// payments.requested: published 1, delivered 0, failed 1
+}
+
+func ExampleOnFull() {
+	ctx := context.Background()
+	b, _ := bus.New()
+	release := make(chan struct{})
+	sub, _ := bus.Subscribe(b, "ticks", func(ctx context.Context, e bus.Envelope[int]) error {
+		<-release // a slow consumer
+		return nil
+	}, bus.QueueSize(2), bus.OnFull(bus.PolicyDropOldest))
+	for i := range 10 {
+		_ = bus.Publish(ctx, b, "ticks", i)
+	}
+	close(release)
+	_ = b.Drain(ctx)
+	st := sub.Stats()
+	fmt.Println("handled + dropped =", st.Delivered+st.Dropped)
+	// Output:
+	// handled + dropped = 10
+}

@@ -1,0 +1,378 @@
+package bus
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+)
+
+// Defaults of the bus and of every subscription that does not override them.
+const (
+	// DefaultQueueSize is the capacity of each subscriber queue (per lane, see Concurrency).
+	DefaultQueueSize = 1024
+	// DefaultPolicy is what happens when a subscriber queue is full: the publisher waits.
+	DefaultPolicy = PolicyBlock
+	// DefaultMaxTopics bounds how many distinct topics get their own routing entry and counters;
+	// traffic on further topics is still routed and counted under OverflowTopic.
+	DefaultMaxTopics = 10_000
+	// OverflowTopic is the Stats key that counts topics beyond the WithMaxTopics limit.
+	OverflowTopic = "_overflow"
+)
+
+// Policy is what a subscriber does when a message arrives and its queue is full.
+type Policy uint8
+
+const (
+	// PolicyBlock makes the publisher wait for room, bounded by the publisher's context: the
+	// slow consumer pushes back. Nothing is lost.
+	PolicyBlock Policy = iota
+	// PolicyDropNewest discards the arriving message.
+	PolicyDropNewest
+	// PolicyDropOldest discards the oldest queued message to make room for the arriving one.
+	PolicyDropOldest
+	// PolicyFail refuses the arriving message and makes Publish return a *DeliveryError wrapping
+	// ErrQueueFull. Other subscribers still receive it.
+	PolicyFail
+)
+
+func (p Policy) String() string {
+	switch p {
+	case PolicyBlock:
+		return "block"
+	case PolicyDropNewest:
+		return "drop-newest"
+	case PolicyDropOldest:
+		return "drop-oldest"
+	case PolicyFail:
+		return "fail"
+	}
+	return "policy(" + strconv.Itoa(int(p)) + ")"
+}
+
+// Metric names a counter that a MetricsFunc is told about.
+type Metric uint8
+
+const (
+	MetricPublished Metric = iota // a message was accepted by Publish (once per publish)
+	MetricDelivered               // a handler returned nil (once per subscriber)
+	MetricDropped                 // a subscriber discarded a message (full queue, or closed)
+	MetricFailed                  // a handler's final result was an error (or a panic, or undecodable payload)
+)
+
+func (m Metric) String() string {
+	switch m {
+	case MetricPublished:
+		return "published"
+	case MetricDelivered:
+		return "delivered"
+	case MetricDropped:
+		return "dropped"
+	case MetricFailed:
+		return "failed"
+	}
+	return "metric"
+}
+
+// MetricsFunc is told about every counted event as it happens, so hosts can feed any metrics
+// system. subscriber is "" for MetricPublished. It runs inline on the publishing or handling
+// goroutine: it must be fast and must not block.
+type MetricsFunc func(topic, subscriber string, m Metric)
+
+// ErrorFunc is told about every message a subscriber could not handle: a handler's final error
+// (after middleware such as Retry), a panic, an undecodable or mistyped payload, or a failed
+// dead-letter publish.
+type ErrorFunc func(subscriber string, m Meta, err error)
+
+// Option configures a Bus.
+type Option func(*config) error
+
+type config struct {
+	source     string
+	clock      func() time.Time
+	logger     *slog.Logger
+	transport  Transport
+	codec      Codec
+	queueSize  int
+	policy     Policy
+	middleware []Middleware
+	metrics    MetricsFunc
+	onError    ErrorFunc
+	maxTopics  int
+}
+
+// WithDefaultSource sets the Source of messages whose publisher names none. Defaults to "".
+func WithDefaultSource(source string) Option {
+	return func(c *config) error { c.source = source; return nil }
+}
+
+// WithClock sets the clock that stamps Meta.Time. Defaults to the wall time at New plus the
+// monotonic time elapsed since: it costs one clock read per message instead of time.Now's two and
+// never goes backwards, but does not follow steps of the wall clock made after New.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return &OptionError{Option: "WithClock", Reason: "nil clock"}
+		}
+		c.clock = now
+		return nil
+	}
+}
+
+// WithLogger sets the logger for handler failures that no ErrorFunc takes. Defaults to a logger
+// that discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return &OptionError{Option: "WithLogger", Reason: "nil logger"}
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithTransport routes every publish and subscription through t, encoding payloads with codec
+// (JSONCodec when codec is nil). Defaults to none: the in-process typed fast path, which never
+// serializes. The bus does not close t.
+func WithTransport(t Transport, codec Codec) Option {
+	return func(c *config) error {
+		if t == nil {
+			return &OptionError{Option: "WithTransport", Reason: "nil transport"}
+		}
+		if codec == nil {
+			codec = JSONCodec{}
+		}
+		c.transport, c.codec = t, codec
+		return nil
+	}
+}
+
+// WithDefaultQueueSize sets the queue capacity of subscriptions that do not set QueueSize.
+// Defaults to DefaultQueueSize.
+func WithDefaultQueueSize(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return &OptionError{Option: "WithDefaultQueueSize", Reason: "must be at least 1"}
+		}
+		c.queueSize = n
+		return nil
+	}
+}
+
+// WithDefaultPolicy sets the slow-consumer policy of subscriptions that do not set OnFull.
+// Defaults to DefaultPolicy (PolicyBlock).
+func WithDefaultPolicy(p Policy) Option {
+	return func(c *config) error {
+		if p > PolicyFail {
+			return &OptionError{Option: "WithDefaultPolicy", Reason: "unknown policy"}
+		}
+		c.policy = p
+		return nil
+	}
+}
+
+// WithMiddleware wraps every subscription's handler in mw, outside the subscription's own
+// middleware; the first listed is the outermost. Defaults to none.
+func WithMiddleware(mw ...Middleware) Option {
+	return func(c *config) error {
+		for _, m := range mw {
+			if m == nil {
+				return &OptionError{Option: "WithMiddleware", Reason: "nil middleware"}
+			}
+		}
+		c.middleware = append(c.middleware, mw...)
+		return nil
+	}
+}
+
+// WithMetrics sets a function told about every counted event. Defaults to none (Stats still
+// counts).
+func WithMetrics(f MetricsFunc) Option {
+	return func(c *config) error { c.metrics = f; return nil }
+}
+
+// WithErrorHandler sets the function told about messages subscribers could not handle. Defaults
+// to logging them at warning level on the bus logger.
+func WithErrorHandler(f ErrorFunc) Option {
+	return func(c *config) error { c.onError = f; return nil }
+}
+
+// WithMaxTopics bounds the distinct topics with their own routing entry and counters. Defaults to
+// DefaultMaxTopics.
+func WithMaxTopics(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return &OptionError{Option: "WithMaxTopics", Reason: "must be at least 1"}
+		}
+		c.maxTopics = n
+		return nil
+	}
+}
+
+// SubscribeOption configures one subscription.
+type SubscribeOption func(*subConfig) error
+
+type subConfig struct {
+	name        string
+	queueSize   int
+	policy      Policy
+	policySet   bool
+	concurrency int
+	orderedKeys bool
+	filter      any // func(Envelope[T]) bool, checked against T at Subscribe
+	middleware  []Middleware
+	deadLetter  string
+	onError     ErrorFunc
+}
+
+// Named names the subscription in Stats, metrics, errors and dead letters. Defaults to
+// "sub-<n>" where n counts subscriptions of the bus.
+func Named(name string) SubscribeOption {
+	return func(c *subConfig) error { c.name = name; return nil }
+}
+
+// QueueSize sets the capacity of the subscription's queue (of each lane, see Concurrency).
+// Defaults to the bus's WithDefaultQueueSize.
+func QueueSize(n int) SubscribeOption {
+	return func(c *subConfig) error {
+		if n < 1 {
+			return &OptionError{Option: "QueueSize", Reason: "must be at least 1"}
+		}
+		c.queueSize = n
+		return nil
+	}
+}
+
+// OnFull sets what happens when the queue is full. Defaults to the bus's WithDefaultPolicy.
+func OnFull(p Policy) SubscribeOption {
+	return func(c *subConfig) error {
+		if p > PolicyFail {
+			return &OptionError{Option: "OnFull", Reason: "unknown policy"}
+		}
+		c.policy, c.policySet = p, true
+		return nil
+	}
+}
+
+// Concurrency runs up to n handler calls at once: the subscription gets n queues ("lanes"), each
+// with its own goroutine, and each message goes to the lane with the shortest queue. Messages are
+// then handled out of publish order unless OrderedByKey is also set. QueueSize applies per lane.
+// Defaults to 1: one call at a time, in publish order.
+func Concurrency(n int) SubscribeOption {
+	return func(c *subConfig) error {
+		if n < 1 {
+			return &OptionError{Option: "Concurrency", Reason: "must be at least 1"}
+		}
+		c.concurrency = n
+		return nil
+	}
+}
+
+// OrderedByKey keeps messages with the same Meta.Key in publish order under Concurrency > 1: a
+// key always maps to the same lane. Messages with an empty key go to the shortest queue.
+// Defaults to off.
+func OrderedByKey() SubscribeOption {
+	return func(c *subConfig) error { c.orderedKeys = true; return nil }
+}
+
+// Filter makes the subscription skip messages for which keep returns false. It runs on the
+// publishing goroutine before the message is queued, so skipped messages take no queue room.
+// T must be the subscription's type; Subscribe fails otherwise.
+func Filter[T any](keep func(Envelope[T]) bool) SubscribeOption {
+	return func(c *subConfig) error {
+		if keep == nil {
+			return &OptionError{Option: "Filter", Reason: "nil filter"}
+		}
+		c.filter = keep
+		return nil
+	}
+}
+
+// Use wraps the handler in mw; the first listed is the outermost. Defaults to none.
+func Use(mw ...Middleware) SubscribeOption {
+	return func(c *subConfig) error {
+		for _, m := range mw {
+			if m == nil {
+				return &OptionError{Option: "Use", Reason: "nil middleware"}
+			}
+		}
+		c.middleware = append(c.middleware, mw...)
+		return nil
+	}
+}
+
+// DeadLetter republishes every message the handler finally fails on to topic, with the same
+// payload, a CausationID pointing at the failed message, and headers HeaderDeadLetterReason,
+// HeaderDeadLetterTopic and HeaderDeadLetterSubscriber. Defaults to none.
+func DeadLetter(topic string) SubscribeOption {
+	return func(c *subConfig) error {
+		if err := ValidateTopic(topic); err != nil {
+			return err
+		}
+		c.deadLetter = topic
+		return nil
+	}
+}
+
+// OnError sets the function told about this subscription's failures, instead of the bus's.
+func OnError(f ErrorFunc) SubscribeOption {
+	return func(c *subConfig) error { c.onError = f; return nil }
+}
+
+// Header names set on dead letters.
+const (
+	HeaderDeadLetterReason     = "dead-letter-reason"
+	HeaderDeadLetterTopic      = "dead-letter-topic"
+	HeaderDeadLetterSubscriber = "dead-letter-subscriber"
+)
+
+// PublishOption configures one Publish call. PublishOptions are plain values, so passing them
+// does not allocate.
+type PublishOption struct {
+	kind    uint8
+	s1, s2  string
+	headers Headers
+	parent  parentRef
+}
+
+const (
+	optKey uint8 = iota + 1
+	optSource
+	optHeader
+	optHeaders
+	optCause
+	optCorrelation
+)
+
+// WithKey sets the message's ordering key (see OrderedByKey).
+func WithKey(key string) PublishOption { return PublishOption{kind: optKey, s1: key} }
+
+// WithSource sets the message's Source. Defaults to the bus's WithDefaultSource.
+func WithSource(source string) PublishOption { return PublishOption{kind: optSource, s1: source} }
+
+// WithHeader adds one header to the message.
+func WithHeader(key, value string) PublishOption {
+	return PublishOption{kind: optHeader, s1: key, s2: value}
+}
+
+// WithHeaders adds every entry of h to the message's headers (h is copied).
+func WithHeaders(h Headers) PublishOption { return PublishOption{kind: optHeaders, headers: h} }
+
+// WithCause makes the message a child of parent (see ContextWithParent), overriding any parent
+// carried by the context.
+func WithCause(parent Meta) PublishOption {
+	return PublishOption{kind: optCause, parent: parentRef{id: parent.ID, corr: parent.CorrelationID}}
+}
+
+// WithCorrelation sets the message's CorrelationID, overriding any inherited one.
+func WithCorrelation(id ID) PublishOption {
+	return PublishOption{kind: optCorrelation, parent: parentRef{corr: id}}
+}
+
+// Middleware wraps a handler call. It sees the message's Meta (it may change Headers or other
+// fields before calling next) but not the payload, so one middleware serves subscriptions of any
+// payload type.
+type Middleware func(next HandleFunc) HandleFunc
+
+// HandleFunc is one step of a middleware chain.
+type HandleFunc func(ctx context.Context, m *Meta) error

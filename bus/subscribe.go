@@ -1,0 +1,482 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+)
+
+// Handler handles one message. Returning an error counts the message as failed (and, with
+// DeadLetter, republishes it); a panic is recovered and treated as a *PanicError. ctx is cancelled
+// when the bus closes.
+type Handler[T any] func(ctx context.Context, e Envelope[T]) error
+
+// Subscription is a handle on one subscription.
+type Subscription struct{ sb *subBase }
+
+// Name returns the subscription's name (see Named).
+func (s *Subscription) Name() string { return s.sb.name }
+
+// Pattern returns the topic pattern the subscription matches.
+func (s *Subscription) Pattern() string { return s.sb.pat.raw }
+
+// Unsubscribe stops the subscription now: no further messages are routed to it and queued ones are
+// discarded (counted as dropped). It does not wait for a running handler call, so a handler may
+// unsubscribe itself; Done is closed once the subscription's goroutines have exited. It is
+// idempotent and always returns nil.
+func (s *Subscription) Unsubscribe() error {
+	s.sb.b.removeSub(s.sb.id)
+	s.sb.self.stop()
+	return nil
+}
+
+// Done is closed once the subscription's goroutines have exited.
+func (s *Subscription) Done() <-chan struct{} { return s.sb.exited }
+
+// Stats returns the subscription's counters.
+func (s *Subscription) Stats() SubscriptionStats {
+	return SubscriptionStats{
+		Name:      s.sb.name,
+		Pattern:   s.sb.pat.raw,
+		Delivered: s.sb.delivered.Load(),
+		Dropped:   s.sb.dropped.Load(),
+		Failed:    s.sb.failed.Load(),
+		Queued:    s.sb.self.queued(),
+	}
+}
+
+// SubscriptionStats are the counters of one subscription.
+type SubscriptionStats struct {
+	Name, Pattern              string
+	Delivered, Dropped, Failed uint64
+	Queued                     int // messages waiting in its queues now
+}
+
+// subscription is what the bus keeps of a subscriber of any payload type.
+type subscription interface {
+	base() *subBase
+	// offerAny queues a payload published with a different static type.
+	offerAny(ctx context.Context, m Meta, v any, ts *topicStats) error
+	// mark queues a drain marker behind everything in each lane and returns channels closed as
+	// the workers reach them.
+	mark(ctx context.Context) ([]chan struct{}, error)
+	stop()
+	drain()
+	detach()
+	queued() int
+}
+
+// subBase is the part of a subscriber that does not depend on its payload type.
+type subBase struct {
+	b       *Bus
+	self    subscription
+	id      uint64
+	name    string
+	pat     pattern
+	policy  Policy
+	onError ErrorFunc
+	dlq     string
+
+	stopped    atomic.Bool
+	done       chan struct{} // closed by stop: unblocks waiting publishers and the sentinel sender
+	drainReq   chan struct{} // closed by drain
+	stopOnce   atomic.Bool
+	drainOnce  atomic.Bool
+	detachOnce atomic.Bool
+	exited     chan struct{} // closed when the last worker exits
+	running    atomic.Int32  // live workers
+
+	unsubTransport func() error
+
+	_         [64]byte // keep the handler-side counter off the lines publishers read
+	delivered atomic.Uint64
+	_         [56]byte
+	dropped   atomic.Uint64
+	failed    atomic.Uint64
+}
+
+// control is a queue slot that carries an instruction instead of a message.
+type control struct {
+	stop bool          // the worker exits
+	ack  chan struct{} // a drain marker: the worker closes it on reaching it
+}
+
+// item is one queue slot.
+type item[T any] struct {
+	env Envelope[T]
+	ts  *topicStats
+	ctl *control
+}
+
+// subscriber is a subscription of payload type T. It has one queue ("lane") and one goroutine
+// per unit of Concurrency, so a marker queued behind a lane's messages is reached only once
+// those messages have been handled.
+type subscriber[T any] struct {
+	subBase
+	handler Handler[T]
+	filter  func(Envelope[T]) bool
+	lanes   []chan item[T]
+	keyed   bool
+	rr      atomic.Uint32
+	chainMW []Middleware
+}
+
+var stopControl = &control{stop: true}
+
+// Subscribe registers handler for every message whose topic matches pattern ('*' matches one
+// token, a final '>' one or more). Messages are queued per subscription and handled on the
+// subscription's own goroutine(s), in publish order unless Concurrency says otherwise.
+//
+// Payloads published as T are delivered without conversion. A payload published as another
+// static type is delivered when it is assignable to T (for example T = any, or an interface it
+// implements); otherwise it is counted as failed with ErrTypeMismatch. On a bus with a Transport,
+// payloads are decoded into T by the bus's codec.
+//
+// A nil handler or a nil b is a programmer error and panics.
+func Subscribe[T any](b *Bus, pattern string, handler Handler[T], opts ...SubscribeOption) (*Subscription, error) {
+	if b == nil || handler == nil {
+		panic("bus: Subscribe with a nil bus or handler")
+	}
+	pat, err := parsePattern(pattern)
+	if err != nil {
+		return nil, err
+	}
+	sc := subConfig{queueSize: b.cfg.queueSize, policy: b.cfg.policy, concurrency: 1}
+	for _, o := range opts {
+		if o == nil {
+			return nil, &OptionError{Option: "SubscribeOption", Reason: "nil option"}
+		}
+		if err := o(&sc); err != nil {
+			return nil, err
+		}
+	}
+	s := &subscriber[T]{handler: handler, keyed: sc.orderedKeys}
+	if sc.filter != nil {
+		f, ok := sc.filter.(func(Envelope[T]) bool)
+		if !ok {
+			return nil, &OptionError{Option: "Filter", Reason: fmt.Sprintf("filter is %T, subscription payload needs func(bus.Envelope[%s]) bool", sc.filter, typeName[T]())}
+		}
+		s.filter = f
+	}
+	id := b.subSeq.Add(1)
+	s.subBase = subBase{
+		b: b, id: id, name: sc.name, pat: pat, policy: sc.policy,
+		onError: sc.onError, dlq: sc.deadLetter,
+		done: make(chan struct{}), drainReq: make(chan struct{}), exited: make(chan struct{}),
+	}
+	s.self = s
+	if s.name == "" {
+		s.name = "sub-" + strconv.FormatUint(id, 10)
+	}
+	s.chainMW = append(append([]Middleware(nil), b.cfg.middleware...), sc.middleware...)
+	s.lanes = make([]chan item[T], sc.concurrency)
+	for i := range s.lanes {
+		s.lanes[i] = make(chan item[T], sc.queueSize)
+	}
+	s.running.Store(int32(len(s.lanes)))
+	if t := b.cfg.transport; t != nil {
+		u, err := t.Subscribe(pattern, s.fromTransport)
+		if err != nil {
+			return nil, err
+		}
+		s.unsubTransport = u.Unsubscribe
+	}
+	if err := b.addSub(s, len(s.lanes)+1); err != nil {
+		s.detach()
+		return nil, err
+	}
+	for _, lane := range s.lanes {
+		go s.run(lane)
+	}
+	go s.sendSentinels()
+	return &Subscription{sb: &s.subBase}, nil
+}
+
+func typeName[T any]() string {
+	var p *T
+	return fmt.Sprintf("%T", p)[1:]
+}
+
+func (s *subscriber[T]) base() *subBase { return &s.subBase }
+
+func (s *subscriber[T]) queued() int {
+	n := 0
+	for _, l := range s.lanes {
+		n += len(l)
+	}
+	return n
+}
+
+// lane picks the queue for e: by key hash under OrderedByKey, otherwise the shortest queue.
+func (s *subscriber[T]) lane(e *Envelope[T]) chan item[T] {
+	n := uint32(len(s.lanes))
+	if n == 1 {
+		return s.lanes[0]
+	}
+	if s.keyed && e.Key != "" {
+		h := uint32(2166136261) // FNV-1a
+		for i := 0; i < len(e.Key); i++ {
+			h ^= uint32(e.Key[i])
+			h *= 16777619
+		}
+		return s.lanes[h%n]
+	}
+	start := s.rr.Add(1)
+	best := s.lanes[start%n]
+	for i := uint32(1); i < n && len(best) > 0; i++ {
+		if l := s.lanes[(start+i)%n]; len(l) < len(best) {
+			best = l
+		}
+	}
+	return best
+}
+
+// offer queues it (a message, never an instruction) according to the subscription's policy.
+func (s *subscriber[T]) offer(ctx context.Context, it *item[T]) error {
+	if s.filter != nil && !s.filter(it.env) {
+		return nil
+	}
+	lane := s.lane(&it.env)
+	select {
+	case lane <- *it:
+		return nil
+	default:
+	}
+	return s.offerSlow(ctx, lane, it)
+}
+
+func (s *subscriber[T]) offerSlow(ctx context.Context, lane chan item[T], it *item[T]) error {
+	if s.stopped.Load() {
+		return nil
+	}
+	switch s.policy {
+	case PolicyBlock:
+		select {
+		case lane <- *it:
+			return nil
+		case <-s.done:
+			return nil
+		case <-ctx.Done():
+			return &DeliveryError{Subscriber: s.name, Topic: it.env.Topic, Err: ctx.Err()}
+		}
+	case PolicyDropNewest:
+		s.drop(it.ts)
+		return nil
+	case PolicyDropOldest:
+		for {
+			select {
+			case lane <- *it:
+				return nil
+			default:
+			}
+			select {
+			case old := <-lane:
+				if old.ctl != nil { // never steal an instruction: put it back and drop ours
+					select {
+					case lane <- old:
+					case <-s.done:
+					}
+					s.drop(it.ts)
+					return nil
+				}
+				s.drop(old.ts)
+			default:
+			}
+		}
+	default: // PolicyFail
+		s.failed.Add(1)
+		s.b.count(it.ts, s.name, MetricFailed)
+		return &DeliveryError{Subscriber: s.name, Topic: it.env.Topic, Err: ErrQueueFull}
+	}
+}
+
+func (s *subscriber[T]) drop(ts *topicStats) {
+	s.dropped.Add(1)
+	s.b.count(ts, s.name, MetricDropped)
+}
+
+func (s *subscriber[T]) offerAny(ctx context.Context, m Meta, v any, ts *topicStats) error {
+	p, ok := v.(T)
+	if !ok {
+		s.failed.Add(1)
+		s.b.count(ts, s.name, MetricFailed)
+		s.b.reportError(&s.subBase, &m, fmt.Errorf("%w: published %T, subscriber %s takes %s", ErrTypeMismatch, v, s.name, typeName[T]()))
+		return nil
+	}
+	it := item[T]{env: Envelope[T]{Meta: m, Payload: p}, ts: ts}
+	return s.offer(ctx, &it)
+}
+
+// fromTransport decodes a message from the transport and queues it.
+func (s *subscriber[T]) fromTransport(ctx context.Context, msg *Message) error {
+	r, err := s.b.routeFor(msg.Meta.Topic)
+	if err != nil {
+		return err
+	}
+	it := item[T]{env: Envelope[T]{Meta: msg.Meta}, ts: r.stats}
+	if err := s.b.cfg.codec.Unmarshal(msg.Data, &it.env.Payload); err != nil {
+		s.failed.Add(1)
+		s.b.count(r.stats, s.name, MetricFailed)
+		s.b.reportError(&s.subBase, &it.env.Meta, fmt.Errorf("%w: decode %s: %v", ErrTypeMismatch, typeName[T](), err))
+		return nil
+	}
+	return s.offer(ctx, &it)
+}
+
+// worker holds the message a worker goroutine is handling, so the middleware chain can be built
+// once per goroutine instead of once per message.
+type worker[T any] struct {
+	s  *subscriber[T]
+	it item[T] // received straight into the worker, saving a copy per message
+}
+
+func (w *worker[T]) call(ctx context.Context, _ *Meta) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return w.s.handler(ctx, w.it.env)
+}
+
+func (s *subscriber[T]) run(lane chan item[T]) {
+	defer s.b.wg.Done()
+	defer func() {
+		if s.running.Add(-1) == 0 {
+			for _, l := range s.lanes {
+				s.discard(l)
+			}
+			close(s.exited)
+		}
+	}()
+	w := &worker[T]{s: s}
+	h := HandleFunc(w.call)
+	for i := len(s.chainMW) - 1; i >= 0; i-- {
+		h = s.chainMW[i](h)
+	}
+	ctx := s.b.ctx
+	for {
+		if len(lane) == 0 {
+			w.it = item[T]{} // do not keep the last payload alive while idle
+		}
+		w.it = <-lane
+		it := &w.it
+		if it.ctl != nil {
+			if it.ctl.stop {
+				return
+			}
+			close(it.ctl.ack)
+			continue
+		}
+		if s.stopped.Load() {
+			s.drop(it.ts)
+			return
+		}
+		if err := h(ctx, &it.env.Meta); err != nil {
+			s.fail(it.ts, &it.env, err)
+		} else {
+			s.delivered.Add(1)
+			it.ts.addDelivered(s.id)
+			if s.b.cfg.metrics != nil {
+				s.b.cfg.metrics(it.ts.topic, s.name, MetricDelivered)
+			}
+		}
+	}
+}
+
+// discard counts what is left in lane as dropped without blocking. Drain markers found there are
+// acknowledged so that nobody waits for them.
+func (s *subscriber[T]) discard(lane chan item[T]) {
+	for {
+		select {
+		case it := <-lane:
+			switch {
+			case it.ctl == nil:
+				s.drop(it.ts)
+			case it.ctl.ack != nil:
+				close(it.ctl.ack)
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (s *subscriber[T]) fail(ts *topicStats, e *Envelope[T], err error) {
+	s.failed.Add(1)
+	s.b.count(ts, s.name, MetricFailed)
+	s.b.reportError(&s.subBase, &e.Meta, err)
+	if s.dlq == "" {
+		return
+	}
+	derr := Publish(s.b.ctx, s.b, s.dlq, e.Payload,
+		WithCause(e.Meta), WithKey(e.Key), WithSource(e.Source), WithHeaders(e.Headers),
+		WithHeader(HeaderDeadLetterReason, err.Error()),
+		WithHeader(HeaderDeadLetterTopic, e.Topic),
+		WithHeader(HeaderDeadLetterSubscriber, s.name))
+	if derr != nil {
+		s.b.reportError(&s.subBase, &e.Meta, fmt.Errorf("bus: dead-letter to %q: %w", s.dlq, derr))
+	}
+}
+
+func (s *subscriber[T]) mark(ctx context.Context) ([]chan struct{}, error) {
+	acks := make([]chan struct{}, 0, len(s.lanes))
+	for _, lane := range s.lanes {
+		c := &control{ack: make(chan struct{})}
+		select {
+		case lane <- item[T]{ctl: c}:
+			acks = append(acks, c.ack)
+		case <-s.exited:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return acks, nil
+}
+
+// detach ends the transport subscription, if any, waiting for a delivery in progress.
+func (s *subBase) detach() {
+	if s.unsubTransport != nil && s.detachOnce.CompareAndSwap(false, true) {
+		_ = s.unsubTransport()
+	}
+}
+
+// stop makes the workers exit as soon as they finish the current message. It never blocks on
+// the workers.
+func (s *subscriber[T]) stop() {
+	if !s.stopOnce.CompareAndSwap(false, true) {
+		return
+	}
+	s.stopped.Store(true)
+	close(s.done)
+	s.detach()
+}
+
+// drain makes the workers exit once they have handled everything queued. The caller must make
+// sure nothing is queued after it.
+func (s *subscriber[T]) drain() {
+	if s.drainOnce.CompareAndSwap(false, true) {
+		close(s.drainReq)
+	}
+}
+
+// sendSentinels runs for the life of the subscription: on stop or drain it queues one stop
+// sentinel per lane, behind whatever is queued, and gives up once every worker has exited (a
+// stopped worker exits without waiting for its sentinel).
+func (s *subscriber[T]) sendSentinels() {
+	defer s.b.wg.Done()
+	select {
+	case <-s.done:
+	case <-s.drainReq:
+	}
+	for _, lane := range s.lanes {
+		select {
+		case lane <- item[T]{ctl: stopControl}:
+		case <-s.exited:
+			return
+		}
+	}
+}

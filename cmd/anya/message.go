@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/btcsuite/btcd/btcutil"
+)
+
+// bitcoinError gives a bitcoin package error its CLI code.
+func bitcoinError(err error) error {
+	for _, m := range []struct {
+		sentinel error
+		code     string
+	}{
+		{bitcoin.ErrWrongNetwork, "wrong_network"},
+		{bitcoin.ErrInvalidAddress, "invalid_address"},
+		{bitcoin.ErrInvalidNetwork, "invalid_network"},
+		{bitcoin.ErrMalformedSignature, "malformed_signature"},
+		{bitcoin.ErrInvalidKey, "invalid_key"},
+		{bitcoin.ErrUnsupportedScript, "unsupported_address"},
+		{bitcoin.ErrAddressNoKey, "unsupported_address"},
+		{bitcoin.ErrInvalidTransaction, "invalid_transaction"},
+	} {
+		if errors.Is(err, m.sentinel) {
+			return &cliError{Code: m.code, Err: err}
+		}
+	}
+	return err
+}
+
+// address decodes addr, for network when one is named, else for the network its encoding
+// belongs to.
+func address(addr, network string) (bitcoin.Address, error) {
+	if network == "" {
+		a, err := bitcoin.DecodeAddress(addr)
+		return a, bitcoinError(err)
+	}
+	net, err := bitcoin.ParseNetwork(network)
+	if err != nil {
+		return bitcoin.Address{}, bitcoinError(err)
+	}
+	a, err := bitcoin.ParseAddress(addr, net)
+	return a, bitcoinError(err)
+}
+
+func runMessageSign(_ context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("message sign")
+	wif := fs.String("wif", "", "private key in WIF")
+	addr := fs.String("address", "", "address to sign for")
+	msg := fs.String("message", "", "message to sign")
+	format := fs.String("format", "", "simple, full or legacy (default: simple for native segwit, full otherwise)")
+	network := fs.String("network", "", "mainnet, testnet, signet or regtest (default: the address's)")
+	if err := parseFlags(fs, args, "wif", "address", "message"); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("message sign: unexpected argument %q", fs.Arg(0))
+	}
+	a, err := address(*addr, *network)
+	if err != nil {
+		return err
+	}
+	key, err := btcutil.DecodeWIF(*wif)
+	if err != nil {
+		return &cliError{Code: "invalid_key", Err: errors.New("bitcoin: invalid WIF private key")}
+	}
+	if !key.IsForNet(a.Network().Params()) {
+		return &cliError{Code: "wrong_network", Err: errors.New("bitcoin: the WIF key is for another network than the address")}
+	}
+	var opts []bitcoin.MessageOption
+	if *format != "" {
+		f, err := bitcoin.ParseMessageFormat(*format)
+		if err != nil || f == bitcoin.FormatProofOfFunds {
+			return usageError("message sign: --format must be simple, full or legacy")
+		}
+		opts = append(opts, bitcoin.WithFormat(f))
+	}
+	sig, err := bitcoin.SignMessage(key.PrivKey, a, *msg, opts...)
+	if err != nil {
+		return bitcoinError(err)
+	}
+	return writeJSON(stdout, struct {
+		Signature string `json:"signature"`
+	}{sig})
+}
+
+func runMessageVerify(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("message verify")
+	addr := fs.String("address", "", "address the message was signed for")
+	msg := fs.String("message", "", "the message")
+	sig := fs.String("signature", "", "the signature")
+	network := fs.String("network", "", "mainnet, testnet, signet or regtest (default: the address's)")
+	if err := parseFlags(fs, args, "address", "message", "signature"); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("message verify: unexpected argument %q", fs.Arg(0))
+	}
+	a, err := address(*addr, *network)
+	if err != nil {
+		return err
+	}
+	v, err := bitcoin.VerifyMessage(ctx, a, *msg, *sig)
+	if err != nil {
+		return bitcoinError(err)
+	}
+	return writeJSON(stdout, struct {
+		Result string `json:"result"`
+		Format string `json:"format"`
+		Reason string `json:"reason"`
+	}{v.Result.String(), v.Format.String(), v.Reason})
+}
