@@ -10,6 +10,9 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
+
+	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/ml/dataset"
 )
 
 func backends() []string {
@@ -148,6 +151,22 @@ func TestScoreTx(t *testing.T) {
 	for hx, want := range map[string]string{"zz": "invalid_hex", "0100": "invalid_transaction", paymentTx() + "00": "invalid_transaction"} {
 		if doc, code := anya(t, "score", "tx", hx, "--backend", "go"); code != exitError || errorCode(t, doc) != want {
 			t.Errorf("%s: %v", hx, doc)
+		}
+	}
+}
+
+// TestFraudSchemaMatchesBitcoinFeatures: the fraud schema's transaction features are taken from
+// the bitcoin package's vector by name, so every one of them must exist there.
+func TestFraudSchemaMatchesBitcoinFeatures(t *testing.T) {
+	s := dataset.FraudSchema()
+	btc := bitcoin.TxFeatureSchema()
+	identity := map[string]bool{"identity_known": true}
+	for _, f := range dataset.ReputationSchema().Features {
+		identity[f.Name] = true
+	}
+	for _, f := range s.Features {
+		if !identity[f.Name] && btc.Index(f.Name) < 0 {
+			t.Errorf("fraud feature %q is not in %s v%d", f.Name, btc.Name, btc.Version)
 		}
 	}
 }
