@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -84,6 +85,7 @@ type Engine struct {
 	closeErr  error
 
 	requests, rows, batches, rejected atomic.Uint64
+	callers                           atomic.Int64 // Score and ScoreBatch calls in progress
 }
 
 // deployment is one activated model version: a session per worker.
@@ -98,20 +100,35 @@ type deployment struct {
 	explainer *onnx.Explainer
 }
 
+// session is one backend session and its lock, a one-slot channel rather than a sync.Mutex: a
+// worker waiting for a busy session is then durably blocked, which keeps the engine testable with
+// testing/synctest.
 type session struct {
-	mu     sync.Mutex
+	busy   chan struct{}
 	s      Session
 	closed bool
 }
 
+func (s *session) lock()   { s.busy <- struct{}{} }
+func (s *session) unlock() { <-s.busy }
+
+func (s *session) tryLock() bool {
+	select {
+	case s.busy <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
 func (d *deployment) close() {
 	for _, s := range d.sessions {
-		s.mu.Lock()
+		s.lock()
 		if !s.closed {
 			s.closed = true
 			s.s.Close()
 		}
-		s.mu.Unlock()
+		s.unlock()
 	}
 }
 
@@ -184,7 +201,7 @@ func (e *Engine) deploy(ctx context.Context, m *Model) (*deployment, error) {
 			d.close()
 			return nil, fmt.Errorf("ml: activating %s on %s: %w", m.ID(), e.backend.Name(), err)
 		}
-		d.sessions = append(d.sessions, &session{s: s})
+		d.sessions = append(d.sessions, &session{s: s, busy: make(chan struct{}, 1)})
 	}
 	if e.cfg.factors > 0 {
 		x, err := onnx.NewExplainer(m.Graph())
@@ -274,6 +291,11 @@ func (e *Engine) Score(ctx context.Context, v Vector) (Result, error) {
 	if err := d.schema.Validate(v); err != nil {
 		return Result{}, err
 	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	e.callers.Add(1)
+	defer e.callers.Add(-1)
 	if e.cfg.maxLatency > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, e.cfg.maxLatency, &DeadlineError{MaxLatency: e.cfg.maxLatency.String()})
@@ -281,14 +303,21 @@ func (e *Engine) Score(ctx context.Context, v Vector) (Result, error) {
 	}
 	r := e.get(1, d.width)
 	copy(r.x, v.Values)
-	r.schemaID = d.schemaID
-	r.ctxDone = ctx.Done()
-	if err := e.submit(ctx, r); err != nil {
-		e.put(r)
-		return Result{}, e.ctxErr(ctx, err)
-	}
-	if err := e.await(r); err != nil {
-		return Result{}, e.ctxErr(ctx, err)
+	if e.runInline(d, r) {
+		if err := ctx.Err(); err != nil {
+			e.put(r)
+			return Result{}, e.ctxErr(ctx, err)
+		}
+	} else {
+		r.schemaID = d.schemaID
+		r.ctxDone = ctx.Done()
+		if err := e.submit(ctx, r); err != nil {
+			e.put(r)
+			return Result{}, e.ctxErr(ctx, err)
+		}
+		if err := e.await(r); err != nil {
+			return Result{}, e.ctxErr(ctx, err)
+		}
 	}
 	dep, score, err := r.dep, r.scores[0], r.err
 	e.put(r)
@@ -318,15 +347,25 @@ func (e *Engine) ScoreBatch(ctx context.Context, vs []Vector) ([]Result, error) 
 	if len(vs) == 0 {
 		return nil, nil
 	}
+	e.callers.Add(1)
+	defer e.callers.Add(-1)
 	if e.cfg.maxLatency > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, e.cfg.maxLatency, &DeadlineError{MaxLatency: e.cfg.maxLatency.String()})
 		defer cancel()
 	}
 	w := d.width
-	reqs := make([]*request, 0, (len(vs)+e.cfg.maxBatch-1)/e.cfg.maxBatch)
+	type pending struct {
+		r      *request
+		inline bool // scored by runInline: nothing to wait for
+	}
+	reqs := make([]pending, 0, (len(vs)+e.cfg.maxBatch-1)/e.cfg.maxBatch)
 	var firstErr error
 	for start := 0; start < len(vs); start += e.cfg.maxBatch {
+		if err := ctx.Err(); err != nil {
+			firstErr = err
+			break
+		}
 		end := min(start+e.cfg.maxBatch, len(vs))
 		r := e.get(end-start, w)
 		for i := start; i < end; i++ {
@@ -334,18 +373,24 @@ func (e *Engine) ScoreBatch(ctx context.Context, vs []Vector) ([]Result, error) 
 		}
 		r.schemaID = d.schemaID
 		r.ctxDone = ctx.Done()
-		if err := e.submit(ctx, r); err != nil {
-			e.put(r)
-			firstErr = err
-			break
+		inline := e.runInline(d, r)
+		if !inline {
+			if err := e.submit(ctx, r); err != nil {
+				e.put(r)
+				firstErr = err
+				break
+			}
 		}
-		reqs = append(reqs, r)
+		reqs = append(reqs, pending{r, inline})
 	}
 	results := make([]Result, len(vs))
-	for k, r := range reqs {
-		if err := e.await(r); err != nil {
-			firstErr = cmp.Or(firstErr, err)
-			continue
+	for k, p := range reqs {
+		r := p.r
+		if !p.inline {
+			if err := e.await(r); err != nil {
+				firstErr = cmp.Or(firstErr, err)
+				continue
+			}
 		}
 		if r.err != nil {
 			firstErr = cmp.Or(firstErr, r.err)
@@ -461,6 +506,45 @@ func (e *Engine) put(r *request) {
 	e.pool.Put(r)
 }
 
+// runInline scores r on an idle session of d when nothing is queued, sparing the hand-off to a
+// worker: a lone call costs what the backend costs. It reports whether it did; when it did not
+// (every session busy, or requests waiting, which must go first and coalesce), r is untouched.
+//
+// An inline run holds its rows' queue slots like a queued request, so the bound on rows in flight
+// holds; like a request a worker already runs, it is not interrupted by its context — backend
+// runs take microseconds — and a context that ended meanwhile is reported after it.
+func (e *Engine) runInline(d *deployment, r *request) bool {
+	// Only when the engine is not contended: with more callers than sessions, queueing lets
+	// their rows share backend calls, which costs far less per row than a call each.
+	if e.q.queued.Load() != 0 || e.callers.Load() > int64(len(d.sessions)) {
+		return false
+	}
+	for _, s := range d.sessions {
+		if !s.tryLock() {
+			continue
+		}
+		if s.closed {
+			s.unlock()
+			return false // a newer version is being activated: take the queue
+		}
+		if !e.sem.TryAcquire(int64(r.rows)) {
+			s.unlock()
+			return false // the queue is full: wait, or be refused, like everyone else
+		}
+		r.err = s.s.Run(r.x, r.rows, r.scores)
+		s.unlock()
+		e.sem.Release(int64(r.rows))
+		r.dep = d
+		e.requests.Add(1)
+		if r.err == nil {
+			e.batches.Add(1)
+			e.rows.Add(uint64(r.rows))
+		}
+		return true
+	}
+	return false
+}
+
 func (e *Engine) submit(ctx context.Context, r *request) error {
 	n := int64(r.rows)
 	if e.cfg.rejectFull {
@@ -511,6 +595,7 @@ func (e *Engine) await(r *request) error {
 type queue struct {
 	mu         sync.Mutex
 	head, tail *request
+	queued     atomic.Int32 // requests in the list, readable without the lock
 	closed     bool
 	wake       chan struct{}
 	closing    chan struct{}
@@ -535,6 +620,7 @@ func (q *queue) push(r *request) bool {
 		q.head = r
 	}
 	q.tail = r
+	q.queued.Add(1)
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -544,6 +630,7 @@ func (q *queue) push(r *request) bool {
 }
 
 func (q *queue) unlink(r *request) {
+	q.queued.Add(-1)
 	if r.prev != nil {
 		r.prev.next = r.next
 	} else {
@@ -604,24 +691,45 @@ func (e *Engine) worker(i int) {
 		timer  *time.Timer
 	)
 	for {
-		batch = batch[:0]
-		var rows int
-		var closed bool
-		for {
-			q.mu.Lock()
-			batch, rows = q.takeLocked(batch, 0, maxRows)
-			closed = q.closed
+		// Wait for work without holding anything.
+		q.mu.Lock()
+		for q.head == nil && !q.closed {
 			q.mu.Unlock()
-			if len(batch) > 0 || closed {
-				break
-			}
 			select {
 			case <-q.wake:
 			case <-q.closing:
 			}
+			q.mu.Lock()
 		}
-		if len(batch) == 0 {
+		if q.head == nil && q.closed {
+			q.mu.Unlock()
 			return // closed and drained
+		}
+		q.mu.Unlock()
+
+		// More callers in progress than requests queued: they are runnable but waiting for a
+		// processor, which this worker holds. Yield once so they can queue their rows and
+		// share this backend call instead of each paying for one.
+		if n := q.queued.Load(); int64(n) < e.callers.Load() && int(n) < maxRows {
+			runtime.Gosched()
+		}
+
+		// Hold a session of the active version before taking requests: while it is busy (an
+		// inline caller, a slow run), requests stay queued, cancellable and coalescing.
+		d := e.dep.Load()
+		s := d.sessions[i]
+		s.lock()
+		if s.closed { // a newer version was activated meanwhile
+			s.unlock()
+			continue
+		}
+		q.mu.Lock()
+		batch, rows := q.takeLocked(batch[:0], 0, maxRows)
+		closed := q.closed
+		q.mu.Unlock()
+		if len(batch) == 0 { // another worker or a cancellation emptied the queue
+			s.unlock()
+			continue
 		}
 		if e.cfg.maxWait > 0 && rows < maxRows && !closed {
 			if timer == nil {
@@ -644,45 +752,35 @@ func (e *Engine) worker(i int) {
 			}
 			timer.Stop()
 		}
-		x = e.run(i, batch, x, scores)
+		x = e.run(d, s, batch, x, scores)
+		s.unlock()
 	}
 }
 
-// run scores a batch on worker i's session of the active deployment and completes its requests.
-func (e *Engine) run(i int, batch []*request, x, scores []float32) []float32 {
-	var d *deployment
-	var runErr error
-	for {
-		d = e.dep.Load()
-		s := d.sessions[i]
-		s.mu.Lock()
-		if s.closed { // a new version was activated after we loaded d: use it
-			s.mu.Unlock()
+// run scores a batch on session s of deployment d (held by the caller) and completes its
+// requests.
+func (e *Engine) run(d *deployment, s *session, batch []*request, x, scores []float32) []float32 {
+	w := d.width
+	rows := 0
+	for _, r := range batch {
+		if r.schemaID != d.schemaID { // validated against a version with another schema
+			r.err = &SchemaError{Want: d.schemaID, Got: r.schemaID}
 			continue
 		}
-		w := d.width
-		rows := 0
-		for _, r := range batch {
-			if r.schemaID != d.schemaID {
-				r.err = &SchemaError{Want: d.schemaID, Got: r.schemaID}
-				continue
-			}
-			if need := (rows + r.rows) * w; cap(x) < need {
-				x = slices.Grow(x[:cap(x)], need-cap(x))
-			}
-			x = x[:(rows+r.rows)*w]
-			copy(x[rows*w:], r.x)
-			rows += r.rows
+		if need := (rows + r.rows) * w; cap(x) < need {
+			x = slices.Grow(x[:cap(x)], need-cap(x))
 		}
-		if rows > 0 {
-			runErr = s.s.Run(x, rows, scores)
-		}
-		s.mu.Unlock()
-		if rows > 0 && runErr == nil {
+		x = x[:(rows+r.rows)*w]
+		copy(x[rows*w:], r.x)
+		rows += r.rows
+	}
+	var runErr error
+	if rows > 0 {
+		runErr = s.s.Run(x, rows, scores)
+		if runErr == nil {
 			e.batches.Add(1)
 			e.rows.Add(uint64(rows))
 		}
-		break
 	}
 	off := 0
 	for _, r := range batch {

@@ -144,15 +144,48 @@ func TestInvalidVectorsNeverReachTheModel(t *testing.T) {
 	}
 }
 
-// TestMicroBatchingCoalesces: with one worker that holds a partial batch for max wait, ten
-// concurrent calls become one backend run.
+// busy starts a call that runs inline and blocks at the gate, holding the engine's only session:
+// later calls queue behind it. It returns the call's outcome.
+func busy(t *testing.T, e *ml.Engine, v ml.Vector) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { _, err := e.Score(context.Background(), v); done <- err }()
+	synctest.Wait()
+	return done
+}
+
+// TestLoneCallRunsInline: with nothing queued and a session idle, a call runs at once on the
+// caller's goroutine, whatever the max wait.
+func TestLoneCallRunsInline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tm := mltest.Linear([]float32{1}, 0)
+		e := mltest.NewEngine(t, tm.Model, ml.WithWorkers(1), ml.WithMaxWait(time.Hour))
+		start := time.Now()
+		if _, err := e.Score(context.Background(), mltest.Vectors(1, tm.Model, 1)[0]); err != nil {
+			t.Fatal(err)
+		}
+		if waited := time.Since(start); waited != 0 {
+			t.Fatalf("lone call waited %v", waited)
+		}
+	})
+}
+
+// TestMicroBatchingCoalesces: calls that arrive while the session is busy queue up and run as
+// one backend call when it frees.
 func TestMicroBatchingCoalesces(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tm := mltest.Trees(5, 20, 3, 8)
-		e := mltest.NewEngine(t, tm.Model, ml.WithWorkers(1), ml.WithMaxWait(time.Millisecond))
-		vs := mltest.Vectors(6, tm.Model, 10)
+		gate := make(chan struct{})
+		b := &gated{Backend: ml.NewGoBackend(), gate: gate}
+		e, err := ml.NewEngine(tm.Model, ml.WithBackend(b), ml.WithWorkers(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		vs := mltest.Vectors(6, tm.Model, 11)
+		first := busy(t, e, vs[10])
 		var wg sync.WaitGroup
-		for i := range vs {
+		for i := range 10 {
 			wg.Go(func() {
 				r, err := e.Score(context.Background(), vs[i])
 				if err != nil {
@@ -162,25 +195,46 @@ func TestMicroBatchingCoalesces(t *testing.T) {
 				near(t, "coalesced score", r.Score, tm.Reference(vs[i].Values))
 			})
 		}
+		synctest.Wait()
+		close(gate)
 		wg.Wait()
-		if st := e.Stats(); st.Batches != 1 || st.Rows != 10 || st.Requests != 10 {
-			t.Fatalf("stats %+v, want 10 requests in 1 batch", st)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		if st := e.Stats(); st.Batches != 2 || st.Rows != 11 || st.Requests != 11 {
+			t.Fatalf("stats %+v, want the 10 queued calls in one batch after the first", st)
 		}
 	})
 }
 
-// TestMaxWaitHoldsAPartialBatch: a lone request waits max wait for company, no longer.
+// TestMaxWaitHoldsAPartialBatch: a worker holding a partial batch waits max wait for company,
+// no longer.
 func TestMaxWaitHoldsAPartialBatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tm := mltest.Linear([]float32{1}, 0)
-		e := mltest.NewEngine(t, tm.Model, ml.WithWorkers(1), ml.WithMaxWait(3*time.Millisecond))
-		start := time.Now()
-		if _, err := e.Score(context.Background(), mltest.Vectors(1, tm.Model, 1)[0]); err != nil {
+		gate := make(chan struct{})
+		b := &gated{Backend: ml.NewGoBackend(), gate: gate}
+		e, err := ml.NewEngine(tm.Model, ml.WithBackend(b), ml.WithWorkers(1), ml.WithMaxWait(3*time.Millisecond))
+		if err != nil {
 			t.Fatal(err)
 		}
-		if waited := time.Since(start); waited != 3*time.Millisecond {
-			t.Fatalf("lone request waited %v, want the 3ms max wait", waited)
+		defer e.Close()
+		v := mltest.Vectors(1, tm.Model, 1)[0]
+		first := busy(t, e, v)
+		done := make(chan time.Time, 1)
+		go func() {
+			if _, err := e.Score(context.Background(), v); err != nil {
+				t.Error(err)
+			}
+			done <- time.Now()
+		}()
+		synctest.Wait()
+		start := time.Now()
+		close(gate)
+		if waited := (<-done).Sub(start); waited != 3*time.Millisecond {
+			t.Fatalf("queued call ran after %v, want the 3ms max wait", waited)
 		}
+		<-first
 	})
 }
 
@@ -188,14 +242,28 @@ func TestMaxWaitHoldsAPartialBatch(t *testing.T) {
 func TestFullBatchDoesNotWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tm := mltest.Linear([]float32{1}, 0)
-		e := mltest.NewEngine(t, tm.Model, ml.WithWorkers(1), ml.WithMaxBatch(4), ml.WithMaxWait(time.Hour))
-		start := time.Now()
-		if _, err := e.ScoreBatch(context.Background(), mltest.Vectors(1, tm.Model, 4)); err != nil {
+		gate := make(chan struct{})
+		b := &gated{Backend: ml.NewGoBackend(), gate: gate}
+		e, err := ml.NewEngine(tm.Model, ml.WithBackend(b), ml.WithWorkers(1), ml.WithMaxBatch(4), ml.WithMaxWait(time.Hour))
+		if err != nil {
 			t.Fatal(err)
 		}
-		if waited := time.Since(start); waited != 0 {
+		defer e.Close()
+		first := busy(t, e, mltest.Vectors(1, tm.Model, 1)[0])
+		done := make(chan time.Time, 1)
+		go func() {
+			if _, err := e.ScoreBatch(context.Background(), mltest.Vectors(2, tm.Model, 4)); err != nil {
+				t.Error(err)
+			}
+			done <- time.Now()
+		}()
+		synctest.Wait()
+		start := time.Now()
+		close(gate)
+		if waited := (<-done).Sub(start); waited != 0 {
 			t.Fatalf("full batch waited %v", waited)
 		}
+		<-first
 	})
 }
 
@@ -282,9 +350,9 @@ func TestMaxLatency(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer e.Close()
-		defer close(gate)
+		first := busy(t, e, mltest.Vectors(1, tm.Model, 1)[0]) // runs inline, stuck in the backend
 		start := time.Now()
-		_, err = e.Score(context.Background(), mltest.Vectors(1, tm.Model, 1)[0])
+		_, err = e.Score(context.Background(), mltest.Vectors(1, tm.Model, 1)[0]) // queued behind it
 		var de *ml.DeadlineError
 		if !errors.As(err, &de) || !errors.Is(err, ml.ErrDeadline) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Score: %v, want a DeadlineError", err)
@@ -295,6 +363,11 @@ func TestMaxLatency(t *testing.T) {
 		_, err = e.ScoreBatch(context.Background(), mltest.Vectors(2, tm.Model, 3))
 		if !errors.As(err, &de) {
 			t.Fatalf("ScoreBatch: %v, want a DeadlineError", err)
+		}
+		// A run is not interrupted; the call that was stuck in it reports its deadline afterwards.
+		close(gate)
+		if err := <-first; !errors.As(err, &de) {
+			t.Fatalf("the stuck call: %v, want a DeadlineError", err)
 		}
 	})
 }
