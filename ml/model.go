@@ -46,6 +46,10 @@ func (m *Manifest) ID() string { return m.Name + "@" + m.Version }
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
+// ValidName reports whether s may be a model name or version: 1 to 64 lower-case letters,
+// digits, '.', '_' or '-', starting with a letter or digit (so it is a safe directory name).
+func ValidName(s string) bool { return namePattern.MatchString(s) }
+
 // check validates the manifest on its own (not against a file).
 func (m *Manifest) check() error {
 	bad := func(format string, args ...any) error {

@@ -134,7 +134,8 @@ func BenchmarkScore(b *testing.B) {
 				be   ml.Backend
 			}{{"engine-ort", ortb}, {"engine-go", gob}} {
 				b.Run(name+"/impl="+impl.name, func(b *testing.B) {
-					e, err := ml.NewEngine(bm.m, ml.WithBackend(impl.be))
+					// The same batch sizes as the anchor: one backend call per op.
+					e, err := ml.NewEngine(bm.m, ml.WithBackend(impl.be), ml.WithMaxBatch(max(batch, ml.DefaultMaxBatch)))
 					if err != nil {
 						b.Fatal(err)
 					}
