@@ -1,6 +1,7 @@
 package ml
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -183,4 +184,4 @@ func (e *DeadlineError) Error() string {
 func (e *DeadlineError) Unwrap() error { return ErrDeadline }
 
 // Is reports whether target is context.DeadlineExceeded.
-func (e *DeadlineError) Is(target error) bool { return target == errDeadlineExceeded }
+func (e *DeadlineError) Is(target error) bool { return target == context.DeadlineExceeded }

@@ -1,14 +1,11 @@
 package ml
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 )
-
-var errDeadlineExceeded = context.DeadlineExceeded
 
 // Schema names and versions a feature vector: which value sits at which index, with the range
 // each may take. Producers (the bitcoin and web5 packages, the SDK's dataset generator) emit

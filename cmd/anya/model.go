@@ -93,7 +93,7 @@ func modelTrain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageError("model train: unexpected argument %q", pos[0])
 	}
 	var specs []recipe.Spec
-	for _, s := range recipe.Specs {
+	for _, s := range recipe.Specs() {
 		if *only == "" || s.Name == *only {
 			specs = append(specs, s)
 		}

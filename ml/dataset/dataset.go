@@ -97,13 +97,19 @@ func (p Pattern) Fraud() bool {
 	return (p >= PeelChain && p <= AddressReuse) || p == Fraudster || p == Stolen
 }
 
-// Mix is the share of each transaction pattern in [Transactions]: 90% legitimate, 10% fraud.
-var Mix = []struct {
+// Share is the part of a dataset one pattern accounts for.
+type Share struct {
 	Pattern Pattern
 	Share   float64
-}{
-	{Payment, 0.70}, {RoundPurchase, 0.07}, {ExchangeBatch, 0.08}, {Consolidation, 0.05},
-	{PeelChain, 0.025}, {FanOut, 0.02}, {Dust, 0.01}, {RoundCashOut, 0.015}, {FreshIdentity, 0.015}, {AddressReuse, 0.015},
+}
+
+// Mix returns the share of each transaction pattern in [Transactions]: 90% legitimate, 10%
+// fraud.
+func Mix() []Share {
+	return []Share{
+		{Payment, 0.70}, {RoundPurchase, 0.07}, {ExchangeBatch, 0.08}, {Consolidation, 0.05},
+		{PeelChain, 0.025}, {FanOut, 0.02}, {Dust, 0.01}, {RoundCashOut, 0.015}, {FreshIdentity, 0.015}, {AddressReuse, 0.015},
+	}
 }
 
 // LabelNoise is the share of labels flipped in both datasets: reports are wrong sometimes.
@@ -115,10 +121,15 @@ const (
 	roundUnit = 10_000 // the bitcoin package's RoundAmountSats
 )
 
-// Knowledge is the share of rows whose chain lookups succeed: a scorer usually has an index
-// (input values, ages and script reuse known) but sometimes only the raw transaction. The
-// remaining rows know inputs and ages but not reuse, or nothing at all.
-var Knowledge = struct{ Full, NoReuse, Identity float64 }{Full: 0.8, NoReuse: 0.1, Identity: 0.85}
+// How much a scorer knows about a transaction. Usually a chain index gives input values, ages
+// and script reuse (KnownFull); sometimes it knows inputs and ages but not reuse (KnownNoReuse);
+// otherwise only the raw transaction. KnownIdentity is the share of payments whose sender's DID
+// was resolved.
+const (
+	KnownFull     = 0.8
+	KnownNoReuse  = 0.1
+	KnownIdentity = 0.85
+)
 
 type gen struct{ r *rand.Rand }
 
@@ -545,14 +556,15 @@ func (id *identity) shared(dst []float32) {
 func Transactions(seed uint64, n int) *Dataset {
 	g := gen{rand.New(rand.NewPCG(seed, 0x7478))}
 	d := &Dataset{Schema: FraudSchema(), Y: make([]uint8, n), Patterns: make([]Pattern, n)}
-	shares := make([]float64, len(Mix))
-	for i, m := range Mix {
+	mix := Mix()
+	shares := make([]float64, len(mix))
+	for i, m := range mix {
 		shares[i] = m.Share
 	}
 	w := d.Width()
 	d.X = make([]float32, n*w)
 	for i := range n {
-		p := Mix[g.pick(shares)].Pattern
+		p := mix[g.pick(shares)].Pattern
 		t := g.transaction(p)
 		if p != RoundCashOut {
 			g.finish(&t)
@@ -574,8 +586,8 @@ func Transactions(seed uint64, n int) *Dataset {
 		id := g.identity(kind)
 		row := d.X[i*w : (i+1)*w]
 		k := g.r.Float64()
-		t.features(row[:len(txFeatures)], k < Knowledge.Full+Knowledge.NoReuse, k < Knowledge.Full)
-		if g.chance(Knowledge.Identity) {
+		t.features(row[:len(txFeatures)], k < KnownFull+KnownNoReuse, k < KnownFull)
+		if g.chance(KnownIdentity) {
 			row[len(txFeatures)] = 1
 			id.shared(row[len(txFeatures)+1:])
 		}
@@ -595,11 +607,10 @@ func label(positive bool, g gen) uint8 {
 	return 0
 }
 
-// IdentityMix is the share of each identity kind in [Identities].
-var IdentityMix = []struct {
-	Kind  Pattern
-	Share float64
-}{{Established, 0.55}, {Merchant, 0.08}, {Newcomer, 0.17}, {Fraudster, 0.12}, {Stolen, 0.08}}
+// IdentityMix returns the share of each identity kind in [Identities].
+func IdentityMix() []Share {
+	return []Share{{Established, 0.55}, {Merchant, 0.08}, {Newcomer, 0.17}, {Fraudster, 0.12}, {Stolen, 0.08}}
+}
 
 // Identities generates n labelled rows of the reputation schema from seed: label 1 (reputable)
 // for established identities, merchants and newcomers, 0 for fraudsters and stolen accounts,
@@ -609,12 +620,13 @@ func Identities(seed uint64, n int) *Dataset {
 	d := &Dataset{Schema: ReputationSchema(), Y: make([]uint8, n), Patterns: make([]Pattern, n)}
 	w := d.Width()
 	d.X = make([]float32, n*w)
-	shares := make([]float64, len(IdentityMix))
-	for i, m := range IdentityMix {
+	mix := IdentityMix()
+	shares := make([]float64, len(mix))
+	for i, m := range mix {
 		shares[i] = m.Share
 	}
 	for i := range n {
-		kind := IdentityMix[g.pick(shares)].Kind
+		kind := mix[g.pick(shares)].Pattern
 		id := g.identity(kind)
 		row := d.X[i*w : (i+1)*w]
 		id.shared(row)

@@ -36,7 +36,7 @@ func TestRowsFitTheirSchema(t *testing.T) {
 func TestMixAndLabels(t *testing.T) {
 	d := dataset.Transactions(2, 40000)
 	counts := d.PatternCounts()
-	for _, m := range dataset.Mix {
+	for _, m := range dataset.Mix() {
 		got := float64(counts[m.Pattern]) / float64(d.Rows())
 		if math.Abs(got-m.Share) > 0.01+m.Share*0.2 {
 			t.Errorf("%s: share %.4f, want about %.4f", m.Pattern, got, m.Share)
@@ -121,8 +121,8 @@ func TestKnowledgeFlags(t *testing.T) {
 		}
 	}
 	n := float64(d.Rows())
-	if math.Abs(float64(full)/n-dataset.Knowledge.Full) > 0.02 || math.Abs(float64(raw)/n-(1-dataset.Knowledge.Full-dataset.Knowledge.NoReuse)) > 0.02 ||
-		math.Abs(float64(anon)/n-(1-dataset.Knowledge.Identity)) > 0.02 {
+	if math.Abs(float64(full)/n-dataset.KnownFull) > 0.02 || math.Abs(float64(raw)/n-(1-dataset.KnownFull-dataset.KnownNoReuse)) > 0.02 ||
+		math.Abs(float64(anon)/n-(1-dataset.KnownIdentity)) > 0.02 {
 		t.Fatalf("full %d, raw %d, anonymous %d of %v", full, raw, anon, n)
 	}
 }

@@ -11,7 +11,7 @@ import (
 // Trees learn XOR, which no linear model can; the export is an ONNX tree ensemble.
 func ExampleFitGBT() {
 	tr, va := xor(1, 4000), xor(2, 1000)
-	e, err := train.FitGBT(context.Background(), tr, va, train.DefaultGBT, nil)
+	e, err := train.FitGBT(context.Background(), tr, va, train.DefaultGBT(), nil)
 	if err != nil {
 		panic(err)
 	}

@@ -55,8 +55,11 @@ type GBTConfig struct {
 	EarlyStop int
 }
 
-// DefaultGBT is the configuration the SDK's models use.
-var DefaultGBT = GBTConfig{MaxTrees: 120, Depth: 4, LearningRate: 0.2, Bins: 64, Lambda: 1, MinChildWeight: 1, EarlyStop: 15}
+// DefaultGBT returns the configuration the SDK's models use: up to 120 trees of depth 4,
+// learning rate 0.2, 64 bins, λ = 1, minimum child weight 1, early stop after 15 rounds.
+func DefaultGBT() GBTConfig {
+	return GBTConfig{MaxTrees: 120, Depth: 4, LearningRate: 0.2, Bins: 64, Lambda: 1, MinChildWeight: 1, EarlyStop: 15}
+}
 
 // Ensemble is a trained sum of regression trees over log-odds: p = sigmoid(Base + Σ tree(x)).
 type Ensemble struct {

@@ -19,8 +19,9 @@ type LogisticConfig struct {
 	Log1p bool
 }
 
-// DefaultLogistic is the configuration the SDK's baseline models use.
-var DefaultLogistic = LogisticConfig{L2: 1e-4, Iterations: 30, Log1p: true}
+// DefaultLogistic returns the configuration the SDK's baseline models use: L2 1e-4, up to 30
+// Newton steps, log1p features.
+func DefaultLogistic() LogisticConfig { return LogisticConfig{L2: 1e-4, Iterations: 30, Log1p: true} }
 
 // Logistic is a trained logistic regression: p = sigmoid(B + Σ W_i·(t(x_i) - Mean_i)/Std_i),
 // where t is log1p when Log1p is set.

@@ -79,7 +79,7 @@ func exported(t *testing.T, g *onnx.Model, d train.Data) []float32 {
 func TestGBTLearnsInteractionsAndExportsExactly(t *testing.T) {
 	ctx := context.Background()
 	tr, va, te := xor(1, 4000), xor(2, 1000), xor(3, 1000)
-	cfg := train.DefaultGBT
+	cfg := train.DefaultGBT()
 	e, err := train.FitGBT(ctx, tr, va, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestGBTLearnsInteractionsAndExportsExactly(t *testing.T) {
 	if a := auc(t, e.Raw, te); a < 0.97 {
 		t.Fatalf("trees reach AUC %.3f on XOR", a)
 	}
-	lr, err := train.FitLogistic(ctx, tr, train.DefaultLogistic)
+	lr, err := train.FitLogistic(ctx, tr, train.DefaultLogistic())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestGBTLearnsInteractionsAndExportsExactly(t *testing.T) {
 func TestLogisticFitsAndExportsExactly(t *testing.T) {
 	ctx := context.Background()
 	tr, te := linear(1, 5000), linear(2, 1000)
-	lr, err := train.FitLogistic(ctx, tr, train.DefaultLogistic)
+	lr, err := train.FitLogistic(ctx, tr, train.DefaultLogistic())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,16 +172,16 @@ func TestRejectsBadInput(t *testing.T) {
 		"no rows":    {Width: 3},
 		"zero width": {X: good.X, Y: good.Y},
 	} {
-		if _, err := train.FitGBT(ctx, d, good, train.DefaultGBT, nil); !errors.Is(err, train.ErrData) {
+		if _, err := train.FitGBT(ctx, d, good, train.DefaultGBT(), nil); !errors.Is(err, train.ErrData) {
 			t.Errorf("GBT %s: %v", name, err)
 		}
-		if _, err := train.FitLogistic(ctx, d, train.DefaultLogistic); !errors.Is(err, train.ErrData) {
+		if _, err := train.FitLogistic(ctx, d, train.DefaultLogistic()); !errors.Is(err, train.ErrData) {
 			t.Errorf("logistic %s: %v", name, err)
 		}
 	}
 	neg := xor(1, 100)
 	neg.X[0] = -1
-	if _, err := train.FitLogistic(ctx, neg, train.DefaultLogistic); !errors.Is(err, train.ErrData) {
+	if _, err := train.FitLogistic(ctx, neg, train.DefaultLogistic()); !errors.Is(err, train.ErrData) {
 		t.Errorf("log1p of a negative value: %v", err)
 	}
 	if _, err := train.FitGBT(ctx, good, good, train.GBTConfig{}, nil); !errors.Is(err, train.ErrConfig) {
@@ -189,7 +189,7 @@ func TestRejectsBadInput(t *testing.T) {
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := train.FitGBT(cancelled, good, good, train.DefaultGBT, nil); !errors.Is(err, context.Canceled) {
+	if _, err := train.FitGBT(cancelled, good, good, train.DefaultGBT(), nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled GBT: %v", err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func Example() {
-	for _, s := range recipe.Specs {
+	for _, s := range recipe.Specs() {
 		fmt.Printf("%s@%s: seed %d, %d/%d/%d rows\n", s.Name, s.Version, s.Seed, s.Train, s.Valid, s.Test)
 	}
 	// Output:

@@ -43,35 +43,37 @@ type Spec struct {
 	PositiveMeans string
 }
 
-// Specs are the SDK's two models.
-var Specs = []Spec{
-	{
-		Name: "fraud", Version: "1", Seed: 1, Train: 60000, Valid: 20000, Test: 20000,
-		Generate: dataset.Transactions, GeneratorName: "ml/dataset.Transactions",
-		Description:   "Probability that a Bitcoin payment is fraudulent, from the transaction's features and its sender's identity features.",
-		IntendedUse:   "Inline risk check before sending a payment: block or review at or above the threshold; show the result's factors as the reasons.",
-		Limitations:   "Trained on synthetic data from the SDK's generator (peel chains, fan-out, dust, round cash-outs, fresh unverified identities, address reuse). Scores on real traffic need recalibration on labelled real data.",
-		PositiveMeans: "fraud",
-	},
-	{
-		Name: "reputation", Version: "1", Seed: 2, Train: 30000, Valid: 10000, Test: 10000,
-		Generate: dataset.Identities, GeneratorName: "ml/dataset.Identities",
-		Description:   "Probability that a decentralized identity is reputable, from its age, credentials, proofs, payment history and data-store activity.",
-		IntendedUse:   "Rank or gate counterparties by reputation; combine with the fraud model for payments.",
-		Limitations:   "Trained on synthetic identities from the SDK's generator; kinds of bad actors it has not seen will not be recognised.",
-		PositiveMeans: "reputable",
-	},
+// Specs returns the SDK's two models.
+func Specs() []Spec {
+	return []Spec{
+		{
+			Name: "fraud", Version: "1", Seed: 1, Train: 60000, Valid: 20000, Test: 20000,
+			Generate: dataset.Transactions, GeneratorName: "ml/dataset.Transactions",
+			Description:   "Probability that a Bitcoin payment is fraudulent, from the transaction's features and its sender's identity features.",
+			IntendedUse:   "Inline risk check before sending a payment: block or review at or above the threshold; show the result's factors as the reasons.",
+			Limitations:   "Trained on synthetic data from the SDK's generator (peel chains, fan-out, dust, round cash-outs, fresh unverified identities, address reuse). Scores on real traffic need recalibration on labelled real data.",
+			PositiveMeans: "fraud",
+		},
+		{
+			Name: "reputation", Version: "1", Seed: 2, Train: 30000, Valid: 10000, Test: 10000,
+			Generate: dataset.Identities, GeneratorName: "ml/dataset.Identities",
+			Description:   "Probability that a decentralized identity is reputable, from its age, credentials, proofs, payment history and data-store activity.",
+			IntendedUse:   "Rank or gate counterparties by reputation; combine with the fraud model for payments.",
+			Limitations:   "Trained on synthetic identities from the SDK's generator; kinds of bad actors it has not seen will not be recognised.",
+			PositiveMeans: "reputable",
+		},
+	}
 }
 
 // Progress reports training progress: model name, stage, and done out of total steps.
 type Progress func(model, stage string, done, total int)
 
-// Build trains every model of Specs and writes it into dir: <dir>/<name>/<version>/ with
+// Build trains every model of [Specs] and writes it into dir: <dir>/<name>/<version>/ with
 // model.onnx, model.json (the registry manifest), card.json and card.png. The same code always
 // writes the same bytes.
 func Build(ctx context.Context, dir string, progress Progress) ([]*ml.Model, error) {
 	var out []*ml.Model
-	for _, s := range Specs {
+	for _, s := range Specs() {
 		m, err := BuildOne(ctx, dir, s, progress)
 		if err != nil {
 			return nil, err
@@ -111,22 +113,22 @@ func BuildOne(ctx context.Context, dir string, s Spec, progress Progress) (*ml.M
 	}
 	graph := s.Name + "_" + s.Version
 
-	ens, err := train.FitGBT(ctx, td(trainSet), td(validSet), train.DefaultGBT, func(r, n int) { progress(s.Name, "boosting trees", r, n) })
+	ens, err := train.FitGBT(ctx, td(trainSet), td(validSet), train.DefaultGBT(), func(r, n int) { progress(s.Name, "boosting trees", r, n) })
 	if err != nil {
 		return nil, fmt.Errorf("recipe: %s: %w", s.Name, err)
 	}
-	cfg := train.DefaultGBT
+	cfg := train.DefaultGBT()
 	gbt := &candidate{algorithm: "gradient-boosted trees", data: onnx.Encode(ens.ONNX(graph, InputName, OutputName)), params: map[string]string{
 		"trees": strconv.Itoa(len(ens.Trees)), "max_trees": strconv.Itoa(cfg.MaxTrees), "depth": strconv.Itoa(cfg.Depth),
 		"learning_rate": fmtF(cfg.LearningRate), "bins": strconv.Itoa(cfg.Bins), "lambda": fmtF(cfg.Lambda),
 		"min_child_weight": fmtF(cfg.MinChildWeight), "early_stop": strconv.Itoa(cfg.EarlyStop), "loss": "logistic"}}
 
 	progress(s.Name, "fitting logistic regression", 0, 1)
-	lr, err := train.FitLogistic(ctx, td(trainSet), train.DefaultLogistic)
+	lr, err := train.FitLogistic(ctx, td(trainSet), train.DefaultLogistic())
 	if err != nil {
 		return nil, fmt.Errorf("recipe: %s: %w", s.Name, err)
 	}
-	lcfg := train.DefaultLogistic
+	lcfg := train.DefaultLogistic()
 	logit := &candidate{algorithm: "logistic regression", data: onnx.Encode(lr.ONNX(graph, InputName, OutputName)), params: map[string]string{
 		"l2": fmtF(lcfg.L2), "iterations": strconv.Itoa(lcfg.Iterations), "log1p": strconv.FormatBool(lcfg.Log1p), "standardized": "true"}}
 	progress(s.Name, "fitting logistic regression", 1, 1)
