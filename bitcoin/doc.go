@@ -73,8 +73,71 @@
 //
 // # Chain access and notifications
 //
-// The Chain interface, its backends and the reorg-safe notifications on the bus give
-// hosts blocks, transactions, UTXOs, mempool and fee data, and broadcasting.
+// A [Chain] is the SDK's hand on a Bitcoin chain: best block, blocks and headers by hash,
+// transactions, the UTXO set, the mempool, fee estimates, a testmempoolaccept-style check and
+// broadcast, and a push feed of tip changes and watched mempool transactions. Two backends
+// implement it: package rpcchain talks to a btcd node over JSON-RPC and websocket
+// notifications and reconnects on its own; package simchain is an embedded, deterministic
+// chain with a real UTXO set and script validation, for demos and downstream unit tests.
+// Package bitcointest holds the conformance suite every backend passes (RunChainSuite), a
+// regtest btcd launcher and funded wallets.
+//
+// A [Notifier] turns a Chain into the guarantees of lnd's chainntnfs:
+//
+//   - Block epochs ([BlockConnected], [BlockDisconnected]) in chain order, replayed from a
+//     caller's checkpoint (height and hash) so a restarted host misses nothing; a reorg
+//     produces a disconnect for every orphaned block, tip first, before the new connects;
+//     a reorg deeper than the safety limit ([DefaultSafetyLimit] = 144) is reported first as
+//     a [DeepReorg].
+//   - Confirmation registrations ([Notifier.RegisterConf]) by txid and/or output script, for
+//     N confirmations, with a height hint for the historical rescan: [TxConfUpdate] as
+//     confirmations accrue, [TxConfirmed] at N, [TxReorged] (the negative confirmation) when
+//     the confirming block is disconnected, and [TxFinal] once the transaction is buried
+//     deeper than the safety limit.
+//   - Spend registrations ([Notifier.RegisterSpend]) for outpoints, with [OutpointSpent],
+//     [SpendReorged] and [SpendFinal].
+//   - Mempool-seen events ([MempoolTx]) for watched output scripts ([Notifier.WatchMempool]).
+//
+// Every stream is available as a Go channel ([Registration]) and, for blocks, as an
+// iterator ([Notifier.Blocks]); with [WithBus] the Notifier also publishes its own stream, in
+// order, on these topics (typed payloads, key = block hash, txid or outpoint, source
+// [BusSource]):
+//
+//	bitcoin.block.connected     BlockConnected
+//	bitcoin.block.disconnected  BlockDisconnected
+//	bitcoin.chain.deepreorg     DeepReorg
+//	bitcoin.tx.confupdate       TxConfUpdate
+//	bitcoin.tx.confirmed        TxConfirmed
+//	bitcoin.tx.reorged          TxReorged
+//	bitcoin.tx.final            TxFinal
+//	bitcoin.spend.detected      OutpointSpent
+//	bitcoin.spend.reorged       SpendReorged
+//	bitcoin.spend.final         SpendFinal
+//	bitcoin.mempool.tx          MempoolTx
+//	bitcoin.tx.broadcast        TxBroadcast (published by a Sender with WithSenderBus)
+//
+// # Block subscribers and checkpoints
+//
+// The Notifier keeps the last SafetyLimit+1 blocks it processed. Each block subscriber keeps
+// its own cursor and walks from it to the Notifier's tip, reading older blocks from the Chain
+// when it is behind that window, so a subscriber can start from any checkpoint and a slow one
+// costs no memory and never holds up the others: it simply sees the chain as it is when it
+// catches up (blocks that came and went while it was not reading are not replayed). A
+// DeepReorg is reported once the blocks disconnected since the last connect exceed the
+// safety limit: before all the disconnects when the whole reorg is seen at once, before the
+// batch that crosses the limit when a backend is caught in the middle of a reorg.
+//
+// # Faults
+//
+// A Chain that fails (a node that went away) makes the Notifier retry with a doubling
+// backoff ([WithRetryBackoff]); every tip update, such as the one rpcchain sends after it
+// reconnects, retries at once. The Notifier always resumes from the last block it
+// processed, so the stream has no gap and no duplicate.
+//
+// Sending goes through [Broadcast] (idempotent: the same signed transaction twice is a no-op
+// returning the same txid) and [Sender], which takes an idempotency key and refuses to build
+// or broadcast a second, different transaction for the same key; the key→txid records live in
+// a [SendStore] ([NewMemSendStore] in memory).
 //
 // # Errors
 //

@@ -53,6 +53,29 @@ var (
 	ErrMuSig2 = errors.New("bitcoin: musig2")
 	// ErrNonceReused reports a second signature attempt with a MuSig2 session's secret nonce.
 	ErrNonceReused = errors.New("bitcoin: musig2 nonce already used")
+
+	// Chain access: backends wrap these with %w so callers can test with errors.Is whatever
+	// the backend.
+
+	// ErrClosed is returned by every method of a closed Chain, Notifier, subscription or Sender.
+	ErrClosed = errors.New("bitcoin: closed")
+	// ErrNotFound reports an unknown block, transaction or (unspent) output.
+	ErrNotFound = errors.New("bitcoin: not found")
+	// ErrDisconnected reports that a remote backend is not connected right now; it reconnects
+	// on its own and the call can be retried.
+	ErrDisconnected = errors.New("bitcoin: backend disconnected")
+	// ErrUnsupported reports a query the backend cannot answer (for example UTXOs of a script
+	// that has no address form on a node without a script index).
+	ErrUnsupported = errors.New("bitcoin: unsupported by backend")
+	// ErrNoFeeEstimate reports that the backend has no data for a fee estimate.
+	ErrNoFeeEstimate = errors.New("bitcoin: no fee estimate")
+	// ErrRejected is matched by every [*RejectError].
+	ErrRejected = errors.New("bitcoin: transaction rejected")
+	// ErrKeyConflict is returned by [Sender] when an idempotency key already names a
+	// different transaction.
+	ErrKeyConflict = errors.New("bitcoin: idempotency key already used for another transaction")
+	// ErrInvalidArgument is matched by every [*FieldError].
+	ErrInvalidArgument = errors.New("bitcoin: invalid argument")
 )
 
 // AddressError describes an address that failed to parse or belongs to another network.

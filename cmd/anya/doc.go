@@ -11,6 +11,10 @@
 //	anya model card NAME[@VERSION] [--dir DIR]
 //	anya score tx HEX [--backend ort|go] [--factors N] [--dir DIR]
 //	anya score features JSON|- [--model NAME[@VERSION]] [--backend ort|go] [--factors N] [--dir DIR]
+//	anya did create --method key|jwk|dht [--key-type Ed25519|secp256k1|P-256] [--gateway URL]
+//	anya did resolve DID [--gateway URL]
+//	anya vc issue --portable-did FILE --subject DID --type T [--claims JSON] [--v2]
+//	anya vc verify JWT|- [--gateway URL]
 //
 // message sign prints {"signature": "..."}: a BIP-322 signature (or a legacy one for P2PKH
 // with --format legacy). message verify prints {"result": "valid"|"inconclusive"|"invalid",
@@ -29,6 +33,15 @@
 // identity is unknown, so only the transaction speaks. score features scores a JSON object of
 // named features; unnamed ones take their schema default. Both use ONNX Runtime by default
 // (run `make setup` first) or the pure-Go evaluator with --backend go.
+//
+// did create prints the new DID in portable form, {"uri", "document", "privateKeys",
+// "metadata"} — it holds the private keys. For dht the identity key is Ed25519 and another
+// --key-type adds an assertion key; with --gateway the DID is published. did resolve prints
+// the W3C resolution result ({"@context", "didResolutionMetadata", "didDocument",
+// "didDocumentMetadata"}) and exits 0 also when the result carries an error code; did:dht
+// needs --gateway. vc issue prints {"vcJwt": "..."}; vc verify prints {"verified": true|false,
+// "credential": {...}, "error": "..."} and exits 0 whenever it could judge the token (the
+// credential is shown decoded even when it does not verify).
 //
 // # Adding commands
 //

@@ -41,3 +41,13 @@ func Example_scoreFeatures() {
 	// {"model":"fraud@1","score":0.987758,"threshold":0.5,"factors":[{"feature":"in_age_mean_blocks","value":4,"contribution":2.02461}],"backend":"go"}
 	// {"model":"fraud@1","score":0.004322,"threshold":0.5,"factors":[{"feature":"out_min_btc","value":0.0004,"contribution":-1.12204}],"backend":"go"}
 }
+
+func Example_didResolve() {
+	run(context.Background(), []string{"did", "resolve", "did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY"}, os.Stdout)
+	// Output: {"@context":"https://w3id.org/did-resolution/v1","didResolutionMetadata":{},"didDocument":{"@context":["https://www.w3.org/ns/did/v1"],"id":"did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY","verificationMethod":[{"id":"did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY#z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY","type":"JsonWebKey","controller":"did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY","publicKeyJwk":{"kty":"OKP","crv":"Ed25519","x":"DzpSEyU0w1Myn3lA_piHAI6OrFAnZuEsTwMUPCTwMc8","alg":"EdDSA"}}],"authentication":["did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY#z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY"],"assertionMethod":["did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY#z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY"],"capabilityInvocation":["did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY#z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY"],"capabilityDelegation":["did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY#z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY"]},"didDocumentMetadata":{}}
+}
+
+func Example_vcVerify() {
+	run(context.Background(), []string{"vc", "verify", "doodoo"}, os.Stdout)
+	// Output: {"verified":false,"credential":null,"error":"vc: invalid token: jwt: malformed: jose: malformed token: token: not three dot-separated parts"}
+}

@@ -37,6 +37,10 @@ func commands() []command {
 		{[]string{"model", "card"}, "print a model's card: metrics, selection and the path of its ROC/PR plot", runModelCard},
 		{[]string{"score", "tx"}, "score a raw transaction's fraud risk with the shipped fraud model", runScoreTx},
 		{[]string{"score", "features"}, "score named features with a shipped model", runScoreFeatures},
+		{[]string{"did", "create"}, "create a DID (key, jwk or dht) and print it as a portable DID", runDIDCreate},
+		{[]string{"did", "resolve"}, "resolve a DID and print the W3C resolution result", runDIDResolve},
+		{[]string{"vc", "issue"}, "issue a verifiable credential as a VC-JWT (or vc+jwt with --v2)", runVCIssue},
+		{[]string{"vc", "verify"}, "verify a VC-JWT or vc+jwt and print the credential", runVCVerify},
 	}
 }
 

@@ -1,0 +1,29 @@
+// Package rpcchain implements bitcoin.Chain on a btcd node, over JSON-RPC and websocket
+// notifications (btcd's rpcclient).
+//
+// # Notifications
+//
+// One websocket connection carries both the requests and the notifications: notifyblocks
+// feeds the tip updates (filteredblockconnected with the block header, so a
+// bitcoin.Notifier connects the block without another request), loadtxfilter feeds the
+// mempool transactions paying watched scripts that have an address form
+// (relevanttxaccepted), and notifynewtransactions is turned on only when a watched script
+// has no address form, in which case each new mempool transaction is fetched and filtered
+// locally.
+//
+// # Reconnects
+//
+// The Chain owns its connection. When the node goes away, pending and new calls fail with an
+// error matching bitcoin.ErrDisconnected while a supervisor goroutine redials through a
+// resilience.Retry (exponential backoff with full jitter, [DefaultReconnectMin] to
+// [DefaultReconnectMax], never giving up before Close); once connected it re-registers the
+// notifications and the watch set and pushes a tip update, from which a bitcoin.Notifier
+// catches up from the last block it processed: no gap, no duplicate.
+//
+// # Node requirements
+//
+// Run btcd with --txindex (Tx lookups of confirmed transactions) and --addrindex (UTXOs:
+// btcd has no scantxoutset, so UTXOs come from searchrawtransactions plus gettxout and
+// gettxspendingprevout). btcd has no getmempoolentry; Mempool uses getrawmempool with verbose
+// output. Reorgs can be produced with invalidateblock.
+package rpcchain

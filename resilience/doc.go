@@ -1,0 +1,71 @@
+// Package resilience protects calls that cross to a node, a resolver, a model or a store with
+// generic, composable policies: [CircuitBreaker], [Retry], [Timeout], [Bulkhead],
+// [RateLimiter], [Fallback] and [Hedge], and a keyed [Registry] of them.
+//
+// # Composition
+//
+// [Do] and [Get] apply policies to a call, outermost first:
+//
+//	err := resilience.Do(ctx, call, fallback, retry, breaker, timeout)
+//	n, err := resilience.Get(ctx, count, retry, breaker)
+//
+// is fallback(retry(breaker(timeout(call)))). The order is the caller's; the one that suits
+// most calls is
+//
+//	Fallback → Retry → CircuitBreaker → RateLimiter → Bulkhead → Timeout → call
+//
+// so that a fallback sees the final outcome, every retry is judged by the breaker (and refused
+// fast while it is open), limits apply per attempt, and the timeout bounds a single attempt.
+// Put a Timeout outside the Retry instead to bound all attempts together. Each policy also
+// works alone: Do(ctx, call, breaker).
+//
+// Policies are not tied to a result type: one circuit breaker can guard calls returning
+// different types. Predicates on results are typed ([FailureResultIf], [RetryResultIf],
+// [DelayFunc]) and apply to the calls of their type only.
+//
+// A [Hedge] starts attempts on goroutines of its own, so it runs calls with [Hedged] rather
+// than as a Policy; nest a hedged call in [Get] to compose it with other policies.
+//
+// # Cancellation
+//
+// An error that comes from the caller's context ending (the context passed to Do) never counts
+// as a failure: breakers do not record it, retries do not retry it, fallbacks do not replace
+// it. A call cut short by a [Timeout] is a failure of the callee, reported as a
+// [*TimeoutError]. When the caller's context ends while a policy waits, the call returns
+// ctx.Err().
+//
+// # Circuit breaker
+//
+// A [CircuitBreaker] judges outcomes in a count-based ([CountWindow]) or time-based
+// ([TimeWindow]) sliding window once it holds [MinCalls] calls, and opens when the failure rate
+// reaches [FailureRateThreshold] or, with [SlowCallThreshold], the rate of slow calls reaches
+// its threshold. Open, it refuses calls with [ErrCircuitOpen] for [OpenWait] (growing with
+// [OpenBackoff] while probes keep failing), then lets [HalfOpenCalls] probe calls through and
+// closes or opens again on their outcome. It can be forced open or disabled. [FailureIf],
+// [IgnoreIf], [FailureResultIf] and [IgnoreResultIf] decide what counts. Its success path takes
+// no lock and allocates nothing.
+//
+// # Retry
+//
+// A [Retry] makes up to [MaxAttempts] attempts within [MaxElapsed], waiting an exponential
+// backoff with full jitter ([Backoff]) or the wait of a [DelayFunc], and at least the wait a
+// server asked for ([RetryAfterHint], [WithRetryAfter], [ParseRetryAfter]). [RetryIf],
+// [RetryOn], [RetryOnType], [AbortIf] and [RetryResultIf] say what is retried; [Permanent]
+// errors never are. A [RetryBudget] shared by the retries of a dependency caps retries at a
+// ratio of calls, so they cannot amplify an outage. A retry that gives up returns a
+// [*RetryError] that wraps the last failure and counts the attempts.
+//
+// # Events
+//
+// Every policy reports its state changes, rejections, retries, timeouts, fallbacks and hedges
+// as [Event] values to the listeners given with [WithListener]; a circuit breaker's listeners
+// also receive its initial state. [Event.Topic] names a bus topic for each ("resilience.>"
+// matches them all), and [Publisher] is a listener that publishes them to the SDK's event bus,
+// or any other, without this package importing it; events encode to JSON for a bus transport.
+// [WithLogger] logs them.
+//
+// # Time
+//
+// Policies read the time and wait through a [Clock], package time by default. Tests of
+// time-based behaviour run in a testing/synctest bubble, where package time is fake.
+package resilience

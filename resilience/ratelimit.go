@@ -1,0 +1,110 @@
+package resilience
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// DefaultRateLimiterMaxWait is how long a call waits for a token by default: not at all.
+const DefaultRateLimiterMaxWait = 0
+
+type rateLimiterConfig struct {
+	common
+	maxWait time.Duration
+}
+
+// RateLimiterOption configures a [RateLimiter]. Every [Option] is a RateLimiterOption.
+type RateLimiterOption interface {
+	applyRateLimiter(*rateLimiterConfig)
+}
+
+type rateLimiterOption func(*rateLimiterConfig)
+
+func (o rateLimiterOption) applyRateLimiter(c *rateLimiterConfig) { o(c) }
+
+// RateLimiterMaxWait lets a call wait up to d for a token; a call that would wait longer is
+// refused at once with [ErrRateLimited]. Defaults to [DefaultRateLimiterMaxWait].
+func RateLimiterMaxWait(d time.Duration) RateLimiterOption {
+	return rateLimiterOption(func(c *rateLimiterConfig) { c.maxWait = d })
+}
+
+// RateLimiter lets calls through at a steady rate with a token bucket: perSecond tokens a
+// second, up to burst saved. A call without a token waits for one up to its maximum wait, or
+// is refused with [ErrRateLimited]. Create it with [NewRateLimiter].
+type RateLimiter struct {
+	lim *rate.Limiter
+	cfg rateLimiterConfig
+	em  emitter
+}
+
+// NewRateLimiter returns a rate limiter of perSecond calls a second (positive and finite)
+// with bursts of up to burst calls (at least 1).
+func NewRateLimiter(perSecond float64, burst int, opts ...RateLimiterOption) (*RateLimiter, error) {
+	c := rateLimiterConfig{common: defaultCommon(), maxWait: DefaultRateLimiterMaxWait}
+	for _, o := range opts {
+		if o != nil {
+			o.applyRateLimiter(&c)
+		}
+	}
+	bad := func(field string, v any, reason string) error {
+		return &ConfigError{Policy: KindRateLimiter, Field: field, Value: v, Reason: reason}
+	}
+	switch {
+	case !(perSecond > 0) || math.IsInf(perSecond, 0):
+		return nil, bad("PerSecond", perSecond, "must be positive and finite")
+	case burst < 1:
+		return nil, bad("Burst", burst, "must be at least 1")
+	case c.maxWait < 0:
+		return nil, bad("MaxWait", c.maxWait, "must not be negative")
+	}
+	if err := c.common.validate(KindRateLimiter); err != nil {
+		return nil, err
+	}
+	lim := rate.NewLimiter(rate.Limit(perSecond), burst)
+	// The bucket starts full at the clock's time, not at the zero time.
+	lim.SetLimitAt(c.clock.Now(), rate.Limit(perSecond))
+	return &RateLimiter{lim: lim, cfg: c, em: c.emitter(KindRateLimiter)}, nil
+}
+
+// Tokens returns the tokens available now.
+func (l *RateLimiter) Tokens() float64 { return l.lim.TokensAt(l.cfg.clock.Now()) }
+
+func (l *RateLimiter) acquire(ctx context.Context) error {
+	now := l.cfg.clock.Now()
+	if l.cfg.maxWait == 0 {
+		if l.lim.AllowN(now, 1) {
+			return nil
+		}
+		return l.reject()
+	}
+	r := l.lim.ReserveN(now, 1)
+	d := r.DelayFrom(now)
+	if d == 0 {
+		return nil
+	}
+	if d > l.cfg.maxWait {
+		r.CancelAt(now)
+		return l.reject()
+	}
+	if err := sleep(ctx, l.cfg.clock, d); err != nil {
+		r.CancelAt(l.cfg.clock.Now())
+		return err
+	}
+	return nil
+}
+
+func (l *RateLimiter) reject() error {
+	l.em.emit(Event{Kind: EventRejected, Err: ErrRateLimited})
+	return ErrRateLimited
+}
+
+func runRateLimiter[R any](ctx context.Context, l *RateLimiter, ps []Policy, fn func(context.Context) (R, error)) (R, error) {
+	if err := l.acquire(ctx); err != nil {
+		var zero R
+		return zero, err
+	}
+	return run(ctx, ps, fn)
+}

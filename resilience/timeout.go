@@ -1,0 +1,56 @@
+package resilience
+
+import (
+	"context"
+	"time"
+)
+
+type timeoutConfig struct {
+	common
+}
+
+// TimeoutOption configures a [Timeout]. Every [Option] is a TimeoutOption.
+type TimeoutOption interface {
+	applyTimeout(*timeoutConfig)
+}
+
+// Timeout bounds how long a call may take: the call gets a context whose deadline is the
+// timeout, and a call that the deadline ends fails with a [*TimeoutError], which outer
+// policies (a circuit breaker, a retry) count as a failure of the callee. The call must honour
+// its context; Timeout does not abandon a call that ignores it. Create it with [NewTimeout].
+type Timeout struct {
+	d   time.Duration
+	err error
+	em  emitter
+}
+
+// NewTimeout returns a timeout of d, which must be positive.
+func NewTimeout(d time.Duration, opts ...TimeoutOption) (*Timeout, error) {
+	c := timeoutConfig{common: defaultCommon()}
+	for _, o := range opts {
+		if o != nil {
+			o.applyTimeout(&c)
+		}
+	}
+	if d <= 0 {
+		return nil, &ConfigError{Policy: KindTimeout, Field: "Timeout", Value: d, Reason: "must be positive"}
+	}
+	if err := c.common.validate(KindTimeout); err != nil {
+		return nil, err
+	}
+	return &Timeout{d: d, err: &TimeoutError{Timeout: d}, em: c.emitter(KindTimeout)}, nil
+}
+
+// Duration returns the timeout.
+func (t *Timeout) Duration() time.Duration { return t.d }
+
+func runTimeout[R any](ctx context.Context, t *Timeout, ps []Policy, fn func(context.Context) (R, error)) (R, error) {
+	tctx, cancel := context.WithTimeout(ctx, t.d)
+	defer cancel()
+	res, err := run(tctx, ps, fn)
+	if err != nil && ctx.Err() == nil && tctx.Err() == context.DeadlineExceeded {
+		t.em.emit(Event{Kind: EventTimeout, Delay: t.d, Err: err})
+		return res, t.err
+	}
+	return res, err
+}

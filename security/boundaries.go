@@ -1,0 +1,510 @@
+package security
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/anya-org/anya-go/bus"
+)
+
+// Crossing is data about to cross a boundary, as a provenance check sees it.
+type Crossing struct {
+	From, To Protocol
+	Action   string
+	Data     map[string]any
+}
+
+// ProvenanceFunc checks where data comes from — a signature over it, a credential behind it —
+// and returns an error to refuse it.
+type ProvenanceFunc func(ctx context.Context, c Crossing) error
+
+// Topics Boundaries publishes a Decision on, with WithBus.
+const (
+	TopicCrossingAllowed = "security.crossing.allowed"
+	TopicCrossingDenied  = "security.crossing.denied"
+)
+
+// Decision is the payload of the crossing topics: the outcome of one crossing.
+type Decision struct {
+	From, To  Protocol
+	Action    string
+	Principal string
+	Allowed   bool
+	Rule      string // the rule that denied; "" when allowed
+	Reason    string
+	Time      time.Time
+}
+
+// Boundaries decides what data may cross between protocols. Every crossing and its decision is
+// appended to the audit log when one is configured; a crossing that cannot be audited is refused.
+// A protocol pair with no boundary is refused (deny by default). Boundaries is safe for
+// concurrent use and implements workflow.Guard.
+type Boundaries struct {
+	byPair map[[2]Protocol]*boundary
+	cfg    config
+}
+
+type boundary struct {
+	Boundary
+	outbound, inbound []*compiledPolicy
+}
+
+type config struct {
+	audit      *AuditLog
+	bus        *bus.Bus
+	logger     *slog.Logger
+	now        func() time.Time
+	provenance map[string]ProvenanceFunc
+	key        []byte
+	cost       uint64
+}
+
+// Option configures Boundaries.
+type Option func(*config) error
+
+// WithAudit appends every crossing and decision to log. Defaults to none.
+func WithAudit(log *AuditLog) Option {
+	return func(c *config) error {
+		if log == nil {
+			return &OptionError{Option: "WithAudit", Reason: "nil log"}
+		}
+		c.audit = log
+		return nil
+	}
+}
+
+// WithBus publishes a Decision for every crossing on b. Defaults to none.
+func WithBus(b *bus.Bus) Option {
+	return func(c *config) error {
+		if b == nil {
+			return &OptionError{Option: "WithBus", Reason: "nil bus"}
+		}
+		c.bus = b
+		return nil
+	}
+}
+
+// WithLogger sets the logger for denied crossings and unpublished decisions. Defaults to a
+// logger that discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return &OptionError{Option: "WithLogger", Reason: "nil logger"}
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithClock sets the clock used for credential validity and decision times. Defaults to time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return &OptionError{Option: "WithClock", Reason: "nil clock"}
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// WithProvenance registers the provenance check boundaries refer to by name. Defaults to none.
+func WithProvenance(name string, f ProvenanceFunc) Option {
+	return func(c *config) error {
+		if name == "" || f == nil {
+			return &OptionError{Option: "WithProvenance", Reason: "empty name or nil check"}
+		}
+		if c.provenance == nil {
+			c.provenance = map[string]ProvenanceFunc{}
+		}
+		c.provenance[name] = f
+		return nil
+	}
+}
+
+// WithRedactionKey sets the HMAC key of RedactHash fields: the same value always hashes to the
+// same pseudonym under one key. Required when a boundary hashes a field; at least 16 bytes.
+// Defaults to none.
+func WithRedactionKey(key []byte) Option {
+	return func(c *config) error {
+		if len(key) < 16 {
+			return &OptionError{Option: "WithRedactionKey", Reason: "key shorter than 16 bytes"}
+		}
+		c.key = bytes.Clone(key)
+		return nil
+	}
+}
+
+// WithCostLimit bounds the work of one policy evaluation. Defaults to DefaultCELCostLimit.
+func WithCostLimit(n uint64) Option {
+	return func(c *config) error {
+		if n == 0 {
+			return &OptionError{Option: "WithCostLimit", Reason: "zero"}
+		}
+		c.cost = n
+		return nil
+	}
+}
+
+// New compiles boundaries (each protocol pair at most once) and their CEL policies.
+func New(boundaries []Boundary, opts ...Option) (*Boundaries, error) {
+	cfg := config{logger: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now, cost: DefaultCELCostLimit}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	env, err := newPolicyEnv()
+	if err != nil {
+		return nil, err
+	}
+	bs := &Boundaries{byPair: map[[2]Protocol]*boundary{}, cfg: cfg}
+	for _, b := range boundaries {
+		if err := b.check(); err != nil {
+			return nil, err
+		}
+		pair := [2]Protocol{b.From, b.To}
+		if _, dup := bs.byPair[pair]; dup {
+			return nil, &ConfigError{Boundary: b.name(), Reason: "defined twice"}
+		}
+		cb := &boundary{Boundary: b}
+		cb.Actions, cb.PaymentActions, cb.Scopes = slices.Clone(b.Actions), slices.Clone(b.PaymentActions), slices.Clone(b.Scopes)
+		cb.Fields = clone(b.Fields)
+		for _, f := range b.Fields {
+			if f.Redact == RedactHash && cfg.key == nil {
+				return nil, &ConfigError{Boundary: b.name(), Field: "fields", Reason: "hash redaction needs WithRedactionKey"}
+			}
+		}
+		if cb.MaxBytes == 0 {
+			cb.MaxBytes = DefaultMaxBytes
+		}
+		for _, p := range b.Outbound {
+			cp, err := compilePolicy(env, &b, p, cfg.cost)
+			if err != nil {
+				return nil, err
+			}
+			cb.outbound = append(cb.outbound, cp)
+		}
+		for _, p := range b.Inbound {
+			cp, err := compilePolicy(env, &b, p, cfg.cost)
+			if err != nil {
+				return nil, err
+			}
+			cb.inbound = append(cb.inbound, cp)
+		}
+		bs.byPair[pair] = cb
+	}
+	return bs, nil
+}
+
+// mlAuthorisingFields are keys by which data would claim to authorise an action. Data from ML
+// carrying one is refused: a model may block a payment but never authorise one.
+var mlAuthorisingFields = []string{"authorize", "authorise", "authorized", "authorised", "approve", "approved", "approval", "action", "allow", "permit"}
+
+// Cross checks data crossing from one protocol to another for action, and returns what may cross
+// (a copy, with redactions applied). The security context, if any, is read from ctx. A refusal
+// is a *DeniedError; the crossing and its decision are audited either way. Crossing within one
+// protocol is not a crossing: the data is returned as it is.
+//
+// Two rules hold whatever the configuration: a payment action needs a verified identity in the
+// security context, and data from ML that claims to authorise an action (a field such as
+// "approved" or "action") is refused, while data from ML with "block": true blocks it.
+func (bs *Boundaries) Cross(ctx context.Context, from, to, action string, data map[string]any) (map[string]any, error) {
+	f, t := Protocol(from), Protocol(to)
+	if f == t {
+		return data, nil
+	}
+	sc, _ := FromContext(ctx)
+	now := bs.cfg.now()
+	enc, err := json.Marshal(data)
+	if err != nil {
+		return nil, bs.deny(ctx, sc, now, f, t, action, nil, "encoding", err.Error(), ErrSchema)
+	}
+	b := bs.byPair[[2]Protocol{f, t}]
+	if b == nil {
+		return nil, bs.deny(ctx, sc, now, f, t, action, enc, "undefined-boundary", "no boundary is defined for "+from+" → "+to, ErrUndefinedBoundary)
+	}
+	if len(enc) > b.MaxBytes {
+		return nil, bs.deny(ctx, sc, now, f, t, action, enc, "size", fmt.Sprintf("%d bytes, more than %d", len(enc), b.MaxBytes), ErrTooLarge)
+	}
+	in, err := decodeData(enc)
+	if err != nil {
+		return nil, bs.deny(ctx, sc, now, f, t, action, enc, "encoding", err.Error(), ErrSchema)
+	}
+	if rule, reason, err := bs.check(ctx, b, sc, now, action, in); err != nil {
+		return nil, bs.deny(ctx, sc, now, f, t, action, enc, rule, reason, err)
+	}
+	out, err := json.Marshal(in)
+	if err != nil {
+		return nil, bs.deny(ctx, sc, now, f, t, action, enc, "encoding", err.Error(), ErrSchema)
+	}
+	if err := bs.record(ctx, sc, now, f, t, action, enc, out, true, "", ""); err != nil {
+		return nil, &DeniedError{From: f, To: t, Action: action, Rule: "audit", Reason: err.Error(), Err: ErrAudit}
+	}
+	return in, nil
+}
+
+// check runs a boundary's rules over data, redacting it in place. It returns the rule and reason
+// of the first that refuses.
+func (bs *Boundaries) check(ctx context.Context, b *boundary, sc *Context, now time.Time, action string, data map[string]any) (string, string, error) {
+	if len(b.outbound) > 0 {
+		vars := policyVars(sc, now, b.From, b.To, action, data)
+		for _, p := range b.outbound {
+			if rule, reason, err := evalPolicy(p, vars); err != nil {
+				return rule, reason, err
+			}
+		}
+	}
+	if len(b.Actions) > 0 && !slices.Contains(b.Actions, action) {
+		return "action", fmt.Sprintf("action %q is not allowed across %s", action, b.name()), ErrActionNotAllowed
+	}
+	for _, s := range b.Scopes {
+		if !sc.HasScope(s) {
+			return "scope", fmt.Sprintf("scope %q required", s), ErrMissingScope
+		}
+	}
+	if slices.Contains(b.PaymentActions, action) && !sc.IdentityVerified(now) {
+		who := "no principal"
+		if sc != nil && sc.Principal != "" {
+			who = strconv.Quote(sc.Principal)
+		}
+		return "privilege", fmt.Sprintf("payment action %q needs a verified identity; %s has none", action, who), ErrUnverifiedIdentity
+	}
+	if b.From == ML {
+		for _, k := range mlAuthorisingFields {
+			if _, ok := data[k]; ok {
+				return "privilege", fmt.Sprintf("an ML result cannot authorise: field %q", k), ErrPrivilege
+			}
+		}
+		if blk, _ := data["block"].(bool); blk {
+			return "block", "the ML result blocks " + action, ErrBlocked
+		}
+	}
+	if reason := b.checkSchema(data); reason != "" {
+		if reason[0] == '!' {
+			return "fields", reason[1:], ErrFieldNotAllowed
+		}
+		return "schema", reason, ErrSchema
+	}
+	for k, fd := range b.Fields {
+		v, ok := data[k]
+		if !ok {
+			continue
+		}
+		switch fd.Redact {
+		case RedactRemove:
+			delete(data, k)
+		case RedactHash:
+			data[k] = redactHash(bs.cfg.key, v)
+		}
+	}
+	if b.DetectPII {
+		if path, kind := findPersonalData(data, "", 0); kind != "" {
+			return "personal-data", fmt.Sprintf("%s looks like %s", path, kind), ErrPersonalData
+		}
+	}
+	if b.Provenance != "" {
+		check := bs.cfg.provenance[b.Provenance]
+		if check == nil {
+			return "provenance", fmt.Sprintf("no provenance check %q is registered", b.Provenance), ErrProvenance
+		}
+		if err := check(ctx, Crossing{From: b.From, To: b.To, Action: action, Data: data}); err != nil {
+			return "provenance", err.Error(), ErrProvenance
+		}
+	}
+	if len(b.inbound) > 0 {
+		vars := policyVars(sc, now, b.From, b.To, action, data)
+		for _, p := range b.inbound {
+			if rule, reason, err := evalPolicy(p, vars); err != nil {
+				return rule, reason, err
+			}
+		}
+	}
+	return "", "", nil
+}
+
+func evalPolicy(p *compiledPolicy, vars map[string]any) (string, string, error) {
+	ok, err := p.eval(vars)
+	switch {
+	case err != nil:
+		return "policy:" + p.Name, "evaluation failed: " + err.Error(), ErrPolicy
+	case !ok:
+		msg := p.Message
+		if msg == "" {
+			msg = p.Expr + " is false"
+		}
+		return "policy:" + p.Name, msg, ErrPolicy
+	}
+	return "", "", nil
+}
+
+// checkSchema returns "" when data fits the fields, "!reason" for an unlisted field and "reason"
+// for a type or presence problem.
+func (b *boundary) checkSchema(data map[string]any) string {
+	if !b.AllowUnknown {
+		keys := make([]string, 0, len(data))
+		for k := range data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if _, ok := b.Fields[k]; !ok {
+				return "!field " + strconv.Quote(k) + " may not cross " + b.name()
+			}
+		}
+	}
+	names := make([]string, 0, len(b.Fields))
+	for k := range b.Fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fd := b.Fields[k]
+		v, ok := data[k]
+		if !ok || v == nil {
+			if fd.Required {
+				return "field " + strconv.Quote(k) + " is required"
+			}
+			continue
+		}
+		if !hasType(v, fd.Type) {
+			return fmt.Sprintf("field %q must be %s", k, fd.Type)
+		}
+	}
+	return ""
+}
+
+func hasType(v any, t Type) bool {
+	switch t {
+	case TypeAny:
+		return true
+	case TypeString:
+		_, ok := v.(string)
+		return ok
+	case TypeBoolean:
+		_, ok := v.(bool)
+		return ok
+	case TypeInteger:
+		_, ok := v.(int64)
+		return ok
+	case TypeNumber:
+		switch v.(type) {
+		case int64, float64:
+			return true
+		}
+	case TypeObject:
+		_, ok := v.(map[string]any)
+		return ok
+	case TypeList:
+		_, ok := v.([]any)
+		return ok
+	}
+	return false
+}
+
+// decodeData decodes JSON into map[string]any with integers as int64 and other numbers float64.
+func decodeData(enc []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(enc))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	return m, fixNumbers(m, 0)
+}
+
+func fixNumbers(v any, depth int) error {
+	if depth > 64 {
+		return fmt.Errorf("nested deeper than 64")
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if n, ok := e.(json.Number); ok {
+				x[k] = numberOf(n)
+			} else if err := fixNumbers(e, depth+1); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if n, ok := e.(json.Number); ok {
+				x[i] = numberOf(n)
+			} else if err := fixNumbers(e, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func numberOf(n json.Number) any {
+	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+		return i
+	}
+	f, _ := strconv.ParseFloat(string(n), 64)
+	if f == math.Trunc(f) && f >= -(1<<63) && f < (1<<63) {
+		return int64(f)
+	}
+	return f
+}
+
+func (bs *Boundaries) deny(ctx context.Context, sc *Context, now time.Time, from, to Protocol, action string, in []byte, rule, reason string, cause error) error {
+	de := &DeniedError{From: from, To: to, Action: action, Rule: rule, Reason: reason, Err: cause}
+	bs.cfg.logger.Warn("security: crossing denied", "from", from, "to", to, "action", action, "rule", rule, "reason", reason)
+	if err := bs.record(ctx, sc, now, from, to, action, in, nil, false, rule, reason); err != nil {
+		bs.cfg.logger.Error("security: denied crossing not audited", "error", err)
+		return &DeniedError{From: from, To: to, Action: action, Rule: rule, Reason: reason + "; and the refusal could not be audited: " + err.Error(), Err: cause}
+	}
+	return de
+}
+
+// record audits one crossing and publishes its decision.
+func (bs *Boundaries) record(ctx context.Context, sc *Context, now time.Time, from, to Protocol, action string, in, out []byte, allowed bool, rule, reason string) error {
+	principal := ""
+	if sc != nil {
+		principal = sc.Principal
+	}
+	if bs.cfg.audit != nil {
+		e := Entry{Time: now, Kind: KindCrossing, From: string(from), To: string(to), Action: action, Principal: principal,
+			Decision: DecisionDeny, Rule: rule, Reason: reason, DataHash: digest(in)}
+		if allowed {
+			e.Decision, e.Reason = DecisionAllow, "redacted data "+digest(out)
+		}
+		if _, err := bs.cfg.audit.Append(ctx, e); err != nil {
+			return fmt.Errorf("%w: %v", ErrAudit, err)
+		}
+	}
+	if bs.cfg.bus != nil {
+		topic := TopicCrossingDenied
+		if allowed {
+			topic = TopicCrossingAllowed
+		}
+		d := Decision{From: from, To: to, Action: action, Principal: principal, Allowed: allowed, Rule: rule, Reason: reason, Time: now}
+		if err := bus.Publish(ctx, bs.cfg.bus, topic, d, bus.WithSource("security"), bus.WithKey(principal)); err != nil {
+			bs.cfg.logger.Warn("security: decision not published", "topic", topic, "error", err)
+		}
+	}
+	return nil
+}
+
+func digest(b []byte) string {
+	if b == nil {
+		return ""
+	}
+	s := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(s[:])
+}

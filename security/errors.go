@@ -1,0 +1,130 @@
+package security
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+var (
+	// ErrDenied is wrapped by every *DeniedError: data was refused at a boundary.
+	ErrDenied = errors.New("security: crossing denied")
+	// ErrUndefinedBoundary: no boundary is defined for the protocol pair (deny by default).
+	ErrUndefinedBoundary = errors.New("security: undefined boundary")
+	// ErrTooLarge: the data is larger than the boundary allows.
+	ErrTooLarge = errors.New("security: payload too large")
+	// ErrSchema: a field has the wrong type or a required field is missing.
+	ErrSchema = errors.New("security: schema violation")
+	// ErrFieldNotAllowed: a field the boundary does not list.
+	ErrFieldNotAllowed = errors.New("security: field not allowed")
+	// ErrPersonalData: a value that looks like personal data (e-mail, phone, card or social
+	// security number, DID) would reach a side that must not see it.
+	ErrPersonalData = errors.New("security: personal data")
+	// ErrProvenance: the data's provenance or signature check failed or is not registered.
+	ErrProvenance = errors.New("security: provenance check failed")
+	// ErrPolicy: a CEL policy was false or could not be evaluated.
+	ErrPolicy = errors.New("security: policy denied")
+	// ErrActionNotAllowed: the boundary does not let data cross for this action.
+	ErrActionNotAllowed = errors.New("security: action not allowed")
+	// ErrMissingScope: the security context lacks a scope the boundary requires.
+	ErrMissingScope = errors.New("security: missing scope")
+	// ErrUnverifiedIdentity: a payment action without a verified identity in the context.
+	ErrUnverifiedIdentity = errors.New("security: identity not verified")
+	// ErrPrivilege: data that claims a privilege its source cannot have (an ML result
+	// authorising a payment).
+	ErrPrivilege = errors.New("security: privilege violation")
+	// ErrBlocked: the source asked to block the action (an ML result blocking a payment).
+	ErrBlocked = errors.New("security: blocked by source")
+	// ErrAudit: the crossing could not be audited, so it was refused.
+	ErrAudit = errors.New("security: audit failed")
+	// ErrTampered is wrapped by every *TamperError the audit verifier reports.
+	ErrTampered = errors.New("security: audit log tampered")
+	// ErrInvalidConfig is wrapped by the *ConfigError for a malformed boundary definition.
+	ErrInvalidConfig = errors.New("security: invalid boundary configuration")
+	// ErrInvalidOption is wrapped by the *OptionError for an invalid option value.
+	ErrInvalidOption = errors.New("security: invalid option")
+	// ErrClosed is returned by an AuditLog after Close.
+	ErrClosed = errors.New("security: audit log closed")
+)
+
+// DeniedError says which boundary refused data, by which rule, and why.
+type DeniedError struct {
+	From, To Protocol
+	Action   string
+	Rule     string // the rule that refused: "schema", "policy:<name>", "privilege", ...
+	Reason   string
+	Err      error // the sentinel: ErrSchema, ErrPolicy, ...
+}
+
+func (e *DeniedError) Error() string {
+	return fmt.Sprintf("security: %s → %s (%s) denied by %s: %s", e.From, e.To, e.Action, e.Rule, e.Reason)
+}
+
+// Unwrap returns ErrDenied and the specific sentinel.
+func (e *DeniedError) Unwrap() []error { return []error{ErrDenied, e.Err} }
+
+// ConfigError is a problem in a boundary definition.
+type ConfigError struct {
+	Boundary string // "web5→ml"
+	Field    string
+	Reason   string
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString("security: invalid boundary configuration")
+	if e.Boundary != "" {
+		b.WriteString(" " + e.Boundary)
+	}
+	if e.Field != "" {
+		b.WriteString(" " + e.Field)
+	}
+	b.WriteString(": " + e.Reason)
+	return b.String()
+}
+
+// Unwrap returns ErrInvalidConfig.
+func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
+
+// OptionError names an option whose value is out of range.
+type OptionError struct {
+	Option string
+	Reason string
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("security: invalid option %s: %s", e.Option, e.Reason)
+}
+
+// Unwrap returns ErrInvalidOption.
+func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// TamperKind classifies what the audit verifier found.
+type TamperKind string
+
+// Kinds of tampering.
+const (
+	TamperModified  TamperKind = "modified"  // an entry's content no longer matches its hash, or was rewritten and rehashed
+	TamperDeleted   TamperKind = "deleted"   // entries are missing from the chain
+	TamperReordered TamperKind = "reordered" // an entry sits at another position than the one it was chained at
+	TamperTruncated TamperKind = "truncated" // the newest entries are gone
+	TamperInserted  TamperKind = "inserted"  // entries were added after the recorded head
+	// TamperBroken: an entry is not chained to the one before it although positions are
+	// contiguous — entries were deleted and the rest renumbered, or the previous entry was
+	// rewritten and rehashed; the chain alone cannot tell which.
+	TamperBroken TamperKind = "broken"
+)
+
+// TamperError is one finding of AuditLog.Verify.
+type TamperError struct {
+	Seq    uint64 // where: the entry's position
+	Kind   TamperKind
+	Detail string
+}
+
+func (e *TamperError) Error() string {
+	return fmt.Sprintf("security: audit log tampered at entry %d: %s: %s", e.Seq, e.Kind, e.Detail)
+}
+
+// Unwrap returns ErrTampered.
+func (e *TamperError) Unwrap() error { return ErrTampered }

@@ -1,0 +1,108 @@
+package security
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// redactHash replaces a value by a keyed hash of its text.
+func redactHash(key []byte, v any) string {
+	m := hmac.New(sha256.New, key)
+	fmt.Fprint(m, v)
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+}
+
+var (
+	emailRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
+	phoneRE = regexp.MustCompile(`(^|[^0-9A-Za-z])(\+[1-9][0-9 ().\-]{7,18}[0-9]|\(?[0-9]{3}\)?[ .\-][0-9]{3}[ .\-][0-9]{4})($|[^0-9A-Za-z])`)
+	ssnRE   = regexp.MustCompile(`(^|[^0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}($|[^0-9])`)
+	didRE   = regexp.MustCompile(`did:[a-z0-9]+:[^\s]+`)
+)
+
+// personalData names the kind of personal data s looks like, or "".
+func personalData(s string) string {
+	switch {
+	case emailRE.MatchString(s):
+		return "an e-mail address"
+	case phoneRE.MatchString(s):
+		return "a phone number"
+	case ssnRE.MatchString(s):
+		return "a social security number"
+	case isCardNumber(s):
+		return "a payment card number"
+	case didRE.MatchString(s):
+		return "a decentralized identifier"
+	}
+	return ""
+}
+
+// isCardNumber reports whether s, without spaces and dashes, is 13 to 19 digits passing the Luhn
+// check.
+func isCardNumber(s string) bool {
+	if len(s) > 40 {
+		return false
+	}
+	d := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, s)
+	if len(d) < 13 || len(d) > 19 {
+		return false
+	}
+	sum := 0
+	for i := len(d) - 1; i >= 0; i-- {
+		c := d[i]
+		if c < '0' || c > '9' {
+			return false
+		}
+		n := int(c - '0')
+		if (len(d)-1-i)%2 == 1 {
+			n *= 2
+			if n > 9 {
+				n -= 9
+			}
+		}
+		sum += n
+	}
+	return sum%10 == 0
+}
+
+// findPersonalData walks v and returns the path and kind of the first string that looks like
+// personal data (keys included).
+func findPersonalData(v any, path string, depth int) (string, string) {
+	if depth > 64 {
+		return path, "data nested too deeply to inspect"
+	}
+	switch x := v.(type) {
+	case string:
+		if k := personalData(x); k != "" {
+			return path, k
+		}
+	case map[string]any:
+		for key, e := range x {
+			p := key
+			if path != "" {
+				p = path + "." + key
+			}
+			if k := personalData(key); k != "" {
+				return p, k + " (as a key)"
+			}
+			if p, k := findPersonalData(e, p, depth+1); k != "" {
+				return p, k
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if p, k := findPersonalData(e, fmt.Sprintf("%s[%d]", path, i), depth+1); k != "" {
+				return p, k
+			}
+		}
+	}
+	return "", ""
+}

@@ -1,0 +1,267 @@
+package diddht
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/anya-org/anya-go/web5/did"
+)
+
+// DefaultTimeout bounds a gateway request when no *http.Client is given.
+const DefaultTimeout = 10 * time.Second
+
+// Client publishes and resolves did:dht documents through a gateway's DHT API. It is a
+// did.MethodResolver and safe for concurrent use.
+type Client struct {
+	gateway *url.URL
+	http    *http.Client
+	now     func() time.Time
+	follow  bool
+	log     *slog.Logger
+}
+
+var _ did.MethodResolver = (*Client)(nil)
+
+type clientConfig struct {
+	http   *http.Client
+	now    func() time.Time
+	follow bool
+	log    *slog.Logger
+}
+
+// Option configures NewClient.
+type Option func(*clientConfig)
+
+// WithHTTPClient sets the HTTP client. Defaults to a client with DefaultTimeout.
+func WithHTTPClient(c *http.Client) Option { return func(cfg *clientConfig) { cfg.http = c } }
+
+// WithClock sets the clock that gives sequence numbers. Defaults to time.Now.
+func WithClock(now func() time.Time) Option { return func(cfg *clientConfig) { cfg.now = now } }
+
+// WithAuthoritativeGateways makes Resolve also ask the gateways a document names in its NS
+// records (over HTTPS) and keep the version with the highest sequence number, as the
+// specification's Read step 5 describes. Defaults to off: it contacts hosts chosen by the
+// document's author.
+func WithAuthoritativeGateways() Option { return func(cfg *clientConfig) { cfg.follow = true } }
+
+// WithLogger sets the logger. Defaults to discarding logs.
+func WithLogger(l *slog.Logger) Option { return func(cfg *clientConfig) { cfg.log = l } }
+
+// NewClient returns a client for the gateway at gatewayURL (http or https).
+func NewClient(gatewayURL string, opts ...Option) (*Client, error) {
+	cfg := clientConfig{now: time.Now}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	u, err := url.Parse(gatewayURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, &did.ConfigError{Field: "gatewayURL", Reason: fmt.Sprintf("%q is not an http(s) URL", gatewayURL)}
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	if cfg.http == nil {
+		cfg.http = &http.Client{Timeout: DefaultTimeout}
+	}
+	if cfg.log == nil {
+		cfg.log = slog.New(slog.DiscardHandler)
+	}
+	return &Client{gateway: u, http: cfg.http, now: cfg.now, follow: cfg.follow, log: cfg.log}, nil
+}
+
+// Method returns "dht".
+func (c *Client) Method() string { return Method }
+
+// Gateway returns the gateway URL.
+func (c *Client) Gateway() string { return c.gateway.String() }
+
+// Publish signs the bearer DID's document with its identity key (sequence number: now, in
+// Unix seconds) and puts it to the gateway. On success the DID's metadata records
+// "published" and "versionId".
+func (c *Client) Publish(ctx context.Context, b *did.BearerDID) error {
+	p, err := packetOf(b)
+	if err != nil {
+		return err
+	}
+	return c.publish(ctx, b, p)
+}
+
+// Deactivate publishes the deactivated record set for the DID.
+func (c *Client) Deactivate(ctx context.Context, b *did.BearerDID) error {
+	p, err := packetOf(b)
+	if err != nil {
+		return err
+	}
+	p.Deactivated = true
+	return c.publish(ctx, b, p)
+}
+
+func (c *Client) publish(ctx context.Context, b *did.BearerDID, p *Packet) error {
+	v, err := p.Marshal()
+	if err != nil {
+		return err
+	}
+	signer, err := b.Signer(ctx, did.WithMethod("#0"))
+	if err != nil {
+		return err
+	}
+	seq := c.now().Unix()
+	m, err := SignMessage(ctx, signer, seq, v)
+	if err != nil {
+		return err
+	}
+	if err := c.put(ctx, c.gateway, b.DID.ID, m); err != nil {
+		return err
+	}
+	if b.Metadata == nil {
+		b.Metadata = map[string]any{}
+	}
+	b.Metadata["published"] = true
+	b.Metadata["versionId"] = strconv.FormatInt(seq, 10)
+	return nil
+}
+
+// Put sends a signed message for the DID suffix id to the gateway.
+func (c *Client) Put(ctx context.Context, id string, m *Message) error {
+	return c.put(ctx, c.gateway, id, m)
+}
+
+func (c *Client) put(ctx context.Context, gw *url.URL, id string, m *Message) error {
+	body, _ := m.MarshalBinary()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, gw.JoinPath(id).String(), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return fmt.Errorf("diddht: publish: %w", err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return nil
+	case resp.StatusCode == http.StatusConflict:
+		return fmt.Errorf("%w: %s", ErrConflict, bytes.TrimSpace(msg))
+	default:
+		return fmt.Errorf("diddht: publish: gateway answered %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+}
+
+// Get fetches the signed message of a DID suffix from the gateway without verifying it.
+// A missing record is an error matching did.ErrNotFound.
+func (c *Client) Get(ctx context.Context, id string) (*Message, error) {
+	return c.get(ctx, c.gateway, id)
+}
+
+func (c *Client) get(ctx context.Context, gw *url.URL, id string) (*Message, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, gw.JoinPath(id).String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, fmt.Errorf("diddht: gateway %s: %w", gw.Host, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 72+MaxPacketSize+1))
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, fmt.Errorf("diddht: gateway %s: %w", gw.Host, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return nil, did.NewError(did.CodeNotFound, "did:dht:"+id, fmt.Errorf("gateway %s has no record", gw.Host))
+	default:
+		return nil, fmt.Errorf("diddht: gateway %s answered %s", gw.Host, resp.Status)
+	}
+	return ParseMessage(body)
+}
+
+// Resolve fetches the DID's signed record set, verifies the BEP44 signature with the
+// identity key in the DID, and rebuilds the document.
+func (c *Client) Resolve(ctx context.Context, d did.DID) (*did.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	identity, err := IdentityKey(d)
+	if err != nil {
+		return nil, err
+	}
+	fetch := func(gw *url.URL) (*Message, *Packet, error) {
+		m, err := c.get(ctx, gw, d.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := m.Verify(identity); err != nil {
+			return nil, nil, did.NewError(did.CodeInternalError, d.String(), fmt.Errorf("gateway %s: %w", gw.Host, err))
+		}
+		p, err := ParsePacket(d, m.V)
+		if err != nil {
+			return nil, nil, did.NewError(did.CodeInternalError, d.String(), err)
+		}
+		return m, p, nil
+	}
+	m, p, err := fetch(c.gateway)
+	if err != nil {
+		return nil, err
+	}
+	gateway := c.gateway.String()
+	if c.follow {
+		for _, host := range p.Gateways {
+			gw := &url.URL{Scheme: "https", Host: host}
+			if gw.Host == c.gateway.Host {
+				continue
+			}
+			m2, p2, err := fetch(gw)
+			if err != nil {
+				if ctxErr := ctx.Err(); ctxErr != nil {
+					return nil, ctxErr
+				}
+				c.log.DebugContext(ctx, "authoritative gateway failed", "gateway", host, "err", err)
+				continue
+			}
+			if m2.Seq > m.Seq {
+				m, p, gateway = m2, p2, gw.String()
+			}
+		}
+	}
+	return resultOf(d, m, p, gateway), nil
+}
+
+func resultOf(d did.DID, m *Message, p *Packet, gateway string) *did.Result {
+	at := time.Unix(m.Seq, 0).UTC().Format(time.RFC3339)
+	res := &did.Result{
+		ResolutionMetadata: did.ResolutionMetadata{Gateway: gateway},
+		DocumentMetadata: did.DocumentMetadata{
+			VersionID: strconv.FormatInt(m.Seq, 10),
+			Created:   at,
+			Updated:   at,
+			Types:     p.Types,
+		},
+		TTL: time.Duration(p.TTL) * time.Second,
+	}
+	if p.Deactivated {
+		res.Document = &did.Document{ID: d.String()}
+		res.DocumentMetadata.Deactivated = true
+		return res
+	}
+	res.Document = p.Document
+	return res
+}

@@ -1,0 +1,122 @@
+package didkey
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/anya-org/anya-go/web5/did"
+	"github.com/anya-org/anya-go/web5/did/didtest"
+	"github.com/anya-org/anya-go/web5/jose"
+)
+
+func TestConformance(t *testing.T) {
+	didtest.Run(t, didtest.Harness{
+		Method: New(),
+		Existing: []string{
+			"did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY",
+			"did:key:zQ3shkpavjKRewoBk6arPJnhA87ZzhLDEWgVvZKNHK6QqVJDB",
+			"did:key:zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169",
+			"did:key:z6LSbysY2xFMRpGMhb7tFTLMpeuPRaqaWM1yECx2AtzE3KCc",
+		},
+		Invalid: []string{
+			"did:key:abc",   // not base58btc multibase
+			"did:key:z6Mk",  // too short
+			"did:key:z0OIl", // not base58
+			"did:key:zQ3sh111111111111111111111111111111111111111111111",                                               // secp256k1 point not on the curve
+			"did:key:z2J9gaYxrKVpdoG9A4gRnmpnRCcxU6agDtFVVBVdn1JedouoZN7SzcyREXXzWgt3gGiwpoHq7K68X4m32D8HgzG8wv3sY5j7", // unknown codec
+		},
+	})
+}
+
+// Keys from the did:key specification's examples (w3c-ccg/did-method-key) and from the
+// web5-spec credentials vectors (did:key issuers with the JWK next to them).
+func TestKnownKeys(t *testing.T) {
+	cases := []struct {
+		did  string
+		crv  jose.Curve
+		x, y string
+	}{
+		{"did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY", jose.Ed25519, "DzpSEyU0w1Myn3lA_piHAI6OrFAnZuEsTwMUPCTwMc8", ""},
+		{"did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp", jose.Ed25519, "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik", ""},
+		{"did:key:zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169", jose.P256, "fyNYMN0976ci7xqiSdag3buk-ZCwgXU4kz9XNkBlNUI", "hW2ojTNfH7Jbi8--CJUo3OCbH3y5n91g-IMA9MLMbTU"},
+		{"did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme", jose.Secp256k1, "h0wVx_2iDlOcblulc8E5iEw1EYh5n1RYtLQfeSTyNc0", "O2EATIGbu6DezKFptj5scAIRntgfecanVNXxat1rnwE"},
+	}
+	for _, c := range cases {
+		doc, err := Expand(did.MustParse(c.did))
+		if err != nil {
+			t.Fatalf("%s: %v", c.did, err)
+		}
+		k := doc.VerificationMethod[0].PublicKeyJwk
+		if k.Curve != c.crv || k.X != c.x || k.Y != c.y {
+			t.Errorf("%s: got %s %s %s", c.did, k.Curve, k.X, k.Y)
+		}
+		back, err := FromPublicKey(*k)
+		if err != nil || back.String() != c.did {
+			t.Errorf("%s: FromPublicKey = %s %v", c.did, back, err)
+		}
+	}
+}
+
+func TestCreateSignsResolvable(t *testing.T) {
+	ctx := context.Background()
+	r, err := did.NewResolver([]did.MethodResolver{New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []jose.Curve{jose.Ed25519, jose.Secp256k1, jose.P256} {
+		b, err := Create(ctx, jose.NewMemoryKeyManager(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := b.SignJWT(ctx, jose.Claims{Issuer: b.String()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := r.VerifyJWT(ctx, tok); err != nil {
+			t.Fatalf("%s: %v", c, err)
+		}
+	}
+	x, err := Create(ctx, jose.NewMemoryKeyManager(), jose.X25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := Expand(x.DID)
+	if len(doc.KeyAgreement) != 1 || len(doc.AssertionMethod) != 0 {
+		t.Fatalf("X25519 relationships: %+v", doc)
+	}
+	if _, err := x.Signer(ctx); !errors.Is(err, did.ErrNoSigningKey) {
+		t.Fatalf("X25519 signer: %v", err)
+	}
+}
+
+func BenchmarkResolve(b *testing.B) {
+	ctx := context.Background()
+	d := did.MustParse("did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY")
+	uncached, _ := did.NewResolver([]did.MethodResolver{New()}, did.WithoutCache())
+	cached, _ := did.NewResolver([]did.MethodResolver{New()})
+	b.Run("method", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := (Resolver{}).Resolve(ctx, d); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("resolver-uncached", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := uncached.Resolve(ctx, d.String()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("resolver-cached", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := cached.Resolve(ctx, d.String()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,227 @@
+package didweb
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/anya-org/anya-go/web5/did"
+)
+
+// Method is the method name.
+const Method = "web"
+
+// Defaults of New.
+const (
+	// DefaultTimeout bounds a resolution when no *http.Client is given.
+	DefaultTimeout = 10 * time.Second
+	// DefaultMaxDocumentSize bounds the size of a fetched document.
+	DefaultMaxDocumentSize = 1 << 20
+)
+
+// Resolver resolves did:web DIDs over HTTPS.
+type Resolver struct {
+	client   *http.Client
+	loopback bool
+	maxSize  int64
+}
+
+var _ did.MethodResolver = (*Resolver)(nil)
+
+type config struct {
+	client   *http.Client
+	loopback bool
+	maxSize  int64
+}
+
+// Option configures New.
+type Option func(*config)
+
+// WithHTTPClient sets the HTTP client. Defaults to a client with DefaultTimeout.
+func WithHTTPClient(c *http.Client) Option { return func(cfg *config) { cfg.client = c } }
+
+// WithLoopbackHTTP allows plain HTTP for loopback hosts (localhost, 127.0.0.0/8, ::1).
+// Defaults to HTTPS everywhere.
+func WithLoopbackHTTP() Option { return func(cfg *config) { cfg.loopback = true } }
+
+// WithMaxDocumentSize bounds the size of a fetched document. Defaults to DefaultMaxDocumentSize.
+func WithMaxDocumentSize(n int64) Option { return func(cfg *config) { cfg.maxSize = n } }
+
+// New returns a did:web resolver.
+func New(opts ...Option) (*Resolver, error) {
+	cfg := config{maxSize: DefaultMaxDocumentSize}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.maxSize <= 0 {
+		return nil, &did.ConfigError{Field: "WithMaxDocumentSize", Reason: "must be positive"}
+	}
+	if cfg.client == nil {
+		cfg.client = &http.Client{Timeout: DefaultTimeout}
+	}
+	return &Resolver{client: cfg.client, loopback: cfg.loopback, maxSize: cfg.maxSize}, nil
+}
+
+// Method returns "web".
+func (r *Resolver) Method() string { return Method }
+
+// DocumentURL returns the HTTPS URL of a did:web document.
+func DocumentURL(d did.DID) (string, error) {
+	u, err := documentURL(d, false)
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}
+
+func documentURL(d did.DID, loopbackHTTP bool) (*url.URL, error) {
+	if d.Method != Method {
+		return nil, did.NewError(did.CodeMethodNotSupported, d.String(), errors.New("not a did:web"))
+	}
+	parts := strings.Split(d.ID, ":")
+	host, err := url.PathUnescape(parts[0])
+	if err != nil || host == "" {
+		return nil, did.NewError(did.CodeInvalidDID, d.String(), errors.New("bad host"))
+	}
+	h, port, err := net.SplitHostPort(host)
+	if err != nil {
+		h, port = host, ""
+	}
+	if !validHost(h) {
+		return nil, did.NewError(did.CodeInvalidDID, d.String(), fmt.Errorf("%q is not a host name", host))
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+			return nil, did.NewError(did.CodeInvalidDID, d.String(), fmt.Errorf("bad port %q", port))
+		}
+	}
+	segs := make([]string, 0, len(parts))
+	for _, p := range parts[1:] {
+		s, err := url.PathUnescape(p)
+		if err != nil || s == "" || s == "." || s == ".." || strings.ContainsAny(s, "/\\?#") {
+			return nil, did.NewError(did.CodeInvalidDID, d.String(), fmt.Errorf("bad path segment %q", p))
+		}
+		segs = append(segs, s)
+	}
+	u := &url.URL{Scheme: "https", Host: host}
+	if loopbackHTTP && isLoopback(h) {
+		u.Scheme = "http"
+	}
+	if len(segs) == 0 {
+		u.Path = "/.well-known/did.json"
+	} else {
+		u.Path = "/" + strings.Join(segs, "/") + "/did.json"
+	}
+	return u, nil
+}
+
+func validHost(h string) bool {
+	if ip := net.ParseIP(h); ip != nil {
+		return true
+	}
+	if len(h) == 0 || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isLoopback(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Resolve fetches and checks the document of a did:web.
+func (r *Resolver) Resolve(ctx context.Context, d did.DID) (*did.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	u, err := documentURL(d, r.loopback)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, did.NewError(did.CodeInternalError, d.String(), err)
+	}
+	req.Header.Set("Accept", did.MediaTypeDIDJSON+", application/json")
+	resp, err := r.client.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		var dnsErr *net.DNSError
+		if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
+			return nil, did.NewError(did.CodeNotFound, d.String(), err)
+		}
+		return nil, did.NewError(did.CodeInternalError, d.String(), err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+		return nil, did.NewError(did.CodeNotFound, d.String(), fmt.Errorf("%s: %s", u, resp.Status))
+	case resp.StatusCode != http.StatusOK:
+		return nil, did.NewError(did.CodeInternalError, d.String(), fmt.Errorf("%s: %s", u, resp.Status))
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, r.maxSize+1))
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, did.NewError(did.CodeInternalError, d.String(), err)
+	}
+	if int64(len(body)) > r.maxSize {
+		return nil, did.NewError(did.CodeInternalError, d.String(), fmt.Errorf("document larger than %d bytes", r.maxSize))
+	}
+	var doc did.Document
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, did.NewError(did.CodeInternalError, d.String(), fmt.Errorf("document is not JSON: %w", err))
+	}
+	if doc.ID != d.String() {
+		return nil, did.NewError(did.CodeInternalError, d.String(), fmt.Errorf("document id %q is not the DID", doc.ID))
+	}
+	if err := doc.Validate(); err != nil {
+		return nil, did.NewError(did.CodeInternalError, d.String(), err)
+	}
+	return &did.Result{Document: &doc, TTL: cacheTTL(resp.Header.Get("Cache-Control"))}, nil
+}
+
+// cacheTTL reads max-age from Cache-Control; no-store and no-cache mean not cacheable.
+func cacheTTL(cc string) time.Duration {
+	for _, d := range strings.Split(cc, ",") {
+		d = strings.TrimSpace(strings.ToLower(d))
+		switch {
+		case d == "no-store" || d == "no-cache":
+			return -1
+		case strings.HasPrefix(d, "max-age="):
+			if n, err := strconv.Atoi(strings.TrimPrefix(d, "max-age=")); err == nil {
+				if n <= 0 {
+					return -1
+				}
+				return time.Duration(n) * time.Second
+			}
+		}
+	}
+	return 0
+}

@@ -1,0 +1,35 @@
+// Package did implements decentralized identifiers (DID Core 1.0): parsing DIDs and DID
+// URLs, the DID document model, resolution through method resolvers the host chooses,
+// dereferencing, bearer DIDs that sign with a key manager, and portable DIDs.
+//
+// # Identifiers
+//
+// [Parse] and [ParseURL] follow the DID Core grammar (method, method-specific id, then path,
+// query and fragment; ";name=value" parameters as Web5 SDKs write them). Malformed input
+// yields a *[ParseError] matching [ErrInvalidDID].
+//
+// # Documents
+//
+// A [Document] holds verification methods ([TypeJsonWebKey] with a publicKeyJwk; Multikey
+// and other publicKeyMultibase types, and the legacy publicKeyBase58 types, are read too),
+// the five verification relationships and services. [Document.Validate] checks the data model; methods embedded in a
+// relationship are normalized into verificationMethod on decode.
+//
+// # Resolution
+//
+// A [Resolver] is built from [MethodResolver] values ([NewResolver]); the method packages
+// (didkey, didjwk, didweb, diddht, didpkh) provide them. Results are cached (a bounded
+// in-memory [Cache] by default, honouring each result's TTL and nextUpdate metadata), and
+// every failure is a *[ResolutionError] whose Code is the W3C error code (notFound,
+// invalidDid, methodNotSupported, representationNotSupported, ...). [Result] marshals to the
+// W3C resolution result shape. [Resolver.Dereference] follows fragments and ?service=
+// queries.
+//
+// # Signing as a DID
+//
+// A [BearerDID] binds a document to a jose.KeyManager; its Signer puts the verification
+// method ID in the JWS kid. [Resolver.VerifyJWS] and [Resolver.VerifyJWT] do the reverse:
+// resolve the kid, require the method to be listed under the purpose (assertionMethod by
+// default) and, for JWTs, to belong to the issuer's DID. [PortableDID] is the JSON export
+// and import form, with [Import] and [BearerDID.Export].
+package did

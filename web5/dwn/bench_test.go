@@ -1,0 +1,125 @@
+package dwn_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/anya-org/anya-go/internal/sqlitex"
+	"github.com/anya-org/anya-go/web5/dwn"
+	"github.com/anya-org/anya-go/web5/web5test"
+)
+
+type benchStore struct {
+	name string
+	open func(b *testing.B) dwn.Store
+}
+
+func benchStores() []benchStore {
+	return []benchStore{
+		{"memory", func(b *testing.B) dwn.Store { return dwn.NewMemoryStore() }},
+		{"sqlite-memory", func(b *testing.B) dwn.Store {
+			s, err := dwn.OpenSQLiteStore(context.Background(), sqlitex.Memory)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}},
+		{"sqlite-file", func(b *testing.B) dwn.Store {
+			s, err := dwn.OpenSQLiteStore(context.Background(), filepath.Join(b.TempDir(), "dwn.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}},
+	}
+}
+
+// BenchmarkProcess measures a node end to end (signature verification included) on each
+// store: a write of a 100-byte record, a read, and a query returning 10 records; a bare
+// ed25519.Verify of one signature is the reference the ratios in the README are taken
+// against.
+func BenchmarkProcess(b *testing.B) {
+	ctx := context.Background()
+	alice := web5test.Alice(b)
+	tenant := alice.String()
+	net := web5test.NewNetwork(b)
+	for _, st := range benchStores() {
+		b.Run(st.name, func(b *testing.B) {
+			s := st.open(b)
+			defer s.Close()
+			node, err := dwn.New(net.Resolver(b), dwn.WithStore(s))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var last *dwn.Message
+			for i := range 10 {
+				last, _ = dwn.NewWrite(ctx, alice, tenant, dwn.Write{Schema: "https://example.com/bench", DataFormat: "text/plain", Data: []byte(fmt.Sprint("seed ", i))})
+				if _, err := node.Process(ctx, tenant, last); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Run("write", func(b *testing.B) {
+				b.ReportAllocs()
+				msgs := make([]*dwn.Message, b.N)
+				for i := range msgs {
+					msgs[i], _ = dwn.NewWrite(ctx, alice, tenant, dwn.Write{DataFormat: "text/plain", Data: fmt.Appendf(make([]byte, 0, 100), "%0100d", i)})
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if _, err := node.Process(ctx, tenant, msgs[i]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("read", func(b *testing.B) {
+				b.ReportAllocs()
+				m, _ := dwn.NewRead(ctx, alice, tenant, last.RecordID())
+				for b.Loop() {
+					if _, err := node.Process(ctx, tenant, m); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("query10", func(b *testing.B) {
+				b.ReportAllocs()
+				m, _ := dwn.NewQuery(ctx, alice, tenant, dwn.Query{Filter: dwn.Filter{Schema: "https://example.com/bench"}})
+				for b.Loop() {
+					r, err := node.Process(ctx, tenant, m)
+					if err != nil || len(r.Records) != 10 {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+	b.Run("ed25519.Verify", func(b *testing.B) {
+		b.ReportAllocs()
+		pub, priv, _ := ed25519.GenerateKey(nil)
+		msg := []byte("eyJhbGciOiJFZERTQSJ9.eyJkZXNjcmlwdG9yQ2lkIjoiYmFmeXJlaSJ9")
+		sig := ed25519.Sign(priv, msg)
+		for b.Loop() {
+			if !ed25519.Verify(pub, msg, sig) {
+				b.Fatal("bad signature")
+			}
+		}
+	})
+}
+
+func BenchmarkParseMessage(b *testing.B) {
+	ctx := context.Background()
+	alice := web5test.Alice(b)
+	m, _ := dwn.NewWrite(ctx, alice, alice.String(), dwn.Write{Protocol: "https://example.com/chat", ProtocolPath: "thread",
+		Schema: "https://example.com/thread", DataFormat: "application/json", Data: []byte(`{"title":"lunch"}`)})
+	raw, _ := json.Marshal(m)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, err := dwn.ParseMessage(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,731 @@
+package dwn
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/anya-org/anya-go/web5/did"
+	"github.com/anya-org/anya-go/web5/dwn/internal/ipld"
+)
+
+// Interfaces and methods of messages.
+const (
+	InterfaceRecords   = "Records"
+	InterfaceProtocols = "Protocols"
+
+	MethodWrite     = "Write"
+	MethodRead      = "Read"
+	MethodQuery     = "Query"
+	MethodDelete    = "Delete"
+	MethodConfigure = "Configure"
+)
+
+// TimestampLayout is the form of every timestamp in a message: UTC with microseconds, as
+// Decentralized Web Nodes write them, so that timestamps sort as strings.
+const TimestampLayout = "2006-01-02T15:04:05.000000Z"
+
+// MaxMessageSize bounds the JSON form of a message ParseMessage accepts (encoded data
+// included).
+const MaxMessageSize = 8 << 20
+
+// Timestamp formats t as a message timestamp.
+func Timestamp(t time.Time) string { return t.UTC().Truncate(time.Microsecond).Format(TimestampLayout) }
+
+func parseTimestamp(field, s string) (time.Time, error) {
+	t, err := time.Parse(TimestampLayout, s)
+	if err != nil || t.Format(TimestampLayout) != s {
+		return time.Time{}, invalid(field, "not a timestamp of the form %s", TimestampLayout)
+	}
+	return t, nil
+}
+
+// Descriptor is the signed description of what a message asks for. Which properties may
+// appear depends on the interface and method (see ParseMessage).
+type Descriptor struct {
+	Interface        string `json:"interface"`
+	Method           string `json:"method"`
+	MessageTimestamp string `json:"messageTimestamp"`
+
+	// Records Write.
+	Protocol      string `json:"protocol,omitempty"`
+	ProtocolPath  string `json:"protocolPath,omitempty"`
+	Schema        string `json:"schema,omitempty"`
+	Recipient     string `json:"recipient,omitempty"`
+	ParentID      string `json:"parentId,omitempty"`
+	DataCID       string `json:"dataCid,omitempty"`
+	DataSize      int64  `json:"dataSize,omitempty"`
+	DataFormat    string `json:"dataFormat,omitempty"`
+	DateCreated   string `json:"dateCreated,omitempty"`
+	Published     bool   `json:"published,omitempty"`
+	DatePublished string `json:"datePublished,omitempty"`
+
+	// Records Read and Delete.
+	RecordID string `json:"recordId,omitempty"`
+
+	// Records Query and Protocols Query.
+	Filter     *Filter     `json:"filter,omitempty"`
+	DateSort   DateSort    `json:"dateSort,omitempty"`
+	Pagination *Pagination `json:"pagination,omitempty"`
+
+	// Protocols Configure.
+	Definition *Protocol `json:"definition,omitempty"`
+}
+
+// Filter selects records. Every non-empty property must match: ContextID matches the
+// context and everything under it; date ranges include From and exclude To.
+type Filter struct {
+	Protocol      string     `json:"protocol,omitempty"`
+	ProtocolPath  string     `json:"protocolPath,omitempty"`
+	Schema        string     `json:"schema,omitempty"`
+	Recipient     string     `json:"recipient,omitempty"`
+	Author        string     `json:"author,omitempty"`
+	ParentID      string     `json:"parentId,omitempty"`
+	ContextID     string     `json:"contextId,omitempty"`
+	RecordID      string     `json:"recordId,omitempty"`
+	DataFormat    string     `json:"dataFormat,omitempty"`
+	Published     *bool      `json:"published,omitempty"`
+	DateCreated   *DateRange `json:"dateCreated,omitempty"`
+	DatePublished *DateRange `json:"datePublished,omitempty"`
+	DateUpdated   *DateRange `json:"dateUpdated,omitempty"`
+}
+
+// DateRange is a range of message timestamps: From included, To excluded; either may be
+// empty.
+type DateRange struct {
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+}
+
+// Contains reports whether ts lies in the range.
+func (r *DateRange) Contains(ts string) bool {
+	return r == nil || ((r.From == "" || ts >= r.From) && (r.To == "" || ts < r.To))
+}
+
+// Pagination asks for one page of query results: at most Limit records after Cursor (the
+// Cursor of the previous page's reply).
+type Pagination struct {
+	Limit  int    `json:"limit,omitempty"`
+	Cursor string `json:"cursor,omitempty"`
+}
+
+// DateSort orders query results.
+type DateSort string
+
+// Sort orders.
+const (
+	CreatedAscending    DateSort = "createdAscending"
+	CreatedDescending   DateSort = "createdDescending"
+	PublishedAscending  DateSort = "publishedAscending"
+	PublishedDescending DateSort = "publishedDescending"
+	UpdatedAscending    DateSort = "updatedAscending"
+	UpdatedDescending   DateSort = "updatedDescending"
+)
+
+func (s DateSort) valid() bool {
+	switch s {
+	case CreatedAscending, CreatedDescending, PublishedAscending, PublishedDescending, UpdatedAscending, UpdatedDescending:
+		return true
+	}
+	return false
+}
+
+// Descending reports whether s sorts newest first.
+func (s DateSort) Descending() bool {
+	return s == CreatedDescending || s == PublishedDescending || s == UpdatedDescending
+}
+
+// Message is a signed request to a node: a descriptor, the author's signature over it and,
+// for a write, the record's data. Messages are immutable: build them with the New*
+// functions or ParseMessage, and send their JSON form (MarshalJSON) over any transport.
+type Message struct {
+	recordID  string
+	contextID string
+	desc      Descriptor
+	rawDesc   json.RawMessage // the descriptor exactly as signed
+	descCID   string
+	auth      *generalJWS
+	sig       signaturePayload
+	author    string // the DID of the signing key (not verified by parsing)
+	kid       string
+	data      []byte
+	hasData   bool
+	cid       string
+}
+
+// generalJWS is the JWS JSON serialization with one signature, as DWN messages carry it.
+type generalJWS struct {
+	Payload    string         `json:"payload"`
+	Signatures []jwsSignature `json:"signatures"`
+}
+
+type jwsSignature struct {
+	Protected string `json:"protected"`
+	Signature string `json:"signature"`
+}
+
+type authorization struct {
+	Signature *generalJWS `json:"signature"`
+}
+
+// signaturePayload is what the author signs: the descriptor's CID and the message's
+// identity, bound to one tenant.
+type signaturePayload struct {
+	DescriptorCID     string `json:"descriptorCid"`
+	RecordID          string `json:"recordId,omitempty"`
+	ContextID         string `json:"contextId,omitempty"`
+	PermissionGrantID string `json:"permissionGrantId,omitempty"`
+	Tenant            string `json:"tenant"`
+}
+
+type wireMessage struct {
+	RecordID      string          `json:"recordId,omitempty"`
+	ContextID     string          `json:"contextId,omitempty"`
+	Descriptor    json.RawMessage `json:"descriptor"`
+	Authorization *authorization  `json:"authorization,omitempty"`
+	EncodedData   *string         `json:"encodedData,omitempty"`
+}
+
+var b64 = base64.RawURLEncoding
+
+// Interface returns the descriptor's interface ("Records" or "Protocols").
+func (m *Message) Interface() string { return m.desc.Interface }
+
+// Method returns the descriptor's method ("Write", "Read", ...).
+func (m *Message) Method() string { return m.desc.Method }
+
+// Descriptor returns a copy of the descriptor.
+func (m *Message) Descriptor() Descriptor { return m.desc }
+
+// RecordID returns the record ID of a write (for reads and deletes, see Descriptor).
+func (m *Message) RecordID() string { return m.recordID }
+
+// ContextID returns the context ID of a protocol record's write.
+func (m *Message) ContextID() string { return m.contextID }
+
+// Author returns the DID whose key signed the message, or "" for an unsigned message.
+// ParseMessage does not verify the signature; a node does.
+func (m *Message) Author() string { return m.author }
+
+// Tenant returns the tenant the message is signed for.
+func (m *Message) Tenant() string { return m.sig.Tenant }
+
+// PermissionGrantID returns the ID of the grant the author invokes, if any.
+func (m *Message) PermissionGrantID() string { return m.sig.PermissionGrantID }
+
+// Timestamp returns the message timestamp.
+func (m *Message) Timestamp() string { return m.desc.MessageTimestamp }
+
+// CID returns the content ID of the message (its dag-cbor form without encoded data).
+func (m *Message) CID() string { return m.cid }
+
+// DescriptorCID returns the content ID of the descriptor, which the signature covers.
+func (m *Message) DescriptorCID() string { return m.descCID }
+
+// Data returns a copy of the encoded data a write carries, and whether it carries any.
+func (m *Message) Data() ([]byte, bool) { return bytes.Clone(m.data), m.hasData }
+
+// MarshalJSON writes the message in its wire form.
+func (m *Message) MarshalJSON() ([]byte, error) {
+	return json.Marshal(m.wire(true))
+}
+
+func (m *Message) wire(withData bool) wireMessage {
+	w := wireMessage{RecordID: m.recordID, ContextID: m.contextID, Descriptor: m.rawDesc}
+	if m.auth != nil {
+		w.Authorization = &authorization{Signature: m.auth}
+	}
+	if withData && m.hasData {
+		s := b64.EncodeToString(m.data)
+		w.EncodedData = &s
+	}
+	return w
+}
+
+// withoutData returns the message without its encoded data (as stores keep it: data is
+// stored beside the record).
+func (m *Message) withoutData() *Message {
+	if !m.hasData {
+		return m
+	}
+	c := *m
+	c.data, c.hasData = nil, false
+	return &c
+}
+
+// compact returns the signature in compact JWS form.
+func (m *Message) compact() string {
+	s := m.auth.Signatures[0]
+	return s.Protected + "." + m.auth.Payload + "." + s.Signature
+}
+
+// Fields each descriptor may carry, by interface and method.
+var descriptorFields = map[string][]string{
+	"Records.Write":       {"protocol", "protocolPath", "schema", "recipient", "parentId", "dataCid", "dataSize", "dataFormat", "dateCreated", "published", "datePublished"},
+	"Records.Read":        {"recordId"},
+	"Records.Delete":      {"recordId"},
+	"Records.Query":       {"filter", "dateSort", "pagination"},
+	"Protocols.Configure": {"definition"},
+	"Protocols.Query":     {"filter"},
+}
+
+// ParseMessage decodes and checks the wire form of a message: the structure, the
+// descriptor's properties for its interface and method, timestamps, DIDs and CIDs, the data
+// against its CID, and the signature payload against the descriptor. It does not verify the
+// signature (a node does, resolving the author's DID). Errors are *MessageError values
+// (or *ProtocolError for a bad protocol definition).
+func ParseMessage(data []byte) (*Message, error) {
+	if len(data) > MaxMessageSize {
+		return nil, invalid("message", "larger than %d bytes", MaxMessageSize)
+	}
+	var w wireMessage
+	if err := strictUnmarshal(data, &w); err != nil {
+		return nil, invalid("message", "%v", err)
+	}
+	return fromWire(&w)
+}
+
+func strictUnmarshal(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+func fromWire(w *wireMessage) (*Message, error) {
+	if len(w.Descriptor) == 0 || string(w.Descriptor) == "null" {
+		return nil, invalid("descriptor", "missing")
+	}
+	generic, err := ipld.DecodeJSON(w.Descriptor)
+	if err != nil {
+		return nil, invalid("descriptor", "%v", err)
+	}
+	obj, ok := generic.(map[string]any)
+	if !ok {
+		return nil, invalid("descriptor", "not an object")
+	}
+	descCID, err := ipld.CBORCID(obj)
+	if err != nil {
+		return nil, invalid("descriptor", "%v", err)
+	}
+	m := &Message{recordID: w.RecordID, contextID: w.ContextID, rawDesc: bytes.Clone(w.Descriptor), descCID: descCID}
+	if err := strictUnmarshal(w.Descriptor, &m.desc); err != nil {
+		var pe *ProtocolError
+		if errors.As(err, &pe) {
+			return nil, err
+		}
+		return nil, invalid("descriptor", "%v", err)
+	}
+	op := m.desc.Interface + "." + m.desc.Method
+	allowed, ok := descriptorFields[op]
+	if !ok {
+		return nil, invalid("descriptor", "unknown interface and method %q", op)
+	}
+	// Property names must be spelled exactly (encoding/json matches them case-insensitively).
+	for k := range obj {
+		if k != "interface" && k != "method" && k != "messageTimestamp" && !slices.Contains(allowed, k) {
+			return nil, invalid("descriptor."+k, "not allowed in a %s message", op)
+		}
+	}
+	if err := exactKeys("descriptor", obj); err != nil {
+		return nil, err
+	}
+	if _, err := parseTimestamp("descriptor.messageTimestamp", m.desc.MessageTimestamp); err != nil {
+		return nil, err
+	}
+	if err := m.checkDescriptor(obj); err != nil {
+		return nil, err
+	}
+	if w.EncodedData != nil {
+		if op != "Records.Write" {
+			return nil, invalid("encodedData", "only a write carries data")
+		}
+		d, err := b64.DecodeString(*w.EncodedData)
+		if err != nil {
+			return nil, invalid("encodedData", "not base64url without padding")
+		}
+		if int64(len(d)) != m.desc.DataSize || ipld.DataCID(d) != m.desc.DataCID {
+			return nil, invalid("encodedData", "does not match dataCid and dataSize")
+		}
+		m.data, m.hasData = d, true
+	}
+	if op == "Records.Write" {
+		if m.recordID == "" {
+			return nil, invalid("recordId", "missing in a write")
+		}
+		if err := checkCID("recordId", m.recordID); err != nil {
+			return nil, err
+		}
+		if m.contextID != "" {
+			if err := checkContextID(m.contextID); err != nil {
+				return nil, err
+			}
+		}
+	} else if m.recordID != "" || m.contextID != "" {
+		return nil, invalid("recordId", "only a write carries a record ID or context ID at the top level")
+	}
+	if w.Authorization != nil {
+		if err := m.parseAuthorization(w.Authorization); err != nil {
+			return nil, err
+		}
+	}
+	cid, err := messageCID(m)
+	if err != nil {
+		return nil, err
+	}
+	m.cid = cid
+	return m, nil
+}
+
+// Property names of the nested objects of a descriptor. encoding/json matches names
+// case-insensitively; the signed form must use exactly these.
+var (
+	rangeKeys      = []string{"from", "to"}
+	filterKeys     = []string{"protocol", "protocolPath", "schema", "recipient", "author", "parentId", "contextId", "recordId", "dataFormat", "published", "dateCreated", "datePublished", "dateUpdated"}
+	paginationKeys = []string{"limit", "cursor"}
+	definitionKeys = []string{"protocol", "published", "types", "structure"}
+	typeKeys       = []string{"schema", "dataFormats"}
+	ruleKeys       = []string{"who", "of", "can"}
+	sizeKeys       = []string{"min", "max"}
+)
+
+// exactKeys checks the property names of the nested objects of a descriptor.
+func exactKeys(at string, desc map[string]any) error {
+	check := func(path string, v any, keys []string) error {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil // the typed decoding reports the wrong type
+		}
+		for k := range obj {
+			if !slices.Contains(keys, k) {
+				return invalid(path+"."+k, "unknown property")
+			}
+		}
+		return nil
+	}
+	if f, ok := desc["filter"].(map[string]any); ok {
+		if err := check(at+".filter", f, filterKeys); err != nil {
+			return err
+		}
+		for _, r := range []string{"dateCreated", "datePublished", "dateUpdated"} {
+			if err := check(at+".filter."+r, f[r], rangeKeys); err != nil {
+				return err
+			}
+		}
+	}
+	if err := check(at+".pagination", desc["pagination"], paginationKeys); err != nil {
+		return err
+	}
+	def, ok := desc["definition"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	if err := check(at+".definition", def, definitionKeys); err != nil {
+		return err
+	}
+	if types, ok := def["types"].(map[string]any); ok {
+		for name, t := range types {
+			if err := check(at+".definition.types."+name, t, typeKeys); err != nil {
+				return err
+			}
+		}
+	}
+	var walk func(path string, level any, depth int) error
+	walk = func(path string, level any, depth int) error {
+		obj, ok := level.(map[string]any)
+		if !ok || depth > MaxProtocolDepth {
+			return nil
+		}
+		for k, v := range obj {
+			switch k {
+			case "$actions":
+				rules, _ := v.([]any)
+				for _, r := range rules {
+					if err := check(path+".$actions", r, ruleKeys); err != nil {
+						return err
+					}
+				}
+			case "$size":
+				if err := check(path+".$size", v, sizeKeys); err != nil {
+					return err
+				}
+			default:
+				if err := walk(path+"."+k, v, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if structure, ok := def["structure"].(map[string]any); ok {
+		for k, v := range structure {
+			if err := walk(at+".definition.structure."+k, v, 1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func messageCID(m *Message) (string, error) {
+	b, err := json.Marshal(m.wire(false))
+	if err != nil {
+		return "", invalid("message", "%v", err)
+	}
+	cid, err := ipld.JSONCID(b)
+	if err != nil {
+		return "", invalid("message", "%v", err)
+	}
+	return cid, nil
+}
+
+func checkCID(field, s string) error {
+	if _, err := ipld.Parse(s); err != nil {
+		return invalid(field, "not a CIDv1 (base32, sha2-256)")
+	}
+	return nil
+}
+
+func checkContextID(s string) error {
+	parts := strings.Split(s, "/")
+	if len(parts) > MaxProtocolDepth {
+		return invalid("contextId", "deeper than %d", MaxProtocolDepth)
+	}
+	for _, p := range parts {
+		if err := checkCID("contextId", p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkDID(field, s string) error {
+	if _, err := did.Parse(s); err != nil {
+		return invalid(field, "not a DID")
+	}
+	return nil
+}
+
+// checkURI checks a protocol or schema URI: an absolute URI without whitespace.
+func checkURI(field, s string) error {
+	i := strings.IndexByte(s, ':')
+	if i < 1 || len(s) > 2048 || strings.ContainsAny(s, " \t\r\n\"<>\\^`{|}") {
+		return invalid(field, "not an absolute URI")
+	}
+	return nil
+}
+
+func (m *Message) checkDescriptor(obj map[string]any) error {
+	d := &m.desc
+	switch d.Interface + "." + d.Method {
+	case "Records.Write":
+		if d.DataFormat == "" || len(d.DataFormat) > 256 {
+			return invalid("descriptor.dataFormat", "missing or too long")
+		}
+		if _, ok := obj["dataSize"]; !ok || d.DataSize < 0 {
+			return invalid("descriptor.dataSize", "missing or negative")
+		}
+		if err := checkCID("descriptor.dataCid", d.DataCID); err != nil {
+			return err
+		}
+		if _, err := parseTimestamp("descriptor.dateCreated", d.DateCreated); err != nil {
+			return err
+		}
+		if d.DatePublished != "" {
+			if _, err := parseTimestamp("descriptor.datePublished", d.DatePublished); err != nil {
+				return err
+			}
+		}
+		if d.Published != (d.DatePublished != "") {
+			return invalid("descriptor.published", "published and datePublished go together")
+		}
+		if d.Schema != "" {
+			if err := checkURI("descriptor.schema", d.Schema); err != nil {
+				return err
+			}
+		}
+		if d.Recipient != "" {
+			if err := checkDID("descriptor.recipient", d.Recipient); err != nil {
+				return err
+			}
+		}
+		if d.Protocol == "" {
+			if d.ProtocolPath != "" || d.ParentID != "" {
+				return invalid("descriptor.protocolPath", "protocolPath and parentId need a protocol")
+			}
+			return nil
+		}
+		if err := checkURI("descriptor.protocol", d.Protocol); err != nil {
+			return err
+		}
+		if _, err := splitPath(d.ProtocolPath); err != nil {
+			return invalid("descriptor.protocolPath", "%v", err)
+		}
+		if d.ParentID != "" {
+			return checkCID("descriptor.parentId", d.ParentID)
+		}
+		return nil
+	case "Records.Read", "Records.Delete":
+		return checkCID("descriptor.recordId", d.RecordID)
+	case "Records.Query":
+		if d.Filter == nil {
+			return invalid("descriptor.filter", "missing")
+		}
+		if d.DateSort != "" && !d.DateSort.valid() {
+			return invalid("descriptor.dateSort", "unknown order %q", d.DateSort)
+		}
+		if p := d.Pagination; p != nil && (p.Limit < 0 || p.Limit > MaxQueryLimit) {
+			return invalid("descriptor.pagination.limit", "must be between 0 and %d", MaxQueryLimit)
+		}
+		return checkFilter(d.Filter)
+	case "Protocols.Configure":
+		if d.Definition == nil {
+			return invalid("descriptor.definition", "missing")
+		}
+		return d.Definition.Validate()
+	case "Protocols.Query":
+		if f := d.Filter; f != nil {
+			if *f != (Filter{Protocol: f.Protocol}) {
+				return invalid("descriptor.filter", "a protocols query filters on protocol only")
+			}
+			if f.Protocol != "" {
+				return checkURI("descriptor.filter.protocol", f.Protocol)
+			}
+		}
+	}
+	return nil
+}
+
+func checkFilter(f *Filter) error {
+	for name, r := range map[string]*DateRange{"dateCreated": f.DateCreated, "datePublished": f.DatePublished, "dateUpdated": f.DateUpdated} {
+		if r == nil {
+			continue
+		}
+		for _, ts := range []string{r.From, r.To} {
+			if ts == "" {
+				continue
+			}
+			if _, err := parseTimestamp("descriptor.filter."+name, ts); err != nil {
+				return err
+			}
+		}
+	}
+	if f.Author != "" {
+		if err := checkDID("descriptor.filter.author", f.Author); err != nil {
+			return err
+		}
+	}
+	if f.Recipient != "" {
+		if err := checkDID("descriptor.filter.recipient", f.Recipient); err != nil {
+			return err
+		}
+	}
+	if f.ProtocolPath != "" && f.Protocol == "" {
+		return invalid("descriptor.filter.protocolPath", "needs a protocol")
+	}
+	return nil
+}
+
+func (m *Message) parseAuthorization(a *authorization) error {
+	g := a.Signature
+	if g == nil {
+		return invalid("authorization.signature", "missing")
+	}
+	if len(g.Signatures) != 1 {
+		return invalid("authorization.signature.signatures", "exactly one signature is required")
+	}
+	s := g.Signatures[0]
+	hdr, err := b64.DecodeString(s.Protected)
+	if err != nil {
+		return invalid("authorization.signature.signatures[0].protected", "not base64url")
+	}
+	var h struct {
+		KeyID string `json:"kid"`
+	}
+	if err := json.Unmarshal(hdr, &h); err != nil {
+		return invalid("authorization.signature.signatures[0].protected", "not a JSON object")
+	}
+	u, err := did.ParseURL(h.KeyID)
+	if err != nil || u.Fragment == "" {
+		return invalid("authorization.signature.signatures[0].protected.kid", "not a DID URL with a fragment")
+	}
+	if _, err := b64.DecodeString(s.Signature); err != nil {
+		return invalid("authorization.signature.signatures[0].signature", "not base64url")
+	}
+	payload, err := b64.DecodeString(g.Payload)
+	if err != nil {
+		return invalid("authorization.signature.payload", "not base64url")
+	}
+	if err := strictUnmarshal(payload, &m.sig); err != nil {
+		return invalid("authorization.signature.payload", "%v", err)
+	}
+	switch {
+	case m.sig.DescriptorCID != m.descCID:
+		return invalid("authorization.signature.payload.descriptorCid", "does not match the descriptor")
+	case m.sig.RecordID != m.recordID:
+		return invalid("authorization.signature.payload.recordId", "does not match the message")
+	case m.sig.ContextID != m.contextID:
+		return invalid("authorization.signature.payload.contextId", "does not match the message")
+	}
+	if err := checkDID("authorization.signature.payload.tenant", m.sig.Tenant); err != nil {
+		return err
+	}
+	if m.sig.PermissionGrantID != "" {
+		if err := checkCID("authorization.signature.payload.permissionGrantId", m.sig.PermissionGrantID); err != nil {
+			return err
+		}
+	}
+	m.auth = &generalJWS{Payload: g.Payload, Signatures: []jwsSignature{s}}
+	m.kid = h.KeyID
+	m.author = u.DID.String()
+	return nil
+}
+
+// descriptorMap returns the descriptor in generic JSON form.
+func descriptorMap(d *Descriptor) (map[string]any, error) {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	v, err := ipld.DecodeJSON(b)
+	if err != nil {
+		return nil, err
+	}
+	return v.(map[string]any), nil
+}
+
+// entryID is the record ID an initial write gets: the CID of its descriptor with the
+// author added.
+func entryID(desc map[string]any, author string) (string, error) {
+	in := maps.Clone(desc)
+	in["author"] = author
+	id, err := ipld.CBORCID(in)
+	if err != nil {
+		return "", fmt.Errorf("dwn: record ID: %w", err)
+	}
+	return id, nil
+}
+
+// isInitialWrite reports whether a write is the one that created its record.
+func (m *Message) isInitialWrite() (bool, error) {
+	obj, err := ipld.DecodeJSON(m.rawDesc)
+	if err != nil {
+		return false, invalid("descriptor", "%v", err)
+	}
+	id, err := entryID(obj.(map[string]any), m.author)
+	if err != nil {
+		return false, invalid("descriptor", "%v", err)
+	}
+	return id == m.recordID, nil
+}

@@ -1,0 +1,851 @@
+package dwn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/anya-org/anya-go/bus"
+	"github.com/anya-org/anya-go/web5/did"
+	"github.com/anya-org/anya-go/web5/dwn/internal/ipld"
+)
+
+// Defaults of New.
+const (
+	// DefaultMaxDataSize bounds the data of one record.
+	DefaultMaxDataSize = 1 << 20
+	// DefaultMaxMessageAge is how old a read or query message may be: older ones are refused
+	// as replays.
+	DefaultMaxMessageAge = 5 * time.Minute
+	// DefaultMaxClockSkew is how far in the future a message timestamp may be.
+	DefaultMaxClockSkew = 2 * time.Minute
+	// DefaultPublishTimeout bounds the publication of one event on the bus.
+	DefaultPublishTimeout = 5 * time.Second
+)
+
+// Query limits.
+const (
+	// DefaultQueryLimit is the page size of a query that sets none.
+	DefaultQueryLimit = 100
+	// MaxQueryLimit is the largest page size a query may ask for.
+	MaxQueryLimit = 1000
+	// MaxQueryDataSize is the largest data a query reply carries inline (as Decentralized
+	// Web Nodes do); larger records come without Data: read them one by one.
+	MaxQueryDataSize = 30000
+)
+
+// Option configures New.
+type Option func(*config) error
+
+type config struct {
+	store          Store
+	bus            *bus.Bus
+	now            func() time.Time
+	log            *slog.Logger
+	maxData        int64
+	maxAge         time.Duration
+	maxSkew        time.Duration
+	publishTimeout time.Duration
+	tenantGate     func(ctx context.Context, tenant string) bool
+}
+
+// WithStore sets the store. Defaults to a SQLite store on a private in-memory database,
+// which Close closes; pass a store opened on a file (OpenSQLiteStore) to keep records.
+func WithStore(s Store) Option {
+	return func(c *config) error {
+		if s == nil {
+			return &ConfigError{Field: "WithStore", Reason: "nil store"}
+		}
+		c.store = s
+		return nil
+	}
+}
+
+// WithBus publishes an Event on b for every write, delete and protocol installation (see
+// Topic). Defaults to no bus: no events.
+func WithBus(b *bus.Bus) Option {
+	return func(c *config) error {
+		if b == nil {
+			return &ConfigError{Field: "WithBus", Reason: "nil bus"}
+		}
+		c.bus = b
+		return nil
+	}
+}
+
+// WithClock sets the clock grant expiry and message freshness are checked against.
+// Defaults to time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return &ConfigError{Field: "WithClock", Reason: "nil clock"}
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// WithLogger sets the logger. Defaults to discarding logs.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return &ConfigError{Field: "WithLogger", Reason: "nil logger"}
+		}
+		c.log = l
+		return nil
+	}
+}
+
+// WithMaxDataSize bounds the data of one record. Defaults to DefaultMaxDataSize.
+func WithMaxDataSize(n int64) Option {
+	return func(c *config) error {
+		if n <= 0 || n > MaxMessageSize/2 {
+			return &ConfigError{Field: "WithMaxDataSize", Reason: "must be positive and at most MaxMessageSize/2"}
+		}
+		c.maxData = n
+		return nil
+	}
+}
+
+// WithMaxMessageAge sets how old a read or query message may be. Defaults to
+// DefaultMaxMessageAge.
+func WithMaxMessageAge(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return &ConfigError{Field: "WithMaxMessageAge", Reason: "must be positive"}
+		}
+		c.maxAge = d
+		return nil
+	}
+}
+
+// WithMaxClockSkew sets how far in the future a message timestamp may be. Defaults to
+// DefaultMaxClockSkew.
+func WithMaxClockSkew(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return &ConfigError{Field: "WithMaxClockSkew", Reason: "negative"}
+		}
+		c.maxSkew = d
+		return nil
+	}
+}
+
+// WithPublishTimeout bounds the publication of one event. Defaults to
+// DefaultPublishTimeout.
+func WithPublishTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return &ConfigError{Field: "WithPublishTimeout", Reason: "must be positive"}
+		}
+		c.publishTimeout = d
+		return nil
+	}
+}
+
+// WithTenantGate restricts the DIDs the node serves as tenants: a message sent to a
+// tenant for which gate returns false is refused with a *ForbiddenError. Defaults to
+// serving every DID.
+func WithTenantGate(gate func(ctx context.Context, tenant string) bool) Option {
+	return func(c *config) error {
+		if gate == nil {
+			return &ConfigError{Field: "WithTenantGate", Reason: "nil gate"}
+		}
+		c.tenantGate = gate
+		return nil
+	}
+}
+
+// Node is a records store serving many tenants (one per DID). It verifies every message
+// against its author's DID, enforces tenant ownership, protocol rules and permission
+// grants, and keeps records in a Store. It is safe for concurrent use and starts no
+// goroutines.
+type Node struct {
+	resolver *did.Resolver
+	cfg      config
+	store    Store
+	ownStore bool
+	perms    *Protocol
+	locks    [64]sync.Mutex
+	closed   atomic.Bool
+}
+
+// New returns a node that verifies signatures with resolver.
+func New(resolver *did.Resolver, opts ...Option) (*Node, error) {
+	if resolver == nil {
+		return nil, &ConfigError{Field: "resolver", Reason: "nil"}
+	}
+	cfg := config{
+		now: time.Now, log: slog.New(slog.DiscardHandler),
+		maxData: DefaultMaxDataSize, maxAge: DefaultMaxMessageAge, maxSkew: DefaultMaxClockSkew,
+		publishTimeout: DefaultPublishTimeout,
+	}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	n := &Node{resolver: resolver, cfg: cfg, store: cfg.store, perms: permissionsDefinition()}
+	if n.store == nil {
+		s, err := defaultStore()
+		if err != nil {
+			return nil, err
+		}
+		n.store, n.ownStore = s, true
+	}
+	return n, nil
+}
+
+// Close closes the node, and the store if the node opened it. It is idempotent.
+func (n *Node) Close() error {
+	if n.closed.Swap(true) {
+		return nil
+	}
+	if n.ownStore {
+		return n.store.Close()
+	}
+	return nil
+}
+
+// Reply is the outcome of a message.
+type Reply struct {
+	// Record is the record a Records Write, Read or Delete acted on (Read: with its data).
+	Record *Record
+	// Records is one page of a Records Query.
+	Records []*Record
+	// Cursor continues a Records Query on the next page; "" on the last page.
+	Cursor string
+	// Protocols are the Protocols Configure messages a Protocols Query found.
+	Protocols []*Message
+}
+
+func (n *Node) now() time.Time { return n.cfg.now() }
+
+func (n *Node) lock(tenant string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(tenant))
+	mu := &n.locks[h.Sum32()%uint32(len(n.locks))]
+	mu.Lock()
+	return mu.Unlock
+}
+
+// Process verifies and carries out a message sent to tenant. Errors are typed:
+// *MessageError (malformed), *AuthError (unsigned or bad signature), *ForbiddenError (not
+// allowed: wrong tenant, no rule, expired or revoked grant, ...), *ConflictError (a replay
+// or an out-of-date message), ErrNotFound, ErrStale, or ctx.Err(). A refused message
+// changes nothing.
+func (n *Node) Process(ctx context.Context, tenant string, m *Message) (*Reply, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if n.closed.Load() {
+		return nil, ErrClosed
+	}
+	if m == nil {
+		return nil, invalid("message", "nil")
+	}
+	if err := checkDID("tenant", tenant); err != nil {
+		return nil, err
+	}
+	if n.cfg.tenantGate != nil && !n.cfg.tenantGate(ctx, tenant) {
+		return nil, &ForbiddenError{Author: m.author, Tenant: tenant, Action: m.desc.Interface + "." + m.desc.Method, Reason: "the node does not serve this tenant"}
+	}
+	author, err := n.authenticate(ctx, tenant, m)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := parseTimestamp("descriptor.messageTimestamp", m.desc.MessageTimestamp)
+	if err != nil {
+		return nil, err
+	}
+	now := n.now()
+	if ts.After(now.Add(n.cfg.maxSkew)) {
+		return nil, invalid("descriptor.messageTimestamp", "more than %v in the future", n.cfg.maxSkew)
+	}
+	op := m.desc.Interface + "." + m.desc.Method
+	switch op {
+	case "Records.Read", "Records.Query", "Protocols.Query":
+		if now.Sub(ts) > n.cfg.maxAge {
+			return nil, &staleError{age: now.Sub(ts), max: n.cfg.maxAge}
+		}
+	}
+	switch op {
+	case "Records.Write":
+		return n.write(ctx, tenant, author, m)
+	case "Records.Read":
+		return n.read(ctx, tenant, author, m)
+	case "Records.Query":
+		return n.query(ctx, tenant, author, m)
+	case "Records.Delete":
+		return n.delete(ctx, tenant, author, m)
+	case "Protocols.Configure":
+		return n.configure(ctx, tenant, author, m)
+	case "Protocols.Query":
+		return n.queryProtocols(ctx, tenant, author, m)
+	}
+	return nil, invalid("descriptor", "unknown interface and method %q", op)
+}
+
+type staleError struct{ age, max time.Duration }
+
+func (e *staleError) Error() string {
+	return "dwn: message too old: " + e.age.Truncate(time.Second).String() + " > " + e.max.String()
+}
+
+func (e *staleError) Is(target error) bool { return target == ErrStale }
+
+// authenticate verifies the message's signature against its author's DID document and its
+// binding to tenant, and returns the author.
+func (n *Node) authenticate(ctx context.Context, tenant string, m *Message) (string, error) {
+	if m.auth == nil {
+		return "", &AuthError{Reason: "unsigned message"}
+	}
+	if _, _, err := n.resolver.VerifyJWS(ctx, m.compact()); err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", &AuthError{Reason: "signature of " + m.kid + " does not verify", Err: err}
+	}
+	if m.sig.Tenant != tenant {
+		return "", &ForbiddenError{Author: m.author, Tenant: tenant, Action: m.desc.Interface + "." + m.desc.Method,
+			Reason: "message is signed for tenant " + m.sig.Tenant}
+	}
+	return m.author, nil
+}
+
+// newer reports whether message m supersedes message cur: a later timestamp, or the same
+// timestamp and a greater CID (so that every node picks the same winner).
+func newer(m, cur *Message) bool {
+	if m.desc.MessageTimestamp != cur.desc.MessageTimestamp {
+		return m.desc.MessageTimestamp > cur.desc.MessageTimestamp
+	}
+	return m.cid > cur.cid
+}
+
+// protocol returns the definition of an installed protocol (the built-in permissions
+// protocol included).
+func (n *Node) protocol(ctx context.Context, tenant, uri string) (*Protocol, error) {
+	if uri == PermissionsProtocol {
+		return n.perms, nil
+	}
+	pm, err := n.store.Protocol(ctx, tenant, uri)
+	if errors.Is(err, ErrNotFound) {
+		return nil, &MessageError{Field: "descriptor.protocol", Reason: "protocol " + uri + " is not installed in the tenant"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return pm.desc.Definition, nil
+}
+
+// ancestors returns a lookup of the ancestors of a record with the given parent, by
+// protocol path; it reads them from the store on first use.
+func (n *Node) ancestors(ctx context.Context, tenant, parentID string) func(path string) *Record {
+	var byPath map[string]*Record
+	return func(path string) *Record {
+		if byPath == nil {
+			byPath = map[string]*Record{}
+			id := parentID
+			for range MaxProtocolDepth {
+				if id == "" {
+					break
+				}
+				r, err := n.store.Record(ctx, tenant, id)
+				if err != nil {
+					if !errors.Is(err, ErrNotFound) {
+						n.cfg.log.WarnContext(ctx, "dwn: reading an ancestor record", "tenant", tenant, "record", id, "err", err)
+					}
+					break
+				}
+				if r.Deleted {
+					break
+				}
+				byPath[r.ProtocolPath] = r
+				id = r.ParentID
+			}
+		}
+		return byPath[path]
+	}
+}
+
+// allows reports whether protocol rules let requester perform action on record r.
+func (n *Node) allows(ctx context.Context, tenant, requester, action string, r *Record) bool {
+	if r.Protocol == "" {
+		return false
+	}
+	def, err := n.protocol(ctx, tenant, r.Protocol)
+	if err != nil {
+		return false
+	}
+	rs, ok := def.ruleSet(r.ProtocolPath)
+	return ok && rs.allows(action, requester, r.Recipient, n.ancestors(ctx, tenant, r.ParentID))
+}
+
+// visible reports whether requester may see record r through action (read or query)
+// without a grant.
+func (n *Node) visible(ctx context.Context, tenant, requester, action string, r *Record) bool {
+	return requester == tenant || r.Published || r.Author == requester ||
+		(r.Recipient != "" && r.Recipient == requester) || n.allows(ctx, tenant, requester, action, r)
+}
+
+func (n *Node) write(ctx context.Context, tenant, author string, m *Message) (*Reply, error) {
+	d := &m.desc
+	forbid := func(reason string, err error) error {
+		return &ForbiddenError{Author: author, Tenant: tenant, Action: "Records.Write", Reason: reason, Err: err}
+	}
+	if d.DataSize > n.cfg.maxData {
+		return nil, invalid("descriptor.dataSize", "larger than %d bytes", n.cfg.maxData)
+	}
+	initial, err := m.isInitialWrite()
+	if err != nil {
+		return nil, err
+	}
+	if initial && d.DateCreated != d.MessageTimestamp {
+		return nil, invalid("descriptor.dateCreated", "an initial write is created at its message timestamp")
+	}
+	owner := author == tenant
+	if d.Protocol == PermissionsProtocol && !owner {
+		return nil, forbid("only the tenant writes permission grants and revocations", nil)
+	}
+	unlock := n.lock(tenant)
+	defer unlock()
+
+	cur, err := n.store.Record(ctx, tenant, m.recordID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		cur = nil
+	case err != nil:
+		return nil, err
+	}
+	rec := &Record{
+		ID: m.recordID, ContextID: m.contextID, Author: author,
+		Protocol: d.Protocol, ProtocolPath: d.ProtocolPath, Schema: d.Schema, Recipient: d.Recipient, ParentID: d.ParentID,
+		DataFormat: d.DataFormat, DataCID: d.DataCID, DataSize: d.DataSize, Published: d.Published,
+		DateCreated: d.DateCreated, DatePublished: d.DatePublished, DateUpdated: d.MessageTimestamp,
+		Latest: m.withoutData(),
+	}
+	if data, ok := m.Data(); ok {
+		rec.Data = data
+	}
+	prev := ""
+	if cur == nil {
+		if !initial {
+			return nil, invalid("recordId", "record %s does not exist: the first write must be its initial write", m.recordID)
+		}
+		rec.Initial = m.withoutData()
+		if err := n.authorizeCreate(ctx, tenant, author, m, rec); err != nil {
+			return nil, err
+		}
+	} else {
+		if cur.Deleted {
+			return nil, &ConflictError{ID: m.recordID, Reason: "record was deleted at " + cur.DateUpdated}
+		}
+		if m.cid == cur.Latest.cid || m.cid == cur.Initial.cid {
+			return nil, &ConflictError{ID: m.recordID, Reason: "message already processed"}
+		}
+		if !newer(m, cur.Latest) {
+			return nil, &ConflictError{ID: m.recordID, Reason: "not newer than the record's latest message (" + cur.DateUpdated + ")"}
+		}
+		if err := checkImmutable(d, m.contextID, cur); err != nil {
+			return nil, err
+		}
+		rec.Author, rec.Initial, rec.ContextID = cur.Author, cur.Initial, cur.ContextID
+		if err := n.authorizeUpdate(ctx, tenant, author, m, cur); err != nil {
+			return nil, err
+		}
+		prev = cur.Latest.cid
+	}
+	if rec.Data == nil {
+		if cur == nil || d.DataCID != cur.DataCID || d.DataSize != cur.DataSize {
+			return nil, invalid("encodedData", "missing (only an update keeping the data may leave it out)")
+		}
+		rec.Data = cur.Data
+	}
+	if d.Protocol != "" {
+		if err := n.checkProtocolWrite(ctx, tenant, m, rec); err != nil {
+			return nil, err
+		}
+	}
+	if err := n.store.PutRecord(ctx, tenant, rec, prev); err != nil {
+		return nil, err
+	}
+	n.emit(ctx, tenant, EventRecordWritten, m, rec)
+	return &Reply{Record: rec.Clone()}, nil
+}
+
+func checkImmutable(d *Descriptor, contextID string, cur *Record) error {
+	switch {
+	case d.Protocol != cur.Protocol:
+		return invalid("descriptor.protocol", "differs from the initial write")
+	case d.ProtocolPath != cur.ProtocolPath:
+		return invalid("descriptor.protocolPath", "differs from the initial write")
+	case d.Schema != cur.Schema:
+		return invalid("descriptor.schema", "differs from the initial write")
+	case d.Recipient != cur.Recipient:
+		return invalid("descriptor.recipient", "differs from the initial write")
+	case d.ParentID != cur.ParentID:
+		return invalid("descriptor.parentId", "differs from the initial write")
+	case d.DateCreated != cur.DateCreated:
+		return invalid("descriptor.dateCreated", "differs from the initial write")
+	case contextID != cur.ContextID:
+		return invalid("contextId", "differs from the initial write")
+	}
+	return nil
+}
+
+// authorizeCreate decides whether author may create record rec in tenant.
+func (n *Node) authorizeCreate(ctx context.Context, tenant, author string, m *Message, rec *Record) error {
+	if author == tenant {
+		return nil
+	}
+	if g := m.sig.PermissionGrantID; g != "" {
+		return n.checkGrant(ctx, tenant, author, g, InterfaceRecords, MethodWrite, rec.Protocol, m.desc.MessageTimestamp)
+	}
+	if rec.Protocol != "" && n.allows(ctx, tenant, author, ActionCreate, rec) {
+		return nil
+	}
+	return &ForbiddenError{Author: author, Tenant: tenant, Action: "Records.Write", Reason: "no rule or grant lets the author create this record"}
+}
+
+// authorizeUpdate decides whether author may write a new version of record cur.
+func (n *Node) authorizeUpdate(ctx context.Context, tenant, author string, m *Message, cur *Record) error {
+	if author == cur.Author {
+		if author == tenant {
+			return nil
+		}
+		if g := m.sig.PermissionGrantID; g != "" {
+			return n.checkGrant(ctx, tenant, author, g, InterfaceRecords, MethodWrite, cur.Protocol, m.desc.MessageTimestamp)
+		}
+		if n.allows(ctx, tenant, author, ActionUpdate, cur) {
+			return nil
+		}
+		return &ForbiddenError{Author: author, Tenant: tenant, Action: "Records.Write", Reason: "no rule or grant lets the author update the record"}
+	}
+	if n.allows(ctx, tenant, author, ActionCoUpdate, cur) {
+		return nil
+	}
+	return &ForbiddenError{Author: author, Tenant: tenant, Action: "Records.Write", Reason: "only the record's author (or a co-update rule) may update it"}
+}
+
+// checkProtocolWrite checks a protocol record against its definition: a known path, the
+// type's schema, data formats and size, and a parent at the parent path.
+func (n *Node) checkProtocolWrite(ctx context.Context, tenant string, m *Message, rec *Record) error {
+	def, err := n.protocol(ctx, tenant, rec.Protocol)
+	if err != nil {
+		return err
+	}
+	rs, ok := def.ruleSet(rec.ProtocolPath)
+	if !ok {
+		return invalid("descriptor.protocolPath", "%s is not in protocol %s", rec.ProtocolPath, rec.Protocol)
+	}
+	segs, _ := splitPath(rec.ProtocolPath)
+	typ := def.Types[segs[len(segs)-1]]
+	if typ.Schema != "" && rec.Schema != typ.Schema {
+		return invalid("descriptor.schema", "type %s requires schema %s", segs[len(segs)-1], typ.Schema)
+	}
+	if len(typ.DataFormats) > 0 && !contains(typ.DataFormats, rec.DataFormat) {
+		return invalid("descriptor.dataFormat", "type %s allows %v", segs[len(segs)-1], typ.DataFormats)
+	}
+	if s := rs.Size; s != nil && (rec.DataSize < s.Min || (s.Max > 0 && rec.DataSize > s.Max)) {
+		return invalid("descriptor.dataSize", "outside the type's $size")
+	}
+	if len(segs) == 1 {
+		if rec.ParentID != "" {
+			return invalid("descriptor.parentId", "a top-level protocol record has no parent")
+		}
+		if rec.ContextID != rec.ID {
+			return invalid("contextId", "a top-level protocol record's context ID is its record ID")
+		}
+	} else {
+		if rec.ParentID == "" {
+			return invalid("descriptor.parentId", "missing for %s", rec.ProtocolPath)
+		}
+		parent, err := n.store.Record(ctx, tenant, rec.ParentID)
+		if errors.Is(err, ErrNotFound) || (err == nil && parent.Deleted) {
+			return invalid("descriptor.parentId", "parent record %s not found", rec.ParentID)
+		}
+		if err != nil {
+			return err
+		}
+		if parent.Protocol != rec.Protocol || parent.ProtocolPath != joinPath(segs[:len(segs)-1]) {
+			return invalid("descriptor.parentId", "parent record is not at %s", joinPath(segs[:len(segs)-1]))
+		}
+		if rec.ContextID != parent.ContextID+"/"+rec.ID {
+			return invalid("contextId", "must be the parent's context ID followed by the record ID")
+		}
+	}
+	if rec.Protocol == PermissionsProtocol {
+		switch rec.ProtocolPath {
+		case "grant":
+			if rec.Recipient == "" {
+				return invalid("descriptor.recipient", "a grant names its grantee as recipient")
+			}
+			if _, err := parseGrantData(rec.Data); err != nil {
+				return err
+			}
+		case "grant/revocation":
+			var v map[string]any
+			if err := json.Unmarshal(rec.Data, &v); err != nil {
+				return invalid("encodedData", "a revocation's data is a JSON object")
+			}
+		}
+	}
+	_ = m
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func joinPath(segs []string) string {
+	s := ""
+	for i, p := range segs {
+		if i > 0 {
+			s += "/"
+		}
+		s += p
+	}
+	return s
+}
+
+func (n *Node) read(ctx context.Context, tenant, author string, m *Message) (*Reply, error) {
+	r, err := n.store.Record(ctx, tenant, m.desc.RecordID)
+	if err != nil {
+		return nil, err
+	}
+	if r.Deleted {
+		return nil, errRecordNotFound(m.desc.RecordID)
+	}
+	if g := m.sig.PermissionGrantID; g != "" && author != tenant {
+		if err := n.checkGrant(ctx, tenant, author, g, InterfaceRecords, MethodRead, r.Protocol, m.desc.MessageTimestamp); err != nil {
+			return nil, err
+		}
+	} else if !n.visible(ctx, tenant, author, ActionRead, r) {
+		return nil, &ForbiddenError{Author: author, Tenant: tenant, Action: "Records.Read", Reason: "record is not published, not the author's or addressed to them, and no rule allows reading it"}
+	}
+	return &Reply{Record: r}, nil
+}
+
+func errRecordNotFound(id string) error {
+	return &notFoundError{what: "record " + id}
+}
+
+type notFoundError struct{ what string }
+
+func (e *notFoundError) Error() string        { return "dwn: not found: " + e.what }
+func (e *notFoundError) Is(target error) bool { return target == ErrNotFound }
+
+func encodeCursor(c Cursor) string {
+	b, _ := json.Marshal(c)
+	return b64.EncodeToString(b)
+}
+
+func decodeCursor(s string) (*Cursor, error) {
+	b, err := b64.DecodeString(s)
+	if err != nil {
+		return nil, invalid("descriptor.pagination.cursor", "not a cursor")
+	}
+	var c Cursor
+	if err := strictUnmarshal(b, &c); err != nil {
+		return nil, invalid("descriptor.pagination.cursor", "not a cursor")
+	}
+	if c.Value != "" {
+		if _, err := parseTimestamp("descriptor.pagination.cursor", c.Value); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := ipld.Parse(c.RecordID); err != nil {
+		return nil, invalid("descriptor.pagination.cursor", "not a cursor")
+	}
+	return &c, nil
+}
+
+func (n *Node) query(ctx context.Context, tenant, author string, m *Message) (*Reply, error) {
+	d := &m.desc
+	f := *d.Filter
+	sort := d.DateSort
+	if sort == "" {
+		sort = CreatedAscending
+	}
+	limit := DefaultQueryLimit
+	var after *Cursor
+	if p := d.Pagination; p != nil {
+		if p.Limit > 0 {
+			limit = p.Limit
+		}
+		if p.Cursor != "" {
+			c, err := decodeCursor(p.Cursor)
+			if err != nil {
+				return nil, err
+			}
+			after = c
+		}
+	}
+	all := author == tenant
+	if g := m.sig.PermissionGrantID; g != "" && !all {
+		if err := n.checkGrant(ctx, tenant, author, g, InterfaceRecords, MethodQuery, f.Protocol, d.MessageTimestamp); err != nil {
+			return nil, err
+		}
+		all = true
+	}
+	var out []*Record
+	for len(out) <= limit {
+		batch, err := n.store.Query(ctx, tenant, StoreQuery{Filter: f, Sort: sort, After: after, Limit: limit + 1})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range batch {
+			if all || n.visible(ctx, tenant, author, ActionQuery, r) {
+				out = append(out, r)
+				if len(out) > limit {
+					break
+				}
+			}
+		}
+		if len(batch) <= limit {
+			break
+		}
+		last := batch[len(batch)-1]
+		after = &Cursor{Value: last.sortValue(sort), RecordID: last.ID}
+	}
+	reply := &Reply{}
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[limit-1]
+		reply.Cursor = encodeCursor(Cursor{Value: last.sortValue(sort), RecordID: last.ID})
+	}
+	for _, r := range out {
+		if r.DataSize > MaxQueryDataSize {
+			r.Data = nil
+		}
+	}
+	reply.Records = out
+	return reply, nil
+}
+
+func (n *Node) delete(ctx context.Context, tenant, author string, m *Message) (*Reply, error) {
+	id := m.desc.RecordID
+	forbid := func(reason string) error {
+		return &ForbiddenError{Author: author, Tenant: tenant, Action: "Records.Delete", Reason: reason}
+	}
+	unlock := n.lock(tenant)
+	defer unlock()
+	cur, err := n.store.Record(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Deleted {
+		if cur.Latest.cid == m.cid {
+			return nil, &ConflictError{ID: id, Reason: "message already processed"}
+		}
+		return nil, errRecordNotFound(id)
+	}
+	if !newer(m, cur.Latest) {
+		return nil, &ConflictError{ID: id, Reason: "not newer than the record's latest message (" + cur.DateUpdated + ")"}
+	}
+	if author != tenant {
+		switch {
+		case cur.Protocol == PermissionsProtocol:
+			return nil, forbid("only the tenant deletes permission grants and revocations")
+		case m.sig.PermissionGrantID != "":
+			if err := n.checkGrant(ctx, tenant, author, m.sig.PermissionGrantID, InterfaceRecords, MethodDelete, cur.Protocol, m.desc.MessageTimestamp); err != nil {
+				return nil, err
+			}
+		case n.allows(ctx, tenant, author, ActionCoDelete, cur):
+		case cur.Author == author && n.allows(ctx, tenant, author, ActionDelete, cur):
+		default:
+			return nil, forbid("no rule or grant lets the author delete this record")
+		}
+	}
+	tomb := cur.Clone()
+	tomb.Deleted, tomb.Data, tomb.Latest, tomb.DateUpdated = true, nil, m, m.desc.MessageTimestamp
+	if err := n.store.PutRecord(ctx, tenant, tomb, cur.Latest.cid); err != nil {
+		return nil, err
+	}
+	n.emit(ctx, tenant, EventRecordDeleted, m, tomb)
+	return &Reply{Record: tomb.Clone()}, nil
+}
+
+func (n *Node) configure(ctx context.Context, tenant, author string, m *Message) (*Reply, error) {
+	def := m.desc.Definition
+	if def.Protocol == PermissionsProtocol {
+		return nil, invalid("descriptor.definition.protocol", "%s is built in", PermissionsProtocol)
+	}
+	if author != tenant {
+		g := m.sig.PermissionGrantID
+		if g == "" {
+			return nil, &ForbiddenError{Author: author, Tenant: tenant, Action: "Protocols.Configure", Reason: "only the tenant, or a grantee, installs protocols"}
+		}
+		if err := n.checkGrant(ctx, tenant, author, g, InterfaceProtocols, MethodConfigure, def.Protocol, m.desc.MessageTimestamp); err != nil {
+			return nil, err
+		}
+	}
+	unlock := n.lock(tenant)
+	defer unlock()
+	prev := ""
+	cur, err := n.store.Protocol(ctx, tenant, def.Protocol)
+	switch {
+	case err == nil:
+		if cur.cid == m.cid {
+			return nil, &ConflictError{ID: def.Protocol, Reason: "message already processed"}
+		}
+		if !newer(m, cur) {
+			return nil, &ConflictError{ID: def.Protocol, Reason: "not newer than the installed definition (" + cur.desc.MessageTimestamp + ")"}
+		}
+		prev = cur.cid
+	case !errors.Is(err, ErrNotFound):
+		return nil, err
+	}
+	if err := n.store.PutProtocol(ctx, tenant, m, prev); err != nil {
+		return nil, err
+	}
+	n.emit(ctx, tenant, EventProtocolConfigured, m, nil)
+	return &Reply{Protocols: []*Message{m}}, nil
+}
+
+func (n *Node) queryProtocols(ctx context.Context, tenant, author string, m *Message) (*Reply, error) {
+	uri := ""
+	if m.desc.Filter != nil {
+		uri = m.desc.Filter.Protocol
+	}
+	all := author == tenant
+	if g := m.sig.PermissionGrantID; g != "" && !all {
+		if err := n.checkGrant(ctx, tenant, author, g, InterfaceProtocols, MethodQuery, uri, m.desc.MessageTimestamp); err != nil {
+			return nil, err
+		}
+		all = true
+	}
+	var list []*Message
+	if uri != "" {
+		pm, err := n.store.Protocol(ctx, tenant, uri)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		if pm != nil {
+			list = []*Message{pm}
+		}
+	} else {
+		var err error
+		if list, err = n.store.Protocols(ctx, tenant); err != nil {
+			return nil, err
+		}
+	}
+	out := list[:0:0]
+	for _, pm := range list {
+		if all || pm.desc.Definition.Published {
+			out = append(out, pm)
+		}
+	}
+	return &Reply{Protocols: out}, nil
+}

@@ -1,0 +1,7 @@
+// Package fastjson decodes JSON into the generic values encoding/json produces for an
+// `any` (map[string]any, []any, string, float64, bool, nil) in a single pass without
+// reflection. The Web5 token paths (JWS headers, JWT claims, credentials) use it: they
+// decode attacker-supplied JSON on every verification, and it is stricter than
+// encoding/json where strictness matters for security: duplicate object keys and invalid
+// UTF-8 are errors instead of being silently resolved.
+package fastjson

@@ -1,0 +1,18 @@
+package fastjson_test
+
+import (
+	"fmt"
+
+	"github.com/anya-org/anya-go/web5/internal/fastjson"
+)
+
+func ExampleUnmarshal() {
+	v, _ := fastjson.Unmarshal([]byte(`{"alg":"EdDSA","n":[1,2.5]}`))
+	m := v.(map[string]any)
+	fmt.Println(m["alg"], m["n"])
+	_, err := fastjson.Unmarshal([]byte(`{"alg":"EdDSA","alg":"none"}`))
+	fmt.Println(err)
+	// Output:
+	// EdDSA [1 2.5]
+	// json: duplicate object key "alg" at offset 27
+}

@@ -1,0 +1,284 @@
+package jose
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"unsafe"
+
+	"github.com/anya-org/anya-go/web5/internal/fastjson"
+)
+
+// Header is the protected header of a JWS. Parameters other than these can be read from
+// JWS.RawHeader.
+type Header struct {
+	Algorithm   string   `json:"alg"`
+	KeyID       string   `json:"kid,omitempty"`
+	Type        string   `json:"typ,omitempty"`
+	ContentType string   `json:"cty,omitempty"`
+	Critical    []string `json:"crit,omitempty"`
+	// B64 is RFC 7797's b64 parameter; an unencoded payload (false) is not supported and
+	// is rejected by ParseJWS.
+	B64 *bool `json:"b64,omitempty"`
+}
+
+// JWS is a parsed compact JSON Web Signature. Parsing does not verify it: call Verify.
+type JWS struct {
+	Header    Header
+	Payload   []byte
+	Signature []byte
+	// Detached reports that the payload travelled outside the compact form.
+	Detached bool
+
+	signingInput string
+	header       []byte // the decoded protected header; Header's strings share it, so it is never handed out
+}
+
+// RawHeader returns a copy of the decoded protected header JSON.
+func (j *JWS) RawHeader() []byte { return append([]byte(nil), j.header...) }
+
+// SigningInput returns the bytes the signature covers: BASE64URL(header) "." BASE64URL(payload).
+func (j *JWS) SigningInput() string { return j.signingInput }
+
+// Verify checks the signature with public key pub. The header's alg must fit the key
+// (see VerifySignature): "none", HMAC and mismatched algorithms are rejected.
+func (j *JWS) Verify(pub JWK) error {
+	return VerifySignature(pub, j.Header.Algorithm, view(j.signingInput), j.Signature)
+}
+
+// view returns the bytes of s without copying them, for callees that only read.
+func view(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// ParseOption changes how ParseJWS and ParseJWT read a token.
+type ParseOption func(*parseConfig)
+
+type parseConfig struct {
+	detached []byte
+	hasDet   bool
+}
+
+// WithDetachedPayload supplies the payload of a JWS serialized with a detached payload
+// (header..signature, RFC 7515 appendix F). A token with an embedded payload is then rejected.
+func WithDetachedPayload(payload []byte) ParseOption {
+	return func(c *parseConfig) { c.detached = payload; c.hasDet = true }
+}
+
+// MaxTokenSize bounds the length of a compact token ParseJWS accepts.
+const MaxTokenSize = 1 << 20
+
+// ParseJWS parses a compact JWS. It checks the structure (three base64url parts, a JSON
+// object header with an alg) but not the signature.
+func ParseJWS(token string, opts ...ParseOption) (*JWS, error) {
+	var cfg parseConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if len(token) > MaxTokenSize {
+		return nil, malformed("token", "too large")
+	}
+	d1 := strings.IndexByte(token, '.')
+	if d1 < 0 {
+		return nil, malformed("token", "not three dot-separated parts")
+	}
+	d2 := strings.IndexByte(token[d1+1:], '.')
+	if d2 < 0 {
+		return nil, malformed("token", "not three dot-separated parts")
+	}
+	d2 += d1 + 1
+	if strings.IndexByte(token[d2+1:], '.') >= 0 {
+		return nil, malformed("token", "more than three parts (JWE is not supported)")
+	}
+	// One buffer for the three decoded parts.
+	pPart, sPart := token[d1+1:d2], token[d2+1:]
+	buf := make([]byte, b64.DecodedLen(d1)+b64.DecodedLen(len(pPart))+b64.DecodedLen(len(sPart)))
+	n, err := b64.Decode(buf, view(token[:d1]))
+	if err != nil || n == 0 {
+		return nil, malformed("header", "not base64url")
+	}
+	hb := buf[:n:n]
+	buf = buf[n:]
+	j := &JWS{header: hb}
+	if err := decodeHeader(hb, &j.Header); err != nil {
+		return nil, err
+	}
+	if cfg.hasDet {
+		if pPart != "" {
+			return nil, malformed("payload", "a detached payload was given but the token carries one")
+		}
+		j.Payload = cfg.detached
+		j.Detached = true
+		j.signingInput = token[:d1+1] + b64.EncodeToString(cfg.detached)
+	} else {
+		if n, err = b64.Decode(buf, view(pPart)); err != nil {
+			return nil, malformed("payload", "not base64url")
+		}
+		j.Payload = buf[:n:n]
+		buf = buf[n:]
+		j.signingInput = token[:d2]
+	}
+	if n, err = b64.Decode(buf, view(sPart)); err != nil {
+		return nil, malformed("signature", "not base64url")
+	}
+	j.Signature = buf[:n:n]
+	if len(j.Signature) == 0 {
+		return nil, malformed("signature", "empty")
+	}
+	return j, nil
+}
+
+func decodeHeader(hb []byte, h *Header) error {
+	v, err := fastjson.UnmarshalOwned(hb)
+	if err != nil {
+		return malformed("header", err.Error())
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return malformed("header", "not a JSON object")
+	}
+	str := func(name string, dst *string) error {
+		x, present := m[name]
+		if !present {
+			return nil
+		}
+		s, ok := x.(string)
+		if !ok {
+			return &TokenError{Part: name, Reason: "not a string", Err: ErrMalformed}
+		}
+		*dst = s
+		return nil
+	}
+	for _, f := range [...]struct {
+		name string
+		dst  *string
+	}{{"alg", &h.Algorithm}, {"kid", &h.KeyID}, {"typ", &h.Type}, {"cty", &h.ContentType}} {
+		if err := str(f.name, f.dst); err != nil {
+			return err
+		}
+	}
+	if h.Algorithm == "" {
+		return &TokenError{Part: "alg", Reason: "missing", Err: ErrMalformed}
+	}
+	if crit, present := m["crit"]; present {
+		return &TokenError{Part: "crit", Reason: fmt.Sprintf("extensions %v are not understood", crit), Err: ErrMalformed}
+	}
+	if b, present := m["b64"]; present {
+		bv, ok := b.(bool)
+		if !ok || !bv {
+			return &TokenError{Part: "b64", Reason: "unencoded payloads are not supported", Err: ErrMalformed}
+		}
+		h.B64 = &bv
+	}
+	return nil
+}
+
+// SignOption changes the header or serialization SignJWS and SignJWT produce.
+type SignOption func(*signConfig)
+
+type signConfig struct {
+	typ, cty, kid string
+	kidSet        bool
+	detached      bool
+	extra         map[string]any
+}
+
+// WithType sets the typ header parameter.
+func WithType(typ string) SignOption { return func(c *signConfig) { c.typ = typ } }
+
+// WithContentType sets the cty header parameter.
+func WithContentType(cty string) SignOption { return func(c *signConfig) { c.cty = cty } }
+
+// WithKeyID overrides the kid header parameter (defaults to the signer's KeyID).
+func WithKeyID(kid string) SignOption {
+	return func(c *signConfig) { c.kid = kid; c.kidSet = true }
+}
+
+// WithDetached produces header..signature, leaving the payload out of the token.
+func WithDetached() SignOption { return func(c *signConfig) { c.detached = true } }
+
+// WithHeader adds a header parameter. alg, kid, typ, cty, crit and b64 cannot be set this way.
+func WithHeader(name string, value any) SignOption {
+	return func(c *signConfig) {
+		if c.extra == nil {
+			c.extra = make(map[string]any)
+		}
+		c.extra[name] = value
+	}
+}
+
+// SignJWS signs payload with s and returns the compact serialization.
+func SignJWS(ctx context.Context, s Signer, payload []byte, opts ...SignOption) (string, error) {
+	var cfg signConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	alg := s.Algorithm()
+	switch alg {
+	case AlgEdDSA, AlgEd25519, AlgES256K, AlgES256:
+	default:
+		return "", fmt.Errorf("%w: signer algorithm %q", ErrUnsupportedAlgorithm, alg)
+	}
+	kid := s.KeyID()
+	if cfg.kidSet {
+		kid = cfg.kid
+	}
+	hdr, err := buildHeader(alg, kid, cfg)
+	if err != nil {
+		return "", err
+	}
+	input := b64.EncodeToString(hdr) + "." + b64.EncodeToString(payload)
+	sig, err := s.Sign(ctx, []byte(input))
+	if err != nil {
+		return "", err
+	}
+	if cfg.detached {
+		input = input[:strings.IndexByte(input, '.')+1]
+	}
+	return input + "." + b64.EncodeToString(sig), nil
+}
+
+func buildHeader(alg, kid string, cfg signConfig) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString(`{"alg":`)
+	buf.WriteString(jsonString(alg))
+	if kid != "" {
+		buf.WriteString(`,"kid":`)
+		buf.WriteString(jsonString(kid))
+	}
+	if cfg.typ != "" {
+		buf.WriteString(`,"typ":`)
+		buf.WriteString(jsonString(cfg.typ))
+	}
+	if cfg.cty != "" {
+		buf.WriteString(`,"cty":`)
+		buf.WriteString(jsonString(cfg.cty))
+	}
+	names := make([]string, 0, len(cfg.extra))
+	for n := range cfg.extra {
+		switch n {
+		case "alg", "kid", "typ", "cty", "crit", "b64":
+			return nil, fmt.Errorf("jose: header parameter %q cannot be set with WithHeader", n)
+		}
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		v, err := json.Marshal(cfg.extra[n])
+		if err != nil {
+			return nil, fmt.Errorf("jose: header parameter %q: %w", n, err)
+		}
+		buf.WriteByte(',')
+		buf.WriteString(jsonString(n))
+		buf.WriteByte(':')
+		buf.Write(v)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,34 @@
+// Package vc implements W3C Verifiable Credentials — Data Model 1.1 and 2.0 — secured as
+// JWTs, verifiable presentations, data-model validation, credentialSchema checks (JSON
+// Schema) and status list revocation checks (Bitstring Status List and StatusList2021).
+//
+// # Credentials
+//
+// [Credential] holds either version; the first @context decides which. [ParseCredential]
+// and [Credential.Validate] apply the data model's rules (contexts, id and issuer URIs,
+// types, dates, subjects, status and schema entries) and report a *[ValidationError] naming
+// the property at fault. [New] builds a credential with sensible defaults.
+//
+// # Securing
+//
+// [Credential.Sign] secures a 1.1 credential as a VC-JWT (typ JWT, the credential in a vc
+// claim, iss/sub/jti/nbf/exp mirroring it) and a 2.0 credential as VC-JOSE-COSE (typ
+// vc+jwt, the credential as the payload). A [Verifier] checks either: the header's kid must
+// name a key of the issuer's DID listed under assertionMethod, the algorithm must fit that
+// key, the JWT claims must agree with the credential, and the validity period must cover
+// now. [Decode] does the structural part without trusting the token.
+//
+// # Presentations
+//
+// [Presentation] and [Verifier.VerifyPresentation] do the same for presentations (JWT with
+// a vp claim for 1.1; vp+jwt with enveloped credentials for 2.0), binding the signature
+// to the holder, checking aud and nonce, and verifying every credential inside.
+//
+// # Status and schemas
+//
+// [WithStatusCheck] makes a verifier fetch status list credentials (verified like any
+// other credential, and required to come from the same issuer) and refuse revoked or
+// suspended credentials with a *[StatusError]. [StatusList] and [NewStatusListCredential]
+// issue lists. [WithSchemaCheck] validates credentials against their JSON Schemas, loaded
+// through a [SchemaLoader] and compiled once.
+package vc

@@ -1,0 +1,365 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/anya-org/anya-go/internal/sqlitex"
+)
+
+// migrations of the SQLite store's tables; append only. A run is one row, its step records
+// included (encodeSteps), so a transition rewrites one row; unfinished runs are listed in a table
+// of their own, written when a run is created and when it finishes.
+var sqliteMigrations = []string{`
+CREATE TABLE workflow_runs (
+	id       TEXT PRIMARY KEY,
+	workflow TEXT NOT NULL,
+	def_hash TEXT NOT NULL,
+	status   TEXT NOT NULL,
+	input    BLOB,
+	output   BLOB,
+	error    TEXT NOT NULL,
+	context  BLOB,
+	version  INTEGER NOT NULL,
+	created  INTEGER NOT NULL,
+	updated  INTEGER NOT NULL,
+	steps    BLOB NOT NULL
+);
+CREATE TABLE workflow_unfinished (
+	id      TEXT PRIMARY KEY,
+	created INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE workflow_definitions (
+	hash TEXT PRIMARY KEY,
+	body BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE workflow_intents (
+	key  TEXT PRIMARY KEY,
+	data BLOB NOT NULL
+) WITHOUT ROWID;
+`}
+
+// SQLiteStore is the durable Store, on SQLite (modernc.org/sqlite, pure Go). Each Create and
+// Commit is one transaction. With the default synchronous=NORMAL write-ahead log a committed
+// transition survives a crash of the process (kill -9); open with WithFullSync to make it survive
+// power loss as well.
+type SQLiteStore struct {
+	db    *sql.DB
+	owned bool
+
+	mu     sync.RWMutex // held for reading by calls, for writing by Close
+	closed bool
+
+	insertRun, insertDef, insertUnfinished, deleteUnfinished, updateRun, selectRun,
+	selectVersion, selectUnfinished, selectDef, upsertIntent, selectIntent *sql.Stmt
+
+	defsMu sync.Mutex
+	defs   map[string]bool // definition hashes known to be stored
+}
+
+var _ Store = (*SQLiteStore)(nil)
+
+// SQLiteOption configures OpenSQLiteStore.
+type SQLiteOption func(*sqliteConfig)
+
+type sqliteConfig struct{ full bool }
+
+// WithFullSync makes every commit wait for the disk (fsync), so that committed transitions and
+// intents survive power loss and operating-system crashes, not only process crashes. It costs
+// an fsync per commit. Defaults to off.
+func WithFullSync() SQLiteOption { return func(c *sqliteConfig) { c.full = true } }
+
+// OpenSQLiteStore opens (creating if needed) the SQLite database file at path, with write-ahead
+// logging, and returns a store that owns it: Close closes the database.
+func OpenSQLiteStore(ctx context.Context, path string, opts ...SQLiteOption) (*SQLiteStore, error) {
+	var cfg sqliteConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	var sopts []sqlitex.Option
+	if cfg.full {
+		sopts = append(sopts, sqlitex.WithSync(sqlitex.SyncFull))
+	}
+	db, err := sqlitex.Open(ctx, path, sopts...)
+	if err != nil {
+		return nil, err
+	}
+	s, err := NewSQLiteStore(ctx, db)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// NewSQLiteStore returns a store on db, an SQLite database (modernc.org/sqlite driver) that other
+// components may share, creating its tables if needed. Close does not close db.
+func NewSQLiteStore(ctx context.Context, db *sql.DB) (*SQLiteStore, error) {
+	if err := sqlitex.Migrate(ctx, db, "workflow", sqliteMigrations); err != nil {
+		return nil, err
+	}
+	s := &SQLiteStore{db: db, defs: map[string]bool{}}
+	stmts := []struct {
+		dst *(*sql.Stmt)
+		sql string
+	}{
+		{&s.insertRun, `INSERT INTO workflow_runs (id, workflow, def_hash, status, input, output, error, context, version, created, updated, steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&s.insertDef, `INSERT INTO workflow_definitions (hash, body) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING`},
+		{&s.insertUnfinished, `INSERT INTO workflow_unfinished (id, created) VALUES (?, ?)`},
+		{&s.deleteUnfinished, `DELETE FROM workflow_unfinished WHERE id = ?`},
+		{&s.updateRun, `UPDATE workflow_runs SET status = ?, output = ?, error = ?, updated = ?, steps = ?, version = version + 1
+			WHERE id = ? AND version = ? AND status NOT IN ('completed', 'terminated', 'failed')`},
+		{&s.selectRun, `SELECT workflow, def_hash, status, input, output, error, context, version, created, updated, steps FROM workflow_runs WHERE id = ?`},
+		{&s.selectVersion, `SELECT version, status FROM workflow_runs WHERE id = ?`},
+		{&s.selectUnfinished, `SELECT id FROM workflow_unfinished ORDER BY created, id`},
+		{&s.selectDef, `SELECT body FROM workflow_definitions WHERE hash = ?`},
+		{&s.upsertIntent, `INSERT INTO workflow_intents (key, data) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET data = excluded.data`},
+		{&s.selectIntent, `SELECT data FROM workflow_intents WHERE key = ?`},
+	}
+	for _, st := range stmts {
+		p, err := db.PrepareContext(ctx, st.sql)
+		if err != nil {
+			s.closeStmts()
+			return nil, fmt.Errorf("workflow: prepare: %w", err)
+		}
+		*st.dst = p
+	}
+	return s, nil
+}
+
+func (s *SQLiteStore) closeStmts() {
+	for _, st := range []*sql.Stmt{s.insertRun, s.insertDef, s.insertUnfinished, s.deleteUnfinished, s.updateRun, s.selectRun,
+		s.selectVersion, s.selectUnfinished, s.selectDef, s.upsertIntent, s.selectIntent} {
+		if st != nil {
+			_ = st.Close()
+		}
+	}
+}
+
+// enter takes the read lock; callers must s.mu.RUnlock() when it returns nil.
+func (s *SQLiteStore) enter(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+func (s *SQLiteStore) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	err := sqlitex.Tx(ctx, s.db, fn)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	return err
+}
+
+// Create implements Store.
+func (s *SQLiteStore) Create(ctx context.Context, run *RunRecord, definition []byte) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	if definition == nil {
+		definition = []byte{}
+	}
+	steps := encodeSteps(sortSteps(run.Steps))
+	s.defsMu.Lock()
+	known := s.defs[run.DefinitionHash]
+	s.defsMu.Unlock()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.StmtContext(ctx, s.insertRun).ExecContext(ctx, run.ID, run.Workflow, run.DefinitionHash, string(run.Status),
+			run.Input, run.Output, run.Error, run.Context, run.Version, nanos(run.Created), nanos(run.Updated), steps)
+		if sqlitex.IsPrimaryKeyViolation(err) {
+			return fmt.Errorf("%w: %s", ErrRunExists, run.ID)
+		}
+		if err != nil {
+			return err
+		}
+		if !known {
+			if _, err := tx.StmtContext(ctx, s.insertDef).ExecContext(ctx, run.DefinitionHash, definition); err != nil {
+				return err
+			}
+		}
+		if !run.Status.Finished() {
+			_, err = tx.StmtContext(ctx, s.insertUnfinished).ExecContext(ctx, run.ID, nanos(run.Created))
+		}
+		return err
+	})
+	if err == nil && !known {
+		s.defsMu.Lock()
+		s.defs[run.DefinitionHash] = true
+		s.defsMu.Unlock()
+	}
+	return err
+}
+
+// Commit implements Store: one UPDATE guarded by the version (and, when the run ends, the removal
+// from the unfinished list).
+func (s *SQLiteStore) Commit(ctx context.Context, t *Transition) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	steps := encodeSteps(sortSteps(t.Steps))
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.StmtContext(ctx, s.updateRun).ExecContext(ctx, string(t.Status), t.Output, t.Error, nanos(t.Time), steps, t.RunID, t.Version)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			var v int64
+			var status string
+			err := tx.StmtContext(ctx, s.selectVersion).QueryRowContext(ctx, t.RunID).Scan(&v, &status)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("%w: run %s", ErrNotFound, t.RunID)
+			}
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("%w: run %s is %s at version %d; the commit expected version %d", ErrConflict, t.RunID, status, v, t.Version)
+		}
+		if t.Status.Finished() {
+			_, err = tx.StmtContext(ctx, s.deleteUnfinished).ExecContext(ctx, t.RunID)
+		}
+		return err
+	})
+}
+
+// sortSteps returns steps ordered by Index (a copy when they were not).
+func sortSteps(steps []StepRecord) []StepRecord {
+	if sort.SliceIsSorted(steps, func(i, j int) bool { return steps[i].Index < steps[j].Index }) {
+		return steps
+	}
+	out := slices.Clone(steps)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	return out
+}
+
+// Load implements Store.
+func (s *SQLiteStore) Load(ctx context.Context, id string) (*RunRecord, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	r := &RunRecord{ID: id}
+	var status string
+	var created, updated int64
+	var steps []byte
+	err := s.selectRun.QueryRowContext(ctx, id).Scan(&r.Workflow, &r.DefinitionHash, &status,
+		&r.Input, &r.Output, &r.Error, &r.Context, &r.Version, &created, &updated, &steps)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: run %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.Status, r.Created, r.Updated = RunStatus(status), fromNanos(created), fromNanos(updated)
+	if r.Steps, err = decodeSteps(steps); err != nil {
+		return nil, fmt.Errorf("%w: run %s: %v", ErrCorruptState, id, err)
+	}
+	return r, nil
+}
+
+// Unfinished implements Store.
+func (s *SQLiteStore) Unfinished(ctx context.Context) ([]string, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	rows, err := s.selectUnfinished.QueryContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func (s *SQLiteStore) blob(ctx context.Context, st *sql.Stmt, what, key string) ([]byte, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	var b []byte
+	err := st.QueryRowContext(ctx, key).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s %s", ErrNotFound, what, key)
+	}
+	if b == nil && err == nil {
+		b = []byte{}
+	}
+	return b, err
+}
+
+// Definition implements Store.
+func (s *SQLiteStore) Definition(ctx context.Context, hash string) ([]byte, error) {
+	return s.blob(ctx, s.selectDef, "definition", hash)
+}
+
+// Intent implements Store.
+func (s *SQLiteStore) Intent(ctx context.Context, key string) ([]byte, error) {
+	return s.blob(ctx, s.selectIntent, "intent", key)
+}
+
+// PutIntent implements Store.
+func (s *SQLiteStore) PutIntent(ctx context.Context, key string, data []byte) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	if data == nil {
+		data = []byte{}
+	}
+	_, err := s.upsertIntent.ExecContext(ctx, key, data)
+	return err
+}
+
+// Close implements Store. It waits for calls in progress, then closes the database if the
+// store opened it.
+func (s *SQLiteStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.closeStmts()
+	if s.owned {
+		return s.db.Close()
+	}
+	return nil
+}
