@@ -2,10 +2,11 @@
 // DID, an address, a transaction id) and schema, in two tiers:
 //
 //   - online: the latest vector per entity, in process, behind the small [Cache] interface
-//     (default [MemoryCache], a bounded LRU; any cache with Get/Set fits), filled from the
-//     offline tier on a miss;
-//   - offline: every write, with its time, in SQLite (modernc.org/sqlite, pure Go), so
-//     [Store.AsOf] answers what the latest vector was at any past time.
+//     (default [MemoryCache], a bounded LRU; the SDK's *cache.Cache[string, Record] fits as it
+//     is, with its TTLs and W-TinyLFU admission), filled from the offline tier on a miss;
+//   - offline: every write, with its time, in SQLite (internal/sqlitex over modernc.org/sqlite,
+//     pure Go; the file may be shared with other stores), so [Store.AsOf] answers what the latest
+//     vector was at any past time.
 //
 // # Training reads what serving saw
 //

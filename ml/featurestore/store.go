@@ -12,8 +12,7 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
-
+	"github.com/anya-org/anya-go/internal/sqlitex"
 	"github.com/anya-org/anya-go/ml"
 )
 
@@ -90,8 +89,20 @@ type Store struct {
 	closed bool
 }
 
-// Open opens (creating if needed) the feature store in the SQLite database at path; ":memory:"
-// keeps it in memory (for tests).
+// migrations are the offline tier's schema steps (append-only; see internal/sqlitex.Migrate).
+var migrations = []string{`
+CREATE TABLE features (
+	seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+	entity  TEXT    NOT NULL,
+	schema  TEXT    NOT NULL,
+	version INTEGER NOT NULL,
+	ts      INTEGER NOT NULL,
+	vals    BLOB    NOT NULL
+);
+CREATE INDEX features_pit ON features (entity, schema, version, ts, seq);`}
+
+// Open opens (creating if needed) the feature store in the SQLite database at path, which other
+// components may share; ":memory:" keeps it in memory (for tests).
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s := &Store{now: time.Now, log: slog.New(slog.DiscardHandler), schemas: map[string]ml.Schema{}}
 	for _, o := range opts {
@@ -103,33 +114,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if s.now == nil || s.log == nil {
 		return nil, fmt.Errorf("%w: nil clock or logger", ErrInvalid)
 	}
-	if path == "" {
-		return nil, fmt.Errorf("%w: empty database path", ErrInvalid)
-	}
-	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
-	if path == ":memory:" {
-		dsn = ":memory:"
-	}
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sqlitex.Open(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("featurestore: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if path == ":memory:" {
-		db.SetMaxOpenConns(1) // every connection would be its own in-memory database
-	}
-	const schema = `
-CREATE TABLE IF NOT EXISTS features (
-	seq     INTEGER PRIMARY KEY AUTOINCREMENT,
-	entity  TEXT    NOT NULL,
-	schema  TEXT    NOT NULL,
-	version INTEGER NOT NULL,
-	ts      INTEGER NOT NULL,
-	vals    BLOB    NOT NULL
-);
-CREATE INDEX IF NOT EXISTS features_pit ON features (entity, schema, version, ts, seq);`
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if err := sqlitex.Migrate(ctx, db, "ml.featurestore", migrations); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("featurestore: creating tables: %w", err)
+		return nil, fmt.Errorf("featurestore: %w", err)
 	}
 	s.db = db
 	return s, nil

@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/anya-org/anya-go/cache"
 	"github.com/anya-org/anya-go/ml"
 	"github.com/anya-org/anya-go/ml/featurestore"
 	"github.com/anya-org/anya-go/ml/featurestore/featurestoretest"
@@ -22,6 +23,18 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestMemoryCacheConformance(t *testing.T) {
 	featurestoretest.RunCache(t, func(t *testing.T) featurestore.Cache { return featurestore.NewMemoryCache(1000) })
+}
+
+// TestSDKCacheConformance: the SDK's cache package fits the online tier as it is.
+func TestSDKCacheConformance(t *testing.T) {
+	featurestoretest.RunCache(t, func(t *testing.T) featurestore.Cache {
+		c, err := cache.New[string, featurestore.Record](cache.WithMaxEntries(1000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	})
 }
 
 func TestMemoryCacheEvictsLeastRecentlyUsed(t *testing.T) {
