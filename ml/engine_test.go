@@ -544,3 +544,91 @@ func TestFactors(t *testing.T) {
 		t.Fatalf("MLP result %+v, %v: want no factors", r, err)
 	}
 }
+
+// TestCloseDrainsTheQueue: Close lets queued requests finish, then refuses new ones.
+func TestCloseDrainsTheQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tm := mltest.Linear([]float32{1}, 0)
+		gate := make(chan struct{})
+		b := &gated{Backend: ml.NewGoBackend(), gate: gate}
+		e, err := ml.NewEngine(tm.Model, ml.WithBackend(b), ml.WithWorkers(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs := mltest.Vectors(1, tm.Model, 4)
+		first := busy(t, e, vs[0])
+		results := make(chan error, 3)
+		for _, v := range vs[1:] {
+			go func() { _, err := e.Score(context.Background(), v); results <- err }()
+		}
+		synctest.Wait()
+		closed := make(chan error, 1)
+		go func() { closed <- e.Close() }()
+		synctest.Wait()
+		if _, err := e.Score(context.Background(), vs[0]); !errors.Is(err, ml.ErrClosed) {
+			t.Fatalf("Score while closing: %v", err)
+		}
+		close(gate)
+		if err := <-closed; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if err := <-results; err != nil {
+				t.Fatalf("a queued call was not finished by Close: %v", err)
+			}
+		}
+		if st := e.Stats(); st.Rows != 4 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+}
+
+// TestActivateAnotherSchemaRejectsQueuedVectors: a vector validated against the old schema and
+// still queued when a version with another schema takes over is scored by the old version (its
+// worker already held that version's session) or refused — never scored by the new version.
+func TestActivateAnotherSchemaRejectsQueuedVectors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		old := mltest.Linear([]float32{1, 2}, 0)
+		gate := make(chan struct{})
+		b := &gated{Backend: ml.NewGoBackend(), gate: gate}
+		e, err := ml.NewEngine(old.Model, ml.WithBackend(b), ml.WithWorkers(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		v := mltest.Vectors(1, old.Model, 1)[0]
+		first := busy(t, e, v)
+		type outcome struct {
+			version string
+			err     error
+		}
+		queued := make(chan outcome, 1)
+		go func() { r, err := e.Score(context.Background(), v); queued <- outcome{r.Version, err} }()
+		synctest.Wait()
+
+		other := mltest.Linear([]float32{1, 2}, 0).Model.Manifest()
+		other.Version, other.SHA256 = "2", ""
+		other.Schema.Name = "another"
+		m2, err := ml.NewModel(old.Model.Bytes(), other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		activated := make(chan error, 1)
+		go func() { activated <- e.Activate(context.Background(), m2) }() // waits for the running call's session
+		synctest.Wait()
+		close(gate)
+		if err := <-activated; err != nil {
+			t.Fatal(err)
+		}
+		<-first
+		if r := <-queued; r.err == nil && r.version != "1" || r.err != nil && !errors.Is(r.err, ml.ErrUnknownSchema) {
+			t.Fatalf("queued vector of the old schema: version %q, %v", r.version, r.err)
+		}
+		if _, err := e.Score(context.Background(), v); !errors.Is(err, ml.ErrUnknownSchema) {
+			t.Fatalf("new call with the old schema: %v", err)
+		}
+	})
+}

@@ -2,7 +2,10 @@ package ml
 
 import (
 	"context"
+	"errors"
 	"testing"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // TestQueueDropsEndedRequests: a worker never batches a request whose context has ended; it
@@ -43,3 +46,29 @@ func TestQueueDropsEndedRequests(t *testing.T) {
 		t.Fatal("push after close accepted")
 	}
 }
+
+// TestRunRefusesAnotherSchema: a request validated against another schema than the deployment's
+// is refused with a SchemaError and not sent to the backend.
+func TestRunRefusesAnotherSchema(t *testing.T) {
+	e := &Engine{sem: semaphore.NewWeighted(10)}
+	d := &deployment{name: "m", version: "2", schemaID: "new@1", width: 1}
+	s := &session{busy: make(chan struct{}, 1), s: failingSession{t}}
+	r := &request{rows: 1, x: []float32{1}, scores: make([]float32, 1), schemaID: "old@1", done: make(chan struct{}, 1)}
+	r.state.Store(stTaken)
+	e.sem.Acquire(context.Background(), 1)
+	e.run(d, s, []*request{r}, nil, make([]float32, 1))
+	<-r.done
+	var se *SchemaError
+	if !errors.As(r.err, &se) || se.Want != "new@1" || se.Got != "old@1" {
+		t.Fatalf("request error %v, want a SchemaError", r.err)
+	}
+}
+
+type failingSession struct{ t *testing.T }
+
+func (f failingSession) Run([]float32, int, []float32) error {
+	f.t.Error("a request of another schema reached the backend")
+	return nil
+}
+
+func (failingSession) Close() error { return nil }
