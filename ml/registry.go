@@ -208,19 +208,7 @@ func (r *Registry) Register(ctx context.Context, data []byte, man Manifest) (*Mo
 		}
 		return nil, fmt.Errorf("%w: %s (sha256 %s)", ErrExists, man.ID(), old.SHA256)
 	}
-	js, err := json.MarshalIndent(man, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("ml: registry: %w", err)
-	}
-	dir := filepath.Join(r.dir, man.Name, man.Version)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("ml: registry: %w", err)
-	}
-	// The manifest goes last: a version is visible only once it exists.
-	if err := writeFileAtomic(filepath.Join(dir, ModelFile), data); err != nil {
-		return nil, err
-	}
-	if err := writeFileAtomic(filepath.Join(dir, ManifestFile), append(js, '\n')); err != nil {
+	if err := writeVersion(filepath.Join(r.dir, man.Name, man.Version), m); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -234,20 +222,26 @@ func WriteVersion(dir string, data []byte, man Manifest) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	js, err := json.MarshalIndent(m.Manifest(), "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("ml: %w", err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("ml: %w", err)
-	}
-	if err := writeFileAtomic(filepath.Join(dir, ModelFile), data); err != nil {
-		return nil, err
-	}
-	if err := writeFileAtomic(filepath.Join(dir, ManifestFile), append(js, '\n')); err != nil {
+	if err := writeVersion(dir, m); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// writeVersion writes m's file and manifest into dir, the manifest last: a version is visible
+// only once both exist.
+func writeVersion(dir string, m *Model) error {
+	js, err := json.MarshalIndent(m.Manifest(), "", "  ")
+	if err != nil {
+		return fmt.Errorf("ml: registry: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("ml: registry: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, ModelFile), m.Bytes()); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, ManifestFile), append(js, '\n'))
 }
 
 func writeFileAtomic(name string, data []byte) error {
