@@ -49,5 +49,9 @@ fuzz: setup
 		done; \
 	done
 
+# models retrains the SDK's own models into models/ (bit-for-bit: `git diff models/` stays empty).
+models:
+	go run ./cmd/anya model train --out models
+
 clean:
 	rm -rf $(TOOLS)

@@ -22,6 +22,26 @@ func Example_messageSign() {
 	// Output: {"signature":"smpAkgwRQIhAOzyynlqt93lOKJr+wmmxIens//zPzl9tqIOua93wO6MAiBi5n5EyAcPScOjf1lAqIUIQtr3zKNeavYabHyR8eGhowEhAsfxIAMZZEKUPYWI4BruhAQjzFT8FSFSajuFwrDL1Yhy"}
 }
 
+// Score two 120-output transactions with the pure-Go backend: fresh coins split into equal round
+// amounts by a two-day-old identity, and an exchange-style payout batch (varied amounts, older
+// coins) by a verified merchant. Unnamed features take their schema defaults.
+func Example_scoreFeatures() {
+	for _, features := range []string{
+		`{"n_inputs": 2, "n_outputs": 120, "out_total_btc": 3.2, "out_min_btc": 0.0266, "out_std_btc": 0.0004,
+		  "largest_output_frac": 0.0085, "out_round_count": 120, "inputs_known": 1, "fee_rate_sat_vb": 22,
+		  "ages_known": 1, "in_age_min_blocks": 2, "in_age_mean_blocks": 4, "identity_known": 1, "did_age_days": 2}`,
+		`{"n_inputs": 2, "n_outputs": 120, "out_total_btc": 3.2, "out_min_btc": 0.0004, "out_std_btc": 0.03,
+		  "largest_output_frac": 0.2, "out_round_count": 30, "inputs_known": 1, "fee_rate_sat_vb": 12,
+		  "ages_known": 1, "in_age_min_blocks": 40, "in_age_mean_blocks": 120, "reuse_known": 1,
+		  "identity_known": 1, "did_age_days": 900, "kyc_verified": 1, "address_linked": 1, "credentials": 12, "prior_payments": 4000}`,
+	} {
+		run(context.Background(), []string{"score", "features", "--backend", "go", "--factors", "1", features}, os.Stdout)
+	}
+	// Output:
+	// {"model":"fraud@1","score":0.987758,"threshold":0.5,"factors":[{"feature":"in_age_mean_blocks","value":4,"contribution":2.02461}],"backend":"go"}
+	// {"model":"fraud@1","score":0.004322,"threshold":0.5,"factors":[{"feature":"out_min_btc","value":0.0004,"contribution":-1.12204}],"backend":"go"}
+}
+
 func Example_didResolve() {
 	run(context.Background(), []string{"did", "resolve", "did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY"}, os.Stdout)
 	// Output: {"@context":"https://w3id.org/did-resolution/v1","didResolutionMetadata":{},"didDocument":{"@context":["https://www.w3.org/ns/did/v1"],"id":"did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY","verificationMethod":[{"id":"did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY#z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY","type":"JsonWebKey","controller":"did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY","publicKeyJwk":{"kty":"OKP","crv":"Ed25519","x":"DzpSEyU0w1Myn3lA_piHAI6OrFAnZuEsTwMUPCTwMc8","alg":"EdDSA"}}],"authentication":["did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY#z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY"],"assertionMethod":["did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY#z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY"],"capabilityInvocation":["did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY#z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY"],"capabilityDelegation":["did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY#z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY"]},"didDocumentMetadata":{}}
