@@ -1,0 +1,461 @@
+package anya
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bitcoin/simchain"
+	"github.com/anya-org/anya-go/bus"
+	"github.com/anya-org/anya-go/cache"
+	"github.com/anya-org/anya-go/internal/sendstore"
+	"github.com/anya-org/anya-go/internal/sqlitex"
+	"github.com/anya-org/anya-go/internal/wallet"
+	"github.com/anya-org/anya-go/resilience"
+	"github.com/anya-org/anya-go/security"
+	"github.com/anya-org/anya-go/web5/did"
+	"github.com/anya-org/anya-go/web5/did/diddht"
+	"github.com/anya-org/anya-go/web5/did/didjwk"
+	"github.com/anya-org/anya-go/web5/did/didkey"
+	"github.com/anya-org/anya-go/web5/did/didpkh"
+	"github.com/anya-org/anya-go/web5/dwn"
+	"github.com/anya-org/anya-go/web5/jose"
+	"github.com/anya-org/anya-go/web5/vc"
+	"github.com/anya-org/anya-go/workflow"
+)
+
+// Manager joins the SDK's protocols in one host: it composes the event bus, a Bitcoin chain
+// with its notifier, sender and wallet, DID resolution, a records store, the ML engines, the
+// trust boundaries with their audit log, and the durable workflow engine, and carries out the
+// cross-protocol operations (Execute) and triggers. Create it with New; it is safe for
+// concurrent use. Close releases everything it created and every goroutine it started.
+type Manager struct {
+	cfg config
+	log *slog.Logger
+	now func() time.Time
+
+	dir    string
+	ownDir bool
+
+	bus    *bus.Bus
+	ownBus bool
+
+	chain    bitcoin.Chain
+	ownChain bool
+	net      bitcoin.Network
+	notifier *bitcoin.Notifier
+	sender   *bitcoin.Sender
+	sends    *sendstore.Store
+	wallet   *wallet.Wallet
+	features *bitcoin.FeatureExtractor
+
+	stateDB, auditDB, dwnDB *sql.DB
+	state                   *stateStore
+	store                   *workflow.SQLiteStore
+	engine                  *workflow.Engine
+	audit                   *security.AuditLog
+	bounds                  *security.Boundaries
+	breakers                *resilience.Registry[string, *resilience.CircuitBreaker]
+
+	gateway  *diddht.Gateway
+	dht      *diddht.Client
+	resolver *did.Resolver
+	verifier *vc.Verifier
+	dwnStore *dwn.SQLiteStore
+	node     *dwn.Node
+	host     *did.BearerDID
+	trusted  map[string]bool
+
+	fraud, reputation scorer
+
+	utxos      *cache.Cache[string, []bitcoin.UTXO]
+	utxoIdx    utxoIndex
+	identities *cache.Cache[string, *identityState]
+
+	challengeKey []byte
+	payLocks     stripedLock
+
+	subs []*bus.Subscription
+
+	mu        sync.RWMutex // read-held by calls in progress, write-held by Close
+	closed    bool
+	closeOnce sync.Once
+	closeErr  error
+	closers   []func() error // in the order of creation; Close runs them in reverse
+}
+
+// New returns a Manager. With no options it runs entirely in-process: a regtest simchain, DID
+// resolution for did:key, did:jwk, did:pkh and did:dht (through an in-process gateway), a
+// records store, workflow state and audit log in SQLite files in a temporary directory, and the
+// SDK's shipped fraud and reputation models on ONNX Runtime when its library is found and on the
+// pure-Go evaluator otherwise.
+func New(opts ...Option) (*Manager, error) {
+	cfg := config{feeRate: DefaultFeeRate, confirmations: DefaultConfirmations, now: time.Now}
+	for _, o := range opts {
+		if o == nil {
+			return nil, &OptionError{Option: "nil", Reason: "nil option"}
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	m := &Manager{cfg: cfg, log: cfg.logger, now: cfg.now}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	ctx := context.Background()
+	steps := []func(context.Context) error{
+		m.openDir, m.openBus, m.openChain, m.openDatabases, m.openWeb5, m.openSecurity,
+		m.openBitcoin, m.openML, m.openCaches, m.openWorkflow, m.subscribe,
+	}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			_ = m.shutdown()
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *Manager) onClose(f func() error) { m.closers = append(m.closers, f) }
+
+func (m *Manager) openDir(context.Context) error {
+	if m.cfg.dataDir != "" {
+		if err := os.MkdirAll(m.cfg.dataDir, 0o700); err != nil {
+			return fmt.Errorf("anya: data directory: %w", err)
+		}
+		m.dir = m.cfg.dataDir
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "anya-*")
+	if err != nil {
+		return fmt.Errorf("anya: data directory: %w", err)
+	}
+	m.dir, m.ownDir = dir, true
+	m.onClose(func() error { return os.RemoveAll(dir) })
+	return nil
+}
+
+func (m *Manager) openBus(context.Context) error {
+	if m.cfg.bus != nil {
+		m.bus = m.cfg.bus
+		return nil
+	}
+	b, err := bus.New(bus.WithLogger(m.log), bus.WithClock(m.now))
+	if err != nil {
+		return err
+	}
+	m.bus, m.ownBus = b, true
+	m.onClose(b.Close)
+	return nil
+}
+
+func (m *Manager) openChain(context.Context) error {
+	if m.cfg.chain != nil {
+		m.chain = m.cfg.chain
+	} else {
+		sim, err := simchain.New()
+		if err != nil {
+			return err
+		}
+		m.chain, m.ownChain = sim, true
+		m.onClose(sim.Close)
+	}
+	net, err := wallet.NetworkOf(m.chain)
+	if err != nil {
+		return err
+	}
+	m.net = net
+	return nil
+}
+
+func (m *Manager) openDatabases(ctx context.Context) error {
+	var sopts []sqlitex.Option
+	if m.cfg.fullSync {
+		sopts = append(sopts, sqlitex.WithSync(sqlitex.SyncFull))
+	}
+	for _, db := range []struct {
+		dst  **sql.DB
+		file string
+	}{{&m.stateDB, StateFile}, {&m.auditDB, AuditFile}, {&m.dwnDB, DWNFile}} {
+		d, err := sqlitex.Open(ctx, filepath.Join(m.dir, db.file), sopts...)
+		if err != nil {
+			return fmt.Errorf("anya: open %s: %w", db.file, err)
+		}
+		*db.dst = d
+		m.onClose(d.Close)
+	}
+	st, err := openState(ctx, m.stateDB)
+	if err != nil {
+		return err
+	}
+	m.state = st
+	m.onClose(st.close)
+	return nil
+}
+
+// handlerTransport serves HTTP requests with an in-process handler: the did:dht gateway of a
+// Manager without a network.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, req)
+	resp := rec.Result()
+	resp.Request = req
+	return resp, nil
+}
+
+// inProcessGateway is the URL the in-process did:dht gateway answers at; requests never leave
+// the process.
+const inProcessGateway = "http://did-dht.anya.invalid"
+
+func (m *Manager) openWeb5(ctx context.Context) error {
+	m.dht = m.cfg.dht
+	if m.dht == nil {
+		gw, err := diddht.NewGateway(diddht.WithGatewayClock(m.now), diddht.WithGatewayLogger(m.log))
+		if err != nil {
+			return err
+		}
+		client, err := diddht.NewClient(inProcessGateway, diddht.WithHTTPClient(&http.Client{Transport: handlerTransport{gw}}),
+			diddht.WithClock(m.now), diddht.WithLogger(m.log))
+		if err != nil {
+			return err
+		}
+		m.gateway, m.dht = gw, client
+	}
+	methods := append([]did.MethodResolver{didkey.New(), didjwk.New(), didpkh.New(), m.dht}, m.cfg.methods...)
+	r, err := did.NewResolver(methods, did.WithLogger(m.log), did.WithCacheSize(DefaultCacheEntries))
+	if err != nil {
+		return err
+	}
+	m.resolver = r
+	if m.verifier, err = vc.NewVerifier(r, vc.WithClock(m.now)); err != nil {
+		return err
+	}
+	m.host = m.cfg.host
+	if m.host == nil {
+		if m.host, err = didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519); err != nil {
+			return err
+		}
+	}
+	m.trusted = map[string]bool{m.host.String(): true}
+	for _, d := range m.cfg.trusted {
+		m.trusted[d] = true
+	}
+	if m.dwnStore, err = dwn.NewSQLiteStore(ctx, m.dwnDB); err != nil {
+		return err
+	}
+	m.onClose(m.dwnStore.Close)
+	node, err := dwn.New(r, dwn.WithStore(m.dwnStore), dwn.WithBus(m.bus), dwn.WithClock(m.now), dwn.WithLogger(m.log))
+	if err != nil {
+		return err
+	}
+	m.node = node
+	m.onClose(node.Close)
+	// The host's own tenant holds its reports about other identities.
+	return m.installProtocol(ctx, m.host)
+}
+
+func (m *Manager) openSecurity(ctx context.Context) error {
+	audit, err := security.NewAuditLog(ctx, m.auditDB, security.WithAuditClock(m.now))
+	if err != nil {
+		return err
+	}
+	m.audit = audit
+	m.onClose(audit.Close)
+	key := m.cfg.redactionKey
+	if key == nil {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key)
+	}
+	bounds := m.cfg.boundaries
+	if bounds == nil {
+		bounds = DefaultBoundaries()
+	}
+	m.bounds, err = security.New(bounds, security.WithAudit(audit), security.WithBus(m.bus), security.WithClock(m.now),
+		security.WithLogger(m.log), security.WithRedactionKey(key), security.WithProvenance(ProvenanceWeb5Signature, m.checkWeb5Signature))
+	if err != nil {
+		return err
+	}
+	m.challengeKey = make([]byte, 32)
+	_, _ = rand.Read(m.challengeKey)
+	return nil
+}
+
+func (m *Manager) openBitcoin(ctx context.Context) error {
+	var err error
+	if m.sends, err = sendstore.New(ctx, m.stateDB); err != nil {
+		return err
+	}
+	m.onClose(m.sends.Close)
+	if m.wallet, err = wallet.New(m.chain, m.cfg.feeRate, m.sends.Reserved); err != nil {
+		return err
+	}
+	if m.sender, err = bitcoin.NewSender(m.chain, m.sends, bitcoin.WithSenderBus(m.bus), bitcoin.WithSenderLogger(m.log),
+		bitcoin.WithSenderClock(m.now)); err != nil {
+		return err
+	}
+	if m.features, err = bitcoin.NewFeatureExtractor(bitcoin.WithFeatureLookup(bitcoin.ChainFeatureLookup(m.chain)),
+		bitcoin.WithFeatureNetwork(m.net)); err != nil {
+		return err
+	}
+	// The notifier resumes after the last block the Manager's triggers processed, so that a
+	// restarted host confirms the payments mined while it was down.
+	nopts := []bitcoin.NotifierOption{bitcoin.WithBus(m.bus), bitcoin.WithNotifierLogger(m.log)}
+	cp, err := m.state.checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	if !cp.IsZero() {
+		if _, err := m.chain.BlockHeader(ctx, cp.Hash); err == nil {
+			nopts = append(nopts, bitcoin.WithCheckpoint(cp))
+		} else {
+			m.log.Warn("anya: checkpoint unknown to the chain; following from its tip", "checkpoint", cp, "err", err)
+		}
+	}
+	// Subscribe before the notifier starts, so that a replay from the checkpoint is seen.
+	if err := m.subscribeBlocks(); err != nil {
+		return err
+	}
+	if m.notifier, err = bitcoin.NewNotifier(ctx, m.chain, nopts...); err != nil {
+		return err
+	}
+	m.onClose(m.notifier.Close)
+	return nil
+}
+
+func (m *Manager) openCaches(context.Context) error {
+	var err error
+	if m.utxos, err = cache.New[string, []bitcoin.UTXO](cache.WithMaxEntries(DefaultCacheEntries), cache.WithTTL(DefaultCacheTTL),
+		cache.WithLogger(m.log)); err != nil {
+		return err
+	}
+	m.onClose(m.utxos.Close)
+	if m.identities, err = cache.New[string, *identityState](cache.WithMaxEntries(DefaultCacheEntries), cache.WithTTL(DefaultCacheTTL),
+		cache.WithLogger(m.log)); err != nil {
+		return err
+	}
+	m.onClose(m.identities.Close)
+	return nil
+}
+
+func (m *Manager) openWorkflow(ctx context.Context) error {
+	var err error
+	if m.store, err = workflow.NewSQLiteStore(ctx, m.stateDB); err != nil {
+		return err
+	}
+	m.onClose(m.store.Close)
+	m.breakers = m.cfg.breakers
+	if m.breakers == nil {
+		if m.breakers, err = resilience.NewBreakerRegistry(resilience.WithLogger(m.log)); err != nil {
+			return err
+		}
+	}
+	ops, err := workflow.NewRegistry(m.operations()...)
+	if err != nil {
+		return err
+	}
+	policy := workflow.ResiliencePolicy(func(p workflow.Policy) []resilience.Policy {
+		b, err := m.breakers.Get(p.Protocol)
+		if err != nil {
+			m.log.Error("anya: circuit breaker", "protocol", p.Protocol, "err", err)
+			return nil
+		}
+		return []resilience.Policy{b}
+	})
+	m.engine, err = workflow.New(m.store, ops, workflow.WithBus(m.bus), workflow.WithGuard(m.bounds), workflow.WithClock(m.now),
+		workflow.WithLogger(m.log), workflow.WithPolicy(policy))
+	if err != nil {
+		return err
+	}
+	return m.engine.Register(workflow.VerifiedPayment())
+}
+
+// enter marks a call in progress; callers must m.mu.RUnlock() when it returns nil.
+func (m *Manager) enter() error {
+	m.mu.RLock()
+	if m.closed {
+		m.mu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+// Close stops the Manager's triggers, waits for the calls in progress, and closes everything it
+// created — the notifier, the ML engines, the records store, the databases, and the bus, chain and
+// data directory unless the host gave them. Payments that were in progress stay stored, to be
+// continued by Resume after the next start. Close is idempotent.
+func (m *Manager) Close() error {
+	m.closeOnce.Do(func() {
+		m.mu.Lock()
+		m.closed = true
+		m.mu.Unlock()
+		m.closeErr = m.shutdown()
+	})
+	return m.closeErr
+}
+
+func (m *Manager) shutdown() error {
+	var errs []error
+	for _, s := range m.subs {
+		_ = s.Unsubscribe()
+		<-s.Done()
+	}
+	m.subs = nil
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		if err := m.closers[i](); err != nil && !errors.Is(err, bus.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	m.closers = nil
+	return errors.Join(errs...)
+}
+
+// Bus returns the event bus the Manager publishes on.
+func (m *Manager) Bus() *bus.Bus { return m.bus }
+
+// Chain returns the Bitcoin chain the Manager uses. Without WithChain it is a *simchain.Chain,
+// which a host or test can mine on.
+func (m *Manager) Chain() bitcoin.Chain { return m.chain }
+
+// Network returns the Bitcoin network of the Manager's chain.
+func (m *Manager) Network() bitcoin.Network { return m.net }
+
+// Notifier returns the notifier following the chain.
+func (m *Manager) Notifier() *bitcoin.Notifier { return m.notifier }
+
+// Resolver returns the DID resolver.
+func (m *Manager) Resolver() *did.Resolver { return m.resolver }
+
+// DWN returns the records store node serving the identities' data.
+func (m *Manager) DWN() *dwn.Node { return m.node }
+
+// Host returns the host's DID: the issuer of address-link credentials.
+func (m *Manager) Host() *did.BearerDID { return m.host }
+
+// Workflows returns the durable workflow engine, with the verified-payment workflow and its
+// operations registered; hosts may register their own definitions that call them.
+func (m *Manager) Workflows() *workflow.Engine { return m.engine }
+
+// Boundaries returns the trust boundaries every crossing between protocols passes.
+func (m *Manager) Boundaries() *security.Boundaries { return m.bounds }
+
+// Audit returns the tamper-evident audit log of every crossing and decision.
+func (m *Manager) Audit() *security.AuditLog { return m.audit }
+
+// DataDir returns the directory holding the Manager's databases.
+func (m *Manager) DataDir() string { return m.dir }

@@ -1,0 +1,114 @@
+package anya
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/anya-org/anya-go/ml"
+	"github.com/anya-org/anya-go/models"
+)
+
+// DefaultFactors is how many risk or reputation factors a score explains.
+const DefaultFactors = 5
+
+type mlConfig struct {
+	fraud, reputation *ml.Model
+	opts              []ml.Option
+}
+
+// WithFraudModel scores payments with model m, whose schema names the transaction and identity
+// features it needs (see the models package). Defaults to the shipped models.Fraud.
+func WithFraudModel(m *ml.Model) Option {
+	return func(c *config) error {
+		if m == nil {
+			return &OptionError{Option: "WithFraudModel", Reason: "nil model"}
+		}
+		c.ml.fraud = m
+		return nil
+	}
+}
+
+// WithReputationModel scores identities with model m. Defaults to the shipped
+// models.Reputation.
+func WithReputationModel(m *ml.Model) Option {
+	return func(c *config) error {
+		if m == nil {
+			return &OptionError{Option: "WithReputationModel", Reason: "nil model"}
+		}
+		c.ml.reputation = m
+		return nil
+	}
+}
+
+// WithMLOptions passes options to both ML engines (a backend, batching, latency bounds), after
+// the Manager's own. Defaults to ONNX Runtime when its library is found, the pure-Go evaluator
+// otherwise (ml.WithGoFallback), explaining DefaultFactors factors per score.
+func WithMLOptions(opts ...ml.Option) Option {
+	return func(c *config) error {
+		for _, o := range opts {
+			if o == nil {
+				return &OptionError{Option: "WithMLOptions", Reason: "nil option"}
+			}
+		}
+		c.ml.opts = append(c.ml.opts, opts...)
+		return nil
+	}
+}
+
+func (m *Manager) openML(ctx context.Context) error {
+	for _, e := range []struct {
+		dst   *scorer
+		model *ml.Model
+		name  string
+	}{{&m.fraud, m.cfg.ml.fraud, models.Fraud}, {&m.reputation, m.cfg.ml.reputation, models.Reputation}} {
+		model := e.model
+		if model == nil {
+			var err error
+			if model, err = models.Load(ctx, e.name); err != nil {
+				return fmt.Errorf("anya: load the %s model: %w", e.name, err)
+			}
+		}
+		opts := append([]ml.Option{ml.WithGoFallback(), ml.WithFactors(DefaultFactors), ml.WithLogger(m.log)}, m.cfg.ml.opts...)
+		eng, err := ml.NewEngine(model, opts...)
+		if err != nil {
+			return fmt.Errorf("anya: %s engine: %w", e.name, err)
+		}
+		m.onClose(eng.Close)
+		*e.dst = &engineScorer{e: eng}
+	}
+	return nil
+}
+
+// engineScorer scores with an ml.Engine.
+type engineScorer struct{ e *ml.Engine }
+
+func (s *engineScorer) inputs() []featureSpec {
+	sch := s.e.Model().Schema()
+	out := make([]featureSpec, len(sch.Features))
+	for i, f := range sch.Features {
+		out[i] = featureSpec{Name: f.Name, Default: f.Default, Min: f.Min, Max: f.Max}
+	}
+	return out
+}
+
+func (s *engineScorer) score(ctx context.Context, v []float32) (float64, string, []Factor, error) {
+	sch := s.e.Model().Schema()
+	r, err := s.e.Score(ctx, ml.Vector{Schema: sch.Name, Version: sch.Version, Values: v})
+	if err != nil {
+		return 0, "", nil, err
+	}
+	fs := make([]Factor, len(r.Factors))
+	for i, f := range r.Factors {
+		fs[i] = Factor{Feature: f.Feature, Value: float64(f.Value), Contribution: float64(f.Contribution)}
+	}
+	return float64(r.Score), r.ModelID(), fs, nil
+}
+
+// Backend returns the ML backend scoring the Manager's models: "ort" (ONNX Runtime) or "go"
+// (the pure-Go evaluator).
+func (m *Manager) Backend() string {
+	if s, ok := m.fraud.(*engineScorer); ok {
+		return s.e.Backend()
+	}
+	return ""
+}

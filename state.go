@@ -1,0 +1,344 @@
+package anya
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
+	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/internal/sqlitex"
+)
+
+// The Manager's own tables in the state database, next to the workflow store and the send
+// records; append only.
+var stateMigrations = []string{`
+CREATE TABLE anya_identities (
+	did         TEXT PRIMARY KEY,
+	first_seen  INTEGER NOT NULL,
+	write_grant TEXT NOT NULL DEFAULT '',
+	query_grant TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE TABLE anya_stats (
+	did         TEXT PRIMARY KEY,
+	payments    INTEGER NOT NULL DEFAULT 0,
+	volume_sat  INTEGER NOT NULL DEFAULT 0,
+	links       INTEGER NOT NULL DEFAULT 0,
+	credentials INTEGER NOT NULL DEFAULT 0,
+	kyc         INTEGER NOT NULL DEFAULT 0,
+	reports     INTEGER NOT NULL DEFAULT 0,
+	disputes    INTEGER NOT NULL DEFAULT 0,
+	records     INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE anya_payments (
+	payment_id TEXT PRIMARY KEY,
+	did        TEXT NOT NULL,
+	txid       TEXT NOT NULL,
+	record_id  TEXT NOT NULL,
+	to_address TEXT NOT NULL,
+	amount_sat INTEGER NOT NULL,
+	risk       REAL NOT NULL,
+	status     TEXT NOT NULL,
+	height     INTEGER NOT NULL,
+	block      TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX anya_payments_txid ON anya_payments (txid);
+CREATE INDEX anya_payments_status ON anya_payments (status, height) WHERE status <> 'confirmed';
+CREATE INDEX anya_payments_block ON anya_payments (block) WHERE block <> '';
+CREATE TABLE anya_features (
+	payment_id TEXT PRIMARY KEY,
+	vector     BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE anya_checkpoint (
+	id     INTEGER PRIMARY KEY CHECK (id = 1),
+	height INTEGER NOT NULL,
+	hash   BLOB NOT NULL
+);
+`}
+
+// stateStore is the Manager's access to its tables.
+type stateStore struct {
+	db    *sql.DB
+	stmts map[string]*sql.Stmt
+}
+
+var stateQueries = map[string]string{
+	"identity":       `SELECT first_seen, write_grant, query_grant FROM anya_identities WHERE did = ?`,
+	"seen":           `INSERT INTO anya_identities (did, first_seen) VALUES (?, ?) ON CONFLICT (did) DO NOTHING`,
+	"register":       `INSERT INTO anya_identities (did, first_seen, write_grant, query_grant) VALUES (?, ?, ?, ?) ON CONFLICT (did) DO UPDATE SET write_grant = excluded.write_grant, query_grant = excluded.query_grant`,
+	"stats":          `SELECT payments, volume_sat, links, credentials, kyc, reports, disputes, records FROM anya_stats WHERE did = ?`,
+	"addStats":       `INSERT INTO anya_stats (did, payments, volume_sat, links, credentials, kyc, reports, disputes, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (did) DO UPDATE SET payments = payments + excluded.payments, volume_sat = volume_sat + excluded.volume_sat, links = links + excluded.links, credentials = credentials + excluded.credentials, kyc = max(kyc, excluded.kyc), reports = reports + excluded.reports, disputes = disputes + excluded.disputes, records = records + excluded.records`,
+	"insertPayment":  `INSERT INTO anya_payments (payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (payment_id) DO NOTHING`,
+	"paymentByTxid":  `SELECT payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block FROM anya_payments WHERE txid = ?`,
+	"paymentByID":    `SELECT payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block FROM anya_payments WHERE payment_id = ?`,
+	"paymentStatus":  `UPDATE anya_payments SET status = ?, height = ?, block = ? WHERE payment_id = ?`,
+	"putFeatures":    `INSERT INTO anya_features (payment_id, vector) VALUES (?, ?) ON CONFLICT (payment_id) DO NOTHING`,
+	"features":       `SELECT vector FROM anya_features WHERE payment_id = ?`,
+	"checkpoint":     `SELECT height, hash FROM anya_checkpoint WHERE id = 1`,
+	"setCheckpoint":  `INSERT INTO anya_checkpoint (id, height, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET height = excluded.height, hash = excluded.hash`,
+	"pendingInBlock": `SELECT payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block FROM anya_payments WHERE status = 'broadcast' AND txid IN (SELECT value FROM json_each(?))`,
+	"inBlock":        `SELECT payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block FROM anya_payments WHERE status <> 'broadcast' AND block = ?`,
+	"includedBelow":  `SELECT payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block FROM anya_payments WHERE status = 'included' AND height <= ?`,
+}
+
+func openState(ctx context.Context, db *sql.DB) (*stateStore, error) {
+	if err := sqlitex.Migrate(ctx, db, "anya", stateMigrations); err != nil {
+		return nil, err
+	}
+	s := &stateStore{db: db, stmts: map[string]*sql.Stmt{}}
+	for name, q := range stateQueries {
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			_ = s.close()
+			return nil, fmt.Errorf("anya: prepare %s: %w", name, err)
+		}
+		s.stmts[name] = st
+	}
+	return s, nil
+}
+
+func (s *stateStore) close() error {
+	for _, st := range s.stmts {
+		_ = st.Close()
+	}
+	s.stmts = map[string]*sql.Stmt{}
+	return nil
+}
+
+func (s *stateStore) exec(ctx context.Context, name string, args ...any) (sql.Result, error) {
+	r, err := s.stmts[name].ExecContext(ctx, args...)
+	if err != nil {
+		return nil, fmt.Errorf("anya: state %s: %w", name, err)
+	}
+	return r, nil
+}
+
+// identityRow is what the Manager keeps about a DID.
+type identityRow struct {
+	FirstSeen              time.Time
+	WriteGrant, QueryGrant string // the host's grants in the DID's records store; empty if unregistered
+}
+
+func (s *stateStore) identity(ctx context.Context, d string) (identityRow, bool, error) {
+	var (
+		row   identityRow
+		first int64
+	)
+	err := s.stmts["identity"].QueryRowContext(ctx, d).Scan(&first, &row.WriteGrant, &row.QueryGrant)
+	if errors.Is(err, sql.ErrNoRows) {
+		return identityRow{}, false, nil
+	}
+	if err != nil {
+		return identityRow{}, false, fmt.Errorf("anya: state identity: %w", err)
+	}
+	row.FirstSeen = time.Unix(0, first)
+	return row, true, nil
+}
+
+// seen records the first time the Manager met d and returns it.
+func (s *stateStore) seen(ctx context.Context, d string, now time.Time) (identityRow, error) {
+	row, ok, err := s.identity(ctx, d)
+	if err != nil || ok {
+		return row, err
+	}
+	if _, err := s.exec(ctx, "seen", d, now.UnixNano()); err != nil {
+		return identityRow{}, err
+	}
+	row, _, err = s.identity(ctx, d)
+	return row, err
+}
+
+func (s *stateStore) register(ctx context.Context, d string, now time.Time, writeGrant, queryGrant string) error {
+	_, err := s.exec(ctx, "register", d, now.UnixNano(), writeGrant, queryGrant)
+	return err
+}
+
+// stats are the counters the Manager keeps per DID as it writes to the records stores.
+type stats struct {
+	Payments, VolumeSat, Links, Credentials, KYC, Reports, Disputes, Records int64
+}
+
+func (s *stateStore) stats(ctx context.Context, d string) (stats, error) {
+	var st stats
+	err := s.stmts["stats"].QueryRowContext(ctx, d).Scan(&st.Payments, &st.VolumeSat, &st.Links, &st.Credentials, &st.KYC,
+		&st.Reports, &st.Disputes, &st.Records)
+	if errors.Is(err, sql.ErrNoRows) {
+		return stats{}, nil
+	}
+	if err != nil {
+		return stats{}, fmt.Errorf("anya: state stats: %w", err)
+	}
+	return st, nil
+}
+
+func addStats(ctx context.Context, s *stateStore, ex execer, d string, st stats) error {
+	_, err := ex.StmtContext(ctx, s.stmts["addStats"]).ExecContext(ctx, d, st.Payments, st.VolumeSat, st.Links, st.Credentials, st.KYC,
+		st.Reports, st.Disputes, st.Records)
+	if err != nil {
+		return fmt.Errorf("anya: state stats: %w", err)
+	}
+	return nil
+}
+
+// execer is a *sql.Tx.
+type execer interface {
+	StmtContext(ctx context.Context, st *sql.Stmt) *sql.Stmt
+}
+
+// addStatsNow adds st to d's counters in a transaction of its own.
+func (s *stateStore) addStats(ctx context.Context, d string, st stats) error {
+	return sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error { return addStats(ctx, s, tx, d, st) })
+}
+
+// Payment statuses in the payments table and in the payment records.
+const (
+	PaymentBroadcast = "broadcast" // in the mempool
+	PaymentConfirmed = "confirmed" // confirmed by the configured number of blocks
+)
+
+// paymentRow is a sent payment whose record the Manager wrote.
+type paymentRow struct {
+	PaymentID, DID, Txid, RecordID, ToAddress string
+	AmountSat                                 int64
+	Risk                                      float64
+	Status                                    string
+	Height                                    int32
+	Block                                     string
+}
+
+func scanPayment(sc interface{ Scan(...any) error }) (paymentRow, error) {
+	var p paymentRow
+	err := sc.Scan(&p.PaymentID, &p.DID, &p.Txid, &p.RecordID, &p.ToAddress, &p.AmountSat, &p.Risk, &p.Status, &p.Height, &p.Block)
+	return p, err
+}
+
+// insertPayment stores p and, when it is new, counts it in its sender's stats, in one
+// transaction. It reports whether p was new.
+func (s *stateStore) insertPayment(ctx context.Context, p paymentRow) (bool, error) {
+	var added bool
+	err := sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
+		r, err := tx.StmtContext(ctx, s.stmts["insertPayment"]).ExecContext(ctx, p.PaymentID, p.DID, p.Txid, p.RecordID, p.ToAddress,
+			p.AmountSat, p.Risk, p.Status, p.Height, p.Block)
+		if err != nil {
+			return fmt.Errorf("anya: state payment: %w", err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return nil
+		}
+		added = true
+		return addStats(ctx, s, tx, p.DID, stats{Payments: 1, VolumeSat: p.AmountSat, Records: 1})
+	})
+	return added, err
+}
+
+func (s *stateStore) payment(ctx context.Context, id string) (paymentRow, bool, error) {
+	p, err := scanPayment(s.stmts["paymentByID"].QueryRowContext(ctx, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return paymentRow{}, false, nil
+	}
+	if err != nil {
+		return paymentRow{}, false, fmt.Errorf("anya: state payment: %w", err)
+	}
+	return p, true, nil
+}
+
+func (s *stateStore) paymentsQuery(ctx context.Context, name string, arg any) ([]paymentRow, error) {
+	rows, err := s.stmts[name].QueryContext(ctx, arg)
+	if err != nil {
+		return nil, fmt.Errorf("anya: state %s: %w", name, err)
+	}
+	defer rows.Close()
+	var out []paymentRow
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("anya: state %s: %w", name, err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// pendingIn returns the unconfirmed payments among txids.
+func (s *stateStore) pendingIn(ctx context.Context, txids []chainhash.Hash) ([]paymentRow, error) {
+	ids := make([]string, len(txids))
+	for i, t := range txids {
+		ids[i] = t.String()
+	}
+	list, _ := json.Marshal(ids)
+	return s.paymentsQuery(ctx, "pendingInBlock", string(list))
+}
+
+// inBlock returns the payments included or confirmed in block.
+func (s *stateStore) inBlock(ctx context.Context, block chainhash.Hash) ([]paymentRow, error) {
+	return s.paymentsQuery(ctx, "inBlock", block.String())
+}
+
+// includedBelow returns the payments included (not yet confirmed) at or below height.
+func (s *stateStore) includedBelow(ctx context.Context, height int32) ([]paymentRow, error) {
+	return s.paymentsQuery(ctx, "includedBelow", height)
+}
+
+func (s *stateStore) setPaymentStatus(ctx context.Context, id, status string, at bitcoin.BlockStamp) error {
+	block := ""
+	if !at.IsZero() {
+		block = at.Hash.String()
+	}
+	_, err := s.exec(ctx, "paymentStatus", status, at.Height, block, id)
+	return err
+}
+
+func (s *stateStore) putFeatures(ctx context.Context, paymentID string, v []float32) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, "putFeatures", paymentID, b)
+	return err
+}
+
+func (s *stateStore) features(ctx context.Context, paymentID string) ([]float32, bool, error) {
+	var b []byte
+	err := s.stmts["features"].QueryRowContext(ctx, paymentID).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("anya: state features: %w", err)
+	}
+	var v []float32
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, false, fmt.Errorf("anya: state features of %s: %w", paymentID, err)
+	}
+	return v, true, nil
+}
+
+func (s *stateStore) checkpoint(ctx context.Context) (bitcoin.BlockStamp, error) {
+	var (
+		h    int32
+		hash []byte
+	)
+	err := s.stmts["checkpoint"].QueryRowContext(ctx).Scan(&h, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return bitcoin.BlockStamp{}, nil
+	}
+	if err != nil {
+		return bitcoin.BlockStamp{}, fmt.Errorf("anya: state checkpoint: %w", err)
+	}
+	if len(hash) != chainhash.HashSize {
+		return bitcoin.BlockStamp{}, fmt.Errorf("anya: state checkpoint: %d-byte hash", len(hash))
+	}
+	var cp bitcoin.BlockStamp
+	cp.Height = h
+	copy(cp.Hash[:], hash)
+	return cp, nil
+}
+
+func (s *stateStore) setCheckpoint(ctx context.Context, cp bitcoin.BlockStamp) error {
+	_, err := s.exec(ctx, "setCheckpoint", cp.Height, cp.Hash[:])
+	return err
+}

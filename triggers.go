@@ -1,0 +1,263 @@
+package anya
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/wire"
+
+	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bus"
+	"github.com/anya-org/anya-go/web5/dwn"
+)
+
+// Topics the Manager publishes on (source EventSource, key the payment ID).
+const (
+	// TopicPaymentConfirmed: a verified payment's transaction reached the required
+	// confirmations, and its record's status says so.
+	TopicPaymentConfirmed = "anya.payment.confirmed"
+	// TopicPaymentReorged: the block confirming a payment left the main chain; its record is
+	// back to broadcast until it confirms again.
+	TopicPaymentReorged = "anya.payment.reorged"
+)
+
+// PaymentEvent is the payload of the payment topics.
+type PaymentEvent struct {
+	PaymentID string
+	DID       string // the sender
+	Txid      string
+	RecordID  string // the payment's record in the sender's records store
+	Status    string // PaymentConfirmed, or PaymentBroadcast after a reorg
+	Block     bitcoin.BlockStamp
+}
+
+// subscribeBlocks wires the block triggers: every block connected or disconnected (in chain
+// order, from the Manager's checkpoint on) invalidates the cached UTXOs of the addresses it
+// touches and moves the payments it confirms or unconfirms, then advances the checkpoint.
+func (m *Manager) subscribeBlocks() error {
+	sub, err := bus.Subscribe(m.bus, "bitcoin.block.*", m.onBlock, bus.Named("anya.blocks"))
+	if err != nil {
+		return err
+	}
+	m.subs = append(m.subs, sub)
+	return nil
+}
+
+// subscribe wires the Web5 trigger: a record written to or deleted from a tenant's store
+// invalidates the cached identity of that tenant (its links, credentials and history).
+func (m *Manager) subscribe(context.Context) error {
+	for _, pat := range []string{dwn.TopicPrefix + ".*." + dwn.EventRecordWritten, dwn.TopicPrefix + ".*." + dwn.EventRecordDeleted} {
+		sub, err := bus.Subscribe(m.bus, pat, func(_ context.Context, e bus.Envelope[dwn.Event]) error {
+			m.identities.Invalidate(e.Payload.Tenant)
+			return nil
+		}, bus.Named("anya.identities"), bus.OnFull(bus.PolicyDropOldest))
+		if err != nil {
+			return err
+		}
+		m.subs = append(m.subs, sub)
+	}
+	return nil
+}
+
+func (m *Manager) onBlock(ctx context.Context, e bus.Envelope[bitcoin.BlockEvent]) error {
+	switch ev := e.Payload.(type) {
+	case bitcoin.BlockConnected:
+		return m.blockConnected(ctx, ev)
+	case bitcoin.BlockDisconnected:
+		return m.blockDisconnected(ctx, ev)
+	}
+	return nil
+}
+
+func (m *Manager) blockConnected(ctx context.Context, ev bitcoin.BlockConnected) error {
+	blk, err := m.chain.Block(ctx, ev.Hash)
+	if err != nil {
+		return fmt.Errorf("anya: block %s: %w", ev.Hash, err)
+	}
+	m.invalidateBlock(blk)
+	txids := make([]chainhash.Hash, len(blk.Transactions))
+	for i, tx := range blk.Transactions {
+		txids[i] = tx.TxHash()
+	}
+	pending, err := m.state.pendingIn(ctx, txids)
+	if err != nil {
+		return err
+	}
+	for _, p := range pending {
+		if err := m.setPayment(ctx, p, paymentIncluded, ev.Stamp()); err != nil {
+			return err
+		}
+	}
+	// Payments included far enough below this block are confirmed.
+	if err := m.confirmIncluded(ctx, ev.Height); err != nil {
+		return err
+	}
+	return m.state.setCheckpoint(ctx, ev.Stamp())
+}
+
+func (m *Manager) confirmIncluded(ctx context.Context, tip int32) error {
+	included, err := m.state.includedBelow(ctx, tip-int32(m.cfg.confirmations)+1)
+	if err != nil {
+		return err
+	}
+	for _, p := range included {
+		h, err := chainhash.NewHashFromStr(p.Block)
+		if err != nil {
+			return fmt.Errorf("anya: payment %s block %q: %w", p.PaymentID, p.Block, err)
+		}
+		if err := m.setPayment(ctx, p, PaymentConfirmed, bitcoin.BlockStamp{Height: p.Height, Hash: *h}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manager) blockDisconnected(ctx context.Context, ev bitcoin.BlockDisconnected) error {
+	if blk, err := m.chain.Block(ctx, ev.Hash); err == nil {
+		m.invalidateBlock(blk)
+	}
+	in, err := m.state.inBlock(ctx, ev.Hash)
+	if err != nil {
+		return err
+	}
+	for _, p := range in {
+		if err := m.setPayment(ctx, p, PaymentBroadcast, bitcoin.BlockStamp{}); err != nil {
+			return err
+		}
+	}
+	return m.state.setCheckpoint(ctx, bitcoin.BlockStamp{Height: ev.Height - 1, Hash: ev.Header.PrevBlock})
+}
+
+// setPayment moves a payment to status at block at, updates its record when the status it
+// shows changes, and publishes the change.
+func (m *Manager) setPayment(ctx context.Context, p paymentRow, status string, at bitcoin.BlockStamp) error {
+	unlock := m.payLocks.lock(p.Txid)
+	defer unlock()
+	shown := func(s string) string { // the status a record shows
+		if s == PaymentConfirmed {
+			return PaymentConfirmed
+		}
+		return PaymentBroadcast
+	}
+	if status == paymentIncluded && m.cfg.confirmations == 1 {
+		status = PaymentConfirmed
+	}
+	if shown(status) != shown(p.Status) && p.RecordID != "" {
+		rec, err := m.readRecord(ctx, p.DID, p.RecordID)
+		if err != nil {
+			return fmt.Errorf("anya: payment %s record: %w", p.PaymentID, err)
+		}
+		recAt := at
+		if shown(status) != PaymentConfirmed {
+			recAt = bitcoin.BlockStamp{}
+		}
+		if err := m.updatePaymentRecord(ctx, p.DID, rec, shown(status), recAt); err != nil {
+			return err
+		}
+	}
+	if err := m.state.setPaymentStatus(ctx, p.PaymentID, status, at); err != nil {
+		return err
+	}
+	topic := ""
+	switch {
+	case status == PaymentConfirmed && p.Status != PaymentConfirmed:
+		topic = TopicPaymentConfirmed
+	case status == PaymentBroadcast && p.Status != PaymentBroadcast:
+		topic = TopicPaymentReorged
+	}
+	if topic != "" {
+		ev := PaymentEvent{PaymentID: p.PaymentID, DID: p.DID, Txid: p.Txid, RecordID: p.RecordID, Status: shown(status), Block: at}
+		if err := bus.Publish(ctx, m.bus, topic, ev, bus.WithKey(p.PaymentID), bus.WithSource(EventSource)); err != nil &&
+			!errors.Is(err, bus.ErrClosed) {
+			m.log.Error("anya: publish", "topic", topic, "payment", p.PaymentID, "err", err)
+		}
+	}
+	return nil
+}
+
+// utxoIndex maps the outpoints of cached UTXO lists to their address, so that a block spending
+// one invalidates the right entry.
+type utxoIndex struct {
+	mu  sync.Mutex
+	ops map[wire.OutPoint]string
+}
+
+func (x *utxoIndex) add(address string, utxos []bitcoin.UTXO) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.ops == nil {
+		x.ops = map[wire.OutPoint]string{}
+	}
+	for _, u := range utxos {
+		x.ops[u.OutPoint] = address
+	}
+}
+
+// spent removes the outpoints and returns the addresses whose coins they were.
+func (x *utxoIndex) spent(ops []wire.OutPoint) []string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var out []string
+	for _, op := range ops {
+		if a, ok := x.ops[op]; ok {
+			out = append(out, a)
+			delete(x.ops, op)
+		}
+	}
+	return out
+}
+
+// invalidateBlock invalidates the cached UTXOs of every address blk pays or spends from.
+func (m *Manager) invalidateBlock(blk *wire.MsgBlock) {
+	var spent []wire.OutPoint
+	for _, tx := range blk.Transactions {
+		for _, in := range tx.TxIn {
+			spent = append(spent, in.PreviousOutPoint)
+		}
+		for _, out := range tx.TxOut {
+			if a, err := bitcoin.AddressFromScript(out.PkScript, m.net); err == nil {
+				m.utxos.Invalidate(a.String())
+			}
+		}
+	}
+	for _, a := range m.utxoIdx.spent(spent) {
+		m.utxos.Invalidate(a)
+	}
+}
+
+// invalidateUTXOs drops the cached UTXOs of addresses (after the Manager sent from or to them).
+func (m *Manager) invalidateUTXOs(addresses ...string) {
+	for _, a := range addresses {
+		m.utxos.Invalidate(a)
+	}
+}
+
+// Balance returns the confirmed and unconfirmed value of the unspent outputs paying address,
+// cached until a block or a payment of the Manager touches the address.
+func (m *Manager) Balance(ctx context.Context, address string) (confirmed, unconfirmed btcutil.Amount, err error) {
+	if err := m.enter(); err != nil {
+		return 0, 0, err
+	}
+	defer m.mu.RUnlock()
+	a, err := bitcoin.ParseAddress(address, m.net)
+	if err != nil {
+		return 0, 0, &OpError{Op: "Balance", Field: "address", Reason: "not a " + m.net.String() + " address", Err: err}
+	}
+	utxos, err := m.utxos.GetOrLoad(ctx, address, func(ctx context.Context, key string) ([]bitcoin.UTXO, error) {
+		us, err := m.chain.UTXOs(ctx, a.PkScript())
+		if err != nil {
+			return nil, err
+		}
+		m.utxoIdx.add(key, us)
+		return us, nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	c, u := bitcoin.Balance(utxos)
+	return c, u, nil
+}
