@@ -1,0 +1,112 @@
+package chainproxy_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/wire"
+	"go.uber.org/goleak"
+
+	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bitcoin/bitcointest"
+	"github.com/anya-org/anya-go/bitcoin/simchain"
+	"github.com/anya-org/anya-go/internal/chainproxy"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// backend is a simchain served over HTTP: the suite talks to the client, mines on the simchain.
+type backend struct {
+	sim    *simchain.Chain
+	client *chainproxy.Client
+	wallet *bitcointest.Wallet
+}
+
+func (b *backend) Chain() bitcoin.Chain { return b.client }
+func (b *backend) Mine(_ context.Context, n int) ([]chainhash.Hash, error) {
+	return b.sim.Mine(n, simchain.PayTo(b.wallet.PkScript()))
+}
+func (b *backend) Reorg(_ context.Context, depth, n int) ([]chainhash.Hash, error) {
+	return b.sim.Reorg(depth, n, simchain.PayTo(b.wallet.PkScript()))
+}
+func (b *backend) Wallet() *bitcointest.Wallet { return b.wallet }
+
+func serve(t *testing.T) (*simchain.Chain, *chainproxy.Server, *chainproxy.Client) {
+	t.Helper()
+	sim, err := simchain.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := chainproxy.NewServer(sim)
+	hs := httptest.NewServer(srv)
+	client, err := chainproxy.Dial(t.Context(), hs.URL, hs.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = client.Close()
+		_ = srv.Close()
+		hs.Close()
+		_ = sim.Close()
+	})
+	return sim, srv, client
+}
+
+func newBackend(t *testing.T) bitcointest.Backend {
+	sim, _, client := serve(t)
+	w, err := bitcointest.NewWalletFromSeed(client, "chainproxy/"+t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Mine(bitcointest.SimFundingBlocks, simchain.PayTo(w.PkScript())); err != nil {
+		t.Fatal(err)
+	}
+	return &backend{sim: sim, client: client, wallet: w}
+}
+
+func TestChainSuite(t *testing.T) { bitcointest.RunChainSuite(t, newBackend) }
+
+func TestBroadcastHooks(t *testing.T) {
+	sim, srv, client := serve(t)
+	w, err := bitcointest.NewWalletFromSeed(client, "hooks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Mine(bitcointest.SimFundingBlocks, simchain.PayTo(w.PkScript())); err != nil {
+		t.Fatal(err)
+	}
+	var before, after []chainhash.Hash
+	srv.BeforeBroadcast = func(tx *wire.MsgTx) { before = append(before, tx.TxHash()) }
+	srv.AfterBroadcast = func(tx *wire.MsgTx, err error) {
+		if err == nil {
+			after = append(after, tx.TxHash())
+		}
+	}
+	tx, err := w.Send(t.Context(), wire.NewTxOut(10_000, bitcointest.P2WPKHScript(bitcointest.KeyFromSeed("dest"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before) != 1 || len(after) != 1 || before[0] != tx.TxHash() || after[0] != tx.TxHash() {
+		t.Fatalf("hooks saw %v before and %v after, want %s", before, after, tx.TxHash())
+	}
+	if _, err := sim.Tx(t.Context(), tx.TxHash()); err != nil {
+		t.Fatalf("the served chain lacks the broadcast: %v", err)
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	sim, _, _ := serve(t)
+	hs := httptest.NewServer(chainproxy.NewServer(sim))
+	c, err := chainproxy.Dial(t.Context(), hs.URL, hs.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hs.Close()
+	if _, err := c.BestBlock(t.Context()); !errors.Is(err, bitcoin.ErrDisconnected) {
+		t.Fatalf("BestBlock of a server that is gone: %v, want ErrDisconnected", err)
+	}
+}
