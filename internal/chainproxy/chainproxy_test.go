@@ -79,7 +79,7 @@ func TestBroadcastHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	var before, after []chainhash.Hash
-	srv.BeforeBroadcast = func(tx *wire.MsgTx) { before = append(before, tx.TxHash()) }
+	srv.BeforeBroadcast = func(tx *wire.MsgTx) error { before = append(before, tx.TxHash()); return nil }
 	srv.AfterBroadcast = func(tx *wire.MsgTx, err error) {
 		if err == nil {
 			after = append(after, tx.TxHash())
@@ -94,6 +94,19 @@ func TestBroadcastHooks(t *testing.T) {
 	}
 	if _, err := sim.Tx(t.Context(), tx.TxHash()); err != nil {
 		t.Fatalf("the served chain lacks the broadcast: %v", err)
+	}
+
+	// A refused broadcast never reaches the chain, and the client sees a disconnection.
+	srv.BeforeBroadcast = func(*wire.MsgTx) error { return errors.New("node unreachable") }
+	tx2, err := w.Build(t.Context(), wire.NewTxOut(20_000, bitcointest.P2WPKHScript(bitcointest.KeyFromSeed("dest2"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Broadcast(t.Context(), tx2); !errors.Is(err, bitcoin.ErrDisconnected) {
+		t.Fatalf("refused broadcast: %v, want ErrDisconnected", err)
+	}
+	if _, err := sim.Tx(t.Context(), tx2.TxHash()); !errors.Is(err, bitcoin.ErrNotFound) {
+		t.Fatalf("a refused broadcast reached the chain: %v", err)
 	}
 }
 

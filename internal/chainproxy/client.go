@@ -122,6 +122,8 @@ func decodeErr(status int, data []byte) error {
 		return fmt.Errorf("%w: %s", bitcoin.ErrUnsupported, we.Msg)
 	case "invalid":
 		return fmt.Errorf("%w: %s", bitcoin.ErrInvalidArgument, we.Msg)
+	case "unavailable":
+		return fmt.Errorf("%w: %s", bitcoin.ErrDisconnected, we.Msg)
 	}
 	return fmt.Errorf("chainproxy: %s", we.Msg)
 }

@@ -15,7 +15,7 @@
 // # Hooks
 //
 // Server.BeforeBroadcast and Server.AfterBroadcast see every broadcast before the chain does
-// and before the client hears back: the crash test kills its worker there, between recording a
+// (and may refuse it) and before the client hears back: the crash test kills its worker there, between recording a
 // payment and broadcasting it, and between broadcasting it and learning that it was. A
 // broadcast the chain received is applied even when its client is gone.
 //

@@ -24,8 +24,9 @@ const maxBody = 8 << 20
 type Server struct {
 	chain bitcoin.Chain
 	// BeforeBroadcast, when set, is called with each transaction a client asks to broadcast,
-	// before the chain sees it.
-	BeforeBroadcast func(tx *wire.MsgTx)
+	// before the chain sees it. An error refuses the broadcast without the chain seeing it, as
+	// if the node could not be reached.
+	BeforeBroadcast func(tx *wire.MsgTx) error
 	// AfterBroadcast, when set, is called after the chain answered a broadcast, before the
 	// client is answered.
 	AfterBroadcast func(tx *wire.MsgTx, err error)
@@ -302,7 +303,10 @@ func (s *Server) broadcast(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.BeforeBroadcast != nil {
-		s.BeforeBroadcast(tx)
+		if err := s.BeforeBroadcast(tx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, wireError{Kind: "unavailable", Msg: err.Error()})
+			return
+		}
 	}
 	// The broadcast is applied even if the client goes away meanwhile: a node that received a
 	// transaction does not forget it because the sender hung up.
