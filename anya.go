@@ -83,7 +83,11 @@ type Manager struct {
 	identities *cache.Cache[string, *identityState]
 
 	challengeKey []byte
-	payLocks     stripedLock
+	// blocks orders the block triggers against the payment records: a trigger holds it for
+	// writing while it moves payments, the record step for reading from its look at the
+	// transaction's status until its payment row is stored, so that a block is never missed
+	// by both.
+	blocks sync.RWMutex
 
 	subs []*bus.Subscription
 
@@ -115,8 +119,8 @@ func New(opts ...Option) (*Manager, error) {
 	}
 	ctx := context.Background()
 	steps := []func(context.Context) error{
-		m.openDir, m.openBus, m.openChain, m.openDatabases, m.openWeb5, m.openSecurity,
-		m.openBitcoin, m.openML, m.openCaches, m.openWorkflow, m.subscribe,
+		m.openDir, m.openBus, m.openChain, m.openDatabases, m.openCaches, m.openWeb5, m.openSecurity,
+		m.openBitcoin, m.openML, m.openWorkflow, m.subscribe, m.reconcile,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {

@@ -306,14 +306,15 @@ type PaymentRecord struct {
 // the record's write is a deterministic message — the same data, dated when the transaction
 // was recorded for sending — so a retry after a crash sends the same write, which the store
 // recognises, instead of a second record. The payment row that confirmations update is stored
-// in the same call, under the payment's lock, so a block arriving meanwhile waits for it.
+// in the same call, holding off the block triggers, so a block arriving meanwhile either finds
+// the row or is seen in the transaction's status.
 func (m *Manager) opRecordPayment(ctx context.Context, _ *workflow.Call, in recordIn) (recordOut, error) {
 	txid, err := chainhash.NewHashFromStr(in.Txid)
 	if err != nil {
 		return recordOut{}, workflow.Permanent(&OpError{Op: workflow.OpRecordPayment, Field: "txid", Reason: "not a txid", Err: err})
 	}
-	unlock := m.payLocks.lock(in.Txid)
-	defer unlock()
+	m.blocks.RLock()
+	defer m.blocks.RUnlock()
 	if row, ok, err := m.state.payment(ctx, in.PaymentID); err != nil {
 		return recordOut{}, err
 	} else if ok {

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
-	"sync"
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -117,17 +115,3 @@ func (m *Manager) txStatus(ctx context.Context, txid chainhash.Hash) (string, bi
 
 // paymentIncluded is a payment in a block that has fewer confirmations than required.
 const paymentIncluded = "included"
-
-// stripedLock serializes work on one key (a txid) among a fixed set of mutexes.
-type stripedLock struct {
-	once  sync.Once
-	seed  maphash.Seed
-	locks [64]sync.Mutex
-}
-
-func (s *stripedLock) lock(key string) (unlock func()) {
-	s.once.Do(func() { s.seed = maphash.MakeSeed() })
-	mu := &s.locks[maphash.String(s.seed, key)%uint64(len(s.locks))]
-	mu.Lock()
-	return mu.Unlock
-}

@@ -82,6 +82,7 @@ var stateQueries = map[string]string{
 	"setCheckpoint":  `INSERT INTO anya_checkpoint (id, height, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET height = excluded.height, hash = excluded.hash`,
 	"pendingInBlock": `SELECT payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block FROM anya_payments WHERE status = 'broadcast' AND txid IN (SELECT value FROM json_each(?))`,
 	"inBlock":        `SELECT payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block FROM anya_payments WHERE status <> 'broadcast' AND block = ?`,
+	"unconfirmed":    `SELECT payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block FROM anya_payments WHERE status <> 'confirmed'`,
 	"includedBelow":  `SELECT payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block FROM anya_payments WHERE status = 'included' AND height <= ?`,
 }
 
@@ -246,8 +247,8 @@ func (s *stateStore) payment(ctx context.Context, id string) (paymentRow, bool, 
 	return p, true, nil
 }
 
-func (s *stateStore) paymentsQuery(ctx context.Context, name string, arg any) ([]paymentRow, error) {
-	rows, err := s.stmts[name].QueryContext(ctx, arg)
+func (s *stateStore) paymentsQuery(ctx context.Context, name string, args ...any) ([]paymentRow, error) {
+	rows, err := s.stmts[name].QueryContext(ctx, args...)
 	if err != nil {
 		return nil, fmt.Errorf("anya: state %s: %w", name, err)
 	}
@@ -276,6 +277,11 @@ func (s *stateStore) pendingIn(ctx context.Context, txids []chainhash.Hash) ([]p
 // inBlock returns the payments included or confirmed in block.
 func (s *stateStore) inBlock(ctx context.Context, block chainhash.Hash) ([]paymentRow, error) {
 	return s.paymentsQuery(ctx, "inBlock", block.String())
+}
+
+// unconfirmed returns the payments not yet confirmed.
+func (s *stateStore) unconfirmed(ctx context.Context) ([]paymentRow, error) {
+	return s.paymentsQuery(ctx, "unconfirmed")
 }
 
 // includedBelow returns the payments included (not yet confirmed) at or below height.

@@ -64,6 +64,8 @@ func (m *Manager) subscribe(context.Context) error {
 }
 
 func (m *Manager) onBlock(ctx context.Context, e bus.Envelope[bitcoin.BlockEvent]) error {
+	m.blocks.Lock()
+	defer m.blocks.Unlock()
 	switch ev := e.Payload.(type) {
 	case bitcoin.BlockConnected:
 		return m.blockConnected(ctx, ev)
@@ -87,16 +89,21 @@ func (m *Manager) blockConnected(ctx context.Context, ev bitcoin.BlockConnected)
 	if err != nil {
 		return err
 	}
+	var errs []error
 	for _, p := range pending {
 		if err := m.setPayment(ctx, p, paymentIncluded, ev.Stamp()); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
 	// Payments included far enough below this block are confirmed.
 	if err := m.confirmIncluded(ctx, ev.Height); err != nil {
-		return err
+		errs = append(errs, err)
 	}
-	return m.state.setCheckpoint(ctx, ev.Stamp())
+	// A payment that could not be moved is moved by the reconciliation of the next start.
+	if err := m.state.setCheckpoint(ctx, ev.Stamp()); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 func (m *Manager) confirmIncluded(ctx context.Context, tip int32) error {
@@ -132,11 +139,42 @@ func (m *Manager) blockDisconnected(ctx context.Context, ev bitcoin.BlockDisconn
 	return m.state.setCheckpoint(ctx, bitcoin.BlockStamp{Height: ev.Height - 1, Hash: ev.Header.PrevBlock})
 }
 
+// reconcile brings every payment that is not confirmed up to date with the chain: a trigger
+// that failed, or a block processed by no one, leaves nothing behind after a restart.
+func (m *Manager) reconcile(ctx context.Context) error {
+	m.blocks.Lock()
+	defer m.blocks.Unlock()
+	open, err := m.state.unconfirmed(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range open {
+		txid, err := chainhash.NewHashFromStr(p.Txid)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("anya: payment %s txid %q: %w", p.PaymentID, p.Txid, err))
+			continue
+		}
+		status, at, err := m.txStatus(ctx, *txid)
+		if errors.Is(err, bitcoin.ErrNotFound) {
+			status, at, err = PaymentBroadcast, bitcoin.BlockStamp{}, nil // dropped from the mempool: still ours to watch
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if status != p.Status || blockHash(at) != p.Block {
+			if err := m.setPayment(ctx, p, status, at); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // setPayment moves a payment to status at block at, updates its record when the status it
 // shows changes, and publishes the change.
 func (m *Manager) setPayment(ctx context.Context, p paymentRow, status string, at bitcoin.BlockStamp) error {
-	unlock := m.payLocks.lock(p.Txid)
-	defer unlock()
 	shown := func(s string) string { // the status a record shows
 		if s == PaymentConfirmed {
 			return PaymentConfirmed
