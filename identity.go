@@ -119,7 +119,7 @@ func (m *Manager) AddIdentity(ctx context.Context, b *did.BearerDID, key *btcec.
 	for i, method := range []string{dwn.MethodWrite, dwn.MethodQuery} {
 		msg, err := dwn.NewGrant(ctx, b, dwn.Grant{Grantee: m.host.String(), Expires: m.now().Add(DefaultGrantValidity),
 			Description: "anya host: " + method + " " + ProtocolURI,
-			Scope:       dwn.Scope{Interface: dwn.InterfaceRecords, Method: method, Protocol: ProtocolURI}})
+			Scope:       dwn.Scope{Interface: dwn.InterfaceRecords, Method: method, Protocol: ProtocolURI}}, dwn.WithTimestamp(m.now()))
 		if err != nil {
 			return nil, err
 		}

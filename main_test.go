@@ -45,12 +45,3 @@ func fixedDID(name string) (*did.BearerDID, error) {
 	}
 	return did.NewBearerDID(ctx, doc, km, nil)
 }
-
-func mustDID(t testing.TB, name string) *did.BearerDID {
-	t.Helper()
-	b, err := fixedDID(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
