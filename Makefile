@@ -21,7 +21,7 @@ setup:
 	@$(ROOT)/scripts/setup.sh
 
 demo: setup
-	go run ./examples/bus-basics
+	go run ./examples/verified-payment
 
 lint: setup
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needs to run on:"; echo "$$out"; exit 1; fi
