@@ -50,22 +50,24 @@ type Manager struct {
 	bus    *bus.Bus
 	ownBus bool
 
-	chain    bitcoin.Chain
-	ownChain bool
-	net      bitcoin.Network
-	notifier *bitcoin.Notifier
-	sender   *bitcoin.Sender
-	sends    *sendstore.Store
-	wallet   *wallet.Wallet
-	features *bitcoin.FeatureExtractor
+	chain     bitcoin.Chain
+	ownChain  bool
+	net       bitcoin.Network
+	notifier  *bitcoin.Notifier
+	sender    *bitcoin.Sender
+	sends     *sendstore.Store
+	wallet    *wallet.Wallet
+	extractor *bitcoin.FeatureExtractor
 
-	stateDB, auditDB, dwnDB *sql.DB
-	state                   *stateStore
-	store                   *workflow.SQLiteStore
-	engine                  *workflow.Engine
-	audit                   *security.AuditLog
-	bounds                  *security.Boundaries
-	breakers                *resilience.Registry[string, *resilience.CircuitBreaker]
+	// One SQLite file per component: each has its own connection, so their writes proceed in
+	// parallel.
+	workflowDB, stateDB, auditDB, dwnDB *sql.DB
+	state                               *stateStore
+	store                               *workflow.SQLiteStore
+	engine                              *workflow.Engine
+	audit                               *security.AuditLog
+	bounds                              *security.Boundaries
+	breakers                            *resilience.Registry[string, *resilience.CircuitBreaker]
 
 	gateway  *diddht.Gateway
 	dht      *diddht.Client
@@ -81,8 +83,12 @@ type Manager struct {
 	utxos      *cache.Cache[string, []bitcoin.UTXO]
 	utxoIdx    utxoIndex
 	identities *cache.Cache[string, *identityState]
+	verdicts   *cache.Cache[string, *LinkVerification] // link checks, by DID, address and credential digest
 
 	challengeKey []byte
+	grantsMu     sync.Mutex
+	grantRows    map[string]identityRow // registered identities' grants, which never change
+	features     sync.Map               // payment ID → its fraud vector, until the ML step takes it
 	// blocks orders the block triggers against the payment records: a trigger holds it for
 	// writing while it moves payments, the record step for reading from its look at the
 	// transaction's status until its payment row is stored, so that a block is never missed
@@ -191,7 +197,7 @@ func (m *Manager) openDatabases(ctx context.Context) error {
 	for _, db := range []struct {
 		dst  **sql.DB
 		file string
-	}{{&m.stateDB, StateFile}, {&m.auditDB, AuditFile}, {&m.dwnDB, DWNFile}} {
+	}{{&m.workflowDB, WorkflowFile}, {&m.stateDB, StateFile}, {&m.auditDB, AuditFile}, {&m.dwnDB, DWNFile}} {
 		d, err := sqlitex.Open(ctx, filepath.Join(m.dir, db.file), sopts...)
 		if err != nil {
 			return fmt.Errorf("anya: open %s: %w", db.file, err)
@@ -313,7 +319,7 @@ func (m *Manager) openBitcoin(ctx context.Context) error {
 		bitcoin.WithSenderClock(m.now)); err != nil {
 		return err
 	}
-	if m.features, err = bitcoin.NewFeatureExtractor(bitcoin.WithFeatureLookup(bitcoin.ChainFeatureLookup(m.chain)),
+	if m.extractor, err = bitcoin.NewFeatureExtractor(bitcoin.WithFeatureLookup(bitcoin.ChainFeatureLookup(m.chain)),
 		bitcoin.WithFeatureNetwork(m.net)); err != nil {
 		return err
 	}
@@ -354,12 +360,17 @@ func (m *Manager) openCaches(context.Context) error {
 		return err
 	}
 	m.onClose(m.identities.Close)
+	if m.verdicts, err = cache.New[string, *LinkVerification](cache.WithMaxEntries(DefaultCacheEntries), cache.WithTTL(DefaultCacheTTL),
+		cache.WithLogger(m.log)); err != nil {
+		return err
+	}
+	m.onClose(m.verdicts.Close)
 	return nil
 }
 
 func (m *Manager) openWorkflow(ctx context.Context) error {
 	var err error
-	if m.store, err = workflow.NewSQLiteStore(ctx, m.stateDB); err != nil {
+	if m.store, err = workflow.NewSQLiteStore(ctx, m.workflowDB); err != nil {
 		return err
 	}
 	m.onClose(m.store.Close)

@@ -36,7 +36,7 @@ func TestNewOnDefaults(t *testing.T) {
 		t.Errorf("ML backend %q", b)
 	}
 	dir := m.DataDir()
-	for _, f := range []string{anya.StateFile, anya.AuditFile, anya.DWNFile} {
+	for _, f := range []string{anya.WorkflowFile, anya.StateFile, anya.AuditFile, anya.DWNFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("database %s: %v", f, err)
 		}

@@ -35,15 +35,15 @@ const (
 // (WithTrustedIssuers) issued it.
 const KYCCredentialType = "KYCCredential"
 
-// identityState is what the Manager knows about a DID, cached (identities) until a record of
-// its tenant changes or DefaultCacheTTL passes.
+// identityState is what the Manager knows about a DID from its resolution and its records
+// store, cached (identities) until a link or credential record of its tenant changes or
+// DefaultCacheTTL passes. The counters of its history (stats) are read afresh each time.
 type identityState struct {
 	did        string
 	method     string
 	services   int
 	firstSeen  time.Time
 	registered bool
-	stats      stats
 	links      []linkData // the address-link records in its store, oldest first
 }
 
@@ -65,9 +65,6 @@ func (m *Manager) loadIdentity(ctx context.Context, d string) (*identityState, e
 		return nil, err
 	}
 	st.firstSeen, st.registered = row.FirstSeen, row.WriteGrant != ""
-	if st.stats, err = m.state.stats(ctx, d); err != nil {
-		return nil, err
-	}
 	if st.registered {
 		recs, err := m.queryRecords(ctx, d, PathLink, dwn.Filter{})
 		if err != nil {
@@ -97,10 +94,22 @@ func didMethodCode(method string) float64 {
 }
 
 // identityFeatures computes the identity features of d: from its resolution (method, service
-// endpoints), the Manager's records of it (first seen, credentials, links, payments, reports)
-// and its records store. address, when set, is the address whose link address_linked reports;
-// otherwise any link counts.
-func (s *identityState) features(now time.Time, address string) map[string]float64 {
+// endpoints), its links in its records store, and the Manager's counters of its history
+// (first seen, credentials, payments, reports). address, when set, is the address whose link
+// address_linked reports; otherwise any link counts.
+func (m *Manager) identityFeatures(ctx context.Context, d, address string) (map[string]float64, error) {
+	s, err := m.identity(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	st, err := m.state.stats(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	return s.features(m.now(), address, st), nil
+}
+
+func (s *identityState) features(now time.Time, address string, st stats) map[string]float64 {
 	linked := 0.0
 	addrs := map[string]bool{}
 	for _, l := range s.links {
@@ -112,15 +121,15 @@ func (s *identityState) features(now time.Time, address string) map[string]float
 	age := math.Floor(now.Sub(s.firstSeen).Hours()/24*10) / 10
 	return map[string]float64{
 		FeatureDIDAgeDays:       math.Max(age, 0),
-		FeatureCredentials:      float64(s.stats.Credentials),
-		FeatureKYCVerified:      float64(min(s.stats.KYC, 1)),
+		FeatureCredentials:      float64(st.Credentials),
+		FeatureKYCVerified:      float64(min(st.KYC, 1)),
 		FeatureAddressLinked:    linked,
-		FeaturePriorPayments:    float64(s.stats.Payments),
-		FeaturePriorReports:     float64(s.stats.Reports),
+		FeaturePriorPayments:    float64(st.Payments),
+		FeaturePriorReports:     float64(st.Reports),
 		FeatureLinkedAddresses:  float64(len(addrs)),
-		FeaturePriorVolumeBTC:   float64(s.stats.VolumeSat) / 1e8,
-		FeatureDisputes:         float64(s.stats.Disputes),
-		FeatureDWNRecords:       float64(s.stats.Records),
+		FeaturePriorVolumeBTC:   float64(st.VolumeSat) / 1e8,
+		FeatureDisputes:         float64(st.Disputes),
+		FeatureDWNRecords:       float64(st.Records),
 		FeatureDIDMethod:        didMethodCode(s.method),
 		FeatureServiceEndpoints: float64(s.services),
 	}
@@ -133,7 +142,7 @@ func (m *Manager) txFeatures(ctx context.Context, tx *wire.MsgTx) (map[string]fl
 	if err != nil {
 		return nil, err
 	}
-	v, err := m.features.Tx(ctx, tx, tip.Height+1, nil)
+	v, err := m.extractor.Tx(ctx, tx, tip.Height+1, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -61,11 +61,10 @@ func (m *Manager) interaction(ctx context.Context, p payment) ([]float32, error)
 	if err != nil {
 		return nil, err
 	}
-	st, err := m.identity(ctx, p.DID)
+	idf, err := m.identityFeatures(ctx, p.DID, p.From)
 	if err != nil {
 		return nil, err
 	}
-	idf := st.features(m.now(), p.From)
 	txc, err := m.cross(ctx, security.Bitcoin, security.ML, security.ActionAssessRisk,
 		map[string]any{"features": toAny(txf), "amount_sat": p.Amount, "recipient_address": p.To})
 	if err != nil {

@@ -160,6 +160,12 @@ func (m *Manager) installProtocol(ctx context.Context, b *did.BearerDID) error {
 
 // grants returns the host's grants in tenant's records store.
 func (m *Manager) grants(ctx context.Context, tenant string) (identityRow, error) {
+	m.grantsMu.Lock()
+	row, ok := m.grantRows[tenant]
+	m.grantsMu.Unlock()
+	if ok {
+		return row, nil
+	}
 	row, ok, err := m.state.identity(ctx, tenant)
 	if err != nil {
 		return identityRow{}, err
@@ -167,6 +173,12 @@ func (m *Manager) grants(ctx context.Context, tenant string) (identityRow, error
 	if !ok || row.WriteGrant == "" {
 		return identityRow{}, fmt.Errorf("%w: %s (register it with AddIdentity)", ErrUnknownIdentity, tenant)
 	}
+	m.grantsMu.Lock()
+	if m.grantRows == nil {
+		m.grantRows = map[string]identityRow{}
+	}
+	m.grantRows[tenant] = row
+	m.grantsMu.Unlock()
 	return row, nil
 }
 
@@ -212,17 +224,20 @@ func (m *Manager) process(ctx context.Context, tenant string, msg *dwn.Message) 
 	return rec, nil
 }
 
-// readRecord reads a record of tenant as the host.
+// readRecord reads a record the host wrote in tenant's store. The Manager runs the node, so
+// it reads its own records from the store directly.
 func (m *Manager) readRecord(ctx context.Context, tenant, recordID string) (*dwn.Record, error) {
-	msg, err := dwn.NewRead(ctx, m.host, tenant, recordID, dwn.WithTimestamp(m.now()))
+	rec, err := m.dwnStore.Record(ctx, tenant, recordID)
 	if err != nil {
 		return nil, err
 	}
-	reply, err := m.node.Process(ctx, tenant, msg)
-	if err != nil {
-		return nil, err
+	if rec.Deleted {
+		return nil, fmt.Errorf("anya: record %s of %s: %w", recordID, tenant, dwn.ErrNotFound)
 	}
-	return reply.Record, nil
+	if rec.Author != m.host.String() {
+		return nil, fmt.Errorf("anya: record %s of %s was not written by the host", recordID, tenant)
+	}
+	return rec, nil
 }
 
 // queryRecords returns the records at path in tenant's store that the host may see (with its
@@ -287,6 +302,5 @@ func (m *Manager) AddCredential(ctx context.Context, d, token string) (string, e
 	if err := m.state.addStats(ctx, d, st); err != nil {
 		return "", err
 	}
-	m.identities.Invalidate(d)
 	return rec.ID, nil
 }

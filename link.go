@@ -250,7 +250,7 @@ func (m *Manager) verifyLink(ctx context.Context, d, address, credential string)
 		candidates = st.linksFor(address)
 	}
 	for _, c := range candidates {
-		v := m.checkLink(ctx, d, address, c)
+		v := m.checkLinkCached(ctx, d, address, c)
 		if v.Score > best.Score || best.Score == 0 {
 			best = v
 		}
@@ -259,6 +259,31 @@ func (m *Manager) verifyLink(ctx context.Context, d, address, credential string)
 		}
 	}
 	return best, nil
+}
+
+// checkLinkCached is checkLink with its verdicts cached: a credential is immutable, so its
+// verdict holds until DefaultCacheTTL passes (issuer keys may rotate) or, for a verified one,
+// the credential expires. A link deleted from the store stops being a candidate at once.
+func (m *Manager) checkLinkCached(ctx context.Context, d, address, token string) *LinkVerification {
+	sum := sha256.Sum256([]byte(token))
+	key := d + "\n" + address + "\n" + hex.EncodeToString(sum[:])
+	if v, ok := m.verdicts.Get(key); ok {
+		cp := *v
+		return &cp
+	}
+	v := m.checkLink(ctx, d, address, token)
+	if ctx.Err() != nil {
+		return v // a verdict cut short by cancellation is not a verdict
+	}
+	ttl := DefaultCacheTTL
+	if v.Verified && !v.Credential.ExpiresAt.IsZero() {
+		ttl = min(ttl, v.Credential.ExpiresAt.Sub(m.now()))
+	}
+	if ttl > 0 {
+		_ = m.verdicts.SetWithTTL(key, v, ttl)
+	}
+	cp := *v
+	return &cp
 }
 
 // checkLink runs the checks on one credential; the DID resolved already.

@@ -38,9 +38,10 @@ const (
 
 // File names of the Manager's SQLite databases in its data directory.
 const (
-	StateFile = "state.db" // workflow runs, send records, payments, features, checkpoints
-	AuditFile = "audit.db" // the tamper-evident audit log of every boundary crossing
-	DWNFile   = "dwn.db"   // the records store (decentralized web node) of the identities
+	WorkflowFile = "workflow.db" // the durable workflow runs
+	StateFile    = "state.db"    // send records with their reserved coins, payments, features, checkpoints
+	AuditFile    = "audit.db"    // the tamper-evident audit log of every boundary crossing
+	DWNFile      = "dwn.db"      // the records store (decentralized web node) of the identities
 )
 
 // Option configures New.
@@ -65,8 +66,8 @@ type config struct {
 	ml            mlConfig
 }
 
-// WithDataDir keeps the Manager's databases (StateFile, AuditFile, DWNFile) in dir, created if
-// needed, so that payments, records and the audit log survive a restart. Defaults to a new
+// WithDataDir keeps the Manager's databases (WorkflowFile, StateFile, AuditFile, DWNFile) in
+// dir, created if needed, so that payments, records and the audit log survive a restart. Defaults to a new
 // temporary directory that Close removes.
 func WithDataDir(dir string) Option {
 	return func(c *config) error {

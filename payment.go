@@ -101,6 +101,7 @@ func (m *Manager) pay(ctx context.Context, op TriProtocol) (*Payment, error) {
 			if err := m.state.putFeatures(ctx, p.ID, vec); err != nil {
 				return nil, err
 			}
+			m.features.Store(p.ID, vec)
 		}
 		ctx = security.NewContext(ctx, sc)
 	case err != nil:
@@ -232,11 +233,18 @@ type riskOut struct {
 }
 
 // opAssessRisk scores the run's payment with the fraud model: on the interaction features the
-// Manager computed and passed through the boundaries when it started the payment (keyed by run
-// ID), or, for a run the host started itself, on what the step's input says.
+// Manager computed and passed through the boundaries when it started the payment (stored by run
+// ID, and kept in memory for the common case of the step running in the same process), or, for
+// a run the host started itself, on what the step's input says.
 func (m *Manager) opAssessRisk(ctx context.Context, c *workflow.Call, in riskIn) (riskOut, error) {
-	v, ok, err := m.state.features(ctx, c.RunID)
-	if err != nil {
+	var (
+		v   []float32
+		ok  bool
+		err error
+	)
+	if mem, found := m.features.LoadAndDelete(c.RunID); found {
+		v, ok = mem.([]float32), true
+	} else if v, ok, err = m.state.features(ctx, c.RunID); err != nil {
 		return riskOut{}, err
 	}
 	if !ok || len(v) != len(m.fraud.inputs()) {
@@ -315,11 +323,6 @@ func (m *Manager) opRecordPayment(ctx context.Context, _ *workflow.Call, in reco
 	}
 	m.blocks.RLock()
 	defer m.blocks.RUnlock()
-	if row, ok, err := m.state.payment(ctx, in.PaymentID); err != nil {
-		return recordOut{}, err
-	} else if ok {
-		return recordOut{RecordID: row.RecordID}, nil
-	}
 	sendRec, err := m.sender.Record(ctx, SendKey(in.PaymentID))
 	if err != nil {
 		return recordOut{}, fmt.Errorf("anya: the send of payment %s: %w", in.PaymentID, err)
@@ -355,7 +358,6 @@ func (m *Manager) opRecordPayment(ctx context.Context, _ *workflow.Call, in reco
 	if _, err := m.state.insertPayment(ctx, row); err != nil {
 		return recordOut{}, err
 	}
-	m.identities.Invalidate(in.DID)
 	return recordOut{RecordID: rec.ID}, nil
 }
 

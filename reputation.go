@@ -83,7 +83,7 @@ func (m *Manager) scoreReputation(ctx context.Context, op Web5ToML) (*Reputation
 	if _, err := did.Parse(op.DID); err != nil {
 		return nil, &OpError{Op: op.name(), Field: "DID", Reason: "not a DID", Err: err}
 	}
-	st, err := m.identity(ctx, op.DID)
+	feats, err := m.identityFeatures(ctx, op.DID, "")
 	if err != nil {
 		var re *did.ResolutionError
 		if errors.As(err, &re) {
@@ -91,7 +91,6 @@ func (m *Manager) scoreReputation(ctx context.Context, op Web5ToML) (*Reputation
 		}
 		return nil, err
 	}
-	feats := st.features(m.now(), "")
 	crossed, err := m.cross(ctx, security.Web5, security.ML, ActionScoreReputation,
 		map[string]any{"identity_features": toAny(feats), "sender_did": op.DID})
 	if err != nil {

@@ -62,10 +62,18 @@ func (m *Manager) send(ctx context.Context, paymentID, from, to string, amount i
 		return sent{}, err
 	}
 	defer unlock()
+	var built *wire.MsgTx
 	txid, err := m.sender.SendFunc(ctx, key, func(ctx context.Context) (*wire.MsgTx, error) {
-		return m.wallet.Build(ctx, wallet.Payment{From: from, To: toAddr, Amount: btcutil.Amount(amount), Key: key})
+		tx, err := m.wallet.Build(ctx, wallet.Payment{From: from, To: toAddr, Amount: btcutil.Amount(amount), Key: key})
+		built = tx
+		return tx, err
 	})
 	m.invalidateUTXOs(from, to)
+	if err != nil || built == nil || built.TxHash() != txid {
+		m.wallet.Invalidate(from) // refused (perhaps a coin the wallet's view still had), or not ours to account
+	} else {
+		m.wallet.Sent(from, built)
+	}
 	if err != nil {
 		return sent{}, err
 	}
@@ -87,6 +95,7 @@ func (m *Manager) complete(ctx context.Context, rec bitcoin.SendRecord) (sent, e
 		return sent{}, fmt.Errorf("anya: recorded transaction of %q: %w", rec.Key, err)
 	}
 	txid, err := m.sender.Send(ctx, rec.Key, &tx)
+	m.wallet.Invalidate() // the recorded transaction's coins were spent before the wallet's view began
 	if err != nil {
 		return sent{}, err
 	}

@@ -73,8 +73,6 @@ var stateQueries = map[string]string{
 	"stats":          `SELECT payments, volume_sat, links, credentials, kyc, reports, disputes, records FROM anya_stats WHERE did = ?`,
 	"addStats":       `INSERT INTO anya_stats (did, payments, volume_sat, links, credentials, kyc, reports, disputes, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (did) DO UPDATE SET payments = payments + excluded.payments, volume_sat = volume_sat + excluded.volume_sat, links = links + excluded.links, credentials = credentials + excluded.credentials, kyc = max(kyc, excluded.kyc), reports = reports + excluded.reports, disputes = disputes + excluded.disputes, records = records + excluded.records`,
 	"insertPayment":  `INSERT INTO anya_payments (payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (payment_id) DO NOTHING`,
-	"paymentByTxid":  `SELECT payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block FROM anya_payments WHERE txid = ?`,
-	"paymentByID":    `SELECT payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block FROM anya_payments WHERE payment_id = ?`,
 	"paymentStatus":  `UPDATE anya_payments SET status = ?, height = ?, block = ? WHERE payment_id = ?`,
 	"putFeatures":    `INSERT INTO anya_features (payment_id, vector) VALUES (?, ?) ON CONFLICT (payment_id) DO NOTHING`,
 	"features":       `SELECT vector FROM anya_features WHERE payment_id = ?`,
@@ -234,17 +232,6 @@ func (s *stateStore) insertPayment(ctx context.Context, p paymentRow) (bool, err
 		return addStats(ctx, s, tx, p.DID, stats{Payments: 1, VolumeSat: p.AmountSat, Records: 1})
 	})
 	return added, err
-}
-
-func (s *stateStore) payment(ctx context.Context, id string) (paymentRow, bool, error) {
-	p, err := scanPayment(s.stmts["paymentByID"].QueryRowContext(ctx, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return paymentRow{}, false, nil
-	}
-	if err != nil {
-		return paymentRow{}, false, fmt.Errorf("anya: state payment: %w", err)
-	}
-	return p, true, nil
 }
 
 func (s *stateStore) paymentsQuery(ctx context.Context, name string, args ...any) ([]paymentRow, error) {

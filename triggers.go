@@ -48,13 +48,17 @@ func (m *Manager) subscribeBlocks() error {
 }
 
 // subscribe wires the Web5 trigger: a record written to or deleted from a tenant's store
-// invalidates the cached identity of that tenant (its links, credentials and history).
+// invalidates the cached identity of that tenant (its links), unless it is one of the payment
+// records the Manager writes itself, which change only counters it keeps up to date.
 func (m *Manager) subscribe(context.Context) error {
 	for _, pat := range []string{dwn.TopicPrefix + ".*." + dwn.EventRecordWritten, dwn.TopicPrefix + ".*." + dwn.EventRecordDeleted} {
 		sub, err := bus.Subscribe(m.bus, pat, func(_ context.Context, e bus.Envelope[dwn.Event]) error {
 			m.identities.Invalidate(e.Payload.Tenant)
 			return nil
-		}, bus.Named("anya.identities"), bus.OnFull(bus.PolicyDropOldest))
+		}, bus.Named("anya.identities"), bus.Filter(func(e bus.Envelope[dwn.Event]) bool {
+			r := e.Payload.Record
+			return r == nil || r.Protocol != ProtocolURI || r.ProtocolPath != PathPayment
+		}))
 		if err != nil {
 			return err
 		}
@@ -66,6 +70,7 @@ func (m *Manager) subscribe(context.Context) error {
 func (m *Manager) onBlock(ctx context.Context, e bus.Envelope[bitcoin.BlockEvent]) error {
 	m.blocks.Lock()
 	defer m.blocks.Unlock()
+	m.wallet.Invalidate() // coins confirmed, matured, spent elsewhere or reorged out
 	switch ev := e.Payload.(type) {
 	case bitcoin.BlockConnected:
 		return m.blockConnected(ctx, ev)

@@ -17,4 +17,12 @@
 // the mempool (recorded, then the process died before the broadcast), and PutIfAbsent refuses a
 // record whose transaction spends a coin reserved by another key with ErrCoinReserved. A record
 // whose bytes are not a transaction reserves nothing.
+//
+// # One process per database
+//
+// A database is owned by one process at a time (the anya Manager's rule for its data
+// directory). The store relies on it to remember, in memory, the records it has seen (they never
+// change), the keys it found without one, and which coins it has found free or reserved — only
+// its own PutIfAbsent adds records and reservations — so that the hot path of a payment reads
+// the database at most once.
 package sendstore

@@ -39,6 +39,11 @@ CREATE TABLE bitcoin_send_spends (
 `}
 
 // Store is a bitcoin.SendStore in SQLite. It is safe for concurrent use.
+//
+// Records never change once stored, so the store remembers the ones it has read or written;
+// and since one process at a time owns a database (see the package documentation), it also
+// remembers which coins it has found free or reserved, and answers Reserved from memory for
+// those. Both memories are bounded by maxMemory entries.
 type Store struct {
 	db *sql.DB
 
@@ -46,7 +51,15 @@ type Store struct {
 	closed bool
 
 	get, put, spend, owner *sql.Stmt
+
+	memMu   sync.Mutex
+	records map[string]bitcoin.SendRecord // key → record, as stored
+	absent  map[string]bool               // keys found without a record
+	coins   map[wire.OutPoint]string      // outpoint → the key reserving it, "" for free
 }
+
+// maxMemory bounds each of the store's memories; a full memory is forgotten at once.
+const maxMemory = 1 << 16
 
 var _ bitcoin.SendStore = (*Store)(nil)
 
@@ -56,7 +69,7 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	if err := sqlitex.Migrate(ctx, db, "bitcoin_sends", migrations); err != nil {
 		return nil, err
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, records: map[string]bitcoin.SendRecord{}, absent: map[string]bool{}, coins: map[wire.OutPoint]string{}}
 	for _, st := range []struct {
 		dst **sql.Stmt
 		sql string
@@ -113,7 +126,53 @@ func (s *Store) Get(ctx context.Context, key string) (bitcoin.SendRecord, error)
 		return bitcoin.SendRecord{}, err
 	}
 	defer s.mu.RUnlock()
-	return scan(ctx, s.get.QueryRowContext(ctx, key), key)
+	s.memMu.Lock()
+	rec, ok := s.records[key]
+	none := s.absent[key]
+	s.memMu.Unlock()
+	if ok {
+		return cloneRecord(rec), nil
+	}
+	if none {
+		return bitcoin.SendRecord{}, fmt.Errorf("sendstore: key %q: %w", key, bitcoin.ErrNotFound)
+	}
+	rec, err := scan(ctx, s.get.QueryRowContext(ctx, key), key)
+	switch {
+	case err == nil:
+		s.remember(rec, nil)
+	case errors.Is(err, bitcoin.ErrNotFound):
+		s.memMu.Lock()
+		if _, stored := s.records[key]; !stored { // a PutIfAbsent meanwhile wins
+			if len(s.absent) >= maxMemory {
+				clear(s.absent)
+			}
+			s.absent[key] = true
+		}
+		s.memMu.Unlock()
+	}
+	return rec, err
+}
+
+func cloneRecord(r bitcoin.SendRecord) bitcoin.SendRecord {
+	r.RawTx = bytes.Clone(r.RawTx)
+	return r
+}
+
+// remember keeps a stored record, and the coins its transaction reserves.
+func (s *Store) remember(rec bitcoin.SendRecord, spends []wire.OutPoint) {
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	if len(s.records) >= maxMemory {
+		clear(s.records)
+	}
+	s.records[rec.Key] = cloneRecord(rec)
+	delete(s.absent, rec.Key)
+	if len(s.coins)+len(spends) > maxMemory {
+		clear(s.coins)
+	}
+	for _, op := range spends {
+		s.coins[op] = rec.Key
+	}
 }
 
 func scan(ctx context.Context, row *sql.Row, key string) (bitcoin.SendRecord, error) {
@@ -191,6 +250,11 @@ func (s *Store) PutIfAbsent(ctx context.Context, rec bitcoin.SendRecord) (bitcoi
 		}
 		return bitcoin.SendRecord{}, false, err
 	}
+	if loaded {
+		s.remember(stored, nil)
+	} else {
+		s.remember(stored, spends)
+	}
 	return stored, loaded, nil
 }
 
@@ -204,6 +268,40 @@ func (s *Store) Reserved(ctx context.Context, ops []wire.OutPoint) (map[wire.Out
 		return nil, err
 	}
 	defer s.mu.RUnlock()
+	out := map[wire.OutPoint]string{}
+	var unknown []wire.OutPoint
+	s.memMu.Lock()
+	for _, op := range ops {
+		switch k, ok := s.coins[op]; {
+		case !ok:
+			unknown = append(unknown, op)
+		case k != "":
+			out[op] = k
+		}
+	}
+	s.memMu.Unlock()
+	found, err := s.reservedInDB(ctx, unknown)
+	if err != nil {
+		return nil, err
+	}
+	s.memMu.Lock()
+	if len(s.coins)+len(unknown) > maxMemory {
+		clear(s.coins)
+	}
+	for _, op := range unknown {
+		k := found[op]
+		if k != "" {
+			out[op] = k
+		}
+		if _, ok := s.coins[op]; !ok { // a reservation made meanwhile wins
+			s.coins[op] = k
+		}
+	}
+	s.memMu.Unlock()
+	return out, nil
+}
+
+func (s *Store) reservedInDB(ctx context.Context, ops []wire.OutPoint) (map[wire.OutPoint]string, error) {
 	out := map[wire.OutPoint]string{}
 	for len(ops) > 0 {
 		n := min(len(ops), maxVars)

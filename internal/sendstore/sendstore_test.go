@@ -153,3 +153,26 @@ func TestClosed(t *testing.T) {
 		t.Fatalf("Reserved after Close: %v", err)
 	}
 }
+
+// The store's memory of absent keys and free coins follows its own writes.
+func TestMemoryFollowsWrites(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, filepath.Join(t.TempDir(), "s.db"))
+	op := wire.OutPoint{Hash: chainhash.Hash{9}, Index: 1}
+	if _, err := s.Get(ctx, "k"); !errors.Is(err, bitcoin.ErrNotFound) {
+		t.Fatal(err)
+	}
+	if got, _ := s.Reserved(ctx, []wire.OutPoint{op}); len(got) != 0 {
+		t.Fatalf("free coin reported reserved: %v", got)
+	}
+	raw, txid := spending(t, op)
+	if _, _, err := s.PutIfAbsent(ctx, bitcoin.SendRecord{Key: "k", Txid: txid, RawTx: raw}); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := s.Get(ctx, "k"); err != nil || rec.Txid != txid {
+		t.Fatalf("Get after a put remembered as absent: %v %v", rec, err)
+	}
+	if got, _ := s.Reserved(ctx, []wire.OutPoint{op}); got[op] != "k" {
+		t.Fatalf("reservation not seen after a put remembered as free: %v", got)
+	}
+}

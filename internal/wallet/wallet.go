@@ -1,13 +1,16 @@
 package wallet
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/anya-org/anya-go/bitcoin"
@@ -41,6 +44,9 @@ type account struct {
 	addr   bitcoin.Address
 	script []byte
 	lock   chan struct{} // one slot: held while a payment from the address is built and recorded
+
+	mu    sync.Mutex
+	coins []bitcoin.UTXO // the spendable coins as last seen, nil when unknown
 }
 
 // NetworkOf returns the bitcoin.Network of chain c.
@@ -139,15 +145,7 @@ func (w *Wallet) Coins(ctx context.Context, address, key string) ([]bitcoin.UTXO
 	if err != nil {
 		return nil, err
 	}
-	return w.coins(ctx, a, key)
-}
-
-func (w *Wallet) coins(ctx context.Context, a *account, key string) ([]bitcoin.UTXO, error) {
-	utxos, err := w.chain.UTXOs(ctx, a.script)
-	if err != nil {
-		return nil, err
-	}
-	tip, err := w.chain.BestBlock(ctx)
+	utxos, err := w.spendable(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -161,15 +159,91 @@ func (w *Wallet) coins(ctx context.Context, a *account, key string) ([]bitcoin.U
 	}
 	out := utxos[:0]
 	for _, u := range utxos {
+		if k, ok := reserved[u.OutPoint]; !ok || k == key {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// spendable returns the unspent (mempool included), mature coins of a: the wallet's view, read
+// from the chain when it is unknown.
+func (w *Wallet) spendable(ctx context.Context, a *account) ([]bitcoin.UTXO, error) {
+	a.mu.Lock()
+	view := a.coins
+	a.mu.Unlock()
+	if view != nil {
+		return slices.Clone(view), nil
+	}
+	utxos, err := w.chain.UTXOs(ctx, a.script)
+	if err != nil {
+		return nil, err
+	}
+	tip, err := w.chain.BestBlock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bitcoin.UTXO, 0, len(utxos))
+	for _, u := range utxos {
 		if u.Coinbase && (u.Height == 0 || tip.Height+1-u.Height < w.maturity) {
 			continue // immature: spendable once the next block is maturity blocks above it
 		}
-		if k, ok := reserved[u.OutPoint]; ok && k != key {
-			continue
-		}
 		out = append(out, u)
 	}
+	a.mu.Lock()
+	a.coins = slices.Clone(out)
+	a.mu.Unlock()
 	return out, nil
+}
+
+// Sent updates the wallet's view of address after tx, built by Build, was recorded or broadcast:
+// the coins it spends are gone, its outputs paying the address (the change) are new, unconfirmed
+// coins.
+func (w *Wallet) Sent(address string, tx *wire.MsgTx) {
+	a, err := w.account(address)
+	if err != nil || tx == nil {
+		return
+	}
+	spent := make(map[wire.OutPoint]bool, len(tx.TxIn))
+	for _, in := range tx.TxIn {
+		spent[in.PreviousOutPoint] = true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.coins == nil {
+		return
+	}
+	a.coins = slices.DeleteFunc(a.coins, func(u bitcoin.UTXO) bool { return spent[u.OutPoint] })
+	txid := tx.TxHash()
+	for i, out := range tx.TxOut {
+		if bytes.Equal(out.PkScript, a.script) {
+			a.coins = append(a.coins, bitcoin.UTXO{OutPoint: wire.OutPoint{Hash: txid, Index: uint32(i)}, Value: btcutil.Amount(out.Value),
+				PkScript: bytes.Clone(out.PkScript)})
+		}
+	}
+}
+
+// Invalidate forgets the wallet's view of the coins of addresses (all of them with none), so
+// that the next payment reads them from the chain: after a block, a reorg, or a transaction the
+// chain refused.
+func (w *Wallet) Invalidate(addresses ...string) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if len(addresses) == 0 {
+		for _, a := range w.keys {
+			a.mu.Lock()
+			a.coins = nil
+			a.mu.Unlock()
+		}
+		return
+	}
+	for _, addr := range addresses {
+		if a := w.keys[addr]; a != nil {
+			a.mu.Lock()
+			a.coins = nil
+			a.mu.Unlock()
+		}
+	}
 }
 
 // Payment is what Build pays.
@@ -182,36 +256,60 @@ type Payment struct {
 	Key string
 }
 
-func (w *Wallet) psbt(ctx context.Context, p Payment) (*bitcoin.PSBT, *account, error) {
+// psbt selects coins for p and returns the unsigned PSBT. Coins reserved by another key's
+// recorded transaction are rare (a crash between recording and broadcasting), so only the coins
+// a selection chose are checked, and a selection that chose reserved ones is made again without
+// them.
+func (w *Wallet) psbt(ctx context.Context, p Payment) (*bitcoin.PSBT, *account, []bitcoin.UTXO, error) {
 	if p.Amount <= 0 {
-		return nil, nil, fmt.Errorf("%w: amount %d", ErrInvalidArgument, p.Amount)
+		return nil, nil, nil, fmt.Errorf("%w: amount %d", ErrInvalidArgument, p.Amount)
 	}
 	a, err := w.account(p.From)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if p.To.IsZero() || p.To.Network() != w.net {
-		return nil, nil, fmt.Errorf("%w: recipient %q is not a %s address", ErrInvalidArgument, p.To, w.net)
+		return nil, nil, nil, fmt.Errorf("%w: recipient %q is not a %s address", ErrInvalidArgument, p.To, w.net)
 	}
-	utxos, err := w.coins(ctx, a, p.Key)
+	utxos, err := w.spendable(ctx, a)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	coins := make([]bitcoin.Coin, len(utxos))
-	for i, u := range utxos {
-		coins[i] = u.Coin()
+	outs := []*wire.TxOut{wire.NewTxOut(int64(p.Amount), p.To.PkScript())}
+	for {
+		coins := make([]bitcoin.Coin, len(utxos))
+		for i, u := range utxos {
+			coins[i] = u.Coin()
+		}
+		pkt, err := bitcoin.CreatePSBT(outs, coins, w.feeRate, a.addr)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		chosen := make([]wire.OutPoint, 0, 2)
+		for _, in := range pkt.UnsignedTx().TxIn {
+			chosen = append(chosen, in.PreviousOutPoint)
+		}
+		reserved, err := w.reserved(ctx, chosen)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		kept := utxos[:0]
+		for _, u := range utxos {
+			if k, ok := reserved[u.OutPoint]; !ok || k == p.Key {
+				kept = append(kept, u)
+			}
+		}
+		if len(kept) == len(utxos) {
+			return pkt, a, utxos, nil
+		}
+		utxos = kept // each round removes at least one coin, so this ends
 	}
-	pkt, err := bitcoin.CreatePSBT([]*wire.TxOut{wire.NewTxOut(int64(p.Amount), p.To.PkScript())}, coins, w.feeRate, a.addr)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pkt, a, nil
 }
 
 // Template returns the unsigned transaction Build would make for p now: the same coins,
 // outputs and fee. It is what fraud scoring looks at before anything is signed.
 func (w *Wallet) Template(ctx context.Context, p Payment) (*wire.MsgTx, error) {
-	pkt, _, err := w.psbt(ctx, p)
+	pkt, _, _, err := w.psbt(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -221,16 +319,32 @@ func (w *Wallet) Template(ctx context.Context, p Payment) (*wire.MsgTx, error) {
 // Build returns a signed transaction paying p from the coins of p.From, with change back to
 // it. Hold Lock for p.From until the transaction is recorded, so that two payments never pick
 // the same coins.
+//
+// Coins, change and fee come from bitcoin.CreatePSBT; the P2WPKH inputs are signed directly
+// (BIP-143, SIGHASH_ALL) rather than through the PSBT's finalizer and extractor, whose full
+// script check the chain's test-accept repeats before the transaction is recorded or sent.
 func (w *Wallet) Build(ctx context.Context, p Payment) (*wire.MsgTx, error) {
-	pkt, a, err := w.psbt(ctx, p)
+	pkt, a, utxos, err := w.psbt(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := pkt.Sign(a.key); err != nil {
-		return nil, err
+	tx := pkt.UnsignedTx()
+	prevs := make(map[wire.OutPoint]*wire.TxOut, len(utxos))
+	for _, u := range utxos {
+		prevs[u.OutPoint] = u.TxOut()
 	}
-	if err := pkt.Finalize(); err != nil {
-		return nil, err
+	fetcher := txscript.NewMultiPrevOutFetcher(prevs)
+	hashes := txscript.NewTxSigHashes(tx, fetcher)
+	for i, in := range tx.TxIn {
+		prev, ok := prevs[in.PreviousOutPoint]
+		if !ok {
+			return nil, fmt.Errorf("wallet: input %d spends %s, not one of the candidate coins", i, in.PreviousOutPoint)
+		}
+		wit, err := txscript.WitnessSignature(tx, hashes, i, prev.Value, prev.PkScript, txscript.SigHashAll, a.key, true)
+		if err != nil {
+			return nil, fmt.Errorf("wallet: sign input %d: %w", i, err)
+		}
+		in.Witness = wit
 	}
-	return pkt.Extract()
+	return tx, nil
 }
