@@ -10,7 +10,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/btcsuite/btcd/wire"
+
 	"github.com/anya-org/anya-go"
+	"github.com/anya-org/anya-go/bitcoin/bitcointest"
 	"github.com/anya-org/anya-go/bitcoin/simchain"
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/internal/sqlitex"
@@ -25,7 +28,8 @@ import (
 const (
 	benchSenders = 16     // senders, so payments run in parallel (one wallet lock each)
 	benchAmount  = 15_000 // sat per payment
-	benchRowSize = 256    // bytes per anchor row, about one transition
+	benchCoin    = 100_000
+	benchRowSize = 256 // bytes per anchor row, about one transition
 )
 
 // Write transactions one verified payment makes, by database (TestBenchWrites checks the audit
@@ -50,9 +54,8 @@ type benchEnv struct {
 	confirmed chan struct{}
 }
 
-// newBenchEnv funds each sender with enough mature coinbases for its share of payments
-// payments, so that each payment spends a confirmed coin, and waits for the Manager to have
-// followed every block.
+// newBenchEnv funds each sender with a confirmed coin for each of its share of payments, so that
+// each payment spends a confirmed coin, and waits for the Manager to have followed every block.
 func newBenchEnv(b *testing.B, payments int) *benchEnv {
 	b.Helper()
 	ctx := context.Background()
@@ -82,18 +85,42 @@ func newBenchEnv(b *testing.B, payments int) *benchEnv {
 	if e.to, err = m.NewIdentity(ctx); err != nil {
 		b.Fatal(err)
 	}
+	// Regtest halves the block subsidy every 150 blocks, so senders are not funded with a
+	// coinbase per payment: each gets one coinbase, which it splits into a coin per payment.
 	coins := payments/benchSenders + 2
-	for range benchSenders {
-		id, err := m.NewIdentity(ctx)
+	var wallets []*bitcointest.Wallet
+	for i := range benchSenders {
+		key := bitcointest.KeyFromSeed(fmt.Sprintf("bench sender %d", i))
+		bearer, err := fixedDID(fmt.Sprintf("bench sender %d", i))
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := e.sim.Mine(coins, simchain.PayTo(id.Address.PkScript())); err != nil {
+		id, err := m.AddIdentity(ctx, bearer, key)
+		if err != nil {
 			b.Fatal(err)
 		}
-		e.senders = append(e.senders, id)
+		w, err := bitcointest.NewWallet(e.sim, key)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.sim.Mine(1, simchain.PayTo(id.Address.PkScript())); err != nil {
+			b.Fatal(err)
+		}
+		e.senders, wallets = append(e.senders, id), append(wallets, w)
 	}
 	if _, err := e.sim.Mine(100); err != nil {
+		b.Fatal(err)
+	}
+	for i, w := range wallets {
+		outs := make([]*wire.TxOut, coins)
+		for j := range outs {
+			outs[j] = wire.NewTxOut(benchCoin, e.senders[i].Address.PkScript())
+		}
+		if _, err := w.Send(ctx, outs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := e.sim.Mine(6); err != nil {
 		b.Fatal(err)
 	}
 	for _, id := range e.senders {
