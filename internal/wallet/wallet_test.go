@@ -174,3 +174,59 @@ func TestSignMessage(t *testing.T) {
 		t.Fatalf("%+v %v", v, err)
 	}
 }
+
+// The wallet's view of an address's coins follows its own payments (Sent) and is read again
+// from the chain after Invalidate.
+func TestCoinView(t *testing.T) {
+	ctx := t.Context()
+	sim, w, from, to := setup(t, reservations{})
+	before, err := w.Coins(ctx, from.String(), "k1")
+	if err != nil || len(before) != 2 {
+		t.Fatal(before, err)
+	}
+	tx, err := w.Build(ctx, wallet.Payment{From: from.String(), To: to, Amount: 10_000, Key: "k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Broadcast(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	w.Sent(from.String(), tx)
+	after, _ := w.Coins(ctx, from.String(), "k2")
+	if len(after) != 2 {
+		t.Fatalf("after a payment the view holds %d coins, want the unspent one and the change", len(after))
+	}
+	for _, u := range after {
+		if u.OutPoint == tx.TxIn[0].PreviousOutPoint {
+			t.Fatal("the spent coin is still in the view")
+		}
+	}
+	// A payment made elsewhere from the same key is not in the view until it is invalidated.
+	other, err := bitcointest.NewWallet(sim, bitcointest.KeyFromSeed("wallet test payer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Send(ctx, wire.NewTxOut(5_000, to.PkScript())); err != nil {
+		t.Fatal(err)
+	}
+	stale, _ := w.Coins(ctx, from.String(), "k2")
+	w.Invalidate(from.String())
+	fresh, _ := w.Coins(ctx, from.String(), "k2")
+	chain, _ := sim.UTXOs(ctx, from.PkScript())
+	if len(fresh) != len(chain)-1 { // the chain also lists the immature coinbase
+		t.Fatalf("after Invalidate the view has %d coins, the chain %d spendable", len(fresh), len(chain)-1)
+	}
+	if len(stale) == len(fresh) {
+		same := true
+		for i := range stale {
+			same = same && stale[i].OutPoint == fresh[i].OutPoint
+		}
+		if same {
+			t.Fatal("the outside payment changed nothing: the test proves nothing")
+		}
+	}
+	w.Invalidate() // all addresses
+	if again, _ := w.Coins(ctx, from.String(), "k2"); len(again) != len(fresh) {
+		t.Fatalf("after Invalidate() %d coins, want %d", len(again), len(fresh))
+	}
+}
