@@ -69,6 +69,15 @@
 // directory; the SQLite databases survive a crash of the process (kill -9), and with
 // [WithFullSync] a power loss.
 //
+// # Data
+//
+// The Manager keeps its state in four SQLite files in its data directory ([WithDataDir]), one per
+// component so that their writes proceed in parallel: [WorkflowFile] (the workflow runs),
+// [StateFile] (send records with the coins they reserve, payments, interaction features, the
+// block checkpoint), [AuditFile] (the audit log) and [DWNFile] (the identities' records). One
+// Manager at a time may use a data directory; it relies on that to keep some of what it has read
+// in memory (send records, reserved coins, the wallet's coins, permission grants).
+//
 // # Trust boundaries and audit
 //
 // Every crossing between protocols — each workflow step's input that comes from another

@@ -79,8 +79,10 @@ func WithDataDir(dir string) Option {
 	}
 }
 
-// WithBus makes the Manager publish and subscribe on b, which the host owns. Defaults to a new
-// bus that Close closes.
+// WithBus makes the Manager publish and subscribe on b, which the host owns. The Manager's block
+// trigger subscribes to the notifier's block events as bitcoin.BlockEvent values, which a bus
+// delivers in-process (a bus with a byte-level transport carries only concrete payload types).
+// Defaults to a new bus that Close closes.
 func WithBus(b *bus.Bus) Option {
 	return func(c *config) error {
 		if b == nil {
