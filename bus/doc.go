@@ -30,7 +30,8 @@
 // # Queues and slow consumers
 //
 // Each subscription has its own bounded queue and its own goroutine, so a slow or stuck handler
-// never stalls other subscribers. What happens when its queue is full is declared per
+// never stalls other subscribers. The goroutine takes what is waiting a batch at a time, which
+// keeps the cost of a message to one short critical section for the publisher. What happens when its queue is full is declared per
 // subscription (OnFull): PolicyBlock (the default) makes the publisher wait, bounded by the
 // publisher's context; PolicyDropNewest and PolicyDropOldest discard a message and count it;
 // PolicyFail makes Publish return ErrQueueFull. Handling is in publish order; Concurrency runs

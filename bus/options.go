@@ -9,7 +9,8 @@ import (
 
 // Defaults of the bus and of every subscription that does not override them.
 const (
-	// DefaultQueueSize is the capacity of each subscriber queue (per lane, see Concurrency).
+	// DefaultQueueSize is how many messages may wait in each subscriber queue (per lane, see
+	// Concurrency) before the slow-consumer policy applies.
 	DefaultQueueSize = 1024
 	// DefaultPolicy is what happens when a subscriber queue is full: the publisher waits.
 	DefaultPolicy = PolicyBlock
@@ -231,8 +232,10 @@ func Named(name string) SubscribeOption {
 	return func(c *subConfig) error { c.name = name; return nil }
 }
 
-// QueueSize sets the capacity of the subscription's queue (of each lane, see Concurrency).
-// Defaults to the bus's WithDefaultQueueSize.
+// QueueSize sets how many messages may wait in the subscription's queue (in each lane, see
+// Concurrency) before its OnFull policy applies. The handler's goroutine takes waiting messages
+// a batch at a time, so besides the waiting ones it may hold up to n it has taken but not yet
+// handled; those are never dropped. Defaults to the bus's WithDefaultQueueSize.
 func QueueSize(n int) SubscribeOption {
 	return func(c *subConfig) error {
 		if n < 1 {

@@ -80,8 +80,7 @@ type subBase struct {
 	dlq     string
 
 	stopped    atomic.Bool
-	done       chan struct{} // closed by stop: unblocks waiting publishers and the sentinel sender
-	drainReq   chan struct{} // closed by drain
+	done       chan struct{} // closed by stop: unblocks waiting publishers
 	stopOnce   atomic.Bool
 	drainOnce  atomic.Bool
 	detachOnce atomic.Bool
@@ -117,7 +116,7 @@ type subscriber[T any] struct {
 	subBase
 	handler Handler[T]
 	filter  func(Envelope[T]) bool
-	lanes   []chan item[T]
+	lanes   []*queue[T]
 	keyed   bool
 	rr      atomic.Uint32
 	chainMW []Middleware
@@ -164,16 +163,16 @@ func Subscribe[T any](b *Bus, pattern string, handler Handler[T], opts ...Subscr
 	s.subBase = subBase{
 		b: b, id: id, name: sc.name, pat: pat, policy: sc.policy,
 		onError: sc.onError, dlq: sc.deadLetter,
-		done: make(chan struct{}), drainReq: make(chan struct{}), exited: make(chan struct{}),
+		done: make(chan struct{}), exited: make(chan struct{}),
 	}
 	s.self = s
 	if s.name == "" {
 		s.name = "sub-" + strconv.FormatUint(id, 10)
 	}
 	s.chainMW = append(append([]Middleware(nil), b.cfg.middleware...), sc.middleware...)
-	s.lanes = make([]chan item[T], sc.concurrency)
+	s.lanes = make([]*queue[T], sc.concurrency)
 	for i := range s.lanes {
-		s.lanes[i] = make(chan item[T], sc.queueSize)
+		s.lanes[i] = newQueue[T](sc.queueSize, sc.concurrency > 1)
 	}
 	s.running.Store(int32(len(s.lanes)))
 	if t := b.cfg.transport; t != nil {
@@ -183,14 +182,13 @@ func Subscribe[T any](b *Bus, pattern string, handler Handler[T], opts ...Subscr
 		}
 		s.unsubTransport = u.Unsubscribe
 	}
-	if err := b.addSub(s, len(s.lanes)+1); err != nil {
+	if err := b.addSub(s, len(s.lanes)); err != nil {
 		s.detach()
 		return nil, err
 	}
 	for _, lane := range s.lanes {
 		go s.run(lane)
 	}
-	go s.sendSentinels()
 	return &Subscription{sb: &s.subBase}, nil
 }
 
@@ -204,13 +202,13 @@ func (s *subscriber[T]) base() *subBase { return &s.subBase }
 func (s *subscriber[T]) queued() int {
 	n := 0
 	for _, l := range s.lanes {
-		n += len(l)
+		n += l.len()
 	}
 	return n
 }
 
 // lane picks the queue for e: by key hash under OrderedByKey, otherwise the shortest queue.
-func (s *subscriber[T]) lane(e *Envelope[T]) chan item[T] {
+func (s *subscriber[T]) lane(e *Envelope[T]) *queue[T] {
 	n := uint32(len(s.lanes))
 	if n == 1 {
 		return s.lanes[0]
@@ -225,9 +223,10 @@ func (s *subscriber[T]) lane(e *Envelope[T]) chan item[T] {
 	}
 	start := s.rr.Add(1)
 	best := s.lanes[start%n]
-	for i := uint32(1); i < n && len(best) > 0; i++ {
-		if l := s.lanes[(start+i)%n]; len(l) < len(best) {
-			best = l
+	depth := best.depth.Load()
+	for i := uint32(1); i < n && depth > 0; i++ {
+		if l := s.lanes[(start+i)%n]; l.depth.Load() < depth {
+			best, depth = l, l.depth.Load()
 		}
 	}
 	return best
@@ -239,50 +238,43 @@ func (s *subscriber[T]) offer(ctx context.Context, it *item[T]) error {
 		return nil
 	}
 	lane := s.lane(&it.env)
-	select {
-	case lane <- *it:
+	ok, room := lane.push(it)
+	if ok {
 		return nil
-	default:
 	}
-	return s.offerSlow(ctx, lane, it)
+	return s.offerSlow(ctx, lane, it, room)
 }
 
-func (s *subscriber[T]) offerSlow(ctx context.Context, lane chan item[T], it *item[T]) error {
+func (s *subscriber[T]) offerSlow(ctx context.Context, lane *queue[T], it *item[T], room <-chan struct{}) error {
 	if s.stopped.Load() {
 		return nil
 	}
 	switch s.policy {
 	case PolicyBlock:
-		select {
-		case lane <- *it:
-			return nil
-		case <-s.done:
-			return nil
-		case <-ctx.Done():
-			return &DeliveryError{Subscriber: s.name, Topic: it.env.Topic, Err: ctx.Err()}
+		for {
+			select {
+			case <-room:
+			case <-s.done:
+				return nil
+			case <-ctx.Done():
+				return &DeliveryError{Subscriber: s.name, Topic: it.env.Topic, Err: ctx.Err()}
+			}
+			var ok bool
+			if ok, room = lane.push(it); ok {
+				return nil
+			}
 		}
 	case PolicyDropNewest:
 		s.drop(it.ts)
 		return nil
 	case PolicyDropOldest:
 		for {
-			select {
-			case lane <- *it:
+			if dropped, ok := lane.replaceOldest(it); ok {
+				s.drop(dropped)
 				return nil
-			default:
 			}
-			select {
-			case old := <-lane:
-				if old.ctl != nil { // never steal an instruction: put it back and drop ours
-					select {
-					case lane <- old:
-					case <-s.done:
-					}
-					s.drop(it.ts)
-					return nil
-				}
-				s.drop(old.ts)
-			default:
+			if ok, _ := lane.push(it); ok {
+				return nil
 			}
 		}
 	default: // PolicyFail
@@ -325,11 +317,11 @@ func (s *subscriber[T]) fromTransport(ctx context.Context, msg *Message) error {
 	return s.offer(ctx, &it)
 }
 
-// worker holds the message a worker goroutine is handling, so the middleware chain can be built
-// once per goroutine instead of once per message.
+// worker points at the message a worker goroutine is handling, so the middleware chain can be
+// built once per goroutine instead of once per message.
 type worker[T any] struct {
-	s  *subscriber[T]
-	it item[T] // received straight into the worker, saving a copy per message
+	s   *subscriber[T]
+	cur *item[T]
 }
 
 func (w *worker[T]) call(ctx context.Context, _ *Meta) (err error) {
@@ -338,15 +330,15 @@ func (w *worker[T]) call(ctx context.Context, _ *Meta) (err error) {
 			err = &PanicError{Value: r, Stack: debug.Stack()}
 		}
 	}()
-	return w.s.handler(ctx, w.it.env)
+	return w.s.handler(ctx, w.cur.env)
 }
 
-func (s *subscriber[T]) run(lane chan item[T]) {
+func (s *subscriber[T]) run(lane *queue[T]) {
 	defer s.b.wg.Done()
 	defer func() {
 		if s.running.Add(-1) == 0 {
 			for _, l := range s.lanes {
-				s.discard(l)
+				s.discard(l.drain())
 			}
 			close(s.exited)
 		}
@@ -357,49 +349,50 @@ func (s *subscriber[T]) run(lane chan item[T]) {
 		h = s.chainMW[i](h)
 	}
 	ctx := s.b.ctx
+	var batch []item[T]
 	for {
-		if len(lane) == 0 {
-			w.it = item[T]{} // do not keep the last payload alive while idle
-		}
-		w.it = <-lane
-		it := &w.it
-		if it.ctl != nil {
-			if it.ctl.stop {
-				return
-			}
-			close(it.ctl.ack)
-			continue
-		}
-		if s.stopped.Load() {
-			s.drop(it.ts)
+		batch = lane.take(batch, &s.stopped)
+		if batch == nil {
 			return
 		}
-		if err := h(ctx, &it.env.Meta); err != nil {
-			s.fail(it.ts, &it.env, err)
-		} else {
-			s.delivered.Add(1)
-			it.ts.addDelivered(s.id)
-			if s.b.cfg.metrics != nil {
-				s.b.cfg.metrics(it.ts.topic, s.name, MetricDelivered)
+		for i := range batch {
+			it := &batch[i]
+			if it.ctl != nil {
+				if it.ctl.stop {
+					s.discard(batch[i+1:])
+					return
+				}
+				close(it.ctl.ack)
+				continue
+			}
+			if s.stopped.Load() {
+				s.discard(batch[i:])
+				return
+			}
+			w.cur = it
+			if err := h(ctx, &it.env.Meta); err != nil {
+				s.fail(it.ts, &it.env, err)
+			} else {
+				s.delivered.Add(1)
+				it.ts.addDelivered(s.id)
+				if s.b.cfg.metrics != nil {
+					s.b.cfg.metrics(it.ts.topic, s.name, MetricDelivered)
+				}
 			}
 		}
+		w.cur = nil
 	}
 }
 
-// discard counts what is left in lane as dropped without blocking. Drain markers found there are
-// acknowledged so that nobody waits for them.
-func (s *subscriber[T]) discard(lane chan item[T]) {
-	for {
-		select {
-		case it := <-lane:
-			switch {
-			case it.ctl == nil:
-				s.drop(it.ts)
-			case it.ctl.ack != nil:
-				close(it.ctl.ack)
-			}
-		default:
-			return
+// discard counts the messages among items as dropped and acknowledges drain markers, so that
+// nobody waits for them.
+func (s *subscriber[T]) discard(items []item[T]) {
+	for i := range items {
+		switch it := &items[i]; {
+		case it.ctl == nil:
+			s.drop(it.ts)
+		case it.ctl.ack != nil:
+			close(it.ctl.ack)
 		}
 	}
 }
@@ -421,18 +414,12 @@ func (s *subscriber[T]) fail(ts *topicStats, e *Envelope[T], err error) {
 	}
 }
 
-func (s *subscriber[T]) mark(ctx context.Context) ([]chan struct{}, error) {
+func (s *subscriber[T]) mark(context.Context) ([]chan struct{}, error) {
 	acks := make([]chan struct{}, 0, len(s.lanes))
 	for _, lane := range s.lanes {
 		c := &control{ack: make(chan struct{})}
-		select {
-		case lane <- item[T]{ctl: c}:
-			acks = append(acks, c.ack)
-		case <-s.exited:
-			return nil, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+		lane.control(c)
+		acks = append(acks, c.ack)
 	}
 	return acks, nil
 }
@@ -453,30 +440,17 @@ func (s *subscriber[T]) stop() {
 	s.stopped.Store(true)
 	close(s.done)
 	s.detach()
+	for _, lane := range s.lanes {
+		lane.poke()
+	}
 }
 
 // drain makes the workers exit once they have handled everything queued. The caller must make
 // sure nothing is queued after it.
 func (s *subscriber[T]) drain() {
 	if s.drainOnce.CompareAndSwap(false, true) {
-		close(s.drainReq)
-	}
-}
-
-// sendSentinels runs for the life of the subscription: on stop or drain it queues one stop
-// sentinel per lane, behind whatever is queued, and gives up once every worker has exited (a
-// stopped worker exits without waiting for its sentinel).
-func (s *subscriber[T]) sendSentinels() {
-	defer s.b.wg.Done()
-	select {
-	case <-s.done:
-	case <-s.drainReq:
-	}
-	for _, lane := range s.lanes {
-		select {
-		case lane <- item[T]{ctl: stopControl}:
-		case <-s.exited:
-			return
+		for _, lane := range s.lanes {
+			lane.control(stopControl)
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bitcoin/internal/updates"
 	"github.com/anya-org/anya-go/resilience"
 )
 
@@ -88,8 +89,7 @@ type Chain struct {
 	watch      [][]byte
 	addrs      []string            // watched scripts with an address form
 	nonAddr    map[string]struct{} // watched scripts without one
-	subs       map[uint64]func(bitcoin.ChainUpdate)
-	nextSub    uint64
+	subs       updates.Handlers
 	heightMemo map[chainhash.Hash]int32
 
 	emitMu  sync.Mutex
@@ -133,7 +133,6 @@ func New(ctx context.Context, ep Endpoint, params *chaincfg.Params, opts ...Opti
 		retry:      retry,
 		cancel:     cancel,
 		nonAddr:    map[string]struct{}{},
-		subs:       map[uint64]func(bitcoin.ChainUpdate){},
 		heightMemo: map[chainhash.Hash]int32{},
 		fetchCh:    make(chan chainhash.Hash, fetchQueue),
 	}
@@ -161,7 +160,7 @@ func (c *Chain) Close() error {
 	c.closed = true
 	cl := c.client
 	c.client = nil
-	clear(c.subs)
+	c.subs.Close()
 	c.mu.Unlock()
 	c.cancel()
 	if cl != nil {
@@ -326,38 +325,13 @@ func (c *Chain) supervise(life context.Context, cl *rpcclient.Client) {
 func (c *Chain) emit(u bitcoin.ChainUpdate) {
 	c.emitMu.Lock()
 	defer c.emitMu.Unlock()
-	c.mu.Lock()
-	ids := make([]uint64, 0, len(c.subs))
-	for id := range c.subs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	hs := make([]func(bitcoin.ChainUpdate), len(ids))
-	for i, id := range ids {
-		hs[i] = c.subs[id]
-	}
-	c.mu.Unlock()
-	for _, h := range hs {
+	for _, h := range c.subs.Snapshot() {
 		h(u)
 	}
 }
 
 // Subscribe registers h for tip and mempool updates.
-func (c *Chain) Subscribe(h func(bitcoin.ChainUpdate)) func() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return func() {}
-	}
-	id := c.nextSub
-	c.nextSub++
-	c.subs[id] = h
-	return func() {
-		c.mu.Lock()
-		delete(c.subs, id)
-		c.mu.Unlock()
-	}
-}
+func (c *Chain) Subscribe(h func(bitcoin.ChainUpdate)) func() { return c.subs.Add(h) }
 
 // conn returns the live client.
 func (c *Chain) conn() (*rpcclient.Client, error) {

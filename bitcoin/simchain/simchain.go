@@ -17,6 +17,7 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bitcoin/internal/updates"
 )
 
 // DefaultBlockInterval is the timestamp step between consecutive blocks.
@@ -110,8 +111,7 @@ type Chain struct {
 	poolByID   map[chainhash.Hash]*poolTx
 	poolSpends map[wire.OutPoint]chainhash.Hash
 	watch      map[string]struct{}
-	subs       map[uint64]func(bitcoin.ChainUpdate)
-	nextSub    uint64
+	subs       updates.Handlers
 	queue      []bitcoin.ChainUpdate
 	mined      int64
 
@@ -153,7 +153,6 @@ func New(opts ...Option) (*Chain, error) {
 		poolByID:   make(map[chainhash.Hash]*poolTx),
 		poolSpends: make(map[wire.OutPoint]chainhash.Hash),
 		watch:      make(map[string]struct{}),
-		subs:       make(map[uint64]func(bitcoin.ChainUpdate)),
 	}
 	genesis := copyBlock(cfg.params.GenesisBlock)
 	g := &node{hash: genesis.BlockHash(), block: genesis, txids: []chainhash.Hash{genesis.Transactions[0].TxHash()}}
@@ -403,28 +402,14 @@ func (c *Chain) Watch(ctx context.Context, pkScripts [][]byte) error {
 // Subscribe registers h. Updates are delivered synchronously by the goroutine that caused
 // them (Mine, Reorg, Broadcast), in order, after the chain's lock is released; h must not
 // block.
-func (c *Chain) Subscribe(h func(bitcoin.ChainUpdate)) func() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return func() {}
-	}
-	id := c.nextSub
-	c.nextSub++
-	c.subs[id] = h
-	return func() {
-		c.mu.Lock()
-		delete(c.subs, id)
-		c.mu.Unlock()
-	}
-}
+func (c *Chain) Subscribe(h func(bitcoin.ChainUpdate)) func() { return c.subs.Add(h) }
 
 // Close makes every later call fail with bitcoin.ErrClosed. It is idempotent.
 func (c *Chain) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
-	clear(c.subs)
+	c.subs.Close()
 	c.queue = nil
 	return nil
 }
@@ -437,15 +422,7 @@ func (c *Chain) flush() {
 		c.mu.Lock()
 		q := c.queue
 		c.queue = nil
-		ids := make([]uint64, 0, len(c.subs))
-		for id := range c.subs {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		hs := make([]func(bitcoin.ChainUpdate), len(ids))
-		for i, id := range ids {
-			hs[i] = c.subs[id]
-		}
+		hs := c.subs.Snapshot()
 		c.mu.Unlock()
 		if len(q) == 0 {
 			return
