@@ -2,6 +2,7 @@ package wallet
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -256,6 +257,19 @@ type Payment struct {
 	Key string
 }
 
+// MaxCandidates is how many coins (the largest) coin selection considers before it considers
+// them all: enough for any payment a handful of coins can make, without searching a wallet's
+// every coin each time.
+const MaxCandidates = 32
+
+func createPSBT(outs []*wire.TxOut, utxos []bitcoin.UTXO, rate bitcoin.FeeRate, change bitcoin.Address) (*bitcoin.PSBT, error) {
+	coins := make([]bitcoin.Coin, len(utxos))
+	for i, u := range utxos {
+		coins[i] = u.Coin()
+	}
+	return bitcoin.CreatePSBT(outs, coins, rate, change)
+}
+
 // psbt selects coins for p and returns the unsigned PSBT. Coins reserved by another key's
 // recorded transaction are rare (a crash between recording and broadcasting), so only the coins
 // a selection chose are checked, and a selection that chose reserved ones is made again without
@@ -277,11 +291,18 @@ func (w *Wallet) psbt(ctx context.Context, p Payment) (*bitcoin.PSBT, *account, 
 	}
 	outs := []*wire.TxOut{wire.NewTxOut(int64(p.Amount), p.To.PkScript())}
 	for {
-		coins := make([]bitcoin.Coin, len(utxos))
-		for i, u := range utxos {
-			coins[i] = u.Coin()
+		// Selection looks at the MaxCandidates largest coins first, and at all of them only when
+		// those cannot pay.
+		cands := utxos
+		if len(cands) > MaxCandidates {
+			cands = slices.Clone(utxos)
+			slices.SortStableFunc(cands, func(x, y bitcoin.UTXO) int { return cmp.Compare(y.Value, x.Value) })
+			cands = cands[:MaxCandidates]
 		}
-		pkt, err := bitcoin.CreatePSBT(outs, coins, w.feeRate, a.addr)
+		pkt, err := createPSBT(outs, cands, w.feeRate, a.addr)
+		if errors.Is(err, bitcoin.ErrInsufficientFunds) && len(cands) < len(utxos) {
+			pkt, err = createPSBT(outs, utxos, w.feeRate, a.addr)
+		}
 		if err != nil {
 			return nil, nil, nil, err
 		}

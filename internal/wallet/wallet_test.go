@@ -230,3 +230,48 @@ func TestCoinView(t *testing.T) {
 		t.Fatalf("after Invalidate() %d coins, want %d", len(again), len(fresh))
 	}
 }
+
+// Selection looks at the largest MaxCandidates coins, and at every coin when those cannot pay.
+func TestManySmallCoins(t *testing.T) {
+	ctx := t.Context()
+	sim, err := simchain.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	funder, err := bitcointest.NewWalletFromSeed(sim, "funder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Mine(101, simchain.PayTo(funder.PkScript())); err != nil {
+		t.Fatal(err)
+	}
+	w, err := wallet.New(sim, 1000, reservations{}.lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, _ := w.Add(bitcointest.KeyFromSeed("many coins"))
+	to, _ := bitcoin.NewP2WPKH(bitcointest.KeyFromSeed("payee").PubKey(), bitcoin.Regtest)
+	n := wallet.MaxCandidates + 8
+	outs := make([]*wire.TxOut, n)
+	for i := range outs {
+		outs[i] = wire.NewTxOut(10_000, from.PkScript())
+	}
+	if _, err := funder.Send(ctx, outs...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+	amount := btcutil.Amount(10_000 * (wallet.MaxCandidates + 2))
+	tx, err := w.Build(ctx, wallet.Payment{From: from.String(), To: to, Amount: amount, Key: "big"})
+	if err != nil {
+		t.Fatalf("a payment needing more than %d coins: %v", wallet.MaxCandidates, err)
+	}
+	if len(tx.TxIn) <= wallet.MaxCandidates {
+		t.Fatalf("%d inputs", len(tx.TxIn))
+	}
+	if _, err := sim.Broadcast(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+}
