@@ -30,7 +30,7 @@ const ProvenanceWeb5Signature = "web5.signature"
 //     ActionLinkAddress.
 //   - Web5→ML also lets identity features (numbers) through, for the fraud model
 //     (security.ActionAssessRisk) and the reputation model (ActionScoreReputation); the DID
-//     still crosses only as a keyed pseudonym.
+//     that crosses still does so only as a keyed pseudonym (the Manager sends none).
 //   - Bitcoin→ML carries the transaction features of a payment ("features").
 func DefaultBoundaries() []security.Boundary {
 	bs := security.DefaultBoundaries()

@@ -51,8 +51,8 @@
 // The fraud model sees a payment's interaction features: the transaction features (package
 // bitcoin's) of the transaction the wallet would build — its coins, change and fee, with spent
 // outputs and address reuse looked up on the chain — joined with the sender's identity features.
-// Each part crosses its boundary into ML (Bitcoin→ML, Web5→ML) and is audited; the DID reaches
-// ML only as a keyed pseudonym. For a verified payment the Manager computes them before the run
+// Each part crosses its boundary into ML (Bitcoin→ML, Web5→ML) and is audited; only the numbers
+// cross — neither the DID nor the addresses reach ML. For a verified payment the Manager computes them before the run
 // starts and stores them with it, so the ML step scores the same vector after a restart.
 //
 // # Exactly once

@@ -44,7 +44,8 @@ func (p payment) check(op string, m *Manager) error {
 // transaction the wallet would build now (coins, change, fee; spent outputs and address reuse
 // looked up on the chain) and the identity features of its sender — passes each part through
 // its boundary into ML (Bitcoin→ML and Web5→ML, audited), and returns the fraud model's input
-// vector.
+// vector. Only numbers cross: the model needs neither the sender's DID nor the addresses, so
+// they stay behind (data minimization).
 func (m *Manager) interaction(ctx context.Context, p payment) ([]float32, error) {
 	to, err := bitcoin.ParseAddress(p.To, m.net)
 	if err != nil {
@@ -66,12 +67,12 @@ func (m *Manager) interaction(ctx context.Context, p payment) ([]float32, error)
 		return nil, err
 	}
 	txc, err := m.cross(ctx, security.Bitcoin, security.ML, security.ActionAssessRisk,
-		map[string]any{"features": toAny(txf), "amount_sat": p.Amount, "recipient_address": p.To})
+		map[string]any{"features": toAny(txf)})
 	if err != nil {
 		return nil, err
 	}
 	idc, err := m.cross(ctx, security.Web5, security.ML, security.ActionAssessRisk,
-		map[string]any{"identity_features": toAny(idf), "sender_did": p.DID})
+		map[string]any{"identity_features": toAny(idf)})
 	if err != nil {
 		return nil, err
 	}

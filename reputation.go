@@ -52,8 +52,8 @@ func vector(s scorer, values map[string]float64) []float32 {
 // Web5ToML scores the reputation of a DID from its identity features — its resolution (method,
 // service endpoints), credentials and address links, and its records-store history (payments,
 // records, reports) — with the reputation model. The features cross the Web5→ML boundary
-// (and are audited) before the model sees them; the DID itself reaches ML only as a keyed
-// pseudonym. Execute returns a *Reputation.
+// (and are audited) before the model sees them; the DID itself does not reach ML. Execute
+// returns a *Reputation.
 type Web5ToML struct {
 	DID string
 }
@@ -92,7 +92,7 @@ func (m *Manager) scoreReputation(ctx context.Context, op Web5ToML) (*Reputation
 		return nil, err
 	}
 	crossed, err := m.cross(ctx, security.Web5, security.ML, ActionScoreReputation,
-		map[string]any{"identity_features": toAny(feats), "sender_did": op.DID})
+		map[string]any{"identity_features": toAny(feats)})
 	if err != nil {
 		return nil, err
 	}
