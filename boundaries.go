@@ -29,8 +29,8 @@ const ProvenanceWeb5Signature = "web5.signature"
 //   - Bitcoin→Web5 also lets an address-link proof ({did, address}) through for
 //     ActionLinkAddress.
 //   - Web5→ML also lets identity features (numbers) through, for the fraud model
-//     (security.ActionAssessRisk) and the reputation model (ActionScoreReputation); the DID
-//     that crosses still does so only as a keyed pseudonym (the Manager sends none).
+//     (security.ActionAssessRisk) and the reputation model (ActionScoreReputation); a
+//     sender_did would still cross only as a keyed pseudonym, and the Manager sends none.
 //   - Bitcoin→ML carries the transaction features of a payment ("features").
 func DefaultBoundaries() []security.Boundary {
 	bs := security.DefaultBoundaries()
