@@ -243,6 +243,20 @@ func TestWeb5ToML(t *testing.T) {
 	if a2.Features[anya.FeaturePriorPayments] != 1 || a2.Features[anya.FeaturePriorVolumeBTC] != 0.0003 || a2.Features[anya.FeatureDWNRecords] != 2 {
 		t.Errorf("after a payment: %v", a2.Features)
 	}
+	// Reports and disputes the host records count too, and lower the score.
+	if _, err := e.m.Report(e.ctx, e.alice.String(), anya.ReportFraud, "chargeback ring", "w-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.Report(e.ctx, e.alice.String(), anya.ReportDispute, "goods not received", "w-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.Report(e.ctx, e.alice.String(), "gossip", "", ""); !errors.Is(err, anya.ErrInvalidOp) {
+		t.Fatalf("unknown report kind: %v", err)
+	}
+	a3 := score(e.alice)
+	if a3.Features[anya.FeaturePriorReports] != 1 || a3.Features[anya.FeatureDisputes] != 1 || a3.Score >= a2.Score {
+		t.Errorf("after a fraud report and a dispute: %.3f (was %.3f), %v", a3.Score, a2.Score, a3.Features)
+	}
 	// The features crossed Web5→ML, audited.
 	n := 0
 	for _, en := range e.audit() {
@@ -250,8 +264,8 @@ func TestWeb5ToML(t *testing.T) {
 			n++
 		}
 	}
-	if n != 3 {
-		t.Errorf("%d audited reputation crossings, want 3", n)
+	if n != 4 {
+		t.Errorf("%d audited reputation crossings, want 4", n)
 	}
 	if _, err := e.m.Execute(e.ctx, anya.Web5ToML{DID: "did:dht:notpublished"}); !errors.Is(err, anya.ErrInvalidOp) {
 		t.Errorf("a DID that does not resolve: %v", err)

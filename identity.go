@@ -304,3 +304,48 @@ func (m *Manager) AddCredential(ctx context.Context, d, token string) (string, e
 	}
 	return rec.ID, nil
 }
+
+// ReportKind is what a report says about an identity.
+type ReportKind string
+
+// Report kinds: they count in the identity's prior_reports and disputes features.
+const (
+	ReportFraud   ReportKind = "fraud"   // the identity was involved in fraud
+	ReportDispute ReportKind = "dispute" // a payment by the identity is disputed
+)
+
+// Report records, in the host's own records store, a report about the identity d — a fraud
+// report or a payment dispute, with a reason and optionally the payment concerned — and counts
+// it in d's prior_reports or disputes feature. It returns the report's record ID.
+func (m *Manager) Report(ctx context.Context, d string, kind ReportKind, reason, paymentID string) (string, error) {
+	if err := m.enter(); err != nil {
+		return "", err
+	}
+	defer m.mu.RUnlock()
+	if _, err := did.Parse(d); err != nil {
+		return "", &OpError{Op: "Report", Field: "DID", Reason: "not a DID", Err: err}
+	}
+	st := stats{}
+	switch kind {
+	case ReportFraud:
+		st.Reports = 1
+	case ReportDispute:
+		st.Disputes = 1
+	default:
+		return "", &OpError{Op: "Report", Field: "kind", Reason: fmt.Sprintf("%q is not a report kind", kind)}
+	}
+	host := m.host.String()
+	msg, err := m.newRecord(ctx, host, PathReport, d, map[string]string{"subject": d, "kind": string(kind), "reason": reason,
+		"payment_id": paymentID})
+	if err != nil {
+		return "", err
+	}
+	rec, err := m.process(ctx, host, msg)
+	if err != nil {
+		return "", fmt.Errorf("anya: store the report: %w", err)
+	}
+	if err := m.state.addStats(ctx, d, st); err != nil {
+		return "", err
+	}
+	return rec.ID, nil
+}
