@@ -433,17 +433,25 @@ func TestTriProtocolRefusals(t *testing.T) {
 		edit func(*anya.TriProtocol)
 		want error
 	}{
-		"no payment id":       {func(o *anya.TriProtocol) { o.PaymentID = "" }, anya.ErrInvalidOp},
-		"long payment id":     {func(o *anya.TriProtocol) { o.PaymentID = strings.Repeat("x", 200) }, anya.ErrInvalidOp},
-		"bad DID":             {func(o *anya.TriProtocol) { o.SenderDID = "alice" }, anya.ErrInvalidOp},
-		"mainnet recipient":   {func(o *anya.TriProtocol) { o.RecipientAddress = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq" }, anya.ErrInvalidOp},
-		"zero amount":         {func(o *anya.TriProtocol) { o.AmountSat = 0 }, anya.ErrInvalidOp},
-		"another's principal": {func(o *anya.TriProtocol) {}, anya.ErrPrincipal},
+		"no payment id":           {func(o *anya.TriProtocol) { o.PaymentID = "" }, anya.ErrInvalidOp},
+		"long payment id":         {func(o *anya.TriProtocol) { o.PaymentID = strings.Repeat("x", 200) }, anya.ErrInvalidOp},
+		"payment id with a space": {func(o *anya.TriProtocol) { o.PaymentID = "order 1" }, anya.ErrInvalidOp},
+		"bad DID":                 {func(o *anya.TriProtocol) { o.SenderDID = "alice" }, anya.ErrInvalidOp},
+		"mainnet recipient":       {func(o *anya.TriProtocol) { o.RecipientAddress = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq" }, anya.ErrInvalidOp},
+		"zero amount":             {func(o *anya.TriProtocol) { o.AmountSat = 0 }, anya.ErrInvalidOp},
+		"another's principal":     {func(o *anya.TriProtocol) {}, anya.ErrPrincipal},
 	} {
 		n++
 		op := ok
 		op.PaymentID = fmt.Sprintf("r-%d", n)
 		c.edit(&op)
+		if op.PaymentID != fmt.Sprintf("r-%d", n) && op.PaymentID != "" {
+			defer func(id string) {
+				if _, err := e.m.Payment(e.ctx, id); err == nil {
+					t.Errorf("%s: stored", name)
+				}
+			}(op.PaymentID)
+		}
 		ctx := e.ctx
 		if name == "another's principal" {
 			ctx = security.NewContext(ctx, &security.Context{Principal: e.bob.String()})
@@ -462,6 +470,28 @@ func TestTriProtocolRefusals(t *testing.T) {
 	res, err := e.m.Execute(e.ctx, op)
 	if err != nil || res.(*anya.Payment).Outcome != anya.OutcomeUnverified {
 		t.Fatalf("someone else's address: %+v %v", res, err)
+	}
+}
+
+// A verified payment whose send cannot be made fails at once (no retries for missing funds), and
+// Execute returns its outcome with ErrPaymentFailed.
+func TestTriProtocolFailed(t *testing.T) {
+	e := newEnv(t)
+	e.link(e.bob) // bob verifies, but has no coins
+	in := map[string]any{"payment_id": "f-1", "sender_did": e.bob.String(), "sender_address": e.bob.Address.String(),
+		"recipient_address": e.alice.Address.String(), "amount_sat": 10_000}
+	res, err := e.m.Workflows().Run(e.verified(e.bob), workflow.VerifiedPaymentName, "f-1", in)
+	var runErr *workflow.RunError
+	if !errors.As(err, &runErr) || res.Step("send_payment").Attempt != 1 {
+		t.Fatalf("run: %v, %+v", err, res)
+	}
+	out, err := e.m.Execute(e.ctx, anya.TriProtocol{PaymentID: "f-1", SenderDID: e.bob.String(), SenderAddress: e.bob.Address.String(),
+		RecipientAddress: e.alice.Address.String(), AmountSat: 10_000})
+	if !errors.Is(err, anya.ErrPaymentFailed) {
+		t.Fatalf("Execute of a failed payment: %v", err)
+	}
+	if p := out.(*anya.Payment); p.Outcome != anya.OutcomeFailed || !strings.Contains(p.Error, "insufficient funds") || !p.SenderVerified {
+		t.Fatalf("payment %+v", p)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 
 	"github.com/btcsuite/btcd/btcutil"
 
@@ -22,8 +23,9 @@ type payment struct {
 }
 
 func (p payment) check(op string, m *Manager) error {
-	if p.ID == "" || len(p.ID) > workflow.MaxRunIDLength {
-		return &OpError{Op: op, Field: "PaymentID", Reason: fmt.Sprintf("must be 1 to %d bytes", workflow.MaxRunIDLength)}
+	if !validPaymentID(p.ID) {
+		return &OpError{Op: op, Field: "PaymentID", Reason: fmt.Sprintf("must be 1 to %d letters, digits, '_', '-', '.' or ':' (it is the run ID)",
+			workflow.MaxRunIDLength)}
 	}
 	if _, err := did.Parse(p.DID); err != nil {
 		return &OpError{Op: op, Field: "SenderDID", Reason: "not a DID", Err: err}
@@ -38,6 +40,19 @@ func (p payment) check(op string, m *Manager) error {
 		return &OpError{Op: op, Field: "AmountSat", Reason: "must be a positive number of satoshis"}
 	}
 	return nil
+}
+
+// validPaymentID reports whether id can be a workflow run ID, as the verified payment's is.
+func validPaymentID(id string) bool {
+	if id == "" || len(id) > workflow.MaxRunIDLength {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_-.:", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // interaction computes a payment's interaction features — the transaction features of the

@@ -30,7 +30,8 @@ import (
 // audited, under a security context with the sender as principal and the verified link as
 // credential; the engine publishes each transition on the bus. PaymentID is the idempotency
 // key and the run ID: executing the same payment again returns its stored outcome, or
-// continues it. Execute returns a *Payment.
+// continues it. Execute returns a *Payment — also, with an error wrapping ErrPaymentFailed,
+// for a run that failed.
 type TriProtocol struct {
 	PaymentID        string
 	SenderDID        string
@@ -72,7 +73,11 @@ func (*Payment) direction() Direction { return DirectionTriProtocol }
 func (op TriProtocol) name() string { return "TriProtocol" }
 
 func (op TriProtocol) execute(ctx context.Context, m *Manager) (Result, error) {
-	return result(m.pay(ctx, op))
+	p, err := m.pay(ctx, op)
+	if p == nil {
+		return nil, err
+	}
+	return p, err // a failed run: its outcome, and an error wrapping ErrPaymentFailed
 }
 
 func (m *Manager) pay(ctx context.Context, op TriProtocol) (*Payment, error) {
@@ -273,7 +278,9 @@ func (m *Manager) opSendPayment(ctx context.Context, _ *workflow.Call, in sendIn
 	s, err := m.send(ctx, in.PaymentID, in.FromAddress, in.ToAddress, in.AmountSat)
 	switch {
 	case err == nil:
-	case errors.Is(err, ErrInvalidOp), errors.Is(err, ErrNoKey), errors.Is(err, bitcoin.ErrKeyConflict):
+	case errors.Is(err, ErrInvalidOp), errors.Is(err, ErrNoKey), errors.Is(err, bitcoin.ErrKeyConflict),
+		errors.Is(err, bitcoin.ErrInsufficientFunds), errors.Is(err, bitcoin.ErrDustOutput), errors.Is(err, bitcoin.ErrFeeTooHigh):
+		// Retrying within the step cannot help: the payment fails, to be reconciled by the host.
 		return sendOut{}, workflow.Permanent(err)
 	default:
 		return sendOut{}, err
