@@ -84,6 +84,7 @@ type Manager struct {
 	utxoIdx    utxoIndex
 	identities *cache.Cache[string, *identityState]
 	verdicts   *cache.Cache[string, *LinkVerification] // link checks, by DID, address and credential digest
+	dids       *cache.Cache[string, *did.Result]       // DID resolution, each result for its own TTL
 
 	challengeKey []byte
 	grantsMu     sync.Mutex
@@ -248,7 +249,7 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 		m.gateway, m.dht = gw, client
 	}
 	methods := append([]did.MethodResolver{didkey.New(), didjwk.New(), didpkh.New(), m.dht}, m.cfg.methods...)
-	r, err := did.NewResolver(methods, did.WithLogger(m.log), did.WithCacheSize(DefaultCacheEntries))
+	r, err := did.NewResolver(methods, did.WithLogger(m.log), did.WithCache(did.NewSharedCache(m.dids)))
 	if err != nil {
 		return err
 	}
@@ -365,6 +366,11 @@ func (m *Manager) openCaches(context.Context) error {
 		return err
 	}
 	m.onClose(m.verdicts.Close)
+	if m.dids, err = cache.New[string, *did.Result](cache.WithMaxEntries(DefaultCacheEntries), cache.WithTTL(DefaultCacheTTL),
+		cache.WithLogger(m.log)); err != nil {
+		return err
+	}
+	m.onClose(m.dids.Close)
 	return nil
 }
 
@@ -376,7 +382,11 @@ func (m *Manager) openWorkflow(ctx context.Context) error {
 	m.onClose(m.store.Close)
 	m.breakers = m.cfg.breakers
 	if m.breakers == nil {
-		if m.breakers, err = resilience.NewBreakerRegistry(resilience.WithLogger(m.log)); err != nil {
+		// One breaker per protocol, its state changes and rejections published on the bus.
+		publish := resilience.Publisher(func(ctx context.Context, topic string, e resilience.Event) error {
+			return bus.Publish(ctx, m.bus, topic, e, bus.WithKey(e.Name), bus.WithSource(EventSource))
+		}, 100*time.Millisecond, nil)
+		if m.breakers, err = resilience.NewBreakerRegistry(resilience.WithLogger(m.log), resilience.WithListener(publish)); err != nil {
 			return err
 		}
 	}

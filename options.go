@@ -234,7 +234,8 @@ func WithRedactionKey(key []byte) Option {
 
 // WithBreakers makes the workflow steps of each protocol ("bitcoin", "web5", "ml") share the
 // circuit breaker the registry holds for it. Defaults to a registry of breakers with the
-// resilience package's defaults.
+// resilience package's defaults, named after their protocol, that publish their events on the
+// Manager's bus (resilience.>).
 func WithBreakers(r *resilience.Registry[string, *resilience.CircuitBreaker]) Option {
 	return func(c *config) error {
 		if r == nil {

@@ -206,7 +206,7 @@ func run(ctx context.Context, w io.Writer) error {
 		if strings.HasPrefix(s.Topic, "web5.dwn.") {
 			continue // one topic per tenant; summed below
 		}
-		p("  %-28s %4d / %d", s.Topic, s.Published, s.Delivered)
+		p("  %-34s %4d / %d", s.Topic, s.Published, s.Delivered)
 	}
 	var dwnPub, dwnDel uint64
 	for _, s := range b.Stats() {
@@ -214,6 +214,6 @@ func run(ctx context.Context, w io.Writer) error {
 			dwnPub, dwnDel = dwnPub+s.Published, dwnDel+s.Delivered
 		}
 	}
-	p("  %-28s %4d / %d", "web5.dwn.* (all tenants)", dwnPub, dwnDel)
+	p("  %-34s %4d / %d", "web5.dwn.* (all tenants)", dwnPub, dwnDel)
 	return nil
 }
