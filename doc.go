@@ -90,10 +90,11 @@
 // The Manager subscribes to the bus: blocks connected or disconnected (from a checkpoint it
 // keeps, so a restarted host misses none) move payments to confirmed — rewriting the payment
 // record's status in the sender's store and publishing [TopicPaymentConfirmed] — or back after a
-// reorg ([TopicPaymentReorged]), and invalidate the cached UTXOs of the addresses they touch; a
-// record written to an identity's store invalidates its cached identity features. The
+// reorg ([TopicPaymentReorged]), and invalidate the cached UTXOs of the addresses they touch and
+// the wallet's view of its coins; a record written to or deleted from an identity's store (other
+// than the Manager's own payment records) invalidates its cached links and identity. The
 // components publish their own events on the same bus: workflow.>, security.crossing.>,
-// bitcoin.>, web5.dwn.>.
+// bitcoin.>, web5.dwn.>, resilience.> (the per-protocol circuit breakers).
 //
 // # Lifecycle
 //
