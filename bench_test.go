@@ -85,10 +85,21 @@ func newBenchEnv(b *testing.B, payments int) *benchEnv {
 	if e.to, err = m.NewIdentity(ctx); err != nil {
 		b.Fatal(err)
 	}
-	// Regtest halves the block subsidy every 150 blocks, so senders are not funded with a
-	// coinbase per payment: each gets one coinbase, which it splits into a coin per payment.
+	// A funder gives each sender a confirmed coin per payment, in a transaction per sender
+	// (regtest halves the block subsidy every 150 blocks, so a coinbase per payment would not
+	// do): every payment spends a settled coin of a modest size.
 	coins := payments/benchSenders + 2
-	var wallets []*bitcointest.Wallet
+	funder, err := bitcointest.NewWalletFromSeed(e.sim, "bench funder")
+	if err != nil {
+		b.Fatal(err)
+	}
+	coinbases := 1 + coins*benchSenders*benchCoin/(40*1e8) // 50 BTC each, fees to spare
+	if _, err := e.sim.Mine(coinbases, simchain.PayTo(funder.PkScript())); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := e.sim.Mine(100); err != nil { // maturity
+		b.Fatal(err)
+	}
 	for i := range benchSenders {
 		key := bitcointest.KeyFromSeed(fmt.Sprintf("bench sender %d", i))
 		bearer, err := fixedDID(fmt.Sprintf("bench sender %d", i))
@@ -99,24 +110,12 @@ func newBenchEnv(b *testing.B, payments int) *benchEnv {
 		if err != nil {
 			b.Fatal(err)
 		}
-		w, err := bitcointest.NewWallet(e.sim, key)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := e.sim.Mine(1, simchain.PayTo(id.Address.PkScript())); err != nil {
-			b.Fatal(err)
-		}
-		e.senders, wallets = append(e.senders, id), append(wallets, w)
-	}
-	if _, err := e.sim.Mine(100); err != nil {
-		b.Fatal(err)
-	}
-	for i, w := range wallets {
+		e.senders = append(e.senders, id)
 		outs := make([]*wire.TxOut, coins)
 		for j := range outs {
-			outs[j] = wire.NewTxOut(benchCoin, e.senders[i].Address.PkScript())
+			outs[j] = wire.NewTxOut(benchCoin, id.Address.PkScript())
 		}
-		if _, err := w.Send(ctx, outs...); err != nil {
+		if _, err := funder.Send(ctx, outs...); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -60,6 +60,7 @@ const (
 	crashMaxLives    = 400
 	crashMineEvery   = 10 // the parent mines a block after this many accepted broadcasts
 	crashTimerWindow = 100 * time.Millisecond
+	crashCoin        = 100_000 // sat per coin a sender starts with: one coin per payment
 )
 
 func crashSender(i int) string    { return fmt.Sprintf("crash sender %d", i) }
@@ -303,12 +304,25 @@ func TestCrashKill9VerifiedPayments(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim.Close()
+	// A funder gives each sender a confirmed coin per payment (and two to spare), so that every
+	// payment spends a settled coin of a modest size, as a funded wallet would.
+	funder, err := bitcointest.NewWalletFromSeed(sim, "crash funder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Mine(101, simchain.PayTo(funder.PkScript())); err != nil { // one mature coinbase
+		t.Fatal(err)
+	}
+	var outs []*wire.TxOut
 	for s := range crashSenders {
-		if _, err := sim.Mine(1, simchain.PayTo(bitcointest.P2WPKHScript(senderKey(s)))); err != nil {
-			t.Fatal(err)
+		for range crashPayments/crashSenders + 2 {
+			outs = append(outs, wire.NewTxOut(crashCoin, bitcointest.P2WPKHScript(senderKey(s))))
 		}
 	}
-	if _, err := sim.Mine(100); err != nil { // coinbase maturity
+	if _, err := funder.Send(ctx, outs...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Mine(6); err != nil {
 		t.Fatal(err)
 	}
 	net := &crashNet{sim: sim, recipients: map[string]int{}, submitted: map[int]map[string]int{},
@@ -461,6 +475,7 @@ func verifyCrash(ctx context.Context, t *testing.T, dir string, sim *simchain.Ch
 	if rest, err := m.Resume(ctx); err != nil || len(rest) != 0 {
 		t.Errorf("unfinished payments after the worker finished: %v %v", rest, err)
 	}
+	maxRisk := 0.0
 	for i := range crashPayments {
 		id := crashPayment(i)
 		p, err := m.Payment(ctx, id)
@@ -468,6 +483,7 @@ func verifyCrash(ctx context.Context, t *testing.T, dir string, sim *simchain.Ch
 			t.Errorf("%s: %v", id, err)
 			continue
 		}
+		maxRisk = max(maxRisk, p.Risk)
 		if p.Outcome != anya.OutcomeSent || p.Txid != txOf[id] || p.RecordID == "" {
 			t.Errorf("%s: outcome %s, txid %s (chain: %s), record %q", id, p.Outcome, p.Txid, txOf[id], p.RecordID)
 		}
@@ -477,6 +493,8 @@ func verifyCrash(ctx context.Context, t *testing.T, dir string, sim *simchain.Ch
 			}
 		}
 	}
+
+	t.Logf("highest fraud risk of the 200 payments: %.3f (the workflow blocks at %.2f)", maxRisk, anya.DefaultRiskThreshold)
 
 	// One record per payment in its sender's store, and every record confirmed once the
 	// Manager has followed the chain: the confirmation trigger, across the kills.
