@@ -20,6 +20,7 @@ import (
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/internal/sqlitex"
 	"github.com/anya-org/anya-go/security"
+	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/dwn"
 	"github.com/anya-org/anya-go/workflow"
 )
@@ -734,4 +735,77 @@ func TestIdentityInvalidatedByRecordsEvent(t *testing.T) {
 	if verify() {
 		t.Fatal("a deleted link still verifies")
 	}
+}
+
+// A host restarted on its data directory misses no block: payments mined while it was down are
+// confirmed, their records rewritten, when it starts again (from its checkpoint).
+func TestRestartConfirmsWhatWasMinedMeanwhile(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	sim, err := simchain.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	host := mustFixedDID(t, "restart host")
+	opts := []anya.Option{anya.WithDataDir(dir), anya.WithChain(sim), anya.WithHostDID(host)}
+	m, err := anya.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := m.AddIdentity(ctx, mustFixedDID(t, "restart alice"), bitcointest.KeyFromSeed("restart alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shop := mustAddr(t, "restart shop")
+	if _, err := sim.Mine(1, simchain.PayTo(alice.Address.PkScript())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Mine(100); err != nil {
+		t.Fatal(err)
+	}
+	ch, _ := m.Challenge(alice.String(), alice.Address.String())
+	sig, _ := alice.SignChallenge(ch)
+	if _, err := m.Execute(ctx, anya.BitcoinToWeb5{DID: alice.String(), Address: alice.Address.String(), Challenge: ch, Signature: sig}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.Execute(ctx, anya.TriProtocol{PaymentID: "r-1", SenderDID: alice.String(), SenderAddress: alice.Address.String(),
+		RecipientAddress: shop, AmountSat: 30_000})
+	if err != nil || res.(*anya.Payment).Outcome != anya.OutcomeSent {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Mine(3); err != nil { // the payment confirms while the host is down
+		t.Fatal(err)
+	}
+	m2, err := anya.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	p, err := m2.Payment(ctx, "r-1")
+	if err != nil || p.RecordID == "" {
+		t.Fatalf("%+v %v", p, err)
+	}
+	// The record is rewritten by the replay from the checkpoint (or the reconciliation at start).
+	e := &env{t: t, ctx: ctx, m: m2, alice: alice, now: time.Now}
+	waitFor(t, func() bool { return e.paymentRecords(alice)["r-1"].Status == anya.PaymentConfirmed })
+	if pr := e.paymentRecords(alice)["r-1"]; pr.BlockHeight != sim.Tip().Height-2 {
+		t.Fatalf("record %+v, want confirmed at %d", pr, sim.Tip().Height-2)
+	}
+	// The host's grants were made to its DID: the same DID on every start keeps them working.
+	if _, err := m2.Execute(ctx, anya.VerifyLink{DID: alice.String(), Address: alice.Address.String()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustFixedDID(t *testing.T, name string) *did.BearerDID {
+	t.Helper()
+	b, err := fixedDID(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
