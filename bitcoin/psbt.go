@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -461,32 +462,12 @@ func (p *PSBT) Combine(others ...*PSBT) error {
 }
 
 func mergeXPubs(a, b []psbt.XPub) []psbt.XPub {
-	for _, x := range b {
-		dup := false
-		for _, y := range a {
-			if bytes.Equal(x.ExtendedKey, y.ExtendedKey) {
-				dup = true
-			}
-		}
-		if !dup {
-			a = append(a, x)
-		}
-	}
-	return a
+	return union(a, b, func(x, y psbt.XPub) bool { return bytes.Equal(x.ExtendedKey, y.ExtendedKey) }, nil)
 }
 
 func mergeUnknowns(a, b []*psbt.Unknown) []*psbt.Unknown {
-	for _, u := range b {
-		dup := false
-		for _, v := range a {
-			if bytes.Equal(u.Key, v.Key) {
-				dup = true
-			}
-		}
-		if !dup {
-			a = append(a, &psbt.Unknown{Key: bytes.Clone(u.Key), Value: bytes.Clone(u.Value)})
-		}
-	}
+	a = union(a, b, func(u, v *psbt.Unknown) bool { return bytes.Equal(u.Key, v.Key) },
+		func(u *psbt.Unknown) *psbt.Unknown { return &psbt.Unknown{Key: bytes.Clone(u.Key), Value: bytes.Clone(u.Value)} })
 	sort.SliceStable(a, func(i, j int) bool { return bytes.Compare(a[i].Key, a[j].Key) < 0 })
 	return a
 }
@@ -498,69 +479,22 @@ func mergeInput(a, b *psbt.PInput) {
 	if a.WitnessUtxo == nil && b.WitnessUtxo != nil {
 		a.WitnessUtxo = wire.NewTxOut(b.WitnessUtxo.Value, bytes.Clone(b.WitnessUtxo.PkScript))
 	}
-	for _, s := range b.PartialSigs {
-		dup := false
-		for _, t := range a.PartialSigs {
-			if bytes.Equal(s.PubKey, t.PubKey) {
-				dup = true
-			}
-		}
-		if !dup {
-			a.PartialSigs = append(a.PartialSigs, &psbt.PartialSig{PubKey: bytes.Clone(s.PubKey), Signature: bytes.Clone(s.Signature)})
-		}
-	}
+	a.PartialSigs = union(a.PartialSigs, b.PartialSigs, func(s, t *psbt.PartialSig) bool { return bytes.Equal(s.PubKey, t.PubKey) },
+		func(s *psbt.PartialSig) *psbt.PartialSig {
+			return &psbt.PartialSig{PubKey: bytes.Clone(s.PubKey), Signature: bytes.Clone(s.Signature)}
+		})
 	if a.SighashType == 0 {
 		a.SighashType = b.SighashType
 	}
 	a.RedeemScript = firstBytes(a.RedeemScript, b.RedeemScript)
 	a.WitnessScript = firstBytes(a.WitnessScript, b.WitnessScript)
-	for _, d := range b.Bip32Derivation {
-		dup := false
-		for _, e := range a.Bip32Derivation {
-			if bytes.Equal(d.PubKey, e.PubKey) {
-				dup = true
-			}
-		}
-		if !dup {
-			a.Bip32Derivation = append(a.Bip32Derivation, d)
-		}
-	}
+	a.Bip32Derivation = union(a.Bip32Derivation, b.Bip32Derivation, func(d, e *psbt.Bip32Derivation) bool { return bytes.Equal(d.PubKey, e.PubKey) }, nil)
 	a.FinalScriptSig = firstBytes(a.FinalScriptSig, b.FinalScriptSig)
 	a.FinalScriptWitness = firstBytes(a.FinalScriptWitness, b.FinalScriptWitness)
 	a.TaprootKeySpendSig = firstBytes(a.TaprootKeySpendSig, b.TaprootKeySpendSig)
-	for _, s := range b.TaprootScriptSpendSig {
-		dup := false
-		for _, t := range a.TaprootScriptSpendSig {
-			if s.EqualKey(t) {
-				dup = true
-			}
-		}
-		if !dup {
-			a.TaprootScriptSpendSig = append(a.TaprootScriptSpendSig, s)
-		}
-	}
-	for _, l := range b.TaprootLeafScript {
-		dup := false
-		for _, m := range a.TaprootLeafScript {
-			if bytes.Equal(l.ControlBlock, m.ControlBlock) {
-				dup = true
-			}
-		}
-		if !dup {
-			a.TaprootLeafScript = append(a.TaprootLeafScript, l)
-		}
-	}
-	for _, d := range b.TaprootBip32Derivation {
-		dup := false
-		for _, e := range a.TaprootBip32Derivation {
-			if bytes.Equal(d.XOnlyPubKey, e.XOnlyPubKey) {
-				dup = true
-			}
-		}
-		if !dup {
-			a.TaprootBip32Derivation = append(a.TaprootBip32Derivation, d)
-		}
-	}
+	a.TaprootScriptSpendSig = union(a.TaprootScriptSpendSig, b.TaprootScriptSpendSig, func(s, t *psbt.TaprootScriptSpendSig) bool { return s.EqualKey(t) }, nil)
+	a.TaprootLeafScript = union(a.TaprootLeafScript, b.TaprootLeafScript, func(l, m *psbt.TaprootTapLeafScript) bool { return bytes.Equal(l.ControlBlock, m.ControlBlock) }, nil)
+	a.TaprootBip32Derivation = union(a.TaprootBip32Derivation, b.TaprootBip32Derivation, func(d, e *psbt.TaprootBip32Derivation) bool { return bytes.Equal(d.XOnlyPubKey, e.XOnlyPubKey) }, nil)
 	a.TaprootInternalKey = firstBytes(a.TaprootInternalKey, b.TaprootInternalKey)
 	a.TaprootMerkleRoot = firstBytes(a.TaprootMerkleRoot, b.TaprootMerkleRoot)
 	a.Unknowns = mergeUnknowns(a.Unknowns, b.Unknowns)
@@ -569,31 +503,26 @@ func mergeInput(a, b *psbt.PInput) {
 func mergeOutput(a, b *psbt.POutput) {
 	a.RedeemScript = firstBytes(a.RedeemScript, b.RedeemScript)
 	a.WitnessScript = firstBytes(a.WitnessScript, b.WitnessScript)
-	for _, d := range b.Bip32Derivation {
-		dup := false
-		for _, e := range a.Bip32Derivation {
-			if bytes.Equal(d.PubKey, e.PubKey) {
-				dup = true
-			}
-		}
-		if !dup {
-			a.Bip32Derivation = append(a.Bip32Derivation, d)
-		}
-	}
+	a.Bip32Derivation = union(a.Bip32Derivation, b.Bip32Derivation, func(d, e *psbt.Bip32Derivation) bool { return bytes.Equal(d.PubKey, e.PubKey) }, nil)
 	a.TaprootInternalKey = firstBytes(a.TaprootInternalKey, b.TaprootInternalKey)
 	a.TaprootTapTree = firstBytes(a.TaprootTapTree, b.TaprootTapTree)
-	for _, d := range b.TaprootBip32Derivation {
-		dup := false
-		for _, e := range a.TaprootBip32Derivation {
-			if bytes.Equal(d.XOnlyPubKey, e.XOnlyPubKey) {
-				dup = true
-			}
-		}
-		if !dup {
-			a.TaprootBip32Derivation = append(a.TaprootBip32Derivation, d)
-		}
-	}
+	a.TaprootBip32Derivation = union(a.TaprootBip32Derivation, b.TaprootBip32Derivation, func(d, e *psbt.TaprootBip32Derivation) bool { return bytes.Equal(d.XOnlyPubKey, e.XOnlyPubKey) }, nil)
 	a.Unknowns = mergeUnknowns(a.Unknowns, b.Unknowns)
+}
+
+// union appends to a every element of b that no element of a is the same as, cloned by clone
+// when clone is not nil.
+func union[E any](a, b []E, same func(x, y E) bool, clone func(E) E) []E {
+	for _, x := range b {
+		if slices.ContainsFunc(a, func(y E) bool { return same(x, y) }) {
+			continue
+		}
+		if clone != nil {
+			x = clone(x)
+		}
+		a = append(a, x)
+	}
+	return a
 }
 
 func firstBytes(a, b []byte) []byte {
