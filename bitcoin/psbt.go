@@ -467,7 +467,9 @@ func mergeXPubs(a, b []psbt.XPub) []psbt.XPub {
 
 func mergeUnknowns(a, b []*psbt.Unknown) []*psbt.Unknown {
 	a = union(a, b, func(u, v *psbt.Unknown) bool { return bytes.Equal(u.Key, v.Key) },
-		func(u *psbt.Unknown) *psbt.Unknown { return &psbt.Unknown{Key: bytes.Clone(u.Key), Value: bytes.Clone(u.Value)} })
+		func(u *psbt.Unknown) *psbt.Unknown {
+			return &psbt.Unknown{Key: bytes.Clone(u.Key), Value: bytes.Clone(u.Value)}
+		})
 	sort.SliceStable(a, func(i, j int) bool { return bytes.Compare(a[i].Key, a[j].Key) < 0 })
 	return a
 }
