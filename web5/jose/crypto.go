@@ -116,7 +116,9 @@ func parseX25519(k JWK) (*key, error) {
 	return out, nil
 }
 
-func parseSecp256k1(k JWK) (*key, error) {
+// uncompressedPoint returns the SEC 1 uncompressed encoding (0x04 || x || y) of an EC JWK's
+// 32-byte coordinates.
+func uncompressedPoint(k JWK) ([]byte, error) {
 	x, err := decodeB64("x", k.X, 32)
 	if err != nil {
 		return nil, err
@@ -129,6 +131,14 @@ func parseSecp256k1(k JWK) (*key, error) {
 	raw[0] = 4
 	copy(raw[1:], x)
 	copy(raw[33:], y)
+	return raw, nil
+}
+
+func parseSecp256k1(k JWK) (*key, error) {
+	raw, err := uncompressedPoint(k)
+	if err != nil {
+		return nil, err
+	}
 	pub, err := btcec.ParsePubKey(raw)
 	if err != nil {
 		return nil, keyErr("x", "point is not on secp256k1")
@@ -154,18 +164,10 @@ func parseSecp256k1(k JWK) (*key, error) {
 }
 
 func parseP256(k JWK) (*key, error) {
-	x, err := decodeB64("x", k.X, 32)
+	raw, err := uncompressedPoint(k)
 	if err != nil {
 		return nil, err
 	}
-	y, err := decodeB64("y", k.Y, 32)
-	if err != nil {
-		return nil, err
-	}
-	raw := make([]byte, 65)
-	raw[0] = 4
-	copy(raw[1:], x)
-	copy(raw[33:], y)
 	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), raw)
 	if err != nil {
 		return nil, keyErr("x", "point is not on P-256")
