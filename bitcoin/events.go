@@ -203,66 +203,73 @@ func txFromHex(s string) (*wire.MsgTx, error) {
 	return &tx, nil
 }
 
-// MarshalJSON encodes the event with its transaction as hex.
-func (e TxConfirmed) MarshalJSON() ([]byte, error) {
-	type plain TxConfirmed
-	raw, err := txHex(e.Tx)
+// marshalWithTx encodes plain (an event without its transaction, whose transaction field is
+// tagged json:"-") and adds tx as hex under "tx".
+func marshalWithTx(plain any, tx *wire.MsgTx) ([]byte, error) {
+	b, err := json.Marshal(plain)
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(struct {
-		plain
-		RawTx string `json:"tx,omitempty"`
-	}{plain(e), raw})
+	raw, err := txHex(tx)
+	if err != nil || raw == "" {
+		return b, err
+	}
+	q, _ := json.Marshal(raw)
+	sep := ","
+	if len(b) == 2 { // "{}"
+		sep = ""
+	}
+	out := append(b[:len(b)-1:len(b)-1], sep+`"tx":`...)
+	return append(append(out, q...), '}'), nil
+}
+
+// txFromJSON decodes the transaction marshalWithTx added.
+func txFromJSON(b []byte) (*wire.MsgTx, error) {
+	var v struct {
+		RawTx string `json:"tx"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	return txFromHex(v.RawTx)
+}
+
+// MarshalJSON encodes the event with its transaction as hex.
+func (e TxConfirmed) MarshalJSON() ([]byte, error) {
+	type plain TxConfirmed
+	return marshalWithTx(plain(e), e.Tx)
 }
 
 // UnmarshalJSON decodes what MarshalJSON encodes.
 func (e *TxConfirmed) UnmarshalJSON(b []byte) error {
 	type plain TxConfirmed
-	var v struct {
-		plain
-		RawTx string `json:"tx"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	tx, err := txFromHex(v.RawTx)
+	tx, err := txFromJSON(b)
 	if err != nil {
 		return err
 	}
-	*e = TxConfirmed(v.plain)
+	if err := json.Unmarshal(b, (*plain)(e)); err != nil {
+		return err
+	}
 	e.Tx = tx
 	return nil
 }
 
-// MarshalJSON encodes the event with the spending transaction as hex.
+// MarshalJSON encodes the event with its transaction as hex.
 func (e OutpointSpent) MarshalJSON() ([]byte, error) {
 	type plain OutpointSpent
-	raw, err := txHex(e.SpendingTx)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(struct {
-		plain
-		RawTx string `json:"tx,omitempty"`
-	}{plain(e), raw})
+	return marshalWithTx(plain(e), e.SpendingTx)
 }
 
 // UnmarshalJSON decodes what MarshalJSON encodes.
 func (e *OutpointSpent) UnmarshalJSON(b []byte) error {
 	type plain OutpointSpent
-	var v struct {
-		plain
-		RawTx string `json:"tx"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	tx, err := txFromHex(v.RawTx)
+	tx, err := txFromJSON(b)
 	if err != nil {
 		return err
 	}
-	*e = OutpointSpent(v.plain)
+	if err := json.Unmarshal(b, (*plain)(e)); err != nil {
+		return err
+	}
 	e.SpendingTx = tx
 	return nil
 }
@@ -270,31 +277,19 @@ func (e *OutpointSpent) UnmarshalJSON(b []byte) error {
 // MarshalJSON encodes the event with its transaction as hex.
 func (e MempoolTx) MarshalJSON() ([]byte, error) {
 	type plain MempoolTx
-	raw, err := txHex(e.Tx)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(struct {
-		plain
-		RawTx string `json:"tx,omitempty"`
-	}{plain(e), raw})
+	return marshalWithTx(plain(e), e.Tx)
 }
 
 // UnmarshalJSON decodes what MarshalJSON encodes.
 func (e *MempoolTx) UnmarshalJSON(b []byte) error {
 	type plain MempoolTx
-	var v struct {
-		plain
-		RawTx string `json:"tx"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	tx, err := txFromHex(v.RawTx)
+	tx, err := txFromJSON(b)
 	if err != nil {
 		return err
 	}
-	*e = MempoolTx(v.plain)
+	if err := json.Unmarshal(b, (*plain)(e)); err != nil {
+		return err
+	}
 	e.Tx = tx
 	return nil
 }
