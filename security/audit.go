@@ -97,10 +97,7 @@ CREATE TABLE security_audit_head (
 // detects entries modified, deleted (in the middle, at the start, or the newest ones), reordered
 // or appended behind the log's back. Appends are serialized by the database (each is one
 // immediate transaction that reads the current head), so several writers — goroutines or
-// processes — keep one chain. Concurrent appends of one AuditLog are committed together (group
-// commit): whoever finds no commit in progress writes every entry waiting, in arrival order, in
-// one transaction, and each Append returns once its entry is committed. It is safe for
-// concurrent use.
+// processes — keep one chain. It is safe for concurrent use.
 type AuditLog struct {
 	db    *sql.DB
 	owned bool
@@ -108,17 +105,6 @@ type AuditLog struct {
 
 	mu     sync.RWMutex
 	closed bool
-
-	gmu     sync.Mutex // guards pending and leading
-	pending []*pendingAppend
-	leading bool
-}
-
-// pendingAppend is an entry waiting for a group commit.
-type pendingAppend struct {
-	e    Entry
-	err  error
-	done chan struct{}
 }
 
 // AuditOption configures an AuditLog.
@@ -173,7 +159,7 @@ func (l *AuditLog) enter(ctx context.Context) error {
 	return nil
 }
 
-// Append adds e at the end of the chain and returns it as stored, once it is committed.
+// Append adds e at the end of the chain and returns it as stored.
 func (l *AuditLog) Append(ctx context.Context, e Entry) (Entry, error) {
 	if err := l.enter(ctx); err != nil {
 		return Entry{}, err
@@ -182,70 +168,29 @@ func (l *AuditLog) Append(ctx context.Context, e Entry) (Entry, error) {
 	if e.Time.IsZero() {
 		e.Time = l.now()
 	}
-	p := &pendingAppend{e: e, done: make(chan struct{})}
-	l.gmu.Lock()
-	l.pending = append(l.pending, p)
-	if l.leading {
-		l.gmu.Unlock()
-		<-p.done // the leader commits it; its transaction is bounded, so no ctx here
-		return p.e, p.err
-	}
-	l.leading = true
-	for {
-		batch := l.pending
-		l.pending = nil
-		l.gmu.Unlock()
-		err := l.commit(context.WithoutCancel(ctx), batch)
-		for _, b := range batch {
-			if err != nil {
-				b.err = fmt.Errorf("security: audit append: %w", err)
-			}
-			close(b.done)
-		}
-		l.gmu.Lock()
-		if len(l.pending) == 0 {
-			l.leading = false
-			l.gmu.Unlock()
-			break
-		}
-	}
-	<-p.done
-	return p.e, p.err
-}
-
-// commit chains and writes batch in one transaction, filling in each entry's Seq, Prev and
-// Hash.
-func (l *AuditLog) commit(ctx context.Context, batch []*pendingAppend) error {
-	return sqlitex.Tx(ctx, l.db, func(tx *sql.Tx) error {
+	err := sqlitex.Tx(ctx, l.db, func(tx *sql.Tx) error {
 		var seq uint64
 		var prev []byte
 		err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM security_audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO security_audit (seq, time, kind, from_p, to_p, action, principal, decision, rule, reason, data_hash, prev, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
+		e.Seq = seq + 1
+		copy(e.Prev[:], prev)
+		e.Hash = hashEntry(&e)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO security_audit (seq, time, kind, from_p, to_p, action, principal, decision, rule, reason, data_hash, prev, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Seq, e.Time.UnixNano(), e.Kind, e.From, e.To, e.Action, e.Principal,
+			e.Decision, e.Rule, e.Reason, e.DataHash, e.Prev[:], e.Hash[:]); err != nil {
 			return err
 		}
-		defer ins.Close()
-		var last [32]byte
-		copy(last[:], prev)
-		for _, b := range batch {
-			e := &b.e
-			seq++
-			e.Seq, e.Prev = seq, last
-			e.Hash = hashEntry(e)
-			last = e.Hash
-			if _, err := ins.ExecContext(ctx, e.Seq, e.Time.UnixNano(), e.Kind, e.From, e.To, e.Action, e.Principal,
-				e.Decision, e.Rule, e.Reason, e.DataHash, e.Prev[:], e.Hash[:]); err != nil {
-				return err
-			}
-		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO security_audit_head (id, seq, hash) VALUES (1, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, seq, last[:])
+			ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, e.Seq, e.Hash[:])
 		return err
 	})
+	if err != nil {
+		return Entry{}, fmt.Errorf("security: audit append: %w", err)
+	}
+	return e, nil
 }
 
 // Head returns the newest entry's position and hash (zero for an empty log).
