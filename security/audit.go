@@ -331,6 +331,12 @@ func (l *AuditLog) autoCheckpoint(ctx context.Context, h Head) {
 		return
 	}
 	defer l.pubMu.Unlock()
+	l.mu.RLock()
+	closed := l.closed
+	l.mu.RUnlock()
+	if closed { // Close made (or skipped) the final checkpoint: publish nothing after it
+		return
+	}
 	if h.Seq <= l.published {
 		l.pending.Store(false)
 		return
