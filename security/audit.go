@@ -1,7 +1,7 @@
 package security
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -9,7 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/anya-org/anya-go/internal/sqlitex"
@@ -40,34 +43,36 @@ type Entry struct {
 	Hash      [32]byte
 }
 
-// Head identifies the newest entry: keep it somewhere the log's writer cannot change (another
-// system, a signed checkpoint) and pass it to Verify to detect truncation and rewriting of the
-// whole tail.
+// Head identifies an entry by its position and hash — usually the newest, as a checkpoint: keep
+// it somewhere the log's writer cannot change (another system, or signed: SignHead) and pass it
+// to Verify to detect truncation and rewriting of the entries up to it.
 type Head struct {
 	Seq  uint64
 	Hash [32]byte
 }
 
-// String formats the head as "<seq>:<hex hash>".
+// String formats the head as "<seq>:<hex hash>"; ParseHead reads it back.
 func (h Head) String() string { return fmt.Sprintf("%d:%s", h.Seq, hex.EncodeToString(h.Hash[:])) }
 
 // hashEntry chains an entry: SHA-256 over its predecessor's hash and its own fields, each
 // length-prefixed. The position (Seq) is not hashed: the chain itself orders entries, which is
 // what lets the verifier tell reordering from modification.
 func hashEntry(e *Entry) [32]byte {
-	h := sha256.New()
-	h.Write(e.Prev[:])
-	var buf [8]byte
-	binary.BigEndian.PutUint64(buf[:], uint64(e.Time.UnixNano()))
-	h.Write(buf[:])
-	for _, s := range []string{e.Kind, e.From, e.To, e.Action, e.Principal, e.Decision, e.Rule, e.Reason, e.DataHash} {
-		binary.BigEndian.PutUint64(buf[:], uint64(len(s)))
-		h.Write(buf[:])
-		h.Write([]byte(s))
+	var buf []byte
+	return hashEntryBuf(e, &buf)
+}
+
+// hashEntryBuf is hashEntry with a scratch buffer the caller reuses, so that hashing many entries
+// allocates nothing.
+func hashEntryBuf(e *Entry, buf *[]byte) [32]byte {
+	b := append((*buf)[:0], e.Prev[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Time.UnixNano()))
+	for _, s := range [...]string{e.Kind, e.From, e.To, e.Action, e.Principal, e.Decision, e.Rule, e.Reason, e.DataHash} {
+		b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+		b = append(b, s...)
 	}
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
+	*buf = b
+	return sha256.Sum256(b)
 }
 
 var auditMigrations = []string{`
@@ -92,35 +97,145 @@ CREATE TABLE security_audit_head (
 	hash BLOB NOT NULL
 );`}
 
-// AuditLog is a tamper-evident, append-only log in SQLite: each entry is chained to its
-// predecessor by a SHA-256 hash, and the newest entry is also recorded in a head row. Verify
-// detects entries modified, deleted (in the middle, at the start, or the newest ones), reordered
-// or appended behind the log's back. Appends are serialized by the database (each is one
-// immediate transaction that reads the current head), so several writers — goroutines or
-// processes — keep one chain. It is safe for concurrent use.
-type AuditLog struct {
-	db    *sql.DB
-	owned bool
-	now   func() time.Time
+// DefaultCheckpointEvery is how many entries apart automatic checkpoints are (WithCheckpointEvery).
+const DefaultCheckpointEvery = 1000
 
-	mu     sync.RWMutex
-	closed bool
+// MaxVerifyProblems bounds the findings one Verify reports; VerifyReport.Omitted counts the rest.
+const MaxVerifyProblems = 1000
+
+// CheckpointPublisher keeps signed checkpoints outside the log — a record in the host's own
+// store, another system, a transaction anchoring it on chain — where whoever can write the log's
+// database cannot reach them. Verify, given the newest one published, then detects any rewrite
+// of the entries up to it.
+//
+// PublishCheckpoint is called with checkpoints in increasing position from one AuditLog, never
+// two at once. It MUST NOT append to, checkpoint or close the log it publishes for, and SHOULD
+// bound its own work (Close waits for the final checkpoint).
+type CheckpointPublisher interface {
+	PublishCheckpoint(ctx context.Context, h *SignedHead) error
+}
+
+// CheckpointPublisherFunc adapts a function to CheckpointPublisher.
+type CheckpointPublisherFunc func(ctx context.Context, h *SignedHead) error
+
+// PublishCheckpoint calls f.
+func (f CheckpointPublisherFunc) PublishCheckpoint(ctx context.Context, h *SignedHead) error {
+	return f(ctx, h)
 }
 
 // AuditOption configures an AuditLog.
-type AuditOption func(*AuditLog)
+type AuditOption func(*auditConfig)
 
-// WithAuditClock sets the clock that stamps entries appended without a Time. Defaults to time.Now.
+type auditConfig struct {
+	now       func() time.Time
+	logger    *slog.Logger
+	signer    Signer
+	publisher CheckpointPublisher
+	every     int
+	onClose   bool
+}
+
+// WithAuditClock sets the clock that stamps entries appended without a Time and signed
+// checkpoints. Defaults to time.Now.
 func WithAuditClock(now func() time.Time) AuditOption {
-	return func(l *AuditLog) {
-		if now != nil {
-			l.now = now
+	return func(c *auditConfig) { c.now = now }
+}
+
+// WithAuditLogger sets the logger that reports automatic checkpoints that could not be signed
+// or published. Defaults to a logger that discards everything.
+func WithAuditLogger(l *slog.Logger) AuditOption {
+	return func(c *auditConfig) { c.logger = l }
+}
+
+// WithCheckpointSigner signs checkpoints with the host's key: Checkpoint returns the log's head
+// signed by s, and with WithCheckpointPublisher checkpoints are also made and published on their
+// own. The signer must name its key (KeyID) and must not use "none". Defaults to none:
+// Checkpoint returns ErrNoSigner.
+func WithCheckpointSigner(s Signer) AuditOption {
+	return func(c *auditConfig) { c.signer = s }
+}
+
+// WithCheckpointPublisher publishes every checkpoint — those asked for with Checkpoint, one every
+// WithCheckpointEvery entries, and one on Close — to p. It needs WithCheckpointSigner. An
+// automatic checkpoint that fails does not fail the Append that triggered it: it is logged and
+// tried again at the next Append (and on Close), so at most the entries since the last published
+// checkpoint are unprotected. Defaults to none.
+func WithCheckpointPublisher(p CheckpointPublisher) AuditOption {
+	return func(c *auditConfig) { c.publisher = p }
+}
+
+// WithCheckpointEvery makes (with WithCheckpointPublisher) a checkpoint of the entry at every
+// position that is a multiple of n; 0 makes none by count. Defaults to DefaultCheckpointEvery.
+func WithCheckpointEvery(n int) AuditOption {
+	return func(c *auditConfig) { c.every = n }
+}
+
+// WithCheckpointOnClose makes (with WithCheckpointPublisher) a checkpoint of the newest entry
+// when the log is closed, unless it was already published. Defaults to true.
+func WithCheckpointOnClose(on bool) AuditOption {
+	return func(c *auditConfig) { c.onClose = on }
+}
+
+func newAuditConfig(opts []AuditOption) (auditConfig, error) {
+	c := auditConfig{now: time.Now, logger: slog.New(slog.DiscardHandler), every: DefaultCheckpointEvery, onClose: true}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
 		}
 	}
+	bad := func(option string, v any, reason string) (auditConfig, error) {
+		return auditConfig{}, &OptionError{Option: option, Value: v, Reason: reason}
+	}
+	switch {
+	case c.now == nil:
+		return bad("WithAuditClock", nil, "nil clock")
+	case c.logger == nil:
+		return bad("WithAuditLogger", nil, "nil logger")
+	case c.every < 0:
+		return bad("WithCheckpointEvery", c.every, "negative")
+	case c.publisher != nil && c.signer == nil:
+		return bad("WithCheckpointPublisher", c.publisher, "needs WithCheckpointSigner")
+	}
+	if c.signer != nil {
+		if err := checkSigner(c.signer); err != nil {
+			return bad("WithCheckpointSigner", c.signer.KeyID(), err.Error())
+		}
+	}
+	return c, nil
+}
+
+// AuditLog is a tamper-evident, append-only log in SQLite: each entry is chained to its
+// predecessor by a SHA-256 hash, and the newest entry is also recorded in a head row. Verify
+// detects entries modified, deleted (in the middle, at the start, or the newest ones), reordered
+// or appended behind the log's back.
+//
+// The chain is not keyed: someone who can write the database can rewrite the newest entries and
+// rehash them consistently. Checkpoints close that gap: with WithCheckpointSigner the log's head
+// is signed by the host's key (a SignedHead, a compact JWS), and with WithCheckpointPublisher each
+// checkpoint is kept outside the log; Verify given the newest one then proves the log intact up
+// to it. Entries after the newest published checkpoint are protected by the chain alone.
+//
+// Appends are serialized by the database (each is one immediate transaction that reads the
+// current head), so several writers — goroutines or processes — keep one chain. It is safe for
+// concurrent use.
+type AuditLog struct {
+	db    *sql.DB
+	owned bool
+	cfg   auditConfig
+
+	mu     sync.RWMutex
+	closed bool
+
+	pubMu     sync.Mutex  // serializes signing and publishing
+	published uint64      // the newest position published by this process; under pubMu
+	pending   atomic.Bool // an automatic checkpoint is due: the last one failed or was skipped
 }
 
 // OpenAuditLog opens (creating if needed) an audit log in the SQLite file at path; Close closes it.
 func OpenAuditLog(ctx context.Context, path string, opts ...AuditOption) (*AuditLog, error) {
+	if _, err := newAuditConfig(opts); err != nil {
+		return nil, err
+	}
 	db, err := sqlitex.Open(ctx, path)
 	if err != nil {
 		return nil, err
@@ -135,16 +250,17 @@ func OpenAuditLog(ctx context.Context, path string, opts ...AuditOption) (*Audit
 }
 
 // NewAuditLog returns an audit log in db, an SQLite database (modernc.org/sqlite driver) other
-// components may share, creating its tables if needed. Close does not close db.
+// components may share, creating its tables if needed. Close does not close db. An invalid
+// option is refused with an *OptionError.
 func NewAuditLog(ctx context.Context, db *sql.DB, opts ...AuditOption) (*AuditLog, error) {
+	cfg, err := newAuditConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := sqlitex.Migrate(ctx, db, "security_audit", auditMigrations); err != nil {
 		return nil, err
 	}
-	l := &AuditLog{db: db, now: time.Now}
-	for _, o := range opts {
-		o(l)
-	}
-	return l, nil
+	return &AuditLog{db: db, cfg: cfg}, nil
 }
 
 func (l *AuditLog) enter(ctx context.Context) error {
@@ -159,14 +275,16 @@ func (l *AuditLog) enter(ctx context.Context) error {
 	return nil
 }
 
-// Append adds e at the end of the chain and returns it as stored.
+// Append adds e at the end of the chain and returns it as stored. A cancelled ctx returns
+// ctx.Err(). With WithCheckpointPublisher, an Append that reaches a checkpoint position (or
+// follows a checkpoint that failed) signs and publishes the new head before it returns; a failure
+// to do so is logged, not returned: the entry is in the log.
 func (l *AuditLog) Append(ctx context.Context, e Entry) (Entry, error) {
 	if err := l.enter(ctx); err != nil {
 		return Entry{}, err
 	}
-	defer l.mu.RUnlock()
 	if e.Time.IsZero() {
-		e.Time = l.now()
+		e.Time = l.cfg.now()
 	}
 	err := sqlitex.Tx(ctx, l.db, func(tx *sql.Tx) error {
 		var seq uint64
@@ -187,10 +305,95 @@ func (l *AuditLog) Append(ctx context.Context, e Entry) (Entry, error) {
 			ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, e.Seq, e.Hash[:])
 		return err
 	})
+	l.mu.RUnlock()
 	if err != nil {
+		if ctx.Err() != nil {
+			return Entry{}, ctx.Err()
+		}
 		return Entry{}, fmt.Errorf("security: audit append: %w", err)
 	}
+	l.autoCheckpoint(ctx, Head{Seq: e.Seq, Hash: e.Hash})
 	return e, nil
+}
+
+// autoCheckpoint publishes h when it is at a checkpoint position or a checkpoint is overdue. It
+// never waits for another publication: if one is running, the next Append tries again.
+func (l *AuditLog) autoCheckpoint(ctx context.Context, h Head) {
+	if l.cfg.publisher == nil {
+		return
+	}
+	due := l.cfg.every > 0 && h.Seq%uint64(l.cfg.every) == 0
+	if !due && !l.pending.Load() {
+		return
+	}
+	if !l.pubMu.TryLock() {
+		l.pending.Store(true)
+		return
+	}
+	defer l.pubMu.Unlock()
+	l.mu.RLock()
+	closed := l.closed
+	l.mu.RUnlock()
+	if closed { // Close made (or skipped) the final checkpoint: publish nothing after it
+		return
+	}
+	if h.Seq <= l.published {
+		l.pending.Store(false)
+		return
+	}
+	if _, err := l.publishLocked(ctx, h); err != nil {
+		l.pending.Store(true)
+		l.cfg.logger.WarnContext(ctx, "security: audit checkpoint not published; trying again at the next append", "seq", h.Seq, "error", err)
+		return
+	}
+	l.pending.Store(false)
+}
+
+// publishLocked signs h and hands it to the publisher, if any. The caller holds pubMu.
+func (l *AuditLog) publishLocked(ctx context.Context, h Head) (*SignedHead, error) {
+	sh, err := SignHead(ctx, h, l.cfg.now(), l.cfg.signer)
+	if err != nil {
+		return nil, err
+	}
+	if l.cfg.publisher == nil {
+		return sh, nil
+	}
+	if err := l.cfg.publisher.PublishCheckpoint(ctx, sh); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: publish entry %d: %v", ErrCheckpoint, h.Seq, err)
+	}
+	l.published = max(l.published, h.Seq)
+	return sh, nil
+}
+
+// Checkpoint signs the log's current head with the WithCheckpointSigner key, publishes it with
+// the WithCheckpointPublisher publisher, if any, and returns it: store its String() where the
+// log's writer cannot reach it, and pass it (ParseSignedHead) to Verify. Without a signer it
+// returns ErrNoSigner; a failure to sign or publish wraps ErrCheckpoint; a cancelled ctx returns
+// ctx.Err().
+func (l *AuditLog) Checkpoint(ctx context.Context) (*SignedHead, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if l.cfg.signer == nil {
+		return nil, ErrNoSigner
+	}
+	h, err := l.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l.pubMu.Lock()
+	defer l.pubMu.Unlock()
+	sh, err := l.publishLocked(ctx, h)
+	if err != nil {
+		if l.cfg.publisher != nil {
+			l.pending.Store(true)
+		}
+		return nil, err
+	}
+	return sh, nil
 }
 
 // Head returns the newest entry's position and hash (zero for an empty log).
@@ -199,15 +402,27 @@ func (l *AuditLog) Head(ctx context.Context) (Head, error) {
 		return Head{}, err
 	}
 	defer l.mu.RUnlock()
+	return l.head(ctx)
+}
+
+func (l *AuditLog) head(ctx context.Context) (Head, error) {
 	var h Head
 	var hash []byte
 	err := l.db.QueryRowContext(ctx, `SELECT seq, hash FROM security_audit ORDER BY seq DESC LIMIT 1`).Scan(&h.Seq, &hash)
-	if errors.Is(err, sql.ErrNoRows) {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		return Head{}, nil
+	case err != nil:
+		if ctx.Err() != nil {
+			return Head{}, ctx.Err()
+		}
+		return Head{}, fmt.Errorf("security: audit head: %w", err)
 	}
 	copy(h.Hash[:], hash)
-	return h, err
+	return h, nil
 }
+
+const entryColumns = `seq, time, kind, from_p, to_p, action, principal, decision, rule, reason, data_hash, prev, hash`
 
 // Entries returns up to limit entries from position from (1-based) on, in order.
 func (l *AuditLog) Entries(ctx context.Context, from uint64, limit int) ([]Entry, error) {
@@ -215,16 +430,16 @@ func (l *AuditLog) Entries(ctx context.Context, from uint64, limit int) ([]Entry
 		return nil, err
 	}
 	defer l.mu.RUnlock()
-	rows, err := l.db.QueryContext(ctx, `SELECT seq, time, kind, from_p, to_p, action, principal, decision, rule, reason, data_hash, prev, hash
-		FROM security_audit WHERE seq >= ? ORDER BY seq LIMIT ?`, from, limit)
+	rows, err := l.db.QueryContext(ctx, `SELECT `+entryColumns+` FROM security_audit WHERE seq >= ? ORDER BY seq LIMIT ?`, from, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []Entry
+	var prev, hash sql.RawBytes
 	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
+		var e Entry
+		if _, err := scanEntry(rows, &e, &prev, &hash); err != nil {
 			return nil, err
 		}
 		out = append(out, e)
@@ -232,138 +447,61 @@ func (l *AuditLog) Entries(ctx context.Context, from uint64, limit int) ([]Entry
 	return out, rows.Err()
 }
 
-func scanEntry(rows *sql.Rows) (Entry, error) {
-	var e Entry
+// scanEntry reads one row into e, using prev and hash as scratch space. ok is false when the row's
+// prev or hash is not 32 bytes long; e.Hash is then zero.
+func scanEntry(rows *sql.Rows, e *Entry, prev, hash *sql.RawBytes) (ok bool, err error) {
 	var t int64
-	var prev, hash []byte
-	if err := rows.Scan(&e.Seq, &t, &e.Kind, &e.From, &e.To, &e.Action, &e.Principal, &e.Decision, &e.Rule, &e.Reason, &e.DataHash, &prev, &hash); err != nil {
-		return Entry{}, err
+	if err := rows.Scan(&e.Seq, &t, &e.Kind, &e.From, &e.To, &e.Action, &e.Principal, &e.Decision, &e.Rule, &e.Reason, &e.DataHash, prev, hash); err != nil {
+		return false, err
 	}
 	e.Time = time.Unix(0, t)
-	copy(e.Prev[:], prev)
-	copy(e.Hash[:], hash)
-	if len(prev) != 32 || len(hash) != 32 {
-		e.Hash = [32]byte{} // cannot match: reported as modified
+	e.Prev, e.Hash = [32]byte{}, [32]byte{}
+	if len(*prev) != 32 || len(*hash) != 32 {
+		return false, nil
 	}
-	return e, nil
+	copy(e.Prev[:], *prev)
+	copy(e.Hash[:], *hash)
+	return true, nil
 }
 
 // VerifyReport is what Verify found.
 type VerifyReport struct {
-	Entries  int
-	Head     Head // the newest entry as found
-	Problems []*TamperError
+	Entries int
+	Head    Head // the newest entry as found
+	// Checkpoint is the newest checkpoint given to Verify that the log matches with no finding at
+	// or before its position: the log is proven intact up to it. Entries after it are checked
+	// against the chain alone. Zero when no checkpoint was given or none holds.
+	Checkpoint Head
+	Problems   []*TamperError // at most MaxVerifyProblems, in order of position
+	Omitted    int            // findings beyond MaxVerifyProblems, not listed
 }
 
 // Verify walks the whole log and checks that every entry's hash matches its content, that each
-// is chained to the one before it, that positions run 1, 2, 3, ... without gaps, and that the
-// newest entry is the one recorded in the head row and, if checkpoint is not nil, that the entry
-// at checkpoint.Seq still has checkpoint.Hash. It reports every finding, classified as modified,
-// deleted, reordered, truncated, inserted or broken; the error is nil for an intact log, otherwise it
-// joins the *TamperErrors (each wrapping ErrTampered).
-func (l *AuditLog) Verify(ctx context.Context, checkpoint *Head) (*VerifyReport, error) {
+// is chained to the one before it, that positions run 1, 2, 3, ... without gaps, that the newest
+// entry is the one recorded in the head row and, for each checkpoint given, that the entry at its
+// position still has its hash — so that the log cannot have been rewritten up to it, nor
+// truncated below it. Give it the newest signed head published (ParseSignedHead): an older
+// one proves integrity up to its own position only. With several checkpoints, a rewrite is
+// narrowed to the entries between the newest one that holds and the first one that does not.
+//
+// It reports every finding (up to MaxVerifyProblems), classified as modified, deleted,
+// reordered, truncated, inserted or broken; the error is nil for an intact log, otherwise it
+// joins the *TamperErrors (each wrapping ErrTampered). A cancelled ctx returns ctx.Err() and no
+// report.
+//
+// Verify reads the log from one snapshot, row by row: its memory does not grow with the log
+// (a second pass over positions and hashes classifies broken links when there are any).
+func (l *AuditLog) Verify(ctx context.Context, checkpoints ...Checkpoint) (*VerifyReport, error) {
 	if err := l.enter(ctx); err != nil {
 		return nil, err
 	}
 	defer l.mu.RUnlock()
-	rows, err := l.db.QueryContext(ctx, `SELECT seq, time, kind, from_p, to_p, action, principal, decision, rule, reason, data_hash, prev, hash
-		FROM security_audit ORDER BY seq`)
+	rep, err := l.verify(ctx, checkpointHeads(checkpoints))
 	if err != nil {
-		return nil, err
-	}
-	var entries []Entry
-	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		entries = append(entries, e)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	var headSeq uint64
-	var headHash []byte
-	err = l.db.QueryRowContext(ctx, `SELECT seq, hash FROM security_audit_head WHERE id = 1`).Scan(&headSeq, &headHash)
-	hasHead := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
-	}
-
-	rep := &VerifyReport{Entries: len(entries)}
-	add := func(seq uint64, k TamperKind, format string, args ...any) {
-		rep.Problems = append(rep.Problems, &TamperError{Seq: seq, Kind: k, Detail: fmt.Sprintf(format, args...)})
-	}
-	at := map[[32]byte]uint64{} // stored hash -> position
-	for _, e := range entries {
-		at[e.Hash] = e.Seq
-	}
-	var prev Entry
-	for i, e := range entries {
-		if hashEntry(&e) != e.Hash {
-			add(e.Seq, TamperModified, "content does not match its hash")
-		}
-		wantSeq := uint64(1)
-		if i > 0 {
-			wantSeq = prev.Seq + 1
-		}
-		gap := e.Seq != wantSeq
-		if gap {
-			add(wantSeq, TamperDeleted, "entries %d to %d are missing", wantSeq, e.Seq-1)
-		}
-		var want [32]byte
-		if i > 0 {
-			want = prev.Hash
-		}
-		if e.Prev != want {
-			switch pos, ok := at[e.Prev]; {
-			case ok && pos != e.Seq:
-				add(e.Seq, TamperReordered, "chained after the entry now at %d", pos)
-			case e.Prev == [32]byte{}:
-				add(e.Seq, TamperReordered, "chained as the first entry")
-			case gap:
-				// already reported as deleted
-			case i == 0:
-				add(1, TamperDeleted, "the entries before this one are missing")
-			default:
-				add(e.Seq, TamperBroken, "not chained to entry %d: entries before it were deleted, or entry %d was rewritten", prev.Seq, prev.Seq)
-			}
-		}
-		prev = e
-	}
-	if len(entries) > 0 {
-		rep.Head = Head{Seq: prev.Seq, Hash: prev.Hash}
-	}
-	if hasHead {
-		var hh [32]byte
-		copy(hh[:], headHash)
-		switch {
-		case rep.Head.Seq < headSeq:
-			add(rep.Head.Seq+1, TamperTruncated, "the head row records entry %d, the log ends at %d", headSeq, rep.Head.Seq)
-		case rep.Head.Seq > headSeq:
-			add(headSeq+1, TamperInserted, "entries after the recorded head %d", headSeq)
-		case rep.Head.Hash != hh:
-			add(headSeq, TamperModified, "the newest entry is not the one the head row records")
-		}
-	} else if len(entries) > 0 {
-		add(1, TamperModified, "the head row is missing")
-	}
-	if checkpoint != nil && checkpoint.Seq > 0 {
-		var found *Entry
-		for i := range entries {
-			if entries[i].Seq == checkpoint.Seq {
-				found = &entries[i]
-			}
-		}
-		switch {
-		case rep.Head.Seq < checkpoint.Seq:
-			add(rep.Head.Seq+1, TamperTruncated, "the checkpoint records entry %d, the log ends at %d", checkpoint.Seq, rep.Head.Seq)
-		case found == nil:
-			add(checkpoint.Seq, TamperDeleted, "the checkpointed entry is missing")
-		case !bytes.Equal(found.Hash[:], checkpoint.Hash[:]):
-			add(checkpoint.Seq, TamperModified, "the checkpointed entry was rewritten")
-		}
+		return nil, fmt.Errorf("security: audit verify: %w", err)
 	}
 	if len(rep.Problems) == 0 {
 		return rep, nil
@@ -375,16 +513,267 @@ func (l *AuditLog) Verify(ctx context.Context, checkpoint *Head) (*VerifyReport,
 	return rep, errors.Join(errs...)
 }
 
-// Close closes the log (and its database, if OpenAuditLog opened it). It is idempotent.
-func (l *AuditLog) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
+// checkpointHeads returns the heads of the checkpoints given, by position, leaving out nil ones
+// and position 0 (an empty log).
+func checkpointHeads(cps []Checkpoint) []Head {
+	var out []Head
+	for _, c := range cps {
+		switch x := c.(type) {
+		case nil:
+			continue
+		case *Head:
+			if x == nil {
+				continue
+			}
+		case *SignedHead:
+			if x == nil {
+				continue
+			}
+		}
+		if h := c.Checkpoint(); h.Seq > 0 {
+			out = append(out, h)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Head) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out
+}
+
+// brokenLink is an entry not chained to its predecessor, classified once every position's hash
+// is known.
+type brokenLink struct {
+	seq   uint64
+	prev  [32]byte
+	gap   bool // positions jump before it: already reported as deleted
+	first bool
+}
+
+func (l *AuditLog) verify(ctx context.Context, cps []Head) (*VerifyReport, error) {
+	tx, err := l.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}) // one snapshot of the whole log
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var headSeq uint64
+	var headHash []byte
+	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM security_audit_head WHERE id = 1`).Scan(&headSeq, &headHash)
+	hasHead := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+
+	rep := &VerifyReport{}
+	add := func(seq uint64, k TamperKind, format string, args ...any) {
+		if len(rep.Problems) >= MaxVerifyProblems {
+			rep.Omitted++
+			return
+		}
+		rep.Problems = append(rep.Problems, &TamperError{Seq: seq, Kind: k, Detail: fmt.Sprintf(format, args...)})
+	}
+	found := make([]int8, len(cps)) // per checkpoint: 0 not seen, 1 matches, -1 differs
+	var broken []brokenLink
+	rows, err := tx.QueryContext(ctx, `SELECT `+entryColumns+` FROM security_audit ORDER BY seq`)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		e          Entry
+		prev       Entry
+		rawPrev    sql.RawBytes
+		rawHash    sql.RawBytes
+		buf        []byte
+		ci         int
+		overBroken int
+	)
+	for rows.Next() {
+		wellFormed, err := scanEntry(rows, &e, &rawPrev, &rawHash)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if !wellFormed || hashEntryBuf(&e, &buf) != e.Hash {
+			add(e.Seq, TamperModified, "content does not match its hash")
+		}
+		first := rep.Entries == 0
+		wantSeq := prev.Seq + 1
+		if first {
+			wantSeq = 1
+		}
+		gap := e.Seq != wantSeq
+		if gap {
+			add(wantSeq, TamperDeleted, "entries %d to %d are missing", wantSeq, e.Seq-1)
+		}
+		var want [32]byte
+		if !first {
+			want = prev.Hash
+		}
+		if e.Prev != want {
+			if len(broken) < MaxVerifyProblems {
+				broken = append(broken, brokenLink{seq: e.Seq, prev: e.Prev, gap: gap, first: first})
+			} else {
+				overBroken++
+			}
+		}
+		for ci < len(cps) && cps[ci].Seq <= e.Seq {
+			if cps[ci].Seq == e.Seq {
+				found[ci] = -1
+				if e.Hash == cps[ci].Hash {
+					found[ci] = 1
+				}
+			}
+			ci++
+		}
+		rep.Entries++
+		prev.Seq, prev.Hash = e.Seq, e.Hash
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, err
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if rep.Entries > 0 {
+		rep.Head = Head{Seq: prev.Seq, Hash: prev.Hash}
+	}
+	if err := l.classifyBroken(ctx, tx, broken, add); err != nil {
+		return nil, err
+	}
+	rep.Omitted += overBroken
+
+	if hasHead {
+		var hh [32]byte
+		copy(hh[:], headHash)
+		switch {
+		case rep.Head.Seq < headSeq:
+			add(rep.Head.Seq+1, TamperTruncated, "the head row records entry %d, the log ends at %d", headSeq, rep.Head.Seq)
+		case rep.Head.Seq > headSeq:
+			add(headSeq+1, TamperInserted, "entries after the recorded head %d", headSeq)
+		case rep.Head.Hash != hh:
+			add(headSeq, TamperModified, "the newest entry is not the one the head row records")
+		}
+	} else if rep.Entries > 0 {
+		add(1, TamperModified, "the head row is missing")
+	}
+
+	var holds uint64 // the newest checkpoint position that matched
+	truncated := false
+	for i, cp := range cps {
+		switch {
+		case rep.Head.Seq < cp.Seq:
+			if !truncated {
+				add(rep.Head.Seq+1, TamperTruncated, "a checkpoint records entry %d, the log ends at %d", cps[len(cps)-1].Seq, rep.Head.Seq)
+				truncated = true
+			}
+		case found[i] == 0:
+			add(cp.Seq, TamperDeleted, "the checkpointed entry is missing")
+		case found[i] < 0:
+			add(cp.Seq, TamperModified, "entry %d is not the checkpointed entry: the log was rewritten within entries %d to %d", cp.Seq, holds+1, cp.Seq)
+		default:
+			holds = max(holds, cp.Seq)
+		}
+	}
+	slices.SortStableFunc(rep.Problems, func(a, b *TamperError) int { return cmp.Compare(a.Seq, b.Seq) })
+	if rep.Omitted == 0 {
+		for i := len(cps) - 1; i >= 0; i-- {
+			if found[i] == 1 && (len(rep.Problems) == 0 || rep.Problems[0].Seq > cps[i].Seq) {
+				rep.Checkpoint = cps[i]
+				break
+			}
+		}
+	}
+	return rep, nil
+}
+
+// classifyBroken tells, for each entry not chained to its predecessor, whether it was moved
+// (its predecessor's hash is at another position), chained as a first entry, or follows deleted
+// or rewritten entries. It reads positions and hashes once more, keeping only the hashes asked
+// for.
+func (l *AuditLog) classifyBroken(ctx context.Context, tx *sql.Tx, broken []brokenLink, add func(uint64, TamperKind, string, ...any)) error {
+	if len(broken) == 0 {
 		return nil
 	}
-	l.closed = true
-	if l.owned {
-		return l.db.Close()
+	at := make(map[[32]byte]uint64, len(broken)) // predecessor hash -> the position holding it (0: none)
+	for _, b := range broken {
+		at[b.prev] = 0
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT seq, hash FROM security_audit ORDER BY seq`)
+	if err != nil {
+		return err
+	}
+	var seq uint64
+	var raw sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&seq, &raw); err != nil {
+			rows.Close()
+			return err
+		}
+		if len(raw) != 32 {
+			continue
+		}
+		if _, ok := at[[32]byte(raw)]; ok {
+			at[[32]byte(raw)] = seq
+		}
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return err
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	for _, b := range broken {
+		switch pos := at[b.prev]; {
+		case pos != 0 && pos != b.seq:
+			add(b.seq, TamperReordered, "chained after the entry now at %d", pos)
+		case b.prev == [32]byte{}:
+			add(b.seq, TamperReordered, "chained as the first entry")
+		case b.gap:
+			// already reported as deleted
+		case b.first:
+			add(1, TamperDeleted, "the entries before this one are missing")
+		default:
+			add(b.seq, TamperBroken, "not chained to the entry before it: entries before it were deleted, or the entry before it was rewritten")
+		}
 	}
 	return nil
 }
+
+// Shutdown closes the log like Close, first making (with WithCheckpointPublisher and
+// WithCheckpointOnClose) a checkpoint of the newest entry unless it was already published; ctx
+// bounds that checkpoint. It returns the checkpoint's error, if any, joined with the database's.
+// It is idempotent.
+func (l *AuditLog) Shutdown(ctx context.Context) error {
+	l.mu.Lock() // waits for appends in flight; later ones get ErrClosed
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+	var err error
+	if l.cfg.publisher != nil && l.cfg.onClose {
+		err = l.finalCheckpoint(ctx)
+	}
+	if l.owned {
+		err = errors.Join(err, l.db.Close())
+	}
+	return err
+}
+
+func (l *AuditLog) finalCheckpoint(ctx context.Context) error {
+	h, err := l.head(ctx)
+	if err != nil {
+		return err
+	}
+	l.pubMu.Lock()
+	defer l.pubMu.Unlock()
+	if h.Seq == 0 || (h.Seq <= l.published && !l.pending.Load()) {
+		return nil
+	}
+	_, err = l.publishLocked(ctx, h)
+	return err
+}
+
+// Close closes the log (and its database, if OpenAuditLog opened it), after the checkpoint on
+// close (see Shutdown, which bounds it with a context). It is idempotent.
+func (l *AuditLog) Close() error { return l.Shutdown(context.Background()) }

@@ -30,9 +30,9 @@ func exec(t *testing.T, db *sql.DB, q string, args ...any) {
 	}
 }
 
-func findings(t *testing.T, log *security.AuditLog, cp *security.Head) []*security.TamperError {
+func findings(t *testing.T, log *security.AuditLog, cps ...security.Checkpoint) []*security.TamperError {
 	t.Helper()
-	rep, err := log.Verify(context.Background(), cp)
+	rep, err := log.Verify(context.Background(), cps...)
 	if err == nil {
 		return nil
 	}
@@ -83,7 +83,7 @@ func TestAuditDetectsModification(t *testing.T) {
 	log, db := openAudit(t)
 	fill(t, log, 10)
 	exec(t, db, `UPDATE security_audit SET decision = 'deny' WHERE seq = 4`)
-	expect(t, findings(t, log, nil), 4, security.TamperModified)
+	expect(t, findings(t, log), 4, security.TamperModified)
 }
 
 func TestAuditDetectsRewriteAndRehash(t *testing.T) {
@@ -95,11 +95,29 @@ func TestAuditDetectsRewriteAndRehash(t *testing.T) {
 	e.Decision = security.DecisionDeny
 	forged := forgeHash(t, e)
 	exec(t, db, `UPDATE security_audit SET decision = 'deny', hash = ? WHERE seq = 4`, forged[:])
-	got := findings(t, log, nil)
+	got := findings(t, log)
 	expect(t, got, 5, security.TamperBroken)
 	for _, p := range got {
 		if p.Seq == 4 {
 			t.Fatalf("the forged entry is self-consistent; only the chain can catch it, got %v", p)
+		}
+	}
+}
+
+// replaceTail is what an attacker with write access to the database does to hide the entries
+// from position from on: delete them and append others in their place, which Append chains
+// consistently (the head row follows). Without a checkpoint kept elsewhere nothing shows.
+func replaceTail(t *testing.T, log *security.AuditLog, db *sql.DB, from uint64) {
+	t.Helper()
+	h, err := log.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(t, db, `DELETE FROM security_audit WHERE seq >= ?`, from)
+	for i := from; i <= h.Seq; i++ {
+		if _, err := log.Append(context.Background(), security.Entry{Kind: security.KindDecision, Action: fmt.Sprintf("forged-%d", i),
+			Decision: security.DecisionAllow, Principal: alice}); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
@@ -124,12 +142,12 @@ func TestAuditDetectsDeletion(t *testing.T) {
 	log, db := openAudit(t)
 	fill(t, log, 10)
 	exec(t, db, `DELETE FROM security_audit WHERE seq IN (5, 6)`)
-	expect(t, findings(t, log, nil), 5, security.TamperDeleted)
+	expect(t, findings(t, log), 5, security.TamperDeleted)
 
 	log2, db2 := openAudit(t)
 	fill(t, log2, 5)
 	exec(t, db2, `DELETE FROM security_audit WHERE seq = 1`)
-	expect(t, findings(t, log2, nil), 1, security.TamperDeleted)
+	expect(t, findings(t, log2), 1, security.TamperDeleted)
 
 	// Deleting and renumbering to hide the gap.
 	log3, db3 := openAudit(t)
@@ -137,7 +155,7 @@ func TestAuditDetectsDeletion(t *testing.T) {
 	exec(t, db3, `DELETE FROM security_audit WHERE seq = 3`)
 	exec(t, db3, `UPDATE security_audit SET seq = seq - 1 WHERE seq > 3`)
 	exec(t, db3, `UPDATE security_audit_head SET seq = 5`)
-	expect(t, findings(t, log3, nil), 3, security.TamperBroken)
+	expect(t, findings(t, log3), 3, security.TamperBroken)
 }
 
 func TestAuditDetectsTruncation(t *testing.T) {
@@ -145,10 +163,10 @@ func TestAuditDetectsTruncation(t *testing.T) {
 	fill(t, log, 8)
 	head, _ := log.Head(context.Background())
 	exec(t, db, `DELETE FROM security_audit WHERE seq > 6`)
-	expect(t, findings(t, log, nil), 7, security.TamperTruncated) // via the head row
+	expect(t, findings(t, log), 7, security.TamperTruncated) // via the head row
 	// An attacker who also rewinds the head row is caught by a checkpoint kept elsewhere.
 	exec(t, db, `UPDATE security_audit_head SET seq = 6, hash = (SELECT hash FROM security_audit WHERE seq = 6)`)
-	if got := findings(t, log, nil); got != nil {
+	if got := findings(t, log); got != nil {
 		t.Fatalf("without a checkpoint a consistent truncation is invisible, got %v", got)
 	}
 	expect(t, findings(t, log, &head), 7, security.TamperTruncated)
@@ -161,7 +179,7 @@ func TestAuditDetectsReordering(t *testing.T) {
 	exec(t, db, `UPDATE security_audit SET seq = 100 WHERE seq = 3`)
 	exec(t, db, `UPDATE security_audit SET seq = 3 WHERE seq = 4`)
 	exec(t, db, `UPDATE security_audit SET seq = 4 WHERE seq = 100`)
-	got := findings(t, log, nil)
+	got := findings(t, log)
 	expect(t, got, 3, security.TamperReordered)
 	expect(t, got, 4, security.TamperReordered)
 }
@@ -170,7 +188,7 @@ func TestAuditDetectsInsertionBehindItsBack(t *testing.T) {
 	log, db := openAudit(t)
 	fill(t, log, 3)
 	exec(t, db, `INSERT INTO security_audit SELECT 4, time, kind, from_p, to_p, action, principal, decision, rule, reason, data_hash, hash, hash FROM security_audit WHERE seq = 3`)
-	got := findings(t, log, nil)
+	got := findings(t, log)
 	expect(t, got, 4, security.TamperInserted)
 	expect(t, got, 4, security.TamperModified)
 }
@@ -244,4 +262,48 @@ func TestAuditLifecycle(t *testing.T) {
 	if _, err := log.Append(cctx, security.Entry{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled Append: %v", err)
 	}
+}
+
+func TestAuditVerifyBoundsItsReport(t *testing.T) {
+	log, db := openAudit(t)
+	n := security.MaxVerifyProblems + 50
+	fill(t, log, n)
+	exec(t, db, `UPDATE security_audit SET decision = 'deny'`)
+	rep, err := log.Verify(context.Background())
+	if !errors.Is(err, security.ErrTampered) || len(rep.Problems) != security.MaxVerifyProblems || rep.Omitted != 50 || rep.Entries != n {
+		t.Fatalf("%d problems listed, %d omitted, %d entries: %v", len(rep.Problems), rep.Omitted, rep.Entries, err != nil)
+	}
+	if rep.Problems[0].Seq != 1 || rep.Problems[len(rep.Problems)-1].Seq != uint64(security.MaxVerifyProblems) {
+		t.Fatalf("problems not in order of position: first %d, last %d", rep.Problems[0].Seq, rep.Problems[len(rep.Problems)-1].Seq)
+	}
+}
+
+func TestAuditVerifyReadsOneSnapshot(t *testing.T) {
+	// Appends while Verify runs land after its snapshot: never reported as inserted behind its back.
+	log, _ := openAudit(t)
+	fill(t, log, 200)
+	ctx := context.Background()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if _, err := log.Append(ctx, security.Entry{Kind: security.KindDecision, Action: fmt.Sprint("late-", i)}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	for range 20 {
+		if rep, err := log.Verify(ctx); err != nil {
+			t.Errorf("Verify during appends: %v (%+v)", err, rep.Problems)
+			break
+		}
+	}
+	close(done)
+	wg.Wait()
 }

@@ -6,13 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/anya-org/anya-go/bus"
@@ -68,67 +69,62 @@ type config struct {
 	provenance map[string]ProvenanceFunc
 	key        []byte
 	cost       uint64
+	bad        *OptionError
 }
 
 // Option configures Boundaries.
-type Option func(*config) error
+type Option func(*config)
 
-// WithAudit appends every crossing and decision to log. Defaults to none.
+// invalid records the first invalid option value; New reports it.
+func (c *config) invalid(option string, v any, reason string) {
+	if c.bad == nil {
+		c.bad = &OptionError{Option: option, Value: v, Reason: reason}
+	}
+}
+
+// WithAudit appends every crossing and decision to log. Defaults to none (a nil log is
+// refused: a host that means to audit must not silently run without).
 func WithAudit(log *AuditLog) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if log == nil {
-			return &OptionError{Option: "WithAudit", Reason: "nil log"}
+			c.invalid("WithAudit", log, "nil log")
 		}
 		c.audit = log
-		return nil
 	}
 }
 
 // WithBus publishes a Decision for every crossing on b. Defaults to none.
 func WithBus(b *bus.Bus) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if b == nil {
-			return &OptionError{Option: "WithBus", Reason: "nil bus"}
+			c.invalid("WithBus", b, "nil bus")
 		}
 		c.bus = b
-		return nil
 	}
 }
 
 // WithLogger sets the logger for denied crossings and unpublished decisions. Defaults to a
 // logger that discards everything.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return &OptionError{Option: "WithLogger", Reason: "nil logger"}
-		}
-		c.logger = l
-		return nil
-	}
+	return func(c *config) { c.logger = l }
 }
 
 // WithClock sets the clock used for credential validity and decision times. Defaults to time.Now.
 func WithClock(now func() time.Time) Option {
-	return func(c *config) error {
-		if now == nil {
-			return &OptionError{Option: "WithClock", Reason: "nil clock"}
-		}
-		c.now = now
-		return nil
-	}
+	return func(c *config) { c.now = now }
 }
 
 // WithProvenance registers the provenance check boundaries refer to by name. Defaults to none.
 func WithProvenance(name string, f ProvenanceFunc) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if name == "" || f == nil {
-			return &OptionError{Option: "WithProvenance", Reason: "empty name or nil check"}
+			c.invalid("WithProvenance", name, "empty name or nil check")
+			return
 		}
 		if c.provenance == nil {
 			c.provenance = map[string]ProvenanceFunc{}
 		}
 		c.provenance[name] = f
-		return nil
 	}
 }
 
@@ -136,33 +132,38 @@ func WithProvenance(name string, f ProvenanceFunc) Option {
 // same pseudonym under one key. Required when a boundary hashes a field; at least 16 bytes.
 // Defaults to none.
 func WithRedactionKey(key []byte) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if len(key) < 16 {
-			return &OptionError{Option: "WithRedactionKey", Reason: "key shorter than 16 bytes"}
+			c.invalid("WithRedactionKey", fmt.Sprintf("%d bytes", len(key)), "key shorter than 16 bytes")
+			return
 		}
 		c.key = bytes.Clone(key)
-		return nil
 	}
 }
 
 // WithCostLimit bounds the work of one policy evaluation. Defaults to DefaultCELCostLimit.
 func WithCostLimit(n uint64) Option {
-	return func(c *config) error {
-		if n == 0 {
-			return &OptionError{Option: "WithCostLimit", Reason: "zero"}
-		}
-		c.cost = n
-		return nil
-	}
+	return func(c *config) { c.cost = n }
 }
 
-// New compiles boundaries (each protocol pair at most once) and their CEL policies.
+// New compiles boundaries (each protocol pair at most once) and their CEL policies. An invalid
+// option is refused with an *OptionError, a malformed boundary with a *ConfigError.
 func New(boundaries []Boundary, opts ...Option) (*Boundaries, error) {
-	cfg := config{logger: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now, cost: DefaultCELCostLimit}
+	cfg := config{logger: slog.New(slog.DiscardHandler), now: time.Now, cost: DefaultCELCostLimit}
 	for _, o := range opts {
-		if err := o(&cfg); err != nil {
-			return nil, err
+		if o != nil {
+			o(&cfg)
 		}
+	}
+	switch {
+	case cfg.bad != nil:
+		return nil, cfg.bad
+	case cfg.logger == nil:
+		return nil, &OptionError{Option: "WithLogger", Reason: "nil logger"}
+	case cfg.now == nil:
+		return nil, &OptionError{Option: "WithClock", Reason: "nil clock"}
+	case cfg.cost == 0:
+		return nil, &OptionError{Option: "WithCostLimit", Value: cfg.cost, Reason: "zero"}
 	}
 	env, err := newPolicyEnv()
 	if err != nil {
@@ -208,8 +209,45 @@ func New(boundaries []Boundary, opts ...Option) (*Boundaries, error) {
 }
 
 // mlAuthorisingFields are keys by which data would claim to authorise an action. Data from ML
-// carrying one is refused: a model may block a payment but never authorise one.
+// carrying one — at any depth, in any case or Unicode folding of the name — is refused: a model
+// may block a payment but never authorise one.
 var mlAuthorisingFields = []string{"authorize", "authorise", "authorized", "authorised", "approve", "approved", "approval", "action", "allow", "permit"}
+
+// findAuthorisation returns the path of the first key in v that names an authorisation.
+func findAuthorisation(v any, path string, depth int) string {
+	if depth > 64 {
+		return path
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			for _, a := range mlAuthorisingFields {
+				if strings.EqualFold(k, a) {
+					return p
+				}
+			}
+			if found := findAuthorisation(x[k], p, depth+1); found != "" {
+				return found
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if found := findAuthorisation(e, fmt.Sprintf("%s[%d]", path, i), depth+1); found != "" {
+				return found
+			}
+		}
+	}
+	return ""
+}
 
 // Cross checks data crossing from one protocol to another for action, and returns what may cross
 // (a copy, with redactions applied). The security context, if any, is read from ctx. A refusal
@@ -218,11 +256,18 @@ var mlAuthorisingFields = []string{"authorize", "authorise", "authorized", "auth
 //
 // Two rules hold whatever the configuration: a payment action needs a verified identity in the
 // security context, and data from ML that claims to authorise an action (a field such as
-// "approved" or "action") is refused, while data from ML with "block": true blocks it.
+// "approved" or "action", at any depth and in any case) is refused, while data from ML with
+// "block": true blocks it.
+//
+// Cancellation is not a denial: when ctx is done before the crossing is decided and audited,
+// Cross returns ctx.Err() (nothing crosses, and nothing is recorded as refused).
 func (bs *Boundaries) Cross(ctx context.Context, from, to, action string, data map[string]any) (map[string]any, error) {
 	f, t := Protocol(from), Protocol(to)
 	if f == t {
 		return data, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	sc, _ := FromContext(ctx)
 	now := bs.cfg.now()
@@ -242,6 +287,9 @@ func (bs *Boundaries) Cross(ctx context.Context, from, to, action string, data m
 		return nil, bs.deny(ctx, sc, now, f, t, action, enc, "encoding", err.Error(), ErrSchema)
 	}
 	if rule, reason, err := bs.check(ctx, b, sc, now, action, in); err != nil {
+		if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			return nil, ctx.Err() // a check the caller gave up on, not a refusal
+		}
 		return nil, bs.deny(ctx, sc, now, f, t, action, enc, rule, reason, err)
 	}
 	out, err := json.Marshal(in)
@@ -249,6 +297,9 @@ func (bs *Boundaries) Cross(ctx context.Context, from, to, action string, data m
 		return nil, bs.deny(ctx, sc, now, f, t, action, enc, "encoding", err.Error(), ErrSchema)
 	}
 	if err := bs.record(ctx, sc, now, f, t, action, enc, out, true, "", ""); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, &DeniedError{From: f, To: t, Action: action, Rule: "audit", Reason: err.Error(), Err: ErrAudit}
 	}
 	return in, nil
@@ -281,10 +332,8 @@ func (bs *Boundaries) check(ctx context.Context, b *boundary, sc *Context, now t
 		return "privilege", fmt.Sprintf("payment action %q needs a verified identity; %s has none", action, who), ErrUnverifiedIdentity
 	}
 	if b.From == ML {
-		for _, k := range mlAuthorisingFields {
-			if _, ok := data[k]; ok {
-				return "privilege", fmt.Sprintf("an ML result cannot authorise: field %q", k), ErrPrivilege
-			}
+		if path := findAuthorisation(data, "", 0); path != "" {
+			return "privilege", fmt.Sprintf("an ML result cannot authorise: field %q", path), ErrPrivilege
 		}
 		if blk, _ := data["block"].(bool); blk {
 			return "block", "the ML result blocks " + action, ErrBlocked
@@ -319,6 +368,9 @@ func (bs *Boundaries) check(ctx context.Context, b *boundary, sc *Context, now t
 			return "provenance", fmt.Sprintf("no provenance check %q is registered", b.Provenance), ErrProvenance
 		}
 		if err := check(ctx, Crossing{From: b.From, To: b.To, Action: action, Data: data}); err != nil {
+			if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+				return "provenance", err.Error(), err
+			}
 			return "provenance", err.Error(), ErrProvenance
 		}
 	}
@@ -462,10 +514,17 @@ func numberOf(n json.Number) any {
 	return f
 }
 
+// deny audits a refusal and returns its *DeniedError. The refusal is recorded even when ctx is
+// done — an attempt must not escape the audit by cancelling — but the caller that gave up gets
+// ctx.Err(): cancellation is not reported as a denial.
 func (bs *Boundaries) deny(ctx context.Context, sc *Context, now time.Time, from, to Protocol, action string, in []byte, rule, reason string, cause error) error {
 	de := &DeniedError{From: from, To: to, Action: action, Rule: rule, Reason: reason, Err: cause}
 	bs.cfg.logger.Warn("security: crossing denied", "from", from, "to", to, "action", action, "rule", rule, "reason", reason)
-	if err := bs.record(ctx, sc, now, from, to, action, in, nil, false, rule, reason); err != nil {
+	err := bs.record(context.WithoutCancel(ctx), sc, now, from, to, action, in, nil, false, rule, reason)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
 		bs.cfg.logger.Error("security: denied crossing not audited", "error", err)
 		return &DeniedError{From: from, To: to, Action: action, Rule: rule, Reason: reason + "; and the refusal could not be audited: " + err.Error(), Err: cause}
 	}

@@ -29,7 +29,14 @@
 // Two rules hold whatever the configuration. A payment action (Boundary.PaymentActions) needs a
 // verified identity in the security context. Data from ML can block a payment ("block": true
 // denies it) but can never authorise one: ML data carrying an authorisation field ("approved",
-// "authorize", "action", ...) is refused. Boundaries into Bitcoin must list their actions.
+// "authorize", "action", ... at any depth, in any case or Unicode folding of the name) is
+// refused. Boundaries into Bitcoin must list their actions.
+//
+// # Cancellation
+//
+// A cancelled or expired context is never reported as a denial: Cross returns ctx.Err()
+// (errors.Is(err, context.Canceled), not ErrDenied) and nothing crosses. A refusal decided before
+// the caller gave up is still written to the audit log, so cancelling cannot hide an attempt.
 //
 // # Audit
 //
@@ -37,9 +44,25 @@
 // digests (never the content) of the data — is appended to an AuditLog; a crossing that cannot be
 // audited is refused. The log lives in SQLite (OpenAuditLog, or NewAuditLog on a shared database);
 // each entry is chained to its predecessor by SHA-256, and Verify reports entries modified,
-// deleted, reordered, truncated from the end or inserted, each as a *TamperError. Keep Head values
-// outside the database (a checkpoint) to detect an attacker who rewrites the tail consistently.
-// Hosts record their own decisions with Append (KindDecision).
+// deleted, reordered, truncated from the end or inserted, each as a *TamperError. Verify reads
+// the log row by row from one snapshot: its memory does not grow with the log. Hosts record their
+// own decisions with Append (KindDecision).
+//
+// # Checkpoints
+//
+// The chain is not keyed: whoever can write the database can rewrite the newest entries and
+// rehash them consistently. A checkpoint is the log's Head signed by the host's key
+// (WithCheckpointSigner; NewEd25519Signer, or any Signer such as a key manager's) as a compact
+// JWS of type TypeSignedHead. With WithCheckpointPublisher each checkpoint is handed to the host
+// to keep outside the log (a record in its own store, an anchor on chain): one every
+// WithCheckpointEvery entries (DefaultCheckpointEvery), one on Close, and any asked for with
+// AuditLog.Checkpoint. ParseSignedHead reads a stored checkpoint back, strictly (duplicate or
+// case-variant members, unknown members, "alg": "none", trailing data are refused) and verifies
+// it (NewEd25519Verifier); Verify given it then detects any rewrite, deletion or truncation of
+// the entries up to it. What a checkpoint proves is the log's integrity up to its own position:
+// entries after the newest published checkpoint are protected by the chain alone, and an older
+// checkpoint replayed to the verifier proves nothing about the entries after it — verify against
+// the newest one.
 //
 // # Events
 //

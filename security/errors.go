@@ -45,6 +45,22 @@ var (
 	ErrInvalidOption = errors.New("security: invalid option")
 	// ErrClosed is returned by an AuditLog after Close.
 	ErrClosed = errors.New("security: audit log closed")
+	// ErrInvalidHead: a head's string form ("<seq>:<hex hash>") is malformed.
+	ErrInvalidHead = errors.New("security: invalid head")
+	// ErrInvalidSignedHead is wrapped by the *SignedHeadError for a signed head that is not a
+	// well-formed compact JWS of TypeSignedHead: bad encoding, duplicate or case-variant members,
+	// unknown members, alg none, trailing data, values out of range.
+	ErrInvalidSignedHead = errors.New("security: invalid signed head")
+	// ErrSignature is wrapped by the *SignedHeadError for a signed head whose signature the
+	// verifier refused: another key, an unknown kid, an algorithm the key does not use, altered
+	// content.
+	ErrSignature = errors.New("security: signed head signature does not verify")
+	// ErrNoSigner: a checkpoint was asked of an AuditLog without WithCheckpointSigner.
+	ErrNoSigner = errors.New("security: audit log has no checkpoint signer")
+	// ErrCheckpoint wraps a failure to sign or publish a checkpoint.
+	ErrCheckpoint = errors.New("security: checkpoint failed")
+	// ErrInvalidKey: a signing or verification key of the wrong size, or an empty key ID.
+	ErrInvalidKey = errors.New("security: invalid key")
 )
 
 // DeniedError says which boundary refused data, by which rule, and why.
@@ -86,14 +102,16 @@ func (e *ConfigError) Error() string {
 // Unwrap returns ErrInvalidConfig.
 func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
 
-// OptionError names an option whose value is out of range.
+// OptionError names an option whose value is out of range. New and NewAuditLog return it,
+// wrapping ErrInvalidOption.
 type OptionError struct {
-	Option string
+	Option string // "WithCheckpointEvery"
+	Value  any    // the offending value
 	Reason string
 }
 
 func (e *OptionError) Error() string {
-	return fmt.Sprintf("security: invalid option %s: %s", e.Option, e.Reason)
+	return fmt.Sprintf("security: invalid option %s(%v): %s", e.Option, e.Value, e.Reason)
 }
 
 // Unwrap returns ErrInvalidOption.
@@ -128,3 +146,26 @@ func (e *TamperError) Error() string {
 
 // Unwrap returns ErrTampered.
 func (e *TamperError) Unwrap() error { return ErrTampered }
+
+// SignedHeadError says why a signed head was refused. It wraps ErrInvalidSignedHead (the token is
+// malformed) or ErrSignature (it is well formed but the verifier refused its signature).
+type SignedHeadError struct {
+	Reason string
+	Err    error // ErrInvalidSignedHead or ErrSignature
+	Cause  error // the verifier's error, if any
+}
+
+func (e *SignedHeadError) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%v: %s: %v", e.Err, e.Reason, e.Cause)
+	}
+	return fmt.Sprintf("%v: %s", e.Err, e.Reason)
+}
+
+// Unwrap returns the sentinel and the verifier's error.
+func (e *SignedHeadError) Unwrap() []error {
+	if e.Cause != nil {
+		return []error{e.Err, e.Cause}
+	}
+	return []error{e.Err}
+}

@@ -1,9 +1,12 @@
 package security_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/anya-org/anya-go/security"
 )
@@ -50,4 +53,46 @@ func Example() {
 	// ML approves: true
 	// undefined: true
 	// audited: 4 <nil>
+}
+
+// The host signs checkpoints of its audit log and keeps them outside it; Verify given the newest
+// one proves the log intact up to it, and a head signed by any other key is refused.
+func ExampleAuditLog_Checkpoint() {
+	ctx := context.Background()
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)) // the host's key
+	signer, _ := security.NewEd25519Signer(key, "did:web:host.example#audit")
+	verifier, _ := security.NewEd25519Verifier(key.Public().(ed25519.PublicKey), "did:web:host.example#audit")
+
+	var stored []string // the host's own store, out of the log writer's reach
+	publish := security.CheckpointPublisherFunc(func(ctx context.Context, h *security.SignedHead) error {
+		stored = append(stored, h.String())
+		return nil
+	})
+	audit, err := security.OpenAuditLog(ctx, ":memory:", security.WithCheckpointSigner(signer),
+		security.WithCheckpointPublisher(publish), security.WithCheckpointEvery(3))
+	if err != nil {
+		panic(err)
+	}
+	defer audit.Close()
+	for _, d := range []string{"allow", "deny", "allow", "allow"} {
+		if _, err := audit.Append(ctx, security.Entry{Kind: security.KindDecision, Decision: d}); err != nil {
+			panic(err)
+		}
+	}
+	head, err := security.ParseSignedHead(ctx, stored[len(stored)-1], verifier)
+	if err != nil {
+		panic(err)
+	}
+	rep, err := audit.Verify(ctx, head)
+	fmt.Println("checkpoints:", len(stored), "intact up to:", rep.Checkpoint.Seq, err)
+
+	// A forged head, signed by another key, is refused.
+	mallory := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	other, _ := security.NewEd25519Signer(mallory, "did:web:host.example#audit")
+	forged, _ := security.SignHead(ctx, head.Head(), time.Unix(0, 0), other)
+	_, err = security.ParseSignedHead(ctx, forged.String(), verifier)
+	fmt.Println("forged head:", errors.Is(err, security.ErrSignature))
+	// Output:
+	// checkpoints: 1 intact up to: 3 <nil>
+	// forged head: true
 }

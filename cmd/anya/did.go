@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
-	"io"
 	"strings"
 
 	"github.com/anya-org/anya-go/web5/did"
@@ -68,7 +66,7 @@ func didError(err error) error {
 	return err
 }
 
-func runDIDCreate(ctx context.Context, args []string, stdout io.Writer) error {
+func runDIDCreate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("did create")
 	method := fs.String("method", "", "key, jwk or dht")
 	keyType := fs.String("key-type", "Ed25519", "Ed25519, secp256k1 or P-256 (for dht: an extra assertion key; the identity key is Ed25519)")
@@ -118,7 +116,7 @@ func runDIDCreate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(stdout, p)
+	return writeJSON(e.stdout, p)
 }
 
 // resolver builds the CLI's resolver: key, jwk, web, pkh, and dht when a gateway is given.
@@ -138,7 +136,7 @@ func resolver(gateway string) (*did.Resolver, error) {
 	return did.NewResolver(methods, did.WithoutCache())
 }
 
-func runDIDResolve(ctx context.Context, args []string, stdout io.Writer) error {
+func runDIDResolve(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("did resolve")
 	gateway := fs.String("gateway", "", "did:dht gateway to resolve through (did:dht is not resolvable without one)")
 	pos, err := parseInterspersed(fs, args)
@@ -147,6 +145,9 @@ func runDIDResolve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if len(pos) != 1 {
 		return usageError("did resolve: want one DID, got %d arguments", len(pos))
+	}
+	if _, err := e.read(inDID, pos[0]); err != nil {
+		return err
 	}
 	r, err := resolver(*gateway)
 	if err != nil {
@@ -158,17 +159,5 @@ func runDIDResolve(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil && ctx.Err() != nil {
 		return err
 	}
-	return writeJSON(stdout, res)
-}
-
-// readArg returns arg, or standard input when arg is "-".
-func readArg(arg string, stdin func() ([]byte, error)) (string, error) {
-	if arg != "-" {
-		return arg, nil
-	}
-	b, err := stdin()
-	if err != nil {
-		return "", fmt.Errorf("read standard input: %w", err)
-	}
-	return strings.TrimSpace(string(b)), nil
+	return writeJSON(e.stdout, res)
 }

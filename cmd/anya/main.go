@@ -15,7 +15,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	code := run(ctx, os.Args[1:], os.Stdout)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout)
 	stop()
 	os.Exit(code)
 }
@@ -23,24 +23,48 @@ func main() {
 // command is one row of the command table.
 type command struct {
 	path    []string
+	args    string  // the usage after the command's words: "TX" or "--address ADDR [--network N]"
+	inputs  []input // the inputs it reads, with their size limits, for the usage text
 	summary string
-	run     func(ctx context.Context, args []string, stdout io.Writer) error
+	run     func(ctx context.Context, e *env, args []string) error
 }
 
-// commands is the command table. Other areas add their rows here.
+// usage is the command's usage line.
+func (c *command) usage() string {
+	u := "anya " + strings.Join(c.path, " ")
+	if c.args != "" {
+		u += " " + c.args
+	}
+	return u
+}
+
+// commands is the command table: each row gives a command's words, its usage and the inputs it
+// reads, a summary and its function. Other areas add their rows here.
 func commands() []command {
+	score := "[--backend ort|go] [--factors N] [--dir DIR]"
 	return []command{
-		{[]string{"message", "sign"}, "sign a message for an address (BIP-322, or legacy for P2PKH)", runMessageSign},
-		{[]string{"message", "verify"}, "verify a BIP-322 or legacy message signature", runMessageVerify},
-		{[]string{"tx", "features"}, "print the ML feature vector of a raw transaction", runTxFeatures},
-		{[]string{"model", "train"}, "train the SDK's models into a registry directory (progress on stderr)", runModelTrain},
-		{[]string{"model", "card"}, "print a model's card: metrics, selection and the path of its ROC/PR plot", runModelCard},
-		{[]string{"score", "tx"}, "score a raw transaction's fraud risk with the shipped fraud model", runScoreTx},
-		{[]string{"score", "features"}, "score named features with a shipped model", runScoreFeatures},
-		{[]string{"did", "create"}, "create a DID (key, jwk or dht) and print it as a portable DID", runDIDCreate},
-		{[]string{"did", "resolve"}, "resolve a DID and print the W3C resolution result", runDIDResolve},
-		{[]string{"vc", "issue"}, "issue a verifiable credential as a VC-JWT (or vc+jwt with --v2)", runVCIssue},
-		{[]string{"vc", "verify"}, "verify a VC-JWT or vc+jwt and print the credential", runVCVerify},
+		{[]string{"message", "sign"}, "--wif WIF --address ADDR --message MSG [--format simple|full|legacy] [--network N]", []input{inMessage},
+			"sign a message for an address (BIP-322, or legacy for P2PKH)", runMessageSign},
+		{[]string{"message", "verify"}, "--address ADDR --message MSG --signature SIG [--network N]", []input{inMessage, inSignature},
+			"verify a BIP-322 or legacy message signature", runMessageVerify},
+		{[]string{"tx", "features"}, "TX", []input{inTx},
+			"print the ML feature vector of a raw transaction", runTxFeatures},
+		{[]string{"model", "train"}, "[--out DIR] [--model NAME]", nil,
+			"train the SDK's models into a registry directory (progress on stderr)", runModelTrain},
+		{[]string{"model", "card"}, "NAME[@VERSION] [--dir DIR]", nil,
+			"print a model's card: metrics, selection and the path of its ROC/PR plot", runModelCard},
+		{[]string{"score", "tx"}, "TX " + score, []input{inTx},
+			"score a raw transaction's fraud risk with the shipped fraud model", runScoreTx},
+		{[]string{"score", "features"}, "FEATURES [--model NAME[@VERSION]] " + score, []input{inFeatures},
+			"score named features with a shipped model", runScoreFeatures},
+		{[]string{"did", "create"}, "--method key|jwk|dht [--key-type Ed25519|secp256k1|P-256] [--gateway URL]", nil,
+			"create a DID (key, jwk or dht) and print it as a portable DID", runDIDCreate},
+		{[]string{"did", "resolve"}, "DID [--gateway URL]", []input{inDID},
+			"resolve a DID and print the W3C resolution result", runDIDResolve},
+		{[]string{"vc", "issue"}, "--portable-did PORTABLE_DID --subject DID --type T [--claims CLAIMS] [--v2]", []input{inPortableDID, inDID, inClaims},
+			"issue a verifiable credential as a VC-JWT (or vc+jwt with --v2)", runVCIssue},
+		{[]string{"vc", "verify"}, "JWT [--gateway URL]", []input{inCredential},
+			"verify a VC-JWT or vc+jwt and print the credential", runVCVerify},
 	}
 }
 
@@ -64,22 +88,62 @@ func usageError(format string, args ...any) error {
 	return &cliError{Code: "usage", Err: fmt.Errorf(format, args...)}
 }
 
-// run executes the command named by args and returns the process exit code.
-func run(ctx context.Context, args []string, stdout io.Writer) int {
+// run executes the command named by args and returns the process exit code. It is the CLI's one
+// error path: whatever goes wrong — a usage error, a failed command, a panic — is printed as
+// {"error": {"code", "message"}} with a non-empty message, and the exit code is not 0.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			writeError(stdout, fmt.Errorf("anya: internal error: %v", p))
+			code = exitError
+		}
+	}()
+	if len(args) == 1 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		if err := writeJSON(stdout, help()); err != nil {
+			return exitError
+		}
+		return exitOK
+	}
 	cmd, rest := lookup(args)
 	if cmd == nil {
-		writeError(stdout, usageError("unknown command %q; commands: %s", strings.Join(args, " "), commandList()))
+		writeError(stdout, usageError("unknown command %q; commands: %s (anya help shows their usage and input limits)", strings.Join(args, " "), commandList()))
 		return exitUsage
 	}
-	if err := cmd.run(ctx, rest, stdout); err != nil {
-		writeError(stdout, err)
+	e := &env{stdin: stdin, stdout: stdout, stderr: os.Stderr}
+	if err := cmd.run(ctx, e, rest); err != nil {
 		var ce *cliError
 		if errors.As(err, &ce) && ce.Code == "usage" {
+			writeError(stdout, &cliError{Code: "usage", Err: fmt.Errorf("%w; usage: %s", err, cmd.usage())})
 			return exitUsage
 		}
+		writeError(stdout, err)
 		return exitError
 	}
 	return exitOK
+}
+
+// helpDoc is what anya help prints.
+type helpDoc struct {
+	Usage    string        `json:"usage"`
+	Commands []commandHelp `json:"commands"`
+	Inputs   []inputSpec   `json:"inputs"`
+}
+
+type commandHelp struct {
+	Command string `json:"command"`
+	Usage   string `json:"usage"`
+	Summary string `json:"summary"`
+}
+
+func help() helpDoc {
+	h := helpDoc{Usage: "anya COMMAND [ARGS]: every command prints one JSON document; inputs larger than their limit (max_bytes) are refused"}
+	for _, c := range commands() {
+		h.Commands = append(h.Commands, commandHelp{strings.Join(c.path, " "), c.usage(), c.summary})
+	}
+	for in := range numInputs {
+		h.Inputs = append(h.Inputs, in.spec())
+	}
+	return h
 }
 
 // lookup finds the command whose path is the longest prefix of args.
@@ -154,11 +218,20 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// writeError prints err as the error document. The message is never empty, and the code names
+// the kind of failure: a *cliError's code, "canceled" for an interrupted command, else "internal".
 func writeError(w io.Writer, err error) {
 	code := "internal"
 	var ce *cliError
-	if errors.As(err, &ce) {
+	switch {
+	case errors.As(err, &ce) && ce.Code != "":
 		code = ce.Code
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		code = "canceled"
+	}
+	msg := err.Error()
+	if strings.TrimSpace(msg) == "" {
+		msg = "anya: " + code + " error"
 	}
 	type body struct {
 		Code    string `json:"code"`
@@ -166,5 +239,5 @@ func writeError(w io.Writer, err error) {
 	}
 	_ = writeJSON(w, struct {
 		Error body `json:"error"`
-	}{body{code, err.Error()}})
+	}{body{code, msg}})
 }

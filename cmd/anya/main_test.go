@@ -4,14 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"testing"
 )
 
 // anya runs the CLI in process and decodes its JSON output.
 func anya(t *testing.T, args ...string) (map[string]any, int) {
 	t.Helper()
+	return anyaIn(t, nil, args...)
+}
+
+// anyaIn runs the CLI in process with stdin as its standard input.
+func anyaIn(t *testing.T, stdin io.Reader, args ...string) (map[string]any, int) {
+	t.Helper()
 	var out bytes.Buffer
-	code := run(context.Background(), args, &out)
+	code := run(context.Background(), args, stdin, &out)
 	var doc map[string]any
 	dec := json.NewDecoder(&out)
 	dec.UseNumber()

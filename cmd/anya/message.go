@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
+	"strings"
 
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/btcsuite/btcd/btcutil"
@@ -46,7 +46,7 @@ func address(addr, network string) (bitcoin.Address, error) {
 	return a, bitcoinError(err)
 }
 
-func runMessageSign(_ context.Context, args []string, stdout io.Writer) error {
+func runMessageSign(_ context.Context, e *env, args []string) error {
 	fs := newFlags("message sign")
 	wif := fs.String("wif", "", "private key in WIF")
 	addr := fs.String("address", "", "address to sign for")
@@ -58,6 +58,9 @@ func runMessageSign(_ context.Context, args []string, stdout io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return usageError("message sign: unexpected argument %q", fs.Arg(0))
+	}
+	if _, err := e.read(inMessage, *msg); err != nil {
+		return err
 	}
 	a, err := address(*addr, *network)
 	if err != nil {
@@ -82,16 +85,16 @@ func runMessageSign(_ context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return bitcoinError(err)
 	}
-	return writeJSON(stdout, struct {
+	return writeJSON(e.stdout, struct {
 		Signature string `json:"signature"`
 	}{sig})
 }
 
-func runMessageVerify(ctx context.Context, args []string, stdout io.Writer) error {
+func runMessageVerify(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("message verify")
 	addr := fs.String("address", "", "address the message was signed for")
 	msg := fs.String("message", "", "the message")
-	sig := fs.String("signature", "", "the signature")
+	sig := fs.String("signature", "", "the signature (or @FILE, or - for standard input)")
 	network := fs.String("network", "", "mainnet, testnet, signet or regtest (default: the address's)")
 	if err := parseFlags(fs, args, "address", "message", "signature"); err != nil {
 		return err
@@ -99,15 +102,22 @@ func runMessageVerify(ctx context.Context, args []string, stdout io.Writer) erro
 	if fs.NArg() > 0 {
 		return usageError("message verify: unexpected argument %q", fs.Arg(0))
 	}
+	if _, err := e.read(inMessage, *msg); err != nil {
+		return err
+	}
+	sigText, err := e.read(inSignature, *sig)
+	if err != nil {
+		return err
+	}
 	a, err := address(*addr, *network)
 	if err != nil {
 		return err
 	}
-	v, err := bitcoin.VerifyMessage(ctx, a, *msg, *sig)
+	v, err := bitcoin.VerifyMessage(ctx, a, *msg, strings.TrimSpace(string(sigText)))
 	if err != nil {
 		return bitcoinError(err)
 	}
-	return writeJSON(stdout, struct {
+	return writeJSON(e.stdout, struct {
 		Result string `json:"result"`
 		Format string `json:"format"`
 		Reason string `json:"reason"`

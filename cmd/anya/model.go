@@ -77,8 +77,8 @@ type trained struct {
 }
 
 // runModelTrain retrains the SDK's models (all, or --model NAME) into --out, progress on stderr.
-func runModelTrain(ctx context.Context, args []string, stdout io.Writer) error {
-	return modelTrain(ctx, args, stdout, os.Stderr)
+func runModelTrain(ctx context.Context, e *env, args []string) error {
+	return modelTrain(ctx, args, e.stdout, e.stderr)
 }
 
 func modelTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -146,7 +146,7 @@ func splitID(id string) (name, version string) {
 }
 
 // runModelCard prints a model card's metrics, selection and the path of its plot.
-func runModelCard(ctx context.Context, args []string, stdout io.Writer) error {
+func runModelCard(ctx context.Context, e *env, args []string) error {
 	flags := newFlags("model card")
 	dir := flags.String("dir", "", "registry directory (default ./models when it holds the model, else the models built into anya)")
 	pos, err := parseAnywhere(flags, args)
@@ -196,7 +196,7 @@ func runModelCard(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return &cliError{Code: "io", Err: err}
 	}
-	return writeJSON(stdout, map[string]any{
+	return writeJSON(e.stdout, map[string]any{
 		"model":      man.ID(),
 		"algorithm":  card.Algorithm,
 		"metrics":    card.Test,

@@ -1,18 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"strings"
-
-	"github.com/btcsuite/btcd/wire"
 
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/ml"
@@ -87,7 +81,7 @@ func score(ctx context.Context, m *ml.Model, v ml.Vector, f scoreFlags, stdout i
 
 // runScoreFeatures scores a JSON object of named feature values; unnamed features take their
 // schema default (for the fraud model: an unknown identity and unknown inputs).
-func runScoreFeatures(ctx context.Context, args []string, stdout io.Writer) error {
+func runScoreFeatures(ctx context.Context, e *env, args []string) error {
 	flags := newFlags("score features")
 	name := flags.String("model", models.Fraud, "model NAME[@VERSION]")
 	sf := addScoreFlags(flags)
@@ -96,13 +90,11 @@ func runScoreFeatures(ctx context.Context, args []string, stdout io.Writer) erro
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError("score features: want exactly one argument, a JSON object of features (or - for stdin)")
+		return usageError("score features: want exactly one argument, a JSON object of features (or @FILE, or - for standard input)")
 	}
-	input := []byte(pos[0])
-	if pos[0] == "-" {
-		if input, err = io.ReadAll(os.Stdin); err != nil {
-			return &cliError{Code: "io", Err: err}
-		}
+	input, err := e.read(inFeatures, pos[0])
+	if err != nil {
+		return err
 	}
 	var named map[string]float64
 	if err := json.Unmarshal(input, &named); err != nil {
@@ -123,13 +115,13 @@ func runScoreFeatures(ctx context.Context, args []string, stdout io.Writer) erro
 	if err != nil {
 		return &cliError{Code: "invalid_features", Err: err}
 	}
-	return score(ctx, m, vec, sf, stdout)
+	return score(ctx, m, vec, sf, e.stdout)
 }
 
 // runScoreTx extracts a raw transaction's features with the bitcoin package and scores them with
 // the fraud model. Without a chain index the inputs' values, ages and script reuse are unknown,
 // and without a DID the sender is unknown; the model learned from such rows too.
-func runScoreTx(ctx context.Context, args []string, stdout io.Writer) error {
+func runScoreTx(ctx context.Context, e *env, args []string) error {
 	flags := newFlags("score tx")
 	sf := addScoreFlags(flags)
 	pos, err := parseAnywhere(flags, args)
@@ -137,19 +129,11 @@ func runScoreTx(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError("score tx: want exactly one argument, the transaction in hex")
+		return usageError("score tx: want exactly one argument, the transaction in hex (or @FILE, or - for standard input)")
 	}
-	raw, err := hex.DecodeString(strings.TrimSpace(pos[0]))
+	tx, err := readTx(e, pos[0])
 	if err != nil {
-		return &cliError{Code: "invalid_hex", Err: fmt.Errorf("score tx: %v", err)}
-	}
-	tx := new(wire.MsgTx)
-	r := bytes.NewReader(raw)
-	if err := tx.Deserialize(r); err != nil || r.Len() != 0 {
-		if err == nil {
-			err = fmt.Errorf("%d trailing bytes", r.Len())
-		}
-		return &cliError{Code: "invalid_transaction", Err: fmt.Errorf("%w: %v", bitcoin.ErrInvalidTransaction, err)}
+		return err
 	}
 	fx, err := bitcoin.NewFeatureExtractor()
 	if err != nil {
@@ -167,5 +151,5 @@ func runScoreTx(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return &cliError{Code: "invalid_features", Err: err}
 	}
-	return score(ctx, m, vec, sf, stdout)
+	return score(ctx, m, vec, sf, e.stdout)
 }

@@ -6,25 +6,21 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strconv"
-	"strings"
 
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/btcsuite/btcd/wire"
 )
 
-func runTxFeatures(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlags("tx features")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError("tx features: want exactly one argument, the transaction in hex")
-	}
-	raw, err := hex.DecodeString(strings.TrimSpace(fs.Arg(0)))
+// readTx reads a transaction given in hex as arg (the value, @FILE or -).
+func readTx(e *env, arg string) (*wire.MsgTx, error) {
+	text, err := e.read(inTx, arg)
 	if err != nil {
-		return &cliError{Code: "invalid_hex", Err: fmt.Errorf("tx features: %v", err)}
+		return nil, err
+	}
+	raw, err := hex.DecodeString(string(bytes.TrimSpace(text)))
+	if err != nil {
+		return nil, &cliError{Code: "invalid_hex", Err: fmt.Errorf("TX: %v", err)}
 	}
 	tx := new(wire.MsgTx)
 	r := bytes.NewReader(raw)
@@ -32,7 +28,23 @@ func runTxFeatures(ctx context.Context, args []string, stdout io.Writer) error {
 		if err == nil {
 			err = fmt.Errorf("%d trailing bytes", r.Len())
 		}
-		return &cliError{Code: "invalid_transaction", Err: fmt.Errorf("%w: %v", bitcoin.ErrInvalidTransaction, err)}
+		return nil, &cliError{Code: "invalid_transaction", Err: fmt.Errorf("%w: %v", bitcoin.ErrInvalidTransaction, err)}
+	}
+	return tx, nil
+}
+
+func runTxFeatures(ctx context.Context, env *env, args []string) error {
+	fs := newFlags("tx features")
+	pos, err := parseAnywhere(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError("tx features: want exactly one argument, the transaction in hex (or @FILE, or - for standard input)")
+	}
+	tx, err := readTx(env, pos[0])
+	if err != nil {
+		return err
 	}
 	e, err := bitcoin.NewFeatureExtractor()
 	if err != nil {
@@ -56,7 +68,7 @@ func runTxFeatures(ctx context.Context, args []string, stdout io.Writer) error {
 		b.WriteString(strconv.FormatFloat(float64(v[i]), 'g', -1, 32))
 	}
 	b.WriteByte('}')
-	return writeJSON(stdout, struct {
+	return writeJSON(env.stdout, struct {
 		Schema   string          `json:"schema"`
 		Version  int             `json:"version"`
 		TxID     string          `json:"txid"`

@@ -30,7 +30,7 @@ func TestTxFeatures(t *testing.T) {
 	}
 	txHex := v.KeyPathSpending[0].Auxiliary.FullySignedTx
 	var out bytes.Buffer
-	if code := run(t.Context(), []string{"tx", "features", txHex}, &out); code != 0 {
+	if code := run(t.Context(), []string{"tx", "features", txHex}, nil, &out); code != 0 {
 		t.Fatalf("exit %d: %s", code, out.String())
 	}
 	var doc struct {

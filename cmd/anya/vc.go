@@ -4,19 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"os"
+	"strings"
 
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/vc"
 )
 
-func runVCIssue(ctx context.Context, args []string, stdout io.Writer) error {
+func runVCIssue(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("vc issue")
-	portable := fs.String("portable-did", "", "file holding the issuer's portable DID (JSON)")
+	portable := fs.String("portable-did", "", "file holding the issuer's portable DID (JSON), or - for standard input")
 	subject := fs.String("subject", "", "DID of the credential subject")
 	typ := fs.String("type", "", "credential type (besides VerifiableCredential)")
-	claims := fs.String("claims", "{}", "JSON object of claims about the subject")
+	claims := fs.String("claims", "{}", "JSON object of claims about the subject (or @FILE, or - for standard input)")
 	v2 := fs.Bool("v2", false, "issue a VC Data Model 2.0 credential (vc+jwt) instead of 1.1 (VC-JWT)")
 	pos, err := parseInterspersed(fs, args, "portable-did", "subject", "type")
 	if err != nil {
@@ -25,9 +24,22 @@ func runVCIssue(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(pos) > 0 {
 		return usageError("vc issue: unexpected argument %q", pos[0])
 	}
-	raw, err := os.ReadFile(*portable)
-	if err != nil {
+	// Read every input before judging any, so that each gets its own limit and only one of
+	// them can take standard input.
+	raw, err := e.readFile(inPortableDID, *portable)
+	var ce *cliError
+	if errors.As(err, &ce) && (ce.Code == "io" || ce.Code == "not_found") {
 		return &cliError{Code: "invalid_portable_did", Err: err}
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := e.read(inDID, *subject); err != nil {
+		return err
+	}
+	claimsJSON, err := e.read(inClaims, *claims)
+	if err != nil {
+		return err
 	}
 	p, err := did.ParsePortableDID(raw)
 	if err != nil {
@@ -41,7 +53,7 @@ func runVCIssue(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageError("vc issue: --subject: %v", err)
 	}
 	var sub vc.Subject
-	if err := json.Unmarshal([]byte(*claims), &sub); err != nil || sub == nil {
+	if err := json.Unmarshal(claimsJSON, &sub); err != nil || sub == nil {
 		return usageError("vc issue: --claims must be a JSON object")
 	}
 	sub["id"] = *subject
@@ -57,7 +69,7 @@ func runVCIssue(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(stdout, struct {
+	return writeJSON(e.stdout, struct {
 		VCJWT string `json:"vcJwt"`
 	}{token})
 }
@@ -70,7 +82,7 @@ type verification struct {
 	Error      string         `json:"error,omitempty"`
 }
 
-func runVCVerify(ctx context.Context, args []string, stdout io.Writer) error {
+func runVCVerify(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("vc verify")
 	gateway := fs.String("gateway", "", "did:dht gateway for did:dht issuers")
 	pos, err := parseInterspersed(fs, args)
@@ -78,12 +90,13 @@ func runVCVerify(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError("vc verify: want one JWT (or - for standard input), got %d arguments", len(pos))
+		return usageError("vc verify: want one JWT (or @FILE, or - for standard input), got %d arguments", len(pos))
 	}
-	token, err := readArg(pos[0], func() ([]byte, error) { return io.ReadAll(io.LimitReader(os.Stdin, 1<<20)) })
+	raw, err := e.read(inCredential, pos[0])
 	if err != nil {
 		return err
 	}
+	token := strings.TrimSpace(string(raw))
 	r, err := resolver(*gateway)
 	if err != nil {
 		return err
@@ -101,5 +114,5 @@ func runVCVerify(ctx context.Context, args []string, stdout io.Writer) error {
 		out.Error = err.Error()
 		out.Credential, _ = vc.Decode(token)
 	}
-	return writeJSON(stdout, out)
+	return writeJSON(e.stdout, out)
 }
