@@ -137,7 +137,7 @@ func ParseJWS(token string, opts ...ParseOption) (*JWS, error) {
 func decodeHeader(hb []byte, h *Header) error {
 	v, err := fastjson.UnmarshalOwned(hb)
 	if err != nil {
-		return malformed("header", err.Error())
+		return jsonErr("header", err, ErrMalformed)
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
@@ -203,7 +203,8 @@ func WithKeyID(kid string) SignOption {
 // WithDetached produces header..signature, leaving the payload out of the token.
 func WithDetached() SignOption { return func(c *signConfig) { c.detached = true } }
 
-// WithHeader adds a header parameter. alg, kid, typ, cty, crit and b64 cannot be set this way.
+// WithHeader adds a header parameter. alg, kid, typ, cty, crit and b64 cannot be set this
+// way, in any letter case, and two parameters may not differ only in case.
 func WithHeader(name string, value any) SignOption {
 	return func(c *signConfig) {
 		if c.extra == nil {
@@ -262,13 +263,21 @@ func buildHeader(alg, kid string, cfg signConfig) ([]byte, error) {
 	}
 	names := make([]string, 0, len(cfg.extra))
 	for n := range cfg.extra {
-		switch n {
-		case "alg", "kid", "typ", "cty", "crit", "b64":
-			return nil, fmt.Errorf("jose: header parameter %q cannot be set with WithHeader", n)
+		for _, r := range [...]string{"alg", "kid", "typ", "cty", "crit", "b64"} {
+			if strings.EqualFold(n, r) {
+				return nil, fmt.Errorf("jose: header parameter %q cannot be set with WithHeader", n)
+			}
 		}
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	for i, n := range names {
+		for _, m := range names[:i] {
+			if strings.EqualFold(n, m) {
+				return nil, &DuplicateMemberError{Object: "header", Name: n, Previous: m}
+			}
+		}
+	}
 	for _, n := range names {
 		v, err := json.Marshal(cfg.extra[n])
 		if err != nil {

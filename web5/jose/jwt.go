@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/anya-org/anya-go/web5/internal/fastjson"
@@ -105,7 +107,8 @@ type JWT struct {
 }
 
 // ParseJWT parses a compact JWT and its registered claims. A registered claim of the wrong
-// type (a numeric iss, a string exp, ...) and a repeated claim name are errors. The
+// type (a numeric iss, a string exp, ...) is an error, and a claim name repeated anywhere
+// in the payload, exactly or in another letter case, is a *DuplicateMemberError. The
 // signature is not verified.
 func ParseJWT(token string, opts ...ParseOption) (*JWT, error) {
 	j, err := ParseJWS(token, opts...)
@@ -118,7 +121,7 @@ func ParseJWT(token string, opts ...ParseOption) (*JWT, error) {
 	}
 	v, err := fastjson.Unmarshal(p)
 	if err != nil {
-		return nil, &TokenError{Part: "claims", Reason: err.Error(), Err: ErrInvalidClaim}
+		return nil, jsonErr("claims", err, ErrInvalidClaim)
 	}
 	t := &JWT{JWS: j, ClaimSet: v.(map[string]any)}
 	if t.Claims, err = ClaimsFromSet(t.ClaimSet); err != nil {
@@ -181,11 +184,112 @@ func ClaimsFromSet(m map[string]any) (Claims, error) {
 }
 
 // DecodeClaims unmarshals the whole payload into v (a struct embedding Claims, or a map).
+// encoding/json matches member names to struct fields ignoring case; DecodeClaims refuses
+// a payload member that would land in a field whose name it matches only that way (an
+// "ISS" filling Claims.Issuer while ClaimSet has no "iss"), so v always agrees with
+// ClaimSet and Claims.
 func (t *JWT) DecodeClaims(v any) error {
+	if err := exactFieldNames("claims", t.ClaimSet, reflect.TypeOf(v)); err != nil {
+		return err
+	}
 	if err := json.Unmarshal(t.Payload, v); err != nil {
 		return &TokenError{Part: "claims", Reason: err.Error(), Err: ErrInvalidClaim}
 	}
 	return nil
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// exactFieldNames walks the decoded JSON value val alongside the type t it will be
+// decoded into, and refuses an object member whose name matches a struct field's JSON
+// name only under case folding.
+func exactFieldNames(path string, val any, t reflect.Type) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return nil // decodes itself
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := val.(map[string]any)
+		if !ok {
+			return nil
+		}
+		fields := jsonFields(t, nil)
+		for name, v := range obj {
+			ft, exact := fields[name]
+			if !exact {
+				for fname := range fields {
+					if strings.EqualFold(fname, name) {
+						return &TokenError{Part: path + "." + name, Reason: fmt.Sprintf("member name must be spelled %q", fname), Err: ErrInvalidClaim}
+					}
+				}
+				continue
+			}
+			if err := exactFieldNames(path+"."+name, v, ft); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		list, ok := val.([]any)
+		if !ok {
+			return nil
+		}
+		for i, v := range list {
+			if err := exactFieldNames(fmt.Sprintf("%s[%d]", path, i), v, t.Elem()); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		obj, ok := val.(map[string]any)
+		if !ok {
+			return nil
+		}
+		for name, v := range obj {
+			if err := exactFieldNames(path+"."+name, v, t.Elem()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// jsonFields returns the JSON names of the fields of struct type t (embedded structs
+// without a name flattened, as encoding/json does) and their types.
+func jsonFields(t reflect.Type, into map[string]reflect.Type) map[string]reflect.Type {
+	if into == nil {
+		into = make(map[string]reflect.Type)
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if f.Anonymous && name == "" {
+			et := ft
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				jsonFields(et, into)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if _, taken := into[name]; !taken {
+			into[name] = ft
+		}
+	}
+	return into
 }
 
 // SignJWT marshals claims (a Claims, a struct embedding it, or a map) and signs them.
@@ -197,6 +301,11 @@ func SignJWT(ctx context.Context, s Signer, claims any, opts ...SignOption) (str
 	}
 	if len(payload) == 0 || payload[0] != '{' {
 		return "", fmt.Errorf("jose: claims must marshal to a JSON object")
+	}
+	// A claim set verifiers would refuse (names repeated in another case, from a map or
+	// a custom marshaller) is not signed.
+	if _, err := fastjson.UnmarshalOwned(payload); err != nil {
+		return "", jsonErr("claims", err, ErrInvalidClaim)
 	}
 	return SignJWS(ctx, s, payload, append([]SignOption{WithType("JWT")}, opts...)...)
 }
