@@ -407,17 +407,9 @@ func authorizationFromJSON(v any) (*authorization, error) {
 	return &authorization{Signature: g}, nil
 }
 
-func strictUnmarshal(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data")
-	}
-	return nil
-}
+// strictUnmarshal decodes data into v refusing unknown properties, repeated or case-variant
+// member names, and names that match a field only in another letter case.
+func strictUnmarshal(data []byte, v any) error { return fastjson.DecodeKnown(data, v) }
 
 func fromWire(w *wireMessage) (*Message, error) {
 	if len(w.Descriptor) == 0 || string(w.Descriptor) == "null" {
@@ -436,6 +428,10 @@ func fromWire(w *wireMessage) (*Message, error) {
 		return nil, invalid("descriptor", "%v", err)
 	}
 	m := &Message{recordID: w.RecordID, contextID: w.ContextID, rawDesc: bytes.Clone(w.Descriptor), descCID: descCID}
+	// Names first: the typed decoding below must not be the one to decide what a name means.
+	if err := exactKeys("descriptor", obj); err != nil {
+		return nil, err
+	}
 	if err := strictUnmarshal(w.Descriptor, &m.desc); err != nil {
 		var pe *ProtocolError
 		if errors.As(err, &pe) {
@@ -453,9 +449,6 @@ func fromWire(w *wireMessage) (*Message, error) {
 		if k != "interface" && k != "method" && k != "messageTimestamp" && !slices.Contains(allowed, k) {
 			return nil, invalid("descriptor."+k, "not allowed in a %s message", op)
 		}
-	}
-	if err := exactKeys("descriptor", obj); err != nil {
-		return nil, err
 	}
 	if _, err := parseTimestamp("descriptor.messageTimestamp", m.desc.MessageTimestamp); err != nil {
 		return nil, err

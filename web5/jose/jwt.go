@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -189,107 +190,17 @@ func ClaimsFromSet(m map[string]any) (Claims, error) {
 // "ISS" filling Claims.Issuer while ClaimSet has no "iss"), so v always agrees with
 // ClaimSet and Claims.
 func (t *JWT) DecodeClaims(v any) error {
-	if err := exactFieldNames("claims", t.ClaimSet, reflect.TypeOf(v)); err != nil {
-		return err
+	if err := fastjson.CheckFieldNames(t.ClaimSet, reflect.TypeOf(v)); err != nil {
+		var fe *fastjson.FieldNameError
+		if errors.As(err, &fe) {
+			return &TokenError{Part: "claims" + strings.TrimPrefix(fe.Path, "$") + "." + fe.Name, Reason: fmt.Sprintf("member name must be spelled %q", fe.Field), Err: ErrInvalidClaim}
+		}
+		return &TokenError{Part: "claims", Reason: err.Error(), Err: ErrInvalidClaim}
 	}
 	if err := json.Unmarshal(t.Payload, v); err != nil {
 		return &TokenError{Part: "claims", Reason: err.Error(), Err: ErrInvalidClaim}
 	}
 	return nil
-}
-
-var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-
-// exactFieldNames walks the decoded JSON value val alongside the type t it will be
-// decoded into, and refuses an object member whose name matches a struct field's JSON
-// name only under case folding.
-func exactFieldNames(path string, val any, t reflect.Type) error {
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == nil || reflect.PointerTo(t).Implements(unmarshalerType) {
-		return nil // decodes itself
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		obj, ok := val.(map[string]any)
-		if !ok {
-			return nil
-		}
-		fields := jsonFields(t, nil)
-		for name, v := range obj {
-			ft, exact := fields[name]
-			if !exact {
-				for fname := range fields {
-					if strings.EqualFold(fname, name) {
-						return &TokenError{Part: path + "." + name, Reason: fmt.Sprintf("member name must be spelled %q", fname), Err: ErrInvalidClaim}
-					}
-				}
-				continue
-			}
-			if err := exactFieldNames(path+"."+name, v, ft); err != nil {
-				return err
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		list, ok := val.([]any)
-		if !ok {
-			return nil
-		}
-		for i, v := range list {
-			if err := exactFieldNames(fmt.Sprintf("%s[%d]", path, i), v, t.Elem()); err != nil {
-				return err
-			}
-		}
-	case reflect.Map:
-		obj, ok := val.(map[string]any)
-		if !ok {
-			return nil
-		}
-		for name, v := range obj {
-			if err := exactFieldNames(path+"."+name, v, t.Elem()); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// jsonFields returns the JSON names of the fields of struct type t (embedded structs
-// without a name flattened, as encoding/json does) and their types.
-func jsonFields(t reflect.Type, into map[string]reflect.Type) map[string]reflect.Type {
-	if into == nil {
-		into = make(map[string]reflect.Type)
-	}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		ft := f.Type
-		if f.Anonymous && name == "" {
-			et := ft
-			if et.Kind() == reflect.Pointer {
-				et = et.Elem()
-			}
-			if et.Kind() == reflect.Struct {
-				jsonFields(et, into)
-				continue
-			}
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		if _, taken := into[name]; !taken {
-			into[name] = ft
-		}
-	}
-	return into
 }
 
 // SignJWT marshals claims (a Claims, a struct embedding it, or a map) and signs them.
