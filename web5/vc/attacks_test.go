@@ -8,7 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +21,7 @@ import (
 	"github.com/anya-org/anya-go/web5/did/didjwk"
 	"github.com/anya-org/anya-go/web5/did/didkey"
 	"github.com/anya-org/anya-go/web5/jose"
+	"github.com/anya-org/anya-go/web5/netguard"
 )
 
 // docMethod resolves the documents given to it (one method, in memory).
@@ -313,6 +317,91 @@ func TestAttacks(t *testing.T) {
 			m["vp"].(map[string]any)["verifiableCredential"] = []any{forged}
 		}))
 		presRefused(t, tok, did.ErrNotAuthorized)
+	})
+}
+
+// TestAttacksFetch lists the server-side request forgeries a credential could make a
+// verifier commit through the URLs it carries (status lists, schemas), one named row each.
+func TestAttacksFetch(t *testing.T) {
+	ctx := context.Background()
+	issuer := bearer(t, jose.Ed25519)
+	var hit atomic.Bool
+	local := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hit.Store(true) }))
+	t.Cleanup(local.Close)
+	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write(make([]byte, MaxFetchSize+1))
+	}))
+	t.Cleanup(big.Close)
+	lists, err := HTTPStatusLists()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas, err := HTTPSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	withStatus := func(url string) string {
+		c, err := New(issuer.String(), Subject{"id": "did:example:x"}, ValidFrom(t0.Add(-time.Hour)), WithStatus(NewStatusEntry(V1, url, 7, PurposeRevocation)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := c.Sign(ctx, issuer, WithSigningClock(at(t0)))
+		return tok
+	}
+	withSchema := func(url string) string {
+		c, err := New(issuer.String(), Subject{"id": "did:example:x"}, ValidFrom(t0.Add(-time.Hour)), WithSchema(url, TypeJsonSchema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := c.Sign(ctx, issuer, WithSigningClock(at(t0)))
+		return tok
+	}
+	statusV := vectorVerifier(t, WithClock(at(t0)), WithStatusCheck(lists))
+	schemaV := vectorVerifier(t, WithClock(at(t0)), WithSchemaCheck(schemas))
+	for _, tc := range []struct {
+		name string
+		v    *Verifier
+		tok  string
+		want []error
+	}{
+		{"status list on loopback", statusV, withStatus(local.URL + "/list"), []error{ErrStatus, netguard.ErrForbiddenAddress}},
+		{"status list at the cloud metadata address", statusV, withStatus("http://169.254.169.254/latest/meta-data/"), []error{ErrStatus, netguard.ErrForbiddenAddress}},
+		{"status list on a private network", statusV, withStatus("http://10.1.2.3/list"), []error{ErrStatus, netguard.ErrForbiddenAddress}},
+		{"status list on an IPv4-mapped loopback", statusV, withStatus("http://[::ffff:127.0.0.1]:" + local.URL[strings.LastIndexByte(local.URL, ':')+1:] + "/list"), []error{ErrStatus, netguard.ErrForbiddenAddress}},
+		{"status list behind a name for loopback", statusV, withStatus("http://localhost:" + local.URL[strings.LastIndexByte(local.URL, ':')+1:] + "/list"), []error{ErrStatus, netguard.ErrForbiddenAddress}},
+		{"status list from a file URL", statusV, withStatus("file:///etc/passwd"), []error{ErrStatus, netguard.ErrScheme}},
+		{"schema on loopback", schemaV, withSchema(local.URL + "/schema.json"), []error{ErrSchema, netguard.ErrForbiddenAddress}},
+		{"schema on a private network", schemaV, withSchema("http://192.168.0.10/schema.json"), []error{ErrSchema, netguard.ErrForbiddenAddress}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.v.Verify(ctx, tc.tok)
+			for _, w := range tc.want {
+				if !errors.Is(err, w) {
+					t.Fatalf("Verify: %v, want an error matching %v", err, w)
+				}
+			}
+		})
+	}
+	if hit.Load() {
+		t.Fatal("a refused fetch reached the loopback server")
+	}
+	t.Run("oversized status list", func(t *testing.T) {
+		open, err := HTTPStatusLists(netguard.WithAllowPrivateNetworks())
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := vectorVerifier(t, WithClock(at(t0)), WithStatusCheck(open))
+		if _, err := v.Verify(ctx, withStatus(big.URL+"/list")); !errors.Is(err, ErrStatus) || !errors.Is(err, netguard.ErrTooLarge) {
+			t.Fatalf("Verify: %v", err)
+		}
+	})
+	t.Run("invalid fetch options", func(t *testing.T) {
+		if _, err := HTTPStatusLists(netguard.WithTimeout(-1)); !errors.Is(err, ErrInvalidConfig) {
+			t.Fatalf("HTTPStatusLists: %v", err)
+		}
+		if _, err := HTTPSchemas(netguard.WithMaxRedirects(-1)); !errors.Is(err, ErrInvalidConfig) {
+			t.Fatalf("HTTPSchemas: %v", err)
+		}
 	})
 }
 

@@ -37,4 +37,11 @@
 // suspended credentials with a *[StatusError]. [StatusList] and [NewStatusListCredential]
 // issue lists. [WithSchemaCheck] validates credentials against their JSON Schemas, loaded
 // through a [SchemaLoader] and compiled once.
+//
+// The URLs of status lists and schemas are written by the credential's issuer, so the
+// fetchers the package provides, [HTTPStatusLists] and [HTTPSchemas], are package netguard
+// clients: they refuse loopback, private, link-local and other non-global addresses (when
+// dialling, after DNS, and on every redirect), bound redirects, time ([DefaultFetchTimeout])
+// and size ([MaxFetchSize]). netguard.WithAllowPrivateNetworks lifts the address check for
+// tests and private deployments.
 package vc
