@@ -76,7 +76,10 @@ func TestAttacks(t *testing.T) {
 		{"header kid twice", dupHeader(`"kid":"a","kid":"b"`), []error{ErrDuplicateMember}},
 		{"header alg and Alg", dupHeader(`"Alg":"none"`), []error{ErrDuplicateMember}},
 		{"header typ and TYP", dupHeader(`"typ":"JWT","TYP":"vc+jwt"`), []error{ErrDuplicateMember}},
+		{"header KID alone (not the kid, read as one by case-insensitive readers)", dupHeader(`"KID":"did:example:alice#0"`), []error{ErrMalformed}},
+		{"header Alg alone", func() error { return verify(sign(Ed25519, `{"Alg":"EdDSA","alg":"EdDSA"}`, "x"), pub(Ed25519)) }, []error{ErrDuplicateMember}},
 		{"claims iss and ISS", dupClaims(`{"iss":"a","ISS":"b"}`), []error{ErrDuplicateMember}},
+		{"claims ISS alone", dupClaims(`{"ISS":"did:example:alice"}`), []error{ErrInvalidClaim}},
 		{"claims exp twice", dupClaims(`{"exp":1,"exp":99999999999}`), []error{ErrDuplicateMember}},
 		{"claims nested members in two cases", dupClaims(`{"vc":{"issuer":"a","Issuer":"b"}}`), []error{ErrDuplicateMember}},
 		{"JWK x and X", func() error {

@@ -143,6 +143,9 @@ func decodeHeader(hb []byte, h *Header) error {
 	if !ok {
 		return malformed("header", "not a JSON object")
 	}
+	if err := caseVariants("header", m, registeredHeaders[:]); err != nil {
+		return err
+	}
 	str := func(name string, dst *string) error {
 		x, present := m[name]
 		if !present {
@@ -175,6 +178,24 @@ func decodeHeader(hb []byte, h *Header) error {
 			return &TokenError{Part: "b64", Reason: "unencoded payloads are not supported", Err: ErrMalformed}
 		}
 		h.B64 = &bv
+	}
+	return nil
+}
+
+// registeredHeaders are the header parameter names of RFC 7515 §4.1 and RFC 7797.
+var registeredHeaders = [...]string{"alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "b64"}
+
+// caseVariants refuses a member of m whose name equals one of names only under case
+// folding ("KID" without "kid"): names are case-sensitive, so it is not the registered
+// parameter, but a reader matching names case-insensitively (encoding/json) would take it
+// for one.
+func caseVariants(object string, m map[string]any, names []string) error {
+	for k := range m {
+		for _, r := range names {
+			if k != r && strings.EqualFold(k, r) {
+				return &TokenError{Part: object + "." + k, Reason: fmt.Sprintf("differs from %q only in letter case", r), Err: ErrMalformed}
+			}
+		}
 	}
 	return nil
 }

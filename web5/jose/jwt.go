@@ -131,8 +131,20 @@ func ParseJWT(token string, opts ...ParseOption) (*JWT, error) {
 	return t, nil
 }
 
+// registeredClaims are the claim names the SDK reads: RFC 7519's and those of VC-JWT.
+var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "vc", "vp", "nonce", "cnf"}
+
 // ClaimsFromSet reads the registered claims of a decoded claim set, checking their types.
+// A member whose name equals a registered claim's only under case folding ("ISS") is an
+// error: a reader matching names case-insensitively would take it for the claim.
 func ClaimsFromSet(m map[string]any) (Claims, error) {
+	if err := caseVariants("claims", m, registeredClaims[:]); err != nil {
+		var te *TokenError
+		if errors.As(err, &te) {
+			te.Err = ErrInvalidClaim
+		}
+		return Claims{}, err
+	}
 	var c Claims
 	for _, f := range [...]struct {
 		name string
