@@ -253,7 +253,8 @@ func (n *Node) Process(ctx context.Context, tenant string, m *Message) (*Reply, 
 		return nil, err
 	}
 	if n.cfg.tenantGate != nil && !n.cfg.tenantGate(ctx, tenant) {
-		return nil, &ForbiddenError{Author: m.claimed, Tenant: tenant, Action: m.desc.Interface + "." + m.desc.Method, Reason: "the node does not serve this tenant"}
+		// Refused before the signature is checked: no author is named, as none is verified.
+		return nil, &ForbiddenError{Tenant: tenant, Action: m.desc.Interface + "." + m.desc.Method, Reason: "the node does not serve this tenant"}
 	}
 	author, err := n.authenticate(ctx, tenant, m)
 	if err != nil {

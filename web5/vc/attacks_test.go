@@ -77,7 +77,8 @@ func mustMarshal(t *testing.T, v any) []byte {
 // TestAttacks lists every attack on credential and presentation verification the SDK
 // defends against, one named row each: malformed types, forged issuers and holders
 // (parser differentials, foreign kids, keys controlled by another DID), algorithm
-// confusion, malleable signatures, validity periods, and hostile JSON.
+// confusion, malleable signatures, validity periods, hostile JSON, and URLs in credentials
+// that point into the verifier's own network.
 func TestAttacks(t *testing.T) {
 	ctx := context.Background()
 	alice, mallory := bearer(t, jose.Ed25519), bearer(t, jose.Ed25519)
@@ -318,11 +319,14 @@ func TestAttacks(t *testing.T) {
 		}))
 		presRefused(t, tok, did.ErrNotAuthorized)
 	})
+
+	fetchAttacks(t)
 }
 
-// TestAttacksFetch lists the server-side request forgeries a credential could make a
-// verifier commit through the URLs it carries (status lists, schemas), one named row each.
-func TestAttacksFetch(t *testing.T) {
+// fetchAttacks are the rows of TestAttacks for the server-side request forgeries a
+// credential could make a verifier commit through the URLs it carries (status lists,
+// schemas).
+func fetchAttacks(t *testing.T) {
 	ctx := context.Background()
 	issuer := bearer(t, jose.Ed25519)
 	var hit atomic.Bool

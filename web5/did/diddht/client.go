@@ -50,12 +50,13 @@ func WithClock(now func() time.Time) Option { return func(cfg *clientConfig) { c
 
 // WithAuthoritativeGateways makes Resolve also ask the gateways a document names in its NS
 // records (over HTTPS) and keep the version with the highest sequence number, as the
-// specification's Read step 5 describes. Defaults to off: it contacts hosts chosen by the
-// document's author. Those requests go through a package netguard client, so a document
-// cannot point the resolver into the host's own network (loopback, private, link-local
-// and other non-global addresses are refused when dialling, and on every redirect); it is
-// built from the WithHTTPClient client when that has an *http.Transport, else from a
-// default one. The gateway given to NewClient is the host's choice and is not guarded.
+// specification's Read step 5 describes. Those hosts are chosen by the document's author,
+// so the requests go through a package netguard client: a document cannot point the
+// resolver into the host's own network (loopback, private, link-local and other
+// non-global addresses are refused when dialling, and on every redirect). The guarded
+// client is built from the WithHTTPClient client when that has an *http.Transport, else
+// from a default one; the gateway given to NewClient is the host's choice and is not
+// guarded. Defaults to off.
 func WithAuthoritativeGateways() Option { return func(cfg *clientConfig) { cfg.follow = true } }
 
 // WithLogger sets the logger. Defaults to discarding logs.

@@ -68,9 +68,9 @@ func WithLoopbackHTTP() Option { return func(cfg *config) { cfg.loopback = true 
 func WithMaxDocumentSize(n int64) Option { return func(cfg *config) { cfg.maxSize = n } }
 
 // WithAllowPrivateNetworks lets resolution connect to loopback, private, link-local and
-// other non-global addresses, for tests and private deployments. Defaults to refusing
-// them: a did:web is chosen by whoever wrote it, and would otherwise reach into the host's
-// own network (see package netguard).
+// other non-global addresses, for tests and private deployments. A did:web is chosen by
+// whoever wrote it and would otherwise reach into the host's own network (see package
+// netguard). Defaults to refusing them.
 func WithAllowPrivateNetworks() Option { return func(cfg *config) { cfg.allowPrivate = true } }
 
 // WithAllowedNetworks allows the given non-global prefixes only (a private deployment's
