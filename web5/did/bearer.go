@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/anya-org/anya-go/web5/internal/fastjson"
 	"github.com/anya-org/anya-go/web5/jose"
 )
 
@@ -228,7 +229,7 @@ func (b *BearerDID) Export(ctx context.Context) (*PortableDID, error) {
 // private key must be valid and be the key of one of the document's verification methods.
 func ParsePortableDID(data []byte) (*PortableDID, error) {
 	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
+	if err := fastjson.Decode(data, &raw); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidPortableDID, err)
 	}
 	for _, f := range []string{"uri", "document", "privateKeys", "metadata"} {
@@ -237,7 +238,7 @@ func ParsePortableDID(data []byte) (*PortableDID, error) {
 		}
 	}
 	var p PortableDID
-	if err := json.Unmarshal(data, &p); err != nil {
+	if err := fastjson.Decode(data, &p); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidPortableDID, err)
 	}
 	if err := p.Validate(); err != nil {

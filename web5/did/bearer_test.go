@@ -10,7 +10,7 @@ import (
 	"github.com/anya-org/anya-go/web5/jose"
 )
 
-func bearer(t *testing.T, id string, curves ...jose.Curve) *BearerDID {
+func bearer(t testing.TB, id string, curves ...jose.Curve) *BearerDID {
 	t.Helper()
 	doc, km := newDoc(t, id, curves...)
 	b, err := NewBearerDID(context.Background(), doc, km, nil)

@@ -28,8 +28,17 @@
 // # Signing as a DID
 //
 // A [BearerDID] binds a document to a jose.KeyManager; its Signer puts the verification
-// method ID in the JWS kid. [Resolver.VerifyJWS] and [Resolver.VerifyJWT] do the reverse:
-// resolve the kid, require the method to be listed under the purpose (assertionMethod by
-// default) and, for JWTs, to belong to the issuer's DID. [PortableDID] is the JSON export
-// and import form, with [Import] and [BearerDID.Export].
+// method ID in the JWS kid. [Resolver.VerifyJWS], [Resolver.VerifyJWT] and
+// [Resolver.Verify] do the reverse: resolve the kid, require the method to be listed under
+// the purpose (assertionMethod by default) and controlled by the kid's DID and, for JWTs,
+// to belong to the issuer's DID. [PortableDID] is the JSON export and import form, with
+// [Import] and [BearerDID.Export].
+//
+// # Who signed
+//
+// The identity behind a signature is the Controller of the verification method these
+// functions return — the method whose key verified the signature — and nothing else: not a
+// second reading of the header or payload. The JWS header is read once, by package jose,
+// which refuses repeated or case-variant member names, so the kid that selected the key is
+// the kid every caller sees.
 package did

@@ -8,6 +8,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcutil/base58"
 
+	"github.com/anya-org/anya-go/web5/internal/fastjson"
 	"github.com/anya-org/anya-go/web5/internal/multikey"
 	"github.com/anya-org/anya-go/web5/jose"
 )
@@ -139,7 +140,8 @@ func (o *OneOrMany) UnmarshalJSON(b []byte) error {
 
 // UnmarshalJSON decodes a document, moving methods embedded in verification relationships
 // into VerificationMethod (an embedded method whose ID clashes with a different listed
-// method is an error).
+// method is an error). Member names must be spelled exactly and may not repeat, exactly or
+// in another letter case: a document has one meaning for every reader.
 func (d *Document) UnmarshalJSON(b []byte) error {
 	type plain Document
 	var raw struct {
@@ -150,7 +152,7 @@ func (d *Document) UnmarshalJSON(b []byte) error {
 		CapabilityInvocation []json.RawMessage `json:"capabilityInvocation,omitempty"`
 		CapabilityDelegation []json.RawMessage `json:"capabilityDelegation,omitempty"`
 	}
-	if err := json.Unmarshal(b, &raw); err != nil {
+	if err := fastjson.Decode(b, &raw); err != nil {
 		return err
 	}
 	*d = Document(raw.plain)
@@ -181,7 +183,7 @@ func (d *Document) UnmarshalJSON(b []byte) error {
 				continue
 			}
 			var vm VerificationMethod
-			if err := json.Unmarshal(item, &vm); err != nil {
+			if err := fastjson.Decode(item, &vm); err != nil {
 				return fmt.Errorf("%s: entry is neither a reference nor a verification method: %w", l.rel, err)
 			}
 			if existing, ok := d.FindMethod(vm.ID); ok {

@@ -3,6 +3,8 @@ package did
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/anya-org/anya-go/web5/jose"
 )
@@ -51,8 +53,9 @@ func verifyCfg(opts []VerifyOption) verifyConfig {
 
 // VerifyJWS verifies a compact JWS signed by a DID: the header's kid must be an absolute
 // DID URL naming a verification method of that DID (listed under the purpose, by default
-// assertionMethod); the method's key must fit the header's alg. It returns the JWS and the
-// verification method that signed it.
+// assertionMethod) and controlled by it; the method's key must fit the header's alg. It
+// returns the JWS and the verification method that signed it (see Verify): the signer is
+// its Controller.
 func (r *Resolver) VerifyJWS(ctx context.Context, token string, opts ...VerifyOption) (*jose.JWS, *VerificationMethod, error) {
 	cfg := verifyCfg(opts)
 	var popts []jose.ParseOption
@@ -70,14 +73,32 @@ func (r *Resolver) VerifyJWS(ctx context.Context, token string, opts ...VerifyOp
 	return j, vm, nil
 }
 
+// Verify verifies the signature of a parsed JWS (or JWT) as VerifyJWS does and returns
+// the verification method whose key verified it. That method is the only source of the
+// signer's identity: its Controller is the DID that signed, the DID of the kid, whose
+// document lists the method under the purpose. A method controlled by another DID is
+// refused (ErrNotAuthorized): a document naming someone else as controller of its own key
+// must not let its author speak as them. The method is a copy with an absolute ID.
+// WithDetachedPayload does not apply (the JWS is already parsed).
+func (r *Resolver) Verify(ctx context.Context, j *jose.JWS, opts ...VerifyOption) (*VerificationMethod, error) {
+	if j == nil {
+		return nil, &jose.TokenError{Part: "jws", Reason: "nil", Err: jose.ErrMalformed}
+	}
+	return r.verifyParsed(ctx, j, verifyCfg(opts).rel)
+}
+
 func (r *Resolver) verifyParsed(ctx context.Context, j *jose.JWS, rel Relationship) (*VerificationMethod, error) {
 	kid := j.Header.KeyID
 	if kid == "" {
 		return nil, &jose.TokenError{Part: "kid", Reason: "missing", Err: jose.ErrMalformed}
 	}
-	vm, _, err := r.VerificationMethod(ctx, kid, rel)
+	vm, doc, err := r.VerificationMethod(ctx, kid, rel)
 	if err != nil {
 		return nil, err
+	}
+	signer, _, _ := strings.Cut(kid, "#")
+	if vm.Controller != signer {
+		return nil, fmt.Errorf("%w: %s is controlled by %s, not by the DID that lists it", ErrNotAuthorized, clip(kid), clip(vm.Controller))
 	}
 	pub, err := vm.PublicKey()
 	if err != nil {
@@ -86,12 +107,20 @@ func (r *Resolver) verifyParsed(ctx context.Context, j *jose.JWS, rel Relationsh
 	if err := j.Verify(pub); err != nil {
 		return nil, err
 	}
-	return vm, nil
+	out := *vm
+	out.ID = doc.AbsoluteRef(vm.ID)
+	if vm.PublicKeyJwk != nil {
+		k := *vm.PublicKeyJwk
+		k.KeyOps = slices.Clone(k.KeyOps)
+		out.PublicKeyJwk = &k
+	}
+	return &out, nil
 }
 
 // VerifyJWT verifies a JWT signed by a DID, as VerifyJWS does, then binds it to its
 // issuer and validates its claims: iss must be present and the kid must dereference within
-// the issuer's DID (a key of another DID is rejected even if its signature is good).
+// the issuer's DID (a key of another DID is rejected even if its signature is good), so
+// the returned method's Controller is the issuer.
 func (r *Resolver) VerifyJWT(ctx context.Context, token string, opts ...VerifyOption) (*jose.JWT, *VerificationMethod, error) {
 	cfg := verifyCfg(opts)
 	var popts []jose.ParseOption

@@ -339,7 +339,9 @@ func (r *Resolver) Dereference(ctx context.Context, didURL string) (*Dereference
 
 // VerificationMethod resolves the DID of kid (an absolute DID URL with a fragment) and
 // returns the verification method it names. If rel is not empty the method must be
-// listed under that verification relationship.
+// listed under that verification relationship. It is a lookup, not a verification: it
+// does not check who controls the method. To learn who signed something, use Verify (or
+// VerifyJWS, VerifyJWT), whose result is the only source of the signer's identity.
 func (r *Resolver) VerificationMethod(ctx context.Context, kid string, rel Relationship) (*VerificationMethod, *Document, error) {
 	u, err := ParseURL(kid)
 	if err != nil {

@@ -3,6 +3,8 @@ package did
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/anya-org/anya-go/web5/internal/fastjson"
 )
 
 // ResolutionContext is the JSON-LD context of a DID resolution result.
@@ -67,7 +69,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads the W3C resolution result shape.
 func (r *Result) UnmarshalJSON(b []byte) error {
 	var v resultJSON
-	if err := json.Unmarshal(b, &v); err != nil {
+	if err := fastjson.Decode(b, &v); err != nil {
 		return err
 	}
 	*r = Result{ResolutionMetadata: v.ResolutionMetadata, Document: v.Document, DocumentMetadata: v.DocumentMetadata}

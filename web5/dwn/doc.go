@@ -30,7 +30,13 @@
 //
 // A [Node] serves any number of tenants from a [Store]. [Node.Process] resolves the
 // author's DID and verifies the signature (the key must be listed under assertionMethod),
-// checks that the message is signed for the tenant it is sent to, then applies the rules:
+// checks that the message is signed for the tenant it is sent to, then applies the rules.
+// The author it acts for is the controller of the verification method whose key verified
+// the signature, as the verifier returns it — never a second reading of the header. A
+// message is read once by the SDK's strict JSON reader: a member name repeated anywhere in
+// it, exactly or in another letter case ("kid" beside "KID", "Kid" or the Kelvin-sign
+// "\u212Aid"), is refused, so every part of the SDK sees the same kid, descriptor and
+// tenant. The rules:
 //
 //   - the tenant may do anything in its tenant, except rewrite another author's record;
 //   - a record is readable by the tenant, its author, its recipient, anyone once
@@ -44,7 +50,9 @@
 // *[MessageError], [ErrNotFound], [ErrStale]) and changes nothing. Replays are refused:
 // writes, deletes and protocol installations must be newer than the state they replace
 // ([ErrConflict]); reads and queries must be recent ([WithMaxMessageAge], [ErrStale]); no
-// message may be dated in the future beyond [WithMaxClockSkew].
+// message may be dated in the future beyond [WithMaxClockSkew]. A message is recognised by
+// its signed descriptor, not by its signature bytes, so a second signature over the same
+// message (ECDSA signatures are malleable) is the same message and a replay.
 //
 // # Protocols
 //

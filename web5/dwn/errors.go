@@ -3,6 +3,9 @@ package dwn
 import (
 	"errors"
 	"fmt"
+
+	"github.com/anya-org/anya-go/web5/internal/fastjson"
+	"github.com/anya-org/anya-go/web5/jose"
 )
 
 var (
@@ -35,18 +38,41 @@ var (
 )
 
 // MessageError reports a malformed message. Field names the part at fault (a descriptor
-// property, "authorization", "encodedData", ...). It matches ErrInvalidMessage.
+// property, "authorization", "encodedData", ...). It matches ErrInvalidMessage and unwraps
+// to its cause when there is one (a *jose.DuplicateMemberError for a member name that
+// repeats, exactly or in another letter case; a jose error for a malformed signature).
 type MessageError struct {
 	Field  string
 	Reason string
+	Err    error
 }
 
 func (e *MessageError) Error() string {
-	return fmt.Sprintf("dwn: invalid message: %s: %s", e.Field, e.Reason)
+	s := fmt.Sprintf("dwn: invalid message: %s: %s", e.Field, e.Reason)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
 }
 
 // Is matches ErrInvalidMessage.
 func (e *MessageError) Is(target error) bool { return target == ErrInvalidMessage }
+
+func (e *MessageError) Unwrap() error { return e.Err }
+
+// invalidJSON reports JSON the strict reader refused in field: a repeated or case-variant
+// member name becomes a *jose.DuplicateMemberError cause.
+func invalidJSON(field string, err error) error {
+	var de *fastjson.DuplicateKeyError
+	if errors.As(err, &de) {
+		return &MessageError{Field: field, Reason: "a member name repeats", Err: &jose.DuplicateMemberError{Object: field, Name: de.Name, Previous: de.Previous}}
+	}
+	var je *jose.DuplicateMemberError
+	if errors.As(err, &je) {
+		return &MessageError{Field: field, Reason: "a member name repeats", Err: je}
+	}
+	return &MessageError{Field: field, Reason: err.Error()}
+}
 
 func invalid(field, format string, args ...any) error {
 	return &MessageError{Field: field, Reason: fmt.Sprintf(format, args...)}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/dwn/internal/ipld"
+	"github.com/anya-org/anya-go/web5/internal/fastjson"
+	"github.com/anya-org/anya-go/web5/jose"
 )
 
 // Interfaces and methods of messages.
@@ -151,8 +153,9 @@ type Message struct {
 	rawDesc   json.RawMessage // the descriptor exactly as signed
 	descCID   string
 	auth      *generalJWS
+	jws       *jose.JWS // the authorization as package jose read it; the node verifies this
 	sig       signaturePayload
-	author    string // the DID of the signing key (not verified by parsing)
+	claimed   string // the DID the kid names (not verified by parsing)
 	kid       string
 	data      []byte
 	hasData   bool
@@ -209,9 +212,11 @@ func (m *Message) RecordID() string { return m.recordID }
 // ContextID returns the context ID of a protocol record's write.
 func (m *Message) ContextID() string { return m.contextID }
 
-// Author returns the DID whose key signed the message, or "" for an unsigned message.
-// ParseMessage does not verify the signature; a node does.
-func (m *Message) Author() string { return m.author }
+// Author returns the DID the message claims as its author — the DID of the kid in its
+// protected header — or "" for an unsigned message. ParseMessage does not verify the
+// signature; a node does, and acts for the controller of the verification method whose key
+// verified it (the records it stores carry that author), never for this claim.
+func (m *Message) Author() string { return m.claimed }
 
 // Tenant returns the tenant the message is signed for.
 func (m *Message) Tenant() string { return m.sig.Tenant }
@@ -259,12 +264,6 @@ func (m *Message) withoutData() *Message {
 	return &c
 }
 
-// compact returns the signature in compact JWS form.
-func (m *Message) compact() string {
-	s := m.auth.Signatures[0]
-	return s.Protected + "." + m.auth.Payload + "." + s.Signature
-}
-
 // Fields each descriptor may carry, by interface and method.
 var descriptorFields = map[string][]string{
 	"Records.Write":       {"protocol", "protocolPath", "schema", "recipient", "parentId", "dataCid", "dataSize", "dataFormat", "dateCreated", "published", "datePublished"},
@@ -280,28 +279,137 @@ var descriptorFields = map[string][]string{
 // against its CID, and the signature payload against the descriptor. It does not verify the
 // signature (a node does, resolving the author's DID). Errors are *MessageError values
 // (or *ProtocolError for a bad protocol definition).
+//
+// The message is read once by the SDK's strict JSON reader: a member name that repeats
+// anywhere in it — in the descriptor, the signature payload or the protected header —
+// exactly or in another letter case ("kid" and "KID"), is refused (the *MessageError
+// unwraps to a *jose.DuplicateMemberError), and property names must be spelled exactly.
 func ParseMessage(data []byte) (*Message, error) {
 	if len(data) > MaxMessageSize {
 		return nil, invalid("message", "larger than %d bytes", MaxMessageSize)
 	}
-	var w wireMessage
-	if err := strictUnmarshal(data, &w); err != nil {
-		return nil, invalid("message", "%v", err)
+	v, err := fastjson.UnmarshalNumbers(data)
+	if err != nil {
+		return nil, invalidJSON("message", err)
 	}
-	return fromWire(&w)
+	w, err := wireFromJSON(v)
+	if err != nil {
+		return nil, err
+	}
+	return fromWire(w)
 }
 
-func strictUnmarshal(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
+// wireFromJSON reads the wire form from the strict reader's value, with exact names.
+func wireFromJSON(v any) (*wireMessage, error) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, invalid("message", "not a JSON object")
 	}
-	if dec.More() {
-		return errors.New("trailing data")
+	w := &wireMessage{}
+	for k, x := range obj {
+		var err error
+		switch k {
+		case "recordId":
+			w.RecordID, err = jsonString("recordId", x)
+		case "contextId":
+			w.ContextID, err = jsonString("contextId", x)
+		case "encodedData":
+			var s string
+			s, err = jsonString("encodedData", x)
+			w.EncodedData = &s
+		case "descriptor":
+			if _, isObj := x.(map[string]any); !isObj {
+				return nil, invalid("descriptor", "not an object")
+			}
+			// The canonical re-encoding of the value read: no repeated names, numbers kept
+			// as written.
+			if w.Descriptor, err = json.Marshal(x); err != nil {
+				return nil, invalid("descriptor", "%v", err)
+			}
+		case "authorization":
+			w.Authorization, err = authorizationFromJSON(x)
+		default:
+			return nil, invalid(k, "unknown property")
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	return w, nil
 }
+
+func jsonString(field string, v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", invalid(field, "not a string")
+	}
+	return s, nil
+}
+
+// jsonObject checks that v is an object whose member names are among names.
+func jsonObject(field string, v any, names ...string) (map[string]any, error) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, invalid(field, "not an object")
+	}
+	for k := range obj {
+		if !slices.Contains(names, k) {
+			return nil, invalid(field+"."+k, "unknown property")
+		}
+	}
+	return obj, nil
+}
+
+func authorizationFromJSON(v any) (*authorization, error) {
+	a, err := jsonObject("authorization", v, "signature")
+	if err != nil {
+		return nil, err
+	}
+	sv, ok := a["signature"]
+	if !ok {
+		return &authorization{}, nil
+	}
+	sig, err := jsonObject("authorization.signature", sv, "payload", "signatures")
+	if err != nil {
+		return nil, err
+	}
+	g := &generalJWS{}
+	if p, ok := sig["payload"]; ok {
+		if g.Payload, err = jsonString("authorization.signature.payload", p); err != nil {
+			return nil, err
+		}
+	}
+	if l, ok := sig["signatures"]; ok {
+		list, isList := l.([]any)
+		if !isList {
+			return nil, invalid("authorization.signature.signatures", "not a list")
+		}
+		for i, e := range list {
+			field := fmt.Sprintf("authorization.signature.signatures[%d]", i)
+			o, err := jsonObject(field, e, "protected", "signature")
+			if err != nil {
+				return nil, err
+			}
+			var js jwsSignature
+			if x, ok := o["protected"]; ok {
+				if js.Protected, err = jsonString(field+".protected", x); err != nil {
+					return nil, err
+				}
+			}
+			if x, ok := o["signature"]; ok {
+				if js.Signature, err = jsonString(field+".signature", x); err != nil {
+					return nil, err
+				}
+			}
+			g.Signatures = append(g.Signatures, js)
+		}
+	}
+	return &authorization{Signature: g}, nil
+}
+
+// strictUnmarshal decodes data into v refusing unknown properties, repeated or case-variant
+// member names, and names that match a field only in another letter case.
+func strictUnmarshal(data []byte, v any) error { return fastjson.DecodeKnown(data, v) }
 
 func fromWire(w *wireMessage) (*Message, error) {
 	if len(w.Descriptor) == 0 || string(w.Descriptor) == "null" {
@@ -309,7 +417,7 @@ func fromWire(w *wireMessage) (*Message, error) {
 	}
 	generic, err := ipld.DecodeJSON(w.Descriptor)
 	if err != nil {
-		return nil, invalid("descriptor", "%v", err)
+		return nil, invalidJSON("descriptor", err)
 	}
 	obj, ok := generic.(map[string]any)
 	if !ok {
@@ -320,6 +428,10 @@ func fromWire(w *wireMessage) (*Message, error) {
 		return nil, invalid("descriptor", "%v", err)
 	}
 	m := &Message{recordID: w.RecordID, contextID: w.ContextID, rawDesc: bytes.Clone(w.Descriptor), descCID: descCID}
+	// Names first: the typed decoding below must not be the one to decide what a name means.
+	if err := exactKeys("descriptor", obj); err != nil {
+		return nil, err
+	}
 	if err := strictUnmarshal(w.Descriptor, &m.desc); err != nil {
 		var pe *ProtocolError
 		if errors.As(err, &pe) {
@@ -337,9 +449,6 @@ func fromWire(w *wireMessage) (*Message, error) {
 		if k != "interface" && k != "method" && k != "messageTimestamp" && !slices.Contains(allowed, k) {
 			return nil, invalid("descriptor."+k, "not allowed in a %s message", op)
 		}
-	}
-	if err := exactKeys("descriptor", obj); err != nil {
-		return nil, err
 	}
 	if _, err := parseTimestamp("descriptor.messageTimestamp", m.desc.MessageTimestamp); err != nil {
 		return nil, err
@@ -646,30 +755,26 @@ func (m *Message) parseAuthorization(a *authorization) error {
 		return invalid("authorization.signature.signatures", "exactly one signature is required")
 	}
 	s := g.Signatures[0]
-	hdr, err := b64.DecodeString(s.Protected)
+	// The protected header is read here, once, by package jose, the reader the signature
+	// check uses: the node verifies this parsed JWS and takes the author from the
+	// verification method that verified it.
+	j, err := jose.ParseJWS(s.Protected + "." + g.Payload + "." + s.Signature)
 	if err != nil {
-		return invalid("authorization.signature.signatures[0].protected", "not base64url")
+		var de *jose.DuplicateMemberError
+		if errors.As(err, &de) {
+			return invalidJSON("authorization.signature.signatures[0].protected", de)
+		}
+		return &MessageError{Field: "authorization.signature", Reason: "not a JWS", Err: err}
 	}
-	var h struct {
-		KeyID string `json:"kid"`
-	}
-	if err := json.Unmarshal(hdr, &h); err != nil {
-		return invalid("authorization.signature.signatures[0].protected", "not a JSON object")
-	}
-	u, err := did.ParseURL(h.KeyID)
+	u, err := did.ParseURL(j.Header.KeyID)
 	if err != nil || u.Fragment == "" {
 		return invalid("authorization.signature.signatures[0].protected.kid", "not a DID URL with a fragment")
 	}
-	if _, err := b64.DecodeString(s.Signature); err != nil {
-		return invalid("authorization.signature.signatures[0].signature", "not base64url")
-	}
-	payload, err := b64.DecodeString(g.Payload)
+	sig, err := parseSignaturePayload(j.Payload)
 	if err != nil {
-		return invalid("authorization.signature.payload", "not base64url")
+		return err
 	}
-	if err := strictUnmarshal(payload, &m.sig); err != nil {
-		return invalid("authorization.signature.payload", "%v", err)
-	}
+	m.sig = sig
 	switch {
 	case m.sig.DescriptorCID != m.descCID:
 		return invalid("authorization.signature.payload.descriptorCid", "does not match the descriptor")
@@ -687,9 +792,35 @@ func (m *Message) parseAuthorization(a *authorization) error {
 		}
 	}
 	m.auth = &generalJWS{Payload: g.Payload, Signatures: []jwsSignature{s}}
-	m.kid = h.KeyID
-	m.author = u.DID.String()
+	m.jws = j
+	m.kid = j.Header.KeyID
+	m.claimed = u.DID.String()
 	return nil
+}
+
+// parseSignaturePayload reads the signed payload with the strict reader and exact names.
+func parseSignaturePayload(b []byte) (signaturePayload, error) {
+	const field = "authorization.signature.payload"
+	v, err := fastjson.Unmarshal(b)
+	if err != nil {
+		return signaturePayload{}, invalidJSON(field, err)
+	}
+	obj, err := jsonObject(field, v, "descriptorCid", "recordId", "contextId", "permissionGrantId", "tenant")
+	if err != nil {
+		return signaturePayload{}, err
+	}
+	var p signaturePayload
+	for _, f := range [...]struct {
+		name string
+		dst  *string
+	}{{"descriptorCid", &p.DescriptorCID}, {"recordId", &p.RecordID}, {"contextId", &p.ContextID}, {"permissionGrantId", &p.PermissionGrantID}, {"tenant", &p.Tenant}} {
+		if x, ok := obj[f.name]; ok {
+			if *f.dst, err = jsonString(field+"."+f.name, x); err != nil {
+				return signaturePayload{}, err
+			}
+		}
+	}
+	return p, nil
 }
 
 // descriptorMap returns the descriptor in generic JSON form.
@@ -717,13 +848,14 @@ func entryID(desc map[string]any, author string) (string, error) {
 	return id, nil
 }
 
-// isInitialWrite reports whether a write is the one that created its record.
-func (m *Message) isInitialWrite() (bool, error) {
+// isInitialWrite reports whether a write is the one that created its record, when author
+// (the verified author) wrote it.
+func (m *Message) isInitialWrite(author string) (bool, error) {
 	obj, err := ipld.DecodeJSON(m.rawDesc)
 	if err != nil {
 		return false, invalid("descriptor", "%v", err)
 	}
-	id, err := entryID(obj.(map[string]any), m.author)
+	id, err := entryID(obj.(map[string]any), author)
 	if err != nil {
 		return false, invalid("descriptor", "%v", err)
 	}

@@ -253,7 +253,8 @@ func (n *Node) Process(ctx context.Context, tenant string, m *Message) (*Reply, 
 		return nil, err
 	}
 	if n.cfg.tenantGate != nil && !n.cfg.tenantGate(ctx, tenant) {
-		return nil, &ForbiddenError{Author: m.author, Tenant: tenant, Action: m.desc.Interface + "." + m.desc.Method, Reason: "the node does not serve this tenant"}
+		// Refused before the signature is checked: no author is named, as none is verified.
+		return nil, &ForbiddenError{Tenant: tenant, Action: m.desc.Interface + "." + m.desc.Method, Reason: "the node does not serve this tenant"}
 	}
 	author, err := n.authenticate(ctx, tenant, m)
 	if err != nil {
@@ -300,32 +301,44 @@ func (e *staleError) Error() string {
 func (e *staleError) Is(target error) bool { return target == ErrStale }
 
 // authenticate verifies the message's signature against its author's DID document and its
-// binding to tenant, and returns the author.
+// binding to tenant, and returns the author: the controller of the verification method
+// whose key verified the signature, as the verifier reports it. The signature is the JWS
+// ParseMessage read (header and payload read once, by package jose), so the kid that chose
+// the key, the payload that binds the tenant and the author are one reading of the bytes.
 func (n *Node) authenticate(ctx context.Context, tenant string, m *Message) (string, error) {
-	if m.auth == nil {
+	if m.auth == nil || m.jws == nil {
 		return "", &AuthError{Reason: "unsigned message"}
 	}
-	if _, _, err := n.resolver.VerifyJWS(ctx, m.compact()); err != nil {
+	vm, err := n.resolver.Verify(ctx, m.jws)
+	if err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
 		return "", &AuthError{Reason: "signature of " + m.kid + " does not verify", Err: err}
 	}
+	author := vm.Controller
 	if m.sig.Tenant != tenant {
-		return "", &ForbiddenError{Author: m.author, Tenant: tenant, Action: m.desc.Interface + "." + m.desc.Method,
+		return "", &ForbiddenError{Author: author, Tenant: tenant, Action: m.desc.Interface + "." + m.desc.Method,
 			Reason: "message is signed for tenant " + m.sig.Tenant}
 	}
-	return m.author, nil
+	return author, nil
 }
 
 // newer reports whether message m supersedes message cur: a later timestamp, or the same
-// timestamp and a greater CID (so that every node picks the same winner).
+// timestamp and a greater descriptor CID (so that every node picks the same winner). The
+// signature plays no part: ES256 signatures are malleable (see package jose), and a
+// second signature over a message must not make it a different, newer one.
 func newer(m, cur *Message) bool {
 	if m.desc.MessageTimestamp != cur.desc.MessageTimestamp {
 		return m.desc.MessageTimestamp > cur.desc.MessageTimestamp
 	}
-	return m.cid > cur.cid
+	return m.descCID > cur.descCID
 }
+
+// same reports whether m and cur carry the same signed operation: the same descriptor
+// (its CID covers everything the message asks for, timestamp included). Messages differing
+// only in their signature bytes are the same message.
+func same(m, cur *Message) bool { return cur != nil && m.descCID == cur.descCID }
 
 // protocol returns the definition of an installed protocol (the built-in permissions
 // protocol included).
@@ -401,7 +414,7 @@ func (n *Node) write(ctx context.Context, tenant, author string, m *Message) (*R
 	if d.DataSize > n.cfg.maxData {
 		return nil, invalid("descriptor.dataSize", "larger than %d bytes", n.cfg.maxData)
 	}
-	initial, err := m.isInitialWrite()
+	initial, err := m.isInitialWrite(author)
 	if err != nil {
 		return nil, err
 	}
@@ -445,7 +458,7 @@ func (n *Node) write(ctx context.Context, tenant, author string, m *Message) (*R
 		if cur.Deleted {
 			return nil, &ConflictError{ID: m.recordID, Reason: "record was deleted at " + cur.DateUpdated}
 		}
-		if m.cid == cur.Latest.cid || m.cid == cur.Initial.cid {
+		if same(m, cur.Latest) || same(m, cur.Initial) {
 			return nil, &ConflictError{ID: m.recordID, Reason: "message already processed"}
 		}
 		if !newer(m, cur.Latest) {
@@ -746,7 +759,7 @@ func (n *Node) delete(ctx context.Context, tenant, author string, m *Message) (*
 		return nil, err
 	}
 	if cur.Deleted {
-		if cur.Latest.cid == m.cid {
+		if same(m, cur.Latest) {
 			return nil, &ConflictError{ID: id, Reason: "message already processed"}
 		}
 		return nil, errRecordNotFound(id)
@@ -797,7 +810,7 @@ func (n *Node) configure(ctx context.Context, tenant, author string, m *Message)
 	cur, err := n.store.Protocol(ctx, tenant, def.Protocol)
 	switch {
 	case err == nil:
-		if cur.cid == m.cid {
+		if same(m, cur) {
 			return nil, &ConflictError{ID: def.Protocol, Reason: "message already processed"}
 		}
 		if !newer(m, cur) {

@@ -360,8 +360,14 @@ func TestSignatures(t *testing.T) {
 		s := wire["authorization"].(map[string]any)["signature"].(map[string]any)["signatures"].([]any)[0].(map[string]any)
 		hdr, _ := json.Marshal(map[string]string{"alg": "none", "kid": aliceSigner.KeyID()})
 		s["protected"] = base64.RawURLEncoding.EncodeToString(hdr)
+		// An empty signature is not a JWS at all.
 		s["signature"] = ""
 		b, _ := json.Marshal(wire)
+		if _, err := dwn.ParseMessage(b); !errors.Is(err, dwn.ErrInvalidMessage) || !errors.Is(err, jose.ErrMalformed) {
+			t.Fatalf("ParseMessage with an empty signature: %v", err)
+		}
+		s["signature"] = "AA"
+		b, _ = json.Marshal(wire)
 		m, err := dwn.ParseMessage(b)
 		if err != nil {
 			t.Fatal(err)

@@ -216,6 +216,10 @@ func (k *key) sign(data []byte) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("jose: sign: %w", err)
 		}
+		// Emit the low-S form, as for ES256K, so the SDK's own tokens have one signature.
+		if n := elliptic.P256().Params().N; s.Cmp(new(big.Int).Rsh(n, 1)) > 0 {
+			s.Sub(n, s)
+		}
 		out := make([]byte, 64)
 		r.FillBytes(out[:32])
 		s.FillBytes(out[32:])
@@ -243,6 +247,11 @@ func (k *key) verify(data, sig []byte) error {
 		if o := s.SetByteSlice(sig[32:]); o || s.IsZero() {
 			return ErrInvalidSignature
 		}
+		if s.IsOverHalfOrder() {
+			// (r, n-s) verifies whenever (r, s) does: accepting both would let anyone turn
+			// a signed token into a second, different one.
+			return &SignatureError{Algorithm: AlgES256K, Reason: "S is above half the group order (only low-S signatures are accepted)", Err: ErrHighS}
+		}
 		h := sha256.Sum256(data)
 		if !becdsa.NewSignature(&r, &s).Verify(h[:], k.k1Pub) {
 			return ErrInvalidSignature
@@ -264,7 +273,9 @@ func (k *key) verify(data, sig []byte) error {
 }
 
 // VerifySignature checks sig over data with the public key pub and algorithm alg.
-// ECDSA signatures are the 64-byte R||S form JWS uses. It returns ErrInvalidSignature when
+// ECDSA signatures are the 64-byte R||S form JWS uses. An ES256K signature must be low-S
+// (a high-S one is a *SignatureError matching ErrHighS); ES256 accepts both forms (see the
+// package documentation). It returns an error matching ErrInvalidSignature when
 // the signature does not verify, and another error when the key or algorithm is unusable:
 // a private key (pass the public key), "none", HMAC, or an algorithm that does not fit the
 // key type.

@@ -5,7 +5,7 @@
 //
 // A [JWK] is a public or private key in RFC 7517 form. Four curves are supported:
 // Ed25519 (signing, alg EdDSA or the fully-specified Ed25519), secp256k1 (ES256K, signatures
-// always produced in low-S form), P-256 (ES256) and X25519 (key agreement only).
+// produced and accepted in low-S form only), P-256 (ES256) and X25519 (key agreement only).
 // [JWK.Thumbprint] computes the RFC 7638 thumbprint. A JWK never prints or logs its private
 // member: String, GoString and LogValue redact it.
 //
@@ -20,6 +20,30 @@
 // [ParseJWS] parses one and [JWS.Verify] checks it against a public key. Verification always
 // checks the header's alg against the key type: "none", HMAC algorithms and any algorithm
 // that does not match the key are rejected before a signature is looked at.
+//
+// # One reading of signed JSON
+//
+// A protected header, a claim set and a JWK are read once, by the package's strict JSON
+// reader, and the values that verify are the values callers get: a member name that
+// repeats, exactly or under Unicode case folding ("kid" beside "KID", "Kid" or "Kid"
+// with the Kelvin sign), is refused with a *[DuplicateMemberError] (matching
+// [ErrDuplicateMember]), because encoding/json and other readers would each pick a
+// different one. Signing refuses to produce such objects. [JWT.DecodeClaims], which uses
+// encoding/json, refuses names that would land in a struct field they match only by case.
+//
+// # Signature malleability
+//
+// ECDSA signatures come in pairs: (r, s) and (r, n−s) verify alike. ES256K verification
+// accepts only the low-S member of the pair and refuses the other with a *[SignatureError]
+// matching [ErrHighS], as Bitcoin does, so a secp256k1-signed token has exactly one valid
+// signature. ES256 (P-256) verification accepts both: RFC 7518 defines no canonical form,
+// and WebCrypto, Go's crypto/ecdsa and most JOSE libraries produce high-S signatures half
+// of the time, so refusing them would reject valid tokens of other implementations at
+// random. The package's own signers emit low-S for both curves, and the SDK never uses the
+// bytes of a signature as the identity of what was signed (the records store recognises a
+// message it has already processed by its signed content, not by its signature); code
+// that does must canonicalise ES256 signatures first. Ed25519 verification (crypto/ed25519)
+// already refuses non-canonical signatures.
 //
 // # Tokens
 //

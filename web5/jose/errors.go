@@ -3,6 +3,8 @@ package jose
 import (
 	"errors"
 	"fmt"
+
+	"github.com/anya-org/anya-go/web5/internal/fastjson"
 )
 
 var (
@@ -34,6 +36,14 @@ var (
 	ErrTokenIssuedInFuture = errors.New("jose: token issued in the future")
 	// ErrInvalidClaim reports a JWT claim with the wrong type or an unexpected value.
 	ErrInvalidClaim = errors.New("jose: invalid claim")
+	// ErrDuplicateMember reports a JSON object the package reads (a protected header, a
+	// claim set, a JWK) that repeats a member name, or holds two names equal under Unicode
+	// case folding ("kid" and "KID", "Kid" or "\u212Aid" with the Kelvin sign). Readers
+	// differ on which one counts, so such an object is refused (RFC 7515 §5.2 allows it).
+	ErrDuplicateMember = errors.New("jose: duplicate member")
+	// ErrHighS reports an ES256K signature whose S is in the upper half of the group order:
+	// the malleable twin of a low-S signature, refused as Bitcoin refuses it.
+	ErrHighS = errors.New("jose: high-S signature")
 )
 
 // KeyError is returned for a key that fails validation. Field names the JWK member at fault
@@ -70,4 +80,49 @@ func (e *TokenError) Unwrap() error { return e.Err }
 
 func malformed(part, reason string) error {
 	return &TokenError{Part: part, Reason: reason, Err: ErrMalformed}
+}
+
+// DuplicateMemberError reports a member name that repeats an earlier one in a JSON object,
+// exactly or under Unicode case folding. Object names the object ("header", "claims",
+// "jwk"); Name is the repeated name and Previous the earlier one. It matches
+// ErrDuplicateMember and ErrMalformed.
+type DuplicateMemberError struct {
+	Object   string
+	Name     string
+	Previous string
+}
+
+func (e *DuplicateMemberError) Error() string {
+	if e.Name == e.Previous {
+		return fmt.Sprintf("%v in %s: %q appears twice", ErrDuplicateMember, e.Object, e.Name)
+	}
+	return fmt.Sprintf("%v in %s: %q and %q differ only in case", ErrDuplicateMember, e.Object, e.Previous, e.Name)
+}
+
+// Unwrap returns ErrDuplicateMember and ErrMalformed.
+func (e *DuplicateMemberError) Unwrap() []error { return []error{ErrDuplicateMember, ErrMalformed} }
+
+// SignatureError reports a signature refused for its form: it matches its cause (ErrHighS)
+// and ErrInvalidSignature.
+type SignatureError struct {
+	Algorithm string
+	Reason    string
+	Err       error
+}
+
+func (e *SignatureError) Error() string {
+	return fmt.Sprintf("%v: %s: %s", e.Err, e.Algorithm, e.Reason)
+}
+
+// Unwrap returns the cause and ErrInvalidSignature.
+func (e *SignatureError) Unwrap() []error { return []error{e.Err, ErrInvalidSignature} }
+
+// jsonErr converts an error of the package's JSON reader for object: a repeated member
+// becomes a *DuplicateMemberError, anything else a *TokenError wrapping sentinel.
+func jsonErr(object string, err error, sentinel error) error {
+	var de *fastjson.DuplicateKeyError
+	if errors.As(err, &de) {
+		return &DuplicateMemberError{Object: object, Name: de.Name, Previous: de.Previous}
+	}
+	return &TokenError{Part: object, Reason: err.Error(), Err: sentinel}
 }

@@ -3,6 +3,8 @@ package jose
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/anya-org/anya-go/web5/internal/jsonoracle"
 )
 
 func FuzzParseJWS(f *testing.F) {
@@ -11,6 +13,7 @@ func FuzzParseJWS(f *testing.F) {
 	f.Add("eyJhbGciOiJFZERTQSIsImNyaXQiOlsiYjY0Il19..AA")
 	f.Add("..")
 	f.Add("a.b.c.d")
+	f.Add("eyJhbGciOiJFZERTQSIsImtpZCI6ImEiLCJLSUQiOiJiIn0.e30.AAAA") // kid and KID
 	f.Add("eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSIsImtpZCI6ImRpZDprZXk6ejZNa3MyMjNwUVd5TTc5ZGVkTEtYdkJLQ3RKUUJWQzdXdDFzeXVtOHlxZmV1THd6I3o2TWtzMjIzcFFXeU03OWRlZExLWHZCS0N0SlFCVkM3V3Qxc3l1bTh5cWZldUx3eiJ9.eyJ2YyI6e319.KiUUJ77TKjIIDmeeqh34m-xiIPozNna58qI68a5oVlEENJQS3C3xvSyoJVtGmJBcvtmaVD7VB6V9sMFZxBC6BQ")
 	pub := JWK{KeyType: KeyTypeOKP, Curve: Ed25519, X: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
 	f.Fuzz(func(t *testing.T, tok string) {
@@ -23,6 +26,14 @@ func FuzzParseJWS(f *testing.F) {
 		}
 		if j.Header.Algorithm == "" {
 			t.Fatal("parsed a header without alg")
+		}
+		// One reading: no name twice in any letter case, and encoding/json's reading of
+		// kid agrees with the parser's.
+		if name, prev, dup := jsonoracle.FoldDuplicate(j.RawHeader()); dup {
+			t.Fatalf("header with %q and %q parsed", prev, name)
+		}
+		if kid, ok := jsonoracle.Member(j.RawHeader(), "kid"); ok && kid != j.Header.KeyID {
+			t.Fatalf("encoding/json reads kid %v, the parser %q", kid, j.Header.KeyID)
 		}
 		_ = j.Verify(pub)
 	})

@@ -4,9 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+
+	"github.com/anya-org/anya-go/web5/internal/fastjson"
 )
 
 // Key types (the kty member).
@@ -57,16 +60,68 @@ type JWK struct {
 	KeyOps    []string `json:"key_ops,omitempty"`
 }
 
-// ParseJWK decodes and validates a JWK from JSON.
+// ParseJWK decodes and validates a JWK from JSON (see UnmarshalJSON).
 func ParseJWK(data []byte) (JWK, error) {
 	var k JWK
-	if err := json.Unmarshal(data, &k); err != nil {
-		return JWK{}, keyErr("jwk", err.Error())
+	if err := k.UnmarshalJSON(data); err != nil {
+		return JWK{}, err
 	}
 	if err := k.Validate(); err != nil {
 		return JWK{}, err
 	}
 	return k, nil
+}
+
+// UnmarshalJSON reads a JWK with the package's strict JSON reader: member names are
+// matched exactly (RFC 7517 names are case-sensitive; encoding/json's default would take
+// "X" for "x"), a name repeated exactly or under case folding is a *DuplicateMemberError,
+// and unknown members are ignored. It does not validate the key: see Validate.
+func (k *JWK) UnmarshalJSON(data []byte) error {
+	v, err := fastjson.Unmarshal(data)
+	if err != nil {
+		var de *fastjson.DuplicateKeyError
+		if errors.As(err, &de) {
+			return &DuplicateMemberError{Object: "jwk", Name: de.Name, Previous: de.Previous}
+		}
+		return keyErr("jwk", err.Error())
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return keyErr("jwk", "not a JSON object")
+	}
+	var out JWK
+	var crv string
+	for _, f := range [...]struct {
+		name string
+		dst  *string
+	}{{"kty", &out.KeyType}, {"crv", &crv}, {"x", &out.X}, {"y", &out.Y}, {"d", &out.D}, {"kid", &out.KeyID}, {"alg", &out.Algorithm}, {"use", &out.Use}} {
+		x, present := m[f.name]
+		if !present {
+			continue
+		}
+		s, isStr := x.(string)
+		if !isStr {
+			return keyErr(f.name, "not a string")
+		}
+		*f.dst = s
+	}
+	out.Curve = Curve(crv)
+	if x, present := m["key_ops"]; present {
+		list, isList := x.([]any)
+		if !isList {
+			return keyErr("key_ops", "not a list of strings")
+		}
+		out.KeyOps = make([]string, len(list))
+		for i, e := range list {
+			s, isStr := e.(string)
+			if !isStr {
+				return keyErr("key_ops", "not a list of strings")
+			}
+			out.KeyOps[i] = s
+		}
+	}
+	*k = out
+	return nil
 }
 
 // IsPrivate reports whether the key carries a private part.

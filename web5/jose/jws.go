@@ -137,11 +137,14 @@ func ParseJWS(token string, opts ...ParseOption) (*JWS, error) {
 func decodeHeader(hb []byte, h *Header) error {
 	v, err := fastjson.UnmarshalOwned(hb)
 	if err != nil {
-		return malformed("header", err.Error())
+		return jsonErr("header", err, ErrMalformed)
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
 		return malformed("header", "not a JSON object")
+	}
+	if err := caseVariants("header", m, registeredHeaders[:]); err != nil {
+		return err
 	}
 	str := func(name string, dst *string) error {
 		x, present := m[name]
@@ -179,6 +182,24 @@ func decodeHeader(hb []byte, h *Header) error {
 	return nil
 }
 
+// registeredHeaders are the header parameter names of RFC 7515 §4.1 and RFC 7797.
+var registeredHeaders = [...]string{"alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "b64"}
+
+// caseVariants refuses a member of m whose name equals one of names only under case
+// folding ("KID" without "kid"): names are case-sensitive, so it is not the registered
+// parameter, but a reader matching names case-insensitively (encoding/json) would take it
+// for one.
+func caseVariants(object string, m map[string]any, names []string) error {
+	for k := range m {
+		for _, r := range names {
+			if k != r && strings.EqualFold(k, r) {
+				return &TokenError{Part: object + "." + k, Reason: fmt.Sprintf("differs from %q only in letter case", r), Err: ErrMalformed}
+			}
+		}
+	}
+	return nil
+}
+
 // SignOption changes the header or serialization SignJWS and SignJWT produce.
 type SignOption func(*signConfig)
 
@@ -203,7 +224,8 @@ func WithKeyID(kid string) SignOption {
 // WithDetached produces header..signature, leaving the payload out of the token.
 func WithDetached() SignOption { return func(c *signConfig) { c.detached = true } }
 
-// WithHeader adds a header parameter. alg, kid, typ, cty, crit and b64 cannot be set this way.
+// WithHeader adds a header parameter. alg, kid, typ, cty, crit and b64 cannot be set this
+// way, in any letter case, and two parameters may not differ only in case.
 func WithHeader(name string, value any) SignOption {
 	return func(c *signConfig) {
 		if c.extra == nil {
@@ -262,13 +284,21 @@ func buildHeader(alg, kid string, cfg signConfig) ([]byte, error) {
 	}
 	names := make([]string, 0, len(cfg.extra))
 	for n := range cfg.extra {
-		switch n {
-		case "alg", "kid", "typ", "cty", "crit", "b64":
-			return nil, fmt.Errorf("jose: header parameter %q cannot be set with WithHeader", n)
+		for _, r := range [...]string{"alg", "kid", "typ", "cty", "crit", "b64"} {
+			if strings.EqualFold(n, r) {
+				return nil, fmt.Errorf("jose: header parameter %q cannot be set with WithHeader", n)
+			}
 		}
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	for i, n := range names {
+		for _, m := range names[:i] {
+			if strings.EqualFold(n, m) {
+				return nil, &DuplicateMemberError{Object: "header", Name: n, Previous: m}
+			}
+		}
+	}
 	for _, n := range names {
 		v, err := json.Marshal(cfg.extra[n])
 		if err != nil {

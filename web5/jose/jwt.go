@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/anya-org/anya-go/web5/internal/fastjson"
@@ -105,7 +108,8 @@ type JWT struct {
 }
 
 // ParseJWT parses a compact JWT and its registered claims. A registered claim of the wrong
-// type (a numeric iss, a string exp, ...) and a repeated claim name are errors. The
+// type (a numeric iss, a string exp, ...) is an error, and a claim name repeated anywhere
+// in the payload, exactly or in another letter case, is a *DuplicateMemberError. The
 // signature is not verified.
 func ParseJWT(token string, opts ...ParseOption) (*JWT, error) {
 	j, err := ParseJWS(token, opts...)
@@ -118,7 +122,7 @@ func ParseJWT(token string, opts ...ParseOption) (*JWT, error) {
 	}
 	v, err := fastjson.Unmarshal(p)
 	if err != nil {
-		return nil, &TokenError{Part: "claims", Reason: err.Error(), Err: ErrInvalidClaim}
+		return nil, jsonErr("claims", err, ErrInvalidClaim)
 	}
 	t := &JWT{JWS: j, ClaimSet: v.(map[string]any)}
 	if t.Claims, err = ClaimsFromSet(t.ClaimSet); err != nil {
@@ -127,8 +131,20 @@ func ParseJWT(token string, opts ...ParseOption) (*JWT, error) {
 	return t, nil
 }
 
+// registeredClaims are the claim names the SDK reads: RFC 7519's and those of VC-JWT.
+var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "vc", "vp", "nonce", "cnf"}
+
 // ClaimsFromSet reads the registered claims of a decoded claim set, checking their types.
+// A member whose name equals a registered claim's only under case folding ("ISS") is an
+// error: a reader matching names case-insensitively would take it for the claim.
 func ClaimsFromSet(m map[string]any) (Claims, error) {
+	if err := caseVariants("claims", m, registeredClaims[:]); err != nil {
+		var te *TokenError
+		if errors.As(err, &te) {
+			te.Err = ErrInvalidClaim
+		}
+		return Claims{}, err
+	}
 	var c Claims
 	for _, f := range [...]struct {
 		name string
@@ -181,7 +197,18 @@ func ClaimsFromSet(m map[string]any) (Claims, error) {
 }
 
 // DecodeClaims unmarshals the whole payload into v (a struct embedding Claims, or a map).
+// encoding/json matches member names to struct fields ignoring case; DecodeClaims refuses
+// a payload member that would land in a field whose name it matches only that way (an
+// "ISS" filling Claims.Issuer while ClaimSet has no "iss"), so v always agrees with
+// ClaimSet and Claims.
 func (t *JWT) DecodeClaims(v any) error {
+	if err := fastjson.CheckFieldNames(t.ClaimSet, reflect.TypeOf(v)); err != nil {
+		var fe *fastjson.FieldNameError
+		if errors.As(err, &fe) {
+			return &TokenError{Part: "claims" + strings.TrimPrefix(fe.Path, "$") + "." + fe.Name, Reason: fmt.Sprintf("member name must be spelled %q", fe.Field), Err: ErrInvalidClaim}
+		}
+		return &TokenError{Part: "claims", Reason: err.Error(), Err: ErrInvalidClaim}
+	}
 	if err := json.Unmarshal(t.Payload, v); err != nil {
 		return &TokenError{Part: "claims", Reason: err.Error(), Err: ErrInvalidClaim}
 	}
@@ -197,6 +224,11 @@ func SignJWT(ctx context.Context, s Signer, claims any, opts ...SignOption) (str
 	}
 	if len(payload) == 0 || payload[0] != '{' {
 		return "", fmt.Errorf("jose: claims must marshal to a JSON object")
+	}
+	// A claim set verifiers would refuse (names repeated in another case, from a map or
+	// a custom marshaller) is not signed.
+	if _, err := fastjson.UnmarshalOwned(payload); err != nil {
+		return "", jsonErr("claims", err, ErrInvalidClaim)
 	}
 	return SignJWS(ctx, s, payload, append([]SignOption{WithType("JWT")}, opts...)...)
 }

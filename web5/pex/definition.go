@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/ohler55/ojg/jp"
@@ -126,9 +127,11 @@ func ParseDefinition(data []byte) (*Definition, error) {
 	if err := checkPresentStrings("", m); err != nil {
 		return nil, err
 	}
+	if err := fastjson.CheckFieldNames(raw, reflect.TypeFor[Definition]()); err != nil {
+		return nil, defErr("", "%v", err)
+	}
 	var d Definition
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&d); err != nil {
+	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, defErr("", "%v", err)
 	}
 	if _, ok := m["input_descriptors"]; !ok {

@@ -1,8 +1,6 @@
 package pex
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 
 	"github.com/anya-org/anya-go/web5/internal/fastjson"
@@ -31,11 +29,8 @@ func subErr(path, format string, args ...any) error {
 
 // ParseSubmission decodes and validates a presentation submission.
 func ParseSubmission(data []byte) (*Submission, error) {
-	if _, err := fastjson.Unmarshal(data); err != nil {
-		return nil, subErr("", "%v", err)
-	}
 	var s Submission
-	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&s); err != nil {
+	if err := fastjson.Decode(data, &s); err != nil {
 		return nil, subErr("", "%v", err)
 	}
 	if err := s.Validate(); err != nil {

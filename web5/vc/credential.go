@@ -3,9 +3,13 @@ package vc
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/anya-org/anya-go/web5/internal/fastjson"
 )
@@ -281,6 +285,53 @@ func isURI(s string) bool {
 	return !strings.ContainsAny(s, " \t\r\n\"<>\\^`{|}")
 }
 
+// checkTypes checks the type property of a credential or presentation: every type is a
+// term or an absolute URI — non-empty, without whitespace or control characters, not a
+// JSON-LD keyword — and appears once. A verifier matching types (pex filters, HasType)
+// must not meet "" or "VerifiableCredential" twice, which different consumers count
+// differently.
+func checkTypes(types []string) error {
+	for i, t := range types {
+		if err := checkType(t); err != nil {
+			return invalid("type", "item %d %q %s", i, clipType(t), err.Error())
+		}
+		for _, prev := range types[:i] {
+			if prev == t {
+				return invalid("type", "%q appears twice", clipType(t))
+			}
+		}
+	}
+	return nil
+}
+
+func checkType(t string) error {
+	if t == "" {
+		return errors.New("is empty")
+	}
+	if len(t) > 2048 {
+		return errors.New("is longer than 2048 bytes")
+	}
+	for _, r := range t {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError || strings.ContainsRune("\"<>\\^`{|}", r) {
+			return fmt.Errorf("contains %q", r)
+		}
+	}
+	if strings.HasPrefix(t, "@") {
+		return errors.New("is a JSON-LD keyword, not a type")
+	}
+	if strings.ContainsRune(t, ':') && !isURI(t) {
+		return errors.New("is neither a term nor an absolute URI")
+	}
+	return nil
+}
+
+func clipType(t string) string {
+	if len(t) > 64 {
+		return t[:64] + "…"
+	}
+	return t
+}
+
 // stringOrList reads a string or a list of strings.
 func stringOrList(field string, v any) ([]string, error) {
 	switch x := v.(type) {
@@ -400,6 +451,9 @@ func fromMap(raw map[string]any) (*Credential, error) {
 	}
 	if len(types) == 0 {
 		return nil, invalid("type", "is empty")
+	}
+	if err := checkTypes(types); err != nil {
+		return nil, err
 	}
 	c.Type = types
 	if !c.HasType(TypeCredential) {

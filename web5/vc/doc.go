@@ -7,7 +7,10 @@
 // [Credential] holds either version; the first @context decides which. [ParseCredential]
 // and [Credential.Validate] apply the data model's rules (contexts, id and issuer URIs,
 // types, dates, subjects, status and schema entries) and report a *[ValidationError] naming
-// the property at fault. [New] builds a credential with sensible defaults.
+// the property at fault. [New] builds a credential with sensible defaults. Types (of
+// credentials and presentations alike) must be terms or absolute URIs — non-empty, without
+// whitespace or control characters — and each may appear once; this is checked on issue
+// ([New], [Credential.Sign], [NewPresentation]) and on every verification.
 //
 // # Securing
 //
@@ -16,7 +19,10 @@
 // vc+jwt, the credential as the payload). A [Verifier] checks either: the header's kid must
 // name a key of the issuer's DID listed under assertionMethod, the algorithm must fit that
 // key, the JWT claims must agree with the credential, and the validity period must cover
-// now. [Decode] does the structural part without trusting the token.
+// now. The issuer is trusted only as the controller of the verification method that
+// verified the signature (did.Resolver.Verify); the header and payload are read once, and
+// a member name repeated in them, exactly or in another letter case, is refused
+// (jose.ErrDuplicateMember). [Decode] does the structural part without trusting the token.
 //
 // # Presentations
 //
@@ -31,4 +37,11 @@
 // suspended credentials with a *[StatusError]. [StatusList] and [NewStatusListCredential]
 // issue lists. [WithSchemaCheck] validates credentials against their JSON Schemas, loaded
 // through a [SchemaLoader] and compiled once.
+//
+// The URLs of status lists and schemas are written by the credential's issuer, so the
+// fetchers the package provides, [HTTPStatusLists] and [HTTPSchemas], are package netguard
+// clients: they refuse loopback, private, link-local and other non-global addresses (when
+// dialling, after DNS, and on every redirect), bound redirects, time ([DefaultFetchTimeout])
+// and size ([MaxFetchSize]). netguard.WithAllowPrivateNetworks lifts the address check for
+// tests and private deployments.
 package vc

@@ -281,8 +281,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Credential, error
 	if err != nil {
 		return nil, err
 	}
-	if err := v.verifySignature(ctx, d.jws, did.AssertionMethod); err != nil {
+	signer, err := v.verifySignature(ctx, d.jws, did.AssertionMethod)
+	if err != nil {
 		return nil, err
+	}
+	if signer != d.cred.Issuer.ID {
+		return nil, &TokenError{Part: "kid", Reason: fmt.Sprintf("signed by %s, not by the issuer %s", signer, d.cred.Issuer.ID), Err: did.ErrNotAuthorized}
 	}
 	if err := v.checkTimes(d, false); err != nil {
 		return nil, err
@@ -300,19 +304,15 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Credential, error
 	return d.cred, nil
 }
 
-func (v *Verifier) verifySignature(ctx context.Context, j *jose.JWS, rel did.Relationship) error {
-	vm, _, err := v.resolver.VerificationMethod(ctx, j.Header.KeyID, rel)
+// verifySignature verifies the JWS with the key its kid names, listed under rel, and
+// returns the DID that signed: the controller of the verifying method, as the resolver
+// reports it (the kid's DID; a method controlled by another DID is refused).
+func (v *Verifier) verifySignature(ctx context.Context, j *jose.JWS, rel did.Relationship) (string, error) {
+	vm, err := v.resolver.Verify(ctx, j, did.WithPurpose(rel))
 	if err != nil {
-		return err
+		return "", err
 	}
-	if vm.PublicKeyJwk != nil {
-		return j.Verify(*vm.PublicKeyJwk) // Verify validates the key and refuses private ones
-	}
-	pub, err := vm.PublicKey()
-	if err != nil {
-		return err
-	}
-	return j.Verify(pub)
+	return vm.Controller, nil
 }
 
 // checkTimes validates the JWT claims and the credential's validity period. A token that

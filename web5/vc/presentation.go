@@ -166,6 +166,9 @@ func presentationFromMap(raw map[string]any) (*Presentation, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkTypes(types); err != nil {
+		return nil, err
+	}
 	p.Type = types
 	if !containsStr(types, TypePresentation) {
 		return nil, invalid("type", "must include %s", TypePresentation)
@@ -363,8 +366,12 @@ func (v *Verifier) VerifyPresentation(ctx context.Context, token string, checks 
 	if err := did.CheckKeyIssuer(j.Header.KeyID, holder); err != nil {
 		return nil, nil, &TokenError{Part: "kid", Reason: "not a key of the holder", Err: err}
 	}
-	if err := v.verifySignature(ctx, j, did.Authentication); err != nil {
+	signer, err := v.verifySignature(ctx, j, did.Authentication)
+	if err != nil {
 		return nil, nil, err
+	}
+	if signer != holder {
+		return nil, nil, &TokenError{Part: "kid", Reason: fmt.Sprintf("signed by %s, not by the holder %s", signer, holder), Err: did.ErrNotAuthorized}
 	}
 	if err := v.checkTimes(&decoded{claims: pl.Claims, cred: &Credential{}}, true); err != nil {
 		return nil, nil, err

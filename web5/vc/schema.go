@@ -5,11 +5,12 @@ import (
 	"container/list"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/anya-org/anya-go/web5/netguard"
 )
 
 // Schema types a verifier validates against.
@@ -31,28 +32,23 @@ func (f SchemaLoaderFunc) LoadSchema(ctx context.Context, url string) ([]byte, e
 	return f(ctx, url)
 }
 
-// HTTPSchemas loads schemas over HTTP(S) with c (a client with DefaultFetchTimeout when
-// nil), bounded to 1 MiB.
-func HTTPSchemas(c *http.Client) SchemaLoader {
-	if c == nil {
-		c = &http.Client{Timeout: DefaultFetchTimeout}
+// HTTPSchemas loads schemas over HTTP(S), guarded and bounded as HTTPStatusLists is (the
+// URLs come from credentialSchema entries and from $refs inside schemas).
+func HTTPSchemas(opts ...netguard.Option) (SchemaLoader, error) {
+	c, err := fetchClient(opts)
+	if err != nil {
+		return nil, err
 	}
 	return SchemaLoaderFunc(func(ctx context.Context, url string) ([]byte, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := c.Get(ctx, url, "application/schema+json, application/json")
 		if err != nil {
 			return nil, err
 		}
-		req.Header.Set("Accept", "application/schema+json, application/json")
-		resp, err := c.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
 		}
-		return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	})
+		return resp.Body, nil
+	}), nil
 }
 
 // schemaCacheSize bounds the compiled schemas a verifier keeps.
@@ -99,15 +95,20 @@ func (c *schemaCache) get(ctx context.Context, url string) (*jsonschema.Schema, 
 }
 
 // loaderAdapter lets the compiler follow $refs through the SchemaLoader, with the ctx of
-// the verification that compiles the schema.
+// the verification that compiles the schema. It keeps the first loading error, which the
+// compiler reports only as text.
 type loaderAdapter struct {
 	ctx context.Context
 	l   SchemaLoader
+	err *error
 }
 
 func (a loaderAdapter) Load(url string) (any, error) {
 	b, err := a.l.LoadSchema(a.ctx, url)
 	if err != nil {
+		if *a.err == nil {
+			*a.err = err
+		}
 		return nil, err
 	}
 	return jsonschema.UnmarshalJSON(bytes.NewReader(b))
@@ -116,11 +117,15 @@ func (a loaderAdapter) Load(url string) (any, error) {
 func compileSchema(ctx context.Context, l SchemaLoader, url string) (*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
-	c.UseLoader(loaderAdapter{ctx, l})
+	var loadErr error
+	c.UseLoader(loaderAdapter{ctx, l, &loadErr})
 	sch, err := c.Compile(url)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
+		}
+		if loadErr != nil {
+			return nil, fmt.Errorf("%w: schema %s: %w", ErrSchema, url, loadErr)
 		}
 		return nil, fmt.Errorf("%w: schema %s: %v", ErrSchema, url, err)
 	}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/anya-org/anya-go/web5/netguard"
 )
 
 // Status list types and purposes (W3C Bitstring Status List v1.0 and StatusList2021).
@@ -181,35 +183,44 @@ func (f StatusListFetcherFunc) FetchStatusList(ctx context.Context, url string) 
 	return f(ctx, url)
 }
 
-// DefaultFetchTimeout bounds HTTPStatusLists and HTTPSchemas requests when no client is given.
-const DefaultFetchTimeout = 10 * time.Second
+// DefaultFetchTimeout bounds HTTPStatusLists and HTTPSchemas requests unless their
+// options say otherwise.
+const DefaultFetchTimeout = netguard.DefaultTimeout
 
-// HTTPStatusLists fetches status list credentials over HTTP(S) with c (a client with
-// DefaultFetchTimeout when nil). Responses are bounded to 1 MiB.
-func HTTPStatusLists(c *http.Client) StatusListFetcher {
-	if c == nil {
-		c = &http.Client{Timeout: DefaultFetchTimeout}
+// MaxFetchSize bounds a status list credential or schema HTTPStatusLists and HTTPSchemas
+// read: 1 MiB. A larger response is an error (netguard.ErrTooLarge), never cut short.
+const MaxFetchSize = 1 << 20
+
+// HTTPStatusLists fetches status list credentials over HTTP(S). The URLs come from the
+// credentials being verified, so the fetcher is a package netguard client: it refuses
+// loopback, private, link-local and other non-global addresses (checked when dialling and
+// on every redirect), follows at most netguard.DefaultMaxRedirects redirects, times out
+// after DefaultFetchTimeout and reads at most MaxFetchSize bytes. opts adjust it
+// (netguard.WithHTTPClient, netguard.WithAllowPrivateNetworks, ...). Invalid options are
+// errors matching ErrInvalidConfig.
+func HTTPStatusLists(opts ...netguard.Option) (StatusListFetcher, error) {
+	c, err := fetchClient(opts)
+	if err != nil {
+		return nil, err
 	}
 	return StatusListFetcherFunc(func(ctx context.Context, url string) (string, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := c.Get(ctx, url, "application/vc+jwt, application/jwt")
 		if err != nil {
 			return "", err
 		}
-		req.Header.Set("Accept", "application/vc+jwt, application/jwt")
-		resp, err := c.Do(req)
-		if err != nil {
-			return "", err
-		}
-		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			return "", fmt.Errorf("GET %s: %s", url, resp.Status)
 		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if err != nil {
-			return "", err
-		}
-		return strings.TrimSpace(string(b)), nil
-	})
+		return strings.TrimSpace(string(resp.Body)), nil
+	}), nil
+}
+
+func fetchClient(opts []netguard.Option) (*netguard.Client, error) {
+	c, err := netguard.New(append([]netguard.Option{netguard.WithMaxBodySize(MaxFetchSize)}, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return c, nil
 }
 
 // checkStatus checks every status entry of c (see WithStatusCheck).
@@ -246,7 +257,7 @@ func (v *Verifier) checkStatus(ctx context.Context, c *Credential) error {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return ctxErr
 			}
-			return fail(index, "fetch: %v", err)
+			return fail(index, "fetch: %w", err)
 		}
 		inner := *v
 		inner.status = nil // a status list's own status is not followed

@@ -3,6 +3,7 @@ package diddht
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/anya-org/anya-go/web5/did"
+	"github.com/anya-org/anya-go/web5/netguard"
 )
 
 // DefaultTimeout bounds a gateway request when no *http.Client is given.
@@ -23,8 +25,8 @@ const DefaultTimeout = 10 * time.Second
 type Client struct {
 	gateway *url.URL
 	http    *http.Client
+	guarded *http.Client // for gateways named by documents; nil unless following them
 	now     func() time.Time
-	follow  bool
 	log     *slog.Logger
 }
 
@@ -48,8 +50,13 @@ func WithClock(now func() time.Time) Option { return func(cfg *clientConfig) { c
 
 // WithAuthoritativeGateways makes Resolve also ask the gateways a document names in its NS
 // records (over HTTPS) and keep the version with the highest sequence number, as the
-// specification's Read step 5 describes. Defaults to off: it contacts hosts chosen by the
-// document's author.
+// specification's Read step 5 describes. Those hosts are chosen by the document's author,
+// so the requests go through a package netguard client: a document cannot point the
+// resolver into the host's own network (loopback, private, link-local and other
+// non-global addresses are refused when dialling, and on every redirect). The guarded
+// client is built from the WithHTTPClient client when that has an *http.Transport, else
+// from a default one; the gateway given to NewClient is the host's choice and is not
+// guarded. Defaults to off.
 func WithAuthoritativeGateways() Option { return func(cfg *clientConfig) { cfg.follow = true } }
 
 // WithLogger sets the logger. Defaults to discarding logs.
@@ -72,7 +79,19 @@ func NewClient(gatewayURL string, opts ...Option) (*Client, error) {
 	if cfg.log == nil {
 		cfg.log = slog.New(slog.DiscardHandler)
 	}
-	return &Client{gateway: u, http: cfg.http, now: cfg.now, follow: cfg.follow, log: cfg.log}, nil
+	c := &Client{gateway: u, http: cfg.http, now: cfg.now, log: cfg.log}
+	if cfg.follow {
+		opts := []netguard.Option{netguard.WithMaxBodySize(72 + MaxPacketSize)}
+		g, err := netguard.New(append(opts, netguard.WithHTTPClient(cfg.http))...)
+		if errors.Is(err, netguard.ErrInvalidOption) {
+			g, err = netguard.New(opts...) // a transport the guard cannot see into: start afresh
+		}
+		if err != nil {
+			return nil, &did.ConfigError{Field: "WithAuthoritativeGateways", Reason: err.Error()}
+		}
+		c.guarded = g.HTTPClient()
+	}
+	return c, nil
 }
 
 // Method returns "dht".
@@ -161,15 +180,15 @@ func (c *Client) put(ctx context.Context, gw *url.URL, id string, m *Message) er
 // Get fetches the signed message of a DID suffix from the gateway without verifying it.
 // A missing record is an error matching did.ErrNotFound.
 func (c *Client) Get(ctx context.Context, id string) (*Message, error) {
-	return c.get(ctx, c.gateway, id)
+	return c.get(ctx, c.http, c.gateway, id)
 }
 
-func (c *Client) get(ctx context.Context, gw *url.URL, id string) (*Message, error) {
+func (c *Client) get(ctx context.Context, hc *http.Client, gw *url.URL, id string) (*Message, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, gw.JoinPath(id).String(), nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
@@ -204,8 +223,8 @@ func (c *Client) Resolve(ctx context.Context, d did.DID) (*did.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	fetch := func(gw *url.URL) (*Message, *Packet, error) {
-		m, err := c.get(ctx, gw, d.ID)
+	fetch := func(hc *http.Client, gw *url.URL) (*Message, *Packet, error) {
+		m, err := c.get(ctx, hc, gw, d.ID)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -218,18 +237,18 @@ func (c *Client) Resolve(ctx context.Context, d did.DID) (*did.Result, error) {
 		}
 		return m, p, nil
 	}
-	m, p, err := fetch(c.gateway)
+	m, p, err := fetch(c.http, c.gateway)
 	if err != nil {
 		return nil, err
 	}
 	gateway := c.gateway.String()
-	if c.follow {
+	if c.guarded != nil {
 		for _, host := range p.Gateways {
 			gw := &url.URL{Scheme: "https", Host: host}
 			if gw.Host == c.gateway.Host {
 				continue
 			}
-			m2, p2, err := fetch(gw)
+			m2, p2, err := fetch(c.guarded, gw)
 			if err != nil {
 				if ctxErr := ctx.Err(); ctxErr != nil {
 					return nil, ctxErr

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/anya-org/anya-go/web5/did"
+	"github.com/anya-org/anya-go/web5/internal/fastjson"
 )
 
 // Defaults of NewGateway.
@@ -273,8 +274,12 @@ type registration struct {
 
 func (g *Gateway) registerDID(w http.ResponseWriter, r *http.Request) {
 	var reg registration
-	dec := json.NewDecoder(io.LimitReader(r.Body, 8<<10))
-	if err := dec.Decode(&reg); err != nil {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<10))
+	if err != nil {
+		writeError(w, fmt.Errorf("%w: %v", errBadRequest, err))
+		return
+	}
+	if err := fastjson.Decode(body, &reg); err != nil {
 		writeError(w, fmt.Errorf("%w: %v", errBadRequest, err))
 		return
 	}

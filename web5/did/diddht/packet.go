@@ -659,8 +659,12 @@ func parseProps(s string) (map[string]string, error) {
 		if !ok || k == "" {
 			return nil, fmt.Errorf("%w: property %q is not key=value", ErrInvalidPacket, clip(part))
 		}
-		if _, dup := out[k]; dup {
-			return nil, fmt.Errorf("%w: property %q repeated", ErrInvalidPacket, k)
+		for prev := range out {
+			// Property names are matched exactly; two that differ only in case would be
+			// read differently by readers that fold case (as DNS does for names).
+			if strings.EqualFold(prev, k) {
+				return nil, fmt.Errorf("%w: property %q repeated", ErrInvalidPacket, k)
+			}
 		}
 		out[k] = v
 	}

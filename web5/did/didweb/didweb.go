@@ -5,15 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/anya-org/anya-go/web5/did"
+	"github.com/anya-org/anya-go/web5/netguard"
 )
 
 // Method is the method name.
@@ -21,41 +22,68 @@ const Method = "web"
 
 // Defaults of New.
 const (
-	// DefaultTimeout bounds a resolution when no *http.Client is given.
-	DefaultTimeout = 10 * time.Second
-	// DefaultMaxDocumentSize bounds the size of a fetched document.
+	// DefaultTimeout bounds a resolution (the whole request, body included) unless
+	// WithTimeout or an injected client's Timeout says otherwise.
+	DefaultTimeout = netguard.DefaultTimeout
+	// DefaultMaxDocumentSize bounds the size of a fetched document: 1 MiB.
 	DefaultMaxDocumentSize = 1 << 20
+	// MaxRedirects is how many redirects a resolution follows (never from https to http).
+	MaxRedirects = netguard.DefaultMaxRedirects
 )
 
 // Resolver resolves did:web DIDs over HTTPS.
 type Resolver struct {
-	client   *http.Client
+	client   *netguard.Client
 	loopback bool
-	maxSize  int64
 }
 
 var _ did.MethodResolver = (*Resolver)(nil)
 
 type config struct {
-	client   *http.Client
-	loopback bool
-	maxSize  int64
+	client       *http.Client
+	loopback     bool
+	maxSize      int64
+	allowPrivate bool
+	allowed      []netip.Prefix
+	timeout      time.Duration
 }
 
 // Option configures New.
 type Option func(*config)
 
-// WithHTTPClient sets the HTTP client. Defaults to a client with DefaultTimeout.
+// WithHTTPClient sets the HTTP client requests start from. The guard against the host's
+// own network still applies: the client's transport (an *http.Transport) is cloned with a
+// dialer that refuses non-global addresses, and its proxy is not used; a client with any
+// other kind of transport is refused unless WithAllowPrivateNetworks is given too (the
+// caller then answers for where it connects). Defaults to a client on a clone of
+// http.DefaultTransport.
 func WithHTTPClient(c *http.Client) Option { return func(cfg *config) { cfg.client = c } }
 
 // WithLoopbackHTTP allows plain HTTP for loopback hosts (localhost, 127.0.0.0/8, ::1).
-// Defaults to HTTPS everywhere.
+// Loopback is only reachable with WithAllowPrivateNetworks as well. Defaults to HTTPS
+// everywhere.
 func WithLoopbackHTTP() Option { return func(cfg *config) { cfg.loopback = true } }
 
 // WithMaxDocumentSize bounds the size of a fetched document. Defaults to DefaultMaxDocumentSize.
 func WithMaxDocumentSize(n int64) Option { return func(cfg *config) { cfg.maxSize = n } }
 
-// New returns a did:web resolver.
+// WithAllowPrivateNetworks lets resolution connect to loopback, private, link-local and
+// other non-global addresses, for tests and private deployments. A did:web is chosen by
+// whoever wrote it and would otherwise reach into the host's own network (see package
+// netguard). Defaults to refusing them.
+func WithAllowPrivateNetworks() Option { return func(cfg *config) { cfg.allowPrivate = true } }
+
+// WithAllowedNetworks allows the given non-global prefixes only (a private deployment's
+// network), keeping the others refused. Defaults to none.
+func WithAllowedNetworks(prefixes ...netip.Prefix) Option {
+	return func(cfg *config) { cfg.allowed = append(cfg.allowed, prefixes...) }
+}
+
+// WithTimeout bounds each resolution, reading the document included. Defaults to the
+// injected client's Timeout, or DefaultTimeout.
+func WithTimeout(d time.Duration) Option { return func(cfg *config) { cfg.timeout = d } }
+
+// New returns a did:web resolver. Invalid options are *did.ConfigError values.
 func New(opts ...Option) (*Resolver, error) {
 	cfg := config{maxSize: DefaultMaxDocumentSize}
 	for _, o := range opts {
@@ -64,10 +92,28 @@ func New(opts ...Option) (*Resolver, error) {
 	if cfg.maxSize <= 0 {
 		return nil, &did.ConfigError{Field: "WithMaxDocumentSize", Reason: "must be positive"}
 	}
-	if cfg.client == nil {
-		cfg.client = &http.Client{Timeout: DefaultTimeout}
+	if cfg.timeout < 0 {
+		return nil, &did.ConfigError{Field: "WithTimeout", Reason: "negative"}
 	}
-	return &Resolver{client: cfg.client, loopback: cfg.loopback, maxSize: cfg.maxSize}, nil
+	gopts := []netguard.Option{netguard.WithMaxBodySize(cfg.maxSize), netguard.WithMaxRedirects(MaxRedirects), netguard.WithAllowedNetworks(cfg.allowed...)}
+	if cfg.client != nil {
+		gopts = append(gopts, netguard.WithHTTPClient(cfg.client))
+	}
+	if cfg.allowPrivate {
+		gopts = append(gopts, netguard.WithAllowPrivateNetworks())
+	}
+	if cfg.timeout > 0 {
+		gopts = append(gopts, netguard.WithTimeout(cfg.timeout))
+	}
+	client, err := netguard.New(gopts...)
+	if err != nil {
+		var oe *netguard.OptionError
+		if errors.As(err, &oe) {
+			return nil, &did.ConfigError{Field: oe.Option, Reason: oe.Reason}
+		}
+		return nil, err
+	}
+	return &Resolver{client: client, loopback: cfg.loopback}, nil
 }
 
 // Method returns "web".
@@ -94,6 +140,9 @@ func documentURL(d did.DID, loopbackHTTP bool) (*url.URL, error) {
 	h, port, err := net.SplitHostPort(host)
 	if err != nil {
 		h, port = host, ""
+		if len(h) > 2 && h[0] == '[' && h[len(h)-1] == ']' {
+			h = h[1 : len(h)-1] // an IPv6 literal without a port
+		}
 	}
 	if !validHost(h) {
 		return nil, did.NewError(did.CodeInvalidDID, d.String(), fmt.Errorf("%q is not a host name", host))
@@ -161,12 +210,7 @@ func (r *Resolver) Resolve(ctx context.Context, d did.DID) (*did.Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, did.NewError(did.CodeInternalError, d.String(), err)
-	}
-	req.Header.Set("Accept", did.MediaTypeDIDJSON+", application/json")
-	resp, err := r.client.Do(req)
+	resp, err := r.client.Get(ctx, u.String(), did.MediaTypeDIDJSON+", application/json")
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
@@ -177,23 +221,13 @@ func (r *Resolver) Resolve(ctx context.Context, d did.DID) (*did.Result, error) 
 		}
 		return nil, did.NewError(did.CodeInternalError, d.String(), err)
 	}
-	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
 		return nil, did.NewError(did.CodeNotFound, d.String(), fmt.Errorf("%s: %s", u, resp.Status))
 	case resp.StatusCode != http.StatusOK:
 		return nil, did.NewError(did.CodeInternalError, d.String(), fmt.Errorf("%s: %s", u, resp.Status))
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, r.maxSize+1))
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, ctxErr
-		}
-		return nil, did.NewError(did.CodeInternalError, d.String(), err)
-	}
-	if int64(len(body)) > r.maxSize {
-		return nil, did.NewError(did.CodeInternalError, d.String(), fmt.Errorf("document larger than %d bytes", r.maxSize))
-	}
+	body := resp.Body
 	var doc did.Document
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, did.NewError(did.CodeInternalError, d.String(), fmt.Errorf("document is not JSON: %w", err))

@@ -17,6 +17,7 @@ import (
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/did/didtest"
 	"github.com/anya-org/anya-go/web5/internal/vectors"
+	"github.com/anya-org/anya-go/web5/netguard"
 )
 
 // mockTransport answers GETs from a URL → JSON map, like the vectors' mockServer, and
@@ -44,7 +45,8 @@ func TestVectorsResolve(t *testing.T) {
 			MockServer mockTransport `json:"mockServer"`
 		}
 		vectors.Decode(t, v.Input, &in)
-		m, err := New(WithHTTPClient(&http.Client{Transport: in.MockServer}))
+		// The mock transport answers in-process; the caller answers for it.
+		m, err := New(WithHTTPClient(&http.Client{Transport: in.MockServer}), WithAllowPrivateNetworks())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,11 +121,16 @@ func TestLoopbackAndServer(t *testing.T) {
 	ctx := context.Background()
 
 	// HTTPS only by default: the plain-HTTP test server is unreachable that way.
-	strict, _ := New(WithHTTPClient(srv.Client()))
+	strict, _ := New(WithHTTPClient(srv.Client()), WithAllowPrivateNetworks())
 	if _, err := strict.Resolve(ctx, did.MustParse(id)); err == nil {
 		t.Fatal("resolved over plain HTTP without WithLoopbackHTTP")
 	}
-	m, err := New(WithHTTPClient(srv.Client()), WithLoopbackHTTP(), WithMaxDocumentSize(1024))
+	// Loopback is the host's own network: refused unless allowed.
+	guarded, _ := New(WithHTTPClient(srv.Client()), WithLoopbackHTTP())
+	if _, err := guarded.Resolve(ctx, did.MustParse(id)); !errors.Is(err, netguard.ErrForbiddenAddress) {
+		t.Fatalf("loopback without WithAllowPrivateNetworks: %v", err)
+	}
+	m, err := New(WithHTTPClient(srv.Client()), WithLoopbackHTTP(), WithMaxDocumentSize(1024), WithAllowPrivateNetworks())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,23 @@
 //
 // # Transport
 //
-// Requests go through the *http.Client given with [WithHTTPClient], always over HTTPS.
-// [WithLoopbackHTTP] allows plain HTTP to loopback hosts only, for tests and local setups.
-// Path segments that would escape the path ("..", encoded slashes) are rejected. The
-// response must be a JSON DID document whose id is the DID; its Cache-Control max-age
-// becomes the cache TTL.
+// Requests go over HTTPS through a package netguard client (starting from the
+// *http.Client given with [WithHTTPClient], if any). [WithLoopbackHTTP] allows plain HTTP
+// to loopback hosts only, for tests and local setups. Path segments that would escape the
+// path ("..", encoded slashes) are rejected. The response must be a JSON DID document whose
+// id is the DID; its Cache-Control max-age becomes the cache TTL.
+//
+// # The host's own network
+//
+// A did:web is chosen by whoever wrote it, so resolving it must not reach into the
+// resolving host's network (server-side request forgery). By default the resolver refuses
+// to connect to loopback, private (RFC 1918, RFC 4193), link-local (the cloud metadata
+// service at 169.254.169.254 included), CGNAT, multicast, unspecified and reserved
+// addresses and their IPv4-mapped forms. The check is made when each connection is
+// dialled, on the resolved address — so a host name that resolves to such an address, or
+// is re-bound to one after a first lookup, is refused — and again for every redirect
+// (at most [MaxRedirects], never from https to http). A resolution is bounded in time
+// ([DefaultTimeout]) and size ([DefaultMaxDocumentSize]). [WithAllowPrivateNetworks] (or
+// [WithAllowedNetworks] for chosen prefixes) lifts the check, for tests and private
+// deployments. An injected client is guarded the same way (see [WithHTTPClient]).
 package didweb

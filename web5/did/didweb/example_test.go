@@ -17,7 +17,8 @@ func ExampleDocumentURL() {
 	// Output: https://example.com:3000/user/alice/did.json
 }
 
-// Resolve a did:web served by a local server (plain HTTP is allowed for loopback only).
+// Resolve a did:web served by a local server. Plain HTTP is allowed for loopback only, and
+// loopback (the host's own network) only when allowed explicitly.
 func ExampleResolver_Resolve() {
 	var id string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -26,7 +27,7 @@ func ExampleResolver_Resolve() {
 	defer srv.Close()
 	id = "did:web:" + strings.Replace(strings.TrimPrefix(srv.URL, "http://"), ":", "%3A", 1)
 
-	web, _ := didweb.New(didweb.WithHTTPClient(srv.Client()), didweb.WithLoopbackHTTP())
+	web, _ := didweb.New(didweb.WithHTTPClient(srv.Client()), didweb.WithLoopbackHTTP(), didweb.WithAllowPrivateNetworks())
 	resolver, _ := did.NewResolver([]did.MethodResolver{web})
 	res, err := resolver.Resolve(context.Background(), id)
 	fmt.Println(err == nil && res.Document.ID == id)

@@ -2,9 +2,12 @@ package fastjson
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -21,22 +24,51 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string { return fmt.Sprintf("json: %s at offset %d", e.Msg, e.Offset) }
 
-// ErrDuplicateKey is wrapped by errors for objects that repeat a member name.
+// ErrDuplicateKey is wrapped by errors for objects that repeat a member name, exactly or
+// under Unicode case folding.
 var ErrDuplicateKey = errors.New("json: duplicate object key")
+
+// DuplicateKeyError reports an object member whose name equals an earlier member's name,
+// exactly or under Unicode simple case folding (strings.EqualFold: "kid", "KID", "Kid" and
+// "\u212Aid", with the Kelvin sign, are all the same name). encoding/json matches struct
+// fields that way and keeps the last, so two readers of such an object can see different
+// values; it is refused instead. It wraps ErrDuplicateKey.
+type DuplicateKeyError struct {
+	Name     string // the repeated name, as written
+	Previous string // the earlier name it collides with
+	Offset   int    // byte offset just after the repeated name
+}
+
+func (e *DuplicateKeyError) Error() string {
+	if e.Name == e.Previous {
+		return fmt.Sprintf("%v %q at offset %d", ErrDuplicateKey, e.Name, e.Offset)
+	}
+	return fmt.Sprintf("%v %q (same as %q under case folding) at offset %d", ErrDuplicateKey, e.Name, e.Previous, e.Offset)
+}
+
+func (e *DuplicateKeyError) Unwrap() error { return ErrDuplicateKey }
 
 // Unmarshal decodes one JSON value (surrounded by optional whitespace) into the types
 // encoding/json uses for an `any`: map[string]any, []any, string, float64, bool and nil.
-// Unlike encoding/json it rejects duplicate object keys and invalid UTF-8 rather than
-// keeping the last key or replacing bytes.
+// Unlike encoding/json it rejects object keys that repeat (exactly or under case folding,
+// see DuplicateKeyError) and invalid UTF-8 rather than keeping the last key or replacing
+// bytes.
 //
 // Unescaped strings share one private copy of the input instead of being allocated one by
 // one; the copy is never written to, so the strings are immutable as Go requires.
 func Unmarshal(data []byte) (any, error) { return UnmarshalOwned(bytes.Clone(data)) }
 
+// UnmarshalNumbers is Unmarshal keeping numbers as json.Number (their text), for readers
+// that must not round them through float64 (content identifiers of JSON documents).
+func UnmarshalNumbers(data []byte) (any, error) {
+	return unmarshal(decoder{data: bytes.Clone(data), numbers: true})
+}
+
 // UnmarshalOwned is Unmarshal without the copy: the returned strings share data, which the
 // caller hands over and must never modify afterwards.
-func UnmarshalOwned(data []byte) (any, error) {
-	d := decoder{data: data}
+func UnmarshalOwned(data []byte) (any, error) { return unmarshal(decoder{data: data}) }
+
+func unmarshal(d decoder) (any, error) {
 	d.ws()
 	v, err := d.value(0)
 	if err != nil {
@@ -50,8 +82,9 @@ func UnmarshalOwned(data []byte) (any, error) {
 }
 
 type decoder struct {
-	data []byte
-	i    int
+	data    []byte
+	i       int
+	numbers bool // numbers as json.Number
 }
 
 func (d *decoder) errf(format string, args ...any) error {
@@ -112,6 +145,7 @@ func (d *decoder) object(depth int) (any, error) {
 		d.i++
 		return m, nil
 	}
+	var names nameSet
 	for {
 		d.ws()
 		if d.i >= len(d.data) || d.data[d.i] != '"' {
@@ -120,6 +154,9 @@ func (d *decoder) object(depth int) (any, error) {
 		k, err := d.key()
 		if err != nil {
 			return nil, err
+		}
+		if prev, dup := names.add(k); dup {
+			return nil, &DuplicateKeyError{Name: k, Previous: prev, Offset: d.i}
 		}
 		d.ws()
 		if d.i >= len(d.data) || d.data[d.i] != ':' {
@@ -130,9 +167,6 @@ func (d *decoder) object(depth int) (any, error) {
 		v, err := d.value(depth)
 		if err != nil {
 			return nil, err
-		}
-		if _, dup := m[k]; dup {
-			return nil, fmt.Errorf("%w %q at offset %d", ErrDuplicateKey, k, d.i)
 		}
 		m[k] = v
 		d.ws()
@@ -442,5 +476,91 @@ func (d *decoder) number() (any, error) {
 		d.i = start
 		return nil, d.errf("number %s out of range", d.data[start:i])
 	}
+	if d.numbers {
+		return json.Number(d.data[start:i]), nil
+	}
 	return f, nil
+}
+
+// nameSet holds the member names of one object by their case-folded hash, and finds a
+// name equal to an earlier one exactly or under Unicode simple case folding. Small objects
+// (the usual case) need no allocation.
+type nameSet struct {
+	n     int
+	small [16]foldedName
+	big   map[uint64][]string
+}
+
+type foldedName struct {
+	h    uint64
+	name string
+}
+
+// add records name and returns the earlier name it collides with, if any.
+func (s *nameSet) add(name string) (string, bool) {
+	h := foldHash(name)
+	if s.big == nil {
+		for _, e := range s.small[:s.n] {
+			if e.h == h && strings.EqualFold(e.name, name) {
+				return e.name, true
+			}
+		}
+		if s.n < len(s.small) {
+			s.small[s.n] = foldedName{h, name}
+			s.n++
+			return "", false
+		}
+		s.big = make(map[uint64][]string, 2*len(s.small))
+		for _, e := range s.small {
+			s.big[e.h] = append(s.big[e.h], e.name)
+		}
+	}
+	for _, prev := range s.big[h] {
+		if strings.EqualFold(prev, name) {
+			return prev, true
+		}
+	}
+	s.big[h] = append(s.big[h], name)
+	return "", false
+}
+
+// foldHash hashes name case-insensitively: names equal under strings.EqualFold (which
+// compares runes by their Unicode simple folding orbits) hash alike.
+func foldHash(name string) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(name); {
+		c := name[i]
+		var r rune
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			r = rune(c)
+			i++
+		} else {
+			var size int
+			r, size = utf8.DecodeRuneInString(name[i:])
+			r = foldMin(r)
+			i += size
+		}
+		h = (h ^ uint64(r)) * prime
+	}
+	return h
+}
+
+// foldMin returns the smallest rune of r's case-folding orbit, lowered when it is an ASCII
+// letter, so that every rune of an orbit maps to the same value as its ASCII members do
+// in foldHash.
+func foldMin(r rune) rune {
+	lo := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f < lo {
+			lo = f
+		}
+	}
+	if 'A' <= lo && lo <= 'Z' {
+		lo += 'a' - 'A'
+	}
+	return lo
 }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestMatchesEncodingJSON(t *testing.T) {
@@ -43,6 +44,24 @@ func TestRejects(t *testing.T) {
 	if _, err := Unmarshal([]byte(`{"alg":"EdDSA","alg":"none"}`)); !errors.Is(err, ErrDuplicateKey) {
 		t.Errorf("duplicate key: %v", err)
 	}
+	for _, s := range []string{
+		`{"kid":"a","KID":"b"}`, `{"kid":"a","Kid":"b"}`, `{"kid":"a","\u212Aid":"b"}`, "{\"kid\":\"a\",\"\u212Aid\":\"b\"}",
+		`{"\u212Aid":"a","kID":"b"}`, `{"s":1,"\u017F":2}`, `{"a":{"x":1,"X":2}}`, `[{"é":1,"É":2}]`,
+		`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"r":18,"A":19}`,
+		`{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"r":18,"\u212A":19}`,
+	} {
+		_, err := Unmarshal([]byte(s))
+		var de *DuplicateKeyError
+		if !errors.Is(err, ErrDuplicateKey) || !errors.As(err, &de) || !strings.EqualFold(de.Name, de.Previous) {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+	// Names that only look alike are distinct.
+	for _, s := range []string{`{"kid":1,"kıd":2}`, `{"a":1,"á":2}`, `{"ß":1,"ss":2}`, `{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15,"p":16,"q":17,"r":18,"s":19}`} {
+		if _, err := Unmarshal([]byte(s)); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
 	if _, err := Unmarshal([]byte("\"\xff\"")); err == nil {
 		t.Error("invalid UTF-8 accepted")
 	}
@@ -79,6 +98,35 @@ func FuzzUnmarshal(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestUnmarshalNumbers(t *testing.T) {
+	v, err := UnmarshalNumbers([]byte(`{"a":[9007199254740993,1.50,-0,1e2]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"a": []any{json.Number("9007199254740993"), json.Number("1.50"), json.Number("-0"), json.Number("1e2")}}
+	if !reflect.DeepEqual(v, want) {
+		t.Fatalf("got %#v", v)
+	}
+	if _, err := UnmarshalNumbers([]byte(`{"a":1,"A":2}`)); !errors.Is(err, ErrDuplicateKey) {
+		t.Fatalf("case-variant keys: %v", err)
+	}
+}
+
+// TestFoldHashAgreesWithEqualFold checks the hash on every rune with case mappings: runes
+// equal under folding hash alike.
+func TestFoldHashAgreesWithEqualFold(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if unicode.SimpleFold(r) == r {
+			continue
+		}
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if foldHash(string(r)) != foldHash(string(f)) {
+				t.Fatalf("%U and %U fold together but hash apart", r, f)
+			}
+		}
+	}
 }
 
 func BenchmarkUnmarshal(b *testing.B) {

@@ -1,7 +1,6 @@
 package ipld
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/binary"
@@ -12,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/anya-org/anya-go/web5/internal/fastjson"
 )
 
 // Multicodec codes used here.
@@ -111,18 +112,12 @@ func JSONCID(data []byte) (string, error) {
 	return CBORCID(v)
 }
 
-// DecodeJSON decodes JSON keeping numbers as json.Number, the form DagCBOR reads.
+// DecodeJSON decodes JSON keeping numbers as json.Number, the form DagCBOR reads. It is
+// the SDK's strict reader: a member name that repeats in an object, exactly or under
+// Unicode case folding, is an error (a *fastjson.DuplicateKeyError), since the CID would
+// otherwise name bytes that readers understand differently.
 func DecodeJSON(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("ipld: trailing data after JSON value")
-	}
-	return v, nil
+	return fastjson.UnmarshalNumbers(data)
 }
 
 // DagCBOR encodes a JSON value (map[string]any, []any, string, json.Number, float64,
