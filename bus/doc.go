@@ -65,7 +65,7 @@
 // # Observability
 //
 // Stats returns per-topic counters (published, delivered, dropped, failed) and Subscription.Stats
-// per-subscription ones; WithMetrics reports each event as it happens to a function, so any
+// per-subscription ones (received, delivered, dropped, failed, queued, publishers waiting); WithMetrics reports each event as it happens to a function, so any
 // metrics system can be wired without this package depending on one.
 //
 // # Transports

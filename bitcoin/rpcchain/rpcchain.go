@@ -820,6 +820,9 @@ func (c *Chain) TestAccept(ctx context.Context, tx *wire.MsgTx) error {
 	if tx == nil {
 		return &bitcoin.FieldError{Field: "tx", Reason: "nil transaction"}
 	}
+	if err := bitcoin.CheckTxAmounts(tx); err != nil {
+		return &bitcoin.RejectError{Txid: tx.TxHash(), Reason: "bad-txns-vout-outofrange", Err: err}
+	}
 	s, err := encodeTx(tx)
 	if err != nil {
 		return &bitcoin.FieldError{Field: "tx", Reason: err.Error()}
@@ -847,6 +850,9 @@ func (c *Chain) Broadcast(ctx context.Context, tx *wire.MsgTx) (chainhash.Hash, 
 		return chainhash.Hash{}, &bitcoin.FieldError{Field: "tx", Reason: "nil transaction"}
 	}
 	txid := tx.TxHash()
+	if err := bitcoin.CheckTxAmounts(tx); err != nil {
+		return chainhash.Hash{}, &bitcoin.RejectError{Txid: txid, Reason: "bad-txns-vout-outofrange", Err: err}
+	}
 	if _, err := c.Tx(ctx, txid); err == nil {
 		return txid, nil
 	} else if !errors.Is(err, bitcoin.ErrNotFound) {
