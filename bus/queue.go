@@ -11,16 +11,17 @@ import (
 // publisher one short critical section and the worker nothing but its share of a batch, and the
 // two slices are reused without allocating.
 type queue[T any] struct {
-	mu      sync.Mutex
-	in      []item[T]     // waiting items are in[start:], oldest first
-	start   int           // items before start were dropped (PolicyDropOldest)
-	msgs    int           // messages (not control items) waiting
-	limit   int           // most messages that may wait
-	idle    bool          // the worker is parked in take
-	wake    chan struct{} // capacity 1: unparks the worker
-	notFull chan struct{} // closed when room appears; nil while no publisher waits
-	held    int           // messages in the batch the worker is handling
-	closed  bool          // the subscription ended: push and replaceOldest refuse
+	mu       sync.Mutex
+	in       []item[T]     // waiting items are in[start:], oldest first
+	start    int           // items before start were dropped (PolicyDropOldest)
+	msgs     int           // messages (not control items) waiting
+	limit    int           // most messages that may wait
+	idle     bool          // the worker is parked in take
+	wake     chan struct{} // capacity 1: unparks the worker
+	notFull  chan struct{} // closed when room appears; nil while no publisher waits
+	held     int           // messages in the batch the worker is handling
+	closed   bool          // the subscription ended: push and replaceOldest refuse
+	accepted uint64        // messages ever appended (by push or replaceOldest)
 
 	track bool         // keep depth for lane choice (Concurrency > 1)
 	depth atomic.Int32 // msgs + held, approximately, when track is set
@@ -59,6 +60,7 @@ func (q *queue[T]) push(it *item[T]) (res pushResult, room <-chan struct{}) {
 	}
 	q.in = append(q.in, *it)
 	q.msgs++
+	q.accepted++
 	wake := q.idle
 	q.idle = false
 	q.mu.Unlock()
@@ -103,6 +105,7 @@ func (q *queue[T]) replaceOldest(it *item[T]) (dropped *topicStats, res pushResu
 			q.in, q.start = q.in[:n], 0
 		}
 		q.in = append(q.in, *it)
+		q.accepted++
 		return dropped, pushed
 	}
 	return nil, queueFull
@@ -167,6 +170,13 @@ func (q *queue[T]) take(done []item[T], stop *atomic.Bool) []item[T] {
 	}
 	q.mu.Unlock()
 	return batch
+}
+
+// acceptedCount returns how many messages were ever appended.
+func (q *queue[T]) acceptedCount() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.accepted
 }
 
 // len returns the number of messages waiting or being handled.

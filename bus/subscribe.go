@@ -43,7 +43,7 @@ func (s *Subscription) Stats() SubscriptionStats {
 	return SubscriptionStats{
 		Name:      s.sb.name,
 		Pattern:   s.sb.pat.raw,
-		Received:  s.sb.received.Load(),
+		Received:  s.sb.self.accepted() + s.sb.refused.Load(),
 		Delivered: s.sb.delivered.Load(),
 		Dropped:   s.sb.dropped.Load(),
 		Failed:    s.sb.failed.Load(),
@@ -77,6 +77,7 @@ type subscription interface {
 	drain()
 	detach()
 	queued() int
+	accepted() uint64
 }
 
 // subBase is the part of a subscriber that does not depend on its payload type.
@@ -102,7 +103,9 @@ type subBase struct {
 
 	unsubTransport func() error
 
-	received atomic.Uint64 // written by publishers
+	// refused counts messages routed here that were counted as dropped or failed without
+	// being queued (a slow path); those queued are counted by the lanes, under their locks.
+	refused atomic.Uint64
 
 	_         [64]byte // keep the handler-side counter off the lines publishers read
 	delivered atomic.Uint64
@@ -220,6 +223,14 @@ func typeName[T any]() string {
 
 func (s *subscriber[T]) base() *subBase { return &s.subBase }
 
+func (s *subscriber[T]) accepted() uint64 {
+	var n uint64
+	for _, l := range s.lanes {
+		n += l.acceptedCount()
+	}
+	return n
+}
+
 func (s *subscriber[T]) queued() int {
 	n := 0
 	for _, l := range s.lanes {
@@ -261,7 +272,6 @@ func (s *subscriber[T]) offer(ctx context.Context, it *item[T]) error {
 	if s.filter != nil && !s.filter(it.env) {
 		return nil
 	}
-	s.received.Add(1)
 	lane := s.lane(&it.env)
 	res, room := lane.push(it)
 	if res == pushed {
@@ -294,6 +304,7 @@ func (s *subscriber[T]) offerSlow(ctx context.Context, lane *queue[T], it *item[
 			}
 		}
 	case PolicyDropNewest:
+		s.refused.Add(1)
 		s.drop(it.ts)
 		return nil
 	case PolicyDropOldest:
@@ -313,6 +324,7 @@ func (s *subscriber[T]) offerSlow(ctx context.Context, lane *queue[T], it *item[
 			}
 		}
 	default: // PolicyFail
+		s.refused.Add(1)
 		s.failed.Add(1)
 		s.b.count(it.ts, s.name, MetricFailed)
 		return &DeliveryError{Subscriber: s.name, Topic: it.env.Topic, Err: ErrQueueFull}
@@ -321,6 +333,7 @@ func (s *subscriber[T]) offerSlow(ctx context.Context, lane *queue[T], it *item[
 
 // refuse counts a message the subscription did not take as dropped and says why.
 func (s *subscriber[T]) refuse(it *item[T], why error) error {
+	s.refused.Add(1)
 	s.drop(it.ts)
 	return &DeliveryError{Subscriber: s.name, Topic: it.env.Topic, Err: why}
 }
@@ -341,7 +354,7 @@ func (s *subscriber[T]) drop(ts *topicStats) {
 func (s *subscriber[T]) offerAny(ctx context.Context, m Meta, v any, ts *topicStats) error {
 	p, ok := v.(T)
 	if !ok {
-		s.received.Add(1)
+		s.refused.Add(1)
 		s.failed.Add(1)
 		s.b.count(ts, s.name, MetricFailed)
 		s.b.reportError(&s.subBase, &m, fmt.Errorf("%w: published %T, subscriber %s takes %s", ErrTypeMismatch, v, s.name, typeName[T]()))
@@ -359,7 +372,7 @@ func (s *subscriber[T]) fromTransport(ctx context.Context, msg *Message) error {
 	}
 	it := item[T]{env: Envelope[T]{Meta: msg.Meta}, ts: r.stats}
 	if err := s.b.cfg.codec.Unmarshal(msg.Data, &it.env.Payload); err != nil {
-		s.received.Add(1)
+		s.refused.Add(1)
 		s.failed.Add(1)
 		s.b.count(r.stats, s.name, MetricFailed)
 		s.b.reportError(&s.subBase, &it.env.Meta, fmt.Errorf("%w: decode %s: %v", ErrTypeMismatch, typeName[T](), err))
