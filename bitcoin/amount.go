@@ -83,23 +83,18 @@ func DecodeTx(raw []byte) (*wire.MsgTx, error) {
 	return tx, nil
 }
 
-// checkBlockAmounts checks every transaction of b (CheckTxAmounts).
-func checkBlockAmounts(b *wire.MsgBlock) error {
-	for i, tx := range b.Transactions {
-		if err := checkOutputs(tx.TxOut, ErrInvalidTransaction); err != nil {
-			return fmt.Errorf("bitcoin: block transaction %d: %w", i, err)
-		}
-	}
-	return nil
-}
-
 // CheckBlockAmounts returns an *AmountError unless every transaction of b passes
 // CheckTxAmounts.
 func CheckBlockAmounts(b *wire.MsgBlock) error {
 	if b == nil {
 		return fmt.Errorf("%w: nil block", ErrInvalidTransaction)
 	}
-	return checkBlockAmounts(b)
+	for i, tx := range b.Transactions {
+		if err := checkOutputs(tx.TxOut, ErrInvalidTransaction); err != nil {
+			return fmt.Errorf("bitcoin: block transaction %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // duplicateInput returns the index of the first input of tx that spends the same output as

@@ -389,6 +389,9 @@ func TestAttacks(t *testing.T) {
 		{"tx/two-outputs-2^63-1", func(t *testing.T) {
 			isAmountErr(t, bitcoin.CheckTxAmounts(spend(math.MaxInt64, math.MaxInt64)))
 		}},
+		{"block/transaction-output-out-of-range", func(t *testing.T) {
+			isAmountErr(t, bitcoin.CheckBlockAmounts(&wire.MsgBlock{Transactions: []*wire.MsgTx{spend(1000), spend(-1)}}))
+		}},
 		{"tx/2^32-inputs", func(t *testing.T) {
 			if _, err := bitcoin.DecodeTx([]byte{2, 0, 0, 0, 0xff, 0, 0, 0, 0, 1, 0, 0, 0}); !errors.Is(err, bitcoin.ErrInvalidTransaction) {
 				t.Fatalf("err = %v", err)

@@ -26,7 +26,9 @@ func (s *Subscription) Pattern() string { return s.sb.pat.raw }
 // Unsubscribe stops the subscription now: no further messages are routed to it, queued ones are
 // discarded (counted as dropped), and a message on its way to it — a publisher waiting for room,
 // or one that chose the subscription just before — is refused: counted as dropped, and that
-// Publish returns a *PublishError matching ErrUnsubscribed. It does not wait for a running handler
+// Publish returns a *PublishError matching ErrUnsubscribed. (On a bus with a Transport, a
+// message the transport had not yet handed over is simply not delivered to it, as if published
+// after.) It does not wait for a running handler
 // call, so a handler may unsubscribe itself; Done is closed once the subscription's goroutines
 // have exited. It is idempotent and always returns nil.
 func (s *Subscription) Unsubscribe() error {
