@@ -28,9 +28,9 @@ func (s *Subscription) Pattern() string { return s.sb.pat.raw }
 // or one that chose the subscription just before — is refused: counted as dropped, and that
 // Publish returns a *PublishError matching ErrUnsubscribed. (On a bus with a Transport, a
 // message the transport had not yet handed over is simply not delivered to it, as if published
-// after.) It does not wait for a running handler
-// call, so a handler may unsubscribe itself; Done is closed once the subscription's goroutines
-// have exited. It is idempotent and always returns nil.
+// after.) It does not wait for a running handler call, so a handler may unsubscribe itself;
+// Done is closed once the subscription's goroutines have exited. It is idempotent and always
+// returns nil.
 func (s *Subscription) Unsubscribe() error {
 	s.sb.b.removeSub(s.sb.id)
 	s.sb.self.stop(endUnsubscribed)
