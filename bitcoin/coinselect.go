@@ -191,30 +191,44 @@ func CreatePSBT(outputs []*wire.TxOut, candidates []Coin, feeRate FeeRate, chang
 	if len(outputs) == 0 {
 		return nil, &PSBTError{Input: -1, Output: -1, Reason: "no outputs", Err: ErrInvalidPSBT}
 	}
-	var target int64
+	var outSum amountSum
 	weight := int64(txOverheadWeight)
 	for i, o := range outputs {
-		if o == nil || o.Value < 0 || o.Value > 21e14 {
-			return nil, &PSBTError{Input: -1, Output: i, Reason: "bad value", Err: ErrInvalidPSBT}
+		if o == nil {
+			return nil, &PSBTError{Input: -1, Output: i, Reason: "nil output", Err: ErrInvalidPSBT}
+		}
+		if err := outSum.add("output", i, o.Value, ErrInvalidPSBT); err != nil {
+			return nil, amountPSBTErr(err, false)
 		}
 		if btcutil.Amount(o.Value) < DustThreshold(o.PkScript) {
 			return nil, &PSBTError{Input: -1, Output: i, Reason: fmt.Sprintf("%d sat is below the dust threshold %d", o.Value, DustThreshold(o.PkScript)), Err: ErrDustOutput}
 		}
-		target += o.Value
 		weight += outputWeight(o.PkScript)
 	}
+	target := outSum.total
 	var changeScript []byte
 	if !change.IsZero() {
 		changeScript = change.PkScript()
 	}
 
+	// Real coins are distinct and cannot add up to more than the supply; anything else is
+	// refused before its values are summed.
 	var cands []candidate
 	var available int64
+	var coinSum amountSum
+	seen := make(map[wire.OutPoint]struct{}, len(candidates))
 	anySegwit := false
-	for _, c := range candidates {
+	for i, c := range candidates {
 		c, err := c.resolve()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidPSBT, err)
+		}
+		if _, dup := seen[c.OutPoint]; dup {
+			return nil, &PSBTError{Input: -1, Output: -1, Reason: fmt.Sprintf("coin %v is a candidate twice", c.OutPoint), Err: ErrInvalidPSBT}
+		}
+		seen[c.OutPoint] = struct{}{}
+		if err := coinSum.add("coin", i, int64(c.Value), ErrInvalidPSBT); err != nil {
+			return nil, &PSBTError{Input: -1, Output: -1, Reason: "candidates", Err: err}
 		}
 		w, segwit, err := inputWeight(c)
 		if err != nil {

@@ -41,8 +41,22 @@
 // (BIP-174) is then signed (Sign, which first applies BIP-174's signer checks),
 // combined (Combine), finalized (Finalize) and extracted (Extract, which runs every input
 // through the script interpreter before returning the transaction). ParsePSBT is strict:
-// it also rejects encodings btcd's parser lets through. BIP-370 (PSBT version 2) is not
-// supported.
+// it also rejects encodings btcd's parser lets through, and encodings other readers would
+// read differently (key types wider than a byte, witness UTXO scripts with a multi-byte
+// length). It reads the bytes once and builds the PSBT from that reading, so what Sign signs
+// is what was parsed; a fuzz target holds that reading to btcd's. A witness UTXO that
+// contradicts the non-witness UTXO, and two inputs spending one output, are refused too.
+// BIP-370 (PSBT version 2) is not supported.
+//
+// # Amounts
+//
+// Consensus allows every output, and the sum of a transaction's outputs, 0 to 21,000,000 BTC
+// (btcutil.MaxSatoshi satoshis); the wire format allows any int64. Every place a transaction,
+// a PSBT, a coin or a spent output enters the package — DecodeTx, ParsePSBT, NewPSBT,
+// AddCoin, Combine, Fee, CreatePSBT, the feature extractor (outputs, the lookup's spent
+// outputs, the fee, a block's total), Broadcast and Sender, the chain backends and the
+// events decoded from a bus — refuses amounts outside that range, and sums above it, with an
+// *AmountError (ErrAmountOutOfRange), so no sum of amounts in the package can overflow.
 //
 // # Message signing
 //
@@ -54,7 +68,13 @@
 // WithUTXOLookup, a proof of funds is checked against the UTXO set. Multisig addresses are
 // signed with SignMessageMultisig or, across parties, with NewMessagePSBT.
 // SignMessageLegacy and VerifyMessageLegacy implement Bitcoin Core's signmessage and the
-// BIP-137 segwit headers.
+// BIP-137 segwit headers (refusing, unlike Core, the high-S twin of a signature).
+//
+// The identity a signature proves is the address it is verified against: to_sign's first
+// input must spend that address's to_spend output, whose script — never a script the
+// signature itself claims — decides whether the signature is valid; for legacy signatures,
+// the key recovered from the signature must have that address. A fuzz target recomputes
+// this independently of VerifyMessage.
 //
 // # Schnorr signatures
 //
@@ -142,7 +162,8 @@
 // # Errors
 //
 // Every error wraps one of the package's sentinels (ErrInvalidAddress, ErrInvalidPSBT,
-// ErrMalformedSignature, …); typed errors (*AddressError, *PSBTError, *SignatureError,
-// *MuSig2Error, *InsufficientFundsError) say which input, output or signer is at fault.
+// ErrMalformedSignature, ErrAmountOutOfRange, …); typed errors (*AddressError, *PSBTError,
+// *SignatureError, *AmountError, *MuSig2Error, *InsufficientFundsError) say which input,
+// output or signer is at fault.
 // Bad input never panics and never changes the value it was applied to.
 package bitcoin

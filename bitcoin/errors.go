@@ -47,8 +47,12 @@ var (
 	ErrPubKeyNotRecovered = errors.New("bitcoin: public key not recovered")
 	// ErrNotSigned reports a legacy signature made by another key or over another message.
 	ErrNotSigned = errors.New("bitcoin: message not signed by address")
-	// ErrInvalidTransaction reports bytes that are not a transaction.
+	// ErrInvalidTransaction reports bytes that are not a transaction, or a transaction that
+	// breaks a consensus rule the operation checks.
 	ErrInvalidTransaction = errors.New("bitcoin: invalid transaction")
+	// ErrAmountOutOfRange is matched by every *AmountError: an amount outside
+	// 0..btcutil.MaxSatoshi, a sum of amounts above it, or a fee below zero.
+	ErrAmountOutOfRange = errors.New("bitcoin: amount out of range")
 	// ErrMuSig2 reports a failed MuSig2 (BIP-327) step; see *MuSig2Error for the culprit.
 	ErrMuSig2 = errors.New("bitcoin: musig2")
 	// ErrNonceReused reports a second signature attempt with a MuSig2 session's secret nonce.
@@ -153,13 +157,55 @@ func (e *InsufficientFundsError) Unwrap() error { return ErrInsufficientFunds }
 type SignatureError struct {
 	Format MessageFormat // the format being decoded, FormatUnknown when undetermined
 	Reason string
+	Err    error // the decoder's typed error (a *PSBTError, an *AmountError, …), nil when none
 }
 
 func (e *SignatureError) Error() string {
 	return fmt.Sprintf("%v: %s", ErrMalformedSignature, e.Reason)
 }
 
-func (e *SignatureError) Unwrap() error { return ErrMalformedSignature }
+// Unwrap returns ErrMalformedSignature and, when set, Err.
+func (e *SignatureError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrMalformedSignature}
+	}
+	return []error{ErrMalformedSignature, e.Err}
+}
+
+// AmountError reports an amount outside the consensus range 0..btcutil.MaxSatoshi
+// (21,000,000 BTC): an output, an input's spent output or a coin, a sum of them above the
+// range, or a fee below zero. It matches ErrAmountOutOfRange and, when Err is set, Err (the
+// sentinel of what carried the amount: ErrInvalidTransaction, ErrInvalidPSBT, …).
+type AmountError struct {
+	// What is "output", "input", "coin", "amount", one of those followed by " total" for a
+	// sum, or "fee".
+	What string
+	// Index is the output, input or coin concerned, -1 for totals, fees and lone amounts.
+	Index int
+	// Value is the offending amount in satoshis; for a total, the running sum when it first
+	// went out of range (at most twice the maximum: it never wraps).
+	Value int64
+	Err   error
+}
+
+func (e *AmountError) Error() string {
+	what := e.What
+	if e.Index >= 0 {
+		what = fmt.Sprintf("%s %d", e.What, e.Index)
+	}
+	if e.What == "fee" {
+		return fmt.Sprintf("%v: negative fee %d sat (inputs below outputs)", ErrAmountOutOfRange, e.Value)
+	}
+	return fmt.Sprintf("%v: %s is %d sat, outside 0..%d", ErrAmountOutOfRange, what, e.Value, int64(btcutil.MaxSatoshi))
+}
+
+// Unwrap returns ErrAmountOutOfRange and, when set, Err.
+func (e *AmountError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrAmountOutOfRange}
+	}
+	return []error{ErrAmountOutOfRange, e.Err}
+}
 
 // MuSig2Error blames a BIP-327 failure on a participant's contribution when it can.
 type MuSig2Error struct {

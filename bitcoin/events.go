@@ -175,7 +175,9 @@ type TxBroadcast struct {
 }
 
 // The events that carry a transaction encode it in JSON as hex under "tx" (serialized with
-// witness), so they survive a bus transport.
+// witness), so they survive a bus transport. Decoding refuses, with an error matching
+// ErrInvalidTransaction, a transaction that is not the one the event's txid names, and, with
+// an *AmountError, one whose outputs are out of range.
 
 func txHex(tx *wire.MsgTx) (string, error) {
 	if tx == nil {
@@ -194,13 +196,22 @@ func txFromHex(s string) (*wire.MsgTx, error) {
 	}
 	raw, err := hex.DecodeString(s)
 	if err != nil {
+		return nil, fmt.Errorf("bitcoin: event tx: %w: %v", ErrInvalidTransaction, err)
+	}
+	tx, err := DecodeTx(raw)
+	if err != nil {
 		return nil, fmt.Errorf("bitcoin: event tx: %w", err)
 	}
-	var tx wire.MsgTx
-	if err := tx.Deserialize(bytes.NewReader(raw)); err != nil {
-		return nil, fmt.Errorf("bitcoin: event tx: %w", err)
+	return tx, nil
+}
+
+// sameTx refuses an event whose transaction is not the one its txid names: the txid field
+// and the transaction are two readings of one event, and a consumer may trust either.
+func sameTx(txid chainhash.Hash, tx *wire.MsgTx) error {
+	if tx != nil && tx.TxHash() != txid {
+		return fmt.Errorf("bitcoin: event names transaction %s but carries %s: %w", txid, tx.TxHash(), ErrInvalidTransaction)
 	}
-	return &tx, nil
+	return nil
 }
 
 // marshalWithTx encodes plain (an event without its transaction, whose transaction field is
@@ -250,6 +261,9 @@ func (e *TxConfirmed) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, (*plain)(e)); err != nil {
 		return err
 	}
+	if err := sameTx(e.Txid, tx); err != nil {
+		return err
+	}
 	e.Tx = tx
 	return nil
 }
@@ -270,6 +284,9 @@ func (e *OutpointSpent) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, (*plain)(e)); err != nil {
 		return err
 	}
+	if err := sameTx(e.SpenderTxid, tx); err != nil {
+		return err
+	}
 	e.SpendingTx = tx
 	return nil
 }
@@ -288,6 +305,9 @@ func (e *MempoolTx) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	if err := json.Unmarshal(b, (*plain)(e)); err != nil {
+		return err
+	}
+	if err := sameTx(e.Txid, tx); err != nil {
 		return err
 	}
 	e.Tx = tx

@@ -1,6 +1,7 @@
 package bitcoin_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -59,8 +60,8 @@ func FuzzEventJSON(f *testing.F) {
 	tx := sampleTx(f)
 	for _, ev := range []any{
 		bitcoin.TxConfirmed{Txid: tx.TxHash(), Tx: tx},
-		bitcoin.OutpointSpent{SpendingTx: tx},
-		bitcoin.MempoolTx{Tx: tx, Outputs: []uint32{0, 3}},
+		bitcoin.OutpointSpent{SpenderTxid: tx.TxHash(), SpendingTx: tx},
+		bitcoin.MempoolTx{Txid: tx.TxHash(), Tx: tx, Outputs: []uint32{0, 3}},
 	} {
 		raw, err := json.Marshal(ev)
 		if err != nil {
@@ -68,6 +69,8 @@ func FuzzEventJSON(f *testing.F) {
 		}
 		f.Add(raw)
 	}
+	raw, _ := json.Marshal(bitcoin.MempoolTx{Txid: tx.TxHash(), Tx: tx})
+	f.Add(bytes.Replace(raw, []byte(`"tx"`), []byte(`"TX"`), 1)) // encoding/json matches keys without case
 	f.Add([]byte(`{"tx":""}`))
 	f.Add([]byte(`{"tx":"ffffffff"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -82,9 +85,17 @@ func FuzzEventJSON(f *testing.F) {
 				t.Fatalf("re-decode: %v", err)
 			}
 		}
+		// The txid a consumer reads is the transaction's, however the JSON spells its keys.
+		if a.Tx != nil && a.Tx.TxHash() != a.Txid {
+			t.Fatalf("TxConfirmed names %s, carries %s", a.Txid, a.Tx.TxHash())
+		}
 		var s bitcoin.OutpointSpent
-		_ = json.Unmarshal(data, &s)
+		if json.Unmarshal(data, &s) == nil && s.SpendingTx != nil && s.SpendingTx.TxHash() != s.SpenderTxid {
+			t.Fatalf("OutpointSpent names %s, carries %s", s.SpenderTxid, s.SpendingTx.TxHash())
+		}
 		var m bitcoin.MempoolTx
-		_ = json.Unmarshal(data, &m)
+		if json.Unmarshal(data, &m) == nil && m.Tx != nil && m.Tx.TxHash() != m.Txid {
+			t.Fatalf("MempoolTx names %s, carries %s", m.Txid, m.Tx.TxHash())
+		}
 	})
 }

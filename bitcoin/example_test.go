@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 )
 
@@ -126,4 +128,23 @@ func ExampleFeatureExtractor_Tx() {
 	}
 	fmt.Println(schema.Name, schema.Version)
 	// Output: n_outputs=2 vsize=142 rbf=1 in_p2tr=1 out_round_count=1 change_unique_nonround=1 bitcoin.tx 1
+}
+
+// Amounts from outside are range-checked: two outputs of 2^63-1 satoshis would wrap a sum to
+// a negative total, so DecodeTx refuses them with an *AmountError.
+func ExampleDecodeTx() {
+	tx := wire.NewMsgTx(2)
+	tx.AddTxIn(wire.NewTxIn(&wire.OutPoint{Index: 1}, nil, nil))
+	tx.AddTxOut(wire.NewTxOut(math.MaxInt64, []byte{txscript.OP_TRUE}))
+	tx.AddTxOut(wire.NewTxOut(math.MaxInt64, []byte{txscript.OP_TRUE}))
+	var raw bytes.Buffer
+	_ = tx.Serialize(&raw)
+
+	_, err := bitcoin.DecodeTx(raw.Bytes())
+	var ae *bitcoin.AmountError
+	if errors.As(err, &ae) {
+		fmt.Println(ae.What, ae.Index, errors.Is(err, bitcoin.ErrAmountOutOfRange))
+	}
+	// Output:
+	// output 0 true
 }

@@ -217,6 +217,10 @@ func (e *FeatureExtractor) tx(ctx context.Context, tx *wire.MsgTx, height int32,
 	if tx == nil {
 		return dst, fmt.Errorf("%w: nil transaction", ErrInvalidTransaction)
 	}
+	// Amounts out of range would wrap the sums below (two outputs of 2^63-1 sat total -2).
+	if err := checkOutputs(tx.TxOut, ErrInvalidTransaction); err != nil {
+		return dst, err
+	}
 	start := len(dst)
 	if cap(dst)-start < numTxFeatures {
 		grown := make([]float32, start, start+numTxFeatures)
@@ -287,14 +291,15 @@ func (e *FeatureExtractor) tx(ctx context.Context, tx *wire.MsgTx, height int32,
 	// data's shape), values and ages through the lookup.
 	known := !coinbase && len(tx.TxIn) > 0
 	agesKnown := known && height >= 0
-	var inTotal, inMax int64
+	var inSum amountSum
+	var inMax int64
 	inMin := int64(math.MaxInt64)
 	var ageSum, ageMax int64
 	ageMin := int64(math.MaxInt64)
 	var inCounts [numScriptClasses]int
 	var inScriptsBuf [16][]byte
 	inScripts := inScriptsBuf[:0]
-	for _, in := range tx.TxIn {
+	for i, in := range tx.TxIn {
 		var prev *wire.TxOut
 		prevHeight := int32(-1)
 		if !coinbase {
@@ -315,7 +320,9 @@ func (e *FeatureExtractor) tx(ctx context.Context, tx *wire.MsgTx, height int32,
 			class = classify(prev.PkScript)
 			inScripts = append(inScripts, prev.PkScript)
 			v := prev.Value
-			inTotal += v
+			if err := inSum.add("input", i, v, ErrInvalidTransaction); err != nil {
+				return dst[:start], err
+			}
 			inMax = max(inMax, v)
 			inMin = min(inMin, v)
 			if prevHeight >= 0 && height >= 0 {
@@ -354,14 +361,18 @@ func (e *FeatureExtractor) tx(ctx context.Context, tx *wire.MsgTx, height int32,
 	f[ftChangeSameType] = float32(sameType)
 	f[ftChangeUniqueNonRound] = b2f(len(tx.TxOut) >= 2 && nonRound == 1)
 
+	inTotal := inSum.total
 	if known {
 		n := len(tx.TxIn)
+		fee := inTotal - outTotal
+		if fee < 0 {
+			return dst[:start], &AmountError{What: "fee", Index: -1, Value: fee, Err: ErrInvalidTransaction}
+		}
 		f[ftInputsKnown] = 1
 		f[ftInTotal] = float32(float64(inTotal) / satPerBTC)
 		f[ftInMin] = float32(float64(inMin) / satPerBTC)
 		f[ftInMax] = float32(float64(inMax) / satPerBTC)
 		f[ftInMean] = float32(float64(inTotal) / float64(n) / satPerBTC)
-		fee := inTotal - outTotal
 		f[ftFee] = float32(float64(fee) / satPerBTC)
 		f[ftFeeRate] = float32(float64(fee) / float64(vsize))
 		if agesKnown {
@@ -516,7 +527,8 @@ func (e *FeatureExtractor) Block(ctx context.Context, b *wire.MsgBlock, height i
 	for _, tx := range b.Transactions {
 		inBlock[tx.TxHash()] = tx
 	}
-	var outTotal, coinbaseOut int64
+	var outSum amountSum
+	var coinbaseOut int64
 	var segwit, rbf, opReturn, inputs, outputs int
 	var vsizeSum float64
 	var vsizeMax int
@@ -528,7 +540,11 @@ func (e *FeatureExtractor) Block(ctx context.Context, b *wire.MsgBlock, height i
 			return dst[:start], err
 		}
 		for _, o := range tx.TxOut {
-			outTotal += o.Value
+			// Each transaction's outputs are in range (e.tx checked them); all the coins a
+			// block creates cannot exceed the supply either.
+			if err := outSum.add("output", -1, o.Value, ErrInvalidTransaction); err != nil {
+				return dst[:start], fmt.Errorf("bitcoin: block outputs: %w", err)
+			}
 			if i == 0 {
 				coinbaseOut += o.Value
 			}
@@ -550,7 +566,7 @@ func (e *FeatureExtractor) Block(ctx context.Context, b *wire.MsgBlock, height i
 	n := float32(len(b.Transactions))
 	f[fbInputs] = float32(inputs)
 	f[fbOutputs] = float32(outputs)
-	f[fbOutTotal] = float32(float64(outTotal) / satPerBTC)
+	f[fbOutTotal] = float32(float64(outSum.total) / satPerBTC)
 	f[fbCoinbaseOut] = float32(float64(coinbaseOut) / satPerBTC)
 	if height >= 0 {
 		f[fbFeeTotalKnown] = 1

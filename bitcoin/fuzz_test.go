@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
+	"math"
 	"os"
 	"testing"
 
@@ -114,8 +116,24 @@ func FuzzTxFeatures(f *testing.F) {
 			return
 		}
 		v, err := e.Tx(context.Background(), tx, 100, nil)
+		if amountErr := CheckTxAmounts(tx); amountErr != nil {
+			// Out-of-range amounts are refused, never turned into features.
+			var ae *AmountError
+			if !errors.As(err, &ae) {
+				t.Fatalf("amounts out of range (%v) gave %v", amountErr, err)
+			}
+			return
+		}
 		if err != nil || len(v) != numTxFeatures {
 			t.Fatalf("%d features, %v", len(v), err)
+		}
+		for i, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				t.Fatalf("feature %s is %v", txFeatureNames[i], x)
+			}
+		}
+		if v[ftOutTotal] < 0 || v[ftOutMin] < 0 {
+			t.Fatalf("negative output total %v or minimum %v", v[ftOutTotal], v[ftOutMin])
 		}
 	})
 }

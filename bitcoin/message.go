@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -408,19 +409,19 @@ func VerifyMessage(ctx context.Context, addr Address, msg, sig string, opts ...V
 	case "smp":
 		wit, err := parseWitness(raw)
 		if err != nil {
-			return Verification{}, &SignatureError{Format: FormatSimple, Reason: "error parsing signature as simple variant: " + err.Error()}
+			return Verification{}, &SignatureError{Format: FormatSimple, Reason: "error parsing signature as simple variant: " + err.Error(), Err: err}
 		}
 		return verifySimple(addr, toSpend, wit), nil
 	case "ful":
-		tx, err := parseTx(raw)
+		tx, err := DecodeTx(raw)
 		if err != nil {
-			return Verification{}, &SignatureError{Format: FormatFull, Reason: "error parsing signature as full variant: " + err.Error()}
+			return Verification{}, &SignatureError{Format: FormatFull, Reason: "error parsing signature as full variant: " + err.Error(), Err: err}
 		}
 		return verifyFull(ctx, toSpend, tx, FormatFull, nil, &cfg)
 	case "pof":
 		p, err := ParsePSBT(raw)
 		if err != nil {
-			return Verification{}, &SignatureError{Format: FormatProofOfFunds, Reason: "error parsing signature as proof-of-funds variant: " + err.Error()}
+			return Verification{}, &SignatureError{Format: FormatProofOfFunds, Reason: "error parsing signature as proof-of-funds variant: " + err.Error(), Err: err}
 		}
 		return verifyProofOfFunds(ctx, toSpend, p, &cfg)
 	}
@@ -436,8 +437,13 @@ func VerifyMessage(ctx context.Context, addr Address, msg, sig string, opts ...V
 	if wit, err := parseWitness(raw); err == nil {
 		return verifySimple(addr, toSpend, wit), nil
 	}
-	if tx, err := parseTx(raw); err == nil {
+	tx, err := DecodeTx(raw)
+	if err == nil {
 		return verifyFull(ctx, toSpend, tx, FormatFull, nil, &cfg)
+	}
+	var ae *AmountError
+	if errors.As(err, &ae) { // a transaction, but one no chain could hold
+		return Verification{}, &SignatureError{Format: FormatFull, Reason: "error parsing signature as full variant: " + err.Error(), Err: err}
 	}
 	return Verification{}, &SignatureError{Reason: "unprefixed signature is neither legacy, simple nor full"}
 }
@@ -447,18 +453,6 @@ func legacyVerification(addr Address, msg, sig string) Verification {
 		return invalid(FormatLegacy, "invalid signature: %v", err)
 	}
 	return Verification{Result: Valid, Format: FormatLegacy}
-}
-
-func parseTx(b []byte) (*wire.MsgTx, error) {
-	tx := new(wire.MsgTx)
-	r := bytes.NewReader(b)
-	if err := tx.Deserialize(r); err != nil {
-		return nil, err
-	}
-	if r.Len() != 0 {
-		return nil, fmt.Errorf("%d trailing bytes", r.Len())
-	}
-	return tx, nil
 }
 
 func verifySimple(addr Address, toSpend *wire.MsgTx, wit wire.TxWitness) Verification {
@@ -491,10 +485,16 @@ func verifyFull(ctx context.Context, toSpend, toSign *wire.MsgTx, format Message
 	if format != FormatProofOfFunds && len(toSign.TxIn) != 1 {
 		return invalid(format, "invalid signature: extra inputs need the proof-of-funds format"), nil
 	}
-	outs := map[wire.OutPoint]*wire.TxOut{want: toSpend.TxOut[0]}
+	if i := duplicateInput(toSign); i >= 0 {
+		return invalid(format, "invalid signature: input %d spends the same output as an earlier input", i), nil
+	}
+	// The output that decides whose signature this is comes from to_spend — from the
+	// address and message being verified — and nothing the signature claims replaces it.
+	outs := make(map[wire.OutPoint]*wire.TxOut, len(prevOuts)+1)
 	for op, o := range prevOuts {
 		outs[op] = o
 	}
+	outs[want] = toSpend.TxOut[0]
 	for i, in := range toSign.TxIn {
 		if _, ok := outs[in.PreviousOutPoint]; !ok {
 			return invalid(format, "invalid signature: input %d has no UTXO data", i), nil
@@ -560,18 +560,17 @@ func verifyProofOfFunds(ctx context.Context, toSpend *wire.MsgTx, p *PSBT, cfg *
 	}
 	tx, err := psbtFinalTx(p)
 	if err != nil {
-		return Verification{}, &SignatureError{Format: FormatProofOfFunds, Reason: "error parsing signature as proof-of-funds variant: " + err.Error()}
+		return Verification{}, &SignatureError{Format: FormatProofOfFunds, Reason: "error parsing signature as proof-of-funds variant: " + err.Error(), Err: err}
 	}
+	// The claimed outputs come from the one reading of the PSBT, through the accessor every
+	// other use of an input's UTXO goes through (ParsePSBT has refused a witness UTXO that
+	// contradicts the non-witness one).
 	prevOuts := map[wire.OutPoint]*wire.TxOut{}
 	for i := 1; i < len(tx.TxIn); i++ {
 		op := tx.TxIn[i].PreviousOutPoint
-		in := p.p.Inputs[i]
-		switch {
-		case in.WitnessUtxo != nil:
-			prevOuts[op] = in.WitnessUtxo
-		case in.NonWitnessUtxo != nil:
-			prevOuts[op] = in.NonWitnessUtxo.TxOut[op.Index]
-		default:
+		if o, ok := p.prevOut(i); ok {
+			prevOuts[op] = o
+		} else {
 			// BIP-322: fall back to an earlier input's non-witness UTXO of the same transaction.
 			for j := 1; j < i; j++ {
 				if nw := p.p.Inputs[j].NonWitnessUtxo; nw != nil && tx.TxIn[j].PreviousOutPoint.Hash == op.Hash && int(op.Index) < len(nw.TxOut) {

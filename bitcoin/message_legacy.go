@@ -87,7 +87,8 @@ func signLegacy(key *btcec.PrivateKey, addr Address, msg string) (string, error)
 // headers for P2SH-P2WPKH (35–38) and P2WPKH (39–42). Errors, in Core's order:
 // ErrAddressNoKey (an address type with no key, or a P2SH/P2WPKH address without a BIP-137
 // segwit signature), *SignatureError (not 65 bytes of base64), ErrPubKeyNotRecovered,
-// ErrNotSigned.
+// ErrNotSigned. Unlike Core, it also refuses, with a *SignatureError, a signature whose s is
+// above half the group order: the malleated twin of a genuine signature.
 func VerifyMessageLegacy(addr Address, msg, sig string) error {
 	switch addr.Type() {
 	case P2PKH, P2SH, P2WPKH:
@@ -103,6 +104,12 @@ func VerifyMessageLegacy(addr Address, msg, sig string) error {
 			return &SignatureError{Format: FormatLegacy, Reason: "error decoding signature as base64: " + err.Error()}
 		}
 		return &SignatureError{Format: FormatLegacy, Reason: fmt.Sprintf("signature is %d bytes, want 65", len(raw))}
+	}
+	// (r, n-s) recovers the same key as (r, s): a second valid signature that no honest
+	// signer makes (they all produce low s). Refusing it keeps signatures unmalleable.
+	var sv btcec.ModNScalar
+	if overflow := sv.SetByteSlice(raw[33:65]); overflow || sv.IsOverHalfOrder() {
+		return &SignatureError{Format: FormatLegacy, Reason: "high-S signature (a malleated copy of a low-S one)"}
 	}
 	header := raw[0]
 	kind := P2PKH

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -66,13 +67,20 @@ type PSBT struct {
 const psbtGlobalGenericSignedMessage = 0x09
 
 // NewPSBT returns a PSBT for the unsigned transaction tx (BIP-174 creator). tx must have no
-// scriptSigs or witnesses; it is copied.
+// scriptSigs or witnesses, and outputs within 0..btcutil.MaxSatoshi summing to no more (an
+// *AmountError otherwise); it is copied.
 func NewPSBT(tx *wire.MsgTx) (*PSBT, error) {
 	if tx == nil {
 		return nil, psbtErr(ErrInvalidPSBT, -1, "nil transaction")
 	}
 	if tx.SerializeSizeStripped() > psbt.MaxPsbtValueLength {
 		return nil, psbtErr(ErrInvalidPSBT, -1, "transaction larger than a PSBT can hold")
+	}
+	if err := checkOutputs(tx.TxOut, ErrInvalidPSBT); err != nil {
+		return nil, amountPSBTErr(err, false)
+	}
+	if i := duplicateInput(tx); i >= 0 {
+		return nil, psbtErr(ErrInvalidPSBT, i, "spends the same output as an earlier input")
 	}
 	p, err := psbt.NewFromUnsignedTx(tx.Copy())
 	if err != nil {
@@ -81,10 +89,34 @@ func NewPSBT(tx *wire.MsgTx) (*PSBT, error) {
 	return &PSBT{p: p}, nil
 }
 
+// amountPSBTErr wraps an *AmountError (or another error) in a *PSBTError naming the output
+// (or, with input, the input) it is about.
+func amountPSBTErr(err error, input bool) error {
+	var ae *AmountError
+	if !errors.As(err, &ae) {
+		return psbtErr(ErrInvalidPSBT, -1, "%v", err)
+	}
+	pe := &PSBTError{Input: -1, Output: -1, Err: ae}
+	if input {
+		pe.Input = ae.Index
+	} else {
+		pe.Output = ae.Index
+	}
+	return pe
+}
+
 // ParsePSBT decodes a PSBT from its binary serialization or its base64 text. Malformed
-// input, including encodings btcd's parser would accept but BIP-174 forbids, returns a
-// *PSBTError wrapping ErrInvalidPSBT. BIP-370 (version 2) PSBTs are rejected.
-func ParsePSBT(b []byte) (_ *PSBT, err error) {
+// input returns a *PSBTError wrapping ErrInvalidPSBT: anything BIP-174 forbids, encodings
+// other readers would read differently (see the package's PSBT reader), a non-witness UTXO
+// that is not the transaction its input spends, a witness UTXO that contradicts it, two
+// inputs spending one output, and
+// amounts outside 0..btcutil.MaxSatoshi — each output, each spent output, and the sums of
+// both — for which the *PSBTError wraps an *AmountError. BIP-370 (version 2) PSBTs are
+// rejected.
+//
+// The bytes are read once: the PSBT returned is built from that one reading, and every
+// other method — Sign above all — works on it.
+func ParsePSBT(b []byte) (*PSBT, error) {
 	raw := b
 	if !bytes.HasPrefix(b, psbtMagic) {
 		dec, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
@@ -93,36 +125,53 @@ func ParsePSBT(b []byte) (_ *PSBT, err error) {
 		}
 		raw = dec
 	}
-	strict, err := parsePSBTStrict(raw)
+	p, err := decodePSBT(raw)
 	if err != nil {
 		return nil, err
 	}
-	// Defence in depth: the strict pass should leave btcd's parser nothing to choke on,
-	// but outside input must never panic the host.
-	defer func() {
-		if r := recover(); r != nil {
-			err = psbtErr(ErrInvalidPSBT, -1, "parser panic: %v", r)
-		}
-	}()
-	p, err := psbt.NewFromRawBytes(bytes.NewReader(raw), false)
-	if err != nil {
-		return nil, psbtErr(ErrInvalidPSBT, -1, "%v", err)
+	if err := checkOutputs(p.UnsignedTx.TxOut, ErrInvalidPSBT); err != nil {
+		return nil, amountPSBTErr(err, false)
 	}
-	// btcd's witness UTXO reader assumes a one-byte script length; use the strict parse.
-	for i, m := range strict.inputs {
-		for _, kv := range m {
-			if kv.keyType == 0x01 {
-				p.Inputs[i].WitnessUtxo, _ = parseTxOut(kv.value)
+	if i := duplicateInput(p.UnsignedTx); i >= 0 {
+		return nil, psbtErr(ErrInvalidPSBT, i, "spends the same output as an earlier input")
+	}
+	out := &PSBT{p: p}
+	if err := out.checkInputs(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// checkInputs enforces what the package relies on about the inputs' UTXO data: a non-witness
+// UTXO is the transaction its input spends, a witness UTXO agrees with it when both are
+// given, and the known spent amounts are in range and sum to no more than
+// btcutil.MaxSatoshi. With that, every reader of an input's UTXO (prevOut, btcd's
+// finalizer, message verification) sees the same output, and no sum of amounts overflows.
+func (p *PSBT) checkInputs() error {
+	var sum amountSum
+	for i := range p.p.Inputs {
+		if err := p.checkNonWitnessUTXO(i); err != nil {
+			return err
+		}
+		in := &p.p.Inputs[i]
+		if in.NonWitnessUtxo != nil && in.WitnessUtxo != nil {
+			o := in.NonWitnessUtxo.TxOut[p.p.UnsignedTx.TxIn[i].PreviousOutPoint.Index]
+			if in.WitnessUtxo.Value != o.Value || !bytes.Equal(in.WitnessUtxo.PkScript, o.PkScript) {
+				return psbtErr(ErrInvalidPSBT, i, "witness utxo contradicts the non-witness utxo")
+			}
+		}
+		if in.NonWitnessUtxo != nil {
+			if err := checkOutputs(in.NonWitnessUtxo.TxOut, ErrInvalidPSBT); err != nil {
+				return &PSBTError{Input: i, Output: -1, Reason: "non-witness utxo", Err: err}
+			}
+		}
+		if o, ok := p.prevOut(i); ok {
+			if err := sum.add("input", i, o.Value, ErrInvalidPSBT); err != nil {
+				return amountPSBTErr(err, true)
 			}
 		}
 	}
-	out := &PSBT{p: p}
-	for i := range p.Inputs {
-		if err := out.checkNonWitnessUTXO(i); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return nil
 }
 
 // checkNonWitnessUTXO verifies that a non-witness UTXO is the transaction the input spends.
@@ -157,18 +206,7 @@ func (p *PSBT) Base64() string { return base64.StdEncoding.EncodeToString(p.Byte
 func (p *PSBT) UnsignedTx() *wire.MsgTx { return p.p.UnsignedTx.Copy() }
 
 // Clone returns an independent copy.
-func (p *PSBT) Clone() *PSBT {
-	c, err := psbt.NewFromRawBytes(bytes.NewReader(p.Bytes()), false)
-	if err != nil { // a PSBT we hold always re-parses
-		panic(fmt.Sprintf("bitcoin: psbt clone: %v", err))
-	}
-	for i := range p.p.Inputs { // keep the exact witness UTXOs (see ParsePSBT)
-		if w := p.p.Inputs[i].WitnessUtxo; w != nil {
-			c.Inputs[i].WitnessUtxo = wire.NewTxOut(w.Value, bytes.Clone(w.PkScript))
-		}
-	}
-	return &PSBT{p: c}
-}
+func (p *PSBT) Clone() *PSBT { return &PSBT{p: copyPacket(p.p)} }
 
 // SignalsRBF reports whether the transaction signals replaceability (BIP-125): some input
 // has a sequence number below 0xfffffffe.
@@ -198,20 +236,30 @@ func (p *PSBT) prevOut(i int) (*wire.TxOut, bool) {
 	return nil, false
 }
 
-// Fee returns inputs minus outputs, or an error when an input's UTXO is unknown.
+// Fee returns inputs minus outputs, or an error when an input's UTXO is unknown, and an
+// *AmountError when the outputs exceed the inputs.
 func (p *PSBT) Fee() (btcutil.Amount, error) {
-	var in, out int64
+	var in, out amountSum
 	for i := range p.p.Inputs {
 		o, ok := p.prevOut(i)
 		if !ok {
 			return 0, psbtErr(ErrPSBTIncomplete, i, "no UTXO data")
 		}
-		in += o.Value
+		if err := in.add("input", i, o.Value, ErrInvalidPSBT); err != nil {
+			return 0, amountPSBTErr(err, true)
+		}
+	}
+	if err := checkOutputs(p.p.UnsignedTx.TxOut, ErrInvalidPSBT); err != nil {
+		return 0, amountPSBTErr(err, false)
 	}
 	for _, o := range p.p.UnsignedTx.TxOut {
-		out += o.Value
+		out.total += o.Value
 	}
-	return btcutil.Amount(in - out), nil
+	if fee := in.total - out.total; fee < 0 {
+		return 0, &PSBTError{Input: -1, Output: -1, Err: &AmountError{What: "fee", Index: -1, Value: fee, Err: ErrInvalidPSBT}}
+	} else {
+		return btcutil.Amount(fee), nil
+	}
 }
 
 // fetcher returns a PrevOutputFetcher over the inputs' UTXO data and whether it knows
@@ -251,6 +299,9 @@ func (p *PSBT) AddCoin(i int, c Coin) error {
 	c, err := c.resolve()
 	if err != nil {
 		return psbtErr(ErrInvalidPSBT, i, "%v", err)
+	}
+	if err := (&amountSum{}).add("coin", i, int64(c.Value), ErrInvalidPSBT); err != nil {
+		return amountPSBTErr(err, true)
 	}
 	in := p.p.Inputs[i] // copy: assign back only on success
 	redeem, ws := c.RedeemScript, c.WitnessScript
@@ -294,7 +345,12 @@ func (p *PSBT) AddCoin(i int, c Coin) error {
 	if ws != nil {
 		in.WitnessScript = bytes.Clone(ws)
 	}
+	old := p.p.Inputs[i]
 	p.p.Inputs[i] = in
+	if err := p.checkInputs(); err != nil {
+		p.p.Inputs[i] = old
+		return err
+	}
 	return nil
 }
 
@@ -457,6 +513,10 @@ func (p *PSBT) Combine(others ...*PSBT) error {
 			mergeOutput(&m.Outputs[i], &o.p.Outputs[i])
 		}
 	}
+	// What one PSBT says about an input's UTXO must not contradict what another says.
+	if err := merged.checkInputs(); err != nil {
+		return err
+	}
 	p.p = merged.p
 	return nil
 }
@@ -532,4 +592,87 @@ func firstBytes(a, b []byte) []byte {
 		return a
 	}
 	return bytes.Clone(b)
+}
+
+// copyPacket returns a deep copy of p.
+func copyPacket(p *psbt.Packet) *psbt.Packet {
+	c := &psbt.Packet{
+		UnsignedTx: p.UnsignedTx.Copy(),
+		Inputs:     make([]psbt.PInput, len(p.Inputs)),
+		Outputs:    make([]psbt.POutput, len(p.Outputs)),
+		Unknowns:   copyUnknowns(p.Unknowns),
+	}
+	for _, x := range p.XPubs {
+		x.ExtendedKey, x.Bip32Path = bytes.Clone(x.ExtendedKey), slices.Clone(x.Bip32Path)
+		c.XPubs = append(c.XPubs, x)
+	}
+	for i := range p.Inputs {
+		a, b := &p.Inputs[i], &c.Inputs[i]
+		if a.NonWitnessUtxo != nil {
+			b.NonWitnessUtxo = a.NonWitnessUtxo.Copy()
+		}
+		if a.WitnessUtxo != nil {
+			b.WitnessUtxo = wire.NewTxOut(a.WitnessUtxo.Value, bytes.Clone(a.WitnessUtxo.PkScript))
+		}
+		for _, s := range a.PartialSigs {
+			b.PartialSigs = append(b.PartialSigs, &psbt.PartialSig{PubKey: bytes.Clone(s.PubKey), Signature: bytes.Clone(s.Signature)})
+		}
+		b.SighashType = a.SighashType
+		b.RedeemScript, b.WitnessScript = bytes.Clone(a.RedeemScript), bytes.Clone(a.WitnessScript)
+		b.Bip32Derivation = copyDerivations(a.Bip32Derivation)
+		b.FinalScriptSig, b.FinalScriptWitness = bytes.Clone(a.FinalScriptSig), bytes.Clone(a.FinalScriptWitness)
+		b.TaprootKeySpendSig = bytes.Clone(a.TaprootKeySpendSig)
+		for _, s := range a.TaprootScriptSpendSig {
+			s2 := *s
+			s2.XOnlyPubKey, s2.LeafHash, s2.Signature = bytes.Clone(s.XOnlyPubKey), bytes.Clone(s.LeafHash), bytes.Clone(s.Signature)
+			b.TaprootScriptSpendSig = append(b.TaprootScriptSpendSig, &s2)
+		}
+		for _, l := range a.TaprootLeafScript {
+			l2 := *l
+			l2.ControlBlock, l2.Script = bytes.Clone(l.ControlBlock), bytes.Clone(l.Script)
+			b.TaprootLeafScript = append(b.TaprootLeafScript, &l2)
+		}
+		b.TaprootBip32Derivation = copyTapDerivations(a.TaprootBip32Derivation)
+		b.TaprootInternalKey, b.TaprootMerkleRoot = bytes.Clone(a.TaprootInternalKey), bytes.Clone(a.TaprootMerkleRoot)
+		b.Unknowns = copyUnknowns(a.Unknowns)
+	}
+	for i := range p.Outputs {
+		a, b := &p.Outputs[i], &c.Outputs[i]
+		b.RedeemScript, b.WitnessScript = bytes.Clone(a.RedeemScript), bytes.Clone(a.WitnessScript)
+		b.Bip32Derivation = copyDerivations(a.Bip32Derivation)
+		b.TaprootInternalKey, b.TaprootTapTree = bytes.Clone(a.TaprootInternalKey), bytes.Clone(a.TaprootTapTree)
+		b.TaprootBip32Derivation = copyTapDerivations(a.TaprootBip32Derivation)
+		b.Unknowns = copyUnknowns(a.Unknowns)
+	}
+	return c
+}
+
+func copyUnknowns(us []*psbt.Unknown) []*psbt.Unknown {
+	var out []*psbt.Unknown
+	for _, u := range us {
+		out = append(out, &psbt.Unknown{Key: bytes.Clone(u.Key), Value: bytes.Clone(u.Value)})
+	}
+	return out
+}
+
+func copyDerivations(ds []*psbt.Bip32Derivation) []*psbt.Bip32Derivation {
+	var out []*psbt.Bip32Derivation
+	for _, d := range ds {
+		out = append(out, &psbt.Bip32Derivation{PubKey: bytes.Clone(d.PubKey), MasterKeyFingerprint: d.MasterKeyFingerprint, Bip32Path: slices.Clone(d.Bip32Path)})
+	}
+	return out
+}
+
+func copyTapDerivations(ds []*psbt.TaprootBip32Derivation) []*psbt.TaprootBip32Derivation {
+	var out []*psbt.TaprootBip32Derivation
+	for _, d := range ds {
+		d2 := *d
+		d2.XOnlyPubKey, d2.Bip32Path = bytes.Clone(d.XOnlyPubKey), slices.Clone(d.Bip32Path)
+		d2.LeafHashes = nil
+		for _, h := range d.LeafHashes {
+			d2.LeafHashes = append(d2.LeafHashes, bytes.Clone(h))
+		}
+		out = append(out, &d2)
+	}
+	return out
 }

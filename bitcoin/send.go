@@ -19,10 +19,15 @@ const MaxSendKeyLen = 256
 // Broadcast submits a signed transaction and returns its txid. It is idempotent: a
 // transaction the chain already has (in the mempool or the main chain) is not sent again and
 // its txid is returned. Otherwise the chain's test-accept check runs first, so a transaction
-// the mempool would refuse fails with a [*RejectError] before anything is sent.
+// the mempool would refuse fails with a [*RejectError] before anything is sent. A transaction
+// with outputs outside 0..btcutil.MaxSatoshi (or summing above it) is refused with an
+// [*AmountError] before the chain is asked anything.
 func Broadcast(ctx context.Context, c Chain, tx *wire.MsgTx) (chainhash.Hash, error) {
 	if tx == nil {
 		return chainhash.Hash{}, &FieldError{Field: "tx", Reason: "nil transaction"}
+	}
+	if err := CheckTxAmounts(tx); err != nil {
+		return chainhash.Hash{}, err
 	}
 	txid := tx.TxHash()
 	_, err := c.Tx(ctx, txid)
@@ -177,13 +182,18 @@ func checkKey(key string) error {
 //     [ErrKeyConflict].
 //
 // A transaction that passed the check but is refused at broadcast keeps its key: the key is
-// never re-bound, so that one key can never lead to two different payments.
+// never re-bound, so that one key can never lead to two different payments. A transaction
+// with outputs out of range is refused with an [*AmountError] before anything is looked up
+// or recorded.
 func (s *Sender) Send(ctx context.Context, key string, tx *wire.MsgTx) (chainhash.Hash, error) {
 	if err := checkKey(key); err != nil {
 		return chainhash.Hash{}, err
 	}
 	if tx == nil {
 		return chainhash.Hash{}, &FieldError{Field: "tx", Reason: "nil transaction"}
+	}
+	if err := CheckTxAmounts(tx); err != nil {
+		return chainhash.Hash{}, err
 	}
 	txid := tx.TxHash()
 	rec, err := s.store.Get(ctx, key)
@@ -218,6 +228,9 @@ func (s *Sender) SendFunc(ctx context.Context, key string, build func(context.Co
 	}
 	if tx == nil {
 		return chainhash.Hash{}, &FieldError{Field: "build", Reason: "returned a nil transaction"}
+	}
+	if err := CheckTxAmounts(tx); err != nil {
+		return chainhash.Hash{}, err
 	}
 	return s.sendNew(ctx, key, tx)
 }
@@ -255,14 +268,14 @@ func (s *Sender) sendNew(ctx context.Context, key string, tx *wire.MsgTx) (chain
 }
 
 func (s *Sender) resend(ctx context.Context, rec SendRecord) (chainhash.Hash, error) {
-	var tx wire.MsgTx
-	if err := tx.Deserialize(bytes.NewReader(rec.RawTx)); err != nil {
+	tx, err := DecodeTx(rec.RawTx)
+	if err != nil {
 		return chainhash.Hash{}, fmt.Errorf("bitcoin: send record %q holds a bad transaction: %w", rec.Key, err)
 	}
 	if tx.TxHash() != rec.Txid {
 		return chainhash.Hash{}, fmt.Errorf("bitcoin: send record %q: transaction is %s, record says %s", rec.Key, tx.TxHash(), rec.Txid)
 	}
-	return s.broadcast(ctx, rec.Key, &tx)
+	return s.broadcast(ctx, rec.Key, tx)
 }
 
 func (s *Sender) broadcast(ctx context.Context, key string, tx *wire.MsgTx) (chainhash.Hash, error) {

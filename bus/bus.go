@@ -249,16 +249,18 @@ func (b *Bus) allSubs() []subscription {
 }
 
 // Close stops the bus now: Publish and Subscribe return ErrClosed from then on, queued messages
-// are discarded (and counted as dropped), handlers' contexts are cancelled, and Close waits for
-// running handler calls to return and every goroutine of the bus to exit. It is idempotent and
-// always returns nil.
+// are discarded (and counted as dropped), publishers waiting for room get a *PublishError
+// matching ErrClosed (their message counted as dropped), handlers' contexts are cancelled — a
+// handler that returns that cancellation has its message counted as dropped, not failed — and
+// Close waits for running handler calls to return and every goroutine of the bus to exit. It is
+// idempotent and always returns nil.
 func (b *Bus) Close() error {
 	b.closeOnce.Do(func() {
 		b.mu.Lock()
 		b.state.Store(stateClosed)
 		b.mu.Unlock()
 		for _, s := range b.allSubs() {
-			s.stop()
+			s.stop(endClosed)
 		}
 		b.cancel()
 		b.wg.Wait()
@@ -366,13 +368,23 @@ func (b *Bus) Stats() []TopicStats {
 	return out
 }
 
-// TopicStats are the counters of one topic.
+// TopicStats are the counters of one topic. Published counts messages once; the other counters
+// count them once per subscription they were routed to (see SubscriptionStats.Received), and
+// every such message ends as exactly one of them. So once the bus is closed (by Close or Drain),
+// with every subscription matching every published message and no Filter, Published × the
+// number of subscriptions == Delivered + Dropped + Failed. (On a bus with a Transport, a message
+// the transport delivers to nobody — say because Close detached the subscriptions while it was on
+// its way — is counted as published only.)
 type TopicStats struct {
 	Topic     string
 	Published uint64 // accepted by Publish
 	Delivered uint64 // handled successfully, summed over subscribers
-	Dropped   uint64 // discarded by a subscriber's full queue or by Close
-	Failed    uint64 // handler errors, panics, undecodable payloads, refused by PolicyFail
+	// Dropped counts messages discarded by a drop policy, by Unsubscribe or by Close (queued, or
+	// cut short in a handler by Close cancelling its context), and messages a subscription did
+	// not take because the publisher's context ended while it waited under PolicyBlock or the
+	// subscription or the bus ended first.
+	Dropped uint64
+	Failed  uint64 // handler errors, panics, undecodable or mistyped payloads, refused by PolicyFail
 }
 
 // topicStats keeps the counter the publisher writes and the ones handlers write on separate

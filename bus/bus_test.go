@@ -184,3 +184,109 @@ func TestPublishDoesNotAllocate(t *testing.T) {
 		t.Fatalf("Publish allocated %.1f times per call", allocs)
 	}
 }
+
+// A publisher waiting for room under PolicyBlock gives up exactly when its deadline passes, gets
+// an error matching context.DeadlineExceeded, and its message is counted as dropped.
+func TestBlockedPublisherDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBus(t)
+		release := make(chan struct{})
+		sub, err := bus.Subscribe(b, "slow", func(ctx context.Context, _ bus.Envelope[int]) error {
+			<-release
+			return nil
+		}, bus.QueueSize(1), bus.OnFull(bus.PolicyBlock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 { // 0 in the handler, 1 queued
+			if err := bus.Publish(t.Context(), b, "slow", i); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		start := time.Now()
+		err = bus.Publish(ctx, b, "slow", 2)
+		var pe *bus.PublishError
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &pe) || len(pe.Errs) != 1 {
+			t.Fatalf("err = %v, want a *PublishError matching DeadlineExceeded", err)
+		}
+		if d := time.Since(start); d != time.Second {
+			t.Fatalf("publisher waited %v, want exactly its 1s deadline on the fake clock", d)
+		}
+		if st := sub.Stats(); st.Received != 3 || st.Dropped != 1 || st.Waiting != 0 {
+			t.Fatalf("stats = %+v, want 3 received, 1 dropped", st)
+		}
+		close(release)
+		if err := b.Drain(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if st := b.Stats()[0]; st != (bus.TopicStats{Topic: "slow", Published: 3, Delivered: 2, Dropped: 1}) {
+			t.Fatalf("stats = %+v, want 3 published = 2 delivered + 1 dropped", st)
+		}
+	})
+}
+
+// Publish's error lists each subscription that did not take the message and leaves out the ones
+// that did; errors.Is matches every cause.
+func TestPublishErrorNamesEachRefusal(t *testing.T) {
+	b := newBus(t)
+	defer b.Close()
+	release := make(chan struct{})
+	defer close(release)
+	entered := make(chan struct{}, 3)
+	slow := func(ctx context.Context, e bus.Envelope[int]) error {
+		if e.Payload == 0 {
+			entered <- struct{}{}
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+	for _, o := range []struct {
+		name string
+		p    bus.Policy
+	}{{"block", bus.PolicyBlock}, {"fail", bus.PolicyFail}, {"drop", bus.PolicyDropNewest}} {
+		if _, err := bus.Subscribe(b, "t", slow, bus.QueueSize(1), bus.OnFull(o.p), bus.Named(o.name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok := bustest.Record[int](t, b, "t")
+	ctx, cancel := context.WithCancel(context.Background())
+	for i := range 2 {
+		if err := bus.Publish(ctx, b, "t", i); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 { // every slow handler holds message 0, so message 1 fills their queues
+			for range 3 {
+				<-entered
+			}
+		}
+	}
+	cancel()
+	err := bus.Publish(ctx, b, "t", 2)
+	var pe *bus.PublishError
+	if !errors.As(err, &pe) {
+		t.Fatalf("err = %v, want *PublishError", err)
+	}
+	names := map[string]error{}
+	for _, e := range pe.Errs {
+		var de *bus.DeliveryError
+		if !errors.As(e, &de) {
+			t.Fatalf("cause %v is not a *DeliveryError", e)
+		}
+		names[de.Subscriber] = de.Err
+	}
+	if len(names) != 2 || !errors.Is(names["block"], context.Canceled) || !errors.Is(names["fail"], bus.ErrQueueFull) {
+		t.Fatalf("refusals = %v, want block: context canceled, fail: queue full", names)
+	}
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, bus.ErrQueueFull) || errors.Is(err, bus.ErrClosed) {
+		t.Fatalf("errors.Is on %v does not match exactly its causes", err)
+	}
+	if got := ok.WaitFor(t, 3); len(got) != 3 || got[2].ID != pe.ID {
+		t.Fatalf("the subscription that took message 2 got %d messages, last id %v, want id %v", len(got), got[len(got)-1].ID, pe.ID)
+	}
+}

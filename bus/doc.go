@@ -45,6 +45,17 @@
 // republishes messages a handler finally fails on; ErrorFunc and the logger are told about every
 // failure. Filter skips messages before they take queue room.
 //
+// # What Publish promises
+//
+// Publish returns nil when every matching subscription took the message: queued it, skipped it
+// with its Filter, or discarded it as its drop policy says. When one did not — its PolicyFail
+// queue was full, the publisher's context ended while it waited for room, or the subscription or
+// the bus ended first — Publish returns a *PublishError naming each such subscription in a
+// *DeliveryError, and errors.Is matches the cause (ErrQueueFull, ctx.Err(), ErrUnsubscribed,
+// ErrClosed). The message is published regardless, and every other subscription handles it.
+// Whatever happens, each message ends, once per subscription it was routed to, as delivered,
+// dropped or failed: the counters always balance (see TopicStats and SubscriptionStats).
+//
 // # Lifecycle
 //
 // Close stops at once, discarding what is queued; Drain delivers what is queued and then closes.
@@ -54,7 +65,7 @@
 // # Observability
 //
 // Stats returns per-topic counters (published, delivered, dropped, failed) and Subscription.Stats
-// per-subscription ones; WithMetrics reports each event as it happens to a function, so any
+// per-subscription ones (received, delivered, dropped, failed, queued, publishers waiting); WithMetrics reports each event as it happens to a function, so any
 // metrics system can be wired without this package depending on one.
 //
 // # Transports

@@ -3,11 +3,16 @@ package bus
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 var (
-	// ErrClosed is returned by Publish and Subscribe once the bus is closed or draining.
+	// ErrClosed is returned by Publish and Subscribe once the bus is closed or draining, and
+	// matches the *PublishError of a message a subscription could not take because the bus closed.
 	ErrClosed = errors.New("bus: closed")
+	// ErrUnsubscribed matches the *PublishError of a message a subscription could not take because
+	// it was unsubscribed while the message was on its way.
+	ErrUnsubscribed = errors.New("bus: unsubscribed")
 	// ErrInvalidTopic is wrapped by the *TopicError returned for a malformed topic.
 	ErrInvalidTopic = errors.New("bus: invalid topic")
 	// ErrInvalidPattern is wrapped by the *TopicError returned for a malformed subscription pattern.
@@ -71,3 +76,28 @@ func (e *DeliveryError) Error() string {
 
 // Unwrap returns the underlying cause, such as ErrQueueFull.
 func (e *DeliveryError) Unwrap() error { return e.Err }
+
+// PublishError is what Publish returns when a message it published was not taken by every
+// subscription it was routed to. The message was published all the same: it has an ID, it counts
+// in Stats, and every subscription not named in Errs took it. See Publish.
+type PublishError struct {
+	Topic string
+	ID    ID      // the message's ID
+	Errs  []error // why it was not taken: one *DeliveryError per subscription, or a transport's error
+}
+
+func (e *PublishError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "bus: publish %q (%s):", e.Topic, e.ID)
+	for i, err := range e.Errs {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteByte(' ')
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns Errs, so errors.Is and errors.As see every cause.
+func (e *PublishError) Unwrap() []error { return e.Errs }

@@ -83,3 +83,37 @@ func ExampleOnFull() {
 	// Output:
 	// handled + dropped = 10
 }
+
+// When a subscription does not take a message, Publish says which one and why; the message
+// still reaches the others, and every message is counted once per subscription.
+func ExamplePublishError() {
+	ctx := context.Background()
+	b, _ := bus.New()
+	release, holding := make(chan struct{}), make(chan struct{}, 1)
+	_, _ = bus.Subscribe(b, "orders", func(ctx context.Context, e bus.Envelope[int]) error {
+		if e.Payload == 1 {
+			holding <- struct{}{}
+			<-release
+		}
+		return nil
+	}, bus.Named("slow"), bus.QueueSize(1), bus.OnFull(bus.PolicyFail))
+	_, _ = bus.Subscribe(b, "orders", func(context.Context, bus.Envelope[int]) error { return nil }, bus.Named("fast"))
+
+	_ = bus.Publish(ctx, b, "orders", 1)
+	<-holding                            // slow handles 1
+	_ = bus.Publish(ctx, b, "orders", 2) // waits in slow's queue
+	err := bus.Publish(ctx, b, "orders", 3)
+	var pe *bus.PublishError
+	if errors.As(err, &pe) {
+		var de *bus.DeliveryError
+		errors.As(pe.Errs[0], &de)
+		fmt.Println("not taken by", de.Subscriber, "- queue full:", errors.Is(err, bus.ErrQueueFull))
+	}
+	close(release)
+	_ = b.Drain(ctx)
+	st := b.Stats()[0]
+	fmt.Printf("published %d: delivered %d + dropped %d + failed %d\n", st.Published, st.Delivered, st.Dropped, st.Failed)
+	// Output:
+	// not taken by slow - queue full: true
+	// published 3: delivered 5 + dropped 0 + failed 1
+}

@@ -26,7 +26,9 @@ type Policy uint8
 
 const (
 	// PolicyBlock makes the publisher wait for room, bounded by the publisher's context: the
-	// slow consumer pushes back. Nothing is lost.
+	// slow consumer pushes back. Nothing is lost silently: a message that does not get in — the
+	// context ended first, or the subscription or the bus ended — is counted as dropped and
+	// Publish returns a *PublishError that says so.
 	PolicyBlock Policy = iota
 	// PolicyDropNewest discards the arriving message.
 	PolicyDropNewest
@@ -57,8 +59,8 @@ type Metric uint8
 const (
 	MetricPublished Metric = iota // a message was accepted by Publish (once per publish)
 	MetricDelivered               // a handler returned nil (once per subscriber)
-	MetricDropped                 // a subscriber discarded a message (full queue, or closed)
-	MetricFailed                  // a handler's final result was an error (or a panic, or undecodable payload)
+	MetricDropped                 // a subscriber discarded a message or could not take it (see TopicStats.Dropped)
+	MetricFailed                  // a handler's final result was an error (or a panic, an undecodable payload, a PolicyFail refusal)
 )
 
 func (m Metric) String() string {

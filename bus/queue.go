@@ -11,15 +11,17 @@ import (
 // publisher one short critical section and the worker nothing but its share of a batch, and the
 // two slices are reused without allocating.
 type queue[T any] struct {
-	mu      sync.Mutex
-	in      []item[T]     // waiting items are in[start:], oldest first
-	start   int           // items before start were dropped (PolicyDropOldest)
-	msgs    int           // messages (not control items) waiting
-	limit   int           // most messages that may wait
-	idle    bool          // the worker is parked in take
-	wake    chan struct{} // capacity 1: unparks the worker
-	notFull chan struct{} // closed when room appears; nil while no publisher waits
-	held    int           // messages in the batch the worker is handling
+	mu       sync.Mutex
+	in       []item[T]     // waiting items are in[start:], oldest first
+	start    int           // items before start were dropped (PolicyDropOldest)
+	msgs     int           // messages (not control items) waiting
+	limit    int           // most messages that may wait
+	idle     bool          // the worker is parked in take
+	wake     chan struct{} // capacity 1: unparks the worker
+	notFull  chan struct{} // closed when room appears; nil while no publisher waits
+	held     int           // messages in the batch the worker is handling
+	closed   bool          // the subscription ended: push and replaceOldest refuse
+	accepted uint64        // messages ever appended (by push or replaceOldest)
 
 	track bool         // keep depth for lane choice (Concurrency > 1)
 	depth atomic.Int32 // msgs + held, approximately, when track is set
@@ -29,20 +31,36 @@ func newQueue[T any](limit int, track bool) *queue[T] {
 	return &queue[T]{limit: limit, wake: make(chan struct{}, 1), track: track}
 }
 
+// pushResult is what became of a message offered to a queue.
+type pushResult uint8
+
+const (
+	pushed    pushResult = iota // appended
+	queueFull                   // not appended: no room
+	queueGone                   // not appended: the subscription ended
+)
+
 // push appends a message. When the queue is full it appends nothing and returns a channel that
-// is closed once there is room.
-func (q *queue[T]) push(it *item[T]) (ok bool, room <-chan struct{}) {
+// is closed once there is room (or the queue closes). Once the queue is closed it refuses every
+// message, so a message is either appended before the queue closes — and then handled or
+// counted by the worker — or refused, and then counted by the publisher.
+func (q *queue[T]) push(it *item[T]) (res pushResult, room <-chan struct{}) {
 	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return queueGone, nil
+	}
 	if q.msgs >= q.limit {
 		if q.notFull == nil {
 			q.notFull = make(chan struct{})
 		}
 		room = q.notFull
 		q.mu.Unlock()
-		return false, room
+		return queueFull, room
 	}
 	q.in = append(q.in, *it)
 	q.msgs++
+	q.accepted++
 	wake := q.idle
 	q.idle = false
 	q.mu.Unlock()
@@ -52,17 +70,21 @@ func (q *queue[T]) push(it *item[T]) (ok bool, room <-chan struct{}) {
 	if wake {
 		q.poke()
 	}
-	return true, nil
+	return pushed, nil
 }
 
 // replaceOldest drops the oldest waiting message, appends it in its place at the end and
-// returns the dropped message's counters; ok is false when no message is waiting to drop (the
-// queue holds only control items, or has room again).
-func (q *queue[T]) replaceOldest(it *item[T]) (dropped *topicStats, ok bool) {
+// returns the dropped message's counters with pushed; it returns queueFull when no message is
+// waiting to drop (the queue holds only control items, or has room again) and queueGone when the
+// queue is closed.
+func (q *queue[T]) replaceOldest(it *item[T]) (dropped *topicStats, res pushResult) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return nil, queueGone
+	}
 	if q.msgs < q.limit {
-		return nil, false
+		return nil, queueFull
 	}
 	for i := q.start; i < len(q.in); i++ {
 		if q.in[i].ctl != nil {
@@ -83,14 +105,23 @@ func (q *queue[T]) replaceOldest(it *item[T]) (dropped *topicStats, ok bool) {
 			q.in, q.start = q.in[:n], 0
 		}
 		q.in = append(q.in, *it)
-		return dropped, true
+		q.accepted++
+		return dropped, pushed
 	}
-	return nil, false
+	return nil, queueFull
 }
 
-// control appends an instruction, regardless of the limit, and wakes the worker.
+// control appends an instruction, regardless of the limit, and wakes the worker. A closed
+// queue's worker is gone or going: a drain marker is acknowledged at once and a stop is moot.
 func (q *queue[T]) control(c *control) {
 	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		if c.ack != nil {
+			close(c.ack)
+		}
+		return
+	}
 	q.in = append(q.in, item[T]{ctl: c})
 	wake := q.idle
 	q.idle = false
@@ -141,6 +172,13 @@ func (q *queue[T]) take(done []item[T], stop *atomic.Bool) []item[T] {
 	return batch
 }
 
+// acceptedCount returns how many messages were ever appended.
+func (q *queue[T]) acceptedCount() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.accepted
+}
+
 // len returns the number of messages waiting or being handled.
 func (q *queue[T]) len() int {
 	q.mu.Lock()
@@ -148,13 +186,26 @@ func (q *queue[T]) len() int {
 	return q.msgs + q.held
 }
 
-// drain removes everything waiting and returns it.
+// close makes the queue refuse messages from now on and wakes publishers waiting for room. What
+// is already waiting stays for the worker to take (and discard).
+func (q *queue[T]) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	if q.notFull != nil {
+		close(q.notFull)
+		q.notFull = nil
+	}
+}
+
+// drain closes the queue, removes everything waiting and returns it.
 func (q *queue[T]) drain() []item[T] {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.closed = true
 	out := append([]item[T](nil), q.in[q.start:]...)
 	clear(q.in)
-	q.in, q.start, q.msgs = q.in[:0], 0, 0
+	q.in, q.start, q.msgs, q.held = q.in[:0], 0, 0, 0
 	if q.notFull != nil {
 		close(q.notFull)
 		q.notFull = nil

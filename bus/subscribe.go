@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"strconv"
@@ -22,13 +23,17 @@ func (s *Subscription) Name() string { return s.sb.name }
 // Pattern returns the topic pattern the subscription matches.
 func (s *Subscription) Pattern() string { return s.sb.pat.raw }
 
-// Unsubscribe stops the subscription now: no further messages are routed to it and queued ones are
-// discarded (counted as dropped). It does not wait for a running handler call, so a handler may
-// unsubscribe itself; Done is closed once the subscription's goroutines have exited. It is
-// idempotent and always returns nil.
+// Unsubscribe stops the subscription now: no further messages are routed to it, queued ones are
+// discarded (counted as dropped), and a message on its way to it — a publisher waiting for room,
+// or one that chose the subscription just before — is refused: counted as dropped, and that
+// Publish returns a *PublishError matching ErrUnsubscribed. (On a bus with a Transport, a
+// message the transport had not yet handed over is simply not delivered to it, as if published
+// after.) It does not wait for a running handler call, so a handler may unsubscribe itself;
+// Done is closed once the subscription's goroutines have exited. It is idempotent and always
+// returns nil.
 func (s *Subscription) Unsubscribe() error {
 	s.sb.b.removeSub(s.sb.id)
-	s.sb.self.stop()
+	s.sb.self.stop(endUnsubscribed)
 	return nil
 }
 
@@ -40,18 +45,26 @@ func (s *Subscription) Stats() SubscriptionStats {
 	return SubscriptionStats{
 		Name:      s.sb.name,
 		Pattern:   s.sb.pat.raw,
+		Received:  s.sb.self.accepted() + s.sb.refused.Load(),
 		Delivered: s.sb.delivered.Load(),
 		Dropped:   s.sb.dropped.Load(),
 		Failed:    s.sb.failed.Load(),
 		Queued:    s.sb.self.queued(),
+		Waiting:   int(s.sb.waiting.Load()),
 	}
 }
 
-// SubscriptionStats are the counters of one subscription.
+// SubscriptionStats are the counters of one subscription. Every message Received ends as exactly
+// one of Delivered, Dropped or Failed: once the subscription has ended (Done is closed),
+// Received == Delivered + Dropped + Failed.
 type SubscriptionStats struct {
-	Name, Pattern              string
+	Name, Pattern string
+	// Received counts the messages routed to the subscription (matching its pattern when they
+	// were published, or handed to it by the transport) that its Filter kept.
+	Received                   uint64
 	Delivered, Dropped, Failed uint64
 	Queued                     int // messages waiting in its queues now
+	Waiting                    int // publishers waiting for room in its queues now (PolicyBlock)
 }
 
 // subscription is what the bus keeps of a subscriber of any payload type.
@@ -62,10 +75,11 @@ type subscription interface {
 	// mark queues a drain marker behind everything in each lane and returns channels closed as
 	// the workers reach them.
 	mark(ctx context.Context) ([]chan struct{}, error)
-	stop()
+	stop(why int32)
 	drain()
 	detach()
 	queued() int
+	accepted() uint64
 }
 
 // subBase is the part of a subscriber that does not depend on its payload type.
@@ -80,14 +94,20 @@ type subBase struct {
 	dlq     string
 
 	stopped    atomic.Bool
+	ended      atomic.Int32  // endUnsubscribed or endClosed once stopped
 	done       chan struct{} // closed by stop: unblocks waiting publishers
 	stopOnce   atomic.Bool
 	drainOnce  atomic.Bool
 	detachOnce atomic.Bool
 	exited     chan struct{} // closed when the last worker exits
 	running    atomic.Int32  // live workers
+	waiting    atomic.Int32  // publishers waiting for room
 
 	unsubTransport func() error
+
+	// refused counts messages routed here that were counted as dropped or failed without
+	// being queued (a slow path); those queued are counted by the lanes, under their locks.
+	refused atomic.Uint64
 
 	_         [64]byte // keep the handler-side counter off the lines publishers read
 	delivered atomic.Uint64
@@ -123,6 +143,12 @@ type subscriber[T any] struct {
 }
 
 var stopControl = &control{stop: true}
+
+// Why a subscription stopped.
+const (
+	endClosed       int32 = iota + 1 // the bus closed
+	endUnsubscribed                  // Unsubscribe
+)
 
 // Subscribe registers handler for every message whose topic matches pattern ('*' matches one
 // token, a final '>' one or more). Messages are queued per subscription and handled on the
@@ -199,6 +225,14 @@ func typeName[T any]() string {
 
 func (s *subscriber[T]) base() *subBase { return &s.subBase }
 
+func (s *subscriber[T]) accepted() uint64 {
+	var n uint64
+	for _, l := range s.lanes {
+		n += l.acceptedCount()
+	}
+	return n
+}
+
 func (s *subscriber[T]) queued() int {
 	n := 0
 	for _, l := range s.lanes {
@@ -232,56 +266,86 @@ func (s *subscriber[T]) lane(e *Envelope[T]) *queue[T] {
 	return best
 }
 
-// offer queues it (a message, never an instruction) according to the subscription's policy.
+// offer queues it (a message, never an instruction) according to the subscription's policy. It
+// accounts for the message in every outcome: queued (the worker then counts it), skipped by the
+// filter, dropped or failed here. It returns a *DeliveryError exactly when the subscription did
+// not take the message (see Publish).
 func (s *subscriber[T]) offer(ctx context.Context, it *item[T]) error {
 	if s.filter != nil && !s.filter(it.env) {
 		return nil
 	}
 	lane := s.lane(&it.env)
-	ok, room := lane.push(it)
-	if ok {
+	res, room := lane.push(it)
+	if res == pushed {
 		return nil
 	}
-	return s.offerSlow(ctx, lane, it, room)
+	return s.offerSlow(ctx, lane, it, res, room)
 }
 
-func (s *subscriber[T]) offerSlow(ctx context.Context, lane *queue[T], it *item[T], room <-chan struct{}) error {
-	if s.stopped.Load() {
-		return nil
+func (s *subscriber[T]) offerSlow(ctx context.Context, lane *queue[T], it *item[T], res pushResult, room <-chan struct{}) error {
+	if res == queueGone {
+		return s.refuse(it, s.endErr())
 	}
 	switch s.policy {
 	case PolicyBlock:
+		s.waiting.Add(1)
+		defer s.waiting.Add(-1)
 		for {
 			select {
 			case <-room:
 			case <-s.done:
-				return nil
+				return s.refuse(it, s.endErr())
 			case <-ctx.Done():
-				return &DeliveryError{Subscriber: s.name, Topic: it.env.Topic, Err: ctx.Err()}
+				return s.refuse(it, ctx.Err())
 			}
-			var ok bool
-			if ok, room = lane.push(it); ok {
+			switch res, room = lane.push(it); res {
+			case pushed:
 				return nil
+			case queueGone:
+				return s.refuse(it, s.endErr())
 			}
 		}
 	case PolicyDropNewest:
+		s.refused.Add(1)
 		s.drop(it.ts)
 		return nil
 	case PolicyDropOldest:
 		for {
-			if dropped, ok := lane.replaceOldest(it); ok {
+			dropped, res := lane.replaceOldest(it)
+			if res == pushed {
 				s.drop(dropped)
 				return nil
 			}
-			if ok, _ := lane.push(it); ok {
+			if res == queueGone {
+				return s.refuse(it, s.endErr())
+			}
+			if res, _ := lane.push(it); res == pushed {
 				return nil
+			} else if res == queueGone {
+				return s.refuse(it, s.endErr())
 			}
 		}
 	default: // PolicyFail
+		s.refused.Add(1)
 		s.failed.Add(1)
 		s.b.count(it.ts, s.name, MetricFailed)
 		return &DeliveryError{Subscriber: s.name, Topic: it.env.Topic, Err: ErrQueueFull}
 	}
+}
+
+// refuse counts a message the subscription did not take as dropped and says why.
+func (s *subscriber[T]) refuse(it *item[T], why error) error {
+	s.refused.Add(1)
+	s.drop(it.ts)
+	return &DeliveryError{Subscriber: s.name, Topic: it.env.Topic, Err: why}
+}
+
+// endErr says why the subscription no longer takes messages.
+func (s *subBase) endErr() error {
+	if s.ended.Load() == endUnsubscribed {
+		return ErrUnsubscribed
+	}
+	return ErrClosed
 }
 
 func (s *subscriber[T]) drop(ts *topicStats) {
@@ -292,6 +356,7 @@ func (s *subscriber[T]) drop(ts *topicStats) {
 func (s *subscriber[T]) offerAny(ctx context.Context, m Meta, v any, ts *topicStats) error {
 	p, ok := v.(T)
 	if !ok {
+		s.refused.Add(1)
 		s.failed.Add(1)
 		s.b.count(ts, s.name, MetricFailed)
 		s.b.reportError(&s.subBase, &m, fmt.Errorf("%w: published %T, subscriber %s takes %s", ErrTypeMismatch, v, s.name, typeName[T]()))
@@ -309,6 +374,7 @@ func (s *subscriber[T]) fromTransport(ctx context.Context, msg *Message) error {
 	}
 	it := item[T]{env: Envelope[T]{Meta: msg.Meta}, ts: r.stats}
 	if err := s.b.cfg.codec.Unmarshal(msg.Data, &it.env.Payload); err != nil {
+		s.refused.Add(1)
 		s.failed.Add(1)
 		s.b.count(r.stats, s.name, MetricFailed)
 		s.b.reportError(&s.subBase, &it.env.Meta, fmt.Errorf("%w: decode %s: %v", ErrTypeMismatch, typeName[T](), err))
@@ -371,6 +437,10 @@ func (s *subscriber[T]) run(lane *queue[T]) {
 			}
 			w.cur = it
 			if err := h(ctx, &it.env.Meta); err != nil {
+				if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+					s.drop(it.ts) // cut short by Close: discarded, not a failure
+					continue
+				}
 				s.fail(it.ts, &it.env, err)
 			} else {
 				s.delivered.Add(1)
@@ -431,13 +501,18 @@ func (s *subBase) detach() {
 	}
 }
 
-// stop makes the workers exit as soon as they finish the current message. It never blocks on
+// stop makes the workers exit as soon as they finish the current message and the lanes refuse
+// messages from now on; why says whether the subscription or the bus ended. It never blocks on
 // the workers.
-func (s *subscriber[T]) stop() {
+func (s *subscriber[T]) stop(why int32) {
 	if !s.stopOnce.CompareAndSwap(false, true) {
 		return
 	}
+	s.ended.Store(why)
 	s.stopped.Store(true)
+	for _, lane := range s.lanes {
+		lane.close()
+	}
 	close(s.done)
 	s.detach()
 	for _, lane := range s.lanes {

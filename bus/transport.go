@@ -37,7 +37,14 @@ type Unsubscriber interface {
 //   - For one subscription, the handler MUST NOT be called concurrently with itself, and messages
 //     from one publisher to one topic MUST arrive in publish order.
 //   - A handler's error is the subscriber refusing the message (for example a PolicyFail queue is
-//     full); a transport that can report it to the publisher SHOULD return it from Publish.
+//     full, or a PolicyBlock queue stayed full until ctx ended); the subscriber has already
+//     counted it. A transport that can report it to the publisher SHOULD return it from Publish,
+//     as the handler's error itself or errors.Join of several.
+//   - A transport MUST NOT skip a subscription it routed a message to without calling its
+//     handler: the handler is where the bus counts the message (SubscriptionStats.Received) and
+//     then accounts for it as delivered, dropped or failed. In particular, a synchronous
+//     transport calls every matching handler even when ctx has ended (the handler honours ctx
+//     and returns at once instead of waiting).
 //   - Publish MUST honour ctx; m and m.Data MUST NOT be retained after the handler returns unless
 //     copied (publishers may reuse them).
 //
@@ -99,11 +106,10 @@ func (t *MemTransport) Publish(ctx context.Context, m *Message) error {
 		}
 	}
 	t.mu.RUnlock()
-	var errs error
+	// Every target is offered the message even once ctx has ended: the bus's handler then refuses
+	// it at once if it would have to wait, and counts it, so nothing routed goes uncounted.
+	var errs []error
 	for _, s := range targets {
-		if err := ctx.Err(); err != nil {
-			return errors.Join(errs, err)
-		}
 		cp := &Message{Meta: m.Meta, Data: append([]byte(nil), m.Data...)}
 		if m.Meta.Headers != nil {
 			cp.Meta.Headers = make(Headers, len(m.Meta.Headers))
@@ -112,14 +118,16 @@ func (t *MemTransport) Publish(ctx context.Context, m *Message) error {
 			}
 		}
 		s.mu.Lock()
+		var err error
 		if !s.gone {
-			if err := s.h(ctx, cp); err != nil {
-				errs = errors.Join(errs, err)
-			}
+			err = s.h(ctx, cp)
 		}
 		s.mu.Unlock()
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return errs
+	return errors.Join(errs...)
 }
 
 // Subscribe registers h for messages whose topic matches pattern.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -283,6 +284,18 @@ func testRejects(t *testing.T, b Backend) {
 
 	wrongKey := must(SpendOutput(coin.OutPoint, coin.Value, KeyFromSeed("not the owner"), dest, 1000))
 	wantReject(t, c, "signed by another key", wrongKey)
+
+	// Amounts out of range are refused with the SDK's typed error, whatever the backend.
+	for _, v := range []int64{-1, btcutil.MaxSatoshi + 1, math.MaxInt64} {
+		tx := must(SpendOutput(coin.OutPoint, coin.Value, w.Key(), dest, 1000))
+		tx.TxOut[0].Value = v
+		wantReject(t, c, fmt.Sprintf("output of %d sat", v), tx)
+		err := c.TestAccept(ctx, tx)
+		var ae *bitcoin.AmountError
+		if _, berr := c.Broadcast(ctx, tx); !errors.As(err, &ae) || !errors.As(berr, &ae) {
+			t.Fatalf("output of %d sat: TestAccept %v, Broadcast %v; want *AmountError", v, err, berr)
+		}
+	}
 
 	// A conflicting spend that pays less fee than the mempool transaction cannot replace it.
 	first := must(SpendOutput(coin.OutPoint, coin.Value, w.Key(), dest, 50_000))

@@ -237,12 +237,12 @@ func (c *Chain) dial(ctx context.Context) (*rpcclient.Client, error) {
 			c.emit(bitcoin.ChainUpdate{Kind: bitcoin.UpdateTip, Tip: bitcoin.BlockStamp{Height: height - 1, Hash: header.PrevBlock}})
 		},
 		OnRelevantTxAccepted: func(raw []byte) {
-			var tx wire.MsgTx
-			if err := tx.Deserialize(bytes.NewReader(raw)); err != nil {
+			tx, err := bitcoin.DecodeTx(raw)
+			if err != nil {
 				c.cfg.log.Warn("rpcchain: undecodable relevanttxaccepted", "err", err)
 				return
 			}
-			c.emit(bitcoin.ChainUpdate{Kind: bitcoin.UpdateMempool, Tx: &tx})
+			c.emit(bitcoin.ChainUpdate{Kind: bitcoin.UpdateMempool, Tx: tx})
 		},
 		OnTxAccepted: func(hash *chainhash.Hash, _ btcutil.Amount) {
 			select {
@@ -473,8 +473,18 @@ func (c *Chain) Block(ctx context.Context, hash chainhash.Hash) (*wire.MsgBlock,
 		return nil, fmt.Errorf("rpcchain: getblock: %w", err)
 	}
 	var b wire.MsgBlock
-	if err := b.Deserialize(bytes.NewReader(raw)); err != nil {
-		return nil, fmt.Errorf("rpcchain: getblock: %w", err)
+	r := bytes.NewReader(raw)
+	if err := b.Deserialize(r); err != nil || r.Len() != 0 {
+		if err == nil {
+			err = fmt.Errorf("%d trailing bytes", r.Len())
+		}
+		return nil, fmt.Errorf("rpcchain: getblock: %w: %v", bitcoin.ErrInvalidTransaction, err)
+	}
+	if got := b.BlockHash(); got != hash {
+		return nil, fmt.Errorf("rpcchain: getblock %s: the node returned block %s: %w", hash, got, bitcoin.ErrInvalidTransaction)
+	}
+	if err := bitcoin.CheckBlockAmounts(&b); err != nil {
+		return nil, fmt.Errorf("rpcchain: getblock %s: %w", hash, err)
 	}
 	return &b, nil
 }
@@ -512,6 +522,9 @@ func (c *Chain) Tx(ctx context.Context, txid chainhash.Hash) (bitcoin.TxInfo, er
 	if err != nil {
 		return bitcoin.TxInfo{}, fmt.Errorf("rpcchain: getrawtransaction: %w", err)
 	}
+	if tx.TxHash() != txid {
+		return bitcoin.TxInfo{}, fmt.Errorf("rpcchain: getrawtransaction %s: the node returned %s: %w", txid, tx.TxHash(), bitcoin.ErrInvalidTransaction)
+	}
 	info := bitcoin.TxInfo{Tx: tx}
 	if res.BlockHash == "" {
 		return info, nil
@@ -528,16 +541,27 @@ func (c *Chain) Tx(ctx context.Context, txid chainhash.Hash) (bitcoin.TxInfo, er
 	return info, nil
 }
 
+// decodeTx decodes a node's hex transaction with the SDK's one decoder, so what the node says
+// is held to the same rules as any other outside input (exact bytes, amounts in range).
 func decodeTx(s string) (*wire.MsgTx, error) {
 	raw, err := hex.DecodeString(s)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", bitcoin.ErrInvalidTransaction, err)
 	}
-	var tx wire.MsgTx
-	if err := tx.Deserialize(bytes.NewReader(raw)); err != nil {
-		return nil, err
+	return bitcoin.DecodeTx(raw)
+}
+
+// amount converts a node's BTC value to satoshis and checks it is within
+// 0..btcutil.MaxSatoshi.
+func amount(btc float64) (btcutil.Amount, error) {
+	a, err := btcutil.NewAmount(btc)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", bitcoin.ErrAmountOutOfRange, err)
 	}
-	return &tx, nil
+	if err := bitcoin.CheckAmount(a); err != nil {
+		return 0, err
+	}
+	return a, nil
 }
 
 func encodeTx(tx *wire.MsgTx) (string, error) {
@@ -554,7 +578,7 @@ func (c *Chain) txOutResult(ctx context.Context, op wire.OutPoint, res *btcjson.
 	if err != nil {
 		return bitcoin.UTXO{}, fmt.Errorf("rpcchain: gettxout: %w", err)
 	}
-	value, err := btcutil.NewAmount(res.Value)
+	value, err := amount(res.Value)
 	if err != nil {
 		return bitcoin.UTXO{}, fmt.Errorf("rpcchain: gettxout: %w", err)
 	}
@@ -759,9 +783,9 @@ func (c *Chain) Mempool(ctx context.Context) ([]bitcoin.MempoolEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("rpcchain: getrawmempool: %w", err)
 		}
-		fee, err := btcutil.NewAmount(e.Fee)
+		fee, err := amount(e.Fee)
 		if err != nil {
-			return nil, fmt.Errorf("rpcchain: getrawmempool: %w", err)
+			return nil, fmt.Errorf("rpcchain: getrawmempool %s: %w", id, err)
 		}
 		out = append(out, bitcoin.MempoolEntry{Txid: *h, VSize: int64(e.Vsize), Fee: fee})
 	}
@@ -784,7 +808,7 @@ func (c *Chain) EstimateFee(ctx context.Context, target int) (bitcoin.FeeRate, e
 	if btcPerKB <= 0 {
 		return 0, fmt.Errorf("rpcchain: estimatefee: %w", bitcoin.ErrNoFeeEstimate)
 	}
-	rate, err := btcutil.NewAmount(btcPerKB)
+	rate, err := amount(btcPerKB)
 	if err != nil {
 		return 0, fmt.Errorf("rpcchain: estimatefee: %w", err)
 	}
@@ -795,6 +819,9 @@ func (c *Chain) EstimateFee(ctx context.Context, target int) (bitcoin.FeeRate, e
 func (c *Chain) TestAccept(ctx context.Context, tx *wire.MsgTx) error {
 	if tx == nil {
 		return &bitcoin.FieldError{Field: "tx", Reason: "nil transaction"}
+	}
+	if err := bitcoin.CheckTxAmounts(tx); err != nil {
+		return &bitcoin.RejectError{Txid: tx.TxHash(), Reason: "bad-txns-vout-outofrange", Err: err}
 	}
 	s, err := encodeTx(tx)
 	if err != nil {
@@ -823,6 +850,9 @@ func (c *Chain) Broadcast(ctx context.Context, tx *wire.MsgTx) (chainhash.Hash, 
 		return chainhash.Hash{}, &bitcoin.FieldError{Field: "tx", Reason: "nil transaction"}
 	}
 	txid := tx.TxHash()
+	if err := bitcoin.CheckTxAmounts(tx); err != nil {
+		return chainhash.Hash{}, &bitcoin.RejectError{Txid: txid, Reason: "bad-txns-vout-outofrange", Err: err}
+	}
 	if _, err := c.Tx(ctx, txid); err == nil {
 		return txid, nil
 	} else if !errors.Is(err, bitcoin.ErrNotFound) {

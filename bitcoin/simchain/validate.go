@@ -40,6 +40,11 @@ func (c *Chain) check(tx *wire.MsgTx) (*poolTx, error) {
 	if _, ok := c.txIndex[txid]; ok {
 		return nil, errKnown
 	}
+	// Amounts first, so a refusal for them carries the SDK's typed error (btcd's sanity check
+	// below would refuse them too, with its own).
+	if err := bitcoin.CheckTxAmounts(tx); err != nil {
+		return nil, reject(txid, "bad-txns-vout-outofrange", err)
+	}
 	btx := btcutil.NewTx(tx)
 	if err := blockchain.CheckTransactionSanity(btx); err != nil {
 		return nil, reject(txid, "bad-txns-sanity: "+err.Error(), err)
@@ -60,7 +65,7 @@ func (c *Chain) check(tx *wire.MsgTx) (*poolTx, error) {
 
 	prevOuts := make(map[wire.OutPoint]*wire.TxOut, len(tx.TxIn))
 	var in int64
-	for _, txIn := range tx.TxIn {
+	for i, txIn := range tx.TxIn {
 		op := txIn.PreviousOutPoint
 		if spender, ok := c.poolSpends[op]; ok {
 			return nil, reject(txid, "txn-mempool-conflict", fmt.Errorf("input %s already spent by %s", op, spender))
@@ -81,9 +86,13 @@ func (c *Chain) check(tx *wire.MsgTx) (*poolTx, error) {
 		} else {
 			return nil, reject(txid, "missing-inputs", fmt.Errorf("input %s is unknown or spent", op))
 		}
-		in += out.Value
-		if out.Value < 0 || in > btcutil.MaxSatoshi {
-			return nil, reject(txid, "bad-txns-inputvalues-outofrange", nil)
+		if out.Value < 0 || out.Value > btcutil.MaxSatoshi {
+			return nil, reject(txid, "bad-txns-inputvalues-outofrange",
+				&bitcoin.AmountError{What: "input", Index: i, Value: out.Value, Err: bitcoin.ErrInvalidTransaction})
+		}
+		if in += out.Value; in > btcutil.MaxSatoshi {
+			return nil, reject(txid, "bad-txns-inputvalues-outofrange",
+				&bitcoin.AmountError{What: "input total", Index: -1, Value: in, Err: bitcoin.ErrInvalidTransaction})
 		}
 		prevOuts[op] = out
 		if tx.Version >= 2 && txIn.Sequence&wire.SequenceLockTimeDisabled == 0 && !c.sequenceLockMet(txIn.Sequence, height, next, mtp) {

@@ -4,8 +4,12 @@
 //
 // Run is the conformance suite every Bus configuration must pass: typed delivery and envelope
 // fields, topic patterns, ordering, per-key ordering under concurrency, each slow-consumer policy,
-// filters, panics, middleware, dead letters, close and drain, unsubscribe, counters, and a
-// concurrent stress run meant for the race detector. RunTransport runs the same suite over a bus
+// publishers blocked under PolicyBlock when their context ends, the subscription is
+// unsubscribed or the bus closes (each gets a *bus.PublishError and its message is counted),
+// filters, panics, middleware, dead letters, close and drain, unsubscribe, counters, the
+// accounting invariant — every message routed to a subscription ends as delivered, dropped or
+// failed, in Stats and in the metrics hook, under every policy, with drain or close racing
+// publishers — and a concurrent stress run meant for the race detector. RunTransport runs the same suite over a bus
 // built on a Transport, so a new transport proves itself with one line:
 //
 //	func TestConformance(t *testing.T) { bustest.RunTransport(t, newMyTransport) }

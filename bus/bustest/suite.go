@@ -23,7 +23,7 @@ type NewTransport func(t *testing.T) bus.Transport
 
 // RunTransport runs the conformance suite over buses built on transports from newTransport.
 func RunTransport(t *testing.T, newTransport NewTransport) {
-	Run(t, func(t *testing.T, opts ...bus.Option) *bus.Bus {
+	run(t, true, func(t *testing.T, opts ...bus.Option) *bus.Bus {
 		tr := newTransport(t)
 		b, err := bus.New(append([]bus.Option{bus.WithTransport(tr, nil)}, opts...)...)
 		if err != nil {
@@ -34,8 +34,10 @@ func RunTransport(t *testing.T, newTransport NewTransport) {
 }
 
 // Run runs the conformance suite against buses from newBus.
-func Run(t *testing.T, newBus NewBus) {
-	s := suite{newBus: newBus}
+func Run(t *testing.T, newBus NewBus) { run(t, false, newBus) }
+
+func run(t *testing.T, transport bool, newBus NewBus) {
+	s := suite{newBus: newBus, transport: transport}
 	t.Run("Delivery", s.delivery)
 	t.Run("Patterns", s.patterns)
 	t.Run("BadInput", s.badInput)
@@ -46,6 +48,10 @@ func Run(t *testing.T, newBus NewBus) {
 	t.Run("PolicyDropNewest", s.policyDropNewest)
 	t.Run("PolicyDropOldest", s.policyDropOldest)
 	t.Run("PolicyFail", s.policyFail)
+	t.Run("BlockedContextEnds", s.blockedContextEnds)
+	t.Run("BlockedUnsubscribed", s.blockedUnsubscribed)
+	t.Run("BlockedClosed", s.blockedClosed)
+	t.Run("Accounting", s.accounting)
 	t.Run("StuckHandlerIsolated", s.stuckHandler)
 	t.Run("Filter", s.filter)
 	t.Run("Panic", s.panics)
@@ -62,7 +68,10 @@ func Run(t *testing.T, newBus NewBus) {
 	t.Run("Stress", s.stress)
 }
 
-type suite struct{ newBus NewBus }
+type suite struct {
+	newBus    NewBus
+	transport bool // buses route through a Transport
+}
 
 // Payload is the suite's message type; it survives a JSON round trip.
 type Payload struct {
@@ -401,8 +410,8 @@ func (s suite) policyBlock(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("publish after room freed: %v", err)
 	}
-	if st := sub.Stats(); st.Dropped != 0 {
-		t.Errorf("block policy dropped %d", st.Dropped)
+	if st := sub.Stats(); st.Dropped != 1 {
+		t.Errorf("block policy dropped %d, want 1: the message whose publisher gave up", st.Dropped)
 	}
 	s.finish(t, b, g, rec, mu, []int{1, 2, 4})
 }
@@ -922,4 +931,367 @@ func (s suite) stress(t *testing.T) {
 			t.Errorf("subscriber %d got %d, want %d", i, c, pubs*per)
 		}
 	}
+}
+
+// waitUntil polls cond until it holds, failing the test after DefaultWait.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(DefaultWait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// hook counts what a MetricsFunc is told, per topic.
+type hook struct {
+	mu sync.Mutex
+	n  map[string]*bus.TopicStats
+}
+
+func (h *hook) fn(topic, _ string, m bus.Metric) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n == nil {
+		h.n = make(map[string]*bus.TopicStats)
+	}
+	st := h.n[topic]
+	if st == nil {
+		st = &bus.TopicStats{Topic: topic}
+		h.n[topic] = st
+	}
+	switch m {
+	case bus.MetricPublished:
+		st.Published++
+	case bus.MetricDelivered:
+		st.Delivered++
+	case bus.MetricDropped:
+		st.Dropped++
+	case bus.MetricFailed:
+		st.Failed++
+	}
+}
+
+// checkHook fails the test unless the metrics hook was told exactly what Stats counted.
+func (h *hook) check(t *testing.T, b *bus.Bus) {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	stats := b.Stats()
+	for _, st := range stats {
+		got := bus.TopicStats{Topic: st.Topic}
+		if p := h.n[st.Topic]; p != nil {
+			got = *p
+		}
+		if got != st {
+			t.Errorf("metrics hook counted %+v, Stats say %+v", got, st)
+		}
+	}
+	if len(h.n) > len(stats) {
+		t.Errorf("metrics hook saw %d topics, Stats %d", len(h.n), len(stats))
+	}
+}
+
+// statsOf returns the counters of one topic (zero if it has none).
+func statsOf(b *bus.Bus, topic string) bus.TopicStats {
+	for _, st := range b.Stats() {
+		if st.Topic == topic {
+			return st
+		}
+	}
+	return bus.TopicStats{Topic: topic}
+}
+
+// blockedPublisher fills a PolicyBlock subscription (message 1 in the handler, 2 queued), starts
+// a publisher of message 3 with ctx and returns once that publisher waits for room.
+func blockedPublisher(t *testing.T, b *bus.Bus, ctx context.Context) (*gate, *[]int, *sync.Mutex, *bus.Subscription, <-chan error) {
+	t.Helper()
+	g, rec, mu, sub := fullQueue(t, b, bus.PolicyBlock)
+	res := make(chan error, 1)
+	go func() { res <- bus.Publish(ctx, b, "slow", Payload{N: 3}) }()
+	waitUntil(t, "the publisher waits for room", func() bool { return sub.Stats().Waiting == 1 })
+	return g, rec, mu, sub, res
+}
+
+// checkRefused fails the test unless err is the *PublishError of message 3 on topic "slow",
+// naming sub as the one subscription that did not take it, because of cause.
+func checkRefused(t *testing.T, err error, sub *bus.Subscription, cause error) {
+	t.Helper()
+	var pe *bus.PublishError
+	var de *bus.DeliveryError
+	switch {
+	case !errors.Is(err, cause):
+		t.Fatalf("publish err = %v, want one matching %v", err, cause)
+	case !errors.As(err, &pe) || pe.Topic != "slow" || pe.ID.IsZero() || len(pe.Errs) != 1:
+		t.Fatalf("publish err = %#v, want a *PublishError for topic slow with one cause", err)
+	case !errors.As(err, &de) || de.Subscriber != sub.Name() || !errors.Is(de, cause):
+		t.Fatalf("publish err = %v, want a *DeliveryError from %s", err, sub.Name())
+	}
+}
+
+// A publisher waiting under PolicyBlock whose context ends gets an error matching ctx.Err(), and
+// the message it could not queue is counted as dropped, never silently lost.
+func (s suite) blockedContextEnds(t *testing.T) {
+	var h hook
+	b := s.bus(t, bus.WithMetrics(h.fn))
+	ctx, cancel := context.WithCancel(context.Background())
+	g, rec, mu, sub, res := blockedPublisher(t, b, ctx)
+	cancel()
+	checkRefused(t, <-res, sub, context.Canceled)
+	if st := sub.Stats(); st.Dropped != 1 || st.Waiting != 0 {
+		t.Errorf("subscription stats = %+v, want 1 dropped and no publisher waiting", st)
+	}
+	s.finish(t, b, g, rec, mu, []int{1, 2})
+	if st := statsOf(b, "slow"); st != (bus.TopicStats{Topic: "slow", Published: 3, Delivered: 2, Dropped: 1}) {
+		t.Errorf("stats = %+v, want 3 published = 2 delivered + 1 dropped", st)
+	}
+	h.check(t, b)
+}
+
+// A publisher waiting under PolicyBlock when the subscription ends gets ErrUnsubscribed; the
+// queued message and the refused one are both counted as dropped.
+func (s suite) blockedUnsubscribed(t *testing.T) {
+	var h hook
+	b := s.bus(t, bus.WithMetrics(h.fn))
+	g, rec, mu, sub, res := blockedPublisher(t, b, ctxT(t))
+	if err := sub.Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	err := <-res
+	checkRefused(t, err, sub, bus.ErrUnsubscribed)
+	if errors.Is(err, bus.ErrClosed) {
+		t.Errorf("publish err = %v matches ErrClosed, but only the subscription ended", err)
+	}
+	s.finish(t, b, g, rec, mu, []int{1})
+	<-sub.Done()
+	if st := sub.Stats(); st.Delivered != 1 || st.Dropped != 2 || st.Failed != 0 || st.Queued != 0 || st.Waiting != 0 {
+		t.Errorf("subscription stats = %+v, want 1 delivered, 2 dropped", st)
+	}
+	if st := statsOf(b, "slow"); st != (bus.TopicStats{Topic: "slow", Published: 3, Delivered: 1, Dropped: 2}) {
+		t.Errorf("stats = %+v, want 3 published = 1 delivered + 2 dropped", st)
+	}
+	h.check(t, b)
+}
+
+// A publisher waiting under PolicyBlock when the bus closes gets ErrClosed; Close counts what it
+// discards — the interrupted handler's message, the queued one and the refused one — as dropped.
+func (s suite) blockedClosed(t *testing.T) {
+	var h hook
+	var sink errSink
+	b := s.bus(t, bus.WithMetrics(h.fn), bus.WithErrorHandler(sink.fn))
+	_, _, _, sub, res := blockedPublisher(t, b, ctxT(t))
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkRefused(t, <-res, sub, bus.ErrClosed)
+	if st := statsOf(b, "slow"); st != (bus.TopicStats{Topic: "slow", Published: 3, Dropped: 3}) {
+		t.Errorf("stats = %+v, want 3 published = 3 dropped (a handler cut short by Close is not a failure)", st)
+	}
+	if errs := sink.all(); len(errs) != 0 {
+		t.Errorf("Close reported %v as handler failures", errs)
+	}
+	h.check(t, b)
+}
+
+// accounting runs every slow-consumer policy under concurrent publishers, some of whose contexts
+// end, handlers that fail, panic and dead-letter, and a bus that is drained or closed while
+// publishers are still busy; afterwards every message published to a topic is counted, once per
+// subscription it was routed to, as delivered, dropped or failed — in Stats and in the metrics
+// hook alike. Under a drain, every subscription that did not take a message was named in a
+// *PublishError.
+func (s suite) accounting(t *testing.T) {
+	for _, p := range []bus.Policy{bus.PolicyBlock, bus.PolicyDropNewest, bus.PolicyDropOldest, bus.PolicyFail} {
+		for _, end := range []string{"drain", "close"} {
+			t.Run(p.String()+"/"+end, func(t *testing.T) { s.accountingRun(t, p, end) })
+		}
+	}
+}
+
+func (s suite) accountingRun(t *testing.T, p bus.Policy, end string) {
+	var h hook
+	b := s.bus(t, bus.WithMetrics(h.fn), bus.WithErrorHandler(func(string, bus.Meta, error) {}))
+	var handlerFailed atomic.Int64
+	// A: every acct topic, fails or panics on some messages and dead-letters them.
+	subA, err := bus.Subscribe(b, "acct.>", func(_ context.Context, e bus.Envelope[Payload]) error {
+		switch {
+		case e.Payload.N%7 == 0:
+			handlerFailed.Add(1)
+			panic("seven")
+		case e.Payload.N%5 == 0:
+			handlerFailed.Add(1)
+			return errors.New("five")
+		}
+		return nil
+	}, bus.QueueSize(2), bus.OnFull(p), bus.DeadLetter("dead.acct"), bus.Named("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// B: two lanes that each handle a message only when given a token (or the bus closes).
+	tokens := make(chan struct{})
+	subB, err := bus.Subscribe(b, "acct.*", func(ctx context.Context, _ bus.Envelope[Payload]) error {
+		select {
+		case <-tokens:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}, bus.QueueSize(1), bus.OnFull(p), bus.Concurrency(2), bus.Named("b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// C: only the even messages, by filter; D: the dead letters.
+	subC, err := bus.Subscribe(b, "acct.x", func(context.Context, bus.Envelope[Payload]) error { return nil },
+		bus.QueueSize(1), bus.OnFull(p), bus.Filter(func(e bus.Envelope[Payload]) bool { return e.Payload.N%2 == 0 }), bus.Named("c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subD, err := bus.Subscribe(b, "dead.>", func(context.Context, bus.Envelope[Payload]) error { return nil },
+		bus.QueueSize(1), bus.OnFull(p), bus.Named("d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	stopTokens := make(chan struct{})
+	tokensDone := make(chan struct{})
+	go func() {
+		defer close(tokensDone)
+		for {
+			select {
+			case tokens <- struct{}{}:
+			case <-stopTokens:
+				return
+			}
+		}
+	}()
+
+	const pubs, per = 4, 150
+	var refusedTo, published, filteredOut atomic.Int64
+	var untyped atomic.Pointer[error]
+	var pg sync.WaitGroup
+	for pi := range pubs {
+		pg.Add(1)
+		go func() {
+			defer pg.Done()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			for i := range per {
+				if i == 40*(pi+1) {
+					cancel() // the rest go out with an ended context
+				}
+				n := pi*per + i
+				topic := "acct.x"
+				if n%3 == 0 {
+					topic = "acct.y.z" // only A matches
+				}
+				err := bus.Publish(ctx, b, topic, Payload{N: n})
+				if errors.Is(err, bus.ErrClosed) && !isPublishError(err) {
+					return // refused before it was published: not counted
+				}
+				published.Add(1)
+				if topic == "acct.x" && n%2 != 0 {
+					filteredOut.Add(1)
+				}
+				var pe *bus.PublishError
+				if errors.As(err, &pe) {
+					refusedTo.Add(int64(len(pe.Errs)))
+				} else if err != nil {
+					untyped.CompareAndSwap(nil, &err)
+				}
+			}
+		}()
+	}
+	// End while publishers are still busy.
+	waitUntil(t, "some messages are published", func() bool { return published.Load() >= pubs*per/4 })
+	switch end {
+	case "drain":
+		pg.Wait() // publishers finish while the bus is open, then the bus drains
+		if err := b.Drain(ctxT(t)); err != nil {
+			t.Fatalf("drain: %v", err)
+		}
+	case "close":
+		if err := b.Close(); err != nil {
+			t.Fatal(err)
+		}
+		pg.Wait()
+	}
+	close(stopTokens)
+	<-tokensDone
+	if err := untyped.Load(); err != nil {
+		t.Errorf("publish returned %v, which is not a *PublishError", *err)
+	}
+
+	// Each subscription accounts for every message it received.
+	var received, outcomes uint64
+	for _, sub := range []*bus.Subscription{subA, subB, subC, subD} {
+		<-sub.Done()
+		st := sub.Stats()
+		if got := st.Delivered + st.Dropped + st.Failed; got != st.Received || st.Queued != 0 || st.Waiting != 0 {
+			t.Errorf("subscription %s received %d, but %d delivered + %d dropped + %d failed = %d (%d queued, %d publishers waiting)",
+				st.Name, st.Received, st.Delivered, st.Dropped, st.Failed, got, st.Queued, st.Waiting)
+		}
+		received += st.Received
+	}
+	// Each topic's messages were received once per subscription they were routed to. A
+	// transport routes when it delivers, so one that was detached by Close while a publish was on
+	// its way routes that message to nobody.
+	var total bus.TopicStats
+	var routed uint64
+	routes := map[string]uint64{"acct.x": 3, "acct.y.z": 1, "dead.acct": 1}
+	for _, st := range b.Stats() {
+		want, ok := routes[st.Topic]
+		if !ok {
+			t.Errorf("unexpected topic %+v", st)
+			continue
+		}
+		r := st.Published * want
+		if st.Topic == "acct.x" {
+			r -= uint64(filteredOut.Load())
+		}
+		routed += r
+		outcomes += st.Delivered + st.Dropped + st.Failed
+		if got := st.Delivered + st.Dropped + st.Failed; got != r && (end == "drain" || !s.transport) {
+			t.Errorf("%s: %d published, routed %d times, but %d delivered + %d dropped + %d failed = %d",
+				st.Topic, st.Published, r, st.Delivered, st.Dropped, st.Failed, got)
+		}
+		if st.Topic != "dead.acct" {
+			total.Published += st.Published
+			total.Dropped += st.Dropped
+			total.Failed += st.Failed
+		}
+	}
+	if outcomes != received || received > routed {
+		t.Errorf("subscriptions received %d messages, %d routed; topics counted %d outcomes", received, routed, outcomes)
+	}
+	if total.Published != uint64(published.Load()) {
+		t.Errorf("Stats count %d published, publishers saw %d published", total.Published, published.Load())
+	}
+	if end == "drain" {
+		// Nothing queued is discarded by a drain, so every drop or queue refusal was a refusal a
+		// publisher was told about, and every other failure is a handler's.
+		switch p {
+		case bus.PolicyBlock:
+			if total.Dropped != uint64(refusedTo.Load()) || total.Failed != uint64(handlerFailed.Load()) {
+				t.Errorf("block: %d dropped, %d failed; publishers were refused %d times, handlers failed %d times",
+					total.Dropped, total.Failed, refusedTo.Load(), handlerFailed.Load())
+			}
+		case bus.PolicyFail:
+			if total.Dropped != 0 || total.Failed != uint64(refusedTo.Load()+handlerFailed.Load()) {
+				t.Errorf("fail: %d dropped, %d failed; publishers were refused %d times, handlers failed %d times",
+					total.Dropped, total.Failed, refusedTo.Load(), handlerFailed.Load())
+			}
+		default:
+			if refusedTo.Load() != 0 || total.Failed != uint64(handlerFailed.Load()) {
+				t.Errorf("%v: publishers were refused %d times (want 0), %d failed, handlers failed %d times",
+					p, refusedTo.Load(), total.Failed, handlerFailed.Load())
+			}
+		}
+	}
+	h.check(t, b)
+}
+
+func isPublishError(err error) bool {
+	var pe *bus.PublishError
+	return errors.As(err, &pe)
 }

@@ -245,6 +245,9 @@ func (c *Client) EstimateFee(ctx context.Context, target int) (bitcoin.FeeRate, 
 
 // TestAccept implements bitcoin.Chain.
 func (c *Client) TestAccept(ctx context.Context, tx *wire.MsgTx) error {
+	if err := checkAmounts(tx); err != nil {
+		return err
+	}
 	raw, err := serialize(tx)
 	if err != nil {
 		return err
@@ -254,6 +257,9 @@ func (c *Client) TestAccept(ctx context.Context, tx *wire.MsgTx) error {
 
 // Broadcast implements bitcoin.Chain.
 func (c *Client) Broadcast(ctx context.Context, tx *wire.MsgTx) (chainhash.Hash, error) {
+	if err := checkAmounts(tx); err != nil {
+		return chainhash.Hash{}, err
+	}
 	raw, err := serialize(tx)
 	if err != nil {
 		return chainhash.Hash{}, err
@@ -397,6 +403,18 @@ func (c *Client) Close() error {
 	if cancel != nil {
 		cancel()
 		<-done
+	}
+	return nil
+}
+
+// checkAmounts refuses, as every bitcoin.Chain does, a transaction whose outputs are out of
+// range, with the SDK's typed error (it would not survive the HTTP round trip).
+func checkAmounts(tx *wire.MsgTx) error {
+	if tx == nil {
+		return nil // serialize reports it
+	}
+	if err := bitcoin.CheckTxAmounts(tx); err != nil {
+		return &bitcoin.RejectError{Txid: tx.TxHash(), Reason: "bad-txns-vout-outofrange", Err: err}
 	}
 	return nil
 }

@@ -124,12 +124,12 @@ func readTx(w http.ResponseWriter, r *http.Request) (*wire.MsgTx, bool) {
 		badRequest(w, "transaction: "+err.Error())
 		return nil, false
 	}
-	var tx wire.MsgTx
-	if err := tx.Deserialize(bytes.NewReader(raw)); err != nil {
+	tx, err := bitcoin.DecodeTx(raw)
+	if err != nil {
 		badRequest(w, "transaction: "+err.Error())
 		return nil, false
 	}
-	return &tx, true
+	return tx, true
 }
 
 func readHex(r *http.Request) ([]byte, error) {
