@@ -41,6 +41,7 @@ func commands() []command {
 		{[]string{"did", "resolve"}, "resolve a DID and print the W3C resolution result", runDIDResolve},
 		{[]string{"vc", "issue"}, "issue a verifiable credential as a VC-JWT (or vc+jwt with --v2)", runVCIssue},
 		{[]string{"vc", "verify"}, "verify a VC-JWT or vc+jwt and print the credential", runVCVerify},
+		{[]string{"setup"}, "install the ONNX Runtime library into the user cache, checking its sha256", runSetup},
 	}
 }
 
