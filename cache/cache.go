@@ -30,9 +30,10 @@ type item[V any] struct {
 // serialization. A Set is visible to the next Get (read-your-writes).
 //
 // A Cache is safe for concurrent use. Create it with [New]; [Cache.Close] stops its background
-// work.
+// work. The zero value is a cache with the defaults, as New() returns, set up on first use; it
+// must not be copied after first use.
 type Cache[K comparable, V any] struct {
-	o      *otter.Cache[K, item[V]]
+	o      atomic.Pointer[otter.Cache[K, item[V]]] // nil until set up
 	cfg    config
 	hits   *counter
 	misses *counter
@@ -40,18 +41,28 @@ type Cache[K comparable, V any] struct {
 
 	evictions, loadOK, loadFailed atomic.Uint64
 
-	mu     sync.Mutex
+	mu     sync.Mutex // serializes Close, the executor's hand-offs and the zero value's set-up
 	closed atomic.Bool
 	wg     sync.WaitGroup
 }
 
 // New returns an empty cache.
 func New[K comparable, V any](opts ...Option) (*Cache[K, V], error) {
-	cfg, err := newConfig(opts)
+	cfg, err := newConfig(kindCache, opts)
 	if err != nil {
 		return nil, err
 	}
-	c := &Cache[K, V]{cfg: cfg, hits: newCounter(), misses: newCounter()}
+	c := &Cache[K, V]{}
+	if err := c.setup(cfg); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// setup builds the cache core for cfg and publishes it last, which makes the configuration
+// visible to every goroutine that loads the core.
+func (c *Cache[K, V]) setup(cfg config) error {
+	c.cfg, c.hits, c.misses = cfg, newCounter(), newCounter()
 	// The cache counts for itself: hits and misses in striped counters, which cost less on
 	// the read path than the core's statistics, evictions as the core reports them.
 	o := &otter.Options[K, item[V]]{
@@ -65,8 +76,8 @@ func New[K comparable, V any](opts ...Option) (*Cache[K, V], error) {
 		},
 	}
 	switch {
-	case cfg.clock != nil:
-		o.Clock = otterClock{cfg.clock}
+	case cfg.clockSet:
+		o.Clock = otterClock{cfg.now}
 	case cfg.resolution > 0 && (cfg.expiry || cfg.refreshAfter > 0):
 		c.coarse = otter.NewCoarseClock(cfg.resolution)
 		o.Clock = c.coarse
@@ -84,10 +95,33 @@ func New[K comparable, V any](opts ...Option) (*Cache[K, V], error) {
 		if c.coarse != nil {
 			c.coarse.Stop()
 		}
-		return nil, &ConfigError{Field: "Options", Value: err, Reason: "rejected by the cache core"}
+		return &OptionError{Option: "New", Value: err, Reason: "rejected by the cache core"}
 	}
-	c.o = oc
-	return c, nil
+	c.o.Store(oc)
+	return nil
+}
+
+// core returns the cache core, setting a zero Cache up with the defaults first.
+func (c *Cache[K, V]) core() *otter.Cache[K, item[V]] {
+	if o := c.o.Load(); o != nil {
+		return o
+	}
+	return c.setupZero()
+}
+
+func (c *Cache[K, V]) setupZero() *otter.Cache[K, item[V]] {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.o.Load() == nil {
+		cfg, err := newConfig(kindCache, nil)
+		if err == nil {
+			err = c.setup(cfg)
+		}
+		if err != nil { // the defaults are valid: TestZeroCache proves it
+			panic("cache: the default configuration was refused: " + err.Error())
+		}
+	}
+	return c.o.Load()
 }
 
 func (cfg *config) expiresAfter(ttl time.Duration, missing bool) time.Duration {
@@ -132,9 +166,11 @@ func (c *Cache[K, V]) Close() error {
 	}
 	c.closed.Store(true)
 	c.mu.Unlock()
-	c.o.StopAllGoroutines()
-	if c.coarse != nil {
-		c.coarse.Stop()
+	if o := c.o.Load(); o != nil { // a zero Cache that was never used has nothing to stop
+		o.StopAllGoroutines()
+		if c.coarse != nil {
+			c.coarse.Stop()
+		}
 	}
 	c.wg.Wait()
 	return nil
@@ -142,20 +178,21 @@ func (c *Cache[K, V]) Close() error {
 
 // Get returns the value of key, if the cache has one. A cached not-found reports false.
 func (c *Cache[K, V]) Get(key K) (V, bool) {
-	it, ok := c.o.GetIfPresent(key)
+	it, ok := c.core().GetIfPresent(key)
 	c.count(ok)
 	return it.v, ok && !it.missing
 }
 
 // Set stores value for key, replacing any value, with the cache's TTL.
 func (c *Cache[K, V]) Set(key K, value V) {
-	c.o.Set(key, item[V]{v: value})
+	c.core().Set(key, item[V]{v: value})
 }
 
 // SetWithTTL stores value for key with its own TTL; ttl = 0 means the entry does not expire.
 // It returns [ErrInvalidTTL] for a negative ttl and [ErrNoExpiry] on a cache without expiry,
 // and stores nothing then.
 func (c *Cache[K, V]) SetWithTTL(key K, value V, ttl time.Duration) error {
+	o := c.core()
 	switch {
 	case ttl < 0:
 		return ErrInvalidTTL
@@ -164,7 +201,7 @@ func (c *Cache[K, V]) SetWithTTL(key K, value V, ttl time.Duration) error {
 	case ttl == 0:
 		ttl = -1
 	}
-	c.o.Set(key, item[V]{v: value, ttl: ttl})
+	o.Set(key, item[V]{v: value, ttl: ttl})
 	return nil
 }
 
@@ -201,15 +238,16 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, key K, loader func(ctx cont
 // lookup finds key and counts the hit or the miss. A hit that is due for refresh starts one
 // with the loader that loader() returns, which is only built then.
 func (c *Cache[K, V]) lookup(ctx context.Context, key K, loader func() func(context.Context, K) (V, error)) (item[V], bool) {
+	o := c.core()
 	if c.cfg.refreshAfter == 0 {
-		it, ok := c.o.GetIfPresent(key)
+		it, ok := o.GetIfPresent(key)
 		c.count(ok)
 		return it, ok
 	}
-	e, ok := c.o.GetEntry(key)
+	e, ok := o.GetEntry(key)
 	c.count(ok)
 	if ok && e.RefreshableAtNano <= e.SnapshotAtNano {
-		c.o.Refresh(ctx, key, &loaderOf[K, V]{c: c, fn: loader()})
+		o.Refresh(ctx, key, &loaderOf[K, V]{c: c, fn: loader()})
 	}
 	return e.Value, ok
 }
@@ -217,7 +255,7 @@ func (c *Cache[K, V]) lookup(ctx context.Context, key K, loader func() func(cont
 // loadMiss loads key, which lookup missed, or joins the load in flight, or finds the value a
 // load finished in between.
 func (c *Cache[K, V]) loadMiss(ctx context.Context, key K, loader func(context.Context, K) (V, error)) (V, error) {
-	it, err := c.o.Get(ctx, key, &loaderOf[K, V]{c: c, fn: loader})
+	it, err := c.core().Get(ctx, key, &loaderOf[K, V]{c: c, fn: loader})
 	if err != nil {
 		var zero V
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -288,26 +326,31 @@ func (l *loaderOf[K, V]) load(ctx context.Context, key K) (it item[V], err error
 
 // Invalidate removes the value of key, and reports whether there was one.
 func (c *Cache[K, V]) Invalidate(key K) bool {
-	_, ok := c.o.Invalidate(key)
+	_, ok := c.core().Invalidate(key)
 	return ok
 }
 
 // InvalidateKeys removes the values of keys. It always returns nil; its signature suits
 // [InvalidateOn].
 func (c *Cache[K, V]) InvalidateKeys(_ context.Context, keys ...K) error {
+	o := c.core()
 	for _, k := range keys {
-		c.o.Invalidate(k)
+		o.Invalidate(k)
 	}
 	return nil
 }
 
 // InvalidateIf removes the entries whose key pred accepts, and returns how many it removed.
-// It visits every entry.
+// It visits every entry. A nil pred removes nothing.
 func (c *Cache[K, V]) InvalidateIf(pred func(key K) bool) int {
+	if pred == nil {
+		return 0
+	}
 	n := 0
-	for k := range c.o.Keys() {
+	o := c.core()
+	for k := range o.Keys() {
 		if pred(k) {
-			if _, ok := c.o.Invalidate(k); ok {
+			if _, ok := o.Invalidate(k); ok {
 				n++
 			}
 		}
@@ -316,7 +359,7 @@ func (c *Cache[K, V]) InvalidateIf(pred func(key K) bool) int {
 }
 
 // InvalidateAll removes every entry.
-func (c *Cache[K, V]) InvalidateAll() { c.o.InvalidateAll() }
+func (c *Cache[K, V]) InvalidateAll() { c.core().InvalidateAll() }
 
 // InvalidatePrefix removes the entries of c whose key starts with prefix, and returns how many
 // it removed.
@@ -325,7 +368,7 @@ func InvalidatePrefix[K ~string, V any](c *Cache[K, V], prefix string) int {
 }
 
 // Len returns the number of entries, an estimate under concurrent writes.
-func (c *Cache[K, V]) Len() int { return c.o.EstimatedSize() }
+func (c *Cache[K, V]) Len() int { return c.core().EstimatedSize() }
 
 // Stats counts a cache's lookups and removals since it was created.
 type Stats struct {
@@ -347,12 +390,13 @@ func (s Stats) HitRatio() float64 {
 
 // Stats returns the cache's counters.
 func (c *Cache[K, V]) Stats() Stats {
+	o := c.core()
 	return Stats{
 		Hits:          c.hits.load(),
 		Misses:        c.misses.load(),
 		Evictions:     c.evictions.Load(),
 		LoadSuccesses: c.loadOK.Load(),
 		LoadFailures:  c.loadFailed.Load(),
-		Size:          c.o.EstimatedSize(),
+		Size:          o.EstimatedSize(),
 	}
 }

@@ -506,7 +506,7 @@ func (f *fakeClock) advance(d time.Duration) {
 
 func TestWithClock(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	c := newCache[int](t, cache.WithTTL(time.Hour), cache.WithClock(clock))
+	c := newCache[int](t, cache.WithTTL(time.Hour), cache.WithClock(clock.Now))
 	c.Set("a", 1)
 	clock.advance(59 * time.Minute)
 	if _, ok := c.Get("a"); !ok {
@@ -518,29 +518,38 @@ func TestWithClock(t *testing.T) {
 	}
 }
 
-func TestInvalidConfig(t *testing.T) {
+func TestInvalidOptions(t *testing.T) {
 	for _, tc := range []struct {
-		field string
-		opts  []cache.Option
+		option string
+		opts   []cache.Option
 	}{
-		{"MaxEntries", []cache.Option{cache.WithMaxEntries(0)}},
-		{"MaxEntries", []cache.Option{cache.WithMaxEntries(-10)}},
-		{"TTL", []cache.Option{cache.WithTTL(-time.Second)}},
-		{"NegativeTTL", []cache.Option{cache.WithNegativeTTL(-1)}},
-		{"RefreshAfter", []cache.Option{cache.WithRefreshAfter(-1)}},
-		{"RefreshAfter", []cache.Option{cache.WithTTL(time.Minute), cache.WithRefreshAfter(time.Minute)}},
-		{"ClockResolution", []cache.Option{cache.WithClockResolution(-1)}},
-		{"ClockResolution", []cache.Option{cache.WithClockResolution(1), cache.WithClock(&fakeClock{})}},
-		{"Logger", []cache.Option{cache.WithLogger(nil)}},
+		{"WithMaxEntries", []cache.Option{cache.WithMaxEntries(0)}},
+		{"WithMaxEntries", []cache.Option{cache.WithMaxEntries(-10)}},
+		{"WithTTL", []cache.Option{cache.WithTTL(-time.Second)}},
+		{"WithNegativeTTL", []cache.Option{cache.WithNegativeTTL(-1)}},
+		{"WithRefreshAfter", []cache.Option{cache.WithRefreshAfter(-1)}},
+		{"WithRefreshAfter", []cache.Option{cache.WithTTL(time.Minute), cache.WithRefreshAfter(time.Minute)}},
+		{"WithClockResolution", []cache.Option{cache.WithClockResolution(-1)}},
+		{"WithClockResolution", []cache.Option{cache.WithClockResolution(1), cache.WithClock(time.Now)}},
+		{"WithClock", []cache.Option{cache.WithClock(nil)}},
+		{"WithLogger", []cache.Option{cache.WithLogger(nil)}},
+		{"WithStore", []cache.Option{cache.WithStore(nil, time.Hour)}},
+		{"WithCross", []cache.Option{cache.WithCross(nil)}},
+		{"WithCodec", []cache.Option{cache.WithCodec(cache.JSON[int]())}},
 	} {
 		c, err := cache.New[string, int](tc.opts...)
 		if c != nil {
-			t.Errorf("%s: got a cache", tc.field)
+			t.Errorf("%s: got a cache", tc.option)
 		}
-		var ce *cache.ConfigError
-		if !errors.As(err, &ce) || ce.Field != tc.field || !errors.Is(err, cache.ErrInvalidConfig) {
-			t.Errorf("%s: err = %v", tc.field, err)
+		var oe *cache.OptionError
+		if !errors.As(err, &oe) || oe.Option != tc.option || !errors.Is(err, cache.ErrInvalidOption) {
+			t.Errorf("%s: err = %v", tc.option, err)
 		}
+	}
+	// A Tiered option given to New says what it configures.
+	_, err := cache.New[string, int](cache.WithStore(nil, 0))
+	if err == nil || !strings.Contains(err.Error(), "does not apply to Cache") {
+		t.Fatalf("err = %v", err)
 	}
 }
 

@@ -21,13 +21,16 @@
 // prefix ([InvalidatePrefix]). [Cache.Stats] counts hits, misses, evictions and loads.
 //
 // A cache with expiry or refresh reads the clock on every operation; [WithClockResolution]
-// trades precision for speed. [Cache.Close] stops its background work.
+// trades precision for speed. [Cache.Close] stops its background work. The zero Cache works as
+// New() with the defaults; a zero [MemoryStore] or [Tiered] returns a [*NotConstructedError]
+// naming its constructor.
 //
 // # Tiers
 //
 // Each protocol has its own cache, under a namespace ("bitcoin", "web5", "ml"); the
 // cross-protocol cache is shared by all of them, and a [Store] (a NATS KV bucket, say) by all
-// processes. A [Tiered] cache walks the chain for a lookup: the namespace's cache, then the
+// processes. A [Tiered] cache ([NewTiered], with [WithCross], [WithStore], [WithCodec] and
+// [WithLogger]) walks the chain for a lookup: the namespace's cache, then the
 // cross-protocol cache, then the store, then the loader; what it finds lower down is copied up.
 // In the shared tiers, keys are [Key](namespace, id): a namespace has no "/", so protocols
 // never collide. The store holds values encoded with a [Codec] ([JSON] by default).
@@ -46,4 +49,24 @@
 //
 // A [Store] is the shared second tier. The contract, in MUST terms on [Store], is checked by
 // cachetest.Run, which every store runs; [MemoryStore] is the in-process one.
+//
+// # Options
+//
+// [New], [NewMemoryStore] and [NewTiered] take options of one type, [Option]. [WithLogger]
+// configures all of them; [WithCross], [WithStore] and [WithCodec] configure a Tiered cache,
+// the others a Cache, and a constructor given an option of the other kind returns an
+// [*OptionError] saying it "does not apply".
+//
+// # Conventions
+//
+// The SDK has one option style. A constructor takes options of one type, Option, a
+// func(*config) over an unexported configuration: it applies the defaults, then the options in
+// order, then validates the whole configuration once and returns a typed *OptionError naming
+// the offending option, its value and the reason (it matches the package's ErrInvalidOption
+// with errors.Is). Option constructors never fail and never panic, and each option's
+// documentation ends with its default. Time comes from WithClock(now func() time.Time),
+// time.Now by default; timers and sleeps use package time, so tests fake time with
+// testing/synctest. Logs go to WithLogger(*slog.Logger), silent by default. The zero value of an
+// exported type either works as documented or returns an error naming its constructor (it
+// matches the package's ErrNotConstructed with errors.Is); it never panics.
 package cache

@@ -13,8 +13,11 @@ var (
 	// ErrClosed is returned by the operations of a closed cache or store that need background
 	// work or a connection.
 	ErrClosed = errors.New("cache: closed")
-	// ErrInvalidConfig is wrapped by every [ConfigError].
-	ErrInvalidConfig = errors.New("cache: invalid configuration")
+	// ErrInvalidOption is wrapped by every [OptionError].
+	ErrInvalidOption = errors.New("cache: invalid option")
+	// ErrNotConstructed is wrapped by the [NotConstructedError] of a zero [MemoryStore] or
+	// [Tiered].
+	ErrNotConstructed = errors.New("cache: not constructed")
 	// ErrInvalidTTL is returned for a negative TTL.
 	ErrInvalidTTL = errors.New("cache: invalid TTL")
 	// ErrNoExpiry is returned by [Cache.SetWithTTL] on a cache created without [WithTTL] or
@@ -29,20 +32,37 @@ var (
 	ErrInvalidKey = errors.New("cache: invalid key (1 to 1024 bytes)")
 )
 
-// ConfigError reports an invalid option, found at construction. Nothing is constructed when
-// it is returned.
-type ConfigError struct {
-	Field  string // the option's field, e.g. "MaxEntries"
+// OptionError reports an invalid option or constructor argument, found at construction: a
+// value out of range, or an option of the other kind (a [Tiered] option given to [New]).
+// Nothing is constructed when it is returned. It matches [ErrInvalidOption] with [errors.Is].
+type OptionError struct {
+	Option string // the option, e.g. "WithMaxEntries", or the constructor's argument, e.g. "namespace"
 	Value  any    // the rejected value
 	Reason string // what a valid value looks like
 }
 
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("cache: invalid configuration: %s = %v: %s", e.Field, e.Value, e.Reason)
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("cache: option %s = %v: %s", e.Option, e.Value, e.Reason)
 }
 
-// Is reports whether target is [ErrInvalidConfig].
-func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+// Unwrap returns [ErrInvalidOption].
+func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// NotConstructedError is returned by every method of a zero [MemoryStore] or [Tiered] that
+// can fail: they need their constructor's arguments, and the error names the constructor. (A
+// zero [Cache] needs none: it works as New with the defaults.) It matches [ErrNotConstructed]
+// with [errors.Is].
+type NotConstructedError struct {
+	Type        string // the zero value's type, e.g. "MemoryStore"
+	Constructor string // the function that creates a usable one, e.g. "NewMemoryStore"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "cache: a zero " + e.Type + " is not usable: create it with cache." + e.Constructor
+}
+
+// Unwrap returns [ErrNotConstructed].
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
 
 // PanicError is returned to every caller waiting for a load whose loader panicked. Nothing is
 // cached, so the next lookup loads again.

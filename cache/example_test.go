@@ -103,3 +103,18 @@ func ExampleInvalidateOn() {
 	fmt.Println(a, bb)
 	// Output: false true
 }
+
+// The zero Cache is ready to use, with the defaults; an option for a Tiered cache given to New
+// is refused by name.
+func ExampleCache_zero() {
+	var c cache.Cache[string, int]
+	defer c.Close()
+	c.Set("height", 432)
+	fmt.Println(c.Get("height"))
+
+	_, err := cache.New[string, int](cache.WithStore(nil, time.Hour))
+	fmt.Println(errors.Is(err, cache.ErrInvalidOption), err)
+	// Output:
+	// 432 true
+	// true cache: option WithStore = <nil>: does not apply to Cache (it configures a Tiered)
+}

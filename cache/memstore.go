@@ -8,7 +8,8 @@ import (
 
 // MemoryStore is a [Store] in the process's memory: the shared tier of a single process, and
 // the stand-in for a distributed store in tests. It is a [Cache] of byte slices, so it is
-// bounded and evicts like one. Create it with [NewMemoryStore].
+// bounded and evicts like one. Create it with [NewMemoryStore]; every method of the zero value
+// but Close returns a [*NotConstructedError].
 type MemoryStore struct {
 	c *Cache[string, []byte]
 }
@@ -26,6 +27,9 @@ func NewMemoryStore(opts ...Option) (*MemoryStore, error) {
 }
 
 func (s *MemoryStore) check(ctx context.Context, key string) error {
+	if s.c == nil {
+		return &NotConstructedError{Type: "MemoryStore", Constructor: "NewMemoryStore"}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -71,4 +75,9 @@ func (s *MemoryStore) Delete(ctx context.Context, key string) error {
 }
 
 // Close stops the store's background work. It is idempotent.
-func (s *MemoryStore) Close() error { return s.c.Close() }
+func (s *MemoryStore) Close() error {
+	if s.c == nil {
+		return nil
+	}
+	return s.c.Close()
+}

@@ -14,65 +14,129 @@ const (
 	DefaultRefreshAfter = 0      // no stale-while-revalidate refresh
 )
 
-// Clock is a cache's time source.
-type Clock interface {
-	Now() time.Time
-}
+// Option configures a [Cache] ([New], [NewMemoryStore]) or a [Tiered] cache ([NewTiered]).
+// The package has one option type: [WithLogger] configures both, [WithCross], [WithStore] and
+// [WithCodec] configure a Tiered cache, and the others a Cache. A constructor given an option
+// of the other kind returns an [*OptionError] saying it "does not apply" and constructs
+// nothing.
+type Option func(*config)
+
+// The kinds of thing an option configures.
+const (
+	kindCache  = "Cache"
+	kindTiered = "Tiered"
+)
 
 type config struct {
+	kind   string       // what is being constructed: kindCache or kindTiered
+	misuse *OptionError // the first option of the other kind
+	logger *slog.Logger
+
+	// Cache
 	maxEntries   int
 	ttl          time.Duration
 	negTTL       time.Duration
 	refreshAfter time.Duration
-	expiry       bool // WithTTL or WithNegativeTTL was given
-	clock        Clock
+	expiry       bool             // WithTTL or WithNegativeTTL was given
+	now          func() time.Time // WithClock; nil: the cache core's own clock
+	clockSet     bool
 	resolution   time.Duration
-	logger       *slog.Logger
+
+	// Tiered
+	cross    *Cache[string, any]
+	store    Store
+	storeTTL time.Duration
+	codec    any // Codec[V]
 }
 
-// Option configures a [Cache].
-type Option func(*config)
+// accepts reports whether an option of kind applies to what is being constructed; the first
+// one that does not is recorded as an [*OptionError].
+func (c *config) accepts(kind, option string, value any) bool {
+	if c.kind == kind {
+		return true
+	}
+	if c.misuse == nil {
+		c.misuse = &OptionError{Option: option, Value: value, Reason: "does not apply to " + c.kind + " (it configures a " + kind + ")"}
+	}
+	return false
+}
 
 // WithMaxEntries bounds the cache to n entries; past it, the entries least likely to be used
-// again are evicted (W-TinyLFU). Defaults to [DefaultMaxEntries].
-func WithMaxEntries(n int) Option { return func(c *config) { c.maxEntries = n } }
+// again are evicted (W-TinyLFU). It configures a [Cache]. Defaults to [DefaultMaxEntries].
+func WithMaxEntries(n int) Option {
+	return func(c *config) {
+		if c.accepts(kindCache, "WithMaxEntries", n) {
+			c.maxEntries = n
+		}
+	}
+}
 
 // WithTTL makes entries expire d after they are written, unless written with their own TTL
 // ([Cache.SetWithTTL]); d = 0 keeps them until evicted but still allows per-entry TTLs. A cache
 // created without WithTTL or [WithNegativeTTL] does not read the clock, which makes its reads
-// cheaper. Defaults to [DefaultTTL] without expiry tracking.
+// cheaper. It configures a [Cache]. Defaults to [DefaultTTL] without expiry tracking.
 func WithTTL(d time.Duration) Option {
-	return func(c *config) { c.ttl, c.expiry = d, true }
+	return func(c *config) {
+		if c.accepts(kindCache, "WithTTL", d) {
+			c.ttl, c.expiry = d, true
+		}
+	}
 }
 
 // WithNegativeTTL caches the not-found answer of a loader (one that returns [ErrNotFound]) for
-// d, so that lookups of a missing key do not reach the source each time. Defaults to
-// [DefaultNegativeTTL]: not-found is not cached.
+// d, so that lookups of a missing key do not reach the source each time. It configures a
+// [Cache]. Defaults to [DefaultNegativeTTL]: not-found is not cached.
 func WithNegativeTTL(d time.Duration) Option {
-	return func(c *config) { c.negTTL, c.expiry = d, true }
+	return func(c *config) {
+		if c.accepts(kindCache, "WithNegativeTTL", d) {
+			c.negTTL, c.expiry = d, true
+		}
+	}
 }
 
 // WithRefreshAfter serves an entry older than d as it is and reloads it in the background
 // (stale-while-revalidate) when [Cache.GetOrLoad] finds it; it must be shorter than the TTL.
-// A failed refresh keeps the old value, and is logged. Defaults to [DefaultRefreshAfter]: no
-// refresh.
-func WithRefreshAfter(d time.Duration) Option { return func(c *config) { c.refreshAfter = d } }
+// A failed refresh keeps the old value, and is logged. It configures a [Cache]. Defaults to
+// [DefaultRefreshAfter]: no refresh.
+func WithRefreshAfter(d time.Duration) Option {
+	return func(c *config) {
+		if c.accepts(kindCache, "WithRefreshAfter", d) {
+			c.refreshAfter = d
+		}
+	}
+}
 
-// WithClock sets the cache's time source. Defaults to package time.
-func WithClock(clock Clock) Option { return func(c *config) { c.clock = clock } }
+// WithClock sets the time source of a cache's expiry and refresh. Without a periodic clock,
+// the cache then drops expired entries as operations find them. Not with
+// [WithClockResolution]. It configures a [Cache]. Defaults to time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) {
+		if c.accepts(kindCache, "WithClock", nil) {
+			c.now, c.clockSet = now, true
+		}
+	}
+}
 
 // WithClockResolution makes the cache read the time once per d on a goroutine of its own,
 // instead of on every operation: reads of a cache with expiry or refresh get about twice as
-// fast, and entries expire or refresh up to d early or late. Not with [WithClock]. Defaults
-// to reading the time on every operation.
-func WithClockResolution(d time.Duration) Option { return func(c *config) { c.resolution = d } }
+// fast, and entries expire or refresh up to d early or late. Not with [WithClock]. It
+// configures a [Cache]. Defaults to reading the time on every operation.
+func WithClockResolution(d time.Duration) Option {
+	return func(c *config) {
+		if c.accepts(kindCache, "WithClockResolution", d) {
+			c.resolution = d
+		}
+	}
+}
 
-// WithLogger sets the logger of failed background refreshes. Defaults to a logger that
-// discards everything.
+// WithLogger sets the logger of what lookups survive: a [Cache]'s failed background refreshes,
+// a [Tiered] cache's failing or undecodable shared tier. It configures both. Defaults to a
+// logger that discards everything.
 func WithLogger(logger *slog.Logger) Option { return func(c *config) { c.logger = logger } }
 
-func newConfig(opts []Option) (config, error) {
+func newConfig(kind string, opts []Option) (config, error) {
 	c := config{
+		kind:         kind,
 		maxEntries:   DefaultMaxEntries,
 		ttl:          DefaultTTL,
 		negTTL:       DefaultNegativeTTL,
@@ -84,26 +148,33 @@ func newConfig(opts []Option) (config, error) {
 			o(&c)
 		}
 	}
-	bad := func(field string, v any, reason string) (config, error) {
-		return config{}, &ConfigError{Field: field, Value: v, Reason: reason}
+	if c.misuse != nil {
+		return config{}, c.misuse
+	}
+	bad := func(option string, v any, reason string) (config, error) {
+		return config{}, &OptionError{Option: option, Value: v, Reason: reason}
 	}
 	switch {
-	case c.maxEntries < 1:
-		return bad("MaxEntries", c.maxEntries, "must be at least 1")
-	case c.ttl < 0:
-		return bad("TTL", c.ttl, "must not be negative")
-	case c.negTTL < 0:
-		return bad("NegativeTTL", c.negTTL, "must not be negative")
-	case c.refreshAfter < 0:
-		return bad("RefreshAfter", c.refreshAfter, "must not be negative")
-	case c.refreshAfter > 0 && c.ttl > 0 && c.refreshAfter >= c.ttl:
-		return bad("RefreshAfter", c.refreshAfter, "must be shorter than the TTL")
-	case c.resolution < 0:
-		return bad("ClockResolution", c.resolution, "must not be negative")
-	case c.resolution > 0 && c.clock != nil:
-		return bad("ClockResolution", c.resolution, "cannot be combined with WithClock")
 	case c.logger == nil:
-		return bad("Logger", nil, "must not be nil")
+		return bad("WithLogger", nil, "must not be nil")
+	case c.maxEntries < 1:
+		return bad("WithMaxEntries", c.maxEntries, "must be at least 1")
+	case c.ttl < 0:
+		return bad("WithTTL", c.ttl, "must not be negative")
+	case c.negTTL < 0:
+		return bad("WithNegativeTTL", c.negTTL, "must not be negative")
+	case c.refreshAfter < 0:
+		return bad("WithRefreshAfter", c.refreshAfter, "must not be negative")
+	case c.refreshAfter > 0 && c.ttl > 0 && c.refreshAfter >= c.ttl:
+		return bad("WithRefreshAfter", c.refreshAfter, "must be shorter than the TTL")
+	case c.clockSet && c.now == nil:
+		return bad("WithClock", nil, "must not be nil")
+	case c.resolution < 0:
+		return bad("WithClockResolution", c.resolution, "must not be negative")
+	case c.resolution > 0 && c.clockSet:
+		return bad("WithClockResolution", c.resolution, "cannot be combined with WithClock")
+	case c.storeTTL < 0:
+		return bad("WithStore", c.storeTTL, "the TTL must not be negative")
 	}
 	return c, nil
 }
@@ -119,9 +190,9 @@ func (o otterLogger) Error(ctx context.Context, msg string, err error) {
 	o.l.ErrorContext(ctx, msg, "err", err)
 }
 
-// otterClock adapts a Clock. It has no ticks: the cache then does without periodic clean-ups,
-// and expired entries are dropped as operations find them.
-type otterClock struct{ c Clock }
+// otterClock adapts a WithClock function. It has no ticks: the cache then does without
+// periodic clean-ups, and expired entries are dropped as operations find them.
+type otterClock struct{ now func() time.Time }
 
-func (o otterClock) NowNano() int64                      { return o.c.Now().UnixNano() }
+func (o otterClock) NowNano() int64                      { return o.now().UnixNano() }
 func (o otterClock) Tick(time.Duration) <-chan time.Time { return nil }

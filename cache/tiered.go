@@ -3,7 +3,6 @@ package cache
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"time"
 )
 
@@ -33,40 +32,37 @@ func ValidNamespace(ns string) bool {
 	return true
 }
 
-type tierConfig struct {
-	cross    *Cache[string, any]
-	store    Store
-	storeTTL time.Duration
-	codec    any // Codec[V]
-	logger   *slog.Logger
-}
-
-// TierOption configures a [Tiered] cache.
-type TierOption func(*tierConfig)
-
 // WithCross adds the cross-protocol cache to the lookup chain, after the namespace's own: a
 // cache shared by every namespace, whose keys are [Key](namespace, id) and whose values have
-// any type. Bridges between protocols write to it. Defaults to none.
-func WithCross(cross *Cache[string, any]) TierOption {
-	return func(c *tierConfig) { c.cross = cross }
+// any type. Bridges between protocols write to it. It configures a [Tiered] cache. Defaults to
+// none.
+func WithCross(cross *Cache[string, any]) Option {
+	return func(c *config) {
+		if c.accepts(kindTiered, "WithCross", cross) {
+			c.cross = cross
+		}
+	}
 }
 
 // WithStore adds a shared [Store] to the lookup chain, after the in-process caches; loaded
-// values are written to it with ttl (0: no expiry). Defaults to none.
-func WithStore(store Store, ttl time.Duration) TierOption {
-	return func(c *tierConfig) { c.store, c.storeTTL = store, ttl }
+// values are written to it with ttl (0: no expiry). It configures a [Tiered] cache. Defaults
+// to none.
+func WithStore(store Store, ttl time.Duration) Option {
+	return func(c *config) {
+		if c.accepts(kindTiered, "WithStore", store) {
+			c.store, c.storeTTL = store, ttl
+		}
+	}
 }
 
 // WithCodec sets the codec of the values written to the [Store]; it must be a Codec of the
-// Tiered cache's value type. Defaults to [JSON].
-func WithCodec[V any](codec Codec[V]) TierOption {
-	return func(c *tierConfig) { c.codec = codec }
-}
-
-// WithTierLogger sets the logger of the shared tier's failures, which lookups survive: an
-// undecodable or unreachable Store is a miss. Defaults to a logger that discards everything.
-func WithTierLogger(logger *slog.Logger) TierOption {
-	return func(c *tierConfig) { c.logger = logger }
+// Tiered cache's value type. It configures a [Tiered] cache. Defaults to [JSON].
+func WithCodec[V any](codec Codec[V]) Option {
+	return func(c *config) {
+		if c.accepts(kindTiered, "WithCodec", codec) {
+			c.codec = codec
+		}
+	}
 }
 
 // Tiered is one namespace's view of the cache tiers: its own in-process [Cache] (the
@@ -83,47 +79,42 @@ func WithTierLogger(logger *slog.Logger) TierOption {
 // one pass down the chain. A shared tier that fails or holds undecodable bytes is logged and
 // treated as a miss.
 //
-// Create it with [NewTiered]. It owns none of its tiers: close them yourself.
+// Create it with [NewTiered]. It owns none of its tiers: close them yourself. The methods of
+// the zero value that can fail return a [*NotConstructedError].
 type Tiered[V any] struct {
 	ns    string
 	local *Cache[string, V]
-	cfg   tierConfig
+	cfg   config
 	codec Codec[V]
 }
 
 // NewTiered returns the tiers of namespace, whose own cache is local.
-func NewTiered[V any](namespace string, local *Cache[string, V], opts ...TierOption) (*Tiered[V], error) {
-	cfg := tierConfig{logger: slog.New(slog.DiscardHandler)}
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
+func NewTiered[V any](namespace string, local *Cache[string, V], opts ...Option) (*Tiered[V], error) {
+	cfg, err := newConfig(kindTiered, opts)
+	if err != nil {
+		return nil, err
 	}
-	bad := func(field string, v any, reason string) (*Tiered[V], error) {
-		return nil, &ConfigError{Field: field, Value: v, Reason: reason}
+	bad := func(option string, v any, reason string) (*Tiered[V], error) {
+		return nil, &OptionError{Option: option, Value: v, Reason: reason}
 	}
 	if !ValidNamespace(namespace) {
-		return bad("Namespace", namespace, "must be 1-64 bytes of a-z, 0-9, '-' and '_'")
+		return bad("namespace", namespace, "must be 1-64 bytes of a-z, 0-9, '-' and '_'")
 	}
 	if local == nil {
-		return bad("Local", nil, "must not be nil")
-	}
-	if cfg.storeTTL < 0 {
-		return bad("StoreTTL", cfg.storeTTL, "must not be negative")
-	}
-	if cfg.logger == nil {
-		return bad("Logger", nil, "must not be nil")
+		return bad("local", nil, "must not be nil")
 	}
 	t := &Tiered[V]{ns: namespace, local: local, cfg: cfg, codec: JSON[V]()}
 	if cfg.codec != nil {
 		codec, ok := cfg.codec.(Codec[V])
 		if !ok {
-			return bad("Codec", cfg.codec, "must be a Codec of the value type")
+			return bad("WithCodec", cfg.codec, "must be a Codec of the value type")
 		}
 		t.codec = codec
 	}
 	return t, nil
 }
+
+func notTiered() error { return &NotConstructedError{Type: "Tiered", Constructor: "NewTiered"} }
 
 // Namespace returns the namespace.
 func (t *Tiered[V]) Namespace() string { return t.ns }
@@ -139,6 +130,10 @@ func (t *Tiered[V]) Get(ctx context.Context, id string) (V, error) {
 // GetOrLoad looks id up along the chain (see [Tiered]) and loads it with loader if no tier has
 // it, with the semantics of [Cache.GetOrLoad].
 func (t *Tiered[V]) GetOrLoad(ctx context.Context, id string, loader func(ctx context.Context, id string) (V, error)) (V, error) {
+	if t.local == nil {
+		var zero V
+		return zero, notTiered()
+	}
 	if loader == nil {
 		var zero V
 		return zero, ErrNilLoader
@@ -208,6 +203,9 @@ func (t *Tiered[V]) storeValue(ctx context.Context, key string, v V) error {
 
 // Set writes v for id to the namespace's cache and the shared store, if any.
 func (t *Tiered[V]) Set(ctx context.Context, id string, v V) error {
+	if t.local == nil {
+		return notTiered()
+	}
 	t.local.Set(id, v)
 	if t.cfg.store != nil {
 		return t.storeValue(ctx, Key(t.ns, id), v)
@@ -218,6 +216,9 @@ func (t *Tiered[V]) Set(ctx context.Context, id string, v V) error {
 // InvalidateKeys removes ids from every tier: the namespace's cache, the cross-protocol cache
 // and the store. It returns the store's errors, joined.
 func (t *Tiered[V]) InvalidateKeys(ctx context.Context, ids ...string) error {
+	if t.local == nil {
+		return notTiered()
+	}
 	var errs []error
 	for _, id := range ids {
 		t.local.Invalidate(id)
@@ -236,7 +237,11 @@ func (t *Tiered[V]) InvalidateKeys(ctx context.Context, ids ...string) error {
 
 // InvalidatePrefix removes the ids that start with prefix from the in-process tiers, and
 // returns how many it removed. The store has no listing, so its entries stay until their TTL.
+// The zero Tiered removes nothing.
 func (t *Tiered[V]) InvalidatePrefix(prefix string) int {
+	if t.local == nil {
+		return 0
+	}
 	n := InvalidatePrefix(t.local, prefix)
 	if t.cfg.cross != nil {
 		n += InvalidatePrefix(t.cfg.cross, Key(t.ns, prefix))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,7 +29,7 @@ type tiers struct {
 	loads atomic.Int32
 }
 
-func newTiers(t *testing.T, opts ...cache.TierOption) *tiers {
+func newTiers(t *testing.T, opts ...cache.Option) *tiers {
 	t.Helper()
 	x := &tiers{
 		local: newCache[didDoc](t, cache.WithNegativeTTL(time.Minute)),
@@ -36,7 +37,7 @@ func newTiers(t *testing.T, opts ...cache.TierOption) *tiers {
 		store: must(cache.NewMemoryStore()),
 	}
 	t.Cleanup(func() { _ = x.store.Close() })
-	x.t = must(cache.NewTiered("web5", x.local, append([]cache.TierOption{cache.WithCross(x.cross), cache.WithStore(x.store, time.Hour)}, opts...)...))
+	x.t = must(cache.NewTiered("web5", x.local, append([]cache.Option{cache.WithCross(x.cross), cache.WithStore(x.store, time.Hour)}, opts...)...))
 	return x
 }
 
@@ -149,7 +150,7 @@ func TestTieredSurvivesBadSharedTier(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 
-	x := newTiers(t, cache.WithTierLogger(logger))
+	x := newTiers(t, cache.WithLogger(logger))
 	_ = x.store.Set(ctx, cache.Key("web5", "did:web:corrupt"), []byte("{not json"), 0)
 	d, err := x.t.GetOrLoad(ctx, "did:web:corrupt", x.loader)
 	if err != nil || d.ID != "did:web:corrupt" || x.loads.Load() != 1 {
@@ -159,7 +160,7 @@ func TestTieredSurvivesBadSharedTier(t *testing.T) {
 		t.Fatal("the loaded value did not replace the corrupt one")
 	}
 
-	broken := must(cache.NewTiered("web5", newCache[didDoc](t), cache.WithStore(brokenStore{}, 0), cache.WithTierLogger(logger)))
+	broken := must(cache.NewTiered("web5", newCache[didDoc](t), cache.WithStore(brokenStore{}, 0), cache.WithLogger(logger)))
 	d, err = broken.GetOrLoad(ctx, "did:web:e", x.loader)
 	if err != nil || d.ID != "did:web:e" {
 		t.Fatalf("unreachable store: %+v, %v", d, err)
@@ -234,28 +235,33 @@ func TestTieredStampede(t *testing.T) {
 	}
 }
 
-func TestTieredInvalidConfig(t *testing.T) {
+func TestTieredInvalidOptions(t *testing.T) {
 	local := newCache[int](t)
 	for _, tc := range []struct {
-		field string
-		ns    string
-		local *cache.Cache[string, int]
-		opts  []cache.TierOption
+		option string
+		ns     string
+		local  *cache.Cache[string, int]
+		opts   []cache.Option
 	}{
-		{"Namespace", "", local, nil},
-		{"Namespace", "Bitcoin", local, nil},
-		{"Namespace", "bit/coin", local, nil},
-		{"Namespace", "-x", local, nil},
-		{"Local", "bitcoin", nil, nil},
-		{"StoreTTL", "bitcoin", local, []cache.TierOption{cache.WithStore(nil, -1)}},
-		{"Codec", "bitcoin", local, []cache.TierOption{cache.WithCodec(cache.JSON[string]())}},
-		{"Logger", "bitcoin", local, []cache.TierOption{cache.WithTierLogger(nil)}},
+		{"namespace", "", local, nil},
+		{"namespace", "Bitcoin", local, nil},
+		{"namespace", "bit/coin", local, nil},
+		{"namespace", "-x", local, nil},
+		{"local", "bitcoin", nil, nil},
+		{"WithStore", "bitcoin", local, []cache.Option{cache.WithStore(nil, -1)}},
+		{"WithCodec", "bitcoin", local, []cache.Option{cache.WithCodec(cache.JSON[string]())}},
+		{"WithLogger", "bitcoin", local, []cache.Option{cache.WithLogger(nil)}},
+		{"WithTTL", "bitcoin", local, []cache.Option{cache.WithTTL(time.Minute)}},
+		{"WithClock", "bitcoin", local, []cache.Option{cache.WithClock(time.Now)}},
 	} {
 		_, err := cache.NewTiered(tc.ns, tc.local, tc.opts...)
-		var ce *cache.ConfigError
-		if !errors.As(err, &ce) || ce.Field != tc.field {
-			t.Errorf("%s: err = %v", tc.field, err)
+		var oe *cache.OptionError
+		if !errors.As(err, &oe) || oe.Option != tc.option || !errors.Is(err, cache.ErrInvalidOption) {
+			t.Errorf("%s: err = %v", tc.option, err)
 		}
+	}
+	if _, err := cache.NewTiered("bitcoin", local, cache.WithMaxEntries(5)); err == nil || !strings.Contains(err.Error(), "does not apply to Tiered") {
+		t.Fatalf("a Cache option given to NewTiered: %v", err)
 	}
 	for _, ns := range []string{"bitcoin", "web5", "ml", "cross-protocol", "a_1"} {
 		if !cache.ValidNamespace(ns) {

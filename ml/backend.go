@@ -41,7 +41,8 @@ type Session interface {
 
 // GoBackend runs models with the pure-Go evaluator of package onnx. It needs no cgo and no
 // shared library, supports the operator subset listed by [onnx.Operators], and agrees with ONNX
-// Runtime within 1e-5 on the SDK's models. The zero value is not usable; use [NewGoBackend].
+// Runtime within 1e-5 on the SDK's models. The zero value is a usable backend, as
+// [NewGoBackend] returns.
 type GoBackend struct {
 	mu     sync.Mutex
 	closed bool
@@ -62,6 +63,9 @@ func (b *GoBackend) NewSession(m *Model) (Session, error) {
 	b.mu.Unlock()
 	if closed {
 		return nil, fmt.Errorf("ml: go backend: %w", ErrClosed)
+	}
+	if m == nil {
+		return nil, fmt.Errorf("%w: go backend: nil model", ErrBackend)
 	}
 	prog, err := m.Program()
 	if err != nil {

@@ -36,13 +36,24 @@
 // # Backends
 //
 // [ORTBackend] runs ONNX Runtime 1.24.1 through github.com/yalue/onnxruntime_go (cgo). The
-// library is found by option, then $ANYA_ONNXRUNTIME_LIB, then the .tools folder that
-// `make setup` fills (see [FindORTLibrary]); when it is missing the error says to run
-// `make setup`, and [WithGoFallback] switches to the pure-Go evaluator instead. ONNX Runtime
+// library is found ([FindORTLibrary]), in order, by [WithORTLibrary], then $ANYA_ONNXRUNTIME_LIB,
+// then in the user cache, where
+//
+//	go run github.com/anya-org/anya-go/cmd/anya setup
+//
+// installs the pinned release after checking its sha256 ([SetupCommand], [UserCacheORTLibrary]),
+// then — only when the program runs inside the SDK's own checkout — in the .tools folder that
+// `make setup` fills. A configured path that does not exist is an error naming it
+// ([*LibraryError]), never a reason to look elsewhere; so is a library that is found but fails
+// to load. When nothing is configured and nothing is found (or the program was built without
+// cgo), [NewEngine] returns the error, whose message gives the setup command, unless
+// [WithGoFallback] is set: then the engine scores with the pure-Go evaluator, logs a warning,
+// and [Engine.BackendReason] says why. ONNX Runtime
 // keeps one environment per process (onnxruntime_go holds it in package state), so the backends
 // share it through the package's only process-wide variable, a reference count: the first
-// backend initialises it, the last to close destroys it. Sessions run with one thread each and the engine runs one session
-// per core, which measured 1.5–2× faster than ONNX Runtime's own threading on these models.
+// backend initialises it, the last to close destroys it. Sessions run with one thread each and
+// the engine runs one session per core, which measured 1.5–2× faster than ONNX Runtime's own
+// threading on these models.
 //
 // [GoBackend] runs the same .onnx files with package onnx's evaluator, so the SDK builds and
 // scores with CGO_ENABLED=0. Both pass the conformance suite mltest.RunBackend, and the
@@ -54,4 +65,26 @@
 // feature vectors online and offline with point-in-time lookups; ml/pipeline runs
 // extract → validate → transform → score over bus topics; ml/dataset, ml/train and ml/modelcard
 // make and document the SDK's own models, which package models ships; ml/mltest is the test kit.
+//
+// # Zero values
+//
+// A zero [GoBackend] works as [NewGoBackend] returns it. The zero [Engine], [Registry], [Model]
+// and [ORTBackend] hold nothing: their methods that can fail return a [*NotConstructedError]
+// naming the constructor, and the others report nothing.
+//
+// # Conventions
+//
+// The SDK has one option style. A constructor takes options of one type, Option, a
+// func(*config) over an unexported configuration: it applies the defaults, then the options in
+// order, then validates the whole configuration once and returns a typed *OptionError naming
+// the offending option, its value and the reason (it matches the package's ErrInvalidOption
+// with errors.Is). Option constructors never fail and never panic, and each option's
+// documentation ends with its default. Time comes from WithClock(now func() time.Time),
+// time.Now by default; timers and sleeps use package time, so tests fake time with
+// testing/synctest. Logs go to WithLogger(*slog.Logger), silent by default. The zero value of an
+// exported type either works as documented or returns an error naming its constructor (it
+// matches the package's ErrNotConstructed with errors.Is); it never panics.
+//
+// The engine reads no clock (its waits and deadlines use package time), so it has no
+// WithClock; [OpenRegistry] takes no options.
 package ml

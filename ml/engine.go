@@ -66,10 +66,14 @@ type Stats struct {
 // A new model version is activated, or the previous one restored, while traffic flows: sessions
 // for the new version are built first (a failure leaves the current version serving), then
 // workers switch at their next batch. An Engine is safe for concurrent use.
+//
+// Create it with [NewEngine]. The zero value holds no model: its Score, ScoreBatch, Activate and
+// Rollback return a [*NotConstructedError], and its other methods report nothing.
 type Engine struct {
 	cfg         config
-	backend     Backend
+	backend     Backend // nil for the zero Engine
 	ownsBackend bool
+	reason      BackendReason
 
 	dep     atomic.Pointer[deployment]
 	mu      sync.Mutex // serialises Activate, Rollback and Close's teardown
@@ -133,28 +137,39 @@ func (d *deployment) close() {
 }
 
 // NewEngine returns an engine serving m. Without [WithBackend] it starts its own ONNX Runtime
-// backend; when that fails because the library is missing or cgo is off, the error (a
-// [*LibraryError] naming `make setup`) is returned, unless [WithGoFallback] is set.
+// backend on the library [FindORTLibrary] finds (the [WithORTLibrary] path,
+// $ANYA_ONNXRUNTIME_LIB, the user cache, or the SDK checkout's .tools when running inside it).
+// A configured library path that does not exist, or a library that fails to load, returns a
+// [*LibraryError] naming it. When nothing is configured and no library is found, or the
+// program was built without cgo, NewEngine returns that error too, unless [WithGoFallback] is
+// set: then it scores with the pure-Go evaluator, logs a warning on the engine's logger, and
+// says why in [Engine.BackendReason].
 func NewEngine(m *Model, opts ...Option) (*Engine, error) {
-	if m == nil {
-		return nil, &OptionError{Option: "model", Value: nil, Reason: "must not be nil"}
+	if m == nil || m.graph == nil {
+		return nil, &OptionError{Option: "model", Value: m, Reason: "must be a model from NewModel or a Registry"}
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, backend: cfg.backend, sem: semaphore.NewWeighted(int64(cfg.queueSize))}
-	if e.backend == nil {
+	if e.backend != nil {
+		e.reason = BackendReason{Backend: e.backend.Name(), Given: true}
+	} else {
 		b, err := NewORTBackend(cfg.ortLibrary)
 		switch {
 		case err == nil:
 			e.backend = b
-		case cfg.goFallback && errors.Is(err, ErrORTUnavailable):
-			cfg.logger.Warn("ml: ONNX Runtime unavailable, using the pure-Go evaluator", "err", err)
+			e.reason = BackendReason{Backend: b.Name(), Library: ORTLibrary{Path: b.Library(), Source: b.LibrarySource()}}
+		case cfg.goFallback && fallbackAllowed(err):
+			cfg.logger.Warn("ml: ONNX Runtime unavailable: scoring with the pure-Go evaluator", "reason", err.Error(), "install", SetupCommand)
 			e.backend = NewGoBackend()
+			e.reason = BackendReason{Backend: e.backend.Name(), Fallback: err}
 		default:
 			return nil, err
 		}
@@ -178,16 +193,72 @@ func NewEngine(m *Model, opts ...Option) (*Engine, error) {
 	return e, nil
 }
 
-// Backend returns the name of the backend in use ("ort" or "go" for the SDK's own).
-func (e *Engine) Backend() string { return e.backend.Name() }
+// fallbackAllowed reports whether the engine may fall back to the pure-Go evaluator after its
+// own ORT backend failed with err: only when nothing was configured and no library was found,
+// or when the program cannot load any library (no cgo). A configured path that does not exist
+// and a library that fails to load are errors.
+func fallbackAllowed(err error) bool {
+	if errors.Is(err, ErrNoCgo) {
+		return true
+	}
+	var le *LibraryError
+	return errors.As(err, &le) && le.Path == "" && errors.Is(err, ErrORTNotFound)
+}
 
-// Model returns the active model.
-func (e *Engine) Model() *Model { return e.dep.Load().model }
+// BackendReason says which backend an [Engine] runs on and why; see [Engine.BackendReason].
+type BackendReason struct {
+	// Backend is the backend's name: "ort", "go", or that of a backend given with
+	// [WithBackend]; "" for the zero Engine.
+	Backend string
+	// Given reports a backend given with [WithBackend].
+	Given bool
+	// Library is the ONNX Runtime library the engine's own ORT backend loaded, and where it
+	// was found.
+	Library ORTLibrary
+	// Fallback, when not nil, is why the engine scores with the pure-Go evaluator instead of
+	// ONNX Runtime ([WithGoFallback]): a [*LibraryError] matching [ErrORTNotFound] that lists
+	// the places searched (nothing was configured and nothing was found), or an error matching
+	// [ErrNoCgo].
+	Fallback error
+}
+
+// String describes the reason in a line, e.g. "ort: library /home/u/.cache/anya-go/... (from
+// user cache)" or "go: fallback: ml: ONNX Runtime 1.24.1 library not found ...".
+func (r BackendReason) String() string {
+	switch {
+	case r.Backend == "":
+		return "no backend"
+	case r.Given:
+		return r.Backend + ": given with WithBackend"
+	case r.Fallback != nil:
+		return r.Backend + ": fallback: " + r.Fallback.Error()
+	}
+	return r.Backend + ": library " + r.Library.Path + " (from " + r.Library.Source.String() + ")"
+}
+
+// Backend returns the name of the backend in use ("ort" or "go" for the SDK's own); "" for the
+// zero Engine.
+func (e *Engine) Backend() string { return e.reason.Backend }
+
+// BackendReason says which backend the engine runs on and why: given with [WithBackend],
+// ONNX Runtime and where its library was found, or the pure-Go fallback and the error that
+// caused it.
+func (e *Engine) BackendReason() BackendReason { return e.reason }
+
+// Model returns the active model; nil for the zero Engine.
+func (e *Engine) Model() *Model {
+	if d := e.dep.Load(); d != nil {
+		return d.model
+	}
+	return nil
+}
 
 // Stats returns the engine's counters.
 func (e *Engine) Stats() Stats {
 	return Stats{Requests: e.requests.Load(), Rows: e.rows.Load(), Batches: e.batches.Load(), Rejected: e.rejected.Load()}
 }
+
+func notEngine() error { return &NotConstructedError{Type: "Engine", Constructor: "NewEngine"} }
 
 func (e *Engine) deploy(ctx context.Context, m *Model) (*deployment, error) {
 	d := &deployment{model: m, name: m.Name(), version: m.Version(), schema: m.Schema(), schemaID: m.Schema().ID(), width: m.Width()}
@@ -218,8 +289,11 @@ func (e *Engine) deploy(ctx context.Context, m *Model) (*deployment, error) {
 // current model keeps serving and the error is returned. The replaced model is remembered for
 // [Engine.Rollback]. Calls in flight finish on the model they started with.
 func (e *Engine) Activate(ctx context.Context, m *Model) error {
-	if m == nil {
-		return &OptionError{Option: "model", Value: nil, Reason: "must not be nil"}
+	if e.backend == nil {
+		return notEngine()
+	}
+	if m == nil || m.graph == nil {
+		return &OptionError{Option: "model", Value: m, Reason: "must be a model from NewModel or a Registry"}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -243,6 +317,9 @@ func (e *Engine) Activate(ctx context.Context, m *Model) error {
 // Rollback re-activates the model that was active before the current one. It returns
 // [ErrNoPrevious] when there is none; on failure the current model keeps serving.
 func (e *Engine) Rollback(ctx context.Context) error {
+	if e.backend == nil {
+		return notEngine()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed.Load() {
@@ -264,8 +341,12 @@ func (e *Engine) Rollback(ctx context.Context) error {
 }
 
 // Close stops accepting calls, lets queued requests finish, stops the workers and closes the
-// sessions (and the backend, when the engine created it). Idempotent.
+// sessions (and the backend, when the engine created it). Idempotent; the zero Engine has
+// nothing to close.
 func (e *Engine) Close() error {
+	if e.backend == nil {
+		return nil
+	}
 	e.closeOnce.Do(func() {
 		e.closed.Store(true)
 		e.q.close()
@@ -288,6 +369,9 @@ func (e *Engine) Score(ctx context.Context, v Vector) (Result, error) {
 		return Result{}, ErrClosed
 	}
 	d := e.dep.Load()
+	if d == nil {
+		return Result{}, notEngine()
+	}
 	if err := d.schema.Validate(v); err != nil {
 		return Result{}, err
 	}
@@ -339,6 +423,9 @@ func (e *Engine) ScoreBatch(ctx context.Context, vs []Vector) ([]Result, error) 
 		return nil, ErrClosed
 	}
 	d := e.dep.Load()
+	if d == nil {
+		return nil, notEngine()
+	}
 	for i := range vs {
 		if err := d.schema.Validate(vs[i]); err != nil {
 			return nil, &BatchError{Index: i, Err: err}

@@ -45,8 +45,18 @@ var (
 	// ErrNoPrevious is returned by Rollback when no earlier version was active.
 	ErrNoPrevious = errors.New("ml: no previous version to roll back to")
 	// ErrORTUnavailable reports that the ONNX Runtime backend cannot start: the library is
-	// missing ([*LibraryError]) or the program was built without cgo.
+	// missing or failed to load ([*LibraryError]), or the program was built without cgo
+	// ([ErrNoCgo]).
 	ErrORTUnavailable = errors.New("ml: ONNX Runtime unavailable")
+	// ErrORTNotFound reports an ONNX Runtime library that is not there: a configured path
+	// that does not exist, or, with nothing configured, none in the places searched. It is
+	// wrapped by a [*LibraryError].
+	ErrORTNotFound = errors.New("ml: ONNX Runtime library not found")
+	// ErrNoCgo reports a program built without cgo, which cannot load ONNX Runtime.
+	ErrNoCgo = errors.New("ml: built with CGO_ENABLED=0, which cannot load ONNX Runtime")
+	// ErrNotConstructed is wrapped by the [*NotConstructedError] of a zero [Engine], [Registry],
+	// [Model] or [ORTBackend].
+	ErrNotConstructed = errors.New("ml: not constructed")
 	// ErrDeadline is wrapped by [*DeadlineError].
 	ErrDeadline = errors.New("ml: max latency exceeded")
 	// ErrBackend reports a failure inside a backend while loading or running a model.
@@ -139,36 +149,73 @@ func (e *HashError) Error() string {
 func (e *HashError) Unwrap() error { return ErrTampered }
 
 // LibraryError reports that the ONNX Runtime shared library could not be found or loaded. Its
-// message says what to run.
+// message names the path and says what to do: fix the configured path, or install the library
+// with [SetupCommand].
 type LibraryError struct {
-	// Tried lists where the library was looked for, in order.
+	// Source is where Path came from: [SourceOption] or [SourceEnv] for a configured path that
+	// cannot be used, another source for a library that was found but failed to load; 0 when
+	// nothing was configured and nothing was found.
+	Source LibrarySource
+	// Path is the library that could not be used; "" when nothing was found.
+	Path string
+	// Tried lists where the library was looked for, in order, when nothing was configured.
 	Tried []string
-	// Err is the loader's error when a file was found but could not be loaded.
+	// Err says why: [ErrORTNotFound] (wrapped or not) for a library that is not there, the
+	// loader's error for one that failed to load.
 	Err error
 }
 
 func (e *LibraryError) Error() string {
 	var b strings.Builder
-	b.WriteString("ml: ONNX Runtime " + ORTVersion + " library ")
-	if e.Err != nil {
-		fmt.Fprintf(&b, "failed to load: %v", e.Err)
-	} else {
-		b.WriteString("not found")
+	b.WriteString("ml: ONNX Runtime " + ORTVersion + " library")
+	switch {
+	case e.Path == "":
+		b.WriteString(" not found")
+		if len(e.Tried) > 0 {
+			b.WriteString(" (looked in " + strings.Join(e.Tried, ", ") + ")")
+		}
+		b.WriteString(": install it with `" + SetupCommand + "`, or set " + EnvORTLibrary + " to its path")
+		return b.String()
+	case errors.Is(e.Err, ErrORTNotFound):
+		fmt.Fprintf(&b, " %s (from %s) does not exist", e.Path, e.Source)
+	case e.Source == 0 || e.Err == nil:
+		fmt.Fprintf(&b, " %s cannot be used: %v", e.Path, e.Err)
+	default:
+		fmt.Fprintf(&b, " %s (from %s) cannot be used: %v", e.Path, e.Source, e.Err)
 	}
-	if len(e.Tried) > 0 {
-		b.WriteString(" (tried " + strings.Join(e.Tried, ", ") + ")")
+	switch e.Source {
+	case SourceOption:
+		b.WriteString(": pass the library's path to WithORTLibrary, or install it with `" + SetupCommand + "` and pass none")
+	case SourceEnv:
+		b.WriteString(": set " + EnvORTLibrary + " to the library's path, or unset it and install the library with `" + SetupCommand + "`")
+	default:
+		b.WriteString(": reinstall it with `" + SetupCommand + "`")
 	}
-	b.WriteString(": run `make setup` in the anya-go checkout to fetch it, or set " + EnvORTLibrary + " to its path")
 	return b.String()
 }
 
-// Unwrap returns [ErrORTUnavailable] and the loader's error.
+// Unwrap returns [ErrORTUnavailable] and Err.
 func (e *LibraryError) Unwrap() []error {
 	if e.Err != nil {
 		return []error{ErrORTUnavailable, e.Err}
 	}
 	return []error{ErrORTUnavailable}
 }
+
+// NotConstructedError is returned by the methods of a zero [Engine], [Registry], [Model] or
+// [ORTBackend] that can fail: they need their constructor, which the error names. It matches
+// [ErrNotConstructed] with [errors.Is].
+type NotConstructedError struct {
+	Type        string // the zero value's type, e.g. "Engine"
+	Constructor string // the function that creates a usable one, e.g. "NewEngine"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "ml: a zero " + e.Type + " is not usable: create it with ml." + e.Constructor
+}
+
+// Unwrap returns [ErrNotConstructed].
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
 
 // DeadlineError is returned when a call exceeds the engine's [WithMaxLatency] budget. It matches
 // both [ErrDeadline] and context.DeadlineExceeded.

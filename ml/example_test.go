@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/anya-org/anya-go/ml"
+	"github.com/anya-org/anya-go/ml/mltest"
 	"github.com/anya-org/anya-go/ml/onnx"
 )
 
@@ -66,4 +67,28 @@ func ExampleEngine() {
 	//   amount_btc=1.5 contributes +3.0
 	//   account_age_years=0.5 contributes -0.5
 	// true
+}
+
+// A configured library path that does not exist is an error naming it, which says what to do.
+func ExampleFindORTLibrary() {
+	_, err := ml.FindORTLibrary("/nonexistent/libonnxruntime.so.1")
+	var le *ml.LibraryError
+	fmt.Println(errors.As(err, &le), le.Source, errors.Is(err, ml.ErrORTNotFound))
+	fmt.Println(err)
+	// Output:
+	// true option true
+	// ml: ONNX Runtime 1.24.1 library /nonexistent/libonnxruntime.so.1 (from option) does not exist: pass the library's path to WithORTLibrary, or install it with `go run github.com/anya-org/anya-go/cmd/anya setup` and pass none
+}
+
+// An engine says which backend it runs on and why.
+func ExampleEngine_BackendReason() {
+	m := mltest.Linear([]float32{1}, 0).Model
+	e, err := ml.NewEngine(m, ml.WithBackend(ml.NewGoBackend()), ml.WithWorkers(1))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer e.Close()
+	fmt.Println(e.BackendReason())
+	// Output: go: given with WithBackend
 }

@@ -81,6 +81,8 @@ func (m *Manifest) check() error {
 
 // Model is a verified model: ONNX bytes whose sha256 matches the manifest, decoded, with inputs
 // and outputs matching the manifest. Models are immutable and safe to share between engines.
+// Create one with [NewModel] or load one from a [Registry]: the zero value has an empty manifest
+// and no graph, and its Program returns a [*NotConstructedError].
 type Model struct {
 	manifest Manifest
 	data     []byte
@@ -186,6 +188,9 @@ func (m *Model) Width() int { return m.manifest.Schema.Len() }
 
 // Program returns the model compiled for the pure-Go evaluator (compiled once, on first use).
 func (m *Model) Program() (*onnx.Program, error) {
+	if m.graph == nil {
+		return nil, &NotConstructedError{Type: "Model", Constructor: "NewModel"}
+	}
 	m.compileOnce.Do(func() {
 		m.prog, m.compileErr = onnx.Compile(m.graph)
 	})

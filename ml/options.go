@@ -58,12 +58,17 @@ func defaultConfig() config {
 // engine creates (and closes) itself, using [WithORTLibrary].
 func WithBackend(b Backend) Option { return func(c *config) { c.backend = b } }
 
-// WithORTLibrary sets the ONNX Runtime library path of the engine's own ORT backend. Defaults to
-// "": $ANYA_ONNXRUNTIME_LIB, then the `make setup` folder (see [FindORTLibrary]).
+// WithORTLibrary sets the ONNX Runtime library path of the engine's own ORT backend; a path
+// that does not exist makes [NewEngine] fail with a [*LibraryError] naming it. Defaults to "":
+// $ANYA_ONNXRUNTIME_LIB, then the user cache, then the SDK checkout's .tools when running
+// inside it (see [FindORTLibrary]).
 func WithORTLibrary(path string) Option { return func(c *config) { c.ortLibrary = path } }
 
-// WithGoFallback makes the engine use the pure-Go evaluator when its own ORT backend cannot
-// start (library missing, no cgo). The reason is logged. Defaults to off: the error is returned.
+// WithGoFallback makes the engine score with the pure-Go evaluator when its own ORT backend
+// cannot start because nothing was configured and no library was found, or because the program
+// was built without cgo. The engine logs a warning and reports the reason in
+// [Engine.BackendReason]. A configured path that does not exist, or a library that fails to
+// load, is still an error. Defaults to off: NewEngine returns the error.
 func WithGoFallback() Option { return func(c *config) { c.goFallback = true } }
 
 // WithMaxBatch sets the most rows one backend call scores. Defaults to [DefaultMaxBatch].
@@ -97,7 +102,8 @@ func WithFactors(n int) Option { return func(c *config) { c.factors = n } }
 // full. Defaults to off (callers wait: backpressure).
 func WithRejectWhenFull() Option { return func(c *config) { c.rejectFull = true } }
 
-// WithLogger sets the logger for activations and fallbacks. Defaults to a logger that discards.
+// WithLogger sets the logger for activations, models without attribution and the fallback to
+// the pure-Go evaluator (a warning). Defaults to a logger that discards everything.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 func (c *config) validate() error {

@@ -3,6 +3,7 @@
 package ml
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -36,7 +37,7 @@ func acquireORT(lib string) error {
 	}
 	ort.SetSharedLibraryPath(lib)
 	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
-		return &LibraryError{Tried: []string{lib}, Err: err}
+		return err
 	}
 	ortEnv.refs, ortEnv.lib, ortEnv.external = 1, lib, false
 	return nil
@@ -62,9 +63,10 @@ func releaseORT() error {
 // session uses one intra-op and one inter-op thread (sequential execution): the engine runs one
 // session per core instead, which measured 1.5–2× faster than ONNX Runtime's own threading for
 // the SDK's small models. It needs cgo; without it [NewORTBackend] returns an error wrapping
-// [ErrORTUnavailable].
+// [ErrORTUnavailable] and [ErrNoCgo]. Create it with NewORTBackend: the zero value's
+// NewSession returns a [*NotConstructedError].
 type ORTBackend struct {
-	lib     string
+	lib     ORTLibrary
 	version string
 
 	mu       sync.Mutex
@@ -74,17 +76,22 @@ type ORTBackend struct {
 
 var _ Backend = (*ORTBackend)(nil)
 
-// NewORTBackend loads the ONNX Runtime library found by [FindORTLibrary](libPath) (so an empty
-// libPath means $ANYA_ONNXRUNTIME_LIB, then the `make setup` folder) and initialises the
-// process-wide environment if this is its first user. A missing library returns a
-// [*LibraryError] that says to run `make setup`.
+// NewORTBackend loads the ONNX Runtime library found by [FindORTLibrary](libPath) — libPath when
+// not empty, else $ANYA_ONNXRUNTIME_LIB, else the user cache, else the SDK checkout's .tools
+// when running inside it — and initialises the process-wide environment if this is its first
+// user. A library that is missing or fails to load returns a [*LibraryError] naming it, whose
+// message gives [SetupCommand].
 func NewORTBackend(libPath string) (*ORTBackend, error) {
 	lib, err := FindORTLibrary(libPath)
 	if err != nil {
 		return nil, err
 	}
-	if err := acquireORT(lib); err != nil {
-		return nil, err
+	if err := acquireORT(lib.Path); err != nil {
+		var le *LibraryError
+		if errors.As(err, &le) || errors.Is(err, ErrBackend) {
+			return nil, err
+		}
+		return nil, &LibraryError{Source: lib.Source, Path: lib.Path, Err: err}
 	}
 	return &ORTBackend{lib: lib, version: ort.GetVersion(), sessions: map[*ortSession]struct{}{}}, nil
 }
@@ -92,18 +99,28 @@ func NewORTBackend(libPath string) (*ORTBackend, error) {
 // Name returns "ort".
 func (b *ORTBackend) Name() string { return "ort" }
 
-// Library returns the absolute path of the loaded library.
-func (b *ORTBackend) Library() string { return b.lib }
+// Library returns the absolute path of the loaded library; "" for the zero ORTBackend.
+func (b *ORTBackend) Library() string { return b.lib.Path }
 
-// Version returns the ONNX Runtime version reported by the library.
+// LibrarySource returns where the loaded library was found; 0 for the zero ORTBackend.
+func (b *ORTBackend) LibrarySource() LibrarySource { return b.lib.Source }
+
+// Version returns the ONNX Runtime version reported by the library; "" for the zero
+// ORTBackend.
 func (b *ORTBackend) Version() string { return b.version }
 
 // NewSession creates an ONNX Runtime session for m with one thread.
 func (b *ORTBackend) NewSession(m *Model) (Session, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.sessions == nil {
+		return nil, &NotConstructedError{Type: "ORTBackend", Constructor: "NewORTBackend"}
+	}
 	if b.closed {
 		return nil, fmt.Errorf("ml: ort backend: %w", ErrClosed)
+	}
+	if m == nil || m.graph == nil {
+		return nil, fmt.Errorf("%w: ort: no model (a nil or zero *Model)", ErrBackend)
 	}
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
@@ -131,10 +148,11 @@ func (b *ORTBackend) NewSession(m *Model) (Session, error) {
 }
 
 // Close closes any session still open, then releases this backend's hold on the process-wide
-// environment (destroying it if this was the last user). Idempotent.
+// environment (destroying it if this was the last user). Idempotent; the zero ORTBackend has
+// nothing to close.
 func (b *ORTBackend) Close() error {
 	b.mu.Lock()
-	if b.closed {
+	if b.closed || b.sessions == nil {
 		b.mu.Unlock()
 		return nil
 	}

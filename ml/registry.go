@@ -30,7 +30,8 @@ const (
 // Other files (model cards, plots) may sit beside them. Loading verifies the sha256 of
 // model.onnx against the manifest and refuses a file that does not match. A Registry opened on a
 // directory can register new versions; one opened on an fs.FS (such as the SDK's embedded
-// models) is read-only. A Registry is safe for concurrent use.
+// models) is read-only. A Registry is safe for concurrent use. Create it with [OpenRegistry] or
+// [OpenRegistryFS]: the zero value's methods return a [*NotConstructedError].
 type Registry struct {
 	fsys fs.FS
 	dir  string // "" when read-only
@@ -48,11 +49,22 @@ func OpenRegistry(dir string) (*Registry, error) {
 	return &Registry{fsys: os.DirFS(dir), dir: dir}, nil
 }
 
-// OpenRegistryFS opens a read-only registry on fsys.
+// OpenRegistryFS opens a read-only registry on fsys. A nil fsys gives a registry whose methods
+// return a [*NotConstructedError].
 func OpenRegistryFS(fsys fs.FS) *Registry { return &Registry{fsys: fsys} }
+
+func (r *Registry) check() error {
+	if r.fsys == nil {
+		return &NotConstructedError{Type: "Registry", Constructor: "OpenRegistry"}
+	}
+	return nil
+}
 
 // Names returns the model names held, sorted.
 func (r *Registry) Names() ([]string, error) {
+	if err := r.check(); err != nil {
+		return nil, err
+	}
 	entries, err := fs.ReadDir(r.fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("ml: registry: %w", err)
@@ -72,6 +84,9 @@ func (r *Registry) Names() ([]string, error) {
 // compare as numbers ("1.10" after "1.9"), others as strings. Unknown names return an error
 // wrapping [ErrNotFound].
 func (r *Registry) Versions(name string) ([]string, error) {
+	if err := r.check(); err != nil {
+		return nil, err
+	}
 	if !namePattern.MatchString(name) {
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
 	}
@@ -122,6 +137,9 @@ func CompareVersions(a, b string) int {
 // Manifest reads the manifest of name@version (version "" means the latest) without loading or
 // verifying the model file.
 func (r *Registry) Manifest(name, version string) (Manifest, error) {
+	if err := r.check(); err != nil {
+		return Manifest{}, err
+	}
 	version, err := r.resolve(name, version)
 	if err != nil {
 		return Manifest{}, err
@@ -164,6 +182,9 @@ func (r *Registry) readManifest(name, version string) (Manifest, error) {
 // Load reads name@version (version "" means the latest), verifies the model file's sha256
 // against its manifest and returns the [Model]. A tampered file returns a [*HashError].
 func (r *Registry) Load(ctx context.Context, name, version string) (*Model, error) {
+	if err := r.check(); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -191,6 +212,9 @@ func (r *Registry) Load(ctx context.Context, name, version string) (*Model, erro
 // [ErrExists]. Files are written to a temporary name and renamed, so readers never see a
 // partial version.
 func (r *Registry) Register(ctx context.Context, data []byte, man Manifest) (*Model, error) {
+	if err := r.check(); err != nil {
+		return nil, err
+	}
 	if r.dir == "" {
 		return nil, ErrReadOnly
 	}

@@ -67,95 +67,135 @@ type breakerConfig struct {
 	ignResults  []any // func(R) bool
 }
 
-// BreakerOption configures a [CircuitBreaker]. Every [Option] is a BreakerOption.
-type BreakerOption interface {
-	applyBreaker(*breakerConfig)
-}
-
-type breakerOption func(*breakerConfig)
-
-func (o breakerOption) applyBreaker(c *breakerConfig) { o(c) }
-
-// CountWindow judges the outcomes of the last n calls. Defaults to a count window of
-// [DefaultWindowSize] calls.
-func CountWindow(n int) BreakerOption {
-	return breakerOption(func(c *breakerConfig) { c.timeBased, c.windowSize = false, n })
+// CountWindow judges the outcomes of the last n calls. It configures a [CircuitBreaker].
+// Defaults to a count window of [DefaultWindowSize] calls.
+func CountWindow(n int) Option {
+	return func(c *config) {
+		if c.accepts(KindCircuitBreaker, "CountWindow", n) {
+			c.breaker.timeBased, c.breaker.windowSize = false, n
+		}
+	}
 }
 
 // TimeWindow judges the outcomes of the calls that ended in the last d, kept in buckets
-// buckets of d/buckets each (so the window slides by d/buckets). Defaults to a count window;
-// see [CountWindow].
-func TimeWindow(d time.Duration, buckets int) BreakerOption {
-	return breakerOption(func(c *breakerConfig) { c.timeBased, c.windowDur, c.buckets = true, d, buckets })
+// buckets of d/buckets each (so the window slides by d/buckets). It configures a
+// [CircuitBreaker]. Defaults to a count window of [DefaultWindowSize] calls (see [CountWindow]),
+// and to [DefaultTimeWindowBuckets] buckets.
+func TimeWindow(d time.Duration, buckets int) Option {
+	return func(c *config) {
+		if c.accepts(KindCircuitBreaker, "TimeWindow", d) {
+			c.breaker.timeBased, c.breaker.windowDur, c.breaker.buckets = true, d, buckets
+		}
+	}
 }
 
-// MinCalls is the number of calls the window must hold before the breaker judges it. Defaults
-// to [DefaultMinCalls].
-func MinCalls(n int) BreakerOption {
-	return breakerOption(func(c *breakerConfig) { c.minCalls = n })
+// MinCalls is the number of calls the window must hold before the breaker judges it. It
+// configures a [CircuitBreaker]. Defaults to [DefaultMinCalls].
+func MinCalls(n int) Option {
+	return func(c *config) {
+		if c.accepts(KindCircuitBreaker, "MinCalls", n) {
+			c.breaker.minCalls = n
+		}
+	}
 }
 
 // FailureRateThreshold opens the breaker when the failure rate in the window reaches rate,
-// in (0, 1]. Defaults to [DefaultFailureRateThreshold].
-func FailureRateThreshold(rate float64) BreakerOption {
-	return breakerOption(func(c *breakerConfig) { c.failureRate = rate })
+// in (0, 1]. It configures a [CircuitBreaker]. Defaults to [DefaultFailureRateThreshold].
+func FailureRateThreshold(rate float64) Option {
+	return func(c *config) {
+		if c.accepts(KindCircuitBreaker, "FailureRateThreshold", rate) {
+			c.breaker.failureRate = rate
+		}
+	}
 }
 
 // SlowCallThreshold counts a call that takes d or longer as slow, and opens the breaker when
 // the rate of slow calls in the window reaches rate, in (0, 1]; a slow call may also be a
-// failure. Defaults to no slow-call judging (d = 0), with rate
-// [DefaultSlowCallRateThreshold] once d is set.
-func SlowCallThreshold(d time.Duration, rate float64) BreakerOption {
-	return breakerOption(func(c *breakerConfig) { c.slowDur, c.slowRate = d, rate })
+// failure. It configures a [CircuitBreaker]. Defaults to no slow-call judging (d = 0), with
+// rate [DefaultSlowCallRateThreshold] once d is set.
+func SlowCallThreshold(d time.Duration, rate float64) Option {
+	return func(c *config) {
+		if c.accepts(KindCircuitBreaker, "SlowCallThreshold", d) {
+			c.breaker.slowDur, c.breaker.slowRate = d, rate
+		}
+	}
 }
 
-// OpenWait is how long the breaker stays open before letting probe calls through. Defaults to
-// [DefaultOpenWait].
-func OpenWait(d time.Duration) BreakerOption {
-	return breakerOption(func(c *breakerConfig) { c.openWait = d })
+// OpenWait is how long the breaker stays open before letting probe calls through. It
+// configures a [CircuitBreaker]. Defaults to [DefaultOpenWait].
+func OpenWait(d time.Duration) Option {
+	return func(c *config) {
+		if c.accepts(KindCircuitBreaker, "OpenWait", d) {
+			c.breaker.openWait = d
+		}
+	}
 }
 
 // OpenBackoff multiplies the open wait by multiplier (≥ 1) each time the probe calls fail and
-// the breaker opens again, up to maxWait; closing resets it. Defaults to no backoff
-// (multiplier 1).
-func OpenBackoff(multiplier float64, maxWait time.Duration) BreakerOption {
-	return breakerOption(func(c *breakerConfig) { c.openMult, c.openMax = multiplier, maxWait })
+// the breaker opens again, up to maxWait; closing resets it. It configures a
+// [CircuitBreaker]. Defaults to no backoff (multiplier 1).
+func OpenBackoff(multiplier float64, maxWait time.Duration) Option {
+	return func(c *config) {
+		if c.accepts(KindCircuitBreaker, "OpenBackoff", multiplier) {
+			c.breaker.openMult, c.breaker.openMax = multiplier, maxWait
+		}
+	}
 }
 
-// HalfOpenCalls is the number of probe calls a half-open breaker lets through and judges.
-// Defaults to [DefaultHalfOpenCalls].
-func HalfOpenCalls(n int) BreakerOption {
-	return breakerOption(func(c *breakerConfig) { c.probes = n })
+// HalfOpenCalls is the number of probe calls a half-open breaker lets through and judges. It
+// configures a [CircuitBreaker]. Defaults to [DefaultHalfOpenCalls].
+func HalfOpenCalls(n int) Option {
+	return func(c *config) {
+		if c.accepts(KindCircuitBreaker, "HalfOpenCalls", n) {
+			c.breaker.probes = n
+		}
+	}
 }
 
-// FailureIf says which errors count as failures; the others count as successes. Defaults to
-// every error. An error from the caller's context ending never counts (see the package
-// documentation), nor does one that [IgnoreIf] ignores.
-func FailureIf(pred func(error) bool) BreakerOption {
-	return breakerOption(func(c *breakerConfig) { c.failureIf = pred })
+// FailureIf says which errors count as failures; the others count as successes. An error
+// from the caller's context ending never counts (see the package documentation), nor does one
+// that [IgnoreIf] ignores. It configures a [CircuitBreaker]. Defaults to every error.
+func FailureIf(pred func(error) bool) Option {
+	return func(c *config) {
+		if c.accepts(KindCircuitBreaker, "FailureIf", nil) {
+			c.breaker.failureIf = pred
+		}
+	}
 }
 
-// IgnoreIf says which errors count neither as failures nor as successes. Defaults to none.
-func IgnoreIf(pred func(error) bool) BreakerOption {
-	return breakerOption(func(c *breakerConfig) { c.ignoreIf = pred })
+// IgnoreIf says which errors count neither as failures nor as successes. It configures a
+// [CircuitBreaker]. Defaults to none.
+func IgnoreIf(pred func(error) bool) Option {
+	return func(c *config) {
+		if c.accepts(KindCircuitBreaker, "IgnoreIf", nil) {
+			c.breaker.ignoreIf = pred
+		}
+	}
 }
 
 // FailureResultIf counts a call that returns a result of type R accepted by pred, without an
 // error, as a failure. Calls of other result types are not affected; give it once per result
-// type. Defaults to none.
-func FailureResultIf[R any](pred func(R) bool) BreakerOption {
-	return breakerOption(func(c *breakerConfig) { c.failResults = append(c.failResults, pred) })
+// type. It configures a [CircuitBreaker]. Defaults to none.
+func FailureResultIf[R any](pred func(R) bool) Option {
+	return func(c *config) {
+		if c.accepts(KindCircuitBreaker, "FailureResultIf", nil) {
+			c.breaker.failResults = append(c.breaker.failResults, pred)
+		}
+	}
 }
 
 // IgnoreResultIf leaves a call that returns a result of type R accepted by pred, without an
-// error, unrecorded. Defaults to none.
-func IgnoreResultIf[R any](pred func(R) bool) BreakerOption {
-	return breakerOption(func(c *breakerConfig) { c.ignResults = append(c.ignResults, pred) })
+// error, unrecorded. It configures a [CircuitBreaker]. Defaults to none.
+func IgnoreResultIf[R any](pred func(R) bool) Option {
+	return func(c *config) {
+		if c.accepts(KindCircuitBreaker, "IgnoreResultIf", nil) {
+			c.breaker.ignResults = append(c.breaker.ignResults, pred)
+		}
+	}
 }
 
-func newBreakerConfig(opts []BreakerOption) (breakerConfig, error) {
-	c := breakerConfig{
-		common:      defaultCommon(),
+func defaultBreakerConfig() breakerConfig {
+	return breakerConfig{
 		windowSize:  DefaultWindowSize,
 		buckets:     DefaultTimeWindowBuckets,
 		minCalls:    DefaultMinCalls,
@@ -165,27 +205,29 @@ func newBreakerConfig(opts []BreakerOption) (breakerConfig, error) {
 		openMult:    1,
 		probes:      DefaultHalfOpenCalls,
 	}
-	for _, o := range opts {
-		if o != nil {
-			o.applyBreaker(&c)
-		}
+}
+
+// newBreakerConfig applies opts to the defaults and validates the result.
+func newBreakerConfig(opts []Option) (breakerConfig, error) {
+	c, err := applyOptions(KindCircuitBreaker, opts)
+	if err != nil {
+		return breakerConfig{}, err
 	}
-	return c, c.validate()
+	bc := c.breaker
+	bc.common = c.common
+	return bc, bc.validate()
 }
 
 func (c *breakerConfig) validate() error {
-	bad := func(field string, v any, reason string) error {
-		return &ConfigError{Policy: KindCircuitBreaker, Field: field, Value: v, Reason: reason}
-	}
-	if err := c.common.validate(KindCircuitBreaker); err != nil {
-		return err
+	bad := func(option string, v any, reason string) error {
+		return &OptionError{Policy: KindCircuitBreaker, Option: option, Value: v, Reason: reason}
 	}
 	if c.timeBased {
 		if c.windowDur <= 0 {
-			return bad("TimeWindow", c.windowDur, "must be positive")
+			return bad("TimeWindow", c.windowDur, "the window must be positive")
 		}
 		if c.buckets < 1 || c.buckets > 1<<16 {
-			return bad("TimeWindowBuckets", c.buckets, "must be in [1, 65536]")
+			return bad("TimeWindow", c.buckets, "the buckets must be in [1, 65536]")
 		}
 		if c.windowDur/time.Duration(c.buckets) <= 0 {
 			return bad("TimeWindow", c.windowDur, "must be at least one nanosecond per bucket")
@@ -203,19 +245,19 @@ func (c *breakerConfig) validate() error {
 		return bad("FailureRateThreshold", c.failureRate, "must be in (0, 1]")
 	}
 	if c.slowDur < 0 {
-		return bad("SlowCallDuration", c.slowDur, "must not be negative")
+		return bad("SlowCallThreshold", c.slowDur, "the duration must not be negative")
 	}
 	if !validRate(c.slowRate) {
-		return bad("SlowCallRateThreshold", c.slowRate, "must be in (0, 1]")
+		return bad("SlowCallThreshold", c.slowRate, "the rate must be in (0, 1]")
 	}
 	if c.openWait <= 0 {
 		return bad("OpenWait", c.openWait, "must be positive")
 	}
 	if !(c.openMult >= 1) || math.IsInf(c.openMult, 0) {
-		return bad("OpenBackoffMultiplier", c.openMult, "must be finite and at least 1")
+		return bad("OpenBackoff", c.openMult, "the multiplier must be finite and at least 1")
 	}
 	if c.openMult > 1 && c.openMax < c.openWait {
-		return bad("OpenBackoffMax", c.openMax, "must be at least the open wait")
+		return bad("OpenBackoff", c.openMax, "the maximum wait must be at least the open wait")
 	}
 	if c.probes < 1 || c.probes > math.MaxInt32/2 {
 		return bad("HalfOpenCalls", c.probes, "must be at least 1")
@@ -257,51 +299,92 @@ type generation struct {
 // again. Its success path takes no lock and allocates nothing.
 //
 // A CircuitBreaker is safe for concurrent use, and one breaker can guard calls of any result
-// type. Create it with [NewCircuitBreaker] and apply it with [Do] or [Get].
+// type. Create it with [NewCircuitBreaker] and apply it with [Do] or [Get]. The zero value is
+// a closed breaker with the defaults, as NewCircuitBreaker() returns, set up on first use; it
+// must not be copied after first use.
 type CircuitBreaker struct {
-	gen      atomic.Pointer[generation]
-	_        [56]byte // keep the hot pointer on a cache line of its own
+	gen      atomic.Pointer[generation] // nil until set up
+	_        [56]byte                   // keep the hot pointer on a cache line of its own
 	cfg      breakerConfig
 	em       emitter
 	epoch    time.Time
 	system   bool // the clock is package time: measure with time.Since
 	needNow  bool
 	rejected atomic.Uint64
-	mu       sync.Mutex // serializes state changes and their events
+	mu       sync.Mutex // serializes state changes and their events, and the zero value's set-up
 }
 
 // NewCircuitBreaker returns a closed circuit breaker. Every listener receives the initial
 // state as an [EventStateChange] with Initial set before NewCircuitBreaker returns.
-func NewCircuitBreaker(opts ...BreakerOption) (*CircuitBreaker, error) {
+func NewCircuitBreaker(opts ...Option) (*CircuitBreaker, error) {
 	cfg, err := newBreakerConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	b := &CircuitBreaker{cfg: cfg, em: cfg.emitter(KindCircuitBreaker)}
-	b.epoch = cfg.clock.Now()
-	_, b.system = cfg.clock.(systemClock)
-	b.needNow = cfg.timeBased || cfg.slowDur > 0
-	b.gen.Store(b.newGeneration(StateClosed, nil, 0))
+	b := &CircuitBreaker{}
+	b.setup(cfg)
 	b.em.emit(Event{Kind: EventStateChange, From: StateClosed, To: StateClosed, Initial: true})
 	return b, nil
 }
 
+// setup configures the breaker and publishes its first generation, which makes the
+// configuration visible to every goroutine that loads a generation.
+func (b *CircuitBreaker) setup(cfg breakerConfig) {
+	b.cfg = cfg
+	b.em = cfg.emitter(KindCircuitBreaker)
+	b.epoch = cfg.now()
+	b.system = !cfg.clockSet
+	b.needNow = cfg.timeBased || cfg.slowDur > 0
+	b.gen.Store(b.newGeneration(StateClosed, nil, 0))
+}
+
+// load returns the current generation, setting a zero breaker up with the defaults first.
+func (b *CircuitBreaker) load() *generation {
+	if g := b.gen.Load(); g != nil {
+		return g
+	}
+	return b.setupZero()
+}
+
+func (b *CircuitBreaker) setupZero() *generation {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.gen.Load() == nil {
+		cfg := defaultBreakerConfig()
+		cfg.common = defaultCommon()
+		b.setup(cfg)
+	}
+	return b.gen.Load()
+}
+
 // Name returns the breaker's name (see [WithName]).
-func (b *CircuitBreaker) Name() string { return b.cfg.name }
+func (b *CircuitBreaker) Name() string {
+	b.load()
+	return b.cfg.name
+}
 
 // State returns the breaker's current state. An open breaker whose wait is over reports
 // StateOpen until a call arrives and turns it half-open.
-func (b *CircuitBreaker) State() State { return b.gen.Load().state }
+func (b *CircuitBreaker) State() State { return b.load().state }
 
 // ForceOpen makes the breaker refuse every call until [CircuitBreaker.Reset].
-func (b *CircuitBreaker) ForceOpen() { b.transition(nil, StateForcedOpen, b.now()) }
+func (b *CircuitBreaker) ForceOpen() {
+	b.load()
+	b.transition(nil, StateForcedOpen, b.now())
+}
 
 // Disable makes the breaker let every call through, recording nothing, until
 // [CircuitBreaker.Reset].
-func (b *CircuitBreaker) Disable() { b.transition(nil, StateDisabled, b.now()) }
+func (b *CircuitBreaker) Disable() {
+	b.load()
+	b.transition(nil, StateDisabled, b.now())
+}
 
 // Reset closes the breaker with an empty window, from any state.
-func (b *CircuitBreaker) Reset() { b.transition(nil, StateClosed, b.now()) }
+func (b *CircuitBreaker) Reset() {
+	b.load()
+	b.transition(nil, StateClosed, b.now())
+}
 
 // now returns the time since the breaker's epoch. With package time, it reads the monotonic
 // clock only, which costs half of time.Now.
@@ -309,7 +392,7 @@ func (b *CircuitBreaker) now() int64 {
 	if b.system {
 		return int64(time.Since(b.epoch))
 	}
-	return int64(b.cfg.clock.Now().Sub(b.epoch))
+	return int64(b.cfg.now().Sub(b.epoch))
 }
 
 func (b *CircuitBreaker) newGeneration(to State, prev *generation, now int64) *generation {
@@ -375,7 +458,7 @@ type permit struct {
 // acquire admits a call or refuses it with ErrCircuitOpen.
 func (b *CircuitBreaker) acquire() (permit, error) {
 	for {
-		g := b.gen.Load()
+		g := b.load()
 		switch g.state {
 		case StateClosed:
 			if b.needNow {
@@ -530,7 +613,7 @@ type BreakerSnapshot struct {
 
 // Snapshot returns the breaker's state and the counts it judges.
 func (b *CircuitBreaker) Snapshot() BreakerSnapshot {
-	g := b.gen.Load()
+	g := b.load()
 	s := BreakerSnapshot{Name: b.cfg.name, State: g.state, Rejected: b.rejected.Load()}
 	var calls, fails, slow int64
 	switch g.state {

@@ -376,33 +376,36 @@ func TestBreakerConcurrent(t *testing.T) {
 func TestBreakerInvalidConfig(t *testing.T) {
 	for _, tc := range []struct {
 		field string
-		opt   resilience.BreakerOption
+		opt   resilience.Option
 	}{
 		{"CountWindow", resilience.CountWindow(0)},
 		{"CountWindow", resilience.CountWindow(-5)},
 		{"TimeWindow", resilience.TimeWindow(0, 10)},
-		{"TimeWindowBuckets", resilience.TimeWindow(time.Second, 0)},
+		{"TimeWindow", resilience.TimeWindow(time.Second, 0)},
 		{"TimeWindow", resilience.TimeWindow(5, 10)},
 		{"MinCalls", resilience.MinCalls(0)},
 		{"MinCalls", resilience.MinCalls(101)},
 		{"FailureRateThreshold", resilience.FailureRateThreshold(0)},
 		{"FailureRateThreshold", resilience.FailureRateThreshold(1.5)},
 		{"FailureRateThreshold", resilience.FailureRateThreshold(-0.1)},
-		{"SlowCallDuration", resilience.SlowCallThreshold(-time.Second, 0.5)},
-		{"SlowCallRateThreshold", resilience.SlowCallThreshold(time.Second, 2)},
+		{"SlowCallThreshold", resilience.SlowCallThreshold(-time.Second, 0.5)},
+		{"SlowCallThreshold", resilience.SlowCallThreshold(time.Second, 2)},
 		{"OpenWait", resilience.OpenWait(0)},
-		{"OpenBackoffMultiplier", resilience.OpenBackoff(0.5, time.Hour)},
-		{"OpenBackoffMax", resilience.OpenBackoff(2, time.Second)},
+		{"OpenBackoff", resilience.OpenBackoff(0.5, time.Hour)},
+		{"OpenBackoff", resilience.OpenBackoff(2, time.Second)},
 		{"HalfOpenCalls", resilience.HalfOpenCalls(0)},
-		{"Clock", resilience.WithClock(nil)},
-		{"Logger", resilience.WithLogger(nil)},
-		{"Listener", resilience.WithListener(nil)},
+		{"WithClock", resilience.WithClock(nil)},
+		{"WithLogger", resilience.WithLogger(nil)},
+		{"WithListener", resilience.WithListener(nil)},
+		{"WithName", resilience.WithName("a\nb")},
+		{"MaxAttempts", resilience.MaxAttempts(3)},
+		{"BulkheadQueue", resilience.BulkheadQueue(1)},
 	} {
 		cb, err := resilience.NewCircuitBreaker(tc.opt)
 		if cb != nil {
 			t.Errorf("%s: got a breaker with an invalid configuration", tc.field)
 		}
-		wantConfigError(t, err, tc.field)
+		wantOptionError(t, err, tc.field)
 	}
 }
 

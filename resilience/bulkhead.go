@@ -18,31 +18,32 @@ type bulkheadConfig struct {
 	maxWait time.Duration
 }
 
-// BulkheadOption configures a [Bulkhead]. Every [Option] is a BulkheadOption.
-type BulkheadOption interface {
-	applyBulkhead(*bulkheadConfig)
-}
-
-type bulkheadOption func(*bulkheadConfig)
-
-func (o bulkheadOption) applyBulkhead(c *bulkheadConfig) { o(c) }
-
 // BulkheadQueue lets up to n calls wait for a slot when all are taken; more are refused at
-// once with [ErrBulkheadFull]. Defaults to [DefaultBulkheadQueue].
-func BulkheadQueue(n int) BulkheadOption {
-	return bulkheadOption(func(c *bulkheadConfig) { c.queue = n })
+// once with [ErrBulkheadFull]. It configures a [Bulkhead]. Defaults to
+// [DefaultBulkheadQueue].
+func BulkheadQueue(n int) Option {
+	return func(c *config) {
+		if c.accepts(KindBulkhead, "BulkheadQueue", n) {
+			c.bulkhead.queue = n
+		}
+	}
 }
 
 // BulkheadMaxWait refuses a queued call with [ErrBulkheadFull] once it has waited d; 0 means it
-// waits as long as its context allows. Defaults to [DefaultBulkheadMaxWait].
-func BulkheadMaxWait(d time.Duration) BulkheadOption {
-	return bulkheadOption(func(c *bulkheadConfig) { c.maxWait = d })
+// waits as long as its context allows. It configures a [Bulkhead]. Defaults to
+// [DefaultBulkheadMaxWait].
+func BulkheadMaxWait(d time.Duration) Option {
+	return func(c *config) {
+		if c.accepts(KindBulkhead, "BulkheadMaxWait", d) {
+			c.bulkhead.maxWait = d
+		}
+	}
 }
 
 // Bulkhead limits the calls in flight, so that one slow dependency cannot take every goroutine
 // and connection of the process: up to maxConcurrent calls run at once, a bounded number
 // wait for a slot, and the rest are refused with [ErrBulkheadFull]. Create it with
-// [NewBulkhead].
+// [NewBulkhead]; the zero value refuses every call with a [*NotConstructedError].
 type Bulkhead struct {
 	sem     chan struct{}
 	waiting atomic.Int64
@@ -51,26 +52,23 @@ type Bulkhead struct {
 }
 
 // NewBulkhead returns a bulkhead of maxConcurrent slots, at least 1.
-func NewBulkhead(maxConcurrent int, opts ...BulkheadOption) (*Bulkhead, error) {
-	c := bulkheadConfig{common: defaultCommon(), queue: DefaultBulkheadQueue, maxWait: DefaultBulkheadMaxWait}
-	for _, o := range opts {
-		if o != nil {
-			o.applyBulkhead(&c)
-		}
+func NewBulkhead(maxConcurrent int, opts ...Option) (*Bulkhead, error) {
+	cfg, err := applyOptions(KindBulkhead, opts)
+	if err != nil {
+		return nil, err
 	}
-	bad := func(field string, v any, reason string) error {
-		return &ConfigError{Policy: KindBulkhead, Field: field, Value: v, Reason: reason}
+	c := cfg.bulkhead
+	c.common = cfg.common
+	bad := func(option string, v any, reason string) error {
+		return &OptionError{Policy: KindBulkhead, Option: option, Value: v, Reason: reason}
 	}
 	switch {
 	case maxConcurrent < 1 || maxConcurrent > 1<<24:
-		return nil, bad("MaxConcurrent", maxConcurrent, "must be in [1, 16777216]")
+		return nil, bad("maxConcurrent", maxConcurrent, "must be in [1, 16777216]")
 	case c.queue < 0:
-		return nil, bad("Queue", c.queue, "must not be negative")
+		return nil, bad("BulkheadQueue", c.queue, "must not be negative")
 	case c.maxWait < 0:
-		return nil, bad("MaxWait", c.maxWait, "must not be negative")
-	}
-	if err := c.common.validate(KindBulkhead); err != nil {
-		return nil, err
+		return nil, bad("BulkheadMaxWait", c.maxWait, "must not be negative")
 	}
 	return &Bulkhead{sem: make(chan struct{}, maxConcurrent), cfg: c, em: c.emitter(KindBulkhead)}, nil
 }
@@ -82,6 +80,9 @@ func (b *Bulkhead) InFlight() int { return len(b.sem) }
 func (b *Bulkhead) Waiting() int { return int(b.waiting.Load()) }
 
 func (b *Bulkhead) acquire(ctx context.Context) error {
+	if b.sem == nil {
+		return &NotConstructedError{Type: "Bulkhead", Constructor: "NewBulkhead"}
+	}
 	select {
 	case b.sem <- struct{}{}:
 		return nil
@@ -94,9 +95,9 @@ func (b *Bulkhead) acquire(ctx context.Context) error {
 	defer b.waiting.Add(-1)
 	var expired <-chan time.Time
 	if b.cfg.maxWait > 0 {
-		ch, stop := b.cfg.clock.After(b.cfg.maxWait)
-		defer stop()
-		expired = ch
+		t := time.NewTimer(b.cfg.maxWait)
+		defer t.Stop()
+		expired = t.C
 	}
 	select {
 	case b.sem <- struct{}{}:

@@ -64,8 +64,37 @@
 // or any other, without this package importing it; events encode to JSON for a bus transport.
 // [WithLogger] logs them.
 //
+// # Options
+//
+// Every policy is configured with options of one type, [Option]. [WithName], [WithListener],
+// [WithClock] and [WithLogger] configure any policy; each other option belongs to one kind of
+// policy (its documentation says which: [MaxAttempts] configures a [Retry], [OpenWait] a
+// [CircuitBreaker]), and a constructor given an option of another policy returns an
+// [*OptionError] that names it and says it "does not apply" to the policy being built. The
+// policies' constructors validate their arguments (a [Bulkhead]'s size, a [Timeout]'s
+// duration) the same way, naming the argument.
+//
+// The zero [CircuitBreaker] and the zero [Retry] work as their constructors' defaults. The
+// policies that need a constructor's argument ([Timeout], [Bulkhead], [RateLimiter],
+// [Fallback], [Hedge]) and the zero [Registry] refuse calls with a [*NotConstructedError]
+// naming the constructor to use.
+//
 // # Time
 //
-// Policies read the time and wait through a [Clock], package time by default. Tests of
-// time-based behaviour run in a testing/synctest bubble, where package time is fake.
+// Policies read the time through the function given with [WithClock], time.Now by default,
+// and wait with package time's timers. Tests of time-based behaviour run in a
+// testing/synctest bubble, where package time is fake.
+//
+// # Conventions
+//
+// The SDK has one option style. A constructor takes options of one type, Option, a
+// func(*config) over an unexported configuration: it applies the defaults, then the options in
+// order, then validates the whole configuration once and returns a typed *OptionError naming
+// the offending option, its value and the reason (it matches the package's ErrInvalidOption
+// with errors.Is). Option constructors never fail and never panic, and each option's
+// documentation ends with its default. Time comes from WithClock(now func() time.Time),
+// time.Now by default; timers and sleeps use package time, so tests fake time with
+// testing/synctest. Logs go to WithLogger(*slog.Logger), silent by default. The zero value of an
+// exported type either works as documented or returns an error naming its constructor (it
+// matches the package's ErrNotConstructed with errors.Is); it never panics.
 package resilience

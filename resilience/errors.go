@@ -33,8 +33,11 @@ var (
 	// ErrResultRejected is the failure a [RetryError] reports when the last attempt returned a
 	// result that a result predicate rejected, without an error.
 	ErrResultRejected = errors.New("resilience: result rejected")
-	// ErrInvalidConfig is wrapped by every [ConfigError].
-	ErrInvalidConfig = errors.New("resilience: invalid configuration")
+	// ErrInvalidOption is wrapped by every [OptionError].
+	ErrInvalidOption = errors.New("resilience: invalid option")
+	// ErrNotConstructed is wrapped by the [NotConstructedError] that the zero value of a
+	// policy which needs its constructor's arguments returns.
+	ErrNotConstructed = errors.New("resilience: not constructed")
 	// ErrInvalidPolicy is returned by [Do] and [Get] for a nil policy, or a [Fallback] whose
 	// result type is not the call's.
 	ErrInvalidPolicy = errors.New("resilience: invalid policy")
@@ -47,21 +50,38 @@ var (
 	errUnknownName = errors.New("resilience: unknown event kind or state in JSON")
 )
 
-// ConfigError reports an invalid option, found when a policy is constructed. Nothing is
-// constructed when it is returned.
-type ConfigError struct {
-	Policy string // the kind of policy, e.g. "circuit-breaker"
-	Field  string // the option's field, e.g. "FailureRateThreshold"
+// OptionError reports an invalid option or constructor argument, found when a policy is
+// constructed: a value out of range, or an option of another policy. Nothing is constructed
+// when it is returned. It matches [ErrInvalidOption] with [errors.Is].
+type OptionError struct {
+	Policy string // the kind of policy being constructed, e.g. KindCircuitBreaker
+	Option string // the option, e.g. "FailureRateThreshold", or the constructor's argument, e.g. "maxConcurrent"
 	Value  any    // the rejected value
 	Reason string // what a valid value looks like
 }
 
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("resilience: invalid %s configuration: %s = %v: %s", e.Policy, e.Field, e.Value, e.Reason)
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("resilience: %s: option %s = %v: %s", e.Policy, e.Option, e.Value, e.Reason)
 }
 
-// Is reports whether target is [ErrInvalidConfig].
-func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+// Unwrap returns [ErrInvalidOption].
+func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// NotConstructedError is returned by the zero value of a policy that cannot work without its
+// constructor's arguments (a [Bulkhead] without a size, a [Timeout] without a duration, ...):
+// it names the constructor to use. A zero [CircuitBreaker] and a zero [Retry] need none, and
+// work as the constructor's defaults. It matches [ErrNotConstructed] with [errors.Is].
+type NotConstructedError struct {
+	Type        string // the zero value's type, e.g. "Bulkhead"
+	Constructor string // the function that creates a usable one, e.g. "NewBulkhead"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "resilience: a zero " + e.Type + " is not usable: create it with resilience." + e.Constructor
+}
+
+// Unwrap returns [ErrNotConstructed].
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
 
 // RetryError is returned by a [Retry] that gives up. It wraps both the reason for giving up
 // ([ErrRetriesExhausted], [ErrMaxElapsed], [ErrBudgetExhausted] or [ErrNotRetryable]) and the
@@ -77,7 +97,14 @@ func (e *RetryError) Error() string {
 	if e.Attempts == 1 {
 		attempts = "attempt"
 	}
-	return e.Reason.Error() + " after " + strconv.Itoa(e.Attempts) + " " + attempts + ": " + e.Err.Error()
+	reason, last := "resilience: retry gave up", "unknown failure"
+	if e.Reason != nil {
+		reason = e.Reason.Error()
+	}
+	if e.Err != nil {
+		last = e.Err.Error()
+	}
+	return reason + " after " + strconv.Itoa(e.Attempts) + " " + attempts + ": " + last
 }
 
 // Unwrap returns the reason and the last failure.

@@ -39,7 +39,7 @@ func (k EventKind) String() string {
 	return "unknown"
 }
 
-// Policy kinds, as found in [Event.Policy] and [ConfigError.Policy].
+// Policy kinds, as found in [Event.Policy] and [OptionError.Policy].
 const (
 	KindCircuitBreaker = "circuit-breaker"
 	KindRetry          = "retry"
@@ -78,7 +78,7 @@ type emitter struct {
 	policy    string
 	name      string
 	listeners []func(Event)
-	clock     Clock
+	now       func() time.Time
 	logger    *slog.Logger
 }
 
@@ -94,7 +94,7 @@ func (em *emitter) emit(e Event) {
 	}
 	e.Policy, e.Name = em.policy, em.name
 	if e.Time.IsZero() {
-		e.Time = em.clock.Now()
+		e.Time = em.now()
 	}
 	for _, l := range em.listeners {
 		l(e)

@@ -158,3 +158,17 @@ func ExamplePublisher() {
 	// resilience.circuit-breaker.state ml closed -> closed
 	// resilience.circuit-breaker.state ml closed -> forced-open
 }
+
+// Every policy takes options of one type; one meant for another policy is refused by name. The
+// zero CircuitBreaker works as NewCircuitBreaker() with the defaults.
+func ExampleOption() {
+	_, err := resilience.NewCircuitBreaker(resilience.WithName("bitcoin"), resilience.MaxAttempts(3))
+	fmt.Println(errors.Is(err, resilience.ErrInvalidOption), err)
+
+	var breaker resilience.CircuitBreaker
+	err = resilience.Do(context.Background(), func(context.Context) error { return nil }, &breaker)
+	fmt.Println(err, breaker.State(), breaker.Snapshot().Calls)
+	// Output:
+	// true resilience: circuit-breaker: option MaxAttempts = 3: does not apply to CircuitBreaker (it configures a Retry)
+	// <nil> closed 1
+}

@@ -10,24 +10,20 @@ type fallbackConfig struct {
 	when func(error) bool
 }
 
-// FallbackOption configures a [Fallback]. Every [Option] is a FallbackOption.
-type FallbackOption interface {
-	applyFallback(*fallbackConfig)
-}
-
-type fallbackOption func(*fallbackConfig)
-
-func (o fallbackOption) applyFallback(c *fallbackConfig) { o(c) }
-
-// FallbackIf falls back only on the errors pred accepts. Defaults to every error but the
-// caller's context ending.
-func FallbackIf(pred func(error) bool) FallbackOption {
-	return fallbackOption(func(c *fallbackConfig) { c.when = pred })
+// FallbackIf falls back only on the errors pred accepts. It configures a [Fallback]. Defaults
+// to every error but the caller's context ending.
+func FallbackIf(pred func(error) bool) Option {
+	return func(c *config) {
+		if c.accepts(KindFallback, "FallbackIf", nil) {
+			c.fallback.when = pred
+		}
+	}
 }
 
 // Fallback replaces a failed call's outcome with another: a fixed value, or the outcome of a
 // function that sees the failure. It has the call's result type R; for [Do], R is struct{}.
-// Create it with [NewFallback] or [FallbackValue].
+// Create it with [NewFallback] or [FallbackValue]; the zero value returns a
+// [*NotConstructedError] instead of calling anything.
 type Fallback[R any] struct {
 	fn  func(context.Context, error) (R, error)
 	cfg fallbackConfig
@@ -35,28 +31,29 @@ type Fallback[R any] struct {
 }
 
 // NewFallback returns a fallback that replaces a failure err with fn(ctx, err).
-func NewFallback[R any](fn func(ctx context.Context, err error) (R, error), opts ...FallbackOption) (*Fallback[R], error) {
-	c := fallbackConfig{common: defaultCommon()}
-	for _, o := range opts {
-		if o != nil {
-			o.applyFallback(&c)
-		}
-	}
-	if fn == nil {
-		return nil, &ConfigError{Policy: KindFallback, Field: "Func", Value: nil, Reason: "must not be nil"}
-	}
-	if err := c.common.validate(KindFallback); err != nil {
+func NewFallback[R any](fn func(ctx context.Context, err error) (R, error), opts ...Option) (*Fallback[R], error) {
+	cfg, err := applyOptions(KindFallback, opts)
+	if err != nil {
 		return nil, err
+	}
+	c := cfg.fallback
+	c.common = cfg.common
+	if fn == nil {
+		return nil, &OptionError{Policy: KindFallback, Option: "fn", Value: nil, Reason: "must not be nil"}
 	}
 	return &Fallback[R]{fn: fn, cfg: c, em: c.emitter(KindFallback)}, nil
 }
 
 // FallbackValue returns a fallback that replaces a failure with v and no error.
-func FallbackValue[R any](v R, opts ...FallbackOption) (*Fallback[R], error) {
+func FallbackValue[R any](v R, opts ...Option) (*Fallback[R], error) {
 	return NewFallback(func(context.Context, error) (R, error) { return v, nil }, opts...)
 }
 
 func runFallback[R any](ctx context.Context, f *Fallback[R], ps []Policy, fn func(context.Context) (R, error)) (R, error) {
+	if f.fn == nil {
+		var zero R
+		return zero, &NotConstructedError{Type: "Fallback", Constructor: "NewFallback"}
+	}
 	res, err := run(ctx, ps, fn)
 	if err == nil || ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		return res, err

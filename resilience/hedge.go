@@ -16,25 +16,23 @@ type hedgeConfig struct {
 	attempts int
 }
 
-// HedgeOption configures a [Hedge]. Every [Option] is a HedgeOption.
-type HedgeOption interface {
-	applyHedge(*hedgeConfig)
-}
-
-type hedgeOption func(*hedgeConfig)
-
-func (o hedgeOption) applyHedge(c *hedgeConfig) { o(c) }
-
 // HedgeAttempts is the most attempts a hedged call makes, the first one included, each delay
-// after the previous one. Defaults to [DefaultHedgeAttempts].
-func HedgeAttempts(n int) HedgeOption {
-	return hedgeOption(func(c *hedgeConfig) { c.attempts = n })
+// after the previous one. It configures a [Hedge]. Defaults to [DefaultHedgeAttempts].
+func HedgeAttempts(n int) Option {
+	return func(c *config) {
+		if c.accepts(KindHedge, "HedgeAttempts", n) {
+			c.hedge.attempts = n
+		}
+	}
 }
 
 // Hedge cuts tail latency: when a call has not returned after a delay, it starts a second
 // attempt alongside the first, and the first attempt to return wins; the others are
 // cancelled. Run calls with [Hedged] (or [Hedge.Do]), which applies policies of its own to each
 // attempt; nest the call in [Get] to put policies, a retry say, around the hedged call.
+//
+// Create it with [NewHedge]; the zero value returns a [*NotConstructedError] instead of calling
+// anything.
 //
 // Hedge is not a [Policy] because its attempts run on goroutines of their own: a function
 // handed to them escapes to the heap, and in [Do] and [Get] it would do so for every call.
@@ -46,24 +44,21 @@ type Hedge struct {
 
 // NewHedge returns a hedge that starts another attempt after delay, which must not be
 // negative (0 starts every attempt at once).
-func NewHedge(delay time.Duration, opts ...HedgeOption) (*Hedge, error) {
-	c := hedgeConfig{common: defaultCommon(), attempts: DefaultHedgeAttempts}
-	for _, o := range opts {
-		if o != nil {
-			o.applyHedge(&c)
-		}
+func NewHedge(delay time.Duration, opts ...Option) (*Hedge, error) {
+	cfg, err := applyOptions(KindHedge, opts)
+	if err != nil {
+		return nil, err
 	}
-	bad := func(field string, v any, reason string) error {
-		return &ConfigError{Policy: KindHedge, Field: field, Value: v, Reason: reason}
+	c := cfg.hedge
+	c.common = cfg.common
+	bad := func(option string, v any, reason string) error {
+		return &OptionError{Policy: KindHedge, Option: option, Value: v, Reason: reason}
 	}
 	switch {
 	case delay < 0:
-		return nil, bad("Delay", delay, "must not be negative")
+		return nil, bad("delay", delay, "must not be negative")
 	case c.attempts < 1 || c.attempts > 64:
-		return nil, bad("Attempts", c.attempts, "must be in [1, 64]")
-	}
-	if err := c.common.validate(KindHedge); err != nil {
-		return nil, err
+		return nil, bad("HedgeAttempts", c.attempts, "must be in [1, 64]")
 	}
 	return &Hedge{delay: delay, cfg: c, em: c.emitter(KindHedge)}, nil
 }
@@ -88,6 +83,9 @@ func Hedged[R any](ctx context.Context, h *Hedge, fn func(context.Context) (R, e
 	}
 	if h == nil {
 		return zero, invalidPolicy[R](nil)
+	}
+	if h.cfg.attempts == 0 {
+		return zero, &NotConstructedError{Type: "Hedge", Constructor: "NewHedge"}
 	}
 	ps := slices.Clone(policies)
 	type result struct {
@@ -114,15 +112,23 @@ func Hedged[R any](ctx context.Context, h *Hedge, fn func(context.Context) (R, e
 		}()
 	}
 	var (
-		timer <-chan time.Time
-		stop  = func() {}
+		t     *time.Timer
+		timer <-chan time.Time // nil once every attempt has started
 	)
-	defer func() { stop() }()
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
 	arm := func() {
-		if len(cancels) < h.cfg.attempts {
-			timer, stop = h.cfg.clock.After(h.delay)
-		} else {
+		switch {
+		case len(cancels) >= h.cfg.attempts:
 			timer = nil
+		case t == nil:
+			t = time.NewTimer(h.delay)
+			timer = t.C
+		default:
+			t.Reset(h.delay)
 		}
 	}
 	launch()
@@ -130,7 +136,6 @@ func Hedged[R any](ctx context.Context, h *Hedge, fn func(context.Context) (R, e
 	for {
 		select {
 		case <-timer:
-			stop()
 			launch()
 			h.em.emit(Event{Kind: EventHedge, Attempt: len(cancels), Delay: h.delay})
 			arm()

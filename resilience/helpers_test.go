@@ -56,16 +56,16 @@ func calls(t testing.TB, n int, fn func(context.Context) error, ps ...resilience
 	return ran
 }
 
-func wantConfigError(t *testing.T, err error, field string) {
+func wantOptionError(t *testing.T, err error, option string) {
 	t.Helper()
-	var ce *resilience.ConfigError
-	if !errors.As(err, &ce) {
-		t.Fatalf("err = %v, want a *ConfigError", err)
+	var oe *resilience.OptionError
+	if !errors.As(err, &oe) {
+		t.Fatalf("err = %v, want an *OptionError", err)
 	}
-	if ce.Field != field {
-		t.Fatalf("ConfigError.Field = %q, want %q (%v)", ce.Field, field, err)
+	if oe.Option != option {
+		t.Fatalf("OptionError.Option = %q, want %q (%v)", oe.Option, option, err)
 	}
-	if !errors.Is(err, resilience.ErrInvalidConfig) {
-		t.Fatalf("%v does not match ErrInvalidConfig", err)
+	if !errors.Is(err, resilience.ErrInvalidOption) {
+		t.Fatalf("%v does not match ErrInvalidOption", err)
 	}
 }

@@ -212,7 +212,7 @@ func TestFallback(t *testing.T) {
 		t.Fatalf("caller cancellation replaced: %v", err)
 	}
 	_, err = resilience.NewFallback[int](nil)
-	wantConfigError(t, err, "Func")
+	wantOptionError(t, err, "fn")
 }
 
 func TestFallbackAroundRetryAndBreaker(t *testing.T) {
@@ -314,9 +314,9 @@ func TestHedgeCallerCancels(t *testing.T) {
 
 func TestHedgeInvalid(t *testing.T) {
 	_, err := resilience.NewHedge(-time.Second)
-	wantConfigError(t, err, "Delay")
+	wantOptionError(t, err, "delay")
 	_, err = resilience.NewHedge(time.Second, resilience.HedgeAttempts(0))
-	wantConfigError(t, err, "Attempts")
+	wantOptionError(t, err, "HedgeAttempts")
 	if _, err := resilience.Hedged[int](context.Background(), nil, func(context.Context) (int, error) { return 1, nil }); !errors.Is(err, resilience.ErrInvalidPolicy) {
 		t.Fatal(err)
 	}
@@ -324,19 +324,19 @@ func TestHedgeInvalid(t *testing.T) {
 
 func TestPolicyInvalidConfig(t *testing.T) {
 	_, err := resilience.NewTimeout(0)
-	wantConfigError(t, err, "Timeout")
+	wantOptionError(t, err, "d")
 	_, err = resilience.NewBulkhead(0)
-	wantConfigError(t, err, "MaxConcurrent")
+	wantOptionError(t, err, "maxConcurrent")
 	_, err = resilience.NewBulkhead(1, resilience.BulkheadQueue(-1))
-	wantConfigError(t, err, "Queue")
+	wantOptionError(t, err, "BulkheadQueue")
 	_, err = resilience.NewBulkhead(1, resilience.BulkheadMaxWait(-1))
-	wantConfigError(t, err, "MaxWait")
+	wantOptionError(t, err, "BulkheadMaxWait")
 	_, err = resilience.NewRateLimiter(0, 1)
-	wantConfigError(t, err, "PerSecond")
+	wantOptionError(t, err, "perSecond")
 	_, err = resilience.NewRateLimiter(1, 0)
-	wantConfigError(t, err, "Burst")
+	wantOptionError(t, err, "burst")
 	_, err = resilience.NewRateLimiter(1, 1, resilience.RateLimiterMaxWait(-1))
-	wantConfigError(t, err, "MaxWait")
+	wantOptionError(t, err, "RateLimiterMaxWait")
 }
 
 func TestRegistry(t *testing.T) {
@@ -373,7 +373,7 @@ func TestRegistry(t *testing.T) {
 		t.Fatalf("All = %v", names)
 	}
 	_, err := resilience.NewRegistry[string, *resilience.Retry](nil)
-	wantConfigError(t, err, "New")
+	wantOptionError(t, err, "newPolicy")
 }
 
 func TestBreakerRegistry(t *testing.T) {
@@ -393,7 +393,7 @@ func TestBreakerRegistry(t *testing.T) {
 		t.Fatalf("events named %v", names)
 	}
 	_, err := resilience.NewBreakerRegistry(resilience.MinCalls(0))
-	wantConfigError(t, err, "MinCalls")
+	wantOptionError(t, err, "MinCalls")
 }
 
 func TestEventTopics(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Policy is a policy that [Do] and [Get] apply to a call: a [*CircuitBreaker], [*Retry],
@@ -101,6 +102,21 @@ func matchResult[R any](preds []any, r R) bool {
 		}
 	}
 	return false
+}
+
+// sleep waits d, or until ctx is done, in which case it returns ctx.Err().
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // callerDone reports whether err comes from the caller's context ending: such a failure says

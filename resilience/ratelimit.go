@@ -16,24 +16,21 @@ type rateLimiterConfig struct {
 	maxWait time.Duration
 }
 
-// RateLimiterOption configures a [RateLimiter]. Every [Option] is a RateLimiterOption.
-type RateLimiterOption interface {
-	applyRateLimiter(*rateLimiterConfig)
-}
-
-type rateLimiterOption func(*rateLimiterConfig)
-
-func (o rateLimiterOption) applyRateLimiter(c *rateLimiterConfig) { o(c) }
-
 // RateLimiterMaxWait lets a call wait up to d for a token; a call that would wait longer is
-// refused at once with [ErrRateLimited]. Defaults to [DefaultRateLimiterMaxWait].
-func RateLimiterMaxWait(d time.Duration) RateLimiterOption {
-	return rateLimiterOption(func(c *rateLimiterConfig) { c.maxWait = d })
+// refused at once with [ErrRateLimited]. It configures a [RateLimiter]. Defaults to
+// [DefaultRateLimiterMaxWait].
+func RateLimiterMaxWait(d time.Duration) Option {
+	return func(c *config) {
+		if c.accepts(KindRateLimiter, "RateLimiterMaxWait", d) {
+			c.rateLimiter.maxWait = d
+		}
+	}
 }
 
 // RateLimiter lets calls through at a steady rate with a token bucket: perSecond tokens a
 // second, up to burst saved. A call without a token waits for one up to its maximum wait, or
-// is refused with [ErrRateLimited]. Create it with [NewRateLimiter].
+// is refused with [ErrRateLimited]. Create it with [NewRateLimiter]; the zero value refuses
+// every call with a [*NotConstructedError].
 type RateLimiter struct {
 	lim *rate.Limiter
 	cfg rateLimiterConfig
@@ -42,38 +39,43 @@ type RateLimiter struct {
 
 // NewRateLimiter returns a rate limiter of perSecond calls a second (positive and finite)
 // with bursts of up to burst calls (at least 1).
-func NewRateLimiter(perSecond float64, burst int, opts ...RateLimiterOption) (*RateLimiter, error) {
-	c := rateLimiterConfig{common: defaultCommon(), maxWait: DefaultRateLimiterMaxWait}
-	for _, o := range opts {
-		if o != nil {
-			o.applyRateLimiter(&c)
-		}
+func NewRateLimiter(perSecond float64, burst int, opts ...Option) (*RateLimiter, error) {
+	cfg, err := applyOptions(KindRateLimiter, opts)
+	if err != nil {
+		return nil, err
 	}
-	bad := func(field string, v any, reason string) error {
-		return &ConfigError{Policy: KindRateLimiter, Field: field, Value: v, Reason: reason}
+	c := cfg.rateLimiter
+	c.common = cfg.common
+	bad := func(option string, v any, reason string) error {
+		return &OptionError{Policy: KindRateLimiter, Option: option, Value: v, Reason: reason}
 	}
 	switch {
 	case !(perSecond > 0) || math.IsInf(perSecond, 0):
-		return nil, bad("PerSecond", perSecond, "must be positive and finite")
+		return nil, bad("perSecond", perSecond, "must be positive and finite")
 	case burst < 1:
-		return nil, bad("Burst", burst, "must be at least 1")
+		return nil, bad("burst", burst, "must be at least 1")
 	case c.maxWait < 0:
-		return nil, bad("MaxWait", c.maxWait, "must not be negative")
-	}
-	if err := c.common.validate(KindRateLimiter); err != nil {
-		return nil, err
+		return nil, bad("RateLimiterMaxWait", c.maxWait, "must not be negative")
 	}
 	lim := rate.NewLimiter(rate.Limit(perSecond), burst)
 	// The bucket starts full at the clock's time, not at the zero time.
-	lim.SetLimitAt(c.clock.Now(), rate.Limit(perSecond))
+	lim.SetLimitAt(c.now(), rate.Limit(perSecond))
 	return &RateLimiter{lim: lim, cfg: c, em: c.emitter(KindRateLimiter)}, nil
 }
 
-// Tokens returns the tokens available now.
-func (l *RateLimiter) Tokens() float64 { return l.lim.TokensAt(l.cfg.clock.Now()) }
+// Tokens returns the tokens available now: 0 for a zero RateLimiter.
+func (l *RateLimiter) Tokens() float64 {
+	if l.lim == nil {
+		return 0
+	}
+	return l.lim.TokensAt(l.cfg.now())
+}
 
 func (l *RateLimiter) acquire(ctx context.Context) error {
-	now := l.cfg.clock.Now()
+	if l.lim == nil {
+		return &NotConstructedError{Type: "RateLimiter", Constructor: "NewRateLimiter"}
+	}
+	now := l.cfg.now()
 	if l.cfg.maxWait == 0 {
 		if l.lim.AllowN(now, 1) {
 			return nil
@@ -89,8 +91,8 @@ func (l *RateLimiter) acquire(ctx context.Context) error {
 		r.CancelAt(now)
 		return l.reject()
 	}
-	if err := sleep(ctx, l.cfg.clock, d); err != nil {
-		r.CancelAt(l.cfg.clock.Now())
+	if err := sleep(ctx, d); err != nil {
+		r.CancelAt(l.cfg.now())
 		return err
 	}
 	return nil

@@ -11,7 +11,8 @@ import (
 // Registry holds one policy per key, say one circuit breaker per protocol or per endpoint,
 // created on first use by a shared constructor. Lookups of existing keys take no lock and
 // allocate nothing. A Registry is safe for concurrent use; create it with [NewRegistry] or
-// [NewBreakerRegistry].
+// [NewBreakerRegistry]. The zero value holds nothing, and its Get returns a
+// [*NotConstructedError].
 type Registry[K comparable, P any] struct {
 	m   atomic.Pointer[map[K]P] // copied on write: keys are few and added rarely
 	mu  sync.Mutex
@@ -21,7 +22,7 @@ type Registry[K comparable, P any] struct {
 // NewRegistry returns a registry that creates the policy of a new key with newPolicy.
 func NewRegistry[K comparable, P any](newPolicy func(key K) (P, error)) (*Registry[K, P], error) {
 	if newPolicy == nil {
-		return nil, &ConfigError{Policy: "registry", Field: "New", Value: nil, Reason: "must not be nil"}
+		return nil, &OptionError{Policy: "registry", Option: "newPolicy", Value: nil, Reason: "must not be nil"}
 	}
 	r := &Registry[K, P]{new: newPolicy}
 	r.m.Store(&map[K]P{})
@@ -30,7 +31,7 @@ func NewRegistry[K comparable, P any](newPolicy func(key K) (P, error)) (*Regist
 
 // NewBreakerRegistry returns a registry of circuit breakers that share opts, each named after
 // its key (see [WithName]). The options are validated here, once.
-func NewBreakerRegistry(opts ...BreakerOption) (*Registry[string, *CircuitBreaker], error) {
+func NewBreakerRegistry(opts ...Option) (*Registry[string, *CircuitBreaker], error) {
 	if _, err := newBreakerConfig(opts); err != nil {
 		return nil, err
 	}
@@ -43,7 +44,12 @@ func NewBreakerRegistry(opts ...BreakerOption) (*Registry[string, *CircuitBreake
 // Get returns the policy of key, creating it on first use. An error from the constructor is
 // returned, and nothing is stored, so a later Get tries again.
 func (r *Registry[K, P]) Get(key K) (P, error) {
-	if p, ok := (*r.m.Load())[key]; ok {
+	m := r.m.Load()
+	if m == nil {
+		var zero P
+		return zero, &NotConstructedError{Type: "Registry", Constructor: "NewRegistry"}
+	}
+	if p, ok := (*m)[key]; ok {
 		return p, nil
 	}
 	r.mu.Lock()
@@ -64,9 +70,17 @@ func (r *Registry[K, P]) Get(key K) (P, error) {
 }
 
 // Len returns the number of policies.
-func (r *Registry[K, P]) Len() int { return len(*r.m.Load()) }
+func (r *Registry[K, P]) Len() int {
+	if m := r.m.Load(); m != nil {
+		return len(*m)
+	}
+	return 0
+}
 
 // All returns the keys and policies created so far, in no particular order.
 func (r *Registry[K, P]) All() iter.Seq2[K, P] {
-	return maps.All(*r.m.Load())
+	if m := r.m.Load(); m != nil {
+		return maps.All(*m)
+	}
+	return maps.All(map[K]P(nil))
 }

@@ -177,18 +177,18 @@ func TestRetryClassification(t *testing.T) {
 	errAbort := errors.New("abort")
 	for _, tc := range []struct {
 		name     string
-		opts     []resilience.RetryOption
+		opts     []resilience.Option
 		err      error
 		attempts int
 	}{
 		{"default retries all", nil, errBoom, 3},
-		{"RetryOn matches", []resilience.RetryOption{resilience.RetryOn(errRetry)}, fmt.Errorf("wrapped: %w", errRetry), 3},
-		{"RetryOn misses", []resilience.RetryOption{resilience.RetryOn(errRetry)}, errBoom, 1},
-		{"RetryOnType matches", []resilience.RetryOption{resilience.RetryOnType[*codeError]()}, fmt.Errorf("x: %w", &codeError{1}), 3},
-		{"RetryOnType misses", []resilience.RetryOption{resilience.RetryOnType[*codeError]()}, io.EOF, 1},
-		{"RetryIf", []resilience.RetryOption{resilience.RetryIf(func(err error) bool { return err == io.EOF })}, io.EOF, 3},
-		{"AbortOn wins", []resilience.RetryOption{resilience.RetryOn(errAbort), resilience.AbortOn(errAbort)}, errAbort, 1},
-		{"AbortIf", []resilience.RetryOption{resilience.AbortIf(func(error) bool { return true })}, errBoom, 1},
+		{"RetryOn matches", []resilience.Option{resilience.RetryOn(errRetry)}, fmt.Errorf("wrapped: %w", errRetry), 3},
+		{"RetryOn misses", []resilience.Option{resilience.RetryOn(errRetry)}, errBoom, 1},
+		{"RetryOnType matches", []resilience.Option{resilience.RetryOnType[*codeError]()}, fmt.Errorf("x: %w", &codeError{1}), 3},
+		{"RetryOnType misses", []resilience.Option{resilience.RetryOnType[*codeError]()}, io.EOF, 1},
+		{"RetryIf", []resilience.Option{resilience.RetryIf(func(err error) bool { return err == io.EOF })}, io.EOF, 3},
+		{"AbortOn wins", []resilience.Option{resilience.RetryOn(errAbort), resilience.AbortOn(errAbort)}, errAbort, 1},
+		{"AbortIf", []resilience.Option{resilience.AbortIf(func(error) bool { return true })}, errBoom, 1},
 		{"Permanent", nil, resilience.Permanent(errBoom), 1},
 		{"Canceled from below", nil, fmt.Errorf("rpc: %w", context.Canceled), 1},
 	} {
@@ -265,28 +265,31 @@ func TestRetryStopsWhenCallerCancels(t *testing.T) {
 func TestRetryInvalidConfig(t *testing.T) {
 	for _, tc := range []struct {
 		field string
-		opts  []resilience.RetryOption
+		opts  []resilience.Option
 	}{
-		{"MaxAttempts", []resilience.RetryOption{resilience.MaxAttempts(-1)}},
-		{"MaxAttempts", []resilience.RetryOption{resilience.MaxAttempts(0)}},
-		{"MaxElapsed", []resilience.RetryOption{resilience.MaxElapsed(-time.Second)}},
-		{"InitialDelay", []resilience.RetryOption{resilience.Backoff(-1, time.Second)}},
-		{"MaxDelay", []resilience.RetryOption{resilience.Backoff(time.Second, time.Millisecond)}},
-		{"BackoffMultiplier", []resilience.RetryOption{resilience.BackoffMultiplier(0.9)}},
-		{"BackoffMultiplier", []resilience.RetryOption{resilience.BackoffMultiplier(math.NaN())}},
-		{"RetryIf", []resilience.RetryOption{resilience.RetryIf(nil)}},
-		{"AbortIf", []resilience.RetryOption{resilience.AbortIf(nil)}},
+		{"MaxAttempts", []resilience.Option{resilience.MaxAttempts(-1)}},
+		{"MaxAttempts", []resilience.Option{resilience.MaxAttempts(0)}},
+		{"MaxElapsed", []resilience.Option{resilience.MaxElapsed(-time.Second)}},
+		{"Backoff", []resilience.Option{resilience.Backoff(-1, time.Second)}},
+		{"Backoff", []resilience.Option{resilience.Backoff(time.Second, time.Millisecond)}},
+		{"BackoffMultiplier", []resilience.Option{resilience.BackoffMultiplier(0.9)}},
+		{"BackoffMultiplier", []resilience.Option{resilience.BackoffMultiplier(math.NaN())}},
+		{"RetryIf", []resilience.Option{resilience.RetryIf(nil)}},
+		{"AbortIf", []resilience.Option{resilience.AbortIf(nil)}},
+		{"WithBudget", []resilience.Option{resilience.WithBudget(&resilience.RetryBudget{})}},
+		{"CountWindow", []resilience.Option{resilience.CountWindow(10)}},
+		{"HedgeAttempts", []resilience.Option{resilience.MaxAttempts(2), resilience.HedgeAttempts(2)}},
 	} {
 		r, err := resilience.NewRetry(tc.opts...)
 		if r != nil {
 			t.Errorf("%s: got a retry", tc.field)
 		}
-		wantConfigError(t, err, tc.field)
+		wantOptionError(t, err, tc.field)
 	}
 	_, err := resilience.NewRetryBudget(0, 1)
-	wantConfigError(t, err, "BudgetRatio")
+	wantOptionError(t, err, "ratio")
 	_, err = resilience.NewRetryBudget(math.Inf(1), 1)
-	wantConfigError(t, err, "BudgetRatio")
+	wantOptionError(t, err, "ratio")
 	_, err = resilience.NewRetryBudget(0.1, 0)
-	wantConfigError(t, err, "BudgetBurst")
+	wantOptionError(t, err, "burst")
 }

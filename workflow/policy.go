@@ -85,10 +85,10 @@ func runAttempt(ctx context.Context, timeout time.Duration, attempt func(context
 //
 // A retry's configuration that resilience refuses (an invalid option) makes the step fail at
 // its first attempt, without calling the operation.
-func ResiliencePolicy(extra func(Policy) []resilience.Policy, opts ...resilience.RetryOption) PolicyFunc {
+func ResiliencePolicy(extra func(Policy) []resilience.Policy, opts ...resilience.Option) PolicyFunc {
 	return func(p Policy) Executor {
 		initial, maxDelay := time.Duration(p.Retry.Backoff), time.Duration(p.Retry.MaxBackoff)
-		ropts := append([]resilience.RetryOption{
+		ropts := append([]resilience.Option{
 			resilience.MaxAttempts(p.Retry.MaxAttempts),
 			resilience.Backoff(initial, max(initial, maxDelay)),
 			resilience.BackoffMultiplier(p.Retry.Multiplier),

@@ -14,30 +14,32 @@ import (
 	"github.com/anya-org/anya-go/cache"
 )
 
-type options struct {
+type config struct {
 	synctest    bool
 	realTime    bool
 	granularity time.Duration
 }
 
 // Option declares what a store supports.
-type Option func(*options)
+type Option func(*config)
 
 // WithSynctest declares that the store can be created and used inside a testing/synctest
-// bubble: the TTL checks run in fake time there.
-func WithSynctest() Option { return func(o *options) { o.synctest = true } }
+// bubble: the TTL checks run in fake time there. Defaults to off: without it or
+// [WithRealTime], the TTL checks are skipped.
+func WithSynctest() Option { return func(o *config) { o.synctest = true } }
 
 // WithRealTime declares that the TTL checks must wait in real time, and that the store rounds
-// TTLs up to granularity (at least a millisecond).
+// TTLs up to granularity (at least a millisecond). Defaults to off: without it or
+// [WithSynctest], the TTL checks are skipped.
 func WithRealTime(granularity time.Duration) Option {
-	return func(o *options) { o.realTime, o.granularity = true, max(granularity, time.Millisecond) }
+	return func(o *config) { o.realTime, o.granularity = true, max(granularity, time.Millisecond) }
 }
 
 // Run checks the store that newStore returns against the [cache.Store] contract. Every
 // subtest creates a store of its own and closes it.
 func Run(t *testing.T, newStore func(t *testing.T) cache.Store, opts ...Option) {
 	t.Helper()
-	var o options
+	var o config
 	for _, opt := range opts {
 		opt(&o)
 	}

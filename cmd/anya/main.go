@@ -65,6 +65,8 @@ func commands() []command {
 			"issue a verifiable credential as a VC-JWT (or vc+jwt with --v2)", runVCIssue},
 		{[]string{"vc", "verify"}, "JWT [--gateway URL]", []input{inCredential},
 			"verify a VC-JWT or vc+jwt and print the credential", runVCVerify},
+		{[]string{"setup"}, "[--force]", nil, "install the ONNX Runtime library into the user cache, checking its sha256",
+			func(ctx context.Context, e *env, args []string) error { return runSetup(ctx, args, e.stdout) }},
 	}
 }
 

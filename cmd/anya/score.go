@@ -37,7 +37,7 @@ type scoreFlags struct {
 
 func addScoreFlags(fs *flag.FlagSet) scoreFlags {
 	return scoreFlags{
-		backend: fs.String("backend", "ort", "ort (ONNX Runtime; run `make setup` first) or go (pure-Go evaluator)"),
+		backend: fs.String("backend", "ort", "ort (ONNX Runtime; install it with `anya setup` first) or go (pure-Go evaluator)"),
 		factors: fs.Int("factors", 5, "number of risk factors to report"),
 		dir:     fs.String("dir", "", "registry directory (default ./models when it holds the model, else the models built into anya)"),
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/ml"
 	"github.com/anya-org/anya-go/ml/dataset"
 )
 
@@ -89,15 +90,28 @@ func TestScoreRejectsBadFeatures(t *testing.T) {
 	}
 }
 
-func TestMissingLibrarySaysMakeSetup(t *testing.T) {
+// Outside the checkout, a missing library is reported with the command that installs it.
+func TestMissingLibrarySaysSetup(t *testing.T) {
 	if !cgo() {
 		t.Skip("the ORT backend needs cgo")
 	}
 	t.Chdir(t.TempDir())
-	t.Setenv("ANYA_ONNXRUNTIME_LIB", filepath.Join(t.TempDir(), "missing.so"))
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	missing := filepath.Join(t.TempDir(), "missing.so")
+	t.Setenv("ANYA_ONNXRUNTIME_LIB", missing)
 	doc, code := anya(t, "score", "features", `{}`)
-	if code != exitError || errorCode(t, doc) != "backend" || !strings.Contains(doc["error"].(map[string]any)["message"].(string), "make setup") {
+	msg, _ := doc["error"].(map[string]any)["message"].(string)
+	if code != exitError || errorCode(t, doc) != "backend" || !strings.Contains(msg, missing) || !strings.Contains(msg, ml.SetupCommand) {
 		t.Fatalf("%v", doc)
+	}
+	t.Setenv("ANYA_ONNXRUNTIME_LIB", "")
+	doc, code = anya(t, "score", "features", `{}`)
+	msg, _ = doc["error"].(map[string]any)["message"].(string)
+	if code != exitError || errorCode(t, doc) != "backend" || !strings.Contains(msg, ml.SetupCommand) {
+		t.Fatalf("%v", doc)
+	}
+	if doc, code := anya(t, "score", "features", `{}`, "--backend", "go"); code != exitOK || doc["backend"] != "go" {
+		t.Fatalf("the pure-Go backend outside the checkout: %v", doc)
 	}
 }
 

@@ -20,6 +20,9 @@ var (
 	// ErrNotExplainable reports a model whose structure has no per-feature attribution
 	// (see [NewExplainer]).
 	ErrNotExplainable = errors.New("onnx: model has no per-feature attribution")
+	// ErrNotConstructed is returned by a zero [Evaluator]: create one with
+	// [Program.NewEvaluator].
+	ErrNotConstructed = errors.New("onnx: a zero Evaluator is not usable: create it with Program.NewEvaluator")
 )
 
 // DecodeError reports where [Decode] found malformed input.

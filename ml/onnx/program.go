@@ -207,6 +207,7 @@ func (p *Program) OutputNames() []string {
 
 // Evaluator runs a [Program]. It owns the buffers of intermediate values and reuses them across
 // calls, so steady-state runs do not allocate. An Evaluator is not safe for concurrent use.
+// Create it with [Program.NewEvaluator]; the zero value's Run returns [ErrNotConstructed].
 type Evaluator struct {
 	p    *Program
 	vals []value
@@ -234,6 +235,9 @@ func (p *Program) NewEvaluator() *Evaluator {
 // Errors wrap [ErrShape] for inputs that do not fit the graph.
 func (e *Evaluator) Run(inputs []Tensor) ([]Tensor, error) {
 	p := e.p
+	if p == nil {
+		return nil, ErrNotConstructed
+	}
 	if len(inputs) != len(p.inputs) {
 		return nil, fmt.Errorf("%w: %d inputs, graph has %d", ErrShape, len(inputs), len(p.inputs))
 	}

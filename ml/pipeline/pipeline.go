@@ -20,8 +20,30 @@ const (
 	StagePublish   = "publish"
 )
 
-// ErrInvalid reports a bad constructor argument.
-var ErrInvalid = errors.New("pipeline: invalid argument")
+// Sentinel errors.
+var (
+	// ErrInvalid reports a bad argument: a nil bus given to [Pipeline.Subscribe].
+	ErrInvalid = errors.New("pipeline: invalid argument")
+	// ErrInvalidOption is wrapped by every [OptionError].
+	ErrInvalidOption = errors.New("pipeline: invalid option")
+	// ErrNotConstructed is returned by the methods of a zero [Pipeline] that can fail.
+	ErrNotConstructed = errors.New("pipeline: a zero Pipeline is not usable: create it with pipeline.New")
+)
+
+// OptionError reports an invalid option or argument of [New], naming it. Nothing is
+// constructed when it is returned. It matches [ErrInvalidOption] with [errors.Is].
+type OptionError struct {
+	Option string // the option, e.g. "WithSink", or the argument, e.g. "extract"
+	Value  any    // the rejected value
+	Reason string // what a valid value looks like
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("pipeline: option %s = %v: %s", e.Option, e.Value, e.Reason)
+}
+
+// Unwrap returns [ErrInvalidOption].
+func (e *OptionError) Unwrap() error { return ErrInvalidOption }
 
 // StageError reports the stage at which an input failed.
 type StageError struct {
@@ -60,26 +82,35 @@ type Scored[In any] struct {
 	Result ml.Result `json:"result"`
 }
 
-// Option configures a Pipeline.
-type Option[In any] func(*Pipeline[In])
+// Option configures a Pipeline of inputs of type In.
+type Option[In any] func(*config[In])
 
-// WithSchema validates extracted vectors against s. Defaults to the scorer's active model's
-// schema when the scorer has one (as *ml.Engine does), else no validation stage.
-func WithSchema[In any](s ml.Schema) Option[In] { return func(p *Pipeline[In]) { p.schema = &s } }
-
-// WithTransform appends transform stages, run in order after validation. Defaults to none.
-func WithTransform[In any](t ...Transform) Option[In] {
-	return func(p *Pipeline[In]) { p.transforms = append(p.transforms, t...) }
+type config[In any] struct {
+	schema     *ml.Schema
+	transforms []Transform
+	sinks      []Sink[In]
 }
 
-// WithSink appends sinks, run in order after scoring. Defaults to none.
+// WithSchema validates extracted vectors against s, which must pass [ml.Schema.Check].
+// Defaults to the scorer's active model's schema when the scorer has one (as *ml.Engine does),
+// else no validation stage.
+func WithSchema[In any](s ml.Schema) Option[In] { return func(c *config[In]) { c.schema = &s } }
+
+// WithTransform appends transform stages, run in order after validation; none may be nil.
+// Defaults to none.
+func WithTransform[In any](t ...Transform) Option[In] {
+	return func(c *config[In]) { c.transforms = append(c.transforms, t...) }
+}
+
+// WithSink appends sinks, run in order after scoring; none may be nil. Defaults to none.
 func WithSink[In any](s ...Sink[In]) Option[In] {
-	return func(p *Pipeline[In]) { p.sinks = append(p.sinks, s...) }
+	return func(c *config[In]) { c.sinks = append(c.sinks, s...) }
 }
 
 // Pipeline runs inputs through extract → validate → transform → score → sinks. It owns no
 // goroutines: callers (or a bus subscription, see [Pipeline.Subscribe]) bring the concurrency,
 // and an [ml.Engine] scorer coalesces concurrent calls into batches. Safe for concurrent use.
+// Create it with [New]; the methods of the zero value that can fail return [ErrNotConstructed].
 type Pipeline[In any] struct {
 	name       string
 	extract    Extract[In]
@@ -94,25 +125,42 @@ type Pipeline[In any] struct {
 
 // New returns a pipeline called name (for errors and stats).
 func New[In any](name string, extract Extract[In], scorer Scorer, opts ...Option[In]) (*Pipeline[In], error) {
-	if name == "" || extract == nil || scorer == nil {
-		return nil, fmt.Errorf("%w: name, extract and scorer are required", ErrInvalid)
+	var c config[In]
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
 	}
-	p := &Pipeline[In]{name: name, extract: extract, scorer: scorer, failed: map[string]*atomic.Uint64{}}
+	bad := func(option string, v any, reason string) (*Pipeline[In], error) {
+		return nil, &OptionError{Option: option, Value: v, Reason: reason}
+	}
+	switch {
+	case name == "":
+		return bad("name", name, "must not be empty")
+	case extract == nil:
+		return bad("extract", nil, "must not be nil")
+	case scorer == nil:
+		return bad("scorer", nil, "must not be nil")
+	}
+	if c.schema != nil {
+		if err := c.schema.Check(); err != nil {
+			return bad("WithSchema", c.schema.ID(), err.Error())
+		}
+	}
+	for i, t := range c.transforms {
+		if t == nil {
+			return bad("WithTransform", nil, fmt.Sprintf("transform %d is nil", i))
+		}
+	}
+	for i, s := range c.sinks {
+		if s == nil {
+			return bad("WithSink", nil, fmt.Sprintf("sink %d is nil", i))
+		}
+	}
+	p := &Pipeline[In]{name: name, extract: extract, scorer: scorer, schema: c.schema, transforms: c.transforms, sinks: c.sinks,
+		failed: map[string]*atomic.Uint64{}}
 	for _, s := range []string{StageExtract, StageValidate, StageTransform, StageScore, StageSink, StagePublish} {
 		p.failed[s] = new(atomic.Uint64)
-	}
-	for _, o := range opts {
-		o(p)
-	}
-	for _, t := range p.transforms {
-		if t == nil {
-			return nil, fmt.Errorf("%w: nil transform", ErrInvalid)
-		}
-	}
-	for _, s := range p.sinks {
-		if s == nil {
-			return nil, fmt.Errorf("%w: nil sink", ErrInvalid)
-		}
 	}
 	return p, nil
 }
@@ -145,6 +193,9 @@ type modeled interface{ Model() *ml.Model }
 // Process runs one input through every stage and returns what the sinks received. The first
 // failing stage stops it with a [*StageError].
 func (p *Pipeline[In]) Process(ctx context.Context, in In) (Scored[In], error) {
+	if p.extract == nil {
+		return Scored[In]{}, ErrNotConstructed
+	}
 	v, err := p.extract(ctx, in)
 	if err != nil {
 		return Scored[In]{}, p.fail(StageExtract, err)
@@ -186,6 +237,9 @@ func (p *Pipeline[In]) Process(ctx context.Context, in In) (Scored[In], error) {
 // error handler apply. opts are passed to bus.Subscribe; use bus.Concurrency to score several
 // inputs at once (the engine batches them).
 func (p *Pipeline[In]) Subscribe(b *bus.Bus, pattern, out string, opts ...bus.SubscribeOption) (*bus.Subscription, error) {
+	if p.extract == nil {
+		return nil, ErrNotConstructed
+	}
 	if b == nil {
 		return nil, fmt.Errorf("%w: nil bus", ErrInvalid)
 	}

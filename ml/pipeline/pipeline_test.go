@@ -105,9 +105,56 @@ func TestStageFailures(t *testing.T) {
 			t.Errorf("%s: stats %+v", c.name, st)
 		}
 	}
-	if _, err := pipeline.New[payment]("", nil, nil); !errors.Is(err, pipeline.ErrInvalid) {
-		t.Errorf("New without arguments: %v", err)
+}
+
+func TestInvalidOptions(t *testing.T) {
+	_, tm := setup(t)
+	e := mltest.NewEngine(t, tm.Model)
+	extract := func(context.Context, payment) (ml.Vector, error) { return ml.Vector{}, nil }
+	for _, tc := range []struct {
+		option string
+		newP   func() error
+	}{
+		{"name", func() error { _, err := pipeline.New[payment]("", nil, nil); return err }},
+		{"extract", func() error { _, err := pipeline.New[payment]("p", nil, e); return err }},
+		{"scorer", func() error { _, err := pipeline.New[payment]("p", extract, nil); return err }},
+		{"WithTransform", func() error {
+			_, err := pipeline.New("p", extract, e, pipeline.WithTransform[payment](nil))
+			return err
+		}},
+		{"WithSink", func() error { _, err := pipeline.New("p", extract, e, pipeline.WithSink[payment](nil)); return err }},
+		{"WithSchema", func() error {
+			_, err := pipeline.New("p", extract, e, pipeline.WithSchema[payment](ml.Schema{}))
+			return err
+		}},
+	} {
+		var oe *pipeline.OptionError
+		if err := tc.newP(); !errors.As(err, &oe) || oe.Option != tc.option || !errors.Is(err, pipeline.ErrInvalidOption) {
+			t.Errorf("%s: %v", tc.option, err)
+		}
 	}
+}
+
+// The zero Pipeline answers every method without panicking, and refuses work with
+// ErrNotConstructed.
+func TestZeroValue(t *testing.T) {
+	var p pipeline.Pipeline[payment]
+	if p.Name() != "" || p.Stats().Processed != 0 {
+		t.Fatal("zero pipeline")
+	}
+	if _, err := p.Process(context.Background(), payment{}); !errors.Is(err, pipeline.ErrNotConstructed) {
+		t.Fatalf("Process: %v", err)
+	}
+	b, err := bus.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := p.Subscribe(b, "x", "y"); !errors.Is(err, pipeline.ErrNotConstructed) {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	var se pipeline.StageError
+	_, _ = se.Error(), se.Unwrap()
 }
 
 func TestSubscribeOverTheBus(t *testing.T) {

@@ -40,11 +40,12 @@ func (l *Logistic) transform(i int, v float32) float64 {
 	return (x - l.Mean[i]) / l.Std[i]
 }
 
-// Raw returns the log-odds for row.
+// Raw returns the log-odds for row, which holds at least len(W) features; the zero Logistic,
+// which has no weights, reads none and returns 0.
 func (l *Logistic) Raw(row []float32) float64 {
 	s := l.B
-	for i, v := range row {
-		s += l.W[i] * l.transform(i, v)
+	for i, w := range l.W {
+		s += w * l.transform(i, row[i])
 	}
 	return s
 }
