@@ -16,6 +16,7 @@
 //	anya did resolve DID [--gateway URL]
 //	anya vc issue --portable-did PORTABLE_DID --subject DID --type T [--claims CLAIMS] [--v2]
 //	anya vc verify JWT [--gateway URL]
+//	anya setup [--force]
 //
 // # Inputs and their limits
 //
