@@ -37,7 +37,9 @@ var (
 // NoKeyError reports a DID whose document has no Bitcoin key. It matches ErrNoBitcoinKey.
 type NoKeyError struct{ DID string }
 
-func (e *NoKeyError) Error() string { return fmt.Sprintf("didbtc: %s has no Bitcoin (secp256k1) key", e.DID) }
+func (e *NoKeyError) Error() string {
+	return fmt.Sprintf("didbtc: %s has no Bitcoin (secp256k1) key", e.DID)
+}
 
 // Is reports whether target is ErrNoBitcoinKey.
 func (e *NoKeyError) Is(target error) bool { return target == ErrNoBitcoinKey }

@@ -242,12 +242,21 @@ func TestRefusals(t *testing.T) {
 	})
 	t.Run("bad thresholds and lists", func(t *testing.T) {
 		for name, f := range map[string]func() error{
-			"k > n":       func() error { _, err := multisig.New(ctx, resolver, 4, dids(parties), bitcoin.Regtest); return err },
-			"k = 0":       func() error { _, err := multisig.New(ctx, resolver, 0, dids(parties), bitcoin.Regtest); return err },
-			"duplicate":   func() error { _, err := multisig.New(ctx, resolver, 1, append(dids(parties), parties[0].id.String()), bitcoin.Regtest); return err },
-			"empty":       func() error { _, err := multisig.New(ctx, resolver, 1, nil, bitcoin.Regtest); return err },
-			"musig k < n": func() error { _, err := multisig.New(ctx, resolver, 2, dids(parties), bitcoin.Regtest, multisig.WithKind(bitcoin.MuSig2KeyPath)); return err },
-			"p2wsh musig": func() error { _, err := multisig.New(ctx, resolver, 2, dids(parties), bitcoin.Regtest, multisig.WithMuSig2KeyPath()); return err },
+			"k > n": func() error { _, err := multisig.New(ctx, resolver, 4, dids(parties), bitcoin.Regtest); return err },
+			"k = 0": func() error { _, err := multisig.New(ctx, resolver, 0, dids(parties), bitcoin.Regtest); return err },
+			"duplicate": func() error {
+				_, err := multisig.New(ctx, resolver, 1, append(dids(parties), parties[0].id.String()), bitcoin.Regtest)
+				return err
+			},
+			"empty": func() error { _, err := multisig.New(ctx, resolver, 1, nil, bitcoin.Regtest); return err },
+			"musig k < n": func() error {
+				_, err := multisig.New(ctx, resolver, 2, dids(parties), bitcoin.Regtest, multisig.WithKind(bitcoin.MuSig2KeyPath))
+				return err
+			},
+			"p2wsh musig": func() error {
+				_, err := multisig.New(ctx, resolver, 2, dids(parties), bitcoin.Regtest, multisig.WithMuSig2KeyPath())
+				return err
+			},
 		} {
 			if err := f(); !errors.Is(err, multisig.ErrInvalidArgument) {
 				t.Errorf("%s: %v", name, err)
