@@ -392,7 +392,7 @@ func TestDefinitionProblems(t *testing.T) {
 		{"CEL syntax", with(func(d *trigger.Definition) { d.Name, d.When = "c1", "data.amount_sat >" }), "when"},
 		{"not a bool", with(func(d *trigger.Definition) { d.Name, d.When = "c2", "data.amount_sat + 1" }), "when"},
 		{"unknown variable", with(func(d *trigger.Definition) { d.Name, d.When = "c3", "secrets.key == 'x'" }), "when"},
-		{"huge expression", with(func(d *trigger.Definition) { d.Name, d.When = "c4", strings.Repeat("true && ", 600) + "true" }), "when"},
+		{"huge expression", with(func(d *trigger.Definition) { d.Name, d.When = "c4", strings.Repeat("true && ", 600)+"true" }), "when"},
 		{"unregistered action", with(func(d *trigger.Definition) { d.Name, d.Action = "a1", "format_disk" }), "action"},
 		{"no action", with(func(d *trigger.Definition) { d.Name, d.Action = "a2", "" }), "action"},
 		{"unknown protocol", with(func(d *trigger.Definition) { d.Name, d.Cross.To = "x1", "ethereum" }), "cross.to"},
