@@ -248,7 +248,9 @@ func (a *Analyzer) fork(ctx context.Context, g *errgroup.Group, r *TxResult, tx 
 		for i := range r.Links {
 			l := &r.Links[i]
 			data := map[string]any{"txid": txid, "did": l.DID, "address": l.Address, "amount_sat": r.AmountSat}
-			g.Go(func() error { return a.leg(ctx, &l.Web5, security.Bitcoin, security.Web5, Web5Action, data, a.cfg.web5) })
+			g.Go(func() error {
+				return a.leg(ctx, &l.Web5, security.Bitcoin, security.Web5, Web5Action, data, a.cfg.web5)
+			})
 		}
 	}
 	if a.cfg.ml != nil {
