@@ -27,15 +27,20 @@ const (
 	PathCheckpoint = "checkpoint"
 	// PathStatusList: a status list credential of link revocations, in the issuer's store.
 	PathStatusList = "statuslist"
+	// PathSync: a value kept in sync between the records store and a model's outputs; written
+	// by the host with the tenant as recipient, which may co-update it.
+	PathSync = "sync"
 )
 
 // Paths returns the record types of ProtocolURI.
 func Paths() []string {
-	return []string{PathWallet, PathUTXOs, PathAnchor, PathLink, PathTx, PathScore, PathCheckpoint, PathStatusList}
+	return []string{PathWallet, PathUTXOs, PathAnchor, PathLink, PathTx, PathScore, PathCheckpoint, PathStatusList, PathSync}
 }
 
-// Protocol returns the definition of ProtocolURI: every path a top-level JSON record type. It
-// grants nobody anything: the tenant writes as owner, others under the grants [Setup] gives.
+// Protocol returns the definition of ProtocolURI: every path a top-level JSON record type.
+// It grants nobody anything — the tenant writes as owner, others under the grants [Setup]
+// gives — except that the recipient of a PathSync record may co-update it (the tenant edits
+// the values the host syncs).
 func Protocol() *dwn.Protocol {
 	types := map[string]dwn.ProtocolType{}
 	structure := map[string]*dwn.RuleSet{}
@@ -43,5 +48,6 @@ func Protocol() *dwn.Protocol {
 		types[p] = dwn.ProtocolType{DataFormats: []string{DataFormat}}
 		structure[p] = &dwn.RuleSet{}
 	}
+	structure[PathSync].Actions = []dwn.ActionRule{{Who: dwn.WhoRecipient, Can: []string{dwn.ActionCoUpdate}}}
 	return &dwn.Protocol{Protocol: ProtocolURI, Types: types, Structure: structure}
 }
