@@ -15,6 +15,7 @@ import (
 	"github.com/anya-org/anya-go/bridge"
 	"github.com/anya-org/anya-go/bridge/link"
 	"github.com/anya-org/anya-go/web5/did"
+	"github.com/anya-org/anya-go/web5/did/didkey"
 	"github.com/anya-org/anya-go/web5/dwn"
 	"github.com/anya-org/anya-go/web5/jose"
 	"github.com/anya-org/anya-go/web5/vc"
@@ -376,4 +377,42 @@ func TestOptions(t *testing.T) {
 	if _, err := l.Challenge(w.alice.id.String(), main.String()); !errors.Is(err, link.ErrInvalidArgument) {
 		t.Errorf("mainnet address: %v", err)
 	}
+}
+
+// Proofs from outside never panic: every refusal is a typed *CheckError.
+func FuzzLinkProof(f *testing.F) {
+	ctx := context.Background()
+	key := bitcointest.KeyFromSeed("fuzz")
+	addr, _ := bitcoin.NewP2WPKH(key.PubKey(), bitcoin.Regtest)
+	alice := web5test.Alice(f)
+	r, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	rs := &nopRecords{}
+	l, err := link.New(ctx, web5test.Issuer(f), r, rs, bitcoin.Regtest, link.WithChallengeKey([]byte("a challenge key of 32 bytes.....")))
+	if err != nil {
+		f.Fatal(err)
+	}
+	ch, _ := l.Challenge(alice.String(), addr.String())
+	sig, _ := bitcoin.SignMessage(key, addr, ch)
+	f.Add(ch, sig, "eyJhbGciOiJFZERTQSJ9.e30.AAAA")
+	f.Add("anya two-way address link\nDID: x\nAddress: y\nIssued: z\nNonce: n", "", "")
+	f.Fuzz(func(t *testing.T, challenge, bip322, jws string) {
+		_, err := l.Link(ctx, link.Proof{DID: alice.String(), Address: addr.String(), Challenge: challenge, BIP322: bip322, JWS: jws})
+		var ce *link.CheckError
+		if err == nil || !errors.As(err, &ce) {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+// nopRecords stores nothing: the fuzzed proofs never get that far.
+type nopRecords struct{}
+
+func (nopRecords) Create(context.Context, string, string, any, ...bridge.WriteOption) (*dwn.Record, error) {
+	return &dwn.Record{ID: "x"}, nil
+}
+func (nopRecords) Update(context.Context, string, *dwn.Record, any) (*dwn.Record, error) {
+	return &dwn.Record{ID: "x"}, nil
+}
+func (nopRecords) Query(context.Context, string, string, dwn.Filter) ([]*dwn.Record, error) {
+	return nil, nil
 }
