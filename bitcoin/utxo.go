@@ -73,8 +73,9 @@ func PrevOutLookup(c Chain) func(ctx context.Context, op wire.OutPoint) (*wire.T
 // ChainFeatureLookup returns a [FeatureLookup] backed by c, so that feature vectors get the
 // values and ages of their inputs. PrevOutput reads the previous transaction through
 // [Chain.Tx] (mempool or main chain; spent outputs too, given a transaction index); the
-// height is -1 for a mempool transaction. ScriptUses reports unknown: a Chain keeps no
-// history of the scripts paid, so address reuse stays out of the vector ("reuse_known" 0).
+// height is -1 for a mempool transaction. ScriptUses asks the chain's [ScriptHistory] when it
+// has one (simchain and rpcchain on a btcd with --addrindex do) and reports unknown otherwise,
+// leaving address reuse out of the vector ("reuse_known" 0).
 func ChainFeatureLookup(c Chain) FeatureLookup { return chainLookup{c} }
 
 type chainLookup struct{ c Chain }
@@ -96,5 +97,3 @@ func (l chainLookup) PrevOutput(ctx context.Context, op wire.OutPoint) (*wire.Tx
 	}
 	return info.Tx.TxOut[op.Index], height, true, nil
 }
-
-func (chainLookup) ScriptUses(context.Context, []byte) (int, bool, error) { return 0, false, nil }

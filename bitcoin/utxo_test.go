@@ -85,7 +85,7 @@ func TestChainFeatureLookup(t *testing.T) {
 		}
 		return vec[i]
 	}
-	if get("inputs_known") != 1 || get("ages_known") != 1 || get("fee_btc") <= 0 || get("reuse_known") != 0 {
+	if get("inputs_known") != 1 || get("ages_known") != 1 || get("fee_btc") <= 0 || get("reuse_known") != 1 {
 		t.Fatalf("inputs_known %v ages_known %v fee %v reuse_known %v", get("inputs_known"), get("ages_known"), get("fee_btc"), get("reuse_known"))
 	}
 }

@@ -273,6 +273,7 @@ func (c *Chain) connect(n *node) {
 		}
 		c.txIndex[n.txids[i]] = txLoc{node: n, index: i}
 	}
+	c.indexScripts(n, 1)
 	c.main = append(c.main, n)
 }
 
@@ -290,6 +291,7 @@ func (c *Chain) disconnectTip() []*wire.MsgTx {
 		c.addUTXO(n.undo[i].op, n.undo[i].entry)
 	}
 	n.undo = nil
+	c.indexScripts(n, -1)
 	c.main = c.main[:len(c.main)-1]
 	txs := make([]*wire.MsgTx, 0, len(n.block.Transactions)-1)
 	for _, tx := range n.block.Transactions[1:] {

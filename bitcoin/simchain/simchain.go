@@ -106,6 +106,7 @@ type Chain struct {
 	main       []*node
 	utxos      map[wire.OutPoint]utxoEntry
 	byScript   map[string]map[wire.OutPoint]struct{}
+	scriptUses map[string]int // outputs of the main chain per script, spent or not (scripts.go)
 	txIndex    map[chainhash.Hash]txLoc
 	pool       []*poolTx
 	poolByID   map[chainhash.Hash]*poolTx

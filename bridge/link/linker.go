@@ -1,0 +1,540 @@
+package link
+
+import (
+	"context"
+	"crypto/hmac"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bridge"
+	"github.com/anya-org/anya-go/web5/did"
+	"github.com/anya-org/anya-go/web5/dwn"
+	"github.com/anya-org/anya-go/web5/vc"
+)
+
+// Records is where links and the revocation list are kept: a *bridge.Records.
+type Records interface {
+	Create(ctx context.Context, tenant, path string, data any, opts ...bridge.WriteOption) (*dwn.Record, error)
+	Update(ctx context.Context, tenant string, rec *dwn.Record, data any) (*dwn.Record, error)
+	Query(ctx context.Context, tenant, path string, f dwn.Filter) ([]*dwn.Record, error)
+}
+
+var _ Records = (*bridge.Records)(nil)
+
+// Option configures New.
+type Option func(*config)
+
+type config struct {
+	key        []byte
+	now        func() time.Time
+	ttl        time.Duration
+	validity   time.Duration
+	listURL    string
+	listSize   int
+	trusted    []string
+	log        *slog.Logger
+	setKey     bool
+	setListURL bool
+}
+
+// WithChallengeKey sets the secret that makes challenges unforgeable (at least 16 bytes); a
+// host that restarts keeps answering its earlier challenges when it keeps the key. Defaults
+// to a random key.
+func WithChallengeKey(key []byte) Option {
+	return func(c *config) { c.key, c.setKey = append([]byte(nil), key...), true }
+}
+
+// WithClock sets the clock. Defaults to time.Now.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithChallengeTTL sets how long a challenge can be answered. Defaults to DefaultChallengeTTL.
+func WithChallengeTTL(d time.Duration) Option { return func(c *config) { c.ttl = d } }
+
+// WithValidity sets how long a link credential is valid. Defaults to DefaultValidity.
+func WithValidity(d time.Duration) Option { return func(c *config) { c.validity = d } }
+
+// WithStatusList sets the URL of the revocation list credential and its size in entries.
+// Defaults to "urn:anya:links:<issuer DID>:revocations" and vc.MinStatusListSize.
+func WithStatusList(url string, size int) Option {
+	return func(c *config) { c.listURL, c.listSize, c.setListURL = url, size, true }
+}
+
+// WithTrustedIssuers adds issuers whose link credentials Verify accepts besides the linker's
+// own. Defaults to none.
+func WithTrustedIssuers(dids ...string) Option {
+	return func(c *config) { c.trusted = append(c.trusted, dids...) }
+}
+
+// WithLogger sets the logger. Defaults to a silent one.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+
+// Linker issues, stores, indexes, verifies and revokes two-way links for one issuer (the
+// host). A link proves control of both sides: the address signs a challenge with BIP-322 and
+// the DID signs the same challenge as a JWS with a key listed under authentication. Linker is
+// safe for concurrent use.
+type Linker struct {
+	issuer   *did.BearerDID
+	resolver *did.Resolver
+	records  Records
+	net      bitcoin.Network
+	cfg      config
+	nonces   nonces
+	verifier *vc.Verifier
+	trusted  map[string]bool
+
+	mu        sync.Mutex
+	list      *vc.StatusList
+	next      int
+	listRec   *dwn.Record
+	listToken string
+	index     *Index
+}
+
+// New returns a linker issuing as issuer on net. Its revocation list is kept in the issuer's
+// store (bridge.PathStatusList) through records, and loaded from there when it exists.
+func New(ctx context.Context, issuer *did.BearerDID, resolver *did.Resolver, records Records, net bitcoin.Network, opts ...Option) (*Linker, error) {
+	switch {
+	case issuer == nil:
+		return nil, &OptionError{Option: "issuer", Value: nil, Reason: "nil"}
+	case resolver == nil:
+		return nil, &OptionError{Option: "resolver", Value: nil, Reason: "nil"}
+	case records == nil:
+		return nil, &OptionError{Option: "records", Value: nil, Reason: "nil"}
+	case !net.Valid():
+		return nil, &OptionError{Option: "network", Value: net, Reason: "not a network"}
+	}
+	cfg := config{now: time.Now, ttl: DefaultChallengeTTL, validity: DefaultValidity, listSize: vc.MinStatusListSize,
+		listURL: "urn:anya:links:" + issuer.String() + ":revocations", log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	switch {
+	case cfg.setKey && len(cfg.key) < 16:
+		return nil, &OptionError{Option: "WithChallengeKey", Value: len(cfg.key), Reason: "at least 16 bytes"}
+	case cfg.now == nil:
+		return nil, &OptionError{Option: "WithClock", Value: nil, Reason: "nil clock"}
+	case cfg.ttl <= 0:
+		return nil, &OptionError{Option: "WithChallengeTTL", Value: cfg.ttl, Reason: "must be positive"}
+	case cfg.validity <= 0:
+		return nil, &OptionError{Option: "WithValidity", Value: cfg.validity, Reason: "must be positive"}
+	case cfg.setListURL && cfg.listURL == "":
+		return nil, &OptionError{Option: "WithStatusList", Value: cfg.listURL, Reason: "empty URL"}
+	case cfg.listSize < 1:
+		return nil, &OptionError{Option: "WithStatusList", Value: cfg.listSize, Reason: "size must be positive"}
+	case cfg.log == nil:
+		return nil, &OptionError{Option: "WithLogger", Value: nil, Reason: "nil logger"}
+	}
+	if !cfg.setKey {
+		cfg.key = newKey()
+	}
+	l := &Linker{issuer: issuer, resolver: resolver, records: records, net: net, cfg: cfg, nonces: nonces{key: cfg.key},
+		trusted: map[string]bool{issuer.String(): true}, index: NewIndex(net)}
+	for _, t := range cfg.trusted {
+		l.trusted[t] = true
+	}
+	v, err := vc.NewVerifier(resolver, vc.WithClock(cfg.now), vc.WithStatusCheck(vc.StatusListFetcherFunc(l.fetchStatusList)))
+	if err != nil {
+		return nil, err
+	}
+	l.verifier = v
+	if err := l.loadList(ctx); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// listData is the revocation list's record.
+type listData struct {
+	URL         string `json:"url"`
+	Next        int    `json:"next"`
+	EncodedList string `json:"encodedList"`
+}
+
+func (l *Linker) loadList(ctx context.Context) error {
+	recs, err := l.records.Query(ctx, l.issuer.String(), bridge.PathStatusList, dwn.Filter{})
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		var d listData
+		if err := json.Unmarshal(r.Data, &d); err != nil || d.URL != l.cfg.listURL {
+			continue
+		}
+		list, err := vc.DecodeStatusList(d.EncodedList)
+		if err != nil {
+			return fmt.Errorf("link: revocation list record %s: %w", r.ID, err)
+		}
+		l.list, l.next, l.listRec = list, d.Next, r
+		return l.signList(ctx)
+	}
+	l.list = vc.NewStatusList(l.cfg.listSize)
+	return l.signList(ctx)
+}
+
+// signList signs the current list as the issuer's status list credential.
+func (l *Linker) signList(ctx context.Context) error {
+	c, err := vc.NewStatusListCredential(vc.V2, l.issuer.String(), l.cfg.listURL, vc.PurposeRevocation, l.list, l.cfg.now())
+	if err != nil {
+		return err
+	}
+	tok, err := c.Sign(ctx, l.issuer, vc.WithSigningClock(l.cfg.now))
+	if err != nil {
+		return err
+	}
+	l.listToken = tok
+	return nil
+}
+
+// saveList stores the list's state.
+func (l *Linker) saveList(ctx context.Context) error {
+	enc, err := l.list.Encode(vc.V2)
+	if err != nil {
+		return err
+	}
+	d := listData{URL: l.cfg.listURL, Next: l.next, EncodedList: enc}
+	var rec *dwn.Record
+	if l.listRec == nil {
+		rec, err = l.records.Create(ctx, l.issuer.String(), bridge.PathStatusList, d)
+	} else {
+		rec, err = l.records.Update(ctx, l.issuer.String(), l.listRec, d)
+	}
+	if err != nil {
+		return err
+	}
+	l.listRec = rec
+	return nil
+}
+
+// fetchStatusList serves the issuer's own revocation list to the verifier: the list is read
+// at every verification, so a revocation counts at once.
+func (l *Linker) fetchStatusList(_ context.Context, url string) (string, error) {
+	if url != l.cfg.listURL {
+		return "", fmt.Errorf("unknown status list %s", url)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.listToken, nil
+}
+
+// StatusList returns the signed revocation list credential and its URL, for a host that
+// publishes it (a vc.StatusListFetcher of other verifiers fetches it from there).
+func (l *Linker) StatusList() (url, token string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cfg.listURL, l.listToken
+}
+
+// Index returns the linker's reverse index (address → DIDs), kept up to date by Link,
+// Revoke and Load.
+func (l *Linker) Index() *Index { return l.index }
+
+// Challenge returns the message both sides of a link sign: it names the DID and the address,
+// the time, and a nonce only this linker computes; it can be answered for the challenge TTL.
+func (l *Linker) Challenge(d, address string) (string, error) {
+	if _, err := did.Parse(d); err != nil {
+		return "", fail(ErrInvalidArgument, "did", "not a DID", err)
+	}
+	if _, err := bitcoin.ParseAddress(address, l.net); err != nil {
+		return "", fail(ErrInvalidArgument, "address", "not a "+l.net.String()+" address", err)
+	}
+	issued := l.cfg.now().UTC().Truncate(time.Second).Format(time.RFC3339)
+	return formatChallenge(challenge{DID: d, Address: address, Issued: issued, Nonce: l.nonces.nonce(d, address, issued)}), nil
+}
+
+func (l *Linker) checkChallenge(ch, d, address string) error {
+	c, err := parseChallenge(ch)
+	if err != nil {
+		return err
+	}
+	if c.DID != d || c.Address != address {
+		return fail(ErrChallenge, "challenge", "it names "+c.DID+" and "+c.Address, nil)
+	}
+	if !hmac.Equal([]byte(l.nonces.nonce(c.DID, c.Address, c.Issued)), []byte(c.Nonce)) {
+		return fail(ErrChallenge, "challenge", "not issued by this linker", nil)
+	}
+	issued, err := time.Parse(time.RFC3339, c.Issued)
+	if err != nil {
+		return fail(ErrChallenge, "challenge", "issue time", err)
+	}
+	now := l.cfg.now()
+	if now.Before(issued.Add(-MaxChallengeSkew)) || now.After(issued.Add(l.cfg.ttl)) {
+		return fail(ErrChallenge, "challenge", "issued "+c.Issued+", outside its validity", nil)
+	}
+	return nil
+}
+
+// Proof is a two-way link proof: the challenge, the address's BIP-322 signature of it and the
+// DID's compact JWS whose payload is the challenge.
+type Proof struct {
+	DID, Address, Challenge string
+	BIP322                  string
+	JWS                     string
+}
+
+// Link verifies a proof and links: it issues the link credential (with an entry in the
+// revocation list), stores it in the DID's store (bridge.PathLink) and indexes it. A proof that
+// does not verify is a *CheckError matching ErrChallenge or ErrProof.
+func (l *Linker) Link(ctx context.Context, p Proof) (*Link, error) {
+	if _, err := did.Parse(p.DID); err != nil {
+		return nil, fail(ErrInvalidArgument, "did", "not a DID", err)
+	}
+	if err := l.checkChallenge(p.Challenge, p.DID, p.Address); err != nil {
+		return nil, err
+	}
+	method, err := checkProofs(ctx, l.resolver, l.net, p.DID, p.Address, p.Challenge, p.BIP322, p.JWS)
+	if err != nil {
+		return nil, err
+	}
+	account, err := accountOf(p.Address, l.net)
+	if err != nil {
+		return nil, fail(ErrInvalidArgument, "address", "no did:pkh form", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.next >= l.list.Len() {
+		return nil, fmt.Errorf("link: the revocation list is full (%d entries)", l.list.Len())
+	}
+	now := l.cfg.now().UTC().Truncate(time.Second)
+	lk := &Link{DID: p.DID, Address: p.Address, Account: account, Method: method, LinkedAt: now,
+		ValidUntil: now.Add(l.cfg.validity), StatusIndex: l.next}
+	cred, err := vc.New(l.issuer.String(), subjectOf(lk, p.Challenge, p.BIP322, p.JWS), vc.WithVersion(vc.V2),
+		vc.WithType(CredentialType), vc.WithNow(l.cfg.now), vc.ValidFrom(now), vc.ValidUntil(lk.ValidUntil),
+		vc.WithStatus(vc.NewStatusEntry(vc.V2, l.cfg.listURL, lk.StatusIndex, vc.PurposeRevocation)))
+	if err != nil {
+		return nil, err
+	}
+	if lk.Credential, err = cred.Sign(ctx, l.issuer, vc.WithSigningClock(l.cfg.now)); err != nil {
+		return nil, err
+	}
+	// The index entry is spent before anything refers to it, so it is never given twice.
+	l.next++
+	if err := l.saveList(ctx); err != nil {
+		l.next--
+		return nil, err
+	}
+	rec, err := l.records.Create(ctx, p.DID, bridge.PathLink, lk)
+	if err != nil {
+		return nil, fmt.Errorf("link: store the link in %s's records: %w", p.DID, err)
+	}
+	lk.RecordID = rec.ID
+	l.index.add(*lk)
+	return lk, nil
+}
+
+// Verify verifies a link credential for d and address, revocation included (the list is read
+// at every call): signature and validity period, a trusted issuer, the type, the claims, the
+// BIP-322 signature and the DID's JWS over the same challenge. It returns the link's
+// metadata or a *CheckError (ErrRevoked for a revoked link).
+func (l *Linker) Verify(ctx context.Context, token, d, address string) (*Link, error) {
+	cred, err := l.verifier.Verify(ctx, token)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if errors.Is(err, vc.ErrRevoked) {
+			return nil, fail(ErrRevoked, "status", "the link was revoked", err)
+		}
+		return nil, fail(ErrCredential, "credential", "does not verify", err)
+	}
+	if !cred.HasType(CredentialType) {
+		return nil, fail(ErrCredential, "type", "not a "+CredentialType, nil)
+	}
+	if !l.trusted[cred.Issuer.ID] {
+		return nil, fail(ErrCredential, "issuer", cred.Issuer.ID+" is not trusted", nil)
+	}
+	if len(cred.CredentialSubject) != 1 || cred.CredentialSubject[0].ID() != d {
+		return nil, fail(ErrCredential, "subject", "the credential's subject is not "+d, nil)
+	}
+	sub := cred.CredentialSubject[0]
+	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
+	if str(sub, "address") != address {
+		return nil, fail(ErrCredential, "address", "the credential links another address", nil)
+	}
+	account, err := accountOf(address, l.net)
+	if err != nil || str(sub, "account") != account {
+		return nil, fail(ErrCredential, "account", "the credential's account is not the address on this network", err)
+	}
+	proof, _ := sub["proof"].(map[string]any)
+	ch := str(proof, "challenge")
+	c, err := parseChallenge(ch)
+	if err != nil {
+		return nil, err
+	}
+	if c.DID != d || c.Address != address {
+		return nil, fail(ErrProof, "challenge", "the proof's challenge names other parties", nil)
+	}
+	method, err := checkProofs(ctx, l.resolver, l.net, d, address, ch, str(proof, "bip322"), str(proof, "jws"))
+	if err != nil {
+		return nil, err
+	}
+	from, until := cred.ValidityPeriod()
+	lk := &Link{DID: d, Address: address, Account: account, Method: method, LinkedAt: from, ValidUntil: until, Credential: token}
+	if len(cred.CredentialStatus) == 1 {
+		lk.StatusIndex, _ = strconv.Atoi(cred.CredentialStatus[0].StatusListIndex) // checked by the verifier
+	}
+	return lk, nil
+}
+
+// Revoke revokes the link of d and address: its entry in the revocation list is set (every
+// later Verify of its credential fails with ErrRevoked) and it leaves the index.
+func (l *Linker) Revoke(ctx context.Context, d, address string) error {
+	lk, ok := l.index.find(d, address)
+	if !ok {
+		return fail(ErrNotLinked, "index", d+" is not linked to "+address, nil)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.list.Set(lk.StatusIndex, true); err != nil {
+		return err
+	}
+	if err := l.saveList(ctx); err != nil {
+		_ = l.list.Set(lk.StatusIndex, false)
+		return err
+	}
+	if err := l.signList(ctx); err != nil {
+		return err
+	}
+	l.index.remove(d, address)
+	return nil
+}
+
+// Load reads the links stored in the stores of dids, verifies each (revoked, expired or
+// untrusted ones are left out) and indexes them.
+func (l *Linker) Load(ctx context.Context, dids ...string) error {
+	var errs []error
+	for _, d := range dids {
+		recs, err := l.records.Query(ctx, d, bridge.PathLink, dwn.Filter{})
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			var stored Link
+			if err := json.Unmarshal(r.Data, &stored); err != nil {
+				errs = append(errs, fmt.Errorf("link: record %s of %s: %w", r.ID, d, err))
+				continue
+			}
+			lk, err := l.Verify(ctx, stored.Credential, d, stored.Address)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				l.cfg.log.Info("link: stored link left out", "did", d, "address", stored.Address, "err", err)
+				continue
+			}
+			lk.RecordID = r.ID
+			l.index.add(*lk)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Index is the reverse lookup of links: address → DIDs, DID → addresses, with each link's
+// metadata. It is safe for concurrent use; its Owners method fits utxo and trigger.
+type Index struct {
+	net       bitcoin.Network
+	mu        sync.RWMutex
+	byScript  map[string][]Link
+	byAddress map[string][]Link
+}
+
+// NewIndex returns an empty index for net.
+func NewIndex(net bitcoin.Network) *Index {
+	return &Index{net: net, byScript: map[string][]Link{}, byAddress: map[string][]Link{}}
+}
+
+func (x *Index) add(lk Link) {
+	lk.Credential = ""
+	x.remove(lk.DID, lk.Address)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.byAddress[lk.Address] = append(x.byAddress[lk.Address], lk)
+	if a, err := bitcoin.ParseAddress(lk.Address, x.net); err == nil {
+		x.byScript[string(a.PkScript())] = append(x.byScript[string(a.PkScript())], lk)
+	}
+}
+
+func (x *Index) remove(d, address string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	drop := func(l []Link) []Link {
+		return slices.DeleteFunc(l, func(lk Link) bool { return lk.DID == d && lk.Address == address })
+	}
+	x.byAddress[address] = drop(x.byAddress[address])
+	if len(x.byAddress[address]) == 0 {
+		delete(x.byAddress, address)
+	}
+	if a, err := bitcoin.ParseAddress(address, x.net); err == nil {
+		s := string(a.PkScript())
+		x.byScript[s] = drop(x.byScript[s])
+		if len(x.byScript[s]) == 0 {
+			delete(x.byScript, s)
+		}
+	}
+}
+
+func (x *Index) find(d, address string) (Link, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for _, lk := range x.byAddress[address] {
+		if lk.DID == d {
+			return lk, true
+		}
+	}
+	return Link{}, false
+}
+
+// Lookup returns the links of an address (its metadata: DID, verification method, linked at
+// ...), oldest first. The credentials are not included.
+func (x *Index) Lookup(address string) []Link {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return slices.Clone(x.byAddress[address])
+}
+
+// DIDs returns the DIDs an address is linked to.
+func (x *Index) DIDs(address string) []string {
+	var out []string
+	for _, lk := range x.Lookup(address) {
+		out = append(out, lk.DID)
+	}
+	return out
+}
+
+// Addresses returns the addresses linked to d, sorted.
+func (x *Index) Addresses(d string) []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []string
+	for a, links := range x.byAddress {
+		for _, lk := range links {
+			if lk.DID == d {
+				out = append(out, a)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Owners returns the DIDs linked to the address paying pkScript.
+func (x *Index) Owners(pkScript []byte) []string {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	links := x.byScript[string(pkScript)]
+	if len(links) == 0 {
+		return nil
+	}
+	out := make([]string, len(links))
+	for i, lk := range links {
+		out[i] = lk.DID
+	}
+	return out
+}
