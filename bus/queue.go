@@ -56,19 +56,19 @@ func (q *queue[T]) push(it *item[T]) (ok bool, room <-chan struct{}) {
 }
 
 // replaceOldest drops the oldest waiting message, appends it in its place at the end and
-// returns the dropped message's counters; ok is false when no message is waiting to drop (the
-// queue holds only control items, or has room again).
-func (q *queue[T]) replaceOldest(it *item[T]) (dropped *topicStats, ok bool) {
+// returns the dropped message; ok is false when no message is waiting to drop (the queue holds
+// only control items, or has room again).
+func (q *queue[T]) replaceOldest(it *item[T]) (dropped item[T], ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.msgs < q.limit {
-		return nil, false
+		return item[T]{}, false
 	}
 	for i := q.start; i < len(q.in); i++ {
 		if q.in[i].ctl != nil {
 			continue
 		}
-		dropped = q.in[i].ts
+		dropped = q.in[i]
 		if i == q.start {
 			q.in[i] = item[T]{}
 			q.start++
@@ -85,7 +85,7 @@ func (q *queue[T]) replaceOldest(it *item[T]) (dropped *topicStats, ok bool) {
 		q.in = append(q.in, *it)
 		return dropped, true
 	}
-	return nil, false
+	return item[T]{}, false
 }
 
 // control appends an instruction, regardless of the limit, and wakes the worker.

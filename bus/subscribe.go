@@ -78,6 +78,8 @@ type subBase struct {
 	policy  Policy
 	onError ErrorFunc
 	dlq     string
+	// redeliver naks messages the handler fails on (see Redeliver).
+	redeliver bool
 
 	stopped    atomic.Bool
 	done       chan struct{} // closed by stop: unblocks waiting publishers
@@ -107,6 +109,7 @@ type item[T any] struct {
 	env Envelope[T]
 	ts  *topicStats
 	ctl *control
+	ack Acker // the transport's, for a message it redelivers unless settled
 }
 
 // subscriber is a subscription of payload type T. It has one queue ("lane") and one goroutine
@@ -162,7 +165,7 @@ func Subscribe[T any](b *Bus, pattern string, handler Handler[T], opts ...Subscr
 	id := b.subSeq.Add(1)
 	s.subBase = subBase{
 		b: b, id: id, name: sc.name, pat: pat, policy: sc.policy,
-		onError: sc.onError, dlq: sc.deadLetter,
+		onError: sc.onError, dlq: sc.deadLetter, redeliver: sc.redeliver,
 		done: make(chan struct{}), exited: make(chan struct{}),
 	}
 	s.self = s
@@ -175,7 +178,17 @@ func Subscribe[T any](b *Bus, pattern string, handler Handler[T], opts ...Subscr
 		s.lanes[i] = newQueue[T](sc.queueSize, sc.concurrency > 1)
 	}
 	s.running.Store(int32(len(s.lanes)))
-	if t := b.cfg.transport; t != nil {
+	if sc.group != "" {
+		gt, ok := b.cfg.transport.(GroupTransport)
+		if !ok {
+			return nil, &OptionError{Option: "Group", Reason: "the bus has no transport that implements bus.GroupTransport"}
+		}
+		u, err := gt.SubscribeGroup(pattern, sc.group, s.fromTransport)
+		if err != nil {
+			return nil, err
+		}
+		s.unsubTransport = u.Unsubscribe
+	} else if t := b.cfg.transport; t != nil {
 		u, err := t.Subscribe(pattern, s.fromTransport)
 		if err != nil {
 			return nil, err
@@ -235,6 +248,9 @@ func (s *subscriber[T]) lane(e *Envelope[T]) *queue[T] {
 // offer queues it (a message, never an instruction) according to the subscription's policy.
 func (s *subscriber[T]) offer(ctx context.Context, it *item[T]) error {
 	if s.filter != nil && !s.filter(it.env) {
+		if it.ack != nil {
+			it.ack.Ack()
+		}
 		return nil
 	}
 	lane := s.lane(&it.env)
@@ -247,6 +263,9 @@ func (s *subscriber[T]) offer(ctx context.Context, it *item[T]) error {
 
 func (s *subscriber[T]) offerSlow(ctx context.Context, lane *queue[T], it *item[T], room <-chan struct{}) error {
 	if s.stopped.Load() {
+		if it.ack != nil {
+			it.ack.Nak(ErrClosed)
+		}
 		return nil
 	}
 	switch s.policy {
@@ -255,6 +274,9 @@ func (s *subscriber[T]) offerSlow(ctx context.Context, lane *queue[T], it *item[
 			select {
 			case <-room:
 			case <-s.done:
+				if it.ack != nil {
+					it.ack.Nak(ErrClosed)
+				}
 				return nil
 			case <-ctx.Done():
 				return &DeliveryError{Subscriber: s.name, Topic: it.env.Topic, Err: ctx.Err()}
@@ -266,11 +288,17 @@ func (s *subscriber[T]) offerSlow(ctx context.Context, lane *queue[T], it *item[
 		}
 	case PolicyDropNewest:
 		s.drop(it.ts)
+		if it.ack != nil {
+			it.ack.Ack()
+		}
 		return nil
 	case PolicyDropOldest:
 		for {
 			if dropped, ok := lane.replaceOldest(it); ok {
-				s.drop(dropped)
+				s.drop(dropped.ts)
+				if dropped.ack != nil {
+					dropped.ack.Ack()
+				}
 				return nil
 			}
 			if ok, _ := lane.push(it); ok {
@@ -307,11 +335,14 @@ func (s *subscriber[T]) fromTransport(ctx context.Context, msg *Message) error {
 	if err != nil {
 		return err
 	}
-	it := item[T]{env: Envelope[T]{Meta: msg.Meta}, ts: r.stats}
+	it := item[T]{env: Envelope[T]{Meta: msg.Meta}, ts: r.stats, ack: msg.Acker}
 	if err := s.b.cfg.codec.Unmarshal(msg.Data, &it.env.Payload); err != nil {
 		s.failed.Add(1)
 		s.b.count(r.stats, s.name, MetricFailed)
 		s.b.reportError(&s.subBase, &it.env.Meta, fmt.Errorf("%w: decode %s: %v", ErrTypeMismatch, typeName[T](), err))
+		if it.ack != nil {
+			it.ack.Ack() // redelivering cannot make it decodable
+		}
 		return nil
 	}
 	return s.offer(ctx, &it)
@@ -371,12 +402,27 @@ func (s *subscriber[T]) run(lane *queue[T]) {
 			}
 			w.cur = it
 			if err := h(ctx, &it.env.Meta); err != nil {
+				// Under Redeliver, or when the bus is closing (the handler was interrupted, which
+				// is no failure of the message), the transport gets it back.
+				naked := it.ack != nil && (s.redeliver || ctx.Err() != nil)
+				if naked && it.ack.Nak(err) {
+					if ctx.Err() == nil {
+						s.b.reportError(&s.subBase, &it.env.Meta, err)
+					}
+					continue
+				}
 				s.fail(it.ts, &it.env, err)
+				if it.ack != nil && !naked {
+					it.ack.Ack()
+				}
 			} else {
 				s.delivered.Add(1)
 				it.ts.addDelivered(s.id)
 				if s.b.cfg.metrics != nil {
 					s.b.cfg.metrics(it.ts.topic, s.name, MetricDelivered)
+				}
+				if it.ack != nil {
+					it.ack.Ack()
 				}
 			}
 		}
@@ -391,6 +437,9 @@ func (s *subscriber[T]) discard(items []item[T]) {
 		switch it := &items[i]; {
 		case it.ctl == nil:
 			s.drop(it.ts)
+			if it.ack != nil {
+				it.ack.Nak(ErrClosed) // never handled: the transport may deliver it elsewhere
+			}
 		case it.ctl.ack != nil:
 			close(it.ctl.ack)
 		}
