@@ -36,6 +36,10 @@ var (
 	// ErrConflict is returned by Store.Commit when the run's stored version is not the expected
 	// one: someone else advanced it.
 	ErrConflict = errors.New("workflow: version conflict")
+	// ErrIntentExists is returned by Store.CreateIntent (and Call.RecordIntent) when an intent is
+	// recorded under the key already: an earlier attempt, perhaps on another host, recorded its
+	// effect first, and that effect is the one to complete.
+	ErrIntentExists = errors.New("workflow: intent already recorded")
 	// ErrLeaseHeld is wrapped by the *LeaseError Store.Acquire returns while another owner holds
 	// the run's lease; Engine.Run and Resume report such a run as ErrRunInProgress.
 	ErrLeaseHeld = errors.New("workflow: run leased by another owner")

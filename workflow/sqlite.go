@@ -62,7 +62,7 @@ type SQLiteStore struct {
 
 	insertRun, insertDef, insertUnfinished, deleteUnfinished, updateRun, selectRun,
 	selectVersion, selectUnfinished, selectDef, upsertIntent, selectIntent,
-	selectLease, updateLease, releaseLease *sql.Stmt
+	selectLease, updateLease, releaseLease, insertIntent *sql.Stmt
 
 	defsMu sync.Mutex
 	defs   map[string]bool // definition hashes known to be stored
@@ -105,10 +105,18 @@ func OpenSQLiteStore(ctx context.Context, path string, opts ...SQLiteOption) (*S
 }
 
 // NewSQLiteStore returns a store on db, an SQLite database (modernc.org/sqlite driver) that other
-// components may share, creating its tables if needed. Close does not close db.
+// components may share, creating its tables if needed. Close does not close db. The store is for
+// one process at a time: opening it releases the run leases an earlier process left behind, so
+// that a host restarted after a crash resumes its runs at once.
 func NewSQLiteStore(ctx context.Context, db *sql.DB) (*SQLiteStore, error) {
 	if err := sqlitex.Migrate(ctx, db, "workflow", sqliteMigrations); err != nil {
 		return nil, err
+	}
+	// One process at a time uses the store: a lease still recorded was left behind by a process
+	// that is gone, and must not keep the runs waiting for its expiry. Tokens stay, so a
+	// commit made under such a lease is refused once a new one is taken.
+	if _, err := db.ExecContext(ctx, `UPDATE workflow_runs SET lease_owner = '' WHERE lease_owner <> ''`); err != nil {
+		return nil, fmt.Errorf("workflow: release stale leases: %w", err)
 	}
 	s := &SQLiteStore{db: db, defs: map[string]bool{}}
 	stmts := []struct {
@@ -131,6 +139,7 @@ func NewSQLiteStore(ctx context.Context, db *sql.DB) (*SQLiteStore, error) {
 		{&s.selectDef, `SELECT body FROM workflow_definitions WHERE hash = ?`},
 		{&s.upsertIntent, `INSERT INTO workflow_intents (key, data) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET data = excluded.data`},
 		{&s.selectIntent, `SELECT data FROM workflow_intents WHERE key = ?`},
+		{&s.insertIntent, `INSERT INTO workflow_intents (key, data) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`},
 	}
 	for _, st := range stmts {
 		p, err := db.PrepareContext(ctx, st.sql)
@@ -145,7 +154,7 @@ func NewSQLiteStore(ctx context.Context, db *sql.DB) (*SQLiteStore, error) {
 
 func (s *SQLiteStore) closeStmts() {
 	for _, st := range []*sql.Stmt{s.insertRun, s.insertDef, s.insertUnfinished, s.deleteUnfinished, s.updateRun, s.selectRun,
-		s.selectVersion, s.selectUnfinished, s.selectDef, s.upsertIntent, s.selectIntent, s.selectLease, s.updateLease, s.releaseLease} {
+		s.selectVersion, s.selectUnfinished, s.selectDef, s.upsertIntent, s.selectIntent, s.selectLease, s.updateLease, s.releaseLease, s.insertIntent} {
 		if st != nil {
 			_ = st.Close()
 		}
@@ -437,6 +446,27 @@ func (s *SQLiteStore) Release(ctx context.Context, l Lease) error {
 	defer s.mu.RUnlock()
 	_, err := s.releaseLease.ExecContext(ctx, l.RunID, l.Owner, l.Token)
 	return err
+}
+
+// CreateIntent implements Store.
+func (s *SQLiteStore) CreateIntent(ctx context.Context, key string, data []byte) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	if data == nil {
+		data = []byte{}
+	}
+	res, err := s.insertIntent.ExecContext(ctx, key, data)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("%w: %s", ErrIntentExists, key)
+	}
+	return nil
 }
 
 // Close implements Store. It waits for calls in progress, then closes the database if the

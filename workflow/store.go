@@ -118,8 +118,10 @@ type Transition struct {
 //     or ErrNotFound.
 //   - Unfinished MUST return the IDs of runs whose status is not final, oldest Created first.
 //   - PutIntent MUST durably replace the intent under key before returning; Intent MUST return
-//     the last one put, or ErrNotFound. Definition MUST return the stored definition, or
-//     ErrNotFound.
+//     the last one put or created, or ErrNotFound. CreateIntent MUST durably store the intent
+//     unless one is stored under key already, failing then with an error wrapping
+//     ErrIntentExists and changing nothing; of concurrent CreateIntents for one key at most one
+//     succeeds. Definition MUST return the stored definition, or ErrNotFound.
 //   - Acquire MUST give owner the lease of run id for ttl (> 0), and fail with an error wrapping
 //     ErrLeaseHeld (a *LeaseError naming the holder), changing nothing, while another owner
 //     holds an unexpired lease of the run, and with ErrNotFound for an unknown run. Of
@@ -146,6 +148,7 @@ type Store interface {
 	Unfinished(ctx context.Context) ([]string, error)
 	Definition(ctx context.Context, hash string) ([]byte, error)
 	PutIntent(ctx context.Context, key string, data []byte) error
+	CreateIntent(ctx context.Context, key string, data []byte) error
 	Intent(ctx context.Context, key string) ([]byte, error)
 	Acquire(ctx context.Context, id, owner string, ttl time.Duration) (Lease, error)
 	Renew(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
@@ -311,6 +314,19 @@ func (s *MemoryStore) PutIntent(ctx context.Context, key string, data []byte) er
 		return err
 	}
 	defer s.mu.Unlock()
+	s.intents[key] = bytes.Clone(data)
+	return nil
+}
+
+// CreateIntent implements Store.
+func (s *MemoryStore) CreateIntent(ctx context.Context, key string, data []byte) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.intents[key]; ok {
+		return fmt.Errorf("%w: %s", ErrIntentExists, key)
+	}
 	s.intents[key] = bytes.Clone(data)
 	return nil
 }

@@ -238,3 +238,89 @@ func testLeaseTakeoverRace(t *testing.T, b Backend) {
 		t.Fatalf("run at version %d after %d commits by host-a; host-b took over at version %d (lease %+v)", r.Version, applied, takenAt, taken)
 	}
 }
+
+// The first intent recorded under a key is the one that stays, however many attempts race.
+func testCreateIntent(t *testing.T, b Backend) {
+	s, _ := open(t, b)
+	ctx := context.Background()
+	must(t, s.CreateIntent(ctx, "r1/send", []byte("tx-1")))
+	if err := s.CreateIntent(ctx, "r1/send", []byte("tx-2")); !errors.Is(err, workflow.ErrIntentExists) {
+		t.Fatalf("second CreateIntent = %v, want ErrIntentExists", err)
+	}
+	if d, err := s.Intent(ctx, "r1/send"); err != nil || string(d) != "tx-1" {
+		t.Fatalf("Intent = %q, %v; want the first", d, err)
+	}
+	must(t, s.PutIntent(ctx, "r2/send", []byte("put")))
+	if err := s.CreateIntent(ctx, "r2/send", []byte("created")); !errors.Is(err, workflow.ErrIntentExists) {
+		t.Fatalf("CreateIntent over a put intent = %v, want ErrIntentExists", err)
+	}
+	must(t, s.CreateIntent(ctx, "r3/send", []byte{}))
+	if d, err := s.Intent(ctx, "r3/send"); err != nil || len(d) != 0 {
+		t.Fatalf("empty intent = %q, %v", d, err)
+	}
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = s.CreateIntent(ctx, "race", []byte(fmt.Sprint("host-", i))) })
+	}
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Fatalf("hosts %d and %d both recorded an intent", winner, i)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, workflow.ErrIntentExists):
+			t.Fatalf("CreateIntent: %v", err)
+		}
+	}
+	if d, err := s.Intent(ctx, "race"); err != nil || string(d) != fmt.Sprint("host-", winner) {
+		t.Fatalf("Intent(race) = %q, %v; the winner was host-%d", d, err, winner)
+	}
+	data := []byte("mine")
+	must(t, s.CreateIntent(ctx, "copy", data))
+	data[0] = 'X'
+	if d, _ := s.Intent(ctx, "copy"); string(d) != "mine" {
+		t.Fatalf("CreateIntent retained the caller's slice: %q", d)
+	}
+}
+
+// The lease methods and CreateIntent honour cancellation and Close like the others.
+func testLeaseClosed(t *testing.T, b Backend) {
+	s := b.Open(t, t.TempDir())
+	ctx := context.Background()
+	must(t, s.Create(ctx, newRun("r1", base), nil))
+	l, err := s.Acquire(ctx, "r1", "host-a", leaseTTL)
+	must(t, err)
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	for name, err := range map[string]error{
+		"CreateIntent": s.CreateIntent(canceled, "k", []byte("x")),
+		"Acquire":      second(s.Acquire(canceled, "r1", "host-b", leaseTTL)),
+		"Renew":        second(s.Renew(canceled, l, leaseTTL)),
+		"Release":      s.Release(canceled, l),
+	} {
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a canceled context = %v, want context.Canceled", name, err)
+		}
+	}
+	if _, err := s.Intent(ctx, "k"); !errors.Is(err, workflow.ErrNotFound) {
+		t.Error("a canceled CreateIntent stored the intent")
+	}
+	if _, err := s.Acquire(ctx, "r1", "host-b", leaseTTL); !errors.Is(err, workflow.ErrLeaseHeld) {
+		t.Errorf("a canceled Release released the lease: %v", err)
+	}
+	must(t, s.Close())
+	for name, err := range map[string]error{
+		"CreateIntent": s.CreateIntent(ctx, "k", []byte("x")),
+		"Acquire":      second(s.Acquire(ctx, "r1", "host-b", leaseTTL)),
+		"Renew":        second(s.Renew(ctx, l, leaseTTL)),
+		"Release":      s.Release(ctx, l),
+	} {
+		if !errors.Is(err, workflow.ErrClosed) {
+			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
+		}
+	}
+}

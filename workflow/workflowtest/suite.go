@@ -54,6 +54,8 @@ func Run(t *testing.T, b Backend) {
 		{"ConcurrentCommitsOneWins", testOneWins},
 		{"LargePayload", testLarge},
 		{"Durable", testDurable},
+		{"CreateIntentOnce", testCreateIntent},
+		{"ClosedAndCanceledLeases", testLeaseClosed},
 		{"LeaseExclusive", testLeaseExclusive},
 		{"LeaseReleaseHandover", testLeaseHandover},
 		{"LeaseFencing", testLeaseFencing},
