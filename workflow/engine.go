@@ -223,12 +223,12 @@ func New(store Store, ops *Registry, opts ...Option) (*Engine, error) {
 		return nil, &OptionError{Option: "ops", Reason: "nil registry"}
 	}
 	cfg := config{
-		logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		now:     time.Now,
-		policy:  DefaultPolicy,
-		limits:  Limits{}.withDefaults(),
-		timeout: DefaultTimeout,
-		retry:   Retry{MaxAttempts: DefaultMaxAttempts},
+		logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		now:      time.Now,
+		policy:   DefaultPolicy,
+		limits:   Limits{}.withDefaults(),
+		timeout:  DefaultTimeout,
+		retry:    Retry{MaxAttempts: DefaultMaxAttempts},
 		resumeN:  DefaultResumeConcurrency,
 		leaseTTL: DefaultLeaseTTL,
 	}

@@ -175,7 +175,9 @@ type leaseState struct {
 }
 
 // held reports whether the lease is held by someone at now.
-func (l *leaseState) held(now time.Time) bool { return l != nil && l.owner != "" && now.Before(l.expires) }
+func (l *leaseState) held(now time.Time) bool {
+	return l != nil && l.owner != "" && now.Before(l.expires)
+}
 
 var _ Store = (*MemoryStore)(nil)
 
