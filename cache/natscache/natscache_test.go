@@ -54,7 +54,7 @@ type doc struct {
 }
 
 // hostTiers is one host's view of a namespace: its own in-process cache over the shared store.
-func hostTiers(t *testing.T, s *natscache.Store) (*cache.Tiered[doc], *atomic.Int32) {
+func hostTiers(t *testing.T, s *natscache.Store) *cache.Tiered[doc] {
 	t.Helper()
 	local, err := cache.New[string, doc]()
 	if err != nil {
@@ -65,8 +65,7 @@ func hostTiers(t *testing.T, s *natscache.Store) (*cache.Tiered[doc], *atomic.In
 	if err != nil {
 		t.Fatal(err)
 	}
-	loads := new(atomic.Int32)
-	return tiered, loads
+	return tiered
 }
 
 // A change made by one host reaches every host's in-process tier: each drops the key and reads
@@ -76,19 +75,22 @@ func TestInvalidationsReachEveryHost(t *testing.T) {
 	bucket := natscache.WithBucket("shared")
 	a := newStore(t, srv, bucket)
 	b := newStore(t, srv, bucket)
-	tierA, _ := hostTiers(t, a)
-	tierB, _ := hostTiers(t, b)
+	tierA := hostTiers(t, a)
+	tierB := hostTiers(t, b)
 	var mu sync.Mutex
 	seen := map[string]int{}
 	changed := make(chan string, 16)
-	for _, s := range []*natscache.Store{a, b} {
-		tiers := natscache.Tiers(tierA, tierB)
-		w, err := s.Watch(ctxT(t), func(key string) {
+	for _, h := range []struct {
+		s    *natscache.Store
+		tier *cache.Tiered[doc]
+	}{{a, tierA}, {b, tierB}} {
+		drop := natscache.Tiers(h.tier) // each host drops keys from its own tier
+		w, err := h.s.Watch(ctxT(t), func(key string) {
 			mu.Lock()
 			seen[key]++
 			mu.Unlock()
-			if s == b {
-				tiers(key) // host B's watcher drops from host B's tier only in real life; here both tiers live in this process
+			drop(key)
+			if h.s == b {
 				changed <- key
 			}
 		})
