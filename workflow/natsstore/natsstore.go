@@ -157,6 +157,7 @@ func decodeRecord(data []byte, d *runDoc) (*workflow.RunRecord, error) {
 		r.Steps[i] = workflow.StepRecord{ID: s.ID, Index: s.Index, Status: s.Status, Attempt: s.Attempt, CompensationAttempt: s.CompensationAttempt,
 			Output: s.Output, Error: s.Error, Started: fromNanos(s.Started), Finished: fromNanos(s.Finished)}
 	}
+	sort.SliceStable(r.Steps, func(a, b int) bool { return r.Steps[a].Index < r.Steps[b].Index })
 	return r, nil
 }
 
