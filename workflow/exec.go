@@ -437,6 +437,9 @@ func (r *runner) flush(ctx context.Context, status RunStatus, output []byte) err
 			return err
 		}
 		r.rec.Version++
+		if status.Finished() && r.lease != nil {
+			r.lease.finish()
+		}
 	}
 	r.rec.Status = status
 	r.publish(ctx)

@@ -34,8 +34,9 @@ type holder struct {
 	id     string
 	cancel context.CancelCauseFunc
 
-	mu    sync.Mutex
-	lease Lease // zero until acquired
+	mu       sync.Mutex
+	lease    Lease // zero until acquired
+	finished bool  // the run's final transition is committed: the lease no longer matters
 
 	stop chan struct{}
 	done chan struct{} // closed when the renewer exits; nil until acquired
@@ -108,7 +109,16 @@ func (h *holder) renew(deadline time.Time) {
 	}
 }
 
-// end stops renewing and releases the lease (if the run still holds it).
+// finish records that the run's final transition is committed.
+func (h *holder) finish() {
+	h.mu.Lock()
+	h.finished = true
+	h.mu.Unlock()
+}
+
+// end stops renewing and releases the lease (if the run still holds it). The lease of a
+// finished run is left to lapse instead: nobody executes a finished run, and a release would
+// cost the store one more write per run.
 func (h *holder) end() {
 	defer h.cancel(nil)
 	if h.done == nil {
@@ -117,8 +127,11 @@ func (h *holder) end() {
 	close(h.stop)
 	<-h.done
 	h.mu.Lock()
-	l := h.lease
+	l, finished := h.lease, h.finished
 	h.mu.Unlock()
+	if finished {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), h.e.cfg.leaseTTL)
 	defer cancel()
 	if err := h.e.store.Release(ctx, l); err != nil {
