@@ -62,7 +62,7 @@ type SQLiteStore struct {
 
 	insertRun, insertDef, insertUnfinished, deleteUnfinished, updateRun, selectRun,
 	selectVersion, selectUnfinished, selectDef, upsertIntent, selectIntent,
-	selectLease, updateLease, releaseLease, insertIntent *sql.Stmt
+	selectLease, updateLease, releaseLease, insertIntent, acquireLease *sql.Stmt
 
 	defsMu sync.Mutex
 	defs   map[string]bool // definition hashes known to be stored
@@ -135,6 +135,13 @@ func NewSQLiteStore(ctx context.Context, db *sql.DB) (*SQLiteStore, error) {
 		{&s.selectLease, `SELECT lease_owner, lease_token, lease_expires FROM workflow_runs WHERE id = ?`},
 		{&s.updateLease, `UPDATE workflow_runs SET lease_owner = ?, lease_token = ?, lease_expires = ? WHERE id = ?`},
 		{&s.releaseLease, `UPDATE workflow_runs SET lease_owner = '' WHERE id = ? AND lease_owner = ? AND lease_token = ?`},
+		// Acquire in one statement: take the lease if it is free, expired or the owner's; the
+		// token grows unless the owner holds it unexpired.
+		{&s.acquireLease, `UPDATE workflow_runs SET
+			lease_token = CASE WHEN lease_owner = ?1 AND lease_expires > ?2 THEN lease_token ELSE lease_token + 1 END,
+			lease_owner = ?1, lease_expires = ?3
+			WHERE id = ?4 AND (lease_owner = '' OR lease_owner = ?1 OR lease_expires <= ?2)
+			RETURNING lease_token`},
 		{&s.selectUnfinished, `SELECT id FROM workflow_unfinished ORDER BY created, id`},
 		{&s.selectDef, `SELECT body FROM workflow_definitions WHERE hash = ?`},
 		{&s.upsertIntent, `INSERT INTO workflow_intents (key, data) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET data = excluded.data`},
@@ -154,7 +161,7 @@ func NewSQLiteStore(ctx context.Context, db *sql.DB) (*SQLiteStore, error) {
 
 func (s *SQLiteStore) closeStmts() {
 	for _, st := range []*sql.Stmt{s.insertRun, s.insertDef, s.insertUnfinished, s.deleteUnfinished, s.updateRun, s.selectRun,
-		s.selectVersion, s.selectUnfinished, s.selectDef, s.upsertIntent, s.selectIntent, s.selectLease, s.updateLease, s.releaseLease, s.insertIntent} {
+		s.selectVersion, s.selectUnfinished, s.selectDef, s.upsertIntent, s.selectIntent, s.selectLease, s.updateLease, s.releaseLease, s.insertIntent, s.acquireLease} {
 		if st != nil {
 			_ = st.Close()
 		}
@@ -394,15 +401,32 @@ func (s *SQLiteStore) storeLease(ctx context.Context, tx *sql.Tx, id string, l *
 	return err
 }
 
-// Acquire implements Store: the lease is three columns of the run's row, read and written in
-// one transaction.
+// Acquire implements Store: the lease is three columns of the run's row, taken with one
+// conditional update.
 func (s *SQLiteStore) Acquire(ctx context.Context, id, owner string, ttl time.Duration) (Lease, error) {
 	if err := s.enter(ctx); err != nil {
 		return Lease{}, err
 	}
 	defer s.mu.RUnlock()
+	if owner == "" || ttl <= 0 {
+		return Lease{}, fmt.Errorf("%w: lease of run %s for owner %q, ttl %v", ErrInvalidLease, id, owner, ttl)
+	}
+	now := time.Now()
+	expires := now.Add(ttl)
+	var token int64
+	err := s.acquireLease.QueryRowContext(ctx, owner, now.UnixNano(), expires.UnixNano(), id).Scan(&token)
+	if err == nil {
+		return Lease{RunID: id, Owner: owner, Token: token, Expires: time.Unix(0, expires.UnixNano())}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			return Lease{}, fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		return Lease{}, err
+	}
+	// Nothing updated: an unknown run, or another owner's lease.
 	var lease Lease
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		l, err := s.lease(ctx, tx, id)
 		if err != nil {
 			return err
