@@ -273,7 +273,8 @@ func (b *Bus) Close() error {
 // context (or one derived from it): what handlers publish — replies, follow-up events, dead
 // letters — is delivered too, and Drain ends when no message is queued, none is being handled
 // and none is being published. On a bus with a Transport, subscriptions keep receiving from the
-// transport until the bus has settled once, then detach from it and settle again; if remote
+// transport until the bus has settled once (flushing a transport that is a Flusher, so that what
+// was published before reaches its subscriptions), then detach from it and settle again; if remote
 // publishers never pause and local handlers keep publishing in reply, only ctx ends the drain.
 // If ctx ends first, Drain closes the bus at once, discarding what is still queued, and returns
 // ctx.Err(). It must not be called from a handler.
@@ -287,14 +288,15 @@ func (b *Bus) Drain(ctx context.Context) error {
 	}
 	b.state.Store(stateDraining)
 	b.mu.Unlock()
-	// Settle with the transport still attached, so what it delivers meanwhile is handled; then
-	// detach from it and settle again, so nothing it delivered before detaching is left.
-	err := b.settle(ctx)
+	// Settle with the transport still attached, so what it delivers meanwhile is handled (an
+	// asynchronous transport is flushed in each round); then detach from it and settle again, so
+	// nothing it delivered before detaching is left.
+	err := b.settle(ctx, true)
 	if err == nil {
 		for _, s := range b.allSubs() {
 			s.base().detach()
 		}
-		err = b.settle(ctx)
+		err = b.settle(ctx, false)
 	}
 	if err != nil {
 		b.Close()
@@ -317,8 +319,11 @@ func (b *Bus) Drain(ctx context.Context) error {
 
 // settle returns once the bus is quiescent: no publish in flight, and every lane has handled
 // everything queued in it, with no publish having begun meanwhile (which a handler could have
-// made). It works in rounds of markers queued behind each lane's messages.
-func (b *Bus) settle(ctx context.Context) error {
+// made). It works in rounds of markers queued behind each lane's messages. With flush, each
+// round first flushes a transport that implements Flusher, so that what was published through
+// it has reached the lanes.
+func (b *Bus) settle(ctx context.Context, flush bool) error {
+	f, _ := b.cfg.transport.(Flusher)
 	for {
 		start := b.seq.Load()
 		for delay := 20 * time.Microsecond; !b.quiescent(); delay = min(2*delay, 5*time.Millisecond) {
@@ -328,6 +333,11 @@ func (b *Bus) settle(ctx context.Context) error {
 				t.Stop()
 				return ctx.Err()
 			case <-t.C:
+			}
+		}
+		if flush && f != nil {
+			if err := f.Flush(ctx); err != nil {
+				return err
 			}
 		}
 		for _, s := range b.allSubs() {

@@ -30,7 +30,7 @@ func TestConformanceMemTransport(t *testing.T) {
 		tr := &bus.MemTransport{}
 		t.Cleanup(func() { _ = tr.Close() })
 		return tr
-	})
+	}, bustest.Synchronous(), bustest.Groups())
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {

@@ -71,6 +71,15 @@
 // # Transports
 //
 // WithTransport puts a byte-level Transport (with a Codec) under the same API, for buses that span
-// processes. MemTransport is an in-process one that copies every message. Package bustest holds the
-// conformance suite every Bus configuration and Transport must pass, and a Recorder for tests.
+// processes. MemTransport is an in-process one that copies every message; package natsbus is one
+// on NATS JetStream. Package bustest holds the conformance suite every Bus configuration and
+// Transport must pass, and a Recorder for tests.
+//
+// A transport that redelivers hands each message with an Acker: the bus acknowledges it once
+// the handler has run (or the subscription's policy discarded it) and naks what it could not
+// handle (queued when the subscription closed, interrupted by Close), so a process that dies
+// loses none of its messages. With Redeliver, a handler's final failure naks the message too,
+// and it is counted failed and dead-lettered only when the transport gives up. Group makes
+// subscriptions — in any process attached to a GroupTransport — share a pattern's messages.
+// An asynchronous transport implements Flusher, which Drain uses before settling.
 package bus

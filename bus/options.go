@@ -226,6 +226,8 @@ type subConfig struct {
 	middleware  []Middleware
 	deadLetter  string
 	onError     ErrorFunc
+	group       string
+	redeliver   bool
 }
 
 // Named names the subscription in Stats, metrics, errors and dead letters. Defaults to
@@ -322,6 +324,34 @@ func DeadLetter(topic string) SubscribeOption {
 // OnError sets the function told about this subscription's failures, instead of the bus's.
 func OnError(f ErrorFunc) SubscribeOption {
 	return func(c *subConfig) error { c.onError = f; return nil }
+}
+
+// Group makes the subscription a member of group: the members of a group (subscriptions with
+// the same group name and pattern) share the pattern's messages, each message going to one of
+// them. On a distributed GroupTransport the members may be in different processes, which is how
+// several hosts split one stream of work; on a persistent one the group keeps its place while it
+// has no member. The bus's transport must implement GroupTransport (MemTransport does); Subscribe
+// fails otherwise, and on a bus without a transport. Defaults to none: the subscription receives
+// every message of its pattern.
+func Group(name string) SubscribeOption {
+	return func(c *subConfig) error {
+		if name == "" {
+			return &OptionError{Option: "Group", Reason: "empty group name"}
+		}
+		c.group = name
+		return nil
+	}
+}
+
+// Redeliver hands a message back to the transport when the handler finally fails on it (after
+// middleware such as Retry): a transport that redelivers (one that sets Message.Acker) delivers
+// it again after its backoff, to this subscription or, in a group, to any member. Each failed
+// attempt is told to the ErrorFunc; the message is counted failed and dead-lettered only when
+// the transport gives up on it. A redelivered message arrives after messages published later,
+// so Redeliver trades publish order for retries that survive the process. Without it, and on
+// transports that do not redeliver, a handler's final error is final. Defaults to off.
+func Redeliver() SubscribeOption {
+	return func(c *subConfig) error { c.redeliver = true; return nil }
 }
 
 // Header names set on dead letters.

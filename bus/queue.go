@@ -74,23 +74,23 @@ func (q *queue[T]) push(it *item[T]) (res pushResult, room <-chan struct{}) {
 }
 
 // replaceOldest drops the oldest waiting message, appends it in its place at the end and
-// returns the dropped message's counters with pushed; it returns queueFull when no message is
-// waiting to drop (the queue holds only control items, or has room again) and queueGone when the
-// queue is closed.
-func (q *queue[T]) replaceOldest(it *item[T]) (dropped *topicStats, res pushResult) {
+// returns the dropped message with pushed; it returns queueFull when no message is waiting to
+// drop (the queue holds only control items, or has room again) and queueGone when the queue is
+// closed.
+func (q *queue[T]) replaceOldest(it *item[T]) (dropped item[T], res pushResult) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
-		return nil, queueGone
+		return item[T]{}, queueGone
 	}
 	if q.msgs < q.limit {
-		return nil, queueFull
+		return item[T]{}, queueFull
 	}
 	for i := q.start; i < len(q.in); i++ {
 		if q.in[i].ctl != nil {
 			continue
 		}
-		dropped = q.in[i].ts
+		dropped = q.in[i]
 		if i == q.start {
 			q.in[i] = item[T]{}
 			q.start++
@@ -108,7 +108,7 @@ func (q *queue[T]) replaceOldest(it *item[T]) (dropped *topicStats, res pushResu
 		q.accepted++
 		return dropped, pushed
 	}
-	return nil, queueFull
+	return item[T]{}, queueFull
 }
 
 // control appends an instruction, regardless of the limit, and wakes the worker. A closed

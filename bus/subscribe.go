@@ -45,7 +45,7 @@ func (s *Subscription) Stats() SubscriptionStats {
 	return SubscriptionStats{
 		Name:      s.sb.name,
 		Pattern:   s.sb.pat.raw,
-		Received:  s.sb.self.accepted() + s.sb.refused.Load(),
+		Received:  s.sb.self.accepted() + s.sb.refused.Load() - s.sb.returned.Load(),
 		Delivered: s.sb.delivered.Load(),
 		Dropped:   s.sb.dropped.Load(),
 		Failed:    s.sb.failed.Load(),
@@ -92,6 +92,8 @@ type subBase struct {
 	policy  Policy
 	onError ErrorFunc
 	dlq     string
+	// redeliver naks messages the handler fails on (see Redeliver).
+	redeliver bool
 
 	stopped    atomic.Bool
 	ended      atomic.Int32  // endUnsubscribed or endClosed once stopped
@@ -108,6 +110,9 @@ type subBase struct {
 	// refused counts messages routed here that were counted as dropped or failed without
 	// being queued (a slow path); those queued are counted by the lanes, under their locks.
 	refused atomic.Uint64
+	// returned counts receipts handed back to the transport for redelivery: the redelivered
+	// message is received again, so the returned receipt is not one.
+	returned atomic.Uint64
 
 	_         [64]byte // keep the handler-side counter off the lines publishers read
 	delivered atomic.Uint64
@@ -127,6 +132,7 @@ type item[T any] struct {
 	env Envelope[T]
 	ts  *topicStats
 	ctl *control
+	ack Acker // the transport's, for a message it redelivers unless settled
 }
 
 // subscriber is a subscription of payload type T. It has one queue ("lane") and one goroutine
@@ -188,7 +194,7 @@ func Subscribe[T any](b *Bus, pattern string, handler Handler[T], opts ...Subscr
 	id := b.subSeq.Add(1)
 	s.subBase = subBase{
 		b: b, id: id, name: sc.name, pat: pat, policy: sc.policy,
-		onError: sc.onError, dlq: sc.deadLetter,
+		onError: sc.onError, dlq: sc.deadLetter, redeliver: sc.redeliver,
 		done: make(chan struct{}), exited: make(chan struct{}),
 	}
 	s.self = s
@@ -201,7 +207,17 @@ func Subscribe[T any](b *Bus, pattern string, handler Handler[T], opts ...Subscr
 		s.lanes[i] = newQueue[T](sc.queueSize, sc.concurrency > 1)
 	}
 	s.running.Store(int32(len(s.lanes)))
-	if t := b.cfg.transport; t != nil {
+	if sc.group != "" {
+		gt, ok := b.cfg.transport.(GroupTransport)
+		if !ok {
+			return nil, &OptionError{Option: "Group", Reason: "the bus has no transport that implements bus.GroupTransport"}
+		}
+		u, err := gt.SubscribeGroup(pattern, sc.group, s.fromTransport)
+		if err != nil {
+			return nil, err
+		}
+		s.unsubTransport = u.Unsubscribe
+	} else if t := b.cfg.transport; t != nil {
 		u, err := t.Subscribe(pattern, s.fromTransport)
 		if err != nil {
 			return nil, err
@@ -272,6 +288,9 @@ func (s *subscriber[T]) lane(e *Envelope[T]) *queue[T] {
 // not take the message (see Publish).
 func (s *subscriber[T]) offer(ctx context.Context, it *item[T]) error {
 	if s.filter != nil && !s.filter(it.env) {
+		if it.ack != nil {
+			it.ack.Ack()
+		}
 		return nil
 	}
 	lane := s.lane(&it.env)
@@ -308,12 +327,18 @@ func (s *subscriber[T]) offerSlow(ctx context.Context, lane *queue[T], it *item[
 	case PolicyDropNewest:
 		s.refused.Add(1)
 		s.drop(it.ts)
+		if it.ack != nil {
+			it.ack.Ack()
+		}
 		return nil
 	case PolicyDropOldest:
 		for {
 			dropped, res := lane.replaceOldest(it)
 			if res == pushed {
-				s.drop(dropped)
+				s.drop(dropped.ts)
+				if dropped.ack != nil {
+					dropped.ack.Ack()
+				}
 				return nil
 			}
 			if res == queueGone {
@@ -329,6 +354,9 @@ func (s *subscriber[T]) offerSlow(ctx context.Context, lane *queue[T], it *item[
 		s.refused.Add(1)
 		s.failed.Add(1)
 		s.b.count(it.ts, s.name, MetricFailed)
+		if it.ack != nil {
+			it.ack.Ack() // the failure is final: the transport must not deliver it again
+		}
 		return &DeliveryError{Subscriber: s.name, Topic: it.env.Topic, Err: ErrQueueFull}
 	}
 }
@@ -337,6 +365,9 @@ func (s *subscriber[T]) offerSlow(ctx context.Context, lane *queue[T], it *item[
 func (s *subscriber[T]) refuse(it *item[T], why error) error {
 	s.refused.Add(1)
 	s.drop(it.ts)
+	if it.ack != nil {
+		it.ack.Nak(why) // never handled: the transport may deliver it again or elsewhere
+	}
 	return &DeliveryError{Subscriber: s.name, Topic: it.env.Topic, Err: why}
 }
 
@@ -372,12 +403,15 @@ func (s *subscriber[T]) fromTransport(ctx context.Context, msg *Message) error {
 	if err != nil {
 		return err
 	}
-	it := item[T]{env: Envelope[T]{Meta: msg.Meta}, ts: r.stats}
+	it := item[T]{env: Envelope[T]{Meta: msg.Meta}, ts: r.stats, ack: msg.Acker}
 	if err := s.b.cfg.codec.Unmarshal(msg.Data, &it.env.Payload); err != nil {
 		s.refused.Add(1)
 		s.failed.Add(1)
 		s.b.count(r.stats, s.name, MetricFailed)
 		s.b.reportError(&s.subBase, &it.env.Meta, fmt.Errorf("%w: decode %s: %v", ErrTypeMismatch, typeName[T](), err))
+		if it.ack != nil {
+			it.ack.Ack() // redelivering cannot make it decodable
+		}
 		return nil
 	}
 	return s.offer(ctx, &it)
@@ -437,16 +471,40 @@ func (s *subscriber[T]) run(lane *queue[T]) {
 			}
 			w.cur = it
 			if err := h(ctx, &it.env.Meta); err != nil {
-				if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+				interrupted := ctx.Err() != nil && errors.Is(err, context.Canceled)
+				// Under Redeliver, or when the bus is closing (the handler was interrupted, which
+				// is no failure of the message), the transport gets it back. A failure under
+				// Redeliver hands the receipt back (the redelivery is received again and counted
+				// then); an interruption by Close counts as dropped here.
+				naked := it.ack != nil && (s.redeliver || ctx.Err() != nil)
+				if naked && it.ack.Nak(err) {
+					if ctx.Err() != nil {
+						s.drop(it.ts)
+					} else {
+						s.returned.Add(1)
+						s.b.reportError(&s.subBase, &it.env.Meta, err)
+					}
+					continue
+				}
+				if interrupted {
 					s.drop(it.ts) // cut short by Close: discarded, not a failure
+					if it.ack != nil {
+						it.ack.Ack()
+					}
 					continue
 				}
 				s.fail(it.ts, &it.env, err)
+				if it.ack != nil && !naked {
+					it.ack.Ack()
+				}
 			} else {
 				s.delivered.Add(1)
 				it.ts.addDelivered(s.id)
 				if s.b.cfg.metrics != nil {
 					s.b.cfg.metrics(it.ts.topic, s.name, MetricDelivered)
+				}
+				if it.ack != nil {
+					it.ack.Ack()
 				}
 			}
 		}
@@ -461,6 +519,9 @@ func (s *subscriber[T]) discard(items []item[T]) {
 		switch it := &items[i]; {
 		case it.ctl == nil:
 			s.drop(it.ts)
+			if it.ack != nil {
+				it.ack.Nak(ErrClosed) // never handled: the transport may deliver it elsewhere
+			}
 		case it.ctl.ack != nil:
 			close(it.ctl.ack)
 		}

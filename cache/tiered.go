@@ -235,6 +235,19 @@ func (t *Tiered[V]) InvalidateKeys(ctx context.Context, ids ...string) error {
 	return errors.Join(errs...)
 }
 
+// InvalidateLocal removes ids from the in-process tiers only — the namespace's cache and the
+// cross-protocol cache — leaving the shared store alone. It is what a host does when the
+// shared store tells it that another host changed or deleted the keys (see
+// cache/natscache.Watch).
+func (t *Tiered[V]) InvalidateLocal(ids ...string) {
+	for _, id := range ids {
+		t.local.Invalidate(id)
+		if t.cfg.cross != nil {
+			t.cfg.cross.Invalidate(Key(t.ns, id))
+		}
+	}
+}
+
 // InvalidatePrefix removes the ids that start with prefix from the in-process tiers, and
 // returns how many it removed. The store has no listing, so its entries stay until their TTL.
 // The zero Tiered removes nothing.

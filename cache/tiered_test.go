@@ -306,3 +306,32 @@ func FuzzTieredSharedBytes(f *testing.F) {
 		_ = fmt.Sprint(d)
 	})
 }
+
+// Another host changed keys in the shared store: only the in-process tiers drop them.
+func TestTieredInvalidateLocal(t *testing.T) {
+	ctx := context.Background()
+	x := newTiers(t)
+	for _, id := range []string{"did:web:a", "did:web:b"} {
+		if _, err := x.t.GetOrLoad(ctx, id, x.loader); err != nil {
+			t.Fatal(err)
+		}
+		x.cross.Set(cache.Key("web5", id), didDoc{ID: id})
+	}
+	x.t.InvalidateLocal("did:web:a")
+	if _, ok := x.local.Get("did:web:a"); ok {
+		t.Fatal("local kept it")
+	}
+	if _, ok := x.cross.Get(cache.Key("web5", "did:web:a")); ok {
+		t.Fatal("cross kept it")
+	}
+	if _, err := x.store.Get(ctx, cache.Key("web5", "did:web:a")); err != nil {
+		t.Fatalf("the shared store lost it: %v", err)
+	}
+	if _, ok := x.local.Get("did:web:b"); !ok {
+		t.Fatal("another id was dropped")
+	}
+	loads := x.loads.Load()
+	if _, err := x.t.GetOrLoad(ctx, "did:web:a", x.loader); err != nil || x.loads.Load() != loads {
+		t.Fatalf("the next lookup did not come from the shared store: %v, %d loads", err, x.loads.Load()-loads)
+	}
+}

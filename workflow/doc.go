@@ -80,7 +80,7 @@
 //     transaction is reused. Resume continues the run until the step completes, so the payment is
 //     not lost either.
 //
-// This holds when one Engine at a time executes a store's runs, the host calls Resume after
+// This holds when each run is executed by one Engine at a time (see Several hosts), the host calls Resume after
 // restarting, the external system treats resubmission of the same effect as a no-op (a Bitcoin
 // transaction can confirm once), and commits are durable against the failure considered: the
 // SQLite store's default survives process crashes (kill -9); WithFullSync extends that to power
@@ -91,6 +91,24 @@
 //
 // The run ID is the caller's idempotency key at the edge: Run with an ID that exists returns the
 // stored result (or continues the run) instead of starting another.
+//
+// # Several hosts
+//
+// Engines in several processes may share one store (a NATS JetStream store, package
+// workflow/natsstore): each run executes on one engine at a time, the holder of the run's
+// Lease. An engine acquires the lease before executing a run (Run of a stored run, Resume, or
+// right after creating a new one) and renews it in the background at a third of WithLeaseTTL;
+// a run whose lease another engine holds is ErrRunInProgress, and Resume leaves it alone. An
+// engine that dies stops renewing: once its leases lapse, another engine's Resume takes its runs
+// over from their last commit. An engine that cannot renew in time (cut off from the store, or
+// paused) stops the run at once — its context is cancelled with ErrLeaseLost — and whatever it
+// still tries to commit is refused: every commit carries the lease's fencing token and the store
+// checks it atomically with the version, so a host that lost its lease never overwrites the
+// progress of the one that took over. Intents are recorded create-only (Call.RecordIntent): of
+// two attempts racing on one step, only the first records its effect, and the other finds it.
+// Engines sharing a store need distinct owner names (WithOwner); an engine restarted under its
+// old name takes its own runs back without waiting for their leases to lapse. The SQLite store
+// is for one process at a time and releases leases left behind when it is opened.
 //
 // # Compensation
 //

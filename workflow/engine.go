@@ -48,13 +48,15 @@ var _ Guard = GuardFunc(nil)
 // different IDs execute in parallel, each on its caller's goroutine. An Engine starts no
 // goroutines of its own outside Resume, which waits for the ones it starts.
 //
-// One Engine at a time may execute the runs of a Store (several processes sharing a SQLite file
-// must not both Resume it); the store's optimistic versions turn a violation into ErrConflict
-// rather than a double step.
+// Several engines may share a store that several processes can reach (package
+// workflow/natsstore): each run executes on the engine holding its lease (see the package
+// documentation, Several hosts), and a commit from an engine that lost the lease is refused.
+// The SQLite store is for one process at a time.
 type Engine struct {
 	store Store
 	ops   *Registry
 	cfg   config
+	owner string // the engine's name on the leases it holds
 
 	mu     sync.Mutex
 	plans  map[string]*plan // by workflow name
@@ -73,6 +75,8 @@ type config struct {
 	retry     Retry
 	resumeN   int
 	eventOpts []bus.PublishOption
+	owner     string
+	leaseTTL  time.Duration
 }
 
 // Option configures an Engine.
@@ -184,6 +188,31 @@ func WithResumeConcurrency(n int) Option {
 	}
 }
 
+// WithOwner names the engine on the leases it takes (see Lease): engines sharing a store must
+// have distinct owners. Defaults to a random name drawn at New.
+func WithOwner(owner string) Option {
+	return func(c *config) error {
+		if owner == "" {
+			return &OptionError{Option: "WithOwner", Reason: "empty owner"}
+		}
+		c.owner = owner
+		return nil
+	}
+}
+
+// WithLeaseTTL sets how long the engine's lease on a run lasts without renewal; it renews at a
+// third of it. Another engine sharing the store takes over a run once its lease has lapsed, so
+// this is how long the runs of an engine that died wait. Defaults to DefaultLeaseTTL.
+func WithLeaseTTL(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 3*time.Millisecond {
+			return &OptionError{Option: "WithLeaseTTL", Reason: "must be at least 3ms"}
+		}
+		c.leaseTTL = d
+		return nil
+	}
+}
+
 // New returns an engine that keeps runs in store and resolves operations in ops. The engine does
 // not close the store.
 func New(store Store, ops *Registry, opts ...Option) (*Engine, error) {
@@ -194,21 +223,25 @@ func New(store Store, ops *Registry, opts ...Option) (*Engine, error) {
 		return nil, &OptionError{Option: "ops", Reason: "nil registry"}
 	}
 	cfg := config{
-		logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		now:     time.Now,
-		policy:  DefaultPolicy,
-		limits:  Limits{}.withDefaults(),
-		timeout: DefaultTimeout,
-		retry:   Retry{MaxAttempts: DefaultMaxAttempts},
-		resumeN: DefaultResumeConcurrency,
+		logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		now:      time.Now,
+		policy:   DefaultPolicy,
+		limits:   Limits{}.withDefaults(),
+		timeout:  DefaultTimeout,
+		retry:    Retry{MaxAttempts: DefaultMaxAttempts},
+		resumeN:  DefaultResumeConcurrency,
+		leaseTTL: DefaultLeaseTTL,
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, err
 		}
 	}
+	if cfg.owner == "" {
+		cfg.owner = newOwner()
+	}
 	cfg.eventOpts = []bus.PublishOption{bus.WithSource(EventSource)}
-	return &Engine{store: store, ops: ops, cfg: cfg, plans: map[string]*plan{}, byHash: map[string]*plan{}, active: map[string]bool{}}, nil
+	return &Engine{store: store, ops: ops, cfg: cfg, owner: cfg.owner, plans: map[string]*plan{}, byHash: map[string]*plan{}, active: map[string]bool{}}, nil
 }
 
 func (e *Engine) compileEnv() *compileEnv {
@@ -314,7 +347,10 @@ func (e *Engine) Run(ctx context.Context, name, id string, input map[string]any)
 		if rec.Workflow != name || !bytes.Equal(rec.Input, inJSON) {
 			return nil, fmt.Errorf("%w: %s", ErrRunMismatch, id)
 		}
-		return e.continueRun(ctx, rec)
+		if rec.Status.Finished() {
+			return e.continueRun(ctx, rec, nil)
+		}
+		return e.leased(ctx, id, e.loadAndContinue)
 	case !errors.Is(err, ErrNotFound):
 		return nil, err
 	}
@@ -327,9 +363,21 @@ func (e *Engine) Run(ctx context.Context, name, id string, input map[string]any)
 	now := e.cfg.now()
 	rec = &RunRecord{ID: id, Workflow: name, DefinitionHash: p.hash, Status: StatusRunning, Input: inJSON,
 		Context: secJSON, Version: 1, Created: now, Updated: now}
+	ctx, h := e.hold(ctx, id)
+	defer h.end()
 	r := e.newRunner(p, rec, in)
-	r.created = false
-	return r.execute(ctx)
+	r.created, r.lease = false, h
+	res, err := r.execute(ctx)
+	return res, h.check(ctx, err)
+}
+
+// loadAndContinue loads run id — afresh, now that its lease is held — and continues it.
+func (e *Engine) loadAndContinue(ctx context.Context, h *holder) (*Result, error) {
+	rec, err := e.store.Load(ctx, h.id)
+	if err != nil {
+		return nil, err
+	}
+	return e.continueRun(ctx, rec, h)
 }
 
 func (e *Engine) claim(id string) bool {
@@ -378,8 +426,9 @@ func (e *Engine) planFor(ctx context.Context, rec *RunRecord) (*plan, error) {
 	return p, nil
 }
 
-// continueRun resumes a stored run; the caller holds its claim.
-func (e *Engine) continueRun(ctx context.Context, rec *RunRecord) (*Result, error) {
+// continueRun resumes a stored run; the caller holds its claim, and its lease (h) unless the
+// run is finished.
+func (e *Engine) continueRun(ctx context.Context, rec *RunRecord, h *holder) (*Result, error) {
 	if rec.Status.Finished() {
 		res, err := resultOf(rec)
 		if err != nil {
@@ -406,6 +455,7 @@ func (e *Engine) continueRun(ctx context.Context, rec *RunRecord) (*Result, erro
 		ctx = security.NewContext(ctx, &sc)
 	}
 	r := e.newRunner(p, rec, in)
+	r.lease = h
 	if err := r.restore(); err != nil {
 		return nil, err
 	}
@@ -467,11 +517,7 @@ func (e *Engine) resumeOne(ctx context.Context, id string) (*Result, error) {
 		return nil, ErrRunInProgress
 	}
 	defer e.release(id)
-	rec, err := e.store.Load(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return e.continueRun(ctx, rec)
+	return e.leased(ctx, id, e.loadAndContinue)
 }
 
 // Get returns the stored state of run id (ErrNotFound if there is none).

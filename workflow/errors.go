@@ -36,6 +36,19 @@ var (
 	// ErrConflict is returned by Store.Commit when the run's stored version is not the expected
 	// one: someone else advanced it.
 	ErrConflict = errors.New("workflow: version conflict")
+	// ErrIntentExists is returned by Store.CreateIntent (and Call.RecordIntent) when an intent is
+	// recorded under the key already: an earlier attempt, perhaps on another host, recorded its
+	// effect first, and that effect is the one to complete.
+	ErrIntentExists = errors.New("workflow: intent already recorded")
+	// ErrLeaseHeld is wrapped by the *LeaseError Store.Acquire returns while another owner holds
+	// the run's lease; Engine.Run and Resume report such a run as ErrRunInProgress.
+	ErrLeaseHeld = errors.New("workflow: run leased by another owner")
+	// ErrLeaseLost is wrapped by the *LeaseError a Store returns for a renewal or a commit
+	// whose lease has passed to another owner (or been released): the caller was fenced off
+	// and must stop executing the run.
+	ErrLeaseLost = errors.New("workflow: lease lost")
+	// ErrInvalidLease is returned for a lease request without an owner or with a TTL <= 0.
+	ErrInvalidLease = errors.New("workflow: invalid lease request")
 	// ErrClosed is returned by a Store after Close.
 	ErrClosed = errors.New("workflow: store closed")
 	// ErrTemplate is wrapped by the *TemplateError a template that cannot be rendered gets.
@@ -263,3 +276,22 @@ func Retryable(err error) bool {
 	var p *PermanentError
 	return !errors.As(err, &p)
 }
+
+// LeaseError reports a lease that is held by another owner (ErrLeaseHeld) or was lost
+// (ErrLeaseLost). Owner and Token describe the run's lease as the store holds it, when known.
+type LeaseError struct {
+	RunID string
+	Owner string
+	Token int64
+	Err   error // ErrLeaseHeld or ErrLeaseLost
+}
+
+func (e *LeaseError) Error() string {
+	if e.Owner == "" {
+		return fmt.Sprintf("%v: run %s (token %d)", e.Err, e.RunID, e.Token)
+	}
+	return fmt.Sprintf("%v: run %s is leased to %s (token %d)", e.Err, e.RunID, e.Owner, e.Token)
+}
+
+// Unwrap returns ErrLeaseHeld or ErrLeaseLost.
+func (e *LeaseError) Unwrap() error { return e.Err }

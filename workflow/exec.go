@@ -17,6 +17,7 @@ type runner struct {
 	p       *plan
 	rec     *RunRecord // status, error, version as stored (or about to be created)
 	created bool
+	lease   *holder      // the run's lease; acquired at once for a stored run, after Create for a new one
 	steps   []StepRecord // per plan step; Status "" until reached
 	sc      scope
 	act     activation
@@ -416,9 +417,19 @@ func (r *runner) flush(ctx context.Context, status RunStatus, output []byte) err
 			return err
 		}
 		r.created = true
+		if r.lease != nil {
+			// Another engine's Resume may have seen the new run first: then it is that
+			// engine's to execute, and this one stops before any side effect.
+			if err := r.lease.acquire(ctx); err != nil {
+				return err
+			}
+		}
 		r.events = append([]staged{{TopicRunStarted, Event{RunID: r.rec.ID, Workflow: r.p.name, Status: string(StatusRunning), Time: r.rec.Created}}}, r.events...)
 	} else {
 		r.tr = Transition{RunID: r.rec.ID, Version: r.rec.Version, Status: status, Output: output, Error: r.rec.Error, Time: now, Steps: steps}
+		if r.lease != nil {
+			r.tr.Lease = r.lease.token()
+		}
 		if status != StatusFailed && status != StatusCompensating {
 			r.tr.Error = ""
 		}
@@ -426,6 +437,9 @@ func (r *runner) flush(ctx context.Context, status RunStatus, output []byte) err
 			return err
 		}
 		r.rec.Version++
+		if status.Finished() && r.lease != nil {
+			r.lease.finish()
+		}
 	}
 	r.rec.Status = status
 	r.publish(ctx)

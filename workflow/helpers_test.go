@@ -179,3 +179,10 @@ func (s *failingStore) PutIntent(ctx context.Context, k string, d []byte) error 
 	}
 	return s.Store.PutIntent(ctx, k, d)
 }
+
+func (s *failingStore) CreateIntent(ctx context.Context, k string, d []byte) error {
+	if s.dead {
+		return errDied
+	}
+	return s.Store.CreateIntent(ctx, k, d)
+}

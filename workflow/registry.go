@@ -185,12 +185,17 @@ func (c *Call) Intent(ctx context.Context) (data []byte, ok bool, err error) {
 }
 
 // RecordIntent durably records data under the call's idempotency key before the operation
-// performs its side effect, replacing any earlier record. An operation that records the exact
-// effect it is about to cause (a signed transaction and its txid) and, when it finds a record,
-// completes that effect (looks the txid up, rebroadcasts the same bytes) instead of creating a
-// new one, causes its effect exactly once however often it is called.
+// performs its side effect. An operation that records the exact effect it is about to cause (a
+// signed transaction and its txid) and, when it finds a record, completes that effect (looks the
+// txid up, rebroadcasts the same bytes) instead of creating a new one, causes its effect exactly
+// once however often it is called.
+//
+// The first record is the one that counts: when an intent is recorded under the key already —
+// an attempt that raced this one, perhaps on another host sharing the store, recorded first —
+// RecordIntent changes nothing and returns an error wrapping ErrIntentExists; the operation must
+// not cause its own effect, and should load the recorded one (Intent) and complete it.
 func (c *Call) RecordIntent(ctx context.Context, data []byte) error {
-	return c.store.PutIntent(ctx, c.IdempotencyKey, data)
+	return c.store.CreateIntent(ctx, c.IdempotencyKey, data)
 }
 
 // LoadIntent decodes the recorded intent, JSON-encoded by SaveIntent, into v. It reports

@@ -43,6 +43,10 @@ CREATE TABLE workflow_intents (
 	key  TEXT PRIMARY KEY,
 	data BLOB NOT NULL
 ) WITHOUT ROWID;
+`, `
+ALTER TABLE workflow_runs ADD COLUMN lease_owner   TEXT    NOT NULL DEFAULT '';
+ALTER TABLE workflow_runs ADD COLUMN lease_token   INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE workflow_runs ADD COLUMN lease_expires INTEGER NOT NULL DEFAULT 0;
 `}
 
 // SQLiteStore is the durable Store, on SQLite (modernc.org/sqlite, pure Go). Each Create and
@@ -57,7 +61,8 @@ type SQLiteStore struct {
 	closed bool
 
 	insertRun, insertDef, insertUnfinished, deleteUnfinished, updateRun, selectRun,
-	selectVersion, selectUnfinished, selectDef, upsertIntent, selectIntent *sql.Stmt
+	selectVersion, selectUnfinished, selectDef, upsertIntent, selectIntent,
+	selectLease, updateLease, releaseLease, insertIntent, acquireLease *sql.Stmt
 
 	defsMu sync.Mutex
 	defs   map[string]bool // definition hashes known to be stored
@@ -100,10 +105,18 @@ func OpenSQLiteStore(ctx context.Context, path string, opts ...SQLiteOption) (*S
 }
 
 // NewSQLiteStore returns a store on db, an SQLite database (modernc.org/sqlite driver) that other
-// components may share, creating its tables if needed. Close does not close db.
+// components may share, creating its tables if needed. Close does not close db. The store is for
+// one process at a time: opening it releases the run leases an earlier process left behind, so
+// that a host restarted after a crash resumes its runs at once.
 func NewSQLiteStore(ctx context.Context, db *sql.DB) (*SQLiteStore, error) {
 	if err := sqlitex.Migrate(ctx, db, "workflow", sqliteMigrations); err != nil {
 		return nil, err
+	}
+	// One process at a time uses the store: a lease still recorded was left behind by a process
+	// that is gone, and must not keep the runs waiting for its expiry. Tokens stay, so a
+	// commit made under such a lease is refused once a new one is taken.
+	if _, err := db.ExecContext(ctx, `UPDATE workflow_runs SET lease_owner = '' WHERE lease_owner <> ''`); err != nil {
+		return nil, fmt.Errorf("workflow: release stale leases: %w", err)
 	}
 	s := &SQLiteStore{db: db, defs: map[string]bool{}}
 	stmts := []struct {
@@ -114,14 +127,26 @@ func NewSQLiteStore(ctx context.Context, db *sql.DB) (*SQLiteStore, error) {
 		{&s.insertDef, `INSERT INTO workflow_definitions (hash, body) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING`},
 		{&s.insertUnfinished, `INSERT INTO workflow_unfinished (id, created) VALUES (?, ?)`},
 		{&s.deleteUnfinished, `DELETE FROM workflow_unfinished WHERE id = ?`},
-		{&s.updateRun, `UPDATE workflow_runs SET status = ?, output = ?, error = ?, updated = ?, steps = ?, version = version + 1
-			WHERE id = ? AND version = ? AND status NOT IN ('completed', 'terminated', 'failed')`},
+		{&s.updateRun, `UPDATE workflow_runs SET status = ?1, output = ?2, error = ?3, updated = ?4, steps = ?5, version = version + 1
+			WHERE id = ?6 AND version = ?7 AND status NOT IN ('completed', 'terminated', 'failed')
+			AND ((?8 = 0 AND (lease_owner = '' OR lease_expires <= ?9)) OR (?8 <> 0 AND lease_token = ?8))`},
 		{&s.selectRun, `SELECT workflow, def_hash, status, input, output, error, context, version, created, updated, steps FROM workflow_runs WHERE id = ?`},
-		{&s.selectVersion, `SELECT version, status FROM workflow_runs WHERE id = ?`},
+		{&s.selectVersion, `SELECT version, status, lease_owner, lease_token, lease_expires FROM workflow_runs WHERE id = ?`},
+		{&s.selectLease, `SELECT lease_owner, lease_token, lease_expires FROM workflow_runs WHERE id = ?`},
+		{&s.updateLease, `UPDATE workflow_runs SET lease_owner = ?, lease_token = ?, lease_expires = ? WHERE id = ?`},
+		{&s.releaseLease, `UPDATE workflow_runs SET lease_owner = '' WHERE id = ? AND lease_owner = ? AND lease_token = ?`},
+		// Acquire in one statement: take the lease if it is free, expired or the owner's; the
+		// token grows unless the owner holds it unexpired.
+		{&s.acquireLease, `UPDATE workflow_runs SET
+			lease_token = CASE WHEN lease_owner = ?1 AND lease_expires > ?2 THEN lease_token ELSE lease_token + 1 END,
+			lease_owner = ?1, lease_expires = ?3
+			WHERE id = ?4 AND (lease_owner = '' OR lease_owner = ?1 OR lease_expires <= ?2)
+			RETURNING lease_token`},
 		{&s.selectUnfinished, `SELECT id FROM workflow_unfinished ORDER BY created, id`},
 		{&s.selectDef, `SELECT body FROM workflow_definitions WHERE hash = ?`},
 		{&s.upsertIntent, `INSERT INTO workflow_intents (key, data) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET data = excluded.data`},
 		{&s.selectIntent, `SELECT data FROM workflow_intents WHERE key = ?`},
+		{&s.insertIntent, `INSERT INTO workflow_intents (key, data) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`},
 	}
 	for _, st := range stmts {
 		p, err := db.PrepareContext(ctx, st.sql)
@@ -136,7 +161,7 @@ func NewSQLiteStore(ctx context.Context, db *sql.DB) (*SQLiteStore, error) {
 
 func (s *SQLiteStore) closeStmts() {
 	for _, st := range []*sql.Stmt{s.insertRun, s.insertDef, s.insertUnfinished, s.deleteUnfinished, s.updateRun, s.selectRun,
-		s.selectVersion, s.selectUnfinished, s.selectDef, s.upsertIntent, s.selectIntent} {
+		s.selectVersion, s.selectUnfinished, s.selectDef, s.upsertIntent, s.selectIntent, s.selectLease, s.updateLease, s.releaseLease, s.insertIntent, s.acquireLease} {
 		if st != nil {
 			_ = st.Close()
 		}
@@ -226,8 +251,10 @@ func (s *SQLiteStore) Commit(ctx context.Context, t *Transition) error {
 	}
 	defer s.mu.RUnlock()
 	steps := encodeSteps(sortSteps(t.Steps))
+	now := time.Now()
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, s.updateRun).ExecContext(ctx, string(t.Status), t.Output, t.Error, nanos(t.Time), steps, t.RunID, t.Version)
+		res, err := tx.StmtContext(ctx, s.updateRun).ExecContext(ctx, string(t.Status), t.Output, t.Error, nanos(t.Time), steps, t.RunID, t.Version,
+			t.Lease, now.UnixNano())
 		if err != nil {
 			return err
 		}
@@ -236,11 +263,17 @@ func (s *SQLiteStore) Commit(ctx context.Context, t *Transition) error {
 		} else if n == 0 {
 			var v int64
 			var status string
-			err := tx.StmtContext(ctx, s.selectVersion).QueryRowContext(ctx, t.RunID).Scan(&v, &status)
+			var l leaseState
+			var exp int64
+			err := tx.StmtContext(ctx, s.selectVersion).QueryRowContext(ctx, t.RunID).Scan(&v, &status, &l.owner, &l.token, &exp)
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("%w: run %s", ErrNotFound, t.RunID)
 			}
 			if err != nil {
+				return err
+			}
+			l.expires = time.Unix(0, exp)
+			if err := checkFence(&l, t, now); err != nil {
 				return err
 			}
 			return fmt.Errorf("%w: run %s is %s at version %d; the commit expected version %d", ErrConflict, t.RunID, status, v, t.Version)
@@ -346,6 +379,118 @@ func (s *SQLiteStore) PutIntent(ctx context.Context, key string, data []byte) er
 	}
 	_, err := s.upsertIntent.ExecContext(ctx, key, data)
 	return err
+}
+
+// lease reads the lease of run id inside tx.
+func (s *SQLiteStore) lease(ctx context.Context, tx *sql.Tx, id string) (*leaseState, error) {
+	var l leaseState
+	var exp int64
+	err := tx.StmtContext(ctx, s.selectLease).QueryRowContext(ctx, id).Scan(&l.owner, &l.token, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: run %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	l.expires = time.Unix(0, exp)
+	return &l, nil
+}
+
+func (s *SQLiteStore) storeLease(ctx context.Context, tx *sql.Tx, id string, l *leaseState) error {
+	_, err := tx.StmtContext(ctx, s.updateLease).ExecContext(ctx, l.owner, l.token, l.expires.UnixNano(), id)
+	return err
+}
+
+// Acquire implements Store: the lease is three columns of the run's row, taken with one
+// conditional update.
+func (s *SQLiteStore) Acquire(ctx context.Context, id, owner string, ttl time.Duration) (Lease, error) {
+	if err := s.enter(ctx); err != nil {
+		return Lease{}, err
+	}
+	defer s.mu.RUnlock()
+	if owner == "" || ttl <= 0 {
+		return Lease{}, fmt.Errorf("%w: lease of run %s for owner %q, ttl %v", ErrInvalidLease, id, owner, ttl)
+	}
+	now := time.Now()
+	expires := now.Add(ttl)
+	var token int64
+	err := s.acquireLease.QueryRowContext(ctx, owner, now.UnixNano(), expires.UnixNano(), id).Scan(&token)
+	if err == nil {
+		return Lease{RunID: id, Owner: owner, Token: token, Expires: time.Unix(0, expires.UnixNano())}, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			return Lease{}, fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		return Lease{}, err
+	}
+	// Nothing updated: an unknown run, or another owner's lease.
+	var lease Lease
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		l, err := s.lease(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if l, lease, err = acquireLease(l, id, owner, ttl, time.Now()); err != nil {
+			return err
+		}
+		return s.storeLease(ctx, tx, id, l)
+	})
+	return lease, err
+}
+
+// Renew implements Store.
+func (s *SQLiteStore) Renew(ctx context.Context, lease Lease, ttl time.Duration) (Lease, error) {
+	if err := s.enter(ctx); err != nil {
+		return Lease{}, err
+	}
+	defer s.mu.RUnlock()
+	var out Lease
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		l, err := s.lease(ctx, tx, lease.RunID)
+		if errors.Is(err, ErrNotFound) {
+			return &LeaseError{RunID: lease.RunID, Token: lease.Token, Err: ErrLeaseLost}
+		}
+		if err != nil {
+			return err
+		}
+		if out, err = renewLease(l, lease, ttl, time.Now()); err != nil {
+			return err
+		}
+		return s.storeLease(ctx, tx, lease.RunID, l)
+	})
+	return out, err
+}
+
+// Release implements Store.
+func (s *SQLiteStore) Release(ctx context.Context, l Lease) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	_, err := s.releaseLease.ExecContext(ctx, l.RunID, l.Owner, l.Token)
+	return err
+}
+
+// CreateIntent implements Store.
+func (s *SQLiteStore) CreateIntent(ctx context.Context, key string, data []byte) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	if data == nil {
+		data = []byte{}
+	}
+	res, err := s.insertIntent.ExecContext(ctx, key, data)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("%w: %s", ErrIntentExists, key)
+	}
+	return nil
 }
 
 // Close implements Store. It waits for calls in progress, then closes the database if the

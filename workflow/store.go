@@ -72,9 +72,28 @@ type StepRecord struct {
 	Finished            time.Time
 }
 
+// Lease is the right to execute one run, held by one owner (a host, an engine) until it
+// expires. Several engines may share a store — several processes on one NATS JetStream
+// store, for instance — and each executes a run only while it holds the run's lease.
+type Lease struct {
+	RunID string
+	Owner string
+	// Token fences commits: it grows each time the lease is acquired, except when its owner
+	// acquires it again while holding it. A commit carries the token of its lease (see
+	// Transition.Lease) and the store refuses it once the lease has passed to another owner.
+	Token int64
+	// Expires is when the lease lapses unless renewed, by the clock of the store (a store whose
+	// server keeps the time reports the holder's local time at the request plus the TTL). An
+	// engine stops executing a run as soon as it cannot renew its lease before this moment.
+	Expires time.Time
+}
+
 // Transition is one atomic change to a run: its status, output and error, and its step records.
 type Transition struct {
-	RunID   string
+	RunID string
+	// Lease is the token of the lease the committer holds (see Lease.Token), or 0 for a commit
+	// outside any lease, which a store refuses while another owner holds one.
+	Lease   int64
 	Version int64 // the version the run must have now; it becomes Version+1
 	Status  RunStatus
 	Output  []byte
@@ -99,8 +118,26 @@ type Transition struct {
 //     or ErrNotFound.
 //   - Unfinished MUST return the IDs of runs whose status is not final, oldest Created first.
 //   - PutIntent MUST durably replace the intent under key before returning; Intent MUST return
-//     the last one put, or ErrNotFound. Definition MUST return the stored definition, or
-//     ErrNotFound.
+//     the last one put or created, or ErrNotFound. CreateIntent MUST durably store the intent
+//     unless one is stored under key already, failing then with an error wrapping
+//     ErrIntentExists and changing nothing; of concurrent CreateIntents for one key at most one
+//     succeeds. Definition MUST return the stored definition, or ErrNotFound.
+//   - Acquire MUST give owner the lease of run id for ttl (> 0), and fail with an error wrapping
+//     ErrLeaseHeld (a *LeaseError naming the holder), changing nothing, while another owner
+//     holds an unexpired lease of the run, and with ErrNotFound for an unknown run. Of
+//     concurrent Acquires by different owners at most one succeeds. The lease's token MUST be
+//     greater than that of every lease of the run acquired before — except when owner already
+//     holds the run's unexpired lease: then Acquire renews it, keeping its token.
+//   - Renew MUST extend lease l by ttl if it is still the run's lease (same owner and token,
+//     not released, not acquired by another owner since; a lease that expired without anyone
+//     acquiring it may be renewed), and fail with an error wrapping ErrLeaseLost otherwise.
+//   - Release MUST end lease l if it is still the run's lease, so that another owner may acquire
+//     it at once; releasing a lease already lost or released changes nothing and is not an
+//     error.
+//   - Commit MUST fail with an error wrapping ErrLeaseLost (a *LeaseError), changing nothing,
+//     when t.Lease is not the token of the run's current lease (another owner acquired it since:
+//     the committer was fenced off), and, for t.Lease = 0, while any owner holds an unexpired
+//     lease of the run. Leases are checked in the same atomic step as the version.
 //   - Byte slices passed in MUST NOT be retained, and those returned MUST NOT be shared.
 //   - A canceled ctx MUST make a call return ctx.Err() (or an error wrapping it) without effect.
 //   - After Close every method MUST return ErrClosed; Close MUST be idempotent.
@@ -111,7 +148,11 @@ type Store interface {
 	Unfinished(ctx context.Context) ([]string, error)
 	Definition(ctx context.Context, hash string) ([]byte, error)
 	PutIntent(ctx context.Context, key string, data []byte) error
+	CreateIntent(ctx context.Context, key string, data []byte) error
 	Intent(ctx context.Context, key string) ([]byte, error)
+	Acquire(ctx context.Context, id, owner string, ttl time.Duration) (Lease, error)
+	Renew(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
+	Release(ctx context.Context, l Lease) error
 	Close() error
 }
 
@@ -123,13 +164,26 @@ type MemoryStore struct {
 	runs    map[string]*RunRecord
 	defs    map[string][]byte
 	intents map[string][]byte
+	leases  map[string]*leaseState
+}
+
+// leaseState is the lease of one run as the in-process stores keep it.
+type leaseState struct {
+	owner   string // "" once released
+	token   int64
+	expires time.Time
+}
+
+// held reports whether the lease is held by someone at now.
+func (l *leaseState) held(now time.Time) bool {
+	return l != nil && l.owner != "" && now.Before(l.expires)
 }
 
 var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty in-memory store.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{runs: map[string]*RunRecord{}, defs: map[string][]byte{}, intents: map[string][]byte{}}
+	return &MemoryStore{runs: map[string]*RunRecord{}, defs: map[string][]byte{}, intents: map[string][]byte{}, leases: map[string]*leaseState{}}
 }
 
 func (s *MemoryStore) enter(ctx context.Context) error {
@@ -184,6 +238,9 @@ func (s *MemoryStore) Commit(ctx context.Context, t *Transition) error {
 	r, ok := s.runs[t.RunID]
 	if !ok {
 		return fmt.Errorf("%w: run %s", ErrNotFound, t.RunID)
+	}
+	if err := checkFence(s.leases[t.RunID], t, time.Now()); err != nil {
+		return err
 	}
 	if r.Version != t.Version {
 		return fmt.Errorf("%w: run %s is at version %d, not %d", ErrConflict, t.RunID, r.Version, t.Version)
@@ -263,6 +320,19 @@ func (s *MemoryStore) PutIntent(ctx context.Context, key string, data []byte) er
 	return nil
 }
 
+// CreateIntent implements Store.
+func (s *MemoryStore) CreateIntent(ctx context.Context, key string, data []byte) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.intents[key]; ok {
+		return fmt.Errorf("%w: %s", ErrIntentExists, key)
+	}
+	s.intents[key] = bytes.Clone(data)
+	return nil
+}
+
 // Intent implements Store.
 func (s *MemoryStore) Intent(ctx context.Context, key string) ([]byte, error) {
 	if err := s.enter(ctx); err != nil {
@@ -274,6 +344,93 @@ func (s *MemoryStore) Intent(ctx context.Context, key string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: intent %s", ErrNotFound, key)
 	}
 	return bytes.Clone(d), nil
+}
+
+// checkFence refuses a commit whose lease token is not the run's current one (see Store).
+func checkFence(l *leaseState, t *Transition, now time.Time) error {
+	switch {
+	case t.Lease == 0 && l.held(now):
+		return &LeaseError{RunID: t.RunID, Owner: l.owner, Token: l.token, Err: ErrLeaseLost}
+	case t.Lease != 0 && (l == nil || l.token != t.Lease):
+		le := &LeaseError{RunID: t.RunID, Token: t.Lease, Err: ErrLeaseLost}
+		if l != nil {
+			le.Owner, le.Token = l.owner, l.token
+		}
+		return le
+	}
+	return nil
+}
+
+// acquireLease is Acquire on the in-process lease table of a run.
+func acquireLease(l *leaseState, id, owner string, ttl time.Duration, now time.Time) (*leaseState, Lease, error) {
+	if owner == "" || ttl <= 0 {
+		return l, Lease{}, fmt.Errorf("%w: lease of run %s for owner %q, ttl %v", ErrInvalidLease, id, owner, ttl)
+	}
+	if l == nil {
+		l = &leaseState{}
+	}
+	switch {
+	case l.held(now) && l.owner != owner:
+		return l, Lease{}, &LeaseError{RunID: id, Owner: l.owner, Token: l.token, Err: ErrLeaseHeld}
+	case !l.held(now):
+		l.token++
+	}
+	l.owner, l.expires = owner, now.Add(ttl)
+	return l, Lease{RunID: id, Owner: owner, Token: l.token, Expires: l.expires}, nil
+}
+
+// renewLease is Renew on the in-process lease table of a run.
+func renewLease(l *leaseState, lease Lease, ttl time.Duration, now time.Time) (Lease, error) {
+	if ttl <= 0 {
+		return Lease{}, fmt.Errorf("%w: ttl %v", ErrInvalidLease, ttl)
+	}
+	if l == nil || l.owner != lease.Owner || l.token != lease.Token || l.owner == "" {
+		le := &LeaseError{RunID: lease.RunID, Token: lease.Token, Err: ErrLeaseLost}
+		if l != nil {
+			le.Owner, le.Token = l.owner, l.token
+		}
+		return Lease{}, le
+	}
+	l.expires = now.Add(ttl)
+	lease.Expires = l.expires
+	return lease, nil
+}
+
+// Acquire implements Store.
+func (s *MemoryStore) Acquire(ctx context.Context, id, owner string, ttl time.Duration) (Lease, error) {
+	if err := s.enter(ctx); err != nil {
+		return Lease{}, err
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.runs[id]; !ok {
+		return Lease{}, fmt.Errorf("%w: run %s", ErrNotFound, id)
+	}
+	l, lease, err := acquireLease(s.leases[id], id, owner, ttl, time.Now())
+	if err == nil {
+		s.leases[id] = l
+	}
+	return lease, err
+}
+
+// Renew implements Store.
+func (s *MemoryStore) Renew(ctx context.Context, l Lease, ttl time.Duration) (Lease, error) {
+	if err := s.enter(ctx); err != nil {
+		return Lease{}, err
+	}
+	defer s.mu.Unlock()
+	return renewLease(s.leases[l.RunID], l, ttl, time.Now())
+}
+
+// Release implements Store.
+func (s *MemoryStore) Release(ctx context.Context, l Lease) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if cur := s.leases[l.RunID]; cur != nil && cur.owner == l.Owner && cur.token == l.Token {
+		cur.owner = ""
+	}
+	return nil
 }
 
 // Close implements Store.

@@ -10,11 +10,11 @@ import (
 )
 
 func TestMemoryStoreConformance(t *testing.T) {
-	workflowtest.Run(t, workflowtest.Backend{Open: func(testing.TB, string) workflow.Store { return workflow.NewMemoryStore() }})
+	workflowtest.Run(t, workflowtest.Backend{Open: func(testing.TB, string) workflow.Store { return workflow.NewMemoryStore() }, Synctest: true})
 }
 
 func TestSQLiteStoreConformance(t *testing.T) {
-	workflowtest.Run(t, workflowtest.Backend{Open: openSQLite, Durable: true})
+	workflowtest.Run(t, workflowtest.Backend{Open: openSQLite, Durable: true, Synctest: true})
 }
 
 func openSQLite(t testing.TB, dir string) workflow.Store {

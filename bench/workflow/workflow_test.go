@@ -133,6 +133,21 @@ func (s *countingStore) PutIntent(ctx context.Context, k string, d []byte) error
 	return s.Store.PutIntent(ctx, k, d)
 }
 
+func (s *countingStore) CreateIntent(ctx context.Context, k string, d []byte) error {
+	s.n.Add(1)
+	return s.Store.CreateIntent(ctx, k, d)
+}
+
+func (s *countingStore) Acquire(ctx context.Context, id, owner string, ttl time.Duration) (workflow.Lease, error) {
+	s.n.Add(1)
+	return s.Store.Acquire(ctx, id, owner, ttl)
+}
+
+func (s *countingStore) Release(ctx context.Context, l workflow.Lease) error {
+	s.n.Add(1)
+	return s.Store.Release(ctx, l)
+}
+
 // writesPerWorkflow measures how many write transactions one verified payment makes.
 func writesPerWorkflow(b *testing.B) int {
 	cs := &countingStore{Store: workflow.NewMemoryStore()}

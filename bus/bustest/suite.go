@@ -21,23 +21,63 @@ type NewBus func(t *testing.T, opts ...bus.Option) *bus.Bus
 // t.Cleanup in the constructor if it needs closing.
 type NewTransport func(t *testing.T) bus.Transport
 
-// RunTransport runs the conformance suite over buses built on transports from newTransport.
-func RunTransport(t *testing.T, newTransport NewTransport) {
-	run(t, true, func(t *testing.T, opts ...bus.Option) *bus.Bus {
-		tr := newTransport(t)
-		b, err := bus.New(append([]bus.Option{bus.WithTransport(tr, nil)}, opts...)...)
-		if err != nil {
-			t.Fatalf("bus.New: %v", err)
-		}
-		return b
-	})
+// Feature declares a capability of a transport beyond the Transport contract. The suite checks
+// the declared ones and skips the checks of the others.
+type Feature func(*features)
+
+type features struct {
+	sync, groups, persistent, redelivery bool
 }
 
-// Run runs the conformance suite against buses from newBus.
-func Run(t *testing.T, newBus NewBus) { run(t, false, newBus) }
+// Synchronous declares that Publish returns only once every matching subscription has taken
+// the message (MemTransport): a full PolicyBlock queue holds the publisher back and PolicyFail
+// reaches it. Transports without it are checked for what the policies mean asynchronously.
+func Synchronous() Feature { return func(f *features) { f.sync = true } }
 
-func run(t *testing.T, transport bool, newBus NewBus) {
-	s := suite{newBus: newBus, transport: transport}
+// Groups declares that the transport implements bus.GroupTransport.
+func Groups() Feature { return func(f *features) { f.groups = true } }
+
+// Persistent declares that a group keeps its place while it has no member: what is published
+// meanwhile is delivered when a member subscribes again. It implies Groups.
+func Persistent() Feature { return func(f *features) { f.persistent, f.groups = true, true } }
+
+// Redelivery declares that the transport sets Message.Acker: messages a subscriber naks
+// (bus.Redeliver) or leaves unsettled when it closes are delivered again.
+func Redelivery() Feature { return func(f *features) { f.redelivery = true } }
+
+// RunTransport runs the conformance suite over buses built on transports from newTransport,
+// with the checks of the features the transport declares.
+func RunTransport(t *testing.T, newTransport NewTransport, feats ...Feature) {
+	var f features
+	for _, o := range feats {
+		o(&f)
+	}
+	s := suite{f: f, newTransport: newTransport, transport: true}
+	s.newBus = func(t *testing.T, opts ...bus.Option) *bus.Bus {
+		return s.busOn(t, newTransport(t), opts...)
+	}
+	s.run(t)
+}
+
+// busOn returns a bus on tr, closed when the test ends.
+func (s suite) busOn(t *testing.T, tr bus.Transport, opts ...bus.Option) *bus.Bus {
+	t.Helper()
+	b, err := bus.New(append([]bus.Option{bus.WithTransport(tr, nil)}, opts...)...)
+	if err != nil {
+		t.Fatalf("bus.New: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+// Run runs the conformance suite against buses from newBus. Their delivery is taken to be
+// synchronous (as a bus without a transport, or on MemTransport, is).
+func Run(t *testing.T, newBus NewBus) {
+	s := suite{newBus: newBus, f: features{sync: true}}
+	s.run(t)
+}
+
+func (s suite) run(t *testing.T) {
 	t.Run("Delivery", s.delivery)
 	t.Run("Patterns", s.patterns)
 	t.Run("BadInput", s.badInput)
@@ -66,11 +106,29 @@ func run(t *testing.T, transport bool, newBus NewBus) {
 	t.Run("Unsubscribe", s.unsubscribe)
 	t.Run("Stats", s.stats)
 	t.Run("Stress", s.stress)
+	t.Run("AsyncPolicyBlock", s.asyncPolicyBlock)
+	t.Run("AsyncPolicyDrop", s.asyncPolicyDrop)
+	t.Run("GroupUnsupported", s.groupUnsupported)
+	t.Run("Groups", s.groups)
+	t.Run("GroupHandover", s.groupHandover)
+	t.Run("Persistent", s.persistent)
+	t.Run("Redelivery", s.redelivery)
+	t.Run("RedeliveryExhausted", s.redeliveryExhausted)
 }
 
 type suite struct {
-	newBus    NewBus
-	transport bool // buses route through a Transport
+	newBus       NewBus
+	newTransport NewTransport // nil for Run
+	f            features
+	transport    bool // buses route through a Transport
+}
+
+// needSync skips a check that relies on synchronous delivery.
+func (s suite) needSync(t *testing.T) {
+	t.Helper()
+	if !s.f.sync {
+		t.Skip("the transport delivers asynchronously (see AsyncPolicy* for what the policies mean there)")
+	}
 }
 
 // Payload is the suite's message type; it survives a JSON round trip.
@@ -395,6 +453,7 @@ func (s suite) finish(t *testing.T, b *bus.Bus, g *gate, rec *[]int, mu *sync.Mu
 }
 
 func (s suite) policyBlock(t *testing.T) {
+	s.needSync(t)
 	b := s.bus(t)
 	g, rec, mu, sub := fullQueue(t, b, bus.PolicyBlock)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -417,6 +476,7 @@ func (s suite) policyBlock(t *testing.T) {
 }
 
 func (s suite) policyDropNewest(t *testing.T) {
+	s.needSync(t)
 	b := s.bus(t)
 	g, rec, mu, sub := fullQueue(t, b, bus.PolicyDropNewest)
 	publish(t, b, "slow", Payload{N: 3})
@@ -427,6 +487,7 @@ func (s suite) policyDropNewest(t *testing.T) {
 }
 
 func (s suite) policyDropOldest(t *testing.T) {
+	s.needSync(t)
 	b := s.bus(t)
 	g, rec, mu, sub := fullQueue(t, b, bus.PolicyDropOldest)
 	publish(t, b, "slow", Payload{N: 3})
@@ -437,6 +498,7 @@ func (s suite) policyDropOldest(t *testing.T) {
 }
 
 func (s suite) policyFail(t *testing.T) {
+	s.needSync(t)
 	b := s.bus(t)
 	other := Record[Payload](t, b, "slow")
 	g, rec, mu, _ := fullQueue(t, b, bus.PolicyFail)
@@ -1034,6 +1096,7 @@ func checkRefused(t *testing.T, err error, sub *bus.Subscription, cause error) {
 // A publisher waiting under PolicyBlock whose context ends gets an error matching ctx.Err(), and
 // the message it could not queue is counted as dropped, never silently lost.
 func (s suite) blockedContextEnds(t *testing.T) {
+	s.needSync(t)
 	var h hook
 	b := s.bus(t, bus.WithMetrics(h.fn))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -1053,6 +1116,7 @@ func (s suite) blockedContextEnds(t *testing.T) {
 // A publisher waiting under PolicyBlock when the subscription ends gets ErrUnsubscribed; the
 // queued message and the refused one are both counted as dropped.
 func (s suite) blockedUnsubscribed(t *testing.T) {
+	s.needSync(t)
 	var h hook
 	b := s.bus(t, bus.WithMetrics(h.fn))
 	g, rec, mu, sub, res := blockedPublisher(t, b, ctxT(t))
@@ -1078,6 +1142,7 @@ func (s suite) blockedUnsubscribed(t *testing.T) {
 // A publisher waiting under PolicyBlock when the bus closes gets ErrClosed; Close counts what it
 // discards — the interrupted handler's message, the queued one and the refused one — as dropped.
 func (s suite) blockedClosed(t *testing.T) {
+	s.needSync(t)
 	var h hook
 	var sink errSink
 	b := s.bus(t, bus.WithMetrics(h.fn), bus.WithErrorHandler(sink.fn))
@@ -1102,6 +1167,7 @@ func (s suite) blockedClosed(t *testing.T) {
 // hook alike. Under a drain, every subscription that did not take a message was named in a
 // *PublishError.
 func (s suite) accounting(t *testing.T) {
+	s.needSync(t)
 	for _, p := range []bus.Policy{bus.PolicyBlock, bus.PolicyDropNewest, bus.PolicyDropOldest, bus.PolicyFail} {
 		for _, end := range []string{"drain", "close"} {
 			t.Run(p.String()+"/"+end, func(t *testing.T) { s.accountingRun(t, p, end) })
@@ -1294,4 +1360,296 @@ func (s suite) accountingRun(t *testing.T, p bus.Policy, end string) {
 func isPublishError(err error) bool {
 	var pe *bus.PublishError
 	return errors.As(err, &pe)
+}
+
+// waitUntil polls cond until it holds, failing the test after DefaultWait.
+// On an asynchronous transport a full PolicyBlock queue holds back the transport, not the
+// publisher: nothing is lost and the order is kept.
+func (s suite) asyncPolicyBlock(t *testing.T) {
+	if s.f.sync {
+		t.Skip("synchronous transports are checked by PolicyBlock")
+	}
+	b := s.bus(t)
+	g := newGate()
+	var rec []int
+	var mu sync.Mutex
+	sub, err := bus.Subscribe(b, "slow", g.handler(&rec, &mu), bus.QueueSize(1), bus.OnFull(bus.PolicyBlock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	for i := range n {
+		publish(t, b, "slow", Payload{N: i})
+	}
+	g.waitEntered(t, 0)
+	close(g.release)
+	waitUntil(t, "every message is handled", func() bool { mu.Lock(); defer mu.Unlock(); return len(rec) == n })
+	mu.Lock()
+	got := fmt.Sprint(rec)
+	mu.Unlock()
+	want := make([]int, n)
+	for i := range want {
+		want[i] = i
+	}
+	if got != fmt.Sprint(want) {
+		t.Fatalf("handled %s, want %v", got, want)
+	}
+	if st := sub.Stats(); st.Dropped != 0 || st.Failed != 0 || st.Delivered != n {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// On an asynchronous transport the drop policies apply as messages arrive.
+func (s suite) asyncPolicyDrop(t *testing.T) {
+	if s.f.sync {
+		t.Skip("synchronous transports are checked by PolicyDropNewest and PolicyDropOldest")
+	}
+	for _, tc := range []struct {
+		p    bus.Policy
+		want string
+	}{{bus.PolicyDropNewest, "[1 2]"}, {bus.PolicyDropOldest, "[1 5]"}} {
+		t.Run(tc.p.String(), func(t *testing.T) {
+			b := s.bus(t)
+			g := newGate()
+			var rec []int
+			var mu sync.Mutex
+			sub, err := bus.Subscribe(b, "slow", g.handler(&rec, &mu), bus.QueueSize(1), bus.OnFull(tc.p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			publish(t, b, "slow", Payload{N: 1})
+			g.waitEntered(t, 1)
+			for i := 2; i <= 5; i++ {
+				publish(t, b, "slow", Payload{N: i})
+			}
+			waitUntil(t, "three messages are dropped", func() bool { return sub.Stats().Dropped == 3 })
+			close(g.release)
+			if err := b.Drain(ctxT(t)); err != nil {
+				t.Fatalf("drain: %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if fmt.Sprint(rec) != tc.want {
+				t.Fatalf("handled %v, want %s", rec, tc.want)
+			}
+		})
+	}
+}
+
+// Without group support, a Group subscription is refused.
+func (s suite) groupUnsupported(t *testing.T) {
+	if s.f.groups {
+		t.Skip("the transport supports groups")
+	}
+	b := s.bus(t)
+	_, err := bus.Subscribe(b, "g", func(context.Context, bus.Envelope[Payload]) error { return nil }, bus.Group("workers"))
+	if !errors.Is(err, bus.ErrInvalidOption) {
+		t.Fatalf("Group without transport support: err = %v, want ErrInvalidOption", err)
+	}
+	if b.Subscriptions() != 0 {
+		t.Fatalf("a refused subscription was registered")
+	}
+}
+
+func (s suite) needGroups(t *testing.T) {
+	t.Helper()
+	if !s.f.groups || s.newTransport == nil {
+		t.Skip("the transport does not declare Groups")
+	}
+}
+
+// The members of a group share its messages: each is handled by exactly one member, while a
+// subscription outside the group receives them all.
+func (s suite) groups(t *testing.T) {
+	s.needGroups(t)
+	tr := s.newTransport(t)
+	b1, b2 := s.busOn(t, tr), s.busOn(t, tr)
+	var mu sync.Mutex
+	seen := make(map[int]int)
+	var wg sync.WaitGroup
+	const n = 100
+	wg.Add(n)
+	member := func(ctx context.Context, e bus.Envelope[Payload]) error {
+		mu.Lock()
+		seen[e.Payload.N]++
+		mu.Unlock()
+		wg.Done()
+		return nil
+	}
+	for _, b := range []*bus.Bus{b1, b1, b2} {
+		if _, err := bus.Subscribe(b, "jobs.*", member, bus.Group("workers")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := Record[Payload](t, b2, "jobs.*")
+	auditors := Record[Payload](t, b2, "jobs.*", bus.Group("auditors"))
+	if _, err := bus.Subscribe(b2, "jobs.>", member, bus.Group("workers")); err == nil {
+		t.Fatal("a member with another pattern than its group's was accepted")
+	}
+	for i := range n {
+		publish(t, b1, fmt.Sprint("jobs.", i%3), Payload{N: i})
+	}
+	waitGroup(t, &wg)
+	if got := all.WaitFor(t, n); len(got) != n {
+		t.Fatalf("the subscription outside the group got %d of %d", len(got), n)
+	}
+	if got := auditors.WaitFor(t, n); len(got) != n {
+		t.Fatalf("the one member of another group got %d of %d", len(got), n)
+	}
+	if err := b1.Drain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b2.Drain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i := range n {
+		if seen[i] != 1 {
+			t.Fatalf("message %d handled %d times by the group, want once", i, seen[i])
+		}
+	}
+}
+
+// A message a member was handling when it went away goes to another member of the group.
+func (s suite) groupHandover(t *testing.T) {
+	s.needGroups(t)
+	if !s.f.redelivery {
+		t.Skip("the transport does not declare Redelivery")
+	}
+	tr := s.newTransport(t)
+	first := s.busOn(t, tr)
+	entered := make(chan struct{})
+	_, err := bus.Subscribe(first, "handover", func(ctx context.Context, e bus.Envelope[Payload]) error {
+		close(entered)
+		<-ctx.Done() // interrupted by Close: not handled
+		return ctx.Err()
+	}, bus.Group("h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, first, "handover", Payload{N: 42})
+	select {
+	case <-entered:
+	case <-time.After(DefaultWait):
+		t.Fatal("the first member never got the message")
+	}
+	second := s.busOn(t, tr)
+	rec := Record[Payload](t, second, "handover", bus.Group("h"))
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.WaitFor(t, 1); got[0].Payload.N != 42 {
+		t.Fatalf("second member got %+v", got[0].Payload)
+	}
+}
+
+// A group keeps its place while it has no member.
+func (s suite) persistent(t *testing.T) {
+	if !s.f.persistent || s.newTransport == nil {
+		t.Skip("the transport does not declare Persistent")
+	}
+	tr := s.newTransport(t)
+	b := s.busOn(t, tr)
+	first := Record[Payload](t, b, "orders.>", bus.Group("billing"))
+	publish(t, b, "orders.new", Payload{N: 1})
+	first.WaitFor(t, 1)
+	if err := first.Subscription().Unsubscribe(); err != nil {
+		t.Fatal(err)
+	}
+	<-first.Subscription().Done()
+	for i := 2; i <= 4; i++ {
+		publish(t, b, "orders.new", Payload{N: i})
+	}
+	// A subscription made now starts from now; the group resumes where it was.
+	late := Record[Payload](t, b, "orders.>")
+	again := Record[Payload](t, b, "orders.>", bus.Group("billing"))
+	if got := ns(again.WaitFor(t, 3)); fmt.Sprint(got) != "[2 3 4]" {
+		t.Fatalf("the group resumed with %v, want [2 3 4]", got)
+	}
+	publish(t, b, "orders.new", Payload{N: 5})
+	if got := ns(late.WaitFor(t, 1)); fmt.Sprint(got) != "[5]" {
+		t.Fatalf("a new subscription got %v, want only what was published after it", got)
+	}
+	if got := ns(again.WaitFor(t, 4)); fmt.Sprint(got) != "[2 3 4 5]" {
+		t.Fatalf("the group got %v", got)
+	}
+}
+
+// Under Redeliver a failed message comes back, and is counted delivered once handled.
+func (s suite) redelivery(t *testing.T) {
+	if !s.f.redelivery {
+		t.Skip("the transport does not declare Redelivery")
+	}
+	var sink errSink
+	b := s.bus(t, bus.WithErrorHandler(sink.fn))
+	done := Record[Payload](t, b, "redeliver.done")
+	var calls atomic.Int32
+	sub, err := bus.Subscribe(b, "redeliver", func(ctx context.Context, e bus.Envelope[Payload]) error {
+		if calls.Add(1) == 1 {
+			return errors.New("not yet")
+		}
+		return bus.Publish(ctx, b, "redeliver.done", e.Payload)
+	}, bus.Redeliver())
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "redeliver", Payload{N: 5})
+	if got := done.WaitFor(t, 1); got[0].Payload.N != 5 {
+		t.Fatalf("got %+v", got[0].Payload)
+	}
+	waitUntil(t, "the redelivered message is counted", func() bool { return sub.Stats().Delivered == 1 })
+	if st := sub.Stats(); calls.Load() != 2 || st.Failed != 0 {
+		t.Fatalf("handler called %d times, stats %+v; want 2 calls, 1 delivered, 0 failed", calls.Load(), st)
+	}
+	if errs := sink.all(); len(errs) != 1 || errs[0].Error() != "not yet" {
+		t.Fatalf("errors told: %v, want the failed attempt's", errs)
+	}
+	// Without Redeliver a failure is final, as on any transport.
+	var plain atomic.Int32
+	_, err = bus.Subscribe(b, "final", func(context.Context, bus.Envelope[Payload]) error {
+		plain.Add(1)
+		return errors.New("no")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "final", Payload{N: 1})
+	if err := b.Drain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if plain.Load() != 1 {
+		t.Fatalf("a failure without Redeliver was retried: %d calls", plain.Load())
+	}
+}
+
+// When the transport gives up redelivering, the failure is final: counted once, dead-lettered once.
+func (s suite) redeliveryExhausted(t *testing.T) {
+	if !s.f.redelivery {
+		t.Skip("the transport does not declare Redelivery")
+	}
+	b := s.bus(t, bus.WithErrorHandler(func(string, bus.Meta, error) {}))
+	dlq := Record[Payload](t, b, "dead.>")
+	var calls atomic.Int32
+	sub, err := bus.Subscribe(b, "doomed", func(context.Context, bus.Envelope[Payload]) error {
+		calls.Add(1)
+		return errors.New("never")
+	}, bus.Redeliver(), bus.DeadLetter("dead.doomed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, b, "doomed", Payload{N: 3})
+	got := dlq.WaitFor(t, 1)
+	if got[0].Payload.N != 3 || got[0].Headers.Get(bus.HeaderDeadLetterReason) != "never" {
+		t.Fatalf("dead letter %+v", got[0])
+	}
+	if err := b.Drain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if st := sub.Stats(); st.Failed != 1 || st.Delivered != 0 || calls.Load() < 2 {
+		t.Fatalf("stats %+v after %d calls; want 1 failed after several attempts", st, calls.Load())
+	}
+	if dlq.Len() != 1 {
+		t.Fatalf("%d dead letters, want 1", dlq.Len())
+	}
 }

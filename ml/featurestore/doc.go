@@ -1,9 +1,11 @@
 // Package featurestore keeps the feature vectors the SDK's models are scored on, per entity (a
 // DID, an address, a transaction id) and schema, in two tiers:
 //
-//   - online: the latest vector per entity, in process, behind the small [Cache] interface
-//     (default [MemoryCache], a bounded LRU; the SDK's *cache.Cache[string, Record] fits as it
-//     is, with its TTLs and W-TinyLFU admission), filled from the offline tier on a miss;
+//   - online: the latest vector per entity, behind the [Online] interface: in process by
+//     default, a small [Cache] ([MemoryCache], a bounded LRU; the SDK's
+//     *cache.Cache[string, Record] fits as it is, with its TTLs and W-TinyLFU admission), or
+//     shared by several processes ([WithOnline], e.g. a NATS JetStream KV bucket from package
+//     ml/featurestore/natsonline), filled from the offline tier on a miss;
 //   - offline: every write, with its time, in SQLite (internal/sqlitex over modernc.org/sqlite,
 //     pure Go; the file may be shared with other stores), so [Store.AsOf] answers what the latest
 //     vector was at any past time.
@@ -15,5 +17,5 @@
 // scored on, not a later one. Writes are stamped by the store's clock ([WithClock]); backfills
 // with [Store.PutAt] land in the past without moving the online tier backwards.
 //
-// Package featurestoretest holds the conformance suite of [Cache].
+// Package featurestoretest holds the conformance suites of [Cache] and [Online].
 package featurestore

@@ -38,9 +38,13 @@ type Record struct {
 	Seq int64
 }
 
-func (r Record) newer(o Record) bool {
+// Newer reports whether r was written after o: a later Time, or the same Time and a greater
+// Seq. It is the order the online tier keeps the latest record by.
+func (r Record) Newer(o Record) bool {
 	return r.Time.After(o.Time) || (r.Time.Equal(o.Time) && r.Seq > o.Seq)
 }
+
+func (r Record) newer(o Record) bool { return r.Newer(o) }
 
 // Cache is the online tier: the latest Record per key, in process. Implementations must be safe
 // for concurrent use; Get returns ok=false for keys they do not hold (an evicted key is fine).
@@ -50,11 +54,75 @@ type Cache interface {
 	Set(key string, r Record)
 }
 
+// Online is an online tier that several processes may share (a NATS JetStream KV bucket, see
+// ml/featurestore/natsonline): its calls may block and fail, so they take a context and return
+// errors, and Put keeps the newer record atomically, whichever process writes.
+// featurestoretest.RunOnline is its conformance suite.
+//
+//   - Get MUST return the record stored under key, or an error wrapping ErrNotFound.
+//   - Put MUST store r under key unless the record stored there is newer (Record.Newer), and
+//     return the record the key holds afterwards; the compare and the store are atomic, so
+//     concurrent Puts leave the newest record, never an older one.
+//   - Both MUST be safe for concurrent use, and return ctx.Err() (possibly wrapped) without
+//     effect when ctx has ended.
+type Online interface {
+	Get(ctx context.Context, key string) (Record, error)
+	Put(ctx context.Context, key string, r Record) (Record, error)
+}
+
+// CacheOnline adapts an in-process Cache to Online: Put compares and sets under a lock, which
+// makes it atomic within the process. It is how WithCache's cache serves the Store.
+func CacheOnline(c Cache) Online { return &cacheOnline{c: c} }
+
+type cacheOnline struct {
+	mu sync.Mutex
+	c  Cache
+}
+
+func (o *cacheOnline) Get(ctx context.Context, key string) (Record, error) {
+	if err := ctx.Err(); err != nil {
+		return Record{}, err
+	}
+	r, ok := o.c.Get(key)
+	if !ok {
+		return Record{}, ErrNotFound
+	}
+	return r, nil
+}
+
+func (o *cacheOnline) Put(ctx context.Context, key string, r Record) (Record, error) {
+	if err := ctx.Err(); err != nil {
+		return Record{}, err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if cur, ok := o.c.Get(key); ok && cur.Newer(r) {
+		return cur, nil
+	}
+	o.c.Set(key, r)
+	return r, nil
+}
+
 // Option configures a Store.
 type Option func(*Store)
 
-// WithCache sets the online tier. Defaults to NewMemoryCache(DefaultCacheSize).
-func WithCache(c Cache) Option { return func(s *Store) { s.online = c } }
+// WithCache sets the online tier to an in-process cache. Defaults to
+// NewMemoryCache(DefaultCacheSize).
+func WithCache(c Cache) Option {
+	return func(s *Store) {
+		if c != nil {
+			s.online = CacheOnline(c)
+		} else {
+			s.online = nil
+		}
+	}
+}
+
+// WithOnline sets the online tier to one that several processes may share, such as
+// natsonline's: every host then serves the latest vector any host wrote. The online tier is a
+// cache in front of the offline one: its failures are logged, and reads fall back to the
+// offline tier. Defaults to an in-process cache (see WithCache).
+func WithOnline(o Online) Option { return func(s *Store) { s.online = o } }
 
 // WithClock sets the clock that stamps Put. Defaults to time.Now.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
@@ -80,7 +148,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 // A Store is safe for concurrent use.
 type Store struct {
 	db      *sql.DB
-	online  Cache
+	online  Online
 	now     func() time.Time
 	log     *slog.Logger
 	schemas map[string]ml.Schema
@@ -109,7 +177,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		o(s)
 	}
 	if s.online == nil {
-		s.online = NewMemoryCache(DefaultCacheSize)
+		s.online = CacheOnline(NewMemoryCache(DefaultCacheSize))
 	}
 	if s.now == nil || s.log == nil {
 		return nil, fmt.Errorf("%w: nil clock or logger", ErrInvalid)
@@ -199,16 +267,15 @@ func (s *Store) PutAt(ctx context.Context, entity string, v ml.Vector, at time.T
 	r := Record{Entity: entity, Vector: ml.Vector{Schema: v.Schema, Version: v.Version, Values: append([]float32(nil), v.Values...)},
 		Time: time.Unix(0, at.UnixNano()), Seq: seq}
 	k := key(entity, v.Schema, v.Version)
-	if cur, ok := s.online.Get(k); !ok || r.newer(cur) {
-		if !ok {
-			// The online tier may have evicted a newer record; ask the offline tier.
-			latest, err := s.latest(ctx, entity, v.Schema, v.Version, math.MaxInt64)
-			if err == nil && latest.newer(r) {
-				s.online.Set(k, latest)
-				return r, nil
-			}
+	best := r
+	if _, err := s.online.Get(ctx, k); errors.Is(err, ErrNotFound) {
+		// The online tier may have evicted a newer record; ask the offline tier.
+		if latest, err := s.latest(ctx, entity, v.Schema, v.Version, math.MaxInt64); err == nil && latest.newer(r) {
+			best = latest
 		}
-		s.online.Set(k, r)
+	}
+	if _, err := s.online.Put(ctx, k, best); err != nil {
+		s.log.WarnContext(ctx, "featurestore: online tier not updated", "entity", entity, "schema", v.Schema, "err", err)
 	}
 	return r, nil
 }
@@ -217,7 +284,7 @@ func (s *Store) PutAt(ctx context.Context, entity string, v ml.Vector, at time.T
 // the offline tier on a miss. It returns an error wrapping ErrNotFound when there is none.
 func (s *Store) Get(ctx context.Context, entity, schema string, version int) (Record, error) {
 	k := key(entity, schema, version)
-	if r, ok := s.online.Get(k); ok {
+	if r, ok := s.onlineGet(ctx, k); ok {
 		return copyRecord(r), nil
 	}
 	s.mu.Lock()
@@ -225,15 +292,31 @@ func (s *Store) Get(ctx context.Context, entity, schema string, version int) (Re
 	if s.closed {
 		return Record{}, ErrClosed
 	}
-	if r, ok := s.online.Get(k); ok { // filled while we waited
+	if r, ok := s.onlineGet(ctx, k); ok { // filled while we waited
 		return copyRecord(r), nil
 	}
 	r, err := s.latest(ctx, entity, schema, version, math.MaxInt64)
 	if err != nil {
 		return Record{}, err
 	}
-	s.online.Set(k, r)
+	if held, err := s.online.Put(ctx, k, r); err != nil {
+		s.log.WarnContext(ctx, "featurestore: online tier not filled", "entity", entity, "schema", schema, "err", err)
+	} else {
+		r = held // another process may have written a newer one meanwhile
+	}
 	return copyRecord(r), nil
+}
+
+// onlineGet reads the online tier; a failure other than a miss is logged and read as a miss.
+func (s *Store) onlineGet(ctx context.Context, k string) (Record, bool) {
+	r, err := s.online.Get(ctx, k)
+	if err == nil {
+		return r, true
+	}
+	if !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
+		s.log.WarnContext(ctx, "featurestore: online tier failed; reading the offline tier", "err", err)
+	}
+	return Record{}, false
 }
 
 func copyRecord(r Record) Record {

@@ -25,6 +25,12 @@ func TestMemoryCacheConformance(t *testing.T) {
 	featurestoretest.RunCache(t, func(t *testing.T) featurestore.Cache { return featurestore.NewMemoryCache(1000) })
 }
 
+func TestCacheOnlineConformance(t *testing.T) {
+	featurestoretest.RunOnline(t, func(t *testing.T) featurestore.Online {
+		return featurestore.CacheOnline(featurestore.NewMemoryCache(1000))
+	})
+}
+
 // TestSDKCacheConformance: the SDK's cache package fits the online tier as it is.
 func TestSDKCacheConformance(t *testing.T) {
 	featurestoretest.RunCache(t, func(t *testing.T) featurestore.Cache {

@@ -21,6 +21,12 @@ type Backend struct {
 	// Durable declares that committed data survives Close and Open; the durability tests are
 	// skipped without it.
 	Durable bool
+	// Synctest declares that the store can be opened and used inside a testing/synctest bubble:
+	// lease expiry is then checked in fake time. Without it the check waits in real time.
+	Synctest bool
+	// LeaseTTL is the TTL the real-time expiry check gives its leases: the store's shortest
+	// (a NATS KV store's is 1 s). Defaults to 100 ms.
+	LeaseTTL time.Duration
 }
 
 // Run runs the conformance suite against b.
@@ -48,6 +54,13 @@ func Run(t *testing.T, b Backend) {
 		{"ConcurrentCommitsOneWins", testOneWins},
 		{"LargePayload", testLarge},
 		{"Durable", testDurable},
+		{"CreateIntentOnce", testCreateIntent},
+		{"ClosedAndCanceledLeases", testLeaseClosed},
+		{"LeaseExclusive", testLeaseExclusive},
+		{"LeaseReleaseHandover", testLeaseHandover},
+		{"LeaseFencing", testLeaseFencing},
+		{"LeaseExpiry", testLeaseExpiry},
+		{"LeaseTakeoverRace", testLeaseTakeoverRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, b) })

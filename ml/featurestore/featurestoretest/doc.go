@@ -10,6 +10,9 @@
 //		featurestoretest.RunCache(t, func(t *testing.T) featurestore.Cache { return featurestore.NewMemoryCache(1000) })
 //	}
 //
+// [RunOnline] is the conformance suite of featurestore.Online, the interface of online tiers
+// that several processes share (featurestore.CacheOnline adapts an in-process Cache to it).
+//
 // # Records
 //
 // [Sample] makes deterministic records for tests.

@@ -1,7 +1,10 @@
 package featurestoretest
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -58,4 +61,97 @@ func RunCache(t *testing.T, newCache func(t *testing.T) featurestore.Cache) {
 		}
 		wg.Wait()
 	})
+}
+
+// RunOnline checks an Online tier: misses, put and get, the newer record winning whatever the
+// order of the puts (sequential and concurrent), keys kept apart, and cancellation. newOnline is
+// called once per subtest and must return an empty tier.
+func RunOnline(t *testing.T, newOnline func(t *testing.T) featurestore.Online) {
+	ctx := context.Background()
+	t.Run("Missing", func(t *testing.T) {
+		if r, err := newOnline(t).Get(ctx, "nope"); !errors.Is(err, featurestore.ErrNotFound) {
+			t.Fatalf("Get of a missing key = %+v, %v; want ErrNotFound", r, err)
+		}
+	})
+	t.Run("PutGet", func(t *testing.T) {
+		o := newOnline(t)
+		for _, k := range []string{"did:example:a\x00s@1", "did:example:a\x00s@2", "b.c>*", "é"} {
+			want := Sample(k, 4)
+			if held, err := o.Put(ctx, k, want); err != nil || !same(held, want) {
+				t.Fatalf("Put(%q) = %+v, %v", k, held, err)
+			}
+		}
+		for _, k := range []string{"did:example:a\x00s@1", "did:example:a\x00s@2", "b.c>*", "é"} {
+			if got, err := o.Get(ctx, k); err != nil || !same(got, Sample(k, 4)) {
+				t.Fatalf("Get(%q) = %+v, %v", k, got, err)
+			}
+		}
+	})
+	t.Run("NewerWins", func(t *testing.T) {
+		o := newOnline(t)
+		mustPut(t, o, "k", Sample("k", 5))
+		if held, err := o.Put(ctx, "k", Sample("k", 3)); err != nil || held.Seq != 5 {
+			t.Fatalf("an older Put returned %+v, %v; want the held record 5", held, err)
+		}
+		if got, _ := o.Get(ctx, "k"); got.Seq != 5 {
+			t.Fatalf("an older Put replaced the record: %+v", got)
+		}
+		mustPut(t, o, "k", Sample("k", 9))
+		// Same time, greater sequence: newer.
+		later := Sample("k", 9)
+		later.Seq, later.Vector.Values = 10, []float32{10}
+		mustPut(t, o, "k", later)
+		if got, _ := o.Get(ctx, "k"); got.Seq != 10 || got.Vector.Values[0] != 10 {
+			t.Fatalf("after newer Puts: %+v", got)
+		}
+	})
+	t.Run("ConcurrentNewestWins", func(t *testing.T) {
+		o := newOnline(t)
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for g := range 8 {
+			wg.Go(func() {
+				for i := g; i < 64; i += 8 {
+					if _, err := o.Put(ctx, "hot", Sample("hot", i)); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if got, err := o.Get(ctx, "hot"); err != nil || got.Seq != 63 {
+			t.Fatalf("after concurrent Puts: %+v, %v; want record 63", got, err)
+		}
+	})
+	t.Run("Canceled", func(t *testing.T) {
+		o := newOnline(t)
+		canceled, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := o.Put(canceled, "k", Sample("k", 1)); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Put with a canceled context = %v", err)
+		}
+		if _, err := o.Get(ctx, "k"); !errors.Is(err, featurestore.ErrNotFound) {
+			t.Fatalf("a canceled Put stored the record: %v", err)
+		}
+		if _, err := o.Get(canceled, "k"); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Get with a canceled context = %v", err)
+		}
+	})
+}
+
+func mustPut(t *testing.T, o featurestore.Online, k string, r featurestore.Record) {
+	t.Helper()
+	if _, err := o.Put(context.Background(), k, r); err != nil {
+		t.Fatalf("Put(%q): %v", k, err)
+	}
+}
+
+func same(a, b featurestore.Record) bool {
+	return a.Entity == b.Entity && a.Seq == b.Seq && a.Time.Equal(b.Time) && a.Vector.Schema == b.Vector.Schema &&
+		a.Vector.Version == b.Vector.Version && slices.Equal(a.Vector.Values, b.Vector.Values)
 }

@@ -1,0 +1,23 @@
+// Package natsx is the plumbing the SDK's NATS JetStream backends share: starting an embedded
+// server, escaping arbitrary keys into JetStream KV keys, writing KV entries with a per-message
+// TTL (which the KV API offers only at creation), and recognising JetStream's
+// compare-and-set failures.
+//
+// # Embedded server
+//
+// StartServer starts a nats-server with JetStream in this process, storing its streams in a
+// directory, and waits until it accepts connections. Tests use it through internal/natstest; the
+// single-binary option and the CLI use it directly.
+//
+// # Keys
+//
+// JetStream KV keys are tokens of [-/_=.a-zA-Z0-9] separated by dots. EscapeKey maps any string
+// to a key made of one or more such characters with no dot, injectively: bytes outside
+// [-/_a-zA-Z0-9] become "=XX" (two upper-case hex digits), so a backend can join escaped parts
+// with dots without ambiguity.
+//
+// # TTLs
+//
+// Per-message TTLs need a bucket created with LimitMarkerTTL (the stream's AllowMsgTTL). The
+// server's TTL granularity is one second: PutTTL rounds a TTL up to whole seconds, never down.
+package natsx
