@@ -98,6 +98,11 @@ type Manager struct {
 
 	subs []*bus.Subscription
 
+	outboxMu sync.Mutex    // one publisher of the payment events at a time, in order
+	kick     chan struct{} // asks the rebroadcaster for a check
+	tipMu    sync.Mutex
+	lastTip  bitcoin.BlockStamp // the chain's tip as last reported to the rebroadcaster
+
 	mu        sync.RWMutex // read-held by calls in progress, write-held by Close
 	closed    bool
 	closeOnce sync.Once
@@ -111,7 +116,7 @@ type Manager struct {
 // SDK's shipped fraud and reputation models on ONNX Runtime when its library is found and on the
 // pure-Go evaluator otherwise.
 func New(opts ...Option) (*Manager, error) {
-	cfg := config{feeRate: DefaultFeeRate, confirmations: DefaultConfirmations, now: time.Now}
+	cfg := config{feeRate: DefaultFeeRate, confirmations: DefaultConfirmations, now: time.Now, rebroadcastEvery: DefaultRebroadcastInterval}
 	for _, o := range opts {
 		if o == nil {
 			return nil, &OptionError{Option: "nil", Reason: "nil option"}
@@ -127,7 +132,7 @@ func New(opts ...Option) (*Manager, error) {
 	ctx := context.Background()
 	steps := []func(context.Context) error{
 		m.openDir, m.openBus, m.openChain, m.openDatabases, m.openCaches, m.openWeb5, m.openSecurity,
-		m.openBitcoin, m.openML, m.openWorkflow, m.subscribe, m.reconcile,
+		m.openBitcoin, m.openML, m.openWorkflow, m.subscribe, m.reconcile, m.startRebroadcaster,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
@@ -320,7 +325,8 @@ func (m *Manager) openBitcoin(ctx context.Context) error {
 		bitcoin.WithSenderClock(m.now)); err != nil {
 		return err
 	}
-	if m.extractor, err = bitcoin.NewFeatureExtractor(bitcoin.WithFeatureLookup(bitcoin.ChainFeatureLookup(m.chain)),
+	lookup := walletLookup{w: m.wallet, chain: bitcoin.ChainFeatureLookup(m.chain)}
+	if m.extractor, err = bitcoin.NewFeatureExtractor(bitcoin.WithFeatureLookup(lookup),
 		bitcoin.WithFeatureNetwork(m.net)); err != nil {
 		return err
 	}

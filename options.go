@@ -64,6 +64,8 @@ type config struct {
 	breakers      *resilience.Registry[string, *resilience.CircuitBreaker]
 	fullSync      bool
 	ml            mlConfig
+
+	rebroadcastEvery time.Duration
 }
 
 // WithDataDir keeps the Manager's databases (WorkflowFile, StateFile, AuditFile, DWNFile) in
