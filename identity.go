@@ -66,18 +66,41 @@ func (id *Identity) SignChallenge(challenge string) (string, error) {
 }
 
 // NewIdentity creates an identity: a did:dht (an Ed25519 identity key, published through the
-// Manager's did:dht client) and a new secp256k1 Bitcoin key, then registers it (AddIdentity).
+// Manager's did:dht client) and a new secp256k1 Bitcoin key, keeps both in the Manager's key
+// store before anything else happens — so that no identity is ever used that a restart would
+// lose — then registers it (AddIdentity). A Manager with a data directory and no key store
+// refuses with ErrNoKeyStore (see WithEphemeralKeys).
 func (m *Manager) NewIdentity(ctx context.Context) (*Identity, error) {
-	b, err := diddht.Create(ctx, jose.NewMemoryKeyManager())
-	if err != nil {
+	if err := m.enter(); err != nil {
 		return nil, err
 	}
-	if err := m.dht.Publish(ctx, b); err != nil {
-		return nil, fmt.Errorf("anya: publish %s: %w", b.DID, err)
+	if m.keys == nil {
+		m.mu.RUnlock()
+		return nil, ErrNoKeyStore
+	}
+	b, err := diddht.Create(ctx, jose.NewMemoryKeyManager())
+	if err != nil {
+		m.mu.RUnlock()
+		return nil, err
 	}
 	key, err := btcec.NewPrivateKey()
 	if err != nil {
+		m.mu.RUnlock()
 		return nil, err
+	}
+	addr, err := bitcoin.NewP2WPKH(key.PubKey(), m.net)
+	if err != nil {
+		m.mu.RUnlock()
+		return nil, err
+	}
+	if err := m.saveIdentity(ctx, b, key, addr.String()); err != nil {
+		m.mu.RUnlock()
+		return nil, err
+	}
+	err = m.dht.Publish(ctx, b)
+	m.mu.RUnlock()
+	if err != nil {
+		return nil, fmt.Errorf("anya: publish %s: %w", b.DID, err)
 	}
 	return m.AddIdentity(ctx, b, key)
 }
@@ -105,6 +128,7 @@ func (m *Manager) AddIdentity(ctx context.Context, b *did.BearerDID, key *btcec.
 		}
 		id.Address = addr
 	}
+	m.remember(id)
 	row, ok, err := m.state.identity(ctx, b.String())
 	if err != nil {
 		return nil, err
