@@ -62,12 +62,12 @@ type Manager struct {
 	// One SQLite file per component: each has its own connection, so their writes proceed in
 	// parallel.
 	workflowDB, stateDB, auditDB, dwnDB, dhtDB, keysDB *sql.DB
-	state                               *stateStore
-	store                               *workflow.SQLiteStore
-	engine                              *workflow.Engine
-	audit                               *security.AuditLog
-	bounds                              *security.Boundaries
-	breakers                            *resilience.Registry[string, *resilience.CircuitBreaker]
+	state                                              *stateStore
+	store                                              *workflow.SQLiteStore
+	engine                                             *workflow.Engine
+	audit                                              *security.AuditLog
+	bounds                                             *security.Boundaries
+	breakers                                           *resilience.Registry[string, *resilience.CircuitBreaker]
 
 	gateway  *diddht.Gateway
 	dht      *diddht.Client
@@ -101,11 +101,11 @@ type Manager struct {
 	outboxMu sync.Mutex    // one publisher of the payment events at a time, in order
 	kick     chan struct{} // asks the rebroadcaster for a check
 
-	keys  keystore.Store // nil: NewIdentity refuses (ErrNoKeyStore)
-	idsMu sync.Mutex
-	ids   map[string]*Identity // the identities whose keys the Manager holds, by DID
-	tipMu    sync.Mutex
-	lastTip  bitcoin.BlockStamp // the chain's tip as last reported to the rebroadcaster
+	keys    keystore.Store // nil: NewIdentity refuses (ErrNoKeyStore)
+	idsMu   sync.Mutex
+	ids     map[string]*Identity // the identities whose keys the Manager holds, by DID
+	tipMu   sync.Mutex
+	lastTip bitcoin.BlockStamp // the chain's tip as last reported to the rebroadcaster
 
 	mu        sync.RWMutex // read-held by calls in progress, write-held by Close
 	closed    bool
