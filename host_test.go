@@ -666,3 +666,45 @@ func (h *host) verified(ctx context.Context) context.Context {
 	}
 	return security.NewContext(ctx, sc)
 }
+
+// The chain calls of a payment, counted by a proxy in front of the chain: the fraud features'
+// tip (BestBlock), the test-accept and the broadcast of the send. The coins, the spent outputs
+// the features describe, and where the transaction is when it is recorded come from what the
+// Manager knows already. (Before: seven calls on btcd — the sender and rpcchain.Broadcast each
+// looked the new transaction up, the record step looked it up again, and the features looked up
+// the coin the wallet had just built from.)
+func TestChainCallsPerPayment(t *testing.T) {
+	b := newBus(t)
+	rec := &recorder{}
+	rec.subscribe(t, b)
+	h := newHost(t, 10_000_000, anya.WithBus(b))
+	ctx := t.Context()
+	if p, err := h.pay(ctx, "warm-up", 10_000); err != nil || p.Outcome != anya.OutcomeSent {
+		t.Fatalf("%+v %v", p, err)
+	}
+	// The block triggers are done with the setup's blocks once they confirm the warm-up.
+	if _, err := h.sim.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+	rec.wait(t, 2)
+	if p, err := h.pay(ctx, "warm-up-2", 10_000); err != nil || p.Outcome != anya.OutcomeSent { // loads the coins the block changed
+		t.Fatalf("%+v %v", p, err)
+	}
+	h.chain.counts()
+	const n = 10
+	for i := range n {
+		if p, err := h.pay(ctx, fmt.Sprintf("count-%d", i), 10_000); err != nil || p.Outcome != anya.OutcomeSent {
+			t.Fatalf("%+v %v", p, err)
+		}
+	}
+	calls := h.chain.counts()
+	total := 0
+	for _, c := range calls {
+		total += c
+	}
+	t.Logf("chain calls for %d payments: %v (%.1f per payment)", n, calls, float64(total)/n)
+	want := map[string]int{"BestBlock": n, "TestAccept": n, "Broadcast": n}
+	if !maps.Equal(calls, want) {
+		t.Fatalf("chain calls %v, want %v", calls, want)
+	}
+}

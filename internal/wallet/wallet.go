@@ -51,6 +51,7 @@ type account struct {
 	addr   bitcoin.Address
 	script []byte
 	lock   chan struct{} // one slot: held while a payment from the address is built, recorded and broadcast
+	loads  chan struct{} // one slot: held while the view is loaded, so that concurrent readers share one load
 
 	mu    sync.Mutex
 	gen   uint64         // bumped by every invalidation, so that a load that raced one is not kept
@@ -150,7 +151,7 @@ func (w *Wallet) Add(key *btcec.PrivateKey) (bitcoin.Address, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if _, ok := w.keys[addr.String()]; !ok {
-		w.keys[addr.String()] = &account{key: key, addr: addr, script: script, lock: make(chan struct{}, 1)}
+		w.keys[addr.String()] = &account{key: key, addr: addr, script: script, lock: make(chan struct{}, 1), loads: make(chan struct{}, 1)}
 	}
 	return addr, nil
 }
@@ -254,15 +255,28 @@ func (w *Wallet) spendable(ctx context.Context, a *account) ([]bitcoin.UTXO, err
 	return w.overlay(a, view), nil
 }
 
-// view returns a's chain view, loading it when unknown. A view loaded while an invalidation
-// happened is not kept (it may predate what the invalidation reported) and is loaded again.
+// view returns a's chain view, loading it when unknown (one load at a time: concurrent readers
+// wait for it). A view loaded while an invalidation happened is not kept (it may predate what
+// the invalidation reported) and is loaded again.
 func (w *Wallet) view(ctx context.Context, a *account) ([]bitcoin.UTXO, error) {
+	a.mu.Lock()
+	view := a.coins
+	a.mu.Unlock()
+	if view != nil {
+		return view, nil
+	}
+	select {
+	case a.loads <- struct{}{}:
+		defer func() { <-a.loads }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	for n := 1; ; n++ {
 		a.mu.Lock()
 		view, gen := a.coins, a.gen
 		a.mu.Unlock()
 		if view != nil {
-			return view, nil
+			return view, nil // loaded by the reader this one waited for
 		}
 		loaded, err := w.load(ctx, a)
 		if err != nil {
