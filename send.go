@@ -94,7 +94,11 @@ func (m *Manager) send(ctx context.Context, paymentID, from, to string, amount i
 		}
 	}
 	txid := tx.TxHash()
-	if err := m.chain.TestAccept(ctx, tx); err != nil {
+	err = m.chain.TestAccept(ctx, tx)
+	if errors.Is(err, bitcoin.ErrRejected) && m.resendAncestors(ctx, tx) {
+		err = m.chain.TestAccept(ctx, tx) // the node had forgotten a parent
+	}
+	if err != nil {
 		m.wallet.Invalidate(from) // perhaps a coin the wallet's view still had
 		return sent{}, err
 	}
@@ -121,9 +125,13 @@ func (m *Manager) send(ctx context.Context, paymentID, from, to string, amount i
 }
 
 // broadcast sends a recorded transaction through the Sender (which publishes
-// bitcoin.tx.broadcast) and notes the chain's verdict in the wallet.
+// bitcoin.tx.broadcast) and notes the chain's verdict in the wallet. A transaction the chain
+// refuses is sent once more after its pending ancestors, in case the node forgot them.
 func (m *Manager) broadcast(ctx context.Context, key string, tx *wire.MsgTx) (chainhash.Hash, error) {
 	txid, err := m.sender.Send(ctx, key, tx)
+	if errors.Is(err, bitcoin.ErrRejected) && m.resendAncestors(ctx, tx) {
+		txid, err = m.sender.Send(ctx, key, tx)
+	}
 	switch {
 	case err == nil:
 		m.wallet.Accepted(txid)
@@ -131,6 +139,25 @@ func (m *Manager) broadcast(ctx context.Context, key string, tx *wire.MsgTx) (ch
 		m.wallet.Rejected(tx.TxHash())
 	}
 	return txid, err
+}
+
+// resendAncestors broadcasts again, parents first, every pending transaction tx spends from,
+// whatever the wallet believed of them — a node that lost its mempool (btcd keeps none across a
+// restart) refuses tx for inputs it no longer knows. It reports whether there were any and the
+// chain took them all.
+func (m *Manager) resendAncestors(ctx context.Context, tx *wire.MsgTx) bool {
+	anc := m.wallet.Ancestors(tx)
+	for _, p := range anc {
+		txid, err := m.sender.Send(ctx, p.Key, p.Tx)
+		if err != nil {
+			if errors.Is(err, bitcoin.ErrRejected) {
+				m.wallet.Rejected(p.Txid)
+			}
+			return false
+		}
+		m.wallet.Accepted(txid)
+	}
+	return len(anc) > 0
 }
 
 // broadcastAncestors broadcasts, parents first, the pending transactions tx spends from that

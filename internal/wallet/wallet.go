@@ -487,7 +487,14 @@ func (w *Wallet) PendingTxs() []Pending {
 // Unbroadcast returns the pending transactions tx spends from, directly or through others,
 // that the chain's mempool is not known to hold, parents first: what must be broadcast before
 // tx can be.
-func (w *Wallet) Unbroadcast(tx *wire.MsgTx) []Pending {
+func (w *Wallet) Unbroadcast(tx *wire.MsgTx) []Pending { return w.ancestors(tx, false) }
+
+// Ancestors returns every pending transaction tx spends from, directly or through others,
+// parents first, whatever the wallet believes of them: what to broadcast again when the chain
+// refuses tx for inputs it does not know (a node that lost its mempool).
+func (w *Wallet) Ancestors(tx *wire.MsgTx) []Pending { return w.ancestors(tx, true) }
+
+func (w *Wallet) ancestors(tx *wire.MsgTx, all bool) []Pending {
 	w.pmu.Lock()
 	defer w.pmu.Unlock()
 	need := map[chainhash.Hash]*pendingTx{}
@@ -495,7 +502,7 @@ func (w *Wallet) Unbroadcast(tx *wire.MsgTx) []Pending {
 	visit = func(ins []wire.OutPoint) {
 		for _, op := range ins {
 			p, ok := w.pending[op.Hash]
-			if !ok || p.State == StateAccepted || need[p.Txid] != nil {
+			if !ok || (!all && p.State == StateAccepted) || need[p.Txid] != nil {
 				continue
 			}
 			need[p.Txid] = p
