@@ -93,7 +93,7 @@ func (s simNet) Fund(_ context.Context, addrs ...bitcoin.Address) error {
 }
 
 func (s simNet) Mine(_ context.Context, n int) ([]chainhash.Hash, error) { return s.sim.Mine(n) }
-func (s simNet) Describe() string                                           { return "simchain" }
+func (s simNet) Describe() string                                        { return "simchain" }
 
 func run(ctx context.Context, w io.Writer, cfg config) error {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
