@@ -137,7 +137,7 @@ func New(opts ...Option) (*Manager, error) {
 	ctx := context.Background()
 	steps := []func(context.Context) error{
 		m.openDir, m.openBus, m.openChain, m.openDatabases, m.openKeys, m.openCaches, m.openWeb5, m.openSecurity,
-		m.openBitcoin, m.openML, m.openWorkflow, m.subscribe, m.loadIdentities, m.reconcile, m.startRebroadcaster,
+		m.openBitcoin, m.openML, m.openWorkflow, m.subscribe, m.loadIdentities, m.loadPending, m.reconcile, m.startRebroadcaster,
 		m.startRepublisher,
 	}
 	for _, step := range steps {

@@ -708,3 +708,54 @@ func TestChainCallsPerPayment(t *testing.T) {
 		t.Fatalf("chain calls %v, want %v", calls, want)
 	}
 }
+
+// A payment recorded but not broadcast before the host stopped holds the sender's only coin;
+// after the restart, a new payment from the same sender — made before Resume — spends its change,
+// broadcasting it first as recorded; Resume then completes it with that transaction. (Before, the
+// new payment failed: the coin was reserved and the recorded transaction's change unknown until
+// Resume sent it.)
+func TestPaymentBeforeResumeSpendsRecordedChange(t *testing.T) {
+	h := newHost(t, 1_000_000)
+	ctx := t.Context()
+	pctx, cancel := context.WithCancel(ctx)
+	h.chain.set(func(c *hookChain) {
+		c.broadcast = func(context.Context, *wire.MsgTx) error {
+			cancel() // recorded; the process stops before the broadcast reaches the node
+			return context.Canceled
+		}
+	})
+	if _, err := h.pay(pctx, "first", 300_000); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted payment: %v", err)
+	}
+	h.chain.set(func(c *hookChain) { c.broadcast = nil })
+	if err := h.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if pool, _ := h.sim.Mempool(ctx); len(pool) != 0 {
+		t.Fatalf("the chain has %d transactions: the first payment was broadcast", len(pool))
+	}
+
+	m := h.open()
+	if _, err := m.AddIdentity(ctx, mustFixedDID(t, "host alice"), aliceKey()); err != nil {
+		t.Fatal(err)
+	}
+	second, err := h.pay(ctx, "second", 500_000) // more than any coin but the first payment's change
+	if err != nil || second.Outcome != anya.OutcomeSent {
+		t.Fatalf("a payment before Resume: %+v %v", second, err)
+	}
+	ps, err := m.Resume(ctx)
+	if err != nil || len(ps) != 1 || ps[0].PaymentID != "first" || ps[0].Outcome != anya.OutcomeSent {
+		t.Fatalf("Resume: %+v %v", ps, err)
+	}
+	if _, err := h.sim.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+	utxos, _ := h.sim.UTXOs(ctx, mustParse(t, h.shop).PkScript())
+	got := map[int64]string{}
+	for _, u := range utxos {
+		got[int64(u.Value)] = u.OutPoint.Hash.String()
+	}
+	if len(utxos) != 2 || got[300_000] != ps[0].Txid || got[500_000] != second.Txid {
+		t.Fatalf("the shop holds %+v, want both payments, confirmed, in their recorded transactions", utxos)
+	}
+}

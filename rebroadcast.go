@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -75,6 +76,32 @@ func (m *Manager) kickRebroadcast() {
 	case m.kick <- struct{}{}:
 	default:
 	}
+}
+
+// loadPending puts the transactions recorded for the payments a crash or Close left unfinished
+// among the wallet's pending ones, before anything else runs: their change is spendable (a
+// payment from the same sender started before Resume builds on it, broadcasting it first, as
+// recorded), and the rebroadcaster sends them again if the chain does not have them.
+func (m *Manager) loadPending(ctx context.Context) error {
+	ids, err := m.store.Unfinished(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		rec, err := m.sender.Record(ctx, SendKey(id))
+		if errors.Is(err, bitcoin.ErrNotFound) {
+			continue // nothing recorded yet: the payment builds its transaction when it resumes
+		}
+		if err != nil {
+			return err
+		}
+		var tx wire.MsgTx
+		if err := tx.Deserialize(bytes.NewReader(rec.RawTx)); err != nil {
+			return fmt.Errorf("anya: recorded transaction of %q: %w", rec.Key, err)
+		}
+		m.wallet.Recorded(rec.Key, &tx)
+	}
+	return nil
 }
 
 // watch puts the recorded transaction of payment p back among the wallet's pending ones, for
