@@ -43,7 +43,8 @@ func Protocol() *dwn.Protocol {
 
 // Identity is a party the Manager acts for: a DID it can sign as and, optionally, a Bitcoin
 // key whose P2WPKH address pays. The private key stays inside the Manager's wallet: an
-// Identity never exposes or serializes it.
+// Identity never exposes or serializes it (the Manager's key store keeps the keys of the
+// identities NewIdentity creates, encrypted).
 type Identity struct {
 	DID *did.BearerDID
 	// Address is the P2WPKH address of the identity's Bitcoin key on the Manager's network;
@@ -128,12 +129,12 @@ func (m *Manager) AddIdentity(ctx context.Context, b *did.BearerDID, key *btcec.
 		}
 		id.Address = addr
 	}
-	m.remember(id)
 	row, ok, err := m.state.identity(ctx, b.String())
 	if err != nil {
 		return nil, err
 	}
 	if ok && row.WriteGrant != "" {
+		m.remember(id)
 		return id, nil
 	}
 	if err := m.installProtocol(ctx, b); err != nil {
@@ -156,6 +157,7 @@ func (m *Manager) AddIdentity(ctx context.Context, b *did.BearerDID, key *btcec.
 	if err := m.state.register(ctx, b.String(), m.now(), grants[0], grants[1]); err != nil {
 		return nil, err
 	}
+	m.remember(id)
 	return id, nil
 }
 

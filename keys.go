@@ -164,7 +164,7 @@ func readIdentity(ctx context.Context, e keystore.Entry) (*did.BearerDID, *btcec
 
 // loadIdentities takes back the identities NewIdentity created in earlier runs: their keys from
 // the key store into the wallet and the Manager (their records-store grants are in the state
-// database already), and their DID documents republished.
+// database already; the republisher publishes their DID documents again).
 func (m *Manager) loadIdentities(ctx context.Context) error {
 	if m.keys == nil {
 		return nil
@@ -190,9 +190,6 @@ func (m *Manager) loadIdentities(ctx context.Context) error {
 			}
 		}
 		m.remember(id)
-	}
-	if len(names) > 0 {
-		m.republish(ctx)
 	}
 	return nil
 }
@@ -255,12 +252,14 @@ func (m *Manager) republish(ctx context.Context) {
 	}
 }
 
-// startRepublisher republishes the identities' DID documents every republishEvery, until Close.
+// startRepublisher republishes the identities' DID documents now and every republishEvery,
+// until Close, on a goroutine of its own: a gateway that does not answer never holds up New.
 func (m *Manager) startRepublisher(context.Context) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		m.republish(ctx) // at start: a gateway may have dropped them while the host was down
 		every(ctx, m.cfg.republishEvery, m.republish)
 	}()
 	m.onClose(func() error {
