@@ -205,7 +205,9 @@ func WithBus(b *bus.Bus) Option {
 }
 
 // WithChain makes the Manager use chain c (an rpcchain node, a simchain, ...), which the host
-// owns. Defaults to a new embedded regtest simchain that Close closes.
+// owns, on any network the bitcoin package knows — btcd's simnet included, whose chain, unlike
+// regtest's, survives a restart of the node. Defaults to a new embedded regtest simchain that
+// Close closes.
 func WithChain(ch bitcoin.Chain) Option {
 	return func(c *config) error {
 		if ch == nil {
