@@ -238,6 +238,9 @@ func (m *Manager) verifyLink(ctx context.Context, d, address, credential string)
 	best := &LinkVerification{DID: d, Address: address, Reason: "no address-link credential for this address"}
 	st, err := m.identity(ctx, d)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // cut short, not a verdict
+		}
 		var re *did.ResolutionError
 		if errors.As(err, &re) {
 			best.Reason = "the DID does not resolve: " + re.Error()
@@ -251,6 +254,9 @@ func (m *Manager) verifyLink(ctx context.Context, d, address, credential string)
 	}
 	for _, c := range candidates {
 		v := m.checkLinkCached(ctx, d, address, c)
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // a check cut short by cancellation is not a verdict
+		}
 		if v.Score > best.Score || best.Score == 0 {
 			best = v
 		}

@@ -8,8 +8,8 @@
 //
 // # Networks and addresses
 //
-// A Network is Mainnet, Testnet, Signet or Regtest; its zero value is invalid, so nothing
-// silently defaults to mainnet. An Address is a decoded address bound to a network:
+// A Network is Mainnet, Testnet, Signet, Regtest or Simnet (btcd's); its zero value is
+// invalid, so nothing silently defaults to mainnet. An Address is a decoded address bound to a network:
 // P2PKH, P2SH (including P2SH-wrapped P2WPKH), P2WPKH, P2WSH, P2TR and future segwit
 // versions, built by NewP2PKH, NewP2SHP2WPKH, NewP2WPKH, NewP2WSH, NewP2TR and
 // AddressFromScript. ParseAddress rejects an address encoded for another network with an

@@ -843,8 +843,11 @@ func (c *Chain) TestAccept(ctx context.Context, tx *wire.MsgTx) error {
 	return nil
 }
 
-// Broadcast submits tx with sendrawtransaction. A transaction the node already has is a
-// no-op that returns its txid.
+// Broadcast submits tx with sendrawtransaction: one call when the node takes it. A transaction
+// the node already has is a no-op that returns its txid: sendrawtransaction says so for one in
+// its mempool or with unspent outputs, and a refused transaction is looked up by txid before
+// the refusal is reported, so that one already in the main chain with every output spent (which
+// the node sees as spending missing inputs) is found there.
 func (c *Chain) Broadcast(ctx context.Context, tx *wire.MsgTx) (chainhash.Hash, error) {
 	if tx == nil {
 		return chainhash.Hash{}, &bitcoin.FieldError{Field: "tx", Reason: "nil transaction"}
@@ -853,11 +856,6 @@ func (c *Chain) Broadcast(ctx context.Context, tx *wire.MsgTx) (chainhash.Hash, 
 	if err := bitcoin.CheckTxAmounts(tx); err != nil {
 		return chainhash.Hash{}, &bitcoin.RejectError{Txid: txid, Reason: "bad-txns-vout-outofrange", Err: err}
 	}
-	if _, err := c.Tx(ctx, txid); err == nil {
-		return txid, nil
-	} else if !errors.Is(err, bitcoin.ErrNotFound) {
-		return chainhash.Hash{}, err
-	}
 	s, err := encodeTx(tx)
 	if err != nil {
 		return chainhash.Hash{}, &bitcoin.FieldError{Field: "tx", Reason: err.Error()}
@@ -865,18 +863,20 @@ func (c *Chain) Broadcast(ctx context.Context, tx *wire.MsgTx) (chainhash.Hash, 
 	allowHighFees := false
 	var got string
 	err = c.do(ctx, btcjson.NewSendRawTransactionCmd(s, &allowHighFees), &got)
-	if err != nil {
-		var re *btcjson.RPCError
-		switch {
-		case !errors.As(err, &re):
-			return chainhash.Hash{}, fmt.Errorf("rpcchain: sendrawtransaction: %w", err)
-		case re.Code == btcjson.ErrRPCTxAlreadyInChain || bytes.Contains([]byte(re.Message), []byte("already have transaction")):
-			return txid, nil
-		default:
-			return chainhash.Hash{}, &bitcoin.RejectError{Txid: txid, Reason: re.Message, Err: err}
-		}
+	if err == nil {
+		return txid, nil
 	}
-	return txid, nil
+	var re *btcjson.RPCError
+	switch {
+	case !errors.As(err, &re):
+		return chainhash.Hash{}, fmt.Errorf("rpcchain: sendrawtransaction: %w", err)
+	case re.Code == btcjson.ErrRPCTxAlreadyInChain || bytes.Contains([]byte(re.Message), []byte("already have transaction")):
+		return txid, nil
+	}
+	if _, lerr := c.Tx(ctx, txid); lerr == nil {
+		return txid, nil
+	}
+	return chainhash.Hash{}, &bitcoin.RejectError{Txid: txid, Reason: re.Message, Err: err}
 }
 
 // Watch replaces the watched scripts: loadtxfilter for those with an address form,

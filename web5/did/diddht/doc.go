@@ -33,5 +33,7 @@
 // (an http.Handler) implementing the gateway API: the DHT API, DID registration and
 // resolution under /did/<id> with historical versions, type indexing under /did/types,
 // and /challenge answering 501 (no retention sets). It verifies every signature it stores
-// and applies the specification's conflict rules.
+// and applies the specification's conflict rules. Opened with [OpenGateway] on a
+// [GatewayStore] ([SQLiteGatewayStore]), it saves each record before answering its PUT and
+// serves the stored records again after a restart, verifying each once more as it loads it.
 package diddht

@@ -5,7 +5,7 @@
 //	did:pkh:bip122:000000000019d6689c085ae165831e93:128Lkh3S7CkDTBZ8W7BbpsN3YYizJMp8p6
 //
 // The chain reference is the first 32 hex characters of the chain's genesis block hash.
-// Mainnet, testnet3, testnet4, signet and regtest are known; the address must be a valid
+// Mainnet, testnet3, testnet4, signet, regtest and btcd's simnet are known; the address must be a valid
 // address (base58 P2PKH/P2SH or bech32/bech32m segwit) of that network.
 //
 // # Documents
