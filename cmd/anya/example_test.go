@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"strings"
 )
 
 func Example_messageVerify() {
@@ -15,10 +16,12 @@ func Example_messageVerify() {
 }
 
 func Example_messageSign() {
+	// The key comes from standard input (or --wif-file PATH, or --wif-env VAR), never from
+	// the command line.
 	run(context.Background(), []string{"message", "sign",
-		"--wif", "L3VFeEujGtevx9w18HD1fhRbCH67Az2dpCymeRE1SoPK6XQtaN2k",
+		"--wif", "-",
 		"--address", "bc1q9vza2e8x573nczrlzms0wvx3gsqjx7vavgkx0l",
-		"--message", "Hello World"}, nil, os.Stdout)
+		"--message", "Hello World"}, strings.NewReader("L3VFeEujGtevx9w18HD1fhRbCH67Az2dpCymeRE1SoPK6XQtaN2k\n"), os.Stdout)
 	// Output: {"signature":"smpAkgwRQIhAOzyynlqt93lOKJr+wmmxIens//zPzl9tqIOua93wO6MAiBi5n5EyAcPScOjf1lAqIUIQtr3zKNeavYabHyR8eGhowEhAsfxIAMZZEKUPYWI4BruhAQjzFT8FSFSajuFwrDL1Yhy"}
 }
 
@@ -38,8 +41,8 @@ func Example_scoreFeatures() {
 		run(context.Background(), []string{"score", "features", "--backend", "go", "--factors", "1", features}, nil, os.Stdout)
 	}
 	// Output:
-	// {"model":"fraud@1","score":0.987758,"threshold":0.5,"factors":[{"feature":"in_age_mean_blocks","value":4,"contribution":2.02461}],"backend":"go"}
-	// {"model":"fraud@1","score":0.004322,"threshold":0.5,"factors":[{"feature":"out_min_btc","value":0.0004,"contribution":-1.12204}],"backend":"go"}
+	// {"model":"fraud@1","score":0.987758,"threshold":0.7,"blocked":true,"factors":[{"feature":"in_age_mean_blocks","value":4,"contribution":2.02461}],"backend":"go"}
+	// {"model":"fraud@1","score":0.004322,"threshold":0.7,"blocked":false,"factors":[{"feature":"out_min_btc","value":0.0004,"contribution":-1.12204}],"backend":"go"}
 }
 
 func Example_didResolve() {

@@ -8,27 +8,40 @@ import (
 	"testing"
 )
 
-// anya runs the CLI in process and decodes its JSON output.
-func anya(t *testing.T, args ...string) (map[string]any, int) {
+// cli runs the CLI in process and decodes its JSON output.
+func cli(t *testing.T, args ...string) (map[string]any, int) {
 	t.Helper()
-	return anyaIn(t, nil, args...)
+	return cliIn(t, nil, args...)
 }
 
-// anyaIn runs the CLI in process with stdin as its standard input.
-func anyaIn(t *testing.T, stdin io.Reader, args ...string) (map[string]any, int) {
+// cliIn runs the CLI in process with stdin as its standard input.
+func cliIn(t *testing.T, stdin io.Reader, args ...string) (map[string]any, int) {
 	t.Helper()
-	var out bytes.Buffer
-	code := run(context.Background(), args, stdin, &out)
+	doc, code, _ := cliFull(t, stdin, args...)
+	return doc, code
+}
+
+// cliFull runs the CLI in process and returns its JSON output, exit code and standard error.
+func cliFull(t *testing.T, stdin io.Reader, args ...string) (map[string]any, int, string) {
+	t.Helper()
+	var out, stderr bytes.Buffer
+	code := runIO(context.Background(), args, stdin, &out, &stderr)
+	return decode(t, args, out.Bytes()), code, stderr.String()
+}
+
+// decode reads the one JSON document a command printed.
+func decode(t *testing.T, args []string, out []byte) map[string]any {
+	t.Helper()
 	var doc map[string]any
-	dec := json.NewDecoder(&out)
+	dec := json.NewDecoder(bytes.NewReader(out))
 	dec.UseNumber()
 	if err := dec.Decode(&doc); err != nil {
-		t.Fatalf("anya %v: output %q is not JSON: %v", args, out.String(), err)
+		t.Fatalf("anya %v: output %q is not JSON: %v", args, out, err)
 	}
 	if dec.More() {
 		t.Fatalf("anya %v: more than one JSON document", args)
 	}
-	return doc, code
+	return doc
 }
 
 func errorCode(t *testing.T, doc map[string]any) string {
@@ -46,7 +59,7 @@ func errorCode(t *testing.T, doc map[string]any) string {
 
 func TestDispatch(t *testing.T) {
 	for _, args := range [][]string{nil, {"nope"}, {"message"}, {"message", "nope"}} {
-		doc, code := anya(t, args...)
+		doc, code := cli(t, args...)
 		if code != exitUsage || errorCode(t, doc) != "usage" {
 			t.Errorf("%v: exit %d, %v", args, code, doc)
 		}
