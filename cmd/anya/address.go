@@ -125,7 +125,7 @@ func runAddressEncode(_ context.Context, e *env, args []string) error {
 	fs := newFlags("address encode")
 	script := fs.String("script", "", "the output script (`SCRIPT`, hex) the address pays to")
 	pubkey := fs.String("pubkey", "", "a public key (`HEX`: 33 or 65 bytes; 32-byte x-only for p2tr)")
-	typ := fs.String("type", "p2wpkh", "with --pubkey: p2pkh, p2wpkh, p2sh-p2wpkh or p2tr (BIP-86 key path)")
+	typ := fs.String("type", "p2wpkh", "with --pubkey, the address type `p2pkh|p2wpkh|p2sh-p2wpkh|p2tr` (p2tr: BIP-86 key path)")
 	witness := fs.String("witness-script", "", "a witness script (`SCRIPT`, hex): its P2WSH address")
 	redeem := fs.String("redeem-script", "", "a redeem script (`SCRIPT`, hex): its P2SH address")
 	netName := fs.String("network", "", networkUsage+" (default mainnet)")
@@ -214,7 +214,7 @@ func runMultisigCreate(_ context.Context, e *env, args []string) error {
 	fs := newFlags("multisig create")
 	k := fs.Int("threshold", 0, "how many signatures (`K`) spend; musig2: all of them")
 	keys := listFlag(fs, "pubkey", "a participant's public key (`HEX`, compressed); repeat for each")
-	kind := fs.String("kind", "p2wsh", "p2wsh (sorted OP_CHECKMULTISIG), taproot (one OP_CHECKSIGADD leaf) or musig2 (n-of-n taproot key path)")
+	kind := fs.String("kind", "p2wsh", "the kind, `p2wsh|taproot|musig2`: sorted OP_CHECKMULTISIG, one OP_CHECKSIGADD leaf, or an n-of-n MuSig2 taproot key path")
 	keyPath := fs.Bool("musig2-keypath", false, "taproot: let all n signers together also spend through the MuSig2 key path")
 	netName := fs.String("network", "", networkUsage+" (default mainnet)")
 	if err := noArgs(fs, args); err != nil {

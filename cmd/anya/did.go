@@ -93,8 +93,8 @@ func didError(err error) error {
 
 func runDIDCreate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("did create")
-	method := fs.String("method", "", "key, jwk or dht")
-	keyType := fs.String("key-type", "Ed25519", "Ed25519, secp256k1 or P-256 (for dht: an extra assertion key; the identity key is Ed25519)")
+	method := fs.String("method", "", "the DID method, `key|jwk|dht`")
+	keyType := fs.String("key-type", "Ed25519", "the key type, `Ed25519|secp256k1|P-256` (for dht: an extra assertion key; the identity key is Ed25519)")
 	gateway := fs.String("gateway", "", "did:dht gateway `URL` to publish to")
 	out := fs.String("out", "", "write the portable DID (it holds the private keys) to `FILE`, readable by its owner only, and print only the public part")
 	if err := noArgs(fs, args, "method"); err != nil {

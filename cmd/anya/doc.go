@@ -18,7 +18,7 @@
 //	anya vc verify JWT [--gateway URL]
 //	anya vp create --portable-did PORTABLE_DID --credential JWT... [--definition DEFINITION] [--nonce N] [--audience DID] [--v2]
 //	anya vp verify VP [--nonce N] [--audience DID] [--definition DEFINITION] [--gateway URL]
-//	anya pex evaluate --definition DEFINITION (VP | --credential JWT...) [--gateway URL]
+//	anya pex evaluate --definition DEFINITION (VP | --credential JWT...) [--audience DID] [--gateway URL]
 //	anya status-list create --portable-did PORTABLE_DID --url URL [--purpose revocation|suspension] [--size N] [--set I,J,...] [--from LIST] [--v2]
 //	anya status-list check JWT --list LIST... [--gateway URL]
 //	anya link challenge --data-dir DIR --portable-did PORTABLE_DID [--address ADDR] [--wif-file PATH | --wif-env VAR | --wif -] [--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N]] [--gateway URL]

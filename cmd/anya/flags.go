@@ -115,7 +115,7 @@ type secret struct {
 func addSecret(fs *flag.FlagSet, name string, in input, plainIsFile bool, what string) *secret {
 	s := &secret{name: name, in: in, plainIsFile: plainIsFile}
 	if plainIsFile {
-		s.value = fs.String(name, "", "file holding "+what+" (`FILE`, @FILE, or - for standard input)")
+		s.value = fs.String(name, "", "the file holding "+what+" (`PORTABLE_DID`: FILE, @FILE, or - for standard input)")
 	} else {
 		s.value = fs.String(name, "", what+": - reads it from standard input; a `VALUE` given here is visible to other users (ps): prefer --"+name+"-file or --"+name+"-env")
 	}

@@ -80,8 +80,8 @@ func runMessageSign(_ context.Context, e *env, args []string) error {
 	wif := addSecret(fs, "wif", inWIF, false, "the private key in WIF")
 	addr := fs.String("address", "", "the address (`ADDR`) to sign for")
 	msg := fs.String("message", "", "the message (`MSG`) to sign")
-	format := fs.String("format", "", "simple, full or legacy (default: simple for native segwit, full otherwise)")
-	network := fs.String("network", "", "mainnet, testnet, signet or regtest (default: the address's)")
+	format := fs.String("format", "", "the signature format, `simple|full|legacy` (default: simple for native segwit, full otherwise)")
+	network := fs.String("network", "", "the network `N`: mainnet, testnet, signet or regtest (default: the address's)")
 	if err := noArgs(fs, args, "address", "message"); err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func runMessageVerify(ctx context.Context, e *env, args []string) error {
 	addr := fs.String("address", "", "the address (`ADDR`) the message was signed for")
 	msg := fs.String("message", "", "the message (`MSG`)")
 	sig := fs.String("signature", "", "the signature (`SIG`; or @FILE, or - for standard input)")
-	network := fs.String("network", "", "mainnet, testnet, signet or regtest (default: the address's)")
+	network := fs.String("network", "", "the network `N`: mainnet, testnet, signet or regtest (default: the address's)")
 	if err := noArgs(fs, args, "address", "message", "signature"); err != nil {
 		return err
 	}

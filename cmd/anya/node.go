@@ -125,10 +125,6 @@ func runNode(ctx context.Context, e *env, args []string) error {
 	if *blocks < 0 || *blocks > 100_000 {
 		return usageError("node: --blocks must be 0 to 100000")
 	}
-	btcd, err := findBtcd(*bin)
-	if err != nil {
-		return err
-	}
 	password := ""
 	if pass.given() {
 		raw, err := pass.read(e)
@@ -156,6 +152,10 @@ func runNode(ctx context.Context, e *env, args []string) error {
 		mining = a.String()
 	} else if _, err := bitcoin.ParseAddress(mining, bitcoin.Regtest); err != nil {
 		return bitcoinError(err)
+	}
+	btcd, err := findBtcd(*bin)
+	if err != nil {
+		return err
 	}
 	host := *listen
 	if host == "" {

@@ -39,7 +39,7 @@ type scoreFlags struct {
 
 func addScoreFlags(fs *flag.FlagSet) scoreFlags {
 	return scoreFlags{
-		backend: fs.String("backend", "ort", "ort (ONNX Runtime; run make setup first) or go (pure-Go evaluator)"),
+		backend: fs.String("backend", "ort", "the backend, `ort|go`: ONNX Runtime (run make setup first) or the pure-Go evaluator"),
 		factors: fs.Int("factors", 5, "number (`N`, 0 or more) of risk factors to report"),
 		dir:     fs.String("dir", "", "the registry directory (`DIR`; default ./models when it holds the model, else the models built into anya)"),
 	}

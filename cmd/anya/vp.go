@@ -218,6 +218,7 @@ func runPEXEvaluate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("pex evaluate")
 	definition := fs.String("definition", "", "the presentation `DEFINITION` (JSON)")
 	creds := listFlag(fs, "credential", "instead of a presentation, credentials (`JWT`, @FILE or -) to select from; repeat for each")
+	audience := fs.String("audience", "", "this verifier's `DID`, for a VP-JWT addressed to it (aud)")
 	gateway := gatewayFlag(fs)
 	pos, err := parse(fs, args, "definition")
 	if err != nil {
@@ -274,7 +275,7 @@ func runPEXEvaluate(ctx context.Context, e *env, args []string) error {
 		}{ev, false})
 	}
 	// A VP-JWT: the presentation evaluated is the one whose signature verified.
-	check, err := verifyPresentation(ctx, string(text), *gateway, "", "")
+	check, err := verifyPresentation(ctx, string(text), *gateway, "", *audience)
 	if err != nil {
 		return err
 	}
@@ -315,7 +316,7 @@ func runStatusListCreate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("status-list create")
 	portable := addSecret(fs, "portable-did", inPortableDID, true, "the issuer's portable DID")
 	url := fs.String("url", "", "the `URL` the status list credential is published at (its id)")
-	purpose := fs.String("purpose", vc.PurposeRevocation, "revocation or suspension")
+	purpose := fs.String("purpose", vc.PurposeRevocation, "the list's purpose, `revocation|suspension`")
 	size := fs.Int("size", vc.MinStatusListSize, "the number of entries (`N`; at least the default)")
 	set := fs.String("set", "", "entries to set (`I,J,...`): revoked or suspended")
 	clear := fs.String("clear", "", "entries to clear (`I,J,...`), in a list read with --from")
