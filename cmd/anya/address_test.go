@@ -47,7 +47,7 @@ func TestAddressDecode(t *testing.T) {
 		t.Errorf("--network signet: %v", doc)
 	}
 	for addr, want := range map[string]string{
-		"bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5":           "invalid_address", // bad checksum
+		"bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5":             "invalid_address", // bad checksum
 		"bc1pw508d6qejxtdg4y5r3zarvary0c5xw7kw508d6qejxtdg4y5r3": "invalid_address",
 	} {
 		if doc, code := cli(t, "address", "decode", addr); code != exitError || errorCode(t, doc) != want {
