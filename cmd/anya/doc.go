@@ -165,11 +165,13 @@
 //
 // link, pay, payment, workflow, dwn and audit work on the data directory of a Manager
 // (--data-dir, default $ANYA_DATA_DIR): its SQLite databases (anya.WorkflowFile,
-// anya.StateFile, anya.AuditFile, anya.DWNFile) and the host's DID (HostDIDFile, created on
-// first use, readable by its owner only; --host-did gives another). One command at a time may
-// use a data directory. link, pay, payment show and workflow run open a Manager on it, on the
-// embedded chain — a regtest chain that lives as long as the command — or on a btcd node
-// (--rpc, --rpc-user, --rpc-pass-file, --network). On the embedded chain, pay and workflow run
+// anya.StateFile, anya.AuditFile, anya.DWNFile), the host's DID (HostDIDFile, created on first
+// use, readable by its owner only; --host-did gives another) and the chain it follows
+// (ChainFile). One command at a time may use a data directory. link, pay, payment show and
+// workflow run open a Manager on it, on the embedded chain — a regtest chain that lives as
+// long as the command — or on a btcd node (--rpc, --rpc-user, --rpc-pass-file, --network); a
+// data directory stays with the kind of chain it started on (a node's directory opened without
+// --rpc is refused, with the node's endpoint in the message). On the embedded chain, pay and workflow run
 // first fund the sender from the chain's faucet (--fund, default 1 BTC), and pay --mine N mines
 // and waits for the confirmation; on a node, fund and mine with the node (anya node).
 //

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,6 +34,57 @@ import (
 // address-link credentials and writes payment records: every run on a data directory must be
 // the same host, or the earlier credentials stop being trusted.
 const HostDIDFile = "host-did.json"
+
+// ChainFile is the file in a data directory that says which chain its state follows: the
+// embedded chain, or a node (its RPC endpoint and network; never its password). A command that
+// names another chain kind than the one recorded is refused, so that a data directory that
+// follows a node is not opened, by mistake, on an embedded chain that knows none of its blocks.
+const ChainFile = "chain.json"
+
+// chainRecord is what ChainFile holds.
+type chainRecord struct {
+	Chain   string `json:"chain"` // "embedded" or "node"
+	RPC     string `json:"rpc,omitempty"`
+	Network string `json:"network,omitempty"`
+}
+
+// checkChain compares the chain a command names with the one the data directory follows.
+func checkChain(dir string, want chainRecord) error {
+	path := filepath.Join(dir, ChainFile)
+	raw, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return &cliError{Code: "io", Err: err}
+	default:
+		var have chainRecord
+		if err := json.Unmarshal(raw, &have); err != nil {
+			return &cliError{Code: "io", Err: fmt.Errorf("%s: %w", path, err)}
+		}
+		switch {
+		case have.Chain != want.Chain && have.Chain == "node":
+			return usageError("data directory %s follows the %s node at %s: give --rpc %s --rpc-user USER and its password", dir, have.Network, have.RPC, have.RPC)
+		case have.Chain != want.Chain:
+			return usageError("data directory %s follows the embedded chain: its payments are unknown to a node; use another data directory for the node", dir)
+		case have.Network != want.Network:
+			return usageError("data directory %s follows a %s node, not a %s one", dir, have.Network, want.Network)
+		}
+	}
+	return nil
+}
+
+// recordChain records the chain the data directory follows, once a Manager opened on it.
+func recordChain(dir string, want chainRecord) error {
+	path := filepath.Join(dir, ChainFile)
+	b, err := json.Marshal(want)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return &cliError{Code: "io", Err: err}
+	}
+	return nil
+}
 
 // DefaultFund is what the embedded chain pays the sender before a payment (pay --fund).
 const DefaultFund = 100_000_000
@@ -95,6 +147,17 @@ func (f managerFlags) open(ctx context.Context, e *env, prepare func(*simchain.C
 			return nil, err
 		}
 	}
+	want := chainRecord{Chain: "embedded", Network: bitcoin.Regtest.String()}
+	if *f.rpc != "" {
+		net, err := network(*f.network, bitcoin.Regtest)
+		if err != nil {
+			return nil, err
+		}
+		want = chainRecord{Chain: "node", RPC: *f.rpc, Network: net.String()}
+	}
+	if err := checkChain(dir, want); err != nil {
+		return nil, err
+	}
 	s := &session{}
 	var chain bitcoin.Chain
 	if *f.rpc == "" {
@@ -153,6 +216,10 @@ func (f managerFlags) open(ctx context.Context, e *env, prepare func(*simchain.C
 	if s.m, err = anya.New(opts...); err != nil {
 		closeChain()
 		return nil, managerError(err)
+	}
+	if err := recordChain(dir, want); err != nil {
+		_ = s.Close()
+		return nil, err
 	}
 	return s, nil
 }

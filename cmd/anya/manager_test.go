@@ -285,4 +285,3 @@ func TestWorkflowRun(t *testing.T) {
 		}
 	}
 }
-

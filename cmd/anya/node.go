@@ -276,9 +276,6 @@ func runNode(ctx context.Context, e *env, args []string) error {
 		MiningAddress: mining, Height: height, PID: cmd.Process.Pid, Btcd: btcd}); err != nil {
 		return err
 	}
-	if f, ok := e.stdout.(interface{ Sync() error }); ok {
-		_ = f.Sync()
-	}
 	select {
 	case <-ctx.Done():
 		return nil // interrupted: the node stops, the command succeeds
