@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 )
@@ -53,4 +54,23 @@ func Example_didResolve() {
 func Example_vcVerify() {
 	run(context.Background(), []string{"vc", "verify", "doodoo"}, nil, os.Stdout)
 	// Output: {"verified":false,"credential":null,"error":"vc: invalid token: jwt: malformed: jose: malformed token: token: not three dot-separated parts"}
+}
+
+func Example_addressDecode() {
+	run(context.Background(), []string{"address", "decode", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"}, nil, os.Stdout)
+	// Output: {"address":"bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4","network":"mainnet","networks":["mainnet"],"type":"p2wpkh","witness_version":0,"program":"751e76e8199196d454941c45d1b3a323f1433bd6","script":"0014751e76e8199196d454941c45d1b3a323f1433bd6","script_asm":"0 751e76e8199196d454941c45d1b3a323f1433bd6"}
+}
+
+// A DID that does not resolve is an error: a stable code, a message that says what to do, the
+// W3C resolution result as its detail, and exit status 1.
+func Example_errors() {
+	code := run(context.Background(), []string{"did", "resolve", "did:dht:1wiaaaoagzceggsnwfzmx5cweog5msg4u536mby8sqy3mkp3wyko"}, nil, os.Stdout)
+	fmt.Println("exit", code)
+	code = run(context.Background(), []string{"psbt", "decode"}, nil, os.Stdout)
+	fmt.Println("exit", code)
+	// Output:
+	// {"error":{"code":"method_not_supported","message":"did: methodNotSupported: did:dht:1wiaaaoagzceggsnwfzmx5cweog5msg4…: method \"dht\"; did:dht is resolved through a gateway: pass --gateway URL or set ANYA_DHT_GATEWAY","detail":{"@context":"https://w3id.org/did-resolution/v1","didResolutionMetadata":{"error":"methodNotSupported"},"didDocument":null,"didDocumentMetadata":{}}}}
+	// exit 1
+	// {"error":{"code":"usage","message":"psbt decode: want one PSBT (or @FILE, or - for standard input), got 0 arguments; usage: anya psbt decode PSBT [--network N] (anya psbt decode --help for more)"}}
+	// exit 2
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -68,6 +70,33 @@ func TestDispatch(t *testing.T) {
 		cmd, rest := lookup(append(append([]string(nil), c.path...), "x"))
 		if cmd == nil || len(rest) != 1 || rest[0] != "x" {
 			t.Errorf("lookup %v", c.path)
+		}
+	}
+}
+
+// TestProgressOnlyOnATerminal: progress bars go to a terminal, never to a file, a pipe or a
+// buffer.
+func TestProgressOnlyOnATerminal(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	for name, out := range map[string]io.Writer{"file": f, "pipe": w, "buffer": new(bytes.Buffer)} {
+		if terminal(out) != nil {
+			t.Errorf("%s taken for a terminal", name)
+		}
+	}
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		if terminal(tty) == nil {
+			t.Error("/dev/tty not taken for a terminal")
 		}
 	}
 }
