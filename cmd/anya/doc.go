@@ -68,8 +68,8 @@
 //
 // Private keys, portable DIDs (which hold private keys) and passwords never need to be on the
 // command line, where other users of the machine can read them (ps, /proc) and shells keep
-// them in their history. Each has three ways in: --NAME-file PATH, --NAME-env VAR and --NAME -
-// (standard input). --portable-did FILE names a file, as it always did. --wif VALUE still
+// them in their history. Each has three ways in: --NAME-file PATH (or --NAME @PATH),
+// --NAME-env VAR and --NAME - (standard input). --portable-did FILE names a file, as it always did. --wif VALUE still
 // works, for scripts written against earlier versions, but prints a warning on standard error;
 // so does --rpc-pass VALUE. Errors never repeat a secret. did create --out FILE writes the new
 // DID's private keys to a file only its owner can read and prints the public part only.

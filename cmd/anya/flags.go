@@ -96,7 +96,7 @@ func listFlag(fs *flag.FlagSet, name, usage string) *stringList {
 // keep it in their history. Each secret has a group of three flags:
 //
 //	--NAME -          read it from standard input
-//	--NAME-file PATH  read it from a file
+//	--NAME-file PATH  read it from a file (or --NAME @PATH)
 //	--NAME-env VAR    read it from an environment variable
 //
 // and --NAME VALUE, which still works for the secrets that always took it (--wif) but prints a
@@ -117,7 +117,7 @@ func addSecret(fs *flag.FlagSet, name string, in input, plainIsFile bool, what s
 	if plainIsFile {
 		s.value = fs.String(name, "", "the file holding "+what+" (`PORTABLE_DID`: FILE, @FILE, or - for standard input)")
 	} else {
-		s.value = fs.String(name, "", what+": - reads it from standard input; a `VALUE` given here is visible to other users (ps): prefer --"+name+"-file or --"+name+"-env")
+		s.value = fs.String(name, "", what+": - reads it from standard input, @FILE from a file; a `VALUE` given here is visible to other users (ps): prefer --"+name+"-file or --"+name+"-env")
 	}
 	s.file = fs.String(name+"-file", "", "read "+what+" from the file `PATH`")
 	s.env = fs.String(name+"-env", "", "read "+what+" from the environment variable `VAR`")
@@ -161,8 +161,8 @@ func (s *secret) read(e *env) ([]byte, error) {
 		return []byte(v), nil
 	case s.plainIsFile:
 		return e.readFile(s.in, *s.value)
-	case *s.value == "-":
-		return e.read(s.in, "-")
+	case *s.value == "-" || strings.HasPrefix(*s.value, "@"):
+		return e.read(s.in, *s.value)
 	}
 	fmt.Fprintf(e.stderr, "anya: warning: --%s puts a secret on the command line, where other users of this machine can read it; use %s\n", s.name, s.flags())
 	v := *s.value

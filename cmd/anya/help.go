@@ -71,6 +71,9 @@ func (c *command) help(hr *helpRequest) commandDoc {
 	hr.fs.VisitAll(func(f *flag.Flag) {
 		name, usage := flag.UnquoteUsage(f)
 		fd := flagDoc{Flag: "--" + f.Name, Usage: usage}
+		if len(f.Name) == 1 {
+			fd.Flag = "-" + f.Name
+		}
 		if name != "" {
 			fd.Flag += " " + name
 		}

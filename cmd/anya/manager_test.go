@@ -84,6 +84,15 @@ func TestLinkAndPayOnADataDirectory(t *testing.T) {
 		t.Fatalf("payment list: %v", byID)
 	}
 
+	// A payment record alice writes herself into her store is not a payment.
+	if doc, code := cli(t, "dwn", "write", "--data-dir", dir, "--portable-did", alice.file, "--protocol", "https://anya.org/protocols/payments/v1",
+		"--path", "payment", "--data", `{"payment_id":"forged","txid":"00","amount_sat":1,"status":"confirmed"}`); code != exitOK {
+		t.Fatalf("alice writes in her store: %v", doc)
+	}
+	if list, _ := cli(t, "payment", "list", "--data-dir", dir, "--did", alice.uri); len(list["payments"].([]any)) != 2 {
+		t.Fatalf("a record alice wrote is listed as a payment: %v", list)
+	}
+
 	// An identity whose address is linked to nothing: not sent, an error that says why.
 	bob, bobKey := newParty(t, "jwk"), newTestKey(t, "bob")
 	doc, code := pay(t, dir, bob, bobKey, shop.p2wpkh.String(), "25000", "order-3")
@@ -116,7 +125,7 @@ func TestLinkAndPayOnADataDirectory(t *testing.T) {
 	}
 	// Alice's records store holds her link and payments.
 	recs, code := cli(t, "dwn", "query", "--data-dir", dir, "--portable-did", alice.file, "--protocol", "https://anya.org/protocols/payments/v1")
-	if code != exitOK || len(recs["records"].([]any)) != 3 {
+	if code != exitOK || len(recs["records"].([]any)) != 4 { // the link, two payments, the record she wrote
 		t.Fatalf("alice's records: %d %v", code, recs)
 	}
 	for _, c := range []struct {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -459,6 +460,12 @@ func runPaymentList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Payment records are written by the host; a record the sender wrote into its own store
+	// at the same protocol path is not one.
+	host, err := hostURI(dir)
+	if err != nil {
+		return err
+	}
 	// The data directory's own records, read from its store as the operator who holds it.
 	store, err := dwn.OpenSQLiteStore(ctx, filepath.Join(dir, anya.DWNFile))
 	if err != nil {
@@ -472,7 +479,7 @@ func runPaymentList(ctx context.Context, e *env, args []string) error {
 		anya.PaymentRecord
 	}
 	out := []listed{}
-	q := dwn.StoreQuery{Filter: dwn.Filter{Protocol: anya.ProtocolURI, ProtocolPath: anya.PathPayment}, Sort: dwn.CreatedAscending,
+	q := dwn.StoreQuery{Filter: dwn.Filter{Protocol: anya.ProtocolURI, ProtocolPath: anya.PathPayment, Author: host}, Sort: dwn.CreatedAscending,
 		Limit: dwn.DefaultQueryLimit}
 	for {
 		recs, err := store.Query(ctx, *sender, q)
@@ -493,6 +500,23 @@ func runPaymentList(ctx context.Context, e *env, args []string) error {
 		q.After = &dwn.Cursor{RecordID: last.ID, Value: last.DateCreated}
 	}
 	return writeJSON(e.stdout, map[string]any{"did": *sender, "payments": out})
+}
+
+// hostURI returns the DID of the host of a data directory (HostDIDFile).
+func hostURI(dir string) (string, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, HostDIDFile))
+	if err != nil {
+		code := "io"
+		if errors.Is(err, os.ErrNotExist) {
+			code = "not_found"
+		}
+		return "", &cliError{Code: code, Err: fmt.Errorf("data directory %s has no host: %w", dir, err)}
+	}
+	p, err := did.ParsePortableDID(raw)
+	if err != nil {
+		return "", didError(err)
+	}
+	return p.URI, nil
 }
 
 // runWorkflowRun runs a workflow definition on a Manager: its steps call the Manager's

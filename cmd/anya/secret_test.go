@@ -28,6 +28,7 @@ func TestSecretsNeverOnTheCommandLine(t *testing.T) {
 		args  []string
 	}{
 		"file":  {"", []string{"--wif-file", file}},
+		"@file": {"", []string{"--wif", "@" + file}},
 		"env":   {"", []string{"--wif-env", "ANYA_TEST_WIF"}},
 		"stdin": {wif + "\n", []string{"--wif", "-"}},
 	} {
