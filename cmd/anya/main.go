@@ -143,7 +143,11 @@ func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		if g := group(args); g != "" && len(args) > 1 && isHelp(args[1]) {
 			return result(stdout, writeJSON(stdout, groupHelp(g)))
 		}
-		writeError(stdout, usageError("unknown command %q; commands: %s (anya help shows their usage and input limits; anya COMMAND --help one command's)", strings.Join(args, " "), commandList()))
+		what := fmt.Sprintf("unknown command %q", strings.Join(args, " "))
+		if len(args) == 0 {
+			what = "no command given"
+		}
+		writeError(stdout, usageError("%s; commands: %s (anya help shows their usage and input limits; anya COMMAND --help one command's)", what, commandList()))
 		return exitUsage
 	}
 	err := cmd.run(ctx, e, rest)
