@@ -28,7 +28,7 @@ func TestAddressDecode(t *testing.T) {
 		{"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "mainnet", "p2pkh", "76a91462e907b15cbf27d5425399ebf6f0fb50ebb88f1888ac",
 			"OP_DUP OP_HASH160 62e907b15cbf27d5425399ebf6f0fb50ebb88f18 OP_EQUALVERIFY OP_CHECKSIG", []string{"mainnet"}},
 	} {
-		doc, code := cli(t, "address", "decode", c.addr)
+		doc, code := anya(t, "address", "decode", c.addr)
 		if code != exitOK || doc["network"] != c.net || doc["type"] != c.typ || doc["script"] != c.script || fmt.Sprint(doc["networks"]) != fmt.Sprint(toAny(c.networks)) {
 			t.Errorf("%s: %d %v", c.addr, code, doc)
 		}
@@ -36,13 +36,13 @@ func TestAddressDecode(t *testing.T) {
 			t.Errorf("%s: asm %v", c.addr, doc["script_asm"])
 		}
 		// Encoding the script gives the address back.
-		back, code := cli(t, "address", "encode", "--script", c.script, "--network", c.net)
+		back, code := anya(t, "address", "encode", "--script", c.script, "--network", c.net)
 		if code != exitOK || back["address"] != c.addr {
 			t.Errorf("encode %s: %d %v", c.script, code, back)
 		}
 	}
 	// Read as signet, a testnet address is a signet one.
-	doc, _ := cli(t, "address", "decode", "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", "--network", "signet")
+	doc, _ := anya(t, "address", "decode", "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", "--network", "signet")
 	if doc["network"] != "signet" {
 		t.Errorf("--network signet: %v", doc)
 	}
@@ -50,11 +50,11 @@ func TestAddressDecode(t *testing.T) {
 		"bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5":             "invalid_address", // bad checksum
 		"bc1pw508d6qejxtdg4y5r3zarvary0c5xw7kw508d6qejxtdg4y5r3": "invalid_address",
 	} {
-		if doc, code := cli(t, "address", "decode", addr); code != exitError || errorCode(t, doc) != want {
+		if doc, code := anya(t, "address", "decode", addr); code != exitError || errorCode(t, doc) != want {
 			t.Errorf("%s: %d %v", addr, code, doc)
 		}
 	}
-	if doc, code := cli(t, "address", "decode", p2wpkhOfG, "--network", "testnet"); code != exitError || errorCode(t, doc) != "wrong_network" {
+	if doc, code := anya(t, "address", "decode", p2wpkhOfG, "--network", "testnet"); code != exitError || errorCode(t, doc) != "wrong_network" {
 		t.Errorf("mainnet address read as testnet: %v", doc)
 	}
 }
@@ -80,7 +80,7 @@ func TestAddressEncode(t *testing.T) {
 		{[]string{"--redeem-script", bip67Script}, "39bgKC7RFbpoCRbtD5KEdkYKtNyhpsNa3Z"},
 		{[]string{"--witness-script", "00", "--network", "regtest"}, "bcrt1qdc6qh88lkdaf3899gnntk7q293ufq8flkvmnsa59zx3sv9a05qwsqw736l"},
 	} {
-		doc, code := cli(t, append([]string{"address", "encode"}, c.args...)...)
+		doc, code := anya(t, append([]string{"address", "encode"}, c.args...)...)
 		if code != exitOK || doc["address"] != c.want {
 			t.Errorf("%v: %d %v", c.args, code, doc)
 		}
@@ -98,7 +98,7 @@ func TestAddressEncode(t *testing.T) {
 		{[]string{"--script", "00", "--network", "moon"}, "invalid_network"},
 		{[]string{"--script", strings.Repeat("00", maxScript)}, "input_too_large"},
 	} {
-		doc, code := cli(t, append([]string{"address", "encode"}, c.args...)...)
+		doc, code := anya(t, append([]string{"address", "encode"}, c.args...)...)
 		if code == exitOK || errorCode(t, doc) != c.code {
 			t.Errorf("%v: %d %v, want %s", c.args, code, doc, c.code)
 		}
@@ -113,13 +113,13 @@ const (
 )
 
 func TestMultisigCreate(t *testing.T) {
-	doc, code := cli(t, "multisig", "create", "--threshold", "2", "--pubkey", bip67Key1, "--pubkey", bip67Key2)
+	doc, code := anya(t, "multisig", "create", "--threshold", "2", "--pubkey", bip67Key1, "--pubkey", bip67Key2)
 	if code != exitOK || doc["witness_script"] != bip67Script || doc["kind"] != "sorted-p2wsh" {
 		t.Fatalf("%d %v", code, doc)
 	}
 	// The P2WSH address is the witness script's.
 	a := doc["address"].(map[string]any)
-	back, _ := cli(t, "address", "encode", "--witness-script", bip67Script)
+	back, _ := anya(t, "address", "encode", "--witness-script", bip67Script)
 	if a["address"] != back["address"] || a["type"] != "p2wsh" {
 		t.Fatalf("address %v, encode %v", a, back)
 	}
@@ -127,18 +127,18 @@ func TestMultisigCreate(t *testing.T) {
 		t.Fatalf("keys not in BIP-67 order: %v", keys)
 	}
 	// Taproot: a leaf with OP_CHECKSIGADD, the unspendable internal key unless MuSig2 is asked.
-	tr, code := cli(t, "multisig", "create", "--threshold", "2", "--pubkey", bip67Key1, "--pubkey", bip67Key2, "--pubkey", keyG,
+	tr, code := anya(t, "multisig", "create", "--threshold", "2", "--pubkey", bip67Key1, "--pubkey", bip67Key2, "--pubkey", keyG,
 		"--kind", "taproot", "--network", "regtest")
 	if code != exitOK || !strings.Contains(tr["leaf_script_asm"].(string), "OP_CHECKSIGADD") || tr["control_block"] == "" ||
 		tr["address"].(map[string]any)["type"] != "p2tr" || tr["address"].(map[string]any)["network"] != "regtest" {
 		t.Fatalf("taproot: %d %v", code, tr)
 	}
-	tr2, _ := cli(t, "multisig", "create", "--threshold", "2", "--pubkey", bip67Key1, "--pubkey", bip67Key2, "--pubkey", keyG,
+	tr2, _ := anya(t, "multisig", "create", "--threshold", "2", "--pubkey", bip67Key1, "--pubkey", bip67Key2, "--pubkey", keyG,
 		"--kind", "taproot", "--network", "regtest", "--musig2-keypath")
 	if tr2["internal_key"] == tr["internal_key"] || tr2["address"].(map[string]any)["address"] == tr["address"].(map[string]any)["address"] {
 		t.Fatalf("the MuSig2 key path changes nothing: %v", tr2)
 	}
-	mu, code := cli(t, "multisig", "create", "--pubkey", bip67Key1, "--pubkey", bip67Key2, "--kind", "musig2")
+	mu, code := anya(t, "multisig", "create", "--pubkey", bip67Key1, "--pubkey", bip67Key2, "--kind", "musig2")
 	if code != exitOK || mu["threshold"] != jsonNum(2) || mu["kind"] != "musig2-keypath" || mu["leaf_script"] != nil {
 		t.Fatalf("musig2: %d %v", code, mu)
 	}
@@ -154,7 +154,7 @@ func TestMultisigCreate(t *testing.T) {
 		{[]string{"--threshold", "1", "--pubkey", bip67Key1, "--pubkey", bip67Key2, "--kind", "musig2"}, "usage"},
 		{[]string{"--threshold", "1", "--pubkey", "nothex"}, "invalid_hex"},
 	} {
-		doc, code := cli(t, append([]string{"multisig", "create"}, c.args...)...)
+		doc, code := anya(t, append([]string{"multisig", "create"}, c.args...)...)
 		if code == exitOK || errorCode(t, doc) != c.code {
 			t.Errorf("%v: %d %v, want %s", c.args, code, doc, c.code)
 		}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/anya-org/anya-go"
+	sdk "github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/security"
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/jose"
@@ -17,11 +17,11 @@ import (
 
 // openAudit opens the audit log of a data directory, which must exist.
 func openAudit(ctx context.Context, dir string) (*security.AuditLog, error) {
-	dir, err := dataDir(dir, anya.AuditFile, false)
+	dir, err := dataDir(dir, sdk.AuditFile, false)
 	if err != nil {
 		return nil, err
 	}
-	l, err := security.OpenAuditLog(ctx, filepath.Join(dir, anya.AuditFile))
+	l, err := security.OpenAuditLog(ctx, filepath.Join(dir, sdk.AuditFile))
 	if err != nil {
 		return nil, &cliError{Code: "io", Err: err}
 	}

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"unicode/utf8"
 
-	"github.com/anya-org/anya-go"
+	sdk "github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/dwn"
 )
@@ -63,7 +63,7 @@ func addDWNFlags(fs *flag.FlagSet) dwnFlags {
 // open reads the author and opens the records store of the data directory (DWNFile) with a
 // node over it; create makes the directory if needed. The caller closes the node and store.
 func (f dwnFlags) open(ctx context.Context, e *env, create bool) (*did.BearerDID, string, *dwn.Node, *dwn.SQLiteStore, error) {
-	dir, err := dataDir(*f.dir, anya.DWNFile, create)
+	dir, err := dataDir(*f.dir, sdk.DWNFile, create)
 	if err != nil {
 		return nil, "", nil, nil, err
 	}
@@ -82,7 +82,7 @@ func (f dwnFlags) open(ctx context.Context, e *env, create bool) (*did.BearerDID
 	if err != nil {
 		return nil, "", nil, nil, err
 	}
-	store, err := dwn.OpenSQLiteStore(ctx, filepath.Join(dir, anya.DWNFile))
+	store, err := dwn.OpenSQLiteStore(ctx, filepath.Join(dir, sdk.DWNFile))
 	if err != nil {
 		return nil, "", nil, nil, &cliError{Code: "io", Err: err}
 	}

@@ -20,7 +20,7 @@ func TestEveryCommandAnswersHelp(t *testing.T) {
 			append(append([]string(nil), c.path...), "-h"),
 			append([]string{"help"}, c.path...),
 		} {
-			doc, code := cli(t, args...)
+			doc, code := anya(t, args...)
 			if code != exitOK {
 				t.Errorf("%v: exit %d %v", args, code, doc)
 				continue
@@ -61,7 +61,7 @@ func TestEveryCommandAnswersHelp(t *testing.T) {
 		}
 	}
 	// Defaults are shown.
-	doc, _ := cli(t, "score", "tx", "--help")
+	doc, _ := anya(t, "score", "tx", "--help")
 	if !strings.Contains(fmt.Sprint(doc["flags"]), "default:5") {
 		t.Errorf("score tx --factors shows no default: %v", doc["flags"])
 	}
@@ -70,14 +70,14 @@ func TestEveryCommandAnswersHelp(t *testing.T) {
 // TestGroupHelp: a group of commands lists them.
 func TestGroupHelp(t *testing.T) {
 	for _, args := range [][]string{{"psbt", "--help"}, {"help", "psbt"}, {"psbt", "-h"}} {
-		doc, code := cli(t, args...)
+		doc, code := anya(t, args...)
 		cmds, _ := doc["commands"].([]any)
 		if code != exitOK || doc["group"] != "psbt" || len(cmds) != 5 {
 			t.Errorf("%v: %d %v", args, code, doc)
 		}
 	}
 	for _, args := range [][]string{{"psbt"}, {"psbt", "nope"}, {"help", "nope"}, {"help", "psbt", "nope"}} {
-		doc, code := cli(t, args...)
+		doc, code := anya(t, args...)
 		if code != exitUsage || errorCode(t, doc) != "usage" {
 			t.Errorf("%v: %d %v", args, code, doc)
 		}
@@ -172,7 +172,7 @@ func TestEveryCommandRefusesBadInput(t *testing.T) {
 			append(append([]string(nil), c.path...), "--no-such-flag"),
 			append(append([]string(nil), c.path...), b.args...),
 		} {
-			doc, code, stderr := cliFull(t, strings.NewReader("not a key\n"), args...)
+			doc, code, stderr := anyaFull(t, strings.NewReader("not a key\n"), args...)
 			e, ok := doc["error"].(map[string]any)
 			if !ok || code == exitOK {
 				t.Errorf("%v: exit %d %v", args, code, doc)

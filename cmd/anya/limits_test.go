@@ -47,7 +47,7 @@ func writeFile(t *testing.T, b []byte) string {
 // on standard input (which never ends): each is refused with an error naming the input and its
 // limit, and standard input is read no further than one byte past the limit.
 func TestInputLimits(t *testing.T) {
-	issuer, _ := cli(t, "did", "create", "--method", "key")
+	issuer, _ := anya(t, "did", "create", "--method", "key")
 	portable := writePortable(t, issuer)
 	subject := issuer["uri"].(string)
 	dir := t.TempDir()
@@ -125,20 +125,20 @@ func TestInputLimits(t *testing.T) {
 		if s.files || c.in == inPortableDID {
 			t.Run(name+"/stdin", func(t *testing.T) {
 				stdin := &endless{b: ' '}
-				doc, code := cliIn(t, stdin, c.args("-")...)
+				doc, code := anyaIn(t, stdin, c.args("-")...)
 				tooBig(t, doc, code, s)
 				if stdin.read > int64(s.MaxBytes)+1<<16 {
 					t.Fatalf("read %d bytes of standard input for a limit of %d", stdin.read, s.MaxBytes)
 				}
 			})
 			t.Run(name+"/file", func(t *testing.T) {
-				doc, code := cli(t, c.args("@"+writeFile(t, []byte(over)))...)
+				doc, code := anya(t, c.args("@"+writeFile(t, []byte(over)))...)
 				tooBig(t, doc, code, s)
 			})
 		}
 		if c.in != inPortableDID && c.in != inWorkflow {
 			t.Run(name+"/argument", func(t *testing.T) {
-				doc, code := cli(t, c.args(over)...)
+				doc, code := anya(t, c.args(over)...)
 				tooBig(t, doc, code, s)
 			})
 		}
@@ -149,7 +149,7 @@ func TestInputLimits(t *testing.T) {
 			if s.files {
 				arg = "@" + writeFile(t, []byte(at))
 			}
-			doc, _ := cli(t, c.args(arg)...)
+			doc, _ := anya(t, c.args(arg)...)
 			if e, ok := doc["error"].(map[string]any); ok && e["code"] == "input_too_large" {
 				t.Fatalf("refused at the limit: %v", doc)
 			}
@@ -193,36 +193,36 @@ func TestLargeTransactionFromFileAndStdin(t *testing.T) {
 	}
 	text := hex.EncodeToString(raw.Bytes()) + "\n"
 	path := writeFile(t, []byte(text))
-	want, code := cli(t, "tx", "features", strings.TrimSpace(text))
+	want, code := anya(t, "tx", "features", strings.TrimSpace(text))
 	if code != exitOK || want["txid"] != tx.TxHash().String() {
 		t.Fatalf("argument: %d %v", code, want)
 	}
 	for name, run := range map[string]func() (map[string]any, int){
-		"file":  func() (map[string]any, int) { return cli(t, "tx", "features", "@"+path) },
-		"stdin": func() (map[string]any, int) { return cliIn(t, strings.NewReader(text), "tx", "features", "-") },
+		"file":  func() (map[string]any, int) { return anya(t, "tx", "features", "@"+path) },
+		"stdin": func() (map[string]any, int) { return anyaIn(t, strings.NewReader(text), "tx", "features", "-") },
 	} {
 		got, code := run()
 		if code != exitOK || fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("%s: %d %v", name, code, got)
 		}
 	}
-	doc, code := cli(t, "score", "tx", "--backend", "go", "@"+path)
+	doc, code := anya(t, "score", "tx", "--backend", "go", "@"+path)
 	if code != exitOK || doc["model"] != "fraud@1" {
 		t.Fatalf("score tx @FILE: %d %v", code, doc)
 	}
 }
 
 func TestFeaturesAndCredentialFromStdin(t *testing.T) {
-	doc, code := cliIn(t, strings.NewReader(riskyFeatures), "score", "features", "--backend", "go", "-")
+	doc, code := anyaIn(t, strings.NewReader(riskyFeatures), "score", "features", "--backend", "go", "-")
 	if code != exitOK || doc["model"] != "fraud@1" {
 		t.Fatalf("score features -: %d %v", code, doc)
 	}
-	issuer, _ := cli(t, "did", "create", "--method", "key")
-	out, _ := cli(t, "vc", "issue", "--portable-did", writePortable(t, issuer), "--subject", issuer["uri"].(string), "--type", "T")
+	issuer, _ := anya(t, "did", "create", "--method", "key")
+	out, _ := anya(t, "vc", "issue", "--portable-did", writePortable(t, issuer), "--subject", issuer["uri"].(string), "--type", "T")
 	token := out["vcJwt"].(string)
 	for name, res := range map[string]map[string]any{
-		"stdin": first(cliIn(t, strings.NewReader(token+"\n"), "vc", "verify", "-")),
-		"file":  first(cli(t, "vc", "verify", "@"+writeFile(t, []byte(token)))),
+		"stdin": first(anyaIn(t, strings.NewReader(token+"\n"), "vc", "verify", "-")),
+		"file":  first(anya(t, "vc", "verify", "@"+writeFile(t, []byte(token)))),
 	} {
 		if res["verified"] != true {
 			t.Errorf("%s: %v", name, res)
@@ -230,7 +230,7 @@ func TestFeaturesAndCredentialFromStdin(t *testing.T) {
 	}
 	// The portable DID and the claims can come from standard input (one of them).
 	raw, _ := os.ReadFile(writePortable(t, issuer))
-	out, code = cliIn(t, bytes.NewReader(raw), "vc", "issue", "--portable-did", "-", "--subject", issuer["uri"].(string), "--type", "T", "--claims", `{"a":1}`)
+	out, code = anyaIn(t, bytes.NewReader(raw), "vc", "issue", "--portable-did", "-", "--subject", issuer["uri"].(string), "--type", "T", "--claims", `{"a":1}`)
 	if code != exitOK || out["vcJwt"] == nil {
 		t.Fatalf("--portable-did -: %d %v", code, out)
 	}
@@ -262,7 +262,7 @@ func TestEveryErrorIsJSON(t *testing.T) {
 		{nil, []string{"did", "create", "--method", "web"}, "usage"},
 		{nil, []string{"help", "me"}, "usage"},
 	} {
-		doc, code := cliIn(t, c.stdin, c.args...)
+		doc, code := anyaIn(t, c.stdin, c.args...)
 		if code == exitOK || errorCode(t, doc) != c.code {
 			t.Errorf("%v: exit %d %v, want code %s", c.args, code, doc, c.code)
 		}
@@ -282,7 +282,7 @@ func TestEveryErrorIsJSON(t *testing.T) {
 // package documentation shows the same usage lines and limits.
 func TestHelp(t *testing.T) {
 	for _, arg := range []string{"help", "--help", "-h"} {
-		doc, code := cli(t, arg)
+		doc, code := anya(t, arg)
 		if code != exitOK || len(doc["commands"].([]any)) != len(commands()) || len(doc["inputs"].([]any)) != int(numInputs) {
 			t.Fatalf("%s: %d %v", arg, code, doc)
 		}

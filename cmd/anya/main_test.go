@@ -10,21 +10,21 @@ import (
 	"testing"
 )
 
-// cli runs the CLI in process and decodes its JSON output.
-func cli(t *testing.T, args ...string) (map[string]any, int) {
+// anya runs the CLI in process and decodes its JSON output.
+func anya(t *testing.T, args ...string) (map[string]any, int) {
 	t.Helper()
-	return cliIn(t, nil, args...)
+	return anyaIn(t, nil, args...)
 }
 
-// cliIn runs the CLI in process with stdin as its standard input.
-func cliIn(t *testing.T, stdin io.Reader, args ...string) (map[string]any, int) {
+// anyaIn runs the CLI in process with stdin as its standard input.
+func anyaIn(t *testing.T, stdin io.Reader, args ...string) (map[string]any, int) {
 	t.Helper()
-	doc, code, _ := cliFull(t, stdin, args...)
+	doc, code, _ := anyaFull(t, stdin, args...)
 	return doc, code
 }
 
-// cliFull runs the CLI in process and returns its JSON output, exit code and standard error.
-func cliFull(t *testing.T, stdin io.Reader, args ...string) (map[string]any, int, string) {
+// anyaFull runs the CLI in process and returns its JSON output, exit code and standard error.
+func anyaFull(t *testing.T, stdin io.Reader, args ...string) (map[string]any, int, string) {
 	t.Helper()
 	var out, stderr bytes.Buffer
 	code := runIO(context.Background(), args, stdin, &out, &stderr)
@@ -61,7 +61,7 @@ func errorCode(t *testing.T, doc map[string]any) string {
 
 func TestDispatch(t *testing.T) {
 	for _, args := range [][]string{nil, {"nope"}, {"message"}, {"message", "nope"}} {
-		doc, code := cli(t, args...)
+		doc, code := anya(t, args...)
 		if code != exitUsage || errorCode(t, doc) != "usage" {
 			t.Errorf("%v: exit %d, %v", args, code, doc)
 		}

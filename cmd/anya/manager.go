@@ -18,7 +18,7 @@ import (
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 
-	"github.com/anya-org/anya-go"
+	sdk "github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bitcoin/rpcchain"
 	"github.com/anya-org/anya-go/bitcoin/simchain"
@@ -112,7 +112,7 @@ func addManagerFlags(fs *flag.FlagSet) managerFlags {
 
 // session is a Manager on a data directory and the chain it runs on.
 type session struct {
-	m   *anya.Manager
+	m   *sdk.Manager
 	sim *simchain.Chain // the embedded chain, nil on a node
 	rpc *rpcchain.Chain
 }
@@ -201,9 +201,9 @@ func (f managerFlags) open(ctx context.Context, e *env, prepare func(*simchain.C
 		closeChain()
 		return nil, err
 	}
-	opts := []anya.Option{anya.WithDataDir(dir), anya.WithChain(chain), anya.WithHostDID(host), anya.WithDIDMethods(web)}
+	opts := []sdk.Option{sdk.WithDataDir(dir), sdk.WithChain(chain), sdk.WithHostDID(host), sdk.WithDIDMethods(web)}
 	if len(*f.trust) > 0 {
-		opts = append(opts, anya.WithTrustedIssuers(*f.trust...))
+		opts = append(opts, sdk.WithTrustedIssuers(*f.trust...))
 	}
 	if *f.gateway != "" {
 		client, err := diddht.NewClient(*f.gateway)
@@ -211,9 +211,9 @@ func (f managerFlags) open(ctx context.Context, e *env, prepare func(*simchain.C
 			closeChain()
 			return nil, usageError("--gateway: %v", err)
 		}
-		opts = append(opts, anya.WithDHTClient(client))
+		opts = append(opts, sdk.WithDHTClient(client))
 	}
-	if s.m, err = anya.New(opts...); err != nil {
+	if s.m, err = sdk.New(opts...); err != nil {
 		closeChain()
 		return nil, managerError(err)
 	}
@@ -301,17 +301,17 @@ func managerError(err error) error {
 		return err
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
-	case errors.Is(err, anya.ErrInvalidOp):
+	case errors.Is(err, sdk.ErrInvalidOp):
 		return &cliError{Code: "invalid_argument", Err: err}
-	case errors.Is(err, anya.ErrChallenge):
+	case errors.Is(err, sdk.ErrChallenge):
 		return &cliError{Code: "invalid_challenge", Err: err}
-	case errors.Is(err, anya.ErrProof):
+	case errors.Is(err, sdk.ErrProof):
 		return &cliError{Code: "invalid_proof", Err: err}
-	case errors.Is(err, anya.ErrNoKey):
+	case errors.Is(err, sdk.ErrNoKey):
 		return &cliError{Code: "no_key", Err: err}
-	case errors.Is(err, anya.ErrUnknownIdentity):
+	case errors.Is(err, sdk.ErrUnknownIdentity):
 		return &cliError{Code: "unknown_identity", Err: err}
-	case errors.Is(err, anya.ErrInvalidOption):
+	case errors.Is(err, sdk.ErrInvalidOption):
 		return usageError("%v", err)
 	}
 	var re *did.ResolutionError
@@ -364,7 +364,7 @@ func (id identity) p2wpkh(net bitcoin.Network) (bitcoin.Address, error) {
 }
 
 // register adds the identity to the Manager (AddIdentity).
-func (id identity) register(ctx context.Context, m *anya.Manager) (*anya.Identity, error) {
+func (id identity) register(ctx context.Context, m *sdk.Manager) (*sdk.Identity, error) {
 	b, err := importBearer(ctx, id.raw)
 	if err != nil {
 		return nil, err

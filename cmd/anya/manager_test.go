@@ -17,7 +17,7 @@ import (
 func pay(t *testing.T, dir string, p party, k testKey, to, amount, id string, extra ...string) (map[string]any, int) {
 	t.Helper()
 	args := append([]string{"pay", "--data-dir", dir, "--portable-did", p.file, "--wif-file", k.wifFile, "--to", to, "--amount", amount, "--id", id}, extra...)
-	return cli(t, args...)
+	return anya(t, args...)
 }
 
 func detail(doc map[string]any) map[string]any {
@@ -33,7 +33,7 @@ func TestLinkAndPayOnADataDirectory(t *testing.T) {
 	alice, aliceKey := newParty(t, "key"), newTestKey(t, "alice")
 	shop := newTestKey(t, "shop")
 
-	link, code := cli(t, "link", "challenge", "--data-dir", dir, "--portable-did", alice.file, "--wif-file", aliceKey.wifFile)
+	link, code := anya(t, "link", "challenge", "--data-dir", dir, "--portable-did", alice.file, "--wif-file", aliceKey.wifFile)
 	if code != exitOK || link["did"] != alice.uri || link["address"] != aliceKey.p2wpkh.String() || !strings.HasPrefix(link["account"].(string), "did:pkh:") {
 		t.Fatalf("link: %d %v", code, link)
 	}
@@ -41,12 +41,12 @@ func TestLinkAndPayOnADataDirectory(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("host DID file: %v %v", st, err)
 	}
-	v, code := cli(t, "link", "verify", "--data-dir", dir, "--did", alice.uri, "--address", aliceKey.p2wpkh.String())
+	v, code := anya(t, "link", "verify", "--data-dir", dir, "--did", alice.uri, "--address", aliceKey.p2wpkh.String())
 	if code != exitOK || v["verified"] != true || v["credential"] == nil {
 		t.Fatalf("link verify: %d %v", code, v)
 	}
 	// With the credential given, and for an address it does not link: a verdict.
-	v, code = cli(t, "link", "verify", "--data-dir", dir, "--did", alice.uri, "--address", shop.p2wpkh.String(), "--credential", link["credential"].(string))
+	v, code = anya(t, "link", "verify", "--data-dir", dir, "--did", alice.uri, "--address", shop.p2wpkh.String(), "--credential", link["credential"].(string))
 	if code != exitOK || v["verified"] != false || v["reason"] == "" {
 		t.Fatalf("link verify of another address: %d %v", code, v)
 	}
@@ -67,11 +67,11 @@ func TestLinkAndPayOnADataDirectory(t *testing.T) {
 	if code != exitOK || conf == nil || conf["block"] == "" {
 		t.Fatalf("pay --mine: %d %v", code, p2)
 	}
-	show, code := cli(t, "payment", "show", "order-1", "--data-dir", dir)
+	show, code := anya(t, "payment", "show", "order-1", "--data-dir", dir)
 	if code != exitOK || show["txid"] != p["txid"] || show["outcome"] != "sent" {
 		t.Fatalf("payment show: %d %v", code, show)
 	}
-	list, code := cli(t, "payment", "list", "--data-dir", dir, "--did", alice.uri)
+	list, code := anya(t, "payment", "list", "--data-dir", dir, "--did", alice.uri)
 	pays, _ := list["payments"].([]any)
 	if code != exitOK || len(pays) != 2 {
 		t.Fatalf("payment list: %d %v", code, list)
@@ -85,11 +85,11 @@ func TestLinkAndPayOnADataDirectory(t *testing.T) {
 	}
 
 	// A payment record alice writes herself into her store is not a payment.
-	if doc, code := cli(t, "dwn", "write", "--data-dir", dir, "--portable-did", alice.file, "--protocol", "https://anya.org/protocols/payments/v1",
+	if doc, code := anya(t, "dwn", "write", "--data-dir", dir, "--portable-did", alice.file, "--protocol", "https://anya.org/protocols/payments/v1",
 		"--path", "payment", "--data", `{"payment_id":"forged","txid":"00","amount_sat":1,"status":"confirmed"}`); code != exitOK {
 		t.Fatalf("alice writes in her store: %v", doc)
 	}
-	if list, _ := cli(t, "payment", "list", "--data-dir", dir, "--did", alice.uri); len(list["payments"].([]any)) != 2 {
+	if list, _ := anya(t, "payment", "list", "--data-dir", dir, "--did", alice.uri); len(list["payments"].([]any)) != 2 {
 		t.Fatalf("a record alice wrote is listed as a payment: %v", list)
 	}
 
@@ -111,12 +111,12 @@ func TestLinkAndPayOnADataDirectory(t *testing.T) {
 	if code != exitError || errorCode(t, doc) != "insufficient_funds" || !strings.Contains(errorMessage(doc), "need 50000") {
 		t.Fatalf("insufficient funds: %d %v", code, doc)
 	}
-	if doc, code := cli(t, "payment", "show", "order-404", "--data-dir", dir); code != exitError || errorCode(t, doc) != "not_found" {
+	if doc, code := anya(t, "payment", "show", "order-404", "--data-dir", dir); code != exitError || errorCode(t, doc) != "not_found" {
 		t.Fatalf("unknown payment: %d %v", code, doc)
 	}
 
 	// The audit log of all of it is intact.
-	rep, code := cli(t, "audit", "verify", "--data-dir", dir)
+	rep, code := anya(t, "audit", "verify", "--data-dir", dir)
 	if code != exitOK || rep["intact"] != true {
 		t.Fatalf("audit: %d %v", code, rep)
 	}
@@ -124,7 +124,7 @@ func TestLinkAndPayOnADataDirectory(t *testing.T) {
 		t.Fatalf("audit entries: %v", rep)
 	}
 	// Alice's records store holds her link and payments.
-	recs, code := cli(t, "dwn", "query", "--data-dir", dir, "--portable-did", alice.file, "--protocol", "https://anya.org/protocols/payments/v1")
+	recs, code := anya(t, "dwn", "query", "--data-dir", dir, "--portable-did", alice.file, "--protocol", "https://anya.org/protocols/payments/v1")
 	if code != exitOK || len(recs["records"].([]any)) != 4 { // the link, two payments, the record she wrote
 		t.Fatalf("alice's records: %d %v", code, recs)
 	}
@@ -139,7 +139,7 @@ func TestLinkAndPayOnADataDirectory(t *testing.T) {
 		{[]string{"link", "challenge", "--data-dir", dir, "--portable-did", alice.file}, "usage"},
 		{[]string{"link", "verify", "--data-dir", dir, "--did", alice.uri, "--address", "x", "--trust", "nope"}, "usage"},
 	} {
-		if doc, code := cli(t, c.args...); code == exitOK || errorCode(t, doc) != c.code {
+		if doc, code := anya(t, c.args...); code == exitOK || errorCode(t, doc) != c.code {
 			t.Errorf("%v: %d %v, want %s", c.args, code, doc, c.code)
 		}
 	}
@@ -166,7 +166,7 @@ func TestLinkWithAnExternalWallet(t *testing.T) {
 		code string
 	}{
 		{"signed by the wallet", func(ch string) string {
-			doc, code := cliIn(t, strings.NewReader(ch+"\n"), "link", "prove", "--challenge", "-", "--address", carolKey.p2wpkh.String(),
+			doc, code := anyaIn(t, strings.NewReader(ch+"\n"), "link", "prove", "--challenge", "-", "--address", carolKey.p2wpkh.String(),
 				"--did", carol.uri, "--wif-file", carolKey.wifFile)
 			if code != exitOK {
 				t.Errorf("link prove: %v", doc)
@@ -175,12 +175,12 @@ func TestLinkWithAnExternalWallet(t *testing.T) {
 		}, ""},
 		{"signed by another key", func(ch string) string {
 			other := newTestKey(t, "not carol")
-			doc, _ := cliIn(t, strings.NewReader(ch), "link", "prove", "--challenge", "-", "--address", other.p2wpkh.String(), "--wif-file", other.wifFile)
+			doc, _ := anyaIn(t, strings.NewReader(ch), "link", "prove", "--challenge", "-", "--address", other.p2wpkh.String(), "--wif-file", other.wifFile)
 			if doc["signature"] != nil {
 				t.Errorf("link prove signed a challenge naming another address: %v", doc)
 			}
 			// The signature of another message by carol's key.
-			sig, _ := cli(t, "message", "sign", "--address", carolKey.p2wpkh.String(), "--message", "hello", "--wif-file", carolKey.wifFile)
+			sig, _ := anya(t, "message", "sign", "--address", carolKey.p2wpkh.String(), "--message", "hello", "--wif-file", carolKey.wifFile)
 			return sig["signature"].(string)
 		}, "invalid_proof"},
 		{"no signature", func(string) string { return "" }, "invalid_proof"},
@@ -223,13 +223,13 @@ func TestLinkWithAnExternalWallet(t *testing.T) {
 		})
 	}
 	// The link made through the wallet holds in the next command.
-	v, _ := cli(t, "link", "verify", "--data-dir", dir, "--did", carol.uri, "--address", carolKey.p2wpkh.String())
+	v, _ := anya(t, "link", "verify", "--data-dir", dir, "--did", carol.uri, "--address", carolKey.p2wpkh.String())
 	if v["verified"] != true {
 		t.Fatalf("link verify: %v", v)
 	}
 	// The prompt on a terminal is text; the signature cannot also come from a stdin that a
 	// secret takes.
-	doc, code := cliIn(t, strings.NewReader("{}"), "link", "challenge", "--data-dir", dir, "--portable-did", "-", "--address", carolKey.p2wpkh.String())
+	doc, code := anyaIn(t, strings.NewReader("{}"), "link", "challenge", "--data-dir", dir, "--portable-did", "-", "--address", carolKey.p2wpkh.String())
 	if code == exitOK || errorCode(t, doc) != "invalid_portable_did" && errorCode(t, doc) != "usage" {
 		t.Fatalf("stdin taken: %d %v", code, doc)
 	}
@@ -241,7 +241,7 @@ func TestWorkflowRun(t *testing.T) {
 	dir := t.TempDir()
 	alice, aliceKey := newParty(t, "key"), newTestKey(t, "wf alice")
 	shop := newTestKey(t, "wf shop")
-	if doc, code := cli(t, "link", "challenge", "--data-dir", dir, "--portable-did", alice.file, "--wif-file", aliceKey.wifFile); code != exitOK {
+	if doc, code := anya(t, "link", "challenge", "--data-dir", dir, "--portable-did", alice.file, "--wif-file", aliceKey.wifFile); code != exitOK {
 		t.Fatal(doc)
 	}
 	def := filepath.Join("..", "..", "examples", "workflow-json", "cautious_payment.json")
@@ -251,7 +251,7 @@ func TestWorkflowRun(t *testing.T) {
 		return string(b)
 	}
 	run := func(id string, amount, cap int) (map[string]any, int) {
-		return cli(t, "workflow", "run", def, "--data-dir", dir, "--id", id, "--input", input(id, amount, cap),
+		return anya(t, "workflow", "run", def, "--data-dir", dir, "--id", id, "--input", input(id, amount, cap),
 			"--portable-did", alice.file, "--wif-file", aliceKey.wifFile)
 	}
 	res, code := run("c-1", 20_000, 50_000)
@@ -273,7 +273,7 @@ func TestWorkflowRun(t *testing.T) {
 		"steps:\n  - id: verify\n    operation: web5.verify_identity\n    input: {did: \"{{input.did}}\", address: \"{{input.address}}\"}\n" +
 		"output:\n  verified: \"{{steps.verify.sender_verified}}\"\n"
 	in := fmt.Sprintf(`{"did": %q, "address": %q}`, alice.uri, aliceKey.p2wpkh)
-	res, code = cliIn(t, strings.NewReader(yaml), "workflow", "run", "-", "--data-dir", dir, "--id", "y-1", "--input", in)
+	res, code = anyaIn(t, strings.NewReader(yaml), "workflow", "run", "-", "--data-dir", dir, "--id", "y-1", "--input", in)
 	if code != exitOK || res["output"].(map[string]any)["verified"] != true {
 		t.Fatalf("yaml: %d %v", code, res)
 	}
@@ -288,7 +288,7 @@ func TestWorkflowRun(t *testing.T) {
 		{yaml, []string{"-", "--id", "z", "--input", `{"did": 1}`}, "invalid_input"},
 		{yaml, []string{"-"}, "usage"},
 	} {
-		doc, code := cliIn(t, strings.NewReader(c.stdin), append([]string{"workflow", "run", "--data-dir", dir}, c.args...)...)
+		doc, code := anyaIn(t, strings.NewReader(c.stdin), append([]string{"workflow", "run", "--data-dir", dir}, c.args...)...)
 		if code == exitOK || errorCode(t, doc) != c.code {
 			t.Errorf("%q %v: %d %v, want %s", c.stdin, c.args, code, doc, c.code)
 		}

@@ -48,17 +48,17 @@ func TestMessageSignVerify(t *testing.T) {
 			if c.format != "" {
 				args = append(args, "--format", c.format)
 			}
-			doc, code := cli(t, args...)
+			doc, code := anya(t, args...)
 			sig, _ := doc["signature"].(string)
 			if code != 0 || sig == "" {
 				t.Fatalf("%s %s %s: exit %d, %v", net, c.addr.Type(), c.format, code, doc)
 			}
 			// The network defaults to the address's.
-			doc, code = cli(t, "message", "verify", "--address", c.addr.String(), "--message", "hello anya", "--signature", sig)
+			doc, code = anya(t, "message", "verify", "--address", c.addr.String(), "--message", "hello anya", "--signature", sig)
 			if code != 0 || doc["result"] != "valid" || doc["format"] != c.want || doc["reason"] != "" {
 				t.Errorf("%s %s %s: verify exit %d, %v", net, c.addr.Type(), c.format, code, doc)
 			}
-			doc, code = cli(t, "message", "verify", "--address", c.addr.String(), "--message", "hello anya?", "--signature", sig,
+			doc, code = anya(t, "message", "verify", "--address", c.addr.String(), "--message", "hello anya?", "--signature", sig,
 				"--network", net.String())
 			if code != 0 || doc["result"] != "invalid" || doc["reason"] == "" {
 				t.Errorf("%s %s %s: wrong message: exit %d, %v", net, c.addr.Type(), c.format, code, doc)
@@ -90,14 +90,14 @@ func TestMessageVerifyVectors(t *testing.T) {
 	}
 	for _, c := range v.Simple {
 		for _, sig := range c.Signatures {
-			doc, code := cli(t, "message", "verify", "--address", c.Address, "--message", c.Message, "--signature", sig)
+			doc, code := anya(t, "message", "verify", "--address", c.Address, "--message", c.Message, "--signature", sig)
 			if code != 0 || doc["result"] != "valid" {
 				t.Errorf("%s: exit %d %v", c.Address, code, doc)
 			}
 		}
 	}
 	for _, c := range v.Error {
-		doc, code := cli(t, "message", "verify", "--address", c.Address, "--message", c.Message, "--signature", c.Signature)
+		doc, code := anya(t, "message", "verify", "--address", c.Address, "--message", c.Message, "--signature", c.Signature)
 		switch code {
 		case 0:
 			if doc["result"] != "invalid" || !strings.Contains(doc["reason"].(string), c.ErrorSubstr) {
@@ -136,7 +136,7 @@ func TestMessageErrors(t *testing.T) {
 		{[]string{"message", "verify", "--address", addr, "--message", "m", "--signature", "fooAA=="}, exitError, "malformed_signature"},
 		{[]string{"message", "verify", "--address", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3", "--message", "m", "--signature", "AA=="}, exitError, "invalid_address"},
 	} {
-		doc, code := cli(t, c.args...)
+		doc, code := anya(t, c.args...)
 		if code != c.exit || errorCode(t, doc) != c.code {
 			t.Errorf("%v: exit %d, %v; want %d %s", c.args, code, doc, c.exit, c.code)
 		}

@@ -41,7 +41,7 @@ func awayFromRepo(t *testing.T) {
 
 func TestModelUsage(t *testing.T) {
 	for _, args := range [][]string{{"model"}, {"model", "nope"}, {"model", "card"}, {"model", "card", "a", "b"}, {"model", "train", "extra"}} {
-		if doc, code := cli(t, args...); code != exitUsage || errorCode(t, doc) != "usage" {
+		if doc, code := anya(t, args...); code != exitUsage || errorCode(t, doc) != "usage" {
 			t.Errorf("%v: %v (%d), want a usage error", args, doc, code)
 		}
 	}
@@ -80,7 +80,7 @@ func TestTrainAndCard(t *testing.T) {
 		t.Error("trained reputation model differs from the shipped one")
 	}
 
-	doc, code := cli(t, "model", "card", "reputation", "--dir", dir)
+	doc, code := anya(t, "model", "card", "reputation", "--dir", dir)
 	if code != exitOK || doc["model"] != "reputation@1" || doc["embedded"] != false {
 		t.Fatalf("card: %v", doc)
 	}
@@ -96,7 +96,7 @@ func TestCardOfEmbeddedModel(t *testing.T) {
 	t.Chdir(t.TempDir())
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	t.Setenv("HOME", t.TempDir())
-	doc, code := cli(t, "model", "card", "fraud@1")
+	doc, code := anya(t, "model", "card", "fraud@1")
 	if code != exitOK || doc["embedded"] != true || doc["model"] != "fraud@1" {
 		t.Fatalf("%v", doc)
 	}
@@ -105,10 +105,10 @@ func TestCardOfEmbeddedModel(t *testing.T) {
 			t.Fatalf("%s: %v", k, err)
 		}
 	}
-	if doc, code := cli(t, "model", "card", "nope"); code != exitError || errorCode(t, doc) != "not_found" {
+	if doc, code := anya(t, "model", "card", "nope"); code != exitError || errorCode(t, doc) != "not_found" {
 		t.Fatalf("unknown model card: %v", doc)
 	}
-	if doc, code := cli(t, "model", "train", "--model", "nope", "--out", t.TempDir()); code != exitError || errorCode(t, doc) != "not_found" {
+	if doc, code := anya(t, "model", "train", "--model", "nope", "--out", t.TempDir()); code != exitError || errorCode(t, doc) != "not_found" {
 		t.Fatalf("training an unknown model: %v", doc)
 	}
 }

@@ -155,7 +155,7 @@ func TestPayOnBtcd(t *testing.T) {
 	info, _ := startNode(t, "--mining-address", aliceKey.p2wpkh.String(), "--blocks", "432")
 	t.Setenv("NODE_PASS", info.Pass)
 	chain := []string{"--data-dir", dir, "--rpc", info.RPC, "--rpc-user", info.User, "--rpc-pass-env", "NODE_PASS"}
-	if doc, code := cli(t, append([]string{"link", "challenge", "--portable-did", alice.file, "--wif-file", aliceKey.wifFile}, chain...)...); code != exitOK {
+	if doc, code := anya(t, append([]string{"link", "challenge", "--portable-did", alice.file, "--wif-file", aliceKey.wifFile}, chain...)...); code != exitOK {
 		t.Fatalf("link: %v", doc)
 	}
 	p, code := pay(t, dir, alice, aliceKey, shop.p2wpkh.String(), "25000", "btcd-1", chain[2:]...)
@@ -172,31 +172,31 @@ func TestPayOnBtcd(t *testing.T) {
 		t.Fatal(err)
 	}
 	// payment show runs a Manager on the node: it catches up with the block.
-	if doc, code := cli(t, append([]string{"payment", "show", "btcd-1"}, chain...)...); code != exitOK || doc["txid"] != p["txid"] {
+	if doc, code := anya(t, append([]string{"payment", "show", "btcd-1"}, chain...)...); code != exitOK || doc["txid"] != p["txid"] {
 		t.Fatalf("payment show: %d %v", code, doc)
 	}
-	list, _ := cli(t, "payment", "list", "--data-dir", dir, "--did", alice.uri)
+	list, _ := anya(t, "payment", "list", "--data-dir", dir, "--did", alice.uri)
 	pays, _ := list["payments"].([]any)
 	if len(pays) != 1 || pays[0].(map[string]any)["status"] != "confirmed" || pays[0].(map[string]any)["block_height"] != jsonNum(433) {
 		t.Fatalf("payment list: %v", list)
 	}
 	// A wrong password: the node refuses, an error that says which node.
 	t.Setenv("NODE_PASS", "wrong")
-	if doc, code := cli(t, append([]string{"payment", "show", "btcd-1"}, chain...)...); code != exitError || errorCode(t, doc) != "unreachable" ||
+	if doc, code := anya(t, append([]string{"payment", "show", "btcd-1"}, chain...)...); code != exitError || errorCode(t, doc) != "unreachable" ||
 		!strings.Contains(errorMessage(doc), info.RPC) {
 		t.Fatalf("wrong password: %d %v", code, doc)
 	}
 	// The data directory follows the node: it is not opened on the embedded chain, and a
 	// directory of the embedded chain is not opened on the node.
 	t.Setenv("NODE_PASS", info.Pass)
-	if doc, code := cli(t, "payment", "show", "btcd-1", "--data-dir", dir); code != exitUsage || !strings.Contains(errorMessage(doc), info.RPC) {
+	if doc, code := anya(t, "payment", "show", "btcd-1", "--data-dir", dir); code != exitUsage || !strings.Contains(errorMessage(doc), info.RPC) {
 		t.Fatalf("a node's data directory on the embedded chain: %d %v", code, doc)
 	}
 	embedded := t.TempDir()
-	if doc, code := cli(t, "link", "verify", "--data-dir", embedded, "--did", alice.uri, "--address", aliceKey.p2wpkh.String()); code != exitOK {
+	if doc, code := anya(t, "link", "verify", "--data-dir", embedded, "--did", alice.uri, "--address", aliceKey.p2wpkh.String()); code != exitOK {
 		t.Fatal(doc)
 	}
-	if doc, code := cli(t, "link", "verify", "--data-dir", embedded, "--did", alice.uri, "--address", aliceKey.p2wpkh.String(), "--rpc", info.RPC,
+	if doc, code := anya(t, "link", "verify", "--data-dir", embedded, "--did", alice.uri, "--address", aliceKey.p2wpkh.String(), "--rpc", info.RPC,
 		"--rpc-user", info.User, "--rpc-pass-env", "NODE_PASS"); code != exitUsage || !strings.Contains(errorMessage(doc), "embedded chain") {
 		t.Fatalf("an embedded data directory on a node: %d %v", code, doc)
 	}

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/anya-org/anya-go"
+	sdk "github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bitcoin/simchain"
 	"github.com/anya-org/anya-go/bus"
@@ -89,11 +89,11 @@ func runLinkChallenge(ctx context.Context, e *env, args []string) error {
 	} else if sig, err = askSignature(ctx, e, a.String(), challenge); err != nil {
 		return err
 	}
-	res, err := m.Execute(ctx, anya.BitcoinToWeb5{DID: ident.String(), Address: a.String(), Challenge: challenge, Signature: sig})
+	res, err := m.Execute(ctx, sdk.BitcoinToWeb5{DID: ident.String(), Address: a.String(), Challenge: challenge, Signature: sig})
 	if err != nil {
 		return managerError(err)
 	}
-	l := res.(*anya.Link)
+	l := res.(*sdk.Link)
 	return writeJSON(e.stdout, linkJSON{DID: l.DID, Address: l.Address, Account: l.Account, CAIP10: l.CAIP10, Credential: l.Credential,
 		RecordID: l.RecordID, ValidUntil: l.ValidUntil})
 }
@@ -219,11 +219,11 @@ func runLinkVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	res, err := s.m.Execute(ctx, anya.VerifyLink{DID: *d, Address: *addr, Credential: token})
+	res, err := s.m.Execute(ctx, sdk.VerifyLink{DID: *d, Address: *addr, Credential: token})
 	if err != nil {
 		return managerError(err)
 	}
-	v := res.(*anya.LinkVerification)
+	v := res.(*sdk.LinkVerification)
 	out := map[string]any{"did": v.DID, "address": v.Address, "verified": v.Verified, "score": v.Score, "reason": v.Reason}
 	if v.Credential != nil {
 		out["credential"] = map[string]any{"id": v.Credential.ID, "issuer": v.Credential.Issuer, "issued_at": v.Credential.IssuedAt,
@@ -267,16 +267,16 @@ func stepsOf(r *workflow.Result) []stepJSON {
 	return out
 }
 
-func paymentOf(p *anya.Payment) paymentJSON {
+func paymentOf(p *sdk.Payment) paymentJSON {
 	out := paymentJSON{PaymentID: p.PaymentID, Outcome: string(p.Outcome), Status: string(p.Status), SenderVerified: p.SenderVerified,
-		VerificationScore: p.VerificationScore, Risk: p.Risk, Threshold: anya.DefaultRiskThreshold, Txid: p.Txid, RecordID: p.RecordID,
+		VerificationScore: p.VerificationScore, Risk: p.Risk, Threshold: sdk.DefaultRiskThreshold, Txid: p.Txid, RecordID: p.RecordID,
 		Error: p.Error, Steps: stepsOf(p.Run)}
 	switch p.Outcome {
-	case anya.OutcomeBlocked:
-		out.Reason = fmt.Sprintf("risk_above_threshold: the fraud risk %.4f is at or above the threshold %.2f", p.Risk, anya.DefaultRiskThreshold)
-	case anya.OutcomeUnverified:
+	case sdk.OutcomeBlocked:
+		out.Reason = fmt.Sprintf("risk_above_threshold: the fraud risk %.4f is at or above the threshold %.2f", p.Risk, sdk.DefaultRiskThreshold)
+	case sdk.OutcomeUnverified:
 		out.Reason = "unverified: the sender's DID is not verifiably linked to the sending address"
-	case anya.OutcomeFailed:
+	case sdk.OutcomeFailed:
 		out.Reason = "failed: " + p.Error
 	}
 	return out
@@ -286,7 +286,7 @@ func paymentOf(p *anya.Payment) paymentJSON {
 // detail is the payment.
 func paymentError(p paymentJSON) error {
 	msg := fmt.Sprintf("payment %s was not sent: %s", p.PaymentID, p.Reason)
-	if p.Outcome == string(anya.OutcomePending) {
+	if p.Outcome == string(sdk.OutcomePending) {
 		msg = fmt.Sprintf("payment %s is unfinished; run the command again to continue it", p.PaymentID)
 	}
 	return &cliError{Code: "payment_" + p.Outcome, Err: errors.New(msg), Detail: p}
@@ -350,9 +350,9 @@ func runPay(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	confirmed := make(chan anya.PaymentEvent, 1)
+	confirmed := make(chan sdk.PaymentEvent, 1)
 	if *mine > 0 {
-		sub, err := bus.Subscribe(m.Bus(), anya.TopicPaymentConfirmed, func(_ context.Context, ev bus.Envelope[anya.PaymentEvent]) error {
+		sub, err := bus.Subscribe(m.Bus(), sdk.TopicPaymentConfirmed, func(_ context.Context, ev bus.Envelope[sdk.PaymentEvent]) error {
 			if ev.Payload.PaymentID == *id {
 				select {
 				case confirmed <- ev.Payload:
@@ -369,21 +369,21 @@ func runPay(ctx context.Context, e *env, args []string) error {
 			<-sub.Done()
 		}()
 	}
-	res, err := m.Execute(ctx, anya.TriProtocol{PaymentID: *id, SenderDID: ident.String(), SenderAddress: ident.Address.String(),
+	res, err := m.Execute(ctx, sdk.TriProtocol{PaymentID: *id, SenderDID: ident.String(), SenderAddress: ident.Address.String(),
 		RecipientAddress: *to, AmountSat: *amt, Credential: token})
 	if res == nil {
 		return managerError(err)
 	}
-	p := paymentOf(res.(*anya.Payment))
-	if p.Outcome == string(anya.OutcomeUnverified) {
+	p := paymentOf(res.(*sdk.Payment))
+	if p.Outcome == string(sdk.OutcomeUnverified) {
 		// The link check again, for its reason.
-		if r, err := m.Execute(ctx, anya.VerifyLink{DID: ident.String(), Address: ident.Address.String(), Credential: token}); err == nil {
-			if v := r.(*anya.LinkVerification); v.Reason != "" {
+		if r, err := m.Execute(ctx, sdk.VerifyLink{DID: ident.String(), Address: ident.Address.String(), Credential: token}); err == nil {
+			if v := r.(*sdk.LinkVerification); v.Reason != "" {
 				p.Reason = "unverified: " + v.Reason
 			}
 		}
 	}
-	if p.Outcome != string(anya.OutcomeSent) {
+	if p.Outcome != string(sdk.OutcomeSent) {
 		return paymentError(p)
 	}
 	out := struct {
@@ -423,7 +423,7 @@ func runPaymentShow(ctx context.Context, e *env, args []string) error {
 	if len(pos) != 1 {
 		return usageError("payment show: want one payment ID, got %d arguments", len(pos))
 	}
-	if _, err := dataDir(*mf.dir, anya.WorkflowFile, false); err != nil {
+	if _, err := dataDir(*mf.dir, sdk.WorkflowFile, false); err != nil {
 		return err
 	}
 	s, err := mf.open(ctx, e, nil)
@@ -456,7 +456,7 @@ func runPaymentList(ctx context.Context, e *env, args []string) error {
 	if _, err := did.Parse(*sender); err != nil {
 		return &cliError{Code: "invalid_did", Err: err}
 	}
-	dir, err := dataDir(*dirFlag, anya.DWNFile, false)
+	dir, err := dataDir(*dirFlag, sdk.DWNFile, false)
 	if err != nil {
 		return err
 	}
@@ -467,7 +467,7 @@ func runPaymentList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	// The data directory's own records, read from its store as the operator who holds it.
-	store, err := dwn.OpenSQLiteStore(ctx, filepath.Join(dir, anya.DWNFile))
+	store, err := dwn.OpenSQLiteStore(ctx, filepath.Join(dir, sdk.DWNFile))
 	if err != nil {
 		return &cliError{Code: "io", Err: err}
 	}
@@ -476,10 +476,10 @@ func runPaymentList(ctx context.Context, e *env, args []string) error {
 		RecordID    string `json:"record_id"`
 		DateCreated string `json:"date_created"`
 		DateUpdated string `json:"date_updated"`
-		anya.PaymentRecord
+		sdk.PaymentRecord
 	}
 	out := []listed{}
-	q := dwn.StoreQuery{Filter: dwn.Filter{Protocol: anya.ProtocolURI, ProtocolPath: anya.PathPayment, Author: host}, Sort: dwn.CreatedAscending,
+	q := dwn.StoreQuery{Filter: dwn.Filter{Protocol: sdk.ProtocolURI, ProtocolPath: sdk.PathPayment, Author: host}, Sort: dwn.CreatedAscending,
 		Limit: dwn.DefaultQueryLimit}
 	for {
 		recs, err := store.Query(ctx, *sender, q)
@@ -487,7 +487,7 @@ func runPaymentList(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		for _, r := range recs {
-			var pr anya.PaymentRecord
+			var pr sdk.PaymentRecord
 			if err := json.Unmarshal(r.Data, &pr); err != nil {
 				return &cliError{Code: "invalid_record", Err: fmt.Errorf("payment record %s: %w", r.ID, err)}
 			}

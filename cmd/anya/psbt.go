@@ -16,7 +16,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
-	"github.com/anya-org/anya-go"
+	sdk "github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/bitcoin"
 )
 
@@ -122,7 +122,7 @@ func runPSBTCreate(_ context.Context, e *env, args []string) error {
 	coins := listFlag(fs, "coin", "a coin to choose from, `TXID:VOUT:SAT:ADDR[:SCRIPT]` (SCRIPT: the witness script of a p2wsh coin, the redeem script of a p2sh one); repeat for each")
 	outs := listFlag(fs, "to", "an output, `ADDR:SAT`; repeat for each")
 	change := fs.String("change", "", "the change `ADDR`ess")
-	feeRate := fs.Float64("fee-rate", float64(anya.DefaultFeeRate)/1000, "the fee rate in `SAT_VB` (satoshis per virtual byte)")
+	feeRate := fs.Float64("fee-rate", float64(sdk.DefaultFeeRate)/1000, "the fee rate in `SAT_VB` (satoshis per virtual byte)")
 	lockTime := fs.Uint("locktime", 0, "the transaction's lock time `N`")
 	rbf := fs.Bool("rbf", bitcoin.DefaultRBF, "signal replaceability (BIP-125)")
 	netName := fs.String("network", "", networkUsage+" (default: the change address's)")

@@ -90,7 +90,7 @@ func TestPSBTSingleKey(t *testing.T) {
 	defer sim.Close()
 	alice, bob := newTestKey(t, "psbt alice"), newTestKey(t, "psbt bob")
 	op, value := coinbaseTo(t, sim, alice.p2wpkh.PkScript())
-	created, code := cli(t, "psbt", "create", "--coin", fmt.Sprintf("%s:%d:%s", op, value, alice.p2wpkh), "--to", bob.p2wpkh.String()+":25000",
+	created, code := anya(t, "psbt", "create", "--coin", fmt.Sprintf("%s:%d:%s", op, value, alice.p2wpkh), "--to", bob.p2wpkh.String()+":25000",
 		"--change", alice.p2wpkh.String(), "--fee-rate", "3")
 	if code != exitOK || created["complete"] != false {
 		t.Fatalf("create: %d %v", code, created)
@@ -100,14 +100,14 @@ func TestPSBTSingleKey(t *testing.T) {
 		t.Fatalf("fee %d at 3 sat/vB", fee)
 	}
 	// Signing with a key that has no input to sign is refused; the PSBT is unchanged.
-	if doc, code := cli(t, "psbt", "sign", created["psbt"].(string), "--wif-file", bob.wifFile); code != exitError || errorCode(t, doc) != "not_signed" {
+	if doc, code := anya(t, "psbt", "sign", created["psbt"].(string), "--wif-file", bob.wifFile); code != exitError || errorCode(t, doc) != "not_signed" {
 		t.Fatalf("sign with another key: %d %v", code, doc)
 	}
-	signed, code := cli(t, "psbt", "sign", created["psbt"].(string), "--wif-file", alice.wifFile)
+	signed, code := anya(t, "psbt", "sign", created["psbt"].(string), "--wif-file", alice.wifFile)
 	if code != exitOK || signed["signed"] != jsonNum(1) {
 		t.Fatalf("sign: %d %v", code, signed)
 	}
-	dec, _ := cli(t, "psbt", "decode", signed["psbt"].(string), "--network", "regtest")
+	dec, _ := anya(t, "psbt", "decode", signed["psbt"].(string), "--network", "regtest")
 	in := dec["inputs"].([]any)[0].(map[string]any)
 	if in["partial_sigs"] != jsonNum(1) || in["address"].(map[string]any)["address"] != alice.p2wpkh.String() || in["final"] != false {
 		t.Fatalf("decode: %v", dec)
@@ -116,7 +116,7 @@ func TestPSBTSingleKey(t *testing.T) {
 	if len(outs) != 2 || !strings.Contains(fmt.Sprint(outs), bob.p2wpkh.String()) || dec["rbf"] != true {
 		t.Fatalf("decode outputs: %v", dec)
 	}
-	final, code := cli(t, "psbt", "finalize", signed["psbt"].(string))
+	final, code := anya(t, "psbt", "finalize", signed["psbt"].(string))
 	if code != exitOK || final["complete"] != true {
 		t.Fatalf("finalize: %d %v", code, final)
 	}
@@ -128,7 +128,7 @@ func TestPSBTSingleKey(t *testing.T) {
 		t.Fatalf("the chain refuses the transaction: %v", err)
 	}
 	// Not enough coins.
-	if doc, code := cli(t, "psbt", "create", "--coin", fmt.Sprintf("%s:%d:%s", op, value, alice.p2wpkh), "--to",
+	if doc, code := anya(t, "psbt", "create", "--coin", fmt.Sprintf("%s:%d:%s", op, value, alice.p2wpkh), "--to",
 		fmt.Sprintf("%s:%d", bob.p2wpkh, value), "--change", alice.p2wpkh.String()); code != exitError || errorCode(t, doc) != "insufficient_funds" {
 		t.Fatalf("insufficient funds: %d %v", code, doc)
 	}
@@ -143,7 +143,7 @@ func TestPSBTMultisig(t *testing.T) {
 	}
 	defer sim.Close()
 	k := []testKey{newTestKey(t, "ms 1"), newTestKey(t, "ms 2"), newTestKey(t, "ms 3")}
-	ms, code := cli(t, "multisig", "create", "--threshold", "2", "--pubkey", k[0].pub, "--pubkey", k[1].pub, "--pubkey", k[2].pub,
+	ms, code := anya(t, "multisig", "create", "--threshold", "2", "--pubkey", k[0].pub, "--pubkey", k[1].pub, "--pubkey", k[2].pub,
 		"--network", "regtest")
 	if code != exitOK {
 		t.Fatal(ms)
@@ -152,34 +152,34 @@ func TestPSBTMultisig(t *testing.T) {
 	script, _ := hex.DecodeString(addr["script"].(string))
 	op, value := coinbaseTo(t, sim, script)
 	coin := fmt.Sprintf("%s:%d:%s:%s", op, value, addr["address"], ms["witness_script"])
-	created, code := cli(t, "psbt", "create", "--coin", coin, "--to", k[0].p2wpkh.String()+":100000", "--change", addr["address"].(string))
+	created, code := anya(t, "psbt", "create", "--coin", coin, "--to", k[0].p2wpkh.String()+":100000", "--change", addr["address"].(string))
 	if code != exitOK {
 		t.Fatalf("create: %v", created)
 	}
 	unsigned := created["psbt"].(string)
 	var parts []string
 	for _, key := range []testKey{k[0], k[2]} {
-		doc, code := cli(t, "psbt", "sign", unsigned, "--wif-file", key.wifFile)
+		doc, code := anya(t, "psbt", "sign", unsigned, "--wif-file", key.wifFile)
 		if code != exitOK || doc["complete"] != false {
 			t.Fatalf("sign: %d %v", code, doc)
 		}
 		parts = append(parts, doc["psbt"].(string))
 	}
 	// One signature does not finalize.
-	if doc, code := cli(t, "psbt", "finalize", parts[0]); code != exitError || errorCode(t, doc) != "psbt_incomplete" {
+	if doc, code := anya(t, "psbt", "finalize", parts[0]); code != exitError || errorCode(t, doc) != "psbt_incomplete" {
 		t.Fatalf("finalize with one signature: %d %v", code, doc)
 	}
 	// The parts come from files and standard input.
 	file := writeFile(t, []byte(parts[0]+"\n"))
-	combined, code := cliIn(t, strings.NewReader(parts[1]), "psbt", "combine", "@"+file, "-")
+	combined, code := anyaIn(t, strings.NewReader(parts[1]), "psbt", "combine", "@"+file, "-")
 	if code != exitOK {
 		t.Fatalf("combine: %v", combined)
 	}
-	dec, _ := cli(t, "psbt", "decode", combined["psbt"].(string))
+	dec, _ := anya(t, "psbt", "decode", combined["psbt"].(string))
 	if dec["inputs"].([]any)[0].(map[string]any)["partial_sigs"] != jsonNum(2) {
 		t.Fatalf("combined: %v", dec)
 	}
-	final, code := cli(t, "psbt", "finalize", combined["psbt"].(string))
+	final, code := anya(t, "psbt", "finalize", combined["psbt"].(string))
 	if code != exitOK {
 		t.Fatalf("finalize: %v", final)
 	}
@@ -187,8 +187,8 @@ func TestPSBTMultisig(t *testing.T) {
 		t.Fatalf("the chain refuses the multisig spend: %v", err)
 	}
 	// A PSBT of another transaction does not combine.
-	other, _ := cli(t, "psbt", "create", "--coin", coin, "--to", k[1].p2wpkh.String()+":100000", "--change", addr["address"].(string))
-	if doc, code := cli(t, "psbt", "combine", parts[0], other["psbt"].(string)); code != exitError || errorCode(t, doc) != "psbt_mismatch" {
+	other, _ := anya(t, "psbt", "create", "--coin", coin, "--to", k[1].p2wpkh.String()+":100000", "--change", addr["address"].(string))
+	if doc, code := anya(t, "psbt", "combine", parts[0], other["psbt"].(string)); code != exitError || errorCode(t, doc) != "psbt_mismatch" {
 		t.Fatalf("mismatched combine: %d %v", code, doc)
 	}
 }
@@ -229,20 +229,20 @@ func TestPSBTBIP174(t *testing.T) {
 			if in == "" {
 				continue
 			}
-			if doc, code := cli(t, "psbt", "decode", in); code != exitError || errorCode(t, doc) != "invalid_psbt" {
+			if doc, code := anya(t, "psbt", "decode", in); code != exitError || errorCode(t, doc) != "invalid_psbt" {
 				t.Errorf("%s: %d %v", c.Description, code, doc)
 			}
 		}
 	}
 	for _, c := range v.Valid {
-		hx, code := cli(t, "psbt", "decode", c.Hex)
-		b64, _ := cli(t, "psbt", "decode", c.Base64)
+		hx, code := anya(t, "psbt", "decode", c.Hex)
+		b64, _ := anya(t, "psbt", "decode", c.Base64)
 		if code != exitOK || fmt.Sprint(hx) != fmt.Sprint(b64) {
 			t.Errorf("%s: %d %v", c.Description, code, hx)
 		}
 		// Binary, from a file.
 		raw, _ := hex.DecodeString(c.Hex)
-		if bin, _ := cli(t, "psbt", "decode", "@"+writeFile(t, raw)); fmt.Sprint(bin) != fmt.Sprint(hx) {
+		if bin, _ := anya(t, "psbt", "decode", "@"+writeFile(t, raw)); fmt.Sprint(bin) != fmt.Sprint(hx) {
 			t.Errorf("%s: binary form: %v", c.Description, bin)
 		}
 	}
@@ -265,7 +265,7 @@ func TestPSBTBIP174(t *testing.T) {
 		p := b64(2)
 		for _, w := range wifs[2*s : 2*s+2] {
 			t.Setenv("BIP174_KEY", w[1])
-			doc, code := cli(t, "psbt", "sign", p, "--wif-env", "BIP174_KEY")
+			doc, code := anya(t, "psbt", "sign", p, "--wif-env", "BIP174_KEY")
 			if code != exitOK {
 				t.Fatalf("signer %d: %v", s+1, doc)
 			}
@@ -276,11 +276,11 @@ func TestPSBTBIP174(t *testing.T) {
 		}
 		signed = append(signed, p)
 	}
-	combined, code := cli(t, "psbt", "combine", signed[0], signed[1])
+	combined, code := anya(t, "psbt", "combine", signed[0], signed[1])
 	if code != exitOK {
 		t.Fatal(combined)
 	}
-	final, code := cli(t, "psbt", "finalize", combined["psbt"].(string))
+	final, code := anya(t, "psbt", "finalize", combined["psbt"].(string))
 	if code != exitOK || final["psbt"] != b64(6) || final["tx"] != steps[7].Hex {
 		t.Fatalf("finalize: %d %v", code, final)
 	}

@@ -8,7 +8,7 @@ import (
 	"io"
 	"math"
 
-	"github.com/anya-org/anya-go"
+	sdk "github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/ml"
 	"github.com/anya-org/anya-go/models"
@@ -80,8 +80,8 @@ func score(ctx context.Context, m *ml.Model, v ml.Vector, f scoreFlags, stdout i
 	out := scoreJSON{Model: r.ModelID(), Score: round6(r.Score), Threshold: m.Manifest().Threshold, Backend: e.Backend(), Factors: []factorJSON{}}
 	if m.Manifest().Name == models.Fraud {
 		// One threshold: the one at which the Manager's verified payment blocks a payment.
-		blocked := float64(r.Score) >= anya.DefaultRiskThreshold
-		out.Threshold, out.Blocked = anya.DefaultRiskThreshold, &blocked
+		blocked := float64(r.Score) >= sdk.DefaultRiskThreshold
+		out.Threshold, out.Blocked = sdk.DefaultRiskThreshold, &blocked
 	}
 	for _, fc := range r.Factors {
 		out.Factors = append(out.Factors, factorJSON{Feature: fc.Feature, Value: round6(fc.Value), Contribution: round6(fc.Contribution)})

@@ -11,7 +11,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
-	"github.com/anya-org/anya-go"
+	sdk "github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/ml/dataset"
 )
@@ -40,7 +40,7 @@ func TestScoreFeatures(t *testing.T) {
 	var scores []float64
 	for _, b := range backends() {
 		for _, in := range []string{riskyFeatures, safeFeatures} {
-			doc, code := cli(t, "score", "features", in, "--backend", b, "--factors", "3")
+			doc, code := anya(t, "score", "features", in, "--backend", b, "--factors", "3")
 			if code != exitOK || doc["model"] != "fraud@1" || doc["backend"] != b {
 				t.Fatalf("%s: %v", b, doc)
 			}
@@ -60,7 +60,7 @@ func TestScoreFeatures(t *testing.T) {
 	if len(scores) == 4 && (math.Abs(scores[0]-scores[2]) > 1e-5 || math.Abs(scores[1]-scores[3]) > 1e-5) {
 		t.Fatalf("backends disagree: %v", scores)
 	}
-	doc, code := cli(t, "score", "features", `{"did_age_days": 100, "credentials": 2}`, "--model", "reputation", "--backend", "go")
+	doc, code := anya(t, "score", "features", `{"did_age_days": 100, "credentials": 2}`, "--model", "reputation", "--backend", "go")
 	if code != exitOK || doc["model"] != "reputation@1" {
 		t.Fatalf("reputation: %v", doc)
 	}
@@ -72,25 +72,25 @@ func TestScoreRejectsBadFeatures(t *testing.T) {
 		`{"no_such_feature": 1}`, `{"n_inputs": 0}`, `{"n_inputs": 1e300}`, `[1, 2, 3]`, `{"n_inputs": "many"}`,
 		`not json`, `{"largest_output_frac": 1.5}`, `{"did_age_days": -1}`, `{"kyc_verified": 2}`, `{"out_total_btc": 3e7}`,
 	} {
-		doc, code := cli(t, "score", "features", in, "--backend", "go")
+		doc, code := anya(t, "score", "features", in, "--backend", "go")
 		if code != exitError || errorCode(t, doc) != "invalid_features" {
 			t.Errorf("%s: %v (%d)", in, doc, code)
 		}
 	}
-	if doc, code := cli(t, "score", "features", `{}`, "--model", "nope", "--backend", "go"); code != exitError || errorCode(t, doc) != "model" {
+	if doc, code := anya(t, "score", "features", `{}`, "--model", "nope", "--backend", "go"); code != exitError || errorCode(t, doc) != "model" {
 		t.Errorf("unknown model: %v", doc)
 	}
-	if doc, code := cli(t, "score", "features", `{}`, "--backend", "gpu"); code != exitUsage || errorCode(t, doc) != "usage" {
+	if doc, code := anya(t, "score", "features", `{}`, "--backend", "gpu"); code != exitUsage || errorCode(t, doc) != "usage" {
 		t.Errorf("unknown backend: %v", doc)
 	}
 	for _, n := range []string{"-1", "-100"} {
-		if doc, code := cli(t, "score", "features", `{}`, "--backend", "go", "--factors", n); code != exitUsage || errorCode(t, doc) != "usage" ||
+		if doc, code := anya(t, "score", "features", `{}`, "--backend", "go", "--factors", n); code != exitUsage || errorCode(t, doc) != "usage" ||
 			!strings.Contains(errorMessage(doc), "--factors") {
 			t.Errorf("--factors %s: %v", n, doc)
 		}
 	}
 	for _, args := range [][]string{{"score"}, {"score", "features"}, {"score", "tx"}, {"score", "tx", "00", "11"}} {
-		if doc, code := cli(t, args...); code != exitUsage || errorCode(t, doc) != "usage" {
+		if doc, code := anya(t, args...); code != exitUsage || errorCode(t, doc) != "usage" {
 			t.Errorf("%v: %v (%d)", args, doc, code)
 		}
 	}
@@ -102,7 +102,7 @@ func TestMissingLibrarySaysMakeSetup(t *testing.T) {
 	}
 	t.Chdir(t.TempDir())
 	t.Setenv("ANYA_ONNXRUNTIME_LIB", filepath.Join(t.TempDir(), "missing.so"))
-	doc, code := cli(t, "score", "features", `{}`)
+	doc, code := anya(t, "score", "features", `{}`)
 	if code != exitError || errorCode(t, doc) != "backend" || !strings.Contains(doc["error"].(map[string]any)["message"].(string), "make setup") {
 		t.Fatalf("%v", doc)
 	}
@@ -139,7 +139,7 @@ func TestScoreTx(t *testing.T) {
 	var scores []float64
 	for _, b := range backends() {
 		for _, hx := range []string{fanOutTx(150), paymentTx()} {
-			doc, code := cli(t, "score", "tx", hx, "--backend", b)
+			doc, code := anya(t, "score", "tx", hx, "--backend", b)
 			if code != exitOK || doc["model"] != "fraud@1" {
 				t.Fatalf("%s: %v", b, doc)
 			}
@@ -148,7 +148,7 @@ func TestScoreTx(t *testing.T) {
 			}
 			scores = append(scores, num(t, doc["score"]))
 			// One threshold: the one the Manager's verified payment blocks at.
-			if num(t, doc["threshold"]) != anya.DefaultRiskThreshold || doc["blocked"] != (num(t, doc["score"]) >= anya.DefaultRiskThreshold) {
+			if num(t, doc["threshold"]) != sdk.DefaultRiskThreshold || doc["blocked"] != (num(t, doc["score"]) >= sdk.DefaultRiskThreshold) {
 				t.Fatalf("threshold: %v", doc)
 			}
 		}
@@ -160,7 +160,7 @@ func TestScoreTx(t *testing.T) {
 		t.Fatalf("backends disagree: %v", scores)
 	}
 	for hx, want := range map[string]string{"zz": "invalid_hex", "0100": "invalid_transaction", paymentTx() + "00": "invalid_transaction"} {
-		if doc, code := cli(t, "score", "tx", hx, "--backend", "go"); code != exitError || errorCode(t, doc) != want {
+		if doc, code := anya(t, "score", "tx", hx, "--backend", "go"); code != exitError || errorCode(t, doc) != want {
 			t.Errorf("%s: %v", hx, doc)
 		}
 	}

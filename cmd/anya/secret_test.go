@@ -14,7 +14,7 @@ func TestSecretsNeverOnTheCommandLine(t *testing.T) {
 	const addr = "bc1q9vza2e8x573nczrlzms0wvx3gsqjx7vavgkx0l"
 	const wif = "L3VFeEujGtevx9w18HD1fhRbCH67Az2dpCymeRE1SoPK6XQtaN2k"
 	sign := []string{"message", "sign", "--address", addr, "--message", "Hello World"}
-	want, code, stderr := cliFull(t, nil, append(sign, "--wif", wif)...)
+	want, code, stderr := anyaFull(t, nil, append(sign, "--wif", wif)...)
 	if code != exitOK || !strings.Contains(stderr, "warning") || !strings.Contains(stderr, "--wif-file") || strings.Contains(stderr, wif) {
 		t.Fatalf("--wif VALUE: %d %v, stderr %q", code, want, stderr)
 	}
@@ -32,7 +32,7 @@ func TestSecretsNeverOnTheCommandLine(t *testing.T) {
 		"env":   {"", []string{"--wif-env", "ANYA_TEST_WIF"}},
 		"stdin": {wif + "\n", []string{"--wif", "-"}},
 	} {
-		got, code, stderr := cliFull(t, strings.NewReader(c.stdin), append(sign, c.args...)...)
+		got, code, stderr := anyaFull(t, strings.NewReader(c.stdin), append(sign, c.args...)...)
 		if code != exitOK || got["signature"] != want["signature"] || stderr != "" {
 			t.Errorf("%s: %d %v, stderr %q", name, code, got, stderr)
 		}
@@ -50,7 +50,7 @@ func TestSecretsNeverOnTheCommandLine(t *testing.T) {
 		"too large":     {strings.Repeat("k", maxWIF+1), []string{"--wif", "-"}, "input_too_large"},
 		"wrong network": {newTestKey(t, "a regtest key").wif + "\n", []string{"--wif", "-"}, "wrong_network"},
 	} {
-		doc, code, stderr := cliFull(t, strings.NewReader(c.stdin), append(sign, c.args...)...)
+		doc, code, stderr := anyaFull(t, strings.NewReader(c.stdin), append(sign, c.args...)...)
 		if code == exitOK || errorCode(t, doc) != c.code {
 			t.Errorf("%s: %d %v, want %s", name, code, doc, c.code)
 		}
@@ -60,15 +60,15 @@ func TestSecretsNeverOnTheCommandLine(t *testing.T) {
 	}
 
 	// A portable DID from the environment.
-	issuer, _ := cli(t, "did", "create", "--method", "key")
+	issuer, _ := anya(t, "did", "create", "--method", "key")
 	raw, _ := os.ReadFile(writePortable(t, issuer))
 	t.Setenv("ANYA_TEST_DID", string(raw))
-	out, code := cli(t, "vc", "issue", "--portable-did-env", "ANYA_TEST_DID", "--subject", issuer["uri"].(string), "--type", "T")
+	out, code := anya(t, "vc", "issue", "--portable-did-env", "ANYA_TEST_DID", "--subject", issuer["uri"].(string), "--type", "T")
 	if code != exitOK || out["vcJwt"] == nil {
 		t.Fatalf("--portable-did-env: %d %v", code, out)
 	}
 	// A password on the command line warns too.
-	_, _, stderr = cliFull(t, nil, "payment", "show", "x", "--data-dir", t.TempDir(), "--rpc", "127.0.0.1:1", "--rpc-user", "u", "--rpc-pass", "hunter2")
+	_, _, stderr = anyaFull(t, nil, "payment", "show", "x", "--data-dir", t.TempDir(), "--rpc", "127.0.0.1:1", "--rpc-user", "u", "--rpc-pass", "hunter2")
 	if strings.Contains(stderr, "hunter2") {
 		t.Fatalf("the password is repeated: %q", stderr)
 	}
@@ -78,7 +78,7 @@ func TestSecretsNeverOnTheCommandLine(t *testing.T) {
 // prints the public part only; it never overwrites a file.
 func TestDIDCreateOut(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "alice.json")
-	doc, code := cli(t, "did", "create", "--method", "jwk", "--out", path)
+	doc, code := anya(t, "did", "create", "--method", "jwk", "--out", path)
 	if code != exitOK || doc["privateKeys"] != nil || doc["file"] != path || doc["uri"] == nil {
 		t.Fatalf("%d %v", code, doc)
 	}
@@ -90,7 +90,7 @@ func TestDIDCreateOut(t *testing.T) {
 	if !strings.Contains(string(raw), `"privateKeys"`) || !strings.Contains(string(raw), doc["uri"].(string)) {
 		t.Fatalf("the file holds no portable DID: %s", raw)
 	}
-	if doc, code := cli(t, "did", "create", "--method", "jwk", "--out", path); code != exitError || errorCode(t, doc) != "io" {
+	if doc, code := anya(t, "did", "create", "--method", "jwk", "--out", path); code != exitError || errorCode(t, doc) != "io" {
 		t.Fatalf("overwrite: %d %v", code, doc)
 	}
 }

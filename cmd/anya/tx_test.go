@@ -83,7 +83,7 @@ func TestTxFeaturesErrors(t *testing.T) {
 		{[]string{"tx", "features", "0200"}, exitError, "invalid_transaction"},
 		{[]string{"tx", "features", strings.Repeat("ff", 40)}, exitError, "invalid_transaction"},
 	} {
-		doc, code := cli(t, c.args...)
+		doc, code := anya(t, c.args...)
 		if code != c.exit || errorCode(t, doc) != c.code {
 			t.Errorf("%v: exit %d %v", c.args, code, doc)
 		}

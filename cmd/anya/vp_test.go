@@ -27,7 +27,7 @@ type party struct {
 
 func newParty(t *testing.T, method string) party {
 	t.Helper()
-	doc, code := cli(t, "did", "create", "--method", method)
+	doc, code := anya(t, "did", "create", "--method", method)
 	if code != exitOK {
 		t.Fatal(doc)
 	}
@@ -37,7 +37,7 @@ func newParty(t *testing.T, method string) party {
 func issue(t *testing.T, issuer party, subject, typ, claims string, extra ...string) string {
 	t.Helper()
 	args := append([]string{"vc", "issue", "--portable-did", issuer.file, "--subject", subject, "--type", typ, "--claims", claims}, extra...)
-	doc, code := cli(t, args...)
+	doc, code := anya(t, args...)
 	if code != exitOK {
 		t.Fatalf("issue: %v", doc)
 	}
@@ -56,12 +56,12 @@ func TestPresentations(t *testing.T) {
 		if v2 {
 			args = append(args, "--v2")
 		}
-		vp, code := cli(t, args...)
+		vp, code := anya(t, args...)
 		if code != exitOK || vp["credentials"] != jsonNum(1) || vp["presentation_submission"] == nil {
 			t.Fatalf("vp create: %d %v", code, vp)
 		}
 		token := vp["vpJwt"].(string)
-		res, code := cli(t, "vp", "verify", token, "--nonce", "n-42", "--audience", verifier.uri, "--definition", "@"+def)
+		res, code := anya(t, "vp", "verify", token, "--nonce", "n-42", "--audience", verifier.uri, "--definition", "@"+def)
 		if code != exitOK || res["verified"] != true || res["holder"] != holder.uri || len(res["credentials"].([]any)) != 1 ||
 			res["definition"].(map[string]any)["satisfied"] != true {
 			t.Fatalf("vp verify: %d %v", code, res)
@@ -72,39 +72,39 @@ func TestPresentations(t *testing.T) {
 			"audience": {"vp", "verify", token},
 			"tampered": {"vp", "verify", token[:len(token)-4] + "AAAA", "--audience", verifier.uri},
 		} {
-			res, code := cli(t, args...)
+			res, code := anya(t, args...)
 			if code != exitOK || res["verified"] != false || res["error"] == "" {
 				t.Errorf("%s: %d %v", name, code, res)
 			}
 		}
-		ev, code := cli(t, "pex", "evaluate", "--definition", "@"+def, token, "--audience", verifier.uri)
+		ev, code := anya(t, "pex", "evaluate", "--definition", "@"+def, token, "--audience", verifier.uri)
 		if code != exitOK || ev["satisfied"] != true || ev["signatures_checked"] != true {
 			t.Fatalf("pex evaluate: %d %v", code, ev)
 		}
 	}
 	// A presentation of the wrong credential does not satisfy the definition.
-	wrong, _ := cli(t, "vp", "create", "--portable-did", holder.file, "--credential", other)
-	res, _ := cli(t, "vp", "verify", wrong["vpJwt"].(string), "--definition", kycDefinition)
+	wrong, _ := anya(t, "vp", "create", "--portable-did", holder.file, "--credential", other)
+	res, _ := anya(t, "vp", "verify", wrong["vpJwt"].(string), "--definition", kycDefinition)
 	if res["verified"] != true || res["definition"].(map[string]any)["satisfied"] != false {
 		t.Fatalf("wrong credential: %v", res)
 	}
-	if doc, code := cli(t, "vp", "create", "--portable-did", holder.file, "--credential", other, "--definition", kycDefinition); code != exitError ||
+	if doc, code := anya(t, "vp", "create", "--portable-did", holder.file, "--credential", other, "--definition", kycDefinition); code != exitError ||
 		errorCode(t, doc) != "unsatisfied" {
 		t.Fatalf("vp create that cannot satisfy: %d %v", code, doc)
 	}
 	// Selection.
-	sel, _ := cli(t, "pex", "evaluate", "--definition", kycDefinition, "--credential", other, "--credential", kyc)
+	sel, _ := anya(t, "pex", "evaluate", "--definition", kycDefinition, "--credential", other, "--credential", kyc)
 	if sel["satisfied"] != true || fmt.Sprint(sel["selected"]) != "[1]" || sel["presentation_submission"] == nil {
 		t.Fatalf("select: %v", sel)
 	}
-	sel, _ = cli(t, "pex", "evaluate", "--definition", kycDefinition, "--credential", other)
+	sel, _ = anya(t, "pex", "evaluate", "--definition", kycDefinition, "--credential", other)
 	if sel["satisfied"] != false || fmt.Sprint(sel["selected"]) != "[]" {
 		t.Fatalf("select nothing: %v", sel)
 	}
 	// A presentation's JSON, unsigned: evaluated, signatures not checked.
 	pj, _ := json.Marshal(map[string]any{"@context": []string{"https://www.w3.org/2018/credentials/v1"}, "type": []string{"VerifiablePresentation"},
 		"verifiableCredential": []string{kyc}})
-	ev, code := cliIn(t, strings.NewReader(string(pj)), "pex", "evaluate", "--definition", kycDefinition, "-")
+	ev, code := anyaIn(t, strings.NewReader(string(pj)), "pex", "evaluate", "--definition", kycDefinition, "-")
 	if code != exitOK || ev["satisfied"] != false || ev["signatures_checked"] != false || len(ev["problems"].([]any)) == 0 {
 		t.Fatalf("presentation without a submission: %d %v", code, ev)
 	}
@@ -119,7 +119,7 @@ func TestPresentations(t *testing.T) {
 		{[]string{"vp", "create", "--portable-did", holder.file, "--credential", kyc, "--expires", "-1s"}, "usage"},
 		{[]string{"vp", "verify"}, "usage"},
 	} {
-		if doc, code := cli(t, c.args...); code == exitOK || errorCode(t, doc) != c.code {
+		if doc, code := anya(t, c.args...); code == exitOK || errorCode(t, doc) != c.code {
 			t.Errorf("%v: %d %v, want %s", c.args, code, doc, c.code)
 		}
 	}
@@ -128,7 +128,7 @@ func TestPresentations(t *testing.T) {
 func TestStatusLists(t *testing.T) {
 	issuer, holder, mallory := newParty(t, "key"), newParty(t, "key"), newParty(t, "key")
 	const url = "https://issuer.example/status/1"
-	list1, code := cli(t, "status-list", "create", "--portable-did", issuer.file, "--url", url, "--set", "5,9")
+	list1, code := anya(t, "status-list", "create", "--portable-did", issuer.file, "--url", url, "--set", "5,9")
 	if code != exitOK || fmt.Sprint(list1["set"]) != "[5 9]" || list1["size"] != jsonNum(131072) {
 		t.Fatalf("create: %d %v", code, list1)
 	}
@@ -140,7 +140,7 @@ func TestStatusLists(t *testing.T) {
 		for _, l := range lists {
 			args = append(args, "--list", l)
 		}
-		doc, code := cli(t, args...)
+		doc, code := anya(t, args...)
 		if code != exitOK {
 			t.Fatalf("check: %d %v", code, doc)
 		}
@@ -154,7 +154,7 @@ func TestStatusLists(t *testing.T) {
 		t.Fatalf("entry 6: %v", s)
 	}
 	// The next version of the list, from the first: 5 cleared, 6 set.
-	list2, code := cli(t, "status-list", "create", "--portable-did", issuer.file, "--url", url, "--from", l1, "--clear", "5", "--set", "6")
+	list2, code := anya(t, "status-list", "create", "--portable-did", issuer.file, "--url", url, "--from", l1, "--clear", "5", "--set", "6")
 	if code != exitOK || fmt.Sprint(list2["set"]) != "[6 9]" {
 		t.Fatalf("update: %d %v", code, list2)
 	}
@@ -163,16 +163,16 @@ func TestStatusLists(t *testing.T) {
 		t.Fatal("the updated list does not count")
 	}
 	// Attacks: a list at the same URL signed by someone else, and no list for the URL.
-	forged, _ := cli(t, "status-list", "create", "--portable-did", mallory.file, "--url", url)
+	forged, _ := anya(t, "status-list", "create", "--portable-did", mallory.file, "--url", url)
 	if s := status(cred5, forged["statusListCredential"].(string)); s["status"] != "unknown" || !strings.Contains(s["error"].(string), "issued by") {
 		t.Fatalf("forged list: %v", s)
 	}
-	other, _ := cli(t, "status-list", "create", "--portable-did", issuer.file, "--url", "https://issuer.example/status/2")
+	other, _ := anya(t, "status-list", "create", "--portable-did", issuer.file, "--url", "https://issuer.example/status/2")
 	if s := status(cred5, other["statusListCredential"].(string)); s["status"] != "unknown" {
 		t.Fatalf("no list for the URL: %v", s)
 	}
 	// Suspension.
-	susp, _ := cli(t, "status-list", "create", "--portable-did", issuer.file, "--url", url, "--purpose", "suspension", "--set", "3", "--v2")
+	susp, _ := anya(t, "status-list", "create", "--portable-did", issuer.file, "--url", url, "--purpose", "suspension", "--set", "3", "--v2")
 	cred3 := issue(t, issuer, holder.uri, "T", `{}`, "--status-list", url, "--status-index", "3", "--status-purpose", "suspension", "--v2")
 	if s := status(cred3, susp["statusListCredential"].(string)); s["status"] != "suspended" {
 		t.Fatalf("suspension: %v", s)
@@ -181,7 +181,7 @@ func TestStatusLists(t *testing.T) {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	served, _ := cli(t, "status-list", "create", "--portable-did", issuer.file, "--url", srv.URL+"/status/1", "--set", "1")
+	served, _ := anya(t, "status-list", "create", "--portable-did", issuer.file, "--url", srv.URL+"/status/1", "--set", "1")
 	mux.HandleFunc("/status/1", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(served["statusListCredential"].(string)))
 	})
@@ -202,7 +202,7 @@ func TestStatusLists(t *testing.T) {
 		{[]string{"status-list", "create", "--portable-did", issuer.file, "--url", url, "--purpose", "fun"}, "usage"},
 		{[]string{"vc", "issue", "--portable-did", issuer.file, "--subject", holder.uri, "--type", "T", "--status-list", url}, "usage"},
 	} {
-		if doc, code := cli(t, c.args...); code == exitOK || errorCode(t, doc) != c.code {
+		if doc, code := anya(t, c.args...); code == exitOK || errorCode(t, doc) != c.code {
 			t.Errorf("%v: %d %v, want %s", c.args[3:], code, doc, c.code)
 		}
 	}

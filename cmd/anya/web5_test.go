@@ -30,7 +30,7 @@ func TestDIDCreateResolve(t *testing.T) {
 		{"--method", "jwk", "--key-type", "P-256"},
 		{"--method", "dht", "--key-type", "secp256k1"},
 	} {
-		doc, code := cli(t, append([]string{"did", "create"}, c...)...)
+		doc, code := anya(t, append([]string{"did", "create"}, c...)...)
 		if code != exitOK {
 			t.Fatalf("%v: exit %d %v", c, code, doc)
 		}
@@ -45,7 +45,7 @@ func TestDIDCreateResolve(t *testing.T) {
 			}
 			continue
 		}
-		res, code := cli(t, "did", "resolve", p.URI)
+		res, code := anya(t, "did", "resolve", p.URI)
 		if code != exitOK || res["didDocument"].(map[string]any)["id"] != p.URI || res["@context"] != did.ResolutionContext {
 			t.Fatalf("resolve %s: %v", p.URI, res)
 		}
@@ -56,24 +56,24 @@ func TestDIDDHTThroughGateway(t *testing.T) {
 	gw, _ := diddht.NewGateway()
 	srv := httptest.NewServer(gw)
 	defer srv.Close()
-	doc, code := cli(t, "did", "create", "--method", "dht", "--gateway", srv.URL)
+	doc, code := anya(t, "did", "create", "--method", "dht", "--gateway", srv.URL)
 	if code != exitOK || doc["metadata"].(map[string]any)["published"] != true {
 		t.Fatalf("create: %d %v", code, doc)
 	}
 	uri := doc["uri"].(string)
-	res, code := cli(t, "did", "resolve", uri, "--gateway", srv.URL)
+	res, code := anya(t, "did", "resolve", uri, "--gateway", srv.URL)
 	if code != exitOK || res["didDocument"].(map[string]any)["id"] != uri || res["didResolutionMetadata"].(map[string]any)["gateway"] != srv.URL {
 		t.Fatalf("resolve: %d %v", code, res)
 	}
 	// Without a gateway, did:dht cannot be resolved: an error that says how to give one.
-	res, code = cli(t, "did", "resolve", uri)
+	res, code = anya(t, "did", "resolve", uri)
 	if code != exitError || errorCode(t, res) != "method_not_supported" || !strings.Contains(errorMessage(res), "--gateway URL") ||
 		!strings.Contains(errorMessage(res), gatewayEnv) {
 		t.Fatalf("no gateway: %d %v", code, res)
 	}
 	// ... which $ANYA_DHT_GATEWAY gives.
 	t.Setenv(gatewayEnv, srv.URL)
-	if res, code = cli(t, "did", "resolve", uri); code != exitOK || res["didDocument"].(map[string]any)["id"] != uri {
+	if res, code = anya(t, "did", "resolve", uri); code != exitOK || res["didDocument"].(map[string]any)["id"] != uri {
 		t.Fatalf("gateway from %s: %d %v", gatewayEnv, code, res)
 	}
 }
@@ -93,7 +93,7 @@ func TestDIDResolveErrors(t *testing.T) {
 		"did:example:123": {"method_not_supported", did.CodeMethodNotSupported},
 		"did:key:z6Mk":    {"invalid_did", did.CodeInvalidDID},
 	} {
-		res, code := cli(t, "did", "resolve", in)
+		res, code := anya(t, "did", "resolve", in)
 		if code != exitError || errorCode(t, res) != want[0] {
 			t.Errorf("%s: exit %d %v", in, code, res)
 			continue
@@ -111,7 +111,7 @@ func TestDIDResolveErrors(t *testing.T) {
 		{"did", "create", "--method", "key", "--key-type", "rsa"},
 		{"did", "create", "--method", "key", "--gateway", "http://x"},
 	} {
-		doc, code := cli(t, args...)
+		doc, code := anya(t, args...)
 		if code != exitUsage || errorCode(t, doc) != "usage" {
 			t.Errorf("%v: exit %d %v", args, code, doc)
 		}
@@ -123,22 +123,22 @@ func TestDIDResolveErrors(t *testing.T) {
 func TestDIDResolveUnreachable(t *testing.T) {
 	gw, _ := diddht.NewGateway()
 	srv := httptest.NewServer(gw)
-	doc, _ := cli(t, "did", "create", "--method", "dht", "--gateway", srv.URL)
+	doc, _ := anya(t, "did", "create", "--method", "dht", "--gateway", srv.URL)
 	srv.Close() // nothing listens there any more
-	res, code := cli(t, "did", "resolve", doc["uri"].(string), "--gateway", srv.URL)
+	res, code := anya(t, "did", "resolve", doc["uri"].(string), "--gateway", srv.URL)
 	host := strings.TrimPrefix(srv.URL, "http://")
 	if code != exitError || errorCode(t, res) != "unreachable" || !strings.Contains(errorMessage(res), host) {
 		t.Fatalf("unreachable gateway: %d %v", code, res)
 	}
 	// did:web at a port nothing listens on.
-	res, code = cli(t, "did", "resolve", "did:web:"+strings.ReplaceAll(host, ":", "%3A"), "--web-loopback-http")
+	res, code = anya(t, "did", "resolve", "did:web:"+strings.ReplaceAll(host, ":", "%3A"), "--web-loopback-http")
 	if code != exitError || errorCode(t, res) != "unreachable" {
 		t.Fatalf("unreachable web server: %d %v", code, res)
 	}
 	// Verifying a credential whose issuer cannot be resolved is not a verdict either.
-	issuer, _ := cli(t, "did", "create", "--method", "dht")
-	out, _ := cli(t, "vc", "issue", "--portable-did", writePortable(t, issuer), "--subject", issuer["uri"].(string), "--type", "T")
-	res, code = cli(t, "vc", "verify", out["vcJwt"].(string))
+	issuer, _ := anya(t, "did", "create", "--method", "dht")
+	out, _ := anya(t, "vc", "issue", "--portable-did", writePortable(t, issuer), "--subject", issuer["uri"].(string), "--type", "T")
+	res, code = anya(t, "vc", "verify", out["vcJwt"].(string))
 	if code != exitError || errorCode(t, res) != "method_not_supported" {
 		t.Fatalf("vc verify without a gateway: %d %v", code, res)
 	}
@@ -149,7 +149,7 @@ func TestDIDWebNotFound(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
-	res, code := cli(t, "did", "resolve", "did:web:"+strings.ReplaceAll(host, ":", "%3A")+":users:alice", "--web-loopback-http")
+	res, code := anya(t, "did", "resolve", "did:web:"+strings.ReplaceAll(host, ":", "%3A")+":users:alice", "--web-loopback-http")
 	msg := errorMessage(res)
 	if code != exitError || errorCode(t, res) != "not_found" || !strings.Contains(msg, srv.URL+"/users/alice/did.json") ||
 		!strings.Contains(msg, "404") {
@@ -158,20 +158,20 @@ func TestDIDWebNotFound(t *testing.T) {
 }
 
 func TestVCIssueVerify(t *testing.T) {
-	issuer, _ := cli(t, "did", "create", "--method", "key")
-	subject, _ := cli(t, "did", "create", "--method", "jwk", "--key-type", "secp256k1")
+	issuer, _ := anya(t, "did", "create", "--method", "key")
+	subject, _ := anya(t, "did", "create", "--method", "jwk", "--key-type", "secp256k1")
 	path := writePortable(t, issuer)
 	for _, v2 := range []bool{false, true} {
 		args := []string{"vc", "issue", "--portable-did", path, "--subject", subject["uri"].(string), "--type", "KYCCredential", "--claims", `{"level":"full"}`}
 		if v2 {
 			args = append(args, "--v2")
 		}
-		out, code := cli(t, args...)
+		out, code := anya(t, args...)
 		token, _ := out["vcJwt"].(string)
 		if code != exitOK || strings.Count(token, ".") != 2 {
 			t.Fatalf("issue: %d %v", code, out)
 		}
-		res, code := cli(t, "vc", "verify", token)
+		res, code := anya(t, "vc", "verify", token)
 		cred, _ := res["credential"].(map[string]any)
 		if code != exitOK || res["verified"] != true || cred == nil || res["error"] != nil {
 			t.Fatalf("verify: %d %v", code, res)
@@ -182,12 +182,12 @@ func TestVCIssueVerify(t *testing.T) {
 		}
 		// A tampered signature is judged, not an error: verified false, exit 0.
 		bad := token[:len(token)-6] + "AAAAAA"
-		res, code = cli(t, "vc", "verify", bad)
+		res, code = anya(t, "vc", "verify", bad)
 		if code != exitOK || res["verified"] != false || res["error"] == "" || res["credential"] == nil {
 			t.Fatalf("tampered: %d %v", code, res)
 		}
 	}
-	res, code := cli(t, "vc", "verify", "doodoo")
+	res, code := anya(t, "vc", "verify", "doodoo")
 	if code != exitOK || res["verified"] != false || res["credential"] != nil {
 		t.Fatalf("garbage: %d %v", code, res)
 	}
@@ -197,12 +197,12 @@ func TestVCIssueVerify(t *testing.T) {
 		{"vc", "issue", "--portable-did", path, "--subject", "did:example:x", "--type", "T", "--claims", "[1]"},
 		{"vc", "verify"},
 	} {
-		doc, code := cli(t, args...)
+		doc, code := anya(t, args...)
 		if code != exitUsage || errorCode(t, doc) != "usage" {
 			t.Errorf("%v: exit %d %v", args, code, doc)
 		}
 	}
-	doc, code := cli(t, "vc", "issue", "--portable-did", filepath.Join(t.TempDir(), "missing.json"), "--subject", "did:example:x", "--type", "T")
+	doc, code := anya(t, "vc", "issue", "--portable-did", filepath.Join(t.TempDir(), "missing.json"), "--subject", "did:example:x", "--type", "T")
 	if code != exitError || errorCode(t, doc) != "invalid_portable_did" {
 		t.Fatalf("missing file: %d %v", code, doc)
 	}
