@@ -289,7 +289,11 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 		return err
 	}
 	m.resolver = r
-	if m.verifier, err = vc.NewVerifier(r, vc.WithClock(m.now)); err != nil {
+	vopts := []vc.VerifierOption{vc.WithClock(m.now)}
+	if m.cfg.status != nil {
+		vopts = append(vopts, vc.WithStatusCheck(m.cfg.status))
+	}
+	if m.verifier, err = vc.NewVerifier(r, vopts...); err != nil {
 		return err
 	}
 	m.host = m.cfg.host
@@ -496,6 +500,11 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 			close(m.done)
 		}()
 	})
+	select {
+	case <-m.stopped:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	select {
 	case <-m.done:
 		return m.closeErr

@@ -225,7 +225,7 @@ type LinkVerification struct {
 // refuse marks v as not verified for reason r, with message.
 func (v *LinkVerification) refuse(r Reason, message string) *LinkVerification {
 	v.Verified, v.Reason = false, message
-	v.Refusal = &Refusal{Reason: r, Message: message, Address: v.Address}
+	v.Refusal = &Refusal{Reason: r, Message: message}
 	return v
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/anya-org/anya-go/security"
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/did/diddht"
+	"github.com/anya-org/anya-go/web5/vc"
 )
 
 // Defaults of New and of the bridges.
@@ -74,6 +75,7 @@ type config struct {
 	breakers      *resilience.Registry[string, *resilience.CircuitBreaker]
 	fullSync      bool
 	ml            mlConfig
+	status        vc.StatusListFetcher
 
 	rebroadcastEvery time.Duration
 	republishEvery   time.Duration
@@ -144,6 +146,8 @@ func (c *config) validate() error {
 		return bad("WithPassphrase", "0 bytes", "empty passphrase")
 	case c.given["WithKEK"] && len(c.kek) != keystore.KEKSize:
 		return bad("WithKEK", fmt.Sprintf("%d bytes", len(c.kek)), fmt.Sprintf("a key-encryption key is %d bytes", keystore.KEKSize))
+	case c.given["WithCredentialStatus"] && c.status == nil:
+		return bad("WithCredentialStatus", nil, "nil status list fetcher")
 	case c.given["WithKeyStore"] && c.keyStore == nil:
 		return bad("WithKeyStore", nil, "nil key store")
 	case len(c.keyOptions) > 1:
@@ -358,4 +362,17 @@ func WithBreakers(r *resilience.Registry[string, *resilience.CircuitBreaker]) Op
 // payments and records survive power loss, not only a crash of the process. Defaults to off.
 func WithFullSync() Option {
 	return func(c *config) { c.fullSync = true }
+}
+
+// WithCredentialStatus makes the Manager check the status lists (revocation, suspension) of
+// the credentials it verifies — address links, and credentials given to AddCredential — by
+// fetching their status list credentials with f (vc.HTTPStatusLists on the web). A revoked or
+// suspended address link does not verify (ReasonLinkRevoked). A link's verdict is cached for
+// up to DefaultCacheTTL, so a revocation takes effect within that. Defaults to no status check:
+// a credential's status entries are not followed.
+func WithCredentialStatus(f vc.StatusListFetcher) Option {
+	return func(c *config) {
+		c.give("WithCredentialStatus")
+		c.status = f
+	}
 }
