@@ -1,11 +1,14 @@
 package anya
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 
 	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/anya-org/anya-go/bitcoin"
@@ -25,7 +28,8 @@ const (
 	maxFaucetInputs = 200
 )
 
-// faucetCoin is a coin of the faucet: anyone-can-spend, mature.
+// faucetCoin is a coin of the faucet: anyone-can-spend, mature (or a faucet transaction's
+// change).
 type faucetCoin struct {
 	op    wire.OutPoint
 	value int64
@@ -84,10 +88,9 @@ func (m *Manager) Fund(ctx context.Context, address string, amountSat int64) (st
 		if err != nil {
 			return "", fmt.Errorf("anya: fund %s on the embedded chain: %w", address, err)
 		}
-		if len(tx.TxOut) > 1 {
-			m.faucet = []faucetCoin{{op: wire.OutPoint{Hash: txid, Index: 1}, value: tx.TxOut[1].Value}}
-		} else {
-			m.faucet = nil
+		m.faucet = nil
+		if out := tx.TxOut[1]; bytes.Equal(out.PkScript, simchain.AnyoneCanSpendScript()) {
+			m.faucet = []faucetCoin{{op: wire.OutPoint{Hash: txid, Index: 1}, value: out.Value}}
 		}
 		if _, err := sim.Mine(1, simchain.PayTo(simchain.AnyoneCanSpendScript())); err != nil {
 			return "", err
@@ -147,5 +150,15 @@ func (m *Manager) faucetTx(ctx context.Context, sim *simchain.Chain, pkScript []
 	if rest := have - amount - fee; rest >= int64(bitcoin.DustThreshold(change)) {
 		tx.AddTxOut(wire.NewTxOut(rest, change))
 	}
+	// A random tag makes every funding a new coin, even on a simchain that starts again from
+	// its genesis block under a data directory whose earlier payments reserved the coins of the
+	// same funding then.
+	nonce := make([]byte, 16)
+	_, _ = rand.Read(nonce)
+	tag, err := txscript.NullDataScript(nonce)
+	if err != nil {
+		return nil, err
+	}
+	tx.AddTxOut(wire.NewTxOut(0, tag))
 	return tx, nil
 }

@@ -62,7 +62,12 @@
 // document. What keeps them from judging (a did:dht issuer without --gateway, a gateway that
 // cannot be reached, a cancelled command) is an error. pay is an action: a payment that was
 // not sent (blocked, unverified, failed) is an error whose code names the outcome and whose
-// detail is the payment with its reason.
+// detail is the payment with its reason: "reason" is the SDK's stable code (no_link,
+// address_mismatch, link_expired, link_revoked, untrusted_issuer, link_invalid,
+// did_unresolvable, risk_above_threshold, insufficient_funds, no_key, tx_rejected, step_failed,
+// awaiting_keys, in_progress) and "refusal" its message and details (the risk and threshold,
+// the amounts needed and spendable, the step). A payment ID names one attempt: paying it again
+// prints the stored outcome, so after fixing the cause pay under a new --id.
 //
 // # Secrets
 //
@@ -184,11 +189,14 @@
 // first line of standard input — a Manager's challenges can be answered only to the Manager
 // that issued them, so the command waits for the answer. link prove is the wallet's side: it
 // checks that a challenge names the address (and DID) and signs it. link verify checks a link
-// with a credential or the ones stored: {"verified", "score", "reason", "credential"}.
+// with a credential or the ones stored: {"verified", "score", "reason", "refusal",
+// "credential"}, the reason being one of the stable codes of pay's.
 //
 // pay makes a verified payment (verify the sender's link, score the risk, send below the
 // threshold, record it in the sender's store) and prints it with its steps; the payment ID is
-// its idempotency key. payment show prints a payment as stored; payment list lists the payment
+// its idempotency key. payment show prints a payment as stored — the same document pay printed,
+// and then where its transaction is ("confirmation": status, height, block) and its events in
+// order ("events": sent, confirmed, reorged, ...); payment list lists the payment
 // records in a sender's store (sent payments, with their confirmation). workflow run registers
 // a workflow definition (JSON or YAML) with the Manager's engine and runs it, acting for the
 // identity given. dwn write, query and read send signed messages, as the author's portable DID,
