@@ -41,7 +41,7 @@ func TestOutcomeNotedAtTheNextStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What Pay does for a new payment, up to the run's end, and no further: the crash.
-	if err := m.state.startOutcome(ctx, "crash-1"); err != nil {
+	if err := m.state.start(ctx, "crash-1", nil); err != nil {
 		t.Fatal(err)
 	}
 	res, err := m.engine.Run(ctx, workflow.VerifiedPaymentName, "crash-1", map[string]any{"payment_id": "crash-1", "sender_did": bob.String(),

@@ -33,8 +33,9 @@ import (
 // audited, under a security context with the sender as principal and the verified link as
 // credential; the engine publishes each transition on the bus. PaymentID is the idempotency
 // key and the run ID: executing the same payment again returns its stored outcome, or
-// continues it. Execute returns a *Payment — also, with an error wrapping ErrPaymentFailed,
-// for a run that failed.
+// continues it (see the package documentation, "Retrying a payment"). Manager.Pay, and
+// Execute, return a *Payment — also, with an error wrapping ErrPaymentFailed, for a run that
+// failed — whose Refusal says why it was not sent.
 type TriProtocol struct {
 	PaymentID        string
 	SenderDID        string
@@ -124,22 +125,22 @@ func (m *Manager) pay(ctx context.Context, op TriProtocol) (*Payment, error) {
 	_, err := m.engine.Get(ctx, p.ID)
 	switch {
 	case errors.Is(err, workflow.ErrNotFound):
-		if err := m.state.startOutcome(ctx, p.ID); err != nil {
-			return nil, err
-		}
-		// A new payment: verify who pays, compute its features, then start it.
+		// A new payment: verify who pays, compute its features, note its start (and its
+		// features), then start it.
 		sc, v, err := m.securityContext(ctx, p.DID, p.From, op.Credential)
 		if err != nil {
 			return nil, err
 		}
+		var vec []float32
 		if v.Verified {
-			vec, err := m.interaction(security.NewContext(ctx, sc), p)
-			if err != nil {
+			if vec, err = m.interaction(security.NewContext(ctx, sc), p); err != nil {
 				return nil, err
 			}
-			if err := m.state.putFeatures(ctx, p.ID, vec); err != nil {
-				return nil, err
-			}
+		}
+		if err := m.state.start(ctx, p.ID, vec); err != nil {
+			return nil, err
+		}
+		if vec != nil {
 			m.features.Store(p.ID, vec)
 		}
 		ctx = security.NewContext(ctx, sc)
@@ -187,7 +188,7 @@ func (m *Manager) storedPayment(ctx context.Context, id, sender string) (*Paymen
 		return p, nil
 	}
 	if p.Outcome == OutcomeSent {
-		return p, m.state.markSent(ctx, id)
+		return p, nil // noted with its payment row (insertPayment)
 	}
 	if sender == "" {
 		if sender, err = m.runSender(ctx, id); err != nil {
@@ -232,9 +233,14 @@ func (m *Manager) reconcileOutcomes(ctx context.Context) error {
 	}
 	var errs []error
 	for _, id := range ids {
-		if _, err := m.storedPayment(ctx, id, ""); errors.Is(err, workflow.ErrNotFound) {
+		p, err := m.storedPayment(ctx, id, "")
+		switch {
+		case errors.Is(err, workflow.ErrNotFound):
 			err = m.state.dropOutcome(ctx, id) // a crash before its run was created
-		} else if err != nil {
+		case err == nil && p.Outcome == OutcomeSent:
+			err = m.state.markSent(ctx, id) // sent, and its record written by another way than the record step
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("anya: payment %s: %w", id, err))
 		}
 	}
@@ -326,11 +332,7 @@ func (m *Manager) paymentOf(ctx context.Context, r *workflow.Result) (*Payment, 
 			return nil, err
 		}
 		if ok {
-			shown := row.Status
-			if shown == PaymentIncluded && m.cfg.confirmations == 1 {
-				shown = PaymentConfirmed
-			}
-			p.Confirmation = &Confirmation{Status: shown, Height: row.Height, BlockHash: row.Block}
+			p.Confirmation = &Confirmation{Status: row.Status, Height: row.Height, BlockHash: row.Block}
 		}
 	}
 	events, err := m.state.history(ctx, r.RunID)

@@ -394,10 +394,28 @@ func (s *stateStore) history(ctx context.Context, paymentID string) ([]PaymentEv
 	return out, rows.Err()
 }
 
-// startOutcome notes that the Manager starts payment id.
-func (s *stateStore) startOutcome(ctx context.Context, id string) error {
-	_, err := s.exec(ctx, "startOutcome", id)
-	return err
+// start notes that the Manager starts payment id, with its fraud vector when it has one, in
+// one transaction.
+func (s *stateStore) start(ctx context.Context, id string, features []float32) error {
+	var body []byte
+	if features != nil {
+		var err error
+		if body, err = json.Marshal(features); err != nil {
+			return err
+		}
+	}
+	return sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
+		if _, err := tx.StmtContext(ctx, s.stmts["startOutcome"]).ExecContext(ctx, id); err != nil {
+			return fmt.Errorf("anya: state outcome: %w", err)
+		}
+		if body == nil {
+			return nil
+		}
+		if _, err := tx.StmtContext(ctx, s.stmts["putFeatures"]).ExecContext(ctx, id, body); err != nil {
+			return fmt.Errorf("anya: state features: %w", err)
+		}
+		return nil
+	})
 }
 
 // putRefusal notes why payment id's step failed, until its run ends.
@@ -592,15 +610,6 @@ func (s *stateStore) setPaymentStatus(ctx context.Context, p paymentRow, status 
 		}
 		return s.transition(ctx, tx, p, status, at)
 	})
-}
-
-func (s *stateStore) putFeatures(ctx context.Context, paymentID string, v []float32) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = s.exec(ctx, "putFeatures", paymentID, b)
-	return err
 }
 
 func (s *stateStore) features(ctx context.Context, paymentID string) ([]float32, bool, error) {
