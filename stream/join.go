@@ -1,0 +1,454 @@
+package stream
+
+import (
+	"context"
+	"iter"
+	"slices"
+	"time"
+)
+
+// Joined is one key's events from every source of a Join over one window.
+type Joined[K comparable, T any] struct {
+	ID       ID
+	Kind     Kind
+	Replaces ID // the result an Update replaces or a Retract withdraws
+	Key      K
+	Window   Window
+	// Sides holds each source's events in the window, in event-time order, one slice per
+	// source in the order Run got them.
+	Sides [][]Record[T]
+	// Missing names the sources without events in the window: always empty for an inner join,
+	// the sides still missing for a partial result of an outer one.
+	Missing []string
+}
+
+// Join joins N streams of one type on a key within windows: when the watermark passes a
+// window's end, it emits for each key the events every source had in the window — if every
+// source had some (inner join), or if any had (WithOuter). Create one with NewJoin; for
+// streams of three different types, see Join3.
+type Join[K comparable, T any] struct {
+	cfg   config
+	key   func(T) K
+	w     Windows
+	run   running
+	stats statsBox
+}
+
+// NewJoin returns a join of streams of T on key over the windows w.
+func NewJoin[K comparable, T any](key func(T) K, w Windows, opts ...Option) (*Join[K, T], error) {
+	cfg, err := newConfig("join", optOuter, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.validate(); err != nil {
+		return nil, err
+	}
+	if key == nil {
+		return nil, &OptionError{Option: "NewJoin", Value: nil, Reason: "nil key function"}
+	}
+	return &Join[K, T]{cfg: cfg, key: key, w: w}, nil
+}
+
+// Stats returns the operator's counters.
+func (j *Join[K, T]) Stats() Stats { return j.stats.get() }
+
+// Run joins the records of srcs (at least two) and yields the results; see Aggregate.Run for
+// how it ends.
+func (j *Join[K, T]) Run(ctx context.Context, srcs ...*Source[T]) iter.Seq2[Joined[K, T], error] {
+	return func(yield func(Joined[K, T], error) bool) {
+		var zero Joined[K, T]
+		if !j.run.enter() {
+			yield(zero, ErrRunning)
+			return
+		}
+		defer j.run.leave()
+		if len(srcs) < 2 || len(srcs) > 64 {
+			yield(zero, &OptionError{Option: "Run", Value: len(srcs), Reason: "a join takes 2 to 64 sources"})
+			return
+		}
+		rt := newRuntime(&j.cfg, &j.stats)
+		r := &joinRun[K, T]{op: j, rt: rt, yield: yield, n: len(srcs)}
+		rt.op = r
+		r.eng.init(rt, j.w)
+		r.eng.merge = r.merge
+		r.eng.fire = r.emitWindow
+		r.eng.retract = r.retract
+		for i, s := range srcs {
+			err := addPort(rt, s,
+				func(rec *Record[T], t int64) { r.add(i, rec, t, false) },
+				func(rec *Record[T], t int64) bool { return r.add(i, rec, t, true) })
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			r.names = append(r.names, rt.inputs[i].base().name)
+		}
+		if err := rt.run(ctx); err != nil {
+			yield(zero, err)
+		}
+	}
+}
+
+type joinP[T any] struct {
+	Sides [][]Record[T] `json:"sides"`
+}
+
+type joinRun[K comparable, T any] struct {
+	op    *Join[K, T]
+	rt    *runtime
+	eng   winEngine[K, joinP[T]]
+	yield func(Joined[K, T], error) bool
+	n     int
+	names []string
+	h     hasher
+	kb    []byte
+}
+
+func (r *joinRun[K, T]) shape() string {
+	s := "join " + r.eng.shape()
+	if r.op.cfg.outer {
+		s += " outer"
+	}
+	return s + " inputs " + itoa(r.n)
+}
+func (r *joinRun[K, T]) fire()                               { r.eng.fireDue() }
+func (r *joinRun[K, T]) live() int                           { return r.eng.live() }
+func (r *joinRun[K, T]) checkpoint(ch *[]Change) error       { return r.eng.checkpoint(ch) }
+func (r *joinRun[K, T]) restoreKey(k string, v []byte) error { return r.eng.restoreKey(k, v) }
+func (r *joinRun[K, T]) restored()                           { r.eng.restored() }
+
+func (r *joinRun[K, T]) add(src int, rec *Record[T], t int64, late bool) bool {
+	k := r.op.key(rec.Value)
+	if late && !r.eng.lateOK(k, t) {
+		return false
+	}
+	e := r.eng.tbl.upsert(k)
+	if e == nil {
+		return true
+	}
+	idx := r.eng.slotsFor(e, t, late)
+	for _, i := range idx {
+		p := &e.st.slots[i].p
+		if len(p.Sides) != r.n {
+			p.Sides = make([][]Record[T], r.n)
+		}
+		p.Sides[src] = insertByTime(p.Sides[src], rec, late)
+	}
+	if late {
+		r.eng.settle(e, idx)
+	}
+	return true
+}
+
+// insertByTime appends rec, or for a late one inserts it in event-time order.
+func insertByTime[T any](rs []Record[T], rec *Record[T], late bool) []Record[T] {
+	if !late || len(rs) == 0 || !rec.Time.Before(rs[len(rs)-1].Time) {
+		return append(rs, *rec)
+	}
+	i, _ := slices.BinarySearchFunc(rs, rec.Time, func(x Record[T], t time.Time) int {
+		if x.Time.After(t) {
+			return 1
+		}
+		return -1
+	})
+	return slices.Insert(rs, i, *rec)
+}
+
+func (r *joinRun[K, T]) merge(dst, src *joinP[T]) {
+	if len(dst.Sides) != r.n {
+		dst.Sides = make([][]Record[T], r.n)
+	}
+	for i := range src.Sides {
+		dst.Sides[i] = mergeByTime(dst.Sides[i], src.Sides[i])
+	}
+}
+
+// mergeByTime merges two time-ordered lists.
+func mergeByTime[T any](a, b []Record[T]) []Record[T] {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]Record[T], 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if b[j].Time.Before(a[i].Time) {
+			out = append(out, b[j])
+			j++
+		} else {
+			out = append(out, a[i])
+			i++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
+
+func (r *joinRun[K, T]) emitWindow(e *entry[K, winState[joinP[T]]], s *slot[joinP[T]]) {
+	var missing []string
+	for i := 0; i < r.n; i++ {
+		if len(s.p.Sides) != r.n || len(s.p.Sides[i]) == 0 {
+			missing = append(missing, r.names[i])
+		}
+	}
+	if missing != nil && !r.op.cfg.outer {
+		return
+	}
+	r.h.begin("join", r.rt.cfg.name)
+	r.kb = r.eng.keys.appendKey(r.kb[:0], e.key)
+	r.h.key(r.kb)
+	r.h.i64(s.start)
+	r.h.i64(s.end)
+	sides := make([][]Record[T], r.n)
+	for i := range sides {
+		var rs []Record[T]
+		if len(s.p.Sides) == r.n {
+			rs = s.p.Sides[i]
+		}
+		r.h.u64(uint64(len(rs)))
+		for k := range rs {
+			r.h.event(i, rs[k].Offset, rs[k].ID)
+		}
+		sides[i] = own(rs, r.eng.lateness > 0)
+	}
+	id := r.h.sum()
+	if id == s.emitted {
+		return
+	}
+	kind := Insert
+	if !s.emitted.IsZero() {
+		kind = Update
+	}
+	res := Joined[K, T]{ID: id, Kind: kind, Replaces: s.emitted, Key: e.key, Window: window(s.start, s.end), Sides: sides, Missing: missing}
+	s.emitted = id
+	emit(r.rt, r.yield, res, kind)
+}
+
+func (r *joinRun[K, T]) retract(e *entry[K, winState[joinP[T]]], start, end int64, id ID) {
+	emit(r.rt, r.yield, Joined[K, T]{ID: derived(id, "retract"), Kind: Retract, Replaces: id, Key: e.key, Window: window(start, end)}, Retract)
+}
+
+// own returns rs for a result: the slice itself, capped, when the window's state is discarded
+// after emitting; a copy when the window is kept for late events.
+func own[T any](rs []Record[T], kept bool) []Record[T] {
+	if kept {
+		return slices.Clone(rs)
+	}
+	return slices.Clip(rs)
+}
+
+// Joined3 is one key's events from the three sources of a Join3 over one window.
+type Joined3[K comparable, A, B, C any] struct {
+	ID       ID
+	Kind     Kind
+	Replaces ID // the result an Update replaces or a Retract withdraws
+	Key      K
+	Window   Window
+	A        []Record[A] // the first source's events in the window, in event-time order
+	B        []Record[B] // the second's
+	C        []Record[C] // the third's
+	// Missing names the sources without events in the window (see Joined.Missing).
+	Missing []string
+}
+
+// Join3 joins three streams of different types on a key within windows, as Join does for
+// streams of one type: the seed's bitcoin, web5 and ml streams by entity. Create one with
+// NewJoin3.
+type Join3[K comparable, A, B, C any] struct {
+	cfg   config
+	ka    func(A) K
+	kb    func(B) K
+	kc    func(C) K
+	w     Windows
+	run   running
+	stats statsBox
+}
+
+// NewJoin3 returns a join of three streams on the keys ka, kb and kc extract, over windows w.
+func NewJoin3[K comparable, A, B, C any](ka func(A) K, kb func(B) K, kc func(C) K, w Windows, opts ...Option) (*Join3[K, A, B, C], error) {
+	cfg, err := newConfig("join3", optOuter, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.validate(); err != nil {
+		return nil, err
+	}
+	if ka == nil || kb == nil || kc == nil {
+		return nil, &OptionError{Option: "NewJoin3", Value: nil, Reason: "nil key function"}
+	}
+	return &Join3[K, A, B, C]{cfg: cfg, ka: ka, kb: kb, kc: kc, w: w}, nil
+}
+
+// Stats returns the operator's counters.
+func (j *Join3[K, A, B, C]) Stats() Stats { return j.stats.get() }
+
+// Run joins the records of a, b and c and yields the results; see Aggregate.Run for how it
+// ends.
+func (j *Join3[K, A, B, C]) Run(ctx context.Context, a *Source[A], b *Source[B], c *Source[C]) iter.Seq2[Joined3[K, A, B, C], error] {
+	return func(yield func(Joined3[K, A, B, C], error) bool) {
+		var zero Joined3[K, A, B, C]
+		if !j.run.enter() {
+			yield(zero, ErrRunning)
+			return
+		}
+		defer j.run.leave()
+		rt := newRuntime(&j.cfg, &j.stats)
+		r := &join3Run[K, A, B, C]{op: j, rt: rt, yield: yield}
+		rt.op = r
+		r.eng.init(rt, j.w)
+		r.eng.merge = r.merge
+		r.eng.fire = r.emitWindow
+		r.eng.retract = r.retract
+		err := addPort(rt, a, func(rec *Record[A], t int64) { r.addA(rec, t, false) }, func(rec *Record[A], t int64) bool { return r.addA(rec, t, true) })
+		if err == nil {
+			err = addPort(rt, b, func(rec *Record[B], t int64) { r.addB(rec, t, false) }, func(rec *Record[B], t int64) bool { return r.addB(rec, t, true) })
+		}
+		if err == nil {
+			err = addPort(rt, c, func(rec *Record[C], t int64) { r.addC(rec, t, false) }, func(rec *Record[C], t int64) bool { return r.addC(rec, t, true) })
+		}
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		for _, in := range rt.inputs {
+			r.names[in.base().idx] = in.base().name
+		}
+		if err := rt.run(ctx); err != nil {
+			yield(zero, err)
+		}
+	}
+}
+
+type join3P[A, B, C any] struct {
+	A []Record[A] `json:"a,omitempty"`
+	B []Record[B] `json:"b,omitempty"`
+	C []Record[C] `json:"c,omitempty"`
+}
+
+type join3Run[K comparable, A, B, C any] struct {
+	op    *Join3[K, A, B, C]
+	rt    *runtime
+	eng   winEngine[K, join3P[A, B, C]]
+	yield func(Joined3[K, A, B, C], error) bool
+	names [3]string
+	h     hasher
+	kb    []byte
+}
+
+func (r *join3Run[K, A, B, C]) shape() string {
+	s := "join3 " + r.eng.shape()
+	if r.op.cfg.outer {
+		s += " outer"
+	}
+	return s
+}
+func (r *join3Run[K, A, B, C]) fire()                               { r.eng.fireDue() }
+func (r *join3Run[K, A, B, C]) live() int                           { return r.eng.live() }
+func (r *join3Run[K, A, B, C]) checkpoint(ch *[]Change) error       { return r.eng.checkpoint(ch) }
+func (r *join3Run[K, A, B, C]) restoreKey(k string, v []byte) error { return r.eng.restoreKey(k, v) }
+func (r *join3Run[K, A, B, C]) restored()                           { r.eng.restored() }
+
+// slots finds or creates the windows of an event of key k at t; ok is false for a late event
+// too late for any window (a refused key is handled: nil entry, ok true).
+func (r *join3Run[K, A, B, C]) slots(k K, t int64, late bool) (*entry[K, winState[join3P[A, B, C]]], []int32, bool) {
+	if late && !r.eng.lateOK(k, t) {
+		return nil, nil, false
+	}
+	e := r.eng.tbl.upsert(k)
+	if e == nil {
+		return nil, nil, true
+	}
+	return e, r.eng.slotsFor(e, t, late), true
+}
+
+func (r *join3Run[K, A, B, C]) addA(rec *Record[A], t int64, late bool) bool {
+	e, idx, ok := r.slots(r.op.ka(rec.Value), t, late)
+	for _, i := range idx {
+		p := &e.st.slots[i].p
+		p.A = insertByTime(p.A, rec, late)
+	}
+	if late && e != nil {
+		r.eng.settle(e, idx)
+	}
+	return ok
+}
+
+func (r *join3Run[K, A, B, C]) addB(rec *Record[B], t int64, late bool) bool {
+	e, idx, ok := r.slots(r.op.kb(rec.Value), t, late)
+	for _, i := range idx {
+		p := &e.st.slots[i].p
+		p.B = insertByTime(p.B, rec, late)
+	}
+	if late && e != nil {
+		r.eng.settle(e, idx)
+	}
+	return ok
+}
+
+func (r *join3Run[K, A, B, C]) addC(rec *Record[C], t int64, late bool) bool {
+	e, idx, ok := r.slots(r.op.kc(rec.Value), t, late)
+	for _, i := range idx {
+		p := &e.st.slots[i].p
+		p.C = insertByTime(p.C, rec, late)
+	}
+	if late && e != nil {
+		r.eng.settle(e, idx)
+	}
+	return ok
+}
+
+func (r *join3Run[K, A, B, C]) merge(dst, src *join3P[A, B, C]) {
+	dst.A = mergeByTime(dst.A, src.A)
+	dst.B = mergeByTime(dst.B, src.B)
+	dst.C = mergeByTime(dst.C, src.C)
+}
+
+func (r *join3Run[K, A, B, C]) emitWindow(e *entry[K, winState[join3P[A, B, C]]], s *slot[join3P[A, B, C]]) {
+	p := &s.p
+	var missing []string
+	if len(p.A) == 0 || len(p.B) == 0 || len(p.C) == 0 {
+		if !r.op.cfg.outer {
+			return
+		}
+		for i, n := range [3]int{len(p.A), len(p.B), len(p.C)} {
+			if n == 0 {
+				missing = append(missing, r.names[i])
+			}
+		}
+	}
+	h := &r.h
+	h.begin("join3", r.rt.cfg.name)
+	r.kb = r.eng.keys.appendKey(r.kb[:0], e.key)
+	h.key(r.kb)
+	h.i64(s.start)
+	h.i64(s.end)
+	h.u64(uint64(len(p.A)))
+	for i := range p.A {
+		h.event(0, p.A[i].Offset, p.A[i].ID)
+	}
+	h.u64(uint64(len(p.B)))
+	for i := range p.B {
+		h.event(1, p.B[i].Offset, p.B[i].ID)
+	}
+	h.u64(uint64(len(p.C)))
+	for i := range p.C {
+		h.event(2, p.C[i].Offset, p.C[i].ID)
+	}
+	id := h.sum()
+	if id == s.emitted {
+		return
+	}
+	kind := Insert
+	if !s.emitted.IsZero() {
+		kind = Update
+	}
+	kept := r.eng.lateness > 0
+	res := Joined3[K, A, B, C]{ID: id, Kind: kind, Replaces: s.emitted, Key: e.key, Window: window(s.start, s.end),
+		A: own(p.A, kept), B: own(p.B, kept), C: own(p.C, kept), Missing: missing}
+	s.emitted = id
+	emit(r.rt, r.yield, res, kind)
+}
+
+func (r *join3Run[K, A, B, C]) retract(e *entry[K, winState[join3P[A, B, C]]], start, end int64, id ID) {
+	emit(r.rt, r.yield, Joined3[K, A, B, C]{ID: derived(id, "retract"), Kind: Retract, Replaces: id, Key: e.key, Window: window(start, end)}, Retract)
+}
+

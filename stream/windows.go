@@ -1,0 +1,318 @@
+package stream
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// slot is one window of one key.
+type slot[P any] struct {
+	start, end int64
+	fired      bool // emitted at its close (or found nothing to emit) and kept for late events
+	emitted    ID   // the last result emitted for it, zero if none
+	p          P
+}
+
+type winState[P any] struct{ slots []slot[P] }
+
+// winEngine keeps keyed windows of payload P: it assigns events to windows (creating and, for
+// sessions, merging them), fires windows as the watermark passes their end, keeps them for the
+// allowed lateness, and checkpoints them. What a window holds and emits is the operator's.
+type winEngine[K comparable, P any] struct {
+	rt       *runtime
+	tbl      keyTable[K, winState[P]]
+	keys     keyCodec[K]
+	w        Windows
+	lateness int64
+	linger   int64
+	idx      []int32
+
+	// hooks
+	merge   func(dst, src *P)                                   // sessions: src joins dst
+	fire    func(e *entry[K, winState[P]], s *slot[P])          // emits s (Insert, or Update of s.emitted)
+	retract func(e *entry[K, winState[P]], start, end int64, id ID) // withdraws id
+}
+
+func (w *winEngine[K, P]) init(rt *runtime, ws Windows) {
+	w.rt, w.w = rt, ws
+	w.tbl.init(rt)
+	rt.seq = &w.tbl.seq
+	w.keys = newKeyCodec[K]()
+	w.lateness = int64(rt.cfg.lateness)
+	w.linger = ws.size
+}
+
+func (w *winEngine[K, P]) shape() string { return w.w.String() }
+
+func (w *winEngine[K, P]) live() int { return w.tbl.live() }
+
+// slotsFor returns the indices in e's slots of the windows an event at t belongs to, creating
+// them. For a late event (behind the watermark) it leaves out windows past their allowed
+// lateness and returns nil if none is left.
+func (w *winEngine[K, P]) slotsFor(e *entry[K, winState[P]], t int64, late bool) []int32 {
+	w.idx = w.idx[:0]
+	st := &e.st
+	switch w.w.kind {
+	case winTumbling, winSliding:
+		first := floorDiv(t, w.w.slide) * w.w.slide
+		for s := first; s > t-w.w.size; s -= w.w.slide {
+			end := s + w.w.size
+			if late && end+w.lateness <= w.rt.wm {
+				continue
+			}
+			i, ok := w.find(st, s)
+			if !ok {
+				st.slots = slices.Insert(st.slots, i, slot[P]{start: s, end: end})
+				for j := range w.idx {
+					if w.idx[j] >= int32(i) {
+						w.idx[j]++
+					}
+				}
+				if !late {
+					w.tbl.schedule(e, end)
+				}
+			}
+			w.idx = append(w.idx, int32(i))
+		}
+	case winSession:
+		start, end := t, t+w.w.size
+		first, n := -1, 0
+		for i := range st.slots {
+			if s := &st.slots[i]; s.start < end && start < s.end {
+				if first < 0 {
+					first = i
+				}
+				n++
+			}
+		}
+		if first < 0 {
+			if late && end+w.lateness <= w.rt.wm {
+				return nil
+			}
+			i := sort.Search(len(st.slots), func(i int) bool { return st.slots[i].start > start })
+			st.slots = slices.Insert(st.slots, i, slot[P]{start: start, end: end})
+			if !late {
+				w.tbl.schedule(e, end)
+			}
+			w.idx = append(w.idx, int32(i))
+			break
+		}
+		dst := &st.slots[first]
+		dst.start, dst.end = min(dst.start, start), max(dst.end, end)
+		for k := 1; k < n; k++ {
+			src := &st.slots[first+k]
+			dst.end = max(dst.end, src.end)
+			w.merge(&dst.p, &src.p)
+			if !src.emitted.IsZero() {
+				if dst.emitted.IsZero() {
+					dst.emitted = src.emitted
+				} else {
+					w.retract(e, src.start, src.end, src.emitted)
+				}
+			}
+			dst.fired = dst.fired || src.fired
+		}
+		st.slots = slices.Delete(st.slots, first+1, first+n)
+		if !late {
+			w.tbl.schedule(e, dst.end)
+		}
+		w.idx = append(w.idx, int32(first))
+	}
+	if len(w.idx) > 1 {
+		slices.Sort(w.idx)
+	}
+	return w.idx
+}
+
+func (w *winEngine[K, P]) find(st *winState[P], start int64) (int, bool) {
+	for i := range st.slots {
+		switch s := st.slots[i].start; {
+		case s == start:
+			return i, true
+		case s > start:
+			return i, false
+		}
+	}
+	return len(st.slots), false
+}
+
+// settle runs after a late event changed e's windows: windows already closed are emitted again
+// at once (an Update, or an Insert if they had emitted nothing), windows the event reopened
+// wait for the watermark again, and e's timer is set for what is now next.
+func (w *winEngine[K, P]) settle(e *entry[K, winState[P]], idx []int32) {
+	wm := w.rt.wm
+	for _, i := range idx {
+		s := &e.st.slots[i]
+		if s.end <= wm {
+			s.fired = true
+			w.fire(e, s)
+		} else {
+			s.fired = false
+		}
+	}
+	w.reschedule(e)
+}
+
+func (w *winEngine[K, P]) reschedule(e *entry[K, winState[P]]) {
+	due := int64(maxTime)
+	for i := range e.st.slots {
+		s := &e.st.slots[i]
+		if s.fired {
+			due = min(due, s.end+w.lateness)
+		} else {
+			due = min(due, s.end)
+		}
+	}
+	if due != maxTime {
+		w.tbl.schedule(e, due)
+	}
+}
+
+// fireDue fires the windows of every key whose timer is due at the earliest timer time.
+func (w *winEngine[K, P]) fireDue() {
+	at, es := w.tbl.popDue()
+	for _, e := range es {
+		if w.rt.stopped {
+			break
+		}
+		w.wake(e, at)
+	}
+	w.tbl.timers.recycle(es)
+}
+
+func (w *winEngine[K, P]) wake(e *entry[K, winState[P]], at int64) {
+	st := &e.st
+	if len(st.slots) == 0 {
+		if e.flags&fLinger != 0 {
+			w.tbl.remove(e)
+		}
+		return
+	}
+	changed := false
+	for i := range st.slots {
+		if s := &st.slots[i]; !s.fired && s.end <= at {
+			s.fired = true
+			changed = true
+			w.fire(e, s)
+			if w.rt.stopped {
+				return
+			}
+		}
+	}
+	keep := st.slots[:0]
+	for i := range st.slots {
+		if s := &st.slots[i]; s.fired && s.end+w.lateness <= at {
+			changed = true
+			continue
+		}
+		keep = append(keep, st.slots[i])
+	}
+	clear(st.slots[len(keep):])
+	st.slots = keep
+	if changed {
+		w.tbl.markDirty(e)
+	}
+	if len(st.slots) == 0 {
+		w.tbl.idle(e, at+w.linger)
+		return
+	}
+	w.reschedule(e)
+}
+
+// Checkpointed form of a key's windows.
+type slotJSON[P any] struct {
+	Start   int64 `json:"s"`
+	End     int64 `json:"e"`
+	Fired   bool  `json:"f,omitempty"`
+	Emitted ID    `json:"id,omitzero"`
+	P       P     `json:"p"`
+}
+
+type winJSON[P any] struct {
+	Seq   uint64        `json:"seq"`
+	Slots []slotJSON[P] `json:"slots"`
+}
+
+func (w *winEngine[K, P]) checkpoint(changes *[]Change) error {
+	t := &w.tbl
+	for _, skey := range t.deleted {
+		*changes = append(*changes, Change{Key: skey, Delete: true})
+	}
+	t.deleted = t.deleted[:0]
+	for _, e := range t.dirty {
+		e.flags &^= fDirty
+		if e.flags&(fRemoved|fLinger) != 0 {
+			continue
+		}
+		if e.skey == "" {
+			sk, err := w.keys.storeKey(e.key)
+			if err != nil {
+				return err
+			}
+			e.skey = sk
+		}
+		v := winJSON[P]{Seq: e.seq, Slots: make([]slotJSON[P], len(e.st.slots))}
+		for i, s := range e.st.slots {
+			v.Slots[i] = slotJSON[P]{Start: s.start, End: s.end, Fired: s.fired, Emitted: s.emitted, P: s.p}
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("encode state of key %s: %w", e.skey, err)
+		}
+		*changes = append(*changes, Change{Key: e.skey, Value: b})
+		e.flags |= fPersisted
+	}
+	clear(t.dirty)
+	t.dirty = t.dirty[:0]
+	return nil
+}
+
+func (w *winEngine[K, P]) restoreKey(skey string, value []byte) error {
+	k, err := w.keys.parse(skey)
+	if err != nil {
+		return err
+	}
+	var v winJSON[P]
+	if err := json.Unmarshal(value, &v); err != nil {
+		return err
+	}
+	if len(v.Slots) == 0 {
+		return fmt.Errorf("no windows")
+	}
+	e := &entry[K, winState[P]]{key: k, due: maxTime, seq: v.Seq, skey: skey, flags: fPersisted}
+	for i, s := range v.Slots {
+		if s.End <= s.Start || i > 0 && s.Start < v.Slots[i-1].Start {
+			return fmt.Errorf("malformed window [%d, %d)", s.Start, s.End)
+		}
+		e.st.slots = append(e.st.slots, slot[P]{start: s.Start, end: s.End, fired: s.Fired, emitted: s.Emitted, p: s.P})
+	}
+	return w.tbl.restore(e)
+}
+
+func (w *winEngine[K, P]) restored() {
+	w.tbl.restored(func(e *entry[K, winState[P]]) { w.reschedule(e) })
+}
+
+// lateOK reports whether a late event of key k at t still has a window kept for it.
+func (w *winEngine[K, P]) lateOK(k K, t int64) bool {
+	wm := w.rt.wm
+	switch w.w.kind {
+	case winTumbling, winSliding:
+		last := floorDiv(t, w.w.slide)*w.w.slide + w.w.size
+		return last+w.lateness > wm
+	default:
+		if t+w.w.size+w.lateness > wm {
+			return true
+		}
+		if e, ok := w.tbl.m[k]; ok {
+			for i := range e.st.slots {
+				if s := &e.st.slots[i]; s.start < t+w.w.size && t < s.end {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
