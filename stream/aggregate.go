@@ -213,16 +213,17 @@ type aggRun[K comparable, T, A, R any] struct {
 	eng   winEngine[K, aggP[A]]
 	yield func(Result[K, R], error) bool
 	h     hasher
+	kb    []byte
 }
 
 func (r *aggRun[K, T, A, R]) shape() string {
 	return "aggregate " + r.eng.shape() + " inputs " + itoa(len(r.rt.inputs))
 }
-func (r *aggRun[K, T, A, R]) fire()                          { r.eng.fireDue() }
-func (r *aggRun[K, T, A, R]) live() int                      { return r.eng.live() }
-func (r *aggRun[K, T, A, R]) checkpoint(ch *[]Change) error  { return r.eng.checkpoint(ch) }
+func (r *aggRun[K, T, A, R]) fire()                               { r.eng.fireDue() }
+func (r *aggRun[K, T, A, R]) live() int                           { return r.eng.live() }
+func (r *aggRun[K, T, A, R]) checkpoint(ch *[]Change) error       { return r.eng.checkpoint(ch) }
 func (r *aggRun[K, T, A, R]) restoreKey(k string, v []byte) error { return r.eng.restoreKey(k, v) }
-func (r *aggRun[K, T, A, R]) restored()                      { r.eng.restored() }
+func (r *aggRun[K, T, A, R]) restored()                           { r.eng.restored() }
 
 // add processes one record; for a late one it reports whether it could still be counted.
 func (r *aggRun[K, T, A, R]) add(src int, rec *Record[T], t int64, late bool) bool {
@@ -262,10 +263,10 @@ func (r *aggRun[K, T, A, R]) merge(dst, src *aggP[A]) {
 
 func (r *aggRun[K, T, A, R]) emitWindow(e *entry[K, winState[aggP[A]]], s *slot[aggP[A]]) {
 	r.h.begin("aggregate", r.rt.cfg.name)
-	r.h.key(r.eng.keys.appendKey(nil, e.key))
-	r.h.i64(s.start)
-	r.h.i64(s.end)
-	r.h.i64(s.p.N)
+	r.kb = r.eng.keys.appendKey(r.kb[:0], e.key)
+	r.h.key(r.kb)
+	r.h.window(s.start, s.end)
+	r.h.uv(uint64(s.p.N))
 	r.h.u64(s.p.D[0])
 	r.h.u64(s.p.D[1])
 	id := r.h.sum()
@@ -286,26 +287,21 @@ func (r *aggRun[K, T, A, R]) retract(e *entry[K, winState[aggP[A]]], start, end 
 	emit(r.rt, r.yield, Result[K, R]{ID: derived(id, "retract"), Kind: Retract, Replaces: id, Key: e.key, Window: window(start, end)}, Retract)
 }
 
-// digest is a 128-bit hash of an event's identity; a window sums its events' digests, which
-// does not depend on the order it saw them in.
+// digest is a 128-bit hash of an event's identity (the index of its source, and its ID or
+// offset). A window sums its events' digests, which does not depend on the order it saw them
+// in, and its result ID covers the sum: results of one key and window with the same event
+// counts but other events (a replay that found other events late, say) get other IDs.
 func digest(src int, offset uint64, id string) (uint64, uint64) {
+	if id == "" {
+		x := offset ^ uint64(src)<<56
+		return mix(x*0x9e3779b97f4a7c15 + 1), mix(x*0xc2b2ae3d27d4eb4f + 2)
+	}
 	h1, h2 := uint64(14695981039346656037)^uint64(src), uint64(0x9e3779b97f4a7c15)^uint64(src)<<1
-	step := func(b byte) {
-		h1 = (h1 ^ uint64(b)) * 1099511628211
-		h2 = (h2 ^ uint64(b)) * 0xff51afd7ed558ccd
+	for i := 0; i < len(id); i++ {
+		h1 = (h1 ^ uint64(id[i])) * 1099511628211
+		h2 = (h2 ^ uint64(id[i])) * 0xff51afd7ed558ccd
 	}
-	if id != "" {
-		step('i')
-		for i := 0; i < len(id); i++ {
-			step(id[i])
-		}
-	} else {
-		step('o')
-		for i := 0; i < 8; i++ {
-			step(byte(offset >> (8 * i)))
-		}
-	}
-	return mix(h1), mix(h2)
+	return mix(h1 ^ 'i'), mix(h2 ^ 'i')
 }
 
 func mix(x uint64) uint64 {

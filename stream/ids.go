@@ -8,44 +8,129 @@ import (
 )
 
 // hasher builds the input of a result ID: every field length-prefixed or fixed-size, so that
-// different results never share an input; the ID is the first 16 bytes of its SHA-256.
-type hasher struct{ buf []byte }
-
-func (h *hasher) begin(kind, name string) {
-	h.buf = h.buf[:0]
-	h.str(kind)
-	h.str(name)
+// different results never share an input; the ID is the first 16 bytes of its SHA-256. The
+// input starts with a prefix naming the operator kind and the pipeline (8 bytes of their own
+// SHA-256), which keeps a typical result's input within one SHA-256 block. Short inputs are
+// built in a fixed array; long ones spill into buf.
+type hasher struct {
+	arr    [160]byte
+	n      int
+	buf    []byte // used once the input outgrows arr
+	prefix [8]byte
+	kind   string
+	name   string
 }
 
-func (h *hasher) u64(v uint64) { h.buf = binary.BigEndian.AppendUint64(h.buf, v) }
+func (h *hasher) begin(kind, name string) {
+	if h.kind != kind || h.name != name {
+		var b []byte
+		b = binary.AppendUvarint(b, uint64(len(kind)))
+		b = append(b, kind...)
+		b = binary.AppendUvarint(b, uint64(len(name)))
+		b = append(b, name...)
+		s := sha256.Sum256(b)
+		copy(h.prefix[:], s[:])
+		h.kind, h.name = kind, name
+	}
+	h.n = copy(h.arr[:], h.prefix[:])
+	h.buf = h.buf[:0]
+}
+
+// room makes sure k more bytes fit in arr, spilling into buf if they do not.
+func (h *hasher) spill() {
+	if h.n >= 0 {
+		h.buf = append(h.buf[:0], h.arr[:h.n]...)
+		h.n = -1
+	}
+}
+
+func (h *hasher) byte1(c byte) {
+	if h.n >= 0 && h.n < len(h.arr) {
+		h.arr[h.n] = c
+		h.n++
+		return
+	}
+	h.spill()
+	h.buf = append(h.buf, c)
+}
+
+// uv appends v as a uvarint.
+func (h *hasher) uv(v uint64) {
+	if h.n >= 0 && h.n+binary.MaxVarintLen64 <= len(h.arr) {
+		h.n += binary.PutUvarint(h.arr[h.n:], v)
+		return
+	}
+	h.spill()
+	h.buf = binary.AppendUvarint(h.buf, v)
+}
+
+func (h *hasher) u64(v uint64) {
+	if h.n >= 0 && h.n+8 <= len(h.arr) {
+		binary.BigEndian.PutUint64(h.arr[h.n:], v)
+		h.n += 8
+		return
+	}
+	h.spill()
+	h.buf = binary.BigEndian.AppendUint64(h.buf, v)
+}
 
 func (h *hasher) i64(v int64) { h.u64(uint64(v)) }
 
-func (h *hasher) str(s string) {
-	h.buf = binary.AppendUvarint(h.buf, uint64(len(s)))
+func (h *hasher) raw(s string) {
+	if h.n >= 0 && h.n+len(s) <= len(h.arr) {
+		h.n += copy(h.arr[h.n:], s)
+		return
+	}
+	h.spill()
 	h.buf = append(h.buf, s...)
+}
+
+func (h *hasher) str(s string) {
+	h.uv(uint64(len(s)))
+	h.raw(s)
 }
 
 // key appends a key's bytes, length-prefixed.
 func (h *hasher) key(b []byte) {
-	h.buf = binary.AppendUvarint(h.buf, uint64(len(b)))
+	h.uv(uint64(len(b)))
+	if h.n >= 0 && h.n+len(b) <= len(h.arr) {
+		h.n += copy(h.arr[h.n:], b)
+		return
+	}
+	h.spill()
 	h.buf = append(h.buf, b...)
+}
+
+// window appends a window: its start, and its length.
+func (h *hasher) window(start, end int64) {
+	h.i64(start)
+	h.uv(uint64(end - start))
 }
 
 // event appends the identity of a record of the input with index src: its ID, or its offset.
 func (h *hasher) event(src int, offset uint64, id string) {
-	h.buf = append(h.buf, byte(src))
+	h.byte1(byte(src))
+	h.ident(offset, id)
+}
+
+// ident appends a record's identity within a known source: its ID, or its offset.
+func (h *hasher) ident(offset uint64, id string) {
 	if id != "" {
-		h.buf = append(h.buf, 'i')
+		h.byte1('i')
 		h.str(id)
 		return
 	}
-	h.buf = append(h.buf, 'o')
-	h.u64(offset)
+	h.byte1('o')
+	h.uv(offset)
 }
 
 func (h *hasher) sum() ID {
-	s := sha256.Sum256(h.buf)
+	var s [32]byte
+	if h.n >= 0 {
+		s = sha256.Sum256(h.arr[:h.n])
+	} else {
+		s = sha256.Sum256(h.buf)
+	}
 	var id ID
 	copy(id[:], s[:16])
 	return id
@@ -55,7 +140,9 @@ func (h *hasher) sum() ID {
 func derived(id ID, tag string) ID {
 	var h hasher
 	h.begin("derived", tag)
-	h.buf = append(h.buf, id[:]...)
+	for _, c := range id {
+		h.byte1(c)
+	}
 	return h.sum()
 }
 

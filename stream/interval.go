@@ -205,7 +205,7 @@ func (r *ivRun[K, A, B]) alone(e *entry[K, ivState[A, B]], a *ivA[A]) {
 		return
 	}
 	h := r.hash(e.key, a)
-	h.buf = append(h.buf, '-')
+	h.byte1('-')
 	a.Alone = h.sum()
 	emit(r.rt, r.yield, Pair[K, A, B]{ID: a.Alone, Kind: Insert, Key: e.key, A: a.R}, Insert)
 }

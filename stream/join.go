@@ -36,7 +36,7 @@ type Join[K comparable, T any] struct {
 
 // NewJoin returns a join of streams of T on key over the windows w.
 func NewJoin[K comparable, T any](key func(T) K, w Windows, opts ...Option) (*Join[K, T], error) {
-	cfg, err := newConfig("join", optOuter, opts)
+	cfg, err := newConfig("join", optOuter|optReuse, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +73,16 @@ func (j *Join[K, T]) Run(ctx context.Context, srcs ...*Source[T]) iter.Seq2[Join
 		r.eng.merge = r.merge
 		r.eng.fire = r.emitWindow
 		r.eng.retract = r.retract
+		if j.cfg.reuse {
+			r.pool = &lists[T]{}
+			r.eng.release = func(p *joinP[T]) {
+				for i := range p.Sides {
+					r.pool.put(p.Sides[i])
+					p.Sides[i] = nil
+				}
+				*p = joinP[T]{}
+			}
+		}
 		for i, s := range srcs {
 			err := addPort(rt, s,
 				func(rec *Record[T], t int64) { r.add(i, rec, t, false) },
@@ -91,6 +101,7 @@ func (j *Join[K, T]) Run(ctx context.Context, srcs ...*Source[T]) iter.Seq2[Join
 
 type joinP[T any] struct {
 	Sides [][]Record[T] `json:"sides"`
+	D     [2]uint64     `json:"d"` // digest of the events' identities
 }
 
 type joinRun[K comparable, T any] struct {
@@ -102,6 +113,9 @@ type joinRun[K comparable, T any] struct {
 	names []string
 	h     hasher
 	kb    []byte
+	slab  slab[T]
+	pool  *lists[T] // WithReuse
+	sides [][]Record[T]
 }
 
 func (r *joinRun[K, T]) shape() string {
@@ -127,12 +141,19 @@ func (r *joinRun[K, T]) add(src int, rec *Record[T], t int64, late bool) bool {
 		return true
 	}
 	idx := r.eng.slotsFor(e, t, late)
+	d0, d1 := digest(src, rec.Offset, rec.ID)
 	for _, i := range idx {
 		p := &e.st.slots[i].p
 		if len(p.Sides) != r.n {
-			p.Sides = make([][]Record[T], r.n)
+			if cap(p.Sides) >= r.n {
+				p.Sides = p.Sides[:r.n]
+			} else {
+				p.Sides = make([][]Record[T], r.n)
+			}
 		}
-		p.Sides[src] = insertByTime(p.Sides[src], rec, late)
+		p.Sides[src] = r.slab.insertByTime(p.Sides[src], rec, late, r.pool)
+		p.D[0] += d0
+		p.D[1] += d1
 	}
 	if late {
 		r.eng.settle(e, idx)
@@ -140,9 +161,48 @@ func (r *joinRun[K, T]) add(src int, rec *Record[T], t int64, late bool) bool {
 	return true
 }
 
-// insertByTime appends rec, or for a late one inserts it in event-time order.
-func insertByTime[T any](rs []Record[T], rec *Record[T], late bool) []Record[T] {
-	if !late || len(rs) == 0 || !rec.Time.Before(rs[len(rs)-1].Time) {
+// slab hands out one-record lists carved from shared chunks, so that the first event of a
+// window costs no allocation of its own; a list that grows past one record moves out.
+type slab[T any] struct{ buf []Record[T] }
+
+const slabChunk = 256
+
+func (s *slab[T]) one(r *Record[T]) []Record[T] {
+	if len(s.buf) == cap(s.buf) {
+		s.buf = make([]Record[T], 0, slabChunk)
+	}
+	s.buf = append(s.buf, *r)
+	n := len(s.buf)
+	return s.buf[n-1 : n : n]
+}
+
+// lists recycles the event lists of windows whose results borrow them (WithReuse).
+type lists[T any] struct{ free [][]Record[T] }
+
+const maxFreeLists = 1 << 16
+
+func (l *lists[T]) put(rs []Record[T]) {
+	if cap(rs) > 0 && len(l.free) < maxFreeLists {
+		clear(rs)
+		l.free = append(l.free, rs[:0])
+	}
+}
+
+// insertByTime appends rec, or for a late one inserts it in event-time order. A window's first
+// event takes a recycled list (WithReuse) or a slice of a slab chunk.
+func (s *slab[T]) insertByTime(rs []Record[T], rec *Record[T], late bool, l *lists[T]) []Record[T] {
+	if len(rs) == 0 {
+		if l != nil && cap(rs) == 0 {
+			if n := len(l.free); n > 0 {
+				rs, l.free = l.free[n-1], l.free[:n-1]
+			}
+		}
+		if cap(rs) > 0 {
+			return append(rs, *rec)
+		}
+		return s.one(rec)
+	}
+	if !late || !rec.Time.Before(rs[len(rs)-1].Time) {
 		return append(rs, *rec)
 	}
 	i, _ := slices.BinarySearchFunc(rs, rec.Time, func(x Record[T], t time.Time) int {
@@ -161,6 +221,8 @@ func (r *joinRun[K, T]) merge(dst, src *joinP[T]) {
 	for i := range src.Sides {
 		dst.Sides[i] = mergeByTime(dst.Sides[i], src.Sides[i])
 	}
+	dst.D[0] += src.D[0]
+	dst.D[1] += src.D[1]
 }
 
 // mergeByTime merges two time-ordered lists.
@@ -196,20 +258,24 @@ func (r *joinRun[K, T]) emitWindow(e *entry[K, winState[joinP[T]]], s *slot[join
 	r.h.begin("join", r.rt.cfg.name)
 	r.kb = r.eng.keys.appendKey(r.kb[:0], e.key)
 	r.h.key(r.kb)
-	r.h.i64(s.start)
-	r.h.i64(s.end)
-	sides := make([][]Record[T], r.n)
+	r.h.window(s.start, s.end)
+	sides := r.sides
+	if !r.op.cfg.reuse || len(sides) != r.n {
+		sides = make([][]Record[T], r.n)
+		if r.op.cfg.reuse {
+			r.sides = sides
+		}
+	}
 	for i := range sides {
 		var rs []Record[T]
 		if len(s.p.Sides) == r.n {
 			rs = s.p.Sides[i]
 		}
-		r.h.u64(uint64(len(rs)))
-		for k := range rs {
-			r.h.event(i, rs[k].Offset, rs[k].ID)
-		}
-		sides[i] = own(rs, r.eng.lateness > 0)
+		r.h.uv(uint64(len(rs)))
+		sides[i] = own(rs, r.eng.lateness > 0 && !r.op.cfg.reuse)
 	}
+	r.h.u64(s.p.D[0])
+	r.h.u64(s.p.D[1])
 	id := r.h.sum()
 	if id == s.emitted {
 		return
@@ -221,6 +287,16 @@ func (r *joinRun[K, T]) emitWindow(e *entry[K, winState[joinP[T]]], s *slot[join
 	res := Joined[K, T]{ID: id, Kind: kind, Replaces: s.emitted, Key: e.key, Window: window(s.start, s.end), Sides: sides, Missing: missing}
 	s.emitted = id
 	emit(r.rt, r.yield, res, kind)
+}
+
+// Clone returns a copy of j whose slices are its own (see WithReuse).
+func (j Joined[K, T]) Clone() Joined[K, T] {
+	sides := make([][]Record[T], len(j.Sides))
+	for i, s := range j.Sides {
+		sides[i] = slices.Clone(s)
+	}
+	j.Sides, j.Missing = sides, slices.Clone(j.Missing)
+	return j
 }
 
 func (r *joinRun[K, T]) retract(e *entry[K, winState[joinP[T]]], start, end int64, id ID) {
@@ -265,7 +341,7 @@ type Join3[K comparable, A, B, C any] struct {
 
 // NewJoin3 returns a join of three streams on the keys ka, kb and kc extract, over windows w.
 func NewJoin3[K comparable, A, B, C any](ka func(A) K, kb func(B) K, kc func(C) K, w Windows, opts ...Option) (*Join3[K, A, B, C], error) {
-	cfg, err := newConfig("join3", optOuter, opts)
+	cfg, err := newConfig("join3", optOuter|optReuse, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -292,12 +368,7 @@ func (j *Join3[K, A, B, C]) Run(ctx context.Context, a *Source[A], b *Source[B],
 		}
 		defer j.run.leave()
 		rt := newRuntime(&j.cfg, &j.stats)
-		r := &join3Run[K, A, B, C]{op: j, rt: rt, yield: yield}
-		rt.op = r
-		r.eng.init(rt, j.w)
-		r.eng.merge = r.merge
-		r.eng.fire = r.emitWindow
-		r.eng.retract = r.retract
+		r := newJoin3Run(j, rt, yield)
 		err := addPort(rt, a, func(rec *Record[A], t int64) { r.addA(rec, t, false) }, func(rec *Record[A], t int64) bool { return r.addA(rec, t, true) })
 		if err == nil {
 			err = addPort(rt, b, func(rec *Record[B], t int64) { r.addB(rec, t, false) }, func(rec *Record[B], t int64) bool { return r.addB(rec, t, true) })
@@ -318,10 +389,30 @@ func (j *Join3[K, A, B, C]) Run(ctx context.Context, a *Source[A], b *Source[B],
 	}
 }
 
+func newJoin3Run[K comparable, A, B, C any](j *Join3[K, A, B, C], rt *runtime, yield func(Joined3[K, A, B, C], error) bool) *join3Run[K, A, B, C] {
+	r := &join3Run[K, A, B, C]{op: j, rt: rt, yield: yield}
+	rt.op = r
+	r.eng.init(rt, j.w)
+	r.eng.merge = r.merge
+	r.eng.fire = r.emitWindow
+	r.eng.retract = r.retract
+	if j.cfg.reuse {
+		r.la, r.lb, r.lc = &lists[A]{}, &lists[B]{}, &lists[C]{}
+		r.eng.release = func(p *join3P[A, B, C]) {
+			r.la.put(p.A)
+			r.lb.put(p.B)
+			r.lc.put(p.C)
+			*p = join3P[A, B, C]{}
+		}
+	}
+	return r
+}
+
 type join3P[A, B, C any] struct {
 	A []Record[A] `json:"a,omitempty"`
 	B []Record[B] `json:"b,omitempty"`
 	C []Record[C] `json:"c,omitempty"`
+	D [2]uint64   `json:"d"` // digest of the events' identities
 }
 
 type join3Run[K comparable, A, B, C any] struct {
@@ -332,6 +423,12 @@ type join3Run[K comparable, A, B, C any] struct {
 	names [3]string
 	h     hasher
 	kb    []byte
+	sa    slab[A]
+	sb    slab[B]
+	sc    slab[C]
+	la    *lists[A] // WithReuse
+	lb    *lists[B]
+	lc    *lists[C]
 }
 
 func (r *join3Run[K, A, B, C]) shape() string {
@@ -362,9 +459,14 @@ func (r *join3Run[K, A, B, C]) slots(k K, t int64, late bool) (*entry[K, winStat
 
 func (r *join3Run[K, A, B, C]) addA(rec *Record[A], t int64, late bool) bool {
 	e, idx, ok := r.slots(r.op.ka(rec.Value), t, late)
-	for _, i := range idx {
-		p := &e.st.slots[i].p
-		p.A = insertByTime(p.A, rec, late)
+	if len(idx) > 0 {
+		d0, d1 := digest(0, rec.Offset, rec.ID)
+		for _, i := range idx {
+			p := &e.st.slots[i].p
+			p.A = r.sa.insertByTime(p.A, rec, late, r.la)
+			p.D[0] += d0
+			p.D[1] += d1
+		}
 	}
 	if late && e != nil {
 		r.eng.settle(e, idx)
@@ -374,9 +476,14 @@ func (r *join3Run[K, A, B, C]) addA(rec *Record[A], t int64, late bool) bool {
 
 func (r *join3Run[K, A, B, C]) addB(rec *Record[B], t int64, late bool) bool {
 	e, idx, ok := r.slots(r.op.kb(rec.Value), t, late)
-	for _, i := range idx {
-		p := &e.st.slots[i].p
-		p.B = insertByTime(p.B, rec, late)
+	if len(idx) > 0 {
+		d0, d1 := digest(1, rec.Offset, rec.ID)
+		for _, i := range idx {
+			p := &e.st.slots[i].p
+			p.B = r.sb.insertByTime(p.B, rec, late, r.lb)
+			p.D[0] += d0
+			p.D[1] += d1
+		}
 	}
 	if late && e != nil {
 		r.eng.settle(e, idx)
@@ -386,9 +493,14 @@ func (r *join3Run[K, A, B, C]) addB(rec *Record[B], t int64, late bool) bool {
 
 func (r *join3Run[K, A, B, C]) addC(rec *Record[C], t int64, late bool) bool {
 	e, idx, ok := r.slots(r.op.kc(rec.Value), t, late)
-	for _, i := range idx {
-		p := &e.st.slots[i].p
-		p.C = insertByTime(p.C, rec, late)
+	if len(idx) > 0 {
+		d0, d1 := digest(2, rec.Offset, rec.ID)
+		for _, i := range idx {
+			p := &e.st.slots[i].p
+			p.C = r.sc.insertByTime(p.C, rec, late, r.lc)
+			p.D[0] += d0
+			p.D[1] += d1
+		}
 	}
 	if late && e != nil {
 		r.eng.settle(e, idx)
@@ -400,6 +512,8 @@ func (r *join3Run[K, A, B, C]) merge(dst, src *join3P[A, B, C]) {
 	dst.A = mergeByTime(dst.A, src.A)
 	dst.B = mergeByTime(dst.B, src.B)
 	dst.C = mergeByTime(dst.C, src.C)
+	dst.D[0] += src.D[0]
+	dst.D[1] += src.D[1]
 }
 
 func (r *join3Run[K, A, B, C]) emitWindow(e *entry[K, winState[join3P[A, B, C]]], s *slot[join3P[A, B, C]]) {
@@ -419,20 +533,12 @@ func (r *join3Run[K, A, B, C]) emitWindow(e *entry[K, winState[join3P[A, B, C]]]
 	h.begin("join3", r.rt.cfg.name)
 	r.kb = r.eng.keys.appendKey(r.kb[:0], e.key)
 	h.key(r.kb)
-	h.i64(s.start)
-	h.i64(s.end)
-	h.u64(uint64(len(p.A)))
-	for i := range p.A {
-		h.event(0, p.A[i].Offset, p.A[i].ID)
-	}
-	h.u64(uint64(len(p.B)))
-	for i := range p.B {
-		h.event(1, p.B[i].Offset, p.B[i].ID)
-	}
-	h.u64(uint64(len(p.C)))
-	for i := range p.C {
-		h.event(2, p.C[i].Offset, p.C[i].ID)
-	}
+	h.window(s.start, s.end)
+	h.uv(uint64(len(p.A)))
+	h.uv(uint64(len(p.B)))
+	h.uv(uint64(len(p.C)))
+	h.u64(p.D[0])
+	h.u64(p.D[1])
 	id := h.sum()
 	if id == s.emitted {
 		return
@@ -441,14 +547,19 @@ func (r *join3Run[K, A, B, C]) emitWindow(e *entry[K, winState[join3P[A, B, C]]]
 	if !s.emitted.IsZero() {
 		kind = Update
 	}
-	kept := r.eng.lateness > 0
+	kept := r.eng.lateness > 0 && !r.op.cfg.reuse
 	res := Joined3[K, A, B, C]{ID: id, Kind: kind, Replaces: s.emitted, Key: e.key, Window: window(s.start, s.end),
 		A: own(p.A, kept), B: own(p.B, kept), C: own(p.C, kept), Missing: missing}
 	s.emitted = id
 	emit(r.rt, r.yield, res, kind)
 }
 
+// Clone returns a copy of j whose slices are its own (see WithReuse).
+func (j Joined3[K, A, B, C]) Clone() Joined3[K, A, B, C] {
+	j.A, j.B, j.C, j.Missing = slices.Clone(j.A), slices.Clone(j.B), slices.Clone(j.C), slices.Clone(j.Missing)
+	return j
+}
+
 func (r *join3Run[K, A, B, C]) retract(e *entry[K, winState[join3P[A, B, C]]], start, end int64, id ID) {
 	emit(r.rt, r.yield, Joined3[K, A, B, C]{ID: derived(id, "retract"), Kind: Retract, Replaces: id, Key: e.key, Window: window(start, end)}, Retract)
 }
-

@@ -30,8 +30,9 @@ type keyTable[K comparable, S any] struct {
 	m       map[K]*entry[K, S]
 	head    *entry[K, S]
 	tail    *entry[K, S]
-	n       int // entries in the map
-	linger  int // of which lingering
+	last    *entry[K, S] // the entry most recently looked up: bursts of one key skip the map
+	n       int          // entries in the map
+	linger  int          // of which lingering
 	seq     uint64
 	timers  timerQueue[*entry[K, S]]
 	dirty   []*entry[K, S]
@@ -54,7 +55,18 @@ func (t *keyTable[K, S]) live() int { return t.n - t.linger }
 // upsert returns the entry of k, creating it if needed; it returns nil when the key bound
 // refuses a new key. The entry is moved to the most recently updated end.
 func (t *keyTable[K, S]) upsert(k K) *entry[K, S] {
+	if e := t.last; e != nil && e.key == k && e.flags&(fRemoved|fLinger) == 0 {
+		if t.tail != e {
+			t.touch(e)
+		} else {
+			t.seq++
+			e.seq = t.seq
+			t.markDirty(e)
+		}
+		return e
+	}
 	if e, ok := t.m[k]; ok {
+		t.last = e
 		if e.flags&fLinger != 0 {
 			e.flags &^= fLinger
 			t.linger--
@@ -79,6 +91,7 @@ func (t *keyTable[K, S]) upsert(k K) *entry[K, S] {
 	}
 	e := &entry[K, S]{key: k, due: maxTime}
 	t.m[k] = e
+	t.last = e
 	t.n++
 	t.pushBack(e)
 	t.seq++
@@ -115,16 +128,6 @@ func (t *keyTable[K, S]) pushBack(e *entry[K, S]) {
 	t.tail = e
 }
 
-func (t *keyTable[K, S]) pushFront(e *entry[K, S]) {
-	e.prev, e.next = nil, t.head
-	if t.head != nil {
-		t.head.prev = e
-	} else {
-		t.tail = e
-	}
-	t.head = e
-}
-
 func (t *keyTable[K, S]) unlink(e *entry[K, S]) {
 	if e.prev != nil {
 		e.prev.next = e.next
@@ -146,6 +149,9 @@ func (t *keyTable[K, S]) remove(e *entry[K, S]) {
 	}
 	delete(t.m, e.key)
 	t.unlink(e)
+	if t.last == e {
+		t.last = nil
+	}
 	t.n--
 	if e.flags&fLinger != 0 {
 		t.linger--
@@ -162,15 +168,15 @@ func (t *keyTable[K, S]) forget(e *entry[K, S]) {
 	}
 }
 
-// idle marks e as empty: it stays in the map, first in line for eviction, so that a key that
-// comes back soon does not cost a new entry, and is removed at time until if it does not.
+// idle marks e as empty: it stays in the map, so that a key that comes back soon does not cost
+// a new entry, and is removed at time until if it does not. An empty entry at the head of the
+// least-recently-updated list is removed first when the key bound is reached, without counting
+// as an eviction.
 func (t *keyTable[K, S]) idle(e *entry[K, S], until int64) {
 	if e.flags&fLinger == 0 {
 		e.flags |= fLinger
 		t.linger++
 	}
-	t.unlink(e)
-	t.pushFront(e)
 	t.forget(e)
 	e.due = maxTime
 	t.schedule(e, until)

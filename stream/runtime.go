@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -31,7 +32,7 @@ type Stats struct {
 
 // counters are the task's own counts; statsBox is what Stats reads from other goroutines.
 type counters struct {
-	records, late, lateDropped, lateOutput, skipped  uint64
+	records, late, lateDropped, lateOutput, skipped uint64
 	results, updates, retractions, evicted, refused uint64
 	checkpoints                                     uint64
 }
@@ -78,7 +79,7 @@ type input interface {
 	base() *inputBase
 	start(ctx context.Context, wg *sync.WaitGroup)
 	drain()
-	peek() int64 // earliest pending event time, maxTime if none
+	pendingLen() int
 	process(limit int64)
 	close()
 	encodePending() ([]byte, error)
@@ -118,6 +119,7 @@ type runtime struct {
 	ctx      context.Context
 	op       operator
 	inputs   []input
+	heads    []int64 // per input, the time of its next pending record (maxTime if none)
 	wake     chan struct{}
 	wm       int64 // processed watermark
 	timerMin int64 // the operator's earliest timer, maxTime if none
@@ -177,7 +179,7 @@ func addPort[T any](rt *runtime, src *Source[T], onRec func(*Record[T], int64), 
 	if src.err != nil {
 		return src.err
 	}
-	p := &port[T]{rt: rt, src: src, onRec: onRec, onLate: onLate, sorted: true, lastT: minTime}
+	p := &port[T]{rt: rt, src: src, onRec: onRec, onLate: onLate, lastT: minTime}
 	p.idx = len(rt.inputs)
 	p.name = src.cfg.name
 	if p.name == "" {
@@ -191,6 +193,7 @@ func addPort[T any](rt *runtime, src *Source[T], onRec func(*Record[T], int64), 
 	p.bound, p.idle, p.manual = int64(src.cfg.bound), src.cfg.idle, src.cfg.manual
 	p.maxSeen, p.explicit = minTime, minTime
 	rt.inputs = append(rt.inputs, p)
+	rt.heads = append(rt.heads, maxTime)
 	return nil
 }
 
@@ -228,12 +231,7 @@ func (rt *runtime) run(ctx context.Context) error {
 		}
 	}()
 	for {
-		for _, in := range rt.inputs {
-			in.drain()
-			if rt.stopped {
-				break
-			}
-		}
+		rt.drainAll()
 		if !rt.stopped {
 			rt.advance()
 		}
@@ -342,14 +340,30 @@ func (rt *runtime) advance() {
 	rt.process(w)
 }
 
+// drainAll takes what the sources handed over, except from an input whose pending records
+// already fill its buffer while it is not the one holding the watermark back.
+func (rt *runtime) drainAll() {
+	cw := rt.combined(rt.cfg.clock())
+	for _, in := range rt.inputs {
+		if in.pendingLen() >= rt.cfg.buffer && in.base().watermark() > cw {
+			continue
+		}
+		in.drain()
+		if rt.stopped {
+			return
+		}
+	}
+}
+
 // process feeds the operator every pending record before w and every timer due at or before
 // w, merged in time order: a timer before records of the same time, and among records of the
 // same time, those of earlier inputs first (each input's own in offset order).
 func (rt *runtime) process(w int64) {
+	heads := rt.heads
 	for !rt.stopped {
 		best, bt := -1, w
-		for i, in := range rt.inputs {
-			if t := in.peek(); t < bt {
+		for i, t := range heads {
+			if t < bt {
 				best, bt = i, t
 			}
 		}
@@ -361,8 +375,8 @@ func (rt *runtime) process(w int64) {
 			return
 		}
 		limit := min(w, rt.timerMin)
-		for j, in := range rt.inputs {
-			switch t := in.peek(); {
+		for j, t := range heads {
+			switch {
 			case j == best || t == maxTime:
 			case j < best:
 				limit = min(limit, t)
@@ -398,8 +412,11 @@ type pending[T any] struct {
 	r Record[T]
 }
 
-// port is an input of type T: a bounded handoff buffer the source fills under mu and the task
-// swaps out whole, and the task's pending records, sorted by time before they are processed.
+// port is an input of type T. The source fills a bounded handoff buffer under mu; the task
+// takes the whole buffer at once and queues it, as a chunk, among the input's pending records,
+// which wait there until the watermark passes them. An input's pending records count against
+// its buffer too: the task takes no more from a source that is ahead of the others, so a fast
+// source waits for the slow one instead of filling memory.
 type port[T any] struct {
 	inputBase
 	rt     *runtime
@@ -418,10 +435,10 @@ type port[T any] struct {
 	closed  bool  // the pipeline has stopped
 	room    chan struct{}
 
-	spare  []pending[T]
-	pend   []pending[T]
+	chunks [][]pending[T] // pending records: chunks[0][head:], then the other chunks
 	head   int
-	sorted bool
+	queued int
+	free   [][]pending[T]
 	lastT  int64
 }
 
@@ -445,7 +462,7 @@ func (p *port[T]) start(ctx context.Context, wg *sync.WaitGroup) {
 }
 
 // push is Emit.
-func (p *port[T]) push(ctx context.Context, r *Record[T]) error {
+func (p *port[T]) push(ctx context.Context, r Record[T]) error {
 	if r.Time.IsZero() {
 		r.Time = p.rt.cfg.clock()
 	}
@@ -482,7 +499,10 @@ func (p *port[T]) push(ctx context.Context, r *Record[T]) error {
 	default:
 		p.last = r.Offset
 	}
-	p.buf = append(p.buf, pending[T]{t: t, r: *r})
+	if p.buf == nil {
+		p.buf = make([]pending[T], 0, min(p.rt.cfg.buffer, 256))
+	}
+	p.buf = append(p.buf, pending[T]{t: t, r: r})
 	first := len(p.buf) == 1
 	p.mu.Unlock()
 	if first {
@@ -536,11 +556,17 @@ func (p *port[T]) close() {
 	p.mu.Unlock()
 }
 
+func (p *port[T]) pendingLen() int { return p.queued }
+
 func (p *port[T]) drain() {
 	rt := p.rt
+	var next []pending[T]
+	if n := len(p.free); n > 0 {
+		next, p.free = p.free[n-1], p.free[:n-1]
+	}
 	p.mu.Lock()
 	taken := p.buf
-	p.buf = p.spare[:0]
+	p.buf = next
 	rt.acks = append(rt.acks, p.marks...)
 	p.marks = p.marks[:0]
 	wm, done, srcErr := p.wmIn, p.done, p.srcErr
@@ -557,42 +583,50 @@ func (p *port[T]) drain() {
 	}
 	active := len(taken) > 0 || wm > p.explicit
 	p.explicit = max(p.explicit, wm)
-	if len(taken) > 0 {
+	sorted := true
+	w := 0
+	for i := range taken {
+		pr := &taken[i]
+		p.offset = pr.r.Offset
+		if pr.t < rt.wm {
+			late(p, &pr.r, pr.t)
+			if rt.stopped {
+				return
+			}
+			continue
+		}
+		if pr.t > p.maxSeen {
+			p.maxSeen = pr.t
+		}
+		if pr.t < p.lastT {
+			sorted = false
+		}
+		p.lastT = pr.t
+		if w != i {
+			taken[w] = *pr
+		}
+		w++
+	}
+	if w > 0 {
+		clear(taken[w:])
+		if n := len(p.chunks); n > 0 && (n > 1 || p.head == 0) && w <= cap(p.chunks[n-1])-len(p.chunks[n-1]) {
+			// a small batch joins the last chunk, so that chunks stay few and full
+			p.chunks[n-1] = append(p.chunks[n-1], taken[:w]...)
+			clear(taken[:w])
+			p.free = append(p.free, taken[:0])
+		} else {
+			p.chunks = append(p.chunks, taken[:w])
+		}
+		p.queued += w
 		rt.changed = true
 		p.pendDirty = true
-		w := 0
-		for i := range taken {
-			pr := &taken[i]
-			p.offset = pr.r.Offset
-			if pr.t < rt.wm {
-				late(p, &pr.r, pr.t)
-				if rt.stopped {
-					return
-				}
-				continue
-			}
-			if pr.t > p.maxSeen {
-				p.maxSeen = pr.t
-			}
-			if pr.t < p.lastT {
-				p.sorted = false
-			}
-			p.lastT = pr.t
-			if w != i {
-				taken[w] = *pr
-			}
-			w++
+		if !sorted {
+			p.sort()
 		}
-		if p.head == len(p.pend) {
-			clear(p.pend)
-			p.spare, p.pend, p.head = p.pend[:0], taken[:w], 0
-		} else {
-			p.pend = append(p.pend, taken[:w]...)
-			clear(taken)
-			p.spare = taken[:0]
-		}
-	} else {
-		p.spare = taken[:0]
+		p.setHead()
+	} else if taken != nil {
+		clear(taken)
+		p.free = append(p.free, taken[:0])
 	}
 	if active {
 		p.lastActive = rt.cfg.clock()
@@ -603,44 +637,68 @@ func (p *port[T]) drain() {
 	}
 }
 
-func (p *port[T]) peek() int64 {
-	if p.head == len(p.pend) {
-		return maxTime
+// sort brings every pending record into one chunk, in event-time order (records of the same
+// time keep their offset order).
+func (p *port[T]) sort() {
+	all := make([]pending[T], 0, p.queued)
+	for i, c := range p.chunks {
+		if i == 0 {
+			c = c[p.head:]
+		}
+		all = append(all, c...)
 	}
-	if !p.sorted {
-		slices.SortStableFunc(p.pend[p.head:], func(a, b pending[T]) int { return cmp.Compare(a.t, b.t) })
-		p.sorted = true
-		p.lastT = p.pend[len(p.pend)-1].t
+	slices.SortStableFunc(all, func(a, b pending[T]) int { return cmp.Compare(a.t, b.t) })
+	clear(p.chunks)
+	p.chunks, p.head = append(p.chunks[:0], all), 0
+	p.lastT = all[len(all)-1].t
+}
+
+// setHead publishes the time of the next pending record in rt.heads.
+func (p *port[T]) setHead() {
+	if len(p.chunks) == 0 {
+		p.rt.heads[p.idx] = maxTime
+		return
 	}
-	return p.pend[p.head].t
+	p.rt.heads[p.idx] = p.chunks[0][p.head].t
 }
 
 func (p *port[T]) process(limit int64) {
 	rt := p.rt
-	for p.head < len(p.pend) {
-		pr := &p.pend[p.head]
-		if pr.t >= limit || pr.t >= rt.timerMin || rt.stopped {
-			break
+	for len(p.chunks) > 0 {
+		c := p.chunks[0]
+		for p.head < len(c) {
+			pr := &c[p.head]
+			if pr.t >= limit || pr.t >= rt.timerMin || rt.stopped {
+				rt.heads[p.idx] = pr.t
+				p.pendDirty = true
+				return
+			}
+			p.head++
+			p.queued--
+			rt.c.records++
+			p.onRec(&pr.r, pr.t)
 		}
-		p.head++
-		rt.c.records++
-		p.onRec(&pr.r, pr.t)
+		clear(c)
+		if cap(c) <= 2*rt.cfg.buffer {
+			p.free = append(p.free, c[:0])
+		}
+		n := copy(p.chunks, p.chunks[1:])
+		p.chunks[n] = nil
+		p.chunks, p.head = p.chunks[:n], 0
 	}
-	if p.head == len(p.pend) {
-		clear(p.pend)
-		p.pend, p.head = p.pend[:0], 0
-	} else if p.head > 4096 && p.head > len(p.pend)/2 {
-		n := copy(p.pend, p.pend[p.head:])
-		clear(p.pend[n:])
-		p.pend, p.head = p.pend[:n], 0
-	}
+	rt.heads[p.idx] = maxTime
 	p.pendDirty = true
 }
 
 func (p *port[T]) encodePending() ([]byte, error) {
-	recs := make([]Record[T], 0, len(p.pend)-p.head)
-	for i := p.head; i < len(p.pend); i++ {
-		recs = append(recs, p.pend[i].r)
+	recs := make([]Record[T], 0, p.queued)
+	for i, c := range p.chunks {
+		if i == 0 {
+			c = c[p.head:]
+		}
+		for j := range c {
+			recs = append(recs, c[j].r)
+		}
 	}
 	return json.Marshal(recs)
 }
@@ -650,13 +708,19 @@ func (p *port[T]) decodePending(b []byte) error {
 	if err := json.Unmarshal(b, &recs); err != nil {
 		return err
 	}
-	p.pend, p.head, p.sorted = p.pend[:0], 0, false
+	c := make([]pending[T], 0, len(recs))
 	for _, r := range recs {
 		if r.Offset == 0 {
 			return fmt.Errorf("pending record without offset")
 		}
-		p.pend = append(p.pend, pending[T]{t: nanos(r.Time), r: r})
+		c = append(c, pending[T]{t: nanos(r.Time), r: r})
 	}
+	p.chunks, p.head, p.queued, p.lastT = nil, 0, len(c), minTime
+	if len(c) > 0 {
+		p.chunks = [][]pending[T]{c}
+		p.sort()
+	}
+	p.setHead()
 	return nil
 }
 
@@ -681,7 +745,7 @@ type cpInput struct {
 }
 
 type cpCounts struct {
-	Records, Late, LateDropped, LateOutput, Skipped    uint64
+	Records, Late, LateDropped, LateOutput, Skipped uint64
 	Results, Updates, Retractions, Evicted, Refused uint64
 }
 
@@ -778,8 +842,8 @@ func (rt *runtime) restore(ctx context.Context) error {
 			delete(pend, ci.Name)
 		}
 	}
-	for name := range pend {
-		return bad("p/"+name, "pending records of an unknown source", nil)
+	if len(pend) > 0 {
+		return bad("p/"+slices.Sorted(maps.Keys(pend))[0], "pending records of an unknown source", nil)
 	}
 	rt.wm = meta.Watermark
 	*rt.seq = meta.Seq

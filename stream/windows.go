@@ -30,9 +30,10 @@ type winEngine[K comparable, P any] struct {
 	idx      []int32
 
 	// hooks
-	merge   func(dst, src *P)                                   // sessions: src joins dst
-	fire    func(e *entry[K, winState[P]], s *slot[P])          // emits s (Insert, or Update of s.emitted)
+	merge   func(dst, src *P)                                       // sessions: src joins dst
+	fire    func(e *entry[K, winState[P]], s *slot[P])              // emits s (Insert, or Update of s.emitted)
 	retract func(e *entry[K, winState[P]], start, end int64, id ID) // withdraws id
+	release func(p *P)                                              // a window's state is discarded (may be nil)
 }
 
 func (w *winEngine[K, P]) init(rt *runtime, ws Windows) {
@@ -42,6 +43,15 @@ func (w *winEngine[K, P]) init(rt *runtime, ws Windows) {
 	w.keys = newKeyCodec[K]()
 	w.lateness = int64(rt.cfg.lateness)
 	w.linger = ws.size
+	w.tbl.dropped = func(e *entry[K, winState[P]]) {
+		if w.release != nil {
+			for i := range e.st.slots {
+				w.release(&e.st.slots[i].p)
+			}
+		}
+		clear(e.st.slots)
+		e.st.slots = e.st.slots[:0]
+	}
 }
 
 func (w *winEngine[K, P]) shape() string { return w.w.String() }
@@ -64,7 +74,11 @@ func (w *winEngine[K, P]) slotsFor(e *entry[K, winState[P]], t int64, late bool)
 			}
 			i, ok := w.find(st, s)
 			if !ok {
-				st.slots = slices.Insert(st.slots, i, slot[P]{start: s, end: end})
+				if i == len(st.slots) {
+					st.slots = append(st.slots, slot[P]{start: s, end: end})
+				} else {
+					st.slots = slices.Insert(st.slots, i, slot[P]{start: s, end: end})
+				}
 				for j := range w.idx {
 					if w.idx[j] >= int32(i) {
 						w.idx[j]++
@@ -105,6 +119,9 @@ func (w *winEngine[K, P]) slotsFor(e *entry[K, winState[P]], t int64, late bool)
 			src := &st.slots[first+k]
 			dst.end = max(dst.end, src.end)
 			w.merge(&dst.p, &src.p)
+			if w.release != nil {
+				w.release(&src.p)
+			}
 			if !src.emitted.IsZero() {
 				if dst.emitted.IsZero() {
 					dst.emitted = src.emitted
@@ -205,6 +222,9 @@ func (w *winEngine[K, P]) wake(e *entry[K, winState[P]], at int64) {
 	for i := range st.slots {
 		if s := &st.slots[i]; s.fired && s.end+w.lateness <= at {
 			changed = true
+			if w.release != nil {
+				w.release(&s.p)
+			}
 			continue
 		}
 		keep = append(keep, st.slots[i])
