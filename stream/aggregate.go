@@ -188,8 +188,8 @@ func (a *Aggregate[K, T, A, R]) Run(ctx context.Context, srcs ...*Source[T]) ite
 		}
 		for i, s := range srcs {
 			err := addPort(rt, s,
-				func(rec *Record[T], t int64) { r.add(i, rec, t, false) },
-				func(rec *Record[T], t int64) bool { return r.add(i, rec, t, true) })
+				func(rec *Record[T], t int64) { r.add(i, rec, t, minTime) },
+				func(rec *Record[T], t, wm int64) bool { return r.add(i, rec, t, wm) })
 			if err != nil {
 				yield(zero, err)
 				return
@@ -225,12 +225,15 @@ func (r *aggRun[K, T, A, R]) checkpoint(ch *[]Change) error       { return r.eng
 func (r *aggRun[K, T, A, R]) restoreKey(k string, v []byte) error { return r.eng.restoreKey(k, v) }
 func (r *aggRun[K, T, A, R]) restored()                           { r.eng.restored() }
 
-// add processes one record; for a late one it reports whether it could still be counted.
-func (r *aggRun[K, T, A, R]) add(src int, rec *Record[T], t int64, late bool) bool {
+// add processes one record; for one late against watermark lateWM (minTime: on time) it
+// reports whether it could still be counted.
+func (r *aggRun[K, T, A, R]) add(src int, rec *Record[T], t, lateWM int64) bool {
 	k := r.op.key(rec.Value)
-	if late && !r.eng.lateOK(k, t) {
+	late := lateWM != minTime
+	if late && !r.eng.lateOK(k, t, lateWM) {
 		return false
 	}
+	r.eng.lateWM = lateWM
 	e := r.eng.tbl.upsert(k)
 	if e == nil {
 		return true

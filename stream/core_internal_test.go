@@ -55,11 +55,11 @@ func benchCoreJoin3(b *testing.B, opts ...Option) {
 		}
 		switch k % 3 {
 		case 0:
-			r.addA(&rec, t, false)
+			r.addA(&rec, t, minTime)
 		case 1:
-			r.addB(&rec, t, false)
+			r.addB(&rec, t, minTime)
 		default:
-			r.addC(&rec, t, false)
+			r.addC(&rec, t, minTime)
 		}
 	}
 	_ = n

@@ -68,9 +68,9 @@ func (j *IntervalJoin[K, A, B]) Run(ctx context.Context, a *Source[A], b *Source
 		r.tbl.init(rt)
 		rt.seq = &r.tbl.seq
 		r.keys = newKeyCodec[K]()
-		err := addPort(rt, a, func(rec *Record[A], t int64) { r.addA(rec, t, false) }, func(rec *Record[A], t int64) bool { return r.addA(rec, t, true) })
+		err := addPort(rt, a, func(rec *Record[A], t int64) { r.addA(rec, t, minTime) }, func(rec *Record[A], t, wm int64) bool { return r.addA(rec, t, wm) })
 		if err == nil {
-			err = addPort(rt, b, func(rec *Record[B], t int64) { r.addB(rec, t, false) }, func(rec *Record[B], t int64) bool { return r.addB(rec, t, true) })
+			err = addPort(rt, b, func(rec *Record[B], t int64) { r.addB(rec, t, minTime) }, func(rec *Record[B], t, wm int64) bool { return r.addB(rec, t, wm) })
 		}
 		if err != nil {
 			yield(zero, err)
@@ -125,8 +125,9 @@ func (r *ivRun[K, A, B]) live() int { return r.tbl.live() }
 func (r *ivRun[K, A, B]) aDone(t int64) int64 { return t + r.op.upper + 1 }
 func (r *ivRun[K, A, B]) bDone(t int64) int64 { return t - r.op.lower + 1 }
 
-func (r *ivRun[K, A, B]) addA(rec *Record[A], t int64, late bool) bool {
-	if late && t < r.rt.wm-r.lateness {
+func (r *ivRun[K, A, B]) addA(rec *Record[A], t, lateWM int64) bool {
+	late := lateWM != minTime
+	if late && t < lateWM-r.lateness {
 		return false
 	}
 	e := r.tbl.upsert(r.op.ka(rec.Value))
@@ -157,8 +158,9 @@ func (r *ivRun[K, A, B]) addA(rec *Record[A], t int64, late bool) bool {
 	return true
 }
 
-func (r *ivRun[K, A, B]) addB(rec *Record[B], t int64, late bool) bool {
-	if late && t < r.rt.wm-r.lateness {
+func (r *ivRun[K, A, B]) addB(rec *Record[B], t, lateWM int64) bool {
+	late := lateWM != minTime
+	if late && t < lateWM-r.lateness {
 		return false
 	}
 	e := r.tbl.upsert(r.op.kb(rec.Value))

@@ -85,8 +85,8 @@ func (j *Join[K, T]) Run(ctx context.Context, srcs ...*Source[T]) iter.Seq2[Join
 		}
 		for i, s := range srcs {
 			err := addPort(rt, s,
-				func(rec *Record[T], t int64) { r.add(i, rec, t, false) },
-				func(rec *Record[T], t int64) bool { return r.add(i, rec, t, true) })
+				func(rec *Record[T], t int64) { r.add(i, rec, t, minTime) },
+				func(rec *Record[T], t, wm int64) bool { return r.add(i, rec, t, wm) })
 			if err != nil {
 				yield(zero, err)
 				return
@@ -131,11 +131,13 @@ func (r *joinRun[K, T]) checkpoint(ch *[]Change) error       { return r.eng.chec
 func (r *joinRun[K, T]) restoreKey(k string, v []byte) error { return r.eng.restoreKey(k, v) }
 func (r *joinRun[K, T]) restored()                           { r.eng.restored() }
 
-func (r *joinRun[K, T]) add(src int, rec *Record[T], t int64, late bool) bool {
+func (r *joinRun[K, T]) add(src int, rec *Record[T], t, lateWM int64) bool {
 	k := r.op.key(rec.Value)
-	if late && !r.eng.lateOK(k, t) {
+	late := lateWM != minTime
+	if late && !r.eng.lateOK(k, t, lateWM) {
 		return false
 	}
+	r.eng.lateWM = lateWM
 	e := r.eng.tbl.upsert(k)
 	if e == nil {
 		return true
@@ -369,12 +371,12 @@ func (j *Join3[K, A, B, C]) Run(ctx context.Context, a *Source[A], b *Source[B],
 		defer j.run.leave()
 		rt := newRuntime(&j.cfg, &j.stats)
 		r := newJoin3Run(j, rt, yield)
-		err := addPort(rt, a, func(rec *Record[A], t int64) { r.addA(rec, t, false) }, func(rec *Record[A], t int64) bool { return r.addA(rec, t, true) })
+		err := addPort(rt, a, func(rec *Record[A], t int64) { r.addA(rec, t, minTime) }, func(rec *Record[A], t, wm int64) bool { return r.addA(rec, t, wm) })
 		if err == nil {
-			err = addPort(rt, b, func(rec *Record[B], t int64) { r.addB(rec, t, false) }, func(rec *Record[B], t int64) bool { return r.addB(rec, t, true) })
+			err = addPort(rt, b, func(rec *Record[B], t int64) { r.addB(rec, t, minTime) }, func(rec *Record[B], t, wm int64) bool { return r.addB(rec, t, wm) })
 		}
 		if err == nil {
-			err = addPort(rt, c, func(rec *Record[C], t int64) { r.addC(rec, t, false) }, func(rec *Record[C], t int64) bool { return r.addC(rec, t, true) })
+			err = addPort(rt, c, func(rec *Record[C], t int64) { r.addC(rec, t, minTime) }, func(rec *Record[C], t, wm int64) bool { return r.addC(rec, t, wm) })
 		}
 		if err != nil {
 			yield(zero, err)
@@ -446,10 +448,11 @@ func (r *join3Run[K, A, B, C]) restored()                           { r.eng.rest
 
 // slots finds or creates the windows of an event of key k at t; ok is false for a late event
 // too late for any window (a refused key is handled: nil entry, ok true).
-func (r *join3Run[K, A, B, C]) slots(k K, t int64, late bool) (*entry[K, winState[join3P[A, B, C]]], []int32, bool) {
-	if late && !r.eng.lateOK(k, t) {
+func (r *join3Run[K, A, B, C]) slots(k K, t int64, late bool, lateWM int64) (*entry[K, winState[join3P[A, B, C]]], []int32, bool) {
+	if late && !r.eng.lateOK(k, t, lateWM) {
 		return nil, nil, false
 	}
+	r.eng.lateWM = lateWM
 	e := r.eng.tbl.upsert(k)
 	if e == nil {
 		return nil, nil, true
@@ -457,8 +460,9 @@ func (r *join3Run[K, A, B, C]) slots(k K, t int64, late bool) (*entry[K, winStat
 	return e, r.eng.slotsFor(e, t, late), true
 }
 
-func (r *join3Run[K, A, B, C]) addA(rec *Record[A], t int64, late bool) bool {
-	e, idx, ok := r.slots(r.op.ka(rec.Value), t, late)
+func (r *join3Run[K, A, B, C]) addA(rec *Record[A], t, lateWM int64) bool {
+	late := lateWM != minTime
+	e, idx, ok := r.slots(r.op.ka(rec.Value), t, late, lateWM)
 	if len(idx) > 0 {
 		d0, d1 := digest(0, rec.Offset, rec.ID)
 		for _, i := range idx {
@@ -474,8 +478,9 @@ func (r *join3Run[K, A, B, C]) addA(rec *Record[A], t int64, late bool) bool {
 	return ok
 }
 
-func (r *join3Run[K, A, B, C]) addB(rec *Record[B], t int64, late bool) bool {
-	e, idx, ok := r.slots(r.op.kb(rec.Value), t, late)
+func (r *join3Run[K, A, B, C]) addB(rec *Record[B], t, lateWM int64) bool {
+	late := lateWM != minTime
+	e, idx, ok := r.slots(r.op.kb(rec.Value), t, late, lateWM)
 	if len(idx) > 0 {
 		d0, d1 := digest(1, rec.Offset, rec.ID)
 		for _, i := range idx {
@@ -491,8 +496,9 @@ func (r *join3Run[K, A, B, C]) addB(rec *Record[B], t int64, late bool) bool {
 	return ok
 }
 
-func (r *join3Run[K, A, B, C]) addC(rec *Record[C], t int64, late bool) bool {
-	e, idx, ok := r.slots(r.op.kc(rec.Value), t, late)
+func (r *join3Run[K, A, B, C]) addC(rec *Record[C], t, lateWM int64) bool {
+	late := lateWM != minTime
+	e, idx, ok := r.slots(r.op.kc(rec.Value), t, late, lateWM)
 	if len(idx) > 0 {
 		d0, d1 := digest(2, rec.Offset, rec.ID)
 		for _, i := range idx {

@@ -2,7 +2,10 @@ package stream_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
+	"sort"
 	"testing"
 	"time"
 
@@ -68,7 +71,7 @@ func recordSource[T any](rs []stream.Record[T], opts ...stream.SourceOption) *st
 }
 
 func TestJoin3Inner(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	j, err := stream.NewJoin3(
 		func(x tx) string { return x.Addr },
 		func(l link) string { return l.Addr },
@@ -103,7 +106,7 @@ func TestJoin3Inner(t *testing.T) {
 }
 
 func TestJoin3OuterPartials(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	j, err := stream.NewJoin3(
 		func(x tx) string { return x.Addr },
 		func(l link) string { return l.Addr },
@@ -132,7 +135,7 @@ func TestJoin3OuterPartials(t *testing.T) {
 }
 
 func TestJoinN(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	j, err := stream.NewJoin(func(s string) string { return s[:1] }, stream.Tumbling(time.Minute))
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +153,7 @@ func TestJoinN(t *testing.T) {
 }
 
 func TestManualWatermarks(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	in := streamtest.NewManual[tx](t)
 	agg, err := stream.NewAggregate(func(x tx) string { return x.Addr }, stream.Tumbling(time.Minute), stream.Sum(func(x tx) int64 { return x.Sat }))
 	if err != nil {
@@ -176,5 +179,188 @@ func TestManualWatermarks(t *testing.T) {
 	}
 	if got := out.Take(); len(got) != 1 || got[0].Value != 7 {
 		t.Fatalf("at the end: %+v", got)
+	}
+}
+
+func TestIdleSource(t *testing.T) {
+	run := func(t *testing.T, idle bool) []stream.Joined3[string, tx, link, score] {
+		clk := streamtest.NewClock(t0)
+		var opts []stream.SourceOption
+		if idle {
+			opts = append(opts, stream.IdleAfter(30*time.Second))
+		}
+		a := streamtest.NewManual[tx](t, stream.Named("bitcoin"))
+		b := streamtest.NewManual[link](t, stream.Named("web5"))
+		c := streamtest.NewManual[score](t, append(opts, stream.Named("ml"))...) // never says anything
+		j, err := stream.NewJoin3(byAddr, func(l link) string { return l.Addr }, func(s score) string { return s.Addr },
+			stream.Tumbling(time.Minute), stream.WithOuter(), stream.WithClock(clk.Now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := streamtest.Collect(t, j.Run(t.Context(), a.Source(), b.Source(), c.Source()))
+		a.Emit(at(s(10)), tx{"x", 1})
+		b.Emit(at(s(20)), link{"did:x", "x"})
+		a.Watermark(at(s(70)))
+		b.Watermark(at(s(70)))
+		a.Sync()
+		if got := out.Results(); len(got) != 0 {
+			t.Fatalf("a window closed while a source held the watermark back: %+v", got)
+		}
+		clk.Advance(31 * time.Second)
+		a.Sync() // the pipeline looks at the clock again
+		got := out.Results()
+		a.End()
+		b.End()
+		c.End()
+		if err := out.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := run(t, false); len(got) != 0 {
+		t.Fatalf("without IdleAfter, the quiet source must hold the window: %+v", got)
+	}
+	got := run(t, true)
+	if len(got) != 1 || got[0].Key != "x" || !slices.Equal(got[0].Missing, []string{"ml"}) {
+		t.Fatalf("with IdleAfter, the window closes without the quiet source: %+v", got)
+	}
+}
+
+// An idle source that speaks again holds the watermark back again; its records behind the
+// watermark are late.
+func TestIdleSourceReturns(t *testing.T) {
+	clk := streamtest.NewClock(t0)
+	a := streamtest.NewManual[tx](t)
+	b := streamtest.NewManual[tx](t, stream.IdleAfter(time.Minute))
+	op, err := stream.NewAggregate(byAddr, stream.Tumbling(time.Minute), stream.Count[tx](), stream.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := streamtest.Collect(t, op.Run(t.Context(), a.Source(), b.Source()))
+	a.Emit(at(s(10)), tx{"a", 1})
+	a.Watermark(at(s(130)))
+	clk.Advance(2 * time.Minute)
+	a.Sync()
+	if got := render(out.Take()); len(got) != 1 {
+		t.Fatalf("window not closed with b idle: %v", got)
+	}
+	b.Emit(at(s(50)), tx{"b", 1})  // behind the watermark (130): late
+	b.Emit(at(s(140)), tx{"b", 1}) // b is active again
+	b.Sync()
+	a.Watermark(at(s(300)))
+	a.Sync()
+	if got := render(out.Take()); len(got) != 0 {
+		t.Fatalf("b holds the watermark again (its own is at 140), nothing may close: %v", got)
+	}
+	b.Watermark(at(s(300)))
+	b.Sync()
+	wantLines(t, render(out.Take()), []string{"insert b [120,180) 1 (1)"})
+	if st := op.Stats(); st.Late != 1 || st.LateDropped != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	a.End()
+	b.End()
+	if err := out.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestKeyBound(t *testing.T) {
+	in := seqOf(rec[tx]{s(1), tx{"a", 1}}, rec[tx]{s(2), tx{"b", 1}}, rec[tx]{s(3), tx{"a", 1}}, rec[tx]{s(4), tx{"c", 1}}, rec[tx]{s(5), tx{"c", 1}})
+	t.Run("EvictLRU", func(t *testing.T) {
+		op, _ := stream.NewAggregate(byAddr, stream.Tumbling(time.Minute), stream.Count[tx](), stream.WithMaxKeys(2))
+		// c arrives with a and b kept; b was updated least recently and goes.
+		wantLines(t, render(collect(t, op.Run(t.Context(), recordSource(in)))), []string{"insert a [0,60) 2 (2)", "insert c [0,60) 2 (2)"})
+		if st := op.Stats(); st.Evicted != 1 || st.Refused != 0 || st.Keys != 0 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+	t.Run("RefuseNew", func(t *testing.T) {
+		op, _ := stream.NewAggregate(byAddr, stream.Tumbling(time.Minute), stream.Count[tx](), stream.WithMaxKeys(2), stream.WithEviction(stream.RefuseNew))
+		wantLines(t, render(collect(t, op.Run(t.Context(), recordSource(in)))), []string{"insert a [0,60) 2 (2)", "insert b [0,60) 1 (1)"})
+		if st := op.Stats(); st.Evicted != 0 || st.Refused != 2 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+	t.Run("ClosedWindowsFreeTheirKeys", func(t *testing.T) {
+		// Keys whose windows have closed are not counted against the bound.
+		in := seqOf(rec[tx]{s(1), tx{"a", 1}}, rec[tx]{s(2), tx{"b", 1}}, rec[tx]{s(61), tx{"c", 1}}, rec[tx]{s(62), tx{"d", 1}})
+		op, _ := stream.NewAggregate(byAddr, stream.Tumbling(time.Minute), stream.Count[tx](), stream.WithMaxKeys(2), stream.WithEviction(stream.RefuseNew))
+		if got := render(collect(t, op.Run(t.Context(), recordSource(in)))); len(got) != 4 {
+			t.Fatalf("got %v", got)
+		}
+		if st := op.Stats(); st.Refused != 0 || st.Evicted != 0 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+}
+
+func TestIntervalJoin(t *testing.T) {
+	pays := recordSource(seqOf(rec[tx]{s(100), tx{"a", 1}}, rec[tx]{s(200), tx{"b", 2}}, rec[tx]{s(300), tx{"a", 3}}))
+	scores := recordSource(seqOf(
+		rec[score]{s(94), score{"a", 0.1}},  // 6 s before: outside [-5, +10]
+		rec[score]{s(95), score{"a", 0.2}},  // lower bound, inclusive
+		rec[score]{s(110), score{"a", 0.3}}, // upper bound, inclusive
+		rec[score]{s(111), score{"a", 0.4}}, // outside
+		rec[score]{s(205), score{"c", 0.5}}, // other key
+		rec[score]{s(305), score{"a", 0.6}},
+	))
+	render := func(ps []stream.Pair[string, tx, score]) []string {
+		var out []string
+		for _, p := range ps {
+			b := "-"
+			if p.HasB {
+				b = fmt.Sprint(p.B.Value.Risk)
+			}
+			out = append(out, fmt.Sprintf("%s %s %d %s", p.Kind, p.Key, p.A.Value.Sat, b))
+		}
+		sort.Strings(out)
+		return out
+	}
+	j, err := stream.NewIntervalJoin(byAddr, func(s score) string { return s.Addr }, -5*time.Second, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, j.Run(t.Context(), pays, scores))
+	wantLines(t, render(got), []string{"insert a 1 0.2", "insert a 1 0.3", "insert a 3 0.6"})
+	ids := map[stream.ID]bool{}
+	for _, p := range got {
+		ids[p.ID] = true
+	}
+	if len(ids) != 3 {
+		t.Fatalf("pair IDs are not distinct: %v", ids)
+	}
+	outer, _ := stream.NewIntervalJoin(byAddr, func(s score) string { return s.Addr }, -5*time.Second, 10*time.Second, stream.WithOuter())
+	wantLines(t, render(collect(t, outer.Run(t.Context(), pays, scores))), []string{"insert a 1 0.2", "insert a 1 0.3", "insert a 3 0.6", "insert b 2 -"})
+	if _, err := stream.NewIntervalJoin(byAddr, func(s score) string { return s.Addr }, time.Second, -time.Second); !errors.Is(err, stream.ErrInvalidOption) {
+		t.Fatalf("lower > upper accepted: %v", err)
+	}
+}
+
+func TestIntervalJoinLateUpdate(t *testing.T) {
+	a := streamtest.NewManual[tx](t)
+	b := streamtest.NewManual[score](t)
+	j, _ := stream.NewIntervalJoin(byAddr, func(s score) string { return s.Addr }, 0, 10*time.Second,
+		stream.WithOuter(), stream.WithLatePolicy(stream.LateUpdate), stream.WithAllowedLateness(time.Minute))
+	out := streamtest.Collect(t, j.Run(t.Context(), a.Source(), b.Source()))
+	a.Emit(at(s(100)), tx{"a", 1})
+	a.Watermark(at(s(120)))
+	b.Watermark(at(s(120)))
+	a.Sync()
+	b.Sync()
+	alone := out.Take()
+	if len(alone) != 1 || alone[0].HasB {
+		t.Fatalf("unmatched payment not emitted alone: %+v", alone)
+	}
+	b.Emit(at(s(105)), score{"a", 0.9}) // late, kept state still there
+	b.Sync()
+	got := out.Take()
+	if len(got) != 1 || got[0].Kind != stream.Update || got[0].Replaces != alone[0].ID || !got[0].HasB {
+		t.Fatalf("late match: %+v", got)
+	}
+	a.End()
+	b.End()
+	if err := out.Wait(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -52,6 +52,17 @@ func (t *keyTable[K, S]) init(rt *runtime) {
 
 func (t *keyTable[K, S]) live() int { return t.n - t.linger }
 
+// get returns the entry of k, updated as by upsert, or nil if k has none.
+func (t *keyTable[K, S]) get(k K) *entry[K, S] {
+	if e := t.last; e != nil && e.key == k && e.flags&fRemoved == 0 {
+		return t.upsert(k)
+	}
+	if _, ok := t.m[k]; !ok {
+		return nil
+	}
+	return t.upsert(k)
+}
+
 // upsert returns the entry of k, creating it if needed; it returns nil when the key bound
 // refuses a new key. The entry is moved to the most recently updated end.
 func (t *keyTable[K, S]) upsert(k K) *entry[K, S] {

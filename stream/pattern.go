@@ -344,7 +344,7 @@ func (m *Matcher[K, T]) Run(ctx context.Context, srcs ...*Source[T]) iter.Seq2[M
 		for i, s := range srcs {
 			err := addPort(rt, s,
 				func(rec *Record[T], t int64) { r.add(uint8(i), rec, t) },
-				func(rec *Record[T], t int64) bool { return r.addLate(uint8(i), rec, t) })
+				func(rec *Record[T], t, wm int64) bool { return r.addLate(uint8(i), rec, t, wm) })
 			if err != nil {
 				yield(zero, err)
 				return
@@ -407,14 +407,35 @@ func (r *matchRun[K, T]) shape() string { return "matcher " + r.op.desc }
 func (r *matchRun[K, T]) live() int     { return r.tbl.live() }
 
 func (r *matchRun[K, T]) add(src uint8, rec *Record[T], t int64) {
-	e := r.tbl.upsert(r.op.key(rec.Value))
+	k := r.op.key(rec.Value)
+	e := r.tbl.get(k)
 	if e == nil {
-		return
+		// Without state, only an event that starts a match needs some.
+		if !r.hist && !r.starts(rec.Value) {
+			return
+		}
+		if e = r.tbl.upsert(k); e == nil {
+			return
+		}
 	}
 	if r.hist {
 		e.st.Hist = append(e.st.Hist, hevent[T]{Src: src, R: *rec, t: t})
 	}
 	r.step(e, src, rec, t)
+	r.settle(e, t)
+}
+
+func (r *matchRun[K, T]) starts(v T) bool {
+	s0 := &r.p.steps[0]
+	return s0.cond(v) && (s0.where == nil || s0.where(v, Partial[T]{names: r.p.names}))
+}
+
+// settle sets e's timer, or lets e linger when it holds nothing.
+func (r *matchRun[K, T]) settle(e *entry[K, patState[T]], now int64) {
+	if len(e.st.Parts) == 0 && len(e.st.Hist) == 0 && len(e.st.Out) == 0 {
+		r.tbl.idle(e, now+max(r.p.within, int64(time.Minute)))
+		return
+	}
 	r.arm(e)
 }
 
@@ -435,6 +456,10 @@ func (r *matchRun[K, T]) step(e *entry[K, patState[T]], src uint8, rec *Record[T
 			r.complete(e, pm)
 			completed = true
 		}
+		if completed && !r.op.cfg.allMatches {
+			// skip past the match: every other partial match started before its end
+			break
+		}
 	}
 	clear(st.Parts[len(parts):])
 	st.Parts = parts
@@ -443,8 +468,7 @@ func (r *matchRun[K, T]) step(e *entry[K, patState[T]], src uint8, rec *Record[T
 		st.Parts = st.Parts[:0]
 		return
 	}
-	s0 := &p.steps[0]
-	if s0.cond(rec.Value) && (s0.where == nil || s0.where(rec.Value, Partial[T]{names: p.names})) {
+	if r.starts(rec.Value) {
 		if len(st.Parts) >= r.op.cfg.maxPartials {
 			if r.replay == nil {
 				r.rt.c.refused++
@@ -641,18 +665,14 @@ func (r *matchRun[K, T]) wake(e *entry[K, patState[T]], at int64) {
 		st.Out = slices.Delete(st.Out, 0, n)
 	}
 	r.tbl.markDirty(e)
-	if len(st.Parts) == 0 && len(st.Hist) == 0 && len(st.Out) == 0 {
-		r.tbl.idle(e, at+max(r.p.within, 1))
-		return
-	}
-	r.arm(e)
+	r.settle(e, at)
 }
 
 // addLate integrates a late event under LateUpdate by recomputing the key's matches over its
 // kept events: matches that no longer hold are retracted, new ones emitted.
-func (r *matchRun[K, T]) addLate(src uint8, rec *Record[T], t int64) bool {
+func (r *matchRun[K, T]) addLate(src uint8, rec *Record[T], t, lateWM int64) bool {
 	wm := r.rt.wm
-	if !r.hist || t < wm-r.lateness {
+	if !r.hist || t < lateWM-r.lateness {
 		return false
 	}
 	k := r.op.key(rec.Value)
@@ -719,7 +739,7 @@ func (r *matchRun[K, T]) addLate(src uint8, rec *Record[T], t int64) bool {
 	st.Out = outs
 	st.Parts = fresh.st.Parts
 	r.tbl.markDirty(e)
-	r.arm(e)
+	r.settle(e, t)
 	return true
 }
 

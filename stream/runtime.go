@@ -171,8 +171,9 @@ func emit[R any](rt *runtime, yield func(R, error) bool, r R, k Kind) bool {
 }
 
 // addPort registers src as the next input. onRec processes a record in event-time order;
-// onLate integrates a late record under LateUpdate and reports whether it could.
-func addPort[T any](rt *runtime, src *Source[T], onRec func(*Record[T], int64), onLate func(*Record[T], int64) bool) error {
+// onLate integrates a record late against watermark wm under LateUpdate, and reports whether
+// it could (false: too late).
+func addPort[T any](rt *runtime, src *Source[T], onRec func(*Record[T], int64), onLate func(*Record[T], int64, int64) bool) error {
 	if src == nil {
 		return &OptionError{Option: "Run", Value: nil, Reason: fmt.Sprintf("source %d is nil", len(rt.inputs))}
 	}
@@ -388,11 +389,12 @@ func (rt *runtime) process(w int64) {
 	}
 }
 
-// late handles a record of input p behind the watermark.
-func late[T any](p *port[T], r *Record[T], t int64) {
+// late handles a record of input p behind the watermark wm (the pipeline's, or its source's
+// own if that is further).
+func late[T any](p *port[T], r *Record[T], t, wm int64) {
 	rt := p.rt
 	rt.c.late++
-	if rt.cfg.late == LateUpdate && p.onLate != nil && p.onLate(r, t) {
+	if rt.cfg.late == LateUpdate && p.onLate != nil && p.onLate(r, t, wm) {
 		return
 	}
 	if rt.cfg.lateOut == nil {
@@ -400,7 +402,7 @@ func late[T any](p *port[T], r *Record[T], t int64) {
 		return
 	}
 	rt.c.lateOutput++
-	l := Late{Source: p.name, Offset: r.Offset, ID: r.ID, Time: r.Time, Value: r.Value, Watermark: fromNanos(rt.wm)}
+	l := Late{Source: p.name, Offset: r.Offset, ID: r.ID, Time: r.Time, Value: r.Value, Watermark: fromNanos(wm)}
 	if err := rt.cfg.lateOut(rt.ctx, l); err != nil {
 		rt.fail(err)
 	}
@@ -417,23 +419,30 @@ type pending[T any] struct {
 // which wait there until the watermark passes them. An input's pending records count against
 // its buffer too: the task takes no more from a source that is ahead of the others, so a fast
 // source waits for the slow one instead of filling memory.
+// wmark is a watermark a source declared after the first pos records of its buffer.
+type wmark struct {
+	pos int
+	t   int64
+}
+
 type port[T any] struct {
 	inputBase
 	rt     *runtime
 	src    *Source[T]
 	onRec  func(*Record[T], int64)
-	onLate func(*Record[T], int64) bool
+	onLate func(*Record[T], int64, int64) bool
 
-	mu      sync.Mutex
-	buf     []pending[T]
-	marks   []chan struct{}
-	wmIn    int64
-	last    uint64 // last offset accepted
-	skipped uint64
-	done    bool  // the source has ended
-	srcErr  error // ... with this error
-	closed  bool  // the pipeline has stopped
-	room    chan struct{}
+	mu       sync.Mutex
+	buf      []pending[T]
+	marks    []chan struct{}
+	wms      []wmark // watermarks declared, each after the records before it in buf
+	wmsSpare []wmark
+	last     uint64 // last offset accepted
+	skipped  uint64
+	done     bool  // the source has ended
+	srcErr   error // ... with this error
+	closed   bool  // the pipeline has stopped
+	room     chan struct{}
 
 	chunks [][]pending[T] // pending records: chunks[0][head:], then the other chunks
 	head   int
@@ -446,7 +455,6 @@ func (p *port[T]) base() *inputBase { return &p.inputBase }
 
 func (p *port[T]) start(ctx context.Context, wg *sync.WaitGroup) {
 	p.last = p.offset
-	p.wmIn = minTime
 	e := &Emitter[T]{emit: p.push, watermark: p.mark, sync: p.sync}
 	after := p.offset
 	wg.Go(func() {
@@ -518,7 +526,7 @@ func (p *port[T]) mark(ctx context.Context, t time.Time) error {
 		p.mu.Unlock()
 		return ErrStopped
 	}
-	p.wmIn = max(p.wmIn, n)
+	p.wms = append(p.wms, wmark{pos: len(p.buf), t: n})
 	p.mu.Unlock()
 	p.rt.notify()
 	return nil
@@ -569,7 +577,9 @@ func (p *port[T]) drain() {
 	p.buf = next
 	rt.acks = append(rt.acks, p.marks...)
 	p.marks = p.marks[:0]
-	wm, done, srcErr := p.wmIn, p.done, p.srcErr
+	wms := p.wms
+	p.wms = p.wmsSpare[:0]
+	done, srcErr := p.done, p.srcErr
 	rt.c.skipped += p.skipped
 	p.skipped = 0
 	if p.room != nil {
@@ -577,19 +587,25 @@ func (p *port[T]) drain() {
 		p.room = nil
 	}
 	p.mu.Unlock()
+	p.wmsSpare = wms[:0]
 	if srcErr != nil {
 		rt.fail(&SourceError{Source: p.name, Err: srcErr})
 		return
 	}
-	active := len(taken) > 0 || wm > p.explicit
-	p.explicit = max(p.explicit, wm)
+	active := len(taken) > 0 || len(wms) > 0
 	sorted := true
 	w := 0
 	for i := range taken {
+		for len(wms) > 0 && wms[0].pos <= i {
+			p.explicit = max(p.explicit, wms[0].t)
+			wms = wms[1:]
+		}
 		pr := &taken[i]
 		p.offset = pr.r.Offset
-		if pr.t < rt.wm {
-			late(p, &pr.r, pr.t)
+		// Late: behind the pipeline's watermark, or behind the source's own (it breaks the
+		// source's OutOfOrder bound, or comes after a watermark it declared).
+		if weff := max(rt.wm, p.watermark()); pr.t < weff {
+			late(p, &pr.r, pr.t, weff)
 			if rt.stopped {
 				return
 			}
@@ -606,6 +622,9 @@ func (p *port[T]) drain() {
 			taken[w] = *pr
 		}
 		w++
+	}
+	for _, m := range wms {
+		p.explicit = max(p.explicit, m.t)
 	}
 	if w > 0 {
 		clear(taken[w:])
@@ -629,6 +648,7 @@ func (p *port[T]) drain() {
 		p.free = append(p.free, taken[:0])
 	}
 	if active {
+		rt.changed = true
 		p.lastActive = rt.cfg.clock()
 	}
 	if done && !p.ended {

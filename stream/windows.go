@@ -28,6 +28,7 @@ type winEngine[K comparable, P any] struct {
 	lateness int64
 	linger   int64
 	idx      []int32
+	lateWM   int64 // the watermark the late event being added is behind
 
 	// hooks
 	merge   func(dst, src *P)                                       // sessions: src joins dst
@@ -69,7 +70,7 @@ func (w *winEngine[K, P]) slotsFor(e *entry[K, winState[P]], t int64, late bool)
 		first := floorDiv(t, w.w.slide) * w.w.slide
 		for s := first; s > t-w.w.size; s -= w.w.slide {
 			end := s + w.w.size
-			if late && end+w.lateness <= w.rt.wm {
+			if late && end+w.lateness <= w.lateWM {
 				continue
 			}
 			i, ok := w.find(st, s)
@@ -102,7 +103,7 @@ func (w *winEngine[K, P]) slotsFor(e *entry[K, winState[P]], t int64, late bool)
 			}
 		}
 		if first < 0 {
-			if late && end+w.lateness <= w.rt.wm {
+			if late && end+w.lateness <= w.lateWM {
 				return nil
 			}
 			i := sort.Search(len(st.slots), func(i int) bool { return st.slots[i].start > start })
@@ -315,9 +316,9 @@ func (w *winEngine[K, P]) restored() {
 	w.tbl.restored(func(e *entry[K, winState[P]]) { w.reschedule(e) })
 }
 
-// lateOK reports whether a late event of key k at t still has a window kept for it.
-func (w *winEngine[K, P]) lateOK(k K, t int64) bool {
-	wm := w.rt.wm
+// lateOK reports whether an event of key k at t, late against watermark wm, still has a window
+// kept for it.
+func (w *winEngine[K, P]) lateOK(k K, t, wm int64) bool {
 	switch w.w.kind {
 	case winTumbling, winSliding:
 		last := floorDiv(t, w.w.slide)*w.w.slide + w.w.size
