@@ -106,9 +106,9 @@ func TestSessionWindows(t *testing.T) {
 	}
 	in := seqOf(
 		rec[tx]{s(0), tx{"a", 1}}, rec[tx]{s(5), tx{"a", 2}}, rec[tx]{s(14), tx{"a", 4}}, // one session, bridged event by event
-		rec[tx]{s(24), tx{"a", 8}},  // exactly gap after the last: a new session
+		rec[tx]{s(24), tx{"a", 8}},   // exactly gap after the last: a new session
 		rec[tx]{s(100), tx{"a", 16}}, // a third
-		rec[tx]{s(3), tx{"b", 1}},   // out of order on purpose: late (bound 0) and dropped
+		rec[tx]{s(3), tx{"b", 1}},    // out of order on purpose: late (bound 0) and dropped
 	)
 	got := render(collect(t, op.Run(ctx, recordSource(in))))
 	wantLines(t, got, []string{"insert a [0,24) 7 (3)", "insert a [24,34) 8 (1)", "insert a [100,110) 16 (1)"})

@@ -37,10 +37,8 @@ type keyTable[K comparable, S any] struct {
 	timers  timerQueue[*entry[K, S]]
 	dirty   []*entry[K, S]
 	deleted []string
-	track   bool                         // checkpointing: keep dirty and deleted lists
-	encode  func(K) (string, error)      // store key of a key
-	dropped func(e *entry[K, S])         // told when an entry's state is evicted
-	reset   func(e *entry[K, S], old *S) // clears st for reuse; old is the state to recycle
+	track   bool                 // checkpointing: keep dirty and deleted lists
+	dropped func(e *entry[K, S]) // told when an entry's state is evicted
 }
 
 func (t *keyTable[K, S]) init(rt *runtime) {

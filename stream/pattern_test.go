@@ -20,7 +20,7 @@ type ev struct {
 }
 
 func kind(k string) func(ev) bool { return func(e ev) bool { return e.Kind == k } }
-func byDID(e ev) string            { return e.DID }
+func byDID(e ev) string           { return e.DID }
 
 func renderMatches(ms []stream.Match[string, ev]) []string {
 	var out []string
@@ -61,7 +61,7 @@ func TestPatternSequence(t *testing.T) {
 		rec[ev]{s(0), ev{"created", "did:a", "", 0}},
 		rec[ev]{s(10), ev{"noise", "did:a", "", 0}},
 		rec[ev]{s(20), ev{"linked", "did:a", "bc1a", 0}},
-		rec[ev]{s(30), ev{"paid", "did:a", "bc1a", 10}},     // too small
+		rec[ev]{s(30), ev{"paid", "did:a", "bc1a", 10}},      // too small
 		rec[ev]{s(40), ev{"paid", "did:a", "bc1other", 900}}, // not from the linked address
 		rec[ev]{s(50), ev{"paid", "did:a", "bc1a", 500}},
 		rec[ev]{s(0), ev{"created", "did:b", "", 0}},

@@ -218,6 +218,7 @@ func (rt *runtime) run(ctx context.Context) error {
 			in.close()
 		}
 		wg.Wait()
+		rt.box.publish(&rt.c, rt.op.live(), rt.wm)
 	}()
 	now := rt.cfg.clock()
 	rt.lastCP = now
@@ -240,9 +241,11 @@ func (rt *runtime) run(ctx context.Context) error {
 			close(a)
 		}
 		rt.acks = rt.acks[:0]
-		rt.box.publish(&rt.c, rt.op.live(), rt.wm)
 		if rt.stopped {
 			return rt.err
+		}
+		if ctx.Err() != nil {
+			return rt.cancelled(ctx)
 		}
 		done := rt.wm == maxTime
 		if rt.cfg.store != nil && rt.changed && (done || rt.cfg.clock().Sub(rt.lastCP) >= rt.cfg.every) {
@@ -250,6 +253,7 @@ func (rt *runtime) run(ctx context.Context) error {
 				return err
 			}
 		}
+		rt.box.publish(&rt.c, rt.op.live(), rt.wm)
 		if done {
 			return nil
 		}
@@ -266,12 +270,7 @@ func (rt *runtime) run(ctx context.Context) error {
 		case <-rt.wake:
 		case <-tc:
 		case <-ctx.Done():
-			if rt.cfg.store != nil && rt.changed {
-				if err := rt.checkpoint(context.WithoutCancel(ctx)); err != nil {
-					return err
-				}
-			}
-			return ctx.Err()
+			return rt.cancelled(ctx)
 		}
 		if timer != nil && !timer.Stop() {
 			select {
@@ -280,6 +279,18 @@ func (rt *runtime) run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// cancelled ends a run whose context ended: its state is consistent (every result of what it
+// processed was delivered), so it checkpoints first.
+func (rt *runtime) cancelled(ctx context.Context) error {
+	if rt.cfg.store != nil && rt.changed {
+		if err := rt.checkpoint(context.WithoutCancel(ctx)); err != nil {
+			return err
+		}
+	}
+	rt.box.publish(&rt.c, rt.op.live(), rt.wm)
+	return ctx.Err()
 }
 
 // nextWake is how long until an input may turn idle or a checkpoint falls due.
@@ -774,7 +785,19 @@ func (rt *runtime) checkpoint(ctx context.Context) error {
 	if err := rt.op.checkpoint(&changes); err != nil {
 		return fmt.Errorf("stream: checkpoint %q: %w", rt.cfg.name, err)
 	}
-	meta := cpMeta{Version: cpVersion, Shape: rt.op.shape(), Watermark: rt.wm, Seq: *rt.seq,
+	wm := rt.wm
+	if wm == maxTime {
+		// Every source ended and every window was emitted. A later Run (sources that resume
+		// after their offsets) goes on from the newest event time seen, not from the end of
+		// time, which would make everything it reads late.
+		wm = minTime
+		for _, in := range rt.inputs {
+			if b := in.base(); b.maxSeen != minTime {
+				wm = max(wm, b.maxSeen+1, b.explicit)
+			}
+		}
+	}
+	meta := cpMeta{Version: cpVersion, Shape: rt.op.shape(), Watermark: wm, Seq: *rt.seq,
 		Counters: cpCounts{rt.c.records, rt.c.late, rt.c.lateDropped, rt.c.lateOutput, rt.c.skipped,
 			rt.c.results, rt.c.updates, rt.c.retractions, rt.c.evicted, rt.c.refused}}
 	for _, in := range rt.inputs {
