@@ -66,6 +66,7 @@ func (j *IntervalJoin[K, A, B]) Run(ctx context.Context, a *Source[A], b *Source
 		r := &ivRun[K, A, B]{op: j, rt: rt, yield: yield, lateness: int64(j.cfg.lateness)}
 		rt.op = r
 		r.tbl.init(rt)
+		r.tbl.gran = timerGran(j.upper - j.lower)
 		rt.seq = &r.tbl.seq
 		r.keys = newKeyCodec[K]()
 		err := addPort(rt, a, func(rec *Record[A], t int64) { r.addA(rec, t, minTime) }, func(rec *Record[A], t, wm int64) bool { return r.addA(rec, t, wm) })

@@ -38,6 +38,7 @@ type keyTable[K comparable, S any] struct {
 	dirty   []*entry[K, S]
 	deleted []string
 	track   bool                 // checkpointing: keep dirty and deleted lists
+	gran    int64                // timers are rounded up to a multiple of gran (0: exact)
 	dropped func(e *entry[K, S]) // told when an entry's state is evicted
 }
 
@@ -191,8 +192,14 @@ func (t *keyTable[K, S]) idle(e *entry[K, S], until int64) {
 	t.schedule(e, until)
 }
 
-// schedule makes sure e's timer fires no later than at.
+// schedule makes sure e's timer fires no earlier than at and, with a granularity, no later than
+// the next multiple of it: keys whose timers fall close together share one bucket. Timer
+// handlers compare the times they find in the state, so firing a little late changes nothing
+// but latency.
 func (t *keyTable[K, S]) schedule(e *entry[K, S], at int64) {
+	if g := t.gran; g > 1 && at < maxTime-g {
+		at = (floorDiv(at-1, g) + 1) * g
+	}
 	if at < e.due {
 		e.due = at
 		t.timers.add(at, e)

@@ -160,6 +160,7 @@ type compiled[T any] struct {
 	lastPos  int
 	trailing bool // negations after the last positive step
 	within   int64
+	size     int // events in a match of the steps' minimum counts (at least 1 per positive step)
 }
 
 func (p *Pattern[T]) compile() (*compiled[T], error) {
@@ -188,6 +189,11 @@ func (p *Pattern[T]) compile() (*compiled[T], error) {
 		return nil, &PatternError{Step: st[c.lastPos].name, Reason: "the last positive step cannot be optional"}
 	}
 	c.trailing = c.lastPos < len(st)-1
+	for _, s := range st {
+		if !s.neg {
+			c.size += max(s.min, 1)
+		}
+	}
 	if c.trailing && p.within <= 0 {
 		return nil, &PatternError{Step: st[len(st)-1].name, Reason: "a trailing negation needs Within"}
 	}
@@ -339,6 +345,9 @@ func (m *Matcher[K, T]) Run(ctx context.Context, srcs ...*Source[T]) iter.Seq2[M
 			lateness: int64(m.cfg.lateness)}
 		rt.op = r
 		r.tbl.init(rt)
+		if m.pat.within > 0 {
+			r.tbl.gran = timerGran(m.pat.within)
+		}
 		rt.seq = &r.tbl.seq
 		r.keys = newKeyCodec[K]()
 		for i, s := range srcs {
@@ -447,6 +456,15 @@ func (r *matchRun[K, T]) step(e *entry[K, patState[T]], src uint8, rec *Record[T
 	for i := range st.Parts {
 		pm := &st.Parts[i]
 		if p.within > 0 && t-pm.Start > p.within {
+			// past Within (its timer is late): a match waiting out a trailing negation is
+			// complete, the others are dropped
+			if pm.Wait {
+				r.complete(e, pm)
+				completed = true
+				if !r.op.cfg.allMatches {
+					break
+				}
+			}
 			continue
 		}
 		switch r.feed(pm, src, rec, t) {
@@ -475,7 +493,9 @@ func (r *matchRun[K, T]) step(e *entry[K, patState[T]], src uint8, rec *Record[T
 			}
 			return
 		}
-		pm := partial[T]{Start: t, Pos: 0, Count: 1, Evs: []mevent[T]{{Step: 0, Src: src, R: *rec, t: t}}}
+		evs := make([]mevent[T], 1, r.p.size)
+		evs[0] = mevent[T]{Step: 0, Src: src, R: *rec, t: t}
+		pm := partial[T]{Start: t, Pos: 0, Count: 1, Evs: evs}
 		switch r.check(&pm) {
 		case keep:
 			st.Parts = append(st.Parts, pm)

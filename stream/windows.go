@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"time"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -44,6 +45,9 @@ func (w *winEngine[K, P]) init(rt *runtime, ws Windows) {
 	w.keys = newKeyCodec[K]()
 	w.lateness = int64(rt.cfg.lateness)
 	w.linger = ws.size
+	if ws.kind == winSession {
+		w.tbl.gran = timerGran(ws.size)
+	}
 	w.tbl.dropped = func(e *entry[K, winState[P]]) {
 		if w.release != nil {
 			for i := range e.st.slots {
@@ -241,6 +245,10 @@ func (w *winEngine[K, P]) wake(e *entry[K, winState[P]], at int64) {
 	}
 	w.reschedule(e)
 }
+
+// timerGran is the timer granularity for state whose timers are spread over span: a 64th of
+// it, at least a millisecond.
+func timerGran(span int64) int64 { return max(span/64, int64(time.Millisecond)) }
 
 // Checkpointed form of a key's windows.
 type slotJSON[P any] struct {
