@@ -214,6 +214,7 @@ type aggRun[K comparable, T, A, R any] struct {
 	yield func(Result[K, R], error) bool
 	h     hasher
 	kb    []byte
+	wc    windowCache
 }
 
 func (r *aggRun[K, T, A, R]) shape() string {
@@ -280,7 +281,7 @@ func (r *aggRun[K, T, A, R]) emitWindow(e *entry[K, winState[aggP[A]]], s *slot[
 	if !s.emitted.IsZero() {
 		kind = Update
 	}
-	res := Result[K, R]{ID: id, Kind: kind, Replaces: s.emitted, Key: e.key, Window: window(s.start, s.end),
+	res := Result[K, R]{ID: id, Kind: kind, Replaces: s.emitted, Key: e.key, Window: r.wc.get(s.start, s.end),
 		Value: r.op.agg.Result(s.p.Acc), Count: s.p.N}
 	s.emitted = id
 	emit(r.rt, r.yield, res, kind)

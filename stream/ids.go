@@ -56,6 +56,11 @@ func (h *hasher) byte1(c byte) {
 
 // uv appends v as a uvarint.
 func (h *hasher) uv(v uint64) {
+	if v < 0x80 && uint(h.n) < uint(len(h.arr)) {
+		h.arr[h.n] = byte(v)
+		h.n++
+		return
+	}
 	if h.n >= 0 && h.n+binary.MaxVarintLen64 <= len(h.arr) {
 		h.n += binary.PutUvarint(h.arr[h.n:], v)
 		return
@@ -101,10 +106,10 @@ func (h *hasher) key(b []byte) {
 	h.buf = append(h.buf, b...)
 }
 
-// window appends a window: its start, and its length.
+// window appends a window: its start and its length.
 func (h *hasher) window(start, end int64) {
 	h.i64(start)
-	h.uv(uint64(end - start))
+	h.i64(end - start)
 }
 
 // event appends the identity of a record of the input with index src: its ID, or its offset.

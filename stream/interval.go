@@ -242,14 +242,14 @@ func (r *ivRun[K, A, B]) arm(e *entry[K, ivState[A, B]]) {
 }
 
 func (r *ivRun[K, A, B]) fire() {
-	at, es := r.tbl.popDue()
+	at, es, bucket := r.tbl.popDue()
 	for _, e := range es {
 		if r.rt.stopped {
 			break
 		}
 		r.wake(e, at)
 	}
-	r.tbl.timers.recycle(es)
+	r.tbl.timers.recycle(bucket)
 }
 
 func (r *ivRun[K, A, B]) wake(e *entry[K, ivState[A, B]], at int64) {

@@ -74,13 +74,11 @@ func (j *Join[K, T]) Run(ctx context.Context, srcs ...*Source[T]) iter.Seq2[Join
 		r.eng.fire = r.emitWindow
 		r.eng.retract = r.retract
 		if j.cfg.reuse {
-			r.pool = &lists[T]{}
-			r.eng.release = func(p *joinP[T]) {
+			r.eng.reset = func(p *joinP[T]) {
 				for i := range p.Sides {
-					r.pool.put(p.Sides[i])
-					p.Sides[i] = nil
+					p.Sides[i] = p.Sides[i][:0]
 				}
-				*p = joinP[T]{}
+				p.D = [2]uint64{}
 			}
 		}
 		for i, s := range srcs {
@@ -113,8 +111,8 @@ type joinRun[K comparable, T any] struct {
 	names []string
 	h     hasher
 	kb    []byte
+	wc    windowCache
 	slab  slab[T]
-	pool  *lists[T] // WithReuse
 	sides [][]Record[T]
 }
 
@@ -153,7 +151,7 @@ func (r *joinRun[K, T]) add(src int, rec *Record[T], t, lateWM int64) bool {
 				p.Sides = make([][]Record[T], r.n)
 			}
 		}
-		p.Sides[src] = r.slab.insertByTime(p.Sides[src], rec, late, r.pool)
+		p.Sides[src] = r.slab.insertByTime(p.Sides[src], rec, late)
 		p.D[0] += d0
 		p.D[1] += d1
 	}
@@ -178,27 +176,11 @@ func (s *slab[T]) one(r *Record[T]) []Record[T] {
 	return s.buf[n-1 : n : n]
 }
 
-// lists recycles the event lists of windows whose results borrow them (WithReuse).
-type lists[T any] struct{ free [][]Record[T] }
-
-const maxFreeLists = 1 << 16
-
-func (l *lists[T]) put(rs []Record[T]) {
-	if cap(rs) > 0 && len(l.free) < maxFreeLists {
-		clear(rs)
-		l.free = append(l.free, rs[:0])
-	}
-}
-
 // insertByTime appends rec, or for a late one inserts it in event-time order. A window's first
-// event takes a recycled list (WithReuse) or a slice of a slab chunk.
-func (s *slab[T]) insertByTime(rs []Record[T], rec *Record[T], late bool, l *lists[T]) []Record[T] {
+// event goes into the list's room if it has some (a list reused, WithReuse), or into a slice
+// of a slab chunk.
+func (s *slab[T]) insertByTime(rs []Record[T], rec *Record[T], late bool) []Record[T] {
 	if len(rs) == 0 {
-		if l != nil && cap(rs) == 0 {
-			if n := len(l.free); n > 0 {
-				rs, l.free = l.free[n-1], l.free[:n-1]
-			}
-		}
 		if cap(rs) > 0 {
 			return append(rs, *rec)
 		}
@@ -286,7 +268,7 @@ func (r *joinRun[K, T]) emitWindow(e *entry[K, winState[joinP[T]]], s *slot[join
 	if !s.emitted.IsZero() {
 		kind = Update
 	}
-	res := Joined[K, T]{ID: id, Kind: kind, Replaces: s.emitted, Key: e.key, Window: window(s.start, s.end), Sides: sides, Missing: missing}
+	res := Joined[K, T]{ID: id, Kind: kind, Replaces: s.emitted, Key: e.key, Window: r.wc.get(s.start, s.end), Sides: sides, Missing: missing}
 	s.emitted = id
 	emit(r.rt, r.yield, res, kind)
 }
@@ -399,12 +381,8 @@ func newJoin3Run[K comparable, A, B, C any](j *Join3[K, A, B, C], rt *runtime, y
 	r.eng.fire = r.emitWindow
 	r.eng.retract = r.retract
 	if j.cfg.reuse {
-		r.la, r.lb, r.lc = &lists[A]{}, &lists[B]{}, &lists[C]{}
-		r.eng.release = func(p *join3P[A, B, C]) {
-			r.la.put(p.A)
-			r.lb.put(p.B)
-			r.lc.put(p.C)
-			*p = join3P[A, B, C]{}
+		r.eng.reset = func(p *join3P[A, B, C]) {
+			p.A, p.B, p.C, p.D = p.A[:0], p.B[:0], p.C[:0], [2]uint64{}
 		}
 	}
 	return r
@@ -425,12 +403,10 @@ type join3Run[K comparable, A, B, C any] struct {
 	names [3]string
 	h     hasher
 	kb    []byte
+	wc    windowCache
 	sa    slab[A]
 	sb    slab[B]
 	sc    slab[C]
-	la    *lists[A] // WithReuse
-	lb    *lists[B]
-	lc    *lists[C]
 }
 
 func (r *join3Run[K, A, B, C]) shape() string {
@@ -462,12 +438,25 @@ func (r *join3Run[K, A, B, C]) slots(k K, t int64, late bool, lateWM int64) (*en
 
 func (r *join3Run[K, A, B, C]) addA(rec *Record[A], t, lateWM int64) bool {
 	late := lateWM != minTime
+	if !late {
+		e := r.eng.tbl.upsert(r.op.ka(rec.Value))
+		if e == nil {
+			return true
+		}
+		if p := r.eng.current(e, t); p != nil {
+			d0, d1 := digest(0, rec.Offset, rec.ID)
+			p.A = r.sa.insertByTime(p.A, rec, false)
+			p.D[0] += d0
+			p.D[1] += d1
+			return true
+		}
+	}
 	e, idx, ok := r.slots(r.op.ka(rec.Value), t, late, lateWM)
 	if len(idx) > 0 {
 		d0, d1 := digest(0, rec.Offset, rec.ID)
 		for _, i := range idx {
 			p := &e.st.slots[i].p
-			p.A = r.sa.insertByTime(p.A, rec, late, r.la)
+			p.A = r.sa.insertByTime(p.A, rec, late)
 			p.D[0] += d0
 			p.D[1] += d1
 		}
@@ -480,12 +469,25 @@ func (r *join3Run[K, A, B, C]) addA(rec *Record[A], t, lateWM int64) bool {
 
 func (r *join3Run[K, A, B, C]) addB(rec *Record[B], t, lateWM int64) bool {
 	late := lateWM != minTime
+	if !late {
+		e := r.eng.tbl.upsert(r.op.kb(rec.Value))
+		if e == nil {
+			return true
+		}
+		if p := r.eng.current(e, t); p != nil {
+			d0, d1 := digest(1, rec.Offset, rec.ID)
+			p.B = r.sb.insertByTime(p.B, rec, false)
+			p.D[0] += d0
+			p.D[1] += d1
+			return true
+		}
+	}
 	e, idx, ok := r.slots(r.op.kb(rec.Value), t, late, lateWM)
 	if len(idx) > 0 {
 		d0, d1 := digest(1, rec.Offset, rec.ID)
 		for _, i := range idx {
 			p := &e.st.slots[i].p
-			p.B = r.sb.insertByTime(p.B, rec, late, r.lb)
+			p.B = r.sb.insertByTime(p.B, rec, late)
 			p.D[0] += d0
 			p.D[1] += d1
 		}
@@ -498,12 +500,25 @@ func (r *join3Run[K, A, B, C]) addB(rec *Record[B], t, lateWM int64) bool {
 
 func (r *join3Run[K, A, B, C]) addC(rec *Record[C], t, lateWM int64) bool {
 	late := lateWM != minTime
+	if !late {
+		e := r.eng.tbl.upsert(r.op.kc(rec.Value))
+		if e == nil {
+			return true
+		}
+		if p := r.eng.current(e, t); p != nil {
+			d0, d1 := digest(2, rec.Offset, rec.ID)
+			p.C = r.sc.insertByTime(p.C, rec, false)
+			p.D[0] += d0
+			p.D[1] += d1
+			return true
+		}
+	}
 	e, idx, ok := r.slots(r.op.kc(rec.Value), t, late, lateWM)
 	if len(idx) > 0 {
 		d0, d1 := digest(2, rec.Offset, rec.ID)
 		for _, i := range idx {
 			p := &e.st.slots[i].p
-			p.C = r.sc.insertByTime(p.C, rec, late, r.lc)
+			p.C = r.sc.insertByTime(p.C, rec, late)
 			p.D[0] += d0
 			p.D[1] += d1
 		}
@@ -554,7 +569,7 @@ func (r *join3Run[K, A, B, C]) emitWindow(e *entry[K, winState[join3P[A, B, C]]]
 		kind = Update
 	}
 	kept := r.eng.lateness > 0 && !r.op.cfg.reuse
-	res := Joined3[K, A, B, C]{ID: id, Kind: kind, Replaces: s.emitted, Key: e.key, Window: window(s.start, s.end),
+	res := Joined3[K, A, B, C]{ID: id, Kind: kind, Replaces: s.emitted, Key: e.key, Window: r.wc.get(s.start, s.end),
 		A: own(p.A, kept), B: own(p.B, kept), C: own(p.C, kept), Missing: missing}
 	s.emitted = id
 	emit(r.rt, r.yield, res, kind)

@@ -364,3 +364,47 @@ func TestIntervalJoinLateUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// WithReuse changes who owns a result's slices, not the results: the same input gives the
+// same results (compared as they are received), and Clone keeps one past its loop iteration.
+func TestJoinReuse(t *testing.T) {
+	var in []stream.Record[tx]
+	for i := range 3000 {
+		in = append(in, stream.Record[tx]{Time: at(time.Duration(i) * time.Second), Value: tx{Addr: string(rune('a' + i%7)), Sat: int64(i)}})
+	}
+	line := func(r stream.Joined3[string, tx, tx, tx]) string {
+		sum := func(rs []stream.Record[tx]) (n int64) {
+			for _, r := range rs {
+				n += r.Value.Sat
+			}
+			return n
+		}
+		return fmt.Sprintf("%v %s %d %d/%d/%d %d/%d/%d", r.ID, r.Key, r.Window.Start.Unix(), len(r.A), len(r.B), len(r.C), sum(r.A), sum(r.B), sum(r.C))
+	}
+	run := func(opts ...stream.Option) ([]string, []stream.Joined3[string, tx, tx, tx]) {
+		j, err := stream.NewJoin3(byAddr, byAddr, byAddr, stream.Tumbling(time.Minute), append(opts, stream.WithOuter())...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		var kept []stream.Joined3[string, tx, tx, tx]
+		for r, err := range j.Run(t.Context(), recordSource(in[0:]), recordSource(in[1000:]), recordSource(in[2000:])) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, line(r))
+			kept = append(kept, r.Clone())
+		}
+		return lines, kept
+	}
+	owned, _ := run()
+	reused, clones := run(stream.WithReuse())
+	if len(owned) == 0 || !slices.Equal(owned, reused) {
+		t.Fatalf("WithReuse changed the results: %d vs %d", len(owned), len(reused))
+	}
+	for i, c := range clones {
+		if line(c) != reused[i] {
+			t.Fatalf("a clone changed after its iteration: %s, was %s", line(c), reused[i])
+		}
+	}
+}

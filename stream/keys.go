@@ -207,9 +207,13 @@ func (t *keyTable[K, S]) schedule(e *entry[K, S], at int64) {
 }
 
 // popDue returns the entries whose timer is due at the earliest time, skipping stale timers.
-// The caller hands the slice back with t.timers.recycle.
-func (t *keyTable[K, S]) popDue() (int64, []*entry[K, S]) {
-	at, es := t.timers.pop()
+// The caller hands the bucket back with t.timers.recycle.
+func (t *keyTable[K, S]) popDue() (int64, []*entry[K, S], *[]*entry[K, S]) {
+	at, b := t.timers.pop()
+	if b == nil {
+		return at, nil, nil
+	}
+	es := *b
 	w := 0
 	for _, e := range es {
 		if e.flags&fRemoved == 0 && e.due == at {
@@ -218,11 +222,11 @@ func (t *keyTable[K, S]) popDue() (int64, []*entry[K, S]) {
 			w++
 		}
 	}
-	return at, es[:w]
+	return at, es[:w], b
 }
 
 // timerQueue is a min-heap of distinct times, each with the bucket of items due then. Windows
-// of many keys that end together share one bucket.
+// of many keys that end together share one bucket. Buckets are recycled with their capacity.
 type timerQueue[E any] struct {
 	heap    []int64
 	buckets map[int64]*[]E
@@ -246,8 +250,7 @@ func (q *timerQueue[E]) add(at int64, e E) {
 	b, ok := q.buckets[at]
 	if !ok {
 		if n := len(q.free); n > 0 {
-			b = q.free[n-1]
-			q.free = q.free[:n-1]
+			b, q.free = q.free[n-1], q.free[:n-1]
 		} else {
 			b = new([]E)
 		}
@@ -258,8 +261,9 @@ func (q *timerQueue[E]) add(at int64, e E) {
 	q.lastAt, q.last = at, b
 }
 
-// pop removes the earliest bucket.
-func (q *timerQueue[E]) pop() (int64, []E) {
+// pop removes the earliest bucket and returns it; the caller hands it back with recycle once
+// done with its items.
+func (q *timerQueue[E]) pop() (int64, *[]E) {
 	if len(q.heap) == 0 {
 		return maxTime, nil
 	}
@@ -278,18 +282,17 @@ func (q *timerQueue[E]) pop() (int64, []E) {
 	} else {
 		*q.min = maxTime
 	}
-	items := *b
-	*b = nil
-	q.free = append(q.free, b)
-	return at, items
+	return at, b
 }
 
-// recycle gives back a popped bucket's slice for reuse.
-func (q *timerQueue[E]) recycle(items []E) {
-	if n := len(q.free); n > 0 && *q.free[n-1] == nil {
-		clear(items[:cap(items)])
-		*q.free[n-1] = items[:0]
+// recycle takes back a popped bucket.
+func (q *timerQueue[E]) recycle(b *[]E) {
+	if b == nil {
+		return
 	}
+	clear(*b)
+	*b = (*b)[:0]
+	q.free = append(q.free, b)
 }
 
 func (q *timerQueue[E]) push(at int64) {

@@ -650,14 +650,14 @@ func (r *matchRun[K, T]) arm(e *entry[K, patState[T]]) {
 }
 
 func (r *matchRun[K, T]) fire() {
-	at, es := r.tbl.popDue()
+	at, es, bucket := r.tbl.popDue()
 	for _, e := range es {
 		if r.rt.stopped {
 			break
 		}
 		r.wake(e, at)
 	}
-	r.tbl.timers.recycle(es)
+	r.tbl.timers.recycle(bucket)
 }
 
 func (r *matchRun[K, T]) wake(e *entry[K, patState[T]], at int64) {

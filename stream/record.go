@@ -113,6 +113,19 @@ func (w Window) String() string {
 
 func window(start, end int64) Window { return Window{Start: fromNanos(start), End: fromNanos(end)} }
 
+// windowCache remembers the last Window built: the results of one timer mostly share theirs.
+type windowCache struct {
+	start, end int64
+	w          Window
+}
+
+func (c *windowCache) get(start, end int64) Window {
+	if c.start != start || c.end != end || c.w.End.IsZero() {
+		c.start, c.end, c.w = start, end, window(start, end)
+	}
+	return c.w
+}
+
 // Windows says how events are grouped in time: Tumbling, Sliding or Session. Windows are
 // aligned to the Unix epoch.
 type Windows struct {

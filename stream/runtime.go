@@ -373,30 +373,32 @@ func (rt *runtime) drainAll() {
 func (rt *runtime) process(w int64) {
 	heads := rt.heads
 	for !rt.stopped {
+		// the input with the earliest record (ties: the lower index), and the limit before
+		// which it may go on alone: the next record of another input, the next timer, w
 		best, bt := -1, w
+		limit := w
 		for i, t := range heads {
-			if t < bt {
+			switch {
+			case t < bt:
+				if best >= 0 {
+					limit = bt // the previous best, of a lower index, comes first at its time
+				}
 				best, bt = i, t
+			case t < limit && t != maxTime:
+				if t < maxTime {
+					limit = t + 1 // a later input's record of the same time comes after
+				}
 			}
 		}
-		if tt := rt.timerMin; tt != maxTime && tt <= w && (best < 0 || tt <= bt) {
+		tt := rt.timerMin
+		if tt != maxTime && tt <= w && (best < 0 || tt <= bt) {
 			rt.op.fire()
 			continue
 		}
 		if best < 0 {
 			return
 		}
-		limit := min(w, rt.timerMin)
-		for j, t := range heads {
-			switch {
-			case j == best || t == maxTime:
-			case j < best:
-				limit = min(limit, t)
-			default:
-				limit = min(limit, t+1)
-			}
-		}
-		rt.inputs[best].process(limit)
+		rt.inputs[best].process(min(limit, tt))
 	}
 }
 
@@ -519,7 +521,7 @@ func (p *port[T]) push(ctx context.Context, r Record[T]) error {
 		p.last = r.Offset
 	}
 	if p.buf == nil {
-		p.buf = make([]pending[T], 0, min(p.rt.cfg.buffer, 256))
+		p.buf = make([]pending[T], 0, min(p.rt.cfg.buffer, DefaultInputBuffer))
 	}
 	p.buf = append(p.buf, pending[T]{t: t, r: r})
 	first := len(p.buf) == 1
@@ -606,16 +608,19 @@ func (p *port[T]) drain() {
 	active := len(taken) > 0 || len(wms) > 0
 	sorted := true
 	w := 0
+	// weff is the watermark a record must not be behind: the pipeline's, or the source's own
+	// if further (a record behind that broke the source's OutOfOrder bound, or came after a
+	// watermark it declared).
+	weff := max(rt.wm, p.watermark())
 	for i := range taken {
 		for len(wms) > 0 && wms[0].pos <= i {
 			p.explicit = max(p.explicit, wms[0].t)
+			weff = max(weff, p.explicit)
 			wms = wms[1:]
 		}
 		pr := &taken[i]
 		p.offset = pr.r.Offset
-		// Late: behind the pipeline's watermark, or behind the source's own (it breaks the
-		// source's OutOfOrder bound, or comes after a watermark it declared).
-		if weff := max(rt.wm, p.watermark()); pr.t < weff {
+		if pr.t < weff {
 			late(p, &pr.r, pr.t, weff)
 			if rt.stopped {
 				return
@@ -624,6 +629,9 @@ func (p *port[T]) drain() {
 		}
 		if pr.t > p.maxSeen {
 			p.maxSeen = pr.t
+			if !p.manual && pr.t-p.bound > weff {
+				weff = pr.t - p.bound
+			}
 		}
 		if pr.t < p.lastT {
 			sorted = false

@@ -1,11 +1,11 @@
 package stream
 
 import (
-	"time"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 )
 
 // slot is one window of one key.
@@ -35,7 +35,7 @@ type winEngine[K comparable, P any] struct {
 	merge   func(dst, src *P)                                       // sessions: src joins dst
 	fire    func(e *entry[K, winState[P]], s *slot[P])              // emits s (Insert, or Update of s.emitted)
 	retract func(e *entry[K, winState[P]], start, end int64, id ID) // withdraws id
-	release func(p *P)                                              // a window's state is discarded (may be nil)
+	reset   func(p *P)                                              // readies a closed window's state for the key's next window (WithReuse; nil: discard it)
 }
 
 func (w *winEngine[K, P]) init(rt *runtime, ws Windows) {
@@ -49,11 +49,6 @@ func (w *winEngine[K, P]) init(rt *runtime, ws Windows) {
 		w.tbl.gran = timerGran(ws.size)
 	}
 	w.tbl.dropped = func(e *entry[K, winState[P]]) {
-		if w.release != nil {
-			for i := range e.st.slots {
-				w.release(&e.st.slots[i].p)
-			}
-		}
 		clear(e.st.slots)
 		e.st.slots = e.st.slots[:0]
 	}
@@ -62,6 +57,20 @@ func (w *winEngine[K, P]) init(rt *runtime, ws Windows) {
 func (w *winEngine[K, P]) shape() string { return w.w.String() }
 
 func (w *winEngine[K, P]) live() int { return w.tbl.live() }
+
+// current returns the payload of e's window for an on-time event at t when that window is the
+// key's last one and a tumbling window — the common case — and nil otherwise.
+func (w *winEngine[K, P]) current(e *entry[K, winState[P]], t int64) *P {
+	if w.w.kind != winTumbling {
+		return nil
+	}
+	if n := len(e.st.slots); n > 0 {
+		if s := &e.st.slots[n-1]; s.start <= t && t < s.end {
+			return &s.p
+		}
+	}
+	return nil
+}
 
 // slotsFor returns the indices in e's slots of the windows an event at t belongs to, creating
 // them. For a late event (behind the watermark) it leaves out windows past their allowed
@@ -79,7 +88,12 @@ func (w *winEngine[K, P]) slotsFor(e *entry[K, winState[P]], t int64, late bool)
 			}
 			i, ok := w.find(st, s)
 			if !ok {
-				if i == len(st.slots) {
+				if n := len(st.slots); i == n && n < cap(st.slots) && w.reset != nil {
+					// the key's last closed window, reset for reuse
+					st.slots = st.slots[:n+1]
+					sl := &st.slots[n]
+					sl.start, sl.end, sl.fired, sl.emitted = s, end, false, ID{}
+				} else if i == n {
 					st.slots = append(st.slots, slot[P]{start: s, end: end})
 				} else {
 					st.slots = slices.Insert(st.slots, i, slot[P]{start: s, end: end})
@@ -124,9 +138,6 @@ func (w *winEngine[K, P]) slotsFor(e *entry[K, winState[P]], t int64, late bool)
 			src := &st.slots[first+k]
 			dst.end = max(dst.end, src.end)
 			w.merge(&dst.p, &src.p)
-			if w.release != nil {
-				w.release(&src.p)
-			}
 			if !src.emitted.IsZero() {
 				if dst.emitted.IsZero() {
 					dst.emitted = src.emitted
@@ -194,18 +205,36 @@ func (w *winEngine[K, P]) reschedule(e *entry[K, winState[P]]) {
 
 // fireDue fires the windows of every key whose timer is due at the earliest timer time.
 func (w *winEngine[K, P]) fireDue() {
-	at, es := w.tbl.popDue()
+	at, es, bucket := w.tbl.popDue()
 	for _, e := range es {
 		if w.rt.stopped {
 			break
 		}
 		w.wake(e, at)
 	}
-	w.tbl.timers.recycle(es)
+	w.tbl.timers.recycle(bucket)
 }
 
 func (w *winEngine[K, P]) wake(e *entry[K, winState[P]], at int64) {
 	st := &e.st
+	if len(st.slots) == 1 && w.lateness == 0 && st.slots[0].end <= at {
+		// the common case: the key's one window closes and goes
+		s := &st.slots[0]
+		s.fired = true
+		w.fire(e, s)
+		if w.rt.stopped {
+			return
+		}
+		if w.reset != nil {
+			w.reset(&s.p)
+		} else {
+			*s = slot[P]{}
+		}
+		st.slots = st.slots[:0]
+		w.tbl.markDirty(e)
+		w.tbl.idle(e, at+w.linger)
+		return
+	}
 	if len(st.slots) == 0 {
 		if e.flags&fLinger != 0 {
 			w.tbl.remove(e)
@@ -223,19 +252,27 @@ func (w *winEngine[K, P]) wake(e *entry[K, winState[P]], at int64) {
 			}
 		}
 	}
-	keep := st.slots[:0]
+	// Drop the windows kept long enough; with a reset hook they stay behind the live ones,
+	// ready for the key's next windows.
+	n := 0
 	for i := range st.slots {
 		if s := &st.slots[i]; s.fired && s.end+w.lateness <= at {
 			changed = true
-			if w.release != nil {
-				w.release(&s.p)
-			}
 			continue
 		}
-		keep = append(keep, st.slots[i])
+		if n != i {
+			st.slots[n], st.slots[i] = st.slots[i], st.slots[n]
+		}
+		n++
 	}
-	clear(st.slots[len(keep):])
-	st.slots = keep
+	for i := n; i < len(st.slots); i++ {
+		if w.reset != nil {
+			w.reset(&st.slots[i].p)
+		} else {
+			st.slots[i] = slot[P]{}
+		}
+	}
+	st.slots = st.slots[:n]
 	if changed {
 		w.tbl.markDirty(e)
 	}
