@@ -2,16 +2,9 @@ package stream
 
 import (
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 )
-
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 type bTx struct {
 	Addr string
@@ -42,8 +35,6 @@ func benchCoreJoin3(b *testing.B, opts ...Option) {
 	r := newJoin3Run(j, rt, func(x Joined3[string, bTx, bTx, bTx], _ error) bool { n += len(x.A); return true })
 	b.ReportAllocs()
 	b.ResetTimer()
-	c0 := cpuNow()
-	defer func() { b.ReportMetric(float64(cpuNow()-c0)/float64(b.N), "cpu-ns/event") }()
 	for i := range b.N {
 		w, k := i/(3*keys), i%(3*keys)
 		at := base.Add(time.Duration(w)*time.Minute + time.Duration(k)*step)

@@ -5,11 +5,7 @@ package streambench
 
 import (
 	"context"
-	"fmt"
-	"runtime"
-	"slices"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -201,14 +197,6 @@ func benchJoin3Map(b *testing.B) {
 	checkJoined(b, results, events)
 }
 
-// cpuTime is the CPU time the process has used, user and system: under a loaded machine it
-// measures the work a benchmark does where wall time measures the machine.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // meter reports events/s (wall) and cpu-ns/event for n events.
 type meter struct {
 	wall time.Time
@@ -222,7 +210,3 @@ func (m meter) report(b *testing.B, n int) {
 	b.ReportMetric(float64(n)/wall.Seconds(), "events/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/event")
 }
-
-var _ = fmt.Sprint
-var _ = runtime.GC
-var _ = slices.Sort[[]int]
