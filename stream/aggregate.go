@@ -182,6 +182,7 @@ func (a *Aggregate[K, T, A, R]) Run(ctx context.Context, srcs ...*Source[T]) ite
 		r.eng.merge = r.merge
 		r.eng.fire = r.emitWindow
 		r.eng.retract = r.retract
+		r.eng.idOf = r.idOf
 		if len(srcs) == 0 {
 			yield(zero, &OptionError{Option: "Run", Value: 0, Reason: "no sources"})
 			return
@@ -213,7 +214,6 @@ type aggRun[K comparable, T, A, R any] struct {
 	eng   winEngine[K, aggP[A]]
 	yield func(Result[K, R], error) bool
 	h     hasher
-	kb    []byte
 	wc    windowCache
 }
 
@@ -266,14 +266,7 @@ func (r *aggRun[K, T, A, R]) merge(dst, src *aggP[A]) {
 }
 
 func (r *aggRun[K, T, A, R]) emitWindow(e *entry[K, winState[aggP[A]]], s *slot[aggP[A]]) {
-	r.h.begin("aggregate", r.rt.cfg.name)
-	r.kb = r.eng.keys.appendKey(r.kb[:0], e.key)
-	r.h.key(r.kb)
-	r.h.window(s.start, s.end)
-	r.h.uv(uint64(s.p.N))
-	r.h.u64(s.p.D[0])
-	r.h.u64(s.p.D[1])
-	id := r.h.sum()
+	id := r.eng.resultID(&r.h, e, s)
 	if id == s.emitted {
 		return
 	}
@@ -285,6 +278,19 @@ func (r *aggRun[K, T, A, R]) emitWindow(e *entry[K, winState[aggP[A]]], s *slot[
 		Value: r.op.agg.Result(s.p.Acc), Count: s.p.N}
 	s.emitted = id
 	emit(r.rt, r.yield, res, kind)
+}
+
+// idOf is the ID of the result of s: the pipeline, the key, the window, the events' count and
+// the digest of their identities.
+func (r *aggRun[K, T, A, R]) idOf(h *hasher, e *entry[K, winState[aggP[A]]], s *slot[aggP[A]]) ID {
+	h.begin("aggregate", r.rt.cfg.name)
+	h.kb = r.eng.keys.appendKey(h.kb[:0], e.key)
+	h.key(h.kb)
+	h.window(s.start, s.end)
+	h.uv(uint64(s.p.N))
+	h.u64(s.p.D[0])
+	h.u64(s.p.D[1])
+	return h.sum()
 }
 
 func (r *aggRun[K, T, A, R]) retract(e *entry[K, winState[aggP[A]]], start, end int64, id ID) {

@@ -13,6 +13,7 @@ import (
 // SHA-256), which keeps a typical result's input within one SHA-256 block. Short inputs are
 // built in a fixed array; long ones spill into buf.
 type hasher struct {
+	kb     []byte // scratch for key bytes
 	arr    [160]byte
 	n      int
 	buf    []byte // used once the input outgrows arr

@@ -73,6 +73,7 @@ func (j *Join[K, T]) Run(ctx context.Context, srcs ...*Source[T]) iter.Seq2[Join
 		r.eng.merge = r.merge
 		r.eng.fire = r.emitWindow
 		r.eng.retract = r.retract
+		r.eng.idOf = r.idOf
 		if j.cfg.reuse {
 			r.eng.reset = func(p *joinP[T]) {
 				for i := range p.Sides {
@@ -110,7 +111,6 @@ type joinRun[K comparable, T any] struct {
 	n     int
 	names []string
 	h     hasher
-	kb    []byte
 	wc    windowCache
 	slab  slab[T]
 	sides [][]Record[T]
@@ -239,10 +239,6 @@ func (r *joinRun[K, T]) emitWindow(e *entry[K, winState[joinP[T]]], s *slot[join
 	if missing != nil && !r.op.cfg.outer {
 		return
 	}
-	r.h.begin("join", r.rt.cfg.name)
-	r.kb = r.eng.keys.appendKey(r.kb[:0], e.key)
-	r.h.key(r.kb)
-	r.h.window(s.start, s.end)
 	sides := r.sides
 	if !r.op.cfg.reuse || len(sides) != r.n {
 		sides = make([][]Record[T], r.n)
@@ -255,12 +251,9 @@ func (r *joinRun[K, T]) emitWindow(e *entry[K, winState[joinP[T]]], s *slot[join
 		if len(s.p.Sides) == r.n {
 			rs = s.p.Sides[i]
 		}
-		r.h.uv(uint64(len(rs)))
 		sides[i] = own(rs, r.eng.lateness > 0 && !r.op.cfg.reuse)
 	}
-	r.h.u64(s.p.D[0])
-	r.h.u64(s.p.D[1])
-	id := r.h.sum()
+	id := r.eng.resultID(&r.h, e, s)
 	if id == s.emitted {
 		return
 	}
@@ -271,6 +264,25 @@ func (r *joinRun[K, T]) emitWindow(e *entry[K, winState[joinP[T]]], s *slot[join
 	res := Joined[K, T]{ID: id, Kind: kind, Replaces: s.emitted, Key: e.key, Window: r.wc.get(s.start, s.end), Sides: sides, Missing: missing}
 	s.emitted = id
 	emit(r.rt, r.yield, res, kind)
+}
+
+// idOf is the ID of the result of s: the pipeline, the key, the window, the events' counts
+// per source and the digest of their identities.
+func (r *joinRun[K, T]) idOf(h *hasher, e *entry[K, winState[joinP[T]]], s *slot[joinP[T]]) ID {
+	h.begin("join", r.rt.cfg.name)
+	h.kb = r.eng.keys.appendKey(h.kb[:0], e.key)
+	h.key(h.kb)
+	h.window(s.start, s.end)
+	for i := 0; i < r.n; i++ {
+		n := 0
+		if len(s.p.Sides) == r.n {
+			n = len(s.p.Sides[i])
+		}
+		h.uv(uint64(n))
+	}
+	h.u64(s.p.D[0])
+	h.u64(s.p.D[1])
+	return h.sum()
 }
 
 // Clone returns a copy of j whose slices are its own (see WithReuse).
@@ -380,6 +392,7 @@ func newJoin3Run[K comparable, A, B, C any](j *Join3[K, A, B, C], rt *runtime, y
 	r.eng.merge = r.merge
 	r.eng.fire = r.emitWindow
 	r.eng.retract = r.retract
+	r.eng.idOf = r.idOf
 	if j.cfg.reuse {
 		r.eng.reset = func(p *join3P[A, B, C]) {
 			p.A, p.B, p.C, p.D = p.A[:0], p.B[:0], p.C[:0], [2]uint64{}
@@ -402,7 +415,6 @@ type join3Run[K comparable, A, B, C any] struct {
 	yield func(Joined3[K, A, B, C], error) bool
 	names [3]string
 	h     hasher
-	kb    []byte
 	wc    windowCache
 	sa    slab[A]
 	sb    slab[B]
@@ -550,17 +562,7 @@ func (r *join3Run[K, A, B, C]) emitWindow(e *entry[K, winState[join3P[A, B, C]]]
 			}
 		}
 	}
-	h := &r.h
-	h.begin("join3", r.rt.cfg.name)
-	r.kb = r.eng.keys.appendKey(r.kb[:0], e.key)
-	h.key(r.kb)
-	h.window(s.start, s.end)
-	h.uv(uint64(len(p.A)))
-	h.uv(uint64(len(p.B)))
-	h.uv(uint64(len(p.C)))
-	h.u64(p.D[0])
-	h.u64(p.D[1])
-	id := h.sum()
+	id := r.eng.resultID(&r.h, e, s)
 	if id == s.emitted {
 		return
 	}
@@ -573,6 +575,22 @@ func (r *join3Run[K, A, B, C]) emitWindow(e *entry[K, winState[join3P[A, B, C]]]
 		A: own(p.A, kept), B: own(p.B, kept), C: own(p.C, kept), Missing: missing}
 	s.emitted = id
 	emit(r.rt, r.yield, res, kind)
+}
+
+// idOf is the ID of the result of s: the pipeline, the key, the window, the events' counts
+// per source and the digest of their identities.
+func (r *join3Run[K, A, B, C]) idOf(h *hasher, e *entry[K, winState[join3P[A, B, C]]], s *slot[join3P[A, B, C]]) ID {
+	p := &s.p
+	h.begin("join3", r.rt.cfg.name)
+	h.kb = r.eng.keys.appendKey(h.kb[:0], e.key)
+	h.key(h.kb)
+	h.window(s.start, s.end)
+	h.uv(uint64(len(p.A)))
+	h.uv(uint64(len(p.B)))
+	h.uv(uint64(len(p.C)))
+	h.u64(p.D[0])
+	h.u64(p.D[1])
+	return h.sum()
 }
 
 // Clone returns a copy of j whose slices are its own (see WithReuse).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"testing"
@@ -405,6 +406,44 @@ func TestJoinReuse(t *testing.T) {
 	for i, c := range clones {
 		if line(c) != reused[i] {
 			t.Fatalf("a clone changed after its iteration: %s, was %s", line(c), reused[i])
+		}
+	}
+}
+
+// When many windows close at once, their result IDs are computed on two goroutines before the
+// results are emitted; they must be the IDs computed one by one.
+func TestManyWindowsClosingAtOnce(t *testing.T) {
+	var in []stream.Record[tx]
+	for i := range 3000 {
+		in = append(in, stream.Record[tx]{Time: at(time.Duration(i) * 10 * time.Millisecond), Value: tx{Addr: fmt.Sprintf("k%04d", i%1000), Sat: int64(i)}})
+	}
+	ids := func() map[stream.ID]string {
+		j, _ := stream.NewJoin3(byAddr, byAddr, byAddr, stream.Tumbling(time.Minute))
+		a, _ := stream.NewAggregate(byAddr, stream.Tumbling(time.Minute), stream.Count[tx]())
+		out := map[stream.ID]string{}
+		for r, err := range j.Run(t.Context(), recordSource(in), recordSource(in), recordSource(in)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[r.ID] = "join " + r.Key
+		}
+		for r, err := range a.Run(t.Context(), recordSource(in)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[r.ID] = "count " + r.Key
+		}
+		return out
+	}
+	parallel := ids()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	serial := ids()
+	if len(parallel) != 2000 || len(serial) != 2000 {
+		t.Fatalf("%d and %d results, want 2000", len(parallel), len(serial))
+	}
+	for id, what := range serial {
+		if parallel[id] != what {
+			t.Fatalf("%s: ID %v not computed alike", what, id)
 		}
 	}
 }

@@ -3,8 +3,10 @@ package stream
 import (
 	"encoding/json"
 	"fmt"
+	goruntime "runtime"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -32,11 +34,22 @@ type winEngine[K comparable, P any] struct {
 	lateWM   int64 // the watermark the late event being added is behind
 
 	// hooks
-	merge   func(dst, src *P)                                       // sessions: src joins dst
-	fire    func(e *entry[K, winState[P]], s *slot[P])              // emits s (Insert, or Update of s.emitted)
-	retract func(e *entry[K, winState[P]], start, end int64, id ID) // withdraws id
-	reset   func(p *P)                                              // readies a closed window's state for the key's next window (WithReuse; nil: discard it)
+	merge   func(dst, src *P)                                        // sessions: src joins dst
+	fire    func(e *entry[K, winState[P]], s *slot[P])               // emits s (Insert, or Update of s.emitted)
+	retract func(e *entry[K, winState[P]], start, end int64, id ID)  // withdraws id
+	reset   func(p *P)                                               // readies a closed window's state for the key's next window (WithReuse; nil: discard it)
+	idOf    func(h *hasher, e *entry[K, winState[P]], s *slot[P]) ID // the ID of the result of s; must only read
+
+	// IDs computed ahead for a large bucket of closing windows (see fireDue)
+	pre     []ID
+	preID   ID // the ID for the window wake is about to fire, zero if not computed ahead
+	helper  hasher
+	helper2 hasher
 }
+
+// parallelIDs is the size of a bucket of closing windows from which their result IDs are
+// computed on two goroutines before the results are emitted.
+const parallelIDs = 256
 
 func (w *winEngine[K, P]) init(rt *runtime, ws Windows) {
 	w.rt, w.w = rt, ws
@@ -206,13 +219,54 @@ func (w *winEngine[K, P]) reschedule(e *entry[K, winState[P]]) {
 // fireDue fires the windows of every key whose timer is due at the earliest timer time.
 func (w *winEngine[K, P]) fireDue() {
 	at, es, bucket := w.tbl.popDue()
-	for _, e := range es {
+	ahead := w.idOf != nil && w.lateness == 0 && len(es) >= parallelIDs && goruntime.GOMAXPROCS(0) > 1
+	if ahead {
+		// Many windows close at once (tumbling windows over many keys), while the sources
+		// wait: hash their result IDs on two goroutines, then emit the results in order.
+		if cap(w.pre) < len(es) {
+			w.pre = make([]ID, len(es))
+		}
+		w.pre = w.pre[:len(es)]
+		half := len(es) / 2
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for i := half; i < len(es); i++ {
+				w.pre[i] = w.idAhead(&w.helper, es[i], at)
+			}
+		})
+		for i := range half {
+			w.pre[i] = w.idAhead(&w.helper2, es[i], at)
+		}
+		wg.Wait()
+	}
+	for i, e := range es {
 		if w.rt.stopped {
 			break
 		}
+		if ahead {
+			w.preID = w.pre[i]
+		}
 		w.wake(e, at)
+		w.preID = ID{}
 	}
 	w.tbl.timers.recycle(bucket)
+}
+
+// idAhead computes the result ID of e's window if wake will fire it as its one window.
+func (w *winEngine[K, P]) idAhead(h *hasher, e *entry[K, winState[P]], at int64) ID {
+	if len(e.st.slots) == 1 && !e.st.slots[0].fired && e.st.slots[0].end <= at {
+		return w.idOf(h, e, &e.st.slots[0])
+	}
+	return ID{}
+}
+
+// resultID returns the ID of the result of s: computed ahead, or now with h.
+func (w *winEngine[K, P]) resultID(h *hasher, e *entry[K, winState[P]], s *slot[P]) ID {
+	if id := w.preID; !id.IsZero() {
+		w.preID = ID{}
+		return id
+	}
+	return w.idOf(h, e, s)
 }
 
 func (w *winEngine[K, P]) wake(e *entry[K, winState[P]], at int64) {
@@ -241,6 +295,7 @@ func (w *winEngine[K, P]) wake(e *entry[K, winState[P]], at int64) {
 		}
 		return
 	}
+	w.preID = ID{}
 	changed := false
 	for i := range st.slots {
 		if s := &st.slots[i]; !s.fired && s.end <= at {
