@@ -6,7 +6,9 @@ import (
 	"iter"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/anya-org/anya-go/bus"
@@ -262,51 +264,44 @@ func TestBusSourceAndSink(t *testing.T) {
 	}
 }
 
-// A consumer that does not take results stops the pipeline taking records, and the sources
-// wait: at most the input buffer and the records already pending are in memory.
+// A consumer that does not take results stops the pipeline taking records, and the source
+// waits: at most its input buffer and the records already pending are taken from it.
 func TestBackpressure(t *testing.T) {
-	m := streamtest.NewManual[tx](t)
-	op, _ := stream.NewAggregate(byAddr, stream.Tumbling(time.Second), stream.Count[tx](), stream.WithInputBuffer(8))
-	gate := make(chan struct{})
-	seen := make(chan struct{}, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- stream.Pipe(t.Context(), op.Run(t.Context(), m.Source()), func(context.Context, stream.Result[string, int64]) error {
-			select {
-			case seen <- struct{}{}:
-			default:
+	synctest.Test(t, func(t *testing.T) {
+		const buffer = 8
+		m := streamtest.NewManual[tx](t)
+		op, _ := stream.NewAggregate(byAddr, stream.Tumbling(time.Second), stream.Count[tx](), stream.WithInputBuffer(buffer))
+		gate := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			done <- stream.Pipe(t.Context(), op.Run(t.Context(), m.Source()), func(context.Context, stream.Result[string, int64]) error {
+				<-gate // a stuck sink
+				return nil
+			})
+		}()
+		var emitted atomic.Int64
+		go func() {
+			for i := range 1000 {
+				m.Emit(at(time.Duration(i)*time.Second), tx{"a", 1})
+				emitted.Add(1)
+				m.Watermark(at(time.Duration(i) * time.Second))
 			}
-			<-gate // a slow sink
-			return nil
-		})
-	}()
-	emitted := make(chan int, 1)
-	go func() {
-		e := 0
-		defer func() { emitted <- e }()
-		for i := range 1000 {
-			m.Emit(at(time.Duration(i)*time.Second), tx{"a", 1})
-			e++
-			m.Watermark(at(time.Duration(i) * time.Second))
+		}()
+		synctest.Wait() // everyone is blocked: the sink on the gate, the source on the full buffer
+		if n := emitted.Load(); n >= 1000 || n > 4*buffer {
+			t.Fatalf("the source emitted %d records past a stuck sink (buffer %d)", n, buffer)
 		}
-	}()
-	<-seen
-	time.Sleep(50 * time.Millisecond) // let the source run into the full buffer
-	select {
-	case n := <-emitted:
-		t.Fatalf("the source emitted all %d records past a stuck sink", n)
-	default:
-	}
-	close(gate)
-	if n := <-emitted; n != 1000 {
-		t.Fatalf("emitted %d", n)
-	}
-	m.Sync()
-	m.End()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if st := op.Stats(); st.Results != 1000 {
-		t.Fatalf("stats %+v", st)
-	}
+		close(gate)
+		synctest.Wait()
+		if n := emitted.Load(); n != 1000 {
+			t.Fatalf("emitted %d", n)
+		}
+		m.End()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if st := op.Stats(); st.Results != 1000 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
 }
