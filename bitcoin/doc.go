@@ -134,7 +134,7 @@
 //	bitcoin.spend.reorged       SpendReorged
 //	bitcoin.spend.final         SpendFinal
 //	bitcoin.mempool.tx          MempoolTx
-//	bitcoin.tx.broadcast        TxBroadcast (published by a Sender with WithSenderBus)
+//	bitcoin.tx.broadcast        TxBroadcast (published by a Sender with WithBus)
 //
 // # Block subscribers and checkpoints
 //

@@ -19,7 +19,7 @@ import (
 	"github.com/anya-org/anya-go/bus/bustest"
 )
 
-func newNotifier(t *testing.T, c bitcoin.Chain, opts ...bitcoin.NotifierOption) *bitcoin.Notifier {
+func newNotifier(t *testing.T, c bitcoin.Chain, opts ...bitcoin.Option) *bitcoin.Notifier {
 	t.Helper()
 	n, err := bitcoin.NewNotifier(t.Context(), c, opts...)
 	if err != nil {
@@ -223,10 +223,11 @@ func TestCheckpointUnknown(t *testing.T) {
 	s := bitcointest.NewSim(t)
 	bogus := bitcoin.BlockStamp{Height: 3, Hash: chainhash.Hash{9}}
 	_, err := bitcoin.NewNotifier(t.Context(), s.Sim, bitcoin.WithCheckpoint(bogus))
-	var fe *bitcoin.FieldError
-	if !errors.As(err, &fe) || fe.Field != "WithCheckpoint" {
+	var oe *bitcoin.OptionError
+	if !errors.As(err, &oe) || oe.Option != "WithCheckpoint" || oe.Value != bogus || !errors.Is(err, bitcoin.ErrInvalidOption) {
 		t.Fatalf("NewNotifier with an unknown checkpoint: %v", err)
 	}
+	var fe *bitcoin.FieldError
 	n := newNotifier(t, s.Sim)
 	if _, err := n.SubscribeBlocks(t.Context(), bogus); !errors.As(err, &fe) {
 		t.Fatalf("SubscribeBlocks from an unknown block: %v", err)
@@ -641,9 +642,16 @@ func TestRegistrationValidation(t *testing.T) {
 			t.Errorf("%s: got %v", c.field, c.err)
 		}
 	}
-	for _, opt := range []bitcoin.NotifierOption{bitcoin.WithSafetyLimit(0), bitcoin.WithRetryBackoff(0, 1), bitcoin.WithCheckpoint(bitcoin.BlockStamp{Height: -1, Hash: chainhash.Hash{1}})} {
-		if _, err := bitcoin.NewNotifier(ctx, s.Sim, opt); !errors.Is(err, bitcoin.ErrInvalidArgument) {
-			t.Errorf("bad option: %v", err)
+	for name, opt := range map[string]bitcoin.Option{
+		"WithSafetyLimit":  bitcoin.WithSafetyLimit(0),
+		"WithRetryBackoff": bitcoin.WithRetryBackoff(0, 1),
+		"WithCheckpoint":   bitcoin.WithCheckpoint(bitcoin.BlockStamp{Height: -1, Hash: chainhash.Hash{1}}),
+		"WithClock":        bitcoin.WithClock(time.Now), // a Sender option
+	} {
+		_, err := bitcoin.NewNotifier(ctx, s.Sim, opt)
+		var oe *bitcoin.OptionError
+		if !errors.As(err, &oe) || oe.Option != name || !errors.Is(err, bitcoin.ErrInvalidOption) || !errors.Is(err, bitcoin.ErrInvalidArgument) {
+			t.Errorf("bad option %s: %v", name, err)
 		}
 	}
 	if _, err := bitcoin.NewNotifier(ctx, nil); !errors.Is(err, bitcoin.ErrInvalidArgument) {

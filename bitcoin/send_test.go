@@ -22,7 +22,7 @@ func TestMemSendStoreSuite(t *testing.T) {
 	bitcointest.RunSendStoreSuite(t, func(*testing.T) bitcoin.SendStore { return bitcoin.NewMemSendStore() })
 }
 
-func newSender(t *testing.T, c bitcoin.Chain, opts ...bitcoin.SenderOption) (*bitcoin.Sender, *bitcoin.MemSendStore) {
+func newSender(t *testing.T, c bitcoin.Chain, opts ...bitcoin.Option) (*bitcoin.Sender, *bitcoin.MemSendStore) {
 	t.Helper()
 	store := bitcoin.NewMemSendStore()
 	s, err := bitcoin.NewSender(c, store, opts...)
@@ -62,7 +62,7 @@ func TestSendIdempotent(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	sent := bustest.Record[bitcoin.TxBroadcast](t, b, bitcoin.TopicTxBroadcast)
-	snd, _ := newSender(t, s.Sim, bitcoin.WithSenderBus(b))
+	snd, _ := newSender(t, s.Sim, bitcoin.WithBus(b))
 	tx := build(t, s, "pay", 40_000)
 	for range 3 {
 		id, err := snd.Send(t.Context(), "payment-1", tx)
@@ -234,7 +234,7 @@ func TestSendValidation(t *testing.T) {
 		{"nil chain", func() error { _, err := bitcoin.NewSender(nil, bitcoin.NewMemSendStore()); return err }()},
 		{"nil store", func() error { _, err := bitcoin.NewSender(s.Sim, nil); return err }()},
 		{"nil clock", func() error {
-			_, err := bitcoin.NewSender(s.Sim, bitcoin.NewMemSendStore(), bitcoin.WithSenderClock(nil))
+			_, err := bitcoin.NewSender(s.Sim, bitcoin.NewMemSendStore(), bitcoin.WithClock(nil))
 			return err
 		}()},
 	} {

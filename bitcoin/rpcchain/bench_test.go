@@ -55,7 +55,7 @@ func BenchmarkBlockConnected(b *testing.B) {
 
 func benchConnected(b *testing.B, c bitcoin.Chain, mine func() (chainhash.Hash, error), viaBus bool) {
 	ctx := context.Background()
-	var opts []bitcoin.NotifierOption
+	var opts []bitcoin.Option
 	var events <-chan chainhash.Hash
 	if viaBus {
 		bb, err := bus.New()
