@@ -172,7 +172,10 @@ func psbtErr(err error, input int, format string, args ...any) *PSBTError {
 }
 
 func (e *PSBTError) Error() string {
-	msg := e.Err.Error()
+	msg := ErrInvalidPSBT.Error()
+	if e.Err != nil {
+		msg = e.Err.Error()
+	}
 	switch {
 	case e.Input >= 0:
 		msg += fmt.Sprintf(": input %d", e.Input)

@@ -273,6 +273,9 @@ func signWithPSBT(addr Address, msg string, cfg *messageConfig, keys ...*btcec.P
 // FormatUnknown picks simple when allowed, then full, then proof of funds. The transaction
 // is checked with the script interpreter first.
 func (p *PSBT) MessageSignature(format MessageFormat) (string, error) {
+	if err := p.constructed(); err != nil {
+		return "", err
+	}
 	tx, err := p.Extract()
 	if err != nil {
 		return "", err
