@@ -33,7 +33,7 @@ func BenchmarkBlockConnected(b *testing.B) {
 	}
 	mineSim := func(s *bitcointest.Sim) func() (chainhash.Hash, error) {
 		return func() (chainhash.Hash, error) {
-			h, err := s.Sim.Mine(1)
+			h, err := s.SimChain().Mine(1)
 			if err != nil {
 				return chainhash.Hash{}, err
 			}
@@ -48,7 +48,7 @@ func BenchmarkBlockConnected(b *testing.B) {
 		})
 		b.Run("simchain/"+name, func(b *testing.B) {
 			s := bitcointest.NewSim(b)
-			benchConnected(b, s.Sim, mineSim(s), viaBus)
+			benchConnected(b, s.SimChain(), mineSim(s), viaBus)
 		})
 	}
 }

@@ -28,35 +28,62 @@ func (r Result) Err() error {
 	return err
 }
 
+// Skip names methods Call must not call, for the few that cannot be called with made-up
+// arguments (a method taking a *testing.T, which it would fail).
+type Skip []string
+
 // Call calls every exported method of v — a pointer to a zero value, or a zero value of a
 // type with value receivers — with zero arguments: context.Background() for a
-// context.Context, the zero value of every other parameter type (nil for pointers, slices,
+// context.Context, the first of args assignable to a parameter's type (a stand-in
+// testing.TB, say), the zero value of every other parameter type (nil for pointers, slices,
 // funcs, maps and interfaces), and no variadic arguments. A returned func() (an
 // unsubscribe) is called too, and a returned iterator is started and stopped after its
-// first value. A method that panics fails the test. It returns the results in method order.
-func Call(t T, v any) []Result {
+// first value. A method that panics fails the test. A [Skip] among args names methods not to
+// call. It returns the results in method order.
+func Call(t T, v any, args ...any) []Result {
 	t.Helper()
 	rv := reflect.ValueOf(v)
 	typ := rv.Type()
 	ctxType := reflect.TypeFor[context.Context]()
+	skip := map[string]bool{}
+	var given []reflect.Value
+	for _, a := range args {
+		if names, ok := a.(Skip); ok {
+			for _, n := range names {
+				skip[n] = true
+			}
+			continue
+		}
+		given = append(given, reflect.ValueOf(a))
+	}
 	var out []Result
 	for i := range typ.NumMethod() {
 		m := typ.Method(i)
+		if skip[m.Name] {
+			continue
+		}
 		ft := m.Func.Type() // the receiver is parameter 0
 		n := ft.NumIn() - 1
 		if ft.IsVariadic() {
 			n--
 		}
-		args := make([]reflect.Value, n)
+		in := make([]reflect.Value, n)
+	params:
 		for j := range n {
 			pt := ft.In(j + 1)
 			if pt == ctxType {
-				args[j] = reflect.ValueOf(context.Background())
-			} else {
-				args[j] = reflect.Zero(pt)
+				in[j] = reflect.ValueOf(context.Background())
+				continue
 			}
+			for _, g := range given {
+				if g.Type().AssignableTo(pt) {
+					in[j] = g
+					continue params
+				}
+			}
+			in[j] = reflect.Zero(pt)
 		}
-		out = append(out, Result{Method: m.Name, Values: call(t, typ.String()+"."+m.Name, rv.Method(i), args)})
+		out = append(out, Result{Method: m.Name, Values: call(t, typ.String()+"."+m.Name, rv.Method(i), in)})
 	}
 	return out
 }

@@ -39,13 +39,15 @@ func (s *subject) Iter(context.Context) iter.Seq2[int, error] {
 	}
 }
 func (s *subject) Variadic(first int, rest ...string) int { return first + len(rest) }
+func (s *subject) Given(name string, n int) string        { return fmt.Sprint(name, n) }
+func (s *subject) Skipped()                               { panic("called") }
 
 // Call reports panics, passes a live context, runs the unsubscribe functions and takes the
 // first value of iterators.
 func TestCall(t *testing.T) {
 	var r recorder
 	s := &subject{}
-	results := zerotest.Call(&r, s)
+	results := zerotest.Call(&r, s, "given", zerotest.Skip{"Skipped"})
 	if len(r.failures) != 1 || r.failures[0] != "*zerotest_test.subject.Panics panicked: assignment to entry in nil map" {
 		t.Fatalf("failures %q", r.failures)
 	}
@@ -63,13 +65,17 @@ func TestCall(t *testing.T) {
 			if len(res.Values) != 3 || res.Values[1] != 0 || res.Err() == nil || res.Err().Error() != "value 0" {
 				t.Fatalf("Iter: %v", res.Values)
 			}
+		case "Given":
+			if len(res.Values) != 1 || res.Values[0] != "given0" {
+				t.Fatalf("Given: %v", res.Values)
+			}
 		case "Variadic":
 			if len(res.Values) != 1 || res.Values[0] != 0 {
 				t.Fatalf("Variadic: %v", res.Values)
 			}
 		}
 	}
-	if !slices.Equal(methods, []string{"Ctx", "Iter", "Panics", "Subscribe", "Variadic"}) {
+	if !slices.Equal(methods, []string{"Ctx", "Given", "Iter", "Panics", "Subscribe", "Variadic"}) {
 		t.Fatalf("methods %v", methods)
 	}
 }
