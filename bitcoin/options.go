@@ -131,8 +131,8 @@ func newConfig(fn string, opts []Option) (config, error) {
 }
 
 // WithLogger sets the logger of a [Notifier] (catch-up failures, deep reorgs, failed
-// publishes) or a [Sender] (each broadcast). It configures [NewNotifier] and [NewSender].
-// Defaults to a logger that discards everything; nil keeps the default.
+// publishes) or a [Sender] (each broadcast); nil keeps the default. It configures
+// [NewNotifier] and [NewSender]. Defaults to a logger that discards everything.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) {
 		if c.accepts("WithLogger", l, forNotifier, forSender) {

@@ -75,8 +75,8 @@ type config struct {
 	invalid    *bitcoin.OptionError // the first option with a value out of range
 }
 
-// WithLogger sets the logger of connections, disconnections and reconnection attempts.
-// Defaults to a logger that discards everything; nil keeps the default.
+// WithLogger sets the logger of connections, disconnections and reconnection attempts; nil
+// keeps the default. Defaults to a logger that discards everything.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) {
 		if l != nil {
