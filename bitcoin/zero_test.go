@@ -142,7 +142,8 @@ func TestZeroValueAccessors(t *testing.T) {
 	if _, ok := <-reg.Events(); ok {
 		t.Fatal("zero registration delivers an event")
 	}
-	if reg.Events() != reg.Events() {
+	first, second := reg.Events(), reg.Events()
+	if first != second {
 		t.Fatal("Events is not the same channel on every call")
 	}
 	reg.Cancel()

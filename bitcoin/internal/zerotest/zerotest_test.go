@@ -19,7 +19,6 @@ func (r *recorder) Errorf(format string, args ...any) {
 
 type subject struct {
 	m       map[string]int
-	calls   *[]string
 	gotCtx  context.Context
 	cleanup bool
 }
