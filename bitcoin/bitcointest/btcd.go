@@ -40,11 +40,9 @@ const (
 	btcdModule = "github.com/btcsuite/btcd"
 )
 
-var buildMu sync.Mutex
-
 // BtcdBinary returns the path of a btcd binary: $ANYA_BTCD if set, else a binary built with
 // `go build github.com/btcsuite/btcd` (at the version this test binary depends on) into the
-// user cache directory, once.
+// user cache directory by the first test that needs it.
 func BtcdBinary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv(BtcdEnv); p != "" {
@@ -67,15 +65,21 @@ func BtcdBinary(t testing.TB) string {
 	}
 	dir := filepath.Join(cache, "anya-go", "btcd-"+version)
 	bin := filepath.Join(dir, "btcd")
-	buildMu.Lock()
-	defer buildMu.Unlock()
 	if _, err := os.Stat(bin); err == nil {
 		return bin
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatalf("bitcointest: %v", err)
 	}
-	tmp := bin + ".tmp" + strconv.Itoa(os.Getpid())
+	// Tests building at once each build into a file of their own; the renames are atomic, so
+	// every test ends up with a complete binary.
+	f, err := os.CreateTemp(dir, "btcd-*.tmp")
+	if err != nil {
+		t.Fatalf("bitcointest: %v", err)
+	}
+	tmp := f.Name()
+	_ = f.Close()
+	defer os.Remove(tmp)
 	cmd := exec.Command("go", "build", "-o", tmp, btcdModule)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("bitcointest: building btcd (set %s to skip): %v\n%s", BtcdEnv, err, out)
