@@ -224,7 +224,7 @@ func WithFeatureNetwork(n Network) Option {
 			return
 		}
 		if !n.Valid() {
-			c.reject("WithFeatureNetwork", n, "not one of mainnet, testnet, signet, regtest")
+			c.reject("WithFeatureNetwork", n, "not a Network (see Networks)")
 			return
 		}
 		c.featureNet = n
