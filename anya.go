@@ -338,8 +338,8 @@ func (m *Manager) openBitcoin(ctx context.Context) error {
 	if m.wallet, err = wallet.New(m.chain, m.cfg.feeRate, m.sends.Reserved); err != nil {
 		return err
 	}
-	if m.sender, err = bitcoin.NewSender(m.chain, m.sends, bitcoin.WithSenderBus(m.bus), bitcoin.WithSenderLogger(m.log),
-		bitcoin.WithSenderClock(m.now)); err != nil {
+	if m.sender, err = bitcoin.NewSender(m.chain, m.sends, bitcoin.WithBus(m.bus), bitcoin.WithLogger(m.log),
+		bitcoin.WithClock(m.now)); err != nil {
 		return err
 	}
 	lookup := walletLookup{w: m.wallet, chain: bitcoin.ChainFeatureLookup(m.chain)}
@@ -349,7 +349,7 @@ func (m *Manager) openBitcoin(ctx context.Context) error {
 	}
 	// The notifier resumes after the last block the Manager's triggers processed, so that a
 	// restarted host confirms the payments mined while it was down.
-	nopts := []bitcoin.NotifierOption{bitcoin.WithBus(m.bus), bitcoin.WithNotifierLogger(m.log)}
+	nopts := []bitcoin.Option{bitcoin.WithBus(m.bus), bitcoin.WithLogger(m.log)}
 	cp, err := m.state.checkpoint(ctx)
 	if err != nil {
 		return err

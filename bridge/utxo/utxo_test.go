@@ -281,10 +281,10 @@ func follow(t *testing.T, be bitcointest.Backend, sim bool) {
 		if !hasValue(w.stored(t, bu), 77_000) {
 			t.Fatal("payment not recorded")
 		}
-		if _, err := s.Sim.Reorg(1, 2, simchain.Exclude(tx.TxHash())); err != nil {
+		if _, err := s.SimChain().Reorg(1, 2, simchain.Exclude(tx.TxHash())); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Sim.Evict(tx.TxHash()); err != nil {
+		if err := s.SimChain().Evict(tx.TxHash()); err != nil {
 			t.Fatal(err)
 		}
 		w.waitCaughtUp(t, b)
