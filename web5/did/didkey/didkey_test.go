@@ -18,13 +18,15 @@ func TestConformance(t *testing.T) {
 			"did:key:zQ3shkpavjKRewoBk6arPJnhA87ZzhLDEWgVvZKNHK6QqVJDB",
 			"did:key:zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169",
 			"did:key:z6LSbysY2xFMRpGMhb7tFTLMpeuPRaqaWM1yECx2AtzE3KCc",
+			"did:key:z82Lm1MpAkeJcix9K8TMiLd5NMAhnwkjjCBeWHXyu3U4oT2MVJJKXkcVBgjGhnLBn2Kaau9",                          // P-384
+			"did:key:z2J9gaYxrKVpdoG9A4gRnmpnRCcxU6agDtFVVBVdn1JedouoZN7SzcyREXXzWgt3gGiwpoHq7K68X4m32D8HgzG8wv3sY5j7", // P-521
 		},
 		Invalid: []string{
 			"did:key:abc",   // not base58btc multibase
 			"did:key:z6Mk",  // too short
 			"did:key:z0OIl", // not base58
-			"did:key:zQ3sh111111111111111111111111111111111111111111111",                                               // secp256k1 point not on the curve
-			"did:key:z2J9gaYxrKVpdoG9A4gRnmpnRCcxU6agDtFVVBVdn1JedouoZN7SzcyREXXzWgt3gGiwpoHq7K68X4m32D8HgzG8wv3sY5j7", // unknown codec
+			"did:key:zQ3sh111111111111111111111111111111111111111111111",                     // secp256k1 point not on the curve
+			"did:key:z3tE9wVuJwDuJe4JdNGiSJgHjzxcN81hYjpub3YRabQca8HuDNYafHADL2iwhJZkW6wgcf", // bls12_381-g1-pub (0xea): a codec jose has no key type for
 		},
 	})
 }
