@@ -20,15 +20,15 @@ import (
 
 // key is a parsed JWK: the typed crypto key for its curve, public and maybe private.
 type key struct {
-	curve    Curve
-	edPub    ed25519.PublicKey
-	edPriv   ed25519.PrivateKey
-	k1Pub    *btcec.PublicKey
-	k1Priv   *btcec.PrivateKey
-	ecPub    *ecdsa.PublicKey // P-256, P-384, P-521
-	ecPriv   *ecdsa.PrivateKey
-	xPub     *ecdh.PublicKey
-	xPriv    *ecdh.PrivateKey
+	curve  Curve
+	edPub  ed25519.PublicKey
+	edPriv ed25519.PrivateKey
+	k1Pub  *btcec.PublicKey
+	k1Priv *btcec.PrivateKey
+	ecPub  *ecdsa.PublicKey // P-256, P-384, P-521
+	ecPriv *ecdsa.PrivateKey
+	xPub   *ecdh.PublicKey
+	xPriv  *ecdh.PrivateKey
 }
 
 // parseKey validates k and returns its typed form.
