@@ -237,7 +237,7 @@ const inProcessGateway = "http://did-dht.anya.invalid"
 func (m *Manager) openWeb5(ctx context.Context) error {
 	m.dht = m.cfg.dht
 	if m.dht == nil {
-		gw, err := diddht.NewGateway(diddht.WithGatewayClock(m.now), diddht.WithGatewayLogger(m.log))
+		gw, err := diddht.NewGateway(diddht.WithClock(m.now), diddht.WithLogger(m.log))
 		if err != nil {
 			return err
 		}
@@ -249,7 +249,7 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 		m.gateway, m.dht = gw, client
 	}
 	methods := append([]did.MethodResolver{didkey.New(), didjwk.New(), didpkh.New(), m.dht}, m.cfg.methods...)
-	r, err := did.NewResolver(methods, did.WithLogger(m.log), did.WithCache(did.NewSharedCache(m.dids)))
+	r, err := did.NewResolver(did.WithMethods(methods...), did.WithLogger(m.log), did.WithCache(did.NewSharedCache(m.dids)))
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func didError(err error) error {
 	switch {
 	case errors.As(err, &re):
 		return &cliError{Code: re.Code, Err: err}
-	case errors.Is(err, did.ErrInvalidConfig):
+	case errors.Is(err, did.ErrInvalidOption):
 		return usageError("%v", err)
 	case errors.Is(err, did.ErrInvalidPortableDID):
 		return &cliError{Code: "invalid_portable_did", Err: err}
@@ -133,7 +133,7 @@ func resolver(gateway string) (*did.Resolver, error) {
 		}
 		methods = append(methods, dht)
 	}
-	return did.NewResolver(methods, did.WithoutCache())
+	return did.NewResolver(did.WithMethods(methods...), did.WithoutCache())
 }
 
 func runDIDResolve(ctx context.Context, e *env, args []string) error {

@@ -15,7 +15,7 @@ import (
 // Create a DID, resolve it, and verify a token it signed.
 func Example() {
 	ctx := context.Background()
-	resolver, _ := did.NewResolver([]did.MethodResolver{didkey.New(), didjwk.New()})
+	resolver, _ := did.NewResolver(did.WithMethods(didkey.New(), didjwk.New()))
 
 	alice, _ := didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)
 	res, _ := resolver.Resolve(ctx, alice.String())
@@ -34,7 +34,7 @@ func Example() {
 
 // A failed resolution still yields a W3C resolution result, with the error code.
 func ExampleResolver_Resolve_error() {
-	resolver, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	resolver, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	res, err := resolver.Resolve(context.Background(), "did:web:example.com")
 	out, _ := json.Marshal(res)
 	fmt.Println(string(out))
@@ -46,7 +46,7 @@ func ExampleResolver_Resolve_error() {
 
 // The document of a did:key.
 func ExampleResolver_Resolve() {
-	resolver, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	resolver, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	res, _ := resolver.Resolve(context.Background(), "did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY")
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")

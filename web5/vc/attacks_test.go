@@ -94,7 +94,7 @@ func TestAttacks(t *testing.T) {
 	const impostor = "did:example:impostor"
 	impostorDoc := &did.Document{ID: impostor}
 	impostorDoc.AddVerificationMethod(did.VerificationMethod{ID: impostor + "#key", Type: did.TypeJsonWebKey, Controller: alice.String(), PublicKeyJwk: &pub}, did.AssertionMethod, did.Authentication)
-	r, err := did.NewResolver([]did.MethodResolver{didkey.New(), didjwk.New(), docMethod{"example", map[string]*did.Document{impostor: impostorDoc}}})
+	r, err := did.NewResolver(did.WithMethods(didkey.New(), didjwk.New(), docMethod{"example", map[string]*did.Document{impostor: impostorDoc}}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -205,7 +205,7 @@ func (n *Network) Resolver(t testing.TB) *did.Resolver {
 		methods = append(methods, m)
 	}
 	n.mu.RUnlock()
-	r, err := did.NewResolver(methods, did.WithoutCache())
+	r, err := did.NewResolver(did.WithMethods(methods...), did.WithoutCache())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 func TestVectorsResolve(t *testing.T) {
-	r, err := did.NewResolver([]did.MethodResolver{New()})
+	r, err := did.NewResolver(did.WithMethods(New()))
 	if err != nil {
 		t.Fatal(err)
 	}

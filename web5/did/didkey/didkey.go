@@ -80,7 +80,7 @@ func FromPublicKey(k jose.JWK) (did.DID, error) {
 // Create generates a key on curve c in km and returns the did:key bearing it.
 func Create(ctx context.Context, km jose.KeyManager, c jose.Curve) (*did.BearerDID, error) {
 	if km == nil {
-		return nil, &did.ConfigError{Field: "km", Reason: "nil"}
+		return nil, &did.OptionError{Option: "km", Reason: "nil"}
 	}
 	keyID, err := km.GenerateKey(ctx, c)
 	if err != nil {

@@ -62,7 +62,7 @@ func TestKnownKeys(t *testing.T) {
 
 func TestCreateSignsResolvable(t *testing.T) {
 	ctx := context.Background()
-	r, err := did.NewResolver([]did.MethodResolver{New()})
+	r, err := did.NewResolver(did.WithMethods(New()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,8 +95,8 @@ func TestCreateSignsResolvable(t *testing.T) {
 func BenchmarkResolve(b *testing.B) {
 	ctx := context.Background()
 	d := did.MustParse("did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY")
-	uncached, _ := did.NewResolver([]did.MethodResolver{New()}, did.WithoutCache())
-	cached, _ := did.NewResolver([]did.MethodResolver{New()})
+	uncached, _ := did.NewResolver(did.WithMethods(New()), did.WithoutCache())
+	cached, _ := did.NewResolver(did.WithMethods(New()))
 	b.Run("method", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

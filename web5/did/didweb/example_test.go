@@ -28,7 +28,7 @@ func ExampleResolver_Resolve() {
 	id = "did:web:" + strings.Replace(strings.TrimPrefix(srv.URL, "http://"), ":", "%3A", 1)
 
 	web, _ := didweb.New(didweb.WithHTTPClient(srv.Client()), didweb.WithLoopbackHTTP(), didweb.WithAllowPrivateNetworks())
-	resolver, _ := did.NewResolver([]did.MethodResolver{web})
+	resolver, _ := did.NewResolver(did.WithMethods(web))
 	res, err := resolver.Resolve(context.Background(), id)
 	fmt.Println(err == nil && res.Document.ID == id)
 	// Output: true
