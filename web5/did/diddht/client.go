@@ -42,7 +42,7 @@ const (
 // config is the configuration of NewClient and NewGateway. The package has one option
 // type: WithClock and WithLogger configure both, the others one of them.
 type config struct {
-	kind   string          // what is being constructed: forClient or forGateway
+	kind   string           // what is being constructed: forClient or forGateway
 	misuse *did.OptionError // the first option of the other kind
 
 	now func() time.Time
