@@ -1,6 +1,7 @@
 package jose
 
 import (
+	"bytes"
 	"context"
 	"crypto/elliptic"
 	"crypto/hmac"
@@ -211,6 +212,45 @@ func TestAttacks(t *testing.T) {
 			zero := append(append([]byte(nil), sig[:66]...), make([]byte, 66)...)
 			return verify(parts[0]+"."+parts[1]+"."+b64.EncodeToString(zero), pub(P521))
 		}, []error{ErrInvalidSignature}},
+		{"Ed25519 key y = p (non-canonical encoding of 0)", func() error {
+			raw := bytes.Repeat([]byte{0xff}, 32)
+			raw[0], raw[31] = 0xed, 0x7f
+			_, err := PublicJWK(Ed25519, raw)
+			return err
+		}, []error{ErrInvalidKey}},
+		{"Ed25519 key y = p + 1 (non-canonical encoding of the identity)", func() error {
+			raw := bytes.Repeat([]byte{0xff}, 32)
+			raw[0], raw[31] = 0xee, 0x7f
+			_, err := PublicJWK(Ed25519, raw)
+			return err
+		}, []error{ErrInvalidKey}},
+		{"Ed25519 identity point", func() error {
+			raw := make([]byte, 32)
+			raw[0] = 1
+			_, err := PublicJWK(Ed25519, raw)
+			return err
+		}, []error{ErrInvalidKey}},
+		{"Ed25519 identity with the sign bit (x = 0, negative)", func() error {
+			raw := make([]byte, 32)
+			raw[0], raw[31] = 1, 0x80
+			_, err := PublicJWK(Ed25519, raw)
+			return err
+		}, []error{ErrInvalidKey}},
+		{"Ed25519 y with no x on the curve", func() error {
+			raw := make([]byte, 32)
+			for i := 2; i < 256; i++ {
+				raw[0] = byte(i)
+				if _, err := PublicJWK(Ed25519, raw); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, []error{ErrInvalidKey}},
+		{"X25519 derived from a key that is not Ed25519", func() error { _, err := X25519FromEd25519(pub(P256)); return err }, []error{ErrInvalidKey}},
+		{"X25519 derived from the Ed25519 identity", func() error {
+			_, err := X25519FromEd25519(JWK{KeyType: KeyTypeOKP, Curve: Ed25519, X: b64.EncodeToString(append([]byte{1}, make([]byte, 31)...))})
+			return err
+		}, []error{ErrInvalidKey}},
 		{"verifying with a private key", func() error { return verify(sign(Ed25519, `{"alg":"EdDSA"}`, "x"), keys[Ed25519]) }, []error{ErrPublicKeyExpected}},
 		{"Mallory's signature under Alice's key", func() error {
 			other, _ := generate(Ed25519)

@@ -7,10 +7,27 @@ import (
 
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/did/didtest"
+	"github.com/anya-org/anya-go/web5/internal/multikey"
 	"github.com/anya-org/anya-go/web5/jose"
 )
 
 func TestConformance(t *testing.T) {
+	// An Ed25519 did:key whose 32 bytes are not a point of the curve, or the identity.
+	notOnCurve, identity := make([]byte, 32), make([]byte, 32)
+	identity[0] = 1
+	for i := 2; ; i++ {
+		notOnCurve[0] = byte(i)
+		if _, err := jose.PublicJWK(jose.Ed25519, notOnCurve); err != nil {
+			break
+		}
+	}
+	badEd := func(raw []byte) string {
+		mb, err := multikey.Encode(jose.Ed25519, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "did:key:" + mb
+	}
 	didtest.Run(t, didtest.Harness{
 		Method: New(),
 		Existing: []string{
@@ -27,6 +44,8 @@ func TestConformance(t *testing.T) {
 			"did:key:z0OIl", // not base58
 			"did:key:zQ3sh111111111111111111111111111111111111111111111",                     // secp256k1 point not on the curve
 			"did:key:z3tE9wVuJwDuJe4JdNGiSJgHjzxcN81hYjpub3YRabQca8HuDNYafHADL2iwhJZkW6wgcf", // bls12_381-g1-pub (0xea): a codec jose has no key type for
+			badEd(notOnCurve), // Ed25519 bytes that are no curve point
+			badEd(identity),   // the Ed25519 identity point
 		},
 	})
 }
@@ -66,7 +85,7 @@ func TestCreateSignsResolvable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []jose.Curve{jose.Ed25519, jose.Secp256k1, jose.P256} {
+	for _, c := range []jose.Curve{jose.Ed25519, jose.Secp256k1, jose.P256, jose.P384, jose.P521} {
 		b, err := Create(ctx, jose.NewMemoryKeyManager(), c)
 		if err != nil {
 			t.Fatal(err)
@@ -84,8 +103,29 @@ func TestCreateSignsResolvable(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc, _ := Expand(x.DID)
-	if len(doc.KeyAgreement) != 1 || len(doc.AssertionMethod) != 0 {
+	if len(doc.KeyAgreement) != 1 || len(doc.AssertionMethod) != 0 || len(doc.VerificationMethod) != 1 {
 		t.Fatalf("X25519 relationships: %+v", doc)
+	}
+	// An Ed25519 did:key also agrees keys, with the X25519 key derived from its key; the
+	// bearer DID holds no private key for that one, and signs with its Ed25519 key.
+	ed, err := Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ed.Document.VerificationMethod) != 2 || len(ed.Document.KeyAgreement) != 1 {
+		t.Fatalf("Ed25519 document: %+v", ed.Document)
+	}
+	if _, ok := ed.KeyID(ed.Document.KeyAgreement[0]); ok {
+		t.Fatal("the derived key agreement key is bound to a key of the key manager")
+	}
+	plain, err := Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519, WithEncryptionKeyDerivation(false))
+	if err != nil || len(plain.Document.VerificationMethod) != 1 || len(plain.Document.KeyAgreement) != 0 {
+		t.Fatalf("Ed25519 without derivation: %+v %v", plain, err)
+	}
+	// A resolver without derivation resolves the same DID to the plain document.
+	res, err := New(WithEncryptionKeyDerivation(false)).Resolve(ctx, ed.DID)
+	if err != nil || len(res.Document.VerificationMethod) != 1 {
+		t.Fatalf("resolver without derivation: %+v %v", res, err)
 	}
 	if _, err := x.Signer(ctx); !errors.Is(err, did.ErrNoSigningKey) {
 		t.Fatalf("X25519 signer: %v", err)
