@@ -305,4 +305,3 @@ func TestHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
