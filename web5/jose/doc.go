@@ -55,4 +55,18 @@
 // nbf and iat against a clock with a leeway, aud (a string or a list), iss and sub.
 // Binding a token's kid to a decentralized identifier is done by package did, which resolves
 // the key; this package only needs the key.
+//
+// # Conventions
+//
+// Options: every constructor takes functional options of one shape, `func(*config)`; options
+// never fail on their own — the constructor validates the whole configuration once and returns
+// an *OptionError naming the option. Each option's documentation states its default. Time
+// comes from WithClock(func() time.Time) and logs go to WithLogger(*slog.Logger), silent by
+// default.
+//
+// The package has no constructors with options: its options are per call — ParseOption,
+// SignOption, ValidateOption — and have the same shape; a value they cannot use (a nil clock,
+// a negative leeway, a reserved header name) is an *OptionError from the call, which does
+// nothing else. Time comes from WithClock(func() time.Time) per Claims.Validate call. The zero
+// MemoryKeyManager is ready to use.
 package jose

@@ -38,15 +38,30 @@ type JWS struct {
 	header       []byte // the decoded protected header; Header's strings share it, so it is never handed out
 }
 
-// RawHeader returns a copy of the decoded protected header JSON.
-func (j *JWS) RawHeader() []byte { return append([]byte(nil), j.header...) }
+// RawHeader returns a copy of the decoded protected header JSON (nil for a JWS that was not
+// parsed).
+func (j *JWS) RawHeader() []byte {
+	if j == nil {
+		return nil
+	}
+	return append([]byte(nil), j.header...)
+}
 
 // SigningInput returns the bytes the signature covers: BASE64URL(header) "." BASE64URL(payload).
-func (j *JWS) SigningInput() string { return j.signingInput }
+func (j *JWS) SigningInput() string {
+	if j == nil {
+		return ""
+	}
+	return j.signingInput
+}
 
 // Verify checks the signature with public key pub. The header's alg must fit the key
-// (see VerifySignature): "none", HMAC and mismatched algorithms are rejected.
+// (see VerifySignature): "none", HMAC and mismatched algorithms are rejected. A JWS that
+// was not parsed (a zero JWS, a JWT without one) does not verify.
 func (j *JWS) Verify(pub JWK) error {
+	if j == nil || j.signingInput == "" {
+		return malformed("jws", "no token: parse one with ParseJWS")
+	}
 	return VerifySignature(pub, j.Header.Algorithm, view(j.signingInput), j.Signature)
 }
 

@@ -202,6 +202,9 @@ func ClaimsFromSet(m map[string]any) (Claims, error) {
 // "ISS" filling Claims.Issuer while ClaimSet has no "iss"), so v always agrees with
 // ClaimSet and Claims.
 func (t *JWT) DecodeClaims(v any) error {
+	if t == nil || t.JWS == nil {
+		return malformed("jwt", "no token: parse one with ParseJWT")
+	}
 	if err := fastjson.CheckFieldNames(t.ClaimSet, reflect.TypeOf(v)); err != nil {
 		var fe *fastjson.FieldNameError
 		if errors.As(err, &fe) {
