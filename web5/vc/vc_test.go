@@ -436,7 +436,10 @@ func TestOptionsValidated(t *testing.T) {
 			_, err := p.Sign(ctx, issuer, ExpiresIn(-time.Minute))
 			return err
 		}, "ExpiresIn"},
-		{"property that is not JSON", func() error { _, err := NewPresentation(issuer.String(), nil, WithProperty("x", make(chan int))); return err }, "WithProperty"},
+		{"property that is not JSON", func() error {
+			_, err := NewPresentation(issuer.String(), nil, WithProperty("x", make(chan int)))
+			return err
+		}, "WithProperty"},
 		{"nil presentation check", func() error {
 			v, _ := NewVerifier(r)
 			_, _, err := v.VerifyPresentation(ctx, "x", nil)
