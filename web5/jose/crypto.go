@@ -405,7 +405,7 @@ func PublicJWK(c Curve, raw []byte) (JWK, error) {
 		if len(raw) != ed25519.PublicKeySize {
 			return JWK{}, keyErr("x", fmt.Sprintf("Ed25519 public key is %d bytes, want 32", len(raw)))
 		}
-		if _, err := edwardsY(raw); err != nil {
+		if err := edwardsPoint(raw); err != nil {
 			return JWK{}, err
 		}
 		return JWK{KeyType: KeyTypeOKP, Curve: Ed25519, X: b64.EncodeToString(raw)}, nil
