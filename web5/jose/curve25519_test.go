@@ -19,14 +19,6 @@ func feBig(z *fe) *big.Int {
 	return new(big.Int).SetBytes(b)
 }
 
-func bigFe(x *big.Int) fe {
-	b := x.FillBytes(make([]byte, 32))
-	slices.Reverse(b)
-	var z fe
-	z.setBytes(b)
-	return z
-}
-
 // rawFe returns the unreduced element whose limbs are the 32 bytes b (any value < 2^256).
 func rawFe(b []byte) fe {
 	var z fe
