@@ -24,6 +24,9 @@ import (
 func NewDID(host string, path ...string) (did.DID, error) {
 	name, port := host, ""
 	if h, p, err := net.SplitHostPort(host); err == nil {
+		if p == "" {
+			return did.DID{}, did.NewError(did.CodeInvalidDID, host, fmt.Errorf("empty port"))
+		}
 		name, port = h, p
 	} else if strings.Count(host, ":") > 1 && !strings.HasPrefix(host, "[") {
 		return did.DID{}, did.NewError(did.CodeInvalidDID, host, fmt.Errorf("an IPv6 address must be in brackets"))

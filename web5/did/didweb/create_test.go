@@ -56,6 +56,7 @@ func TestNewDID(t *testing.T) {
 		{"host with a path", "example.com/x", nil},
 		{"user info", "user@example.com", nil},
 		{"port 0", "example.com:0", nil},
+		{"empty port", "example.com:", nil},
 		{"port 65536", "example.com:65536", nil},
 		{"port with a leading zero", "example.com:080", nil},
 		{"port not a number", "example.com:http", nil},
