@@ -397,15 +397,18 @@ func generate(c Curve) (JWK, error) {
 
 // PublicJWK builds the public JWK of a raw public key on curve c: 32 bytes for Ed25519 and
 // X25519, a compressed or uncompressed SEC 1 point for secp256k1, P-256, P-384 and P-521
-// (33 or 65, 33 or 65, 49 or 97, 67 or 133 bytes). The point is checked to lie on the curve
-// (for Ed25519: to be the canonical encoding of a point other than the identity).
+// (33 or 65, 33 or 65, 49 or 97, 67 or 133 bytes). An EC point is checked to lie on the
+// curve. An Ed25519 key is checked to be canonically encoded (y below the field prime) and
+// not the identity point; whether its 32 bytes name a point of the curve — a square root,
+// which would triple the cost of reading a did:key — is checked by crypto/ed25519 when a
+// signature is verified with it: a key that is no point verifies no signature.
 func PublicJWK(c Curve, raw []byte) (JWK, error) {
 	switch c {
 	case Ed25519:
 		if len(raw) != ed25519.PublicKeySize {
 			return JWK{}, keyErr("x", fmt.Sprintf("Ed25519 public key is %d bytes, want 32", len(raw)))
 		}
-		if err := edwardsPoint(raw); err != nil {
+		if _, err := edwardsY(raw); err != nil {
 			return JWK{}, err
 		}
 		return JWK{KeyType: KeyTypeOKP, Curve: Ed25519, X: b64.EncodeToString(raw)}, nil

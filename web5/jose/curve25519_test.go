@@ -69,9 +69,6 @@ func TestFieldArithmetic(t *testing.T) {
 			}
 		}
 		var z fe
-		if got, want := feBig(z.square(&a)), mod(new(big.Int).Mul(ai, ai)); got.Cmp(want) != 0 {
-			t.Fatalf("square %x: %x, want %x", ai, got, want)
-		}
 		want := new(big.Int).ModInverse(mod(new(big.Int).Set(ai)), bigP)
 		if want == nil {
 			want = new(big.Int)
@@ -79,73 +76,61 @@ func TestFieldArithmetic(t *testing.T) {
 		if got := feBig(z.invert(&a)); got.Cmp(want) != 0 {
 			t.Fatalf("invert %x: %x, want %x", ai, got, want)
 		}
-		e := new(big.Int).Rsh(new(big.Int).Sub(bigP, big.NewInt(5)), 3)
-		if got, want := feBig(z.pow22523(&a)), new(big.Int).Exp(ai, e, bigP); got.Cmp(want) != 0 {
-			t.Fatalf("pow22523 %x: %x, want %x", ai, got, want)
-		}
 	}
 }
 
-// edwardsY agrees with a math/big decoding of RFC 8032 §5.1.3 on real keys and on random
-// 32-byte strings (about half of which are no curve point).
-func TestEdwardsPointAgainstBig(t *testing.T) {
-	d := new(big.Int).Mul(big.NewInt(-121665), new(big.Int).ModInverse(big.NewInt(121666), bigP))
-	d.Mod(d, bigP)
-	ref := func(raw []byte) bool {
-		le := slices.Clone(raw)
-		sign := le[31] >> 7
-		le[31] &= 0x7f
-		y := rawBig(le)
-		if y.Cmp(bigP) >= 0 {
-			return false
-		}
-		y2 := new(big.Int).Mul(y, y)
-		u := new(big.Int).Sub(y2, big.NewInt(1))
-		v := new(big.Int).Add(new(big.Int).Mul(d, y2), big.NewInt(1))
-		x2 := new(big.Int).Mul(u, new(big.Int).ModInverse(v.Mod(v, bigP), bigP))
-		x2.Mod(x2, bigP)
-		if x2.Sign() == 0 {
-			return sign == 0 && y.Cmp(big.NewInt(1)) != 0
-		}
-		return big.Jacobi(x2, bigP) == 1
-	}
-	var accepted, refused int
-	for i := range 400 {
+// X25519FromEd25519 agrees with u = (1 + y) / (1 - y) computed with math/big, on real
+// Ed25519 keys and on random canonical encodings.
+func TestX25519FromEd25519AgainstBig(t *testing.T) {
+	for i := range 300 {
 		raw := make([]byte, 32)
 		if i%2 == 0 {
 			pub, _, _ := ed25519.GenerateKey(rand.Reader)
-			raw = pub
+			copy(raw, pub)
 		} else {
 			_, _ = rand.Read(raw)
+			raw[31] &= 0x7f // y < 2^255; y ≥ p is refused, tested below
 		}
-		err := edwardsPoint(raw)
-		if ok := ref(raw); ok != (err == nil) {
-			t.Fatalf("%x: edwardsPoint %v, reference accepts: %v", raw, err, ok)
+		x, err := X25519FromEd25519(JWK{KeyType: KeyTypeOKP, Curve: Ed25519, X: b64.EncodeToString(raw)})
+		le := slices.Clone(raw)
+		le[31] &= 0x7f
+		y := rawBig(le)
+		if y.Cmp(bigP) >= 0 || y.Cmp(big.NewInt(1)) == 0 {
+			if err == nil {
+				t.Fatalf("%x accepted", raw)
+			}
+			continue
 		}
-		if err == nil {
-			accepted++
-		} else {
-			refused++
+		if err != nil {
+			t.Fatalf("%x: %v", raw, err)
 		}
-	}
-	if refused == 0 || accepted < 200 {
-		t.Fatalf("accepted %d, refused %d", accepted, refused)
+		num := new(big.Int).Add(big.NewInt(1), y)
+		den := new(big.Int).Sub(big.NewInt(1), y)
+		den.Mod(den, bigP)
+		u := new(big.Int).Mul(num, new(big.Int).ModInverse(den, bigP))
+		u.Mod(u, bigP)
+		got, _ := b64.DecodeString(x.X)
+		if rawBig(got).Cmp(u) != 0 {
+			t.Fatalf("%x: u = %x, want %x", raw, rawBig(got), u)
+		}
 	}
 }
 
-func FuzzEdwardsPoint(f *testing.F) {
+func FuzzX25519FromEd25519(f *testing.F) {
 	f.Add(make([]byte, 32))
 	f.Add(bytes.Repeat([]byte{0xff}, 32))
+	f.Add([]byte{1})
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		if err := edwardsPoint(raw); err != nil {
+		k, err := PublicJWK(Ed25519, raw)
+		if err != nil {
 			return
 		}
-		// A decoded key is canonical and ed25519 accepts it as a public key.
-		if len(raw) != 32 || raw[31]&0x7f == 0x7f && raw[0] >= 0xed && bytes.Equal(raw[1:31], bytes.Repeat([]byte{0xff}, 30)) {
-			t.Fatalf("%x accepted", raw)
+		x, err := X25519FromEd25519(k)
+		if err != nil {
+			t.Fatalf("%x: PublicJWK accepts it, X25519FromEd25519 refuses: %v", raw, err)
 		}
-		if err := ed25519.VerifyWithOptions(raw, nil, make([]byte, 64), &ed25519.Options{}); err != nil && err.Error() == "ed25519: bad public key" {
-			t.Fatalf("%x accepted, crypto/ed25519 refuses it", raw)
+		if err := x.Validate(); err != nil {
+			t.Fatalf("%x: derived key %v", raw, err)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package didkey
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -115,9 +116,13 @@ func expand(d did.DID, cfg config) (*did.Document, error) {
 		if err != nil {
 			return nil, did.NewError(did.CodeInvalidPublicKey, d.String(), err)
 		}
-		mb, err := multikey.FromJWK(x)
+		xRaw, err := base64.RawURLEncoding.DecodeString(x.X)
 		if err != nil {
-			return nil, did.NewError(did.CodeInvalidPublicKey, d.String(), err)
+			return nil, did.NewError(did.CodeInternalError, d.String(), err)
+		}
+		mb, err := multikey.Encode(jose.X25519, xRaw)
+		if err != nil {
+			return nil, did.NewError(did.CodeInternalError, d.String(), err)
 		}
 		doc.AddVerificationMethod(did.VerificationMethod{ID: id + "#" + mb, Type: did.TypeJsonWebKey, Controller: id, PublicKeyJwk: &x}, did.KeyAgreement)
 	default:

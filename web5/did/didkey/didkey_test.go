@@ -1,6 +1,7 @@
 package didkey
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -12,15 +13,10 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	// An Ed25519 did:key whose 32 bytes are not a point of the curve, or the identity.
-	notOnCurve, identity := make([]byte, 32), make([]byte, 32)
+	// Ed25519 did:keys of the identity point and of a non-canonical encoding (y = p).
+	identity, nonCanonical := make([]byte, 32), bytes.Repeat([]byte{0xff}, 32)
 	identity[0] = 1
-	for i := 2; ; i++ {
-		notOnCurve[0] = byte(i)
-		if _, err := jose.PublicJWK(jose.Ed25519, notOnCurve); err != nil {
-			break
-		}
-	}
+	nonCanonical[0], nonCanonical[31] = 0xed, 0x7f
 	badEd := func(raw []byte) string {
 		mb, err := multikey.Encode(jose.Ed25519, raw)
 		if err != nil {
@@ -44,8 +40,8 @@ func TestConformance(t *testing.T) {
 			"did:key:z0OIl", // not base58
 			"did:key:zQ3sh111111111111111111111111111111111111111111111",                     // secp256k1 point not on the curve
 			"did:key:z3tE9wVuJwDuJe4JdNGiSJgHjzxcN81hYjpub3YRabQca8HuDNYafHADL2iwhJZkW6wgcf", // bls12_381-g1-pub (0xea): a codec jose has no key type for
-			badEd(notOnCurve), // Ed25519 bytes that are no curve point
-			badEd(identity),   // the Ed25519 identity point
+			badEd(identity),     // the Ed25519 identity point
+			badEd(nonCanonical), // y = p: a non-canonical encoding of y = 0
 		},
 	})
 }
