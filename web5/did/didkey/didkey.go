@@ -79,9 +79,9 @@ func (r Resolver) Resolve(ctx context.Context, d did.DID) (*did.Result, error) {
 // Algorithm. Every verification method is a JsonWebKey whose ID is the DID, "#" and the
 // multibase value of its key. A signing key (Ed25519, secp256k1, P-256, P-384, P-521) is
 // listed under authentication, assertionMethod, capabilityInvocation and
-// capabilityDelegation; keyAgreement follows WithEncryptionKeyDerivation. A key that is not
-// a valid point of its curve is an invalidPublicKey error, an unsupported key type an
-// invalidDid one.
+// capabilityDelegation; keyAgreement follows WithEncryptionKeyDerivation. An invalid key
+// (see jose.PublicJWK) is an invalidPublicKey error, an unsupported key type an invalidDid
+// one.
 func Expand(d did.DID, opts ...Option) (*did.Document, error) {
 	return expand(d, apply(opts))
 }

@@ -13,9 +13,11 @@
 // enableEncryptionKeyDerivation option ([WithEncryptionKeyDerivation], on by default, as
 // in the specification's examples and test vectors), an Ed25519 key adds the X25519 key
 // derived from it under keyAgreement, and an EC key is listed under keyAgreement itself. An
-// X25519 key is listed under keyAgreement only. A key that is not a valid point of its
-// curve (Ed25519 included: a non-canonical encoding or the identity) is refused with
-// invalidPublicKey. The specification's test vectors are in testdata/did-method-key.
+// X25519 key is listed under keyAgreement only. An EC key that is not a point of its curve,
+// and an Ed25519 key that is not canonically encoded or is the identity point, are refused
+// with invalidPublicKey (an Ed25519 key whose 32 bytes are no curve point is refused by
+// crypto/ed25519 when a signature is verified with it). The specification's test vectors
+// are in testdata/did-method-key.
 //
 // # Conventions
 //
