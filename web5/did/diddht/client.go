@@ -49,9 +49,11 @@ type config struct {
 	log *slog.Logger
 
 	// Client
-	http       *http.Client
-	httpSet    bool
-	follow     bool
+	http    *http.Client
+	httpSet bool
+	follow  bool
+
+	// Gateway
 	maxRecords int
 	history    int
 }
