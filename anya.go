@@ -259,7 +259,7 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		gw, err := diddht.OpenGateway(ctx, store, diddht.WithGatewayClock(m.now), diddht.WithGatewayLogger(m.log))
+		gw, err := diddht.OpenGateway(ctx, store, diddht.WithClock(m.now), diddht.WithLogger(m.log))
 		if err != nil {
 			return fmt.Errorf("anya: the did:dht gateway's records in %s: %w", DHTFile, err)
 		}
@@ -271,7 +271,7 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 		m.gateway, m.dht = gw, client
 	}
 	methods := append([]did.MethodResolver{didkey.New(), didjwk.New(), didpkh.New(), m.dht}, m.cfg.methods...)
-	r, err := did.NewResolver(methods, did.WithLogger(m.log), did.WithCache(did.NewSharedCache(m.dids)))
+	r, err := did.NewResolver(did.WithMethods(methods...), did.WithLogger(m.log), did.WithCache(did.NewSharedCache(m.dids)))
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ type user struct {
 func newWorld(t testing.TB, be bitcointest.Backend, users int, store dwn.Store) *world {
 	t.Helper()
 	ctx := context.Background()
-	r, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	r, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	opts := []dwn.Option{}
 	if store != nil {
 		opts = append(opts, dwn.WithStore(store))
