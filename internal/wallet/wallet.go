@@ -690,7 +690,8 @@ func (w *Wallet) psbt(ctx context.Context, p Payment) (*bitcoin.PSBT, *account, 
 		return nil, nil, nil, err
 	}
 	outs := []*wire.TxOut{wire.NewTxOut(int64(p.Amount), p.To.PkScript())}
-	for {
+	excluded := map[wire.OutPoint]bool{} // coins found reserved by another key's transaction
+	for refreshes := 0; ; {
 		// Selection looks at the MaxCandidates largest coins first, and at all of them only when
 		// those cannot pay.
 		cands := utxos
@@ -722,18 +723,33 @@ func (w *Wallet) psbt(ctx context.Context, p Payment) (*bitcoin.PSBT, *account, 
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		kept := utxos[:0]
-		for _, u := range utxos {
-			if k, ok := reserved[u.OutPoint]; !ok || k == p.Key {
-				kept = append(kept, u)
+		clean := true
+		for op, k := range reserved {
+			if k != p.Key {
+				excluded[op], clean = true, false
 			}
 		}
-		if len(kept) == len(utxos) {
+		if clean {
 			return pkt, a, utxos, nil
 		}
-		utxos = kept // each round removes at least one coin, so this ends
+		// A chosen coin is reserved by another key. Usually another payment from this address
+		// recorded its transaction after the coins were read (a template is computed without the
+		// address's lock): read them again, so that its transaction's change, pending now, is
+		// offered in place of the coin it spends. A coin only the send store knows to be reserved
+		// (a crash between recording and broadcasting) stays excluded.
+		if refreshes < maxRefreshes {
+			refreshes++
+			if utxos, err = w.spendable(ctx, a); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		utxos = slices.DeleteFunc(utxos, func(u bitcoin.UTXO) bool { return excluded[u.OutPoint] })
 	}
 }
+
+// maxRefreshes bounds how often a coin selection reads the coins again after finding a chosen
+// one reserved; after that each round drops the reserved coins it chose, so selection ends.
+const maxRefreshes = 3
 
 // Template returns the unsigned transaction Build would make for p now: the same coins,
 // outputs and fee. It is what fraud scoring looks at before anything is signed.
