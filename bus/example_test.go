@@ -52,7 +52,7 @@ func ExampleDeadLetter() {
 	})
 	_, _ = bus.Subscribe(b, "payments.requested", func(ctx context.Context, e bus.Envelope[string]) error {
 		return errors.New("insufficient funds")
-	}, bus.Use(bus.Retry(3, 0)), bus.DeadLetter("payments.failed"))
+	}, bus.Use(bus.RetryHandler(3, 0)), bus.DeadLetter("payments.failed"))
 
 	_ = bus.Publish(ctx, b, "payments.requested", "pay alice 1000 sat")
 	_ = b.Drain(ctx)
