@@ -304,7 +304,7 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 }
 
 func (m *Manager) openSecurity(ctx context.Context) error {
-	audit, err := security.NewAuditLog(ctx, m.auditDB, security.WithAuditClock(m.now))
+	audit, err := security.NewAuditLog(ctx, m.auditDB, security.WithClock(m.now))
 	if err != nil {
 		return err
 	}

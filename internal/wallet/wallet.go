@@ -24,13 +24,33 @@ var (
 	ErrUnknownAddress = errors.New("wallet: no key for address")
 	// ErrInvalidArgument is returned for a nil chain, key or lookup, and bad amounts.
 	ErrInvalidArgument = errors.New("wallet: invalid argument")
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Wallet.
+	ErrNotConstructed = errors.New("wallet: not constructed")
 )
+
+// NotConstructedError is returned by the methods of a zero Wallet that need its chain: it names
+// the constructor. It matches ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // "Wallet"
+	Constructor string // "New"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "wallet: a zero " + e.Type + " is not usable: create it with wallet." + e.Constructor
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
 
 // ReservedFunc reports which of ops are spent by recorded transactions, with the idempotency
 // key each was recorded under.
 type ReservedFunc func(ctx context.Context, ops []wire.OutPoint) (map[wire.OutPoint]string, error)
 
 // Wallet holds P2WPKH keys on one chain. It is safe for concurrent use.
+//
+// Create it with New. The zero Wallet has no chain: Add, Lock, SignMessage, Coins, Template and
+// Build return a *NotConstructedError naming New; the other methods act on an empty wallet
+// (Recorded keeps the transaction, as New's wallet would).
 type Wallet struct {
 	chain    bitcoin.Chain
 	net      bitcoin.Network
@@ -135,11 +155,22 @@ func New(chain bitcoin.Chain, feeRate bitcoin.FeeRate, reserved ReservedFunc) (*
 		maturity: int32(chain.Params().CoinbaseMaturity), keys: map[string]*account{}, pending: map[chainhash.Hash]*pendingTx{}}, nil
 }
 
+// check returns a *NotConstructedError for the zero Wallet.
+func (w *Wallet) check() error {
+	if w.chain == nil {
+		return &NotConstructedError{Type: "Wallet", Constructor: "New"}
+	}
+	return nil
+}
+
 // Network returns the wallet's network.
 func (w *Wallet) Network() bitcoin.Network { return w.net }
 
 // Add adds key and returns its P2WPKH address. Adding a key twice is a no-op.
 func (w *Wallet) Add(key *btcec.PrivateKey) (bitcoin.Address, error) {
+	if err := w.check(); err != nil {
+		return bitcoin.Address{}, err
+	}
 	if key == nil {
 		return bitcoin.Address{}, fmt.Errorf("%w: nil key", ErrInvalidArgument)
 	}
@@ -187,6 +218,9 @@ func (w *Wallet) accounts() []*account {
 // recorded and broadcast (or given up): payments from one address then run one after the other,
 // each seeing the last one's change.
 func (w *Wallet) Lock(ctx context.Context, address string) (unlock func(), err error) {
+	if err := w.check(); err != nil {
+		return nil, err
+	}
 	a, err := w.account(address)
 	if err != nil {
 		return nil, err
@@ -201,6 +235,9 @@ func (w *Wallet) Lock(ctx context.Context, address string) (unlock func(), err e
 
 // SignMessage signs msg for address with BIP-322 (simple format), proving control of the address.
 func (w *Wallet) SignMessage(address, msg string) (string, error) {
+	if err := w.check(); err != nil {
+		return "", err
+	}
 	a, err := w.account(address)
 	if err != nil {
 		return "", err
@@ -212,6 +249,9 @@ func (w *Wallet) SignMessage(address, msg string) (string, error) {
 // (mempool included), mature, the outputs of the wallet's pending transactions that pay the
 // address, and none reserved by the transaction of another key.
 func (w *Wallet) Coins(ctx context.Context, address, key string) ([]bitcoin.UTXO, error) {
+	if err := w.check(); err != nil {
+		return nil, err
+	}
 	a, err := w.account(address)
 	if err != nil {
 		return nil, err
@@ -371,6 +411,9 @@ func (w *Wallet) Recorded(key string, tx *wire.MsgTx) {
 	defer w.pmu.Unlock()
 	if _, ok := w.pending[txid]; ok {
 		return
+	}
+	if w.pending == nil { // the zero Wallet
+		w.pending = map[chainhash.Hash]*pendingTx{}
 	}
 	p := &pendingTx{Pending: Pending{Key: key, Txid: txid, Tx: tx.Copy(), State: StateRecorded}}
 	w.seq++
@@ -675,6 +718,9 @@ func createPSBT(outs []*wire.TxOut, utxos []bitcoin.UTXO, rate bitcoin.FeeRate, 
 // a selection chose are checked, and a selection that chose reserved ones is made again without
 // them.
 func (w *Wallet) psbt(ctx context.Context, p Payment) (*bitcoin.PSBT, *account, []bitcoin.UTXO, error) {
+	if err := w.check(); err != nil {
+		return nil, nil, nil, err
+	}
 	if p.Amount <= 0 {
 		return nil, nil, nil, fmt.Errorf("%w: amount %d", ErrInvalidArgument, p.Amount)
 	}
