@@ -12,7 +12,7 @@
 //	anya model card NAME[@VERSION] [--dir DIR]
 //	anya score tx TX [--backend ort|go] [--factors N] [--dir DIR]
 //	anya score features FEATURES [--model NAME[@VERSION]] [--backend ort|go] [--factors N] [--dir DIR]
-//	anya did create --method key|jwk|dht [--key-type Ed25519|secp256k1|P-256] [--gateway URL] [--out FILE]
+//	anya did create --method key|jwk|dht [--key-type Ed25519|secp256k1|P-256|P-384|P-521] [--gateway URL] [--out FILE]
 //	anya did resolve DID [--gateway URL] [--web-loopback-http]
 //	anya vc issue --portable-did PORTABLE_DID --subject DID --type T [--claims CLAIMS] [--status-list URL --status-index N] [--v2]
 //	anya vc verify JWT [--gateway URL]
@@ -149,8 +149,11 @@
 // # Web5
 //
 // did create prints the new DID in portable form, {"uri", "document", "privateKeys",
-// "metadata"} — it holds the private keys (see --out). For dht the identity key is Ed25519 and
-// another --key-type adds an assertion key; with --gateway the DID is published. did resolve
+// "metadata"} — it holds the private keys (see --out). --key-type is any signing key type of
+// did:key and did:jwk: Ed25519 (the default), secp256k1, P-256, P-384 or P-521; a did:key with
+// an Ed25519 key also lists the X25519 key agreement key derived from it. For dht the identity
+// key is Ed25519 and another --key-type (secp256k1 or P-256, the did:dht registry's signing key
+// types) adds an assertion key; with --gateway the DID is published. did resolve
 // prints the W3C resolution result; a DID that does not resolve is an error whose code names
 // the W3C error (invalid_did, not_found, method_not_supported, ...; unreachable when the
 // gateway or web server cannot be reached), whose message says why (for did:web the URL tried
