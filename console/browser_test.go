@@ -15,6 +15,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/anya-org/anya-go"
 )
 
 // chromiumEnv names a Chromium (or Chrome) binary for TestConsoleInBrowser; without it the
@@ -126,13 +128,33 @@ func TestConsoleInBrowser(t *testing.T) {
 	if len(rows) != 3 {
 		t.Fatalf("payments shown: %q", rows)
 	}
-	for i, want := range [][]string{
-		{"order-3", "unverified", "sender_unverified", "not verifiably linked", "25 000 sat"},
-		{"order-2", "blocked", "risk_above_threshold", "threshold 0.70", "100 000 000 sat"},
-		{"order-1", "sent", "25 000 sat"},
-	} {
+	// Each row shows the payment's outcome, the amount, and for one not sent the reason's code
+	// and message as the Manager reports them.
+	infos, err := f.m.Payments(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []struct {
+		id      string
+		outcome anya.Outcome
+		amount  string
+	}{{"order-3", anya.OutcomeUnverified, "25 000 sat"}, {"order-2", anya.OutcomeBlocked, "100 000 000 sat"}, {"order-1", anya.OutcomeSent, "25 000 sat"}} {
 		row := strings.ReplaceAll(rows[i], "\u202f", " ")
-		for _, w := range want {
+		info := infos[i]
+		if info.PaymentID != want.id || info.Outcome != want.outcome {
+			t.Fatalf("the Manager lists %s %s as payment %d, want %s %s", info.PaymentID, info.Outcome, i, want.id, want.outcome)
+		}
+		parts := []string{want.id, string(want.outcome), want.amount}
+		if want.outcome != anya.OutcomeSent {
+			if info.Reason == nil || info.Reason.Code == "" || info.Reason.Message == "" {
+				t.Fatalf("%s: no reason %+v", want.id, info.Reason)
+			}
+			parts = append(parts, info.Reason.Code, info.Reason.Message)
+		}
+		if want.outcome == anya.OutcomeBlocked {
+			parts = append(parts, "risk_above_threshold", "0.70")
+		}
+		for _, w := range parts {
 			if !strings.Contains(row, w) {
 				t.Errorf("payment row %d %q lacks %q", i, row, w)
 			}

@@ -14,7 +14,7 @@ func TestPages(t *testing.T) {
 		path  string
 		wants []string
 	}{
-		{"/ops/", []string{"Recent payments", "order-1", "order-2", "order-3", "risk_above_threshold", "sender_unverified", "Audit chain: intact"}},
+		{"/ops/", []string{"Recent payments", "order-1", "order-2", "order-3", "risk_above_threshold", "Audit chain: intact"}},
 		{"/ops/payments", []string{`data-payment="order-1" data-outcome="sent"`, `data-payment="order-2" data-outcome="blocked"`}},
 		{"/ops/payments?outcome=blocked", []string{"order-2"}},
 		{"/ops/runs", []string{"verified_payment", "terminated"}},

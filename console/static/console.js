@@ -26,9 +26,13 @@
     const row = document.createElement("tr");
     row.className = "event";
     row.dataset.topic = String(ev.topic || "");
-    for (const value of [ev.time, ev.topic, ev.key, ev.summary]) {
+    const text = (v) => (v === undefined || v === null ? "" : String(v));
+    const time = text(ev.time);
+    // [shown, full]: the time of day and the whole timestamp, the rest as they come.
+    for (const [shown, full] of [[time.slice(11, 23), time], [text(ev.topic)], [text(ev.key)], [text(ev.summary)]]) {
       const cell = document.createElement("td");
-      cell.textContent = value === undefined || value === null ? "" : String(value);
+      cell.textContent = shown;
+      cell.title = full === undefined ? shown : full;
       row.appendChild(cell);
     }
     const empty = document.getElementById("events-empty");
