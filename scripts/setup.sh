@@ -25,12 +25,13 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 	$sudo apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 
-# --- Chromium (headless) for the console's browser test (console.TestConsoleInBrowser) -------
-if [ ! -x /usr/bin/chromium ]; then
-	log "installing Debian packages: chromium chromium-driver"
+# --- Chromium (headless) for the console's browser test (console.TestConsoleInBrowser), -----
+# which drives it over the DevTools protocol (chromedp): no driver binary is needed.
+if ! command -v chromium >/dev/null; then
+	log "installing Debian packages: chromium"
 	sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 	$sudo apt-get update -qq
-	$sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+	$sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
 # --- ONNX Runtime 1.24.1 shared library (from the npm package, never npm install) ------------
