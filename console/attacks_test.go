@@ -121,6 +121,7 @@ func TestAttacks(t *testing.T) {
 		{name: "markup in a parameter name", srv: ro, req: req{path: "/ops/runs?" + url.QueryEscape(xss) + "=1", auth: true}, status: 400},
 
 		// Oversized and malformed queries.
+		{name: "HEAD of the event stream", srv: ro, req: req{method: "HEAD", path: "/ops/events", auth: true}, status: 200},
 		{name: "oversized query", srv: ro, req: req{path: "/ops/payments?sender=did:key:" + strings.Repeat("z", 4000), auth: true}, status: 414},
 		{name: "oversized limit", srv: ro, req: req{path: "/ops/payments?limit=100000000000", auth: true}, status: 400},
 		{name: "negative limit", srv: ro, req: req{path: "/ops/runs?limit=-1", auth: true}, status: 400},

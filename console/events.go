@@ -59,6 +59,10 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		h.failErr(w, r, err)
 		return
 	}
+	if r.Method == http.MethodHead { // the headers of a stream, which has no end to wait for
+		w.Header().Set("Content-Type", "text/event-stream")
+		return
+	}
 	h.mu.Lock()
 	if h.closed || h.open >= h.cfg.maxStreams {
 		h.mu.Unlock()
