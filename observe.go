@@ -330,8 +330,14 @@ func (m *Manager) InspectRun(ctx context.Context, id string) (*RunDetail, error)
 }
 
 // Breakers returns the state of each per-protocol circuit breaker of the workflow steps, by
-// name. A breaker appears once a step of its protocol has run.
-func (m *Manager) Breakers() []resilience.BreakerSnapshot { return m.breakerSnapshots() }
+// name. A breaker appears once a step of its protocol has run. A Manager that New did not make
+// has none.
+func (m *Manager) Breakers() []resilience.BreakerSnapshot {
+	if m == nil || m.breakers == nil {
+		return nil
+	}
+	return m.breakerSnapshots()
+}
 
 // ResetBreaker closes the named circuit breaker, with an empty window, whatever its state. An
 // unknown name is an *OpError.
