@@ -285,6 +285,26 @@ func (f *fixture) ready(t *testing.T, m *monitor.Monitor) {
 			time.Sleep(time.Millisecond)
 		}
 	}
+	f.synced(t, m)
+}
+
+// synced waits for m to have processed the chain's tip.
+func (f *fixture) synced(t *testing.T, m *monitor.Monitor) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		best, err := f.sim.Chain().BestBlock(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Checkpoint() == best {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the monitor is at %v, the chain at %v", m.Checkpoint(), best)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // pay sends amount from w to the shop and returns the transaction.

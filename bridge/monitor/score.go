@@ -215,6 +215,7 @@ func (m *Monitor) scoreBatch(ctx context.Context, txs []txIn, height int32, bloc
 		v := values[r*p.width : (r+1)*p.width]
 		if names := clamp(p.schema, v); names != nil {
 			res[at[r]].clamped = names
+			m.stats.clamped.Add(1)
 		}
 		vecs[r] = ml.Vector{Schema: p.schema.Name, Version: p.schema.Version, Values: v}
 	}
