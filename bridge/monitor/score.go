@@ -35,9 +35,17 @@ type plan struct {
 }
 
 func newPlan(model *ml.Model) (*plan, error) {
-	s := model.Schema()
+	p, err := schemaPlan(model.Schema())
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", model.ID(), err)
+	}
+	p.model, p.id = model, model.ID()
+	return p, nil
+}
+
+func schemaPlan(s *ml.Schema) (*plan, error) {
 	txs := bitcoin.TxFeatureSchema()
-	p := &plan{model: model, schema: s, id: model.ID(), width: s.Len(), known: -1}
+	p := &plan{schema: s, width: s.Len(), known: -1}
 	for i, f := range s.Features {
 		if j := txs.Index(f.Name); j >= 0 {
 			p.txNames, p.txFrom, p.txAt = append(p.txNames, f.Name), append(p.txFrom, j), append(p.txAt, i)
@@ -49,9 +57,56 @@ func newPlan(model *ml.Model) (*plan, error) {
 		p.idNames, p.idAt = append(p.idNames, f.Name), append(p.idAt, i)
 	}
 	if len(p.txNames) == 0 {
-		return nil, fmt.Errorf("model %s takes none of the transaction features (%s)", p.id, txs.Name)
+		return nil, fmt.Errorf("schema %s takes none of the transaction features (%s)", s.ID(), txs.Name)
 	}
 	return p, nil
+}
+
+// Vectorizer builds the fraud model's input vectors as the monitor does. It is safe for
+// concurrent use.
+type Vectorizer struct{ p *plan }
+
+// NewVectorizer returns a Vectorizer for schema s, which must take some of package bitcoin's
+// transaction features.
+func NewVectorizer(s *ml.Schema) (*Vectorizer, error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: nil schema", ErrInvalidArgument)
+	}
+	p, err := schemaPlan(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+	}
+	return &Vectorizer{p: p}, nil
+}
+
+// Vector builds the input vector of a transaction from its features (tx, in
+// bitcoin.TxFeatureSchema order) and its sender's identity features (nil when the sender is not
+// linked): the schema's features take the value of the same name, identity_known is 1 when an
+// identity is given, the others take their default; values outside a feature's range are
+// clamped to it, and their names returned.
+func (vz *Vectorizer) Vector(tx []float32, identity map[string]float64) (ml.Vector, []string, error) {
+	p := vz.p
+	if len(tx) != len(bitcoin.TxFeatureSchema().Names) {
+		return ml.Vector{}, nil, fmt.Errorf("%w: %d transaction features, want %d", ErrInvalidArgument, len(tx), len(bitcoin.TxFeatureSchema().Names))
+	}
+	v := make([]float32, p.width)
+	for k, f := range p.schema.Features {
+		v[k] = f.Default
+	}
+	for k, j := range p.txFrom {
+		v[p.txAt[k]] = tx[j]
+	}
+	if identity != nil {
+		row, err := identityRow(p, identity)
+		if err != nil {
+			return ml.Vector{}, nil, fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+		}
+		for j, pos := range p.idAt {
+			v[pos] = row[j]
+		}
+	}
+	clamped := clamp(p.schema, v)
+	return ml.Vector{Schema: p.schema.Name, Version: p.schema.Version, Values: v}, clamped, nil
 }
 
 // currentPlan returns the plan of the engine's active model, rebuilt when it changed.
