@@ -60,6 +60,13 @@ func TestReorgRetractsAlerts(t *testing.T) {
 	if tx, err := f.sim.Chain().Tx(context.Background(), e.TxHash()); err != nil || tx.Block == nil {
 		t.Fatalf("erin's payment is not in the new chain: %v", err)
 	}
+	// Mined again, erin's payment is not scored again.
+	f.ev.mu.Lock()
+	n := len(f.ev.scoredFor(e.TxHash()))
+	f.ev.mu.Unlock()
+	if n != 1 {
+		t.Errorf("erin's payment scored %d times", n)
+	}
 
 	// Alice's payment comes back: scored again, a new alert with a new ID.
 	if _, err := f.sim.Chain().Broadcast(context.Background(), a); err != nil {

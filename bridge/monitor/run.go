@@ -381,10 +381,15 @@ func (m *Monitor) connected(ctx context.Context, ev bitcoin.BlockConnected) erro
 }
 
 // disconnected puts the alerts of a disconnected block in doubt and retracts those whose
-// transaction is in neither the mempool nor the chain.
+// transaction is in neither the mempool nor the chain. The block's other transactions are
+// remembered as scored, unconfirmed: mined again, they are not scored again.
 func (m *Monitor) disconnected(ctx context.Context, ev bitcoin.BlockDisconnected) error {
 	stamp := ev.Stamp()
 	parent := bitcoin.BlockStamp{Height: ev.Height - 1, Hash: ev.Header.PrevBlock}
+	blk, err := m.fetchBlock(ctx, stamp.Hash)
+	if err != nil {
+		return err
+	}
 	m.mu.Lock()
 	_, known := m.st.heights[stamp.Hash]
 	for _, txid := range m.st.alerted[stamp.Hash] {
@@ -396,13 +401,28 @@ func (m *Monitor) disconnected(ctx context.Context, ev bitcoin.BlockDisconnected
 		m.st.enqueue(txid, e)
 		m.st.pending[txid] = &pending{alert: e.alert, block: stamp, left: m.cfg.safety}
 	}
+	for i, tx := range blk.Transactions {
+		if i == 0 {
+			continue
+		}
+		txid := tx.TxHash()
+		if e := m.st.txs[txid]; e == nil {
+			e = &entry{scored: true}
+			m.st.txs[txid] = e
+			m.st.enqueue(txid, e)
+		} else if e.block.Hash == stamp.Hash {
+			e.block = bitcoin.BlockStamp{}
+			m.st.enqueue(txid, e)
+		}
+	}
+	m.st.trim(m.cfg.maxTracked)
 	delete(m.st.alerted, stamp.Hash)
 	delete(m.st.heights, stamp.Hash)
 	m.tip.Store(&parent)
 	m.mu.Unlock()
 	if !known {
 		// A block processed before this monitor started: score it again to know its alerts.
-		if err := m.doubt(ctx, stamp); err != nil {
+		if err := m.doubt(ctx, stamp, blk); err != nil {
 			return err
 		}
 	}
@@ -415,11 +435,7 @@ func (m *Monitor) disconnected(ctx context.Context, ev bitcoin.BlockDisconnected
 
 // doubt scores the transactions of a disconnected block this monitor did not process, without
 // publishing, and puts the alerts they would have raised in doubt.
-func (m *Monitor) doubt(ctx context.Context, stamp bitcoin.BlockStamp) error {
-	blk, err := m.fetchBlock(ctx, stamp.Hash)
-	if err != nil {
-		return err
-	}
+func (m *Monitor) doubt(ctx context.Context, stamp bitcoin.BlockStamp, blk *wire.MsgBlock) error {
 	if len(blk.Transactions) < 2 {
 		return nil
 	}
