@@ -69,7 +69,9 @@ type identities map[string]struct {
 	feats map[string]float64
 }
 
-func (ids identities) Owner(_ context.Context, address string) (string, error) { return ids[address].did, nil }
+func (ids identities) Owner(_ context.Context, address string) (string, error) {
+	return ids[address].did, nil
+}
 
 func (ids identities) Features(_ context.Context, did, address string) (map[string]float64, error) {
 	return ids[address].feats, nil
@@ -255,8 +257,14 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 		return err
 	}
 	for _, s := range []func() error{
-		func() error { _, err := bus.Subscribe(b, monitor.TopicScored, tab.onScored, bus.Named("demo.scored")); return err },
-		func() error { _, err := bus.Subscribe(b, monitor.TopicAlert, tab.onAlert, bus.Named("demo.alerts")); return err },
+		func() error {
+			_, err := bus.Subscribe(b, monitor.TopicScored, tab.onScored, bus.Named("demo.scored"))
+			return err
+		},
+		func() error {
+			_, err := bus.Subscribe(b, monitor.TopicAlert, tab.onAlert, bus.Named("demo.alerts"))
+			return err
+		},
 		func() error {
 			_, err := bus.Subscribe(b, monitor.TopicRetracted, tab.onRetracted, bus.Named("demo.retractions"))
 			return err

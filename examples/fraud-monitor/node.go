@@ -51,8 +51,8 @@ func newSim() (*simNet, error) {
 	return &simNet{sim: sim, funder: funder}, nil
 }
 
-func (s *simNet) Chain() bitcoin.Chain                                     { return s.sim }
-func (s *simNet) Funder() *bitcointest.Wallet                              { return s.funder }
+func (s *simNet) Chain() bitcoin.Chain                                    { return s.sim }
+func (s *simNet) Funder() *bitcointest.Wallet                             { return s.funder }
 func (s *simNet) Mine(_ context.Context, n int) ([]chainhash.Hash, error) { return s.sim.Mine(n) }
 func (s *simNet) Unmine(context.Context) error                            { _, err := s.sim.Reorg(1, 0); return err }
 func (s *simNet) Describe() string                                        { return "simchain" }
