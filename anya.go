@@ -259,7 +259,7 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		gw, err := diddht.OpenGateway(ctx, store, diddht.WithGatewayClock(m.now), diddht.WithGatewayLogger(m.log))
+		gw, err := diddht.OpenGateway(ctx, store, diddht.WithClock(m.now), diddht.WithLogger(m.log))
 		if err != nil {
 			return fmt.Errorf("anya: the did:dht gateway's records in %s: %w", DHTFile, err)
 		}
@@ -271,7 +271,7 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 		m.gateway, m.dht = gw, client
 	}
 	methods := append([]did.MethodResolver{didkey.New(), didjwk.New(), didpkh.New(), m.dht}, m.cfg.methods...)
-	r, err := did.NewResolver(methods, did.WithLogger(m.log), did.WithCache(did.NewSharedCache(m.dids)))
+	r, err := did.NewResolver(did.WithMethods(methods...), did.WithLogger(m.log), did.WithCache(did.NewSharedCache(m.dids)))
 	if err != nil {
 		return err
 	}
@@ -304,7 +304,7 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 }
 
 func (m *Manager) openSecurity(ctx context.Context) error {
-	audit, err := security.NewAuditLog(ctx, m.auditDB, security.WithAuditClock(m.now))
+	audit, err := security.NewAuditLog(ctx, m.auditDB, security.WithClock(m.now))
 	if err != nil {
 		return err
 	}
@@ -338,8 +338,8 @@ func (m *Manager) openBitcoin(ctx context.Context) error {
 	if m.wallet, err = wallet.New(m.chain, m.cfg.feeRate, m.sends.Reserved); err != nil {
 		return err
 	}
-	if m.sender, err = bitcoin.NewSender(m.chain, m.sends, bitcoin.WithSenderBus(m.bus), bitcoin.WithSenderLogger(m.log),
-		bitcoin.WithSenderClock(m.now)); err != nil {
+	if m.sender, err = bitcoin.NewSender(m.chain, m.sends, bitcoin.WithBus(m.bus), bitcoin.WithLogger(m.log),
+		bitcoin.WithClock(m.now)); err != nil {
 		return err
 	}
 	lookup := walletLookup{w: m.wallet, chain: bitcoin.ChainFeatureLookup(m.chain)}
@@ -349,7 +349,7 @@ func (m *Manager) openBitcoin(ctx context.Context) error {
 	}
 	// The notifier resumes after the last block the Manager's triggers processed, so that a
 	// restarted host confirms the payments mined while it was down.
-	nopts := []bitcoin.NotifierOption{bitcoin.WithBus(m.bus), bitcoin.WithNotifierLogger(m.log)}
+	nopts := []bitcoin.Option{bitcoin.WithBus(m.bus), bitcoin.WithLogger(m.log)}
 	cp, err := m.state.checkpoint(ctx)
 	if err != nil {
 		return err

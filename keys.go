@@ -55,7 +55,11 @@ func (m *Manager) openKeys(ctx context.Context) error {
 		m.keys = s
 		m.onClose(s.Close)
 	case m.cfg.ephemeralKeys || m.ownDir:
-		m.keys = keystore.NewMemory(m.now)
+		s, err := keystore.NewMemory(keystore.WithClock(m.now))
+		if err != nil {
+			return fmt.Errorf("anya: the in-memory key store: %w", err)
+		}
+		m.keys = s
 	}
 	return nil
 }

@@ -163,11 +163,11 @@ func (m *Manager) link(ctx context.Context, op BitcoinToWeb5) (*Link, error) {
 		"caip10":  caip10,
 		"address": op.Address,
 		"proof":   map[string]any{"type": "BIP322", "challenge": op.Challenge, "signature": op.Signature},
-	}, vc.WithType(LinkCredentialType), vc.WithNow(m.now), vc.ValidUntil(until))
+	}, vc.WithType(LinkCredentialType), vc.ValidFrom(m.now().UTC().Truncate(time.Second)), vc.ValidUntil(until))
 	if err != nil {
 		return nil, err
 	}
-	token, err := cred.Sign(ctx, m.host, vc.WithSigningClock(m.now))
+	token, err := cred.Sign(ctx, m.host, vc.WithIssuedAt(m.now()))
 	if err != nil {
 		return nil, err
 	}

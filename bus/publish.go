@@ -30,8 +30,12 @@ import (
 // Drain), a malformed topic, a payload the Transport's codec cannot encode — Publish returns that
 // error (ErrClosed, a *TopicError, the codec's error) and counts nothing. On a bus with a
 // Transport, what the transport reports (subscriber refusals, or its own failure) comes back
-// inside the *PublishError.
+// inside the *PublishError. On a Bus not made by New (a zero or nil *Bus) it returns a
+// *NotConstructedError.
 func Publish[T any](ctx context.Context, b *Bus, topic string, v T, opts ...PublishOption) error {
+	if !b.constructed() {
+		return notBus()
+	}
 	n, ok := b.enter(ctx)
 	defer b.leave()
 	if !ok {

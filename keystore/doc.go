@@ -35,4 +35,22 @@
 //
 // Names are 1 to 255 bytes of UTF-8 without control characters; hierarchical names
 // ("app/identity/…") let List select one kind of entry by prefix.
+//
+// # Conventions
+//
+// The SDK has one option style. A constructor takes options of one type, Option, a
+// func(*config) over an unexported configuration: it applies the defaults, then the options in
+// order, then validates the whole configuration once and returns a typed *OptionError naming
+// the offending option, its value and the reason (it matches the package's ErrInvalidOption
+// with errors.Is). Option constructors never fail and never panic, and each option's
+// documentation ends with its default. Time comes from WithClock(now func() time.Time),
+// time.Now by default; timers and sleeps use package time, so tests fake time with
+// testing/synctest. Logs go to WithLogger(*slog.Logger), silent by default. The zero value of an
+// exported type either works as documented or returns an error naming its constructor (it
+// matches the package's ErrNotConstructed with errors.Is); it never panics.
+//
+// Open and NewMemory take the one Option type: WithClock configures both stores, WithKDF the SQL
+// store only (an option given to a store it does not configure is an *OptionError). The zero
+// Memory is an empty store, ready to use; the zero SQL and KEK return a *NotConstructedError
+// naming Open and NewKEK.
 package keystore

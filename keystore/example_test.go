@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/anya-org/anya-go/internal/sqlitex"
 	"github.com/anya-org/anya-go/keystore"
@@ -48,4 +49,27 @@ func Example() {
 	// get: 010203 ed25519 <nil>
 	// list: [app/signing-key]
 	// wrong passphrase: true
+}
+
+// Open and NewMemory take one Option type: WithClock configures both, WithKDF only the SQL
+// store. The zero Memory is an empty store.
+func ExampleNewMemory() {
+	ctx := context.Background()
+	_, err := keystore.NewMemory(keystore.WithKDF(keystore.DefaultKDF))
+	fmt.Println(err)
+
+	at := time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC)
+	m, _ := keystore.NewMemory(keystore.WithClock(func() time.Time { return at }))
+	_ = m.Put(ctx, keystore.Entry{Name: "app/seed", Secret: []byte{1, 2, 3}})
+	e, _ := m.Get(ctx, "app/seed")
+	fmt.Println(e.Name, e.Created.Format(time.DateOnly))
+
+	var zero keystore.Memory
+	_ = zero.Put(ctx, keystore.Entry{Name: "x", Secret: []byte{1}})
+	names, _ := zero.List(ctx, "")
+	fmt.Println(names)
+	// Output:
+	// keystore: invalid option WithKDF: does not apply to Memory (it configures an SQL store)
+	// app/seed 2030-01-02
+	// [x]
 }

@@ -17,7 +17,8 @@ const KEKSize = 32
 const sealVersion = 1
 
 // KEK is a key-encryption key held in memory: a Wrapper that seals with AES-256-GCM (a random
-// 96-bit nonce per call). It is safe for concurrent use.
+// 96-bit nonce per call). It is safe for concurrent use. Create it with NewKEK or DeriveKEK:
+// the zero KEK holds no key, and its methods return a *NotConstructedError.
 type KEK struct {
 	aead cipher.AEAD
 }
@@ -47,6 +48,9 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 
 // Wrap implements Wrapper.
 func (k *KEK) Wrap(ctx context.Context, plaintext, aad []byte) ([]byte, error) {
+	if k.aead == nil {
+		return nil, &NotConstructedError{Type: "KEK", Constructor: "NewKEK"}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -55,6 +59,9 @@ func (k *KEK) Wrap(ctx context.Context, plaintext, aad []byte) ([]byte, error) {
 
 // Unwrap implements Wrapper.
 func (k *KEK) Unwrap(ctx context.Context, wrapped, aad []byte) ([]byte, error) {
+	if k.aead == nil {
+		return nil, &NotConstructedError{Type: "KEK", Constructor: "NewKEK"}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -33,6 +33,8 @@ var (
 	ErrClosed = errors.New("keystore: closed")
 	// ErrInvalidOption is wrapped by the *OptionError of an invalid option or key source.
 	ErrInvalidOption = errors.New("keystore: invalid option")
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero SQL store or KEK.
+	ErrNotConstructed = errors.New("keystore: not constructed")
 )
 
 // Limits of an entry.
@@ -120,11 +122,13 @@ func (e *IntegrityError) Error() string {
 // Unwrap returns ErrTampered.
 func (e *IntegrityError) Unwrap() error { return ErrTampered }
 
-// OptionError names an invalid option or key source. It matches ErrInvalidOption.
+// OptionError names an invalid option, key source or argument, or an option that does not apply
+// to the store being constructed; nothing is constructed. It matches ErrInvalidOption. Its
+// message never shows the value, which may be key material.
 type OptionError struct {
-	Option string
-	Value  any
-	Reason string
+	Option string // e.g. "WithKDF", "RawKEK"
+	Value  any    // the rejected value, or what can be said of it (a key's length)
+	Reason string // what a valid value looks like
 }
 
 func (e *OptionError) Error() string {
@@ -133,6 +137,20 @@ func (e *OptionError) Error() string {
 
 // Unwrap returns ErrInvalidOption.
 func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// NotConstructedError is returned by the methods of a zero SQL store or KEK: it names the
+// constructor. It matches ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // the zero value's type, e.g. "SQL"
+	Constructor string // the function that creates a usable one, e.g. "Open"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "keystore: a zero " + e.Type + " is not usable: create it with keystore." + e.Constructor
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
 
 // CheckName reports whether name can name an entry: an error matching ErrInvalidEntry if not.
 func CheckName(name string) error {

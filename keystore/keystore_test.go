@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/anya-org/anya-go/internal/sqlitex"
 	"github.com/anya-org/anya-go/keystore"
@@ -74,7 +75,18 @@ func newKMS(t *testing.T) *fakeKMS {
 }
 
 func TestConformanceMemory(t *testing.T) {
-	keystoretest.Run(t, func(*testing.T) keystore.Store { return keystore.NewMemory(nil) })
+	keystoretest.Run(t, func(t *testing.T) keystore.Store {
+		s, err := keystore.NewMemory()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+// The zero Memory is an empty store, ready to use.
+func TestConformanceZeroMemory(t *testing.T) {
+	keystoretest.Run(t, func(*testing.T) keystore.Store { return new(keystore.Memory) })
 }
 
 func TestConformanceSQLRawKEK(t *testing.T) {
@@ -299,6 +311,28 @@ func TestOptions(t *testing.T) {
 				t.Fatalf("Open: %v, want an *OptionError", err)
 			}
 		})
+	}
+	if _, err := keystore.Open(t.Context(), nil, keystore.RawKEK(kek(1))); !errors.Is(err, keystore.ErrInvalidOption) {
+		t.Errorf("Open of a nil database: %v", err)
+	}
+	// NewMemory takes the same options: WithClock applies, WithKDF does not.
+	var oe *keystore.OptionError
+	if _, err := keystore.NewMemory(keystore.WithKDF(keystore.DefaultKDF)); !errors.As(err, &oe) || oe.Option != "WithKDF" {
+		t.Errorf("NewMemory(WithKDF): %v, want an *OptionError saying it does not apply", err)
+	}
+	if _, err := keystore.NewMemory(keystore.WithClock(nil)); !errors.As(err, &oe) || oe.Option != "WithClock" {
+		t.Errorf("NewMemory(WithClock(nil)): %v", err)
+	}
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	m, err := keystore.NewMemory(nil, keystore.WithClock(func() time.Time { return at }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Put(t.Context(), keystore.Entry{Name: "a", Secret: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := m.Get(t.Context(), "a"); err != nil || !e.Created.Equal(at) {
+		t.Errorf("entry dated %v (%v), want the clock's %v", e.Created, err, at)
 	}
 	if _, err := keystore.NewKEK(make([]byte, 31)); !errors.Is(err, keystore.ErrInvalidOption) {
 		t.Errorf("NewKEK of 31 bytes: %v", err)

@@ -10,8 +10,8 @@ import (
 )
 
 // Memory is a Store in memory, for tests and for hosts that choose keys that do not outlive the
-// process. It keeps copies of the secrets in the clear in memory. The zero value is not usable:
-// call NewMemory.
+// process. It keeps copies of the secrets in the clear in memory. The zero value is an empty
+// store dating entries with time.Now, ready to use.
 type Memory struct {
 	now func() time.Time
 
@@ -21,12 +21,15 @@ type Memory struct {
 
 var _ Store = (*Memory)(nil)
 
-// NewMemory returns an empty in-memory store, dating entries with now (time.Now when nil).
-func NewMemory(now func() time.Time) *Memory {
-	if now == nil {
-		now = time.Now
+// NewMemory returns an empty in-memory store. It takes the options that configure a Memory
+// store (WithClock); an invalid one, or one that configures an SQL store only (WithKDF), makes
+// it return an *OptionError.
+func NewMemory(opts ...Option) (*Memory, error) {
+	cfg, err := newConfig(kindMemory, opts)
+	if err != nil {
+		return nil, err
 	}
-	return &Memory{now: now, entries: map[string]Entry{}}
+	return &Memory{now: cfg.now, entries: map[string]Entry{}}, nil
 }
 
 // Put implements Store.
@@ -38,9 +41,16 @@ func (m *Memory) Put(ctx context.Context, e Entry) error {
 		return err
 	}
 	e = e.Clone()
-	e.Created = m.now().UTC()
+	now := m.now
+	if now == nil { // the zero Memory
+		now = time.Now
+	}
+	e.Created = now().UTC()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.entries == nil {
+		m.entries = map[string]Entry{}
+	}
 	if _, ok := m.entries[e.Name]; ok {
 		return fmt.Errorf("%w: %q", ErrExists, e.Name)
 	}

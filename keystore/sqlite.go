@@ -45,22 +45,6 @@ func RawKEK(k []byte) KeySource { return KeySource{kind: kindKEK, kek: bytes.Clo
 // key-encryption key, so that it never enters the process.
 func External(w Wrapper) KeySource { return KeySource{kind: kindExternal, wrapper: w} }
 
-// Option configures Open.
-type Option func(*config)
-
-type config struct {
-	kdf KDF
-	now func() time.Time
-}
-
-// WithKDF sets the Argon2id cost of a passphrase-derived key when Open creates a store (an
-// existing store keeps the cost in its header). It must be at least MinKDF. Defaults to
-// DefaultKDF.
-func WithKDF(k KDF) Option { return func(c *config) { c.kdf = k } }
-
-// WithClock sets the clock that dates entries. Defaults to time.Now.
-func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
-
 // SQL is the persistent Store: entries in an SQLite database, each secret encrypted at rest.
 //
 // Each entry gets a random 256-bit data key; the secret is sealed with it (AES-256-GCM, bound
@@ -70,7 +54,8 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // what the wrapper returns. A header row holds a check value wrapped at creation, so that a
 // wrong passphrase or key fails Open with ErrWrongKey instead of failing every entry later.
 //
-// It is safe for concurrent use. Close releases its statements, not the database.
+// It is safe for concurrent use. Close releases its statements, not the database. Create it
+// with Open: the methods of a zero SQL return a *NotConstructedError, and its Close returns nil.
 type SQL struct {
 	db   *sql.DB
 	wrap Wrapper
@@ -105,25 +90,17 @@ CREATE TABLE keystore_entries (
 // and checking src against the header afterwards: a passphrase or key other than the one the
 // store was created with fails with ErrWrongKey.
 func Open(ctx context.Context, db *sql.DB, src KeySource, opts ...Option) (*SQL, error) {
-	cfg := config{kdf: DefaultKDF, now: time.Now}
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
-	}
 	if db == nil {
-		return nil, &OptionError{Option: "db", Reason: "nil database"}
+		return nil, &OptionError{Option: "db", Reason: "must not be nil"}
 	}
-	if cfg.now == nil {
-		return nil, &OptionError{Option: "WithClock", Reason: "nil clock"}
-	}
-	if err := cfg.kdf.check(maxKDF); err != nil {
-		return nil, &OptionError{Option: "WithKDF", Value: cfg.kdf, Reason: err.Error()}
+	cfg, err := newConfig(kindSQL, opts)
+	if err != nil {
+		return nil, err
 	}
 	switch src.kind {
 	case kindPassphrase:
 		if len(src.passphrase) == 0 {
-			return nil, &OptionError{Option: "Passphrase", Reason: "empty passphrase"}
+			return nil, &OptionError{Option: "Passphrase", Reason: "the passphrase must not be empty"}
 		}
 	case kindKEK:
 		if len(src.kek) != KEKSize {
@@ -131,7 +108,7 @@ func Open(ctx context.Context, db *sql.DB, src KeySource, opts ...Option) (*SQL,
 		}
 	case kindExternal:
 		if src.wrapper == nil {
-			return nil, &OptionError{Option: "External", Reason: "nil wrapper"}
+			return nil, &OptionError{Option: "External", Reason: "the wrapper must not be nil"}
 		}
 	default:
 		return nil, &OptionError{Option: "KeySource", Reason: "no key source: use Passphrase, RawKEK or External"}
@@ -294,6 +271,9 @@ func (s *SQL) closeStmts() {
 
 // Close releases the store's statements; later calls return ErrClosed. It is idempotent.
 func (s *SQL) Close() error {
+	if s.db == nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.closed {
@@ -304,6 +284,9 @@ func (s *SQL) Close() error {
 }
 
 func (s *SQL) enter(ctx context.Context) error {
+	if s.db == nil {
+		return &NotConstructedError{Type: "SQL", Constructor: "Open"}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -67,4 +67,24 @@
 // # Events
 //
 // With WithBus each crossing publishes a Decision on TopicCrossingAllowed or TopicCrossingDenied.
+//
+// # Conventions
+//
+// The SDK has one option style. A constructor takes options of one type, Option, a
+// func(*config) over an unexported configuration: it applies the defaults, then the options in
+// order, then validates the whole configuration once and returns a typed *OptionError naming
+// the offending option, its value and the reason (it matches the package's ErrInvalidOption
+// with errors.Is). Option constructors never fail and never panic, and each option's
+// documentation ends with its default. Time comes from WithClock(now func() time.Time),
+// time.Now by default; timers and sleeps use package time, so tests fake time with
+// testing/synctest. Logs go to WithLogger(*slog.Logger), silent by default. The zero value of an
+// exported type either works as documented or returns an error naming its constructor (it
+// matches the package's ErrNotConstructed with errors.Is); it never panics.
+//
+// New, OpenAuditLog and NewAuditLog take the one Option type: WithClock and WithLogger configure
+// both Boundaries and an AuditLog, WithAudit, WithBus, WithProvenance, WithRedactionKey and
+// WithCostLimit configure Boundaries, and the WithCheckpoint options an AuditLog; an option given
+// to the constructor it does not configure is an *OptionError saying it does not apply. The zero
+// Boundaries refuses every crossing, and the zero AuditLog, Ed25519Signer and Ed25519Verifier
+// refuse every call, with a *NotConstructedError naming their constructor.
 package security

@@ -241,7 +241,7 @@ func runMultisigCreate(_ context.Context, e *env, args []string) error {
 	case "p2wsh":
 		m, err = bitcoin.NewSortedMultisig(*k, pubs, net)
 	case "taproot":
-		var opts []bitcoin.TaprootMultisigOption
+		var opts []bitcoin.Option
 		if *keyPath {
 			opts = append(opts, bitcoin.WithMuSig2KeyPath())
 		}

@@ -81,7 +81,7 @@ func didError(err error) error {
 	switch {
 	case errors.As(err, &re):
 		return resolutionError(err)
-	case errors.Is(err, did.ErrInvalidConfig):
+	case errors.Is(err, did.ErrInvalidOption):
 		return usageError("%v", err)
 	case errors.Is(err, did.ErrInvalidPortableDID):
 		return &cliError{Code: "invalid_portable_did", Err: err}
@@ -175,7 +175,7 @@ func newResolver(o resolverOptions) (*did.Resolver, error) {
 		}
 		methods = append(methods, dht)
 	}
-	return did.NewResolver(methods, did.WithoutCache())
+	return did.NewResolver(did.WithMethods(methods...), did.WithoutCache())
 }
 
 // runDIDResolve resolves a DID. A DID that does not resolve is an error (its code names the

@@ -99,7 +99,7 @@ func runMessageSign(_ context.Context, e *env, args []string) error {
 	if !key.IsForNet(a.Network().Params()) {
 		return &cliError{Code: "wrong_network", Err: errors.New("bitcoin: the WIF key is for another network than the address")}
 	}
-	var opts []bitcoin.MessageOption
+	var opts []bitcoin.Option
 	if *format != "" {
 		f, err := bitcoin.ParseMessageFormat(*format)
 		if err != nil || f == bitcoin.FormatProofOfFunds {

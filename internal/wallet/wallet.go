@@ -24,13 +24,33 @@ var (
 	ErrUnknownAddress = errors.New("wallet: no key for address")
 	// ErrInvalidArgument is returned for a nil chain, key or lookup, and bad amounts.
 	ErrInvalidArgument = errors.New("wallet: invalid argument")
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Wallet.
+	ErrNotConstructed = errors.New("wallet: not constructed")
 )
+
+// NotConstructedError is returned by the methods of a zero Wallet that need its chain: it names
+// the constructor. It matches ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // "Wallet"
+	Constructor string // "New"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "wallet: a zero " + e.Type + " is not usable: create it with wallet." + e.Constructor
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
 
 // ReservedFunc reports which of ops are spent by recorded transactions, with the idempotency
 // key each was recorded under.
 type ReservedFunc func(ctx context.Context, ops []wire.OutPoint) (map[wire.OutPoint]string, error)
 
 // Wallet holds P2WPKH keys on one chain. It is safe for concurrent use.
+//
+// Create it with New. The zero Wallet has no chain: Add, Lock, SignMessage, Coins, Template and
+// Build return a *NotConstructedError naming New; the other methods act on an empty wallet
+// (Recorded keeps the transaction, as New's wallet would).
 type Wallet struct {
 	chain    bitcoin.Chain
 	net      bitcoin.Network
@@ -135,11 +155,22 @@ func New(chain bitcoin.Chain, feeRate bitcoin.FeeRate, reserved ReservedFunc) (*
 		maturity: int32(chain.Params().CoinbaseMaturity), keys: map[string]*account{}, pending: map[chainhash.Hash]*pendingTx{}}, nil
 }
 
+// check returns a *NotConstructedError for the zero Wallet.
+func (w *Wallet) check() error {
+	if w.chain == nil {
+		return &NotConstructedError{Type: "Wallet", Constructor: "New"}
+	}
+	return nil
+}
+
 // Network returns the wallet's network.
 func (w *Wallet) Network() bitcoin.Network { return w.net }
 
 // Add adds key and returns its P2WPKH address. Adding a key twice is a no-op.
 func (w *Wallet) Add(key *btcec.PrivateKey) (bitcoin.Address, error) {
+	if err := w.check(); err != nil {
+		return bitcoin.Address{}, err
+	}
 	if key == nil {
 		return bitcoin.Address{}, fmt.Errorf("%w: nil key", ErrInvalidArgument)
 	}
@@ -187,6 +218,9 @@ func (w *Wallet) accounts() []*account {
 // recorded and broadcast (or given up): payments from one address then run one after the other,
 // each seeing the last one's change.
 func (w *Wallet) Lock(ctx context.Context, address string) (unlock func(), err error) {
+	if err := w.check(); err != nil {
+		return nil, err
+	}
 	a, err := w.account(address)
 	if err != nil {
 		return nil, err
@@ -201,6 +235,9 @@ func (w *Wallet) Lock(ctx context.Context, address string) (unlock func(), err e
 
 // SignMessage signs msg for address with BIP-322 (simple format), proving control of the address.
 func (w *Wallet) SignMessage(address, msg string) (string, error) {
+	if err := w.check(); err != nil {
+		return "", err
+	}
 	a, err := w.account(address)
 	if err != nil {
 		return "", err
@@ -212,6 +249,9 @@ func (w *Wallet) SignMessage(address, msg string) (string, error) {
 // (mempool included), mature, the outputs of the wallet's pending transactions that pay the
 // address, and none reserved by the transaction of another key.
 func (w *Wallet) Coins(ctx context.Context, address, key string) ([]bitcoin.UTXO, error) {
+	if err := w.check(); err != nil {
+		return nil, err
+	}
 	a, err := w.account(address)
 	if err != nil {
 		return nil, err
@@ -371,6 +411,9 @@ func (w *Wallet) Recorded(key string, tx *wire.MsgTx) {
 	defer w.pmu.Unlock()
 	if _, ok := w.pending[txid]; ok {
 		return
+	}
+	if w.pending == nil { // the zero Wallet
+		w.pending = map[chainhash.Hash]*pendingTx{}
 	}
 	p := &pendingTx{Pending: Pending{Key: key, Txid: txid, Tx: tx.Copy(), State: StateRecorded}}
 	w.seq++
@@ -675,6 +718,9 @@ func createPSBT(outs []*wire.TxOut, utxos []bitcoin.UTXO, rate bitcoin.FeeRate, 
 // a selection chose are checked, and a selection that chose reserved ones is made again without
 // them.
 func (w *Wallet) psbt(ctx context.Context, p Payment) (*bitcoin.PSBT, *account, []bitcoin.UTXO, error) {
+	if err := w.check(); err != nil {
+		return nil, nil, nil, err
+	}
 	if p.Amount <= 0 {
 		return nil, nil, nil, fmt.Errorf("%w: amount %d", ErrInvalidArgument, p.Amount)
 	}
@@ -690,7 +736,8 @@ func (w *Wallet) psbt(ctx context.Context, p Payment) (*bitcoin.PSBT, *account, 
 		return nil, nil, nil, err
 	}
 	outs := []*wire.TxOut{wire.NewTxOut(int64(p.Amount), p.To.PkScript())}
-	for {
+	excluded := map[wire.OutPoint]bool{} // coins found reserved by another key's transaction
+	for refreshes := 0; ; {
 		// Selection looks at the MaxCandidates largest coins first, and at all of them only when
 		// those cannot pay.
 		cands := utxos
@@ -722,18 +769,33 @@ func (w *Wallet) psbt(ctx context.Context, p Payment) (*bitcoin.PSBT, *account, 
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		kept := utxos[:0]
-		for _, u := range utxos {
-			if k, ok := reserved[u.OutPoint]; !ok || k == p.Key {
-				kept = append(kept, u)
+		clean := true
+		for op, k := range reserved {
+			if k != p.Key {
+				excluded[op], clean = true, false
 			}
 		}
-		if len(kept) == len(utxos) {
+		if clean {
 			return pkt, a, utxos, nil
 		}
-		utxos = kept // each round removes at least one coin, so this ends
+		// A chosen coin is reserved by another key. Usually another payment from this address
+		// recorded its transaction after the coins were read (a template is computed without the
+		// address's lock): read them again, so that its transaction's change, pending now, is
+		// offered in place of the coin it spends. A coin only the send store knows to be reserved
+		// (a crash between recording and broadcasting) stays excluded.
+		if refreshes < maxRefreshes {
+			refreshes++
+			if utxos, err = w.spendable(ctx, a); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		utxos = slices.DeleteFunc(utxos, func(u bitcoin.UTXO) bool { return excluded[u.OutPoint] })
 	}
 }
+
+// maxRefreshes bounds how often a coin selection reads the coins again after finding a chosen
+// one reserved; after that each round drops the reserved coins it chose, so selection ends.
+const maxRefreshes = 3
 
 // Template returns the unsigned transaction Build would make for p now: the same coins,
 // outputs and fee. It is what fraud scoring looks at before anything is signed.

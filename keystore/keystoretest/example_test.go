@@ -12,7 +12,7 @@ import (
 // The edge-case entries round-trip through the in-memory store.
 func ExampleEntries() {
 	ctx := context.Background()
-	s := keystore.NewMemory(nil)
+	var s keystore.Memory // the zero Memory is an empty store
 	same := 0
 	for _, e := range keystoretest.Entries() {
 		if err := s.Put(ctx, e); err != nil {

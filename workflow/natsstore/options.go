@@ -47,7 +47,8 @@ func WithInlineMax(n int) Option { return func(c *config) { c.inlineMax = n } }
 // is then not durable). Defaults to file storage.
 func WithMemoryStorage() Option { return func(c *config) { c.storage = jetstream.MemoryStorage } }
 
-// OptionError names an option whose value New refuses.
+// OptionError names an option (or New's argument "js") whose value New refuses; nothing is
+// constructed. It matches ErrInvalidOption.
 type OptionError struct {
 	Option string
 	Value  any
@@ -60,6 +61,20 @@ func (e *OptionError) Error() string {
 
 // Unwrap returns ErrInvalidOption.
 func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// NotConstructedError is returned by the methods of a zero Store: it names the constructor. It
+// matches ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // "Store"
+	Constructor string // "New"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "natsstore: a zero " + e.Type + " is not usable: create it with natsstore." + e.Constructor
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
 
 func (c *config) validate() error {
 	switch {

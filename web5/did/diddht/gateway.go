@@ -50,7 +50,8 @@ var typeNames = map[int]string{
 // memory — and, opened with OpenGateway, keeping what it serves in a GatewayStore, written
 // before a PUT is answered. Every write is signature-checked, must decode to a valid did:dht
 // record set, and obeys the specification's conflict rules. It starts no goroutines. Safe for
-// concurrent use.
+// concurrent use. Build one with NewGateway or OpenGateway: a zero Gateway stores nothing (Store
+// returns a *did.NotConstructedError, and every request is answered 500 with that error).
 type Gateway struct {
 	mu         sync.RWMutex
 	store      GatewayStore        // nil: memory only
@@ -68,44 +69,31 @@ type gwEntry struct {
 	deact    bool
 }
 
-type gatewayConfig struct {
-	maxRecords int
-	history    int
-	now        func() time.Time
-	log        *slog.Logger
+// WithMaxRecords bounds the number of DIDs stored. It configures a Gateway. Defaults to
+// DefaultMaxRecords.
+func WithMaxRecords(n int) Option {
+	return func(c *config) {
+		if c.accepts(forGateway, "WithMaxRecords", n) {
+			c.maxRecords = n
+		}
+	}
 }
 
-// GatewayOption configures NewGateway.
-type GatewayOption func(*gatewayConfig)
-
-// WithMaxRecords bounds the number of DIDs stored. Defaults to DefaultMaxRecords.
-func WithMaxRecords(n int) GatewayOption { return func(c *gatewayConfig) { c.maxRecords = n } }
-
-// WithHistory sets how many versions per DID are kept. Defaults to DefaultHistory.
-func WithHistory(n int) GatewayOption { return func(c *gatewayConfig) { c.history = n } }
-
-// WithGatewayClock sets the clock used to reject far-future sequence numbers. Defaults to time.Now.
-func WithGatewayClock(now func() time.Time) GatewayOption {
-	return func(c *gatewayConfig) { c.now = now }
+// WithHistory sets how many versions per DID are kept. It configures a Gateway. Defaults to
+// DefaultHistory.
+func WithHistory(n int) Option {
+	return func(c *config) {
+		if c.accepts(forGateway, "WithHistory", n) {
+			c.history = n
+		}
+	}
 }
 
-// WithGatewayLogger sets the logger. Defaults to discarding logs.
-func WithGatewayLogger(l *slog.Logger) GatewayOption { return func(c *gatewayConfig) { c.log = l } }
-
-// NewGateway returns an empty gateway.
-func NewGateway(opts ...GatewayOption) (*Gateway, error) {
-	cfg := gatewayConfig{maxRecords: DefaultMaxRecords, history: DefaultHistory, now: time.Now}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if cfg.maxRecords <= 0 {
-		return nil, &did.ConfigError{Field: "WithMaxRecords", Reason: "must be positive"}
-	}
-	if cfg.history <= 0 {
-		return nil, &did.ConfigError{Field: "WithHistory", Reason: "must be positive"}
-	}
-	if cfg.log == nil {
-		cfg.log = slog.New(slog.DiscardHandler)
+// NewGateway returns an empty gateway. Invalid options are reported as *did.OptionError.
+func NewGateway(opts ...Option) (*Gateway, error) {
+	cfg, err := apply(forGateway, opts)
+	if err != nil {
+		return nil, err
 	}
 	g := &Gateway{records: make(map[string]*gwEntry), maxRecords: cfg.maxRecords, history: cfg.history, now: cfg.now, log: cfg.log}
 	mux := http.NewServeMux()
@@ -121,8 +109,18 @@ func NewGateway(opts ...GatewayOption) (*Gateway, error) {
 	return g, nil
 }
 
-// ServeHTTP serves the gateway API.
+// errGatewayNotConstructed is the error of a zero Gateway.
+var errGatewayNotConstructed = &did.NotConstructedError{Type: "diddht.Gateway", Constructor: "diddht.NewGateway"}
+
+func (g *Gateway) constructed() bool { return g != nil && g.mux != nil }
+
+// ServeHTTP serves the gateway API. A zero Gateway answers 500 with the error naming
+// NewGateway.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !g.constructed() {
+		http.Error(w, errGatewayNotConstructed.Error(), http.StatusInternalServerError)
+		return
+	}
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Access-Control-Allow-Methods", "GET, PUT, OPTIONS")
@@ -131,6 +129,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Len returns the number of DIDs stored.
 func (g *Gateway) Len() int {
+	if g == nil {
+		return 0
+	}
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	return len(g.records)
@@ -147,6 +148,9 @@ var (
 // is the same (a refresh) or the new payload is lexicographically greater. A gateway with a
 // GatewayStore has saved the message when Store returns.
 func (g *Gateway) Store(id string, m *Message) error {
+	if !g.constructed() {
+		return errGatewayNotConstructed
+	}
 	return g.put(context.Background(), id, m)
 }
 
@@ -181,6 +185,9 @@ func (g *Gateway) apply(id string, m *Message) error {
 // next verifies m and returns id's entry with m applied, or nil when m changes nothing; g.mu
 // is held. The stored entry is not modified.
 func (g *Gateway) next(id string, m *Message) (*gwEntry, error) {
+	if m == nil {
+		return nil, fmt.Errorf("%w: nil message", errBadRequest)
+	}
 	d := did.DID{Method: Method, ID: id}
 	identity, err := IdentityKey(d)
 	if err != nil {

@@ -33,7 +33,12 @@ CREATE TABLE diddht_gateway (
 ) WITHOUT ROWID;
 `}
 
+// errStoreNotConstructed is the error of a zero SQLiteGatewayStore.
+var errStoreNotConstructed = &did.NotConstructedError{Type: "diddht.SQLiteGatewayStore", Constructor: "diddht.NewSQLiteGatewayStore"}
+
 // SQLiteGatewayStore is a GatewayStore in an SQLite database. It is safe for concurrent use.
+// Build one with NewSQLiteGatewayStore: the methods of a zero SQLiteGatewayStore return a
+// *did.NotConstructedError.
 type SQLiteGatewayStore struct {
 	db *sql.DB
 }
@@ -44,7 +49,7 @@ var _ GatewayStore = (*SQLiteGatewayStore)(nil)
 // driver, which other components may share), creating its table if needed.
 func NewSQLiteGatewayStore(ctx context.Context, db *sql.DB) (*SQLiteGatewayStore, error) {
 	if db == nil {
-		return nil, &did.ConfigError{Field: "db", Reason: "nil"}
+		return nil, &did.OptionError{Option: "NewSQLiteGatewayStore db", Reason: "nil"}
 	}
 	if err := sqlitex.Migrate(ctx, db, "diddht_gateway", gatewayMigrations); err != nil {
 		return nil, err
@@ -54,6 +59,9 @@ func NewSQLiteGatewayStore(ctx context.Context, db *sql.DB) (*SQLiteGatewayStore
 
 // Save implements GatewayStore.
 func (s *SQLiteGatewayStore) Save(ctx context.Context, id string, versions []*Message) error {
+	if s == nil || s.db == nil {
+		return errStoreNotConstructed
+	}
 	return sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM diddht_gateway WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("diddht: gateway store: %w", err)
@@ -73,6 +81,9 @@ func (s *SQLiteGatewayStore) Save(ctx context.Context, id string, versions []*Me
 
 // Load implements GatewayStore. A row that does not parse is reported, not skipped.
 func (s *SQLiteGatewayStore) Load(ctx context.Context) (map[string][]*Message, error) {
+	if s == nil || s.db == nil {
+		return nil, errStoreNotConstructed
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, msg FROM diddht_gateway ORDER BY id, seq`)
 	if err != nil {
 		return nil, fmt.Errorf("diddht: gateway store: %w", err)
@@ -102,9 +113,9 @@ func (s *SQLiteGatewayStore) Load(ctx context.Context) (map[string][]*Message, e
 // OpenGateway returns a gateway that keeps what it serves in store, serving at once what store
 // holds: every stored message is verified again, as a PUT would be (a message that fails is an
 // error: the store was altered), and kept within WithMaxRecords and WithHistory.
-func OpenGateway(ctx context.Context, store GatewayStore, opts ...GatewayOption) (*Gateway, error) {
+func OpenGateway(ctx context.Context, store GatewayStore, opts ...Option) (*Gateway, error) {
 	if store == nil {
-		return nil, &did.ConfigError{Field: "store", Reason: "nil"}
+		return nil, &did.OptionError{Option: "OpenGateway store", Reason: "nil"}
 	}
 	g, err := NewGateway(opts...)
 	if err != nil {

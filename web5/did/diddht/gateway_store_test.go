@@ -27,14 +27,14 @@ func openGatewayDB(t *testing.T) *sql.DB {
 }
 
 // persistentFixture serves a gateway opened on db.
-func persistentFixture(t *testing.T, db *sql.DB, now *time.Time, opts ...GatewayOption) *fixture {
+func persistentFixture(t *testing.T, db *sql.DB, now *time.Time, opts ...Option) *fixture {
 	t.Helper()
 	store, err := NewSQLiteGatewayStore(t.Context(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := func() time.Time { return *now }
-	gw, err := OpenGateway(t.Context(), store, append([]GatewayOption{WithGatewayClock(clock)}, opts...)...)
+	gw, err := OpenGateway(t.Context(), store, append([]Option{WithClock(clock)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

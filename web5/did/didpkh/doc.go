@@ -15,4 +15,14 @@
 // authentication and assertionMethod. It holds no public key: proving control of the
 // address takes a Bitcoin message signature (BIP-137/BIP-322), which the bitcoin package
 // verifies.
+//
+// # Conventions
+//
+// Options: every constructor takes functional options of one shape, `func(*config)`; options
+// never fail on their own — the constructor validates the whole configuration once and returns
+// an *OptionError naming the option. Each option's documentation states its default. Time
+// comes from WithClock(func() time.Time) and logs go to WithLogger(*slog.Logger), silent by
+// default.
+//
+// The package has no options: New takes none, and the zero Resolver is ready to use.
 package didpkh
