@@ -248,7 +248,7 @@ func TestCrossedDataAttacks(t *testing.T) {
 			f.pay(t, bob, 1_000_000)
 			f.pay(t, alice, 1_000_000)
 			f.pay(t, bob, 2_000_000)
-			blk, err := f.sim.Sim.Block(context.Background(), f.mine(t, 1)[0])
+			blk, err := f.sim.SimChain().Block(context.Background(), f.mine(t, 1)[0])
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -35,7 +35,7 @@ func TestReorgRetractsAlerts(t *testing.T) {
 	if _, err := f.sim.Reorg(context.Background(), 1, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.sim.Sim.Evict(a.TxHash()); err != nil {
+	if err := f.sim.SimChain().Evict(a.TxHash()); err != nil {
 		t.Fatal(err)
 	}
 	f.mine(t, 1)
@@ -104,7 +104,7 @@ func TestReorgAfterRestart(t *testing.T) {
 	if _, err := f.sim.Reorg(context.Background(), 1, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.sim.Sim.Evict(a.TxHash()); err != nil {
+	if err := f.sim.SimChain().Evict(a.TxHash()); err != nil {
 		t.Fatal(err)
 	}
 	f.ev.until(t, "the retraction", func(ev *events) bool { return len(ev.retract) == 1 })
