@@ -131,6 +131,7 @@ type runtime struct {
 	acks     []chan struct{}
 	lastCP   time.Time
 	changed  bool
+	helpers  sync.WaitGroup // goroutines the operator started to share its work; run waits for them
 }
 
 func newRuntime(cfg *config, box *statsBox) *runtime {
@@ -218,6 +219,7 @@ func (rt *runtime) run(ctx context.Context) error {
 			in.close()
 		}
 		wg.Wait()
+		rt.helpers.Wait()
 		rt.box.publish(&rt.c, rt.op.live(), rt.wm)
 	}()
 	now := rt.cfg.clock()
