@@ -139,7 +139,6 @@ func newRuntime(cfg *config, box *statsBox) *runtime {
 	return &runtime{cfg: cfg, box: box, wake: make(chan struct{}, 1), wm: minTime, timerMin: maxTime}
 }
 
-
 // fail stops the pipeline with err.
 func (rt *runtime) fail(err error) {
 	if !rt.stopped {
