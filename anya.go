@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/anya-org/anya-go/bitcoin"
@@ -101,17 +102,26 @@ type Manager struct {
 	outboxMu sync.Mutex    // one publisher of the payment events at a time, in order
 	kick     chan struct{} // asks the rebroadcaster for a check
 
+	faucetMu sync.Mutex   // one Fund at a time
+	faucet   []faucetCoin // the embedded chain's coins Fund pays from
+
 	keys    keystore.Store // nil: NewIdentity refuses (ErrNoKeyStore)
 	idsMu   sync.Mutex
 	ids     map[string]*Identity // the identities whose keys the Manager holds, by DID
 	tipMu   sync.Mutex
 	lastTip bitcoin.BlockStamp // the chain's tip as last reported to the rebroadcaster
 
-	mu        sync.RWMutex // read-held by calls in progress, write-held by Close
+	built     bool         // made by New: the zero Manager refuses every call (NotConstructedError)
+	closing   atomic.Bool  // Shutdown began: new calls are refused at once
+	mu        sync.RWMutex // read-held by calls in progress, write-held once by the shutdown
 	closed    bool
 	closeOnce sync.Once
-	closeErr  error
-	closers   []func() error // in the order of creation; Close runs them in reverse
+	closeErr  error          // set before done is closed
+	done      chan struct{}  // closed when everything is released
+	stopOnce  sync.Once      // stops the background once
+	stopped   chan struct{}  // closed when the triggers and background goroutines are stopped
+	stops     []func() error // triggers and background goroutines; stopped in reverse
+	closers   []func() error // in the order of creation; the shutdown runs them in reverse
 }
 
 // New returns a Manager. With no options it runs entirely in-process: a regtest simchain, DID
@@ -120,29 +130,28 @@ type Manager struct {
 // SDK's shipped fraud and reputation models on ONNX Runtime when its library is found and on the
 // pure-Go evaluator otherwise.
 func New(opts ...Option) (*Manager, error) {
-	cfg := config{feeRate: DefaultFeeRate, confirmations: DefaultConfirmations, now: time.Now, rebroadcastEvery: DefaultRebroadcastInterval,
-		republishEvery: DefaultRepublishInterval}
+	cfg := defaultConfig()
 	for _, o := range opts {
 		if o == nil {
-			return nil, &OptionError{Option: "nil", Reason: "nil option"}
+			return nil, &OptionError{Option: "Option", Reason: "nil option"}
 		}
-		if err := o(&cfg); err != nil {
-			return nil, err
-		}
+		o(&cfg)
 	}
-	m := &Manager{cfg: cfg, log: cfg.logger, now: cfg.now, ids: map[string]*Identity{}}
-	if m.log == nil {
-		m.log = slog.New(slog.DiscardHandler)
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
+	m := &Manager{cfg: cfg, log: cfg.logger, now: cfg.now, ids: map[string]*Identity{}, built: true, done: make(chan struct{}),
+		stopped: make(chan struct{})}
 	ctx := context.Background()
 	steps := []func(context.Context) error{
 		m.openDir, m.openBus, m.openChain, m.openDatabases, m.openKeys, m.openCaches, m.openWeb5, m.openSecurity,
-		m.openBitcoin, m.openML, m.openWorkflow, m.subscribe, m.loadIdentities, m.loadPending, m.reconcile, m.startRebroadcaster,
-		m.startRepublisher,
+		m.openBitcoin, m.openML, m.openWorkflow, m.subscribe, m.loadIdentities, m.loadPending, m.reconcile, m.reconcileOutcomes,
+		m.startRebroadcaster, m.startRepublisher,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
-			_ = m.shutdown()
+			m.stopBackground()
+			_ = m.release()
 			return nil, err
 		}
 	}
@@ -150,6 +159,10 @@ func New(opts ...Option) (*Manager, error) {
 }
 
 func (m *Manager) onClose(f func() error) { m.closers = append(m.closers, f) }
+
+// onStop registers f to stop a trigger or a background goroutine: what Shutdown stops first,
+// without waiting for the calls in progress, which do not depend on them.
+func (m *Manager) onStop(f func() error) { m.stops = append(m.stops, f) }
 
 func (m *Manager) openDir(context.Context) error {
 	if m.cfg.dataDir != "" {
@@ -276,7 +289,11 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 		return err
 	}
 	m.resolver = r
-	if m.verifier, err = vc.NewVerifier(r, vc.WithClock(m.now)); err != nil {
+	vopts := []vc.VerifierOption{vc.WithClock(m.now)}
+	if m.cfg.status != nil {
+		vopts = append(vopts, vc.WithStatusCheck(m.cfg.status))
+	}
+	if m.verifier, err = vc.NewVerifier(r, vopts...); err != nil {
 		return err
 	}
 	m.host = m.cfg.host
@@ -368,7 +385,7 @@ func (m *Manager) openBitcoin(ctx context.Context) error {
 	if m.notifier, err = bitcoin.NewNotifier(ctx, m.chain, nopts...); err != nil {
 		return err
 	}
-	m.onClose(m.notifier.Close)
+	m.onStop(m.notifier.Close)
 	return nil
 }
 
@@ -433,8 +450,16 @@ func (m *Manager) openWorkflow(ctx context.Context) error {
 	return m.engine.Register(workflow.VerifiedPayment())
 }
 
-// enter marks a call in progress; callers must m.mu.RUnlock() when it returns nil.
+// enter marks a call in progress; callers must m.mu.RUnlock() when it returns nil. It refuses
+// the calls of a Manager New did not create (NotConstructedError) and, once Shutdown began,
+// every call (ErrClosed).
 func (m *Manager) enter() error {
+	if m == nil || !m.built {
+		return notConstructed()
+	}
+	if m.closing.Load() {
+		return ErrClosed
+	}
 	m.mu.RLock()
 	if m.closed {
 		m.mu.RUnlock()
@@ -443,27 +468,74 @@ func (m *Manager) enter() error {
 	return nil
 }
 
-// Close stops the Manager's triggers, waits for the calls in progress, and closes everything it
-// created — the notifier, the ML engines, the records store, the databases, and the bus, chain and
-// data directory unless the host gave them. Payments that were in progress stay stored, to be
-// continued by Resume after the next start. Close is idempotent.
+// Close is Shutdown without a deadline: it stops the Manager's triggers, waits for the calls in
+// progress, however long they take, and closes everything it created — the notifier, the ML
+// engines, the records store, the databases, and the bus, chain and data directory unless the
+// host gave them. Payments that were in progress stay stored, to be continued by Resume after
+// the next start. Close is idempotent: every call returns the first one's result.
 func (m *Manager) Close() error {
-	m.closeOnce.Do(func() {
-		m.mu.Lock()
-		m.closed = true
-		m.mu.Unlock()
-		m.closeErr = m.shutdown()
-	})
-	return m.closeErr
+	return m.Shutdown(context.Background())
 }
 
-func (m *Manager) shutdown() error {
-	var errs []error
-	for _, s := range m.subs {
-		_ = s.Unsubscribe()
-		<-s.Done()
+// Shutdown closes the Manager as Close does, waiting for the calls in progress no longer than
+// ctx allows. New calls are refused with ErrClosed from the moment it begins. It first stops what
+// the calls in progress do not need — the bus subscriptions of the triggers, the notifier, the
+// rebroadcaster and the republisher — then waits for the calls in progress, then closes the
+// rest. When ctx ends first, Shutdown returns ctx.Err() with the triggers and background
+// goroutines stopped (or stopping); the rest is released as soon as the last call in progress
+// returns, by a goroutine Shutdown leaves to do it, and a later Close waits for that and returns
+// its result. Shutdown may be called again, and concurrently with Close.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	if m == nil || !m.built {
+		return notConstructed()
 	}
-	m.subs = nil
+	m.closing.Store(true)
+	m.closeOnce.Do(func() {
+		go func() {
+			m.stopBackground()
+			m.mu.Lock() // waits for the calls in progress
+			m.closed = true
+			m.mu.Unlock()
+			m.closeErr = m.release()
+			close(m.done)
+		}()
+	})
+	select {
+	case <-m.stopped:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-m.done:
+		return m.closeErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stopBackground stops the triggers and the background goroutines, once: the bus subscriptions
+// (each waiting for its handler to return), then the rest in the reverse order of their start.
+func (m *Manager) stopBackground() {
+	m.stopOnce.Do(func() {
+		for _, s := range m.subs {
+			_ = s.Unsubscribe()
+			<-s.Done()
+		}
+		for i := len(m.stops) - 1; i >= 0; i-- {
+			if err := m.stops[i](); err != nil {
+				m.log.Warn("anya: stop", "err", err)
+			}
+		}
+		if m.stopped != nil {
+			close(m.stopped)
+		}
+	})
+}
+
+// release closes what the Manager created, in the reverse order of creation, once the triggers
+// are stopped and no call is in progress.
+func (m *Manager) release() error {
+	var errs []error
 	for i := len(m.closers) - 1; i >= 0; i-- {
 		if err := m.closers[i](); err != nil && !errors.Is(err, bus.ErrClosed) {
 			errs = append(errs, err)
@@ -473,37 +545,57 @@ func (m *Manager) shutdown() error {
 	return errors.Join(errs...)
 }
 
-// Bus returns the event bus the Manager publishes on.
-func (m *Manager) Bus() *bus.Bus { return m.bus }
+// The accessors below return the Manager's components; for a Manager New did not create (the
+// zero Manager, a nil *Manager) they return nil or the zero value, never panic.
 
-// Chain returns the Bitcoin chain the Manager uses. Without WithChain it is a *simchain.Chain,
-// which a host or test can mine on.
-func (m *Manager) Chain() bitcoin.Chain { return m.chain }
+// Bus returns the event bus the Manager publishes on.
+func (m *Manager) Bus() *bus.Bus { return get(m, func() *bus.Bus { return m.bus }) }
+
+// Chain returns the Bitcoin chain the Manager uses. Without WithChain it is the embedded
+// simchain, which EmbeddedChain returns as such.
+func (m *Manager) Chain() bitcoin.Chain { return get(m, func() bitcoin.Chain { return m.chain }) }
 
 // Network returns the Bitcoin network of the Manager's chain.
-func (m *Manager) Network() bitcoin.Network { return m.net }
+func (m *Manager) Network() bitcoin.Network { return get(m, func() bitcoin.Network { return m.net }) }
 
 // Notifier returns the notifier following the chain.
-func (m *Manager) Notifier() *bitcoin.Notifier { return m.notifier }
+func (m *Manager) Notifier() *bitcoin.Notifier {
+	return get(m, func() *bitcoin.Notifier { return m.notifier })
+}
 
 // Resolver returns the DID resolver.
-func (m *Manager) Resolver() *did.Resolver { return m.resolver }
+func (m *Manager) Resolver() *did.Resolver { return get(m, func() *did.Resolver { return m.resolver }) }
 
 // DWN returns the records store node serving the identities' data.
-func (m *Manager) DWN() *dwn.Node { return m.node }
+func (m *Manager) DWN() *dwn.Node { return get(m, func() *dwn.Node { return m.node }) }
 
 // Host returns the host's DID: the issuer of address-link credentials.
-func (m *Manager) Host() *did.BearerDID { return m.host }
+func (m *Manager) Host() *did.BearerDID { return get(m, func() *did.BearerDID { return m.host }) }
 
 // Workflows returns the durable workflow engine, with the verified-payment workflow and its
 // operations registered; hosts may register their own definitions that call them.
-func (m *Manager) Workflows() *workflow.Engine { return m.engine }
+func (m *Manager) Workflows() *workflow.Engine {
+	return get(m, func() *workflow.Engine { return m.engine })
+}
 
 // Boundaries returns the trust boundaries every crossing between protocols passes.
-func (m *Manager) Boundaries() *security.Boundaries { return m.bounds }
+func (m *Manager) Boundaries() *security.Boundaries {
+	return get(m, func() *security.Boundaries { return m.bounds })
+}
 
 // Audit returns the tamper-evident audit log of every crossing and decision.
-func (m *Manager) Audit() *security.AuditLog { return m.audit }
+func (m *Manager) Audit() *security.AuditLog {
+	return get(m, func() *security.AuditLog { return m.audit })
+}
 
 // DataDir returns the directory holding the Manager's databases.
-func (m *Manager) DataDir() string { return m.dir }
+func (m *Manager) DataDir() string { return get(m, func() string { return m.dir }) }
+
+// get returns f() for a Manager New created, the zero value otherwise.
+func get[T any](m *Manager, f func() T) T {
+	if m == nil {
+		var zero T
+		return zero
+	}
+	return f()
+}

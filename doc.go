@@ -14,15 +14,24 @@
 //
 //	m, err := anya.New()
 //	defer m.Close()
-//	alice, err := m.NewIdentity(ctx)          // a did:dht and a Bitcoin key
-//	res, err := m.Execute(ctx, anya.TriProtocol{PaymentID: "order-42", SenderDID: alice.String(),
+//	alice, err := m.NewIdentity(ctx)                             // a did:dht and a Bitcoin key
+//	_, err = m.Fund(ctx, alice.Address.String(), 100_000_000)    // coins on the embedded chain
+//	_, err = m.LinkIdentity(ctx, alice)                          // her address, linked to her DID
+//	pay, err := m.Pay(ctx, anya.TriProtocol{PaymentID: "order-42", SenderDID: alice.String(),
 //		SenderAddress: alice.Address.String(), RecipientAddress: shop, AmountSat: 25_000})
-//	pay := res.(*anya.Payment)                // pay.Outcome: sent, blocked, unverified, failed
+//	// pay.Outcome: sent, blocked, unverified, failed or pending; pay.Refusal.Reason says why not sent
+//
+// [Manager.Fund] and [Manager.EmbeddedChain] (to mine) work on the embedded chain only; on a
+// node (WithChain) coins come from the network. The anyatest package gives a test a Manager
+// with funded, linked identities in one call.
 //
 // # Operations
 //
-// [Manager.Execute] carries out one operation in one of four directions; each operation's
-// documentation names its result type.
+// Each operation crosses between protocols in one of four directions. Each has a typed entry
+// point — [Manager.Pay], [Manager.Link] (and [Manager.LinkIdentity]), [Manager.VerifyLink],
+// [Manager.Reputation], [Manager.RiskGate] — and [Manager.Execute] carries out any of them as a
+// value (an [Op]) for hosts that dispatch generically; each operation's documentation names its
+// result type.
 //
 //   - Bitcoin→Web5 ([BitcoinToWeb5], [VerifyLink]): a BIP-322 signature over a challenge naming
 //     the DID ([Manager.Challenge]) proves control of an address; the host issues an
@@ -83,6 +92,41 @@
 // continues every unfinished payment. The guarantee holds when one Manager at a time uses a data
 // directory; the SQLite databases survive a crash of the process (kill -9), and with
 // [WithFullSync] a power loss.
+//
+// # Why a payment was not sent
+//
+// Every payment that was not sent says why: its [Payment].Refusal holds a stable [Reason] —
+// [ReasonNoLink], [ReasonAddressMismatch], [ReasonLinkExpired], [ReasonLinkRevoked],
+// [ReasonUntrustedIssuer], [ReasonLinkInvalid], [ReasonDIDUnresolvable] for an unverified
+// sender; [ReasonRiskAboveThreshold] with the risk and the threshold for a blocked payment;
+// [ReasonInsufficientFunds], [ReasonNoKey], [ReasonTxRejected], [ReasonStepFailed] for a failed
+// one; [ReasonAwaitingKeys] or [ReasonInProgress] for an unfinished one — and its details. The
+// reason is stored with the payment ([Manager.Payment] returns it), carried by the payment's
+// event on the bus ([TopicPaymentUnverified], [TopicPaymentBlocked], [TopicPaymentFailed]) and
+// printed by the command line.
+//
+// # Retrying a payment
+//
+// A payment ID names one attempt, and its outcome once its run ends is final: paying the same ID
+// again returns the stored Payment, field for field, whatever changed since — that is what makes
+// a retry after a crash or a timeout safe. So, after fixing the cause a Refusal names (linking
+// the address, funding it, registering the key), pay again under a NEW payment ID (for
+// instance the order's ID with an attempt number: "order-42.2"). There is deliberately no Retry
+// of an ended payment: an ID that could be re-run could be paid twice.
+//
+// Three cases keep their ID: a payment that is unfinished (OutcomePending: [ReasonInProgress]
+// or [ReasonAwaitingKeys]) continues under its ID, with Resume or by paying it again; an error
+// returned with a nil Payment (a malformed payment, an [*InsufficientFundsError] found before the
+// run started, a cancelled context) stored nothing, so the same ID may be paid again; and a
+// failed payment whose Txid is set was sent — only its record is missing — and must not be paid
+// again under any ID.
+//
+// # Stored payments
+//
+// [Manager.Pay], Execute again with the same payment, and [Manager.Payment] return the same
+// Payment, field for field, until the chain moves on: then Manager.Payment shows where the
+// transaction is ([Payment].Confirmation: its status, block height and hash) and every event
+// since, confirmations and reorgs in order ([Payment].Events).
 //
 // # Payments from one sender
 //
@@ -147,7 +191,23 @@
 //
 // # Lifecycle
 //
-// [Manager.Close] waits for the calls in progress and closes what the Manager created; it owns
-// every goroutine it started (the notifier, the ML engines' workers, the bus subscriptions, the
-// rebroadcaster and the republisher).
+// [Manager.Shutdown] refuses new calls, stops the triggers and background goroutines, waits for
+// the calls in progress no longer than its context allows, and closes what the Manager created;
+// [Manager.Close] is Shutdown without a deadline. The Manager owns every goroutine it started
+// (the notifier, the ML engines' workers, the bus subscriptions, the rebroadcaster and the
+// republisher). A Manager New did not create — the zero Manager, a nil *Manager — refuses every
+// call with a [*NotConstructedError] naming New (ErrNotConstructed), and never panics.
+//
+// # Conventions
+//
+// The SDK has one option style. A constructor takes options of one type, Option, a
+// func(*config) over an unexported configuration: it applies the defaults, then the options in
+// order, then validates the whole configuration once and returns a typed *OptionError naming
+// the offending option, its value and the reason (it matches the package's ErrInvalidOption
+// with errors.Is). Option constructors never fail and never panic, and each option's
+// documentation ends with its default. Time comes from WithClock(now func() time.Time),
+// time.Now by default; timers and sleeps use package time, so tests fake time with
+// testing/synctest. Logs go to WithLogger(*slog.Logger), silent by default. The zero value of an
+// exported type either works as documented or returns an error naming its constructor (it
+// matches the package's ErrNotConstructed with errors.Is); it never panics.
 package anya

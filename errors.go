@@ -28,16 +28,27 @@ var (
 	// ErrNoKeyStore is returned by NewIdentity on a Manager with a data directory and no key
 	// store: its identities would not survive a restart (see WithEphemeralKeys).
 	ErrNoKeyStore = errors.New("anya: no key store: give WithPassphrase, WithKEK or WithKeyStore to keep identities, or WithEphemeralKeys to lose them at Close")
+	// ErrNotConstructed is wrapped by the *NotConstructedError every method of a Manager that New
+	// did not create returns (the zero Manager, a nil *Manager).
+	ErrNotConstructed = errors.New("anya: not constructed")
+	// ErrNotEmbedded is returned by Fund and EmbeddedChain on a Manager whose chain is not a
+	// simchain (WithChain gave an rpcchain node, for instance): coins there come from mining.
+	ErrNotEmbedded = errors.New("anya: not on the embedded chain")
 )
 
-// OptionError names an option whose value is out of range.
+// OptionError names an option whose value New refuses. New validates its whole configuration
+// once, after applying the options, and returns the first invalid one.
 type OptionError struct {
-	Option string
-	Reason string
+	Option string // the option, e.g. "WithFeeRate"
+	Value  any    // the value refused; the length of a secret, never the secret
+	Reason string // what a valid value looks like
 }
 
 func (e *OptionError) Error() string {
-	return fmt.Sprintf("anya: invalid option %s: %s", e.Option, e.Reason)
+	if e.Value == nil {
+		return fmt.Sprintf("anya: invalid option %s: %s", e.Option, e.Reason)
+	}
+	return fmt.Sprintf("anya: invalid option %s = %v: %s", e.Option, e.Value, e.Reason)
 }
 
 // Unwrap returns ErrInvalidOption.
@@ -66,3 +77,21 @@ func (e *OpError) Unwrap() []error {
 	}
 	return []error{ErrInvalidOp}
 }
+
+// NotConstructedError is returned by every method of a Manager that New did not create — the
+// zero Manager or a nil *Manager — that returns an error; the others return their zero value.
+// It names the constructor, and matches ErrNotConstructed with errors.Is.
+type NotConstructedError struct {
+	Type        string // "Manager"
+	Constructor string // "New"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "anya: a zero " + e.Type + " is not usable: create it with anya." + e.Constructor
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
+
+// notConstructed is the error of a Manager New did not create.
+func notConstructed() error { return &NotConstructedError{Type: "Manager", Constructor: "New"} }

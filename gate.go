@@ -142,7 +142,10 @@ type Gate struct {
 	Factors   []Factor
 	Blocked   bool
 	Reason    string // why it was blocked
-	Txid      string // the payment's transaction, when it passed
+	// Refusal is why it was blocked (ReasonRiskAboveThreshold, with the risk and threshold); nil
+	// when it passed.
+	Refusal *Refusal
+	Txid    string // the payment's transaction, when it passed
 }
 
 func (*Gate) direction() Direction { return DirectionMLToBitcoin }
@@ -175,7 +178,8 @@ func (m *Manager) gate(ctx context.Context, op MLToBitcoin) (*Gate, error) {
 		"risk_score": risk, "block": risk >= DefaultRiskThreshold,
 	})
 	if errors.Is(err, security.ErrBlocked) {
-		g.Blocked, g.Reason = true, fmt.Sprintf("fraud risk %.3f is at or above %.2f", risk, DefaultRiskThreshold)
+		g.Blocked, g.Refusal = true, riskRefusal("", risk)
+		g.Reason = g.Refusal.Message
 		return g, nil
 	}
 	if err != nil {

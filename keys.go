@@ -212,6 +212,9 @@ func (m *Manager) remember(id *Identity) {
 // run or, with a durable key store, an earlier one) or added with AddIdentity in this run —
 // ready to sign: its DID's signer, and SignChallenge with its Bitcoin key.
 func (m *Manager) Identity(d string) (*Identity, error) {
+	if m == nil || !m.built {
+		return nil, notConstructed()
+	}
 	m.idsMu.Lock()
 	defer m.idsMu.Unlock()
 	id, ok := m.ids[d]
@@ -223,6 +226,9 @@ func (m *Manager) Identity(d string) (*Identity, error) {
 
 // Identities returns the DIDs of the identities whose keys the Manager holds, sorted.
 func (m *Manager) Identities() []string {
+	if m == nil {
+		return nil
+	}
 	m.idsMu.Lock()
 	defer m.idsMu.Unlock()
 	out := make([]string, 0, len(m.ids))
@@ -266,7 +272,7 @@ func (m *Manager) startRepublisher(context.Context) error {
 		m.republish(ctx) // at start: a gateway may have dropped them while the host was down
 		every(ctx, m.cfg.republishEvery, m.republish)
 	}()
-	m.onClose(func() error {
+	m.onStop(func() error {
 		cancel()
 		<-done
 		return nil

@@ -32,6 +32,9 @@ const maxChallengeSkew = time.Minute
 // the DID d. It names both, the time, and a nonce only this Manager can compute, and can be
 // answered for DefaultChallengeTTL.
 func (m *Manager) Challenge(d, address string) (string, error) {
+	if m == nil || !m.built {
+		return "", notConstructed()
+	}
 	if _, err := did.Parse(d); err != nil {
 		return "", &OpError{Op: "Challenge", Field: "DID", Reason: "not a DID", Err: err}
 	}
@@ -212,8 +215,18 @@ type LinkVerification struct {
 	// claim, and the BIP-322 proof inside it. Verified needs all of them.
 	Score  float64
 	Reason string // the first check that failed; empty when verified
+	// Refusal is why the link did not verify, as a stable Reason with Reason above as its
+	// message; nil when verified.
+	Refusal *Refusal
 	// Credential is the verified credential, as the security context holds it.
 	Credential *security.Credential
+}
+
+// refuse marks v as not verified for reason r, with message.
+func (v *LinkVerification) refuse(r Reason, message string) *LinkVerification {
+	v.Verified, v.Reason = false, message
+	v.Refusal = &Refusal{Reason: r, Message: message}
+	return v
 }
 
 func (*LinkVerification) direction() Direction { return DirectionBitcoinToWeb5 }
@@ -221,13 +234,17 @@ func (*LinkVerification) direction() Direction { return DirectionBitcoinToWeb5 }
 func (op VerifyLink) name() string { return "VerifyLink" }
 
 func (op VerifyLink) execute(ctx context.Context, m *Manager) (Result, error) {
+	return result(m.verifyLinkOp(ctx, op))
+}
+
+func (m *Manager) verifyLinkOp(ctx context.Context, op VerifyLink) (*LinkVerification, error) {
 	if _, err := did.Parse(op.DID); err != nil {
 		return nil, &OpError{Op: op.name(), Field: "DID", Reason: "not a DID", Err: err}
 	}
 	if _, err := bitcoin.ParseAddress(op.Address, m.net); err != nil {
 		return nil, &OpError{Op: op.name(), Field: "Address", Reason: "not a " + m.net.String() + " address", Err: err}
 	}
-	return result(m.verifyLink(ctx, op.DID, op.Address, op.Credential))
+	return m.verifyLink(ctx, op.DID, op.Address, op.Credential)
 }
 
 // linkChecks is how many checks a link verification makes.
@@ -235,7 +252,7 @@ const linkChecks = 6
 
 // verifyLink verifies the link of d to address, through credential or the stored links.
 func (m *Manager) verifyLink(ctx context.Context, d, address, credential string) (*LinkVerification, error) {
-	best := &LinkVerification{DID: d, Address: address, Reason: "no address-link credential for this address"}
+	best := &LinkVerification{DID: d, Address: address}
 	st, err := m.identity(ctx, d)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -243,14 +260,21 @@ func (m *Manager) verifyLink(ctx context.Context, d, address, credential string)
 		}
 		var re *did.ResolutionError
 		if errors.As(err, &re) {
-			best.Reason = "the DID does not resolve: " + re.Error()
-			return best, nil
+			return best.refuse(ReasonDIDUnresolvable, "the DID does not resolve: "+re.Error()), nil
 		}
 		return nil, err
 	}
 	candidates := []string{credential}
 	if credential == "" {
 		candidates = st.linksFor(address)
+		switch {
+		case len(candidates) > 0:
+		case len(st.links) > 0:
+			return best.refuse(ReasonAddressMismatch, fmt.Sprintf("%s is linked to %d other addresses, not to %s", d, st.linkedAddresses(),
+				address)), nil
+		default:
+			return best.refuse(ReasonNoLink, "no address-link credential for "+d), nil
+		}
 	}
 	for _, c := range candidates {
 		v := m.checkLinkCached(ctx, d, address, c)
@@ -296,34 +320,40 @@ func (m *Manager) checkLinkCached(ctx context.Context, d, address, token string)
 func (m *Manager) checkLink(ctx context.Context, d, address, token string) *LinkVerification {
 	v := &LinkVerification{DID: d, Address: address}
 	passed := 1 // the DID resolves
-	fail := func(reason string) *LinkVerification {
+	fail := func(r Reason, message string) *LinkVerification {
 		v.Score = float64(passed) / linkChecks
-		v.Reason = reason
-		return v
+		return v.refuse(r, message)
 	}
 	cred, err := m.verifier.Verify(ctx, token)
 	if err != nil {
-		return fail("credential: " + err.Error())
+		r := ReasonLinkInvalid
+		switch {
+		case errors.Is(err, vc.ErrExpired):
+			r = ReasonLinkExpired
+		case errors.Is(err, vc.ErrRevoked), errors.Is(err, vc.ErrSuspended):
+			r = ReasonLinkRevoked
+		}
+		return fail(r, "credential: "+err.Error())
 	}
 	passed++
 	if !cred.HasType(LinkCredentialType) {
-		return fail("not a " + LinkCredentialType)
+		return fail(ReasonLinkInvalid, "not a "+LinkCredentialType)
 	}
 	if !m.trusted[cred.Issuer.ID] {
-		return fail("issuer " + cred.Issuer.ID + " is not trusted")
+		return fail(ReasonUntrustedIssuer, "issuer "+cred.Issuer.ID+" is not trusted")
 	}
 	passed++
 	if len(cred.CredentialSubject) != 1 || cred.CredentialSubject[0].ID() != d {
-		return fail("the credential's subject is not " + d)
+		return fail(ReasonLinkInvalid, "the credential's subject is not "+d)
 	}
 	passed++
 	sub := cred.CredentialSubject[0]
 	if a, _ := sub["address"].(string); a != address {
-		return fail("the credential links another address")
+		return fail(ReasonAddressMismatch, "the credential links another address")
 	}
 	pkh, err := didpkh.FromAddress(didpkh.ChainOf(m.chain.Params()), address)
 	if acct, _ := sub["account"].(string); err != nil || acct != pkh.String() {
-		return fail("the credential's account is not the address on this chain")
+		return fail(ReasonAddressMismatch, "the credential's account is not the address on this chain")
 	}
 	passed++
 	proof, _ := sub["proof"].(map[string]any)
@@ -331,12 +361,12 @@ func (m *Manager) checkLink(ctx context.Context, d, address, token string) *Link
 	sig, _ := proof["signature"].(string)
 	p, err := parseChallenge(ch)
 	if err != nil || p.DID != d || p.Address != address {
-		return fail("the proof's challenge does not name the DID and address")
+		return fail(ReasonLinkInvalid, "the proof's challenge does not name the DID and address")
 	}
 	addr, _ := bitcoin.ParseAddress(address, m.net)
 	res, err := bitcoin.VerifyMessage(ctx, addr, ch, sig)
 	if err != nil || res.Result != bitcoin.Valid {
-		return fail("the BIP-322 proof does not verify")
+		return fail(ReasonLinkInvalid, "the BIP-322 proof does not verify")
 	}
 	passed++
 	v.Verified, v.Score = true, 1
@@ -355,6 +385,15 @@ func (s *identityState) linksFor(address string) []string {
 		}
 	}
 	return out
+}
+
+// linkedAddresses returns how many distinct addresses the stored links name.
+func (s *identityState) linkedAddresses() int {
+	seen := map[string]bool{}
+	for _, l := range s.links {
+		seen[l.Address] = true
+	}
+	return len(seen)
 }
 
 // decodeLink reads a link record's data.

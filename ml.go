@@ -19,40 +19,27 @@ type mlConfig struct {
 // WithFraudModel scores payments with model m, whose schema names the transaction and identity
 // features it needs (see the models package). Defaults to the shipped models.Fraud.
 func WithFraudModel(m *ml.Model) Option {
-	return func(c *config) error {
-		if m == nil {
-			return &OptionError{Option: "WithFraudModel", Reason: "nil model"}
-		}
+	return func(c *config) {
+		c.give("WithFraudModel")
 		c.ml.fraud = m
-		return nil
 	}
 }
 
 // WithReputationModel scores identities with model m. Defaults to the shipped
 // models.Reputation.
 func WithReputationModel(m *ml.Model) Option {
-	return func(c *config) error {
-		if m == nil {
-			return &OptionError{Option: "WithReputationModel", Reason: "nil model"}
-		}
+	return func(c *config) {
+		c.give("WithReputationModel")
 		c.ml.reputation = m
-		return nil
 	}
 }
 
 // WithMLOptions passes options to both ML engines (a backend, batching, latency bounds), after
-// the Manager's own. Defaults to ONNX Runtime when its library is found, the pure-Go evaluator
-// otherwise (ml.WithGoFallback), explaining DefaultFactors factors per score.
+// the Manager's own. Defaults to ONNX Runtime when its library is found (ml.FindORTLibrary), the
+// pure-Go evaluator otherwise (ml.WithGoFallback; Manager.BackendReason says which and why),
+// explaining DefaultFactors factors per score.
 func WithMLOptions(opts ...ml.Option) Option {
-	return func(c *config) error {
-		for _, o := range opts {
-			if o == nil {
-				return &OptionError{Option: "WithMLOptions", Reason: "nil option"}
-			}
-		}
-		c.ml.opts = append(c.ml.opts, opts...)
-		return nil
-	}
+	return func(c *config) { c.ml.opts = append(c.ml.opts, opts...) }
 }
 
 func (m *Manager) openML(ctx context.Context) error {
@@ -105,10 +92,22 @@ func (s *engineScorer) score(ctx context.Context, v []float32) (float64, string,
 }
 
 // Backend returns the ML backend scoring the Manager's models: "ort" (ONNX Runtime) or "go"
-// (the pure-Go evaluator).
+// (the pure-Go evaluator); "" for a Manager New did not create.
 func (m *Manager) Backend() string {
-	if s, ok := m.fraud.(*engineScorer); ok {
-		return s.e.Backend()
+	return m.BackendReason().Backend
+}
+
+// BackendReason says which ML backend scores the Manager's models and why (the fraud engine's
+// ml.Engine.BackendReason; both engines are configured alike): ONNX Runtime and where its
+// library was found, the pure-Go evaluator and the error that made the engine fall back to
+// it, or a backend given with WithMLOptions. It is the zero ml.BackendReason for a Manager New
+// did not create.
+func (m *Manager) BackendReason() ml.BackendReason {
+	if m == nil {
+		return ml.BackendReason{}
 	}
-	return ""
+	if s, ok := m.fraud.(*engineScorer); ok {
+		return s.e.BackendReason()
+	}
+	return ml.BackendReason{}
 }

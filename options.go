@@ -13,6 +13,7 @@ import (
 	"github.com/anya-org/anya-go/security"
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/did/diddht"
+	"github.com/anya-org/anya-go/web5/vc"
 )
 
 // Defaults of New and of the bridges.
@@ -53,8 +54,9 @@ const (
 	KeysFile     = "keys.db"     // the key store of WithPassphrase and WithKEK: keys encrypted at rest
 )
 
-// Option configures New.
-type Option func(*config) error
+// Option configures New. Options are applied in order over the defaults; New then validates
+// the whole configuration once and reports the first invalid option as an *OptionError.
+type Option func(*config)
 
 type config struct {
 	dataDir       string
@@ -73,6 +75,7 @@ type config struct {
 	breakers      *resilience.Registry[string, *resilience.CircuitBreaker]
 	fullSync      bool
 	ml            mlConfig
+	status        vc.StatusListFetcher
 
 	rebroadcastEvery time.Duration
 	republishEvery   time.Duration
@@ -82,34 +85,110 @@ type config struct {
 	passphrase    []byte
 	kek           []byte
 	ephemeralKeys bool
-	keyOptions    []string // the options that set one, to report a conflict
+	keyOptions    []string // the options that chose one, in order, to report a conflict
+
+	// given records the options given whose zero value is not their default (WithBus(nil), ...),
+	// so that validate can tell a nil given from none.
+	given map[string]bool
+}
+
+// defaultConfig is New's configuration before its options.
+func defaultConfig() config {
+	return config{feeRate: DefaultFeeRate, confirmations: DefaultConfirmations, now: time.Now, logger: slog.New(slog.DiscardHandler),
+		rebroadcastEvery: DefaultRebroadcastInterval, republishEvery: DefaultRepublishInterval, given: map[string]bool{}}
+}
+
+func (c *config) give(opt string) {
+	if c.given == nil {
+		c.given = map[string]bool{}
+	}
+	c.given[opt] = true
+}
+
+// validate checks the whole configuration once, after the options: the first invalid option
+// is returned as an *OptionError. Secrets are never put in the error: their length is.
+func (c *config) validate() error {
+	bad := func(opt string, v any, reason string) error {
+		return &OptionError{Option: opt, Value: v, Reason: reason}
+	}
+	switch {
+	case c.given["WithDataDir"] && c.dataDir == "":
+		return bad("WithDataDir", c.dataDir, "empty directory")
+	case c.given["WithBus"] && c.bus == nil:
+		return bad("WithBus", nil, "nil bus")
+	case c.given["WithChain"] && c.chain == nil:
+		return bad("WithChain", nil, "nil chain")
+	case c.given["WithDHTClient"] && c.dht == nil:
+		return bad("WithDHTClient", nil, "nil client")
+	case c.given["WithHostDID"] && c.host == nil:
+		return bad("WithHostDID", nil, "nil bearer DID")
+	case c.logger == nil:
+		return bad("WithLogger", nil, "nil logger")
+	case c.now == nil:
+		return bad("WithClock", nil, "nil clock")
+	case c.feeRate < bitcoin.MinRelayFeeRate:
+		return bad("WithFeeRate", c.feeRate, fmt.Sprintf("below the minimum relay fee rate (%d sat/kvB)", bitcoin.MinRelayFeeRate))
+	case c.confirmations < 1 || c.confirmations > bitcoin.DefaultSafetyLimit:
+		return bad("WithConfirmations", c.confirmations, fmt.Sprintf("must be in 1..%d", bitcoin.DefaultSafetyLimit))
+	case c.given["WithBoundaries"] && len(c.boundaries) == 0:
+		return bad("WithBoundaries", len(c.boundaries), "no boundaries: every crossing would be refused")
+	case c.given["WithRedactionKey"] && len(c.redactionKey) < 16:
+		return bad("WithRedactionKey", fmt.Sprintf("%d bytes", len(c.redactionKey)), "shorter than 16 bytes")
+	case c.given["WithBreakers"] && c.breakers == nil:
+		return bad("WithBreakers", nil, "nil registry")
+	case c.given["WithFraudModel"] && c.ml.fraud == nil:
+		return bad("WithFraudModel", nil, "nil model")
+	case c.given["WithReputationModel"] && c.ml.reputation == nil:
+		return bad("WithReputationModel", nil, "nil model")
+	case c.republishEvery < time.Minute:
+		return bad("WithRepublishInterval", c.republishEvery, "shorter than a minute")
+	case c.given["WithPassphrase"] && len(c.passphrase) == 0:
+		return bad("WithPassphrase", "0 bytes", "empty passphrase")
+	case c.given["WithKEK"] && len(c.kek) != keystore.KEKSize:
+		return bad("WithKEK", fmt.Sprintf("%d bytes", len(c.kek)), fmt.Sprintf("a key-encryption key is %d bytes", keystore.KEKSize))
+	case c.given["WithCredentialStatus"] && c.status == nil:
+		return bad("WithCredentialStatus", nil, "nil status list fetcher")
+	case c.given["WithKeyStore"] && c.keyStore == nil:
+		return bad("WithKeyStore", nil, "nil key store")
+	case len(c.keyOptions) > 1:
+		return bad(c.keyOptions[1], nil, "the key store is already chosen by "+c.keyOptions[0]+
+			": give one of WithKeyStore, WithPassphrase, WithKEK and WithEphemeralKeys")
+	}
+	for _, m := range c.methods {
+		if m == nil {
+			return bad("WithDIDMethods", nil, "nil method resolver")
+		}
+	}
+	for _, d := range c.trusted {
+		if _, err := did.Parse(d); err != nil {
+			return bad("WithTrustedIssuers", d, err.Error())
+		}
+	}
+	for _, o := range c.ml.opts {
+		if o == nil {
+			return bad("WithMLOptions", nil, "nil option")
+		}
+	}
+	return nil
 }
 
 // keyOption records that option opt chose the key store.
-func (c *config) keyOption(opt string) error {
-	if len(c.keyOptions) > 0 {
-		return &OptionError{Option: opt, Reason: "the key store is already chosen by " + c.keyOptions[0] + ": give one of WithKeyStore, WithPassphrase, WithKEK and WithEphemeralKeys"}
-	}
+func (c *config) keyOption(opt string) {
+	c.give(opt)
 	c.keyOptions = append(c.keyOptions, opt)
-	return nil
 }
 
 // WithPassphrase keeps the keys of the identities NewIdentity creates (and of the host's DID,
 // unless WithHostDID gives it) in the data directory's KeysFile, encrypted at rest under a key
 // derived from passphrase with Argon2id (the keystore package's Passphrase and DefaultKDF), so
 // that a Manager started again on the directory with the same passphrase signs for them. A
-// different passphrase makes New fail with an error matching keystore.ErrWrongKey. Defaults to
-// no key store (see WithEphemeralKeys).
+// different passphrase makes New fail with an error matching keystore.ErrWrongKey. At most one
+// of WithPassphrase, WithKEK, WithKeyStore and WithEphemeralKeys may be given. Defaults to no
+// key store (see WithEphemeralKeys).
 func WithPassphrase(passphrase []byte) Option {
-	return func(c *config) error {
-		if len(passphrase) == 0 {
-			return &OptionError{Option: "WithPassphrase", Reason: "empty passphrase"}
-		}
-		if err := c.keyOption("WithPassphrase"); err != nil {
-			return err
-		}
+	return func(c *config) {
+		c.keyOption("WithPassphrase")
 		c.passphrase = bytes.Clone(passphrase)
-		return nil
 	}
 }
 
@@ -117,15 +196,9 @@ func WithPassphrase(passphrase []byte) Option {
 // by the host elsewhere (a secret manager, a hardware token), instead of a passphrase. Defaults
 // to no key store (see WithEphemeralKeys).
 func WithKEK(kek []byte) Option {
-	return func(c *config) error {
-		if len(kek) != keystore.KEKSize {
-			return &OptionError{Option: "WithKEK", Reason: fmt.Sprintf("a key-encryption key is %d bytes, not %d", keystore.KEKSize, len(kek))}
-		}
-		if err := c.keyOption("WithKEK"); err != nil {
-			return err
-		}
+	return func(c *config) {
+		c.keyOption("WithKEK")
 		c.kek = bytes.Clone(kek)
-		return nil
 	}
 }
 
@@ -133,15 +206,9 @@ func WithKEK(kek []byte) Option {
 // (with its own KDF cost, or an External key management service), or any keystore.Store.
 // Defaults to no key store (see WithEphemeralKeys).
 func WithKeyStore(s keystore.Store) Option {
-	return func(c *config) error {
-		if s == nil {
-			return &OptionError{Option: "WithKeyStore", Reason: "nil key store"}
-		}
-		if err := c.keyOption("WithKeyStore"); err != nil {
-			return err
-		}
+	return func(c *config) {
+		c.keyOption("WithKeyStore")
 		c.keyStore = s
-		return nil
 	}
 }
 
@@ -154,39 +221,28 @@ func WithKeyStore(s keystore.Store) Option {
 // temporary directory (no WithDataDir) keeps keys in memory — its directory goes at Close anyway
 // — and a Manager on a host's data directory refuses NewIdentity with ErrNoKeyStore rather than
 // create identities it would lose; AddIdentity, whose keys the host keeps, works either way.
+// Defaults to off: keys in memory on a temporary directory, none on a host's data directory.
 func WithEphemeralKeys() Option {
-	return func(c *config) error {
-		if err := c.keyOption("WithEphemeralKeys"); err != nil {
-			return err
-		}
+	return func(c *config) {
+		c.keyOption("WithEphemeralKeys")
 		c.ephemeralKeys = true
-		return nil
 	}
 }
 
 // WithRepublishInterval sets how often the Manager republishes the DID documents of the
-// did:dht identities it holds keys for (it also does at start). Defaults to
+// did:dht identities it holds keys for (it also does at start); at least a minute. Defaults to
 // DefaultRepublishInterval.
 func WithRepublishInterval(d time.Duration) Option {
-	return func(c *config) error {
-		if d < time.Minute {
-			return &OptionError{Option: "WithRepublishInterval", Reason: "shorter than a minute"}
-		}
-		c.republishEvery = d
-		return nil
-	}
+	return func(c *config) { c.republishEvery = d }
 }
 
-// WithDataDir keeps the Manager's databases (WorkflowFile, StateFile, AuditFile, DWNFile) in
-// dir, created if needed, so that payments, records and the audit log survive a restart. Defaults to a new
-// temporary directory that Close removes.
+// WithDataDir keeps the Manager's databases (WorkflowFile, StateFile, AuditFile, DWNFile,
+// DHTFile and KeysFile) in dir, created if needed, so that payments, records and the audit log
+// survive a restart. Defaults to a new temporary directory that Close removes.
 func WithDataDir(dir string) Option {
-	return func(c *config) error {
-		if dir == "" {
-			return &OptionError{Option: "WithDataDir", Reason: "empty directory"}
-		}
+	return func(c *config) {
+		c.give("WithDataDir")
 		c.dataDir = dir
-		return nil
 	}
 }
 
@@ -195,26 +251,20 @@ func WithDataDir(dir string) Option {
 // delivers in-process (a bus with a byte-level transport carries only concrete payload types).
 // Defaults to a new bus that Close closes.
 func WithBus(b *bus.Bus) Option {
-	return func(c *config) error {
-		if b == nil {
-			return &OptionError{Option: "WithBus", Reason: "nil bus"}
-		}
+	return func(c *config) {
+		c.give("WithBus")
 		c.bus = b
-		return nil
 	}
 }
 
-// WithChain makes the Manager use chain c (an rpcchain node, a simchain, ...), which the host
+// WithChain makes the Manager use chain ch (an rpcchain node, a simchain, ...), which the host
 // owns, on any network the bitcoin package knows — btcd's simnet included, whose chain, unlike
 // regtest's, survives a restart of the node. Defaults to a new embedded regtest simchain that
-// Close closes.
+// Close closes (see Manager.EmbeddedChain and Manager.Fund).
 func WithChain(ch bitcoin.Chain) Option {
-	return func(c *config) error {
-		if ch == nil {
-			return &OptionError{Option: "WithChain", Reason: "nil chain"}
-		}
+	return func(c *config) {
+		c.give("WithChain")
 		c.chain = ch
-		return nil
 	}
 }
 
@@ -222,126 +272,78 @@ func WithChain(ch bitcoin.Chain) Option {
 // gateway of the host's choosing). Defaults to a client of an in-process gateway, so that
 // did:dht works without a network.
 func WithDHTClient(client *diddht.Client) Option {
-	return func(c *config) error {
-		if client == nil {
-			return &OptionError{Option: "WithDHTClient", Reason: "nil client"}
-		}
+	return func(c *config) {
+		c.give("WithDHTClient")
 		c.dht = client
-		return nil
 	}
 }
 
-// WithDIDMethods adds DID methods (did:web, ...) to the ones the Manager resolves. Defaults to
-// did:key, did:jwk, did:pkh and did:dht only.
+// WithDIDMethods adds DID methods (did:web, ...) to the ones the Manager resolves; the resolver
+// is did.NewResolver over the default methods and these, in order. Defaults to did:key,
+// did:jwk, did:pkh and did:dht only.
 func WithDIDMethods(methods ...did.MethodResolver) Option {
-	return func(c *config) error {
-		for _, m := range methods {
-			if m == nil {
-				return &OptionError{Option: "WithDIDMethods", Reason: "nil method resolver"}
-			}
-		}
-		c.methods = append(c.methods, methods...)
-		return nil
-	}
+	return func(c *config) { c.methods = append(c.methods, methods...) }
 }
 
 // WithHostDID makes the Manager act as b: the issuer of address-link credentials and the
 // grantee that writes payment records into identities' data stores. A host with a data
 // directory should pass the same DID on every start, or its earlier credentials stop being
-// trusted. Defaults to a new did:key (Ed25519) for each Manager.
+// trusted. Defaults to a new did:key (Ed25519) for each Manager, or the one kept in a durable
+// key store (WithPassphrase, WithKEK, WithKeyStore).
 func WithHostDID(b *did.BearerDID) Option {
-	return func(c *config) error {
-		if b == nil {
-			return &OptionError{Option: "WithHostDID", Reason: "nil bearer DID"}
-		}
+	return func(c *config) {
+		c.give("WithHostDID")
 		c.host = b
-		return nil
 	}
 }
 
 // WithTrustedIssuers adds issuers whose credentials count as KYC (credentials of type
-// KYCCredentialType) and as address links. The host's DID is always trusted. Defaults to none.
+// KYCCredentialType) and as address links. The host's DID is always trusted. Defaults to none
+// but the host.
 func WithTrustedIssuers(dids ...string) Option {
-	return func(c *config) error {
-		for _, d := range dids {
-			if _, err := did.Parse(d); err != nil {
-				return &OptionError{Option: "WithTrustedIssuers", Reason: err.Error()}
-			}
-		}
-		c.trusted = append(c.trusted, dids...)
-		return nil
-	}
+	return func(c *config) { c.trusted = append(c.trusted, dids...) }
 }
 
 // WithLogger sets the logger of the Manager and the components it creates. Defaults to a
-// logger that discards everything.
+// logger that discards everything (slog.DiscardHandler).
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return &OptionError{Option: "WithLogger", Reason: "nil logger"}
-		}
-		c.logger = l
-		return nil
-	}
+	return func(c *config) { c.logger = l }
 }
 
 // WithClock sets the clock of the Manager and the components it creates (credential validity,
 // record timestamps, audit entries, workflow transitions). Defaults to time.Now.
 func WithClock(now func() time.Time) Option {
-	return func(c *config) error {
-		if now == nil {
-			return &OptionError{Option: "WithClock", Reason: "nil clock"}
-		}
-		c.now = now
-		return nil
-	}
+	return func(c *config) { c.now = now }
 }
 
-// WithFeeRate sets the fee rate of the Manager's payments, in sat/kvB. Defaults to
-// DefaultFeeRate.
+// WithFeeRate sets the fee rate of the Manager's payments, in sat/kvB; at least
+// bitcoin.MinRelayFeeRate. Defaults to DefaultFeeRate.
 func WithFeeRate(r bitcoin.FeeRate) Option {
-	return func(c *config) error {
-		if r < bitcoin.MinRelayFeeRate {
-			return &OptionError{Option: "WithFeeRate", Reason: "below the minimum relay fee rate"}
-		}
-		c.feeRate = r
-		return nil
-	}
+	return func(c *config) { c.feeRate = r }
 }
 
 // WithConfirmations sets how many confirmations make a payment confirmed (its record's status
-// then changes and TopicPaymentConfirmed is published). Defaults to DefaultConfirmations.
+// then changes and TopicPaymentConfirmed is published), in 1..144. Defaults to
+// DefaultConfirmations.
 func WithConfirmations(n int) Option {
-	return func(c *config) error {
-		if n < 1 || n > bitcoin.DefaultSafetyLimit {
-			return &OptionError{Option: "WithConfirmations", Reason: "must be in 1..144"}
-		}
-		c.confirmations = n
-		return nil
-	}
+	return func(c *config) { c.confirmations = n }
 }
 
-// WithBoundaries replaces the trust boundaries every crossing between protocols passes.
-// Defaults to DefaultBoundaries.
+// WithBoundaries replaces the trust boundaries every crossing between protocols passes (at
+// least one). Defaults to DefaultBoundaries.
 func WithBoundaries(bs []security.Boundary) Option {
-	return func(c *config) error {
-		if len(bs) == 0 {
-			return &OptionError{Option: "WithBoundaries", Reason: "no boundaries: every crossing would be refused"}
-		}
+	return func(c *config) {
+		c.give("WithBoundaries")
 		c.boundaries = bs
-		return nil
 	}
 }
 
 // WithRedactionKey sets the key that turns DIDs into pseudonyms before they reach ML (at least
 // 16 bytes). Defaults to a random key for each Manager.
 func WithRedactionKey(key []byte) Option {
-	return func(c *config) error {
-		if len(key) < 16 {
-			return &OptionError{Option: "WithRedactionKey", Reason: "shorter than 16 bytes"}
-		}
-		c.redactionKey = append([]byte(nil), key...)
-		return nil
+	return func(c *config) {
+		c.give("WithRedactionKey")
+		c.redactionKey = bytes.Clone(key)
 	}
 }
 
@@ -350,20 +352,27 @@ func WithRedactionKey(key []byte) Option {
 // resilience package's defaults, named after their protocol, that publish their events on the
 // Manager's bus (resilience.>).
 func WithBreakers(r *resilience.Registry[string, *resilience.CircuitBreaker]) Option {
-	return func(c *config) error {
-		if r == nil {
-			return &OptionError{Option: "WithBreakers", Reason: "nil registry"}
-		}
+	return func(c *config) {
+		c.give("WithBreakers")
 		c.breakers = r
-		return nil
 	}
 }
 
 // WithFullSync makes every commit of the Manager's databases wait for the disk, so that
 // payments and records survive power loss, not only a crash of the process. Defaults to off.
 func WithFullSync() Option {
-	return func(c *config) error {
-		c.fullSync = true
-		return nil
+	return func(c *config) { c.fullSync = true }
+}
+
+// WithCredentialStatus makes the Manager check the status lists (revocation, suspension) of
+// the credentials it verifies — address links, and credentials given to AddCredential — by
+// fetching their status list credentials with f (vc.HTTPStatusLists on the web). A revoked or
+// suspended address link does not verify (ReasonLinkRevoked). A link's verdict is cached for
+// up to DefaultCacheTTL, so a revocation takes effect within that. Defaults to no status check:
+// a credential's status entries are not followed.
+func WithCredentialStatus(f vc.StatusListFetcher) Option {
+	return func(c *config) {
+		c.give("WithCredentialStatus")
+		c.status = f
 	}
 }

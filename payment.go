@@ -33,8 +33,9 @@ import (
 // audited, under a security context with the sender as principal and the verified link as
 // credential; the engine publishes each transition on the bus. PaymentID is the idempotency
 // key and the run ID: executing the same payment again returns its stored outcome, or
-// continues it. Execute returns a *Payment — also, with an error wrapping ErrPaymentFailed,
-// for a run that failed.
+// continues it (see the package documentation, "Retrying a payment"). Manager.Pay, and
+// Execute, return a *Payment — also, with an error wrapping ErrPaymentFailed, for a run that
+// failed — whose Refusal says why it was not sent.
 type TriProtocol struct {
 	PaymentID        string
 	SenderDID        string
@@ -56,19 +57,47 @@ const (
 	OutcomePending    Outcome = "pending"    // unfinished: stored, to be continued by Resume
 )
 
-// Payment is the outcome of a verified payment (the result of TriProtocol).
+// Steps of the built-in verified-payment workflow, as its runs name them.
+const (
+	StepVerifySender  = "verify_sender"
+	StepAssessRisk    = "fraud_assessment"
+	StepSendPayment   = "send_payment"
+	StepRecordPayment = "record_payment"
+)
+
+// Payment is a verified payment (the result of TriProtocol and Pay), as stored: Pay, Execute
+// again with the same payment, and Manager.Payment return the same Payment, field for field,
+// until the chain or the run moves on.
 type Payment struct {
-	PaymentID         string
-	Status            workflow.RunStatus
-	Outcome           Outcome
+	PaymentID string
+	Status    workflow.RunStatus
+	Outcome   Outcome
+	// Refusal says why the payment was not sent — for every outcome but OutcomeSent — as a
+	// stable Reason with its details; nil for a sent payment.
+	Refusal           *Refusal
 	SenderVerified    bool
 	VerificationScore float64
 	Risk              float64
 	Txid              string
 	RecordID          string // the payment's record in the sender's records store
-	Error             string // why it failed
+	Error             string // why the run failed, as the workflow engine stored it
+	// Confirmation is where the payment's transaction is on the chain, as the Manager's block
+	// triggers last saw it; nil until the payment is sent and recorded.
+	Confirmation *Confirmation
+	// Events are the payment's events, in order, as published on the bus (PaymentEvent): its
+	// history of confirmations and reorgs, or the one event of a payment that ended unsent.
+	Events []PaymentEvent
 	// Run is the workflow run as stored, step by step.
 	Run *workflow.Result
+}
+
+// Confirmation is where a sent payment's transaction is on the chain.
+type Confirmation struct {
+	// Status is PaymentBroadcast (in the mempool, or back there after a reorg), PaymentIncluded
+	// (in a block with fewer confirmations than WithConfirmations asks) or PaymentConfirmed.
+	Status    string
+	Height    int32  // the height of the block holding the transaction; 0 when none
+	BlockHash string // that block's hash; "" when none
 }
 
 func (*Payment) direction() Direction { return DirectionTriProtocol }
@@ -96,19 +125,22 @@ func (m *Manager) pay(ctx context.Context, op TriProtocol) (*Payment, error) {
 	_, err := m.engine.Get(ctx, p.ID)
 	switch {
 	case errors.Is(err, workflow.ErrNotFound):
-		// A new payment: verify who pays, compute its features, then start it.
+		// A new payment: verify who pays, compute its features, note its start (and its
+		// features), then start it.
 		sc, v, err := m.securityContext(ctx, p.DID, p.From, op.Credential)
 		if err != nil {
 			return nil, err
 		}
+		var vec []float32
 		if v.Verified {
-			vec, err := m.interaction(security.NewContext(ctx, sc), p)
-			if err != nil {
+			if vec, err = m.interaction(security.NewContext(ctx, sc), p); err != nil {
 				return nil, err
 			}
-			if err := m.state.putFeatures(ctx, p.ID, vec); err != nil {
-				return nil, err
-			}
+		}
+		if err := m.state.start(ctx, p.ID, vec); err != nil {
+			return nil, err
+		}
+		if vec != nil {
 			m.features.Store(p.ID, vec)
 		}
 		ctx = security.NewContext(ctx, sc)
@@ -124,47 +156,209 @@ func (m *Manager) pay(ctx context.Context, op TriProtocol) (*Payment, error) {
 			}
 		}
 	}
-	res, err := m.engine.Run(ctx, workflow.VerifiedPaymentName, p.ID, input)
+	_, err = m.engine.Run(ctx, workflow.VerifiedPaymentName, p.ID, input)
 	var runErr *workflow.RunError
 	if err != nil && !errors.As(err, &runErr) {
 		return nil, err
 	}
-	out := paymentOf(res)
+	out, err := m.storedPayment(ctx, p.ID, p.DID)
+	if err != nil {
+		return nil, err
+	}
 	if runErr != nil {
-		return out, fmt.Errorf("%w: %w", ErrPaymentFailed, err)
+		return out, fmt.Errorf("%w: %w", ErrPaymentFailed, runErr)
 	}
 	return out, nil
 }
 
-// paymentOf reads a verified-payment run.
-func paymentOf(r *workflow.Result) *Payment {
+// storedPayment reads verified payment id as stored — its run, the refusal and events the
+// Manager noted, its transaction's place on the chain — after noting, the first time it sees
+// the run ended unsent, its outcome and event (published at once). sender is the sender's DID
+// for that event ("" to read it from the run).
+func (m *Manager) storedPayment(ctx context.Context, id, sender string) (*Payment, error) {
+	r, err := m.engine.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	p, err := m.paymentOf(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if !r.Status.Finished() {
+		return p, nil
+	}
+	if p.Outcome == OutcomeSent {
+		return p, nil // noted with its payment row (insertPayment)
+	}
+	if sender == "" {
+		if sender, err = m.runSender(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	ev := PaymentEvent{PaymentID: id, DID: sender, Txid: p.Txid, RecordID: p.RecordID, Outcome: p.Outcome, Refusal: p.Refusal}
+	queued, err := m.state.settle(ctx, outcomeTopics[p.Outcome], ev)
+	if err != nil {
+		return nil, err
+	}
+	if queued {
+		m.publishOutbox(ctx)
+		if p.Events, err = m.state.history(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// runSender returns the sender's DID of verified payment id, from its run's input.
+func (m *Manager) runSender(ctx context.Context, id string) (string, error) {
+	rec, err := m.store.Load(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	var in struct {
+		DID string `json:"sender_did"`
+	}
+	if err := json.Unmarshal(rec.Input, &in); err != nil {
+		return "", fmt.Errorf("anya: run %s input: %w", id, err)
+	}
+	return in.DID, nil
+}
+
+// reconcileOutcomes notes the outcome of every payment the Manager started whose run ended
+// while no one looked — a crash between the run's end and its note — and queues its event.
+func (m *Manager) reconcileOutcomes(ctx context.Context) error {
+	ids, err := m.state.openOutcomes(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		p, err := m.storedPayment(ctx, id, "")
+		switch {
+		case errors.Is(err, workflow.ErrNotFound):
+			err = m.state.dropOutcome(ctx, id) // a crash before its run was created
+		case err == nil && p.Outcome == OutcomeSent:
+			err = m.state.markSent(ctx, id) // sent, and its record written by another way than the record step
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("anya: payment %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// number reads a number of a step's output: the workflow engine keeps whole numbers as int64.
+func number(v any) float64 {
+	switch n := v.(type) {
+	case float64:
+		return n
+	case int64:
+		return float64(n)
+	case int:
+		return float64(n)
+	case json.Number:
+		f, _ := n.Float64()
+		return f
+	}
+	return 0
+}
+
+// paymentOf reads a verified-payment run and what the Manager stored about it.
+func (m *Manager) paymentOf(ctx context.Context, r *workflow.Result) (*Payment, error) {
 	p := &Payment{PaymentID: r.RunID, Status: r.Status, Error: r.Error, Run: r}
-	if s := r.Step("verify_sender"); s != nil && s.Status == workflow.StepCompleted {
+	var unverified *Refusal
+	if s := r.Step(StepVerifySender); s != nil && s.Status == workflow.StepCompleted {
 		p.SenderVerified, _ = s.Output["sender_verified"].(bool)
-		p.VerificationScore, _ = s.Output["verification_score"].(float64)
+		p.VerificationScore = number(s.Output["verification_score"])
+		reason, _ := s.Output["reason"].(string)
+		msg, _ := s.Output["reason_message"].(string)
+		if reason == "" {
+			reason, msg = string(ReasonLinkInvalid), "the sender's DID is not verifiably linked to the sending address"
+		}
+		unverified = &Refusal{Reason: Reason(reason), Message: msg, Step: StepVerifySender}
 	}
-	if s := r.Step("fraud_assessment"); s != nil && s.Status == workflow.StepCompleted {
-		p.Risk, _ = s.Output["risk_score"].(float64)
+	if s := r.Step(StepAssessRisk); s != nil && s.Status == workflow.StepCompleted {
+		p.Risk = number(s.Output["risk_score"])
 	}
-	if s := r.Step("send_payment"); s != nil && s.Status == workflow.StepCompleted {
+	if s := r.Step(StepSendPayment); s != nil && s.Status == workflow.StepCompleted {
 		p.Txid, _ = s.Output["txid"].(string)
 	}
-	if s := r.Step("record_payment"); s != nil && s.Status == workflow.StepCompleted {
+	if s := r.Step(StepRecordPayment); s != nil && s.Status == workflow.StepCompleted {
 		p.RecordID, _ = s.Output["record_id"].(string)
 	}
 	switch {
 	case !r.Status.Finished():
 		p.Outcome = OutcomePending
+		p.Refusal = &Refusal{Reason: ReasonInProgress, Message: "unfinished: Resume, or Pay with the same payment, continues it"}
+		waiting, err := m.waitingFor(ctx, r.RunID)
+		if err != nil {
+			return nil, err
+		}
+		if waiting != "" {
+			p.Refusal = &Refusal{Reason: ReasonAwaitingKeys, Address: waiting, Step: StepSendPayment,
+				Message: fmt.Sprintf("waiting for the Bitcoin key of %s (register it with AddIdentity, then Resume)", waiting)}
+		}
 	case r.Status == workflow.StatusFailed:
 		p.Outcome = OutcomeFailed
+		_, stored, err := m.state.outcome(ctx, r.RunID)
+		if err != nil {
+			return nil, err
+		}
+		p.Refusal = stored
+		if p.Refusal == nil {
+			p.Refusal = &Refusal{Reason: ReasonStepFailed, Message: r.Error}
+			for _, s := range r.Steps {
+				if s.Status == workflow.StepFailed {
+					p.Refusal.Step = s.ID
+					if s.Error != "" {
+						p.Refusal.Message = s.Error
+					}
+					break
+				}
+			}
+		}
 	case !p.SenderVerified:
 		p.Outcome = OutcomeUnverified
+		p.Refusal = unverified
 	case p.Txid == "":
 		p.Outcome = OutcomeBlocked
+		p.Refusal = riskRefusal(StepAssessRisk, p.Risk)
 	default:
 		p.Outcome = OutcomeSent
 	}
-	return p
+	if p.Txid != "" {
+		row, ok, err := m.state.payment(ctx, r.RunID)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			p.Confirmation = &Confirmation{Status: row.Status, Height: row.Height, BlockHash: row.Block}
+		}
+	}
+	events, err := m.state.history(ctx, r.RunID)
+	if err != nil {
+		return nil, err
+	}
+	p.Events = events
+	return p, nil
+}
+
+// waitingFor returns the address whose key unfinished verified payment id waits for (see
+// awaitsKey); "" when it waits for none.
+func (m *Manager) waitingFor(ctx context.Context, id string) (string, error) {
+	rec, err := m.store.Load(ctx, id)
+	if err != nil || rec.Status.Finished() {
+		return "", err
+	}
+	var input map[string]any
+	if err := json.Unmarshal(rec.Input, &input); err != nil {
+		return "", fmt.Errorf("anya: run %s input: %w", id, err)
+	}
+	addr, waiting, err := m.awaitsKey(ctx, id, rec.Steps, input)
+	if err != nil || !waiting {
+		return "", err
+	}
+	return addr, nil
 }
 
 // Resume continues every verified payment (and any other workflow run) left unfinished by a
@@ -227,14 +421,7 @@ func (m *Manager) Resume(ctx context.Context) ([]*Payment, error) {
 		var re *workflow.RunError
 		switch {
 		case o.waiting != "":
-			p := &Payment{PaymentID: ids[i], Status: workflow.StatusRunning, Outcome: OutcomePending}
-			if o.res != nil {
-				p = paymentOf(o.res)
-			}
-			p.Error = fmt.Sprintf("waiting for the Bitcoin key of %s (register it with AddIdentity, then Resume)", o.waiting)
-			payments = append(payments, p)
 			awaiting.Payments = append(awaiting.Payments, AwaitingKey{PaymentID: ids[i], Address: o.waiting})
-			continue
 		case o.err != nil && errors.Is(o.err, workflow.ErrRunInProgress):
 			continue // this Manager is running it already
 		case o.err != nil && !errors.As(o.err, &re):
@@ -242,7 +429,12 @@ func (m *Manager) Resume(ctx context.Context) ([]*Payment, error) {
 			errs = append(errs, fmt.Errorf("run %s: %w", ids[i], o.err))
 		}
 		if o.res != nil && o.res.Workflow == workflow.VerifiedPaymentName {
-			payments = append(payments, paymentOf(o.res))
+			p, err := m.storedPayment(ctx, ids[i], "")
+			if err != nil {
+				errs = append(errs, fmt.Errorf("run %s: %w", ids[i], err))
+				continue
+			}
+			payments = append(payments, p)
 		}
 	}
 	if len(awaiting.Payments) > 0 {
@@ -334,7 +526,10 @@ func (e *AwaitingKeysError) Error() string {
 // Unwrap returns ErrNoKey.
 func (e *AwaitingKeysError) Unwrap() error { return ErrNoKey }
 
-// Payment returns the stored state of a verified payment.
+// Payment returns a verified payment as stored: the same Payment, field for field, that Pay
+// returned for it when it ended, and later where its transaction is on the chain
+// (Confirmation) and every event since (Events: confirmations and reorgs). A payment the
+// Manager does not know is an error matching workflow.ErrNotFound.
 func (m *Manager) Payment(ctx context.Context, paymentID string) (*Payment, error) {
 	if err := m.enter(); err != nil {
 		return nil, err
@@ -344,7 +539,10 @@ func (m *Manager) Payment(ctx context.Context, paymentID string) (*Payment, erro
 	if err != nil {
 		return nil, err
 	}
-	return paymentOf(r), nil
+	if r.Workflow != workflow.VerifiedPaymentName {
+		return nil, fmt.Errorf("anya: run %s is a %s run, not a verified payment: %w", paymentID, r.Workflow, workflow.ErrNotFound)
+	}
+	return m.paymentOf(ctx, r)
 }
 
 // operations returns the verified payment's operations, bound to the Manager.
@@ -354,6 +552,8 @@ func (m *Manager) operations() []workflow.Operation {
 		switch ops[i].Name {
 		case workflow.OpVerifyIdentity:
 			ops[i].Func = workflow.Typed(m.opVerifyIdentity)
+			// Why a sender did not verify is stored with the run.
+			ops[i].Outputs["reason"], ops[i].Outputs["reason_message"] = workflow.TypeString, workflow.TypeString
 		case workflow.OpAssessRisk:
 			ops[i].Func = workflow.Typed(m.opAssessRisk)
 		case workflow.OpSendPayment:
@@ -371,20 +571,29 @@ type verifyIn struct {
 	Credential string `json:"credential"`
 }
 
+// verifyOut is the verify step's output: the workflow's contract, and why the sender did not
+// verify (reason, a Reason, and its message; empty when verified), which the run stores.
 type verifyOut struct {
 	SenderVerified    bool    `json:"sender_verified"`
 	VerificationScore float64 `json:"verification_score"`
+	Reason            string  `json:"reason"`
+	Message           string  `json:"reason_message"`
 }
 
 func (m *Manager) opVerifyIdentity(ctx context.Context, _ *workflow.Call, in verifyIn) (verifyOut, error) {
 	if _, err := bitcoin.ParseAddress(in.Address, m.net); err != nil {
-		return verifyOut{}, nil // an address of another network is linked to nobody here
+		// An address of another network is linked to nobody here.
+		return verifyOut{Reason: string(ReasonWrongNetwork), Message: in.Address + " is not a " + m.net.String() + " address"}, nil
 	}
 	v, err := m.verifyLink(ctx, in.DID, in.Address, in.Credential)
 	if err != nil {
 		return verifyOut{}, err
 	}
-	return verifyOut{SenderVerified: v.Verified, VerificationScore: v.Score}, nil
+	out := verifyOut{SenderVerified: v.Verified, VerificationScore: v.Score}
+	if v.Refusal != nil {
+		out.Reason, out.Message = string(v.Refusal.Reason), v.Refusal.Message
+	}
+	return out, nil
 }
 
 type riskIn struct {
@@ -441,6 +650,10 @@ func (m *Manager) opSendPayment(ctx context.Context, _ *workflow.Call, in sendIn
 	case errors.Is(err, ErrInvalidOp), errors.Is(err, ErrNoKey), errors.Is(err, bitcoin.ErrKeyConflict),
 		errors.Is(err, bitcoin.ErrInsufficientFunds), errors.Is(err, bitcoin.ErrDustOutput), errors.Is(err, bitcoin.ErrFeeTooHigh):
 		// Retrying within the step cannot help: the payment fails, to be reconciled by the host.
+		// Why is noted for its Payment's Refusal.
+		if perr := m.state.putRefusal(ctx, in.PaymentID, sendRefusal(StepSendPayment, in.FromAddress, err)); perr != nil {
+			return sendOut{}, perr
+		}
 		return sendOut{}, workflow.Permanent(err)
 	default:
 		return sendOut{}, err

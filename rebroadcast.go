@@ -57,7 +57,7 @@ func (m *Manager) startRebroadcaster(context.Context) error {
 			m.rebroadcast(ctx)
 		}
 	}()
-	m.onClose(func() error {
+	m.onStop(func() error {
 		unsubscribe()
 		cancel()
 		<-done

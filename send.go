@@ -301,8 +301,8 @@ func (e *InsufficientFundsError) Unwrap() error {
 	return e.err
 }
 
-// txStatus reports where a transaction is: PaymentBroadcast (mempool), "included" (in a block,
-// fewer confirmations than required) or PaymentConfirmed, with its block.
+// txStatus reports where a transaction is: PaymentBroadcast (mempool), PaymentIncluded (in a
+// block, fewer confirmations than required) or PaymentConfirmed, with its block.
 func (m *Manager) txStatus(ctx context.Context, txid chainhash.Hash) (string, bitcoin.BlockStamp, error) {
 	info, err := m.chain.Tx(ctx, txid)
 	if err != nil {
@@ -318,11 +318,8 @@ func (m *Manager) txStatus(ctx context.Context, txid chainhash.Hash) (string, bi
 	if tip.Height-info.Block.Height+1 >= int32(m.cfg.confirmations) {
 		return PaymentConfirmed, *info.Block, nil
 	}
-	return paymentIncluded, *info.Block, nil
+	return PaymentIncluded, *info.Block, nil
 }
-
-// paymentIncluded is a payment in a block that has fewer confirmations than required.
-const paymentIncluded = "included"
 
 // walletLookup answers the fraud features' questions about coins from the wallet when it knows
 // them (the sender's own coins and pending change), and from the chain otherwise.

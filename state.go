@@ -71,6 +71,25 @@ CREATE TABLE anya_outbox (
 	topic      TEXT NOT NULL,
 	event      BLOB NOT NULL
 );
+`, `
+-- Each verified payment the Manager started, from its start: outcome '' until the Manager saw
+-- its run end, then sent, unverified, blocked or failed; refusal is why it was not sent (JSON),
+-- noted by the step that failed or when the run ended. A payment whose run ended unsent gets
+-- its event in the transaction that notes it.
+CREATE TABLE anya_outcomes (
+	payment_id TEXT PRIMARY KEY,
+	outcome    TEXT NOT NULL DEFAULT '',
+	refusal    BLOB
+) WITHOUT ROWID;
+CREATE INDEX anya_outcomes_open ON anya_outcomes (outcome) WHERE outcome = '';
+-- Every event of a payment, as queued in the outbox: its history.
+CREATE TABLE anya_history (
+	payment_id TEXT NOT NULL,
+	seq        INTEGER NOT NULL,
+	topic      TEXT NOT NULL,
+	event      BLOB NOT NULL,
+	PRIMARY KEY (payment_id, seq)
+) WITHOUT ROWID;
 `}
 
 // stateStore is the Manager's access to its tables.
@@ -100,6 +119,17 @@ var stateQueries = map[string]string{
 	"inBlock":        `SELECT payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block FROM anya_payments WHERE status <> 'broadcast' AND block = ?`,
 	"unconfirmed":    `SELECT payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block FROM anya_payments WHERE status <> 'confirmed'`,
 	"includedBelow":  `SELECT payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block FROM anya_payments WHERE status = 'included' AND height <= ?`,
+	"payment":        `SELECT payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block FROM anya_payments WHERE payment_id = ?`,
+	"history":        `SELECT event FROM anya_history WHERE payment_id = ? ORDER BY seq`,
+	"addHistory":     `INSERT INTO anya_history (payment_id, seq, topic, event) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+	"lastSeq":        `SELECT coalesce(max(seq), 0) FROM anya_history WHERE payment_id = ?`,
+	"startOutcome":   `INSERT INTO anya_outcomes (payment_id) VALUES (?) ON CONFLICT (payment_id) DO NOTHING`,
+	"putRefusal":     `INSERT INTO anya_outcomes (payment_id, refusal) VALUES (?, ?) ON CONFLICT (payment_id) DO UPDATE SET refusal = excluded.refusal WHERE anya_outcomes.outcome = ''`,
+	"settle":         `INSERT INTO anya_outcomes (payment_id, outcome, refusal) VALUES (?, ?, ?) ON CONFLICT (payment_id) DO UPDATE SET outcome = excluded.outcome, refusal = excluded.refusal WHERE anya_outcomes.outcome = ''`,
+	"sentOutcome":    `UPDATE anya_outcomes SET outcome = 'sent' WHERE payment_id = ? AND outcome = ''`,
+	"outcome":        `SELECT outcome, refusal FROM anya_outcomes WHERE payment_id = ?`,
+	"openOutcomes":   `SELECT payment_id FROM anya_outcomes WHERE outcome = ''`,
+	"dropOutcome":    `DELETE FROM anya_outcomes WHERE payment_id = ? AND outcome = ''`,
 }
 
 func openState(ctx context.Context, db *sql.DB) (*stateStore, error) {
@@ -214,6 +244,7 @@ func (s *stateStore) addStats(ctx context.Context, d string, st stats) error {
 // Payment statuses in the payments table and in the payment records.
 const (
 	PaymentBroadcast = "broadcast" // in the mempool
+	PaymentIncluded  = "included"  // in a block, with fewer confirmations than WithConfirmations asks
 	PaymentConfirmed = "confirmed" // confirmed by the configured number of blocks
 )
 
@@ -249,6 +280,9 @@ func (s *stateStore) insertPayment(ctx context.Context, p paymentRow) (bool, err
 		added = true
 		if err := addStats(ctx, s, tx, p.DID, stats{Payments: 1, VolumeSat: p.AmountSat, Records: 1}); err != nil {
 			return err
+		}
+		if _, err := tx.StmtContext(ctx, s.stmts["sentOutcome"]).ExecContext(ctx, p.PaymentID); err != nil {
+			return fmt.Errorf("anya: state outcome: %w", err)
 		}
 		return s.transition(ctx, tx, p, p.Status, blockStamp(p))
 	})
@@ -294,22 +328,185 @@ func (s *stateStore) transition(ctx context.Context, tx *sql.Tx, p paymentRow, s
 	}
 	for _, topic := range topics {
 		n++
-		ev := PaymentEvent{PaymentID: p.PaymentID, DID: p.DID, Txid: p.Txid, RecordID: p.RecordID, Status: PaymentBroadcast, Seq: n}
+		ev := PaymentEvent{PaymentID: p.PaymentID, DID: p.DID, Txid: p.Txid, RecordID: p.RecordID, Outcome: OutcomeSent,
+			Status: PaymentBroadcast, Seq: n}
 		if topic == TopicPaymentConfirmed {
 			ev.Status, ev.Block = PaymentConfirmed, at
 		}
-		body, err := json.Marshal(ev)
-		if err != nil {
+		if err := s.enqueue(ctx, tx, topic, ev); err != nil {
 			return err
-		}
-		if _, err := tx.StmtContext(ctx, s.stmts["enqueue"]).ExecContext(ctx, p.PaymentID, topic, body); err != nil {
-			return fmt.Errorf("anya: state outbox: %w", err)
 		}
 	}
 	if _, err := tx.StmtContext(ctx, s.stmts["setShown"]).ExecContext(ctx, to, n, p.PaymentID); err != nil {
 		return fmt.Errorf("anya: state payment %s: %w", p.PaymentID, err)
 	}
 	return nil
+}
+
+// enqueue queues ev on topic in the outbox and adds it to its payment's history, within tx.
+func (s *stateStore) enqueue(ctx context.Context, tx *sql.Tx, topic string, ev PaymentEvent) error {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.StmtContext(ctx, s.stmts["enqueue"]).ExecContext(ctx, ev.PaymentID, topic, body); err != nil {
+		return fmt.Errorf("anya: state outbox: %w", err)
+	}
+	if _, err := tx.StmtContext(ctx, s.stmts["addHistory"]).ExecContext(ctx, ev.PaymentID, ev.Seq, topic, body); err != nil {
+		return fmt.Errorf("anya: state history: %w", err)
+	}
+	return nil
+}
+
+// payment returns the row of a sent payment.
+func (s *stateStore) payment(ctx context.Context, paymentID string) (paymentRow, bool, error) {
+	p, err := scanPayment(s.stmts["payment"].QueryRowContext(ctx, paymentID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return paymentRow{}, false, nil
+	}
+	if err != nil {
+		return paymentRow{}, false, fmt.Errorf("anya: state payment: %w", err)
+	}
+	return p, true, nil
+}
+
+// history returns a payment's events, in order.
+func (s *stateStore) history(ctx context.Context, paymentID string) ([]PaymentEvent, error) {
+	rows, err := s.stmts["history"].QueryContext(ctx, paymentID)
+	if err != nil {
+		return nil, fmt.Errorf("anya: state history: %w", err)
+	}
+	defer rows.Close()
+	var out []PaymentEvent
+	for rows.Next() {
+		var (
+			body []byte
+			ev   PaymentEvent
+		)
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("anya: state history: %w", err)
+		}
+		if err := json.Unmarshal(body, &ev); err != nil {
+			return nil, fmt.Errorf("anya: state history of %s: %w", paymentID, err)
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+// start notes that the Manager starts payment id, with its fraud vector when it has one, in
+// one transaction.
+func (s *stateStore) start(ctx context.Context, id string, features []float32) error {
+	var body []byte
+	if features != nil {
+		var err error
+		if body, err = json.Marshal(features); err != nil {
+			return err
+		}
+	}
+	return sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
+		if _, err := tx.StmtContext(ctx, s.stmts["startOutcome"]).ExecContext(ctx, id); err != nil {
+			return fmt.Errorf("anya: state outcome: %w", err)
+		}
+		if body == nil {
+			return nil
+		}
+		if _, err := tx.StmtContext(ctx, s.stmts["putFeatures"]).ExecContext(ctx, id, body); err != nil {
+			return fmt.Errorf("anya: state features: %w", err)
+		}
+		return nil
+	})
+}
+
+// putRefusal notes why payment id's step failed, until its run ends.
+func (s *stateStore) putRefusal(ctx context.Context, id string, r *Refusal) error {
+	body, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, "putRefusal", id, body)
+	return err
+}
+
+// outcome returns what the Manager noted of payment id: its outcome ("" while unfinished) and
+// refusal (nil when none).
+func (s *stateStore) outcome(ctx context.Context, id string) (Outcome, *Refusal, error) {
+	var (
+		out  string
+		body []byte
+	)
+	err := s.stmts["outcome"].QueryRowContext(ctx, id).Scan(&out, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("anya: state outcome: %w", err)
+	}
+	if len(body) == 0 {
+		return Outcome(out), nil, nil
+	}
+	var r Refusal
+	if err := json.Unmarshal(body, &r); err != nil {
+		return "", nil, fmt.Errorf("anya: state refusal of %s: %w", id, err)
+	}
+	return Outcome(out), &r, nil
+}
+
+// settle notes that ev's payment ended unsent (ev.Outcome, ev.Refusal) and, the first time,
+// queues ev — numbered after the payment's earlier events — in one transaction. It reports
+// whether it queued it.
+func (s *stateStore) settle(ctx context.Context, topic string, ev PaymentEvent) (bool, error) {
+	body, err := json.Marshal(ev.Refusal)
+	if err != nil {
+		return false, err
+	}
+	var queued bool
+	err = sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
+		r, err := tx.StmtContext(ctx, s.stmts["settle"]).ExecContext(ctx, ev.PaymentID, string(ev.Outcome), body)
+		if err != nil {
+			return fmt.Errorf("anya: state outcome: %w", err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return nil // noted before
+		}
+		if err := tx.StmtContext(ctx, s.stmts["lastSeq"]).QueryRowContext(ctx, ev.PaymentID).Scan(&ev.Seq); err != nil {
+			return fmt.Errorf("anya: state history: %w", err)
+		}
+		ev.Seq++
+		queued = true
+		return s.enqueue(ctx, tx, topic, ev)
+	})
+	return queued, err
+}
+
+// markSent notes that payment id ended sent (its events come with its payment row).
+func (s *stateStore) markSent(ctx context.Context, id string) error {
+	_, err := s.exec(ctx, "sentOutcome", id)
+	return err
+}
+
+// openOutcomes returns the payments the Manager started and has not seen end.
+func (s *stateStore) openOutcomes(ctx context.Context) ([]string, error) {
+	rows, err := s.stmts["openOutcomes"].QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("anya: state outcomes: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("anya: state outcomes: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// dropOutcome forgets a payment that never started (its run was never created).
+func (s *stateStore) dropOutcome(ctx context.Context, id string) error {
+	_, err := s.exec(ctx, "dropOutcome", id)
+	return err
 }
 
 // blockStamp returns the block a payment row names (zero when none).
@@ -413,15 +610,6 @@ func (s *stateStore) setPaymentStatus(ctx context.Context, p paymentRow, status 
 		}
 		return s.transition(ctx, tx, p, status, at)
 	})
-}
-
-func (s *stateStore) putFeatures(ctx context.Context, paymentID string, v []float32) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = s.exec(ctx, "putFeatures", paymentID, b)
-	return err
 }
 
 func (s *stateStore) features(ctx context.Context, paymentID string) ([]float32, bool, error) {

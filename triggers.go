@@ -29,9 +29,27 @@ const (
 	// TopicPaymentReorged: the block confirming a payment left the main chain; its record is
 	// back to broadcast until it confirms again.
 	TopicPaymentReorged = "anya.payment.reorged"
+	// TopicPaymentUnverified: a verified payment ended unsent because its sender did not verify;
+	// the event's Refusal says why.
+	TopicPaymentUnverified = "anya.payment.unverified"
+	// TopicPaymentBlocked: a verified payment ended unsent because its fraud risk reached the
+	// threshold (Refusal.Risk, Refusal.Threshold).
+	TopicPaymentBlocked = "anya.payment.blocked"
+	// TopicPaymentFailed: a verified payment's run failed (Refusal says which step and why). One
+	// whose Txid is set was sent, and its record is missing.
+	TopicPaymentFailed = "anya.payment.failed"
 )
 
-// PaymentEvent is the payload of the payment topics.
+// outcomeTopics are the topics of the payments that ended unsent.
+var outcomeTopics = map[Outcome]string{OutcomeUnverified: TopicPaymentUnverified, OutcomeBlocked: TopicPaymentBlocked,
+	OutcomeFailed: TopicPaymentFailed}
+
+// PaymentEvent is the payload of the payment topics (anya.payment.>). A sent payment's events
+// are TopicPaymentSent, then TopicPaymentConfirmed and TopicPaymentReorged in turn; a payment
+// that ended unsent has one event, TopicPaymentUnverified, TopicPaymentBlocked or
+// TopicPaymentFailed, published once the Manager sees its run end (in Pay, Execute, Resume, or
+// at the next start after a crash) and carrying its Refusal. Manager.Payment returns them all,
+// in order, as the payment's Events.
 //
 // The events of a payment are written to the state database in the transaction that changes
 // the payment, and published from there in order: a restart publishes what a crash left
@@ -44,9 +62,16 @@ type PaymentEvent struct {
 	DID       string // the sender
 	Txid      string
 	RecordID  string // the payment's record in the sender's records store
-	Status    string // PaymentConfirmed, or PaymentBroadcast (sent, or after a reorg)
-	Block     bitcoin.BlockStamp
-	Seq       int // the event's number among the payment's events, from 1
+	// Outcome is OutcomeSent for the events of a sent payment, the outcome of one that ended
+	// unsent otherwise.
+	Outcome Outcome
+	// Refusal is why the payment was not sent; nil for a sent payment.
+	Refusal *Refusal `json:",omitempty"`
+	// Status is PaymentConfirmed, or PaymentBroadcast (sent, or after a reorg); "" for a payment
+	// that was not sent.
+	Status string
+	Block  bitcoin.BlockStamp
+	Seq    int // the event's number among the payment's events, from 1
 }
 
 // subscribeBlocks wires the block triggers: every block connected or disconnected (in chain
@@ -112,7 +137,7 @@ func (m *Manager) blockConnected(ctx context.Context, ev bitcoin.BlockConnected)
 	}
 	var errs []error
 	for _, p := range pending {
-		if err := m.setPayment(ctx, p, paymentIncluded, ev.Stamp()); err != nil {
+		if err := m.setPayment(ctx, p, PaymentIncluded, ev.Stamp()); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -205,7 +230,7 @@ func (m *Manager) reconcile(ctx context.Context) error {
 // shows changes, and queues the change's events (published by publishOutbox).
 func (m *Manager) setPayment(ctx context.Context, p paymentRow, status string, at bitcoin.BlockStamp) error {
 	shown := shownStatus
-	if status == paymentIncluded && m.cfg.confirmations == 1 {
+	if status == PaymentIncluded && m.cfg.confirmations == 1 {
 		status = PaymentConfirmed
 	}
 	if shown(status) != shown(p.Status) && p.RecordID != "" {

@@ -27,6 +27,10 @@ func gatewayFlag(fs *flag.FlagSet) *string {
 	return fs.String("gateway", os.Getenv(gatewayEnv), "did:dht gateway `URL` to resolve (and publish) did:dht through (default $"+gatewayEnv+")")
 }
 
+// keyTypes lists the --key-type values: every signing key type of did:key and did:jwk. did:dht
+// takes the first three (its registry's signing key types).
+const keyTypes = "Ed25519|secp256k1|P-256|P-384|P-521"
+
 // curve reads a --key-type value.
 func curve(s string) (jose.Curve, error) {
 	switch strings.ToLower(s) {
@@ -36,8 +40,12 @@ func curve(s string) (jose.Curve, error) {
 		return jose.Secp256k1, nil
 	case "p-256", "p256":
 		return jose.P256, nil
+	case "p-384", "p384":
+		return jose.P384, nil
+	case "p-521", "p521":
+		return jose.P521, nil
 	}
-	return "", usageError("--key-type must be Ed25519, secp256k1 or P-256, not %q", s)
+	return "", usageError("--key-type must be Ed25519, secp256k1, P-256, P-384 or P-521, not %q", s)
 }
 
 // resolutionCodes gives the CLI code of each DID resolution error code.
@@ -94,7 +102,7 @@ func didError(err error) error {
 func runDIDCreate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("did create")
 	method := fs.String("method", "", "the DID method, `key|jwk|dht`")
-	keyType := fs.String("key-type", "Ed25519", "the key type, `Ed25519|secp256k1|P-256` (for dht: an extra assertion key; the identity key is Ed25519)")
+	keyType := fs.String("key-type", "Ed25519", "the key type, `"+keyTypes+"` (for dht: Ed25519, secp256k1 or P-256, an extra assertion key; the identity key is Ed25519)")
 	gateway := fs.String("gateway", "", "did:dht gateway `URL` to publish to")
 	out := fs.String("out", "", "write the portable DID (it holds the private keys) to `FILE`, readable by its owner only, and print only the public part")
 	if err := noArgs(fs, args, "method"); err != nil {
@@ -103,6 +111,9 @@ func runDIDCreate(ctx context.Context, e *env, args []string) error {
 	c, err := curve(*keyType)
 	if err != nil {
 		return err
+	}
+	if *method == diddht.Method && c != jose.Ed25519 && c != jose.Secp256k1 && c != jose.P256 {
+		return usageError("did create: --key-type %s is not a did:dht key type: use Ed25519, secp256k1 or P-256", c)
 	}
 	if *gateway != "" && *method != diddht.Method {
 		return usageError("did create: --gateway is for --method dht")

@@ -13,7 +13,7 @@
 //	anya score tx TX [--backend ort|go] [--factors N] [--dir DIR]
 //	anya score block BLOCK [--backend ort|go] [--all] [--dir DIR]
 //	anya score features FEATURES [--model NAME[@VERSION]] [--backend ort|go] [--factors N] [--dir DIR]
-//	anya did create --method key|jwk|dht [--key-type Ed25519|secp256k1|P-256] [--gateway URL] [--out FILE]
+//	anya did create --method key|jwk|dht [--key-type Ed25519|secp256k1|P-256|P-384|P-521] [--gateway URL] [--out FILE]
 //	anya did resolve DID [--gateway URL] [--web-loopback-http]
 //	anya vc issue --portable-did PORTABLE_DID --subject DID --type T [--claims CLAIMS] [--status-list URL --status-index N] [--v2]
 //	anya vc verify JWT [--gateway URL]
@@ -63,7 +63,12 @@
 // document. What keeps them from judging (a did:dht issuer without --gateway, a gateway that
 // cannot be reached, a cancelled command) is an error. pay is an action: a payment that was
 // not sent (blocked, unverified, failed) is an error whose code names the outcome and whose
-// detail is the payment with its reason.
+// detail is the payment with its reason: "reason" is the SDK's stable code (no_link,
+// address_mismatch, link_expired, link_revoked, untrusted_issuer, link_invalid,
+// did_unresolvable, risk_above_threshold, insufficient_funds, no_key, tx_rejected, step_failed,
+// awaiting_keys, in_progress) and "refusal" its message and details (the risk and threshold,
+// the amounts needed and spendable, the step). A payment ID names one attempt: paying it again
+// prints the stored outcome, so after fixing the cause pay under a new --id.
 //
 // # Secrets
 //
@@ -157,8 +162,11 @@
 // # Web5
 //
 // did create prints the new DID in portable form, {"uri", "document", "privateKeys",
-// "metadata"} — it holds the private keys (see --out). For dht the identity key is Ed25519 and
-// another --key-type adds an assertion key; with --gateway the DID is published. did resolve
+// "metadata"} — it holds the private keys (see --out). --key-type is any signing key type of
+// did:key and did:jwk: Ed25519 (the default), secp256k1, P-256, P-384 or P-521; a did:key with
+// an Ed25519 key also lists the X25519 key agreement key derived from it. For dht the identity
+// key is Ed25519 and another --key-type (secp256k1 or P-256, the did:dht registry's signing key
+// types) adds an assertion key; with --gateway the DID is published. did resolve
 // prints the W3C resolution result; a DID that does not resolve is an error whose code names
 // the W3C error (invalid_did, not_found, method_not_supported, ...; unreachable when the
 // gateway or web server cannot be reached), whose message says why (for did:web the URL tried
@@ -197,11 +205,14 @@
 // first line of standard input — a Manager's challenges can be answered only to the Manager
 // that issued them, so the command waits for the answer. link prove is the wallet's side: it
 // checks that a challenge names the address (and DID) and signs it. link verify checks a link
-// with a credential or the ones stored: {"verified", "score", "reason", "credential"}.
+// with a credential or the ones stored: {"verified", "score", "reason", "refusal",
+// "credential"}, the reason being one of the stable codes of pay's.
 //
 // pay makes a verified payment (verify the sender's link, score the risk, send below the
 // threshold, record it in the sender's store) and prints it with its steps; the payment ID is
-// its idempotency key. payment show prints a payment as stored; payment list lists the payment
+// its idempotency key. payment show prints a payment as stored — the same document pay printed,
+// and then where its transaction is ("confirmation": status, height, block) and its events in
+// order ("events": sent, confirmed, reorged, ...); payment list lists the payment
 // records in a sender's store (sent payments, with their confirmation). workflow run registers
 // a workflow definition (JSON or YAML) with the Manager's engine and runs it, acting for the
 // identity given. dwn write, query and read send signed messages, as the author's portable DID,

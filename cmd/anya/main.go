@@ -60,7 +60,7 @@ func commands() []command {
 		{[]string{"score", "tx"}, "TX " + scoreArgs, []input{inTx}, "score a raw transaction's fraud risk against the Manager's risk threshold", runScoreTx},
 		{[]string{"score", "block"}, "BLOCK [--backend ort|go] [--all] [--dir DIR]", []input{inBlock}, "score every transaction of a serialized block: counts, alerts at the risk threshold, per-transaction latency", runScoreBlock},
 		{[]string{"score", "features"}, "FEATURES [--model NAME[@VERSION]] " + scoreArgs, []input{inFeatures}, "score named features with a shipped model", runScoreFeatures},
-		{[]string{"did", "create"}, "--method key|jwk|dht [--key-type Ed25519|secp256k1|P-256] [--gateway URL] [--out FILE]", nil, "create a DID (key, jwk or dht) and print it, or write it to a file, as a portable DID", runDIDCreate},
+		{[]string{"did", "create"}, "--method key|jwk|dht [--key-type Ed25519|secp256k1|P-256|P-384|P-521] [--gateway URL] [--out FILE]", nil, "create a DID (key, jwk or dht) and print it, or write it to a file, as a portable DID", runDIDCreate},
 		{[]string{"did", "resolve"}, "DID [--gateway URL] [--web-loopback-http]", []input{inDID}, "resolve a DID and print the W3C resolution result", runDIDResolve},
 		{[]string{"vc", "issue"}, "--portable-did PORTABLE_DID --subject DID --type T [--claims CLAIMS] [--status-list URL --status-index N] [--v2]", []input{inPortableDID, inDID, inClaims}, "issue a verifiable credential as a VC-JWT (or vc+jwt with --v2)", runVCIssue},
 		{[]string{"vc", "verify"}, "JWT [--gateway URL]", []input{inCredential}, "verify a VC-JWT or vc+jwt and print the credential", runVCVerify},

@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -15,8 +14,6 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcutil"
-	"github.com/btcsuite/btcd/txscript"
-	"github.com/btcsuite/btcd/wire"
 
 	sdk "github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/bitcoin"
@@ -129,9 +126,8 @@ func (s *session) Close() error {
 	return err
 }
 
-// open opens a Manager on the data directory and chain the flags name. prepare, if not nil,
-// runs on the embedded chain before the Manager starts (funding a sender).
-func (f managerFlags) open(ctx context.Context, e *env, prepare func(*simchain.Chain) error) (*session, error) {
+// open opens a Manager on the data directory and chain the flags name.
+func (f managerFlags) open(ctx context.Context, e *env) (*session, error) {
 	dir, err := dataDir(*f.dir, "", true)
 	if err != nil {
 		return nil, err
@@ -171,12 +167,6 @@ func (f managerFlags) open(ctx context.Context, e *env, prepare func(*simchain.C
 			return nil, err
 		}
 		chain = s.sim
-		if prepare != nil {
-			if err := prepare(s.sim); err != nil {
-				_ = s.sim.Close()
-				return nil, err
-			}
-		}
 	} else {
 		if s.rpc, err = f.dial(ctx, e); err != nil {
 			return nil, err
@@ -380,44 +370,15 @@ func (id identity) register(ctx context.Context, m *sdk.Manager) (*sdk.Identity,
 	return out, nil
 }
 
-// faucet pays sat to pkScript on the embedded chain, confirmed: it matures a coinbase paying
-// anyone, spends it to pkScript in a transaction tagged with a random nonce — so every run funds
-// a new coin, never one that an earlier run's payment on the same data directory reserved — and
-// mines it.
-func faucet(ctx context.Context, sim *simchain.Chain, pkScript []byte, sat int64) error {
-	const fee = 5_000
-	if _, err := sim.Mine(1 + 100); err != nil { // a coinbase and its maturity
-		return err
+// fundSender pays sat to address on the embedded chain (pay --fund, workflow run --fund), confirmed,
+// with the Manager's Fund: every run funds a new coin, never one that an earlier run's payment on
+// the same data directory reserved.
+func fundSender(ctx context.Context, m *sdk.Manager, address string, sat int64) error {
+	if _, err := m.Fund(ctx, address, sat); err != nil {
+		if errors.Is(err, sdk.ErrInvalidOp) {
+			return usageError("--fund: %v", err)
+		}
+		return managerError(err)
 	}
-	hash, err := sim.BlockHash(ctx, sim.Tip().Height-100)
-	if err != nil {
-		return err
-	}
-	blk, err := sim.Block(ctx, hash)
-	if err != nil {
-		return err
-	}
-	cb := blk.Transactions[0]
-	value := cb.TxOut[0].Value
-	if sat <= 0 || sat > value-fee-int64(bitcoin.DustThreshold(simchain.AnyoneCanSpendScript())) {
-		return usageError("--fund: the embedded chain pays 1 to %d sat at a time", value-fee-1000)
-	}
-	nonce := make([]byte, 16)
-	if _, err := rand.Read(nonce); err != nil {
-		return err
-	}
-	tag, err := txscript.NullDataScript(nonce)
-	if err != nil {
-		return err
-	}
-	tx := wire.NewMsgTx(2)
-	tx.AddTxIn(wire.NewTxIn(&wire.OutPoint{Hash: cb.TxHash(), Index: 0}, nil, simchain.AnyoneCanSpendWitness()))
-	tx.AddTxOut(wire.NewTxOut(sat, pkScript))
-	tx.AddTxOut(wire.NewTxOut(value-sat-fee, simchain.AnyoneCanSpendScript()))
-	tx.AddTxOut(wire.NewTxOut(0, tag))
-	if _, err := sim.Broadcast(ctx, tx); err != nil {
-		return fmt.Errorf("anya: fund on the embedded chain: %w", err)
-	}
-	_, err = sim.Mine(1)
-	return err
+	return nil
 }

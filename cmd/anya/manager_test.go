@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func TestLinkAndPayOnADataDirectory(t *testing.T) {
 	}
 	// With the credential given, and for an address it does not link: a verdict.
 	v, code = anya(t, "link", "verify", "--data-dir", dir, "--did", alice.uri, "--address", shop.p2wpkh.String(), "--credential", link["credential"].(string))
-	if code != exitOK || v["verified"] != false || v["reason"] == "" {
+	if code != exitOK || v["verified"] != false || v["reason"] != "address_mismatch" || v["refusal"].(map[string]any)["message"] == "" {
 		t.Fatalf("link verify of another address: %d %v", code, v)
 	}
 
@@ -97,13 +98,21 @@ func TestLinkAndPayOnADataDirectory(t *testing.T) {
 	bob, bobKey := newParty(t, "jwk"), newTestKey(t, "bob")
 	doc, code := pay(t, dir, bob, bobKey, shop.p2wpkh.String(), "25000", "order-3")
 	if code != exitError || errorCode(t, doc) != "payment_unverified" || detail(doc)["outcome"] != "unverified" ||
-		!strings.Contains(detail(doc)["reason"].(string), "no address-link credential") {
+		detail(doc)["reason"] != "no_link" || !strings.Contains(detail(doc)["refusal"].(map[string]any)["message"].(string), "no address-link credential") ||
+		!strings.Contains(errorMessage(doc), "no_link: no address-link credential") || !strings.Contains(errorMessage(doc), "new --id") {
 		t.Fatalf("unlinked sender: %d %v", code, doc)
+	}
+	// Paying the ID again prints the stored refusal; so does payment show.
+	again, _ = pay(t, dir, bob, bobKey, shop.p2wpkh.String(), "25000", "order-3")
+	if shown, code := anya(t, "payment", "show", "order-3", "--data-dir", dir); code != exitOK || shown["reason"] != "no_link" ||
+		!reflect.DeepEqual(detail(again), shown) {
+		t.Fatalf("payment show of the unverified payment: %d %v, want %v", code, shown, detail(again))
 	}
 	// A risky payment — half a bitcoin out of a fresh coin — is blocked at the one threshold.
 	doc, code = pay(t, dir, alice, aliceKey, shop.p2wpkh.String(), "50000000", "order-4")
 	if risk, _ := detail(doc)["risk"].(json.Number).Float64(); code != exitError || errorCode(t, doc) != "payment_blocked" || risk < 0.7 ||
-		!strings.Contains(errorMessage(doc), "risk_above_threshold") {
+		!strings.Contains(errorMessage(doc), "risk_above_threshold") || detail(doc)["reason"] != "risk_above_threshold" ||
+		detail(doc)["refusal"].(map[string]any)["threshold"] != json.Number("0.7") {
 		t.Fatalf("risky payment: %d %v", code, doc)
 	}
 	// Not enough money.

@@ -18,7 +18,6 @@ import (
 
 	sdk "github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/bitcoin"
-	"github.com/anya-org/anya-go/bitcoin/simchain"
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/security"
 	"github.com/anya-org/anya-go/web5/did"
@@ -61,7 +60,7 @@ func runLinkChallenge(ctx context.Context, e *env, args []string) error {
 	if id.key == nil && e.stdinUsed != "" {
 		return usageError("link challenge: the signature is read from standard input, which %s takes", e.stdinUsed)
 	}
-	s, err := mf.open(ctx, e, nil)
+	s, err := mf.open(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -89,11 +88,10 @@ func runLinkChallenge(ctx context.Context, e *env, args []string) error {
 	} else if sig, err = askSignature(ctx, e, a.String(), challenge); err != nil {
 		return err
 	}
-	res, err := m.Execute(ctx, sdk.BitcoinToWeb5{DID: ident.String(), Address: a.String(), Challenge: challenge, Signature: sig})
+	l, err := m.Link(ctx, sdk.BitcoinToWeb5{DID: ident.String(), Address: a.String(), Challenge: challenge, Signature: sig})
 	if err != nil {
 		return managerError(err)
 	}
-	l := res.(*sdk.Link)
 	return writeJSON(e.stdout, linkJSON{DID: l.DID, Address: l.Address, Account: l.Account, CAIP10: l.CAIP10, Credential: l.Credential,
 		RecordID: l.RecordID, ValidUntil: l.ValidUntil})
 }
@@ -214,17 +212,19 @@ func runLinkVerify(ctx context.Context, e *env, args []string) error {
 		}
 		token = strings.TrimSpace(string(raw))
 	}
-	s, err := mf.open(ctx, e, nil)
+	s, err := mf.open(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	res, err := s.m.Execute(ctx, sdk.VerifyLink{DID: *d, Address: *addr, Credential: token})
+	v, err := s.m.VerifyLink(ctx, sdk.VerifyLink{DID: *d, Address: *addr, Credential: token})
 	if err != nil {
 		return managerError(err)
 	}
-	v := res.(*sdk.LinkVerification)
-	out := map[string]any{"did": v.DID, "address": v.Address, "verified": v.Verified, "score": v.Score, "reason": v.Reason}
+	out := map[string]any{"did": v.DID, "address": v.Address, "verified": v.Verified, "score": v.Score}
+	if v.Refusal != nil {
+		out["reason"], out["refusal"] = v.Refusal.Reason, v.Refusal
+	}
 	if v.Credential != nil {
 		out["credential"] = map[string]any{"id": v.Credential.ID, "issuer": v.Credential.Issuer, "issued_at": v.Credential.IssuedAt,
 			"expires_at": v.Credential.ExpiresAt}
@@ -234,18 +234,33 @@ func runLinkVerify(ctx context.Context, e *env, args []string) error {
 
 // paymentJSON is a verified payment as the CLI prints it.
 type paymentJSON struct {
-	PaymentID         string     `json:"payment_id"`
-	Outcome           string     `json:"outcome"` // sent, blocked, unverified, failed, pending
-	Reason            string     `json:"reason,omitempty"`
-	Status            string     `json:"status"` // the workflow run's
-	SenderVerified    bool       `json:"sender_verified"`
-	VerificationScore float64    `json:"verification_score"`
-	Risk              float64    `json:"risk"`
-	Threshold         float64    `json:"threshold"`
-	Txid              string     `json:"txid,omitempty"`
-	RecordID          string     `json:"record_id,omitempty"`
-	Error             string     `json:"error,omitempty"`
-	Steps             []stepJSON `json:"steps"`
+	PaymentID string `json:"payment_id"`
+	Outcome   string `json:"outcome"` // sent, blocked, unverified, failed, pending
+	// Reason is why the payment was not sent, a stable code (sdk.Reason: no_link,
+	// risk_above_threshold, insufficient_funds, ...); Refusal has its message and details.
+	Reason            string            `json:"reason,omitempty"`
+	Refusal           *sdk.Refusal      `json:"refusal,omitempty"`
+	Status            string            `json:"status"` // the workflow run's
+	SenderVerified    bool              `json:"sender_verified"`
+	VerificationScore float64           `json:"verification_score"`
+	Risk              float64           `json:"risk"`
+	Threshold         float64           `json:"threshold"`
+	Txid              string            `json:"txid,omitempty"`
+	RecordID          string            `json:"record_id,omitempty"`
+	Error             string            `json:"error,omitempty"`
+	Confirmation      *confirmationJSON `json:"confirmation,omitempty"` // where its transaction is on the chain
+	Events            []eventJSON       `json:"events,omitempty"`       // its events, in order: sent, confirmed, reorged, ...
+	Steps             []stepJSON        `json:"steps"`
+}
+
+// eventJSON is one of a payment's events.
+type eventJSON struct {
+	Seq     int          `json:"seq"`
+	Outcome string       `json:"outcome"`
+	Status  string       `json:"status,omitempty"`
+	Height  int32        `json:"height,omitempty"`
+	Block   string       `json:"block,omitempty"`
+	Refusal *sdk.Refusal `json:"refusal,omitempty"`
 }
 
 type stepJSON struct {
@@ -267,27 +282,40 @@ func stepsOf(r *workflow.Result) []stepJSON {
 	return out
 }
 
+// paymentOf is the payment as the CLI prints it: the SDK's Payment, its typed reason included.
 func paymentOf(p *sdk.Payment) paymentJSON {
-	out := paymentJSON{PaymentID: p.PaymentID, Outcome: string(p.Outcome), Status: string(p.Status), SenderVerified: p.SenderVerified,
-		VerificationScore: p.VerificationScore, Risk: p.Risk, Threshold: sdk.DefaultRiskThreshold, Txid: p.Txid, RecordID: p.RecordID,
-		Error: p.Error, Steps: stepsOf(p.Run)}
-	switch p.Outcome {
-	case sdk.OutcomeBlocked:
-		out.Reason = fmt.Sprintf("risk_above_threshold: the fraud risk %.4f is at or above the threshold %.2f", p.Risk, sdk.DefaultRiskThreshold)
-	case sdk.OutcomeUnverified:
-		out.Reason = "unverified: the sender's DID is not verifiably linked to the sending address"
-	case sdk.OutcomeFailed:
-		out.Reason = "failed: " + p.Error
+	out := paymentJSON{PaymentID: p.PaymentID, Outcome: string(p.Outcome), Refusal: p.Refusal, Status: string(p.Status),
+		SenderVerified: p.SenderVerified, VerificationScore: p.VerificationScore, Risk: p.Risk, Threshold: sdk.DefaultRiskThreshold,
+		Txid: p.Txid, RecordID: p.RecordID, Error: p.Error, Steps: stepsOf(p.Run)}
+	if p.Refusal != nil {
+		out.Reason = string(p.Refusal.Reason)
+	}
+	if c := p.Confirmation; c != nil {
+		out.Confirmation = &confirmationJSON{Status: c.Status, Height: c.Height, Block: c.BlockHash}
+	}
+	for _, ev := range p.Events {
+		e := eventJSON{Seq: ev.Seq, Outcome: string(ev.Outcome), Status: ev.Status, Refusal: ev.Refusal}
+		if !ev.Block.IsZero() {
+			e.Height, e.Block = ev.Block.Height, ev.Block.Hash.String()
+		}
+		out.Events = append(out.Events, e)
 	}
 	return out
 }
 
 // paymentError is the error of a payment that was not sent: its code names the outcome, its
-// detail is the payment.
+// message the reason, its detail is the payment.
 func paymentError(p paymentJSON) error {
-	msg := fmt.Sprintf("payment %s was not sent: %s", p.PaymentID, p.Reason)
-	if p.Outcome == string(sdk.OutcomePending) {
+	msg := fmt.Sprintf("payment %s was not sent: %s", p.PaymentID, p.Refusal)
+	switch {
+	case p.Outcome == string(sdk.OutcomePending) && p.Reason == string(sdk.ReasonAwaitingKeys):
+		msg = fmt.Sprintf("payment %s is unfinished: %s", p.PaymentID, p.Refusal)
+	case p.Outcome == string(sdk.OutcomePending):
 		msg = fmt.Sprintf("payment %s is unfinished; run the command again to continue it", p.PaymentID)
+	case p.Outcome == string(sdk.OutcomeFailed) && p.Txid != "":
+		msg += fmt.Sprintf(" (its transaction %s was sent: do not pay it again)", p.Txid)
+	default:
+		msg += "; after fixing the cause, pay under a new --id"
 	}
 	return &cliError{Code: "payment_" + p.Outcome, Err: errors.New(msg), Detail: p}
 }
@@ -330,17 +358,12 @@ func runPay(ctx context.Context, e *env, args []string) error {
 		}
 		token = strings.TrimSpace(string(raw))
 	}
-	var prepare func(*simchain.Chain) error
 	if embedded && *fund > 0 {
-		prepare = func(sim *simchain.Chain) error {
-			a, err := sender.p2wpkh(bitcoin.Regtest)
-			if err != nil {
-				return err
-			}
-			return faucet(ctx, sim, a.PkScript(), *fund)
+		if _, err := sender.p2wpkh(bitcoin.Regtest); err != nil {
+			return err
 		}
 	}
-	s, err := mf.open(ctx, e, prepare)
+	s, err := mf.open(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -349,6 +372,11 @@ func runPay(ctx context.Context, e *env, args []string) error {
 	ident, err := sender.register(ctx, m)
 	if err != nil {
 		return err
+	}
+	if embedded && *fund > 0 {
+		if err := fundSender(ctx, m, ident.Address.String(), *fund); err != nil {
+			return err
+		}
 	}
 	confirmed := make(chan sdk.PaymentEvent, 1)
 	if *mine > 0 {
@@ -369,20 +397,12 @@ func runPay(ctx context.Context, e *env, args []string) error {
 			<-sub.Done()
 		}()
 	}
-	res, err := m.Execute(ctx, sdk.TriProtocol{PaymentID: *id, SenderDID: ident.String(), SenderAddress: ident.Address.String(),
+	pay, err := m.Pay(ctx, sdk.TriProtocol{PaymentID: *id, SenderDID: ident.String(), SenderAddress: ident.Address.String(),
 		RecipientAddress: *to, AmountSat: *amt, Credential: token})
-	if res == nil {
+	if pay == nil {
 		return managerError(err)
 	}
-	p := paymentOf(res.(*sdk.Payment))
-	if p.Outcome == string(sdk.OutcomeUnverified) {
-		// The link check again, for its reason.
-		if r, err := m.Execute(ctx, sdk.VerifyLink{DID: ident.String(), Address: ident.Address.String(), Credential: token}); err == nil {
-			if v := r.(*sdk.LinkVerification); v.Reason != "" {
-				p.Reason = "unverified: " + v.Reason
-			}
-		}
-	}
+	p := paymentOf(pay)
 	if p.Outcome != string(sdk.OutcomeSent) {
 		return paymentError(p)
 	}
@@ -398,7 +418,7 @@ func runPay(ctx context.Context, e *env, args []string) error {
 		defer wait.Stop()
 		select {
 		case ev := <-confirmed:
-			out.Confirmed = &confirmationJSON{Height: ev.Block.Height, Block: ev.Block.Hash.String()}
+			out.Confirmed = &confirmationJSON{Status: ev.Status, Height: ev.Block.Height, Block: ev.Block.Hash.String()}
 		case <-wait.C:
 			return &cliError{Code: "timeout", Err: fmt.Errorf("pay: payment %s sent but not confirmed within 30s of mining", *id), Detail: p}
 		case <-ctx.Done():
@@ -409,6 +429,7 @@ func runPay(ctx context.Context, e *env, args []string) error {
 }
 
 type confirmationJSON struct {
+	Status string `json:"status,omitempty"` // broadcast, included or confirmed
 	Height int32  `json:"height"`
 	Block  string `json:"block"`
 }
@@ -426,7 +447,7 @@ func runPaymentShow(ctx context.Context, e *env, args []string) error {
 	if _, err := dataDir(*mf.dir, sdk.WorkflowFile, false); err != nil {
 		return err
 	}
-	s, err := mf.open(ctx, e, nil)
+	s, err := mf.open(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -568,17 +589,13 @@ func runWorkflowRun(ctx context.Context, e *env, args []string) error {
 	} else if idf.wif.given() {
 		return usageError("workflow run: --wif goes with --portable-did")
 	}
-	var prepare func(*simchain.Chain) error
-	if ident != nil && *mf.rpc == "" && *fund > 0 {
-		prepare = func(sim *simchain.Chain) error {
-			a, err := ident.p2wpkh(bitcoin.Regtest)
-			if err != nil {
-				return err
-			}
-			return faucet(ctx, sim, a.PkScript(), *fund)
+	fundIt := ident != nil && *mf.rpc == "" && *fund > 0
+	if fundIt {
+		if _, err := ident.p2wpkh(bitcoin.Regtest); err != nil {
+			return err
 		}
 	}
-	s, err := mf.open(ctx, e, prepare)
+	s, err := mf.open(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -591,6 +608,11 @@ func runWorkflowRun(ctx context.Context, e *env, args []string) error {
 		id, err := ident.register(ctx, m)
 		if err != nil {
 			return err
+		}
+		if fundIt {
+			if err := fundSender(ctx, m, id.Address.String(), *fund); err != nil {
+				return err
+			}
 		}
 		sc, err := m.SecurityContext(ctx, id.String(), id.Address.String(), "")
 		if err != nil {

@@ -207,3 +207,68 @@ func TestVCIssueVerify(t *testing.T) {
 		t.Fatalf("missing file: %d %v", code, doc)
 	}
 }
+
+// TestDIDCreateEveryKeyType: did create offers every signing key type of did:key and did:jwk.
+// Each DID resolves to its own document, its key is on the asked curve (and an Ed25519 did:key
+// lists its derived X25519 key agreement key), and it signs: a credential it issues verifies.
+// did:dht refuses the key types its registry lacks, with a usage error that names them.
+func TestDIDCreateEveryKeyType(t *testing.T) {
+	for _, method := range []string{"key", "jwk"} {
+		for _, kt := range []struct{ flag, crv string }{
+			{"Ed25519", "Ed25519"}, {"secp256k1", "secp256k1"}, {"P-256", "P-256"}, {"p384", "P-384"}, {"P-521", "P-521"},
+		} {
+			t.Run(method+"/"+kt.flag, func(t *testing.T) {
+				doc, code := anya(t, "did", "create", "--method", method, "--key-type", kt.flag)
+				if code != exitOK {
+					t.Fatalf("create: exit %d %v", code, doc)
+				}
+				raw, _ := json.Marshal(doc)
+				p, err := did.ParsePortableDID(raw)
+				if err != nil {
+					t.Fatalf("not a portable DID: %v\n%s", err, raw)
+				}
+				vms := p.Document.VerificationMethod
+				if len(vms) == 0 || vms[0].PublicKeyJwk == nil || string(vms[0].PublicKeyJwk.Curve) != kt.crv {
+					t.Fatalf("verification methods %+v, want a %s key first", vms, kt.crv)
+				}
+				// did:key lists its key under keyAgreement too, and for Ed25519 the X25519 key
+				// derived from it instead; a did:jwk signing key is no key agreement key.
+				wantVMs, wantAgreement := 1, method == "key"
+				if method == "key" && kt.crv == "Ed25519" {
+					wantVMs = 2
+				}
+				if len(vms) != wantVMs || (len(p.Document.KeyAgreement) > 0) != wantAgreement {
+					t.Errorf("%d verification methods, keyAgreement %v; want %d and one: %v", len(vms), p.Document.KeyAgreement, wantVMs, wantAgreement)
+				}
+				if wantVMs == 2 && (vms[1].PublicKeyJwk == nil || vms[1].PublicKeyJwk.Curve != "X25519" || p.Document.KeyAgreement[0] != vms[1].ID) {
+					t.Errorf("Ed25519 did:key: key agreement %v, second method %+v; want the derived X25519 key", p.Document.KeyAgreement, vms[1])
+				}
+				res, code := anya(t, "did", "resolve", p.URI)
+				var resolved did.Document
+				rawDoc, _ := json.Marshal(res["didDocument"])
+				if code != exitOK || json.Unmarshal(rawDoc, &resolved) != nil {
+					t.Fatalf("resolve: exit %d %v", code, res)
+				}
+				got, _ := json.Marshal(resolved)
+				own, _ := json.Marshal(p.Document)
+				if string(got) != string(own) {
+					t.Fatalf("resolved\n%s\nwant the created document\n%s", got, own)
+				}
+				out, code := anya(t, "vc", "issue", "--portable-did", writePortable(t, doc), "--subject", p.URI, "--type", "T")
+				token, _ := out["vcJwt"].(string)
+				if code != exitOK || token == "" {
+					t.Fatalf("issue: exit %d %v", code, out)
+				}
+				if res, code := anya(t, "vc", "verify", token); code != exitOK || res["verified"] != true {
+					t.Fatalf("verify: exit %d %v", code, res)
+				}
+			})
+		}
+	}
+	for _, kt := range []string{"P-384", "P-521"} {
+		doc, code := anya(t, "did", "create", "--method", "dht", "--key-type", kt)
+		if code != exitUsage || errorCode(t, doc) != "usage" || !strings.Contains(errorMessage(doc), "not a did:dht key type") {
+			t.Errorf("dht %s: exit %d %v", kt, code, doc)
+		}
+	}
+}

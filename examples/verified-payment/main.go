@@ -80,16 +80,21 @@ type network interface {
 }
 
 // simNet is the Manager's embedded simchain.
-type simNet struct{ sim *simchain.Chain }
+type simNet struct {
+	m   *anya.Manager
+	sim *simchain.Chain
+}
 
-func (s simNet) Fund(_ context.Context, addrs ...bitcoin.Address) error {
+// simFunding is what Fund gives each address on the embedded chain.
+const simFunding = 500_000_000
+
+func (s simNet) Fund(ctx context.Context, addrs ...bitcoin.Address) error {
 	for _, a := range addrs {
-		if _, err := s.sim.Mine(1, simchain.PayTo(a.PkScript())); err != nil {
+		if _, err := s.m.Fund(ctx, a.String(), simFunding); err != nil {
 			return err
 		}
 	}
-	_, err := s.sim.Mine(100) // coinbase maturity
-	return err
+	return nil
 }
 
 func (s simNet) Mine(_ context.Context, n int) ([]chainhash.Hash, error) { return s.sim.Mine(n) }
@@ -128,7 +133,11 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 	}
 	defer m.Close()
 	if net == nil {
-		net = simNet{m.Chain().(*simchain.Chain)}
+		sim, err := m.EmbeddedChain()
+		if err != nil {
+			return err
+		}
+		net = simNet{m: m, sim: sim}
 	}
 	p("anya verified payment — chain: %s %s, ML backend: %s, host: %s", net.Describe(), m.Network(), m.Backend(), m.Host())
 
@@ -173,20 +182,18 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 	if err != nil {
 		return err
 	}
-	res, err := m.Execute(ctx, anya.BitcoinToWeb5{DID: sender.String(), Address: sender.Address.String(), Challenge: challenge, Signature: sig})
+	link, err := m.Link(ctx, anya.BitcoinToWeb5{DID: sender.String(), Address: sender.Address.String(), Challenge: challenge, Signature: sig})
 	if err != nil {
 		return err
 	}
-	link := res.(*anya.Link)
 	p("\nBitcoin→Web5: the sender signed the host's challenge (BIP-322) for its address")
 	p("  linked as %s", link.Account)
 	p("  credential issued by the host, stored as record %s in the sender's store", link.RecordID)
 
-	res, err = m.Execute(ctx, anya.Web5ToML{DID: sender.String()})
+	rep, err := m.Reputation(ctx, sender.String())
 	if err != nil {
 		return err
 	}
-	rep := res.(*anya.Reputation)
 	p("\nWeb5→ML: the sender's reputation %.2f (%s; address linked %v, credentials %v)", rep.Score, rep.Model,
 		rep.Features[anya.FeatureAddressLinked], rep.Features[anya.FeatureCredentials])
 
@@ -197,22 +204,22 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 		from   *anya.Identity
 		amount int64
 	}{{"order-1", sender, 25_000}, {"order-2", sender, 100_000_000}, {"order-3", stranger, 25_000}} {
-		res, err := m.Execute(ctx, anya.TriProtocol{PaymentID: pay.id, SenderDID: pay.from.String(), SenderAddress: pay.from.Address.String(),
+		pm, err := m.Pay(ctx, anya.TriProtocol{PaymentID: pay.id, SenderDID: pay.from.String(), SenderAddress: pay.from.Address.String(),
 			RecipientAddress: shop.Address.String(), AmountSat: pay.amount})
 		if err != nil {
 			return err
 		}
-		pm := res.(*anya.Payment)
-		switch pm.Outcome {
+		switch r := pm.Refusal; pm.Outcome {
 		case anya.OutcomeSent:
 			sent = pm
 			p("  %s  %11d sat  sent        risk %.2f  txid %s", pm.PaymentID, pay.amount, pm.Risk, pm.Txid)
 		case anya.OutcomeBlocked:
-			p("  %s  %11d sat  blocked     risk %.2f ≥ %.2f: the send step was skipped", pm.PaymentID, pay.amount, pm.Risk, anya.DefaultRiskThreshold)
+			p("  %s  %11d sat  blocked     risk %.2f ≥ %.2f (%s): the send step was skipped", pm.PaymentID, pay.amount, r.Risk, r.Threshold,
+				r.Reason)
 		case anya.OutcomeUnverified:
-			p("  %s  %11d sat  unverified  the stranger's address is linked to no DID: the run terminated", pm.PaymentID, pay.amount)
+			p("  %s  %11d sat  unverified  %s: %s; the run terminated", pm.PaymentID, pay.amount, r.Reason, r.Message)
 		default:
-			return fmt.Errorf("payment %s: %s %s", pm.PaymentID, pm.Outcome, pm.Error)
+			return fmt.Errorf("payment %s: %s %s", pm.PaymentID, pm.Outcome, r)
 		}
 	}
 	if sent == nil {

@@ -25,13 +25,15 @@ func check(t *testing.T, cfg config, height string) string {
 	for _, want := range []string{
 		`linked as did:pkh:bip122:[0-9a-f]{32}:bcrt1q`,
 		`order-1 +25000 sat  sent +risk 0\.[0-6]\d  txid [0-9a-f]{64}`,
-		`order-2 +100000000 sat  blocked +risk (0\.[7-9]\d|1\.00) ≥ 0\.70`,
-		`order-3 +25000 sat  unverified`,
+		`order-2 +100000000 sat  blocked +risk (0\.[7-9]\d|1\.00) ≥ 0\.70 \(risk_above_threshold\)`,
+		`order-3 +25000 sat  unverified  no_link: no address-link credential for did:dht:`,
 		`mined block ` + height,
 		`payment order-1 confirmed at height ` + height,
 		`payment order-1, 25000 sat, status confirmed at height ` + height,
 		`audit log: \d+ crossings \(\d+ allowed, 0 denied\), hash chain intact`,
 		`anya\.payment\.sent +1 / 0`,
+		`anya\.payment\.blocked +1 / 0`,
+		`anya\.payment\.unverified +1 / 0`,
 		`anya\.payment\.confirmed +1 / 1`,
 		`workflow\.run\.completed +2 /`,
 		`workflow\.run\.terminated +1 /`,
@@ -45,7 +47,7 @@ func check(t *testing.T, cfg config, height string) string {
 
 // The demo runs to completion on embedded defaults and shows each part of the scenario.
 func TestRun(t *testing.T) {
-	if s := check(t, config{}, "103"); !strings.Contains(s, "chain: simchain regtest") {
+	if s := check(t, config{}, "104"); !strings.Contains(s, "chain: simchain regtest") {
 		t.Errorf("not on the simchain:\n%s", s)
 	}
 }
