@@ -126,11 +126,33 @@ func (m *Monitor) currentPlan() (*plan, error) {
 	return p, nil
 }
 
-// worker is the per-goroutine scratch of scoring: a feature extractor over a recording lookup.
+// worker is the per-goroutine scratch of scoring: a feature extractor over a recording lookup,
+// and the addresses of the scripts it met last (an address is encoded once, not for every
+// payment from it).
 type worker struct {
-	rec *prevOuts
-	fx  *bitcoin.FeatureExtractor
-	buf []float32
+	rec   *prevOuts
+	fx    *bitcoin.FeatureExtractor
+	buf   []float32
+	addrs map[string]string // pkScript → address, "" for a script without one
+}
+
+// maxAddrs bounds a worker's address cache; it is emptied when full.
+const maxAddrs = 4096
+
+// address returns the address pkScript pays on net, "" when it has none.
+func (w *worker) address(pkScript []byte, net bitcoin.Network) string {
+	if a, ok := w.addrs[string(pkScript)]; ok {
+		return a
+	}
+	addr := ""
+	if a, err := bitcoin.AddressFromScript(pkScript, net); err == nil {
+		addr = a.String()
+	}
+	if len(w.addrs) >= maxAddrs {
+		clear(w.addrs)
+	}
+	w.addrs[string(pkScript)] = addr
+	return addr
 }
 
 func (m *Monitor) getWorker() *worker {
@@ -144,7 +166,7 @@ func (m *Monitor) getWorker() *worker {
 	if err != nil { // the network was checked by New
 		panic(err)
 	}
-	return &worker{rec: rec, fx: fx, buf: make([]float32, 0, len(bitcoin.TxFeatureSchema().Names))}
+	return &worker{rec: rec, fx: fx, buf: make([]float32, 0, len(bitcoin.TxFeatureSchema().Names)), addrs: map[string]string{}}
 }
 
 func (m *Monitor) putWorker(w *worker) {
@@ -206,7 +228,7 @@ func (m *Monitor) scoreBatch(ctx context.Context, txs []txIn, height int32, bloc
 			row[k] = vals[j]
 		}
 		if m.cfg.identities != nil && len(p.idNames) > 0 {
-			idRow, did, addr, err := m.identify(ctx, p, w.rec.outs)
+			idRow, did, addr, err := m.identify(ctx, p, w, w.rec.outs)
 			if err != nil && ctx.Err() != nil {
 				m.putWorker(w)
 				return nil, ctx.Err()
@@ -334,16 +356,12 @@ func (m *Monitor) batchErr(ctx context.Context, stage string, n int, err error) 
 // is linked to a DID gives the DID and its features, as a row of p's identity features. It
 // returns a nil row when no sender address is linked; a lookup's error (counted) leaves the
 // transaction without an identity.
-func (m *Monitor) identify(ctx context.Context, p *plan, outs []*wire.TxOut) ([]float32, string, string, error) {
+func (m *Monitor) identify(ctx context.Context, p *plan, w *worker, outs []*wire.TxOut) ([]float32, string, string, error) {
 	var seen [4]string
 	tried := seen[:0]
 	for _, out := range outs {
-		a, err := bitcoin.AddressFromScript(out.PkScript, m.net)
-		if err != nil {
-			continue
-		}
-		addr := a.String()
-		if slices.Contains(tried, addr) {
+		addr := w.address(out.PkScript, m.net)
+		if addr == "" || slices.Contains(tried, addr) {
 			continue
 		}
 		tried = append(tried, addr)
