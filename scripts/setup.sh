@@ -25,6 +25,15 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 	$sudo apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 
+# --- Chromium (headless) for the console's browser test (console.TestConsoleInBrowser), -----
+# which drives it over the DevTools protocol (chromedp): no driver binary is needed.
+if ! command -v chromium >/dev/null; then
+	log "installing Debian packages: chromium"
+	sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -qq
+	$sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+
 # --- ONNX Runtime 1.24.1 shared library (from the npm package, never npm install) ------------
 ort_version=1.24.1
 ort_sha256=53ef1ac028dd1b05554b8da28d9159eb3876f99868193d2aaa6e67f0243c23d4

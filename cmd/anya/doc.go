@@ -42,6 +42,7 @@
 //	anya address encode (--script SCRIPT | --pubkey HEX --type p2pkh|p2wpkh|p2sh-p2wpkh|p2tr | --witness-script SCRIPT | --redeem-script SCRIPT) [--network N]
 //	anya audit verify --data-dir DIR [--head SEQ:HASH] [--signed-head HEAD --signer DID] [--gateway URL]
 //	anya audit tail --data-dir DIR [-n N]
+//	anya console --data-dir DIR [--listen HOST:PORT] [--password-file PATH | --password-env VAR | --password -] [--writes] [--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N]] [--gateway URL]
 //	anya node [--datadir DIR] [--mining-address ADDR] [--blocks N] [--rpc-listen HOST:PORT] [--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -]
 //
 // # Errors
@@ -186,12 +187,12 @@
 //
 // # Data directories
 //
-// link, pay, payment, workflow, dwn and audit work on the data directory of a Manager
+// link, pay, payment, workflow, dwn, audit and console work on the data directory of a Manager
 // (--data-dir, default $ANYA_DATA_DIR): its SQLite databases (anya.WorkflowFile,
 // anya.StateFile, anya.AuditFile, anya.DWNFile), the host's DID (HostDIDFile, created on first
 // use, readable by its owner only; --host-did gives another) and the chain it follows
-// (ChainFile). One command at a time may use a data directory. link, pay, payment show and
-// workflow run open a Manager on it, on the embedded chain — a regtest chain that lives as
+// (ChainFile). One command at a time may use a data directory. link, pay, payment show,
+// workflow run and console open a Manager on it, on the embedded chain — a regtest chain that lives as
 // long as the command — or on a btcd node (--rpc, --rpc-user, --rpc-pass-file, --network); a
 // data directory stays with the kind of chain it started on (a node's directory opened without
 // --rpc is refused, with the node's endpoint in the message). On the embedded chain, pay and workflow run
@@ -220,6 +221,16 @@
 // up to a checkpoint when given one (--head SEQ:HASH, or --signed-head with the DID that must
 // have signed it: the head is accepted only under a key of that DID's document listed for
 // assertion); audit tail prints the newest entries.
+//
+// console serves the web console (package console) of a Manager on the data directory until
+// interrupted (SIGINT, exiting 0): payments and workflow runs with their steps, alerts, the
+// audit log and whether it verifies, circuit breakers, models with their cards, health and the
+// bus's live events. It listens on loopback only (--listen, default a free port on 127.0.0.1;
+// another address is a usage error: to serve it elsewhere, mount package console in a host
+// behind TLS), behind HTTP Basic authentication as "operator" with the password given (at
+// least 8 characters) or a random one, and prints {"url", "user", "password", "data_dir",
+// "writes"} — the password only when it made it up. It is read-only unless --writes lets the
+// operator reset circuit breakers.
 //
 // node runs a regtest btcd ($ANYA_BTCD, .tools/bin/btcd in the working directory or a parent,
 // or btcd on PATH) with --txindex and --addrindex, RPC on loopback without TLS (its

@@ -133,6 +133,7 @@ func examples() map[string][]string {
 		"address encode":     {"anya address encode --script 0014751e76e8199196d454941c45d1b3a323f1433bd6", "anya address encode --pubkey 0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798 --type p2tr --network testnet"},
 		"audit verify":       {"anya audit verify --data-dir anya-data", "anya audit verify --data-dir anya-data --signed-head @head.jwt --signer did:key:z6Mk..."},
 		"audit tail":         {"anya audit tail --data-dir anya-data -n 20"},
+		"console":            {"anya console --data-dir anya-data", "anya console --data-dir anya-data --listen 127.0.0.1:8080 --password-file console.pass --writes"},
 		"node":               {"anya node", "anya node --mining-address bcrt1q... --blocks 432"},
 	}
 }

@@ -162,6 +162,7 @@ func TestEveryCommandRefusesBadInput(t *testing.T) {
 		"address encode":     {[]string{"--pubkey", "02ff"}, "invalid_key"},
 		"audit verify":       {[]string{"--data-dir", t.TempDir()}, "not_found"},
 		"audit tail":         {[]string{"--data-dir", dir, "-n", "0"}, "usage"},
+		"console":            {[]string{"--data-dir", dir, "--listen", "0.0.0.0:8080"}, "usage"},
 		"node":               {[]string{"--mining-address", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"}, "wrong_network"},
 	}
 	for _, c := range commands() {

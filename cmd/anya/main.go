@@ -89,6 +89,7 @@ func commands() []command {
 		{[]string{"address", "encode"}, "(--script SCRIPT | --pubkey HEX --type p2pkh|p2wpkh|p2sh-p2wpkh|p2tr | --witness-script SCRIPT | --redeem-script SCRIPT) [--network N]", []input{inScript}, "encode an address from an output script, a public key or a script", runAddressEncode},
 		{[]string{"audit", "verify"}, "--data-dir DIR [--head SEQ:HASH] [--signed-head HEAD --signer DID] [--gateway URL]", []input{inSignedHead}, "verify the audit log's hash chain, up to a checkpoint when given", runAuditVerify},
 		{[]string{"audit", "tail"}, "--data-dir DIR [-n N]", nil, "print the newest entries of the audit log", runAuditTail},
+		{[]string{"console"}, "--data-dir DIR [--listen HOST:PORT] [--password-file PATH | --password-env VAR | --password -] [--writes] " + chainArgs, []input{inPassword}, "serve the web console of a data directory's Manager on loopback until interrupted: print its URL and credentials", runConsole},
 		{[]string{"node"}, "[--datadir DIR] [--mining-address ADDR] [--blocks N] [--rpc-listen HOST:PORT] [--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -]", []input{inPassword}, "run a regtest btcd: print its RPC endpoint and credentials, stop on interrupt", runNode},
 		{[]string{"setup"}, "[--force]", nil, "install the ONNX Runtime library into the user cache, checking its sha256", func(ctx context.Context, e *env, args []string) error { return runSetup(ctx, args, e.stdout) }},
 	}

@@ -12,6 +12,12 @@
 //
 //	go run ./examples/verified-payment
 //
+// With -console the demo then serves the web console (package console) over its Manager on
+// loopback — the payments with their outcomes and reasons, each run's steps, the audit log, the
+// live bus events — prints its address and a password, and runs until interrupted (Ctrl-C).
+//
+//	go run ./examples/verified-payment -console
+//
 // With -rpc the same scenario runs on a btcd regtest node: one the demo starts itself (the btcd
 // binary named by -btcd, default $ANYA_BTCD, which the Makefile sets to the one in .tools), in a
 // temporary directory that it removes at the end, or one it is given with -rpc-host, -rpc-user
@@ -24,13 +30,18 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
+	"net"
+	"net/http"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
 	"time"
@@ -41,6 +52,7 @@ import (
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bitcoin/simchain"
 	"github.com/anya-org/anya-go/bus"
+	"github.com/anya-org/anya-go/console"
 	"github.com/anya-org/anya-go/web5/dwn"
 )
 
@@ -52,6 +64,8 @@ type config struct {
 	user      string
 	pass      string
 	miningKey string // hex: the key the given node's blocks pay
+	console   bool   // serve the web console after the scenario, until interrupted
+	listen    string // where the console listens
 }
 
 func main() {
@@ -62,8 +76,13 @@ func main() {
 	flag.StringVar(&cfg.user, "rpc-user", "", "the node's RPC user (with -rpc-host)")
 	flag.StringVar(&cfg.pass, "rpc-pass", "", "the node's RPC password (with -rpc-host)")
 	flag.StringVar(&cfg.miningKey, "mining-key", "", "hex of the private key the given node mines to (with -rpc-host)")
+	flag.BoolVar(&cfg.console, "console", false, "after the scenario, serve the web console over the demo's Manager until interrupted (Ctrl-C)")
+	flag.StringVar(&cfg.listen, "console-listen", "127.0.0.1:0", "the loopback host:port of the console (with -console; port 0: a free one)")
 	flag.Parse()
-	if err := run(context.Background(), os.Stdout, cfg); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Stdout, cfg); err != nil {
+		stop()
 		log.Fatal(err)
 	}
 }
@@ -294,5 +313,46 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 		}
 	}
 	p("  %-34s %4d / %d", "web5.dwn.* (all tenants)", dwnPub, dwnDel)
+	if cfg.console {
+		return serveConsole(ctx, w, m, cfg.listen)
+	}
+	return nil
+}
+
+// serveConsole serves the web console over m on listen, behind Basic authentication with a
+// random password, until ctx ends, and prints where to look.
+func serveConsole(ctx context.Context, w io.Writer, m *anya.Manager, listen string) error {
+	key := make([]byte, 12)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	password := hex.EncodeToString(key)
+	h, err := console.New(m, console.BasicAuth("operator", password))
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/console/", http.StripPrefix("/console", h))
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	fmt.Fprintf(w, "\nconsole: http://%s/console/  (user operator, password %s) — Ctrl-C to stop\n", l.Addr(), password)
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return err
+	}
+	_ = h.Close() // the live event streams end, so Shutdown need not wait for them
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		_ = srv.Close()
+	}
+	<-served
 	return nil
 }

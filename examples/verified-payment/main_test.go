@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -57,5 +61,71 @@ func TestRunRPC(t *testing.T) {
 	s := check(t, config{rpc: true, btcd: bitcointest.BtcdBinary(t)}, "434")
 	if !strings.Contains(s, "chain: btcd regtest") || !strings.Contains(s, "started btcd (regtest) at 127.0.0.1:") {
 		t.Errorf("not on a btcd node:\n%s", s)
+	}
+}
+
+// syncBuffer is a strings.Builder safe for a writer and a reader in two goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// With -console the demo serves the web console after the scenario, prints where to look, and
+// stops when interrupted.
+func TestRunWithConsole(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, &out, config{console: true, listen: "127.0.0.1:0"}) }()
+	where := regexp.MustCompile(`console: (http://127\.0\.0\.1:\d+/console/) +\(user operator, password ([0-9a-f]{24})\)`)
+	var m []string
+	deadline := time.Now().Add(2 * time.Minute)
+	for m == nil {
+		select {
+		case err := <-done:
+			t.Fatalf("the demo ended: %v\n%s", err, out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no console address:\n%s", out.String())
+		}
+		m = where.FindStringSubmatch(out.String())
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
+	req, _ := http.NewRequest(http.MethodGet, m[1]+"payments", nil)
+	req.SetBasicAuth("operator", m[2])
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`data-payment="order-1" data-outcome="sent"`, `data-payment="order-2" data-outcome="blocked"`,
+		`data-payment="order-3" data-outcome="unverified"`} {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("%s: the payments page lacks %s", resp.Status, want)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("the demo ended with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the demo did not stop")
 	}
 }
