@@ -145,7 +145,15 @@ func findAuthorisation(v any, path string, depth int) string {
 		}
 	case []any:
 		for i, e := range x {
-			if found := findAuthorisation(e, fmt.Sprintf("%s[%d]", path, i), depth+1); found != "" {
+			// Only keys can authorise: the path of an element is built when it holds some.
+			switch e.(type) {
+			case map[string]any, []any:
+			default:
+				if depth+1 <= 64 {
+					continue
+				}
+			}
+			if found := findAuthorisation(e, indexPath(path, i), depth+1); found != "" {
 				return found
 			}
 		}

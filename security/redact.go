@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -99,10 +100,22 @@ func findPersonalData(v any, path string, depth int) (string, string) {
 		}
 	case []any:
 		for i, e := range x {
-			if p, k := findPersonalData(e, fmt.Sprintf("%s[%d]", path, i), depth+1); k != "" {
+			// Only strings and what holds them can be personal data: the path of an element is
+			// built when it is one of those, not for each number of a long list.
+			switch e.(type) {
+			case string, map[string]any, []any:
+			default:
+				if depth+1 <= 64 {
+					continue
+				}
+			}
+			if p, k := findPersonalData(e, indexPath(path, i), depth+1); k != "" {
 				return p, k
 			}
 		}
 	}
 	return "", ""
 }
+
+// indexPath is the path of element i of the list at path.
+func indexPath(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }

@@ -284,8 +284,7 @@ func (r *aggRun[K, T, A, R]) emitWindow(e *entry[K, winState[aggP[A]]], s *slot[
 // the digest of their identities.
 func (r *aggRun[K, T, A, R]) idOf(h *hasher, e *entry[K, winState[aggP[A]]], s *slot[aggP[A]]) ID {
 	h.begin("aggregate", r.rt.cfg.name)
-	h.kb = r.eng.keys.appendKey(h.kb[:0], e.key)
-	h.key(h.kb)
+	r.eng.keys.hashKey(h, e.key)
 	h.window(s.start, s.end)
 	h.uv(uint64(s.p.N))
 	h.u64(s.p.D[0])

@@ -55,3 +55,30 @@ func benchCoreJoin3(b *testing.B, opts ...Option) {
 	}
 	_ = n
 }
+
+// hashKey puts a key into an ID's input exactly as appendKey and hasher.key do, so that IDs do
+// not depend on the path taken.
+func TestHashKeyIsKey(t *testing.T) {
+	type pair struct {
+		A string
+		B int
+	}
+	check := func(t *testing.T, via func(h *hasher), direct []byte) {
+		t.Helper()
+		var a, b hasher
+		a.begin("k", "p")
+		via(&a)
+		b.begin("k", "p")
+		b.key(direct)
+		if a.sum() != b.sum() {
+			t.Fatalf("hashKey and key differ for %q", direct)
+		}
+	}
+	for _, s := range []string{"", "bc1q1000000", string(make([]byte, 300))} {
+		c := newKeyCodec[string]()
+		check(t, func(h *hasher) { c.hashKey(h, s) }, c.appendKey(nil, s))
+	}
+	c := newKeyCodec[pair]()
+	k := pair{"x", 7}
+	check(t, func(h *hasher) { c.hashKey(h, k) }, c.appendKey(nil, k))
+}

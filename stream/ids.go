@@ -178,6 +178,18 @@ func (c keyCodec[K]) appendKey(dst []byte, k K) []byte {
 	return append(dst, b...)
 }
 
+// hashKey appends k to h's input as hasher.key appends its bytes (length-prefixed): a string
+// key straight from the string, another through appendKey.
+func (c keyCodec[K]) hashKey(h *hasher, k K) {
+	if c.fast {
+		s, _ := any(k).(string)
+		h.str(s)
+		return
+	}
+	h.kb = c.appendKey(h.kb[:0], k)
+	h.key(h.kb)
+}
+
 // storeKey is the store key of k's state.
 func (c keyCodec[K]) storeKey(k K) (string, error) {
 	b, err := json.Marshal(k)

@@ -108,7 +108,6 @@ type ivRun[K comparable, A, B any] struct {
 	yield    func(Pair[K, A, B], error) bool
 	lateness int64
 	h        hasher
-	kb       []byte
 }
 
 func (r *ivRun[K, A, B]) shape() string {
@@ -215,8 +214,7 @@ func (r *ivRun[K, A, B]) alone(e *entry[K, ivState[A, B]], a *ivA[A]) {
 
 func (r *ivRun[K, A, B]) hash(k K, a *ivA[A]) *hasher {
 	r.h.begin("interval-join", r.rt.cfg.name)
-	r.kb = r.keys.appendKey(r.kb[:0], k)
-	r.h.key(r.kb)
+	r.keys.hashKey(&r.h, k)
 	r.h.event(0, a.R.Offset, a.R.ID)
 	return &r.h
 }

@@ -270,8 +270,7 @@ func (r *joinRun[K, T]) emitWindow(e *entry[K, winState[joinP[T]]], s *slot[join
 // per source and the digest of their identities.
 func (r *joinRun[K, T]) idOf(h *hasher, e *entry[K, winState[joinP[T]]], s *slot[joinP[T]]) ID {
 	h.begin("join", r.rt.cfg.name)
-	h.kb = r.eng.keys.appendKey(h.kb[:0], e.key)
-	h.key(h.kb)
+	r.eng.keys.hashKey(h, e.key)
 	h.window(s.start, s.end)
 	for i := 0; i < r.n; i++ {
 		n := 0
@@ -582,8 +581,7 @@ func (r *join3Run[K, A, B, C]) emitWindow(e *entry[K, winState[join3P[A, B, C]]]
 func (r *join3Run[K, A, B, C]) idOf(h *hasher, e *entry[K, winState[join3P[A, B, C]]], s *slot[join3P[A, B, C]]) ID {
 	p := &s.p
 	h.begin("join3", r.rt.cfg.name)
-	h.kb = r.eng.keys.appendKey(h.kb[:0], e.key)
-	h.key(h.kb)
+	r.eng.keys.hashKey(h, e.key)
 	h.window(s.start, s.end)
 	h.uv(uint64(len(p.A)))
 	h.uv(uint64(len(p.B)))

@@ -447,3 +447,33 @@ func TestManyWindowsClosingAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// A consumer that stops in the middle of a large bucket of closing windows stops the run
+// there: the goroutine hashing the bucket's IDs is done before Run returns (the package's
+// TestMain checks for leaks), and the results emitted before are those of a run to the end.
+func TestStopInLargeBucket(t *testing.T) {
+	var in []stream.Record[tx]
+	for i := range 3000 {
+		in = append(in, stream.Record[tx]{Time: at(time.Duration(i) * 10 * time.Millisecond), Value: tx{Addr: fmt.Sprintf("k%04d", i%1000), Sat: int64(i)}})
+	}
+	run := func(stop int) []stream.ID {
+		j, _ := stream.NewJoin3(byAddr, byAddr, byAddr, stream.Tumbling(time.Minute), stream.WithReuse())
+		var ids []stream.ID
+		for r, err := range j.Run(t.Context(), recordSource(in), recordSource(in), recordSource(in)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, r.ID)
+			if len(ids) == stop {
+				break
+			}
+		}
+		return ids
+	}
+	all := run(-1)
+	for _, stop := range []int{1, 63, 64, 65, 500, 999} {
+		if got := run(stop); !slices.Equal(got, all[:stop]) {
+			t.Fatalf("stopped after %d: the results differ from a full run's", stop)
+		}
+	}
+}

@@ -407,7 +407,6 @@ type matchRun[K comparable, T any] struct {
 	hist     bool
 	lateness int64
 	h        hasher
-	kb       []byte
 	// replay, when non-nil, collects matches instead of emitting them
 	replay *[]Match[K, T]
 }
@@ -572,8 +571,7 @@ func (r *matchRun[K, T]) check(pm *partial[T]) outcome {
 func (r *matchRun[K, T]) complete(e *entry[K, patState[T]], pm *partial[T]) {
 	h := &r.h
 	h.begin("matcher", r.rt.cfg.name)
-	r.kb = r.keys.appendKey(r.kb[:0], e.key)
-	h.key(r.kb)
+	r.keys.hashKey(h, e.key)
 	evs := make([]Matched[T], len(pm.Evs))
 	for i := range pm.Evs {
 		ev := &pm.Evs[i]

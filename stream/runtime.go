@@ -131,17 +131,12 @@ type runtime struct {
 	acks     []chan struct{}
 	lastCP   time.Time
 	changed  bool
+	helpers  sync.WaitGroup  // goroutines the operator started to share its work; run waits for them
+	rooms    []chan struct{} // sources to wake once drainAll is done: their buffers have room again
 }
 
 func newRuntime(cfg *config, box *statsBox) *runtime {
 	return &runtime{cfg: cfg, box: box, wake: make(chan struct{}, 1), wm: minTime, timerMin: maxTime}
-}
-
-func (rt *runtime) notify() {
-	select {
-	case rt.wake <- struct{}{}:
-	default:
-	}
 }
 
 // fail stops the pipeline with err.
@@ -218,6 +213,7 @@ func (rt *runtime) run(ctx context.Context) error {
 			in.close()
 		}
 		wg.Wait()
+		rt.helpers.Wait()
 		rt.box.publish(&rt.c, rt.op.live(), rt.wm)
 	}()
 	now := rt.cfg.clock()
@@ -353,7 +349,11 @@ func (rt *runtime) advance() {
 }
 
 // drainAll takes what the sources handed over, except from an input whose pending records
-// already fill its buffer while it is not the one holding the watermark back.
+// already fill its buffer while it is not the one holding the watermark back. The sources that
+// wait for room in their buffers are woken after every input is drained: woken earlier, each
+// would be queued to run on this goroutine's processor, where the runtime's mutex does not
+// spin, and this goroutine would park on the next source's lock instead of waiting out its few
+// nanoseconds.
 func (rt *runtime) drainAll() {
 	cw := rt.combined(rt.cfg.clock())
 	for _, in := range rt.inputs {
@@ -362,9 +362,14 @@ func (rt *runtime) drainAll() {
 		}
 		in.drain()
 		if rt.stopped {
-			return
+			break
 		}
 	}
+	for i, r := range rt.rooms {
+		close(r)
+		rt.rooms[i] = nil
+	}
+	rt.rooms = rt.rooms[:0]
 }
 
 // process feeds the operator every pending record before w and every timer due at or before
@@ -438,6 +443,10 @@ type wmark struct {
 	t   int64
 }
 
+// The fields of a port fall in two groups, each on cache lines of its own: what the
+// pipeline's goroutine uses as it processes records, and what the source's goroutine writes for
+// every record it emits (the handoff, under mu). Sharing a cache line, the two goroutines would
+// take it from each other's processor at every record.
 type port[T any] struct {
 	inputBase
 	rt     *runtime
@@ -445,29 +454,39 @@ type port[T any] struct {
 	onRec  func(*Record[T], int64)
 	onLate func(*Record[T], int64, int64) bool
 
-	mu       sync.Mutex
-	buf      []pending[T]
-	marks    []chan struct{}
-	wms      []wmark // watermarks declared, each after the records before it in buf
+	chunks   [][]pending[T] // pending records: chunks[0][head:], then the other chunks
+	head     int
+	queued   int
+	free     [][]pending[T]
+	lastT    int64
 	wmsSpare []wmark
-	last     uint64 // last offset accepted
-	skipped  uint64
-	done     bool  // the source has ended
-	srcErr   error // ... with this error
-	closed   bool  // the pipeline has stopped
-	room     chan struct{}
 
-	chunks [][]pending[T] // pending records: chunks[0][head:], then the other chunks
-	head   int
-	queued int
-	free   [][]pending[T]
-	lastT  int64
+	_       cacheLinePad
+	mu      sync.Mutex
+	buf     []pending[T]
+	marks   []chan struct{}
+	wms     []wmark // watermarks declared, each after the records before it in buf
+	last    uint64  // last offset accepted
+	skipped uint64
+	done    bool  // the source has ended
+	srcErr  error // ... with this error
+	closed  bool  // the pipeline has stopped
+	room    chan struct{}
+	// copies of the runtime's settings, so that the source reads none of its cache lines
+	capacity int
+	clock    func() time.Time
+	wake     chan struct{}
+	_        cacheLinePad
 }
+
+// cacheLinePad keeps the fields before it and after it on different cache lines.
+type cacheLinePad [64]byte
 
 func (p *port[T]) base() *inputBase { return &p.inputBase }
 
 func (p *port[T]) start(ctx context.Context, wg *sync.WaitGroup) {
 	p.last = p.offset
+	p.capacity, p.clock, p.wake = p.rt.cfg.buffer, p.rt.cfg.clock, p.rt.wake
 	e := &Emitter[T]{emit: p.push, watermark: p.mark, sync: p.sync}
 	after := p.offset
 	wg.Go(func() {
@@ -478,14 +497,14 @@ func (p *port[T]) start(ctx context.Context, wg *sync.WaitGroup) {
 		p.mu.Lock()
 		p.done, p.srcErr = true, err
 		p.mu.Unlock()
-		p.rt.notify()
+		p.notify()
 	})
 }
 
 // push is Emit.
 func (p *port[T]) push(ctx context.Context, r Record[T]) error {
 	if r.Time.IsZero() {
-		r.Time = p.rt.cfg.clock()
+		r.Time = p.clock()
 	}
 	t := nanos(r.Time)
 	p.mu.Lock()
@@ -494,7 +513,7 @@ func (p *port[T]) push(ctx context.Context, r Record[T]) error {
 			p.mu.Unlock()
 			return ErrStopped
 		}
-		if len(p.buf) < p.rt.cfg.buffer {
+		if len(p.buf) < p.capacity {
 			break
 		}
 		if p.room == nil {
@@ -521,13 +540,13 @@ func (p *port[T]) push(ctx context.Context, r Record[T]) error {
 		p.last = r.Offset
 	}
 	if p.buf == nil {
-		p.buf = make([]pending[T], 0, min(p.rt.cfg.buffer, DefaultInputBuffer))
+		p.buf = make([]pending[T], 0, min(p.capacity, DefaultInputBuffer))
 	}
 	p.buf = append(p.buf, pending[T]{t: t, r: r})
 	first := len(p.buf) == 1
 	p.mu.Unlock()
 	if first {
-		p.rt.notify()
+		p.notify()
 	}
 	return nil
 }
@@ -541,7 +560,7 @@ func (p *port[T]) mark(ctx context.Context, t time.Time) error {
 	}
 	p.wms = append(p.wms, wmark{pos: len(p.buf), t: n})
 	p.mu.Unlock()
-	p.rt.notify()
+	p.notify()
 	return nil
 }
 
@@ -554,7 +573,7 @@ func (p *port[T]) sync(ctx context.Context) error {
 	}
 	p.marks = append(p.marks, ack)
 	p.mu.Unlock()
-	p.rt.notify()
+	p.notify()
 	select {
 	case <-ack:
 		return nil
@@ -577,6 +596,14 @@ func (p *port[T]) close() {
 	p.mu.Unlock()
 }
 
+// notify wakes the pipeline's goroutine.
+func (p *port[T]) notify() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
 func (p *port[T]) pendingLen() int { return p.queued }
 
 func (p *port[T]) drain() {
@@ -596,7 +623,8 @@ func (p *port[T]) drain() {
 	rt.c.skipped += p.skipped
 	p.skipped = 0
 	if p.room != nil {
-		close(p.room)
+		// the source waits for room: it is woken once every input is drained (see drainAll)
+		rt.rooms = append(rt.rooms, p.room)
 		p.room = nil
 	}
 	p.mu.Unlock()

@@ -6,7 +6,7 @@ import (
 	goruntime "runtime"
 	"slices"
 	"sort"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,14 +42,18 @@ type winEngine[K comparable, P any] struct {
 
 	// IDs computed ahead for a large bucket of closing windows (see fireDue)
 	pre     []ID
-	preID   ID // the ID for the window wake is about to fire, zero if not computed ahead
-	helper  hasher
-	helper2 hasher
+	claims  []atomic.Uint32 // per chunk of pre: claimed by this goroutine or the helper
+	preID   ID              // the ID for the window wake is about to fire, zero if not computed ahead
+	helper  hasher          // the helper goroutine's
+	helper2 hasher          // this goroutine's, for the chunks it claims
 }
 
 // parallelIDs is the size of a bucket of closing windows from which their result IDs are
-// computed on two goroutines before the results are emitted.
-const parallelIDs = 256
+// computed on two goroutines; idChunk is how many of them a goroutine claims at a time.
+const (
+	parallelIDs = 256
+	idChunk     = 64
+)
 
 func (w *winEngine[K, P]) init(rt *runtime, ws Windows) {
 	w.rt, w.w = rt, ws
@@ -222,34 +226,64 @@ func (w *winEngine[K, P]) fireDue() {
 	ahead := w.idOf != nil && w.lateness == 0 && len(es) >= parallelIDs && goruntime.GOMAXPROCS(0) > 1
 	if ahead {
 		// Many windows close at once (tumbling windows over many keys), while the sources
-		// wait: hash their result IDs on two goroutines, then emit the results in order.
-		if cap(w.pre) < len(es) {
-			w.pre = make([]ID, len(es))
+		// wait. Their result IDs are hashed in chunks: this goroutine claims them from the
+		// front as it emits the results, a helper goroutine from the back, until they meet.
+		// Only a chunk the helper holds is waited for, so a helper that is slow to be scheduled
+		// costs nothing: this goroutine then hashes every chunk itself.
+		w.rt.helpers.Wait() // the previous bucket's helper, done long ago
+		n, nc := len(es), (len(es)+idChunk-1)/idChunk
+		if cap(w.pre) < n {
+			w.pre = make([]ID, n)
 		}
-		w.pre = w.pre[:len(es)]
-		half := len(es) / 2
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			for i := half; i < len(es); i++ {
-				w.pre[i] = w.idAhead(&w.helper, es[i], at)
+		if cap(w.claims) < nc {
+			w.claims = make([]atomic.Uint32, nc)
+		}
+		w.pre, w.claims = w.pre[:n], w.claims[:nc]
+		for c := range w.claims {
+			w.claims[c].Store(0)
+		}
+		w.rt.helpers.Go(func() {
+			for c := nc - 1; c >= 0 && w.claims[c].CompareAndSwap(0, 1); c-- {
+				w.hashChunk(&w.helper, es, at, c)
 			}
 		})
-		for i := range half {
-			w.pre[i] = w.idAhead(&w.helper2, es[i], at)
-		}
-		wg.Wait()
 	}
+	met := false // the helper is done: it held the chunk this goroutine reached, and every later one
 	for i, e := range es {
 		if w.rt.stopped {
 			break
 		}
 		if ahead {
+			if c := i / idChunk; i%idChunk == 0 && !met {
+				if w.claims[c].CompareAndSwap(0, 1) {
+					w.hashChunk(&w.helper2, es, at, c)
+				} else {
+					w.rt.helpers.Wait()
+					met = true
+				}
+			}
 			w.preID = w.pre[i]
 		}
 		w.wake(e, at)
 		w.preID = ID{}
 	}
+	if ahead && !met && w.rt.stopped {
+		// The run stopped before every chunk was reached: a helper yet to start finds them all
+		// taken, one hashing a chunk is waited for before the bucket is recycled.
+		for c := range w.claims {
+			w.claims[c].CompareAndSwap(0, 1)
+		}
+		w.rt.helpers.Wait()
+	}
 	w.tbl.timers.recycle(bucket)
+}
+
+// hashChunk computes the result IDs of chunk c of a bucket of closing windows, due at at.
+func (w *winEngine[K, P]) hashChunk(h *hasher, es []*entry[K, winState[P]], at int64, c int) {
+	end := min((c+1)*idChunk, len(es))
+	for i := c * idChunk; i < end; i++ {
+		w.pre[i] = w.idAhead(h, es[i], at)
+	}
 }
 
 // idAhead computes the result ID of e's window if wake will fire it as its one window.

@@ -5,6 +5,7 @@ package streambench
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -209,4 +210,88 @@ func (m meter) report(b *testing.B, n int) {
 	wall, cpu := time.Since(m.wall), cpuTime()-m.cpu
 	b.ReportMetric(float64(n)/wall.Seconds(), "events/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(n), "cpu-ns/event")
+}
+
+// BenchmarkJoin3Ratio runs the two joins of BenchmarkJoin3 (impl=anya, with WithReuse, and
+// impl=map) one after the other on the same 300,000 events, b.N times, and reports the median
+// and the lowest of the per-round ratios of their times: on a machine whose load changes from
+// second to second, rounds side by side compare like with like where two long sub-benchmarks
+// run minutes apart do not. It also reports the ratio of the medians of CPU time.
+func BenchmarkJoin3Ratio(b *testing.B) {
+	const n = 300_000
+	var wall, anyaCPU, mapCPU []float64
+	for range b.N {
+		t0, c0 := time.Now(), cpuTime()
+		results, events := joinMap(n)
+		t1, c1 := time.Now(), cpuTime()
+		if want := n / (3 * liveKeys) * liveKeys; results != want || events != 3*want {
+			b.Fatalf("map: %d results of %d events", results, events)
+		}
+		results, events = joinAnya(b, n)
+		t2, c2 := time.Now(), cpuTime()
+		if want := n / (3 * liveKeys) * liveKeys; results != want || events != 3*want {
+			b.Fatalf("anya: %d results of %d events", results, events)
+		}
+		wall = append(wall, float64(t2.Sub(t1))/float64(t1.Sub(t0)))
+		anyaCPU, mapCPU = append(anyaCPU, float64(c2-c1)), append(mapCPU, float64(c1-c0))
+	}
+	if median(mapCPU) > 0 { // 0 where the CPU time is not measured
+		b.ReportMetric(median(anyaCPU)/median(mapCPU), "cpu-ratio")
+	}
+	b.ReportMetric(median(wall), "ratio-median")
+	b.ReportMetric(slices.Min(wall), "ratio-min")
+}
+
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	return s[len(s)/2]
+}
+
+// joinAnya runs impl=anya over the first n events and counts its results and their events.
+func joinAnya(b *testing.B, n int) (results, events int) {
+	j, err := stream.NewJoin3(
+		func(x txEvent) string { return x.Addr },
+		func(l linkEvent) string { return l.Addr },
+		func(s scoreEvent) string { return s.Addr },
+		stream.Tumbling(window), stream.WithReuse())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for r, err := range j.Run(context.Background(), genSource(n, 0, txAt, "bitcoin"), genSource(n, 1, linkAt, "web5"), genSource(n, 2, scoreAt, "ml")) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		results++
+		events += len(r.A) + len(r.B) + len(r.C)
+	}
+	return results, events
+}
+
+// joinMap runs impl=map over the first n events and counts its results and their events.
+func joinMap(n int) (results, events int) {
+	m := &mapJoin{state: make(map[string]*sides), cur: -1, emit: func(k string, s *sides) {
+		results++
+		events += len(s.txs) + len(s.links) + len(s.scores)
+	}}
+	for i := range n {
+		switch i % 3 {
+		case 0:
+			r := txAt(i)
+			m.advance(r.Time)
+			s := m.get(r.Value.Addr)
+			s.txs = append(s.txs, r)
+		case 1:
+			r := linkAt(i)
+			m.advance(r.Time)
+			s := m.get(r.Value.Addr)
+			s.links = append(s.links, r)
+		default:
+			r := scoreAt(i)
+			m.advance(r.Time)
+			s := m.get(r.Value.Addr)
+			s.scores = append(s.scores, r)
+		}
+	}
+	m.flush()
+	return results, events
 }

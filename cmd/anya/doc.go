@@ -11,6 +11,7 @@
 //	anya model train [--out DIR] [--model NAME]
 //	anya model card NAME[@VERSION] [--dir DIR]
 //	anya score tx TX [--backend ort|go] [--factors N] [--dir DIR]
+//	anya score block BLOCK [--backend ort|go] [--all] [--dir DIR]
 //	anya score features FEATURES [--model NAME[@VERSION]] [--backend ort|go] [--factors N] [--dir DIR]
 //	anya did create --method key|jwk|dht [--key-type Ed25519|secp256k1|P-256|P-384|P-521] [--gateway URL] [--out FILE]
 //	anya did resolve DID [--gateway URL] [--web-loopback-http]
@@ -50,7 +51,7 @@
 // "detail": ...}}, with a non-empty message, and exits non-zero: 2 for a usage error (an unknown
 // command or flag, a missing or malformed argument; the message ends with the command's usage
 // line), 1 otherwise. The code is stable and says what went wrong: usage, input_too_large,
-// not_found, io, invalid_hex, invalid_transaction, invalid_psbt, invalid_address,
+// not_found, io, invalid_hex, invalid_transaction, invalid_block, invalid_psbt, invalid_address,
 // wrong_network, invalid_key, invalid_did, method_not_supported, unreachable,
 // resolution_failed, invalid_portable_did, invalid_definition, invalid_workflow,
 // payment_blocked, payment_unverified, payment_failed, canceled, internal, and the others the
@@ -112,6 +113,7 @@
 //	WIF           1 KiB  a private key in WIF
 //	PASSWORD      1 KiB  a node's RPC password
 //	SCRIPT        20 KiB  a script in hex, as given (a script is at most 10,000 bytes)
+//	BLOCK         8 MiB  a serialized block, binary or hex: FILE, @FILE, - or the hex itself (a block is at most 4,000,000 bytes)
 //
 // # Bitcoin
 //
@@ -146,6 +148,17 @@
 // object of named features; unnamed ones take their schema default; for another model than
 // fraud, threshold is the model's own decision threshold. Both use ONNX Runtime by default (run
 // make setup first) or the pure-Go evaluator with --backend go. --factors is 0 or more.
+//
+// score block scores every transaction of a serialized block but the coinbase, each on its own,
+// with the fraud model, building its vector as the fraud monitor (bridge/monitor) does: the
+// outputs a transaction spends are known when the same block created them, features outside
+// the model's range are clamped to it, the sender is unknown. It prints {"block", "height",
+// "transactions", "scored", "alerts", "threshold", "clamped", "model", "backend",
+// "latency_us": {"p50", "p99", "max"}, "elapsed_ms"}, where alerts counts the transactions at
+// or above the threshold (the monitor's, monitor.DefaultThreshold = anya.DefaultRiskThreshold)
+// and the latency is one transaction's features, vector and model; --all adds "scores", every
+// transaction's {"txid", "risk", "alert"} in block order. BLOCK is a file name, @FILE or -
+// (binary or hex), or the block in hex; a block that does not parse is invalid_block.
 //
 // # Web5
 //

@@ -102,6 +102,7 @@ func examples() map[string][]string {
 		"model train":        {"anya model train --out models --model reputation"},
 		"model card":         {"anya model card fraud@1", "anya model card reputation --dir models"},
 		"score tx":           {"anya score tx @tx.hex --backend go --factors 3"},
+		"score block":        {"anya score block block.blk --backend go", "bitcoin-cli getblock HASH 0 | anya score block - --all"},
 		"score features":     {`anya score features '{"n_inputs": 5, "did_age_days": 2}' --backend go`, "anya score features @features.json --model reputation"},
 		"did create":         {"anya did create --method key", "anya did create --method dht --key-type secp256k1 --gateway https://gateway.example --out alice.json"},
 		"did resolve":        {"anya did resolve did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY", "anya did resolve did:dht:... --gateway https://gateway.example"},

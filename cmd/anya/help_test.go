@@ -132,6 +132,7 @@ func TestEveryCommandRefusesBadInput(t *testing.T) {
 		"model card":         {[]string{"nope"}, "not_found"},
 		"score tx":           {[]string{"00", "--backend", "go"}, "invalid_transaction"},
 		"score features":     {[]string{"[1]", "--backend", "go"}, "invalid_features"},
+		"score block":        {[]string{"00", "--backend", "go"}, "invalid_block"},
 		"did create":         {[]string{"--method", "web"}, "usage"},
 		"did resolve":        {[]string{"did:example:1"}, "method_not_supported"},
 		"vc issue":           {[]string{"--portable-did", "/nonexistent", "--subject", "did:example:1", "--type", "T"}, "invalid_portable_did"},

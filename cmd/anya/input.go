@@ -65,6 +65,9 @@ const (
 	maxPassword = 1 << 10
 	// maxScript: a script in hex: at most 10,000 bytes (the consensus limit), 20,000 digits.
 	maxScript = 20 << 10
+	// maxBlock: a serialized block, in binary or hex. A block is at most 4,000,000 bytes (the
+	// block weight limit), 8,000,000 hex digits.
+	maxBlock = 8 << 20
 )
 
 // input is one kind of input the CLI reads.
@@ -91,6 +94,7 @@ const (
 	inWIF
 	inPassword
 	inScript
+	inBlock
 	numInputs
 )
 
@@ -147,6 +151,8 @@ func (in input) spec() inputSpec {
 		return inputSpec{"PASSWORD", maxPassword, "the node's RPC password: a secret, read with --rpc-pass-file PATH, --rpc-pass-env VAR or --rpc-pass - (standard input)", "--rpc-pass", true}
 	case inScript:
 		return inputSpec{"SCRIPT", maxScript, "a script in hex, as given", "", false}
+	case inBlock:
+		return inputSpec{"BLOCK", maxBlock, "a serialized block: FILE or @FILE (binary or hex), - (standard input, binary or hex), or the block in hex", "", true}
 	}
 	panic(fmt.Sprintf("anya: unknown input %d", int(in)))
 }

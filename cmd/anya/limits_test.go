@@ -107,6 +107,7 @@ func TestInputLimits(t *testing.T) {
 				secretArgs("rpc-pass", v)...)
 		}},
 		{inScript, func(v string) []string { return []string{"address", "encode", "--script", v} }},
+		{inBlock, func(v string) []string { return []string{"score", "block", v, "--backend", "go"} }},
 	}
 	tooBig := func(t *testing.T, doc map[string]any, code int, s inputSpec) {
 		t.Helper()

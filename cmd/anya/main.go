@@ -58,6 +58,7 @@ func commands() []command {
 		{[]string{"model", "train"}, "[--out DIR] [--model NAME]", nil, "train the SDK's models into a registry directory (progress on a terminal's stderr)", runModelTrain},
 		{[]string{"model", "card"}, "NAME[@VERSION] [--dir DIR]", nil, "print a model's card: metrics, selection and the path of its ROC/PR plot", runModelCard},
 		{[]string{"score", "tx"}, "TX " + scoreArgs, []input{inTx}, "score a raw transaction's fraud risk against the Manager's risk threshold", runScoreTx},
+		{[]string{"score", "block"}, "BLOCK [--backend ort|go] [--all] [--dir DIR]", []input{inBlock}, "score every transaction of a serialized block: counts, alerts at the risk threshold, per-transaction latency", runScoreBlock},
 		{[]string{"score", "features"}, "FEATURES [--model NAME[@VERSION]] " + scoreArgs, []input{inFeatures}, "score named features with a shipped model", runScoreFeatures},
 		{[]string{"did", "create"}, "--method key|jwk|dht [--key-type Ed25519|secp256k1|P-256|P-384|P-521] [--gateway URL] [--out FILE]", nil, "create a DID (key, jwk or dht) and print it, or write it to a file, as a portable DID", runDIDCreate},
 		{[]string{"did", "resolve"}, "DID [--gateway URL] [--web-loopback-http]", []input{inDID}, "resolve a DID and print the W3C resolution result", runDIDResolve},
