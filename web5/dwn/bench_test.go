@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/anya-org/anya-go/internal/sqlitex"
 	"github.com/anya-org/anya-go/web5/dwn"
@@ -121,5 +122,63 @@ func BenchmarkParseMessage(b *testing.B) {
 		if _, err := dwn.ParseMessage(raw); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkGrantedWrite measures what a host pays per record it writes into another tenant's
+// store: a protocol record written under a permission grant (the grant and the protocol
+// definition are checked on every write), each message built beforehand.
+func BenchmarkGrantedWrite(b *testing.B) {
+	ctx := context.Background()
+	alice, host := web5test.Alice(b), web5test.Issuer(b)
+	tenant := alice.String()
+	net := web5test.NewNetwork(b)
+	const vault = "https://example.com/vault"
+	def, err := dwn.ParseProtocol([]byte(`{"protocol": "` + vault + `", "published": false,
+		"types": {"item": {"dataFormats": ["application/json"]}}, "structure": {"item": {}}}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, st := range benchStores() {
+		b.Run(st.name, func(b *testing.B) {
+			s := st.open(b)
+			defer s.Close()
+			node, err := dwn.New(net.Resolver(b), dwn.WithStore(s))
+			if err != nil {
+				b.Fatal(err)
+			}
+			m, err := dwn.NewProtocolsConfigure(ctx, alice, tenant, def)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := node.Process(ctx, tenant, m); err != nil {
+				b.Fatal(err)
+			}
+			m, err = dwn.NewGrant(ctx, alice, dwn.Grant{Grantee: host.String(), Expires: time.Now().Add(time.Hour),
+				Scope: dwn.Scope{Interface: dwn.InterfaceRecords, Method: dwn.MethodWrite, Protocol: vault}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			r, err := node.Process(ctx, tenant, m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			grant := r.Record.ID
+			msgs := make([]*dwn.Message, b.N)
+			for i := range msgs {
+				data := fmt.Appendf(nil, `{"payment_id":"p-%d","txid":"%064d","amount_sat":15000,"risk":0.01}`, i, i)
+				if msgs[i], err = dwn.NewWrite(ctx, host, tenant, dwn.Write{Protocol: vault, ProtocolPath: "item",
+					DataFormat: "application/json", Data: data}, dwn.WithPermissionGrant(grant)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := node.Process(ctx, tenant, msgs[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
