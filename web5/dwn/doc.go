@@ -95,6 +95,15 @@
 // (the default, on an in-memory database unless given a file) and [NewMemoryStore] an
 // in-memory one. Package dwntest holds the conformance suite both run.
 //
+// A node keeps, per tenant, the protocol definitions and permission grants it reads from a
+// store that implements [AccessVersioner] (both embedded stores do), and uses them while the
+// tenant's access version is the one it read them at. Every protocol definition stored and
+// every grant or revocation written, updated or deleted changes the version in the same
+// transaction, through whichever node or process shares the store; so a revoked grant or a
+// replaced definition is never served from the cache, and a cached grant's expiry is still
+// checked against the clock on every use. From other stores (package natsstore) both are read
+// for every message.
+//
 // # Conventions
 //
 // Options: every constructor takes functional options of one shape, `func(*config)`; options

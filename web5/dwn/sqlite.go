@@ -59,7 +59,15 @@ CREATE TABLE dwn_protocols (
 	msg    BLOB NOT NULL,
 	PRIMARY KEY (tenant, uri)
 ) WITHOUT ROWID;
+`, `
+CREATE TABLE dwn_access (
+	tenant  TEXT NOT NULL PRIMARY KEY,
+	version INTEGER NOT NULL
+) WITHOUT ROWID;
 `}
+
+// dwn_access holds each tenant's access version (see AccessVersioner), moved in the
+// transaction of every protocol definition and permissions record stored.
 
 // The index properties of records live in dwn_records, small rows that filters scan; their
 // messages and data live in dwn_contents, read only for the records a query returns.
@@ -109,7 +117,7 @@ func (s *SQLiteStore) stmt(ctx context.Context, query string) (*sql.Stmt, func()
 // parsedCacheSize bounds the decoded-message cache of a SQLiteStore.
 const parsedCacheSize = 4096
 
-var _ Store = (*SQLiteStore)(nil)
+var _ AccessVersioner = (*SQLiteStore)(nil)
 
 // OpenSQLiteStore opens (creating if needed) the SQLite database at path, a file or
 // sqlitex.Memory (":memory:", a private in-memory database), and returns a store that owns
@@ -180,12 +188,16 @@ const selectRecord = `SELECT r.id, r.context_id, r.author, r.protocol, r.protoco
 	r.initial_cid, c.initial_msg, r.latest_cid, c.latest_msg, c.data
 	FROM dwn_records r JOIN dwn_contents c ON c.tenant = r.tenant AND c.id = r.id`
 
+// cachedMessage returns the decoded message cid from the cache, or nil.
+func (s *SQLiteStore) cachedMessage(cid string) *Message {
+	s.parsedMu.Lock()
+	defer s.parsedMu.Unlock()
+	return s.parsed[cid]
+}
+
 // message decodes a stored message, or takes it from the cache.
 func (s *SQLiteStore) message(cid string, raw []byte) (*Message, error) {
-	s.parsedMu.Lock()
-	m := s.parsed[cid]
-	s.parsedMu.Unlock()
-	if m != nil {
+	if m := s.cachedMessage(cid); m != nil {
 		return m, nil
 	}
 	m, err := ParseMessage(raw)
@@ -280,7 +292,7 @@ func (s *SQLiteStore) PutRecord(ctx context.Context, tenant string, r *Record, p
 	if data == nil {
 		data = []byte{}
 	}
-	sel, release1, err := s.stmt(ctx, `SELECT latest_cid FROM dwn_records WHERE tenant = ? AND id = ?`)
+	sel, release1, err := s.stmt(ctx, selectLatestCID)
 	if err != nil {
 		return dbErr(ctx, "put record", err)
 	}
@@ -295,6 +307,16 @@ func (s *SQLiteStore) PutRecord(ctx context.Context, tenant string, r *Record, p
 		return dbErr(ctx, "put record", err)
 	}
 	defer release3()
+	// Statements are prepared before the transaction: it holds the connection a preparation
+	// would wait for.
+	var bump *sql.Stmt
+	if r.Protocol == PermissionsProtocol {
+		var release4 func()
+		if bump, release4, err = s.stmt(ctx, bumpAccess); err != nil {
+			return dbErr(ctx, "put record", err)
+		}
+		defer release4()
+	}
 	err = sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
 		var cur string
 		err := tx.StmtContext(ctx, sel).QueryRowContext(ctx, tenant, r.ID).Scan(&cur)
@@ -315,8 +337,12 @@ func (s *SQLiteStore) PutRecord(ctx context.Context, tenant string, r *Record, p
 		if err != nil {
 			return err
 		}
-		_, err = tx.StmtContext(ctx, upContents).ExecContext(ctx,
-			tenant, r.ID, initial, latest, data)
+		if _, err = tx.StmtContext(ctx, upContents).ExecContext(ctx, tenant, r.ID, initial, latest, data); err != nil {
+			return err
+		}
+		if bump != nil {
+			_, err = tx.StmtContext(ctx, bump).ExecContext(ctx, tenant)
+		}
 		return err
 	})
 	if err != nil {
@@ -437,22 +463,79 @@ func (s *SQLiteStore) Query(ctx context.Context, tenant string, q StoreQuery) ([
 	return out, nil
 }
 
-// Protocol implements Store.
+// Statements of the SQLite store.
+const (
+	selectLatestCID   = `SELECT latest_cid FROM dwn_records WHERE tenant = ? AND id = ?`
+	selectProtocolCID = `SELECT cid FROM dwn_protocols WHERE tenant = ? AND uri = ?`
+	selectProtocol    = `SELECT cid, msg FROM dwn_protocols WHERE tenant = ? AND uri = ?`
+	selectProtocols   = `SELECT uri, cid, msg FROM dwn_protocols WHERE tenant = ? ORDER BY uri`
+	upsertProtocol    = `INSERT INTO dwn_protocols (tenant, uri, cid, msg) VALUES (?, ?, ?, ?)
+			ON CONFLICT (tenant, uri) DO UPDATE SET cid = excluded.cid, msg = excluded.msg`
+	bumpAccess = `INSERT INTO dwn_access (tenant, version) VALUES (?, 1)
+			ON CONFLICT (tenant) DO UPDATE SET version = version + 1`
+	selectAccess = `SELECT version FROM dwn_access WHERE tenant = ?`
+)
+
+// AccessVersion implements AccessVersioner.
+func (s *SQLiteStore) AccessVersion(ctx context.Context, tenant string) (uint64, error) {
+	done, err := s.begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	st, release, err := s.stmt(ctx, selectAccess)
+	if err != nil {
+		return 0, dbErr(ctx, "access version", err)
+	}
+	defer release()
+	var v int64
+	switch err := st.QueryRowContext(ctx, tenant).Scan(&v); {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, dbErr(ctx, "access version", err)
+	}
+	return uint64(v), nil
+}
+
+// Protocol implements Store. A definition already decoded is taken from the decoded-message
+// cache by its CID, without reading or decoding it again.
 func (s *SQLiteStore) Protocol(ctx context.Context, tenant, uri string) (*Message, error) {
 	done, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	var raw []byte
-	err = s.db.QueryRowContext(ctx, `SELECT msg FROM dwn_protocols WHERE tenant = ? AND uri = ?`, tenant, uri).Scan(&raw)
+	st, release, err := s.stmt(ctx, selectProtocolCID)
+	if err != nil {
+		return nil, dbErr(ctx, "protocol", err)
+	}
+	defer release()
+	var cid string
+	err = st.QueryRowContext(ctx, tenant, uri).Scan(&cid)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &notFoundError{what: "protocol " + uri}
 	}
 	if err != nil {
 		return nil, dbErr(ctx, "protocol", err)
 	}
-	m, err := ParseMessage(raw)
+	if m := s.cachedMessage(cid); m != nil {
+		return m, nil
+	}
+	full, release2, err := s.stmt(ctx, selectProtocol)
+	if err != nil {
+		return nil, dbErr(ctx, "protocol", err)
+	}
+	defer release2()
+	var raw []byte
+	err = full.QueryRowContext(ctx, tenant, uri).Scan(&cid, &raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &notFoundError{what: "protocol " + uri}
+	}
+	if err != nil {
+		return nil, dbErr(ctx, "protocol", err)
+	}
+	m, err := s.message(cid, raw)
 	if err != nil {
 		return nil, fmt.Errorf("dwn: stored protocol %s: %w", uri, err)
 	}
@@ -474,9 +557,24 @@ func (s *SQLiteStore) PutProtocol(ctx context.Context, tenant string, m *Message
 	if err != nil {
 		return err
 	}
+	sel, release1, err := s.stmt(ctx, selectProtocolCID)
+	if err != nil {
+		return dbErr(ctx, "put protocol", err)
+	}
+	defer release1()
+	up, release2, err := s.stmt(ctx, upsertProtocol)
+	if err != nil {
+		return dbErr(ctx, "put protocol", err)
+	}
+	defer release2()
+	bump, release3, err := s.stmt(ctx, bumpAccess)
+	if err != nil {
+		return dbErr(ctx, "put protocol", err)
+	}
+	defer release3()
 	err = sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
 		var cur string
-		err := tx.QueryRowContext(ctx, `SELECT cid FROM dwn_protocols WHERE tenant = ? AND uri = ?`, tenant, uri).Scan(&cur)
+		err := tx.StmtContext(ctx, sel).QueryRowContext(ctx, tenant, uri).Scan(&cur)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			if prev != "" {
@@ -487,8 +585,10 @@ func (s *SQLiteStore) PutProtocol(ctx context.Context, tenant string, m *Message
 		case cur != prev:
 			return &ConflictError{ID: uri, Reason: "protocol definition changed"}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO dwn_protocols (tenant, uri, cid, msg) VALUES (?, ?, ?, ?)
-			ON CONFLICT (tenant, uri) DO UPDATE SET cid = excluded.cid, msg = excluded.msg`, tenant, uri, m.CID(), raw)
+		if _, err = tx.StmtContext(ctx, up).ExecContext(ctx, tenant, uri, m.CID(), raw); err != nil {
+			return err
+		}
+		_, err = tx.StmtContext(ctx, bump).ExecContext(ctx, tenant)
 		return err
 	})
 	if err != nil {
@@ -504,19 +604,24 @@ func (s *SQLiteStore) Protocols(ctx context.Context, tenant string) ([]*Message,
 		return nil, err
 	}
 	defer done()
-	rows, err := s.db.QueryContext(ctx, `SELECT uri, msg FROM dwn_protocols WHERE tenant = ? ORDER BY uri`, tenant)
+	st, release, err := s.stmt(ctx, selectProtocols)
+	if err != nil {
+		return nil, dbErr(ctx, "protocols", err)
+	}
+	defer release()
+	rows, err := st.QueryContext(ctx, tenant)
 	if err != nil {
 		return nil, dbErr(ctx, "protocols", err)
 	}
 	defer rows.Close()
 	var out []*Message
 	for rows.Next() {
-		var uri string
+		var uri, cid string
 		var raw []byte
-		if err := rows.Scan(&uri, &raw); err != nil {
+		if err := rows.Scan(&uri, &cid, &raw); err != nil {
 			return nil, dbErr(ctx, "protocols", err)
 		}
-		m, err := ParseMessage(raw)
+		m, err := s.message(cid, raw)
 		if err != nil {
 			return nil, fmt.Errorf("dwn: stored protocol %s: %w", uri, err)
 		}

@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) dwn.Store) {
 		{"ConcurrentPuts", testConcurrentPuts},
 		{"Context", testContext},
 		{"Close", testClose},
+		{"AccessVersion", testAccessVersion},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -565,5 +566,75 @@ func testClose(t *testing.T, k *kit, s dwn.Store) {
 	}
 	if _, err := s.Query(ctx, tenantA, dwn.StoreQuery{Sort: dwn.CreatedAscending, Limit: 1}); !errors.Is(err, dwn.ErrClosed) {
 		t.Fatalf("Query after Close: %v", err)
+	}
+}
+
+// testAccessVersion checks the contract of dwn.AccessVersioner, for stores that implement it:
+// every protocol definition and every permissions record stored (created, updated, deleted)
+// gives the tenant a version it never had, a refused put changes nothing, and a tenant's
+// version is its own.
+func testAccessVersion(t *testing.T, k *kit, s dwn.Store) {
+	av, ok := s.(dwn.AccessVersioner)
+	if !ok {
+		t.Skip("the store keeps no access versions")
+	}
+	ctx := context.Background()
+	version := func(tenant string) uint64 {
+		t.Helper()
+		v, err := av.AccessVersion(ctx, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	seen := map[uint64]bool{version(tenantA): true}
+	changed := func(what string) {
+		t.Helper()
+		v := version(tenantA)
+		if seen[v] {
+			t.Fatalf("after %s the access version is %d, a version the tenant had before", what, v)
+		}
+		seen[v] = true
+	}
+	p := configure(t, k, "https://example.com/p", true, 1)
+	if err := s.PutProtocol(ctx, tenantA, p, ""); err != nil {
+		t.Fatal(err)
+	}
+	changed("a protocol installed")
+	p2 := configure(t, k, "https://example.com/p", false, 2)
+	if err := s.PutProtocol(ctx, tenantA, p2, p.CID()); err != nil {
+		t.Fatal(err)
+	}
+	changed("a protocol configured again")
+	grant := k.record(t, spec{protocol: dwn.PermissionsProtocol, path: "grant", recipient: k.bob.String(), format: "application/json", created: 3})
+	put(t, s, tenantA, grant, "")
+	changed("a grant written")
+	rev := k.record(t, spec{protocol: dwn.PermissionsProtocol, path: "grant/revocation", format: "application/json", created: 4, parent: grant})
+	put(t, s, tenantA, rev, "")
+	changed("a revocation written")
+	tomb := rev.Clone()
+	tomb.Deleted, tomb.Data = true, nil
+	put(t, s, tenantA, tomb, rev.Latest.CID())
+	changed("a revocation deleted")
+
+	before := version(tenantA)
+	if err := s.PutProtocol(ctx, tenantA, p, ""); !errors.Is(err, dwn.ErrConflict) {
+		t.Fatalf("PutProtocol with a wrong prev: %v", err)
+	}
+	if err := s.PutRecord(ctx, tenantA, grant, ""); !errors.Is(err, dwn.ErrConflict) {
+		t.Fatalf("PutRecord of an existing grant with prev \"\": %v", err)
+	}
+	if v := version(tenantA); v != before {
+		t.Fatalf("refused puts moved the access version from %d to %d", before, v)
+	}
+	b := version(tenantB)
+	if err := s.PutProtocol(ctx, tenantB, configure(t, k, "https://example.com/p", true, 5), ""); err != nil {
+		t.Fatal(err)
+	}
+	if version(tenantA) != before {
+		t.Fatal("a protocol installed in tenant B moved tenant A's access version")
+	}
+	if version(tenantB) == b {
+		t.Fatal("a protocol installed in tenant B left its access version")
 	}
 }
