@@ -127,7 +127,9 @@ func BenchmarkParseMessage(b *testing.B) {
 
 // BenchmarkGrantedWrite measures what a host pays per record it writes into another tenant's
 // store: a protocol record written under a permission grant (the grant and the protocol
-// definition are checked on every write), each message built beforehand.
+// definition are checked on every write), each message built beforehand. op=create writes new
+// records; op=update rewrites the data of 100 existing ones in turn (a bridge keeping records
+// up to date).
 func BenchmarkGrantedWrite(b *testing.B) {
 	ctx := context.Background()
 	alice, host := web5test.Alice(b), web5test.Issuer(b)
@@ -139,48 +141,75 @@ func BenchmarkGrantedWrite(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	data := func(i int) []byte {
+		return fmt.Appendf(nil, `{"payment_id":"p-%d","txid":"%064d","amount_sat":15000,"risk":0.01}`, i, i)
+	}
 	for _, st := range benchStores() {
-		b.Run(st.name, func(b *testing.B) {
-			s := st.open(b)
-			defer s.Close()
-			node, err := dwn.New(net.Resolver(b), dwn.WithStore(s))
-			if err != nil {
-				b.Fatal(err)
-			}
-			m, err := dwn.NewProtocolsConfigure(ctx, alice, tenant, def)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := node.Process(ctx, tenant, m); err != nil {
-				b.Fatal(err)
-			}
-			m, err = dwn.NewGrant(ctx, alice, dwn.Grant{Grantee: host.String(), Expires: time.Now().Add(time.Hour),
-				Scope: dwn.Scope{Interface: dwn.InterfaceRecords, Method: dwn.MethodWrite, Protocol: vault}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			r, err := node.Process(ctx, tenant, m)
-			if err != nil {
-				b.Fatal(err)
-			}
-			grant := r.Record.ID
-			msgs := make([]*dwn.Message, b.N)
-			for i := range msgs {
-				data := fmt.Appendf(nil, `{"payment_id":"p-%d","txid":"%064d","amount_sat":15000,"risk":0.01}`, i, i)
-				if msgs[i], err = dwn.NewWrite(ctx, host, tenant, dwn.Write{Protocol: vault, ProtocolPath: "item",
-					DataFormat: "application/json", Data: data}, dwn.WithPermissionGrant(grant)); err != nil {
+		for _, op := range []string{"create", "update"} {
+			b.Run(st.name+"/op="+op, func(b *testing.B) {
+				s := st.open(b)
+				defer s.Close()
+				node, err := dwn.New(net.Resolver(b), dwn.WithStore(s))
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu := cpuTime()
-			for i := range b.N {
-				if _, err := node.Process(ctx, tenant, msgs[i]); err != nil {
+				m, err := dwn.NewProtocolsConfigure(ctx, alice, tenant, def)
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-			b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
-		})
+				if _, err := node.Process(ctx, tenant, m); err != nil {
+					b.Fatal(err)
+				}
+				m, err = dwn.NewGrant(ctx, alice, dwn.Grant{Grantee: host.String(), Expires: time.Now().Add(time.Hour),
+					Scope: dwn.Scope{Interface: dwn.InterfaceRecords, Method: dwn.MethodWrite, Protocol: vault}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				r, err := node.Process(ctx, tenant, m)
+				if err != nil {
+					b.Fatal(err)
+				}
+				grant := r.Record.ID
+				create := func(i int) *dwn.Message {
+					m, err := dwn.NewWrite(ctx, host, tenant, dwn.Write{Protocol: vault, ProtocolPath: "item",
+						DataFormat: "application/json", Data: data(i)}, dwn.WithPermissionGrant(grant))
+					if err != nil {
+						b.Fatal(err)
+					}
+					return m
+				}
+				msgs := make([]*dwn.Message, b.N)
+				if op == "create" {
+					for i := range msgs {
+						msgs[i] = create(i)
+					}
+				} else {
+					recs := make([]*dwn.Record, 100)
+					for i := range recs {
+						r, err := node.Process(ctx, tenant, create(i))
+						if err != nil {
+							b.Fatal(err)
+						}
+						recs[i] = r.Record
+					}
+					start := time.Now()
+					for i := range msgs {
+						if msgs[i], err = dwn.NewWrite(ctx, host, tenant, dwn.Write{Update: recs[i%len(recs)], Data: data(b.N + i)},
+							dwn.WithPermissionGrant(grant), dwn.WithTimestamp(start.Add(time.Duration(i)*time.Microsecond))); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu := cpuTime()
+				for i := range b.N {
+					if _, err := node.Process(ctx, tenant, msgs[i]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			})
+		}
 	}
 }
