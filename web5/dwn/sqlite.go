@@ -207,16 +207,24 @@ func (s *SQLiteStore) message(cid string, raw []byte) (*Message, error) {
 	if m.CID() != cid {
 		return nil, fmt.Errorf("stored message %s has CID %s", cid, m.CID())
 	}
+	s.keep(m)
+	return m, nil
+}
+
+// keep puts a decoded message (without data) in the cache.
+func (s *SQLiteStore) keep(m *Message) {
 	s.parsedMu.Lock()
+	defer s.parsedMu.Unlock()
+	if _, ok := s.parsed[m.cid]; ok {
+		return
+	}
 	if len(s.parsed) >= parsedCacheSize {
 		for k := range s.parsed {
 			delete(s.parsed, k)
 			break
 		}
 	}
-	s.parsed[cid] = m
-	s.parsedMu.Unlock()
-	return m, nil
+	s.parsed[m.cid] = m
 }
 
 func (s *SQLiteStore) scanRecord(sc interface{ Scan(...any) error }) (*Record, error) {
@@ -270,7 +278,10 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// PutRecord implements Store.
+// PutRecord implements Store. A record whose identity and immutable properties are those of
+// the stored one (an update of its data, publication or latest message) rewrites only the
+// columns that change, so the indexes of the others are left alone; the messages stored are
+// kept decoded, so the next read of the record does not decode them again.
 func (s *SQLiteStore) PutRecord(ctx context.Context, tenant string, r *Record, prev string) error {
 	done, err := s.begin(ctx)
 	if err != nil {
@@ -280,11 +291,8 @@ func (s *SQLiteStore) PutRecord(ctx context.Context, tenant string, r *Record, p
 	if r.Initial == nil || r.Latest == nil {
 		return invalid("record", "a stored record has its initial and latest messages")
 	}
-	initial, err := r.Initial.withoutData().MarshalJSON()
-	if err != nil {
-		return err
-	}
-	latest, err := r.Latest.withoutData().MarshalJSON()
+	initialMsg, latestMsg := r.Initial.withoutData(), r.Latest.withoutData()
+	latest, err := latestMsg.MarshalJSON()
 	if err != nil {
 		return err
 	}
@@ -292,64 +300,113 @@ func (s *SQLiteStore) PutRecord(ctx context.Context, tenant string, r *Record, p
 	if data == nil {
 		data = []byte{}
 	}
-	sel, release1, err := s.stmt(ctx, selectLatestCID)
-	if err != nil {
-		return dbErr(ctx, "put record", err)
-	}
-	defer release1()
-	upIndex, release2, err := s.stmt(ctx, upsertIndex)
-	if err != nil {
-		return dbErr(ctx, "put record", err)
-	}
-	defer release2()
-	upContents, release3, err := s.stmt(ctx, upsertContents)
-	if err != nil {
-		return dbErr(ctx, "put record", err)
-	}
-	defer release3()
 	// Statements are prepared before the transaction: it holds the connection a preparation
-	// would wait for.
-	var bump *sql.Stmt
-	if r.Protocol == PermissionsProtocol {
-		var release4 func()
-		if bump, release4, err = s.stmt(ctx, bumpAccess); err != nil {
+	// would wait for. A new record (prev "") is only checked for absence; an update reads the
+	// properties it must keep.
+	queries := [...]string{selectLatestCID, upsertIndex, upsertContents, updateIndex, updateContents, bumpAccess}
+	if prev != "" {
+		queries[0] = selectCurrent
+	}
+	n := len(queries)
+	if r.Protocol != PermissionsProtocol {
+		n-- // no access version to move
+	}
+	var stmts [len(queries)]*sql.Stmt
+	var releases [len(queries)]func()
+	defer func() {
+		for _, release := range releases {
+			if release != nil {
+				release()
+			}
+		}
+	}()
+	for i, q := range queries[:n] {
+		if stmts[i], releases[i], err = s.stmt(ctx, q); err != nil {
 			return dbErr(ctx, "put record", err)
 		}
-		defer release4()
 	}
 	err = sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
-		var cur string
-		err := tx.StmtContext(ctx, sel).QueryRowContext(ctx, tenant, r.ID).Scan(&cur)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			if prev != "" {
-				return &ConflictError{ID: r.ID, Reason: "record does not exist"}
-			}
-		case err != nil:
-			return err
-		case cur != prev:
-			return &ConflictError{ID: r.ID, Reason: "record changed"}
-		}
-		_, err = tx.StmtContext(ctx, upIndex).ExecContext(ctx,
-			tenant, r.ID, r.ContextID, r.Author, r.Protocol, r.ProtocolPath, r.Schema, r.Recipient, r.ParentID, r.DataFormat,
-			r.DataCID, r.DataSize, boolInt(r.Published), r.DateCreated, r.DatePublished, r.DateUpdated, boolInt(r.Deleted),
-			r.Initial.CID(), r.Latest.CID())
+		narrow, err := s.compare(ctx, tx.StmtContext(ctx, stmts[0]), tenant, r, initialMsg.CID(), prev)
 		if err != nil {
 			return err
 		}
-		if _, err = tx.StmtContext(ctx, upContents).ExecContext(ctx, tenant, r.ID, initial, latest, data); err != nil {
-			return err
+		if narrow {
+			_, err = tx.StmtContext(ctx, stmts[3]).ExecContext(ctx, r.DataFormat, r.DataCID, r.DataSize, boolInt(r.Published),
+				r.DatePublished, r.DateUpdated, latestMsg.CID(), tenant, r.ID)
+			if err == nil {
+				_, err = tx.StmtContext(ctx, stmts[4]).ExecContext(ctx, latest, data, tenant, r.ID)
+			}
+		} else {
+			var initial []byte
+			if initial, err = initialMsg.MarshalJSON(); err != nil {
+				return err
+			}
+			_, err = tx.StmtContext(ctx, stmts[1]).ExecContext(ctx,
+				tenant, r.ID, r.ContextID, r.Author, r.Protocol, r.ProtocolPath, r.Schema, r.Recipient, r.ParentID, r.DataFormat,
+				r.DataCID, r.DataSize, boolInt(r.Published), r.DateCreated, r.DatePublished, r.DateUpdated, boolInt(r.Deleted),
+				initialMsg.CID(), latestMsg.CID())
+			if err == nil {
+				_, err = tx.StmtContext(ctx, stmts[2]).ExecContext(ctx, tenant, r.ID, initial, latest, data)
+			}
 		}
-		if bump != nil {
-			_, err = tx.StmtContext(ctx, bump).ExecContext(ctx, tenant)
+		if err == nil && stmts[5] != nil {
+			_, err = tx.StmtContext(ctx, stmts[5]).ExecContext(ctx, tenant)
 		}
 		return err
 	})
 	if err != nil {
 		return dbErr(ctx, "put record", err)
 	}
+	s.keep(initialMsg)
+	s.keep(latestMsg)
 	return nil
 }
+
+// compare checks the stored version of r against prev, with sel (selectLatestCID when prev is
+// "", selectCurrent otherwise), and reports whether the put is an update of a live record that
+// keeps its identity and immutable properties (initial message's CID initialCID).
+func (s *SQLiteStore) compare(ctx context.Context, sel *sql.Stmt, tenant string, r *Record, initialCID, prev string) (narrow bool, err error) {
+	if prev == "" {
+		var cur string
+		switch err := sel.QueryRowContext(ctx, tenant, r.ID).Scan(&cur); {
+		case errors.Is(err, sql.ErrNoRows):
+			return false, nil
+		case err != nil:
+			return false, err
+		}
+		return false, &ConflictError{ID: r.ID, Reason: "record changed"}
+	}
+	var cur, initial, contextID, author, protocol, path, schema, recipient, parent, created string
+	var deleted int
+	err = sel.QueryRowContext(ctx, tenant, r.ID).Scan(&cur, &initial, &contextID, &author, &protocol, &path, &schema, &recipient,
+		&parent, &created, &deleted)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, &ConflictError{ID: r.ID, Reason: "record does not exist"}
+	case err != nil:
+		return false, err
+	case cur != prev:
+		return false, &ConflictError{ID: r.ID, Reason: "record changed"}
+	}
+	return deleted == 0 && !r.Deleted && initial == initialCID && contextID == r.ContextID && author == r.Author &&
+		protocol == r.Protocol && path == r.ProtocolPath && schema == r.Schema && recipient == r.Recipient &&
+		parent == r.ParentID && created == r.DateCreated, nil
+}
+
+// selectLatestCID and selectCurrent read what PutRecord compares: the latest message's CID and,
+// for an update, the properties it keeps.
+const (
+	selectLatestCID = `SELECT latest_cid FROM dwn_records WHERE tenant = ? AND id = ?`
+	selectCurrent   = `SELECT latest_cid, initial_cid, context_id, author, protocol, protocol_path, schema_uri, recipient,
+	parent_id, date_created, deleted FROM dwn_records WHERE tenant = ? AND id = ?`
+)
+
+// updateIndex and updateContents rewrite what an update of a live record changes.
+const (
+	updateIndex = `UPDATE dwn_records SET data_format = ?, data_cid = ?, data_size = ?, published = ?, date_published = ?,
+			date_updated = ?, latest_cid = ? WHERE tenant = ? AND id = ?`
+	updateContents = `UPDATE dwn_contents SET latest_msg = ?, data = ? WHERE tenant = ? AND id = ?`
+)
 
 const upsertIndex = `INSERT INTO dwn_records (tenant, ` + indexColumns + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -465,7 +522,6 @@ func (s *SQLiteStore) Query(ctx context.Context, tenant string, q StoreQuery) ([
 
 // Statements of the SQLite store.
 const (
-	selectLatestCID   = `SELECT latest_cid FROM dwn_records WHERE tenant = ? AND id = ?`
 	selectProtocolCID = `SELECT cid FROM dwn_protocols WHERE tenant = ? AND uri = ?`
 	selectProtocol    = `SELECT cid, msg FROM dwn_protocols WHERE tenant = ? AND uri = ?`
 	selectProtocols   = `SELECT uri, cid, msg FROM dwn_protocols WHERE tenant = ? ORDER BY uri`

@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) dwn.Store) {
 		{"ConditionalPut", testConditionalPut},
 		{"Copies", testCopies},
 		{"Tombstones", testTombstones},
+		{"Replace", testReplace},
 		{"Filters", testFilters},
 		{"SortAndCursor", testSortAndCursor},
 		{"Protocols", testProtocols},
@@ -264,6 +265,68 @@ func testTombstones(t *testing.T, k *kit, s dwn.Store) {
 	}
 	if ids := query(t, s, tenantA, dwn.StoreQuery{}); !slices.Equal(ids, []string{keep.ID}) {
 		t.Fatalf("query returned a tombstone: %v", ids)
+	}
+}
+
+// testReplace checks that a put replaces the whole record, whether it keeps the record's
+// immutable properties (an update of its data and publication) or not: reads and every filter
+// and sort see the new version, and none the old.
+func testReplace(t *testing.T, k *kit, s dwn.Store) {
+	ctx := context.Background()
+	r := k.record(t, spec{schema: "https://example.com/a", created: 1})
+	other := k.record(t, spec{schema: "https://example.com/a", created: 2})
+	put(t, s, tenantA, r, "")
+	put(t, s, tenantA, other, "")
+	update := func(from *dwn.Record, minute int, data string) *dwn.Record {
+		t.Helper()
+		m, err := dwn.NewWrite(ctx, k.alice, tenantA, dwn.Write{Data: []byte(data), Update: from, Published: true},
+			dwn.WithTimestamp(k.base.Add(time.Duration(minute)*time.Minute)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := m.Descriptor()
+		u := from.Clone()
+		u.Latest, u.Data, u.DataCID, u.DataSize = m, []byte(data), d.DataCID, d.DataSize
+		u.Published, u.DatePublished, u.DateUpdated = true, d.DatePublished, m.Timestamp()
+		return u
+	}
+	published := true
+	u := update(r, 10, "version 2")
+	put(t, s, tenantA, u, r.Latest.CID())
+	got, err := s.Record(ctx, tenantA, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRecord(t, got, u)
+	if ids := query(t, s, tenantA, dwn.StoreQuery{Filter: dwn.Filter{Published: &published}}); !slices.Equal(ids, []string{r.ID}) {
+		t.Fatalf("published records after an update: %v", ids)
+	}
+	if ids := query(t, s, tenantA, dwn.StoreQuery{Sort: dwn.UpdatedDescending}); !slices.Equal(ids, []string{r.ID, other.ID}) {
+		t.Fatalf("records by update date after an update: %v", ids)
+	}
+	if ids := query(t, s, tenantA, dwn.StoreQuery{Filter: dwn.Filter{DateUpdated: &dwn.DateRange{From: u.DateUpdated}}}); !slices.Equal(ids, []string{r.ID}) {
+		t.Fatalf("records updated since the update: %v", ids)
+	}
+	// A version with other immutable properties (a store does not judge them) replaces them too.
+	v := update(u, 20, "version 3")
+	v.Schema, v.Recipient = "https://example.com/b", k.bob.String()
+	put(t, s, tenantA, v, u.Latest.CID())
+	got, err = s.Record(ctx, tenantA, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRecord(t, got, v)
+	for _, c := range []struct {
+		f    dwn.Filter
+		want []string
+	}{
+		{dwn.Filter{Schema: "https://example.com/b"}, []string{r.ID}},
+		{dwn.Filter{Schema: "https://example.com/a"}, []string{other.ID}},
+		{dwn.Filter{Recipient: k.bob.String()}, []string{r.ID}},
+	} {
+		if ids := query(t, s, tenantA, dwn.StoreQuery{Filter: c.f}); !slices.Equal(ids, c.want) {
+			t.Fatalf("query %+v after a replacement: %v, want %v", c.f, ids, c.want)
+		}
 	}
 }
 
