@@ -129,14 +129,37 @@ func (c *accessCache) putGrant(tenant string, version uint64, id string, g *gran
 }
 
 // accessVersion returns the access version of tenant, and false when the store keeps none
-// (nothing is then cached).
+// (nothing is then cached). Within one Process call (see withVersionMemo) the version is read
+// once: the call's decisions rest on the protocols and grants as they stood at that version or
+// later.
 func (n *Node) accessVersion(ctx context.Context, tenant string) (uint64, bool, error) {
 	if n.versions == nil {
 		return 0, false, nil
+	}
+	memo, _ := ctx.Value(versionMemoKey{}).(*versionMemo)
+	if memo != nil && memo.read && memo.tenant == tenant {
+		return memo.version, true, nil
 	}
 	v, err := n.versions.AccessVersion(ctx, tenant)
 	if err != nil {
 		return 0, false, err
 	}
+	if memo != nil {
+		memo.tenant, memo.version, memo.read = tenant, v, true
+	}
 	return v, true, nil
+}
+
+// versionMemo is the access version one Process call read.
+type versionMemo struct {
+	tenant  string
+	version uint64
+	read    bool
+}
+
+type versionMemoKey struct{}
+
+// withVersionMemo returns ctx carrying a memo for the access version of one Process call.
+func withVersionMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, versionMemoKey{}, &versionMemo{})
 }

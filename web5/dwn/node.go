@@ -247,6 +247,9 @@ func (n *Node) Process(ctx context.Context, tenant string, m *Message) (*Reply, 
 	if err != nil {
 		return nil, err
 	}
+	if n.versions != nil {
+		ctx = withVersionMemo(ctx)
+	}
 	ts, err := parseTimestamp("descriptor.messageTimestamp", m.desc.MessageTimestamp)
 	if err != nil {
 		return nil, err

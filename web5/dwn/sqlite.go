@@ -84,9 +84,17 @@ type SQLiteStore struct {
 	closed bool
 
 	// parsed caches decoded messages by CID: messages are immutable, and decoding one
-	// costs more than reading its row.
+	// costs more than reading its row. It keeps the recently used ones: two generations, the
+	// older dropped whole when the newer is full, a message found in the older moving to the
+	// newer.
 	parsedMu sync.Mutex
-	parsed   map[string]*Message
+	parsed   [2]map[string]*Message // the newer generation first
+
+	// puts are the PutRecord calls waiting for the next transaction; leading is set while one
+	// of them writes a batch.
+	putsMu  sync.Mutex
+	puts    []*pendingPut
+	leading bool
 
 	// stmts caches prepared statements by SQL text (queries build theirs from the filter).
 	stmtsMu sync.Mutex
@@ -114,7 +122,8 @@ func (s *SQLiteStore) stmt(ctx context.Context, query string) (*sql.Stmt, func()
 	return st, func() {}, nil
 }
 
-// parsedCacheSize bounds the decoded-message cache of a SQLiteStore.
+// parsedCacheSize bounds the decoded-message cache of a SQLiteStore (each generation holds
+// half).
 const parsedCacheSize = 4096
 
 var _ AccessVersioner = (*SQLiteStore)(nil)
@@ -145,7 +154,7 @@ func NewSQLiteStore(ctx context.Context, db *sql.DB) (*SQLiteStore, error) {
 	if err := sqlitex.Migrate(ctx, db, "dwn", sqliteMigrations); err != nil {
 		return nil, err
 	}
-	return &SQLiteStore{db: db, parsed: make(map[string]*Message), stmts: make(map[string]*sql.Stmt)}, nil
+	return &SQLiteStore{db: db, parsed: [2]map[string]*Message{{}, {}}, stmts: make(map[string]*sql.Stmt)}, nil
 }
 
 func defaultStore() (Store, error) {
@@ -192,7 +201,15 @@ const selectRecord = `SELECT r.id, r.context_id, r.author, r.protocol, r.protoco
 func (s *SQLiteStore) cachedMessage(cid string) *Message {
 	s.parsedMu.Lock()
 	defer s.parsedMu.Unlock()
-	return s.parsed[cid]
+	if m := s.parsed[0][cid]; m != nil {
+		return m
+	}
+	m := s.parsed[1][cid]
+	if m != nil {
+		delete(s.parsed[1], cid)
+		s.put(m)
+	}
+	return m
 }
 
 // message decodes a stored message, or takes it from the cache.
@@ -211,20 +228,31 @@ func (s *SQLiteStore) message(cid string, raw []byte) (*Message, error) {
 	return m, nil
 }
 
+// forget drops a decoded message from the cache.
+func (s *SQLiteStore) forget(cid string) {
+	s.parsedMu.Lock()
+	defer s.parsedMu.Unlock()
+	delete(s.parsed[0], cid)
+	delete(s.parsed[1], cid)
+}
+
 // keep puts a decoded message (without data) in the cache.
 func (s *SQLiteStore) keep(m *Message) {
 	s.parsedMu.Lock()
 	defer s.parsedMu.Unlock()
-	if _, ok := s.parsed[m.cid]; ok {
-		return
+	if _, ok := s.parsed[0][m.cid]; !ok {
+		delete(s.parsed[1], m.cid)
+		s.put(m)
 	}
-	if len(s.parsed) >= parsedCacheSize {
-		for k := range s.parsed {
-			delete(s.parsed, k)
-			break
-		}
+}
+
+// put adds m to the newer generation, which becomes the older one when full; s.parsedMu is
+// held.
+func (s *SQLiteStore) put(m *Message) {
+	if len(s.parsed[0]) >= parsedCacheSize/2 {
+		s.parsed[1], s.parsed[0] = s.parsed[0], make(map[string]*Message, parsedCacheSize/2)
 	}
-	s.parsed[m.cid] = m
+	s.parsed[0][m.cid] = m
 }
 
 func (s *SQLiteStore) scanRecord(sc interface{ Scan(...any) error }) (*Record, error) {
@@ -282,6 +310,12 @@ func boolInt(b bool) int {
 // the stored one (an update of its data, publication or latest message) rewrites only the
 // columns that change, so the indexes of the others are left alone; the messages stored are
 // kept decoded, so the next read of the record does not decode them again.
+//
+// Puts made while another is being written are written together, in one transaction (a group
+// commit): each is compared and written in turn, exactly as alone, and each call returns once
+// the transaction holding its put has committed. A put whose context ends before its turn is
+// not written and returns ctx.Err(); a failure of the transaction fails every put in it, and
+// none of them is stored.
 func (s *SQLiteStore) PutRecord(ctx context.Context, tenant string, r *Record, prev string) error {
 	done, err := s.begin(ctx)
 	if err != nil {
@@ -291,75 +325,173 @@ func (s *SQLiteStore) PutRecord(ctx context.Context, tenant string, r *Record, p
 	if r.Initial == nil || r.Latest == nil {
 		return invalid("record", "a stored record has its initial and latest messages")
 	}
-	initialMsg, latestMsg := r.Initial.withoutData(), r.Latest.withoutData()
-	latest, err := latestMsg.MarshalJSON()
-	if err != nil {
+	p := &pendingPut{ctx: ctx, tenant: tenant, r: r, prev: prev, initial: r.Initial.withoutData(), latest: r.Latest.withoutData(),
+		data: r.Data, done: make(chan struct{}), lead: make(chan struct{})}
+	if p.latestJSON, err = p.latest.MarshalJSON(); err != nil {
 		return err
 	}
-	data := r.Data
-	if data == nil {
-		data = []byte{}
+	if p.data == nil {
+		p.data = []byte{}
 	}
-	// Statements are prepared before the transaction: it holds the connection a preparation
-	// would wait for. A new record (prev "") is only checked for absence; an update reads the
-	// properties it must keep.
-	queries := [...]string{selectLatestCID, upsertIndex, upsertContents, updateIndex, updateContents, bumpAccess}
-	if prev != "" {
-		queries[0] = selectCurrent
+	s.putsMu.Lock()
+	s.puts = append(s.puts, p)
+	leader := !s.leading
+	s.leading = true
+	s.putsMu.Unlock()
+	if !leader {
+		select {
+		case <-p.done:
+			return p.err
+		case <-p.lead: // the batch p is in is p's to write
+		}
 	}
-	n := len(queries)
-	if r.Protocol != PermissionsProtocol {
-		n-- // no access version to move
-	}
-	var stmts [len(queries)]*sql.Stmt
-	var releases [len(queries)]func()
+	s.lead(context.WithoutCancel(ctx))
+	return p.err
+}
+
+// lead writes the puts waiting now, then hands the next batch to its first put.
+func (s *SQLiteStore) lead(ctx context.Context) {
+	s.putsMu.Lock()
+	batch := s.puts
+	s.puts = nil
+	s.putsMu.Unlock()
+	defer func() {
+		s.putsMu.Lock()
+		defer s.putsMu.Unlock()
+		if len(s.puts) > 0 {
+			close(s.puts[0].lead) // the next batch is its first put's to write
+		} else {
+			s.leading = false
+		}
+	}()
+	s.writeBatch(ctx, batch)
+}
+
+// pendingPut is a PutRecord waiting for its transaction.
+type pendingPut struct {
+	ctx             context.Context
+	tenant          string
+	r               *Record
+	prev            string
+	initial, latest *Message // without data
+	latestJSON      []byte
+	data            []byte
+	err             error
+	done            chan struct{} // closed once err is set
+	lead            chan struct{} // closed when p is to write the next batch
+}
+
+// putStatements are the statements a batch of puts may use, in the order writeBatch takes
+// them.
+var putStatements = [...]string{selectLatestCID, selectCurrent, upsertIndex, upsertContents, updateIndex, updateContents, bumpAccess}
+
+// writeBatch writes batch in one transaction and reports each put's outcome. Statements are
+// prepared before the transaction: it holds the connection a preparation would wait for.
+func (s *SQLiteStore) writeBatch(ctx context.Context, batch []*pendingPut) {
+	var stmts [len(putStatements)]*sql.Stmt
+	var releases [len(putStatements)]func()
 	defer func() {
 		for _, release := range releases {
 			if release != nil {
 				release()
 			}
 		}
+		if v := recover(); v != nil {
+			for _, p := range batch {
+				p.err = fmt.Errorf("dwn: sqlite put record: %v", v)
+				close(p.done)
+			}
+			panic(v)
+		}
+		for _, p := range batch {
+			close(p.done)
+		}
 	}()
-	for i, q := range queries[:n] {
+	for i, q := range putStatements {
+		var err error
 		if stmts[i], releases[i], err = s.stmt(ctx, q); err != nil {
-			return dbErr(ctx, "put record", err)
+			for _, p := range batch {
+				p.err = dbErr(p.ctx, "put record", err)
+			}
+			return
 		}
 	}
-	err = sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
-		narrow, err := s.compare(ctx, tx.StmtContext(ctx, stmts[0]), tenant, r, initialMsg.CID(), prev)
-		if err != nil {
-			return err
-		}
-		if narrow {
-			_, err = tx.StmtContext(ctx, stmts[3]).ExecContext(ctx, r.DataFormat, r.DataCID, r.DataSize, boolInt(r.Published),
-				r.DatePublished, r.DateUpdated, latestMsg.CID(), tenant, r.ID)
-			if err == nil {
-				_, err = tx.StmtContext(ctx, stmts[4]).ExecContext(ctx, latest, data, tenant, r.ID)
+	err := sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
+		for _, p := range batch {
+			if err := p.ctx.Err(); err != nil {
+				p.err = err
+				continue
 			}
-		} else {
-			var initial []byte
-			if initial, err = initialMsg.MarshalJSON(); err != nil {
+			err := s.writePut(ctx, tx, &stmts, p)
+			var ce *ConflictError
+			if errors.As(err, &ce) {
+				p.err = err // nothing of p was written
+				continue
+			}
+			if err != nil {
 				return err
 			}
-			_, err = tx.StmtContext(ctx, stmts[1]).ExecContext(ctx,
-				tenant, r.ID, r.ContextID, r.Author, r.Protocol, r.ProtocolPath, r.Schema, r.Recipient, r.ParentID, r.DataFormat,
-				r.DataCID, r.DataSize, boolInt(r.Published), r.DateCreated, r.DatePublished, r.DateUpdated, boolInt(r.Deleted),
-				initialMsg.CID(), latestMsg.CID())
-			if err == nil {
-				_, err = tx.StmtContext(ctx, stmts[2]).ExecContext(ctx, tenant, r.ID, initial, latest, data)
+		}
+		return nil
+	})
+	for _, p := range batch {
+		switch {
+		case err != nil:
+			p.err = dbErr(p.ctx, "put record", err)
+		case p.err == nil:
+			s.keep(p.initial)
+			s.keep(p.latest)
+			if p.prev != "" && p.prev != p.initial.CID() {
+				s.forget(p.prev) // the message this put replaced is no record's now
 			}
 		}
-		if err == nil && stmts[5] != nil {
-			_, err = tx.StmtContext(ctx, stmts[5]).ExecContext(ctx, tenant)
-		}
-		return err
-	})
-	if err != nil {
-		return dbErr(ctx, "put record", err)
 	}
-	s.keep(initialMsg)
-	s.keep(latestMsg)
-	return nil
+}
+
+// writePut compares and writes one put in tx. A new record (prev "") is only checked for
+// absence; an update reads the properties it must keep.
+func (s *SQLiteStore) writePut(ctx context.Context, tx *sql.Tx, stmts *[len(putStatements)]*sql.Stmt, p *pendingPut) error {
+	const (
+		selLatest = iota
+		selCurrent
+		upIndex
+		upContents
+		narrowIndex
+		narrowContents
+		bump
+	)
+	r, tenant := p.r, p.tenant
+	sel := stmts[selLatest]
+	if p.prev != "" {
+		sel = stmts[selCurrent]
+	}
+	narrow, err := s.compare(ctx, tx.StmtContext(ctx, sel), tenant, r, p.initial.CID(), p.prev)
+	if err != nil {
+		return err
+	}
+	if narrow {
+		_, err = tx.StmtContext(ctx, stmts[narrowIndex]).ExecContext(ctx, r.DataFormat, r.DataCID, r.DataSize, boolInt(r.Published),
+			r.DatePublished, r.DateUpdated, p.latest.CID(), tenant, r.ID)
+		if err == nil {
+			_, err = tx.StmtContext(ctx, stmts[narrowContents]).ExecContext(ctx, p.latestJSON, p.data, tenant, r.ID)
+		}
+	} else {
+		var initial []byte
+		if initial, err = p.initial.MarshalJSON(); err != nil {
+			return err
+		}
+		_, err = tx.StmtContext(ctx, stmts[upIndex]).ExecContext(ctx,
+			tenant, r.ID, r.ContextID, r.Author, r.Protocol, r.ProtocolPath, r.Schema, r.Recipient, r.ParentID, r.DataFormat,
+			r.DataCID, r.DataSize, boolInt(r.Published), r.DateCreated, r.DatePublished, r.DateUpdated, boolInt(r.Deleted),
+			p.initial.CID(), p.latest.CID())
+		if err == nil {
+			_, err = tx.StmtContext(ctx, stmts[upContents]).ExecContext(ctx, tenant, r.ID, initial, p.latestJSON, p.data)
+		}
+	}
+	if err == nil && r.Protocol == PermissionsProtocol {
+		_, err = tx.StmtContext(ctx, stmts[bump]).ExecContext(ctx, tenant)
+	}
+	return err
 }
 
 // compare checks the stored version of r against prev, with sel (selectLatestCID when prev is
