@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	syncpkg "sync"
 	"testing"
 	"time"
 
@@ -211,5 +212,53 @@ func BenchmarkGrantedWrite(b *testing.B) {
 				b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
 			})
 		}
+	}
+}
+
+// BenchmarkStorePut measures a SQLite store's puts of new records from 8 goroutines at once, on
+// a file with each commit kept across a crash of the process (sqlitex.SyncNormal, the default)
+// or of the machine (sqlitex.SyncFull, an fsync per commit). Records are signed beforehand.
+func BenchmarkStorePut(b *testing.B) {
+	ctx := context.Background()
+	alice := web5test.Alice(b)
+	tenant := alice.String()
+	for _, sync := range []sqlitex.Sync{sqlitex.SyncNormal, sqlitex.SyncFull} {
+		b.Run("sync="+sync.String(), func(b *testing.B) {
+			db, err := sqlitex.Open(ctx, filepath.Join(b.TempDir(), "dwn.db"), sqlitex.WithSync(sync))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			s, err := dwn.NewSQLiteStore(ctx, db)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			recs := make(chan *dwn.Record, b.N)
+			for i := range b.N {
+				m, err := dwn.NewWrite(ctx, alice, tenant, dwn.Write{DataFormat: "application/json", Data: fmt.Appendf(nil, `{"n":%d}`, i)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				d := m.Descriptor()
+				recs <- &dwn.Record{ID: m.RecordID(), Author: tenant, DataFormat: d.DataFormat, DataCID: d.DataCID, DataSize: d.DataSize,
+					DateCreated: d.DateCreated, DateUpdated: d.MessageTimestamp, Initial: m, Latest: m, Data: fmt.Appendf(nil, `{"n":%d}`, i)}
+			}
+			close(recs)
+			b.ReportAllocs()
+			b.ResetTimer()
+			var wg syncpkg.WaitGroup
+			for range 8 {
+				wg.Go(func() {
+					for r := range recs {
+						if err := s.PutRecord(ctx, tenant, r, ""); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+		})
 	}
 }
