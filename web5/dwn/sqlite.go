@@ -325,7 +325,7 @@ func (s *SQLiteStore) PutRecord(ctx context.Context, tenant string, r *Record, p
 	if r.Initial == nil || r.Latest == nil {
 		return invalid("record", "a stored record has its initial and latest messages")
 	}
-	p := &pendingPut{ctx: ctx, tenant: tenant, r: r, prev: prev, initial: r.Initial.withoutData(), latest: r.Latest.withoutData(),
+	p := &pendingPut{ctxErr: ctx.Err, tenant: tenant, r: r, prev: prev, initial: r.Initial.withoutData(), latest: r.Latest.withoutData(),
 		data: r.Data, done: make(chan struct{}), lead: make(chan struct{})}
 	if p.latestJSON, err = p.latest.MarshalJSON(); err != nil {
 		return err
@@ -369,7 +369,7 @@ func (s *SQLiteStore) lead(ctx context.Context) {
 
 // pendingPut is a PutRecord waiting for its transaction.
 type pendingPut struct {
-	ctx             context.Context
+	ctxErr          func() error // the Err method of the caller's context
 	tenant          string
 	r               *Record
 	prev            string
@@ -381,15 +381,33 @@ type pendingPut struct {
 	lead            chan struct{} // closed when p is to write the next batch
 }
 
-// putStatements are the statements a batch of puts may use, in the order writeBatch takes
-// them.
-var putStatements = [...]string{selectLatestCID, selectCurrent, upsertIndex, upsertContents, updateIndex, updateContents, bumpAccess}
+// fail returns the error of p for a failure err of its transaction: its context's, if that
+// ended, else err wrapped.
+func (p *pendingPut) fail(err error) error {
+	if cerr := p.ctxErr(); cerr != nil {
+		return cerr
+	}
+	return dbErr(context.Background(), "put record", err)
+}
+
+// The statements a batch of puts may use, by their place in writeBatch's list.
+const (
+	putSelectLatest = iota
+	putSelectCurrent
+	putUpsertIndex
+	putUpsertContents
+	putUpdateIndex
+	putUpdateContents
+	putBumpAccess
+	putStatements // how many
+)
 
 // writeBatch writes batch in one transaction and reports each put's outcome. Statements are
 // prepared before the transaction: it holds the connection a preparation would wait for.
 func (s *SQLiteStore) writeBatch(ctx context.Context, batch []*pendingPut) {
-	var stmts [len(putStatements)]*sql.Stmt
-	var releases [len(putStatements)]func()
+	queries := [putStatements]string{selectLatestCID, selectCurrent, upsertIndex, upsertContents, updateIndex, updateContents, bumpAccess}
+	var stmts [putStatements]*sql.Stmt
+	var releases [putStatements]func()
 	defer func() {
 		for _, release := range releases {
 			if release != nil {
@@ -407,18 +425,18 @@ func (s *SQLiteStore) writeBatch(ctx context.Context, batch []*pendingPut) {
 			close(p.done)
 		}
 	}()
-	for i, q := range putStatements {
+	for i, q := range queries {
 		var err error
 		if stmts[i], releases[i], err = s.stmt(ctx, q); err != nil {
 			for _, p := range batch {
-				p.err = dbErr(p.ctx, "put record", err)
+				p.err = p.fail(err)
 			}
 			return
 		}
 	}
 	err := sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
 		for _, p := range batch {
-			if err := p.ctx.Err(); err != nil {
+			if err := p.ctxErr(); err != nil {
 				p.err = err
 				continue
 			}
@@ -437,7 +455,7 @@ func (s *SQLiteStore) writeBatch(ctx context.Context, batch []*pendingPut) {
 	for _, p := range batch {
 		switch {
 		case err != nil:
-			p.err = dbErr(p.ctx, "put record", err)
+			p.err = p.fail(err)
 		case p.err == nil:
 			s.keep(p.initial)
 			s.keep(p.latest)
@@ -450,46 +468,37 @@ func (s *SQLiteStore) writeBatch(ctx context.Context, batch []*pendingPut) {
 
 // writePut compares and writes one put in tx. A new record (prev "") is only checked for
 // absence; an update reads the properties it must keep.
-func (s *SQLiteStore) writePut(ctx context.Context, tx *sql.Tx, stmts *[len(putStatements)]*sql.Stmt, p *pendingPut) error {
-	const (
-		selLatest = iota
-		selCurrent
-		upIndex
-		upContents
-		narrowIndex
-		narrowContents
-		bump
-	)
+func (s *SQLiteStore) writePut(ctx context.Context, tx *sql.Tx, stmts *[putStatements]*sql.Stmt, p *pendingPut) error {
 	r, tenant := p.r, p.tenant
-	sel := stmts[selLatest]
+	sel := stmts[putSelectLatest]
 	if p.prev != "" {
-		sel = stmts[selCurrent]
+		sel = stmts[putSelectCurrent]
 	}
 	narrow, err := s.compare(ctx, tx.StmtContext(ctx, sel), tenant, r, p.initial.CID(), p.prev)
 	if err != nil {
 		return err
 	}
 	if narrow {
-		_, err = tx.StmtContext(ctx, stmts[narrowIndex]).ExecContext(ctx, r.DataFormat, r.DataCID, r.DataSize, boolInt(r.Published),
+		_, err = tx.StmtContext(ctx, stmts[putUpdateIndex]).ExecContext(ctx, r.DataFormat, r.DataCID, r.DataSize, boolInt(r.Published),
 			r.DatePublished, r.DateUpdated, p.latest.CID(), tenant, r.ID)
 		if err == nil {
-			_, err = tx.StmtContext(ctx, stmts[narrowContents]).ExecContext(ctx, p.latestJSON, p.data, tenant, r.ID)
+			_, err = tx.StmtContext(ctx, stmts[putUpdateContents]).ExecContext(ctx, p.latestJSON, p.data, tenant, r.ID)
 		}
 	} else {
 		var initial []byte
 		if initial, err = p.initial.MarshalJSON(); err != nil {
 			return err
 		}
-		_, err = tx.StmtContext(ctx, stmts[upIndex]).ExecContext(ctx,
+		_, err = tx.StmtContext(ctx, stmts[putUpsertIndex]).ExecContext(ctx,
 			tenant, r.ID, r.ContextID, r.Author, r.Protocol, r.ProtocolPath, r.Schema, r.Recipient, r.ParentID, r.DataFormat,
 			r.DataCID, r.DataSize, boolInt(r.Published), r.DateCreated, r.DatePublished, r.DateUpdated, boolInt(r.Deleted),
 			p.initial.CID(), p.latest.CID())
 		if err == nil {
-			_, err = tx.StmtContext(ctx, stmts[upContents]).ExecContext(ctx, tenant, r.ID, initial, p.latestJSON, p.data)
+			_, err = tx.StmtContext(ctx, stmts[putUpsertContents]).ExecContext(ctx, tenant, r.ID, initial, p.latestJSON, p.data)
 		}
 	}
 	if err == nil && r.Protocol == PermissionsProtocol {
-		_, err = tx.StmtContext(ctx, stmts[bump]).ExecContext(ctx, tenant)
+		_, err = tx.StmtContext(ctx, stmts[putBumpAccess]).ExecContext(ctx, tenant)
 	}
 	return err
 }
