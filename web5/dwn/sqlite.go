@@ -1,6 +1,7 @@
 package dwn
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -217,7 +218,7 @@ func (s *SQLiteStore) message(cid string, raw []byte) (*Message, error) {
 	if m := s.cachedMessage(cid); m != nil {
 		return m, nil
 	}
-	m, err := ParseMessage(raw)
+	m, err := ParseMessage(bytes.Clone(raw)) // raw may be the driver's buffer
 	if err != nil {
 		return nil, err
 	}
@@ -255,12 +256,14 @@ func (s *SQLiteStore) put(m *Message) {
 	s.parsed[0][m.cid] = m
 }
 
-func (s *SQLiteStore) scanRecord(sc interface{ Scan(...any) error }) (*Record, error) {
+// scanRecord reads the record at rows' current row. Its messages come from the cache when it
+// holds them, their stored bytes (read in place, not copied) decoded only when it does not.
+func (s *SQLiteStore) scanRecord(rows *sql.Rows) (*Record, error) {
 	var r Record
 	var published, deleted int
 	var initialCID, latestCID string
-	var initial, latest []byte
-	if err := sc.Scan(&r.ID, &r.ContextID, &r.Author, &r.Protocol, &r.ProtocolPath, &r.Schema, &r.Recipient, &r.ParentID,
+	var initial, latest sql.RawBytes
+	if err := rows.Scan(&r.ID, &r.ContextID, &r.Author, &r.Protocol, &r.ProtocolPath, &r.Schema, &r.Recipient, &r.ParentID,
 		&r.DataFormat, &r.DataCID, &r.DataSize, &published, &r.DateCreated, &r.DatePublished, &r.DateUpdated, &deleted,
 		&initialCID, &initial, &latestCID, &latest, &r.Data); err != nil {
 		return nil, err
@@ -288,11 +291,18 @@ func (s *SQLiteStore) Record(ctx context.Context, tenant, id string) (*Record, e
 		return nil, dbErr(ctx, "record", err)
 	}
 	defer release()
-	row := st.QueryRowContext(ctx, tenant, id)
-	r, err := s.scanRecord(row)
-	if errors.Is(err, sql.ErrNoRows) {
+	rows, err := st.QueryContext(ctx, tenant, id)
+	if err != nil {
+		return nil, dbErr(ctx, "record", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, dbErr(ctx, "record", err)
+		}
 		return nil, errRecordNotFound(id)
 	}
+	r, err := s.scanRecord(rows)
 	if err != nil {
 		return nil, dbErr(ctx, "record", err)
 	}
