@@ -25,12 +25,12 @@ type AccessVersioner interface {
 
 // Bounds of the access cache.
 const (
-	// accessCacheTenants is how many tenants the access cache holds; past it, a tenant not
-	// held takes the place of one that is.
-	accessCacheTenants = 4096
-	// accessCacheEntries is how many protocols and grants one tenant's entry holds; past it,
-	// the entry starts again empty.
-	accessCacheEntries = 256
+	// accessCacheEntries is how many protocols and grants the access cache holds in all;
+	// past it, tenants are dropped from it until there is room.
+	accessCacheEntries = 16384
+	// accessCacheTenantEntries is how many protocols and grants one tenant's entry holds;
+	// past it, the entry starts again empty.
+	accessCacheTenantEntries = 256
 )
 
 // accessCache holds, per tenant, the protocol definitions and grants a node read at one access
@@ -38,6 +38,7 @@ const (
 type accessCache struct {
 	mu      sync.Mutex
 	tenants map[string]*tenantAccess
+	entries int // protocols and grants held, over all tenants
 }
 
 // tenantAccess is what a node read from one tenant at one access version.
@@ -47,14 +48,23 @@ type tenantAccess struct {
 	grants    map[string]*grantState
 }
 
-// grantState is what a grant check reads from the store: the grant record, its data and
-// whether a revocation of it exists.
+// grantState is what a grant check reads from the store: the properties of the grant record
+// it checks, its data and whether a revocation of it exists.
 type grantState struct {
-	rec       *Record // the grant record (without its data)
+	rec       grantRecord
 	data      *grantData
 	dataErr   error  // why the data does not read as a grant, when it does not
 	revokedAt string // the creation date of a revocation; "" when none exists
 }
+
+// grantRecord holds the properties of a record a grant check looks at.
+type grantRecord struct {
+	Deleted                                                bool
+	Protocol, ProtocolPath, Author, Recipient, DateCreated string
+}
+
+// size is how many protocols and grants t holds.
+func (t *tenantAccess) size() int { return len(t.protocols) + len(t.grants) }
 
 // entry returns tenant's entry at version, or nil.
 func (c *accessCache) entry(tenant string, version uint64) *tenantAccess {
@@ -96,18 +106,28 @@ func (c *accessCache) put(tenant string, version uint64) *tenantAccess {
 	switch {
 	case t != nil && t.version > version:
 		return nil
-	case t != nil && t.version == version && len(t.protocols)+len(t.grants) < accessCacheEntries:
+	case t != nil && t.version == version && t.size() < accessCacheTenantEntries:
 		return t
 	}
-	if t == nil && len(c.tenants) >= accessCacheTenants {
-		for k := range c.tenants {
-			delete(c.tenants, k)
-			break
-		}
+	if t != nil {
+		c.entries -= t.size()
 	}
 	t = &tenantAccess{version: version, protocols: map[string]*Protocol{}, grants: map[string]*grantState{}}
 	c.tenants[tenant] = t
 	return t
+}
+
+// room drops tenants other than keep until one more entry fits; c.mu is held.
+func (c *accessCache) room(keep string) {
+	for k, t := range c.tenants {
+		if c.entries < accessCacheEntries {
+			return
+		}
+		if k != keep {
+			c.entries -= t.size()
+			delete(c.tenants, k)
+		}
+	}
 }
 
 // putProtocol keeps def (nil: not installed), read from tenant after it was seen at version.
@@ -115,6 +135,10 @@ func (c *accessCache) putProtocol(tenant string, version uint64, uri string, def
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t := c.put(tenant, version); t != nil {
+		if _, ok := t.protocols[uri]; !ok {
+			c.room(tenant)
+			c.entries++
+		}
 		t.protocols[uri] = def
 	}
 }
@@ -124,6 +148,10 @@ func (c *accessCache) putGrant(tenant string, version uint64, id string, g *gran
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t := c.put(tenant, version); t != nil {
+		if _, ok := t.grants[id]; !ok {
+			c.room(tenant)
+			c.entries++
+		}
 		t.grants[id] = g
 	}
 }

@@ -129,7 +129,8 @@ func (n *Node) grant(ctx context.Context, tenant, id string) (*grantState, error
 	if err != nil {
 		return nil, err
 	}
-	gs := &grantState{rec: rec}
+	gs := &grantState{rec: grantRecord{Deleted: rec.Deleted, Protocol: rec.Protocol, ProtocolPath: rec.ProtocolPath,
+		Author: rec.Author, Recipient: rec.Recipient, DateCreated: rec.DateCreated}}
 	if rec.Deleted || rec.Protocol != PermissionsProtocol || rec.ProtocolPath != "grant" || rec.Author != tenant {
 		if cached && rec.Protocol == PermissionsProtocol {
 			n.access.putGrant(tenant, version, id, gs)
@@ -148,7 +149,6 @@ func (n *Node) grant(ctx context.Context, tenant, id string) (*grantState, error
 			gs.revokedAt = revs[0].DateCreated
 		}
 	}
-	rec.Data = nil // what the checks need of it is parsed
 	if cached {
 		n.access.putGrant(tenant, version, id, gs)
 	}
