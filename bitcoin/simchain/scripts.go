@@ -28,19 +28,11 @@ func (c *Chain) indexScripts(n *node, delta int) {
 
 // ScriptUses returns how many outputs of the main chain and the mempool paid pkScript, spent
 // or not (bitcoin.ScriptHistory): the chain keeps a count per script, moved by every block
-// connected and disconnected. It always knows.
+// connected and disconnected and by every change of the mempool. It always knows.
 func (c *Chain) ScriptUses(ctx context.Context, pkScript []byte) (int, bool, error) {
 	if err := c.lock(ctx); err != nil {
 		return 0, false, err
 	}
 	defer c.mu.Unlock()
-	n := c.scriptUses[string(pkScript)]
-	for _, p := range c.pool {
-		for _, o := range p.tx.TxOut {
-			if string(o.PkScript) == string(pkScript) {
-				n++
-			}
-		}
-	}
-	return n, true, nil
+	return c.scriptUses[string(pkScript)] + c.poolScripts[string(pkScript)], true, nil
 }

@@ -144,21 +144,22 @@ type Chain struct {
 	interval time.Duration
 	sigCache *txscript.SigCache
 
-	mu         sync.Mutex
-	closed     bool
-	nodes      map[chainhash.Hash]*node
-	main       []*node
-	utxos      map[wire.OutPoint]utxoEntry
-	byScript   map[string]map[wire.OutPoint]struct{}
-	scriptUses map[string]int // outputs of the main chain per script, spent or not (scripts.go)
-	txIndex    map[chainhash.Hash]txLoc
-	pool       []*poolTx
-	poolByID   map[chainhash.Hash]*poolTx
-	poolSpends map[wire.OutPoint]chainhash.Hash
-	watch      map[string]struct{}
-	subs       updates.Handlers
-	queue      []bitcoin.ChainUpdate
-	mined      int64
+	mu          sync.Mutex
+	closed      bool
+	nodes       map[chainhash.Hash]*node
+	main        []*node
+	utxos       map[wire.OutPoint]utxoEntry
+	byScript    map[string]map[wire.OutPoint]struct{}
+	scriptUses  map[string]int // outputs of the main chain per script, spent or not (scripts.go)
+	txIndex     map[chainhash.Hash]txLoc
+	pool        []*poolTx
+	poolByID    map[chainhash.Hash]*poolTx
+	poolSpends  map[wire.OutPoint]chainhash.Hash
+	poolScripts map[string]int // outputs of the mempool per script (scripts.go)
+	watch       map[string]struct{}
+	subs        updates.Handlers
+	queue       []bitcoin.ChainUpdate
+	mined       int64
 
 	deliverMu sync.Mutex
 }

@@ -153,6 +153,12 @@ func (c *Chain) addToPool(p *poolTx, notify bool) {
 	for _, in := range p.tx.TxIn {
 		c.poolSpends[in.PreviousOutPoint] = p.txid
 	}
+	if c.poolScripts == nil {
+		c.poolScripts = make(map[string]int)
+	}
+	for _, o := range p.tx.TxOut {
+		c.poolScripts[string(o.PkScript)]++
+	}
 	if !notify || len(c.watch) == 0 {
 		return
 	}
@@ -170,6 +176,7 @@ func (c *Chain) rebuildPool(candidates []*wire.MsgTx) {
 	c.pool = nil
 	clear(c.poolByID)
 	clear(c.poolSpends)
+	clear(c.poolScripts)
 	for _, tx := range candidates {
 		if p, err := c.check(tx); err == nil {
 			c.addToPool(p, false)

@@ -2,6 +2,7 @@ package utxo_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,7 +17,8 @@ import (
 // BenchmarkBlock1000 is the bar: a block touching 1,000 linked addresses (each of a different
 // DID, the worst case: one record each) updates their UTXO records. One op is one block
 // applied: reading it, computing the changes and writing 1,000 records through the records
-// store (signed messages, verified, under the DIDs' grants).
+// store (signed messages, verified, under the DIDs' grants), on the SQLite store in memory and
+// in a file (as a host keeps it), and on the memory store.
 func BenchmarkBlock1000(b *testing.B) {
 	for _, st := range []struct {
 		name  string
@@ -24,6 +26,13 @@ func BenchmarkBlock1000(b *testing.B) {
 	}{
 		{"store=sqlite", func(b *testing.B) dwn.Store {
 			s, err := dwn.OpenSQLiteStore(context.Background(), ":memory:")
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}},
+		{"store=sqlite-file", func(b *testing.B) dwn.Store {
+			s, err := dwn.OpenSQLiteStore(context.Background(), filepath.Join(b.TempDir(), "dwn.db"))
 			if err != nil {
 				b.Fatal(err)
 			}

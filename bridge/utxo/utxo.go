@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
-	"sort"
+	"strings"
 	"sync"
 
 	"github.com/btcsuite/btcd/btcutil"
@@ -424,6 +424,7 @@ func (b *Bridge) loadCheckpoint(ctx context.Context) error {
 // change is the new state of one entry after a block.
 type change struct {
 	e     *entry
+	key   string // e's key, the order records are written in
 	utxos map[wire.OutPoint]Coin
 	spent map[wire.OutPoint]Coin
 }
@@ -581,9 +582,10 @@ func (b *Bridge) write(ctx context.Context, changes map[*entry]*change, at bitco
 	}
 	list := make([]*change, 0, len(changes))
 	for _, c := range changes {
+		c.key = key(c.e.did, c.e.addr)
 		list = append(list, c)
 	}
-	sort.Slice(list, func(i, j int) bool { return key(list[i].e.did, list[i].e.addr) < key(list[j].e.did, list[j].e.addr) })
+	slices.SortFunc(list, func(x, y *change) int { return strings.Compare(x.key, y.key) })
 	recs := make([]*dwn.Record, len(list))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(b.cfg.concurrency)

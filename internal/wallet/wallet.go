@@ -64,6 +64,11 @@ type Wallet struct {
 	pmu     sync.Mutex
 	pending map[chainhash.Hash]*pendingTx // recorded transactions not yet seen in a block
 	seq     uint64
+	// Indexes of pending, kept as transactions come and go, so that a payment's coin view
+	// costs what its own address holds rather than what every address has pending.
+	spentBy  map[wire.OutPoint]int                    // how many pending transactions spend each coin
+	payTo    map[string]map[chainhash.Hash]*pendingTx // by output script: the pending transactions paying it
+	rejected int                                      // pending transactions in StateRejected
 }
 
 type account struct {
@@ -152,7 +157,8 @@ func New(chain bitcoin.Chain, feeRate bitcoin.FeeRate, reserved ReservedFunc) (*
 		return nil, err
 	}
 	return &Wallet{chain: chain, net: net, feeRate: feeRate, reserved: reserved,
-		maturity: int32(chain.Params().CoinbaseMaturity), keys: map[string]*account{}, pending: map[chainhash.Hash]*pendingTx{}}, nil
+		maturity: int32(chain.Params().CoinbaseMaturity), keys: map[string]*account{}, pending: map[chainhash.Hash]*pendingTx{},
+		spentBy: map[wire.OutPoint]int{}, payTo: map[string]map[chainhash.Hash]*pendingTx{}}, nil
 }
 
 // check returns a *NotConstructedError for the zero Wallet.
@@ -353,38 +359,105 @@ func (w *Wallet) load(ctx context.Context, a *account) ([]bitcoin.UTXO, error) {
 	return out, nil
 }
 
-// overlay applies the pending transactions to view (a's chain view); w.pmu is held.
+// overlay applies the pending transactions to view (a's chain view); w.pmu is held. It costs
+// what a holds (its view and the pending transactions paying it), not what every address of the
+// wallet has pending.
 func (w *Wallet) overlay(a *account, view []bitcoin.UTXO) []bitcoin.UTXO {
-	out := slices.Clone(view)
-	if len(w.pending) == 0 {
-		return out
-	}
-	spentBy := make(map[wire.OutPoint]bool)
-	for _, p := range w.pending {
-		for _, s := range p.spends {
-			spentBy[s.op] = true
-		}
-	}
-	out = slices.DeleteFunc(out, func(u bitcoin.UTXO) bool { return spentBy[u.OutPoint] })
-	have := make(map[wire.OutPoint]bool, len(out))
-	for _, u := range out {
-		have[u.OutPoint] = true
-	}
-	dead := map[chainhash.Hash]bool{}
-	for _, p := range w.ordered() {
-		if p.State == StateRejected || slices.ContainsFunc(p.spends, func(s spent) bool { return dead[s.op.Hash] }) {
-			dead[p.Txid] = true
+	mine := w.payTo[string(a.script)]
+	out := make([]bitcoin.UTXO, 0, len(view)+len(mine))
+	var have map[wire.OutPoint]bool // pending outputs the view holds already (the chain's mempool took them)
+	for _, u := range view {
+		if w.spentBy[u.OutPoint] > 0 {
 			continue
 		}
+		out = append(out, u)
+		if _, ok := mine[u.OutPoint.Hash]; ok {
+			if have == nil {
+				have = map[wire.OutPoint]bool{}
+			}
+			have[u.OutPoint] = true
+		}
+	}
+	if len(mine) == 0 {
+		return out
+	}
+	var dead map[chainhash.Hash]bool
+	if w.rejected > 0 {
+		dead = w.dead()
+	}
+	txs := make([]*pendingTx, 0, len(mine))
+	for _, p := range mine {
+		if !dead[p.Txid] {
+			txs = append(txs, p)
+		}
+	}
+	slices.SortFunc(txs, func(x, y *pendingTx) int { return cmp.Compare(x.seq, y.seq) })
+	for _, p := range txs {
 		for i, o := range p.Tx.TxOut {
 			op := wire.OutPoint{Hash: p.Txid, Index: uint32(i)}
-			if bytes.Equal(o.PkScript, a.script) && !spentBy[op] && !have[op] {
+			if bytes.Equal(o.PkScript, a.script) && w.spentBy[op] == 0 && !have[op] {
 				out = append(out, bitcoin.UTXO{OutPoint: op, Value: btcutil.Amount(o.Value), PkScript: bytes.Clone(o.PkScript)})
-				have[op] = true
 			}
 		}
 	}
 	return out
+}
+
+// dead returns the pending transactions whose outputs are not offered: those the chain refused
+// and those spending, directly or through others, from one of them; w.pmu is held.
+func (w *Wallet) dead() map[chainhash.Hash]bool {
+	dead := map[chainhash.Hash]bool{}
+	for _, p := range w.ordered() {
+		if p.State == StateRejected || slices.ContainsFunc(p.spends, func(s spent) bool { return dead[s.op.Hash] }) {
+			dead[p.Txid] = true
+		}
+	}
+	return dead
+}
+
+// add puts p among the pending transactions and in the indexes; w.pmu is held.
+func (w *Wallet) add(p *pendingTx) {
+	w.pending[p.Txid] = p
+	for _, s := range p.spends {
+		w.spentBy[s.op]++
+	}
+	for _, o := range p.Tx.TxOut {
+		m := w.payTo[string(o.PkScript)]
+		if m == nil {
+			m = map[chainhash.Hash]*pendingTx{}
+			w.payTo[string(o.PkScript)] = m
+		}
+		m[p.Txid] = p
+	}
+	if p.State == StateRejected {
+		w.rejected++
+	}
+}
+
+// remove takes the pending transaction txid out of the pending transactions and the indexes;
+// w.pmu is held.
+func (w *Wallet) remove(txid chainhash.Hash) {
+	p, ok := w.pending[txid]
+	if !ok {
+		return
+	}
+	delete(w.pending, txid)
+	for _, s := range p.spends {
+		if w.spentBy[s.op]--; w.spentBy[s.op] <= 0 {
+			delete(w.spentBy, s.op)
+		}
+	}
+	for _, o := range p.Tx.TxOut {
+		if m := w.payTo[string(o.PkScript)]; m != nil {
+			delete(m, txid)
+			if len(m) == 0 {
+				delete(w.payTo, string(o.PkScript))
+			}
+		}
+	}
+	if p.State == StateRejected {
+		w.rejected--
+	}
 }
 
 // ordered returns the pending transactions in the order they were recorded (parents before
@@ -426,7 +499,7 @@ func (w *Wallet) Recorded(key string, tx *wire.MsgTx) {
 		s.value = w.valueOf(s.op)
 		p.spends = append(p.spends, s)
 	}
-	w.pending[txid] = p
+	w.add(p)
 }
 
 // valueOf returns the value of op as the wallet's views and pending transactions know it (0 if
@@ -486,7 +559,7 @@ func (w *Wallet) IsPending(txid chainhash.Hash) bool {
 func (w *Wallet) Forget(txid chainhash.Hash) {
 	w.pmu.Lock()
 	defer w.pmu.Unlock()
-	delete(w.pending, txid)
+	w.remove(txid)
 }
 
 // Accepted notes that the chain's mempool took the pending transaction txid.
@@ -500,6 +573,12 @@ func (w *Wallet) setState(txid chainhash.Hash, s State) {
 	w.pmu.Lock()
 	defer w.pmu.Unlock()
 	if p, ok := w.pending[txid]; ok {
+		switch {
+		case p.State != StateRejected && s == StateRejected:
+			w.rejected++
+		case p.State == StateRejected && s != StateRejected:
+			w.rejected--
+		}
 		p.State = s
 	}
 }
@@ -509,7 +588,7 @@ func (w *Wallet) setState(txid chainhash.Hash, s State) {
 func (w *Wallet) Confirmed(txids ...chainhash.Hash) {
 	w.pmu.Lock()
 	for _, t := range txids {
-		delete(w.pending, t)
+		w.remove(t)
 	}
 	w.pmu.Unlock()
 	w.Invalidate()

@@ -3,12 +3,14 @@ package wallet_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/anya-org/anya-go/bitcoin"
@@ -482,5 +484,115 @@ func TestLoadRacingInvalidation(t *testing.T) {
 	calls := g.calls
 	if again, _ := w.Coins(ctx, from.String(), "k"); len(again) != 2 || g.calls != calls {
 		t.Fatalf("then %d coins with %d more loads, want 2 from the kept view", len(again), g.calls-calls)
+	}
+}
+
+// pendingPayment returns a transaction spending a coin the chain does not know (the wallet takes
+// recorded transactions as they are) that pays 1,000 sat to to and change to change.
+func pendingPayment(seq int, to, change bitcoin.Address) *wire.MsgTx {
+	tx := wire.NewMsgTx(2)
+	var prev [32]byte
+	prev[0], prev[1], prev[2] = byte(seq), byte(seq>>8), 0xfe
+	tx.AddTxIn(wire.NewTxIn(wire.NewOutPoint((*chainhash.Hash)(&prev), 0), nil, nil))
+	tx.AddTxOut(wire.NewTxOut(1_000, to.PkScript()))
+	tx.AddTxOut(wire.NewTxOut(int64(50_000+seq), change.PkScript()))
+	return tx
+}
+
+// Each address is offered the change of its own pending transactions and nobody else's; a
+// refusal hides the change of the refused transaction and of its children only, and the change
+// comes back when the chain takes the transaction after all.
+func TestPendingChangeByAddress(t *testing.T) {
+	ctx := t.Context()
+	_, w, from, to := setup(t, reservations{})
+	other, err := w.Add(bitcointest.KeyFromSeed("wallet test second payer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1, b1 := pendingPayment(1, to, from), pendingPayment(2, to, other)
+	w.Recorded("a1", a1)
+	w.Recorded("b1", b1)
+	// a2 spends a1's change and pays its change to other; a3 spends a2's.
+	a2 := wire.NewMsgTx(2)
+	a2.AddTxIn(wire.NewTxIn(wire.NewOutPoint(ptr(a1.TxHash()), 1), nil, nil))
+	a2.AddTxOut(wire.NewTxOut(40_000, other.PkScript()))
+	w.Recorded("a2", a2)
+	a3 := wire.NewMsgTx(2)
+	a3.AddTxIn(wire.NewTxIn(wire.NewOutPoint(ptr(a2.TxHash()), 0), nil, nil))
+	a3.AddTxOut(wire.NewTxOut(30_000, from.PkScript()))
+	w.Recorded("a3", a3)
+
+	pendingOf := func(addr bitcoin.Address) []chainhash.Hash {
+		t.Helper()
+		coins, err := w.Coins(ctx, addr.String(), "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []chainhash.Hash
+		for _, u := range coins {
+			if u.Height == 0 {
+				out = append(out, u.OutPoint.Hash)
+			}
+		}
+		return out
+	}
+	want := func(what string, got []chainhash.Hash, txs ...*wire.MsgTx) {
+		t.Helper()
+		var w []chainhash.Hash
+		for _, tx := range txs {
+			w = append(w, tx.TxHash())
+		}
+		if !slices.Equal(got, w) {
+			t.Fatalf("%s: pending change %v, want %v", what, got, w)
+		}
+	}
+	want("from", pendingOf(from), a3)         // a1's change is spent by a2
+	want("other", pendingOf(other), b1)       // a2's output is spent by a3
+	w.Rejected(a2.TxHash())                   // a3 spends a2: both dead
+	want("from, a2 refused", pendingOf(from)) // a3 hidden
+	want("other, a2 refused", pendingOf(other), b1)
+	w.Accepted(a2.TxHash()) // the chain took it after all
+	want("from, a2 taken", pendingOf(from), a3)
+	w.Forget(a3.TxHash())
+	want("from, a3 forgotten", pendingOf(from))
+	want("other, a3 forgotten", pendingOf(other), b1, a2) // a2's output is free again, in record order
+	w.Confirmed(a1.TxHash(), a2.TxHash(), b1.TxHash())
+	if got := w.PendingTxs(); len(got) != 0 {
+		t.Fatalf("pending after Confirmed: %+v", got)
+	}
+}
+
+func ptr(h chainhash.Hash) *chainhash.Hash { return &h }
+
+// BenchmarkCoins: the coins of one address while the wallet holds 2,000 pending transactions
+// spread over 16 addresses (a busy host between two blocks).
+func BenchmarkCoins(b *testing.B) {
+	ctx := b.Context()
+	sim, err := simchain.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sim.Close()
+	w, err := wallet.New(sim, 2000, reservations{}.lookup)
+	if err != nil {
+		b.Fatal(err)
+	}
+	to, _ := bitcoin.NewP2WPKH(bitcointest.KeyFromSeed("payee").PubKey(), bitcoin.Regtest)
+	const addresses, pending = 16, 2000
+	addrs := make([]bitcoin.Address, addresses)
+	for i := range addrs {
+		if addrs[i], err = w.Add(bitcointest.KeyFromSeed(fmt.Sprint("payer ", i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range pending {
+		w.Recorded(fmt.Sprint("p", i), pendingPayment(i, to, addrs[i%addresses]))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		coins, err := w.Coins(ctx, addrs[0].String(), "x")
+		if err != nil || len(coins) != pending/addresses {
+			b.Fatal(len(coins), err)
+		}
 	}
 }

@@ -93,7 +93,19 @@
 //
 // [Store] is the backend contract; [OpenSQLiteStore] is the embedded SQLite implementation
 // (the default, on an in-memory database unless given a file) and [NewMemoryStore] an
-// in-memory one. Package dwntest holds the conformance suite both run.
+// in-memory one. Package dwntest holds the conformance suite both run. The SQLite store
+// writes puts that arrive while another is being written in one transaction (a group commit;
+// each put is compared and written as if alone and returns once its transaction commits), and
+// keeps recently used messages decoded.
+//
+// A node keeps, per tenant, the protocol definitions and permission grants it reads from a
+// store that implements [AccessVersioner] (both embedded stores do), and uses them while the
+// tenant's access version is the one it read them at. Every protocol definition stored and
+// every grant or revocation written, updated or deleted changes the version in the same
+// transaction, through whichever node or process shares the store; so a revoked grant or a
+// replaced definition is never served from the cache, and a cached grant's expiry is still
+// checked against the clock on every use. From other stores (package natsstore) both are read
+// for every message.
 //
 // # Conventions
 //

@@ -69,13 +69,14 @@ func (n *Node) checkGrant(ctx context.Context, tenant, author, grantID, iface, m
 	deny := func(reason string, err error) error {
 		return &ForbiddenError{Author: author, Tenant: tenant, Action: iface + "." + method, Reason: reason, Err: err}
 	}
-	g, err := n.store.Record(ctx, tenant, grantID)
+	gs, err := n.grant(ctx, tenant, grantID)
 	if errors.Is(err, ErrNotFound) {
 		return deny("permission grant "+grantID+" not found", ErrNotFound)
 	}
 	if err != nil {
 		return err
 	}
+	g := gs.rec
 	if g.Deleted {
 		return deny("permission grant deleted", ErrGrantRevoked)
 	}
@@ -85,10 +86,10 @@ func (n *Node) checkGrant(ctx context.Context, tenant, author, grantID, iface, m
 	if g.Recipient != author {
 		return deny("permission grant is for another DID", nil)
 	}
-	data, err := parseGrantData(g.Data)
-	if err != nil {
-		return deny("unreadable permission grant", err)
+	if gs.dataErr != nil {
+		return deny("unreadable permission grant", gs.dataErr)
 	}
+	data := gs.data
 	now := Timestamp(n.now())
 	if ts < g.DateCreated {
 		return deny("message predates the grant", nil)
@@ -96,15 +97,8 @@ func (n *Node) checkGrant(ctx context.Context, tenant, author, grantID, iface, m
 	if now >= data.DateExpires || ts >= data.DateExpires {
 		return deny("permission grant expired at "+data.DateExpires, ErrGrantExpired)
 	}
-	revs, err := n.store.Query(ctx, tenant, StoreQuery{
-		Filter: Filter{Protocol: PermissionsProtocol, ProtocolPath: "grant/revocation", ParentID: grantID},
-		Sort:   CreatedAscending, Limit: 1,
-	})
-	if err != nil {
-		return err
-	}
-	if len(revs) > 0 {
-		return deny("permission grant revoked at "+revs[0].DateCreated, ErrGrantRevoked)
+	if gs.revokedAt != "" {
+		return deny("permission grant revoked at "+gs.revokedAt, ErrGrantRevoked)
 	}
 	s := data.Scope
 	if s.Interface != iface || s.Method != method {
@@ -114,6 +108,51 @@ func (n *Node) checkGrant(ctx context.Context, tenant, author, grantID, iface, m
 		return deny("permission grant is for protocol "+s.Protocol, nil)
 	}
 	return nil
+}
+
+// grant reads what a grant check needs of record id in tenant: the record, its grant data and
+// whether a revocation of it exists. A record of PermissionsProtocol comes from the tenant's
+// access cache while the store's access version of the tenant is the one it was read at (every
+// grant and revocation written, updated or deleted changes the version); other records are
+// read every time.
+func (n *Node) grant(ctx context.Context, tenant, id string) (*grantState, error) {
+	version, cached, err := n.accessVersion(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	if cached {
+		if gs := n.access.grant(tenant, version, id); gs != nil {
+			return gs, nil
+		}
+	}
+	rec, err := n.store.Record(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	gs := &grantState{rec: grantRecord{Deleted: rec.Deleted, Protocol: rec.Protocol, ProtocolPath: rec.ProtocolPath,
+		Author: rec.Author, Recipient: rec.Recipient, DateCreated: rec.DateCreated}}
+	if rec.Deleted || rec.Protocol != PermissionsProtocol || rec.ProtocolPath != "grant" || rec.Author != tenant {
+		if cached && rec.Protocol == PermissionsProtocol {
+			n.access.putGrant(tenant, version, id, gs)
+		}
+		return gs, nil
+	}
+	if gs.data, gs.dataErr = parseGrantData(rec.Data); gs.dataErr == nil {
+		revs, err := n.store.Query(ctx, tenant, StoreQuery{
+			Filter: Filter{Protocol: PermissionsProtocol, ProtocolPath: "grant/revocation", ParentID: id},
+			Sort:   CreatedAscending, Limit: 1,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(revs) > 0 {
+			gs.revokedAt = revs[0].DateCreated
+		}
+	}
+	if cached {
+		n.access.putGrant(tenant, version, id, gs)
+	}
+	return gs, nil
 }
 
 func marshalGrant(g Grant) ([]byte, error) {

@@ -18,9 +18,10 @@ type MemoryStore struct {
 type memTenant struct {
 	records   map[string]*Record
 	protocols map[string]*Message
+	access    uint64 // the access version (see AccessVersioner)
 }
 
-var _ Store = (*MemoryStore)(nil)
+var _ AccessVersioner = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty in-memory store.
 func NewMemoryStore() *MemoryStore {
@@ -75,6 +76,9 @@ func (s *MemoryStore) PutRecord(ctx context.Context, tenant string, r *Record, p
 		return &ConflictError{ID: r.ID, Reason: "record changed"}
 	}
 	t.records[r.ID] = r.Clone()
+	if r.Protocol == PermissionsProtocol {
+		t.access++
+	}
 	return nil
 }
 
@@ -144,7 +148,21 @@ func (s *MemoryStore) PutProtocol(ctx context.Context, tenant string, m *Message
 		return &ConflictError{ID: uri, Reason: "protocol definition changed"}
 	}
 	t.protocols[uri] = m
+	t.access++
 	return nil
+}
+
+// AccessVersion implements AccessVersioner.
+func (s *MemoryStore) AccessVersion(ctx context.Context, tenant string) (uint64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(ctx); err != nil {
+		return 0, err
+	}
+	if t := s.tenants[tenant]; t != nil {
+		return t.access, nil
+	}
+	return 0, nil
 }
 
 // Protocols implements Store.
@@ -153,9 +171,6 @@ func (s *MemoryStore) Protocols(ctx context.Context, tenant string) ([]*Message,
 	defer s.mu.RUnlock()
 	if err := s.check(ctx); err != nil {
 		return nil, err
-	}
-	if s.tenants == nil {
-		s.tenants = map[string]*memTenant{}
 	}
 	t := s.tenants[tenant]
 	if t == nil {

@@ -423,16 +423,19 @@ func fromWire(w *wireMessage) (*Message, error) {
 	if !ok {
 		return nil, invalid("descriptor", "not an object")
 	}
-	descCID, err := ipld.CBORCID(obj)
+	descCBOR, err := ipld.DagCBOR(obj)
 	if err != nil {
 		return nil, invalid("descriptor", "%v", err)
 	}
-	m := &Message{recordID: w.RecordID, contextID: w.ContextID, rawDesc: bytes.Clone(w.Descriptor), descCID: descCID}
+	m := &Message{recordID: w.RecordID, contextID: w.ContextID, rawDesc: bytes.Clone(w.Descriptor),
+		descCID: ipld.CID(ipld.CodecDagCBOR, descCBOR)}
 	// Names first: the typed decoding below must not be the one to decide what a name means.
 	if err := exactKeys("descriptor", obj); err != nil {
 		return nil, err
 	}
-	if err := strictUnmarshal(w.Descriptor, &m.desc); err != nil {
+	// The descriptor was read by the strict reader above (obj); the typed decoding checks the
+	// names against that reading rather than reading the bytes again.
+	if err := fastjson.DecodeKnownValue(w.Descriptor, obj, &m.desc); err != nil {
 		var pe *ProtocolError
 		if errors.As(err, &pe) {
 			return nil, err
@@ -489,7 +492,7 @@ func fromWire(w *wireMessage) (*Message, error) {
 			return nil, err
 		}
 	}
-	cid, err := messageCID(m)
+	cid, err := messageCID(m, descCBOR)
 	if err != nil {
 		return nil, err
 	}
@@ -587,12 +590,24 @@ func exactKeys(at string, desc map[string]any) error {
 	return nil
 }
 
-func messageCID(m *Message) (string, error) {
-	b, err := json.Marshal(m.wire(false))
-	if err != nil {
-		return "", invalid("message", "%v", err)
+// messageCID returns the CID of m: the dag-cbor of its wire form without data (m.wire(false)
+// read as JSON), built from its parts, descCBOR being the dag-cbor of its descriptor.
+func messageCID(m *Message, descCBOR []byte) (string, error) {
+	v := map[string]any{"descriptor": ipld.Encoded(descCBOR)}
+	if m.recordID != "" {
+		v["recordId"] = m.recordID
 	}
-	cid, err := ipld.JSONCID(b)
+	if m.contextID != "" {
+		v["contextId"] = m.contextID
+	}
+	if a := m.auth; a != nil {
+		sigs := make([]any, len(a.Signatures))
+		for i, s := range a.Signatures {
+			sigs[i] = map[string]any{"protected": s.Protected, "signature": s.Signature}
+		}
+		v["authorization"] = map[string]any{"signature": map[string]any{"payload": a.Payload, "signatures": sigs}}
+	}
+	cid, err := ipld.CBORCID(v)
 	if err != nil {
 		return "", invalid("message", "%v", err)
 	}

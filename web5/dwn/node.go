@@ -139,6 +139,11 @@ type Node struct {
 	perms    *Protocol
 	locks    [64]sync.Mutex
 	closed   atomic.Bool
+
+	// versions is the store when it keeps access versions (nil otherwise), and access the
+	// protocol definitions and grants read at them.
+	versions AccessVersioner
+	access   accessCache
 }
 
 // New returns a node that verifies signatures with resolver. A nil resolver and invalid
@@ -169,6 +174,7 @@ func New(resolver *did.Resolver, opts ...Option) (*Node, error) {
 		}
 		n.store, n.ownStore = s, true
 	}
+	n.versions, _ = n.store.(AccessVersioner)
 	return n, nil
 }
 
@@ -240,6 +246,9 @@ func (n *Node) Process(ctx context.Context, tenant string, m *Message) (*Reply, 
 	author, err := n.authenticate(ctx, tenant, m)
 	if err != nil {
 		return nil, err
+	}
+	if n.versions != nil {
+		ctx = withVersionMemo(ctx)
 	}
 	ts, err := parseTimestamp("descriptor.messageTimestamp", m.desc.MessageTimestamp)
 	if err != nil {
@@ -323,18 +332,43 @@ func same(m, cur *Message) bool { return cur != nil && m.descCID == cur.descCID 
 
 // protocol returns the definition of an installed protocol (the built-in permissions
 // protocol included).
+// Definitions come from the tenant's access cache while the store's access version of the
+// tenant is the one they were read at.
 func (n *Node) protocol(ctx context.Context, tenant, uri string) (*Protocol, error) {
 	if uri == PermissionsProtocol {
 		return n.perms, nil
 	}
-	pm, err := n.store.Protocol(ctx, tenant, uri)
-	if errors.Is(err, ErrNotFound) {
-		return nil, &MessageError{Field: "descriptor.protocol", Reason: "protocol " + uri + " is not installed in the tenant"}
+	notInstalled := func() error {
+		return &MessageError{Field: "descriptor.protocol", Reason: "protocol " + uri + " is not installed in the tenant"}
 	}
+	version, cached, err := n.accessVersion(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
-	return pm.desc.Definition, nil
+	if cached {
+		if def, ok := n.access.protocol(tenant, version, uri); ok {
+			if def == nil {
+				return nil, notInstalled()
+			}
+			return def, nil
+		}
+	}
+	pm, err := n.store.Protocol(ctx, tenant, uri)
+	var def *Protocol
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		def = pm.desc.Definition
+	}
+	if cached {
+		n.access.putProtocol(tenant, version, uri, def)
+	}
+	if def == nil {
+		return nil, notInstalled()
+	}
+	return def, nil
 }
 
 // ancestors returns a lookup of the ancestors of a record with the given parent, by

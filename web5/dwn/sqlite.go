@@ -1,6 +1,7 @@
 package dwn
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -59,7 +60,15 @@ CREATE TABLE dwn_protocols (
 	msg    BLOB NOT NULL,
 	PRIMARY KEY (tenant, uri)
 ) WITHOUT ROWID;
+`, `
+CREATE TABLE dwn_access (
+	tenant  TEXT NOT NULL PRIMARY KEY,
+	version INTEGER NOT NULL
+) WITHOUT ROWID;
 `}
+
+// dwn_access holds each tenant's access version (see AccessVersioner), moved in the
+// transaction of every protocol definition and permissions record stored.
 
 // The index properties of records live in dwn_records, small rows that filters scan; their
 // messages and data live in dwn_contents, read only for the records a query returns.
@@ -76,9 +85,17 @@ type SQLiteStore struct {
 	closed bool
 
 	// parsed caches decoded messages by CID: messages are immutable, and decoding one
-	// costs more than reading its row.
+	// costs more than reading its row. It keeps the recently used ones: two generations, the
+	// older dropped whole when the newer is full, a message found in the older moving to the
+	// newer.
 	parsedMu sync.Mutex
-	parsed   map[string]*Message
+	parsed   [2]map[string]*Message // the newer generation first
+
+	// puts are the PutRecord calls waiting for the next transaction; leading is set while one
+	// of them writes a batch.
+	putsMu  sync.Mutex
+	puts    []*pendingPut
+	leading bool
 
 	// stmts caches prepared statements by SQL text (queries build theirs from the filter).
 	stmtsMu sync.Mutex
@@ -106,10 +123,11 @@ func (s *SQLiteStore) stmt(ctx context.Context, query string) (*sql.Stmt, func()
 	return st, func() {}, nil
 }
 
-// parsedCacheSize bounds the decoded-message cache of a SQLiteStore.
+// parsedCacheSize bounds the decoded-message cache of a SQLiteStore (each generation holds
+// half).
 const parsedCacheSize = 4096
 
-var _ Store = (*SQLiteStore)(nil)
+var _ AccessVersioner = (*SQLiteStore)(nil)
 
 // OpenSQLiteStore opens (creating if needed) the SQLite database at path, a file or
 // sqlitex.Memory (":memory:", a private in-memory database), and returns a store that owns
@@ -137,7 +155,7 @@ func NewSQLiteStore(ctx context.Context, db *sql.DB) (*SQLiteStore, error) {
 	if err := sqlitex.Migrate(ctx, db, "dwn", sqliteMigrations); err != nil {
 		return nil, err
 	}
-	return &SQLiteStore{db: db, parsed: make(map[string]*Message), stmts: make(map[string]*sql.Stmt)}, nil
+	return &SQLiteStore{db: db, parsed: [2]map[string]*Message{{}, {}}, stmts: make(map[string]*sql.Stmt)}, nil
 }
 
 func defaultStore() (Store, error) {
@@ -180,39 +198,72 @@ const selectRecord = `SELECT r.id, r.context_id, r.author, r.protocol, r.protoco
 	r.initial_cid, c.initial_msg, r.latest_cid, c.latest_msg, c.data
 	FROM dwn_records r JOIN dwn_contents c ON c.tenant = r.tenant AND c.id = r.id`
 
+// cachedMessage returns the decoded message cid from the cache, or nil.
+func (s *SQLiteStore) cachedMessage(cid string) *Message {
+	s.parsedMu.Lock()
+	defer s.parsedMu.Unlock()
+	if m := s.parsed[0][cid]; m != nil {
+		return m
+	}
+	m := s.parsed[1][cid]
+	if m != nil {
+		delete(s.parsed[1], cid)
+		s.put(m)
+	}
+	return m
+}
+
 // message decodes a stored message, or takes it from the cache.
 func (s *SQLiteStore) message(cid string, raw []byte) (*Message, error) {
-	s.parsedMu.Lock()
-	m := s.parsed[cid]
-	s.parsedMu.Unlock()
-	if m != nil {
+	if m := s.cachedMessage(cid); m != nil {
 		return m, nil
 	}
-	m, err := ParseMessage(raw)
+	m, err := ParseMessage(bytes.Clone(raw)) // raw may be the driver's buffer
 	if err != nil {
 		return nil, err
 	}
 	if m.CID() != cid {
 		return nil, fmt.Errorf("stored message %s has CID %s", cid, m.CID())
 	}
-	s.parsedMu.Lock()
-	if len(s.parsed) >= parsedCacheSize {
-		for k := range s.parsed {
-			delete(s.parsed, k)
-			break
-		}
-	}
-	s.parsed[cid] = m
-	s.parsedMu.Unlock()
+	s.keep(m)
 	return m, nil
 }
 
-func (s *SQLiteStore) scanRecord(sc interface{ Scan(...any) error }) (*Record, error) {
+// forget drops a decoded message from the cache.
+func (s *SQLiteStore) forget(cid string) {
+	s.parsedMu.Lock()
+	defer s.parsedMu.Unlock()
+	delete(s.parsed[0], cid)
+	delete(s.parsed[1], cid)
+}
+
+// keep puts a decoded message (without data) in the cache.
+func (s *SQLiteStore) keep(m *Message) {
+	s.parsedMu.Lock()
+	defer s.parsedMu.Unlock()
+	if _, ok := s.parsed[0][m.cid]; !ok {
+		delete(s.parsed[1], m.cid)
+		s.put(m)
+	}
+}
+
+// put adds m to the newer generation, which becomes the older one when full; s.parsedMu is
+// held.
+func (s *SQLiteStore) put(m *Message) {
+	if len(s.parsed[0]) >= parsedCacheSize/2 {
+		s.parsed[1], s.parsed[0] = s.parsed[0], make(map[string]*Message, parsedCacheSize/2)
+	}
+	s.parsed[0][m.cid] = m
+}
+
+// scanRecord reads the record at rows' current row. Its messages come from the cache when it
+// holds them, their stored bytes (read in place, not copied) decoded only when it does not.
+func (s *SQLiteStore) scanRecord(rows *sql.Rows) (*Record, error) {
 	var r Record
 	var published, deleted int
 	var initialCID, latestCID string
-	var initial, latest []byte
-	if err := sc.Scan(&r.ID, &r.ContextID, &r.Author, &r.Protocol, &r.ProtocolPath, &r.Schema, &r.Recipient, &r.ParentID,
+	var initial, latest sql.RawBytes
+	if err := rows.Scan(&r.ID, &r.ContextID, &r.Author, &r.Protocol, &r.ProtocolPath, &r.Schema, &r.Recipient, &r.ParentID,
 		&r.DataFormat, &r.DataCID, &r.DataSize, &published, &r.DateCreated, &r.DatePublished, &r.DateUpdated, &deleted,
 		&initialCID, &initial, &latestCID, &latest, &r.Data); err != nil {
 		return nil, err
@@ -240,11 +291,18 @@ func (s *SQLiteStore) Record(ctx context.Context, tenant, id string) (*Record, e
 		return nil, dbErr(ctx, "record", err)
 	}
 	defer release()
-	row := st.QueryRowContext(ctx, tenant, id)
-	r, err := s.scanRecord(row)
-	if errors.Is(err, sql.ErrNoRows) {
+	rows, err := st.QueryContext(ctx, tenant, id)
+	if err != nil {
+		return nil, dbErr(ctx, "record", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, dbErr(ctx, "record", err)
+		}
 		return nil, errRecordNotFound(id)
 	}
+	r, err := s.scanRecord(rows)
 	if err != nil {
 		return nil, dbErr(ctx, "record", err)
 	}
@@ -258,7 +316,16 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// PutRecord implements Store.
+// PutRecord implements Store. A record whose identity and immutable properties are those of
+// the stored one (an update of its data, publication or latest message) rewrites only the
+// columns that change, so the indexes of the others are left alone; the messages stored are
+// kept decoded, so the next read of the record does not decode them again.
+//
+// Puts made while another is being written are written together, in one transaction (a group
+// commit): each is compared and written in turn, exactly as alone, and each call returns once
+// the transaction holding its put has committed. A put whose context ends before its turn is
+// not written and returns ctx.Err(); a failure of the transaction fails every put in it, and
+// none of them is stored.
 func (s *SQLiteStore) PutRecord(ctx context.Context, tenant string, r *Record, prev string) error {
 	done, err := s.begin(ctx)
 	if err != nil {
@@ -268,62 +335,229 @@ func (s *SQLiteStore) PutRecord(ctx context.Context, tenant string, r *Record, p
 	if r.Initial == nil || r.Latest == nil {
 		return invalid("record", "a stored record has its initial and latest messages")
 	}
-	initial, err := r.Initial.withoutData().MarshalJSON()
-	if err != nil {
+	p := &pendingPut{ctxErr: ctx.Err, tenant: tenant, r: r, prev: prev, initial: r.Initial.withoutData(), latest: r.Latest.withoutData(),
+		data: r.Data, done: make(chan struct{}), lead: make(chan struct{})}
+	if p.latestJSON, err = p.latest.MarshalJSON(); err != nil {
 		return err
 	}
-	latest, err := r.Latest.withoutData().MarshalJSON()
-	if err != nil {
-		return err
+	if p.data == nil {
+		p.data = []byte{}
 	}
-	data := r.Data
-	if data == nil {
-		data = []byte{}
-	}
-	sel, release1, err := s.stmt(ctx, `SELECT latest_cid FROM dwn_records WHERE tenant = ? AND id = ?`)
-	if err != nil {
-		return dbErr(ctx, "put record", err)
-	}
-	defer release1()
-	upIndex, release2, err := s.stmt(ctx, upsertIndex)
-	if err != nil {
-		return dbErr(ctx, "put record", err)
-	}
-	defer release2()
-	upContents, release3, err := s.stmt(ctx, upsertContents)
-	if err != nil {
-		return dbErr(ctx, "put record", err)
-	}
-	defer release3()
-	err = sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
-		var cur string
-		err := tx.StmtContext(ctx, sel).QueryRowContext(ctx, tenant, r.ID).Scan(&cur)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			if prev != "" {
-				return &ConflictError{ID: r.ID, Reason: "record does not exist"}
-			}
-		case err != nil:
-			return err
-		case cur != prev:
-			return &ConflictError{ID: r.ID, Reason: "record changed"}
+	s.putsMu.Lock()
+	s.puts = append(s.puts, p)
+	leader := !s.leading
+	s.leading = true
+	s.putsMu.Unlock()
+	if !leader {
+		select {
+		case <-p.done:
+			return p.err
+		case <-p.lead: // the batch p is in is p's to write
 		}
-		_, err = tx.StmtContext(ctx, upIndex).ExecContext(ctx,
+	}
+	s.lead(context.WithoutCancel(ctx))
+	return p.err
+}
+
+// lead writes the puts waiting now, then hands the next batch to its first put.
+func (s *SQLiteStore) lead(ctx context.Context) {
+	s.putsMu.Lock()
+	batch := s.puts
+	s.puts = nil
+	s.putsMu.Unlock()
+	defer func() {
+		s.putsMu.Lock()
+		defer s.putsMu.Unlock()
+		if len(s.puts) > 0 {
+			close(s.puts[0].lead) // the next batch is its first put's to write
+		} else {
+			s.leading = false
+		}
+	}()
+	s.writeBatch(ctx, batch)
+}
+
+// pendingPut is a PutRecord waiting for its transaction.
+type pendingPut struct {
+	ctxErr          func() error // the Err method of the caller's context
+	tenant          string
+	r               *Record
+	prev            string
+	initial, latest *Message // without data
+	latestJSON      []byte
+	data            []byte
+	err             error
+	done            chan struct{} // closed once err is set
+	lead            chan struct{} // closed when p is to write the next batch
+}
+
+// fail returns the error of p for a failure err of its transaction: its context's, if that
+// ended, else err wrapped.
+func (p *pendingPut) fail(err error) error {
+	if cerr := p.ctxErr(); cerr != nil {
+		return cerr
+	}
+	return dbErr(context.Background(), "put record", err)
+}
+
+// The statements a batch of puts may use, by their place in writeBatch's list.
+const (
+	putSelectLatest = iota
+	putSelectCurrent
+	putUpsertIndex
+	putUpsertContents
+	putUpdateIndex
+	putUpdateContents
+	putBumpAccess
+	putStatements // how many
+)
+
+// writeBatch writes batch in one transaction and reports each put's outcome. Statements are
+// prepared before the transaction: it holds the connection a preparation would wait for.
+func (s *SQLiteStore) writeBatch(ctx context.Context, batch []*pendingPut) {
+	queries := [putStatements]string{selectLatestCID, selectCurrent, upsertIndex, upsertContents, updateIndex, updateContents, bumpAccess}
+	var stmts [putStatements]*sql.Stmt
+	var releases [putStatements]func()
+	defer func() {
+		for _, release := range releases {
+			if release != nil {
+				release()
+			}
+		}
+		if v := recover(); v != nil {
+			for _, p := range batch {
+				p.err = fmt.Errorf("dwn: sqlite put record: %v", v)
+				close(p.done)
+			}
+			panic(v)
+		}
+		for _, p := range batch {
+			close(p.done)
+		}
+	}()
+	for i, q := range queries {
+		var err error
+		if stmts[i], releases[i], err = s.stmt(ctx, q); err != nil {
+			for _, p := range batch {
+				p.err = p.fail(err)
+			}
+			return
+		}
+	}
+	err := sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
+		for _, p := range batch {
+			if err := p.ctxErr(); err != nil {
+				p.err = err
+				continue
+			}
+			err := s.writePut(ctx, tx, &stmts, p)
+			var ce *ConflictError
+			if errors.As(err, &ce) {
+				p.err = err // nothing of p was written
+				continue
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, p := range batch {
+		switch {
+		case err != nil:
+			p.err = p.fail(err)
+		case p.err == nil:
+			s.keep(p.initial)
+			s.keep(p.latest)
+			if p.prev != "" && p.prev != p.initial.CID() {
+				s.forget(p.prev) // the message this put replaced is no record's now
+			}
+		}
+	}
+}
+
+// writePut compares and writes one put in tx. A new record (prev "") is only checked for
+// absence; an update reads the properties it must keep.
+func (s *SQLiteStore) writePut(ctx context.Context, tx *sql.Tx, stmts *[putStatements]*sql.Stmt, p *pendingPut) error {
+	r, tenant := p.r, p.tenant
+	sel := stmts[putSelectLatest]
+	if p.prev != "" {
+		sel = stmts[putSelectCurrent]
+	}
+	narrow, err := s.compare(ctx, tx.StmtContext(ctx, sel), tenant, r, p.initial.CID(), p.prev)
+	if err != nil {
+		return err
+	}
+	if narrow {
+		_, err = tx.StmtContext(ctx, stmts[putUpdateIndex]).ExecContext(ctx, r.DataFormat, r.DataCID, r.DataSize, boolInt(r.Published),
+			r.DatePublished, r.DateUpdated, p.latest.CID(), tenant, r.ID)
+		if err == nil {
+			_, err = tx.StmtContext(ctx, stmts[putUpdateContents]).ExecContext(ctx, p.latestJSON, p.data, tenant, r.ID)
+		}
+	} else {
+		var initial []byte
+		if initial, err = p.initial.MarshalJSON(); err != nil {
+			return err
+		}
+		_, err = tx.StmtContext(ctx, stmts[putUpsertIndex]).ExecContext(ctx,
 			tenant, r.ID, r.ContextID, r.Author, r.Protocol, r.ProtocolPath, r.Schema, r.Recipient, r.ParentID, r.DataFormat,
 			r.DataCID, r.DataSize, boolInt(r.Published), r.DateCreated, r.DatePublished, r.DateUpdated, boolInt(r.Deleted),
-			r.Initial.CID(), r.Latest.CID())
-		if err != nil {
-			return err
+			p.initial.CID(), p.latest.CID())
+		if err == nil {
+			_, err = tx.StmtContext(ctx, stmts[putUpsertContents]).ExecContext(ctx, tenant, r.ID, initial, p.latestJSON, p.data)
 		}
-		_, err = tx.StmtContext(ctx, upContents).ExecContext(ctx,
-			tenant, r.ID, initial, latest, data)
-		return err
-	})
-	if err != nil {
-		return dbErr(ctx, "put record", err)
 	}
-	return nil
+	if err == nil && r.Protocol == PermissionsProtocol {
+		_, err = tx.StmtContext(ctx, stmts[putBumpAccess]).ExecContext(ctx, tenant)
+	}
+	return err
 }
+
+// compare checks the stored version of r against prev, with sel (selectLatestCID when prev is
+// "", selectCurrent otherwise), and reports whether the put is an update of a live record that
+// keeps its identity and immutable properties (initial message's CID initialCID).
+func (s *SQLiteStore) compare(ctx context.Context, sel *sql.Stmt, tenant string, r *Record, initialCID, prev string) (narrow bool, err error) {
+	if prev == "" {
+		var cur string
+		switch err := sel.QueryRowContext(ctx, tenant, r.ID).Scan(&cur); {
+		case errors.Is(err, sql.ErrNoRows):
+			return false, nil
+		case err != nil:
+			return false, err
+		}
+		return false, &ConflictError{ID: r.ID, Reason: "record changed"}
+	}
+	var cur, initial, contextID, author, protocol, path, schema, recipient, parent, created string
+	var deleted int
+	err = sel.QueryRowContext(ctx, tenant, r.ID).Scan(&cur, &initial, &contextID, &author, &protocol, &path, &schema, &recipient,
+		&parent, &created, &deleted)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, &ConflictError{ID: r.ID, Reason: "record does not exist"}
+	case err != nil:
+		return false, err
+	case cur != prev:
+		return false, &ConflictError{ID: r.ID, Reason: "record changed"}
+	}
+	return deleted == 0 && !r.Deleted && initial == initialCID && contextID == r.ContextID && author == r.Author &&
+		protocol == r.Protocol && path == r.ProtocolPath && schema == r.Schema && recipient == r.Recipient &&
+		parent == r.ParentID && created == r.DateCreated, nil
+}
+
+// selectLatestCID and selectCurrent read what PutRecord compares: the latest message's CID and,
+// for an update, the properties it keeps.
+const (
+	selectLatestCID = `SELECT latest_cid FROM dwn_records WHERE tenant = ? AND id = ?`
+	selectCurrent   = `SELECT latest_cid, initial_cid, context_id, author, protocol, protocol_path, schema_uri, recipient,
+	parent_id, date_created, deleted FROM dwn_records WHERE tenant = ? AND id = ?`
+)
+
+// updateIndex and updateContents rewrite what an update of a live record changes.
+const (
+	updateIndex = `UPDATE dwn_records SET data_format = ?, data_cid = ?, data_size = ?, published = ?, date_published = ?,
+			date_updated = ?, latest_cid = ? WHERE tenant = ? AND id = ?`
+	updateContents = `UPDATE dwn_contents SET latest_msg = ?, data = ? WHERE tenant = ? AND id = ?`
+)
 
 const upsertIndex = `INSERT INTO dwn_records (tenant, ` + indexColumns + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -437,22 +671,78 @@ func (s *SQLiteStore) Query(ctx context.Context, tenant string, q StoreQuery) ([
 	return out, nil
 }
 
-// Protocol implements Store.
+// Statements of the SQLite store.
+const (
+	selectProtocolCID = `SELECT cid FROM dwn_protocols WHERE tenant = ? AND uri = ?`
+	selectProtocol    = `SELECT cid, msg FROM dwn_protocols WHERE tenant = ? AND uri = ?`
+	selectProtocols   = `SELECT uri, cid, msg FROM dwn_protocols WHERE tenant = ? ORDER BY uri`
+	upsertProtocol    = `INSERT INTO dwn_protocols (tenant, uri, cid, msg) VALUES (?, ?, ?, ?)
+			ON CONFLICT (tenant, uri) DO UPDATE SET cid = excluded.cid, msg = excluded.msg`
+	bumpAccess = `INSERT INTO dwn_access (tenant, version) VALUES (?, 1)
+			ON CONFLICT (tenant) DO UPDATE SET version = version + 1`
+	selectAccess = `SELECT version FROM dwn_access WHERE tenant = ?`
+)
+
+// AccessVersion implements AccessVersioner.
+func (s *SQLiteStore) AccessVersion(ctx context.Context, tenant string) (uint64, error) {
+	done, err := s.begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	st, release, err := s.stmt(ctx, selectAccess)
+	if err != nil {
+		return 0, dbErr(ctx, "access version", err)
+	}
+	defer release()
+	var v int64
+	switch err := st.QueryRowContext(ctx, tenant).Scan(&v); {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, dbErr(ctx, "access version", err)
+	}
+	return uint64(v), nil
+}
+
+// Protocol implements Store. A definition already decoded is taken from the decoded-message
+// cache by its CID, without reading or decoding it again.
 func (s *SQLiteStore) Protocol(ctx context.Context, tenant, uri string) (*Message, error) {
 	done, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	var raw []byte
-	err = s.db.QueryRowContext(ctx, `SELECT msg FROM dwn_protocols WHERE tenant = ? AND uri = ?`, tenant, uri).Scan(&raw)
+	st, release, err := s.stmt(ctx, selectProtocolCID)
+	if err != nil {
+		return nil, dbErr(ctx, "protocol", err)
+	}
+	defer release()
+	var cid string
+	err = st.QueryRowContext(ctx, tenant, uri).Scan(&cid)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &notFoundError{what: "protocol " + uri}
 	}
 	if err != nil {
 		return nil, dbErr(ctx, "protocol", err)
 	}
-	m, err := ParseMessage(raw)
+	if m := s.cachedMessage(cid); m != nil {
+		return m, nil
+	}
+	full, release2, err := s.stmt(ctx, selectProtocol)
+	if err != nil {
+		return nil, dbErr(ctx, "protocol", err)
+	}
+	defer release2()
+	var raw []byte
+	err = full.QueryRowContext(ctx, tenant, uri).Scan(&cid, &raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &notFoundError{what: "protocol " + uri}
+	}
+	if err != nil {
+		return nil, dbErr(ctx, "protocol", err)
+	}
+	m, err := s.message(cid, raw)
 	if err != nil {
 		return nil, fmt.Errorf("dwn: stored protocol %s: %w", uri, err)
 	}
@@ -474,9 +764,24 @@ func (s *SQLiteStore) PutProtocol(ctx context.Context, tenant string, m *Message
 	if err != nil {
 		return err
 	}
+	sel, release1, err := s.stmt(ctx, selectProtocolCID)
+	if err != nil {
+		return dbErr(ctx, "put protocol", err)
+	}
+	defer release1()
+	up, release2, err := s.stmt(ctx, upsertProtocol)
+	if err != nil {
+		return dbErr(ctx, "put protocol", err)
+	}
+	defer release2()
+	bump, release3, err := s.stmt(ctx, bumpAccess)
+	if err != nil {
+		return dbErr(ctx, "put protocol", err)
+	}
+	defer release3()
 	err = sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
 		var cur string
-		err := tx.QueryRowContext(ctx, `SELECT cid FROM dwn_protocols WHERE tenant = ? AND uri = ?`, tenant, uri).Scan(&cur)
+		err := tx.StmtContext(ctx, sel).QueryRowContext(ctx, tenant, uri).Scan(&cur)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			if prev != "" {
@@ -487,8 +792,10 @@ func (s *SQLiteStore) PutProtocol(ctx context.Context, tenant string, m *Message
 		case cur != prev:
 			return &ConflictError{ID: uri, Reason: "protocol definition changed"}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO dwn_protocols (tenant, uri, cid, msg) VALUES (?, ?, ?, ?)
-			ON CONFLICT (tenant, uri) DO UPDATE SET cid = excluded.cid, msg = excluded.msg`, tenant, uri, m.CID(), raw)
+		if _, err = tx.StmtContext(ctx, up).ExecContext(ctx, tenant, uri, m.CID(), raw); err != nil {
+			return err
+		}
+		_, err = tx.StmtContext(ctx, bump).ExecContext(ctx, tenant)
 		return err
 	})
 	if err != nil {
@@ -504,19 +811,24 @@ func (s *SQLiteStore) Protocols(ctx context.Context, tenant string) ([]*Message,
 		return nil, err
 	}
 	defer done()
-	rows, err := s.db.QueryContext(ctx, `SELECT uri, msg FROM dwn_protocols WHERE tenant = ? ORDER BY uri`, tenant)
+	st, release, err := s.stmt(ctx, selectProtocols)
+	if err != nil {
+		return nil, dbErr(ctx, "protocols", err)
+	}
+	defer release()
+	rows, err := st.QueryContext(ctx, tenant)
 	if err != nil {
 		return nil, dbErr(ctx, "protocols", err)
 	}
 	defer rows.Close()
 	var out []*Message
 	for rows.Next() {
-		var uri string
+		var uri, cid string
 		var raw []byte
-		if err := rows.Scan(&uri, &raw); err != nil {
+		if err := rows.Scan(&uri, &cid, &raw); err != nil {
 			return nil, dbErr(ctx, "protocols", err)
 		}
-		m, err := ParseMessage(raw)
+		m, err := s.message(cid, raw)
 		if err != nil {
 			return nil, fmt.Errorf("dwn: stored protocol %s: %w", uri, err)
 		}

@@ -9,7 +9,9 @@
 // conditional puts that change nothing when they fail, copies the caller may modify,
 // filters, the six sort orders and cursors, tombstones left out of queries, protocol
 // definitions, tenant isolation on every method, concurrent conditional puts with exactly
-// one winner, cancelled contexts and Close.
+// one winner, cancelled contexts and Close; and, for a store that implements
+// dwn.AccessVersioner, that every protocol definition and permissions record stored gives the
+// tenant a new access version.
 //
 // # Conventions
 //

@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) dwn.Store) {
 		{"ConditionalPut", testConditionalPut},
 		{"Copies", testCopies},
 		{"Tombstones", testTombstones},
+		{"Replace", testReplace},
 		{"Filters", testFilters},
 		{"SortAndCursor", testSortAndCursor},
 		{"Protocols", testProtocols},
@@ -36,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) dwn.Store) {
 		{"ConcurrentPuts", testConcurrentPuts},
 		{"Context", testContext},
 		{"Close", testClose},
+		{"AccessVersion", testAccessVersion},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -263,6 +265,68 @@ func testTombstones(t *testing.T, k *kit, s dwn.Store) {
 	}
 	if ids := query(t, s, tenantA, dwn.StoreQuery{}); !slices.Equal(ids, []string{keep.ID}) {
 		t.Fatalf("query returned a tombstone: %v", ids)
+	}
+}
+
+// testReplace checks that a put replaces the whole record, whether it keeps the record's
+// immutable properties (an update of its data and publication) or not: reads and every filter
+// and sort see the new version, and none the old.
+func testReplace(t *testing.T, k *kit, s dwn.Store) {
+	ctx := context.Background()
+	r := k.record(t, spec{schema: "https://example.com/a", created: 1})
+	other := k.record(t, spec{schema: "https://example.com/a", created: 2})
+	put(t, s, tenantA, r, "")
+	put(t, s, tenantA, other, "")
+	update := func(from *dwn.Record, minute int, data string) *dwn.Record {
+		t.Helper()
+		m, err := dwn.NewWrite(ctx, k.alice, tenantA, dwn.Write{Data: []byte(data), Update: from, Published: true},
+			dwn.WithTimestamp(k.base.Add(time.Duration(minute)*time.Minute)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := m.Descriptor()
+		u := from.Clone()
+		u.Latest, u.Data, u.DataCID, u.DataSize = m, []byte(data), d.DataCID, d.DataSize
+		u.Published, u.DatePublished, u.DateUpdated = true, d.DatePublished, m.Timestamp()
+		return u
+	}
+	published := true
+	u := update(r, 10, "version 2")
+	put(t, s, tenantA, u, r.Latest.CID())
+	got, err := s.Record(ctx, tenantA, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRecord(t, got, u)
+	if ids := query(t, s, tenantA, dwn.StoreQuery{Filter: dwn.Filter{Published: &published}}); !slices.Equal(ids, []string{r.ID}) {
+		t.Fatalf("published records after an update: %v", ids)
+	}
+	if ids := query(t, s, tenantA, dwn.StoreQuery{Sort: dwn.UpdatedDescending}); !slices.Equal(ids, []string{r.ID, other.ID}) {
+		t.Fatalf("records by update date after an update: %v", ids)
+	}
+	if ids := query(t, s, tenantA, dwn.StoreQuery{Filter: dwn.Filter{DateUpdated: &dwn.DateRange{From: u.DateUpdated}}}); !slices.Equal(ids, []string{r.ID}) {
+		t.Fatalf("records updated since the update: %v", ids)
+	}
+	// A version with other immutable properties (a store does not judge them) replaces them too.
+	v := update(u, 20, "version 3")
+	v.Schema, v.Recipient = "https://example.com/b", k.bob.String()
+	put(t, s, tenantA, v, u.Latest.CID())
+	got, err = s.Record(ctx, tenantA, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRecord(t, got, v)
+	for _, c := range []struct {
+		f    dwn.Filter
+		want []string
+	}{
+		{dwn.Filter{Schema: "https://example.com/b"}, []string{r.ID}},
+		{dwn.Filter{Schema: "https://example.com/a"}, []string{other.ID}},
+		{dwn.Filter{Recipient: k.bob.String()}, []string{r.ID}},
+	} {
+		if ids := query(t, s, tenantA, dwn.StoreQuery{Filter: c.f}); !slices.Equal(ids, c.want) {
+			t.Fatalf("query %+v after a replacement: %v, want %v", c.f, ids, c.want)
+		}
 	}
 }
 
@@ -565,5 +629,75 @@ func testClose(t *testing.T, k *kit, s dwn.Store) {
 	}
 	if _, err := s.Query(ctx, tenantA, dwn.StoreQuery{Sort: dwn.CreatedAscending, Limit: 1}); !errors.Is(err, dwn.ErrClosed) {
 		t.Fatalf("Query after Close: %v", err)
+	}
+}
+
+// testAccessVersion checks the contract of dwn.AccessVersioner, for stores that implement it:
+// every protocol definition and every permissions record stored (created, updated, deleted)
+// gives the tenant a version it never had, a refused put changes nothing, and a tenant's
+// version is its own.
+func testAccessVersion(t *testing.T, k *kit, s dwn.Store) {
+	av, ok := s.(dwn.AccessVersioner)
+	if !ok {
+		t.Skip("the store keeps no access versions")
+	}
+	ctx := context.Background()
+	version := func(tenant string) uint64 {
+		t.Helper()
+		v, err := av.AccessVersion(ctx, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	seen := map[uint64]bool{version(tenantA): true}
+	changed := func(what string) {
+		t.Helper()
+		v := version(tenantA)
+		if seen[v] {
+			t.Fatalf("after %s the access version is %d, a version the tenant had before", what, v)
+		}
+		seen[v] = true
+	}
+	p := configure(t, k, "https://example.com/p", true, 1)
+	if err := s.PutProtocol(ctx, tenantA, p, ""); err != nil {
+		t.Fatal(err)
+	}
+	changed("a protocol installed")
+	p2 := configure(t, k, "https://example.com/p", false, 2)
+	if err := s.PutProtocol(ctx, tenantA, p2, p.CID()); err != nil {
+		t.Fatal(err)
+	}
+	changed("a protocol configured again")
+	grant := k.record(t, spec{protocol: dwn.PermissionsProtocol, path: "grant", recipient: k.bob.String(), format: "application/json", created: 3})
+	put(t, s, tenantA, grant, "")
+	changed("a grant written")
+	rev := k.record(t, spec{protocol: dwn.PermissionsProtocol, path: "grant/revocation", format: "application/json", created: 4, parent: grant})
+	put(t, s, tenantA, rev, "")
+	changed("a revocation written")
+	tomb := rev.Clone()
+	tomb.Deleted, tomb.Data = true, nil
+	put(t, s, tenantA, tomb, rev.Latest.CID())
+	changed("a revocation deleted")
+
+	before := version(tenantA)
+	if err := s.PutProtocol(ctx, tenantA, p, ""); !errors.Is(err, dwn.ErrConflict) {
+		t.Fatalf("PutProtocol with a wrong prev: %v", err)
+	}
+	if err := s.PutRecord(ctx, tenantA, grant, ""); !errors.Is(err, dwn.ErrConflict) {
+		t.Fatalf("PutRecord of an existing grant with prev \"\": %v", err)
+	}
+	if v := version(tenantA); v != before {
+		t.Fatalf("refused puts moved the access version from %d to %d", before, v)
+	}
+	b := version(tenantB)
+	if err := s.PutProtocol(ctx, tenantB, configure(t, k, "https://example.com/p", true, 5), ""); err != nil {
+		t.Fatal(err)
+	}
+	if version(tenantA) != before {
+		t.Fatal("a protocol installed in tenant B moved tenant A's access version")
+	}
+	if version(tenantB) == b {
+		t.Fatal("a protocol installed in tenant B left its access version")
 	}
 }

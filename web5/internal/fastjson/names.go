@@ -1,6 +1,7 @@
 package fastjson
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,10 +43,19 @@ func decode(data []byte, v any, known bool) error {
 	if err != nil {
 		return err
 	}
+	return decodeValue(data, val, v, known)
+}
+
+// DecodeKnownValue is DecodeKnown for data that the caller has already read with Unmarshal or
+// UnmarshalNumbers (without error) into val: data is not read a second time to check its
+// member names.
+func DecodeKnownValue(data []byte, val any, v any) error { return decodeValue(data, val, v, true) }
+
+func decodeValue(data []byte, val any, v any, known bool) error {
 	if err := CheckFieldNames(val, reflect.TypeOf(v)); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	if known {
 		dec.DisallowUnknownFields()
 	}

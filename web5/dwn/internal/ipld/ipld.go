@@ -120,8 +120,12 @@ func DecodeJSON(data []byte) (any, error) {
 	return fastjson.UnmarshalNumbers(data)
 }
 
+// Encoded is a value already encoded as dag-cbor (by DagCBOR), which DagCBOR copies as it is
+// into the encoding of a value holding it.
+type Encoded []byte
+
 // DagCBOR encodes a JSON value (map[string]any, []any, string, json.Number, float64,
-// int64, bool or nil) as deterministic dag-cbor.
+// int64, bool or nil, and Encoded) as deterministic dag-cbor.
 func DagCBOR(v any) ([]byte, error) {
 	return appendValue(nil, v, 0)
 }
@@ -186,6 +190,8 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
 		return append(b, 0xf6), nil
+	case Encoded:
+		return append(b, x...), nil
 	case bool:
 		if x {
 			return append(b, 0xf5), nil

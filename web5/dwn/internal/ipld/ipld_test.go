@@ -137,3 +137,29 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A value already encoded is copied into the encoding of a value holding it: the result is the
+// encoding of the value with the original in its place.
+func TestEncoded(t *testing.T) {
+	inner := map[string]any{"interface": "Records", "dataSize": json.Number("12"), "tags": []any{"a", true, nil}}
+	enc, err := DagCBOR(inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, outer := range []func(v any) any{
+		func(v any) any { return v },
+		func(v any) any { return map[string]any{"descriptor": v, "recordId": "x", "a": []any{v}} },
+	} {
+		want, err := DagCBOR(outer(inner))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DagCBOR(outer(Encoded(enc)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("with the encoded value spliced in: %x, want %x", got, want)
+		}
+	}
+}
