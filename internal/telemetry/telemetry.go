@@ -1,0 +1,176 @@
+package telemetry
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+)
+
+// ScopePrefix is the start of every instrumentation scope name: the module path.
+const ScopePrefix = "github.com/anya-org/anya-go"
+
+// ScopeName returns the instrumentation scope of the SDK package pkg ("bus", "cache/natscache"):
+// its import path.
+func ScopeName(pkg string) string { return ScopePrefix + "/" + pkg }
+
+// Attribute keys shared by every package.
+const (
+	// KeyErrorType is OpenTelemetry's error.type: the error's class (see ErrorType), set on a
+	// span that ended in error and on measurements of failed operations.
+	KeyErrorType = attribute.Key("error.type")
+	// KeyOutcome is anya.outcome: how an operation ended, from a small fixed set per instrument
+	// ("success", "failure", "rejected", "completed", ...).
+	KeyOutcome = attribute.Key("anya.outcome")
+)
+
+// Tracer returns the tracer of package pkg from tp, or nil when tp is nil or OpenTelemetry's
+// no-op provider: callers keep the nil and skip instrumentation altogether.
+func Tracer(tp trace.TracerProvider, pkg string) trace.Tracer {
+	if tp == nil || IsNoopTracerProvider(tp) {
+		return nil
+	}
+	return tp.Tracer(ScopeName(pkg))
+}
+
+// Meter returns the meter of package pkg from mp, or nil when mp is nil or OpenTelemetry's
+// no-op provider.
+func Meter(mp metric.MeterProvider, pkg string) metric.Meter {
+	if mp == nil || IsNoopMeterProvider(mp) {
+		return nil
+	}
+	return mp.Meter(ScopeName(pkg))
+}
+
+// IsNoopTracerProvider reports whether tp is OpenTelemetry's no-op tracer provider.
+func IsNoopTracerProvider(tp trace.TracerProvider) bool {
+	switch tp.(type) {
+	case tracenoop.TracerProvider, *tracenoop.TracerProvider:
+		return true
+	}
+	return false
+}
+
+// IsNoopMeterProvider reports whether mp is OpenTelemetry's no-op meter provider.
+func IsNoopMeterProvider(mp metric.MeterProvider) bool {
+	switch mp.(type) {
+	case metricnoop.MeterProvider, *metricnoop.MeterProvider:
+		return true
+	}
+	return false
+}
+
+// Header names of the W3C Trace Context that Inject writes and Extract reads.
+const (
+	HeaderTraceparent = "traceparent"
+	HeaderTracestate  = "tracestate"
+)
+
+// Inject writes the span context of ctx into headers as traceparent (and tracestate), creating
+// the map when it is nil, and returns it. Without a valid span context in ctx it writes nothing.
+func Inject(ctx context.Context, headers map[string]string) map[string]string {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return headers
+	}
+	if headers == nil {
+		headers = make(map[string]string, 2)
+	}
+	propagation.TraceContext{}.Inject(ctx, propagation.MapCarrier(headers))
+	return headers
+}
+
+// Extract returns ctx carrying, as its remote parent, the span context that headers hold in
+// traceparent (and tracestate). Headers without a valid traceparent leave ctx as it is.
+func Extract(ctx context.Context, headers map[string]string) context.Context {
+	if headers[HeaderTraceparent] == "" {
+		return ctx
+	}
+	return propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier(headers))
+}
+
+// End ends span, first marking it failed when err is not nil: status Error with ErrorType(err,
+// known...) as its description and as the error.type attribute. The error's message is never
+// recorded: it may carry personal data. Cancellation (context.Canceled) is not a failure: the
+// span ends with error.type "context.Canceled" and status Unset.
+func End(span trace.Span, err error, known ...error) {
+	if err != nil {
+		typ := ErrorType(err, known...)
+		span.SetAttributes(KeyErrorType.String(typ))
+		if !errors.Is(err, context.Canceled) {
+			span.SetStatus(codes.Error, typ)
+		}
+	}
+	span.End()
+}
+
+// ErrorType classifies err for error.type without its message: "context.Canceled" or
+// "context.DeadlineExceeded"; the text of the first of known that err matches (packages pass
+// their sentinels, whose texts are fixed, such as "bus: queue full"); the Go type of the
+// outermost error in err's chain that is not a plain wrapper (such as "*security.DeniedError");
+// or "_OTHER".
+func ErrorType(err error, known ...error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, context.Canceled):
+		return "context.Canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "context.DeadlineExceeded"
+	}
+	for _, k := range known {
+		if k != nil && errors.Is(err, k) {
+			return k.Error()
+		}
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if t := typeName(e); t != "" {
+			return t
+		}
+	}
+	return "_OTHER"
+}
+
+// typeName returns the Go type of e, or "" for the standard library's anonymous wrappers and
+// plain texts, which say nothing a dashboard can group by.
+func typeName(e error) string {
+	t := reflect.TypeOf(e)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if p := t.PkgPath(); p == "errors" || p == "fmt" {
+		return ""
+	}
+	return fmt.Sprintf("%T", e)
+}
+
+// Set returns the measurement option of a fixed attribute set, built once so that recording
+// with it allocates nothing.
+func Set(kv ...attribute.KeyValue) metric.MeasurementOption {
+	return metric.WithAttributeSet(attribute.NewSet(kv...))
+}
+
+// PseudonymPrefix starts every pseudonym.
+const PseudonymPrefix = "hmac-sha256:"
+
+// Pseudonym returns the stable pseudonym of value under key: "hmac-sha256:" and the hex
+// HMAC-SHA256 of its text, the same value the security package's hash redaction gives a string
+// field under the same key. With an empty key it returns "": callers then omit the attribute.
+func Pseudonym(key []byte, value string) string {
+	if len(key) == 0 || value == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(value))
+	return PseudonymPrefix + hex.EncodeToString(m.Sum(nil))
+}
