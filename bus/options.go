@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"strconv"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults of the bus and of every subscription that does not override them.
@@ -61,6 +64,7 @@ const (
 	MetricDelivered               // a handler returned nil (once per subscriber)
 	MetricDropped                 // a subscriber discarded a message or could not take it (see TopicStats.Dropped)
 	MetricFailed                  // a handler's final result was an error (or a panic, an undecodable payload, a PolicyFail refusal)
+	MetricDeadLettered            // a failed message was republished to the subscription's dead-letter topic (and counted failed before)
 )
 
 func (m Metric) String() string {
@@ -73,6 +77,8 @@ func (m Metric) String() string {
 		return "dropped"
 	case MetricFailed:
 		return "failed"
+	case MetricDeadLettered:
+		return "dead-lettered"
 	}
 	return "metric"
 }
@@ -102,6 +108,8 @@ type config struct {
 	metrics    MetricsFunc
 	onError    ErrorFunc
 	maxTopics  int
+	tracerProv trace.TracerProvider
+	meterProv  metric.MeterProvider
 }
 
 // WithDefaultSource sets the Source of messages whose publisher names none. Defaults to "".
@@ -192,6 +200,35 @@ func WithMiddleware(mw ...Middleware) Option {
 // counts).
 func WithMetrics(f MetricsFunc) Option {
 	return func(c *config) error { c.metrics = f; return nil }
+}
+
+// WithTracerProvider traces the bus with tp: a span (SpanPublish) for every Publish, whose
+// context the message carries in its traceparent and tracestate headers — across a Transport
+// too — and a span (SpanProcess) for every handler call, a child of the publisher's span, whose
+// context the handler's ctx carries, so the handler's own spans join the trace that published
+// the event. Defaults to OpenTelemetry's no-op provider: nothing is traced and nothing is added
+// to messages.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) error {
+		if tp == nil {
+			return &OptionError{Option: "WithTracerProvider", Reason: "nil provider"}
+		}
+		c.tracerProv = tp
+		return nil
+	}
+}
+
+// WithMeterProvider reports the bus's counters per topic (published, delivered, dropped,
+// failed, dead-lettered) and the queue depth of each subscription as instruments of mp, read
+// from the counters Stats keeps when mp collects. Defaults to OpenTelemetry's no-op provider.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) error {
+		if mp == nil {
+			return &OptionError{Option: "WithMeterProvider", Reason: "nil provider"}
+		}
+		c.meterProv = mp
+		return nil
+	}
 }
 
 // WithErrorHandler sets the function told about messages subscribers could not handle. Defaults
