@@ -60,11 +60,11 @@ func (p Policy) String() string {
 type Metric uint8
 
 const (
-	MetricPublished Metric = iota // a message was accepted by Publish (once per publish)
-	MetricDelivered               // a handler returned nil (once per subscriber)
-	MetricDropped                 // a subscriber discarded a message or could not take it (see TopicStats.Dropped)
-	MetricFailed                  // a handler's final result was an error (or a panic, an undecodable payload, a PolicyFail refusal)
-	MetricDeadLettered            // a failed message was republished to the subscription's dead-letter topic (and counted failed before)
+	MetricPublished    Metric = iota // a message was accepted by Publish (once per publish)
+	MetricDelivered                  // a handler returned nil (once per subscriber)
+	MetricDropped                    // a subscriber discarded a message or could not take it (see TopicStats.Dropped)
+	MetricFailed                     // a handler's final result was an error (or a panic, an undecodable payload, a PolicyFail refusal)
+	MetricDeadLettered               // a failed message was republished to the subscription's dead-letter topic (and counted failed before)
 )
 
 func (m Metric) String() string {
