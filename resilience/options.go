@@ -5,6 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Option configures a policy. The package has one option type for every policy: the options
@@ -101,6 +104,11 @@ type common struct {
 	now       func() time.Time
 	clockSet  bool // WithClock was given: the time is not package time's
 	logger    *slog.Logger
+
+	tracerProv trace.TracerProvider
+	meterProv  metric.MeterProvider
+	tracerSet  bool
+	meterSet   bool
 }
 
 func defaultCommon() common {
@@ -108,7 +116,7 @@ func defaultCommon() common {
 }
 
 func (c *common) emitter(policy string) emitter {
-	return emitter{policy: policy, name: c.name, listeners: c.listeners, now: c.now, logger: c.logger}
+	return emitter{policy: policy, name: c.name, listeners: c.listeners, now: c.now, logger: c.logger, tel: newPolicyTelemetry(c)}
 }
 
 func (c *common) validate(policy string) error {
@@ -122,6 +130,12 @@ func (c *common) validate(policy string) error {
 	}
 	if c.logger == nil {
 		return &OptionError{Policy: policy, Option: "WithLogger", Value: nil, Reason: "must not be nil"}
+	}
+	if c.tracerSet && c.tracerProv == nil {
+		return &OptionError{Policy: policy, Option: "WithTracerProvider", Value: nil, Reason: "must not be nil"}
+	}
+	if c.meterSet && c.meterProv == nil {
+		return &OptionError{Policy: policy, Option: "WithMeterProvider", Value: nil, Reason: "must not be nil"}
 	}
 	if strings.ContainsAny(c.name, "\x00\n") {
 		return &OptionError{Policy: policy, Option: "WithName", Value: c.name, Reason: "must not contain NUL or newline"}
@@ -156,4 +170,22 @@ func WithClock(now func() time.Time) Option {
 // Debug. Every policy accepts it. Defaults to a logger that discards everything.
 func WithLogger(logger *slog.Logger) Option {
 	return func(c *config) { c.logger = logger }
+}
+
+// WithTracerProvider traces the policy with tp. Policies start no span of their own for a call
+// that goes well: their events (rejections, retries, give-ups, timeouts, fallbacks, hedges)
+// become events on the span of the call they wrap (the span in the call's context), and a
+// [Retry] whose first attempt fails opens a span (SpanRetry) covering the whole call, in which
+// the next attempts run. Errors are named by type (error.type), never by their text. Every
+// policy accepts it. Defaults to OpenTelemetry's no-op provider.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tracerProv, c.tracerSet = tp, true }
+}
+
+// WithMeterProvider reports the policy's events as the counter anya.resilience.events and, for
+// a [CircuitBreaker], its state (anya.resilience.breaker.state) and its calls by outcome
+// (anya.resilience.breaker.calls), as instruments of mp. A breaker stays registered with mp
+// for as long as mp lives. Every policy accepts it. Defaults to OpenTelemetry's no-op provider.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) { c.meterProv, c.meterSet = mp, true }
 }
