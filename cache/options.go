@@ -4,6 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults of a [Cache].
@@ -41,6 +44,11 @@ type config struct {
 	now          func() time.Time // WithClock; nil: the cache core's own clock
 	clockSet     bool
 	resolution   time.Duration
+	name         string
+	tracerProv   trace.TracerProvider
+	meterProv    metric.MeterProvider
+	tracerSet    bool
+	meterSet     bool
 
 	// Tiered
 	cross    *Cache[string, any]
@@ -129,6 +137,41 @@ func WithClockResolution(d time.Duration) Option {
 	}
 }
 
+// WithName names the cache in its telemetry (the attribute anya.cache.name), e.g. "did" for a
+// DID resolver's cache. It configures a [Cache]. Defaults to "".
+func WithName(name string) Option {
+	return func(c *config) {
+		if c.accepts(kindCache, "WithName", name) {
+			c.name = name
+		}
+	}
+}
+
+// WithTracerProvider traces every load of the cache with tp: a span ([SpanLoad]) around each
+// loader call of a [Cache.GetOrLoad] miss or background refresh — hits are not traced, and
+// callers that wait for a load in flight share its span. The span names the cache, whether
+// the load was a refresh and whether the key was found; never the key or the value. It
+// configures a [Cache]. Defaults to OpenTelemetry's no-op provider.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) {
+		if c.accepts(kindCache, "WithTracerProvider", tp) {
+			c.tracerProv, c.tracerSet = tp, true
+		}
+	}
+}
+
+// WithMeterProvider reports the counters of [Cache.Stats] — lookups by result (hit, miss),
+// evictions, loads by outcome — and the cache's size as instruments of mp, read when mp
+// collects, so counting costs the read path nothing more. [Cache.Close] stops reporting. It
+// configures a [Cache]. Defaults to OpenTelemetry's no-op provider.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) {
+		if c.accepts(kindCache, "WithMeterProvider", mp) {
+			c.meterProv, c.meterSet = mp, true
+		}
+	}
+}
+
 // WithLogger sets the logger of what lookups survive: a [Cache]'s failed background refreshes,
 // a [Tiered] cache's failing or undecodable shared tier. It configures both. Defaults to a
 // logger that discards everything.
@@ -173,6 +216,10 @@ func newConfig(kind string, opts []Option) (config, error) {
 		return bad("WithClockResolution", c.resolution, "must not be negative")
 	case c.resolution > 0 && c.clockSet:
 		return bad("WithClockResolution", c.resolution, "cannot be combined with WithClock")
+	case c.tracerSet && c.tracerProv == nil:
+		return bad("WithTracerProvider", nil, "must not be nil")
+	case c.meterSet && c.meterProv == nil:
+		return bad("WithMeterProvider", nil, "must not be nil")
 	case c.storeTTL < 0:
 		return bad("WithStore", c.storeTTL, "the TTL must not be negative")
 	}
