@@ -117,8 +117,9 @@ func End(span trace.Span, err error, known ...error) {
 // ErrorType classifies err for error.type without its message: "context.Canceled" or
 // "context.DeadlineExceeded"; the text of the first of known that err matches (packages pass
 // their sentinels, whose texts are fixed, such as "bus: queue full"); the Go type of the
-// outermost error in err's chain that is not a plain wrapper (such as "*security.DeniedError");
-// or "_OTHER".
+// innermost error in err's chain (following single Unwrap) that is not a plain text or a
+// fmt wrapper, such as "*security.DeniedError" inside a step's *workflow.PermanentError; or
+// "_OTHER".
 func ErrorType(err error, known ...error) string {
 	switch {
 	case err == nil:
@@ -133,12 +134,13 @@ func ErrorType(err error, known ...error) string {
 			return k.Error()
 		}
 	}
+	typ := "_OTHER"
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		if t := typeName(e); t != "" {
-			return t
+			typ = t
 		}
 	}
-	return "_OTHER"
+	return typ
 }
 
 // typeName returns the Go type of e, or "" for the standard library's anonymous wrappers and

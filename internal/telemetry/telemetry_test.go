@@ -71,6 +71,11 @@ type codeError struct{ code int }
 
 func (e *codeError) Error() string { return fmt.Sprintf("code %d for did:example:alice", e.code) }
 
+type wrapper struct{ err error }
+
+func (w *wrapper) Error() string { return "wrapped: " + w.err.Error() }
+func (w *wrapper) Unwrap() error { return w.err }
+
 func TestErrorType(t *testing.T) {
 	sentinel := errors.New("pkg: queue full")
 	for _, tc := range []struct {
@@ -85,6 +90,7 @@ func TestErrorType(t *testing.T) {
 		{"plain text with data", fmt.Errorf("address bc1qsecret is bad"), "_OTHER"},
 		{"errors.New", errors.New("amount 12345"), "_OTHER"},
 		{"joined", errors.Join(errors.New("a"), errors.New("b")), "_OTHER"},
+		{"innermost type", &wrapper{fmt.Errorf("x: %w", &codeError{1})}, "*telemetry_test.codeError"},
 	} {
 		if got := telemetry.ErrorType(tc.err, sentinel); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
