@@ -11,6 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/security"
 )
@@ -62,6 +65,8 @@ type Engine struct {
 	plans  map[string]*plan // by workflow name
 	byHash map[string]*plan
 	active map[string]bool // run IDs being executed
+
+	tel *engineTelemetry // nil unless traced or metered
 }
 
 type config struct {
@@ -77,6 +82,9 @@ type config struct {
 	eventOpts []bus.PublishOption
 	owner     string
 	leaseTTL  time.Duration
+
+	tracerProv trace.TracerProvider
+	meterProv  metric.MeterProvider
 }
 
 // Option configures an Engine.
@@ -89,6 +97,35 @@ func WithBus(b *bus.Bus) Option {
 			return &OptionError{Option: "WithBus", Reason: "nil bus"}
 		}
 		c.bus = b
+		return nil
+	}
+}
+
+// WithTracerProvider traces the engine's runs with tp: a span (SpanRun) for each execution of a
+// run — a child of the span in Run's context; the host's Execute span, say — with a span
+// (SpanStep) for each step in it, covering all the step's attempts, whose context the step's
+// operations and its guard crossings receive, and a span (SpanCompensate) for each
+// compensation. Spans name the workflow, step, operation and protocol, never run IDs, inputs,
+// outputs or error texts. Defaults to OpenTelemetry's no-op provider.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) error {
+		if tp == nil {
+			return &OptionError{Option: "WithTracerProvider", Reason: "nil provider"}
+		}
+		c.tracerProv = tp
+		return nil
+	}
+}
+
+// WithMeterProvider counts the engine's runs by workflow and outcome (anya.workflow.runs) and
+// records each step's duration (anya.workflow.step.duration) as instruments of mp. Defaults to
+// OpenTelemetry's no-op provider.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) error {
+		if mp == nil {
+			return &OptionError{Option: "WithMeterProvider", Reason: "nil provider"}
+		}
+		c.meterProv = mp
 		return nil
 	}
 }
@@ -241,7 +278,11 @@ func New(store Store, ops *Registry, opts ...Option) (*Engine, error) {
 		cfg.owner = newOwner()
 	}
 	cfg.eventOpts = []bus.PublishOption{bus.WithSource(EventSource)}
-	return &Engine{store: store, ops: ops, cfg: cfg, owner: cfg.owner, plans: map[string]*plan{}, byHash: map[string]*plan{}, active: map[string]bool{}}, nil
+	tel, err := newEngineTelemetry(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{store: store, ops: ops, cfg: cfg, owner: cfg.owner, plans: map[string]*plan{}, byHash: map[string]*plan{}, active: map[string]bool{}, tel: tel}, nil
 }
 
 func (e *Engine) compileEnv() *compileEnv {
@@ -367,7 +408,7 @@ func (e *Engine) Run(ctx context.Context, name, id string, input map[string]any)
 	defer h.end()
 	r := e.newRunner(p, rec, in)
 	r.created, r.lease = false, h
-	res, err := r.execute(ctx)
+	res, err := r.run(ctx, false)
 	return res, h.check(ctx, err)
 }
 
@@ -461,7 +502,7 @@ func (e *Engine) continueRun(ctx context.Context, rec *RunRecord, h *holder) (*R
 	}
 	r.event(TopicRunResumed, "", "", string(rec.Status), 0, "")
 	r.publish(ctx)
-	return r.execute(ctx)
+	return r.run(ctx, true)
 }
 
 func finishedErr(res *Result) error {
