@@ -4,6 +4,9 @@ import (
 	"log/slog"
 	"runtime"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Engine defaults.
@@ -40,6 +43,10 @@ type config struct {
 	factors    int
 	rejectFull bool
 	logger     *slog.Logger
+	tracerProv trace.TracerProvider
+	meterProv  metric.MeterProvider
+	tracerSet  bool
+	meterSet   bool
 }
 
 func defaultConfig() config {
@@ -106,6 +113,21 @@ func WithRejectWhenFull() Option { return func(c *config) { c.rejectFull = true 
 // the pure-Go evaluator (a warning). Defaults to a logger that discards everything.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
+// WithTracerProvider traces every [Engine.Score] and [Engine.ScoreBatch] call with tp: a span
+// ([SpanScore], [SpanScoreBatch]) under the caller's, naming the model and version that scored,
+// the backend and the rows — never the features or the scores. Defaults to OpenTelemetry's
+// no-op provider.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tracerProv, c.tracerSet = tp, true }
+}
+
+// WithMeterProvider records the size and the duration of every backend run (the micro-batcher's
+// batches) in histograms of mp, and reports the queue depth and the requests scored and refused.
+// [Engine.Close] stops reporting. Defaults to OpenTelemetry's no-op provider.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) { c.meterProv, c.meterSet = mp, true }
+}
+
 func (c *config) validate() error {
 	switch {
 	case c.maxBatch < 1 || c.maxBatch > 1<<16:
@@ -122,6 +144,10 @@ func (c *config) validate() error {
 		return &OptionError{Option: "WithFactors", Value: c.factors, Reason: "must not be negative"}
 	case c.logger == nil:
 		return &OptionError{Option: "WithLogger", Value: nil, Reason: "must not be nil"}
+	case c.tracerSet && c.tracerProv == nil:
+		return &OptionError{Option: "WithTracerProvider", Value: nil, Reason: "must not be nil"}
+	case c.meterSet && c.meterProv == nil:
+		return &OptionError{Option: "WithMeterProvider", Value: nil, Reason: "must not be nil"}
 	}
 	return nil
 }
