@@ -15,6 +15,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/anya-org/anya-go/internal/sqlitex"
 )
 
@@ -133,6 +136,11 @@ type auditConfig struct {
 	publisher CheckpointPublisher
 	every     int
 	onClose   bool
+
+	tracerProv trace.TracerProvider
+	meterProv  metric.MeterProvider
+	tracerSet  bool
+	meterSet   bool
 }
 
 // WithAuditClock sets the clock that stamps entries appended without a Time and signed
@@ -176,6 +184,20 @@ func WithCheckpointOnClose(on bool) AuditOption {
 	return func(c *auditConfig) { c.onClose = on }
 }
 
+// WithAuditTracerProvider traces every Append with tp: a span (SpanAuditAppend) naming the
+// entry's kind, decision and position, never its principal, reason or data. Defaults to
+// OpenTelemetry's no-op provider.
+func WithAuditTracerProvider(tp trace.TracerProvider) AuditOption {
+	return func(c *auditConfig) { c.tracerProv, c.tracerSet = tp, true }
+}
+
+// WithAuditMeterProvider counts appended entries by kind and decision
+// (anya.security.audit.appends) as an instrument of mp. Defaults to OpenTelemetry's no-op
+// provider.
+func WithAuditMeterProvider(mp metric.MeterProvider) AuditOption {
+	return func(c *auditConfig) { c.meterProv, c.meterSet = mp, true }
+}
+
 func newAuditConfig(opts []AuditOption) (auditConfig, error) {
 	c := auditConfig{now: time.Now, logger: slog.New(slog.DiscardHandler), every: DefaultCheckpointEvery, onClose: true}
 	for _, o := range opts {
@@ -193,6 +215,10 @@ func newAuditConfig(opts []AuditOption) (auditConfig, error) {
 		return bad("WithAuditLogger", nil, "nil logger")
 	case c.every < 0:
 		return bad("WithCheckpointEvery", c.every, "negative")
+	case c.tracerSet && c.tracerProv == nil:
+		return bad("WithAuditTracerProvider", nil, "nil provider")
+	case c.meterSet && c.meterProv == nil:
+		return bad("WithAuditMeterProvider", nil, "nil provider")
 	case c.publisher != nil && c.signer == nil:
 		return bad("WithCheckpointPublisher", c.publisher, "needs WithCheckpointSigner")
 	}
@@ -222,6 +248,7 @@ type AuditLog struct {
 	db    *sql.DB
 	owned bool
 	cfg   auditConfig
+	tel   *auditTelemetry // nil unless traced or metered
 
 	mu     sync.RWMutex
 	closed bool
@@ -260,7 +287,11 @@ func NewAuditLog(ctx context.Context, db *sql.DB, opts ...AuditOption) (*AuditLo
 	if err := sqlitex.Migrate(ctx, db, "security_audit", auditMigrations); err != nil {
 		return nil, err
 	}
-	return &AuditLog{db: db, cfg: cfg}, nil
+	tel, err := newAuditTelemetry(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &AuditLog{db: db, cfg: cfg, tel: tel}, nil
 }
 
 func (l *AuditLog) enter(ctx context.Context) error {
@@ -280,6 +311,13 @@ func (l *AuditLog) enter(ctx context.Context) error {
 // follows a checkpoint that failed) signs and publishes the new head before it returns; a failure
 // to do so is logged, not returned: the entry is in the log.
 func (l *AuditLog) Append(ctx context.Context, e Entry) (Entry, error) {
+	if l.tel != nil {
+		return l.appendTraced(ctx, e)
+	}
+	return l.appendEntry(ctx, e)
+}
+
+func (l *AuditLog) appendEntry(ctx context.Context, e Entry) (Entry, error) {
 	if err := l.enter(ctx); err != nil {
 		return Entry{}, err
 	}

@@ -16,6 +16,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/anya-org/anya-go/bus"
 )
 
@@ -54,6 +57,7 @@ type Decision struct {
 type Boundaries struct {
 	byPair map[[2]Protocol]*boundary
 	cfg    config
+	tel    *boundariesTelemetry // nil unless traced or metered
 }
 
 type boundary struct {
@@ -70,6 +74,8 @@ type config struct {
 	key        []byte
 	cost       uint64
 	bad        *OptionError
+	tracerProv trace.TracerProvider
+	meterProv  metric.MeterProvider
 }
 
 // Option configures Boundaries.
@@ -141,6 +147,32 @@ func WithRedactionKey(key []byte) Option {
 	}
 }
 
+// WithTracerProvider traces every crossing with tp: a span (SpanCross) under the caller's —
+// the workflow step that crosses — with the protocols, the action, the decision, the rule that
+// denied, whether the identity is verified and, only when WithRedactionKey is set, the
+// principal's pseudonym (the keyed hash that RedactHash fields get). Data, reasons and error
+// texts are never recorded. The audit append is a child span when the audit log is traced too.
+// Defaults to OpenTelemetry's no-op provider.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) {
+		if tp == nil {
+			c.invalid("WithTracerProvider", nil, "nil provider")
+		}
+		c.tracerProv = tp
+	}
+}
+
+// WithMeterProvider counts crossings by protocols, decision and rule (anya.security.crossings)
+// as an instrument of mp. Defaults to OpenTelemetry's no-op provider.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) {
+		if mp == nil {
+			c.invalid("WithMeterProvider", nil, "nil provider")
+		}
+		c.meterProv = mp
+	}
+}
+
 // WithCostLimit bounds the work of one policy evaluation. Defaults to DefaultCELCostLimit.
 func WithCostLimit(n uint64) Option {
 	return func(c *config) { c.cost = n }
@@ -169,7 +201,11 @@ func New(boundaries []Boundary, opts ...Option) (*Boundaries, error) {
 	if err != nil {
 		return nil, err
 	}
-	bs := &Boundaries{byPair: map[[2]Protocol]*boundary{}, cfg: cfg}
+	tel, err := newBoundariesTelemetry(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	bs := &Boundaries{byPair: map[[2]Protocol]*boundary{}, cfg: cfg, tel: tel}
 	for _, b := range boundaries {
 		if err := b.check(); err != nil {
 			return nil, err
@@ -262,6 +298,13 @@ func findAuthorisation(v any, path string, depth int) string {
 // Cancellation is not a denial: when ctx is done before the crossing is decided and audited,
 // Cross returns ctx.Err() (nothing crosses, and nothing is recorded as refused).
 func (bs *Boundaries) Cross(ctx context.Context, from, to, action string, data map[string]any) (map[string]any, error) {
+	if bs.tel != nil && from != to {
+		return bs.crossTraced(ctx, from, to, action, data)
+	}
+	return bs.cross(ctx, from, to, action, data)
+}
+
+func (bs *Boundaries) cross(ctx context.Context, from, to, action string, data map[string]any) (map[string]any, error) {
 	f, t := Protocol(from), Protocol(to)
 	if f == t {
 		return data, nil

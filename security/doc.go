@@ -67,4 +67,23 @@
 // # Events
 //
 // With WithBus each crossing publishes a Decision on TopicCrossingAllowed or TopicCrossingDenied.
+//
+// # Observability
+//
+// With WithTracerProvider, every crossing between two protocols is a span, SpanCross
+// ("security.cross"), a child of the caller's (the workflow step that crosses), with
+// anya.security.from, anya.security.to, anya.security.action, anya.security.decision (allow,
+// deny), anya.security.rule (the rule that denied) and anya.security.verified; a denial has
+// status Error and error.type "security: crossing denied". The principal appears only as
+// anya.security.principal, its pseudonym under WithRedactionKey — the value a RedactHash field
+// holding the same DID gets, so the two can be matched without the DID — and not at all
+// without a key. Data, amounts, reasons (which may quote the principal) and error texts are
+// never recorded. With WithAuditTracerProvider, each Append is a span, SpanAuditAppend
+// ("security.audit.append"), with anya.security.audit.kind, anya.security.decision (a kind or
+// decision outside the package's constants is "other") and anya.security.audit.seq.
+//
+// With WithMeterProvider, anya.security.crossings ({crossing}) counts crossings by from, to,
+// decision and rule; with WithAuditMeterProvider, anya.security.audit.appends ({entry}) counts
+// appended entries by kind and decision. docs/observability.md lists the instruments of every
+// package.
 package security
