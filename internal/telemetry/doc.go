@@ -16,8 +16,8 @@
 //
 // Instruments are named anya.<package>.<thing>[.<qualifier>] (lowercase, dot-separated
 // namespaces, words joined by '_'), with UCUM units: "s" for durations, "{message}", "{call}",
-// "{entry}", "{row}", "{request}", "{run}" for counts. Counters are not suffixed "_total" and
-// their names are not pluralized: the unit says what is counted. Spans are named
+// "{entry}", "{row}", "{request}", "{run}" for counts. Counters carry no "_total" suffix: the
+// unit says what is counted. Spans are named
 // <package>.<operation> ("bus.publish", "workflow.step"); their attributes use OpenTelemetry's
 // semantic-convention keys where one exists (messaging.destination.name, error.type) and
 // anya.<package>.<key> otherwise. The instrumentation scope of each package is its import path
