@@ -32,4 +32,13 @@
 // change takes to arrive.
 //
 // The store does not own the connection; Close stops its watchers.
+//
+// # Observability
+//
+// With WithTracerProvider every Get, Set and Delete is a span of kind client —
+// "natscache.get", "natscache.set", "natscache.delete" — with db.system.name "nats",
+// db.collection.name (the bucket) and db.operation.name; a Get that finds nothing carries
+// anya.found false and is no failure. Keys and values are never recorded. Under a traced
+// cache.Tiered load the spans sit inside its cache.load span. docs/observability.md lists the
+// spans of every package.
 package natscache

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -175,4 +176,61 @@ func Pseudonym(key []byte, value string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(value))
 	return PseudonymPrefix + hex.EncodeToString(m.Sum(nil))
+}
+
+// Ops traces the operations of a storage client — a KV bucket, a database table — as spans of
+// kind client named "<package>.<operation>" ("natsstore.commit"), with OpenTelemetry's
+// db.system.name, db.collection.name and db.operation.name. Keys and values are never recorded.
+// A nil *Ops (tracing off) starts nothing.
+type Ops struct {
+	tracer trace.Tracer
+	prefix string
+	attrs  []attribute.KeyValue
+}
+
+// Attribute keys of storage operations.
+const (
+	KeyDBSystem     = attribute.Key("db.system.name")
+	KeyDBCollection = attribute.Key("db.collection.name")
+	KeyDBOperation  = attribute.Key("db.operation.name")
+	// KeyFound says whether a read found what it looked for: absence is an answer, not a failure.
+	KeyFound = attribute.Key("anya.found")
+)
+
+// NewOps returns the operation tracer of package pkg ("workflow/natsstore") on system ("nats",
+// "sqlite") and collection (the bucket or table), or nil when tp is nil or the no-op provider.
+func NewOps(tp trace.TracerProvider, pkg, system, collection string) *Ops {
+	t := Tracer(tp, pkg)
+	if t == nil {
+		return nil
+	}
+	name := pkg
+	if i := strings.LastIndexByte(pkg, '/'); i >= 0 {
+		name = pkg[i+1:]
+	}
+	return &Ops{tracer: t, prefix: name + ".", attrs: []attribute.KeyValue{KeyDBSystem.String(system), KeyDBCollection.String(collection)}}
+}
+
+// Start starts the span of operation op, or returns ctx and a nil span when o is nil.
+func (o *Ops) Start(ctx context.Context, op string) (context.Context, trace.Span) {
+	if o == nil {
+		return ctx, nil
+	}
+	attrs := make([]attribute.KeyValue, 0, len(o.attrs)+1)
+	attrs = append(append(attrs, o.attrs...), KeyDBOperation.String(op))
+	return o.tracer.Start(ctx, o.prefix+op, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+}
+
+// EndOp ends the span of an operation (nothing for a nil span). An error matching absent — the
+// backend's not-found — is recorded as anya.found=false, not as a failure; other errors as End
+// does.
+func EndOp(span trace.Span, err error, absent error, known ...error) {
+	if span == nil {
+		return
+	}
+	if absent != nil && errors.Is(err, absent) {
+		span.SetAttributes(KeyFound.Bool(false))
+		err = nil
+	}
+	End(span, err, known...)
 }

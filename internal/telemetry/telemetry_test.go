@@ -157,3 +157,32 @@ func TestNoLeakFindsEveryPlace(t *testing.T) {
 		t.Fatalf("Texts: %d spans, %d points", spans, points)
 	}
 }
+
+func TestOps(t *testing.T) {
+	var off *telemetry.Ops
+	ctx := context.Background()
+	if c, s := off.Start(ctx, "get"); c != ctx || s != nil {
+		t.Fatal("a nil Ops started a span")
+	}
+	telemetry.EndOp(nil, errors.New("x"), nil) // nothing to end
+	if telemetry.NewOps(tracenoop.NewTracerProvider(), "cache/natscache", "nats", "b") != nil {
+		t.Fatal("the no-op provider gave an Ops")
+	}
+	k := telemetrytest.New(t)
+	ops := telemetry.NewOps(k.TP, "cache/natscache", "nats", "bucket1")
+	notFound := errors.New("pkg: not found")
+	_, s := ops.Start(ctx, "get")
+	telemetry.EndOp(s, fmt.Errorf("key k: %w", notFound), notFound)
+	_, s = ops.Start(ctx, "set")
+	telemetry.EndOp(s, &codeError{2}, notFound)
+	get, set := k.One(t, "natscache.get"), k.One(t, "natscache.set")
+	if get.SpanKind() != trace.SpanKindClient || get.Status().Code != 0 {
+		t.Fatalf("get: kind %v status %+v", get.SpanKind(), get.Status())
+	}
+	if v, ok := telemetrytest.Attr(get, telemetry.KeyFound); !ok || v.AsBool() {
+		t.Fatal("a not-found get does not say so")
+	}
+	if v, _ := telemetrytest.Attr(set, telemetry.KeyDBCollection); v.AsString() != "bucket1" || set.Status().Description != "*telemetry_test.codeError" {
+		t.Fatalf("set: collection %q status %+v", v.AsString(), set.Status())
+	}
+}

@@ -39,4 +39,14 @@
 // nobody took it: its holder stops and resumes the run under a new lease.
 //
 // The store does not own the connection; Close only makes further calls fail.
+//
+// # Observability
+//
+// With WithTracerProvider every operation of the store is a span of kind client,
+// "natsstore.<operation>" (create, commit, load, unfinished, definition, intent, put_intent,
+// create_intent, acquire, renew, release), with db.system.name "nats", db.collection.name (the
+// bucket) and db.operation.name; a read that finds nothing carries anya.found false and is no
+// failure. Run IDs, keys and values are never recorded. Under a traced workflow engine the
+// spans sit under the run and step spans that caused them. docs/observability.md lists the
+// spans of every package.
 package natsstore
