@@ -87,7 +87,7 @@ func TestTelemetryWorkload(t *testing.T) {
 		{cache.MetricNameEvictions, name, 0},
 	} {
 		if got, found := telemetrytest.Int(rm, m.metric, name, m.attr); !found || got != m.want {
-			t.Errorf("%s{%s} = %d (found %v), want %d", m.metric, m.attr.Value.Emit(), got, found, m.want)
+			t.Errorf("%s{%s} = %d (found %v), want %d", m.metric, m.attr.Value.String(), got, found, m.want)
 		}
 	}
 	if got, _ := telemetrytest.Int(rm, cache.MetricNameSize, name); got != int64(c.Len()) {

@@ -1712,7 +1712,7 @@ func (s suite) traceContext(t *testing.T) {
 		attribute.String("messaging.operation.type", "process"),
 	} {
 		if v, ok := telemetrytest.Attr(process, want.Key); !ok || v != want.Value {
-			t.Errorf("process span %s = %v, want %v", want.Key, v.Emit(), want.Value.Emit())
+			t.Errorf("process span %s = %v, want %v", want.Key, v.String(), want.Value.String())
 		}
 	}
 	if v, _ := telemetrytest.Attr(publishSpan, "messaging.message.id"); v.AsString() == "" {

@@ -185,7 +185,7 @@ func (k *Kit) NoLeak(t testing.TB, secrets ...string) {
 	add := func(where string, s string) { texts = append(texts, where+"\x00"+s) }
 	addSet := func(where string, kvs []attribute.KeyValue) {
 		for _, kv := range kvs {
-			add(where+" attribute "+string(kv.Key), string(kv.Key)+"="+kv.Value.Emit())
+			add(where+" attribute "+string(kv.Key), string(kv.Key)+"="+kv.Value.String())
 		}
 	}
 	for _, s := range k.Ended() {
