@@ -21,6 +21,7 @@ import (
 	"github.com/anya-org/anya-go/internal/sendstore"
 	"github.com/anya-org/anya-go/internal/sqlitex"
 	"github.com/anya-org/anya-go/internal/wallet"
+	"github.com/anya-org/anya-go/keystore"
 	"github.com/anya-org/anya-go/resilience"
 	"github.com/anya-org/anya-go/security"
 	"github.com/anya-org/anya-go/web5/did"
@@ -29,7 +30,6 @@ import (
 	"github.com/anya-org/anya-go/web5/did/didkey"
 	"github.com/anya-org/anya-go/web5/did/didpkh"
 	"github.com/anya-org/anya-go/web5/dwn"
-	"github.com/anya-org/anya-go/web5/jose"
 	"github.com/anya-org/anya-go/web5/vc"
 	"github.com/anya-org/anya-go/workflow"
 )
@@ -61,13 +61,13 @@ type Manager struct {
 
 	// One SQLite file per component: each has its own connection, so their writes proceed in
 	// parallel.
-	workflowDB, stateDB, auditDB, dwnDB *sql.DB
-	state                               *stateStore
-	store                               *workflow.SQLiteStore
-	engine                              *workflow.Engine
-	audit                               *security.AuditLog
-	bounds                              *security.Boundaries
-	breakers                            *resilience.Registry[string, *resilience.CircuitBreaker]
+	workflowDB, stateDB, auditDB, dwnDB, dhtDB, keysDB *sql.DB
+	state                                              *stateStore
+	store                                              *workflow.SQLiteStore
+	engine                                             *workflow.Engine
+	audit                                              *security.AuditLog
+	bounds                                             *security.Boundaries
+	breakers                                           *resilience.Registry[string, *resilience.CircuitBreaker]
 
 	gateway  *diddht.Gateway
 	dht      *diddht.Client
@@ -98,6 +98,15 @@ type Manager struct {
 
 	subs []*bus.Subscription
 
+	outboxMu sync.Mutex    // one publisher of the payment events at a time, in order
+	kick     chan struct{} // asks the rebroadcaster for a check
+
+	keys    keystore.Store // nil: NewIdentity refuses (ErrNoKeyStore)
+	idsMu   sync.Mutex
+	ids     map[string]*Identity // the identities whose keys the Manager holds, by DID
+	tipMu   sync.Mutex
+	lastTip bitcoin.BlockStamp // the chain's tip as last reported to the rebroadcaster
+
 	mu        sync.RWMutex // read-held by calls in progress, write-held by Close
 	closed    bool
 	closeOnce sync.Once
@@ -111,7 +120,8 @@ type Manager struct {
 // SDK's shipped fraud and reputation models on ONNX Runtime when its library is found and on the
 // pure-Go evaluator otherwise.
 func New(opts ...Option) (*Manager, error) {
-	cfg := config{feeRate: DefaultFeeRate, confirmations: DefaultConfirmations, now: time.Now}
+	cfg := config{feeRate: DefaultFeeRate, confirmations: DefaultConfirmations, now: time.Now, rebroadcastEvery: DefaultRebroadcastInterval,
+		republishEvery: DefaultRepublishInterval}
 	for _, o := range opts {
 		if o == nil {
 			return nil, &OptionError{Option: "nil", Reason: "nil option"}
@@ -120,14 +130,15 @@ func New(opts ...Option) (*Manager, error) {
 			return nil, err
 		}
 	}
-	m := &Manager{cfg: cfg, log: cfg.logger, now: cfg.now}
+	m := &Manager{cfg: cfg, log: cfg.logger, now: cfg.now, ids: map[string]*Identity{}}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
 	ctx := context.Background()
 	steps := []func(context.Context) error{
-		m.openDir, m.openBus, m.openChain, m.openDatabases, m.openCaches, m.openWeb5, m.openSecurity,
-		m.openBitcoin, m.openML, m.openWorkflow, m.subscribe, m.reconcile,
+		m.openDir, m.openBus, m.openChain, m.openDatabases, m.openKeys, m.openCaches, m.openWeb5, m.openSecurity,
+		m.openBitcoin, m.openML, m.openWorkflow, m.subscribe, m.loadIdentities, m.loadPending, m.reconcile, m.startRebroadcaster,
+		m.startRepublisher,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
@@ -195,10 +206,17 @@ func (m *Manager) openDatabases(ctx context.Context) error {
 	if m.cfg.fullSync {
 		sopts = append(sopts, sqlitex.WithSync(sqlitex.SyncFull))
 	}
-	for _, db := range []struct {
+	dbs := []struct {
 		dst  **sql.DB
 		file string
-	}{{&m.workflowDB, WorkflowFile}, {&m.stateDB, StateFile}, {&m.auditDB, AuditFile}, {&m.dwnDB, DWNFile}} {
+	}{{&m.workflowDB, WorkflowFile}, {&m.stateDB, StateFile}, {&m.auditDB, AuditFile}, {&m.dwnDB, DWNFile}, {&m.dhtDB, DHTFile}}
+	if m.cfg.passphrase != nil || m.cfg.kek != nil {
+		dbs = append(dbs, struct {
+			dst  **sql.DB
+			file string
+		}{&m.keysDB, KeysFile})
+	}
+	for _, db := range dbs {
 		d, err := sqlitex.Open(ctx, filepath.Join(m.dir, db.file), sopts...)
 		if err != nil {
 			return fmt.Errorf("anya: open %s: %w", db.file, err)
@@ -237,9 +255,13 @@ const inProcessGateway = "http://did-dht.anya.invalid"
 func (m *Manager) openWeb5(ctx context.Context) error {
 	m.dht = m.cfg.dht
 	if m.dht == nil {
-		gw, err := diddht.NewGateway(diddht.WithGatewayClock(m.now), diddht.WithGatewayLogger(m.log))
+		store, err := diddht.NewSQLiteGatewayStore(ctx, m.dhtDB)
 		if err != nil {
 			return err
+		}
+		gw, err := diddht.OpenGateway(ctx, store, diddht.WithClock(m.now), diddht.WithLogger(m.log))
+		if err != nil {
+			return fmt.Errorf("anya: the did:dht gateway's records in %s: %w", DHTFile, err)
 		}
 		client, err := diddht.NewClient(inProcessGateway, diddht.WithHTTPClient(&http.Client{Transport: handlerTransport{gw}}),
 			diddht.WithClock(m.now), diddht.WithLogger(m.log))
@@ -249,7 +271,7 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 		m.gateway, m.dht = gw, client
 	}
 	methods := append([]did.MethodResolver{didkey.New(), didjwk.New(), didpkh.New(), m.dht}, m.cfg.methods...)
-	r, err := did.NewResolver(methods, did.WithLogger(m.log), did.WithCache(did.NewSharedCache(m.dids)))
+	r, err := did.NewResolver(did.WithMethods(methods...), did.WithLogger(m.log), did.WithCache(did.NewSharedCache(m.dids)))
 	if err != nil {
 		return err
 	}
@@ -259,7 +281,7 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 	}
 	m.host = m.cfg.host
 	if m.host == nil {
-		if m.host, err = didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519); err != nil {
+		if m.host, err = m.hostDID(ctx); err != nil {
 			return err
 		}
 	}
@@ -282,7 +304,7 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 }
 
 func (m *Manager) openSecurity(ctx context.Context) error {
-	audit, err := security.NewAuditLog(ctx, m.auditDB, security.WithAuditClock(m.now))
+	audit, err := security.NewAuditLog(ctx, m.auditDB, security.WithClock(m.now))
 	if err != nil {
 		return err
 	}
@@ -316,17 +338,18 @@ func (m *Manager) openBitcoin(ctx context.Context) error {
 	if m.wallet, err = wallet.New(m.chain, m.cfg.feeRate, m.sends.Reserved); err != nil {
 		return err
 	}
-	if m.sender, err = bitcoin.NewSender(m.chain, m.sends, bitcoin.WithSenderBus(m.bus), bitcoin.WithSenderLogger(m.log),
-		bitcoin.WithSenderClock(m.now)); err != nil {
+	if m.sender, err = bitcoin.NewSender(m.chain, m.sends, bitcoin.WithBus(m.bus), bitcoin.WithLogger(m.log),
+		bitcoin.WithClock(m.now)); err != nil {
 		return err
 	}
-	if m.extractor, err = bitcoin.NewFeatureExtractor(bitcoin.WithFeatureLookup(bitcoin.ChainFeatureLookup(m.chain)),
+	lookup := walletLookup{w: m.wallet, chain: bitcoin.ChainFeatureLookup(m.chain)}
+	if m.extractor, err = bitcoin.NewFeatureExtractor(bitcoin.WithFeatureLookup(lookup),
 		bitcoin.WithFeatureNetwork(m.net)); err != nil {
 		return err
 	}
 	// The notifier resumes after the last block the Manager's triggers processed, so that a
 	// restarted host confirms the payments mined while it was down.
-	nopts := []bitcoin.NotifierOption{bitcoin.WithBus(m.bus), bitcoin.WithNotifierLogger(m.log)}
+	nopts := []bitcoin.Option{bitcoin.WithBus(m.bus), bitcoin.WithLogger(m.log)}
 	cp, err := m.state.checkpoint(ctx)
 	if err != nil {
 		return err

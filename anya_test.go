@@ -61,23 +61,27 @@ func TestNewOnDefaults(t *testing.T) {
 
 func TestOptions(t *testing.T) {
 	for name, opt := range map[string]anya.Option{
-		"WithDataDir":         anya.WithDataDir(""),
-		"WithBus":             anya.WithBus(nil),
-		"WithChain":           anya.WithChain(nil),
-		"WithDHTClient":       anya.WithDHTClient(nil),
-		"WithDIDMethods":      anya.WithDIDMethods(nil),
-		"WithHostDID":         anya.WithHostDID(nil),
-		"WithTrustedIssuers":  anya.WithTrustedIssuers("not a did"),
-		"WithLogger":          anya.WithLogger(nil),
-		"WithClock":           anya.WithClock(nil),
-		"WithFeeRate":         anya.WithFeeRate(10),
-		"WithConfirmations":   anya.WithConfirmations(0),
-		"WithBoundaries":      anya.WithBoundaries(nil),
-		"WithRedactionKey":    anya.WithRedactionKey([]byte("short")),
-		"WithBreakers":        anya.WithBreakers(nil),
-		"WithFraudModel":      anya.WithFraudModel(nil),
-		"WithReputationModel": anya.WithReputationModel(nil),
-		"WithMLOptions":       anya.WithMLOptions(nil),
+		"WithDataDir":           anya.WithDataDir(""),
+		"WithBus":               anya.WithBus(nil),
+		"WithChain":             anya.WithChain(nil),
+		"WithDHTClient":         anya.WithDHTClient(nil),
+		"WithDIDMethods":        anya.WithDIDMethods(nil),
+		"WithHostDID":           anya.WithHostDID(nil),
+		"WithTrustedIssuers":    anya.WithTrustedIssuers("not a did"),
+		"WithLogger":            anya.WithLogger(nil),
+		"WithClock":             anya.WithClock(nil),
+		"WithFeeRate":           anya.WithFeeRate(10),
+		"WithConfirmations":     anya.WithConfirmations(0),
+		"WithBoundaries":        anya.WithBoundaries(nil),
+		"WithRedactionKey":      anya.WithRedactionKey([]byte("short")),
+		"WithBreakers":          anya.WithBreakers(nil),
+		"WithFraudModel":        anya.WithFraudModel(nil),
+		"WithReputationModel":   anya.WithReputationModel(nil),
+		"WithMLOptions":         anya.WithMLOptions(nil),
+		"WithPassphrase":        anya.WithPassphrase(nil),
+		"WithKEK":               anya.WithKEK(make([]byte, 16)),
+		"WithKeyStore":          anya.WithKeyStore(nil),
+		"WithRepublishInterval": anya.WithRepublishInterval(time.Second),
 	} {
 		_, err := anya.New(opt)
 		var oe *anya.OptionError
@@ -87,6 +91,11 @@ func TestOptions(t *testing.T) {
 	}
 	if _, err := anya.New(nil); !errors.Is(err, anya.ErrInvalidOption) {
 		t.Errorf("nil option: %v", err)
+	}
+	// One key store at most.
+	_, err := anya.New(anya.WithPassphrase([]byte("p")), anya.WithKEK(make([]byte, 32)))
+	if oe := (*anya.OptionError)(nil); !errors.As(err, &oe) || oe.Option != "WithKEK" {
+		t.Errorf("two key stores: %v, want an *OptionError naming the second", err)
 	}
 	// A host's bus and chain are used and left open.
 	b, _ := bus.New()
@@ -551,7 +560,7 @@ func TestBoundaryBypassAttempts(t *testing.T) {
 // The audit log detects tampering with its SQLite file: a modified, a deleted entry.
 func TestAuditTamper(t *testing.T) {
 	dir := t.TempDir()
-	e := newEnv(t, anya.WithDataDir(dir))
+	e := newEnv(t, anya.WithDataDir(dir), anya.WithEphemeralKeys())
 	e.pay("a-1", e.alice, e.bob, 10_000)
 	head, err := e.m.Audit().Head(e.ctx)
 	if err != nil || head.Seq < 4 {

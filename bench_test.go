@@ -76,7 +76,7 @@ func newBenchEnv(b *testing.B, payments int) *benchEnv {
 	}, bus.QueueSize(payments+1)); err != nil {
 		b.Fatal(err)
 	}
-	m, err := anya.New(anya.WithDataDir(b.TempDir()), anya.WithBus(e.b))
+	m, err := anya.New(anya.WithDataDir(b.TempDir()), anya.WithBus(e.b), anya.WithEphemeralKeys())
 	if err != nil {
 		b.Fatal(err)
 	}

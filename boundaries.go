@@ -68,7 +68,12 @@ func (m *Manager) checkWeb5Signature(ctx context.Context, c security.Crossing) e
 	return nil
 }
 
-// cross passes data from one protocol to another through the boundaries (audited).
+// cross passes data from one protocol to another through the boundaries (audited). A crossing
+// cut short by cancellation is ctx.Err(), never a denial.
 func (m *Manager) cross(ctx context.Context, from, to security.Protocol, action string, data map[string]any) (map[string]any, error) {
-	return m.bounds.Cross(ctx, string(from), string(to), action, data)
+	out, err := m.bounds.Cross(ctx, string(from), string(to), action, data)
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return out, err
 }

@@ -91,7 +91,7 @@ func crashOptions(dir string, chain bitcoin.Chain) ([]anya.Option, error) {
 func crashChild() int {
 	ctx := context.Background()
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, "child:", err); return 2 }
-	chain, err := chainproxy.Dial(ctx, os.Getenv(crashURLEnv), nil)
+	chain, err := chainproxy.Dial(ctx, os.Getenv(crashURLEnv))
 	if err != nil {
 		return fail(err)
 	}
@@ -334,8 +334,10 @@ func TestCrashKill9VerifiedPayments(t *testing.T) {
 		}
 		net.recipients[hex.EncodeToString(a.PkScript())] = i
 	}
-	srv := chainproxy.NewServer(sim)
-	srv.BeforeBroadcast, srv.AfterBroadcast = net.before, net.after
+	srv, err := chainproxy.NewServer(sim, chainproxy.WithBeforeBroadcast(net.before), chainproxy.WithAfterBroadcast(net.after))
+	if err != nil {
+		t.Fatal(err)
+	}
 	hs := httptest.NewServer(net.lookups(srv))
 	defer hs.Close()
 	defer srv.Close()

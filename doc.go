@@ -44,7 +44,22 @@
 // wallet. [Manager.AddIdentity] registers one: its records store gets [ProtocolURI] installed
 // and permission grants that let the host write and query its records, so the host never signs
 // as the identity to record what it did for it. [Manager.NewIdentity] creates and registers a
-// did:dht with a new key. Private keys stay in memory and are never serialized.
+// did:dht with a new key.
+//
+// The keys NewIdentity creates go to the Manager's key store (package keystore) before the
+// identity is used: [WithPassphrase] or [WithKEK] keep them in [KeysFile] in the data directory,
+// encrypted at rest (AES-256-GCM under a key derived from the passphrase with Argon2id, or under
+// the host's key-encryption key), [WithKeyStore] in a store the host provides (a key
+// management service behind keystore.Wrapper, for instance). A Manager started again on the
+// data directory with the same passphrase loads them: [Manager.Identity] returns each identity
+// ready to sign, and the host's own DID — kept in the key store too unless [WithHostDID] gives
+// it — is the same, so the links it issued stay trusted. The in-process did:dht gateway keeps the
+// records it serves in [DHTFile], and the Manager republishes its identities' documents at start
+// and every [DefaultRepublishInterval]. A wrong passphrase fails New with an error matching
+// keystore.ErrWrongKey. Without a key store a Manager on a temporary directory keeps keys in
+// memory, and one on a host's data directory refuses NewIdentity ([ErrNoKeyStore]) unless
+// [WithEphemeralKeys] says to lose them at Close. Keys are never logged, and serialized only
+// encrypted, into the key store.
 //
 // # Interaction features
 //
@@ -69,14 +84,38 @@
 // directory; the SQLite databases survive a crash of the process (kill -9), and with
 // [WithFullSync] a power loss.
 //
+// # Payments from one sender
+//
+// Payments from one address queue on its lock from building their transaction to its broadcast,
+// each built on the previous one's change: the wallet counts a transaction's change as spendable
+// the moment it is recorded, and its fraud features (computed before the payment starts, outside
+// the lock) see the same. A payment spending the change of a transaction the chain does not hold
+// yet broadcasts that one first, as recorded; one the chain refuses is not built on again. A
+// payment its sender's coins cannot pay fails with an [*InsufficientFundsError] naming the
+// payments that hold the address's coins. The Manager keeps its unconfirmed transactions in the
+// chain's mempool: after a reconnection (btcd forgets its mempool when it restarts), a reorg, at
+// start and every [DefaultRebroadcastInterval], it sends again, parents first, the recorded bytes
+// of those the chain lost. A new payment costs three chain calls: the tip (for its features),
+// test-accept and broadcast.
+//
 // # Data
 //
-// The Manager keeps its state in four SQLite files in its data directory ([WithDataDir]), one per
+// The Manager keeps its state in SQLite files in its data directory ([WithDataDir]), one per
 // component so that their writes proceed in parallel: [WorkflowFile] (the workflow runs),
-// [StateFile] (send records with the coins they reserve, payments, interaction features, the
-// block checkpoint), [AuditFile] (the audit log) and [DWNFile] (the identities' records). One
-// Manager at a time may use a data directory; it relies on that to keep some of what it has read
-// in memory (send records, reserved coins, the wallet's coins, permission grants).
+// [StateFile] (send records with the coins they reserve, payments and their events, interaction
+// features, the block checkpoint), [AuditFile] (the audit log), [DWNFile] (the identities'
+// records), [DHTFile] (the in-process did:dht gateway's records) and, with [WithPassphrase] or
+// [WithKEK], [KeysFile] (the key store). One Manager at a time may use a data directory; it
+// relies on that to keep some of what it has read in memory (send records, reserved coins, the
+// wallet's coins, permission grants).
+//
+// # Starting a host
+//
+// A long-running host starts in the order [Manager.Resume] documents: New with its data
+// directory and key store (identities and their keys come back, payments are brought up to date
+// with the chain), AddIdentity for the identities whose keys it keeps itself, Resume, then new
+// work. A payment whose sender's key is not registered when Resume runs waits, reported by an
+// [*AwaitingKeysError], instead of failing.
 //
 // # Trust boundaries and audit
 //
@@ -89,15 +128,26 @@
 //
 // The Manager subscribes to the bus: blocks connected or disconnected (from a checkpoint it
 // keeps, so a restarted host misses none) move payments to confirmed — rewriting the payment
-// record's status in the sender's store and publishing [TopicPaymentConfirmed] — or back after a
-// reorg ([TopicPaymentReorged]), and invalidate the cached UTXOs of the addresses they touch and
-// the wallet's view of its coins; a record written to or deleted from an identity's store (other
-// than the Manager's own payment records) invalidates its cached links and identity. The
-// components publish their own events on the same bus: workflow.>, security.crossing.>,
-// bitcoin.>, web5.dwn.>, resilience.> (the per-protocol circuit breakers).
+// record's status in the sender's store — or back after a reorg, and invalidate the cached UTXOs
+// of the addresses they touch and the wallet's view of its coins; a record written to or deleted
+// from an identity's store (other than the Manager's own payment records) invalidates its cached
+// links and identity. Each state change of a sent payment is published once, in order, whichever
+// path made it: [TopicPaymentSent], then [TopicPaymentConfirmed] and [TopicPaymentReorged] in
+// turn, numbered by [PaymentEvent].Seq; the events are written with the change and published from
+// the state database, so a crash loses none. The components publish their own events on the same
+// bus: workflow.>, security.crossing.>, bitcoin.>, web5.dwn.>, resilience.> (the per-protocol
+// circuit breakers).
+//
+// # Cancellation
+//
+// A context that ends is returned as such — context.Canceled or context.DeadlineExceeded — from
+// every call: never a verdict (a link check cut short is not "unverified"), a denial (a crossing
+// cut short is not refused) or a failure (a payment cut short stays unfinished, for Resume; the
+// circuit breakers do not count it).
 //
 // # Lifecycle
 //
 // [Manager.Close] waits for the calls in progress and closes what the Manager created; it owns
-// every goroutine it started (the notifier, the ML engines' workers, the bus subscriptions).
+// every goroutine it started (the notifier, the ML engines' workers, the bus subscriptions, the
+// rebroadcaster and the republisher).
 package anya

@@ -25,6 +25,9 @@ var (
 	ErrPrincipal = errors.New("anya: principal mismatch")
 	// ErrPaymentFailed is wrapped by the error of a verified payment whose workflow run failed.
 	ErrPaymentFailed = errors.New("anya: payment failed")
+	// ErrNoKeyStore is returned by NewIdentity on a Manager with a data directory and no key
+	// store: its identities would not survive a restart (see WithEphemeralKeys).
+	ErrNoKeyStore = errors.New("anya: no key store: give WithPassphrase, WithKEK or WithKeyStore to keep identities, or WithEphemeralKeys to lose them at Close")
 )
 
 // OptionError names an option whose value is out of range.

@@ -67,11 +67,8 @@ func (m *Manager) interaction(ctx context.Context, p payment) ([]float32, error)
 		return nil, err
 	}
 	tmpl, err := m.wallet.Template(ctx, wallet.Payment{From: p.From, To: to, Amount: btcutil.Amount(p.Amount), Key: SendKey(p.ID)})
-	if errors.Is(err, wallet.ErrUnknownAddress) {
-		return nil, fmt.Errorf("%w %s", ErrNoKey, p.From)
-	}
 	if err != nil {
-		return nil, err
+		return nil, m.walletErr(err)
 	}
 	txf, err := m.txFeatures(ctx, tmpl)
 	if err != nil {

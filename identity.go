@@ -43,7 +43,8 @@ func Protocol() *dwn.Protocol {
 
 // Identity is a party the Manager acts for: a DID it can sign as and, optionally, a Bitcoin
 // key whose P2WPKH address pays. The private key stays inside the Manager's wallet: an
-// Identity never exposes or serializes it.
+// Identity never exposes or serializes it (the Manager's key store keeps the keys of the
+// identities NewIdentity creates, encrypted).
 type Identity struct {
 	DID *did.BearerDID
 	// Address is the P2WPKH address of the identity's Bitcoin key on the Manager's network;
@@ -66,18 +67,41 @@ func (id *Identity) SignChallenge(challenge string) (string, error) {
 }
 
 // NewIdentity creates an identity: a did:dht (an Ed25519 identity key, published through the
-// Manager's did:dht client) and a new secp256k1 Bitcoin key, then registers it (AddIdentity).
+// Manager's did:dht client) and a new secp256k1 Bitcoin key, keeps both in the Manager's key
+// store before anything else happens — so that no identity is ever used that a restart would
+// lose — then registers it (AddIdentity). A Manager with a data directory and no key store
+// refuses with ErrNoKeyStore (see WithEphemeralKeys).
 func (m *Manager) NewIdentity(ctx context.Context) (*Identity, error) {
-	b, err := diddht.Create(ctx, jose.NewMemoryKeyManager())
-	if err != nil {
+	if err := m.enter(); err != nil {
 		return nil, err
 	}
-	if err := m.dht.Publish(ctx, b); err != nil {
-		return nil, fmt.Errorf("anya: publish %s: %w", b.DID, err)
+	if m.keys == nil {
+		m.mu.RUnlock()
+		return nil, ErrNoKeyStore
+	}
+	b, err := diddht.Create(ctx, jose.NewMemoryKeyManager())
+	if err != nil {
+		m.mu.RUnlock()
+		return nil, err
 	}
 	key, err := btcec.NewPrivateKey()
 	if err != nil {
+		m.mu.RUnlock()
 		return nil, err
+	}
+	addr, err := bitcoin.NewP2WPKH(key.PubKey(), m.net)
+	if err != nil {
+		m.mu.RUnlock()
+		return nil, err
+	}
+	if err := m.saveIdentity(ctx, b, key, addr.String()); err != nil {
+		m.mu.RUnlock()
+		return nil, err
+	}
+	err = m.dht.Publish(ctx, b)
+	m.mu.RUnlock()
+	if err != nil {
+		return nil, fmt.Errorf("anya: publish %s: %w", b.DID, err)
 	}
 	return m.AddIdentity(ctx, b, key)
 }
@@ -110,6 +134,7 @@ func (m *Manager) AddIdentity(ctx context.Context, b *did.BearerDID, key *btcec.
 		return nil, err
 	}
 	if ok && row.WriteGrant != "" {
+		m.remember(id)
 		return id, nil
 	}
 	if err := m.installProtocol(ctx, b); err != nil {
@@ -132,6 +157,7 @@ func (m *Manager) AddIdentity(ctx context.Context, b *did.BearerDID, key *btcec.
 	if err := m.state.register(ctx, b.String(), m.now(), grants[0], grants[1]); err != nil {
 		return nil, err
 	}
+	m.remember(id)
 	return id, nil
 }
 

@@ -163,11 +163,11 @@ func (m *Manager) link(ctx context.Context, op BitcoinToWeb5) (*Link, error) {
 		"caip10":  caip10,
 		"address": op.Address,
 		"proof":   map[string]any{"type": "BIP322", "challenge": op.Challenge, "signature": op.Signature},
-	}, vc.WithType(LinkCredentialType), vc.WithNow(m.now), vc.ValidUntil(until))
+	}, vc.WithType(LinkCredentialType), vc.ValidFrom(m.now().UTC().Truncate(time.Second)), vc.ValidUntil(until))
 	if err != nil {
 		return nil, err
 	}
-	token, err := cred.Sign(ctx, m.host, vc.WithSigningClock(m.now))
+	token, err := cred.Sign(ctx, m.host, vc.WithIssuedAt(m.now()))
 	if err != nil {
 		return nil, err
 	}
@@ -238,6 +238,9 @@ func (m *Manager) verifyLink(ctx context.Context, d, address, credential string)
 	best := &LinkVerification{DID: d, Address: address, Reason: "no address-link credential for this address"}
 	st, err := m.identity(ctx, d)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // cut short, not a verdict
+		}
 		var re *did.ResolutionError
 		if errors.As(err, &re) {
 			best.Reason = "the DID does not resolve: " + re.Error()
@@ -251,6 +254,9 @@ func (m *Manager) verifyLink(ctx context.Context, d, address, credential string)
 	}
 	for _, c := range candidates {
 		v := m.checkLinkCached(ctx, d, address, c)
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // a check cut short by cancellation is not a verdict
+		}
 		if v.Score > best.Score || best.Score == 0 {
 			best = v
 		}

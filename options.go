@@ -1,11 +1,14 @@
 package anya
 
 import (
+	"bytes"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bus"
+	"github.com/anya-org/anya-go/keystore"
 	"github.com/anya-org/anya-go/resilience"
 	"github.com/anya-org/anya-go/security"
 	"github.com/anya-org/anya-go/web5/did"
@@ -34,6 +37,10 @@ const (
 	DefaultCacheEntries = 10_000
 	// EventSource is the bus Source of the events the Manager publishes.
 	EventSource = "anya"
+	// DefaultRepublishInterval is how often the Manager republishes the DID documents of the
+	// identities it holds keys for: well within the two hours after which the Mainline DHT
+	// drops a did:dht record that nobody republished.
+	DefaultRepublishInterval = time.Hour
 )
 
 // File names of the Manager's SQLite databases in its data directory.
@@ -42,6 +49,8 @@ const (
 	StateFile    = "state.db"    // send records with their reserved coins, payments, features, checkpoints
 	AuditFile    = "audit.db"    // the tamper-evident audit log of every boundary crossing
 	DWNFile      = "dwn.db"      // the records store (decentralized web node) of the identities
+	DHTFile      = "dht.db"      // the did:dht records the in-process gateway serves
+	KeysFile     = "keys.db"     // the key store of WithPassphrase and WithKEK: keys encrypted at rest
 )
 
 // Option configures New.
@@ -64,6 +73,108 @@ type config struct {
 	breakers      *resilience.Registry[string, *resilience.CircuitBreaker]
 	fullSync      bool
 	ml            mlConfig
+
+	rebroadcastEvery time.Duration
+	republishEvery   time.Duration
+
+	// The key store: at most one of these.
+	keyStore      keystore.Store
+	passphrase    []byte
+	kek           []byte
+	ephemeralKeys bool
+	keyOptions    []string // the options that set one, to report a conflict
+}
+
+// keyOption records that option opt chose the key store.
+func (c *config) keyOption(opt string) error {
+	if len(c.keyOptions) > 0 {
+		return &OptionError{Option: opt, Reason: "the key store is already chosen by " + c.keyOptions[0] + ": give one of WithKeyStore, WithPassphrase, WithKEK and WithEphemeralKeys"}
+	}
+	c.keyOptions = append(c.keyOptions, opt)
+	return nil
+}
+
+// WithPassphrase keeps the keys of the identities NewIdentity creates (and of the host's DID,
+// unless WithHostDID gives it) in the data directory's KeysFile, encrypted at rest under a key
+// derived from passphrase with Argon2id (the keystore package's Passphrase and DefaultKDF), so
+// that a Manager started again on the directory with the same passphrase signs for them. A
+// different passphrase makes New fail with an error matching keystore.ErrWrongKey. Defaults to
+// no key store (see WithEphemeralKeys).
+func WithPassphrase(passphrase []byte) Option {
+	return func(c *config) error {
+		if len(passphrase) == 0 {
+			return &OptionError{Option: "WithPassphrase", Reason: "empty passphrase"}
+		}
+		if err := c.keyOption("WithPassphrase"); err != nil {
+			return err
+		}
+		c.passphrase = bytes.Clone(passphrase)
+		return nil
+	}
+}
+
+// WithKEK is WithPassphrase with a key-encryption key of keystore.KEKSize random bytes, kept
+// by the host elsewhere (a secret manager, a hardware token), instead of a passphrase. Defaults
+// to no key store (see WithEphemeralKeys).
+func WithKEK(kek []byte) Option {
+	return func(c *config) error {
+		if len(kek) != keystore.KEKSize {
+			return &OptionError{Option: "WithKEK", Reason: fmt.Sprintf("a key-encryption key is %d bytes, not %d", keystore.KEKSize, len(kek))}
+		}
+		if err := c.keyOption("WithKEK"); err != nil {
+			return err
+		}
+		c.kek = bytes.Clone(kek)
+		return nil
+	}
+}
+
+// WithKeyStore keeps identities' keys in s, which the host owns: a keystore.SQL it opened
+// (with its own KDF cost, or an External key management service), or any keystore.Store.
+// Defaults to no key store (see WithEphemeralKeys).
+func WithKeyStore(s keystore.Store) Option {
+	return func(c *config) error {
+		if s == nil {
+			return &OptionError{Option: "WithKeyStore", Reason: "nil key store"}
+		}
+		if err := c.keyOption("WithKeyStore"); err != nil {
+			return err
+		}
+		c.keyStore = s
+		return nil
+	}
+}
+
+// WithEphemeralKeys keeps the keys NewIdentity creates in memory only: they are lost at Close,
+// and a Manager started again on the data directory cannot sign for those identities. It is
+// the explicit choice a host with a data directory must make to create identities without a
+// key store.
+//
+// Without any of WithPassphrase, WithKEK, WithKeyStore and WithEphemeralKeys, a Manager on a
+// temporary directory (no WithDataDir) keeps keys in memory — its directory goes at Close anyway
+// — and a Manager on a host's data directory refuses NewIdentity with ErrNoKeyStore rather than
+// create identities it would lose; AddIdentity, whose keys the host keeps, works either way.
+func WithEphemeralKeys() Option {
+	return func(c *config) error {
+		if err := c.keyOption("WithEphemeralKeys"); err != nil {
+			return err
+		}
+		c.ephemeralKeys = true
+		return nil
+	}
+}
+
+// WithRepublishInterval sets how often the Manager republishes the DID documents of the
+// did:dht identities it holds keys for (it also does at start). Defaults to
+// DefaultRepublishInterval.
+func WithRepublishInterval(d time.Duration) Option {
+	return func(c *config) error {
+		if d < time.Minute {
+			return &OptionError{Option: "WithRepublishInterval", Reason: "shorter than a minute"}
+		}
+		c.republishEvery = d
+		return nil
+	}
 }
 
 // WithDataDir keeps the Manager's databases (WorkflowFile, StateFile, AuditFile, DWNFile) in
@@ -94,7 +205,9 @@ func WithBus(b *bus.Bus) Option {
 }
 
 // WithChain makes the Manager use chain c (an rpcchain node, a simchain, ...), which the host
-// owns. Defaults to a new embedded regtest simchain that Close closes.
+// owns, on any network the bitcoin package knows — btcd's simnet included, whose chain, unlike
+// regtest's, survives a restart of the node. Defaults to a new embedded regtest simchain that
+// Close closes.
 func WithChain(ch bitcoin.Chain) Option {
 	return func(c *config) error {
 		if ch == nil {

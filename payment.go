@@ -1,10 +1,13 @@
 package anya
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -111,6 +114,15 @@ func (m *Manager) pay(ctx context.Context, op TriProtocol) (*Payment, error) {
 		ctx = security.NewContext(ctx, sc)
 	case err != nil:
 		return nil, err
+	default:
+		// An unfinished payment continues only if it will not fail for want of its key.
+		if rec, err := m.store.Load(ctx, p.ID); err == nil && !rec.Status.Finished() {
+			if addr, waiting, err := m.awaitsKey(ctx, p.ID, rec.Steps, input); err != nil {
+				return nil, err
+			} else if waiting {
+				return nil, &AwaitingKeysError{Payments: []AwaitingKey{{PaymentID: p.ID, Address: addr}}}
+			}
+		}
 	}
 	res, err := m.engine.Run(ctx, workflow.VerifiedPaymentName, p.ID, input)
 	var runErr *workflow.RunError
@@ -156,23 +168,171 @@ func paymentOf(r *workflow.Result) *Payment {
 }
 
 // Resume continues every verified payment (and any other workflow run) left unfinished by a
-// crash or a Close, from its last stored step, and returns the verified payments' outcomes.
-// Call it when the host starts. A payment whose transaction was recorded before the crash is
-// completed with that transaction, never a new one.
+// crash or a Close, from its last stored step, and returns the verified payments' outcomes. A
+// payment whose transaction was recorded before the crash is completed with that transaction,
+// never a new one.
+//
+// A payment that still has to build its transaction needs its sender's Bitcoin key. One whose
+// key the Manager does not hold yet is not run — it would fail for good — but left unfinished
+// and reported: its Payment has OutcomePending and says what it waits for, and the error is an
+// *AwaitingKeysError listing them. Call Resume again once the keys are registered.
+//
+// # Starting a host
+//
+// A host starts in this order:
+//
+//  1. New, with the data directory and the key store of the previous run (WithDataDir and
+//     WithPassphrase, WithKEK or WithKeyStore): the Manager loads the identities NewIdentity
+//     created, with their keys, republishes their DIDs, and brings the payments it recorded up
+//     to date with the chain (confirmations and reorgs that happened while it was down).
+//  2. AddIdentity for every identity whose keys the host keeps itself.
+//  3. Resume, which continues the payments a crash or a Close interrupted.
+//  4. Then new work: Execute.
 func (m *Manager) Resume(ctx context.Context) ([]*Payment, error) {
 	if err := m.enter(); err != nil {
 		return nil, err
 	}
 	defer m.mu.RUnlock()
-	results, err := m.engine.Resume(ctx)
-	var out []*Payment
-	for _, r := range results {
-		if r != nil && r.Workflow == workflow.VerifiedPaymentName {
-			out = append(out, paymentOf(r))
+	ids, err := m.store.Unfinished(ctx)
+	if err != nil {
+		return nil, err
+	}
+	type outcome struct {
+		res     *workflow.Result
+		waiting string // the address whose key the payment waits for
+		err     error
+	}
+	outs := make([]outcome, len(ids))
+	sem := make(chan struct{}, resumeConcurrency)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			outs[i].err = ctx.Err()
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			outs[i].res, outs[i].waiting, outs[i].err = m.resumeRun(ctx, id)
+		})
+	}
+	wg.Wait()
+	var (
+		payments []*Payment
+		errs     []error
+		awaiting = &AwaitingKeysError{}
+	)
+	for i, o := range outs {
+		var re *workflow.RunError
+		switch {
+		case o.waiting != "":
+			p := &Payment{PaymentID: ids[i], Status: workflow.StatusRunning, Outcome: OutcomePending}
+			if o.res != nil {
+				p = paymentOf(o.res)
+			}
+			p.Error = fmt.Sprintf("waiting for the Bitcoin key of %s (register it with AddIdentity, then Resume)", o.waiting)
+			payments = append(payments, p)
+			awaiting.Payments = append(awaiting.Payments, AwaitingKey{PaymentID: ids[i], Address: o.waiting})
+			continue
+		case o.err != nil && errors.Is(o.err, workflow.ErrRunInProgress):
+			continue // this Manager is running it already
+		case o.err != nil && !errors.As(o.err, &re):
+			m.log.Warn("anya: resume failed", "run", ids[i], "err", o.err)
+			errs = append(errs, fmt.Errorf("run %s: %w", ids[i], o.err))
+		}
+		if o.res != nil && o.res.Workflow == workflow.VerifiedPaymentName {
+			payments = append(payments, paymentOf(o.res))
 		}
 	}
-	return out, err
+	if len(awaiting.Payments) > 0 {
+		errs = append(errs, awaiting)
+	}
+	return payments, errors.Join(errs...)
 }
+
+// resumeConcurrency bounds the runs Resume continues at once.
+const resumeConcurrency = 8
+
+// resumeRun continues run id, unless it is a verified payment waiting for its sender's key: then
+// it returns the run as stored and the address.
+func (m *Manager) resumeRun(ctx context.Context, id string) (*workflow.Result, string, error) {
+	rec, err := m.store.Load(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	if rec.Status.Finished() {
+		res, err := m.engine.Get(ctx, id)
+		return res, "", err
+	}
+	dec := json.NewDecoder(bytes.NewReader(rec.Input))
+	dec.UseNumber()
+	var input map[string]any
+	if err := dec.Decode(&input); err != nil {
+		return nil, "", fmt.Errorf("anya: run %s input: %w", id, err)
+	}
+	if rec.Workflow == workflow.VerifiedPaymentName {
+		addr, waiting, err := m.awaitsKey(ctx, id, rec.Steps, input)
+		if err != nil {
+			return nil, "", err
+		}
+		if waiting {
+			res, err := m.engine.Get(ctx, id)
+			return res, addr, err
+		}
+	}
+	res, err := m.engine.Run(ctx, rec.Workflow, id, input)
+	return res, "", err
+}
+
+// awaitsKey reports whether verified payment id, unfinished, would need its sender's Bitcoin
+// key — its send step has not run, and no transaction is recorded for it — and the Manager does
+// not hold the key.
+func (m *Manager) awaitsKey(ctx context.Context, id string, steps []workflow.StepRecord, input map[string]any) (string, bool, error) {
+	for _, st := range steps {
+		if st.ID == "send_payment" && (st.Status == workflow.StepCompleted || st.Status == workflow.StepSkipped) {
+			return "", false, nil
+		}
+	}
+	addr, _ := input["sender_address"].(string)
+	if m.wallet.Owns(addr) {
+		return "", false, nil
+	}
+	if _, err := m.sender.Record(ctx, SendKey(id)); err == nil {
+		return "", false, nil // recorded: completing it needs no key
+	} else if !errors.Is(err, bitcoin.ErrNotFound) {
+		return "", false, err
+	}
+	return addr, true, nil
+}
+
+// AwaitingKey is a payment waiting for its sender's Bitcoin key.
+type AwaitingKey struct {
+	PaymentID string
+	Address   string // the sender's address, whose key the Manager does not hold
+}
+
+// AwaitingKeysError reports unfinished payments that Resume (or Execute) did not continue because
+// the Manager does not hold their sender's Bitcoin key yet: they stay unfinished, untouched, until
+// the key is registered (AddIdentity) and they are resumed. It matches ErrNoKey.
+type AwaitingKeysError struct {
+	Payments []AwaitingKey
+}
+
+func (e *AwaitingKeysError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v: %d unfinished payments wait for their sender's key:", ErrNoKey, len(e.Payments))
+	for i, p := range e.Payments {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, " %s (%s)", p.PaymentID, p.Address)
+	}
+	return b.String()
+}
+
+// Unwrap returns ErrNoKey.
+func (e *AwaitingKeysError) Unwrap() error { return ErrNoKey }
 
 // Payment returns the stored state of a verified payment.
 func (m *Manager) Payment(ctx context.Context, paymentID string) (*Payment, error) {
@@ -347,10 +507,14 @@ func (m *Manager) opRecordPayment(ctx context.Context, _ *workflow.Call, in reco
 	if err != nil {
 		return recordOut{}, fmt.Errorf("anya: record payment %s in %s's records: %w", in.PaymentID, in.DID, err)
 	}
-	// The transaction may have confirmed already: the record says so at once.
-	status, at, err := m.txStatus(ctx, *txid)
-	if err != nil {
-		return recordOut{}, err
+	// The transaction may have confirmed already: the record says so at once. While the wallet
+	// holds it as pending, no block the triggers processed holds it (a block still to come finds
+	// the row this step stores); otherwise the chain says where it is.
+	status, at := PaymentBroadcast, bitcoin.BlockStamp{}
+	if !m.wallet.IsPending(*txid) {
+		if status, at, err = m.txStatus(ctx, *txid); err != nil {
+			return recordOut{}, err
+		}
 	}
 	if status == PaymentConfirmed {
 		if err := m.updatePaymentRecord(ctx, in.DID, rec, status, at); err != nil {
@@ -365,6 +529,7 @@ func (m *Manager) opRecordPayment(ctx context.Context, _ *workflow.Call, in reco
 	if _, err := m.state.insertPayment(ctx, row); err != nil {
 		return recordOut{}, err
 	}
+	m.publishOutbox(ctx)
 	return recordOut{RecordID: rec.ID}, nil
 }
 
@@ -372,8 +537,11 @@ func (m *Manager) opRecordPayment(ctx context.Context, _ *workflow.Call, in reco
 // transaction was recorded, to the microsecond).
 func (m *Manager) paymentWrite(ctx context.Context, tenant string, data PaymentRecord, at time.Time) (*dwn.Message, error) {
 	row, err := m.grants(ctx, tenant)
-	if err != nil {
+	if errors.Is(err, ErrUnknownIdentity) {
 		return nil, workflow.Permanent(err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	body, err := json.Marshal(data)
 	if err != nil {

@@ -58,6 +58,19 @@ CREATE TABLE anya_checkpoint (
 	height INTEGER NOT NULL,
 	hash   BLOB NOT NULL
 );
+`, `
+-- Each payment's published state (shown: '' before its first event, then broadcast or
+-- confirmed) and how many events it has had; the events themselves wait in the outbox, written
+-- in the transaction that changes the payment, until they are published.
+ALTER TABLE anya_payments ADD COLUMN shown TEXT NOT NULL DEFAULT '';
+ALTER TABLE anya_payments ADD COLUMN events INTEGER NOT NULL DEFAULT 0;
+UPDATE anya_payments SET shown = CASE status WHEN 'confirmed' THEN 'confirmed' ELSE 'broadcast' END;
+CREATE TABLE anya_outbox (
+	seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+	payment_id TEXT NOT NULL,
+	topic      TEXT NOT NULL,
+	event      BLOB NOT NULL
+);
 `}
 
 // stateStore is the Manager's access to its tables.
@@ -74,6 +87,11 @@ var stateQueries = map[string]string{
 	"addStats":       `INSERT INTO anya_stats (did, payments, volume_sat, links, credentials, kyc, reports, disputes, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (did) DO UPDATE SET payments = payments + excluded.payments, volume_sat = volume_sat + excluded.volume_sat, links = links + excluded.links, credentials = credentials + excluded.credentials, kyc = max(kyc, excluded.kyc), reports = reports + excluded.reports, disputes = disputes + excluded.disputes, records = records + excluded.records`,
 	"insertPayment":  `INSERT INTO anya_payments (payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (payment_id) DO NOTHING`,
 	"paymentStatus":  `UPDATE anya_payments SET status = ?, height = ?, block = ? WHERE payment_id = ?`,
+	"shown":          `SELECT shown, events FROM anya_payments WHERE payment_id = ?`,
+	"setShown":       `UPDATE anya_payments SET shown = ?, events = ? WHERE payment_id = ?`,
+	"enqueue":        `INSERT INTO anya_outbox (payment_id, topic, event) VALUES (?, ?, ?)`,
+	"outbox":         `SELECT seq, topic, event FROM anya_outbox ORDER BY seq LIMIT 256`,
+	"dequeue":        `DELETE FROM anya_outbox WHERE seq = ?`,
 	"putFeatures":    `INSERT INTO anya_features (payment_id, vector) VALUES (?, ?) ON CONFLICT (payment_id) DO NOTHING`,
 	"features":       `SELECT vector FROM anya_features WHERE payment_id = ?`,
 	"checkpoint":     `SELECT height, hash FROM anya_checkpoint WHERE id = 1`,
@@ -229,9 +247,115 @@ func (s *stateStore) insertPayment(ctx context.Context, p paymentRow) (bool, err
 			return nil
 		}
 		added = true
-		return addStats(ctx, s, tx, p.DID, stats{Payments: 1, VolumeSat: p.AmountSat, Records: 1})
+		if err := addStats(ctx, s, tx, p.DID, stats{Payments: 1, VolumeSat: p.AmountSat, Records: 1}); err != nil {
+			return err
+		}
+		return s.transition(ctx, tx, p, p.Status, blockStamp(p))
 	})
 	return added, err
+}
+
+// shownStatus is the status a payment shows (in its record and its events): confirmed, or
+// broadcast until it is.
+func shownStatus(status string) string {
+	if status == PaymentConfirmed {
+		return PaymentConfirmed
+	}
+	return PaymentBroadcast
+}
+
+// transition moves payment p's published state to the one status shows, queueing in the outbox,
+// within tx, the events of every step between them: a payment's first state is sent, then
+// confirmed and reorged alternate. Each event carries the payment's next sequence number.
+func (s *stateStore) transition(ctx context.Context, tx *sql.Tx, p paymentRow, status string, at bitcoin.BlockStamp) error {
+	var (
+		shown string
+		n     int
+	)
+	if err := tx.StmtContext(ctx, s.stmts["shown"]).QueryRowContext(ctx, p.PaymentID).Scan(&shown, &n); err != nil {
+		return fmt.Errorf("anya: state payment %s: %w", p.PaymentID, err)
+	}
+	to := shownStatus(status)
+	var topics []string
+	switch {
+	case shown == "":
+		topics = append(topics, TopicPaymentSent)
+		if to == PaymentConfirmed {
+			topics = append(topics, TopicPaymentConfirmed)
+		}
+	case shown == to:
+	case to == PaymentConfirmed:
+		topics = append(topics, TopicPaymentConfirmed)
+	default:
+		topics = append(topics, TopicPaymentReorged)
+	}
+	if len(topics) == 0 {
+		return nil
+	}
+	for _, topic := range topics {
+		n++
+		ev := PaymentEvent{PaymentID: p.PaymentID, DID: p.DID, Txid: p.Txid, RecordID: p.RecordID, Status: PaymentBroadcast, Seq: n}
+		if topic == TopicPaymentConfirmed {
+			ev.Status, ev.Block = PaymentConfirmed, at
+		}
+		body, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.StmtContext(ctx, s.stmts["enqueue"]).ExecContext(ctx, p.PaymentID, topic, body); err != nil {
+			return fmt.Errorf("anya: state outbox: %w", err)
+		}
+	}
+	if _, err := tx.StmtContext(ctx, s.stmts["setShown"]).ExecContext(ctx, to, n, p.PaymentID); err != nil {
+		return fmt.Errorf("anya: state payment %s: %w", p.PaymentID, err)
+	}
+	return nil
+}
+
+// blockStamp returns the block a payment row names (zero when none).
+func blockStamp(p paymentRow) bitcoin.BlockStamp {
+	h, err := chainhash.NewHashFromStr(p.Block)
+	if p.Block == "" || err != nil {
+		return bitcoin.BlockStamp{}
+	}
+	return bitcoin.BlockStamp{Height: p.Height, Hash: *h}
+}
+
+// outboxEvent is a payment event waiting to be published.
+type outboxEvent struct {
+	Seq   int64
+	Topic string
+	Event PaymentEvent
+}
+
+// outbox returns the oldest events waiting to be published, in order.
+func (s *stateStore) outbox(ctx context.Context) ([]outboxEvent, error) {
+	rows, err := s.stmts["outbox"].QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("anya: state outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []outboxEvent
+	for rows.Next() {
+		var (
+			e    outboxEvent
+			body []byte
+		)
+		if err := rows.Scan(&e.Seq, &e.Topic, &body); err != nil {
+			return nil, fmt.Errorf("anya: state outbox: %w", err)
+		}
+		if err := json.Unmarshal(body, &e.Event); err != nil {
+			return nil, fmt.Errorf("anya: state outbox event %d: %w", e.Seq, err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// dequeue removes a published event.
+func (s *stateStore) dequeue(ctx context.Context, seq int64) error {
+	_, err := s.exec(ctx, "dequeue", seq)
+	return err
 }
 
 func (s *stateStore) paymentsQuery(ctx context.Context, name string, args ...any) ([]paymentRow, error) {
@@ -276,13 +400,19 @@ func (s *stateStore) includedBelow(ctx context.Context, height int32) ([]payment
 	return s.paymentsQuery(ctx, "includedBelow", height)
 }
 
-func (s *stateStore) setPaymentStatus(ctx context.Context, id, status string, at bitcoin.BlockStamp) error {
+// setPaymentStatus moves payment p to status at block at and queues the events of the change
+// it shows, in one transaction.
+func (s *stateStore) setPaymentStatus(ctx context.Context, p paymentRow, status string, at bitcoin.BlockStamp) error {
 	block := ""
 	if !at.IsZero() {
 		block = at.Hash.String()
 	}
-	_, err := s.exec(ctx, "paymentStatus", status, at.Height, block, id)
-	return err
+	return sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
+		if _, err := tx.StmtContext(ctx, s.stmts["paymentStatus"]).ExecContext(ctx, status, at.Height, block, p.PaymentID); err != nil {
+			return fmt.Errorf("anya: state paymentStatus: %w", err)
+		}
+		return s.transition(ctx, tx, p, status, at)
+	})
 }
 
 func (s *stateStore) putFeatures(ctx context.Context, paymentID string, v []float32) error {

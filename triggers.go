@@ -15,8 +15,14 @@ import (
 	"github.com/anya-org/anya-go/web5/dwn"
 )
 
-// Topics the Manager publishes on (source EventSource, key the payment ID).
+// Topics the Manager publishes on (source EventSource, key the payment ID). Each state change of
+// a sent payment is published once, in order, whichever path made it (the record step, a block,
+// a reorg, the reconciliation at start): TopicPaymentSent first, then TopicPaymentConfirmed and
+// TopicPaymentReorged alternate. See PaymentEvent.
 const (
+	// TopicPaymentSent: a verified payment's transaction was sent and its record written
+	// (status broadcast).
+	TopicPaymentSent = "anya.payment.sent"
 	// TopicPaymentConfirmed: a verified payment's transaction reached the required
 	// confirmations, and its record's status says so.
 	TopicPaymentConfirmed = "anya.payment.confirmed"
@@ -26,13 +32,21 @@ const (
 )
 
 // PaymentEvent is the payload of the payment topics.
+//
+// The events of a payment are written to the state database in the transaction that changes
+// the payment, and published from there in order: a restart publishes what a crash left
+// unpublished, so none is lost. Seq numbers a payment's events 1, 2, 3, ...: an event published
+// just before a crash, whose publication was not yet noted, is published again after the
+// restart with the same Seq — a subscriber of a bus that outlives the process drops a Seq it has
+// seen (an in-process bus dies with the process, so its subscribers never see one twice).
 type PaymentEvent struct {
 	PaymentID string
 	DID       string // the sender
 	Txid      string
 	RecordID  string // the payment's record in the sender's records store
-	Status    string // PaymentConfirmed, or PaymentBroadcast after a reorg
+	Status    string // PaymentConfirmed, or PaymentBroadcast (sent, or after a reorg)
 	Block     bitcoin.BlockStamp
+	Seq       int // the event's number among the payment's events, from 1
 }
 
 // subscribeBlocks wires the block triggers: every block connected or disconnected (in chain
@@ -70,6 +84,7 @@ func (m *Manager) subscribe(context.Context) error {
 func (m *Manager) onBlock(ctx context.Context, e bus.Envelope[bitcoin.BlockEvent]) error {
 	m.blocks.Lock()
 	defer m.blocks.Unlock()
+	defer m.publishOutbox(ctx)
 	m.wallet.Invalidate() // coins confirmed, matured, spent elsewhere or reorged out
 	switch ev := e.Payload.(type) {
 	case bitcoin.BlockConnected:
@@ -90,6 +105,7 @@ func (m *Manager) blockConnected(ctx context.Context, ev bitcoin.BlockConnected)
 	for i, tx := range blk.Transactions {
 		txids[i] = tx.TxHash()
 	}
+	m.wallet.Confirmed(txids...) // the wallet's pending transactions among them are the chain's now
 	pending, err := m.state.pendingIn(ctx, txids)
 	if err != nil {
 		return err
@@ -140,6 +156,10 @@ func (m *Manager) blockDisconnected(ctx context.Context, ev bitcoin.BlockDisconn
 		if err := m.setPayment(ctx, p, PaymentBroadcast, bitcoin.BlockStamp{}); err != nil {
 			return err
 		}
+		m.watch(ctx, p) // back to the mempool, or lost with the block: rebroadcast if the chain forgets it
+	}
+	if len(in) > 0 {
+		m.kickRebroadcast()
 	}
 	return m.state.setCheckpoint(ctx, bitcoin.BlockStamp{Height: ev.Height - 1, Hash: ev.Header.PrevBlock})
 }
@@ -149,6 +169,7 @@ func (m *Manager) blockDisconnected(ctx context.Context, ev bitcoin.BlockDisconn
 func (m *Manager) reconcile(ctx context.Context) error {
 	m.blocks.Lock()
 	defer m.blocks.Unlock()
+	defer m.publishOutbox(ctx) // and what a crash left unpublished
 	open, err := m.state.unconfirmed(ctx)
 	if err != nil {
 		return err
@@ -168,6 +189,9 @@ func (m *Manager) reconcile(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		}
+		if status == PaymentBroadcast {
+			m.watch(ctx, p) // the rebroadcaster sends it again if the chain forgot it
+		}
 		if status != p.Status || blockHash(at) != p.Block {
 			if err := m.setPayment(ctx, p, status, at); err != nil {
 				errs = append(errs, err)
@@ -178,14 +202,9 @@ func (m *Manager) reconcile(ctx context.Context) error {
 }
 
 // setPayment moves a payment to status at block at, updates its record when the status it
-// shows changes, and publishes the change.
+// shows changes, and queues the change's events (published by publishOutbox).
 func (m *Manager) setPayment(ctx context.Context, p paymentRow, status string, at bitcoin.BlockStamp) error {
-	shown := func(s string) string { // the status a record shows
-		if s == PaymentConfirmed {
-			return PaymentConfirmed
-		}
-		return PaymentBroadcast
-	}
+	shown := shownStatus
 	if status == paymentIncluded && m.cfg.confirmations == 1 {
 		status = PaymentConfirmed
 	}
@@ -202,24 +221,40 @@ func (m *Manager) setPayment(ctx context.Context, p paymentRow, status string, a
 			return err
 		}
 	}
-	if err := m.state.setPaymentStatus(ctx, p.PaymentID, status, at); err != nil {
-		return err
-	}
-	topic := ""
-	switch {
-	case status == PaymentConfirmed && p.Status != PaymentConfirmed:
-		topic = TopicPaymentConfirmed
-	case status == PaymentBroadcast && p.Status != PaymentBroadcast:
-		topic = TopicPaymentReorged
-	}
-	if topic != "" {
-		ev := PaymentEvent{PaymentID: p.PaymentID, DID: p.DID, Txid: p.Txid, RecordID: p.RecordID, Status: shown(status), Block: at}
-		if err := bus.Publish(ctx, m.bus, topic, ev, bus.WithKey(p.PaymentID), bus.WithSource(EventSource)); err != nil &&
-			!errors.Is(err, bus.ErrClosed) {
-			m.log.Error("anya: publish", "topic", topic, "payment", p.PaymentID, "err", err)
+	return m.state.setPaymentStatus(ctx, p, status, at)
+}
+
+// publishOutbox publishes the payment events waiting in the outbox, in order, noting each as
+// published once the bus took it. It stops at the first the bus refuses (closed, or a full
+// queue of a subscriber that fails publishers), which waits for the next call: the next change,
+// the next block, or the next start.
+func (m *Manager) publishOutbox(ctx context.Context) {
+	m.outboxMu.Lock()
+	defer m.outboxMu.Unlock()
+	for {
+		evs, err := m.state.outbox(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				m.log.Error("anya: payment events", "err", err)
+			}
+			return
+		}
+		for _, e := range evs {
+			if err := bus.Publish(ctx, m.bus, e.Topic, e.Event, bus.WithKey(e.Event.PaymentID), bus.WithSource(EventSource)); err != nil {
+				if !errors.Is(err, bus.ErrClosed) && ctx.Err() == nil {
+					m.log.Error("anya: publish", "topic", e.Topic, "payment", e.Event.PaymentID, "err", err)
+				}
+				return
+			}
+			if err := m.state.dequeue(ctx, e.Seq); err != nil {
+				m.log.Error("anya: payment events", "err", err)
+				return
+			}
+		}
+		if len(evs) == 0 {
+			return
 		}
 	}
-	return nil
 }
 
 // utxoIndex maps the outpoints of cached UTXO lists to their address, so that a block spending

@@ -162,8 +162,8 @@ func ParseAddress(s string, net Network) (Address, error) {
 }
 
 // DecodeAddress decodes s and infers its network: mainnet for "1…", "3…" and "bc1…";
-// regtest for "bcrt1…"; testnet for "m…", "n…", "2…" and "tb1…" (which signet, and for
-// base58 regtest, share — use ParseAddress to bind one of those).
+// regtest for "bcrt1…"; simnet for "sb1…", "S…" and "s…"; testnet for "m…", "n…", "2…" and
+// "tb1…" (which signet, and for base58 regtest, share — use ParseAddress to bind one of those).
 func DecodeAddress(s string) (Address, error) {
 	a, nets, err := decodeAddress(s)
 	if err != nil {
@@ -186,6 +186,7 @@ func decodeAddress(s string) (Address, []Network, error) {
 		{"bc1", []Network{Mainnet}},
 		{"tb1", []Network{Testnet, Signet}},
 		{"bcrt1", []Network{Regtest}},
+		{"sb1", []Network{Simnet}},
 	} {
 		if strings.HasPrefix(lower, hrp.prefix) {
 			a, err := decodeSegwit(s, hrp.prefix[:len(hrp.prefix)-1])
@@ -209,6 +210,10 @@ func decodeAddress(s string) (Address, []Network, error) {
 		return Address{typ: P2PKH, program: payload}, test, nil
 	case 0xc4:
 		return Address{typ: P2SH, program: payload}, test, nil
+	case 0x3f:
+		return Address{typ: P2PKH, program: payload}, []Network{Simnet}, nil
+	case 0x7b:
+		return Address{typ: P2SH, program: payload}, []Network{Simnet}, nil
 	}
 	return Address{}, nil, newAddressError(s, 0, ErrInvalidAddress, fmt.Sprintf("unknown base58 version byte 0x%02x", version))
 }

@@ -104,8 +104,8 @@ func TestAddressesAllNetworks(t *testing.T) {
 
 // sameEncoding reports whether two networks encode addresses of type typ identically.
 func sameEncoding(a, b Network, typ AddressType) bool {
-	if a == Mainnet || b == Mainnet {
-		return false
+	if a == Mainnet || b == Mainnet || a == Simnet || b == Simnet {
+		return false // simnet has its own base58 versions and bech32 prefix
 	}
 	if typ == P2PKH || typ == P2SH {
 		return true // testnet, signet and regtest share base58 versions

@@ -38,9 +38,9 @@ func TestAttacks(t *testing.T) {
 	mallory := mustAddr(t)(bitcoin.NewP2WPKH(other.PubKey(), bitcoin.Mainnet))
 	malloryPKH := mustAddr(t)(bitcoin.NewP2PKH(other.PubKey(), bitcoin.Mainnet))
 
-	sign := func(t *testing.T, addr bitcoin.Address, f bitcoin.MessageFormat, opts ...bitcoin.MessageOption) string {
+	sign := func(t *testing.T, addr bitcoin.Address, f bitcoin.MessageFormat, opts ...bitcoin.Option) string {
 		t.Helper()
-		sig, err := bitcoin.SignMessage(key, addr, msg, append([]bitcoin.MessageOption{bitcoin.WithFormat(f)}, opts...)...)
+		sig, err := bitcoin.SignMessage(key, addr, msg, append([]bitcoin.Option{bitcoin.WithFormat(f)}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,7 +57,7 @@ func TestAttacks(t *testing.T) {
 	}
 	// verifyInvalid fails unless sig is refused for addr: an Invalid result, or an error
 	// matching want when want is not nil.
-	verifyRefused := func(t *testing.T, addr bitcoin.Address, sig string, want error, opts ...bitcoin.VerifyOption) {
+	verifyRefused := func(t *testing.T, addr bitcoin.Address, sig string, want error, opts ...bitcoin.Option) {
 		t.Helper()
 		v, err := bitcoin.VerifyMessage(ctx, addr, msg, sig, opts...)
 		switch {
@@ -93,7 +93,7 @@ func TestAttacks(t *testing.T) {
 	prev.AddTxIn(wire.NewTxIn(&wire.OutPoint{Hash: chainhash.HashH([]byte("attacks")), Index: 0}, nil, nil))
 	prev.AddTxOut(wire.NewTxOut(70_000, p2wpkh.PkScript()))
 	coin := bitcoin.Coin{OutPoint: wire.OutPoint{Hash: prev.TxHash()}, Value: 70_000, PkScript: p2wpkh.PkScript(), PrevTx: prev}
-	lookup := func(value int64) bitcoin.VerifyOption {
+	lookup := func(value int64) bitcoin.Option {
 		return bitcoin.WithUTXOLookup(func(_ context.Context, op wire.OutPoint) (*wire.TxOut, error) {
 			if op != coin.OutPoint {
 				return nil, nil

@@ -10,9 +10,10 @@ import (
 	"github.com/btcsuite/btcd/wire"
 )
 
-// FieldError reports an invalid option or request field. It matches [ErrInvalidArgument].
+// FieldError reports an invalid argument or request field (an invalid option is an
+// [*OptionError]). It matches [ErrInvalidArgument].
 type FieldError struct {
-	Field  string // the option or field, e.g. "ConfRequest.NumConfs"
+	Field  string // the argument or field, e.g. "ConfRequest.NumConfs"
 	Reason string
 }
 

@@ -30,32 +30,6 @@ const (
 	maxBnBTries = 100_000
 )
 
-// CreateOption configures CreatePSBT.
-type CreateOption func(*createConfig)
-
-type createConfig struct {
-	rbf        bool
-	lockTime   uint32
-	maxFee     btcutil.Amount
-	maxFeeRate FeeRate
-}
-
-// WithRBF sets whether the transaction signals replaceability (BIP-125). Defaults to
-// DefaultRBF (true): inputs get sequence 0xfffffffd; false uses 0xfffffffe (lock time
-// enabled, not replaceable).
-func WithRBF(on bool) CreateOption { return func(c *createConfig) { c.rbf = on } }
-
-// WithLockTime sets the transaction's lock time. Defaults to 0.
-func WithLockTime(lt uint32) CreateOption { return func(c *createConfig) { c.lockTime = lt } }
-
-// WithMaxFee sets the largest absolute fee CreatePSBT may build. Defaults to
-// DefaultMaxFee.
-func WithMaxFee(fee btcutil.Amount) CreateOption { return func(c *createConfig) { c.maxFee = fee } }
-
-// WithMaxFeeRate sets the largest fee rate CreatePSBT accepts. Defaults to
-// DefaultMaxFeeRate.
-func WithMaxFeeRate(r FeeRate) CreateOption { return func(c *createConfig) { c.maxFeeRate = r } }
-
 // Transaction size constants, in weight units.
 const (
 	txOverheadWeight = (4 + 4 + 1 + 1) * 4 // version, lock time, input and output counts
@@ -180,11 +154,12 @@ type candidate struct {
 // coins first. Inputs and outputs are ordered per BIP-69, so the change position leaks
 // nothing. Errors: *InsufficientFundsError, ErrDustOutput, ErrFeeTooHigh, ErrUnsupportedScript
 // for a candidate whose input size cannot be estimated.
-func CreatePSBT(outputs []*wire.TxOut, candidates []Coin, feeRate FeeRate, change Address, opts ...CreateOption) (*PSBT, error) {
-	cfg := createConfig{rbf: DefaultRBF, maxFee: DefaultMaxFee, maxFeeRate: DefaultMaxFeeRate}
-	for _, o := range opts {
-		o(&cfg)
+func CreatePSBT(outputs []*wire.TxOut, candidates []Coin, feeRate FeeRate, change Address, opts ...Option) (*PSBT, error) {
+	all, err := newConfig(forCreate, opts)
+	if err != nil {
+		return nil, err
 	}
+	cfg := all.create
 	if feeRate < 0 || feeRate > cfg.maxFeeRate {
 		return nil, fmt.Errorf("%w: fee rate %d sat/kvB outside [0, %d]", ErrFeeTooHigh, feeRate, cfg.maxFeeRate)
 	}

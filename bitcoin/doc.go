@@ -8,8 +8,8 @@
 //
 // # Networks and addresses
 //
-// A Network is Mainnet, Testnet, Signet or Regtest; its zero value is invalid, so nothing
-// silently defaults to mainnet. An Address is a decoded address bound to a network:
+// A Network is Mainnet, Testnet, Signet, Regtest or Simnet (btcd's); its zero value is
+// invalid, so nothing silently defaults to mainnet. An Address is a decoded address bound to a network:
 // P2PKH, P2SH (including P2SH-wrapped P2WPKH), P2WPKH, P2WSH, P2TR and future segwit
 // versions, built by NewP2PKH, NewP2SHP2WPKH, NewP2WPKH, NewP2WSH, NewP2TR and
 // AddressFromScript. ParseAddress rejects an address encoded for another network with an
@@ -134,7 +134,7 @@
 //	bitcoin.spend.reorged       SpendReorged
 //	bitcoin.spend.final         SpendFinal
 //	bitcoin.mempool.tx          MempoolTx
-//	bitcoin.tx.broadcast        TxBroadcast (published by a Sender with WithSenderBus)
+//	bitcoin.tx.broadcast        TxBroadcast (published by a Sender with WithBus)
 //
 // # Block subscribers and checkpoints
 //
@@ -166,4 +166,34 @@
 // *SignatureError, *AmountError, *MuSig2Error, *InsufficientFundsError) say which input,
 // output or signer is at fault.
 // Bad input never panics and never changes the value it was applied to.
+//
+// # Options
+//
+// The package has one [Option] type for all its constructors and operations; each option
+// says which it configures ([NewNotifier], [NewSender], [NewFeatureExtractor],
+// [NewTaprootMultisig], [CreatePSBT], [EstimateFee], the message signers, [VerifyMessage]):
+// [WithLogger] and [WithBus] configure both a Notifier and a Sender, [WithClock] a Sender.
+// An option given to a function it does not configure is an [*OptionError] like a value out
+// of range.
+//
+// # Zero values
+//
+// A zero [FeatureExtractor] and a zero [MemSendStore] work. The other types with methods need
+// their constructor: a zero [Notifier], [Sender], [HDKey], [Multisig], [MuSig2Session],
+// [PSBT] or [Registration] answers its accessors with zero values and returns a
+// [*NotConstructedError] naming the constructor from every method that can fail; Close of a
+// zero Notifier does nothing.
+//
+// # Conventions
+//
+// The SDK has one option style. A constructor takes options of one type, Option, a
+// func(*config) over an unexported configuration: it applies the defaults, then the options in
+// order, then validates the whole configuration once and returns a typed *OptionError naming
+// the offending option, its value and the reason (it matches the package's ErrInvalidOption
+// with errors.Is). Option constructors never fail and never panic, and each option's
+// documentation ends with its default. Time comes from WithClock(now func() time.Time),
+// time.Now by default; timers and sleeps use package time, so tests fake time with
+// testing/synctest. Logs go to WithLogger(*slog.Logger), silent by default. The zero value of an
+// exported type either works as documented or returns an error naming its constructor (it
+// matches the package's ErrNotConstructed with errors.Is); it never panics.
 package bitcoin

@@ -78,9 +78,57 @@ var (
 	// ErrKeyConflict is returned by [Sender] when an idempotency key already names a
 	// different transaction.
 	ErrKeyConflict = errors.New("bitcoin: idempotency key already used for another transaction")
-	// ErrInvalidArgument is matched by every [*FieldError].
+	// ErrInvalidArgument is matched by every [*FieldError] and every [*OptionError].
 	ErrInvalidArgument = errors.New("bitcoin: invalid argument")
+	// ErrInvalidOption is matched by every [*OptionError]: an option of the package (or of
+	// its chain backends) with a value out of range, or given to a function it does not
+	// configure.
+	ErrInvalidOption = errors.New("bitcoin: invalid option")
+	// ErrNotConstructed is matched by every [*NotConstructedError]: a method called on the
+	// zero value of a type that needs its constructor.
+	ErrNotConstructed = errors.New("bitcoin: not constructed")
 )
+
+// OptionError reports an invalid [Option], found when the function it was given to
+// validated its configuration: a value out of range, or an option that configures another
+// function (a Sender option given to NewNotifier). Nothing is constructed, signed or sent
+// when it is returned. The chain backends (simchain, rpcchain) and the test kit return it
+// for their own options too, with the option's name qualified by its package
+// ("simchain.WithBlockInterval"). It matches [ErrInvalidOption] and [ErrInvalidArgument].
+type OptionError struct {
+	Option string // the option, e.g. "WithSafetyLimit"
+	Value  any    // the rejected value
+	Reason string // what a valid value looks like, or what the option configures
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("bitcoin: option %s = %v: %s", e.Option, e.Value, e.Reason)
+}
+
+// Unwrap returns [ErrInvalidOption] and [ErrInvalidArgument].
+func (e *OptionError) Unwrap() []error { return []error{ErrInvalidOption, ErrInvalidArgument} }
+
+// NotConstructedError is returned by the methods of a zero value whose type needs its
+// constructor (a zero [Notifier] has no chain to follow): the error names the constructor.
+// The chain backends and the test kit return it for their types too. It matches
+// [ErrNotConstructed].
+type NotConstructedError struct {
+	Type        string // the zero value's type, qualified: "bitcoin.Notifier"
+	Constructor string // what creates a usable one, qualified: "bitcoin.NewNotifier"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "bitcoin: a zero " + e.Type + " is not usable: create it with " + e.Constructor
+}
+
+// Unwrap returns [ErrNotConstructed].
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
+
+// notConstructed is the error of a zero value of typ, made by constructor (both in package
+// bitcoin).
+func notConstructed(typ, constructor string) error {
+	return &NotConstructedError{Type: "bitcoin." + typ, Constructor: "bitcoin." + constructor}
+}
 
 // AddressError describes an address that failed to parse or belongs to another network.
 type AddressError struct {
@@ -124,7 +172,10 @@ func psbtErr(err error, input int, format string, args ...any) *PSBTError {
 }
 
 func (e *PSBTError) Error() string {
-	msg := e.Err.Error()
+	msg := ErrInvalidPSBT.Error()
+	if e.Err != nil {
+		msg = e.Err.Error()
+	}
 	switch {
 	case e.Input >= 0:
 		msg += fmt.Sprintf(": input %d", e.Input)

@@ -168,38 +168,30 @@ type FeatureLookup interface {
 	ScriptUses(ctx context.Context, pkScript []byte) (n int, known bool, err error)
 }
 
-// FeatureOption configures NewFeatureExtractor.
-type FeatureOption func(*FeatureExtractor)
-
-// WithFeatureLookup sets where input values, ages and address reuse come from. Defaults to
-// none: those features are 0 with their "…_known" flag 0.
-func WithFeatureLookup(l FeatureLookup) FeatureOption {
-	return func(e *FeatureExtractor) { e.lookup = l }
-}
-
-// WithFeatureNetwork sets the network whose subsidy schedule block fee totals use.
-// Defaults to DefaultFeatureNetwork (Mainnet).
-func WithFeatureNetwork(n Network) FeatureOption {
-	return func(e *FeatureExtractor) { e.net = n }
-}
-
 // FeatureExtractor computes feature vectors. It holds no per-call state and is safe for
-// concurrent use.
+// concurrent use. The zero value works: it is an extractor without a [FeatureLookup] for
+// [DefaultFeatureNetwork], as [NewFeatureExtractor] returns without options.
 type FeatureExtractor struct {
 	lookup FeatureLookup
 	net    Network
 }
 
-// NewFeatureExtractor returns an extractor.
-func NewFeatureExtractor(opts ...FeatureOption) (*FeatureExtractor, error) {
-	e := &FeatureExtractor{net: DefaultFeatureNetwork}
-	for _, o := range opts {
-		o(e)
-	}
-	if err := e.net.check(); err != nil {
+// NewFeatureExtractor returns an extractor, configured by [WithFeatureLookup] and
+// [WithFeatureNetwork].
+func NewFeatureExtractor(opts ...Option) (*FeatureExtractor, error) {
+	cfg, err := newConfig(forFeatures, opts)
+	if err != nil {
 		return nil, err
 	}
-	return e, nil
+	return &FeatureExtractor{lookup: cfg.lookup, net: cfg.featureNet}, nil
+}
+
+// network is the extractor's network: the default for a zero extractor.
+func (e *FeatureExtractor) network() Network {
+	if e == nil || e.net == 0 {
+		return DefaultFeatureNetwork
+	}
+	return e.net
 }
 
 const satPerBTC = 1e8
@@ -570,7 +562,7 @@ func (e *FeatureExtractor) Block(ctx context.Context, b *wire.MsgBlock, height i
 	f[fbCoinbaseOut] = float32(float64(coinbaseOut) / satPerBTC)
 	if height >= 0 {
 		f[fbFeeTotalKnown] = 1
-		f[fbFeeTotal] = float32(float64(max(coinbaseOut-subsidy(height, e.net), 0)) / satPerBTC)
+		f[fbFeeTotal] = float32(float64(max(coinbaseOut-subsidy(height, e.network()), 0)) / satPerBTC)
 	}
 	f[fbSegwitFrac] = float32(segwit) / n
 	f[fbRBFFrac] = float32(rbf) / n

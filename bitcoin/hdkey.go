@@ -80,6 +80,10 @@ func versionFor(purpose Purpose, net Network) hdVersion {
 //
 // String returns the extended public key: an HDKey never prints its private part unless
 // ExtendedPrivateKey is called.
+//
+// Create it with [NewMasterKey] or [ParseHDKey]: a zero HDKey holds no key (its accessors
+// return zero values, String the empty string) and its methods that can fail return a
+// [*NotConstructedError].
 type HDKey struct {
 	key     *hdkeychain.ExtendedKey // always with plain BIP-32 version bytes of net
 	net     Network
@@ -88,6 +92,14 @@ type HDKey struct {
 	masterFP  uint32
 	path      []uint32
 	hasOrigin bool
+}
+
+// constructed returns a [*NotConstructedError] for a zero HDKey.
+func (k *HDKey) constructed() error {
+	if k == nil || k.key == nil {
+		return notConstructed("HDKey", "NewMasterKey or ParseHDKey")
+	}
+	return nil
 }
 
 // NewMasterKey derives a BIP-32 master key from seed (16 to 64 bytes).
@@ -174,22 +186,38 @@ func fingerprint(pub *btcec.PublicKey) uint32 {
 }
 
 // Network returns the network the key belongs to.
-func (k *HDKey) Network() Network { return k.net }
+func (k *HDKey) Network() Network {
+	if k == nil {
+		return 0
+	}
+	return k.net
+}
 
 // IsPrivate reports whether the key holds its private part.
-func (k *HDKey) IsPrivate() bool { return k.key.IsPrivate() }
+func (k *HDKey) IsPrivate() bool { return k.constructed() == nil && k.key.IsPrivate() }
 
 // Depth returns the number of derivation steps from the master key.
-func (k *HDKey) Depth() uint8 { return k.key.Depth() }
+func (k *HDKey) Depth() uint8 {
+	if k.constructed() != nil {
+		return 0
+	}
+	return k.key.Depth()
+}
 
 // PublicKey returns the key's public key.
 func (k *HDKey) PublicKey() *btcec.PublicKey {
+	if k.constructed() != nil {
+		return nil
+	}
 	pub, _ := k.key.ECPubKey() // cannot fail: validated when the key was made
 	return pub
 }
 
 // PrivateKey returns the key's private key, or ErrNoPrivateKey for a public key.
 func (k *HDKey) PrivateKey() (*btcec.PrivateKey, error) {
+	if err := k.constructed(); err != nil {
+		return nil, err
+	}
 	priv, err := k.key.ECPrivKey()
 	if err != nil {
 		return nil, ErrNoPrivateKey
@@ -198,16 +226,27 @@ func (k *HDKey) PrivateKey() (*btcec.PrivateKey, error) {
 }
 
 // Fingerprint returns the first four bytes of the key's HASH160 (BIP-32 key identifier).
-func (k *HDKey) Fingerprint() uint32 { return fingerprint(k.PublicKey()) }
+func (k *HDKey) Fingerprint() uint32 {
+	if k.constructed() != nil {
+		return 0
+	}
+	return fingerprint(k.PublicKey())
+}
 
 // Origin returns the fingerprint of the master key this key descends from and the path
 // from it. ok is false when the key was parsed below the master and its origin is unknown.
 func (k *HDKey) Origin() (masterFingerprint uint32, path []uint32, ok bool) {
+	if k == nil {
+		return 0, nil, false
+	}
 	return k.masterFP, append([]uint32(nil), k.path...), k.hasOrigin
 }
 
 // Public returns the public (neutered) form of the key.
 func (k *HDKey) Public() *HDKey {
+	if k.constructed() != nil {
+		return &HDKey{}
+	}
 	n, err := k.key.Neuter()
 	if err != nil { // only fails on unknown version bytes, which HDKey never holds
 		panic(fmt.Sprintf("bitcoin: neuter: %v", err))
@@ -219,6 +258,9 @@ func (k *HDKey) Public() *HDKey {
 
 // Child derives child number i; add HardenedOffset for a hardened child.
 func (k *HDKey) Child(i uint32) (*HDKey, error) {
+	if err := k.constructed(); err != nil {
+		return nil, err
+	}
 	child, err := k.key.Derive(i)
 	if err != nil {
 		if errors.Is(err, hdkeychain.ErrDeriveHardFromPublic) {
@@ -237,6 +279,9 @@ func (k *HDKey) Child(i uint32) (*HDKey, error) {
 // Derive follows path from this key. An absolute path ("m/84'/0'/0'/0/5") requires a
 // master key; a relative one ("0/5") starts here. Hardened steps are marked with ' or h.
 func (k *HDKey) Derive(path string) (*HDKey, error) {
+	if err := k.constructed(); err != nil {
+		return nil, err
+	}
 	steps, absolute, err := ParsePath(path)
 	if err != nil {
 		return nil, err
@@ -284,6 +329,9 @@ func ParsePath(path string) (steps []uint32, absolute bool, err error) {
 // DeriveAddress derives the key at purpose's path m/purpose'/coin'/account'/change/index
 // from this master key and returns its address with the key.
 func (k *HDKey) DeriveAddress(purpose Purpose, account, change, index uint32) (Address, *HDKey, error) {
+	if err := k.constructed(); err != nil {
+		return Address{}, nil, err
+	}
 	if purpose.AddressType() == 0 {
 		return Address{}, nil, fmt.Errorf("%w: unknown purpose %d", ErrInvalidPath, uint32(purpose))
 	}
@@ -298,6 +346,9 @@ func (k *HDKey) DeriveAddress(purpose Purpose, account, change, index uint32) (A
 // Address returns the address of this key for purpose: P2PKH for BIP44, P2SH-P2WPKH for
 // BIP49, P2WPKH for BIP84 and the BIP-86 tweaked P2TR for BIP86.
 func (k *HDKey) Address(purpose Purpose) (Address, error) {
+	if err := k.constructed(); err != nil {
+		return Address{}, err
+	}
 	pub := k.PublicKey()
 	switch purpose {
 	case BIP44:
@@ -315,6 +366,9 @@ func (k *HDKey) Address(purpose Purpose) (Address, error) {
 // ExtendedPublicKey returns the serialized extended public key, in the SLIP-132 form
 // (ypub/zpub/upub/vpub) if the key was parsed from one, otherwise xpub/tpub.
 func (k *HDKey) ExtendedPublicKey() string {
+	if k.constructed() != nil {
+		return ""
+	}
 	pub := k.Public()
 	return pub.serialize(versionFor(k.purpose, k.net).pub)
 }
@@ -323,6 +377,9 @@ func (k *HDKey) ExtendedPublicKey() string {
 // SLIP-132 form it was parsed from), or ErrNoPrivateKey. This is the only way the private
 // part of an HDKey is ever serialized.
 func (k *HDKey) ExtendedPrivateKey() (string, error) {
+	if err := k.constructed(); err != nil {
+		return "", err
+	}
 	if !k.key.IsPrivate() {
 		return "", ErrNoPrivateKey
 	}

@@ -120,15 +120,6 @@ type FeeEstimate struct {
 	Source FeeSource `json:"source"`
 }
 
-// FeeOption configures [EstimateFee].
-type FeeOption func(*feeConfig)
-
-type feeConfig struct{ fallback FeeRate }
-
-// WithFallbackFeeRate sets the rate returned when neither the backend nor the mempool gives
-// an estimate. Defaults to [DefaultFallbackFeeRate].
-func WithFallbackFeeRate(r FeeRate) FeeOption { return func(c *feeConfig) { c.fallback = r } }
-
 // EstimateFee returns a fee rate for confirmation within target blocks (1..1008). It tries,
 // in order:
 //
@@ -141,16 +132,17 @@ func WithFallbackFeeRate(r FeeRate) FeeOption { return func(c *feeConfig) { c.fa
 //
 // Only a done ctx or an invalid target makes it fail; backend errors move on to the next
 // source.
-func EstimateFee(ctx context.Context, c Chain, target int, opts ...FeeOption) (FeeEstimate, error) {
-	cfg := feeConfig{fallback: DefaultFallbackFeeRate}
-	for _, o := range opts {
-		o(&cfg)
+func EstimateFee(ctx context.Context, c Chain, target int, opts ...Option) (FeeEstimate, error) {
+	all, err := newConfig(forFee, opts)
+	if err != nil {
+		return FeeEstimate{}, err
+	}
+	cfg := all.fee
+	if c == nil {
+		return FeeEstimate{}, &FieldError{Field: "chain", Reason: "nil Chain"}
 	}
 	if target < 1 || target > 1008 {
 		return FeeEstimate{}, &FieldError{Field: "target", Reason: fmt.Sprintf("%d is outside 1..1008", target)}
-	}
-	if cfg.fallback < MinRelayFeeRate {
-		return FeeEstimate{}, &FieldError{Field: "WithFallbackFeeRate", Reason: fmt.Sprintf("%s is below the minimum relay fee", cfg.fallback)}
 	}
 	if r, err := c.EstimateFee(ctx, target); err == nil && r > 0 {
 		return FeeEstimate{Rate: max(r, MinRelayFeeRate), Source: FeeSourceBackend}, nil

@@ -144,52 +144,16 @@ func buildToSign(toSpend *wire.MsgTx) *wire.MsgTx {
 	return tx
 }
 
-// MessageOption configures SignMessage, SignMessageMultisig and NewMessagePSBT.
-type MessageOption func(*messageConfig)
-
-type messageConfig struct {
-	format   MessageFormat
-	funds    []Coin
-	multisig *Multisig
-	redeem   []byte
-	witness  []byte
-}
-
-// WithFormat chooses the signature format. Defaults to FormatUnknown: simple for native
-// segwit addresses (P2WPKH, P2WSH, P2TR), full otherwise; proof of funds when
-// WithProofOfFunds adds coins.
-func WithFormat(f MessageFormat) MessageOption { return func(c *messageConfig) { c.format = f } }
-
-// WithProofOfFunds adds coins to prove control of: each becomes an extra input of to_sign
-// and the signature a proof of funds ("pof"). The signing keys must be able to sign them.
-// Defaults to none.
-func WithProofOfFunds(coins ...Coin) MessageOption {
-	return func(c *messageConfig) { c.funds = append(c.funds, coins...) }
-}
-
-// WithMessageScripts supplies the redeem and witness scripts of a script address for
-// NewMessagePSBT (e.g. a P2WSH multisig not built with NewSortedMultisig). Defaults to
-// none.
-func WithMessageScripts(redeemScript, witnessScript []byte) MessageOption {
-	return func(c *messageConfig) { c.redeem, c.witness = redeemScript, witnessScript }
-}
-
-// WithMessageMultisig supplies the multisig policy of the address for NewMessagePSBT.
-// Defaults to none.
-func WithMessageMultisig(m *Multisig) MessageOption {
-	return func(c *messageConfig) { c.multisig = m }
-}
-
 // NewMessagePSBT returns the BIP-322 to_sign transaction for proving control of addr while
 // signing msg, as a PSBT carrying the message in the PSBT_GLOBAL_GENERIC_SIGNED_MESSAGE
 // field (BIP-322 "PSBT-based signing"). Signers Sign it, it is Combined and Finalized, and
 // MessageSignature encodes the result. Use it for multisig and other multi-party signing.
-func NewMessagePSBT(addr Address, msg string, opts ...MessageOption) (*PSBT, error) {
-	var cfg messageConfig
-	for _, o := range opts {
-		o(&cfg)
+func NewMessagePSBT(addr Address, msg string, opts ...Option) (*PSBT, error) {
+	cfg, err := newConfig(forMessagePSBT, opts)
+	if err != nil {
+		return nil, err
 	}
-	return newMessagePSBT(addr, msg, &cfg)
+	return newMessagePSBT(addr, msg, &cfg.message)
 }
 
 func newMessagePSBT(addr Address, msg string, cfg *messageConfig) (*PSBT, error) {
@@ -229,13 +193,14 @@ func newMessagePSBT(addr Address, msg string, cfg *messageConfig) (*PSBT, error)
 // format), P2SH-P2WPKH of key (full), P2WPKH of key or the BIP-86 P2TR of key (simple or
 // full); with WithProofOfFunds, key must also control the coins. The signature string
 // carries its format prefix ("smp", "ful", "pof"); legacy signatures are unprefixed base64.
-func SignMessage(key *btcec.PrivateKey, addr Address, msg string, opts ...MessageOption) (string, error) {
+func SignMessage(key *btcec.PrivateKey, addr Address, msg string, opts ...Option) (string, error) {
+	all, err := newConfig(forSign, opts)
+	if err != nil {
+		return "", err
+	}
+	cfg := all.message
 	if key == nil {
 		return "", fmt.Errorf("%w: nil private key", ErrInvalidKey)
-	}
-	var cfg messageConfig
-	for _, o := range opts {
-		o(&cfg)
 	}
 	pub := key.PubKey()
 	switch addr.Type() {
@@ -266,16 +231,20 @@ func SignMessage(key *btcec.PrivateKey, addr Address, msg string, opts ...Messag
 // threshold of them) in the full or simple format, or proof of funds with
 // WithProofOfFunds. MuSig2 key-path policies need the interactive protocol instead: use
 // NewMessagePSBT, TaprootKeySpendSigHash and SetTaprootKeySpendSig.
-func SignMessageMultisig(keys []*btcec.PrivateKey, m *Multisig, msg string, opts ...MessageOption) (string, error) {
+func SignMessageMultisig(keys []*btcec.PrivateKey, m *Multisig, msg string, opts ...Option) (string, error) {
+	all, err := newConfig(forSignMulti, opts)
+	if err != nil {
+		return "", err
+	}
+	cfg := all.message
 	if m == nil {
 		return "", fmt.Errorf("%w: nil multisig", ErrInvalidMultisig)
 	}
+	if err := m.constructed(); err != nil {
+		return "", err
+	}
 	if m.Kind() == MuSig2KeyPath {
 		return "", fmt.Errorf("%w: MuSig2 needs interactive signing", ErrUnsupportedScript)
-	}
-	var cfg messageConfig
-	for _, o := range opts {
-		o(&cfg)
 	}
 	cfg.multisig = m
 	return signWithPSBT(m.Address(), msg, &cfg, keys...)
@@ -304,6 +273,9 @@ func signWithPSBT(addr Address, msg string, cfg *messageConfig, keys ...*btcec.P
 // FormatUnknown picks simple when allowed, then full, then proof of funds. The transaction
 // is checked with the script interpreter first.
 func (p *PSBT) MessageSignature(format MessageFormat) (string, error) {
+	if err := p.constructed(); err != nil {
+		return "", err
+	}
 	tx, err := p.Extract()
 	if err != nil {
 		return "", err
@@ -344,21 +316,6 @@ func (p *PSBT) MessageSignature(format MessageFormat) (string, error) {
 	return "", fmt.Errorf("%w: format %s is not PSBT based", ErrUnsupportedScript, format)
 }
 
-// VerifyOption configures VerifyMessage.
-type VerifyOption func(*verifyConfig)
-
-type verifyConfig struct {
-	lookup func(context.Context, wire.OutPoint) (*wire.TxOut, error)
-}
-
-// WithUTXOLookup lets VerifyMessage confirm the outputs a proof of funds claims. lookup
-// returns the unspent output at an outpoint, or (nil, nil) when there is none (never
-// created, or spent); an error aborts verification. Defaults to none: proofs of funds are
-// checked cryptographically only (Verification.FundsChecked stays false).
-func WithUTXOLookup(lookup func(ctx context.Context, op wire.OutPoint) (*wire.TxOut, error)) VerifyOption {
-	return func(c *verifyConfig) { c.lookup = lookup }
-}
-
 // Script flags of BIP-322 verification: the required rules (a failure makes the signature
 // invalid) and the upgradeable ones (a failure makes it inconclusive).
 const (
@@ -379,16 +336,17 @@ const (
 // ErrMalformedSignature), a failing UTXO lookup and ctx cancellation. A 65-byte unprefixed
 // signature with a BIP-137 segwit header is checked as a BIP-137 signature for P2WPKH and
 // P2SH addresses.
-func VerifyMessage(ctx context.Context, addr Address, msg, sig string, opts ...VerifyOption) (Verification, error) {
+func VerifyMessage(ctx context.Context, addr Address, msg, sig string, opts ...Option) (Verification, error) {
+	all, err := newConfig(forVerify, opts)
+	if err != nil {
+		return Verification{}, err
+	}
+	cfg := all.verify
 	if err := ctx.Err(); err != nil {
 		return Verification{}, err
 	}
 	if addr.IsZero() {
 		return Verification{}, fmt.Errorf("%w: zero Address", ErrInvalidAddress)
-	}
-	var cfg verifyConfig
-	for _, o := range opts {
-		o(&cfg)
 	}
 	prefix := ""
 	if len(sig) >= 3 {

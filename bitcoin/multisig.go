@@ -49,7 +49,10 @@ const (
 )
 
 // Multisig is a multi-party spending policy over plain public keys (for example keys
-// taken from DID documents) and the address it pays to. It is immutable.
+// taken from DID documents) and the address it pays to. It is immutable. Create it with
+// [NewSortedMultisig], [NewMuSig2Multisig] or [NewTaprootMultisig]: a zero Multisig is an
+// empty policy (kind 0, no keys, the zero Address) whose methods that can fail return a
+// [*NotConstructedError].
 type Multisig struct {
 	kind      MultisigKind
 	threshold int
@@ -113,29 +116,16 @@ func NewMuSig2Multisig(keys []*btcec.PublicKey, net Network) (*Multisig, error) 
 	return m, nil
 }
 
-// TaprootMultisigOption configures NewTaprootMultisig.
-type TaprootMultisigOption func(*taprootMultisigConfig)
-
-type taprootMultisigConfig struct{ musigKeyPath bool }
-
-// WithMuSig2KeyPath makes the internal key the MuSig2 aggregate of all keys, so that all n
-// signers together can also spend through the cheaper and more private key path. Defaults
-// to off: the internal key is BIP-341's unspendable NUMS point and only the k-of-n script
-// path can spend.
-func WithMuSig2KeyPath() TaprootMultisigOption {
-	return func(c *taprootMultisigConfig) { c.musigKeyPath = true }
-}
-
 // NewTaprootMultisig returns a k-of-n taproot multisig with one script leaf
 // <x1> OP_CHECKSIG <x2> OP_CHECKSIGADD … <xn> OP_CHECKSIGADD <k> OP_NUMEQUAL over the
 // x-only keys in ascending order.
-func NewTaprootMultisig(k int, keys []*btcec.PublicKey, net Network, opts ...TaprootMultisigOption) (*Multisig, error) {
-	if err := net.check(); err != nil {
+func NewTaprootMultisig(k int, keys []*btcec.PublicKey, net Network, opts ...Option) (*Multisig, error) {
+	cfg, err := newConfig(forTaproot, opts)
+	if err != nil {
 		return nil, err
 	}
-	var cfg taprootMultisigConfig
-	for _, o := range opts {
-		o(&cfg)
+	if err := net.check(); err != nil {
+		return nil, err
 	}
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%w: no keys", ErrInvalidMultisig)
@@ -240,6 +230,14 @@ func sortedPubKeys(keys []*btcec.PublicKey) ([]*btcec.PublicKey, error) {
 	return sorted, nil
 }
 
+// constructed returns a [*NotConstructedError] for a zero Multisig.
+func (m *Multisig) constructed() error {
+	if m == nil || m.kind == 0 {
+		return notConstructed("Multisig", "NewSortedMultisig, NewMuSig2Multisig or NewTaprootMultisig")
+	}
+	return nil
+}
+
 // Kind returns how the policy is realised.
 func (m *Multisig) Kind() MultisigKind { return m.kind }
 
@@ -280,6 +278,9 @@ func (m *Multisig) InternalKey() *btcec.PublicKey { return m.internalKey }
 // WithMuSig2KeyPath). rnd supplies nonce randomness; nil means crypto/rand. The session
 // signs for the tweaked output key, so its aggregate is a valid taproot key-path signature.
 func (m *Multisig) NewMuSig2Session(priv *btcec.PrivateKey, rnd io.Reader) (*MuSig2Session, error) {
+	if err := m.constructed(); err != nil {
+		return nil, err
+	}
 	if m.musig == nil {
 		return nil, fmt.Errorf("%w: %s policy has no MuSig2 key path", ErrInvalidMultisig, m.kind)
 	}
@@ -291,6 +292,9 @@ func (m *Multisig) NewMuSig2Session(priv *btcec.PrivateKey, rnd io.Reader) (*MuS
 // policy's output key. A bad partial signature is reported as a *MuSig2Error naming its
 // signer.
 func (m *Multisig) CombineMuSig2(msg []byte, pubNonces, partialSigs [][]byte) ([]byte, error) {
+	if err := m.constructed(); err != nil {
+		return nil, err
+	}
 	if m.musig == nil {
 		return nil, fmt.Errorf("%w: %s policy has no MuSig2 key path", ErrInvalidMultisig, m.kind)
 	}

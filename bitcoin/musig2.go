@@ -334,7 +334,9 @@ func MuSig2AggregateKey(keys []*btcec.PublicKey) (*btcec.PublicKey, error) {
 
 // MuSig2Session is one signer's state for producing one MuSig2 partial signature. It
 // holds a fresh secret nonce, which Sign consumes: a session signs exactly once, and a
-// second Sign returns ErrNonceReused. Sessions are not safe for concurrent use.
+// second Sign returns ErrNonceReused. Sessions are not safe for concurrent use. Create one
+// with [Multisig.NewMuSig2Session]: a zero session has no nonce (Index is -1) and Sign
+// returns a [*NotConstructedError].
 type MuSig2Session struct {
 	priv     *btcec.PrivateKey
 	kc       *keyAggCtx
@@ -376,16 +378,38 @@ func newMuSig2Session(priv *btcec.PrivateKey, kc *keyAggCtx, order []*btcec.Publ
 }
 
 // PublicNonce returns the 66-byte public nonce to send to the other signers.
-func (s *MuSig2Session) PublicNonce() []byte { return bytes.Clone(s.pubnonce[:]) }
+func (s *MuSig2Session) PublicNonce() []byte {
+	if s.constructed() != nil {
+		return nil
+	}
+	return bytes.Clone(s.pubnonce[:])
+}
 
 // Index returns this signer's position in the multisig's Keys, which is where its public
-// nonce and partial signature go in the slices Sign and Combine take.
-func (s *MuSig2Session) Index() int { return s.index }
+// nonce and partial signature go in the slices Sign and Combine take; -1 for a zero
+// session.
+func (s *MuSig2Session) Index() int {
+	if s.constructed() != nil {
+		return -1
+	}
+	return s.index
+}
+
+// constructed returns a [*NotConstructedError] for a zero MuSig2Session.
+func (s *MuSig2Session) constructed() error {
+	if s == nil || s.kc == nil {
+		return notConstructed("MuSig2Session", "Multisig.NewMuSig2Session")
+	}
+	return nil
+}
 
 // Sign returns this signer's 32-byte partial signature of msg (any length). pubNonces
 // holds every signer's public nonce in key order (Keys of the multisig); this signer's
 // own must be at Index. The secret nonce is erased whatever the outcome.
 func (s *MuSig2Session) Sign(msg []byte, pubNonces [][]byte) ([]byte, error) {
+	if err := s.constructed(); err != nil {
+		return nil, err
+	}
 	if s.used {
 		return nil, ErrNonceReused
 	}

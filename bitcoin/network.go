@@ -6,7 +6,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 )
 
-// Network is one of the four Bitcoin networks. The zero value is not a network: every
+// Network is one of the Bitcoin networks. The zero value is not a network: every
 // function taking a Network rejects it with ErrInvalidNetwork, so a forgotten field can
 // never silently mean mainnet.
 type Network uint8
@@ -18,19 +18,24 @@ const (
 	Testnet
 	Signet
 	Regtest
+	// Simnet is btcd's private simulation network: like regtest, blocks are mined on demand,
+	// but its chain survives a restart of the node (btcd deletes a regtest chain when it
+	// starts) and its addresses have their own encodings ("sb1…").
+	Simnet
 )
 
-// Networks lists the four networks in a fixed order.
-func Networks() []Network { return []Network{Mainnet, Testnet, Signet, Regtest} }
+// Networks lists the networks in a fixed order.
+func Networks() []Network { return []Network{Mainnet, Testnet, Signet, Regtest, Simnet} }
 
-// ParseNetwork returns the network called name: "mainnet", "testnet", "signet" or "regtest".
+// ParseNetwork returns the network called name: "mainnet", "testnet", "signet", "regtest" or
+// "simnet".
 func ParseNetwork(name string) (Network, error) {
 	for _, n := range Networks() {
 		if n.String() == name {
 			return n, nil
 		}
 	}
-	return 0, fmt.Errorf("%w: %q (want mainnet, testnet, signet or regtest)", ErrInvalidNetwork, name)
+	return 0, fmt.Errorf("%w: %q (want mainnet, testnet, signet, regtest or simnet)", ErrInvalidNetwork, name)
 }
 
 // String returns the network's name as ParseNetwork accepts it.
@@ -44,12 +49,14 @@ func (n Network) String() string {
 		return "signet"
 	case Regtest:
 		return "regtest"
+	case Simnet:
+		return "simnet"
 	}
 	return fmt.Sprintf("Network(%d)", uint8(n))
 }
 
-// Valid reports whether n is one of the four networks.
-func (n Network) Valid() bool { return n >= Mainnet && n <= Regtest }
+// Valid reports whether n is one of the networks.
+func (n Network) Valid() bool { return n >= Mainnet && n <= Simnet }
 
 // Params returns btcd's chain parameters for the network, or nil for an invalid Network.
 func (n Network) Params() *chaincfg.Params {
@@ -62,6 +69,8 @@ func (n Network) Params() *chaincfg.Params {
 		return &chaincfg.SigNetParams
 	case Regtest:
 		return &chaincfg.RegressionNetParams
+	case Simnet:
+		return &chaincfg.SimNetParams
 	}
 	return nil
 }
@@ -100,27 +109,38 @@ func (n Network) hrp() string {
 		return "tb"
 	case Regtest:
 		return "bcrt"
+	case Simnet:
+		return "sb"
 	}
 	return ""
 }
 
 func (n Network) pkhVersion() byte {
-	if n == Mainnet {
+	switch n {
+	case Mainnet:
 		return 0x00
+	case Simnet:
+		return 0x3f
 	}
 	return 0x6f
 }
 
 func (n Network) shVersion() byte {
-	if n == Mainnet {
+	switch n {
+	case Mainnet:
 		return 0x05
+	case Simnet:
+		return 0x7b
 	}
 	return 0xc4
 }
 
 func (n Network) coinType() uint32 {
-	if n == Mainnet {
+	switch n {
+	case Mainnet:
 		return 0
+	case Simnet:
+		return 115 // btcd's simnet HD coin type
 	}
 	return 1
 }

@@ -26,44 +26,6 @@ const (
 	MaxSafetyLimit = 10_000
 )
 
-// NotifierOption configures [NewNotifier].
-type NotifierOption func(*notifierConfig)
-
-type notifierConfig struct {
-	checkpoint BlockStamp
-	limit      int32
-	log        *slog.Logger
-	retryMin   time.Duration
-	retryMax   time.Duration
-	publisher  publisher
-}
-
-// WithCheckpoint makes the Notifier start after cp, the last block the host processed: every
-// block since then is replayed (with disconnects first if cp was reorged out), on the bus and
-// to subscribers that do not give their own checkpoint. Defaults to the chain's best block at
-// construction (nothing is replayed).
-func WithCheckpoint(cp BlockStamp) NotifierOption {
-	return func(c *notifierConfig) { c.checkpoint = cp }
-}
-
-// WithSafetyLimit sets the reorg safety limit (1..[MaxSafetyLimit]). Defaults to
-// [DefaultSafetyLimit].
-func WithSafetyLimit(blocks int32) NotifierOption {
-	return func(c *notifierConfig) { c.limit = blocks }
-}
-
-// WithNotifierLogger sets the logger. Defaults to a logger that discards everything.
-func WithNotifierLogger(l *slog.Logger) NotifierOption {
-	return func(c *notifierConfig) { c.log = l }
-}
-
-// WithRetryBackoff sets the backoff between catch-up attempts after a chain query failed; it
-// doubles from min to max. A tip update from the chain (for example after a reconnect)
-// retries at once. Defaults to [DefaultRetryMin] and [DefaultRetryMax].
-func WithRetryBackoff(min, max time.Duration) NotifierOption {
-	return func(c *notifierConfig) { c.retryMin, c.retryMax = min, max }
-}
-
 // publisher receives every event of the Notifier's own stream, in order, from its loop.
 type publisher interface {
 	publish(ctx context.Context, topic, key string, payload any) error
@@ -77,7 +39,8 @@ type viewBlock struct {
 
 // Notifier watches a [Chain] and delivers reorg-safe block, confirmation, spend and mempool
 // events. It owns one goroutine that follows the chain (plus one per open registration
-// channel); all methods are safe for concurrent use. Close it when done.
+// channel); all methods are safe for concurrent use. Close it when done. Create it with
+// [NewNotifier]: the methods of a zero Notifier that can fail return a [*NotConstructedError].
 //
 // The Notifier keeps its own view of the main chain: the last SafetyLimit+1 blocks it
 // processed. Every tip update from the chain (and every failed attempt, after a backoff)
@@ -129,25 +92,13 @@ type Notifier struct {
 
 // NewNotifier starts a Notifier on c. It fails if the checkpoint is unknown to the chain or
 // the chain cannot be queried.
-func NewNotifier(ctx context.Context, c Chain, opts ...NotifierOption) (*Notifier, error) {
-	cfg := notifierConfig{limit: DefaultSafetyLimit, retryMin: DefaultRetryMin, retryMax: DefaultRetryMax}
-	for _, o := range opts {
-		o(&cfg)
+func NewNotifier(ctx context.Context, c Chain, opts ...Option) (*Notifier, error) {
+	cfg, err := newConfig(forNotifier, opts)
+	if err != nil {
+		return nil, err
 	}
 	if c == nil {
 		return nil, &FieldError{Field: "chain", Reason: "nil Chain"}
-	}
-	if cfg.limit < 1 || cfg.limit > MaxSafetyLimit {
-		return nil, &FieldError{Field: "WithSafetyLimit", Reason: fmt.Sprintf("%d is outside 1..%d", cfg.limit, MaxSafetyLimit)}
-	}
-	if cfg.retryMin <= 0 || cfg.retryMax < cfg.retryMin {
-		return nil, &FieldError{Field: "WithRetryBackoff", Reason: "need 0 < min <= max"}
-	}
-	if cfg.checkpoint.Height < 0 {
-		return nil, &FieldError{Field: "WithCheckpoint", Reason: "negative height"}
-	}
-	if cfg.log == nil {
-		cfg.log = slog.New(slog.DiscardHandler)
 	}
 	start := cfg.checkpoint
 	if start.IsZero() {
@@ -160,7 +111,7 @@ func NewNotifier(ctx context.Context, c Chain, opts ...NotifierOption) (*Notifie
 	hdr, err := c.BlockHeader(ctx, start.Hash)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return nil, &FieldError{Field: "WithCheckpoint", Reason: fmt.Sprintf("block %s is unknown to the chain", start.Hash)}
+			return nil, &OptionError{Option: "WithCheckpoint", Value: start, Reason: "the block is unknown to the chain"}
 		}
 		return nil, fmt.Errorf("bitcoin: notifier start: %w", err)
 	}
@@ -191,11 +142,28 @@ func NewNotifier(ctx context.Context, c Chain, opts ...NotifierOption) (*Notifie
 	return n, nil
 }
 
-// SafetyLimit returns the configured reorg safety limit.
-func (n *Notifier) SafetyLimit() int32 { return n.limit }
+// constructed returns a [*NotConstructedError] for a zero Notifier.
+func (n *Notifier) constructed() error {
+	if n == nil || n.chain == nil {
+		return notConstructed("Notifier", "NewNotifier")
+	}
+	return nil
+}
 
-// Tip returns the last block the Notifier processed.
+// SafetyLimit returns the configured reorg safety limit (0 for a zero Notifier).
+func (n *Notifier) SafetyLimit() int32 {
+	if n == nil {
+		return 0
+	}
+	return n.limit
+}
+
+// Tip returns the last block the Notifier processed (the zero BlockStamp for a zero
+// Notifier).
 func (n *Notifier) Tip() BlockStamp {
+	if n.constructed() != nil {
+		return BlockStamp{}
+	}
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	return n.view[len(n.view)-1].BlockStamp
@@ -203,8 +171,12 @@ func (n *Notifier) Tip() BlockStamp {
 
 // Close stops the Notifier: the loop and every registration goroutine end, every
 // registration and subscription channel is closed (undelivered events are dropped) and later
-// calls fail with [ErrClosed]. It does not close the Chain. It is idempotent.
+// calls fail with [ErrClosed]. It does not close the Chain. It is idempotent, and does
+// nothing on a zero Notifier.
 func (n *Notifier) Close() error {
+	if n.constructed() != nil {
+		return nil
+	}
 	n.closeOnce.Do(func() {
 		n.unsub()
 		close(n.quit)

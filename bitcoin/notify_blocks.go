@@ -197,6 +197,10 @@ func (f *follower) wait(ctx context.Context, changed <-chan struct{}, failed boo
 // every iterator keeps its own cursor, so a slow consumer delays only itself.
 func (n *Notifier) Blocks(ctx context.Context, from BlockStamp) iter.Seq2[BlockEvent, error] {
 	return func(yield func(BlockEvent, error) bool) {
+		if err := n.constructed(); err != nil {
+			yield(nil, err)
+			return
+		}
 		f, err := n.newFollower(ctx, from)
 		if err != nil {
 			yield(nil, err)
@@ -236,6 +240,9 @@ func (n *Notifier) Blocks(ctx context.Context, from BlockStamp) iter.Seq2[BlockE
 // from (zero: after the current tip) on Events until Cancel or Close. Err reports
 // [ErrClosed] after Close.
 func (n *Notifier) SubscribeBlocks(ctx context.Context, from BlockStamp) (*Registration[BlockEvent], error) {
+	if err := n.constructed(); err != nil {
+		return nil, err
+	}
 	f, err := n.newFollower(ctx, from)
 	if err != nil {
 		return nil, err

@@ -7,24 +7,16 @@ import (
 	"github.com/anya-org/anya-go/bus"
 )
 
-// WithBus publishes the Notifier's own event stream on b, in order, from its loop: block
+// WithBus publishes on b: a [Notifier]'s own event stream, in order, from its loop (block
 // events from the checkpoint on, and the events of every registration, under the topics
-// listed with [TopicBlockConnected]. A publish waits as the bus's policy says (PolicyBlock
-// makes the Notifier wait for a full subscriber queue); failures are logged. Defaults to no
-// bus: events go to the channels and iterators only.
-func WithBus(b *bus.Bus) NotifierOption {
-	return func(c *notifierConfig) {
-		if b != nil {
-			c.publisher = busPublisher{b}
-		}
-	}
-}
-
-// WithSenderBus publishes a [TxBroadcast] on b for every transaction the Sender broadcasts.
-// Defaults to no bus.
-func WithSenderBus(b *bus.Bus) SenderOption {
-	return func(c *senderConfig) {
-		if b != nil {
+// listed with [TopicBlockConnected]), and a [TxBroadcast] for every transaction a [Sender]
+// broadcasts. A publish waits as the bus's policy says (PolicyBlock makes the Notifier wait
+// for a full subscriber queue); failures are logged. It configures [NewNotifier] and
+// [NewSender]. Defaults to no bus (nil keeps it): events go to the channels and iterators
+// only.
+func WithBus(b *bus.Bus) Option {
+	return func(c *config) {
+		if c.accepts("WithBus", b, forNotifier, forSender) && b != nil {
 			c.publisher = busPublisher{b}
 		}
 	}

@@ -84,27 +84,48 @@ func (m *mailbox[T]) pump() {
 
 // Registration is a stream of events of one registration or subscription of a [Notifier].
 // Events is closed after the last event (a TxFinal or SpendFinal), after Cancel, and when the
-// Notifier closes; Err then says why.
+// Notifier closes; Err then says why. Registrations come from the Notifier's Register…,
+// WatchMempool and SubscribeBlocks methods; a zero Registration is one that has ended:
+// Events is closed, Cancel does nothing and Err returns a [*NotConstructedError].
 type Registration[E any] struct {
 	// ID identifies the registration in the events it produces (RegistrationID fields).
 	ID     uint64
 	events <-chan E
 	cancel func()
 	err    atomic.Pointer[error]
+
+	zeroOnce sync.Once
+	zero     chan E // the closed channel of a zero Registration
 }
 
 // Events returns the registration's channel. It is the same channel on every call.
-func (r *Registration[E]) Events() <-chan E { return r.events }
+func (r *Registration[E]) Events() <-chan E {
+	if r.events == nil {
+		r.zeroOnce.Do(func() {
+			r.zero = make(chan E)
+			close(r.zero)
+		})
+		return r.zero
+	}
+	return r.events
+}
 
 // Cancel ends the registration and closes Events; queued events are dropped. It is
 // idempotent.
-func (r *Registration[E]) Cancel() { r.cancel() }
+func (r *Registration[E]) Cancel() {
+	if r.cancel != nil {
+		r.cancel()
+	}
+}
 
 // Err returns nil while the registration runs and after it completed or was cancelled, and
 // the reason it stopped otherwise ([ErrClosed] when the Notifier closed).
 func (r *Registration[E]) Err() error {
 	if p := r.err.Load(); p != nil {
 		return *p
+	}
+	if r.events == nil {
+		return notConstructed("Registration", "Notifier.RegisterConf, RegisterSpend, WatchMempool or SubscribeBlocks")
 	}
 	return nil
 }

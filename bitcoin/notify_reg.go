@@ -113,6 +113,9 @@ func newRegistration[E any](n *Notifier) (*Registration[E], *mailbox[E], *atomic
 // [TxConfirmed] when it reaches it, [TxReorged] when the confirming block is disconnected,
 // [TxFinal] (the last event) once the count exceeds the safety limit.
 func (n *Notifier) RegisterConf(ctx context.Context, req ConfRequest) (*Registration[ConfEvent], error) {
+	if err := n.constructed(); err != nil {
+		return nil, err
+	}
 	if req.Txid == (chainhash.Hash{}) && len(req.PkScript) == 0 {
 		return nil, &FieldError{Field: "ConfRequest.Txid", Reason: "need a Txid or a PkScript"}
 	}
@@ -153,6 +156,9 @@ func (n *Notifier) RegisterConf(ctx context.Context, req ConfRequest) (*Registra
 // [SpendReorged] when that block is disconnected, [SpendFinal] (the last event) once the
 // spend is buried deeper than the safety limit.
 func (n *Notifier) RegisterSpend(ctx context.Context, req SpendRequest) (*Registration[SpendEvent], error) {
+	if err := n.constructed(); err != nil {
+		return nil, err
+	}
 	if req.HeightHint < 0 {
 		return nil, &FieldError{Field: "SpendRequest.HeightHint", Reason: "negative"}
 	}
@@ -187,6 +193,9 @@ func (n *Notifier) RegisterSpend(ctx context.Context, req SpendRequest) (*Regist
 // best effort in one respect: a transaction that enters the mempool while the backend is
 // disconnected is not reported (it is still seen when it confirms).
 func (n *Notifier) WatchMempool(ctx context.Context, pkScripts [][]byte) (*Registration[MempoolTx], error) {
+	if err := n.constructed(); err != nil {
+		return nil, err
+	}
 	if len(pkScripts) == 0 {
 		return nil, &FieldError{Field: "pkScripts", Reason: "empty"}
 	}
@@ -219,6 +228,9 @@ func (n *Notifier) WatchMempool(ctx context.Context, pkScripts [][]byte) (*Regis
 // Mempool returns a snapshot of the chain's mempool with the watched transactions
 // ([Notifier.WatchMempool]) that are still in it.
 func (n *Notifier) Mempool(ctx context.Context) (MempoolSnapshot, error) {
+	if err := n.constructed(); err != nil {
+		return MempoolSnapshot{}, err
+	}
 	var seq uint64
 	if err := n.do(ctx, func(context.Context) error { seq = n.trackSeq; return nil }); err != nil {
 		return MempoolSnapshot{}, err

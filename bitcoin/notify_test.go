@@ -19,7 +19,7 @@ import (
 	"github.com/anya-org/anya-go/bus/bustest"
 )
 
-func newNotifier(t *testing.T, c bitcoin.Chain, opts ...bitcoin.NotifierOption) *bitcoin.Notifier {
+func newNotifier(t *testing.T, c bitcoin.Chain, opts ...bitcoin.Option) *bitcoin.Notifier {
 	t.Helper()
 	n, err := bitcoin.NewNotifier(t.Context(), c, opts...)
 	if err != nil {
@@ -86,7 +86,7 @@ func reverse(h []chainhash.Hash) []chainhash.Hash {
 
 func TestReorgDisconnectsBeforeConnects(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	n := newNotifier(t, s.Sim)
+	n := newNotifier(t, s.SimChain())
 	sub := subscribe(t, n, bitcoin.BlockStamp{})
 	old := mine(t, s, 3)
 	if got, exp := take(t, sub, 3), want("+", old...); !slices.Equal(got, exp) {
@@ -114,9 +114,9 @@ func TestDeepReorgReportedFirst(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	deep := bustest.Record[bitcoin.DeepReorg](t, b, bitcoin.TopicDeepReorg)
-	n := newNotifier(t, s.Sim, bitcoin.WithSafetyLimit(3), bitcoin.WithBus(b))
+	n := newNotifier(t, s.SimChain(), bitcoin.WithSafetyLimit(3), bitcoin.WithBus(b))
 	sub := subscribe(t, n, bitcoin.BlockStamp{})
-	fork := s.Sim.Tip()
+	fork := s.SimChain().Tip()
 	old := mine(t, s, 5)
 	take(t, sub, 5)
 	fresh, err := s.Reorg(t.Context(), 5, 6)
@@ -137,7 +137,7 @@ func TestDeepReorgReportedFirst(t *testing.T) {
 
 func TestShallowReorgIsNotDeep(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	n := newNotifier(t, s.Sim, bitcoin.WithSafetyLimit(3))
+	n := newNotifier(t, s.SimChain(), bitcoin.WithSafetyLimit(3))
 	sub := subscribe(t, n, bitcoin.BlockStamp{})
 	old := mine(t, s, 3)
 	take(t, sub, 3)
@@ -154,7 +154,7 @@ func TestShallowReorgIsNotDeep(t *testing.T) {
 
 func TestCheckpointReplay(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	cp := s.Sim.Tip()
+	cp := s.SimChain().Tip()
 	hashes := mine(t, s, 4)
 	// A notifier started at the checkpoint replays what came after it, on the bus too.
 	b, err := bus.New()
@@ -163,7 +163,7 @@ func TestCheckpointReplay(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	rec := bustest.Record[bitcoin.BlockConnected](t, b, bitcoin.TopicBlockConnected)
-	n := newNotifier(t, s.Sim, bitcoin.WithCheckpoint(cp), bitcoin.WithBus(b))
+	n := newNotifier(t, s.SimChain(), bitcoin.WithCheckpoint(cp), bitcoin.WithBus(b))
 	got := take(t, subscribe(t, n, cp), 4)
 	if exp := want("+", hashes...); !slices.Equal(got, exp) {
 		t.Fatalf("replay\n got %v\nwant %v", got, exp)
@@ -184,9 +184,9 @@ func TestCheckpointReplay(t *testing.T) {
 
 func TestCheckpointReorgedOut(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	n := newNotifier(t, s.Sim)
+	n := newNotifier(t, s.SimChain())
 	old := mine(t, s, 2)
-	cp := bitcoin.BlockStamp{Height: s.Sim.Tip().Height, Hash: old[1]}
+	cp := bitcoin.BlockStamp{Height: s.SimChain().Tip().Height, Hash: old[1]}
 	fresh, err := s.Reorg(t.Context(), 2, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -210,9 +210,9 @@ func TestCheckpointReorgedOut(t *testing.T) {
 
 func TestCheckpointBelowWindow(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	cp := s.Sim.Tip()
+	cp := s.SimChain().Tip()
 	hashes := mine(t, s, 12)
-	n := newNotifier(t, s.Sim, bitcoin.WithSafetyLimit(2))
+	n := newNotifier(t, s.SimChain(), bitcoin.WithSafetyLimit(2))
 	got := take(t, subscribe(t, n, cp), 12)
 	if exp := want("+", hashes...); !slices.Equal(got, exp) {
 		t.Fatalf("replay\n got %v\nwant %v", got, exp)
@@ -222,12 +222,13 @@ func TestCheckpointBelowWindow(t *testing.T) {
 func TestCheckpointUnknown(t *testing.T) {
 	s := bitcointest.NewSim(t)
 	bogus := bitcoin.BlockStamp{Height: 3, Hash: chainhash.Hash{9}}
-	_, err := bitcoin.NewNotifier(t.Context(), s.Sim, bitcoin.WithCheckpoint(bogus))
-	var fe *bitcoin.FieldError
-	if !errors.As(err, &fe) || fe.Field != "WithCheckpoint" {
+	_, err := bitcoin.NewNotifier(t.Context(), s.SimChain(), bitcoin.WithCheckpoint(bogus))
+	var oe *bitcoin.OptionError
+	if !errors.As(err, &oe) || oe.Option != "WithCheckpoint" || oe.Value != bogus || !errors.Is(err, bitcoin.ErrInvalidOption) {
 		t.Fatalf("NewNotifier with an unknown checkpoint: %v", err)
 	}
-	n := newNotifier(t, s.Sim)
+	var fe *bitcoin.FieldError
+	n := newNotifier(t, s.SimChain())
 	if _, err := n.SubscribeBlocks(t.Context(), bogus); !errors.As(err, &fe) {
 		t.Fatalf("SubscribeBlocks from an unknown block: %v", err)
 	}
@@ -243,16 +244,16 @@ func TestCheckpointUnknown(t *testing.T) {
 // to a model chain, every event fits and the model ends equal to the chain.
 func TestSlowSubscriberCatchesUp(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	n := newNotifier(t, s.Sim, bitcoin.WithSafetyLimit(2))
+	n := newNotifier(t, s.SimChain(), bitcoin.WithSafetyLimit(2))
 	sub := subscribe(t, n, bitcoin.BlockStamp{})
-	start := s.Sim.Tip()
+	start := s.SimChain().Tip()
 	mine(t, s, 10)
 	if _, err := s.Reorg(t.Context(), 2, 3); err != nil {
 		t.Fatal(err)
 	}
 	model := map[int32]chainhash.Hash{start.Height: start.Hash}
 	tip := start.Height
-	for model[tip] != s.Sim.Tip().Hash {
+	for model[tip] != s.SimChain().Tip().Hash {
 		switch e := bitcointest.Next(t, sub.Events()).(type) {
 		case bitcoin.BlockConnected:
 			if e.Height != tip+1 || e.Header.PrevBlock != model[tip] {
@@ -271,7 +272,7 @@ func TestSlowSubscriberCatchesUp(t *testing.T) {
 		}
 	}
 	for h := start.Height; h <= tip; h++ {
-		if hash, _ := s.Sim.BlockHash(t.Context(), h); hash != model[h] {
+		if hash, _ := s.SimChain().BlockHash(t.Context(), h); hash != model[h] {
 			t.Fatalf("height %d: stream %s, chain %s", h, model[h], hash)
 		}
 	}
@@ -279,7 +280,7 @@ func TestSlowSubscriberCatchesUp(t *testing.T) {
 
 func TestBlocksIteratorEnds(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	n := newNotifier(t, s.Sim)
+	n := newNotifier(t, s.SimChain())
 	ctx, cancel := context.WithCancel(t.Context())
 	mine(t, s, 1)
 	cancel()
@@ -329,9 +330,9 @@ func TestConfLifecycle(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	confirmed := bustest.Record[bitcoin.TxConfirmed](t, b, bitcoin.TopicTxConfirmed)
-	n := newNotifier(t, s.Sim, bitcoin.WithSafetyLimit(4), bitcoin.WithBus(b))
+	n := newNotifier(t, s.SimChain(), bitcoin.WithSafetyLimit(4), bitcoin.WithBus(b))
 	tx, _ := send(t, s, "conf", 10_000)
-	reg, err := n.RegisterConf(t.Context(), bitcoin.ConfRequest{Txid: tx.TxHash(), NumConfs: 2, HeightHint: s.Sim.Tip().Height})
+	reg, err := n.RegisterConf(t.Context(), bitcoin.ConfRequest{Txid: tx.TxHash(), NumConfs: 2, HeightHint: s.SimChain().Tip().Height})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,8 +345,8 @@ func TestConfLifecycle(t *testing.T) {
 	if !ok || ev.Confirmations != 2 || ev.Block.Hash != h[0] || ev.Tx.TxHash() != tx.TxHash() {
 		t.Fatalf("got %#v", ev)
 	}
-	if ev.Block.Height != s.Sim.Tip().Height-1 {
-		t.Fatalf("confirmed at %v, tip %v", ev.Block, s.Sim.Tip())
+	if ev.Block.Height != s.SimChain().Tip().Height-1 {
+		t.Fatalf("confirmed at %v, tip %v", ev.Block, s.SimChain().Tip())
 	}
 	// Final once the count exceeds the safety limit (4): at 5 confirmations.
 	mine(t, s, 3)
@@ -366,9 +367,9 @@ func TestConfLifecycle(t *testing.T) {
 func TestConfHistorical(t *testing.T) {
 	s := bitcointest.NewSim(t)
 	tx, script := send(t, s, "hist", 10_000)
-	start := s.Sim.Tip().Height
+	start := s.SimChain().Tip().Height
 	h := mine(t, s, 3)
-	n := newNotifier(t, s.Sim, bitcoin.WithSafetyLimit(5))
+	n := newNotifier(t, s.SimChain(), bitcoin.WithSafetyLimit(5))
 	// By txid (through the chain's index), already 3 deep: confirmed at once.
 	reg, err := n.RegisterConf(t.Context(), bitcoin.ConfRequest{Txid: tx.TxHash(), NumConfs: 2, HeightHint: start})
 	if err != nil {
@@ -411,9 +412,9 @@ func TestConfHistorical(t *testing.T) {
 
 func TestConfNegativeAndReconfirm(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	n := newNotifier(t, s.Sim)
+	n := newNotifier(t, s.SimChain())
 	tx, _ := send(t, s, "neg", 10_000)
-	reg, err := n.RegisterConf(t.Context(), bitcoin.ConfRequest{Txid: tx.TxHash(), NumConfs: 3, HeightHint: s.Sim.Tip().Height})
+	reg, err := n.RegisterConf(t.Context(), bitcoin.ConfRequest{Txid: tx.TxHash(), NumConfs: 3, HeightHint: s.SimChain().Tip().Height})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,7 +422,7 @@ func TestConfNegativeAndReconfirm(t *testing.T) {
 	nextConf(t, reg) // 1
 	nextConf(t, reg) // 2
 	// Reorg out both blocks, keeping the transaction out of the new branch.
-	if _, err := s.Sim.Reorg(2, 3, simchain.Exclude(tx.TxHash())); err != nil {
+	if _, err := s.SimChain().Reorg(2, 3, simchain.Exclude(tx.TxHash())); err != nil {
 		t.Fatal(err)
 	}
 	if ev, ok := nextConf(t, reg).(bitcoin.TxConfUpdate); !ok || ev.Confirmations != 1 {
@@ -444,7 +445,7 @@ func TestConfNegativeAndReconfirm(t *testing.T) {
 
 func TestSpendLifecycle(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	n := newNotifier(t, s.Sim, bitcoin.WithSafetyLimit(3))
+	n := newNotifier(t, s.SimChain(), bitcoin.WithSafetyLimit(3))
 	key := bitcointest.KeyFromSeed("spend")
 	funding, op, err := s.Wallet().Fund(t.Context(), bitcointest.P2WPKHScript(key), 50_000)
 	if err != nil {
@@ -452,7 +453,7 @@ func TestSpendLifecycle(t *testing.T) {
 	}
 	_ = funding
 	mine(t, s, 1)
-	hint := s.Sim.Tip().Height
+	hint := s.SimChain().Tip().Height
 	reg, err := n.RegisterSpend(t.Context(), bitcoin.SpendRequest{OutPoint: op, HeightHint: hint})
 	if err != nil {
 		t.Fatal(err)
@@ -461,7 +462,7 @@ func TestSpendLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Sim.Broadcast(t.Context(), spendA); err != nil {
+	if _, err := s.SimChain().Broadcast(t.Context(), spendA); err != nil {
 		t.Fatal(err)
 	}
 	h := mine(t, s, 1)
@@ -469,17 +470,17 @@ func TestSpendLifecycle(t *testing.T) {
 		t.Fatalf("got %#v", ev)
 	}
 	// Reorg the spend out and replace it with a conflicting spend.
-	if _, err := s.Sim.Reorg(1, 0); err != nil {
+	if _, err := s.SimChain().Reorg(1, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Sim.Evict(spendA.TxHash()); err != nil {
+	if err := s.SimChain().Evict(spendA.TxHash()); err != nil {
 		t.Fatal(err)
 	}
 	spendB, err := bitcointest.SpendOutput(op, 50_000, key, bitcointest.P2WPKHScript(bitcointest.KeyFromSeed("thief")), 2_000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Sim.Broadcast(t.Context(), spendB); err != nil {
+	if _, err := s.SimChain().Broadcast(t.Context(), spendB); err != nil {
 		t.Fatal(err)
 	}
 	h2 := mine(t, s, 2)
@@ -525,7 +526,7 @@ func TestSpendLifecycle(t *testing.T) {
 // still gets its deep reorg reported, before the disconnect batch that crosses the limit.
 func TestDeepReorgSeenInPieces(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	n := newNotifier(t, s.Sim, bitcoin.WithSafetyLimit(3))
+	n := newNotifier(t, s.SimChain(), bitcoin.WithSafetyLimit(3))
 	sub := subscribe(t, n, bitcoin.BlockStamp{})
 	old := mine(t, s, 4)
 	take(t, sub, 4)
@@ -556,7 +557,7 @@ func TestMempoolWatch(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	onBus := bustest.Record[bitcoin.MempoolTx](t, b, bitcoin.TopicMempoolTx)
-	n := newNotifier(t, s.Sim, bitcoin.WithBus(b))
+	n := newNotifier(t, s.SimChain(), bitcoin.WithBus(b))
 	script := bitcointest.P2WPKHScript(bitcointest.KeyFromSeed("watched"))
 	w, err := n.WatchMempool(t.Context(), [][]byte{script})
 	if err != nil {
@@ -608,7 +609,7 @@ func TestMempoolWatch(t *testing.T) {
 
 func TestRegistrationValidation(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	n := newNotifier(t, s.Sim, bitcoin.WithSafetyLimit(10))
+	n := newNotifier(t, s.SimChain(), bitcoin.WithSafetyLimit(10))
 	ctx := t.Context()
 	cases := []struct {
 		field string
@@ -641,9 +642,16 @@ func TestRegistrationValidation(t *testing.T) {
 			t.Errorf("%s: got %v", c.field, c.err)
 		}
 	}
-	for _, opt := range []bitcoin.NotifierOption{bitcoin.WithSafetyLimit(0), bitcoin.WithRetryBackoff(0, 1), bitcoin.WithCheckpoint(bitcoin.BlockStamp{Height: -1, Hash: chainhash.Hash{1}})} {
-		if _, err := bitcoin.NewNotifier(ctx, s.Sim, opt); !errors.Is(err, bitcoin.ErrInvalidArgument) {
-			t.Errorf("bad option: %v", err)
+	for name, opt := range map[string]bitcoin.Option{
+		"WithSafetyLimit":  bitcoin.WithSafetyLimit(0),
+		"WithRetryBackoff": bitcoin.WithRetryBackoff(0, 1),
+		"WithCheckpoint":   bitcoin.WithCheckpoint(bitcoin.BlockStamp{Height: -1, Hash: chainhash.Hash{1}}),
+		"WithClock":        bitcoin.WithClock(time.Now), // a Sender option
+	} {
+		_, err := bitcoin.NewNotifier(ctx, s.SimChain(), opt)
+		var oe *bitcoin.OptionError
+		if !errors.As(err, &oe) || oe.Option != name || !errors.Is(err, bitcoin.ErrInvalidOption) || !errors.Is(err, bitcoin.ErrInvalidArgument) {
+			t.Errorf("bad option %s: %v", name, err)
 		}
 	}
 	if _, err := bitcoin.NewNotifier(ctx, nil); !errors.Is(err, bitcoin.ErrInvalidArgument) {
@@ -653,7 +661,7 @@ func TestRegistrationValidation(t *testing.T) {
 
 func TestNotifierClose(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	n, err := bitcoin.NewNotifier(t.Context(), s.Sim)
+	n, err := bitcoin.NewNotifier(t.Context(), s.SimChain())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -686,7 +694,7 @@ func TestNotifierClose(t *testing.T) {
 		t.Fatalf("Mempool after Close: %v", err)
 	}
 	// The chain is not the notifier's to close.
-	if _, err := s.Sim.BestBlock(t.Context()); err != nil {
+	if _, err := s.SimChain().BestBlock(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -726,7 +734,7 @@ func (f *flaky) BlockHash(ctx context.Context, h int32) (chainhash.Hash, error) 
 func TestNotifierRetriesWithBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := bitcointest.NewSim(t)
-		f := &flaky{Chain: s.Sim}
+		f := &flaky{Chain: s.SimChain()}
 		n := newNotifier(t, f, bitcoin.WithRetryBackoff(time.Second, 8*time.Second))
 		sub := subscribe(t, n, bitcoin.BlockStamp{})
 		synctest.Wait()

@@ -58,7 +58,9 @@ func (c Coin) resolve() (Coin, error) {
 }
 
 // PSBT is a BIP-174 partially signed transaction. Methods that change it either succeed or
-// leave it unchanged. A PSBT is not safe for concurrent use.
+// leave it unchanged. A PSBT is not safe for concurrent use. Create it with [NewPSBT],
+// [ParsePSBT], [CreatePSBT] or [NewMessagePSBT]: a zero PSBT is empty (no bytes, no
+// transaction) and its methods that can fail return a [*NotConstructedError].
 type PSBT struct {
 	p *psbt.Packet
 }
@@ -190,8 +192,19 @@ func (p *PSBT) checkNonWitnessUTXO(i int) error {
 	return nil
 }
 
+// constructed returns a [*NotConstructedError] for a zero PSBT.
+func (p *PSBT) constructed() error {
+	if p == nil || p.p == nil || p.p.UnsignedTx == nil {
+		return notConstructed("PSBT", "NewPSBT, ParsePSBT or CreatePSBT")
+	}
+	return nil
+}
+
 // Bytes returns the binary serialization.
 func (p *PSBT) Bytes() []byte {
+	if p.constructed() != nil {
+		return nil
+	}
 	var b bytes.Buffer
 	if err := p.p.Serialize(&b); err != nil {
 		return nil
@@ -200,17 +213,32 @@ func (p *PSBT) Bytes() []byte {
 }
 
 // Base64 returns the base64 serialization, the usual text form.
-func (p *PSBT) Base64() string { return base64.StdEncoding.EncodeToString(p.Bytes()) }
+func (p *PSBT) Base64() string {
+	if p.constructed() != nil {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(p.Bytes())
+}
 
 // UnsignedTx returns a copy of the unsigned transaction.
-func (p *PSBT) UnsignedTx() *wire.MsgTx { return p.p.UnsignedTx.Copy() }
+func (p *PSBT) UnsignedTx() *wire.MsgTx {
+	if p.constructed() != nil {
+		return nil
+	}
+	return p.p.UnsignedTx.Copy()
+}
 
 // Clone returns an independent copy.
-func (p *PSBT) Clone() *PSBT { return &PSBT{p: copyPacket(p.p)} }
+func (p *PSBT) Clone() *PSBT {
+	if p.constructed() != nil {
+		return &PSBT{}
+	}
+	return &PSBT{p: copyPacket(p.p)}
+}
 
 // SignalsRBF reports whether the transaction signals replaceability (BIP-125): some input
 // has a sequence number below 0xfffffffe.
-func (p *PSBT) SignalsRBF() bool { return signalsRBF(p.p.UnsignedTx) }
+func (p *PSBT) SignalsRBF() bool { return p.constructed() == nil && signalsRBF(p.p.UnsignedTx) }
 
 func signalsRBF(tx *wire.MsgTx) bool {
 	for _, in := range tx.TxIn {
@@ -239,6 +267,9 @@ func (p *PSBT) prevOut(i int) (*wire.TxOut, bool) {
 // Fee returns inputs minus outputs, or an error when an input's UTXO is unknown, and an
 // *AmountError when the outputs exceed the inputs.
 func (p *PSBT) Fee() (btcutil.Amount, error) {
+	if err := p.constructed(); err != nil {
+		return 0, err
+	}
 	var in, out amountSum
 	for i := range p.p.Inputs {
 		o, ok := p.prevOut(i)
@@ -290,6 +321,9 @@ func (f fetcherFunc) FetchPrevOutput(op wire.OutPoint) *wire.TxOut { return f(op
 // scripts and, for taproot multisig, the internal key and leaf. c.OutPoint must be input
 // i's outpoint.
 func (p *PSBT) AddCoin(i int, c Coin) error {
+	if err := p.constructed(); err != nil {
+		return err
+	}
 	if i < 0 || i >= len(p.p.Inputs) {
 		return psbtErr(ErrInvalidPSBT, i, "no such input")
 	}
@@ -379,6 +413,9 @@ func checkCoinScripts(pk, redeem, ws []byte) (segwit bool, err error) {
 // AddKeyOrigin records that pub derives from the master key with the given fingerprint
 // along path (BIP-32), on every input and output whose scripts involve pub.
 func (p *PSBT) AddKeyOrigin(pub *btcec.PublicKey, masterFingerprint uint32, path []uint32) error {
+	if err := p.constructed(); err != nil {
+		return err
+	}
 	if pub == nil {
 		return fmt.Errorf("%w: nil public key", ErrInvalidKey)
 	}
@@ -463,6 +500,9 @@ func scriptPushesData(script, data []byte) bool {
 
 // SetSighashType sets the signature hash type signers must use for input i.
 func (p *PSBT) SetSighashType(i int, t txscript.SigHashType) error {
+	if err := p.constructed(); err != nil {
+		return err
+	}
 	if i < 0 || i >= len(p.p.Inputs) {
 		return psbtErr(ErrInvalidPSBT, i, "no such input")
 	}
@@ -473,6 +513,9 @@ func (p *PSBT) SetSighashType(i int, t txscript.SigHashType) error {
 // SetLockTime sets the unsigned transaction's lock time. It fails once any input carries a
 // signature, since signatures commit to it.
 func (p *PSBT) SetLockTime(lt uint32) error {
+	if err := p.constructed(); err != nil {
+		return err
+	}
 	if p.hasSignatures() {
 		return psbtErr(ErrInvalidPSBT, -1, "cannot change the lock time of a signed PSBT")
 	}
@@ -491,12 +534,23 @@ func (p *PSBT) hasSignatures() bool {
 }
 
 // IsComplete reports whether every input is finalized.
-func (p *PSBT) IsComplete() bool { return p.p.IsComplete() }
+func (p *PSBT) IsComplete() bool { return p.constructed() == nil && p.p.IsComplete() }
 
 // Combine merges the data of others into p (BIP-174 combiner). All must describe the same
 // unsigned transaction; on error p is unchanged. Where two PSBTs hold different values for
 // the same key, p's value wins. Unknown and proprietary fields are kept and ordered by key.
 func (p *PSBT) Combine(others ...*PSBT) error {
+	if err := p.constructed(); err != nil {
+		return err
+	}
+	for n, o := range others {
+		if o == nil {
+			return psbtErr(ErrInvalidPSBT, -1, "psbt %d is nil", n)
+		}
+		if err := o.constructed(); err != nil {
+			return err
+		}
+	}
 	merged := p.Clone()
 	want := p.p.UnsignedTx.TxHash()
 	for n, o := range others {

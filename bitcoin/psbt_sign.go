@@ -57,6 +57,9 @@ func (p *PSBT) checkSigner(i int) error {
 // Signatures use the input's sighash type, SIGHASH_ALL (ECDSA) or SIGHASH_DEFAULT
 // (Schnorr) when none is set.
 func (p *PSBT) Sign(keys ...*btcec.PrivateKey) (int, error) {
+	if err := p.constructed(); err != nil {
+		return 0, err
+	}
 	for i := range p.p.Inputs {
 		if err := p.checkSigner(i); err != nil {
 			return 0, err
@@ -225,6 +228,9 @@ func (p *PSBT) signTaproot(i int, key *btcec.PrivateKey, prev *wire.TxOut, hashe
 // taproot input i must sign — the message for a MuSig2 session. Every input's UTXO must be
 // known.
 func (p *PSBT) TaprootKeySpendSigHash(i int) ([]byte, error) {
+	if err := p.constructed(); err != nil {
+		return nil, err
+	}
 	if i < 0 || i >= len(p.p.Inputs) {
 		return nil, psbtErr(ErrInvalidPSBT, i, "no such input")
 	}
@@ -264,6 +270,9 @@ func (p *PSBT) SetTaprootKeySpendSig(i int, sig []byte) error {
 // input finalizer). It is all or nothing: if an input lacks signatures or data, a
 // *PSBTError wrapping ErrPSBTIncomplete names it and p is unchanged.
 func (p *PSBT) Finalize() error {
+	if err := p.constructed(); err != nil {
+		return err
+	}
 	work := p.Clone()
 	for i := range work.p.Inputs {
 		if err := work.finalizeInput(i); err != nil {
@@ -429,6 +438,9 @@ func parseTapscriptMultisig(script []byte) (keys [][]byte, k int, ok bool) {
 // rejected by the network is never handed out. Every input must be finalized and have UTXO
 // data.
 func (p *PSBT) Extract() (*wire.MsgTx, error) {
+	if err := p.constructed(); err != nil {
+		return nil, err
+	}
 	if !p.p.IsComplete() {
 		for i := range p.p.Inputs {
 			if p.p.Inputs[i].FinalScriptSig == nil && p.p.Inputs[i].FinalScriptWitness == nil {

@@ -23,6 +23,9 @@ const MaxSendKeyLen = 256
 // with outputs outside 0..btcutil.MaxSatoshi (or summing above it) is refused with an
 // [*AmountError] before the chain is asked anything.
 func Broadcast(ctx context.Context, c Chain, tx *wire.MsgTx) (chainhash.Hash, error) {
+	if c == nil {
+		return chainhash.Hash{}, &FieldError{Field: "chain", Reason: "nil Chain"}
+	}
 	if tx == nil {
 		return chainhash.Hash{}, &FieldError{Field: "tx", Reason: "nil transaction"}
 	}
@@ -113,27 +116,11 @@ func cloneRecord(r SendRecord) SendRecord {
 	return r
 }
 
-// SenderOption configures [NewSender].
-type SenderOption func(*senderConfig)
-
-type senderConfig struct {
-	log       *slog.Logger
-	now       func() time.Time
-	publisher publisher
-}
-
-// WithSenderLogger sets the logger. Defaults to a logger that discards everything.
-func WithSenderLogger(l *slog.Logger) SenderOption { return func(c *senderConfig) { c.log = l } }
-
-// WithSenderClock sets the clock that stamps records. Defaults to time.Now.
-func WithSenderClock(now func() time.Time) SenderOption {
-	return func(c *senderConfig) { c.now = now }
-}
-
 // Sender broadcasts transactions under idempotency keys: the first transaction sent for a
 // key is recorded before it is broadcast, and a later call with the same key re-sends that
 // transaction (a no-op if the chain has it) instead of a new one. It is safe for concurrent
-// use and owns no goroutines.
+// use and owns no goroutines. Create it with [NewSender]: every method of a zero Sender
+// returns a [*NotConstructedError].
 type Sender struct {
 	chain     Chain
 	store     SendStore
@@ -143,10 +130,10 @@ type Sender struct {
 }
 
 // NewSender returns a Sender that broadcasts on c and keeps its records in store.
-func NewSender(c Chain, store SendStore, opts ...SenderOption) (*Sender, error) {
-	cfg := senderConfig{now: time.Now}
-	for _, o := range opts {
-		o(&cfg)
+func NewSender(c Chain, store SendStore, opts ...Option) (*Sender, error) {
+	cfg, err := newConfig(forSender, opts)
+	if err != nil {
+		return nil, err
 	}
 	if c == nil {
 		return nil, &FieldError{Field: "chain", Reason: "nil Chain"}
@@ -154,13 +141,15 @@ func NewSender(c Chain, store SendStore, opts ...SenderOption) (*Sender, error) 
 	if store == nil {
 		return nil, &FieldError{Field: "store", Reason: "nil SendStore"}
 	}
-	if cfg.now == nil {
-		return nil, &FieldError{Field: "WithSenderClock", Reason: "nil clock"}
-	}
-	if cfg.log == nil {
-		cfg.log = slog.New(slog.DiscardHandler)
-	}
 	return &Sender{chain: c, store: store, log: cfg.log, now: cfg.now, publisher: cfg.publisher}, nil
+}
+
+// constructed returns a [*NotConstructedError] for a zero Sender.
+func (s *Sender) constructed() error {
+	if s == nil || s.chain == nil {
+		return notConstructed("Sender", "NewSender")
+	}
+	return nil
 }
 
 func checkKey(key string) error {
@@ -186,6 +175,9 @@ func checkKey(key string) error {
 // with outputs out of range is refused with an [*AmountError] before anything is looked up
 // or recorded.
 func (s *Sender) Send(ctx context.Context, key string, tx *wire.MsgTx) (chainhash.Hash, error) {
+	if err := s.constructed(); err != nil {
+		return chainhash.Hash{}, err
+	}
 	if err := checkKey(key); err != nil {
 		return chainhash.Hash{}, err
 	}
@@ -212,6 +204,9 @@ func (s *Sender) Send(ctx context.Context, key string, tx *wire.MsgTx) (chainhas
 // transaction is re-broadcast and build is not called; otherwise build's transaction is sent
 // as by Send.
 func (s *Sender) SendFunc(ctx context.Context, key string, build func(context.Context) (*wire.MsgTx, error)) (chainhash.Hash, error) {
+	if err := s.constructed(); err != nil {
+		return chainhash.Hash{}, err
+	}
 	if err := checkKey(key); err != nil {
 		return chainhash.Hash{}, err
 	}
@@ -221,6 +216,9 @@ func (s *Sender) SendFunc(ctx context.Context, key string, build func(context.Co
 		return s.resend(ctx, rec)
 	case !errors.Is(err, ErrNotFound):
 		return chainhash.Hash{}, fmt.Errorf("bitcoin: send store: %w", err)
+	}
+	if build == nil {
+		return chainhash.Hash{}, &FieldError{Field: "build", Reason: "nil function"}
 	}
 	tx, err := build(ctx)
 	if err != nil {
@@ -237,6 +235,9 @@ func (s *Sender) SendFunc(ctx context.Context, key string, build func(context.Co
 
 // Record returns the record stored under key (an error matching [ErrNotFound] if none).
 func (s *Sender) Record(ctx context.Context, key string) (SendRecord, error) {
+	if err := s.constructed(); err != nil {
+		return SendRecord{}, err
+	}
 	return s.store.Get(ctx, key)
 }
 

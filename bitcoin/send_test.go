@@ -22,7 +22,7 @@ func TestMemSendStoreSuite(t *testing.T) {
 	bitcointest.RunSendStoreSuite(t, func(*testing.T) bitcoin.SendStore { return bitcoin.NewMemSendStore() })
 }
 
-func newSender(t *testing.T, c bitcoin.Chain, opts ...bitcoin.SenderOption) (*bitcoin.Sender, *bitcoin.MemSendStore) {
+func newSender(t *testing.T, c bitcoin.Chain, opts ...bitcoin.Option) (*bitcoin.Sender, *bitcoin.MemSendStore) {
 	t.Helper()
 	store := bitcoin.NewMemSendStore()
 	s, err := bitcoin.NewSender(c, store, opts...)
@@ -62,7 +62,7 @@ func TestSendIdempotent(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	sent := bustest.Record[bitcoin.TxBroadcast](t, b, bitcoin.TopicTxBroadcast)
-	snd, _ := newSender(t, s.Sim, bitcoin.WithSenderBus(b))
+	snd, _ := newSender(t, s.SimChain(), bitcoin.WithBus(b))
 	tx := build(t, s, "pay", 40_000)
 	for range 3 {
 		id, err := snd.Send(t.Context(), "payment-1", tx)
@@ -70,11 +70,11 @@ func TestSendIdempotent(t *testing.T) {
 			t.Fatalf("Send = %s, %v", id, err)
 		}
 	}
-	if ids := mempoolIDs(t, s.Sim); len(ids) != 1 || ids[0] != tx.TxHash() {
+	if ids := mempoolIDs(t, s.SimChain()); len(ids) != 1 || ids[0] != tx.TxHash() {
 		t.Fatalf("mempool %v, want just %s", ids, tx.TxHash())
 	}
 	// Broadcast (no key) is idempotent too, before and after confirmation.
-	if id, err := bitcoin.Broadcast(t.Context(), s.Sim, tx); err != nil || id != tx.TxHash() {
+	if id, err := bitcoin.Broadcast(t.Context(), s.SimChain(), tx); err != nil || id != tx.TxHash() {
 		t.Fatalf("Broadcast = %s, %v", id, err)
 	}
 	mine(t, s, 1)
@@ -89,7 +89,7 @@ func TestSendIdempotent(t *testing.T) {
 
 func TestSendRefusesSecondTransaction(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	snd, _ := newSender(t, s.Sim)
+	snd, _ := newSender(t, s.SimChain())
 	first := build(t, s, "a", 40_000)
 	if _, err := snd.Send(t.Context(), "k", first); err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func TestSendRefusesSecondTransaction(t *testing.T) {
 	if !errors.Is(err, bitcoin.ErrKeyConflict) {
 		t.Fatalf("second transaction under the same key: %v, want ErrKeyConflict", err)
 	}
-	if _, err := s.Sim.Tx(t.Context(), second.TxHash()); !errors.Is(err, bitcoin.ErrNotFound) {
+	if _, err := s.SimChain().Tx(t.Context(), second.TxHash()); !errors.Is(err, bitcoin.ErrNotFound) {
 		t.Fatalf("the refused transaction reached the chain (%v)", err)
 	}
 	rec, err := snd.Record(t.Context(), "k")
@@ -110,7 +110,7 @@ func TestSendRefusesSecondTransaction(t *testing.T) {
 
 func TestSendFuncBuildsOnce(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	snd, _ := newSender(t, s.Sim)
+	snd, _ := newSender(t, s.SimChain())
 	var builds atomic.Int32
 	buildFn := func(ctx context.Context) (*wire.MsgTx, error) {
 		builds.Add(1)
@@ -139,7 +139,7 @@ func TestSendFuncBuildsOnce(t *testing.T) {
 
 func TestSendRejectedLeavesKeyFree(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	snd, _ := newSender(t, s.Sim)
+	snd, _ := newSender(t, s.SimChain())
 	bad := build(t, s, "bad", 40_000)
 	bad.TxIn[0].Witness[0][5] ^= 1
 	_, err := snd.Send(t.Context(), "k", bad)
@@ -160,7 +160,7 @@ func TestSendRejectedLeavesKeyFree(t *testing.T) {
 // SendFunc again: the recorded transaction goes out, and build is not called.
 func TestSendResumesRecordedTransaction(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	snd, store := newSender(t, s.Sim)
+	snd, store := newSender(t, s.SimChain())
 	tx := build(t, s, "resume", 40_000)
 	var raw bytes.Buffer
 	if err := tx.Serialize(&raw); err != nil {
@@ -176,14 +176,14 @@ func TestSendResumesRecordedTransaction(t *testing.T) {
 	if err != nil || id != tx.TxHash() {
 		t.Fatalf("SendFunc = %s, %v", id, err)
 	}
-	if ids := mempoolIDs(t, s.Sim); len(ids) != 1 || ids[0] != tx.TxHash() {
+	if ids := mempoolIDs(t, s.SimChain()); len(ids) != 1 || ids[0] != tx.TxHash() {
 		t.Fatalf("mempool %v", ids)
 	}
 }
 
 func TestSendConcurrentSameKey(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	snd, _ := newSender(t, s.Sim)
+	snd, _ := newSender(t, s.SimChain())
 	const n = 8
 	txs := make([]*wire.MsgTx, n)
 	for i := range txs {
@@ -211,14 +211,14 @@ func TestSendConcurrentSameKey(t *testing.T) {
 	if winners != 1 {
 		t.Fatalf("%d sends succeeded, want 1", winners)
 	}
-	if got := mempoolIDs(t, s.Sim); len(got) != 1 || got[0] != winner {
+	if got := mempoolIDs(t, s.SimChain()); len(got) != 1 || got[0] != winner {
 		t.Fatalf("mempool %v, want only %s", got, winner)
 	}
 }
 
 func TestSendValidation(t *testing.T) {
 	s := bitcointest.NewSim(t)
-	snd, _ := newSender(t, s.Sim)
+	snd, _ := newSender(t, s.SimChain())
 	tx := build(t, s, "v", 10_000)
 	for _, c := range []struct {
 		name string
@@ -230,11 +230,11 @@ func TestSendValidation(t *testing.T) {
 			return err
 		}()},
 		{"nil tx", func() error { _, err := snd.Send(t.Context(), "k", nil); return err }()},
-		{"nil tx broadcast", func() error { _, err := bitcoin.Broadcast(t.Context(), s.Sim, nil); return err }()},
+		{"nil tx broadcast", func() error { _, err := bitcoin.Broadcast(t.Context(), s.SimChain(), nil); return err }()},
 		{"nil chain", func() error { _, err := bitcoin.NewSender(nil, bitcoin.NewMemSendStore()); return err }()},
-		{"nil store", func() error { _, err := bitcoin.NewSender(s.Sim, nil); return err }()},
+		{"nil store", func() error { _, err := bitcoin.NewSender(s.SimChain(), nil); return err }()},
 		{"nil clock", func() error {
-			_, err := bitcoin.NewSender(s.Sim, bitcoin.NewMemSendStore(), bitcoin.WithSenderClock(nil))
+			_, err := bitcoin.NewSender(s.SimChain(), bitcoin.NewMemSendStore(), bitcoin.WithClock(nil))
 			return err
 		}()},
 	} {

@@ -19,7 +19,7 @@ func TestAddressUTXOsAndBalance(t *testing.T) {
 	if _, _, err := s.Wallet().Fund(t.Context(), w.PkScript(), 5_000); err != nil {
 		t.Fatal(err)
 	}
-	us, err := bitcoin.AddressUTXOs(t.Context(), s.Sim, w.Address())
+	us, err := bitcoin.AddressUTXOs(t.Context(), s.SimChain(), w.Address())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestAddressUTXOsAndBalance(t *testing.T) {
 	if conf != 70_000 || unconf != 5_000 {
 		t.Fatalf("balance %v confirmed, %v unconfirmed", conf, unconf)
 	}
-	lookup := bitcoin.PrevOutLookup(s.Sim)
+	lookup := bitcoin.PrevOutLookup(s.SimChain())
 	out, err := lookup(t.Context(), us[0].OutPoint)
 	if err != nil || out.Value != 70_000 {
 		t.Fatalf("PrevOutLookup = %v, %v", out, err)
@@ -42,10 +42,10 @@ func TestAddressUTXOsAndBalance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bitcoin.AddressUTXOs(t.Context(), s.Sim, mainnet); !errors.Is(err, bitcoin.ErrInvalidArgument) {
+	if _, err := bitcoin.AddressUTXOs(t.Context(), s.SimChain(), mainnet); !errors.Is(err, bitcoin.ErrInvalidArgument) {
 		t.Fatalf("mainnet address on regtest: %v", err)
 	}
-	if _, err := bitcoin.AddressUTXOs(t.Context(), s.Sim, nil); !errors.Is(err, bitcoin.ErrInvalidArgument) {
+	if _, err := bitcoin.AddressUTXOs(t.Context(), s.SimChain(), nil); !errors.Is(err, bitcoin.ErrInvalidArgument) {
 		t.Fatalf("nil address: %v", err)
 	}
 }
@@ -57,7 +57,7 @@ func TestChainFeatureLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lookup := bitcoin.ChainFeatureLookup(s.Sim)
+	lookup := bitcoin.ChainFeatureLookup(s.SimChain())
 	out, h, found, err := lookup.PrevOutput(ctx, wire.OutPoint{Hash: tx.TxHash()})
 	if err != nil || !found || out.Value != 30_000 || h != -1 {
 		t.Fatalf("PrevOutput of a mempool output = %v, %d, %v, %v", out, h, found, err)
@@ -73,7 +73,7 @@ func TestChainFeatureLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vec, err := ex.Tx(ctx, tx, s.Sim.Tip().Height-1, nil)
+	vec, err := ex.Tx(ctx, tx, s.SimChain().Tip().Height-1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ func Example() {
 	ctx := context.Background()
 	host, _ := didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)
 	user, _ := didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)
-	resolver, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	resolver, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	node, _ := dwn.New(resolver)
 	defer node.Close()
 

@@ -29,7 +29,7 @@ func newWorld(t testing.TB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := did.NewResolver([]did.MethodResolver{didkey.New()})
+	r, err := did.NewResolver(did.WithMethods(didkey.New()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"io"
-	"log/slog"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -19,6 +17,9 @@ import (
 
 // Bus is a typed publish/subscribe event bus. Create one with New; it is safe for concurrent use.
 // Close or Drain it when done: it owns one goroutine per subscription lane.
+//
+// The zero Bus is not usable: Publish and Subscribe return a *NotConstructedError naming New,
+// Close and Drain return nil, and it has no subscriptions and no stats.
 type Bus struct {
 	cfg config
 
@@ -51,6 +52,8 @@ type Bus struct {
 	closeOnce sync.Once
 	drainMu   sync.Mutex
 
+	pubCfgs sync.Pool // *publishConfig, for Publish calls with options
+
 	// tracer is nil unless WithTracerProvider gave a provider that is not the no-op one: the
 	// publish and handling paths test it and do nothing more when it is nil.
 	tracer     trace.Tracer
@@ -76,21 +79,12 @@ type route struct {
 	stats *topicStats
 }
 
-// New returns a bus configured by opts.
+// New returns a bus configured by opts. An invalid option makes it return an *OptionError
+// naming it, and construct nothing.
 func New(opts ...Option) (*Bus, error) {
-	cfg := config{
-		logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-		queueSize: DefaultQueueSize,
-		policy:    DefaultPolicy,
-		maxTopics: DefaultMaxTopics,
-	}
-	for _, o := range opts {
-		if o == nil {
-			return nil, &OptionError{Option: "Option", Reason: "nil option"}
-		}
-		if err := o(&cfg); err != nil {
-			return nil, err
-		}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
 	}
 	b := &Bus{
 		cfg:   cfg,
@@ -198,35 +192,34 @@ func (b *Bus) stamp(ctx context.Context, m *Meta, n uint64, topic string, opts [
 			m.CorrelationID = p.id
 		}
 	}
-	for i := range opts {
-		o := &opts[i]
-		switch o.kind {
-		case optKey:
-			m.Key = o.s1
-		case optSource:
-			m.Source = o.s1
-		case optHeader:
-			if m.Headers == nil {
-				m.Headers = make(Headers, 1)
-			}
-			m.Headers[o.s1] = o.s2
-		case optHeaders:
-			if m.Headers == nil {
-				m.Headers = make(Headers, len(o.headers))
-			}
-			for k, v := range o.headers {
-				m.Headers[k] = v
-			}
-		case optCause:
-			m.CausationID, m.CorrelationID = o.parent.id, o.parent.corr
-			if m.CorrelationID.IsZero() {
-				m.CorrelationID = o.parent.id
-			}
-		case optCorrelation:
-			m.CorrelationID = o.parent.corr
-		}
+	if len(opts) > 0 {
+		b.applyPublishOptions(m, opts)
 	}
 }
+
+// applyPublishOptions applies opts to m. They write a pooled configuration rather than m, which
+// then does not escape to the heap: a Publish with options allocates nothing unless an option
+// does (headers).
+func (b *Bus) applyPublishOptions(m *Meta, opts []PublishOption) {
+	c, _ := b.pubCfgs.Get().(*publishConfig)
+	if c == nil {
+		c = new(publishConfig)
+	}
+	c.m = *m
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	*m = c.m
+	c.m = Meta{}
+	b.pubCfgs.Put(c)
+}
+
+// constructed reports whether b was made by New.
+func (b *Bus) constructed() bool { return b != nil && b.ctx != nil }
+
+func notBus() error { return &NotConstructedError{Type: "Bus", Constructor: "New"} }
 
 // addSub registers s and reserves n goroutines in the bus's WaitGroup, unless the bus is closed.
 func (b *Bus) addSub(s subscription, n int) error {
@@ -272,6 +265,9 @@ func (b *Bus) allSubs() []subscription {
 // Close waits for running handler calls to return and every goroutine of the bus to exit. It is
 // idempotent and always returns nil.
 func (b *Bus) Close() error {
+	if !b.constructed() {
+		return nil
+	}
 	b.closeOnce.Do(func() {
 		b.mu.Lock()
 		b.state.Store(stateClosed)
@@ -299,6 +295,9 @@ func (b *Bus) Close() error {
 // If ctx ends first, Drain closes the bus at once, discarding what is still queued, and returns
 // ctx.Err(). It must not be called from a handler.
 func (b *Bus) Drain(ctx context.Context) error {
+	if !b.constructed() {
+		return nil
+	}
 	b.drainMu.Lock()
 	defer b.drainMu.Unlock()
 	b.mu.Lock()
@@ -381,10 +380,18 @@ func (b *Bus) settle(ctx context.Context, flush bool) error {
 }
 
 // Subscriptions returns the current number of subscriptions.
-func (b *Bus) Subscriptions() int { return len(b.allSubs()) }
+func (b *Bus) Subscriptions() int {
+	if !b.constructed() {
+		return 0
+	}
+	return len(b.allSubs())
+}
 
 // Stats returns a snapshot of the per-topic counters, sorted by topic.
 func (b *Bus) Stats() []TopicStats {
+	if !b.constructed() {
+		return nil
+	}
 	b.mu.Lock()
 	out := make([]TopicStats, 0, len(b.stats)+1)
 	for _, ts := range b.stats {

@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -34,19 +35,33 @@ func TestConformanceMemTransport(t *testing.T) {
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {
-	for name, o := range map[string]bus.Option{
-		"queue":     bus.WithDefaultQueueSize(0),
-		"policy":    bus.WithDefaultPolicy(bus.Policy(9)),
-		"topics":    bus.WithMaxTopics(-1),
-		"clock":     bus.WithClock(nil),
-		"logger":    bus.WithLogger(nil),
-		"transport": bus.WithTransport(nil, nil),
-		"mw":        bus.WithMiddleware(nil),
+	for _, c := range []struct {
+		option string
+		o      bus.Option
+		value  any
+	}{
+		{"WithDefaultQueueSize", bus.WithDefaultQueueSize(0), 0},
+		{"WithDefaultPolicy", bus.WithDefaultPolicy(bus.Policy(9)), bus.Policy(9)},
+		{"WithMaxTopics", bus.WithMaxTopics(-1), -1},
+		{"WithClock", bus.WithClock(nil), nil},
+		{"WithLogger", bus.WithLogger(nil), nil},
+		{"WithTransport", bus.WithTransport(nil, nil), nil},
+		{"WithMiddleware", bus.WithMiddleware(bus.Correlate(), nil), nil},
 	} {
 		var oe *bus.OptionError
-		if _, err := bus.New(o); !errors.As(err, &oe) || !errors.Is(err, bus.ErrInvalidOption) {
-			t.Errorf("%s: err = %v, want *OptionError", name, err)
+		b, err := bus.New(bus.WithDefaultSource("ok"), c.o)
+		if !errors.As(err, &oe) || !errors.Is(err, bus.ErrInvalidOption) || b != nil {
+			t.Errorf("%s: New = %v, %v, want nil and an *OptionError", c.option, b, err)
+			continue
 		}
+		if oe.Option != c.option || oe.Value != c.value || !strings.Contains(err.Error(), c.option) {
+			t.Errorf("%s: *OptionError %+v (%q) names the wrong option or value", c.option, oe, err)
+		}
+	}
+	// Nil options are skipped; the last of two settings of one option wins, and is what is
+	// validated.
+	if _, err := bus.New(nil, bus.WithDefaultQueueSize(0), bus.WithDefaultQueueSize(1)); err != nil {
+		t.Errorf("New with a nil option and an overridden queue size: %v", err)
 	}
 }
 
@@ -89,13 +104,13 @@ func TestIDText(t *testing.T) {
 	}
 }
 
-// The Retry middleware's waits double from the given backoff; synctest's fake clock shows the
+// The RetryHandler middleware's waits double from the given backoff; synctest's fake clock shows the
 // exact schedule without sleeping.
 func TestRetryBackoffSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var at []time.Duration
 		start := time.Now()
-		h := bus.Retry(4, 10*time.Millisecond)(func(context.Context, *bus.Meta) error {
+		h := bus.RetryHandler(4, 10*time.Millisecond)(func(context.Context, *bus.Meta) error {
 			at = append(at, time.Since(start))
 			return errors.New("again")
 		})
@@ -119,7 +134,7 @@ func TestRetryStopsWhenContextEnds(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 25*time.Millisecond)
 		defer cancel()
 		calls := 0
-		h := bus.Retry(10, 10*time.Millisecond)(func(context.Context, *bus.Meta) error {
+		h := bus.RetryHandler(10, 10*time.Millisecond)(func(context.Context, *bus.Meta) error {
 			calls++
 			return errors.New("again")
 		})
@@ -132,7 +147,7 @@ func TestRetryStopsWhenContextEnds(t *testing.T) {
 
 func TestTimeoutMiddleware(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := bus.Timeout(time.Second)(func(ctx context.Context, _ *bus.Meta) error {
+		h := bus.TimeoutHandler(time.Second)(func(ctx context.Context, _ *bus.Meta) error {
 			<-ctx.Done()
 			return ctx.Err()
 		})

@@ -41,9 +41,9 @@
 // # Failures
 //
 // A handler's panic is recovered and becomes a *PanicError; it never crashes the host.
-// Middleware (Retry, Timeout, Correlate, or the host's own) wraps handler calls; DeadLetter
-// republishes messages a handler finally fails on; ErrorFunc and the logger are told about every
-// failure. Filter skips messages before they take queue room.
+// Middleware (RetryHandler, TimeoutHandler, Correlate, or the host's own) wraps handler calls;
+// DeadLetter republishes messages a handler finally fails on; ErrorFunc and the logger are told
+// about every failure. Filter skips messages before they take queue room.
 //
 // # What Publish promises
 //
@@ -101,4 +101,23 @@
 // and it is counted failed and dead-lettered only when the transport gives up. Group makes
 // subscriptions — in any process attached to a GroupTransport — share a pattern's messages.
 // An asynchronous transport implements Flusher, which Drain uses before settling.
+//
+// # Conventions
+//
+// The SDK has one option style. A constructor takes options of one type, Option, a
+// func(*config) over an unexported configuration: it applies the defaults, then the options in
+// order, then validates the whole configuration once and returns a typed *OptionError naming
+// the offending option, its value and the reason (it matches the package's ErrInvalidOption
+// with errors.Is). Option constructors never fail and never panic, and each option's
+// documentation ends with its default. Time comes from WithClock(now func() time.Time),
+// time.Now by default; timers and sleeps use package time, so tests fake time with
+// testing/synctest. Logs go to WithLogger(*slog.Logger), silent by default. The zero value of an
+// exported type either works as documented or returns an error naming its constructor (it
+// matches the package's ErrNotConstructed with errors.Is); it never panics.
+//
+// Per-call options have the same shape: Subscribe takes SubscribeOptions and Publish takes
+// PublishOptions, funcs over an unexported configuration like Option; Subscribe validates its
+// options once in the same way, and publish options cannot be invalid. Nil options are skipped.
+// The zero Bus and Subscription return a *NotConstructedError naming New and Subscribe; the zero
+// MemTransport is ready to use.
 package bus

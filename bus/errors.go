@@ -25,6 +25,8 @@ var (
 	ErrTypeMismatch = errors.New("bus: payload type mismatch")
 	// ErrInvalidOption is wrapped by the *OptionError returned for an invalid option value.
 	ErrInvalidOption = errors.New("bus: invalid option")
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Bus or Subscription.
+	ErrNotConstructed = errors.New("bus: not constructed")
 )
 
 // TopicError describes a malformed topic or pattern.
@@ -39,18 +41,37 @@ func (e *TopicError) Error() string { return fmt.Sprintf("%v %q: %s", e.err, e.T
 // Unwrap returns ErrInvalidTopic or ErrInvalidPattern.
 func (e *TopicError) Unwrap() error { return e.err }
 
-// OptionError names an option whose value is out of range.
+// OptionError names an option (or an argument, such as Subscribe's "handler") whose value New
+// or Subscribe refuses; nothing is constructed or subscribed. It matches ErrInvalidOption.
 type OptionError struct {
-	Option string
-	Reason string
+	Option string // e.g. "WithDefaultQueueSize", "QueueSize"
+	Value  any    // the rejected value (nil for a nil function or interface)
+	Reason string // what a valid value looks like
 }
 
 func (e *OptionError) Error() string {
-	return fmt.Sprintf("bus: invalid option %s: %s", e.Option, e.Reason)
+	if e.Value == nil {
+		return fmt.Sprintf("bus: invalid option %s: %s", e.Option, e.Reason)
+	}
+	return fmt.Sprintf("bus: invalid option %s = %v: %s", e.Option, e.Value, e.Reason)
 }
 
 // Unwrap returns ErrInvalidOption.
 func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// NotConstructedError is returned by the methods of a zero Bus or Subscription that can fail:
+// it names the function that makes a usable one. It matches ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // the zero value's type, e.g. "Bus"
+	Constructor string // the function that creates a usable one, e.g. "New"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "bus: a zero " + e.Type + " is not usable: create it with bus." + e.Constructor
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
 
 // PanicError is what a panicking handler's call turns into. The host process keeps running.
 type PanicError struct {

@@ -57,7 +57,7 @@ func ExampleDeadLetter() {
 	})
 	_, _ = bus.Subscribe(b, "payments.requested", func(ctx context.Context, e bus.Envelope[string]) error {
 		return errors.New("insufficient funds")
-	}, bus.Use(bus.Retry(3, 0)), bus.DeadLetter("payments.failed"))
+	}, bus.Use(bus.RetryHandler(3, 0)), bus.DeadLetter("payments.failed"))
 
 	_ = bus.Publish(ctx, b, "payments.requested", "pay alice 1000 sat")
 	_ = b.Drain(ctx)
@@ -163,4 +163,63 @@ func ExampleWithTracerProvider() {
 	// bus.publish in the trace: true
 	// poll node in the trace: true
 	// update wallet in the trace: true
+}
+
+// Publish options are funcs like the other options: per-call metadata of one message.
+func ExamplePublishOption() {
+	ctx := context.Background()
+	b, _ := bus.New(bus.WithDefaultSource("node"))
+	_, _ = bus.Subscribe(b, "payments.sent", func(ctx context.Context, e bus.Envelope[string]) error {
+		fmt.Printf("%s key=%s source=%s channel=%s\n", e.Payload, e.Key, e.Source, e.Headers.Get("channel"))
+		return nil
+	})
+	_ = bus.Publish(ctx, b, "payments.sent", "pay-1", bus.WithKey("alice"), bus.WithHeader("channel", "api"))
+	_ = bus.Publish(ctx, b, "payments.sent", "pay-2", bus.WithKey("bob"), bus.WithSource("cli"))
+	_ = b.Drain(ctx)
+	// Output:
+	// pay-1 key=alice source=node channel=api
+	// pay-2 key=bob source=cli channel=
+}
+
+// RetryHandler re-runs a failing handler in the subscription's goroutine before the failure
+// counts.
+func ExampleRetryHandler() {
+	ctx := context.Background()
+	b, _ := bus.New()
+	calls := 0
+	_, _ = bus.Subscribe(b, "jobs", func(ctx context.Context, e bus.Envelope[string]) error {
+		calls++
+		if calls < 3 {
+			return errors.New("flaky")
+		}
+		fmt.Printf("%s done on call %d\n", e.Payload, calls)
+		return nil
+	}, bus.Use(bus.RetryHandler(3, 0)))
+	_ = bus.Publish(ctx, b, "jobs", "job-1")
+	_ = b.Drain(ctx)
+	st := b.Stats()[0]
+	fmt.Printf("delivered %d, failed %d\n", st.Delivered, st.Failed)
+	// Output:
+	// job-1 done on call 3
+	// delivered 1, failed 0
+}
+
+// Options never fail themselves: New and Subscribe check them once and name the one they
+// refuse. A Bus that New did not make refuses calls, naming New, instead of panicking.
+func ExampleOptionError() {
+	_, err := bus.New(bus.WithDefaultQueueSize(0))
+	fmt.Println(err)
+	b, _ := bus.New()
+	defer b.Close()
+	_, err = bus.Subscribe(b, "a.b", func(context.Context, bus.Envelope[int]) error { return nil }, bus.Concurrency(-2))
+	var oe *bus.OptionError
+	fmt.Println(errors.As(err, &oe), oe.Option, oe.Value)
+
+	var zero bus.Bus
+	err = bus.Publish(context.Background(), &zero, "a.b", 1)
+	fmt.Println(err, errors.Is(err, bus.ErrNotConstructed))
+	// Output:
+	// bus: invalid option WithDefaultQueueSize = 0: must be at least 1
+	// true Concurrency -2
+	// bus: a zero Bus is not usable: create it with bus.New true
 }

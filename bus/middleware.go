@@ -5,11 +5,14 @@ import (
 	"time"
 )
 
-// Retry calls the rest of the chain up to attempts times in all while it returns an error,
-// waiting backoff before the second attempt and doubling the wait each time after (capped at
-// 64×backoff). It stops early when ctx ends. A panic counts as an error and is retried too.
-// attempts < 1 is treated as 1.
-func Retry(attempts int, backoff time.Duration) Middleware {
+// RetryHandler is middleware that runs the handler again when it fails: it calls the rest of
+// the chain up to attempts times in all while it returns an error, waiting backoff before the
+// second attempt and doubling the wait each time after (capped at 64×backoff). It stops early
+// when ctx ends. A panic counts as an error and is retried too. attempts < 1 is treated as 1.
+// The retries happen in the subscription's goroutine, in memory; Redeliver instead hands a
+// failed message back to a transport that redelivers. (Package resilience's Retry is a policy
+// for any call, not bus middleware.)
+func RetryHandler(attempts int, backoff time.Duration) Middleware {
 	attempts = max(attempts, 1)
 	return func(next HandleFunc) HandleFunc {
 		return func(ctx context.Context, m *Meta) error {
@@ -38,9 +41,10 @@ func Retry(attempts int, backoff time.Duration) Middleware {
 	}
 }
 
-// Timeout gives each call of the rest of the chain a context that ends after d. The handler must
-// honour its context for this to bound it.
-func Timeout(d time.Duration) Middleware {
+// TimeoutHandler is middleware that gives each call of the rest of the chain a context that ends
+// after d. The handler must honour its context for this to bound it. (Package resilience's
+// Timeout is a policy for any call, not bus middleware.)
+func TimeoutHandler(d time.Duration) Middleware {
 	return func(next HandleFunc) HandleFunc {
 		return func(ctx context.Context, m *Meta) error {
 			ctx, cancel := context.WithTimeout(ctx, d)

@@ -34,8 +34,12 @@ import (
 // Drain), a malformed topic, a payload the Transport's codec cannot encode — Publish returns that
 // error (ErrClosed, a *TopicError, the codec's error) and counts nothing. On a bus with a
 // Transport, what the transport reports (subscriber refusals, or its own failure) comes back
-// inside the *PublishError.
+// inside the *PublishError. On a Bus not made by New (a zero or nil *Bus) it returns a
+// *NotConstructedError.
 func Publish[T any](ctx context.Context, b *Bus, topic string, v T, opts ...PublishOption) error {
+	if !b.constructed() {
+		return notBus()
+	}
 	if b.tracer != nil {
 		ctx, span := b.spanPublish(ctx, topic)
 		err := publish(ctx, b, topic, v, opts, span)
@@ -45,8 +49,8 @@ func Publish[T any](ctx context.Context, b *Bus, topic string, v T, opts ...Publ
 	return publish(ctx, b, topic, v, opts, nil)
 }
 
-// publish is Publish; span is the publish span when the bus traces, whose context (in ctx) the
-// message then carries in its headers.
+// publish is Publish on a constructed bus; span is the publish span when the bus traces, whose
+// context (in ctx) the message then carries in its headers.
 func publish[T any](ctx context.Context, b *Bus, topic string, v T, opts []PublishOption, span trace.Span) error {
 	n, ok := b.enter(ctx)
 	defer b.leave()

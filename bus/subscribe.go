@@ -16,14 +16,26 @@ import (
 // when the bus closes.
 type Handler[T any] func(ctx context.Context, e Envelope[T]) error
 
-// Subscription is a handle on one subscription.
+// Subscription is a handle on one subscription, returned by Subscribe. The zero Subscription
+// is none: Unsubscribe returns a *NotConstructedError naming Subscribe, Done is closed, and its
+// name, pattern and stats are empty.
 type Subscription struct{ sb *subBase }
 
 // Name returns the subscription's name (see Named).
-func (s *Subscription) Name() string { return s.sb.name }
+func (s *Subscription) Name() string {
+	if s == nil || s.sb == nil {
+		return ""
+	}
+	return s.sb.name
+}
 
 // Pattern returns the topic pattern the subscription matches.
-func (s *Subscription) Pattern() string { return s.sb.pat.raw }
+func (s *Subscription) Pattern() string {
+	if s == nil || s.sb == nil {
+		return ""
+	}
+	return s.sb.pat.raw
+}
 
 // Unsubscribe stops the subscription now: no further messages are routed to it, queued ones are
 // discarded (counted as dropped), and a message on its way to it — a publisher waiting for room,
@@ -31,19 +43,33 @@ func (s *Subscription) Pattern() string { return s.sb.pat.raw }
 // Publish returns a *PublishError matching ErrUnsubscribed. (On a bus with a Transport, a
 // message the transport had not yet handed over is simply not delivered to it, as if published
 // after.) It does not wait for a running handler call, so a handler may unsubscribe itself;
-// Done is closed once the subscription's goroutines have exited. It is idempotent and always
-// returns nil.
+// Done is closed once the subscription's goroutines have exited. It is idempotent and returns
+// nil, except on a Subscription not returned by Subscribe.
 func (s *Subscription) Unsubscribe() error {
+	if s == nil || s.sb == nil {
+		return &NotConstructedError{Type: "Subscription", Constructor: "Subscribe"}
+	}
 	s.sb.b.removeSub(s.sb.id)
 	s.sb.self.stop(endUnsubscribed)
 	return nil
 }
 
-// Done is closed once the subscription's goroutines have exited.
-func (s *Subscription) Done() <-chan struct{} { return s.sb.exited }
+// Done is closed once the subscription's goroutines have exited (at once for a Subscription
+// not returned by Subscribe, which has none).
+func (s *Subscription) Done() <-chan struct{} {
+	if s == nil || s.sb == nil {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return s.sb.exited
+}
 
 // Stats returns the subscription's counters.
 func (s *Subscription) Stats() SubscriptionStats {
+	if s == nil || s.sb == nil {
+		return SubscriptionStats{}
+	}
 	return SubscriptionStats{
 		Name:      s.sb.name,
 		Pattern:   s.sb.pat.raw,
@@ -168,29 +194,31 @@ const (
 // implements); otherwise it is counted as failed with ErrTypeMismatch. On a bus with a Transport,
 // payloads are decoded into T by the bus's codec.
 //
-// A nil handler or a nil b is a programmer error and panics.
+// An invalid option, or a nil handler, makes it return an *OptionError naming it, and subscribe
+// nothing; a Bus not made by New (a zero or nil *Bus) makes it return a *NotConstructedError.
 func Subscribe[T any](b *Bus, pattern string, handler Handler[T], opts ...SubscribeOption) (*Subscription, error) {
-	if b == nil || handler == nil {
-		panic("bus: Subscribe with a nil bus or handler")
+	if !b.constructed() {
+		return nil, notBus()
+	}
+	if handler == nil {
+		return nil, &OptionError{Option: "handler", Reason: "must not be nil"}
 	}
 	pat, err := parsePattern(pattern)
 	if err != nil {
 		return nil, err
 	}
-	sc := subConfig{queueSize: b.cfg.queueSize, policy: b.cfg.policy, concurrency: 1}
-	for _, o := range opts {
-		if o == nil {
-			return nil, &OptionError{Option: "SubscribeOption", Reason: "nil option"}
-		}
-		if err := o(&sc); err != nil {
-			return nil, err
-		}
+	sc, err := b.newSubConfig(opts)
+	if err != nil {
+		return nil, err
 	}
 	s := &subscriber[T]{handler: handler, keyed: sc.orderedKeys}
-	if sc.filter != nil {
+	if sc.filterSet {
 		f, ok := sc.filter.(func(Envelope[T]) bool)
-		if !ok {
+		switch {
+		case !ok:
 			return nil, &OptionError{Option: "Filter", Reason: fmt.Sprintf("filter is %T, subscription payload needs func(bus.Envelope[%s]) bool", sc.filter, typeName[T]())}
+		case f == nil:
+			return nil, &OptionError{Option: "Filter", Reason: "must not be nil"}
 		}
 		s.filter = f
 	}
@@ -213,7 +241,7 @@ func Subscribe[T any](b *Bus, pattern string, handler Handler[T], opts ...Subscr
 	if sc.group != "" {
 		gt, ok := b.cfg.transport.(GroupTransport)
 		if !ok {
-			return nil, &OptionError{Option: "Group", Reason: "the bus has no transport that implements bus.GroupTransport"}
+			return nil, &OptionError{Option: "Group", Value: sc.group, Reason: "the bus has no transport that implements bus.GroupTransport"}
 		}
 		u, err := gt.SubscribeGroup(pattern, sc.group, s.fromTransport)
 		if err != nil {

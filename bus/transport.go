@@ -213,12 +213,15 @@ func (t *MemTransport) Subscribe(pat string, h MessageHandler) (Unsubscriber, er
 // member of the group, the members taking turns. Members of a group must use the same pattern.
 func (t *MemTransport) SubscribeGroup(pat, group string, h MessageHandler) (Unsubscriber, error) {
 	if group == "" {
-		return nil, &OptionError{Option: "Group", Reason: "empty group name"}
+		return nil, &OptionError{Option: "Group", Value: "", Reason: "the group name must not be empty"}
 	}
 	return t.subscribe(pat, group, h)
 }
 
 func (t *MemTransport) subscribe(pat, group string, h MessageHandler) (Unsubscriber, error) {
+	if h == nil {
+		return nil, &OptionError{Option: "handler", Reason: "must not be nil"}
+	}
 	p, err := parsePattern(pat)
 	if err != nil {
 		return nil, err
@@ -234,7 +237,7 @@ func (t *MemTransport) subscribe(pat, group string, h MessageHandler) (Unsubscri
 	if group != "" {
 		for s := range t.subs {
 			if s.group == group && s.pat.raw != pat {
-				return nil, &OptionError{Option: "Group", Reason: fmt.Sprintf("group %q subscribes to %q, not %q", group, s.pat.raw, pat)}
+				return nil, &OptionError{Option: "Group", Value: group, Reason: fmt.Sprintf("the group subscribes to %q, not %q", s.pat.raw, pat)}
 			}
 		}
 	}

@@ -47,8 +47,6 @@ type config struct {
 	name         string
 	tracerProv   trace.TracerProvider
 	meterProv    metric.MeterProvider
-	tracerSet    bool
-	meterSet     bool
 
 	// Tiered
 	cross    *Cache[string, any]
@@ -151,11 +149,12 @@ func WithName(name string) Option {
 // loader call of a [Cache.GetOrLoad] miss or background refresh — hits are not traced, and
 // callers that wait for a load in flight share its span. The span names the cache, whether
 // the load was a refresh and whether the key was found; never the key or the value. It
-// configures a [Cache]. Defaults to OpenTelemetry's no-op provider.
+// configures a [Cache]; a nil tp is the no-op provider. Defaults to OpenTelemetry's no-op
+// provider: nothing is traced.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(c *config) {
 		if c.accepts(kindCache, "WithTracerProvider", tp) {
-			c.tracerProv, c.tracerSet = tp, true
+			c.tracerProv = tp
 		}
 	}
 }
@@ -163,11 +162,12 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // WithMeterProvider reports the counters of [Cache.Stats] — lookups by result (hit, miss),
 // evictions, loads by outcome — and the cache's size as instruments of mp, read when mp
 // collects, so counting costs the read path nothing more. [Cache.Close] stops reporting. It
-// configures a [Cache]. Defaults to OpenTelemetry's no-op provider.
+// configures a [Cache]; a nil mp is the no-op provider. Defaults to OpenTelemetry's no-op
+// provider: nothing is reported.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return func(c *config) {
 		if c.accepts(kindCache, "WithMeterProvider", mp) {
-			c.meterProv, c.meterSet = mp, true
+			c.meterProv = mp
 		}
 	}
 }
@@ -216,10 +216,6 @@ func newConfig(kind string, opts []Option) (config, error) {
 		return bad("WithClockResolution", c.resolution, "must not be negative")
 	case c.resolution > 0 && c.clockSet:
 		return bad("WithClockResolution", c.resolution, "cannot be combined with WithClock")
-	case c.tracerSet && c.tracerProv == nil:
-		return bad("WithTracerProvider", nil, "must not be nil")
-	case c.meterSet && c.meterProv == nil:
-		return bad("WithMeterProvider", nil, "must not be nil")
 	case c.storeTTL < 0:
 		return bad("WithStore", c.storeTTL, "the TTL must not be negative")
 	}

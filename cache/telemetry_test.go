@@ -101,13 +101,20 @@ func TestTelemetryWorkload(t *testing.T) {
 }
 
 func TestTelemetryOptions(t *testing.T) {
-	for name, o := range map[string]cache.Option{
-		"WithTracerProvider": cache.WithTracerProvider(nil),
-		"WithMeterProvider":  cache.WithMeterProvider(nil),
-	} {
+	// Nil providers are the no-op ones, not an invalid option.
+	c, err := cache.New[string, int](cache.WithTracerProvider(nil), cache.WithMeterProvider(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if v, err := c.GetOrLoad(context.Background(), "a", func(context.Context, string) (int, error) { return 1, nil }); err != nil || v != 1 {
+		t.Fatalf("GetOrLoad: %d, %v", v, err)
+	}
+	k := telemetrytest.New(t)
+	for _, ts := range []cache.Option{cache.WithTracerProvider(k.TP), cache.WithMeterProvider(k.MP)} {
 		var oe *cache.OptionError
-		if _, err := cache.New[string, int](o); !errors.As(err, &oe) || oe.Option != name {
-			t.Errorf("%s(nil): %v", name, err)
+		if _, err := cache.NewTiered[int]("ns", nil, ts); !errors.As(err, &oe) {
+			t.Errorf("a provider on a Tiered cache: %v", err)
 		}
 	}
 	var oe *cache.OptionError

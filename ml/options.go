@@ -45,8 +45,6 @@ type config struct {
 	logger     *slog.Logger
 	tracerProv trace.TracerProvider
 	meterProv  metric.MeterProvider
-	tracerSet  bool
-	meterSet   bool
 }
 
 func defaultConfig() config {
@@ -115,17 +113,18 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 
 // WithTracerProvider traces every [Engine.Score] and [Engine.ScoreBatch] call with tp: a span
 // ([SpanScore], [SpanScoreBatch]) under the caller's, naming the model and version that scored,
-// the backend and the rows — never the features or the scores. Defaults to OpenTelemetry's
-// no-op provider.
+// the backend and the rows — never the features or the scores. A nil tp is the no-op provider.
+// Defaults to OpenTelemetry's no-op provider: nothing is traced.
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(c *config) { c.tracerProv, c.tracerSet = tp, true }
+	return func(c *config) { c.tracerProv = tp }
 }
 
 // WithMeterProvider records the size and the duration of every backend run (the micro-batcher's
 // batches) in histograms of mp, and reports the queue depth and the requests scored and refused.
-// [Engine.Close] stops reporting. Defaults to OpenTelemetry's no-op provider.
+// [Engine.Close] stops reporting. A nil mp is the no-op provider. Defaults to OpenTelemetry's
+// no-op provider: nothing is reported.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	return func(c *config) { c.meterProv, c.meterSet = mp, true }
+	return func(c *config) { c.meterProv = mp }
 }
 
 func (c *config) validate() error {
@@ -144,10 +143,6 @@ func (c *config) validate() error {
 		return &OptionError{Option: "WithFactors", Value: c.factors, Reason: "must not be negative"}
 	case c.logger == nil:
 		return &OptionError{Option: "WithLogger", Value: nil, Reason: "must not be nil"}
-	case c.tracerSet && c.tracerProv == nil:
-		return &OptionError{Option: "WithTracerProvider", Value: nil, Reason: "must not be nil"}
-	case c.meterSet && c.meterProv == nil:
-		return &OptionError{Option: "WithMeterProvider", Value: nil, Reason: "must not be nil"}
 	}
 	return nil
 }

@@ -107,8 +107,6 @@ type common struct {
 
 	tracerProv trace.TracerProvider
 	meterProv  metric.MeterProvider
-	tracerSet  bool
-	meterSet   bool
 }
 
 func defaultCommon() common {
@@ -130,12 +128,6 @@ func (c *common) validate(policy string) error {
 	}
 	if c.logger == nil {
 		return &OptionError{Policy: policy, Option: "WithLogger", Value: nil, Reason: "must not be nil"}
-	}
-	if c.tracerSet && c.tracerProv == nil {
-		return &OptionError{Policy: policy, Option: "WithTracerProvider", Value: nil, Reason: "must not be nil"}
-	}
-	if c.meterSet && c.meterProv == nil {
-		return &OptionError{Policy: policy, Option: "WithMeterProvider", Value: nil, Reason: "must not be nil"}
 	}
 	if strings.ContainsAny(c.name, "\x00\n") {
 		return &OptionError{Policy: policy, Option: "WithName", Value: c.name, Reason: "must not contain NUL or newline"}
@@ -177,15 +169,17 @@ func WithLogger(logger *slog.Logger) Option {
 // become events on the span of the call they wrap (the span in the call's context), and a
 // [Retry] whose first attempt fails opens a span (SpanRetry) covering the whole call, in which
 // the next attempts run. Errors are named by type (error.type), never by their text. Every
-// policy accepts it. Defaults to OpenTelemetry's no-op provider.
+// policy accepts it; a nil tp is the no-op provider. Defaults to OpenTelemetry's no-op
+// provider: nothing is traced.
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(c *config) { c.tracerProv, c.tracerSet = tp, true }
+	return func(c *config) { c.tracerProv = tp }
 }
 
 // WithMeterProvider reports the policy's events as the counter anya.resilience.events and, for
 // a [CircuitBreaker], its state (anya.resilience.breaker.state) and its calls by outcome
 // (anya.resilience.breaker.calls), as instruments of mp. A breaker stays registered with mp
-// for as long as mp lives. Every policy accepts it. Defaults to OpenTelemetry's no-op provider.
+// for as long as mp lives. Every policy accepts it; a nil mp is the no-op provider. Defaults to
+// OpenTelemetry's no-op provider: nothing is reported.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	return func(c *config) { c.meterProv, c.meterSet = mp, true }
+	return func(c *config) { c.meterProv = mp }
 }

@@ -9,14 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/anya-org/anya-go/internal/sqlitex"
 )
@@ -126,110 +122,6 @@ func (f CheckpointPublisherFunc) PublishCheckpoint(ctx context.Context, h *Signe
 	return f(ctx, h)
 }
 
-// AuditOption configures an AuditLog.
-type AuditOption func(*auditConfig)
-
-type auditConfig struct {
-	now       func() time.Time
-	logger    *slog.Logger
-	signer    Signer
-	publisher CheckpointPublisher
-	every     int
-	onClose   bool
-
-	tracerProv trace.TracerProvider
-	meterProv  metric.MeterProvider
-	tracerSet  bool
-	meterSet   bool
-}
-
-// WithAuditClock sets the clock that stamps entries appended without a Time and signed
-// checkpoints. Defaults to time.Now.
-func WithAuditClock(now func() time.Time) AuditOption {
-	return func(c *auditConfig) { c.now = now }
-}
-
-// WithAuditLogger sets the logger that reports automatic checkpoints that could not be signed
-// or published. Defaults to a logger that discards everything.
-func WithAuditLogger(l *slog.Logger) AuditOption {
-	return func(c *auditConfig) { c.logger = l }
-}
-
-// WithCheckpointSigner signs checkpoints with the host's key: Checkpoint returns the log's head
-// signed by s, and with WithCheckpointPublisher checkpoints are also made and published on their
-// own. The signer must name its key (KeyID) and must not use "none". Defaults to none:
-// Checkpoint returns ErrNoSigner.
-func WithCheckpointSigner(s Signer) AuditOption {
-	return func(c *auditConfig) { c.signer = s }
-}
-
-// WithCheckpointPublisher publishes every checkpoint — those asked for with Checkpoint, one every
-// WithCheckpointEvery entries, and one on Close — to p. It needs WithCheckpointSigner. An
-// automatic checkpoint that fails does not fail the Append that triggered it: it is logged and
-// tried again at the next Append (and on Close), so at most the entries since the last published
-// checkpoint are unprotected. Defaults to none.
-func WithCheckpointPublisher(p CheckpointPublisher) AuditOption {
-	return func(c *auditConfig) { c.publisher = p }
-}
-
-// WithCheckpointEvery makes (with WithCheckpointPublisher) a checkpoint of the entry at every
-// position that is a multiple of n; 0 makes none by count. Defaults to DefaultCheckpointEvery.
-func WithCheckpointEvery(n int) AuditOption {
-	return func(c *auditConfig) { c.every = n }
-}
-
-// WithCheckpointOnClose makes (with WithCheckpointPublisher) a checkpoint of the newest entry
-// when the log is closed, unless it was already published. Defaults to true.
-func WithCheckpointOnClose(on bool) AuditOption {
-	return func(c *auditConfig) { c.onClose = on }
-}
-
-// WithAuditTracerProvider traces every Append with tp: a span (SpanAuditAppend) naming the
-// entry's kind, decision and position, never its principal, reason or data. Defaults to
-// OpenTelemetry's no-op provider.
-func WithAuditTracerProvider(tp trace.TracerProvider) AuditOption {
-	return func(c *auditConfig) { c.tracerProv, c.tracerSet = tp, true }
-}
-
-// WithAuditMeterProvider counts appended entries by kind and decision
-// (anya.security.audit.appends) as an instrument of mp. Defaults to OpenTelemetry's no-op
-// provider.
-func WithAuditMeterProvider(mp metric.MeterProvider) AuditOption {
-	return func(c *auditConfig) { c.meterProv, c.meterSet = mp, true }
-}
-
-func newAuditConfig(opts []AuditOption) (auditConfig, error) {
-	c := auditConfig{now: time.Now, logger: slog.New(slog.DiscardHandler), every: DefaultCheckpointEvery, onClose: true}
-	for _, o := range opts {
-		if o != nil {
-			o(&c)
-		}
-	}
-	bad := func(option string, v any, reason string) (auditConfig, error) {
-		return auditConfig{}, &OptionError{Option: option, Value: v, Reason: reason}
-	}
-	switch {
-	case c.now == nil:
-		return bad("WithAuditClock", nil, "nil clock")
-	case c.logger == nil:
-		return bad("WithAuditLogger", nil, "nil logger")
-	case c.every < 0:
-		return bad("WithCheckpointEvery", c.every, "negative")
-	case c.tracerSet && c.tracerProv == nil:
-		return bad("WithAuditTracerProvider", nil, "nil provider")
-	case c.meterSet && c.meterProv == nil:
-		return bad("WithAuditMeterProvider", nil, "nil provider")
-	case c.publisher != nil && c.signer == nil:
-		return bad("WithCheckpointPublisher", c.publisher, "needs WithCheckpointSigner")
-	}
-	if c.signer != nil {
-		if err := checkSigner(c.signer); err != nil {
-			return bad("WithCheckpointSigner", c.signer.KeyID(), err.Error())
-		}
-	}
-	return c, nil
-}
-
 // AuditLog is a tamper-evident, append-only log in SQLite: each entry is chained to its
 // predecessor by a SHA-256 hash, and the newest entry is also recorded in a head row. Verify
 // detects entries modified, deleted (in the middle, at the start, or the newest ones), reordered
@@ -244,10 +136,13 @@ func newAuditConfig(opts []AuditOption) (auditConfig, error) {
 // Appends are serialized by the database (each is one immediate transaction that reads the
 // current head), so several writers — goroutines or processes — keep one chain. It is safe for
 // concurrent use.
+//
+// Create it with OpenAuditLog or NewAuditLog: the methods of a zero AuditLog return a
+// *NotConstructedError, and its Close and Shutdown return nil.
 type AuditLog struct {
 	db    *sql.DB
 	owned bool
-	cfg   auditConfig
+	cfg   config
 	tel   *auditTelemetry // nil unless traced or metered
 
 	mu     sync.RWMutex
@@ -258,9 +153,11 @@ type AuditLog struct {
 	pending   atomic.Bool // an automatic checkpoint is due: the last one failed or was skipped
 }
 
-// OpenAuditLog opens (creating if needed) an audit log in the SQLite file at path; Close closes it.
-func OpenAuditLog(ctx context.Context, path string, opts ...AuditOption) (*AuditLog, error) {
-	if _, err := newAuditConfig(opts); err != nil {
+// OpenAuditLog opens (creating if needed) an audit log in the SQLite file at path; Close closes
+// it. An invalid option, or one that configures Boundaries, is refused with an *OptionError,
+// and nothing is opened.
+func OpenAuditLog(ctx context.Context, path string, opts ...Option) (*AuditLog, error) {
+	if _, err := newConfig(kindAuditLog, opts); err != nil {
 		return nil, err
 	}
 	db, err := sqlitex.Open(ctx, path)
@@ -278,9 +175,12 @@ func OpenAuditLog(ctx context.Context, path string, opts ...AuditOption) (*Audit
 
 // NewAuditLog returns an audit log in db, an SQLite database (modernc.org/sqlite driver) other
 // components may share, creating its tables if needed. Close does not close db. An invalid
-// option is refused with an *OptionError.
-func NewAuditLog(ctx context.Context, db *sql.DB, opts ...AuditOption) (*AuditLog, error) {
-	cfg, err := newAuditConfig(opts)
+// option, or one that configures Boundaries, is refused with an *OptionError.
+func NewAuditLog(ctx context.Context, db *sql.DB, opts ...Option) (*AuditLog, error) {
+	if db == nil {
+		return nil, &OptionError{Option: "db", Reason: "must not be nil"}
+	}
+	cfg, err := newConfig(kindAuditLog, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +194,12 @@ func NewAuditLog(ctx context.Context, db *sql.DB, opts ...AuditOption) (*AuditLo
 	return &AuditLog{db: db, cfg: cfg, tel: tel}, nil
 }
 
+func notAuditLog() error { return &NotConstructedError{Type: "AuditLog", Constructor: "OpenAuditLog"} }
+
 func (l *AuditLog) enter(ctx context.Context) error {
+	if l.db == nil {
+		return notAuditLog()
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -412,6 +317,9 @@ func (l *AuditLog) publishLocked(ctx context.Context, h Head) (*SignedHead, erro
 // returns ErrNoSigner; a failure to sign or publish wraps ErrCheckpoint; a cancelled ctx returns
 // ctx.Err().
 func (l *AuditLog) Checkpoint(ctx context.Context) (*SignedHead, error) {
+	if l.db == nil {
+		return nil, notAuditLog()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -781,6 +689,9 @@ func (l *AuditLog) classifyBroken(ctx context.Context, tx *sql.Tx, broken []brok
 // bounds that checkpoint. It returns the checkpoint's error, if any, joined with the database's.
 // It is idempotent.
 func (l *AuditLog) Shutdown(ctx context.Context) error {
+	if l.db == nil {
+		return nil
+	}
 	l.mu.Lock() // waits for appends in flight; later ones get ErrClosed
 	if l.closed {
 		l.mu.Unlock()

@@ -8,16 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/anya-org/anya-go/bus"
 )
@@ -53,7 +49,8 @@ type Decision struct {
 // Boundaries decides what data may cross between protocols. Every crossing and its decision is
 // appended to the audit log when one is configured; a crossing that cannot be audited is refused.
 // A protocol pair with no boundary is refused (deny by default). Boundaries is safe for
-// concurrent use and implements workflow.Guard.
+// concurrent use and implements workflow.Guard. Create it with New: a zero Boundaries refuses
+// every crossing with a *NotConstructedError naming New.
 type Boundaries struct {
 	byPair map[[2]Protocol]*boundary
 	cfg    config
@@ -65,137 +62,13 @@ type boundary struct {
 	outbound, inbound []*compiledPolicy
 }
 
-type config struct {
-	audit      *AuditLog
-	bus        *bus.Bus
-	logger     *slog.Logger
-	now        func() time.Time
-	provenance map[string]ProvenanceFunc
-	key        []byte
-	cost       uint64
-	bad        *OptionError
-	tracerProv trace.TracerProvider
-	meterProv  metric.MeterProvider
-}
-
-// Option configures Boundaries.
-type Option func(*config)
-
-// invalid records the first invalid option value; New reports it.
-func (c *config) invalid(option string, v any, reason string) {
-	if c.bad == nil {
-		c.bad = &OptionError{Option: option, Value: v, Reason: reason}
-	}
-}
-
-// WithAudit appends every crossing and decision to log. Defaults to none (a nil log is
-// refused: a host that means to audit must not silently run without).
-func WithAudit(log *AuditLog) Option {
-	return func(c *config) {
-		if log == nil {
-			c.invalid("WithAudit", log, "nil log")
-		}
-		c.audit = log
-	}
-}
-
-// WithBus publishes a Decision for every crossing on b. Defaults to none.
-func WithBus(b *bus.Bus) Option {
-	return func(c *config) {
-		if b == nil {
-			c.invalid("WithBus", b, "nil bus")
-		}
-		c.bus = b
-	}
-}
-
-// WithLogger sets the logger for denied crossings and unpublished decisions. Defaults to a
-// logger that discards everything.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) { c.logger = l }
-}
-
-// WithClock sets the clock used for credential validity and decision times. Defaults to time.Now.
-func WithClock(now func() time.Time) Option {
-	return func(c *config) { c.now = now }
-}
-
-// WithProvenance registers the provenance check boundaries refer to by name. Defaults to none.
-func WithProvenance(name string, f ProvenanceFunc) Option {
-	return func(c *config) {
-		if name == "" || f == nil {
-			c.invalid("WithProvenance", name, "empty name or nil check")
-			return
-		}
-		if c.provenance == nil {
-			c.provenance = map[string]ProvenanceFunc{}
-		}
-		c.provenance[name] = f
-	}
-}
-
-// WithRedactionKey sets the HMAC key of RedactHash fields: the same value always hashes to the
-// same pseudonym under one key. Required when a boundary hashes a field; at least 16 bytes.
-// Defaults to none.
-func WithRedactionKey(key []byte) Option {
-	return func(c *config) {
-		if len(key) < 16 {
-			c.invalid("WithRedactionKey", fmt.Sprintf("%d bytes", len(key)), "key shorter than 16 bytes")
-			return
-		}
-		c.key = bytes.Clone(key)
-	}
-}
-
-// WithTracerProvider traces every crossing with tp: a span (SpanCross) under the caller's —
-// the workflow step that crosses — with the protocols, the action, the decision, the rule that
-// denied, whether the identity is verified and, only when WithRedactionKey is set, the
-// principal's pseudonym (the keyed hash that RedactHash fields get). Data, reasons and error
-// texts are never recorded. The audit append is a child span when the audit log is traced too.
-// Defaults to OpenTelemetry's no-op provider.
-func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(c *config) {
-		if tp == nil {
-			c.invalid("WithTracerProvider", nil, "nil provider")
-		}
-		c.tracerProv = tp
-	}
-}
-
-// WithMeterProvider counts crossings by protocols, decision and rule (anya.security.crossings)
-// as an instrument of mp. Defaults to OpenTelemetry's no-op provider.
-func WithMeterProvider(mp metric.MeterProvider) Option {
-	return func(c *config) {
-		if mp == nil {
-			c.invalid("WithMeterProvider", nil, "nil provider")
-		}
-		c.meterProv = mp
-	}
-}
-
-// WithCostLimit bounds the work of one policy evaluation. Defaults to DefaultCELCostLimit.
-func WithCostLimit(n uint64) Option {
-	return func(c *config) { c.cost = n }
-}
-
 // New compiles boundaries (each protocol pair at most once) and their CEL policies. An invalid
-// option is refused with an *OptionError, a malformed boundary with a *ConfigError.
+// option, or one that configures an AuditLog, is refused with an *OptionError, a malformed
+// boundary with a *ConfigError.
 func New(boundaries []Boundary, opts ...Option) (*Boundaries, error) {
-	cfg := config{logger: slog.New(slog.DiscardHandler), now: time.Now, cost: DefaultCELCostLimit}
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
-	}
-	switch {
-	case cfg.bad != nil:
-		return nil, cfg.bad
-	case cfg.logger == nil:
-		return nil, &OptionError{Option: "WithLogger", Reason: "nil logger"}
-	case cfg.now == nil:
-		return nil, &OptionError{Option: "WithClock", Reason: "nil clock"}
-	case cfg.cost == 0:
-		return nil, &OptionError{Option: "WithCostLimit", Value: cfg.cost, Reason: "zero"}
+	cfg, err := newConfig(kindBoundaries, opts)
+	if err != nil {
+		return nil, err
 	}
 	env, err := newPolicyEnv()
 	if err != nil {
@@ -308,6 +181,9 @@ func (bs *Boundaries) cross(ctx context.Context, from, to, action string, data m
 	f, t := Protocol(from), Protocol(to)
 	if f == t {
 		return data, nil
+	}
+	if bs.byPair == nil {
+		return nil, &NotConstructedError{Type: "Boundaries", Constructor: "New"}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -57,7 +57,9 @@ func (f VerifierFunc) Verify(ctx context.Context, alg, kid string, signingInput,
 	return f(ctx, alg, kid, signingInput, signature)
 }
 
-// Ed25519Signer signs with an Ed25519 private key held in the process.
+// Ed25519Signer signs with an Ed25519 private key held in the process. Create it with
+// NewEd25519Signer: a zero Ed25519Signer has no key, and its Sign returns a
+// *NotConstructedError.
 type Ed25519Signer struct {
 	key ed25519.PrivateKey
 	kid string
@@ -84,6 +86,9 @@ func (s *Ed25519Signer) KeyID() string { return s.kid }
 
 // Sign signs data.
 func (s *Ed25519Signer) Sign(ctx context.Context, data []byte) ([]byte, error) {
+	if len(s.key) != ed25519.PrivateKeySize {
+		return nil, &NotConstructedError{Type: "Ed25519Signer", Constructor: "NewEd25519Signer"}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -91,7 +96,8 @@ func (s *Ed25519Signer) Sign(ctx context.Context, data []byte) ([]byte, error) {
 }
 
 // Ed25519Verifier verifies EdDSA signatures by one Ed25519 public key. A host that rotates its
-// key combines several in a VerifierFunc that picks by kid.
+// key combines several in a VerifierFunc that picks by kid. Create it with NewEd25519Verifier: a
+// zero Ed25519Verifier has no key, and its Verify returns a *NotConstructedError.
 type Ed25519Verifier struct {
 	key ed25519.PublicKey
 	kid string
@@ -113,6 +119,9 @@ func NewEd25519Verifier(key ed25519.PublicKey, kid string) (*Ed25519Verifier, er
 // Verify checks an EdDSA signature by the verifier's key. Another alg, another kid, a signature
 // of the wrong size or one whose S is not reduced (a malleated signature) is refused.
 func (v *Ed25519Verifier) Verify(ctx context.Context, alg, kid string, signingInput, signature []byte) error {
+	if len(v.key) != ed25519.PublicKeySize {
+		return &NotConstructedError{Type: "Ed25519Verifier", Constructor: "NewEd25519Verifier"}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

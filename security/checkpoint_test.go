@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -197,7 +198,7 @@ func TestCheckpointPublishFailureIsRetried(t *testing.T) {
 	var logged bytes.Buffer
 	log, _ := openAudit(t, security.WithCheckpointSigner(hostSigner(t)), security.WithCheckpointPublisher(pub),
 		security.WithCheckpointEvery(3), security.WithCheckpointOnClose(false),
-		security.WithAuditLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+		security.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 	fill(t, log, 4) // entry 3 is due; its checkpoint fails; the Append still succeeds
 	if len(pub.seqs(t)) != 0 || !strings.Contains(logged.String(), "checkpoint not published") {
 		t.Fatalf("published %v, logged %q", pub.seqs(t), logged.String())
@@ -281,17 +282,31 @@ func TestCheckpointWithoutSigner(t *testing.T) {
 
 func TestAuditOptions(t *testing.T) {
 	pub := security.CheckpointPublisherFunc(func(context.Context, *security.SignedHead) error { return nil })
-	for name, opts := range map[string][]security.AuditOption{
-		"WithAuditClock":          {security.WithAuditClock(nil)},
-		"WithAuditLogger":         {security.WithAuditLogger(nil)},
+	for name, opts := range map[string][]security.Option{
+		"WithClock":               {security.WithClock(nil)},
+		"WithLogger":              {security.WithLogger(nil)},
+		"WithRedactionKey":        {security.WithRedactionKey(make([]byte, 32))}, // configures Boundaries
+		"WithCostLimit":           {security.WithCostLimit(5)},
 		"WithCheckpointEvery":     {security.WithCheckpointEvery(-1)},
 		"WithCheckpointPublisher": {security.WithCheckpointPublisher(pub)},
 		"WithCheckpointSigner":    {security.WithCheckpointSigner(badSigner{alg: "none", kid: "k"})},
 	} {
-		_, err := security.OpenAuditLog(context.Background(), filepath.Join(t.TempDir(), "a.db"), opts...)
+		path := filepath.Join(t.TempDir(), "a.db")
+		_, err := security.OpenAuditLog(context.Background(), path, opts...)
 		var oe *security.OptionError
 		if !errors.As(err, &oe) || oe.Option != name || !errors.Is(err, security.ErrInvalidOption) {
 			t.Errorf("%s: %v", name, err)
 		}
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: a refused OpenAuditLog created the database: %v", name, err)
+		}
+	}
+	if _, err := security.NewAuditLog(context.Background(), nil); !errors.Is(err, security.ErrInvalidOption) {
+		t.Errorf("NewAuditLog of a nil database: %v", err)
+	}
+	// An audit option given to New does not apply either.
+	var oe *security.OptionError
+	if _, err := security.New(security.DefaultBoundaries(), security.WithCheckpointEvery(10)); !errors.As(err, &oe) || oe.Option != "WithCheckpointEvery" || !strings.Contains(err.Error(), "does not apply to Boundaries") {
+		t.Errorf("New(WithCheckpointEvery): %v", err)
 	}
 }

@@ -78,12 +78,32 @@
 // anya.security.principal, its pseudonym under WithRedactionKey — the value a RedactHash field
 // holding the same DID gets, so the two can be matched without the DID — and not at all
 // without a key. Data, amounts, reasons (which may quote the principal) and error texts are
-// never recorded. With WithAuditTracerProvider, each Append is a span, SpanAuditAppend
+// never recorded. Given to OpenAuditLog or NewAuditLog, WithTracerProvider makes each Append a span, SpanAuditAppend
 // ("security.audit.append"), with anya.security.audit.kind, anya.security.decision (a kind or
 // decision outside the package's constants is "other") and anya.security.audit.seq.
 //
 // With WithMeterProvider, anya.security.crossings ({crossing}) counts crossings by from, to,
-// decision and rule; with WithAuditMeterProvider, anya.security.audit.appends ({entry}) counts
+// decision and rule; given to an AuditLog, anya.security.audit.appends ({entry}) counts
 // appended entries by kind and decision. docs/observability.md lists the instruments of every
 // package.
+//
+// # Conventions
+//
+// The SDK has one option style. A constructor takes options of one type, Option, a
+// func(*config) over an unexported configuration: it applies the defaults, then the options in
+// order, then validates the whole configuration once and returns a typed *OptionError naming
+// the offending option, its value and the reason (it matches the package's ErrInvalidOption
+// with errors.Is). Option constructors never fail and never panic, and each option's
+// documentation ends with its default. Time comes from WithClock(now func() time.Time),
+// time.Now by default; timers and sleeps use package time, so tests fake time with
+// testing/synctest. Logs go to WithLogger(*slog.Logger), silent by default. The zero value of an
+// exported type either works as documented or returns an error naming its constructor (it
+// matches the package's ErrNotConstructed with errors.Is); it never panics.
+//
+// New, OpenAuditLog and NewAuditLog take the one Option type: WithClock, WithLogger,
+// WithTracerProvider and WithMeterProvider configure both Boundaries and an AuditLog, WithAudit, WithBus, WithProvenance, WithRedactionKey and
+// WithCostLimit configure Boundaries, and the WithCheckpoint options an AuditLog; an option given
+// to the constructor it does not configure is an *OptionError saying it does not apply. The zero
+// Boundaries refuses every crossing, and the zero AuditLog, Ed25519Signer and Ed25519Verifier
+// refuse every call, with a *NotConstructedError naming their constructor.
 package security

@@ -43,6 +43,9 @@ var (
 	ErrInvalidConfig = errors.New("security: invalid boundary configuration")
 	// ErrInvalidOption is wrapped by the *OptionError for an invalid option value.
 	ErrInvalidOption = errors.New("security: invalid option")
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Boundaries, AuditLog,
+	// Ed25519Signer or Ed25519Verifier.
+	ErrNotConstructed = errors.New("security: not constructed")
 	// ErrClosed is returned by an AuditLog after Close.
 	ErrClosed = errors.New("security: audit log closed")
 	// ErrInvalidHead: a head's string form ("<seq>:<hex hash>") is malformed.
@@ -102,8 +105,9 @@ func (e *ConfigError) Error() string {
 // Unwrap returns ErrInvalidConfig.
 func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
 
-// OptionError names an option whose value is out of range. New and NewAuditLog return it,
-// wrapping ErrInvalidOption.
+// OptionError names an option (or an argument, such as NewAuditLog's "db") whose value is out
+// of range, or an option given to the constructor it does not configure (see Option). New,
+// NewAuditLog and OpenAuditLog return it, wrapping ErrInvalidOption; nothing is constructed.
 type OptionError struct {
 	Option string // "WithCheckpointEvery"
 	Value  any    // the offending value
@@ -116,6 +120,21 @@ func (e *OptionError) Error() string {
 
 // Unwrap returns ErrInvalidOption.
 func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// NotConstructedError is returned by the methods of a zero Boundaries, AuditLog, Ed25519Signer
+// or Ed25519Verifier: it names the function that makes a usable one. It matches
+// ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // the zero value's type, e.g. "AuditLog"
+	Constructor string // the function that creates a usable one, e.g. "OpenAuditLog"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "security: a zero " + e.Type + " is not usable: create it with security." + e.Constructor
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
 
 // TamperKind classifies what the audit verifier found.
 type TamperKind string

@@ -96,3 +96,18 @@ func ExampleAuditLog_Checkpoint() {
 	// checkpoints: 1 intact up to: 3 <nil>
 	// forged head: true
 }
+
+// New and OpenAuditLog take one Option type: WithClock and WithLogger configure both, the
+// others one of them, and an option given to the constructor it does not configure is refused
+// by name. A zero Boundaries refuses every crossing, naming New.
+func ExampleOption() {
+	_, err := security.New(security.DefaultBoundaries(), security.WithCheckpointEvery(100))
+	fmt.Println(err)
+
+	var zero security.Boundaries
+	_, err = zero.Cross(context.Background(), "ml", "bitcoin", security.ActionSendPayment, map[string]any{"score": 0.1})
+	fmt.Println(err, errors.Is(err, security.ErrNotConstructed))
+	// Output:
+	// security: invalid option WithCheckpointEvery(100): does not apply to Boundaries (it configures an AuditLog)
+	// security: a zero Boundaries is not usable: create it with security.New true
+}

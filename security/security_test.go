@@ -29,14 +29,14 @@ func verified() *security.Context {
 			Claims: map[string]any{"address": "bcrt1qsender"}}}}
 }
 
-func openAudit(t *testing.T, opts ...security.AuditOption) (*security.AuditLog, *sql.DB) {
+func openAudit(t *testing.T, opts ...security.Option) (*security.AuditLog, *sql.DB) {
 	t.Helper()
 	db, err := sqlitex.Open(context.Background(), filepath.Join(t.TempDir(), "audit.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	opts = append([]security.AuditOption{security.WithAuditClock(func() time.Time { return now })}, opts...)
+	opts = append([]security.Option{security.WithClock(func() time.Time { return now })}, opts...)
 	log, err := security.NewAuditLog(context.Background(), db, opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -103,7 +103,7 @@ type auditTelemetry struct {
 	appends metric.Int64Counter
 }
 
-func newAuditTelemetry(cfg *auditConfig) (*auditTelemetry, error) {
+func newAuditTelemetry(cfg *config) (*auditTelemetry, error) {
 	t := &auditTelemetry{tracer: telemetry.Tracer(cfg.tracerProv, "security")}
 	m := telemetry.Meter(cfg.meterProv, "security")
 	if t.tracer == nil && m == nil {

@@ -22,7 +22,7 @@ func TestTelemetryCrossings(t *testing.T) {
 	k := telemetrytest.New(t)
 	ctx := context.Background()
 	log, err := security.OpenAuditLog(ctx, filepath.Join(t.TempDir(), "audit.db"),
-		security.WithAuditTracerProvider(k.TP), security.WithAuditMeterProvider(k.MP))
+		security.WithTracerProvider(k.TP), security.WithMeterProvider(k.MP))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,23 +118,24 @@ func TestTelemetryNoKeyNoPrincipal(t *testing.T) {
 	k.NoLeak(t, "did:key:z6MkNoKey")
 }
 
+// The provider options configure both Boundaries and an AuditLog; nil providers are the no-op
+// ones, not invalid options.
 func TestTelemetryOptions(t *testing.T) {
-	for name, o := range map[string]security.Option{
-		"WithTracerProvider": security.WithTracerProvider(nil),
-		"WithMeterProvider":  security.WithMeterProvider(nil),
-	} {
-		var oe *security.OptionError
-		if _, err := security.New(nil, o); !errors.As(err, &oe) || oe.Option != name {
-			t.Errorf("%s(nil): %v", name, err)
-		}
+	ctx := context.Background()
+	off := []security.Option{security.WithTracerProvider(nil), security.WithMeterProvider(nil)}
+	log, err := security.OpenAuditLog(ctx, filepath.Join(t.TempDir(), "a.db"), off...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for name, o := range map[string]security.AuditOption{
-		"WithAuditTracerProvider": security.WithAuditTracerProvider(nil),
-		"WithAuditMeterProvider":  security.WithAuditMeterProvider(nil),
-	} {
-		var oe *security.OptionError
-		if _, err := security.OpenAuditLog(context.Background(), filepath.Join(t.TempDir(), "a.db"), o); !errors.As(err, &oe) || oe.Option != name {
-			t.Errorf("%s(nil): %v", name, err)
-		}
+	defer log.Close()
+	bs, err := security.New([]security.Boundary{{From: security.Web5, To: security.ML, AllowUnknown: true}}, append(off, security.WithAudit(log))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bs.Cross(ctx, "web5", "ml", "x", map[string]any{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := log.Head(ctx); err != nil || h.Seq == 0 {
+		t.Fatalf("audit head %+v, %v", h, err)
 	}
 }

@@ -156,4 +156,23 @@
 // shared policies per protocol or operation (a circuit breaker for the Bitcoin node). Permanent
 // errors are not retried; cancellation of the run's context is not a failure: the run stays
 // stored unfinished.
+//
+// # Conventions
+//
+// The SDK has one option style. A constructor takes options of one type, Option, a
+// func(*config) over an unexported configuration: it applies the defaults, then the options in
+// order, then validates the whole configuration once and returns a typed *OptionError naming
+// the offending option, its value and the reason (it matches the package's ErrInvalidOption
+// with errors.Is). Option constructors never fail and never panic, and each option's
+// documentation ends with its default. Time comes from WithClock(now func() time.Time),
+// time.Now by default; timers and sleeps use package time, so tests fake time with
+// testing/synctest. Logs go to WithLogger(*slog.Logger), silent by default. The zero value of an
+// exported type either works as documented or returns an error naming its constructor (it
+// matches the package's ErrNotConstructed with errors.Is); it never panics.
+//
+// New and OpenSQLiteStore take the one Option type: WithFullSync configures the SQLite store and
+// the other options an Engine, and an option given to the constructor it does not configure is an
+// *OptionError saying it does not apply. The zero Engine and SQLiteStore return a
+// *NotConstructedError naming New and OpenSQLiteStore; the zero MemoryStore and Registry are
+// empty and ready to use.
 package workflow

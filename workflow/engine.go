@@ -6,13 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync"
 	"time"
-
-	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/security"
@@ -55,6 +50,8 @@ var _ Guard = GuardFunc(nil)
 // workflow/natsstore): each run executes on the engine holding its lease (see the package
 // documentation, Several hosts), and a commit from an engine that lost the lease is refused.
 // The SQLite store is for one process at a time.
+//
+// Create it with New: the methods of a zero Engine return a *NotConstructedError naming New.
 type Engine struct {
 	store Store
 	ops   *Registry
@@ -69,210 +66,19 @@ type Engine struct {
 	tel *engineTelemetry // nil unless traced or metered
 }
 
-type config struct {
-	bus       *bus.Bus
-	logger    *slog.Logger
-	now       func() time.Time
-	policy    PolicyFunc
-	guard     Guard
-	limits    Limits
-	timeout   time.Duration
-	retry     Retry
-	resumeN   int
-	eventOpts []bus.PublishOption
-	owner     string
-	leaseTTL  time.Duration
-
-	tracerProv trace.TracerProvider
-	meterProv  metric.MeterProvider
-}
-
-// Option configures an Engine.
-type Option func(*config) error
-
-// WithBus publishes the engine's Events on b. Defaults to none.
-func WithBus(b *bus.Bus) Option {
-	return func(c *config) error {
-		if b == nil {
-			return &OptionError{Option: "WithBus", Reason: "nil bus"}
-		}
-		c.bus = b
-		return nil
-	}
-}
-
-// WithTracerProvider traces the engine's runs with tp: a span (SpanRun) for each execution of a
-// run — a child of the span in Run's context; the host's Execute span, say — with a span
-// (SpanStep) for each step in it, covering all the step's attempts, whose context the step's
-// operations and its guard crossings receive, and a span (SpanCompensate) for each
-// compensation. Spans name the workflow, step, operation and protocol, never run IDs, inputs,
-// outputs or error texts. Defaults to OpenTelemetry's no-op provider.
-func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(c *config) error {
-		if tp == nil {
-			return &OptionError{Option: "WithTracerProvider", Reason: "nil provider"}
-		}
-		c.tracerProv = tp
-		return nil
-	}
-}
-
-// WithMeterProvider counts the engine's runs by workflow and outcome (anya.workflow.runs) and
-// records each step's duration (anya.workflow.step.duration) as instruments of mp. Defaults to
-// OpenTelemetry's no-op provider.
-func WithMeterProvider(mp metric.MeterProvider) Option {
-	return func(c *config) error {
-		if mp == nil {
-			return &OptionError{Option: "WithMeterProvider", Reason: "nil provider"}
-		}
-		c.meterProv = mp
-		return nil
-	}
-}
-
-// WithLogger sets the logger for events that could not be published and runs Resume could not
-// continue. Defaults to a logger that discards everything.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return &OptionError{Option: "WithLogger", Reason: "nil logger"}
-		}
-		c.logger = l
-		return nil
-	}
-}
-
-// WithClock sets the clock that stamps records and events. Defaults to time.Now.
-func WithClock(now func() time.Time) Option {
-	return func(c *config) error {
-		if now == nil {
-			return &OptionError{Option: "WithClock", Reason: "nil clock"}
-		}
-		c.now = now
-		return nil
-	}
-}
-
-// WithPolicy sets how steps' timeouts and retries are carried out. Defaults to DefaultPolicy.
-func WithPolicy(f PolicyFunc) Option {
-	return func(c *config) error {
-		if f == nil {
-			return &OptionError{Option: "WithPolicy", Reason: "nil policy"}
-		}
-		c.policy = f
-		return nil
-	}
-}
-
-// WithGuard makes every step whose input reads the output of a step of another protocol pass
-// that data through g first (see Guard). Defaults to none.
-func WithGuard(g Guard) Option {
-	return func(c *config) error {
-		if g == nil {
-			return &OptionError{Option: "WithGuard", Reason: "nil guard"}
-		}
-		c.guard = g
-		return nil
-	}
-}
-
-// WithLimits bounds the definitions the engine accepts; zero fields keep their defaults.
-// Defaults to Limits{} (DefaultMaxSteps, DefaultMaxNesting, DefaultMaxExpressionBytes,
-// DefaultCELCostLimit).
-func WithLimits(l Limits) Option {
-	return func(c *config) error {
-		if l.MaxSteps < 0 || l.MaxNesting < 0 || l.MaxExpressionBytes < 0 {
-			return &OptionError{Option: "WithLimits", Reason: "negative limit"}
-		}
-		c.limits = l.withDefaults()
-		return nil
-	}
-}
-
-// WithDefaultTimeout bounds each attempt of steps that declare no timeout; 0 means unbounded.
-// Defaults to DefaultTimeout.
-func WithDefaultTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d < 0 {
-			return &OptionError{Option: "WithDefaultTimeout", Reason: "negative"}
-		}
-		c.timeout = d
-		return nil
-	}
-}
-
-// WithDefaultRetry sets the retry policy of steps that declare none. Defaults to
-// Retry{MaxAttempts: DefaultMaxAttempts} with the default backoff.
-func WithDefaultRetry(r Retry) Option {
-	return func(c *config) error {
-		if r.MaxAttempts < 1 || r.MaxAttempts > MaxAttemptsLimit || r.Backoff < 0 || r.MaxBackoff < 0 || (r.Multiplier != 0 && r.Multiplier < 1) {
-			return &OptionError{Option: "WithDefaultRetry", Reason: "max attempts out of range, negative backoff or multiplier below 1"}
-		}
-		c.retry = r
-		return nil
-	}
-}
-
-// WithResumeConcurrency sets how many runs Resume continues at once. Defaults to
-// DefaultResumeConcurrency.
-func WithResumeConcurrency(n int) Option {
-	return func(c *config) error {
-		if n < 1 {
-			return &OptionError{Option: "WithResumeConcurrency", Reason: "must be at least 1"}
-		}
-		c.resumeN = n
-		return nil
-	}
-}
-
-// WithOwner names the engine on the leases it takes (see Lease): engines sharing a store must
-// have distinct owners. Defaults to a random name drawn at New.
-func WithOwner(owner string) Option {
-	return func(c *config) error {
-		if owner == "" {
-			return &OptionError{Option: "WithOwner", Reason: "empty owner"}
-		}
-		c.owner = owner
-		return nil
-	}
-}
-
-// WithLeaseTTL sets how long the engine's lease on a run lasts without renewal; it renews at a
-// third of it. Another engine sharing the store takes over a run once its lease has lapsed, so
-// this is how long the runs of an engine that died wait. Defaults to DefaultLeaseTTL.
-func WithLeaseTTL(d time.Duration) Option {
-	return func(c *config) error {
-		if d < 3*time.Millisecond {
-			return &OptionError{Option: "WithLeaseTTL", Reason: "must be at least 3ms"}
-		}
-		c.leaseTTL = d
-		return nil
-	}
-}
-
 // New returns an engine that keeps runs in store and resolves operations in ops. The engine does
-// not close the store.
+// not close the store. A nil store or registry, an invalid option, or one that configures a
+// store (WithFullSync), makes it return an *OptionError and construct nothing.
 func New(store Store, ops *Registry, opts ...Option) (*Engine, error) {
 	if store == nil {
-		return nil, &OptionError{Option: "store", Reason: "nil store"}
+		return nil, &OptionError{Option: "store", Reason: "must not be nil"}
 	}
 	if ops == nil {
-		return nil, &OptionError{Option: "ops", Reason: "nil registry"}
+		return nil, &OptionError{Option: "ops", Reason: "must not be nil"}
 	}
-	cfg := config{
-		logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		now:      time.Now,
-		policy:   DefaultPolicy,
-		limits:   Limits{}.withDefaults(),
-		timeout:  DefaultTimeout,
-		retry:    Retry{MaxAttempts: DefaultMaxAttempts},
-		resumeN:  DefaultResumeConcurrency,
-		leaseTTL: DefaultLeaseTTL,
-	}
-	for _, o := range opts {
-		if err := o(&cfg); err != nil {
-			return nil, err
-		}
+	cfg, err := newConfig(kindEngine, opts)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.owner == "" {
 		cfg.owner = newOwner()
@@ -285,6 +91,11 @@ func New(store Store, ops *Registry, opts ...Option) (*Engine, error) {
 	return &Engine{store: store, ops: ops, cfg: cfg, owner: cfg.owner, plans: map[string]*plan{}, byHash: map[string]*plan{}, active: map[string]bool{}, tel: tel}, nil
 }
 
+// constructed reports whether e was made by New.
+func (e *Engine) constructed() bool { return e != nil && e.store != nil }
+
+func notEngine() error { return &NotConstructedError{Type: "Engine", Constructor: "New"} }
+
 func (e *Engine) compileEnv() *compileEnv {
 	return &compileEnv{ops: e.ops, limits: e.cfg.limits, policy: e.cfg.policy, timeout: e.cfg.timeout, retry: e.cfg.retry}
 }
@@ -293,6 +104,9 @@ func (e *Engine) compileEnv() *compileEnv {
 // Runs already stored keep the definition they started with. Problems are reported together in
 // a *ValidationError.
 func (e *Engine) Register(def *Definition) error {
+	if !e.constructed() {
+		return notEngine()
+	}
 	p, err := compile(def, e.compileEnv())
 	if err != nil {
 		return err
@@ -360,6 +174,9 @@ func validRunID(id string) bool {
 // If ctx carries a security context (security.NewContext) it is stored with the run and
 // restored when the run resumes, so guards see the same principal.
 func (e *Engine) Run(ctx context.Context, name, id string, input map[string]any) (*Result, error) {
+	if !e.constructed() {
+		return nil, notEngine()
+	}
 	if !validRunID(id) {
 		return nil, fmt.Errorf("%w: %q (want 1 to %d letters, digits, '_', '-', '.', ':')", ErrInvalidRunID, id, MaxRunIDLength)
 	}
@@ -518,6 +335,9 @@ func finishedErr(res *Result) error {
 // joins the failures of runs that could not be continued (a failed run is a result, not an error
 // here); the runs concerned stay stored unfinished.
 func (e *Engine) Resume(ctx context.Context) ([]*Result, error) {
+	if !e.constructed() {
+		return nil, notEngine()
+	}
 	ids, err := e.store.Unfinished(ctx)
 	if err != nil {
 		return nil, err
@@ -563,6 +383,9 @@ func (e *Engine) resumeOne(ctx context.Context, id string) (*Result, error) {
 
 // Get returns the stored state of run id (ErrNotFound if there is none).
 func (e *Engine) Get(ctx context.Context, id string) (*Result, error) {
+	if !e.constructed() {
+		return nil, notEngine()
+	}
 	rec, err := e.store.Load(ctx, id)
 	if err != nil {
 		return nil, err

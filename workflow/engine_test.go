@@ -568,22 +568,55 @@ func TestSecurityContextIsRestoredOnResume(t *testing.T) {
 func TestOptionsAreValidated(t *testing.T) {
 	reg := &workflow.Registry{}
 	store := workflow.NewMemoryStore()
-	bad := []workflow.Option{
-		workflow.WithBus(nil), workflow.WithLogger(nil), workflow.WithClock(nil), workflow.WithPolicy(nil),
-		workflow.WithGuard(nil), workflow.WithLimits(workflow.Limits{MaxSteps: -1}), workflow.WithDefaultTimeout(-1),
-		workflow.WithDefaultRetry(workflow.Retry{}), workflow.WithResumeConcurrency(0),
-	}
-	for i, o := range bad {
+	for _, c := range []struct {
+		option string
+		o      workflow.Option
+	}{
+		{"WithBus", workflow.WithBus(nil)},
+		{"WithLogger", workflow.WithLogger(nil)},
+		{"WithClock", workflow.WithClock(nil)},
+		{"WithPolicy", workflow.WithPolicy(nil)},
+		{"WithGuard", workflow.WithGuard(nil)},
+		{"WithLimits", workflow.WithLimits(workflow.Limits{MaxSteps: -1})},
+		{"WithDefaultTimeout", workflow.WithDefaultTimeout(-1)},
+		{"WithDefaultRetry", workflow.WithDefaultRetry(workflow.Retry{})},
+		{"WithDefaultRetry", workflow.WithDefaultRetry(workflow.Retry{MaxAttempts: 2, Multiplier: 0.5})},
+		{"WithResumeConcurrency", workflow.WithResumeConcurrency(0)},
+		{"WithOwner", workflow.WithOwner("")},
+		{"WithLeaseTTL", workflow.WithLeaseTTL(time.Millisecond)},
+		{"WithFullSync", workflow.WithFullSync()}, // configures a store, not an engine
+	} {
 		var oe *workflow.OptionError
-		if _, err := workflow.New(store, reg, o); !errors.As(err, &oe) || !errors.Is(err, workflow.ErrInvalidOption) {
-			t.Errorf("option %d: err = %v", i, err)
+		e, err := workflow.New(store, reg, workflow.WithOwner("a"), c.o)
+		if !errors.As(err, &oe) || !errors.Is(err, workflow.ErrInvalidOption) || e != nil {
+			t.Errorf("%s: New = %v, %v, want an *OptionError", c.option, e, err)
+			continue
+		}
+		if oe.Option != c.option {
+			t.Errorf("%s: the error names %s: %v", c.option, oe.Option, err)
 		}
 	}
-	if _, err := workflow.New(nil, reg); err == nil {
-		t.Error("nil store accepted")
+	var oe *workflow.OptionError
+	if _, err := workflow.New(nil, reg); !errors.As(err, &oe) || oe.Option != "store" {
+		t.Errorf("nil store: %v", err)
 	}
-	if _, err := workflow.New(store, nil); err == nil {
-		t.Error("nil registry accepted")
+	if _, err := workflow.New(store, nil); !errors.As(err, &oe) || oe.Option != "ops" {
+		t.Errorf("nil registry: %v", err)
+	}
+	// An engine option given to the store's constructor does not apply either, and opens nothing.
+	path := filepath.Join(t.TempDir(), "wf.db")
+	if _, err := workflow.OpenSQLiteStore(context.Background(), path, workflow.WithFullSync(), workflow.WithOwner("x")); !errors.As(err, &oe) || oe.Option != "WithOwner" || !strings.Contains(err.Error(), "does not apply to SQLiteStore") {
+		t.Errorf("engine option to OpenSQLiteStore: %v", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused OpenSQLiteStore created the database: %v", err)
+	}
+	if _, err := workflow.NewSQLiteStore(context.Background(), nil); !errors.As(err, &oe) || oe.Option != "db" {
+		t.Errorf("nil db: %v", err)
+	}
+	// Nil options are skipped.
+	if _, err := workflow.New(store, reg, nil, workflow.WithOwner("a")); err != nil {
+		t.Errorf("nil option: %v", err)
 	}
 }
 

@@ -14,6 +14,8 @@ var (
 	ErrInvalidInput = errors.New("workflow: invalid input")
 	// ErrInvalidOption is wrapped by the *OptionError returned for an invalid option value.
 	ErrInvalidOption = errors.New("workflow: invalid option")
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Engine or SQLiteStore.
+	ErrNotConstructed = errors.New("workflow: not constructed")
 	// ErrInvalidOperation is returned by Registry.Register for an operation without a name or
 	// function, or with a malformed schema.
 	ErrInvalidOperation = errors.New("workflow: invalid operation")
@@ -181,18 +183,39 @@ func (e *InputError) Error() string {
 // Unwrap returns ErrInvalidInput.
 func (e *InputError) Unwrap() error { return ErrInvalidInput }
 
-// OptionError names an option whose value is out of range.
+// OptionError names an option (or a constructor's argument, such as New's "store") whose value
+// a constructor refuses, or an option of the other kind (see Option); nothing is constructed.
+// It matches ErrInvalidOption.
 type OptionError struct {
-	Option string
-	Reason string
+	Option string // e.g. "WithLeaseTTL"
+	Value  any    // the rejected value (nil for a nil function or interface)
+	Reason string // what a valid value looks like
 }
 
 func (e *OptionError) Error() string {
-	return fmt.Sprintf("workflow: invalid option %s: %s", e.Option, e.Reason)
+	if e.Value == nil {
+		return fmt.Sprintf("workflow: invalid option %s: %s", e.Option, e.Reason)
+	}
+	return fmt.Sprintf("workflow: invalid option %s = %+v: %s", e.Option, e.Value, e.Reason)
 }
 
 // Unwrap returns ErrInvalidOption.
 func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// NotConstructedError is returned by the methods of a zero Engine or SQLiteStore, and of a
+// Call the engine did not make: it names the function that makes a usable one. It matches
+// ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // the zero value's type, e.g. "Engine"
+	Constructor string // the function that creates a usable one, e.g. "New"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "workflow: a zero " + e.Type + " is not usable: create it with workflow." + e.Constructor
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
 
 // TemplateError is a template reference that could not be resolved while rendering.
 type TemplateError struct {

@@ -128,3 +128,21 @@ func ExampleCall_SaveIntent() {
 	fmt.Println(res.Status, res.Step("send").Attempt, ledger)
 	// Output: completed 2 map[tx-for-p-1/send:2]
 }
+
+// New and OpenSQLiteStore take one Option type: an option given to the constructor it does not
+// configure is refused by name, as is an invalid value. An Engine that New did not make refuses
+// calls, naming New.
+func ExampleOptionError() {
+	_, err := workflow.New(workflow.NewMemoryStore(), greetOps(), workflow.WithFullSync())
+	fmt.Println(err)
+	_, err = workflow.New(workflow.NewMemoryStore(), greetOps(), workflow.WithResumeConcurrency(0))
+	fmt.Println(err)
+
+	var e workflow.Engine
+	_, err = e.Run(context.Background(), "greet", "run-1", nil)
+	fmt.Println(err)
+	// Output:
+	// workflow: invalid option WithFullSync: does not apply to Engine (it configures a SQLiteStore)
+	// workflow: invalid option WithResumeConcurrency = 0: must be at least 1
+	// workflow: a zero Engine is not usable: create it with workflow.New
+}

@@ -65,7 +65,7 @@ func TestObservabilityVerifiedPayment(t *testing.T) {
 		t.Fatal(err)
 	}
 	audit, err := security.OpenAuditLog(ctx, filepath.Join(t.TempDir(), "audit.db"),
-		security.WithAuditTracerProvider(tp), security.WithAuditMeterProvider(mp))
+		security.WithTracerProvider(tp), security.WithMeterProvider(mp))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -150,7 +150,9 @@ func (r *Registry) Names() []string {
 	return out
 }
 
-// Call is one invocation of an operation.
+// Call is one invocation of an operation, made by the engine. The intent methods of a Call the
+// engine did not make (one a test builds itself) return a *NotConstructedError: it has no store
+// to keep intents in.
 type Call struct {
 	RunID     string
 	Workflow  string
@@ -171,10 +173,23 @@ type Call struct {
 	store Store
 }
 
+// intents returns the store the call's intents are kept in: a Call the engine did not make
+// has none.
+func (c *Call) intents() (Store, error) {
+	if c.store == nil {
+		return nil, &NotConstructedError{Type: "Call", Constructor: "Engine.Run"}
+	}
+	return c.store, nil
+}
+
 // Intent returns the intent recorded under the call's idempotency key by an earlier attempt,
 // if any. See RecordIntent.
 func (c *Call) Intent(ctx context.Context) (data []byte, ok bool, err error) {
-	data, err = c.store.Intent(ctx, c.IdempotencyKey)
+	st, err := c.intents()
+	if err != nil {
+		return nil, false, err
+	}
+	data, err = st.Intent(ctx, c.IdempotencyKey)
 	if errors.Is(err, ErrNotFound) {
 		return nil, false, nil
 	}
@@ -195,7 +210,11 @@ func (c *Call) Intent(ctx context.Context) (data []byte, ok bool, err error) {
 // RecordIntent changes nothing and returns an error wrapping ErrIntentExists; the operation must
 // not cause its own effect, and should load the recorded one (Intent) and complete it.
 func (c *Call) RecordIntent(ctx context.Context, data []byte) error {
-	return c.store.CreateIntent(ctx, c.IdempotencyKey, data)
+	st, err := c.intents()
+	if err != nil {
+		return err
+	}
+	return st.CreateIntent(ctx, c.IdempotencyKey, data)
 }
 
 // LoadIntent decodes the recorded intent, JSON-encoded by SaveIntent, into v. It reports

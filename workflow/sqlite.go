@@ -53,6 +53,9 @@ ALTER TABLE workflow_runs ADD COLUMN lease_expires INTEGER NOT NULL DEFAULT 0;
 // Commit is one transaction. With the default synchronous=NORMAL write-ahead log a committed
 // transition survives a crash of the process (kill -9); open with WithFullSync to make it survive
 // power loss as well.
+//
+// Create it with OpenSQLiteStore or NewSQLiteStore: the methods of a zero SQLiteStore return a
+// *NotConstructedError, and its Close returns nil.
 type SQLiteStore struct {
 	db    *sql.DB
 	owned bool
@@ -70,25 +73,17 @@ type SQLiteStore struct {
 
 var _ Store = (*SQLiteStore)(nil)
 
-// SQLiteOption configures OpenSQLiteStore.
-type SQLiteOption func(*sqliteConfig)
-
-type sqliteConfig struct{ full bool }
-
-// WithFullSync makes every commit wait for the disk (fsync), so that committed transitions and
-// intents survive power loss and operating-system crashes, not only process crashes. It costs
-// an fsync per commit. Defaults to off.
-func WithFullSync() SQLiteOption { return func(c *sqliteConfig) { c.full = true } }
-
 // OpenSQLiteStore opens (creating if needed) the SQLite database file at path, with write-ahead
-// logging, and returns a store that owns it: Close closes the database.
-func OpenSQLiteStore(ctx context.Context, path string, opts ...SQLiteOption) (*SQLiteStore, error) {
-	var cfg sqliteConfig
-	for _, o := range opts {
-		o(&cfg)
+// logging, and returns a store that owns it: Close closes the database. It takes the options
+// that configure a store (WithFullSync); an invalid one, or one that configures an Engine,
+// makes it return an *OptionError and open nothing.
+func OpenSQLiteStore(ctx context.Context, path string, opts ...Option) (*SQLiteStore, error) {
+	cfg, err := newConfig(kindSQLiteStore, opts)
+	if err != nil {
+		return nil, err
 	}
 	var sopts []sqlitex.Option
-	if cfg.full {
+	if cfg.fullSync {
 		sopts = append(sopts, sqlitex.WithSync(sqlitex.SyncFull))
 	}
 	db, err := sqlitex.Open(ctx, path, sopts...)
@@ -109,6 +104,9 @@ func OpenSQLiteStore(ctx context.Context, path string, opts ...SQLiteOption) (*S
 // one process at a time: opening it releases the run leases an earlier process left behind, so
 // that a host restarted after a crash resumes its runs at once.
 func NewSQLiteStore(ctx context.Context, db *sql.DB) (*SQLiteStore, error) {
+	if db == nil {
+		return nil, &OptionError{Option: "db", Reason: "must not be nil"}
+	}
 	if err := sqlitex.Migrate(ctx, db, "workflow", sqliteMigrations); err != nil {
 		return nil, err
 	}
@@ -170,6 +168,9 @@ func (s *SQLiteStore) closeStmts() {
 
 // enter takes the read lock; callers must s.mu.RUnlock() when it returns nil.
 func (s *SQLiteStore) enter(ctx context.Context) error {
+	if s.db == nil {
+		return &NotConstructedError{Type: "SQLiteStore", Constructor: "OpenSQLiteStore"}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -496,6 +497,9 @@ func (s *SQLiteStore) CreateIntent(ctx context.Context, key string, data []byte)
 // Close implements Store. It waits for calls in progress, then closes the database if the
 // store opened it.
 func (s *SQLiteStore) Close() error {
+	if s.db == nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

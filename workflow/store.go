@@ -157,7 +157,7 @@ type Store interface {
 }
 
 // MemoryStore is a Store in memory, for tests and for hosts that need no durability. The zero
-// value is not usable; call NewMemoryStore.
+// value is an empty store, ready to use, as NewMemoryStore returns.
 type MemoryStore struct {
 	mu      sync.Mutex
 	closed  bool
@@ -186,6 +186,7 @@ func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{runs: map[string]*RunRecord{}, defs: map[string][]byte{}, intents: map[string][]byte{}, leases: map[string]*leaseState{}}
 }
 
+// enter takes the lock; callers must s.mu.Unlock() when it returns nil.
 func (s *MemoryStore) enter(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -194,6 +195,9 @@ func (s *MemoryStore) enter(ctx context.Context) error {
 	if s.closed {
 		s.mu.Unlock()
 		return ErrClosed
+	}
+	if s.runs == nil { // the zero MemoryStore
+		s.runs, s.defs, s.intents, s.leases = map[string]*RunRecord{}, map[string][]byte{}, map[string][]byte{}, map[string]*leaseState{}
 	}
 	return nil
 }

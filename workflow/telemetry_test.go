@@ -101,14 +101,18 @@ func TestTelemetryVerifiedPayment(t *testing.T) {
 	k.NoLeak(t, in["sender_did"].(string), in["sender_address"].(string), in["recipient_address"].(string), "50000", "pay-1", "pay-2", "insufficient")
 }
 
+// Nil providers are the no-op ones; the provider options configure an Engine, not a store.
 func TestTelemetryOptions(t *testing.T) {
+	if _, err := workflow.New(workflow.NewMemoryStore(), newPayments().registry(t), workflow.WithTracerProvider(nil), workflow.WithMeterProvider(nil)); err != nil {
+		t.Errorf("nil providers: %v", err)
+	}
 	for name, o := range map[string]workflow.Option{
 		"WithTracerProvider": workflow.WithTracerProvider(nil),
 		"WithMeterProvider":  workflow.WithMeterProvider(nil),
 	} {
 		var oe *workflow.OptionError
-		if _, err := workflow.New(workflow.NewMemoryStore(), newPayments().registry(t), o); !errors.As(err, &oe) || oe.Option != name {
-			t.Errorf("%s(nil): %v", name, err)
+		if _, err := workflow.OpenSQLiteStore(context.Background(), ":memory:", o); !errors.As(err, &oe) || oe.Option != name {
+			t.Errorf("%s on a store: %v", name, err)
 		}
 	}
 }

@@ -45,7 +45,7 @@ func newFixture(b *testing.B) *fixture {
 	j, _ := jose.ParseJWS(tok)
 	k, _ := issuer.Document.VerificationMethod[0].PublicKey()
 	raw, _ := k.PublicKeyBytes()
-	r, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	r, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	v, _ := vc.NewVerifier(r)
 	f := &fixture{token: tok, pub: raw, input: []byte(j.SigningInput()), sig: j.Signature, verifier: v}
 	if _, err := v.Verify(ctx, tok); err != nil {
@@ -117,8 +117,8 @@ func p10(d []time.Duration) time.Duration {
 func BenchmarkDIDKeyResolve(b *testing.B) {
 	ctx := context.Background()
 	d := did.MustParse("did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY")
-	uncached, _ := did.NewResolver([]did.MethodResolver{didkey.New()}, did.WithoutCache())
-	cached, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	uncached, _ := did.NewResolver(did.WithMethods(didkey.New()), did.WithoutCache())
+	cached, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	b.Run("impl=method", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -103,7 +103,7 @@ func newPayer(b *testing.B, store workflow.Store, audited bool, storeOpts ...wor
 	return payer{e: e, ctx: ctx}
 }
 
-func sqliteStore(b *testing.B, opts ...workflow.SQLiteOption) *workflow.SQLiteStore {
+func sqliteStore(b *testing.B, opts ...workflow.Option) *workflow.SQLiteStore {
 	s, err := workflow.OpenSQLiteStore(context.Background(), filepath.Join(b.TempDir(), "wf.db"), opts...)
 	if err != nil {
 		b.Fatal(err)

@@ -2,6 +2,7 @@ package bitcointest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -34,9 +35,11 @@ type Backend interface {
 const SimFundingBlocks = 110
 
 // Sim is a simchain with a funded wallet: the quickest way to a working bitcoin.Chain in a
-// unit test. It implements [Backend].
+// unit test. It implements [Backend]. Create it with [NewSim]: the methods of a zero Sim
+// return (or fail the test with) a [*bitcoin.NotConstructedError], and its Chain and Wallet
+// are zero values that do the same.
 type Sim struct {
-	Sim    *simchain.Chain
+	chain  *simchain.Chain
 	wallet *Wallet
 }
 
@@ -50,7 +53,7 @@ func NewSim(t testing.TB, opts ...simchain.Option) *Sim {
 	if err != nil {
 		t.Fatalf("bitcointest: %v", err)
 	}
-	t.Cleanup(func() { _ = s.Sim.Close() })
+	t.Cleanup(func() { _ = s.chain.Close() })
 	return s
 }
 
@@ -69,30 +72,79 @@ func newSim(seed string, opts ...simchain.Option) (*Sim, error) {
 	if _, err := c.Mine(SimFundingBlocks, simchain.PayTo(w.PkScript())); err != nil {
 		return nil, err
 	}
-	return &Sim{Sim: c, wallet: w}, nil
+	return &Sim{chain: c, wallet: w}, nil
 }
 
-// Chain returns the simchain.
-func (s *Sim) Chain() bitcoin.Chain { return s.Sim }
+// simNotConstructed is the error of the methods of a zero Sim.
+func simNotConstructed() error {
+	return &bitcoin.NotConstructedError{Type: "bitcointest.Sim", Constructor: "bitcointest.NewSim"}
+}
+
+// SimChain returns the simchain itself, for what bitcoin.Chain does not offer: [simchain.Chain.Tip],
+// mining and reorganizing with options (other payees, transactions left out), eviction.
+func (s *Sim) SimChain() *simchain.Chain {
+	if s == nil || s.chain == nil {
+		return &simchain.Chain{}
+	}
+	return s.chain
+}
+
+// Chain returns the simchain as a bitcoin.Chain.
+func (s *Sim) Chain() bitcoin.Chain { return s.SimChain() }
 
 // Wallet returns the funded wallet.
-func (s *Sim) Wallet() *Wallet { return s.wallet }
-
-// Mine mines n blocks paying the wallet.
-func (s *Sim) Mine(_ context.Context, n int) ([]chainhash.Hash, error) {
-	return s.Sim.Mine(n, simchain.PayTo(s.wallet.PkScript()))
+func (s *Sim) Wallet() *Wallet {
+	if s == nil || s.wallet == nil {
+		return &Wallet{}
+	}
+	return s.wallet
 }
 
-// Reorg reorganizes the simchain (see simchain.Chain.Reorg), paying the wallet.
-func (s *Sim) Reorg(_ context.Context, depth, n int) ([]chainhash.Hash, error) {
-	return s.Sim.Reorg(depth, n, simchain.PayTo(s.wallet.PkScript()))
+// Mine mines n blocks (0..simchain.MaxBlocksPerCall) paying the wallet, one at a time: once
+// ctx is done it mines no more and returns the blocks mined before, with ctx.Err().
+func (s *Sim) Mine(ctx context.Context, n int) ([]chainhash.Hash, error) {
+	if s == nil || s.chain == nil {
+		return nil, simNotConstructed()
+	}
+	if n < 0 || n > simchain.MaxBlocksPerCall {
+		return nil, &bitcoin.FieldError{Field: "n", Reason: fmt.Sprintf("%d is outside 0..%d", n, simchain.MaxBlocksPerCall)}
+	}
+	payTo := simchain.PayTo(s.wallet.PkScript())
+	hashes := make([]chainhash.Hash, 0, n)
+	for range n {
+		if err := ctx.Err(); err != nil {
+			return hashes, err
+		}
+		h, err := s.chain.Mine(1, payTo)
+		hashes = append(hashes, h...)
+		if err != nil {
+			return hashes, err
+		}
+	}
+	return hashes, nil
+}
+
+// Reorg reorganizes the simchain (see simchain.Chain.Reorg), paying the wallet. A done ctx
+// returns ctx.Err() and changes nothing.
+func (s *Sim) Reorg(ctx context.Context, depth, n int) ([]chainhash.Hash, error) {
+	if s == nil || s.chain == nil {
+		return nil, simNotConstructed()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.chain.Reorg(depth, n, simchain.PayTo(s.wallet.PkScript()))
 }
 
 // NewFundedWallet returns a new wallet (key from seed) holding one confirmed output of
 // amount, funded by the Sim's wallet.
 func (s *Sim) NewFundedWallet(t testing.TB, seed string, amount btcutil.Amount) *Wallet {
 	t.Helper()
-	w, err := NewWalletFromSeed(s.Sim, seed)
+	if s == nil || s.chain == nil {
+		t.Fatalf("bitcointest: %v", simNotConstructed())
+		return nil
+	}
+	w, err := NewWalletFromSeed(s.chain, seed)
 	if err != nil {
 		t.Fatalf("bitcointest: %v", err)
 	}

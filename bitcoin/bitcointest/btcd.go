@@ -40,11 +40,9 @@ const (
 	btcdModule = "github.com/btcsuite/btcd"
 )
 
-var buildMu sync.Mutex
-
 // BtcdBinary returns the path of a btcd binary: $ANYA_BTCD if set, else a binary built with
 // `go build github.com/btcsuite/btcd` (at the version this test binary depends on) into the
-// user cache directory, once.
+// user cache directory by the first test that needs it.
 func BtcdBinary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv(BtcdEnv); p != "" {
@@ -67,15 +65,21 @@ func BtcdBinary(t testing.TB) string {
 	}
 	dir := filepath.Join(cache, "anya-go", "btcd-"+version)
 	bin := filepath.Join(dir, "btcd")
-	buildMu.Lock()
-	defer buildMu.Unlock()
 	if _, err := os.Stat(bin); err == nil {
 		return bin
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatalf("bitcointest: %v", err)
 	}
-	tmp := bin + ".tmp" + strconv.Itoa(os.Getpid())
+	// Tests building at once each build into a file of their own; the renames are atomic, so
+	// every test ends up with a complete binary.
+	f, err := os.CreateTemp(dir, "btcd-*.tmp")
+	if err != nil {
+		t.Fatalf("bitcointest: %v", err)
+	}
+	tmp := f.Name()
+	_ = f.Close()
+	defer os.Remove(tmp)
 	cmd := exec.Command("go", "build", "-o", tmp, btcdModule)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("bitcointest: building btcd (set %s to skip): %v\n%s", BtcdEnv, err, out)
@@ -87,7 +91,9 @@ func BtcdBinary(t testing.TB) string {
 }
 
 // Btcd is a btcd regtest node run by a test, on loopback, with its own data directory.
-// Blocks it mines pay [Btcd.MiningKey]. It is stopped when the test ends.
+// Blocks it mines pay [Btcd.MiningKey]. It is stopped when the test ends. Create it with
+// [StartBtcd]: a zero Btcd runs no node; its accessors return zero values, Stop and Kill do
+// nothing, its other methods return (or fail the test with) a [*bitcoin.NotConstructedError].
 type Btcd struct {
 	t       testing.TB
 	bin     string
@@ -106,35 +112,74 @@ type Btcd struct {
 	http   *http.Client
 }
 
-// BtcdOption configures [StartBtcd].
-type BtcdOption func(*Btcd)
+// Option configures [StartBtcd]. (A [Sim] takes simchain's options.)
+type Option func(*config)
 
-// WithBtcdArgs adds command-line arguments. Defaults to none.
-func WithBtcdArgs(args ...string) BtcdOption {
-	return func(b *Btcd) { b.extra = append(b.extra, args...) }
+type config struct {
+	extra   []string
+	params  *chaincfg.Params
+	key     *btcec.PrivateKey
+	invalid *bitcoin.OptionError // the first option with a value out of range
+}
+
+func (c *config) reject(option string, value any, reason string) {
+	if c.invalid == nil {
+		c.invalid = &bitcoin.OptionError{Option: "bitcointest." + option, Value: value, Reason: reason}
+	}
+}
+
+// WithArgs adds command-line arguments of btcd. Defaults to none.
+func WithArgs(args ...string) Option {
+	return func(c *config) { c.extra = append(c.extra, args...) }
 }
 
 // WithNetwork runs the node on params: &chaincfg.RegressionNetParams or
-// &chaincfg.SimNetParams. Defaults to regtest. Note that btcd deletes a regtest chain when it
-// starts, so a regtest node restarted with Start begins again from genesis; a simnet node
-// keeps its chain across restarts.
-func WithNetwork(params *chaincfg.Params) BtcdOption { return func(b *Btcd) { b.params = params } }
+// &chaincfg.SimNetParams. Note that btcd deletes a regtest chain when it starts, so a regtest
+// node restarted with Start begins again from genesis; a simnet node keeps its chain across
+// restarts. Defaults to &chaincfg.RegressionNetParams.
+func WithNetwork(params *chaincfg.Params) Option {
+	return func(c *config) {
+		if params == nil || (params.Net != chaincfg.RegressionNetParams.Net && params.Net != chaincfg.SimNetParams.Net) {
+			name := "<nil>"
+			if params != nil {
+				name = params.Name
+			}
+			c.reject("WithNetwork", name, "StartBtcd runs regtest or simnet")
+			return
+		}
+		c.params = params
+	}
+}
 
 // WithMiningKey sets the key mined blocks pay (P2WPKH). Defaults to a key derived from the
 // test's name.
-func WithMiningKey(key *btcec.PrivateKey) BtcdOption { return func(b *Btcd) { b.key = key } }
+func WithMiningKey(key *btcec.PrivateKey) Option {
+	return func(c *config) {
+		if key == nil {
+			c.reject("WithMiningKey", nil, "nil key")
+			return
+		}
+		c.key = key
+	}
+}
 
-// StartBtcd starts btcd in regtest (see [WithNetwork]) with --txindex --addrindex --notls in a temporary data
-// directory and waits until its RPC server answers.
-func StartBtcd(t testing.TB, opts ...BtcdOption) *Btcd {
+// StartBtcd starts btcd in regtest (see [WithNetwork]) with --txindex --addrindex --notls in
+// a temporary data directory and waits until its RPC server answers. An invalid option fails
+// the test with the [*bitcoin.OptionError].
+func StartBtcd(t testing.TB, opts ...Option) *Btcd {
 	t.Helper()
-	b := &Btcd{t: t, bin: BtcdBinary(t), dir: t.TempDir(), user: "anya", pass: "anya-" + strconv.Itoa(os.Getpid()), params: &chaincfg.RegressionNetParams}
+	cfg := config{params: &chaincfg.RegressionNetParams}
 	for _, o := range opts {
-		o(b)
+		if o != nil {
+			o(&cfg)
+		}
 	}
-	if b.params.Net != chaincfg.RegressionNetParams.Net && b.params.Net != chaincfg.SimNetParams.Net {
-		t.Fatalf("bitcointest: StartBtcd runs regtest or simnet, not %s", b.params.Name)
+	if cfg.invalid != nil {
+		t.Fatalf("bitcointest: %v", cfg.invalid)
+		return nil
 	}
+	b := &Btcd{t: t, bin: BtcdBinary(t), dir: t.TempDir(), user: "anya", pass: "anya-" + strconv.Itoa(os.Getpid()),
+		params: cfg.params, key: cfg.key, extra: cfg.extra}
 	if b.key == nil {
 		b.key = KeyFromSeed("bitcointest/btcd/" + t.Name())
 	}
@@ -162,23 +207,52 @@ func StartBtcd(t testing.TB, opts ...BtcdOption) *Btcd {
 }
 
 // Params returns the node's network.
-func (b *Btcd) Params() *chaincfg.Params { return b.params }
+func (b *Btcd) Params() *chaincfg.Params {
+	if b == nil {
+		return nil
+	}
+	return b.params
+}
 
 // Endpoint returns the node's RPC endpoint (no TLS).
 func (b *Btcd) Endpoint() rpcchain.Endpoint {
+	if b == nil {
+		return rpcchain.Endpoint{}
+	}
 	return rpcchain.Endpoint{Host: b.rpcHost, User: b.user, Pass: b.pass}
 }
 
 // MiningKey returns the key that mined blocks pay.
-func (b *Btcd) MiningKey() *btcec.PrivateKey { return b.key }
+func (b *Btcd) MiningKey() *btcec.PrivateKey {
+	if b == nil {
+		return nil
+	}
+	return b.key
+}
 
 // DataDir returns the node's data directory.
-func (b *Btcd) DataDir() string { return b.dir }
+func (b *Btcd) DataDir() string {
+	if b == nil {
+		return ""
+	}
+	return b.dir
+}
+
+// notConstructed is the error of the methods of a zero Btcd.
+func btcdNotConstructed() error {
+	return &bitcoin.NotConstructedError{Type: "bitcointest.Btcd", Constructor: "bitcointest.StartBtcd"}
+}
+
+// constructed reports whether b was made by StartBtcd.
+func (b *Btcd) constructed() bool { return b != nil && b.http != nil }
 
 // Start starts the node (again, on the same data directory and port after Stop or Kill) and
 // waits for its RPC server. A regtest node starts from genesis again (btcd removes the regtest
 // database at start-up); use simnet to keep the chain.
 func (b *Btcd) Start() error {
+	if !b.constructed() {
+		return btcdNotConstructed()
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cmd != nil {
@@ -247,6 +321,9 @@ func (b *Btcd) Kill() error { return b.halt(true) }
 func (b *Btcd) Stop() error { return b.halt(false) }
 
 func (b *Btcd) halt(kill bool) error {
+	if !b.constructed() {
+		return nil
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cmd == nil {
@@ -273,6 +350,9 @@ func (b *Btcd) halt(kill bool) error {
 // call sends a command over the node's HTTP RPC interface, once (no retries: a stopped node
 // fails the call at once).
 func (b *Btcd) call(ctx context.Context, cmd any, out any) error {
+	if !b.constructed() {
+		return btcdNotConstructed()
+	}
 	body, err := btcjson.MarshalCmd(btcjson.RpcVersion1, 1, cmd)
 	if err != nil {
 		return err
@@ -387,6 +467,10 @@ func (b *Btcd) Reorg(ctx context.Context, depth, n int) ([]chainhash.Hash, error
 // when the test ends.
 func (b *Btcd) NewChain(t testing.TB, opts ...rpcchain.Option) *rpcchain.Chain {
 	t.Helper()
+	if !b.constructed() {
+		t.Fatalf("bitcointest: %v", btcdNotConstructed())
+		return nil
+	}
 	opts = append([]rpcchain.Option{rpcchain.WithReconnectBackoff(20*time.Millisecond, 500*time.Millisecond)}, opts...)
 	c, err := rpcchain.New(context.Background(), b.Endpoint(), b.Params(), opts...)
 	if err != nil {
@@ -401,6 +485,10 @@ func (b *Btcd) NewChain(t testing.TB, opts ...rpcchain.Option) *rpcchain.Chain {
 // factory: every subtest gets its own client of the one node. Mine to SegwitHeight first.
 func (b *Btcd) Backend(t *testing.T) Backend {
 	t.Helper()
+	if !b.constructed() {
+		t.Fatalf("bitcointest: %v", btcdNotConstructed())
+		return nil
+	}
 	c := b.NewChain(t)
 	w, err := NewWallet(c, b.key)
 	if err != nil {

@@ -23,13 +23,25 @@ const (
 	DustLimit btcutil.Amount = 546
 )
 
-// ErrInsufficientFunds is returned when a Wallet cannot cover the outputs and fee.
-var ErrInsufficientFunds = errors.New("bitcointest: insufficient funds")
+// Sentinels of the package. ErrInvalidOption and ErrNotConstructed are the bitcoin
+// package's, so that errors.Is works with either name.
+var (
+	// ErrInsufficientFunds is returned when a Wallet cannot cover the outputs and fee.
+	ErrInsufficientFunds = errors.New("bitcointest: insufficient funds")
+	// ErrInvalidOption is [bitcoin.ErrInvalidOption], matched by the [*bitcoin.OptionError]
+	// StartBtcd fails a test with for an invalid option.
+	ErrInvalidOption = bitcoin.ErrInvalidOption
+	// ErrNotConstructed is [bitcoin.ErrNotConstructed], matched by the
+	// [*bitcoin.NotConstructedError] of a zero [Sim], [Wallet] or [Btcd].
+	ErrNotConstructed = bitcoin.ErrNotConstructed
+)
 
 // Wallet is a one-key P2WPKH test wallet on a [bitcoin.Chain]: it finds its coins with
 // Chain.UTXOs, selects them oldest first (skipping immature coinbases), adds change and signs
 // with txscript. It is safe for concurrent use; Send serializes coin selection and broadcast
-// so concurrent sends never pick the same coin.
+// so concurrent sends never pick the same coin. Create it with [NewWallet] or
+// [NewWalletFromSeed]: a zero Wallet has no key (its accessors return nil) and its other
+// methods return a [*bitcoin.NotConstructedError].
 type Wallet struct {
 	chain    bitcoin.Chain
 	key      *btcec.PrivateKey
@@ -75,20 +87,51 @@ func P2WPKHScript(key *btcec.PrivateKey) []byte {
 	return s
 }
 
+// constructed returns a [*bitcoin.NotConstructedError] for a zero Wallet.
+func (w *Wallet) constructed() error {
+	if w == nil || w.chain == nil {
+		return &bitcoin.NotConstructedError{Type: "bitcointest.Wallet", Constructor: "bitcointest.NewWallet or NewWalletFromSeed"}
+	}
+	return nil
+}
+
 // Key returns the wallet's private key.
-func (w *Wallet) Key() *btcec.PrivateKey { return w.key }
+func (w *Wallet) Key() *btcec.PrivateKey {
+	if w.constructed() != nil {
+		return nil
+	}
+	return w.key
+}
 
 // Address returns the wallet's P2WPKH address.
-func (w *Wallet) Address() btcutil.Address { return w.addr }
+func (w *Wallet) Address() btcutil.Address {
+	if w.constructed() != nil {
+		return nil
+	}
+	return w.addr
+}
 
 // PkScript returns the wallet's output script.
-func (w *Wallet) PkScript() []byte { return append([]byte(nil), w.pkScript...) }
+func (w *Wallet) PkScript() []byte {
+	if w.constructed() != nil {
+		return nil
+	}
+	return append([]byte(nil), w.pkScript...)
+}
 
 // Chain returns the wallet's chain.
-func (w *Wallet) Chain() bitcoin.Chain { return w.chain }
+func (w *Wallet) Chain() bitcoin.Chain {
+	if w.constructed() != nil {
+		return nil
+	}
+	return w.chain
+}
 
 // Spendable returns the wallet's coins that can be spent in the next block.
 func (w *Wallet) Spendable(ctx context.Context) ([]bitcoin.UTXO, error) {
+	if err := w.constructed(); err != nil {
+		return nil, err
+	}
 	best, err := w.chain.BestBlock(ctx)
 	if err != nil {
 		return nil, err
@@ -131,6 +174,9 @@ func (w *Wallet) Build(ctx context.Context, outs ...*wire.TxOut) (*wire.MsgTx, e
 
 // Send builds and broadcasts a transaction paying outs.
 func (w *Wallet) Send(ctx context.Context, outs ...*wire.TxOut) (*wire.MsgTx, error) {
+	if err := w.constructed(); err != nil {
+		return nil, err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	tx, err := w.Build(ctx, outs...)

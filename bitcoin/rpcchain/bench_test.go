@@ -33,7 +33,7 @@ func BenchmarkBlockConnected(b *testing.B) {
 	}
 	mineSim := func(s *bitcointest.Sim) func() (chainhash.Hash, error) {
 		return func() (chainhash.Hash, error) {
-			h, err := s.Sim.Mine(1)
+			h, err := s.SimChain().Mine(1)
 			if err != nil {
 				return chainhash.Hash{}, err
 			}
@@ -48,14 +48,14 @@ func BenchmarkBlockConnected(b *testing.B) {
 		})
 		b.Run("simchain/"+name, func(b *testing.B) {
 			s := bitcointest.NewSim(b)
-			benchConnected(b, s.Sim, mineSim(s), viaBus)
+			benchConnected(b, s.SimChain(), mineSim(s), viaBus)
 		})
 	}
 }
 
 func benchConnected(b *testing.B, c bitcoin.Chain, mine func() (chainhash.Hash, error), viaBus bool) {
 	ctx := context.Background()
-	var opts []bitcoin.NotifierOption
+	var opts []bitcoin.Option
 	var events <-chan chainhash.Hash
 	if viaBus {
 		bb, err := bus.New()

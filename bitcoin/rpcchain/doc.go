@@ -26,4 +26,24 @@
 // btcd has no scantxoutset, so UTXOs come from searchrawtransactions plus gettxout and
 // gettxspendingprevout). btcd has no getmempoolentry; Mempool uses getrawmempool with verbose
 // output. Reorgs can be produced with invalidateblock.
+//
+// # Options and zero values
+//
+// [New] takes [Option] values ([WithLogger], [WithReconnectBackoff]); an invalid one is
+// reported as a [*bitcoin.OptionError] (the package's [ErrInvalidOption] is bitcoin's)
+// before anything is dialled. A zero [Chain] returns a [*bitcoin.NotConstructedError]
+// ([ErrNotConstructed]) naming New.
+//
+// # Conventions
+//
+// The SDK has one option style. A constructor takes options of one type, Option, a
+// func(*config) over an unexported configuration: it applies the defaults, then the options in
+// order, then validates the whole configuration once and returns a typed *OptionError naming
+// the offending option, its value and the reason (it matches the package's ErrInvalidOption
+// with errors.Is). Option constructors never fail and never panic, and each option's
+// documentation ends with its default. Time comes from WithClock(now func() time.Time),
+// time.Now by default; timers and sleeps use package time, so tests fake time with
+// testing/synctest. Logs go to WithLogger(*slog.Logger), silent by default. The zero value of an
+// exported type either works as documented or returns an error naming its constructor (it
+// matches the package's ErrNotConstructed with errors.Is); it never panics.
 package rpcchain

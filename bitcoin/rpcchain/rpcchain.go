@@ -55,6 +55,16 @@ type Endpoint struct {
 	Certificates []byte
 }
 
+// Sentinels of the package: the bitcoin package's, so that errors.Is works with either name.
+var (
+	// ErrInvalidOption is [bitcoin.ErrInvalidOption], matched by the [*bitcoin.OptionError]
+	// New returns for an invalid option.
+	ErrInvalidOption = bitcoin.ErrInvalidOption
+	// ErrNotConstructed is [bitcoin.ErrNotConstructed], matched by the
+	// [*bitcoin.NotConstructedError] every method of a zero [Chain] returns.
+	ErrNotConstructed = bitcoin.ErrNotConstructed
+)
+
 // Option configures [New].
 type Option func(*config)
 
@@ -62,20 +72,38 @@ type config struct {
 	log        *slog.Logger
 	backoffMin time.Duration
 	backoffMax time.Duration
+	invalid    *bitcoin.OptionError // the first option with a value out of range
 }
 
-// WithLogger sets the logger. Defaults to a logger that discards everything.
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+// WithLogger sets the logger of connections, disconnections and reconnection attempts; nil
+// keeps the default. Defaults to a logger that discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.log = l
+		}
+	}
+}
 
-// WithReconnectBackoff sets the backoff between reconnection attempts: a resilience.Retry
-// whose exponential backoff (with full jitter) doubles from min to max. Defaults to
-// [DefaultReconnectMin] and [DefaultReconnectMax].
+// WithReconnectBackoff sets the backoff between reconnection attempts (0 < min <= max): a
+// resilience.Retry whose exponential backoff (with full jitter) doubles from min to max.
+// Defaults to [DefaultReconnectMin] and [DefaultReconnectMax].
 func WithReconnectBackoff(min, max time.Duration) Option {
-	return func(c *config) { c.backoffMin, c.backoffMax = min, max }
+	return func(c *config) {
+		if min <= 0 || max < min {
+			if c.invalid == nil {
+				c.invalid = &bitcoin.OptionError{Option: "rpcchain.WithReconnectBackoff", Value: [2]time.Duration{min, max}, Reason: "need 0 < min <= max"}
+			}
+			return
+		}
+		c.backoffMin, c.backoffMax = min, max
+	}
 }
 
 // Chain is a bitcoin.Chain on a btcd node. Create it with [New]; it owns a supervisor
-// goroutine and the connection, so Close it.
+// goroutine and the connection, so Close it. Every method of a zero Chain that can fail
+// returns a [*bitcoin.NotConstructedError] naming New (Params returns nil, Subscribe
+// registers nothing, Close does nothing).
 type Chain struct {
 	ep     Endpoint
 	params *chaincfg.Params
@@ -104,15 +132,17 @@ var _ bitcoin.Chain = (*Chain)(nil)
 func New(ctx context.Context, ep Endpoint, params *chaincfg.Params, opts ...Option) (*Chain, error) {
 	cfg := config{backoffMin: DefaultReconnectMin, backoffMax: DefaultReconnectMax}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	switch {
+	case cfg.invalid != nil:
+		return nil, cfg.invalid
 	case ep.Host == "":
 		return nil, &bitcoin.FieldError{Field: "Endpoint.Host", Reason: "empty"}
 	case params == nil:
 		return nil, &bitcoin.FieldError{Field: "params", Reason: "nil"}
-	case cfg.backoffMin <= 0 || cfg.backoffMax < cfg.backoffMin:
-		return nil, &bitcoin.FieldError{Field: "WithReconnectBackoff", Reason: "need 0 < min <= max"}
 	}
 	if cfg.log == nil {
 		cfg.log = slog.New(slog.DiscardHandler)
@@ -123,7 +153,7 @@ func New(ctx context.Context, ep Endpoint, params *chaincfg.Params, opts ...Opti
 		resilience.WithName("rpcchain.reconnect"), resilience.WithLogger(cfg.log),
 	)
 	if err != nil {
-		return nil, &bitcoin.FieldError{Field: "WithReconnectBackoff", Reason: err.Error()}
+		return nil, &bitcoin.OptionError{Option: "rpcchain.WithReconnectBackoff", Value: [2]time.Duration{cfg.backoffMin, cfg.backoffMax}, Reason: err.Error()}
 	}
 	life, cancel := context.WithCancel(context.Background())
 	c := &Chain{
@@ -147,11 +177,27 @@ func New(ctx context.Context, ep Endpoint, params *chaincfg.Params, opts ...Opti
 	return c, nil
 }
 
+// constructed returns a [*bitcoin.NotConstructedError] for a zero Chain.
+func (c *Chain) constructed() error {
+	if c == nil || c.cancel == nil {
+		return &bitcoin.NotConstructedError{Type: "rpcchain.Chain", Constructor: "rpcchain.New"}
+	}
+	return nil
+}
+
 // Params returns the chain's network.
-func (c *Chain) Params() *chaincfg.Params { return c.params }
+func (c *Chain) Params() *chaincfg.Params {
+	if c == nil {
+		return nil
+	}
+	return c.params
+}
 
 // Close disconnects and stops the supervisor. It is idempotent.
 func (c *Chain) Close() error {
+	if c.constructed() != nil {
+		return nil
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -331,7 +377,12 @@ func (c *Chain) emit(u bitcoin.ChainUpdate) {
 }
 
 // Subscribe registers h for tip and mempool updates.
-func (c *Chain) Subscribe(h func(bitcoin.ChainUpdate)) func() { return c.subs.Add(h) }
+func (c *Chain) Subscribe(h func(bitcoin.ChainUpdate)) func() {
+	if c.constructed() != nil || h == nil {
+		return func() {}
+	}
+	return c.subs.Add(h)
+}
 
 // conn returns the live client.
 func (c *Chain) conn() (*rpcclient.Client, error) {
@@ -416,6 +467,9 @@ func notFound(err error, what string, codes ...btcjson.RPCErrorCode) error {
 
 // BestBlock returns the node's tip.
 func (c *Chain) BestBlock(ctx context.Context) (bitcoin.BlockStamp, error) {
+	if err := c.constructed(); err != nil {
+		return bitcoin.BlockStamp{}, err
+	}
 	var best btcjson.GetBestBlockResult
 	if err := c.do(ctx, btcjson.NewGetBestBlockCmd(), &best); err != nil {
 		return bitcoin.BlockStamp{}, err
@@ -429,6 +483,9 @@ func (c *Chain) BestBlock(ctx context.Context) (bitcoin.BlockStamp, error) {
 
 // BlockHash returns the hash of the main-chain block at height.
 func (c *Chain) BlockHash(ctx context.Context, height int32) (chainhash.Hash, error) {
+	if err := c.constructed(); err != nil {
+		return chainhash.Hash{}, err
+	}
 	if height < 0 {
 		return chainhash.Hash{}, fmt.Errorf("rpcchain: height %d: %w", height, bitcoin.ErrNotFound)
 	}
@@ -445,6 +502,9 @@ func (c *Chain) BlockHash(ctx context.Context, height int32) (chainhash.Hash, er
 
 // BlockHeader returns the header of any block the node knows.
 func (c *Chain) BlockHeader(ctx context.Context, hash chainhash.Hash) (wire.BlockHeader, error) {
+	if err := c.constructed(); err != nil {
+		return wire.BlockHeader{}, err
+	}
 	var s string
 	verbose := false
 	if err := c.do(ctx, btcjson.NewGetBlockHeaderCmd(hash.String(), &verbose), &s); err != nil {
@@ -463,6 +523,9 @@ func (c *Chain) BlockHeader(ctx context.Context, hash chainhash.Hash) (wire.Bloc
 
 // Block returns any block the node has.
 func (c *Chain) Block(ctx context.Context, hash chainhash.Hash) (*wire.MsgBlock, error) {
+	if err := c.constructed(); err != nil {
+		return nil, err
+	}
 	var s string
 	verbosity := 0
 	if err := c.do(ctx, btcjson.NewGetBlockCmd(hash.String(), &verbosity), &s); err != nil {
@@ -513,6 +576,9 @@ func (c *Chain) height(ctx context.Context, hash chainhash.Hash) (int32, error) 
 
 // Tx returns a mempool or main-chain transaction (needs --txindex for confirmed ones).
 func (c *Chain) Tx(ctx context.Context, txid chainhash.Hash) (bitcoin.TxInfo, error) {
+	if err := c.constructed(); err != nil {
+		return bitcoin.TxInfo{}, err
+	}
 	var res btcjson.TxRawResult
 	verbose := 1
 	if err := c.do(ctx, btcjson.NewGetRawTransactionCmd(txid.String(), &verbose), &res); err != nil {
@@ -599,6 +665,9 @@ func (c *Chain) txOutResult(ctx context.Context, op wire.OutPoint, res *btcjson.
 
 // TxOut returns an unspent output; see bitcoin.Chain.
 func (c *Chain) TxOut(ctx context.Context, op wire.OutPoint, includeMempool bool) (bitcoin.UTXO, error) {
+	if err := c.constructed(); err != nil {
+		return bitcoin.UTXO{}, err
+	}
 	var res *btcjson.GetTxOutResult
 	if err := c.do(ctx, btcjson.NewGetTxOutCmd(op.Hash.String(), op.Index, &includeMempool), &res); err != nil {
 		return bitcoin.UTXO{}, notFound(err, "gettxout "+op.String(), btcjson.ErrRPCNoTxInfo, btcjson.ErrRPCInvalidTxVout)
@@ -656,6 +725,9 @@ func (c *Chain) scriptAddress(script []byte) (btcutil.Address, bool) {
 // (searchrawtransactions) checked with gettxout and gettxspendingprevout. Scripts without an
 // address form (P2PK, bare multisig, non-standard) fail with bitcoin.ErrUnsupported.
 func (c *Chain) UTXOs(ctx context.Context, pkScript []byte) ([]bitcoin.UTXO, error) {
+	if err := c.constructed(); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -772,6 +844,9 @@ func compareUTXO(a, b bitcoin.UTXO) int {
 
 // Mempool returns the node's mempool (getrawmempool, verbose).
 func (c *Chain) Mempool(ctx context.Context) ([]bitcoin.MempoolEntry, error) {
+	if err := c.constructed(); err != nil {
+		return nil, err
+	}
 	var res map[string]btcjson.GetRawMempoolVerboseResult
 	verbose := true
 	if err := c.do(ctx, btcjson.NewGetRawMempoolCmd(&verbose), &res); err != nil {
@@ -796,6 +871,9 @@ func (c *Chain) Mempool(ctx context.Context) ([]bitcoin.MempoolEntry, error) {
 // EstimateFee returns btcd's estimatefee answer, or bitcoin.ErrNoFeeEstimate when it has none
 // (btcd answers 0 until its estimator has seen enough blocks).
 func (c *Chain) EstimateFee(ctx context.Context, target int) (bitcoin.FeeRate, error) {
+	if err := c.constructed(); err != nil {
+		return 0, err
+	}
 	var btcPerKB float64
 	err := c.do(ctx, btcjson.NewEstimateFeeCmd(int64(target)), &btcPerKB)
 	if err != nil {
@@ -817,6 +895,9 @@ func (c *Chain) EstimateFee(ctx context.Context, target int) (bitcoin.FeeRate, e
 
 // TestAccept runs testmempoolaccept.
 func (c *Chain) TestAccept(ctx context.Context, tx *wire.MsgTx) error {
+	if err := c.constructed(); err != nil {
+		return err
+	}
 	if tx == nil {
 		return &bitcoin.FieldError{Field: "tx", Reason: "nil transaction"}
 	}
@@ -843,20 +924,21 @@ func (c *Chain) TestAccept(ctx context.Context, tx *wire.MsgTx) error {
 	return nil
 }
 
-// Broadcast submits tx with sendrawtransaction. A transaction the node already has is a
-// no-op that returns its txid.
+// Broadcast submits tx with sendrawtransaction: one call when the node takes it. A transaction
+// the node already has is a no-op that returns its txid: sendrawtransaction says so for one in
+// its mempool or with unspent outputs, and a refused transaction is looked up by txid before
+// the refusal is reported, so that one already in the main chain with every output spent (which
+// the node sees as spending missing inputs) is found there.
 func (c *Chain) Broadcast(ctx context.Context, tx *wire.MsgTx) (chainhash.Hash, error) {
+	if err := c.constructed(); err != nil {
+		return chainhash.Hash{}, err
+	}
 	if tx == nil {
 		return chainhash.Hash{}, &bitcoin.FieldError{Field: "tx", Reason: "nil transaction"}
 	}
 	txid := tx.TxHash()
 	if err := bitcoin.CheckTxAmounts(tx); err != nil {
 		return chainhash.Hash{}, &bitcoin.RejectError{Txid: txid, Reason: "bad-txns-vout-outofrange", Err: err}
-	}
-	if _, err := c.Tx(ctx, txid); err == nil {
-		return txid, nil
-	} else if !errors.Is(err, bitcoin.ErrNotFound) {
-		return chainhash.Hash{}, err
 	}
 	s, err := encodeTx(tx)
 	if err != nil {
@@ -865,23 +947,28 @@ func (c *Chain) Broadcast(ctx context.Context, tx *wire.MsgTx) (chainhash.Hash, 
 	allowHighFees := false
 	var got string
 	err = c.do(ctx, btcjson.NewSendRawTransactionCmd(s, &allowHighFees), &got)
-	if err != nil {
-		var re *btcjson.RPCError
-		switch {
-		case !errors.As(err, &re):
-			return chainhash.Hash{}, fmt.Errorf("rpcchain: sendrawtransaction: %w", err)
-		case re.Code == btcjson.ErrRPCTxAlreadyInChain || bytes.Contains([]byte(re.Message), []byte("already have transaction")):
-			return txid, nil
-		default:
-			return chainhash.Hash{}, &bitcoin.RejectError{Txid: txid, Reason: re.Message, Err: err}
-		}
+	if err == nil {
+		return txid, nil
 	}
-	return txid, nil
+	var re *btcjson.RPCError
+	switch {
+	case !errors.As(err, &re):
+		return chainhash.Hash{}, fmt.Errorf("rpcchain: sendrawtransaction: %w", err)
+	case re.Code == btcjson.ErrRPCTxAlreadyInChain || bytes.Contains([]byte(re.Message), []byte("already have transaction")):
+		return txid, nil
+	}
+	if _, lerr := c.Tx(ctx, txid); lerr == nil {
+		return txid, nil
+	}
+	return chainhash.Hash{}, &bitcoin.RejectError{Txid: txid, Reason: re.Message, Err: err}
 }
 
 // Watch replaces the watched scripts: loadtxfilter for those with an address form,
 // notifynewtransactions plus local filtering for the others.
 func (c *Chain) Watch(ctx context.Context, pkScripts [][]byte) error {
+	if err := c.constructed(); err != nil {
+		return err
+	}
 	var addrs []string
 	nonAddr := map[string]struct{}{}
 	for _, s := range pkScripts {

@@ -36,7 +36,9 @@ func TestNewErrors(t *testing.T) {
 	if _, err := rpcchain.New(ctx, rpcchain.Endpoint{Host: closed}, node.Params()); !errors.Is(err, bitcoin.ErrDisconnected) {
 		t.Fatalf("nothing listening: %v", err)
 	}
-	if _, err := rpcchain.New(ctx, ep, node.Params(), rpcchain.WithReconnectBackoff(0, 1)); !errors.Is(err, bitcoin.ErrInvalidArgument) {
+	_, err = rpcchain.New(ctx, ep, node.Params(), rpcchain.WithReconnectBackoff(0, 1))
+	var oe *bitcoin.OptionError
+	if !errors.As(err, &oe) || oe.Option != "rpcchain.WithReconnectBackoff" || !errors.Is(err, rpcchain.ErrInvalidOption) || !errors.Is(err, bitcoin.ErrInvalidArgument) {
 		t.Fatalf("bad backoff: %v", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)

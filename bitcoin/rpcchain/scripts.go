@@ -16,6 +16,9 @@ var _ bitcoin.ScriptHistory = (*Chain)(nil)
 // or not (bitcoin.ScriptHistory), from btcd's address index (searchrawtransactions). known is
 // false for a script without an address form, and for a node run without --addrindex.
 func (c *Chain) ScriptUses(ctx context.Context, pkScript []byte) (int, bool, error) {
+	if err := c.constructed(); err != nil {
+		return 0, false, err
+	}
 	if err := ctx.Err(); err != nil {
 		return 0, false, err
 	}

@@ -47,7 +47,7 @@ func (c *Chain) mineConfig(opts []MineOption) (mineConfig, error) {
 		o(&cfg)
 	}
 	if len(cfg.payTo) > txscript.MaxScriptSize {
-		return cfg, &bitcoin.FieldError{Field: "PayTo", Reason: "script too long"}
+		return cfg, &bitcoin.OptionError{Option: "simchain.PayTo", Value: len(cfg.payTo), Reason: "script longer than txscript.MaxScriptSize"}
 	}
 	return cfg, nil
 }
@@ -56,6 +56,9 @@ func (c *Chain) mineConfig(opts []MineOption) (mineConfig, error) {
 // until the block is full, and returns their hashes. Subscribers get one tip update per block
 // before Mine returns.
 func (c *Chain) Mine(n int, opts ...MineOption) ([]chainhash.Hash, error) {
+	if !c.constructed() {
+		return nil, notConstructed()
+	}
 	if n < 0 || n > MaxBlocksPerCall {
 		return nil, &bitcoin.FieldError{Field: "n", Reason: fmt.Sprintf("%d is outside 0..%d", n, MaxBlocksPerCall)}
 	}
@@ -80,6 +83,9 @@ func (c *Chain) Mine(n int, opts ...MineOption) ([]chainhash.Hash, error) {
 // like bitcoind's invalidateblock. The orphaned blocks stay known to BlockHeader and Block.
 // Subscribers get a tip update for every disconnect and every new block.
 func (c *Chain) Reorg(depth, n int, opts ...MineOption) ([]chainhash.Hash, error) {
+	if !c.constructed() {
+		return nil, notConstructed()
+	}
 	if n < 0 || n > MaxBlocksPerCall {
 		return nil, &bitcoin.FieldError{Field: "n", Reason: fmt.Sprintf("%d is outside 0..%d", n, MaxBlocksPerCall)}
 	}
@@ -117,6 +123,9 @@ func (c *Chain) Reorg(depth, n int, opts ...MineOption) ([]chainhash.Hash, error
 // transaction can be accepted. It fails with bitcoin.ErrNotFound if txid is not in the
 // mempool.
 func (c *Chain) Evict(txid chainhash.Hash) error {
+	if !c.constructed() {
+		return notConstructed()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {

@@ -17,7 +17,7 @@ func TestScriptUses(t *testing.T) {
 	script := bitcointest.P2WPKHScript(bitcointest.KeyFromSeed("reused"))
 	uses := func() int {
 		t.Helper()
-		n, known, err := s.Sim.ScriptUses(ctx, script)
+		n, known, err := s.SimChain().ScriptUses(ctx, script)
 		if err != nil || !known {
 			t.Fatalf("%v %v", known, err)
 		}
@@ -71,11 +71,11 @@ func TestScriptUses(t *testing.T) {
 
 	// A reorg that drops the blocks takes their uses away.
 	before := uses()
-	if _, err := s.Sim.Reorg(3, 0); err != nil {
+	if _, err := s.SimChain().Reorg(3, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range mustMempool(t, s) {
-		_ = s.Sim.Evict(e.Txid)
+		_ = s.SimChain().Evict(e.Txid)
 	}
 	if n := uses(); n != 0 || before == 0 {
 		t.Fatalf("after the reorg: %d (before %d)", n, before)

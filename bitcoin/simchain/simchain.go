@@ -23,29 +23,71 @@ import (
 // DefaultBlockInterval is the timestamp step between consecutive blocks.
 const DefaultBlockInterval = 10 * time.Minute
 
-// Option configures [New].
+// Sentinels of the package: the bitcoin package's, so that errors.Is works with either name.
+var (
+	// ErrInvalidOption is [bitcoin.ErrInvalidOption], matched by the [*bitcoin.OptionError]
+	// New returns for an invalid option.
+	ErrInvalidOption = bitcoin.ErrInvalidOption
+	// ErrNotConstructed is [bitcoin.ErrNotConstructed], matched by the
+	// [*bitcoin.NotConstructedError] every method of a zero [Chain] returns.
+	ErrNotConstructed = bitcoin.ErrNotConstructed
+)
+
+// Option configures [New]. [Chain.Mine] and [Chain.Reorg] take their own per-call options,
+// [MineOption].
 type Option func(*config)
 
 type config struct {
 	params   *chaincfg.Params
 	payTo    []byte
 	interval time.Duration
+	invalid  *bitcoin.OptionError // the first option with a value out of range
+}
+
+func (c *config) reject(option string, value any, reason string) {
+	if c.invalid == nil {
+		c.invalid = &bitcoin.OptionError{Option: "simchain." + option, Value: value, Reason: reason}
+	}
 }
 
 // WithParams sets the network. Only networks without difficulty retargeting (regtest) are
-// accepted.
-// Defaults to &chaincfg.RegressionNetParams.
-func WithParams(p *chaincfg.Params) Option { return func(c *config) { c.params = p } }
-
-// WithCoinbaseScript sets the script block rewards pay to when [Chain.Mine] is not given
-// [PayTo]. Defaults to [AnyoneCanSpendScript].
-func WithCoinbaseScript(pkScript []byte) Option {
-	return func(c *config) { c.payTo = bytes.Clone(pkScript) }
+// accepted. Defaults to &chaincfg.RegressionNetParams.
+func WithParams(p *chaincfg.Params) Option {
+	return func(c *config) {
+		switch {
+		case p == nil:
+			c.reject("WithParams", nil, "nil params")
+		case !p.PoWNoRetargeting || p.GenesisBlock == nil:
+			c.reject("WithParams", p.Name, "the network retargets difficulty; use regtest")
+		default:
+			c.params = p
+		}
+	}
 }
 
-// WithBlockInterval sets the timestamp step between blocks. Defaults to
+// WithCoinbaseScript sets the script block rewards pay to when [Chain.Mine] is not given
+// [PayTo]; it is at most txscript.MaxScriptSize bytes. Defaults to [AnyoneCanSpendScript].
+func WithCoinbaseScript(pkScript []byte) Option {
+	return func(c *config) {
+		if len(pkScript) > txscript.MaxScriptSize {
+			c.reject("WithCoinbaseScript", len(pkScript), "script longer than txscript.MaxScriptSize")
+			return
+		}
+		c.payTo = bytes.Clone(pkScript)
+	}
+}
+
+// WithBlockInterval sets the timestamp step between blocks, at least one second. Defaults to
 // [DefaultBlockInterval].
-func WithBlockInterval(d time.Duration) Option { return func(c *config) { c.interval = d } }
+func WithBlockInterval(d time.Duration) Option {
+	return func(c *config) {
+		if d < time.Second {
+			c.reject("WithBlockInterval", d, "must be at least one second")
+			return
+		}
+		c.interval = d
+	}
+}
 
 // AnyoneCanSpendScript returns a P2WSH output script whose witness script is OP_TRUE: anyone
 // can spend it with the witness [AnyoneCanSpendWitness].
@@ -93,7 +135,9 @@ type txLoc struct {
 }
 
 // Chain is an in-process chain. It implements bitcoin.Chain; all methods are safe for
-// concurrent use. Create it with [New].
+// concurrent use. Create it with [New]: every method of a zero Chain that can fail returns a
+// [*bitcoin.NotConstructedError] naming New (Params returns nil, Tip the zero BlockStamp,
+// Subscribe registers nothing, Close does nothing).
 type Chain struct {
 	params   *chaincfg.Params
 	payTo    []byte
@@ -125,22 +169,15 @@ var _ bitcoin.Chain = (*Chain)(nil)
 func New(opts ...Option) (*Chain, error) {
 	cfg := config{params: &chaincfg.RegressionNetParams, interval: DefaultBlockInterval}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
-	if cfg.params == nil {
-		return nil, &bitcoin.FieldError{Field: "WithParams", Reason: "nil params"}
-	}
-	if !cfg.params.PoWNoRetargeting || cfg.params.GenesisBlock == nil {
-		return nil, &bitcoin.FieldError{Field: "WithParams", Reason: fmt.Sprintf("network %q retargets difficulty; use regtest", cfg.params.Name)}
-	}
-	if cfg.interval < time.Second {
-		return nil, &bitcoin.FieldError{Field: "WithBlockInterval", Reason: "must be at least one second"}
+	if cfg.invalid != nil {
+		return nil, cfg.invalid
 	}
 	if cfg.payTo == nil {
 		cfg.payTo = AnyoneCanSpendScript()
-	}
-	if len(cfg.payTo) > txscript.MaxScriptSize {
-		return nil, &bitcoin.FieldError{Field: "WithCoinbaseScript", Reason: "script too long"}
 	}
 	c := &Chain{
 		params:     cfg.params,
@@ -164,11 +201,27 @@ func New(opts ...Option) (*Chain, error) {
 	return c, nil
 }
 
+// notConstructed is the error of every method of a zero Chain.
+func notConstructed() error {
+	return &bitcoin.NotConstructedError{Type: "simchain.Chain", Constructor: "simchain.New"}
+}
+
+// constructed reports whether c was made by New (the genesis block is always there).
+func (c *Chain) constructed() bool { return c != nil && c.params != nil }
+
 // Params returns the chain's network.
-func (c *Chain) Params() *chaincfg.Params { return c.params }
+func (c *Chain) Params() *chaincfg.Params {
+	if c == nil {
+		return nil
+	}
+	return c.params
+}
 
 // Tip returns the best block.
 func (c *Chain) Tip() bitcoin.BlockStamp {
+	if !c.constructed() {
+		return bitcoin.BlockStamp{}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := c.tip()
@@ -179,6 +232,9 @@ func (c *Chain) tip() *node { return c.main[len(c.main)-1] }
 
 // lock takes the state lock and checks ctx and closure.
 func (c *Chain) lock(ctx context.Context) error {
+	if !c.constructed() {
+		return notConstructed()
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -403,10 +459,18 @@ func (c *Chain) Watch(ctx context.Context, pkScripts [][]byte) error {
 // Subscribe registers h. Updates are delivered synchronously by the goroutine that caused
 // them (Mine, Reorg, Broadcast), in order, after the chain's lock is released; h must not
 // block.
-func (c *Chain) Subscribe(h func(bitcoin.ChainUpdate)) func() { return c.subs.Add(h) }
+func (c *Chain) Subscribe(h func(bitcoin.ChainUpdate)) func() {
+	if !c.constructed() || h == nil {
+		return func() {}
+	}
+	return c.subs.Add(h)
+}
 
 // Close makes every later call fail with bitcoin.ErrClosed. It is idempotent.
 func (c *Chain) Close() error {
+	if !c.constructed() {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true

@@ -28,23 +28,23 @@ func TestMinedBlocksAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hashes, err := s.Sim.Mine(2)
+	hashes, err := s.SimChain().Mine(2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, h := range hashes {
-		blk, err := s.Sim.Block(ctx, h)
+		blk, err := s.SimChain().Block(ctx, h)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b := btcutil.NewBlock(blk)
-		if err := blockchain.CheckBlockSanity(b, s.Sim.Params().PowLimit, blockchain.NewMedianTime()); err != nil {
+		if err := blockchain.CheckBlockSanity(b, s.SimChain().Params().PowLimit, blockchain.NewMedianTime()); err != nil {
 			t.Fatalf("block %d: %v", i, err)
 		}
 		if err := blockchain.ValidateWitnessCommitment(b); err != nil {
 			t.Fatalf("block %d: %v", i, err)
 		}
-		height := s.Sim.Tip().Height - int32(len(hashes)-1-i)
+		height := s.SimChain().Tip().Height - int32(len(hashes)-1-i)
 		if err := blockchain.CheckSerializedHeight(b.Transactions()[0], height); err != nil {
 			t.Fatalf("block %d: %v", i, err)
 		}
@@ -122,11 +122,11 @@ func TestTaprootKeySpend(t *testing.T) {
 		return w
 	})
 	var rej *bitcoin.RejectError
-	if err := s.Sim.TestAccept(ctx, bad); !errors.As(err, &rej) {
+	if err := s.SimChain().TestAccept(ctx, bad); !errors.As(err, &rej) {
 		t.Fatalf("bad schnorr signature: %v", err)
 	}
 	good := spend(sign)
-	if err := s.Sim.TestAccept(ctx, good); err != nil {
+	if err := s.SimChain().TestAccept(ctx, good); err != nil {
 		t.Fatalf("taproot key-path spend: %v", err)
 	}
 }
@@ -139,10 +139,10 @@ func TestLockTimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Sim.Mine(1); err != nil {
+	if _, err := s.SimChain().Mine(1); err != nil {
 		t.Fatal(err)
 	}
-	tip := s.Sim.Tip().Height
+	tip := s.SimChain().Tip().Height
 	mk := func(lockTime, sequence uint32) *wire.MsgTx {
 		tx, err := bitcointest.SpendOutput(op, 60_000, key, s.Wallet().PkScript(), 1_000)
 		if err != nil {
@@ -157,50 +157,54 @@ func TestLockTimes(t *testing.T) {
 	wantReason := func(tx *wire.MsgTx, reason string) {
 		t.Helper()
 		var rej *bitcoin.RejectError
-		if err := s.Sim.TestAccept(ctx, tx); !errors.As(err, &rej) || rej.Reason != reason {
+		if err := s.SimChain().TestAccept(ctx, tx); !errors.As(err, &rej) || rej.Reason != reason {
 			t.Fatalf("got %v, want reject %q", err, reason)
 		}
 	}
 	// Absolute lock time: a transaction locked to height H can go in block H+1.
 	wantReason(mk(uint32(tip+1), 0), "non-final")
-	if err := s.Sim.TestAccept(ctx, mk(uint32(tip), 0)); err != nil {
+	if err := s.SimChain().TestAccept(ctx, mk(uint32(tip), 0)); err != nil {
 		t.Fatalf("lock time of the tip: %v", err)
 	}
 	// BIP-68 relative lock of 3 blocks on an output confirmed at height tip: the spend can go
 	// in block tip+3 at the earliest.
 	wantReason(mk(0, 3), "non-BIP68-final")
-	if _, err := s.Sim.Mine(1); err != nil {
+	if _, err := s.SimChain().Mine(1); err != nil {
 		t.Fatal(err)
 	}
 	wantReason(mk(0, 3), "non-BIP68-final")
-	if _, err := s.Sim.Mine(1); err != nil {
+	if _, err := s.SimChain().Mine(1); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Sim.TestAccept(ctx, mk(0, 3)); err != nil {
+	if err := s.SimChain().TestAccept(ctx, mk(0, 3)); err != nil {
 		t.Fatalf("relative lock met: %v", err)
 	}
 	// Time-based relative lock: 512 s units against median time past, blocks 10 min apart.
 	wantReason(mk(0, wire.SequenceLockTimeIsSeconds|5), "non-BIP68-final")
-	if _, err := s.Sim.Mine(6); err != nil {
+	if _, err := s.SimChain().Mine(6); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Sim.TestAccept(ctx, mk(0, wire.SequenceLockTimeIsSeconds|5)); err != nil {
+	if err := s.SimChain().TestAccept(ctx, mk(0, wire.SequenceLockTimeIsSeconds|5)); err != nil {
 		t.Fatalf("time lock met: %v", err)
 	}
 }
 
 func TestArgumentsAndErrors(t *testing.T) {
-	if _, err := simchain.New(simchain.WithParams(&chaincfg.MainNetParams)); !errors.Is(err, bitcoin.ErrInvalidArgument) {
-		t.Fatalf("mainnet: %v", err)
-	}
-	if _, err := simchain.New(simchain.WithParams(nil)); !errors.Is(err, bitcoin.ErrInvalidArgument) {
-		t.Fatalf("nil params: %v", err)
-	}
-	if _, err := simchain.New(simchain.WithBlockInterval(time.Millisecond)); !errors.Is(err, bitcoin.ErrInvalidArgument) {
-		t.Fatalf("interval: %v", err)
-	}
-	if _, err := simchain.New(simchain.WithParams(&chaincfg.SimNetParams)); !errors.Is(err, bitcoin.ErrInvalidArgument) {
-		t.Fatalf("simnet (retargets): %v", err)
+	for _, c := range []struct {
+		opt  simchain.Option
+		name string
+	}{
+		{simchain.WithParams(&chaincfg.MainNetParams), "simchain.WithParams"},
+		{simchain.WithParams(nil), "simchain.WithParams"},
+		{simchain.WithBlockInterval(time.Millisecond), "simchain.WithBlockInterval"},
+		{simchain.WithParams(&chaincfg.SimNetParams), "simchain.WithParams"}, // retargets
+		{simchain.WithCoinbaseScript(make([]byte, txscript.MaxScriptSize+1)), "simchain.WithCoinbaseScript"},
+	} {
+		_, err := simchain.New(c.opt)
+		var oe *bitcoin.OptionError
+		if !errors.As(err, &oe) || oe.Option != c.name || !errors.Is(err, simchain.ErrInvalidOption) || !errors.Is(err, bitcoin.ErrInvalidArgument) {
+			t.Errorf("%s: %v", c.name, err)
+		}
 	}
 	c, err := simchain.New(simchain.WithParams(&chaincfg.RegressionNetParams), simchain.WithBlockInterval(time.Minute))
 	if err != nil {

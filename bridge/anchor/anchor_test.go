@@ -35,7 +35,7 @@ func newStore(t *testing.T, n int) *store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	r, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	node, err := dwn.New(r)
 	if err != nil {
 		t.Fatal(err)

@@ -44,7 +44,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	r, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	r, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	node, err := dwn.New(r, dwn.WithBus(b))
 	if err != nil {
 		t.Fatal(err)

@@ -328,7 +328,7 @@ func (p *Pipeline) matches(rec *dwn.Record) bool {
 
 // Subscribe feeds the pipeline from a records store's events on b (a *dwn.Node built
 // WithBus): every record written under the spec's protocol and path is processed. Handler
-// errors go back to the bus (opts such as bus.Retry and bus.DeadLetter apply); rejected and
+// errors go back to the bus (opts such as bus.RetryHandler and bus.DeadLetter apply); rejected and
 // denied records are counted, not retried.
 func (p *Pipeline) Subscribe(b *bus.Bus, opts ...bus.SubscribeOption) (*bus.Subscription, error) {
 	keep := bus.Filter(func(e bus.Envelope[dwn.Event]) bool {

@@ -19,7 +19,7 @@ import (
 // the address, and later revokes the link.
 func Example() {
 	ctx := context.Background()
-	resolver, _ := did.NewResolver([]did.MethodResolver{didkey.New()}, did.WithoutCache())
+	resolver, _ := did.NewResolver(did.WithMethods(didkey.New()), did.WithoutCache())
 	node, _ := dwn.New(resolver)
 	defer node.Close()
 	host, _ := didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)

@@ -385,7 +385,7 @@ func FuzzLinkProof(f *testing.F) {
 	key := bitcointest.KeyFromSeed("fuzz")
 	addr, _ := bitcoin.NewP2WPKH(key.PubKey(), bitcoin.Regtest)
 	alice := web5test.Alice(f)
-	r, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	r, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	rs := &nopRecords{}
 	l, err := link.New(ctx, web5test.Issuer(f), r, rs, bitcoin.Regtest, link.WithChallengeKey([]byte("a challenge key of 32 bytes.....")))
 	if err != nil {

@@ -184,7 +184,7 @@ func (l *Linker) signList(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tok, err := c.Sign(ctx, l.issuer, vc.WithSigningClock(l.cfg.now))
+	tok, err := c.Sign(ctx, l.issuer, vc.WithIssuedAt(l.cfg.now()))
 	if err != nil {
 		return err
 	}
@@ -305,12 +305,12 @@ func (l *Linker) Link(ctx context.Context, p Proof) (*Link, error) {
 	lk := &Link{DID: p.DID, Address: p.Address, Account: account, Method: method, LinkedAt: now,
 		ValidUntil: now.Add(l.cfg.validity), StatusIndex: l.next}
 	cred, err := vc.New(l.issuer.String(), subjectOf(lk, p.Challenge, p.BIP322, p.JWS), vc.WithVersion(vc.V2),
-		vc.WithType(CredentialType), vc.WithNow(l.cfg.now), vc.ValidFrom(now), vc.ValidUntil(lk.ValidUntil),
+		vc.WithType(CredentialType), vc.ValidFrom(now), vc.ValidUntil(lk.ValidUntil),
 		vc.WithStatus(vc.NewStatusEntry(vc.V2, l.cfg.listURL, lk.StatusIndex, vc.PurposeRevocation)))
 	if err != nil {
 		return nil, err
 	}
-	if lk.Credential, err = cred.Sign(ctx, l.issuer, vc.WithSigningClock(l.cfg.now)); err != nil {
+	if lk.Credential, err = cred.Sign(ctx, l.issuer, vc.WithIssuedAt(l.cfg.now())); err != nil {
 		return nil, err
 	}
 	// The index entry is spent before anything refers to it, so it is never given twice.

@@ -18,7 +18,7 @@ func ExampleNew() {
 	ctx := context.Background()
 	a, _ := didbtc.NewDID(ctx, nil, bitcointest.KeyFromSeed("a"), "jwk")
 	b, _ := didbtc.NewDID(ctx, nil, bitcointest.KeyFromSeed("b"), "jwk")
-	resolver, _ := did.NewResolver([]did.MethodResolver{didjwk.New()})
+	resolver, _ := did.NewResolver(did.WithMethods(didjwk.New()))
 
 	w, err := multisig.New(ctx, resolver, 2, []string{a.String(), b.String()}, bitcoin.Regtest)
 	if err != nil {

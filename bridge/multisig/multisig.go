@@ -188,7 +188,7 @@ func build(kind bitcoin.MultisigKind, k int, parts []Participant, net bitcoin.Ne
 		}
 		ms, err = bitcoin.NewMuSig2Multisig(keys, net)
 	case bitcoin.TapscriptMultisig:
-		var o []bitcoin.TaprootMultisigOption
+		var o []bitcoin.Option
 		if musigPath {
 			o = append(o, bitcoin.WithMuSig2KeyPath())
 		}

@@ -409,7 +409,7 @@ func TestRefusals(t *testing.T) {
 func FuzzRecord(f *testing.F) {
 	a, _ := didbtc.NewDID(context.Background(), nil, bitcointest.KeyFromSeed("fa"), "jwk")
 	b, _ := didbtc.NewDID(context.Background(), nil, bitcointest.KeyFromSeed("fb"), "jwk")
-	r, _ := did.NewResolver([]did.MethodResolver{didjwk.New()})
+	r, _ := did.NewResolver(did.WithMethods(didjwk.New()))
 	for _, kind := range []bitcoin.MultisigKind{bitcoin.SortedP2WSH, bitcoin.MuSig2KeyPath, bitcoin.TapscriptMultisig} {
 		w, err := multisig.New(context.Background(), r, 2, []string{a.String(), b.String()}, bitcoin.Regtest, multisig.WithKind(kind))
 		if err != nil {

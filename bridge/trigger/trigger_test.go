@@ -93,7 +93,7 @@ func newFixture(t *testing.T) *fixture {
 	if _, err := f.sim.Mine(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	f.resolver, _ = did.NewResolver([]did.MethodResolver{didkey.New()})
+	f.resolver, _ = did.NewResolver(did.WithMethods(didkey.New()))
 	node, err := dwn.New(f.resolver)
 	if err != nil {
 		t.Fatal(err)

@@ -27,7 +27,7 @@ func Example() {
 	addr, _ := bitcoin.NewP2WPKH(key.PubKey(), bitcoin.Regtest)
 	chain.Mine(101, simchain.PayTo(addr.PkScript())) // one mature coinbase
 
-	resolver, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	resolver, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	node, _ := dwn.New(resolver)
 	defer node.Close()
 	alice, _ := didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)

@@ -43,7 +43,7 @@ type user struct {
 func newWorld(t testing.TB, be bitcointest.Backend, users int, store dwn.Store) *world {
 	t.Helper()
 	ctx := context.Background()
-	r, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	r, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	opts := []dwn.Option{}
 	if store != nil {
 		opts = append(opts, dwn.WithStore(store))
@@ -281,10 +281,10 @@ func follow(t *testing.T, be bitcointest.Backend, sim bool) {
 		if !hasValue(w.stored(t, bu), 77_000) {
 			t.Fatal("payment not recorded")
 		}
-		if _, err := s.Sim.Reorg(1, 2, simchain.Exclude(tx.TxHash())); err != nil {
+		if _, err := s.SimChain().Reorg(1, 2, simchain.Exclude(tx.TxHash())); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Sim.Evict(tx.TxHash()); err != nil {
+		if err := s.SimChain().Evict(tx.TxHash()); err != nil {
 			t.Fatal(err)
 		}
 		w.waitCaughtUp(t, b)

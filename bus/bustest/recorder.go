@@ -12,7 +12,9 @@ import (
 // DefaultWait is how long WaitFor waits before failing the test.
 const DefaultWait = 10 * time.Second
 
-// Recorder keeps every message its subscription receives. It is safe for concurrent use.
+// Recorder keeps every message its subscription receives. It is safe for concurrent use. Create
+// it with Record: a zero Recorder has no subscription and records nothing (Wait then returns
+// only when ctx ends).
 type Recorder[T any] struct {
 	sub *bus.Subscription
 

@@ -34,18 +34,21 @@ type features struct {
 
 // Synchronous declares that Publish returns only once every matching subscription has taken
 // the message (MemTransport): a full PolicyBlock queue holds the publisher back and PolicyFail
-// reaches it. Transports without it are checked for what the policies mean asynchronously.
+// reaches it. Defaults to off: the transport is checked for what the policies mean
+// asynchronously.
 func Synchronous() Feature { return func(f *features) { f.sync = true } }
 
-// Groups declares that the transport implements bus.GroupTransport.
+// Groups declares that the transport implements bus.GroupTransport. Defaults to off: groups
+// are not checked.
 func Groups() Feature { return func(f *features) { f.groups = true } }
 
 // Persistent declares that a group keeps its place while it has no member: what is published
-// meanwhile is delivered when a member subscribes again. It implies Groups.
+// meanwhile is delivered when a member subscribes again. It implies Groups. Defaults to off.
 func Persistent() Feature { return func(f *features) { f.persistent, f.groups = true, true } }
 
 // Redelivery declares that the transport sets Message.Acker: messages a subscriber naks
-// (bus.Redeliver) or leaves unsettled when it closes are delivered again.
+// (bus.Redeliver) or leaves unsettled when it closes are delivered again. Defaults to off:
+// redelivery is not checked.
 func Redelivery() Feature { return func(f *features) { f.redelivery = true } }
 
 // RunTransport runs the conformance suite over buses built on transports from newTransport,
@@ -98,7 +101,7 @@ func (s suite) run(t *testing.T) {
 	t.Run("StuckHandlerIsolated", s.stuckHandler)
 	t.Run("Filter", s.filter)
 	t.Run("Panic", s.panics)
-	t.Run("Retry", s.retry)
+	t.Run("RetryHandler", s.retry)
 	t.Run("DeadLetter", s.deadLetter)
 	t.Run("Correlation", s.correlation)
 	t.Run("TypeMismatch", s.typeMismatch)
@@ -303,19 +306,30 @@ func (s suite) badInput(t *testing.T) {
 			t.Errorf("Publish(%q) err = %v, want *TopicError wrapping ErrInvalidTopic", tp, err)
 		}
 	}
-	for _, o := range []bus.SubscribeOption{bus.QueueSize(0), bus.Concurrency(0), bus.OnFull(bus.Policy(42)), bus.Filter[int](func(bus.Envelope[int]) bool { return true })} {
-		if _, err := bus.Subscribe(b, "a", h, o); !errors.Is(err, bus.ErrInvalidOption) {
-			t.Errorf("bad option accepted: %v", err)
+	for name, o := range map[string]bus.SubscribeOption{
+		"QueueSize":   bus.QueueSize(0),
+		"Concurrency": bus.Concurrency(0),
+		"OnFull":      bus.OnFull(bus.Policy(42)),
+		"Filter":      bus.Filter[int](func(bus.Envelope[int]) bool { return true }),
+		"Use":         bus.Use(nil),
+		"DeadLetter":  bus.DeadLetter("dead.*"),
+		"Group":       bus.Group(""),
+	} {
+		var oe *bus.OptionError
+		if _, err := bus.Subscribe(b, "a", h, o); !errors.Is(err, bus.ErrInvalidOption) || !errors.As(err, &oe) || oe.Option != name {
+			t.Errorf("bad %s option: err = %v, want an *OptionError naming it", name, err)
 		}
 	}
-	func() {
-		defer func() {
-			if recover() == nil {
-				t.Errorf("Subscribe with a nil handler did not panic")
-			}
-		}()
-		_, _ = bus.Subscribe[Payload](b, "a", nil)
-	}()
+	if _, err := bus.Subscribe(b, "a", h, bus.Filter[Payload](nil)); !errors.Is(err, bus.ErrInvalidOption) {
+		t.Errorf("nil Filter: err = %v, want ErrInvalidOption", err)
+	}
+	var oe *bus.OptionError
+	if _, err := bus.Subscribe[Payload](b, "a", nil); !errors.As(err, &oe) || oe.Option != "handler" {
+		t.Errorf("Subscribe with a nil handler: err = %v, want an *OptionError naming the handler", err)
+	}
+	if b.Subscriptions() != before {
+		t.Errorf("rejected subscriptions changed the bus: %d -> %d", before, b.Subscriptions())
+	}
 }
 
 func (s suite) ordering(t *testing.T) {
@@ -619,7 +633,7 @@ func (s suite) retry(t *testing.T) {
 			return errors.New("transient")
 		}
 		return bus.Publish(ctx, b, "retry.done", e.Payload)
-	}, bus.Use(bus.Retry(5, time.Millisecond)))
+	}, bus.Use(bus.RetryHandler(5, time.Millisecond)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -635,7 +649,7 @@ func (s suite) deadLetter(t *testing.T) {
 	dlq := Record[Payload](t, b, "dlq.>")
 	sub, err := bus.Subscribe(b, "work", func(context.Context, bus.Envelope[Payload]) error {
 		return errors.New("cannot")
-	}, bus.Named("worker"), bus.DeadLetter("dlq.work"), bus.Use(bus.Retry(2, 0)))
+	}, bus.Named("worker"), bus.DeadLetter("dlq.work"), bus.Use(bus.RetryHandler(2, 0)))
 	if err != nil {
 		t.Fatal(err)
 	}

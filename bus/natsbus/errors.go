@@ -15,9 +15,12 @@ var (
 	// ErrGroupPattern is returned by SubscribeGroup for a group that exists with another
 	// pattern.
 	ErrGroupPattern = errors.New("natsbus: group exists with another pattern")
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Transport.
+	ErrNotConstructed = errors.New("natsbus: not constructed")
 )
 
-// OptionError names an option whose value New refuses.
+// OptionError names an option (or New's argument "js") whose value New refuses; nothing is
+// constructed. It matches ErrInvalidOption.
 type OptionError struct {
 	Option string
 	Value  any
@@ -30,3 +33,17 @@ func (e *OptionError) Error() string {
 
 // Unwrap returns ErrInvalidOption.
 func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// NotConstructedError is returned by the methods of a zero Transport: it names the constructor.
+// It matches ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // "Transport"
+	Constructor string // "New"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "natsbus: a zero " + e.Type + " is not usable: create it with natsbus." + e.Constructor
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }

@@ -18,7 +18,8 @@ import (
 
 // Transport is a bus.Transport on NATS JetStream. It is safe for concurrent use. It does not
 // own the connection it was given: Close ends its subscriptions, the host closes the
-// connection.
+// connection. Create it with New: the methods of a zero Transport return a
+// *NotConstructedError, and its Close returns nil.
 type Transport struct {
 	js     jetstream.JetStream
 	nc     *nats.Conn
@@ -45,7 +46,7 @@ var (
 // (JetStream's interest retention), bounded by WithMaxAge.
 func New(ctx context.Context, js jetstream.JetStream, opts ...Option) (*Transport, error) {
 	if js == nil {
-		return nil, &OptionError{Option: "js", Reason: "nil JetStream"}
+		return nil, &OptionError{Option: "js", Reason: "must not be nil"}
 	}
 	cfg := config{
 		stream: DefaultStream, prefix: DefaultSubjectPrefix, ackWait: DefaultAckWait,
@@ -158,6 +159,9 @@ func (t *Transport) fireAndForget(topic string) bool {
 // A message whose ID JetStream has seen within the duplicate window is dropped and Publish
 // returns nil.
 func (t *Transport) Publish(ctx context.Context, m *bus.Message) error {
+	if !t.constructed() {
+		return notTransport()
+	}
 	if err := bus.ValidateTopic(m.Meta.Topic); err != nil {
 		return err
 	}
@@ -198,8 +202,11 @@ func (t *Transport) Subscribe(pattern string, h bus.MessageHandler) (bus.Unsubsc
 // place while it has no member; DeleteGroup removes it. Messages of fire-and-forget topics go
 // to one member too, through a core NATS queue group of the same name.
 func (t *Transport) SubscribeGroup(pattern, group string, h bus.MessageHandler) (bus.Unsubscriber, error) {
+	if !t.constructed() {
+		return nil, notTransport()
+	}
 	if group == "" {
-		return nil, &bus.OptionError{Option: "Group", Reason: "empty group name"}
+		return nil, &bus.OptionError{Option: "Group", Value: "", Reason: "the group name must not be empty"}
 	}
 	return t.subscribe(pattern, group, h)
 }
@@ -226,6 +233,9 @@ func DurableName(group string) string {
 // DeleteGroup deletes group's durable consumer: its place and its unsettled messages are
 // forgotten. Members still subscribed stop receiving.
 func (t *Transport) DeleteGroup(ctx context.Context, group string) error {
+	if !t.constructed() {
+		return notTransport()
+	}
 	if err := t.stream.DeleteConsumer(ctx, DurableName(group)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return fmt.Errorf("natsbus: delete group %q: %w", group, err)
 	}
@@ -233,11 +243,14 @@ func (t *Transport) DeleteGroup(ctx context.Context, group string) error {
 }
 
 func (t *Transport) subscribe(pattern, group string, h bus.MessageHandler) (bus.Unsubscriber, error) {
+	if !t.constructed() {
+		return nil, notTransport()
+	}
 	if err := bus.ValidatePattern(pattern); err != nil {
 		return nil, err
 	}
 	if h == nil {
-		return nil, &bus.OptionError{Option: "handler", Reason: "nil handler"}
+		return nil, &bus.OptionError{Option: "handler", Reason: "must not be nil"}
 	}
 	t.mu.Lock()
 	if t.closed {
@@ -266,6 +279,9 @@ func (t *Transport) subscribe(pattern, group string, h bus.MessageHandler) (bus.
 // the transport has been handed to its handler (for a group: has been delivered to some
 // member), or ctx ends.
 func (t *Transport) Flush(ctx context.Context) error {
+	if !t.constructed() {
+		return notTransport()
+	}
 	t.mu.Lock()
 	subs := make([]*sub, 0, len(t.subs))
 	for s := range t.subs {
@@ -295,6 +311,9 @@ func (t *Transport) Flush(ctx context.Context) error {
 // keep theirs) and makes Publish and Subscribe return bus.ErrClosed. It does not close the
 // connection. It is idempotent.
 func (t *Transport) Close() error {
+	if !t.constructed() {
+		return nil
+	}
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
@@ -311,6 +330,11 @@ func (t *Transport) Close() error {
 	}
 	return nil
 }
+
+// constructed reports whether t was made by New.
+func (t *Transport) constructed() bool { return t != nil && t.js != nil }
+
+func notTransport() error { return &NotConstructedError{Type: "Transport", Constructor: "New"} }
 
 // backoffFor returns the wait before the delivery after the n-th.
 func (t *Transport) backoffFor(n uint64) time.Duration {

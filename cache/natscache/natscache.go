@@ -35,10 +35,15 @@ const (
 	Granularity = time.Second
 )
 
-// ErrInvalidOption is wrapped by the *OptionError New returns for an invalid option.
-var ErrInvalidOption = errors.New("natscache: invalid option")
+var (
+	// ErrInvalidOption is wrapped by the *OptionError New returns for an invalid option.
+	ErrInvalidOption = errors.New("natscache: invalid option")
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Store.
+	ErrNotConstructed = errors.New("natscache: not constructed")
+)
 
-// OptionError names an option whose value New refuses.
+// OptionError names an option (or an argument, such as New's "js") whose value is refused;
+// nothing is constructed. It matches ErrInvalidOption.
 type OptionError struct {
 	Option string
 	Value  any
@@ -52,6 +57,22 @@ func (e *OptionError) Error() string {
 // Unwrap returns ErrInvalidOption.
 func (e *OptionError) Unwrap() error { return ErrInvalidOption }
 
+// NotConstructedError is returned by the methods of a zero Store: it names the constructor. It
+// matches ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // "Store"
+	Constructor string // "New"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "natscache: a zero " + e.Type + " is not usable: create it with natscache." + e.Constructor
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
+
+func notStore() error { return &NotConstructedError{Type: "Store", Constructor: "New"} }
+
 // Option configures New.
 type Option func(*config)
 
@@ -64,17 +85,16 @@ type config struct {
 	logger    *slog.Logger
 
 	tracerProv trace.TracerProvider
-	tracerSet  bool
 }
 
 // WithTracerProvider traces every Get, Set and Delete with tp: a span of kind client,
 // "natscache.get", "natscache.set" or "natscache.delete", with db.system.name "nats",
 // db.collection.name (the bucket) and db.operation.name — never keys or values. A Get that
 // finds nothing has anya.found false and is no failure. Under a cache's traced load (a Tiered
-// cache's shared tier) these spans sit inside the cache.load span. Defaults to OpenTelemetry's
-// no-op provider.
+// cache's shared tier) these spans sit inside the cache.load span. A nil tp is the no-op
+// provider. Defaults to OpenTelemetry's no-op provider: nothing is traced.
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(c *config) { c.tracerProv, c.tracerSet = tp, true }
+	return func(c *config) { c.tracerProv = tp }
 }
 
 // WithBucket names the KV bucket. Hosts sharing the cache use the same bucket. Defaults to
@@ -101,7 +121,8 @@ func WithFileStorage() Option { return func(c *config) { c.storage = jetstream.F
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // Store is a cache.Store on a NATS JetStream KV bucket, shared by every host attached to the
-// server. It is safe for concurrent use. It does not own the connection.
+// server. It is safe for concurrent use. It does not own the connection. Create it with New:
+// the methods of a zero Store return a *NotConstructedError, and its Close returns nil.
 type Store struct {
 	js    jetstream.JetStream
 	kv    jetstream.KeyValue
@@ -120,7 +141,7 @@ var _ cache.Store = (*Store)(nil)
 // if they do not exist.
 func New(ctx context.Context, js jetstream.JetStream, opts ...Option) (*Store, error) {
 	if js == nil {
-		return nil, &OptionError{Option: "js", Reason: "nil JetStream"}
+		return nil, &OptionError{Option: "js", Reason: "must not be nil"}
 	}
 	cfg := config{bucket: DefaultBucket, replicas: DefaultReplicas, inlineMax: DefaultInlineMax, blobTTL: DefaultBlobTTL,
 		storage: jetstream.MemoryStorage, logger: slog.New(slog.DiscardHandler)}
@@ -139,9 +160,7 @@ func New(ctx context.Context, js jetstream.JetStream, opts ...Option) (*Store, e
 	case cfg.blobTTL < time.Second:
 		return nil, &OptionError{Option: "WithBlobTTL", Value: cfg.blobTTL, Reason: "want at least 1s"}
 	case cfg.logger == nil:
-		return nil, &OptionError{Option: "WithLogger", Reason: "nil logger"}
-	case cfg.tracerSet && cfg.tracerProv == nil:
-		return nil, &OptionError{Option: "WithTracerProvider", Reason: "nil provider"}
+		return nil, &OptionError{Option: "WithLogger", Reason: "must not be nil"}
 	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: cfg.bucket, Description: "anya shared cache", History: 1, Storage: cfg.storage, Replicas: cfg.replicas,
@@ -168,6 +187,9 @@ var knownErrors = [...]error{cache.ErrClosed, cache.ErrInvalidKey, cache.ErrInva
 func keyOf(key string) string { return "k." + natsx.EscapeKey(key) }
 
 func (s *Store) enter(ctx context.Context, key string) error {
+	if s.kv == nil {
+		return notStore()
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -246,6 +268,9 @@ func (s *Store) Delete(ctx context.Context, key string) (err error) {
 // Close implements cache.Store: it stops the store's watchers. It does not close the
 // connection. It is idempotent.
 func (s *Store) Close() error {
+	if s.kv == nil {
+		return nil
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -263,7 +288,8 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Watcher tells a function about every key of the store that changes. Close it when done.
+// Watcher tells a function about every key of the store that changes. Close it when done. Watch
+// makes one: the zero Watcher watches nothing, and its Close returns nil.
 type Watcher struct {
 	s      *Store
 	w      jetstream.KeyWatcher
@@ -277,8 +303,11 @@ type Watcher struct {
 // host's in-process tier learns that the shared value changed (see Tiers): the bucket's change
 // stream is the broadcast.
 func (s *Store) Watch(ctx context.Context, onChange func(key string)) (*Watcher, error) {
+	if s.kv == nil {
+		return nil, notStore()
+	}
 	if onChange == nil {
-		return nil, &OptionError{Option: "onChange", Reason: "nil function"}
+		return nil, &OptionError{Option: "onChange", Reason: "must not be nil"}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -317,6 +346,9 @@ func (w *Watcher) run(onChange func(string)) {
 
 // Close stops the watcher and waits for its goroutine. It is idempotent.
 func (w *Watcher) Close() error {
+	if w.s == nil {
+		return nil
+	}
 	w.once.Do(func() {
 		_ = w.w.Stop()
 		w.cancel()
@@ -336,11 +368,13 @@ type LocalTier interface {
 
 // Tiers returns an onChange function for Watch that drops a changed key, cache.Key(namespace,
 // id), from the in-process tiers of the Tiered cache of its namespace. Keys of other namespaces
-// are ignored.
+// are ignored, and so are nil tiers.
 func Tiers(tiers ...LocalTier) func(key string) {
 	byNS := make(map[string]LocalTier, len(tiers))
 	for _, t := range tiers {
-		byNS[t.Namespace()] = t
+		if t != nil {
+			byNS[t.Namespace()] = t
+		}
 	}
 	return func(key string) {
 		ns, id, ok := strings.Cut(key, "/")

@@ -2,7 +2,6 @@ package natscache_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -52,8 +51,16 @@ func TestTelemetryTieredLoad(t *testing.T) {
 	}
 	k.NoLeak(t, id, doc)
 
-	var oe *natscache.OptionError
-	if _, err := natscache.New(context.Background(), srv.JetStream(t), natscache.WithTracerProvider(nil)); !errors.As(err, &oe) || oe.Option != "WithTracerProvider" {
-		t.Errorf("WithTracerProvider(nil): %v", err)
+	// A nil provider is the no-op one: the store works and traces nothing.
+	before := len(k.Ended())
+	off := newStore(t, srv, natscache.WithTracerProvider(nil))
+	if err := off.Set(context.Background(), id, []byte(doc), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := off.Get(context.Background(), id); err != nil || string(v) != doc {
+		t.Fatalf("get from an untraced store: %q, %v", v, err)
+	}
+	if n := len(k.Ended()); n != before {
+		t.Errorf("an untraced store recorded %d spans", n-before)
 	}
 }

@@ -8,8 +8,12 @@ import (
 	"os"
 	"strings"
 
+	"github.com/anya-org/anya-go/security"
 	"github.com/anya-org/anya-go/web5/did"
+	"github.com/anya-org/anya-go/web5/dwn"
 	"github.com/anya-org/anya-go/web5/jose"
+	"github.com/anya-org/anya-go/web5/pex"
+	"github.com/anya-org/anya-go/workflow"
 )
 
 // Size limits of the CLI's inputs, in bytes as given (hex, JSON or token text, surrounding
@@ -35,6 +39,32 @@ const (
 	maxSignature = 1 << 20
 	// maxDID: a DID, the longest the did package parses.
 	maxDID = did.MaxLength
+	// maxPSBT: a PSBT in base64 or hex. Its inputs may carry whole previous transactions, so
+	// it is twice a transaction's limit.
+	maxPSBT = 16 << 20
+	// maxPresentation: a VP-JWT (or a presentation's JSON), the largest token the JOSE layer
+	// parses.
+	maxPresentation = jose.MaxTokenSize
+	// maxDefinition: a presentation definition, the largest the pex package parses.
+	maxDefinition = pex.MaxDefinitionSize
+	// maxWorkflow: a workflow definition, the largest the workflow package parses.
+	maxWorkflow = workflow.DefaultMaxDefinitionBytes
+	// maxWorkflowInput: the JSON object a workflow run starts with.
+	maxWorkflowInput = 1 << 20
+	// maxStatusList: a status list credential (a JWT), the largest token the JOSE layer parses.
+	maxStatusList = jose.MaxTokenSize
+	// maxData: a record's data, the records store's default limit.
+	maxData = dwn.DefaultMaxDataSize
+	// maxSignedHead: a signed audit checkpoint, the largest the security package parses.
+	maxSignedHead = security.MaxSignedHeadBytes
+	// maxChallenge: an address-link challenge (five short lines naming a DID and an address).
+	maxChallenge = 16 << 10
+	// maxWIF: a private key in WIF (52 characters; the limit leaves room for whitespace).
+	maxWIF = 1 << 10
+	// maxPassword: a password.
+	maxPassword = 1 << 10
+	// maxScript: a script in hex: at most 10,000 bytes (the consensus limit), 20,000 digits.
+	maxScript = 20 << 10
 )
 
 // input is one kind of input the CLI reads.
@@ -49,14 +79,27 @@ const (
 	inMessage
 	inSignature
 	inDID
+	inPSBT
+	inPresentation
+	inDefinition
+	inWorkflow
+	inWorkflowInput
+	inStatusList
+	inData
+	inSignedHead
+	inChallenge
+	inWIF
+	inPassword
+	inScript
 	numInputs
 )
 
 // inputSpec describes an input in the usage text.
 type inputSpec struct {
-	Name     string `json:"name"`      // as the usage lines write it
-	MaxBytes int    `json:"max_bytes"` // the limit
-	Form     string `json:"form"`      // what it is and where it may come from
+	Name     string `json:"name"`           // as the usage lines write it
+	MaxBytes int    `json:"max_bytes"`      // the limit
+	Form     string `json:"form"`           // what it is and where it may come from
+	Flag     string `json:"flag,omitempty"` // for a secret: its flags, --NAME, --NAME-file and --NAME-env
 	files    bool   // "@FILE" and "-" (standard input) are accepted besides the value itself
 }
 
@@ -65,21 +108,45 @@ const fromAnywhere = ": the value, @FILE (read from FILE) or - (read from standa
 func (in input) spec() inputSpec {
 	switch in {
 	case inTx:
-		return inputSpec{"TX", maxTx, "a raw transaction in hex" + fromAnywhere, true}
+		return inputSpec{"TX", maxTx, "a raw transaction in hex" + fromAnywhere, "", true}
 	case inFeatures:
-		return inputSpec{"FEATURES", maxFeatures, "a JSON object of named feature values" + fromAnywhere, true}
+		return inputSpec{"FEATURES", maxFeatures, "a JSON object of named feature values" + fromAnywhere, "", true}
 	case inCredential:
-		return inputSpec{"JWT", maxCredential, "a VC-JWT or vc+jwt credential" + fromAnywhere, true}
+		return inputSpec{"JWT", maxCredential, "a VC-JWT or vc+jwt credential" + fromAnywhere, "", true}
 	case inClaims:
-		return inputSpec{"CLAIMS", maxClaims, "a JSON object of claims about the subject" + fromAnywhere, true}
+		return inputSpec{"CLAIMS", maxClaims, "a JSON object of claims about the subject" + fromAnywhere, "", true}
 	case inPortableDID:
-		return inputSpec{"PORTABLE_DID", maxPortableDID, "a file holding a portable DID (JSON): FILE, @FILE or - (read from standard input)", true}
+		return inputSpec{"PORTABLE_DID", maxPortableDID, "a portable DID (JSON, with its private keys): a secret, read from FILE, @FILE, - (standard input), --portable-did-file PATH or --portable-did-env VAR", "--portable-did", true}
 	case inMessage:
-		return inputSpec{"MSG", maxMessage, "the message, as given", false}
+		return inputSpec{"MSG", maxMessage, "the message, as given", "", false}
 	case inSignature:
-		return inputSpec{"SIG", maxSignature, "a message signature in base64" + fromAnywhere, true}
+		return inputSpec{"SIG", maxSignature, "a message signature in base64" + fromAnywhere, "", true}
 	case inDID:
-		return inputSpec{"DID", maxDID, "a decentralized identifier, as given", false}
+		return inputSpec{"DID", maxDID, "a decentralized identifier, as given", "", false}
+	case inPSBT:
+		return inputSpec{"PSBT", maxPSBT, "a PSBT in base64 or hex" + fromAnywhere, "", true}
+	case inPresentation:
+		return inputSpec{"VP", maxPresentation, "a VP-JWT (pex evaluate: or a presentation's JSON)" + fromAnywhere, "", true}
+	case inDefinition:
+		return inputSpec{"DEFINITION", maxDefinition, "a presentation definition (JSON)" + fromAnywhere, "", true}
+	case inWorkflow:
+		return inputSpec{"WORKFLOW", maxWorkflow, "a workflow definition in JSON or YAML: FILE, @FILE or - (read from standard input)", "", true}
+	case inWorkflowInput:
+		return inputSpec{"INPUT", maxWorkflowInput, "a JSON object, the input of a workflow run" + fromAnywhere, "", true}
+	case inStatusList:
+		return inputSpec{"LIST", maxStatusList, "a status list credential (JWT)" + fromAnywhere, "", true}
+	case inData:
+		return inputSpec{"DATA", maxData, "a record's data, as bytes" + fromAnywhere, "", true}
+	case inSignedHead:
+		return inputSpec{"HEAD", maxSignedHead, "a signed audit checkpoint (compact JWS)" + fromAnywhere, "", true}
+	case inChallenge:
+		return inputSpec{"CHALLENGE", maxChallenge, "an address-link challenge" + fromAnywhere, "", true}
+	case inWIF:
+		return inputSpec{"WIF", maxWIF, "a private key in WIF: a secret, read with --wif-file PATH, --wif-env VAR or --wif - (standard input)", "--wif", true}
+	case inPassword:
+		return inputSpec{"PASSWORD", maxPassword, "the node's RPC password: a secret, read with --rpc-pass-file PATH, --rpc-pass-env VAR or --rpc-pass - (standard input)", "--rpc-pass", true}
+	case inScript:
+		return inputSpec{"SCRIPT", maxScript, "a script in hex, as given", "", false}
 	}
 	panic(fmt.Sprintf("anya: unknown input %d", int(in)))
 }

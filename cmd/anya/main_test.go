@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -17,18 +19,31 @@ func anya(t *testing.T, args ...string) (map[string]any, int) {
 // anyaIn runs the CLI in process with stdin as its standard input.
 func anyaIn(t *testing.T, stdin io.Reader, args ...string) (map[string]any, int) {
 	t.Helper()
-	var out bytes.Buffer
-	code := run(context.Background(), args, stdin, &out)
+	doc, code, _ := anyaFull(t, stdin, args...)
+	return doc, code
+}
+
+// anyaFull runs the CLI in process and returns its JSON output, exit code and standard error.
+func anyaFull(t *testing.T, stdin io.Reader, args ...string) (map[string]any, int, string) {
+	t.Helper()
+	var out, stderr bytes.Buffer
+	code := runIO(context.Background(), args, stdin, &out, &stderr)
+	return decode(t, args, out.Bytes()), code, stderr.String()
+}
+
+// decode reads the one JSON document a command printed.
+func decode(t *testing.T, args []string, out []byte) map[string]any {
+	t.Helper()
 	var doc map[string]any
-	dec := json.NewDecoder(&out)
+	dec := json.NewDecoder(bytes.NewReader(out))
 	dec.UseNumber()
 	if err := dec.Decode(&doc); err != nil {
-		t.Fatalf("anya %v: output %q is not JSON: %v", args, out.String(), err)
+		t.Fatalf("anya %v: output %q is not JSON: %v", args, out, err)
 	}
 	if dec.More() {
 		t.Fatalf("anya %v: more than one JSON document", args)
 	}
-	return doc, code
+	return doc
 }
 
 func errorCode(t *testing.T, doc map[string]any) string {
@@ -55,6 +70,33 @@ func TestDispatch(t *testing.T) {
 		cmd, rest := lookup(append(append([]string(nil), c.path...), "x"))
 		if cmd == nil || len(rest) != 1 || rest[0] != "x" {
 			t.Errorf("lookup %v", c.path)
+		}
+	}
+}
+
+// TestProgressOnlyOnATerminal: progress bars go to a terminal, never to a file, a pipe or a
+// buffer.
+func TestProgressOnlyOnATerminal(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	for name, out := range map[string]io.Writer{"file": f, "pipe": w, "buffer": new(bytes.Buffer)} {
+		if terminal(out) != nil {
+			t.Errorf("%s taken for a terminal", name)
+		}
+	}
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		if terminal(tty) == nil {
+			t.Error("/dev/tty not taken for a terminal")
 		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/anya-org/anya-go/bitcoin"
@@ -23,6 +24,16 @@ func bitcoinError(err error) error {
 		{bitcoin.ErrUnsupportedScript, "unsupported_address"},
 		{bitcoin.ErrAddressNoKey, "unsupported_address"},
 		{bitcoin.ErrInvalidTransaction, "invalid_transaction"},
+		{bitcoin.ErrInvalidPSBT, "invalid_psbt"},
+		{bitcoin.ErrPSBTMismatch, "psbt_mismatch"},
+		{bitcoin.ErrPSBTIncomplete, "psbt_incomplete"},
+		{bitcoin.ErrSignerCheck, "signer_check"},
+		{bitcoin.ErrInvalidMultisig, "invalid_multisig"},
+		{bitcoin.ErrInsufficientFunds, "insufficient_funds"},
+		{bitcoin.ErrDustOutput, "dust_output"},
+		{bitcoin.ErrFeeTooHigh, "fee_too_high"},
+		{bitcoin.ErrRejected, "rejected"},
+		{bitcoin.ErrDisconnected, "unreachable"},
 	} {
 		if errors.Is(err, m.sentinel) {
 			return &cliError{Code: m.code, Err: err}
@@ -46,18 +57,33 @@ func address(addr, network string) (bitcoin.Address, error) {
 	return a, bitcoinError(err)
 }
 
+// readWIF reads a private key in WIF from its secret flags; net, when valid, is the network
+// the key must be for.
+func readWIF(e *env, s *secret, net bitcoin.Network) (*btcutil.WIF, error) {
+	raw, err := s.read(e)
+	if err != nil {
+		return nil, err
+	}
+	key, err := btcutil.DecodeWIF(strings.TrimSpace(string(raw)))
+	if err != nil {
+		// The key's text is never repeated in an error.
+		return nil, &cliError{Code: "invalid_key", Err: errors.New("bitcoin: invalid WIF private key")}
+	}
+	if net.Valid() && !key.IsForNet(net.Params()) {
+		return nil, &cliError{Code: "wrong_network", Err: fmt.Errorf("bitcoin: the WIF key is not a %s key", net)}
+	}
+	return key, nil
+}
+
 func runMessageSign(_ context.Context, e *env, args []string) error {
 	fs := newFlags("message sign")
-	wif := fs.String("wif", "", "private key in WIF")
-	addr := fs.String("address", "", "address to sign for")
-	msg := fs.String("message", "", "message to sign")
-	format := fs.String("format", "", "simple, full or legacy (default: simple for native segwit, full otherwise)")
-	network := fs.String("network", "", "mainnet, testnet, signet or regtest (default: the address's)")
-	if err := parseFlags(fs, args, "wif", "address", "message"); err != nil {
+	wif := addSecret(fs, "wif", inWIF, false, "the private key in WIF")
+	addr := fs.String("address", "", "the address (`ADDR`) to sign for")
+	msg := fs.String("message", "", "the message (`MSG`) to sign")
+	format := fs.String("format", "", "the signature format, `simple|full|legacy` (default: simple for native segwit, full otherwise)")
+	network := fs.String("network", "", "the network `N`: mainnet, testnet, signet or regtest (default: the address's)")
+	if err := noArgs(fs, args, "address", "message"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError("message sign: unexpected argument %q", fs.Arg(0))
 	}
 	if _, err := e.read(inMessage, *msg); err != nil {
 		return err
@@ -66,14 +92,14 @@ func runMessageSign(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	key, err := btcutil.DecodeWIF(*wif)
+	key, err := readWIF(e, wif, 0)
 	if err != nil {
-		return &cliError{Code: "invalid_key", Err: errors.New("bitcoin: invalid WIF private key")}
+		return err
 	}
 	if !key.IsForNet(a.Network().Params()) {
 		return &cliError{Code: "wrong_network", Err: errors.New("bitcoin: the WIF key is for another network than the address")}
 	}
-	var opts []bitcoin.MessageOption
+	var opts []bitcoin.Option
 	if *format != "" {
 		f, err := bitcoin.ParseMessageFormat(*format)
 		if err != nil || f == bitcoin.FormatProofOfFunds {
@@ -92,15 +118,12 @@ func runMessageSign(_ context.Context, e *env, args []string) error {
 
 func runMessageVerify(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("message verify")
-	addr := fs.String("address", "", "address the message was signed for")
-	msg := fs.String("message", "", "the message")
-	sig := fs.String("signature", "", "the signature (or @FILE, or - for standard input)")
-	network := fs.String("network", "", "mainnet, testnet, signet or regtest (default: the address's)")
-	if err := parseFlags(fs, args, "address", "message", "signature"); err != nil {
+	addr := fs.String("address", "", "the address (`ADDR`) the message was signed for")
+	msg := fs.String("message", "", "the message (`MSG`)")
+	sig := fs.String("signature", "", "the signature (`SIG`; or @FILE, or - for standard input)")
+	network := fs.String("network", "", "the network `N`: mainnet, testnet, signet or regtest (default: the address's)")
+	if err := noArgs(fs, args, "address", "message", "signature"); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError("message verify: unexpected argument %q", fs.Arg(0))
 	}
 	if _, err := e.read(inMessage, *msg); err != nil {
 		return err

@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
-	"time"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -20,27 +18,8 @@ import (
 	"github.com/anya-org/anya-go/models/recipe"
 )
 
-// parseAnywhere parses args with fs allowing flags before, between and after positional
-// arguments ("anya model card fraud --dir models"), and returns the positional ones.
-func parseAnywhere(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, usageError("%s: %v", fs.Name(), err)
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if rest[0] == "--" {
-			return append(pos, rest[1:]...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-}
-
-// progress turns recipe progress into one progress bar per stage on w.
+// progress turns recipe progress into one progress bar per stage on w; with a nil w it shows
+// nothing.
 type progress struct {
 	w   io.Writer
 	key string
@@ -48,19 +27,21 @@ type progress struct {
 }
 
 func (p *progress) update(model, stage string, done, total int) {
+	if p.w == nil {
+		return
+	}
 	key := model + ": " + stage
 	if p.bar == nil || key != p.key {
 		p.finish()
 		p.key = key
-		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription(key),
-			progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond))
+		p.bar = newBar(p.w, total, key)
 	}
-	p.bar.Set(done)
+	_ = p.bar.Set(done)
 }
 
 func (p *progress) finish() {
 	if p.bar != nil {
-		p.bar.Finish()
+		_ = p.bar.Finish()
 		fmt.Fprintln(p.w)
 		p.bar = nil
 	}
@@ -76,16 +57,18 @@ type trained struct {
 	Plot      string             `json:"plot"`
 }
 
-// runModelTrain retrains the SDK's models (all, or --model NAME) into --out, progress on stderr.
+// runModelTrain retrains the SDK's models (all, or --model NAME) into --out, with progress bars
+// on stderr when it is a terminal.
 func runModelTrain(ctx context.Context, e *env, args []string) error {
-	return modelTrain(ctx, args, e.stdout, e.stderr)
+	return modelTrain(ctx, args, e.stdout, terminal(e.stderr))
 }
 
-func modelTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// modelTrain trains, showing progress on progressTo unless it is nil.
+func modelTrain(ctx context.Context, args []string, stdout, progressTo io.Writer) error {
 	flags := newFlags("model train")
-	out := flags.String("out", "models", "directory to write the models into (a registry tree)")
-	only := flags.String("model", "", "train only this model (default: all)")
-	pos, err := parseAnywhere(flags, args)
+	out := flags.String("out", "models", "the directory (`DIR`) to write the models into (a registry tree)")
+	only := flags.String("model", "", "train only the model `NAME` (default: all)")
+	pos, err := parse(flags, args)
 	if err != nil {
 		return err
 	}
@@ -104,7 +87,7 @@ func modelTrain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return &cliError{Code: "io", Err: err}
 	}
-	p := &progress{w: stderr}
+	p := &progress{w: progressTo}
 	var res []trained
 	for _, s := range specs {
 		m, err := recipe.BuildOne(ctx, *out, s, p.update)
@@ -148,8 +131,8 @@ func splitID(id string) (name, version string) {
 // runModelCard prints a model card's metrics, selection and the path of its plot.
 func runModelCard(ctx context.Context, e *env, args []string) error {
 	flags := newFlags("model card")
-	dir := flags.String("dir", "", "registry directory (default ./models when it holds the model, else the models built into anya)")
-	pos, err := parseAnywhere(flags, args)
+	dir := flags.String("dir", "", "the registry directory (`DIR`; default ./models when it holds the model, else the models built into anya)")
+	pos, err := parse(flags, args)
 	if err != nil {
 		return err
 	}

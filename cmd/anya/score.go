@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 
+	sdk "github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/ml"
 	"github.com/anya-org/anya-go/models"
@@ -23,6 +24,7 @@ type scoreJSON struct {
 	Model     string       `json:"model"`
 	Score     float64      `json:"score"`
 	Threshold float64      `json:"threshold"`
+	Blocked   *bool        `json:"blocked,omitempty"` // fraud model: whether the Manager would block a payment at this score
 	Factors   []factorJSON `json:"factors"`
 	Backend   string       `json:"backend"`
 }
@@ -37,9 +39,9 @@ type scoreFlags struct {
 
 func addScoreFlags(fs *flag.FlagSet) scoreFlags {
 	return scoreFlags{
-		backend: fs.String("backend", "ort", "ort (ONNX Runtime; install it with `anya setup` first) or go (pure-Go evaluator)"),
-		factors: fs.Int("factors", 5, "number of risk factors to report"),
-		dir:     fs.String("dir", "", "registry directory (default ./models when it holds the model, else the models built into anya)"),
+		backend: fs.String("backend", "ort", "the backend, `ort|go`: ONNX Runtime (install it with anya setup first) or the pure-Go evaluator"),
+		factors: fs.Int("factors", 5, "number (`N`, 0 or more) of risk factors to report"),
+		dir:     fs.String("dir", "", "the registry directory (`DIR`; default ./models when it holds the model, else the models built into anya)"),
 	}
 }
 
@@ -55,7 +57,10 @@ func loadModel(ctx context.Context, id, dir string) (*ml.Model, error) {
 
 // score runs v through an engine for m on the chosen backend and prints the result.
 func score(ctx context.Context, m *ml.Model, v ml.Vector, f scoreFlags, stdout io.Writer) error {
-	opts := []ml.Option{ml.WithWorkers(1), ml.WithFactors(max(*f.factors, 0))}
+	if *f.factors < 0 {
+		return usageError("score: --factors must be 0 or more, not %d", *f.factors)
+	}
+	opts := []ml.Option{ml.WithWorkers(1), ml.WithFactors(*f.factors)}
 	switch *f.backend {
 	case "ort":
 	case "go":
@@ -73,6 +78,11 @@ func score(ctx context.Context, m *ml.Model, v ml.Vector, f scoreFlags, stdout i
 		return &cliError{Code: "score", Err: err}
 	}
 	out := scoreJSON{Model: r.ModelID(), Score: round6(r.Score), Threshold: m.Manifest().Threshold, Backend: e.Backend(), Factors: []factorJSON{}}
+	if m.Manifest().Name == models.Fraud {
+		// One threshold: the one at which the Manager's verified payment blocks a payment.
+		blocked := float64(r.Score) >= sdk.DefaultRiskThreshold
+		out.Threshold, out.Blocked = sdk.DefaultRiskThreshold, &blocked
+	}
 	for _, fc := range r.Factors {
 		out.Factors = append(out.Factors, factorJSON{Feature: fc.Feature, Value: round6(fc.Value), Contribution: round6(fc.Contribution)})
 	}
@@ -83,9 +93,9 @@ func score(ctx context.Context, m *ml.Model, v ml.Vector, f scoreFlags, stdout i
 // schema default (for the fraud model: an unknown identity and unknown inputs).
 func runScoreFeatures(ctx context.Context, e *env, args []string) error {
 	flags := newFlags("score features")
-	name := flags.String("model", models.Fraud, "model NAME[@VERSION]")
+	name := flags.String("model", models.Fraud, "the model (`NAME[@VERSION]`)")
 	sf := addScoreFlags(flags)
-	pos, err := parseAnywhere(flags, args)
+	pos, err := parse(flags, args)
 	if err != nil {
 		return err
 	}
@@ -124,7 +134,7 @@ func runScoreFeatures(ctx context.Context, e *env, args []string) error {
 func runScoreTx(ctx context.Context, e *env, args []string) error {
 	flags := newFlags("score tx")
 	sf := addScoreFlags(flags)
-	pos, err := parseAnywhere(flags, args)
+	pos, err := parse(flags, args)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
+	sdk "github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/ml"
 	"github.com/anya-org/anya-go/ml/dataset"
@@ -83,6 +84,12 @@ func TestScoreRejectsBadFeatures(t *testing.T) {
 	if doc, code := anya(t, "score", "features", `{}`, "--backend", "gpu"); code != exitUsage || errorCode(t, doc) != "usage" {
 		t.Errorf("unknown backend: %v", doc)
 	}
+	for _, n := range []string{"-1", "-100"} {
+		if doc, code := anya(t, "score", "features", `{}`, "--backend", "go", "--factors", n); code != exitUsage || errorCode(t, doc) != "usage" ||
+			!strings.Contains(errorMessage(doc), "--factors") {
+			t.Errorf("--factors %s: %v", n, doc)
+		}
+	}
 	for _, args := range [][]string{{"score"}, {"score", "features"}, {"score", "tx"}, {"score", "tx", "00", "11"}} {
 		if doc, code := anya(t, args...); code != exitUsage || errorCode(t, doc) != "usage" {
 			t.Errorf("%v: %v (%d)", args, doc, code)
@@ -154,6 +161,10 @@ func TestScoreTx(t *testing.T) {
 				t.Fatalf("no factors: %v", doc)
 			}
 			scores = append(scores, num(t, doc["score"]))
+			// One threshold: the one the Manager's verified payment blocks at.
+			if num(t, doc["threshold"]) != sdk.DefaultRiskThreshold || doc["blocked"] != (num(t, doc["score"]) >= sdk.DefaultRiskThreshold) {
+				t.Fatalf("threshold: %v", doc)
+			}
 		}
 	}
 	if scores[0] <= scores[1] {

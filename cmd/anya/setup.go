@@ -57,11 +57,8 @@ type setupJSON struct {
 func runSetup(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("setup")
 	force := fs.Bool("force", false, "fetch and install the library again even when a verified one is installed")
-	if err := parseFlags(fs, args); err != nil {
+	if err := noArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		return usageError("setup: unexpected argument %q", fs.Arg(0))
 	}
 	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
 		return &cliError{Code: "setup", Err: fmt.Errorf("setup installs the linux/amd64 library of ONNX Runtime %s; on %s/%s, set %s to the path of an ONNX Runtime %s library",

@@ -35,7 +35,7 @@ func readTx(e *env, arg string) (*wire.MsgTx, error) {
 
 func runTxFeatures(ctx context.Context, env *env, args []string) error {
 	fs := newFlags("tx features")
-	pos, err := parseAnywhere(fs, args)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}

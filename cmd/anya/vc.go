@@ -12,25 +12,26 @@ import (
 
 func runVCIssue(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("vc issue")
-	portable := fs.String("portable-did", "", "file holding the issuer's portable DID (JSON), or - for standard input")
-	subject := fs.String("subject", "", "DID of the credential subject")
-	typ := fs.String("type", "", "credential type (besides VerifiableCredential)")
-	claims := fs.String("claims", "{}", "JSON object of claims about the subject (or @FILE, or - for standard input)")
+	portable := addSecret(fs, "portable-did", inPortableDID, true, "the issuer's portable DID")
+	subject := fs.String("subject", "", "`DID` of the credential subject")
+	typ := fs.String("type", "", "credential type `T` (besides VerifiableCredential)")
+	claims := fs.String("claims", "{}", "JSON object of `CLAIMS` about the subject (or @FILE, or - for standard input)")
+	statusList := fs.String("status-list", "", "`URL` of the status list credential the credential's status entry points at")
+	statusIndex := fs.Int("status-index", -1, "the credential's `N` (index) in --status-list")
+	purpose := fs.String("status-purpose", vc.PurposeRevocation, "revocation or suspension")
 	v2 := fs.Bool("v2", false, "issue a VC Data Model 2.0 credential (vc+jwt) instead of 1.1 (VC-JWT)")
-	pos, err := parseInterspersed(fs, args, "portable-did", "subject", "type")
-	if err != nil {
+	if err := noArgs(fs, args, "subject", "type"); err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usageError("vc issue: unexpected argument %q", pos[0])
+	if (*statusList == "") != (*statusIndex < 0) {
+		return usageError("vc issue: --status-list and --status-index go together (the index is 0 or more)")
+	}
+	if *purpose != vc.PurposeRevocation && *purpose != vc.PurposeSuspension {
+		return usageError("vc issue: --status-purpose must be revocation or suspension")
 	}
 	// Read every input before judging any, so that each gets its own limit and only one of
 	// them can take standard input.
-	raw, err := e.readFile(inPortableDID, *portable)
-	var ce *cliError
-	if errors.As(err, &ce) && (ce.Code == "io" || ce.Code == "not_found") {
-		return &cliError{Code: "invalid_portable_did", Err: err}
-	}
+	rawIssuer, err := readPortable(e, portable)
 	if err != nil {
 		return err
 	}
@@ -41,13 +42,9 @@ func runVCIssue(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := did.ParsePortableDID(raw)
+	issuer, err := importBearer(ctx, rawIssuer)
 	if err != nil {
-		return didError(err)
-	}
-	issuer, err := did.Import(ctx, p, nil)
-	if err != nil {
-		return didError(err)
+		return err
 	}
 	if _, err := did.Parse(*subject); err != nil {
 		return usageError("vc issue: --subject: %v", err)
@@ -57,9 +54,13 @@ func runVCIssue(ctx context.Context, e *env, args []string) error {
 		return usageError("vc issue: --claims must be a JSON object")
 	}
 	sub["id"] = *subject
-	opts := []vc.Option{vc.WithType(*typ)}
+	version := vc.V1
 	if *v2 {
-		opts = append(opts, vc.WithVersion(vc.V2))
+		version = vc.V2
+	}
+	opts := []vc.Option{vc.WithType(*typ), vc.WithVersion(version)}
+	if *statusList != "" {
+		opts = append(opts, vc.WithStatus(vc.NewStatusEntry(version, *statusList, *statusIndex, *purpose)))
 	}
 	cred, err := vc.New(issuer.String(), sub, opts...)
 	if err != nil {
@@ -82,10 +83,28 @@ type verification struct {
 	Error      string         `json:"error,omitempty"`
 }
 
+// unjudged returns the error to report when a verification could not be carried out — it was
+// interrupted, or a DID could not be resolved for a reason that says nothing about the token
+// (no gateway for did:dht, a gateway or web server that cannot be reached) — and nil when the
+// failure is a verdict about the token.
+func unjudged(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var re *did.ResolutionError
+	if errors.As(err, &re) && (re.Code == did.CodeMethodNotSupported || re.Code == did.CodeInternalError) {
+		return resolutionError(err)
+	}
+	return nil
+}
+
 func runVCVerify(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("vc verify")
-	gateway := fs.String("gateway", "", "did:dht gateway for did:dht issuers")
-	pos, err := parseInterspersed(fs, args)
+	gateway := gatewayFlag(fs)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -106,8 +125,8 @@ func runVCVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	cred, err := v.Verify(ctx, token)
-	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		return err
+	if uerr := unjudged(err); uerr != nil {
+		return uerr
 	}
 	out := verification{Verified: err == nil, Credential: cred}
 	if err != nil {

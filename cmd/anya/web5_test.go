@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -64,26 +65,42 @@ func TestDIDDHTThroughGateway(t *testing.T) {
 	if code != exitOK || res["didDocument"].(map[string]any)["id"] != uri || res["didResolutionMetadata"].(map[string]any)["gateway"] != srv.URL {
 		t.Fatalf("resolve: %d %v", code, res)
 	}
-	// Without a gateway, did:dht is not supported; the result says so and the command succeeds.
+	// Without a gateway, did:dht cannot be resolved: an error that says how to give one.
 	res, code = anya(t, "did", "resolve", uri)
-	if code != exitOK || res["didResolutionMetadata"].(map[string]any)["error"] != did.CodeMethodNotSupported || res["didDocument"] != nil {
+	if code != exitError || errorCode(t, res) != "method_not_supported" || !strings.Contains(errorMessage(res), "--gateway URL") ||
+		!strings.Contains(errorMessage(res), gatewayEnv) {
 		t.Fatalf("no gateway: %d %v", code, res)
+	}
+	// ... which $ANYA_DHT_GATEWAY gives.
+	t.Setenv(gatewayEnv, srv.URL)
+	if res, code = anya(t, "did", "resolve", uri); code != exitOK || res["didDocument"].(map[string]any)["id"] != uri {
+		t.Fatalf("gateway from %s: %d %v", gatewayEnv, code, res)
 	}
 }
 
-func TestDIDResolveErrorsAreResults(t *testing.T) {
-	for in, want := range map[string]string{
-		"invalid-did":     did.CodeInvalidDID,
-		"did:jwk:hehe":    did.CodeInvalidDID,
-		"did:example:123": did.CodeMethodNotSupported,
-		"did:key:z6Mk":    did.CodeInvalidDID,
+func errorMessage(doc map[string]any) string {
+	e, _ := doc["error"].(map[string]any)
+	m, _ := e["message"].(string)
+	return m
+}
+
+// TestDIDResolveErrors: a DID that does not resolve is an error with a code of its own, a
+// message and the W3C resolution result as its detail.
+func TestDIDResolveErrors(t *testing.T) {
+	for in, want := range map[string][2]string{
+		"invalid-did":     {"invalid_did", did.CodeInvalidDID},
+		"did:jwk:hehe":    {"invalid_did", did.CodeInvalidDID},
+		"did:example:123": {"method_not_supported", did.CodeMethodNotSupported},
+		"did:key:z6Mk":    {"invalid_did", did.CodeInvalidDID},
 	} {
 		res, code := anya(t, "did", "resolve", in)
-		if code != exitOK || res["didResolutionMetadata"].(map[string]any)["error"] != want || res["didDocument"] != nil {
+		if code != exitError || errorCode(t, res) != want[0] {
 			t.Errorf("%s: exit %d %v", in, code, res)
+			continue
 		}
-		if _, ok := res["didDocumentMetadata"]; !ok {
-			t.Errorf("%s: no didDocumentMetadata", in)
+		detail, _ := res["error"].(map[string]any)["detail"].(map[string]any)
+		if detail["didResolutionMetadata"].(map[string]any)["error"] != want[1] || detail["didDocument"] != nil {
+			t.Errorf("%s: detail %v", in, detail)
 		}
 	}
 	for _, args := range [][]string{
@@ -98,6 +115,45 @@ func TestDIDResolveErrorsAreResults(t *testing.T) {
 		if code != exitUsage || errorCode(t, doc) != "usage" {
 			t.Errorf("%v: exit %d %v", args, code, doc)
 		}
+	}
+}
+
+// TestDIDResolveUnreachable: a gateway or web server that cannot be reached is an error (exit
+// 1, code unreachable) whose message names it — not a result with an empty message and exit 0.
+func TestDIDResolveUnreachable(t *testing.T) {
+	gw, _ := diddht.NewGateway()
+	srv := httptest.NewServer(gw)
+	doc, _ := anya(t, "did", "create", "--method", "dht", "--gateway", srv.URL)
+	srv.Close() // nothing listens there any more
+	res, code := anya(t, "did", "resolve", doc["uri"].(string), "--gateway", srv.URL)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	if code != exitError || errorCode(t, res) != "unreachable" || !strings.Contains(errorMessage(res), host) {
+		t.Fatalf("unreachable gateway: %d %v", code, res)
+	}
+	// did:web at a port nothing listens on.
+	res, code = anya(t, "did", "resolve", "did:web:"+strings.ReplaceAll(host, ":", "%3A"), "--web-loopback-http")
+	if code != exitError || errorCode(t, res) != "unreachable" {
+		t.Fatalf("unreachable web server: %d %v", code, res)
+	}
+	// Verifying a credential whose issuer cannot be resolved is not a verdict either.
+	issuer, _ := anya(t, "did", "create", "--method", "dht")
+	out, _ := anya(t, "vc", "issue", "--portable-did", writePortable(t, issuer), "--subject", issuer["uri"].(string), "--type", "T")
+	res, code = anya(t, "vc", "verify", out["vcJwt"].(string))
+	if code != exitError || errorCode(t, res) != "method_not_supported" {
+		t.Fatalf("vc verify without a gateway: %d %v", code, res)
+	}
+}
+
+// TestDIDWebNotFound: did:web's notFound says which URL was tried and what it answered.
+func TestDIDWebNotFound(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	res, code := anya(t, "did", "resolve", "did:web:"+strings.ReplaceAll(host, ":", "%3A")+":users:alice", "--web-loopback-http")
+	msg := errorMessage(res)
+	if code != exitError || errorCode(t, res) != "not_found" || !strings.Contains(msg, srv.URL+"/users/alice/did.json") ||
+		!strings.Contains(msg, "404") {
+		t.Fatalf("%d %v", code, res)
 	}
 }
 

@@ -87,7 +87,7 @@ func run(ctx context.Context, out io.Writer) error {
 	w := &wallet{chain: chain, key: key, addr: addr}
 
 	// An identity with a records store holding three notes.
-	resolver, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	resolver, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	node, err := dwn.New(resolver)
 	if err != nil {
 		return err

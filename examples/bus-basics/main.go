@@ -62,7 +62,7 @@ func run(ctx context.Context) error {
 			return errors.New("amount must be positive")
 		}
 		return bus.Publish(ctx, b, "payments.sent", e.Payload)
-	}, bus.Named("payer"), bus.Use(bus.Correlate(), bus.Retry(3, time.Millisecond)), bus.DeadLetter("payments.dead")); err != nil {
+	}, bus.Named("payer"), bus.Use(bus.Correlate(), bus.RetryHandler(3, time.Millisecond)), bus.DeadLetter("payments.dead")); err != nil {
 		return err
 	}
 	if _, err := bus.Subscribe(b, "payments.sent", func(ctx context.Context, e bus.Envelope[Payment]) error {

@@ -49,7 +49,7 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	defer chain.Close()
-	resolver, err := did.NewResolver([]did.MethodResolver{didkey.New()})
+	resolver, err := did.NewResolver(did.WithMethods(didkey.New()))
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	resolver, err := did.NewResolver([]did.MethodResolver{dht, didjwk.New(), didkey.New()})
+	resolver, err := did.NewResolver(did.WithMethods(dht, didjwk.New(), didkey.New()))
 	if err != nil {
 		return err
 	}

@@ -1,20 +1,32 @@
-// Command verified-payment is the SDK's headline scenario on embedded defaults: a verified
-// payment across Bitcoin, Web5 and ML in one process.
+// Command verified-payment is the SDK's headline scenario: a verified payment across Bitcoin,
+// Web5 and ML in one process.
 //
 // It creates a sender, a recipient and a stranger (did:dht identities with Bitcoin keys), funds
-// the sender and the stranger on the embedded simchain, links the sender's address to its DID
-// (a BIP-322 proof turned into a credential in the sender's records store), and runs three
-// verified payments — one that goes through, one the fraud model blocks, one from an identity
-// that does not verify. It then mines a block and shows the confirmation trigger rewriting the
-// payment's record, verifies the audit log's hash chain and prints the bus counters.
+// the sender and the stranger, links the sender's address to its DID (a BIP-322 proof turned
+// into a credential in the sender's records store), and runs three verified payments — one that
+// goes through, one the fraud model blocks, one from an identity that does not verify. It then
+// mines a block and shows the confirmation trigger rewriting the payment's record, verifies the
+// audit log's hash chain and prints the bus counters.
+//
+// By default everything is embedded: the chain is a simchain in the process.
 //
 //	go run ./examples/verified-payment
+//
+// With -rpc the same scenario runs on a btcd regtest node: one the demo starts itself (the btcd
+// binary named by -btcd, default $ANYA_BTCD, which the Makefile sets to the one in .tools), in a
+// temporary directory that it removes at the end, or one it is given with -rpc-host, -rpc-user
+// and -rpc-pass. The demo funds its identities from the coinbases of the blocks it mines with
+// `generate`, so a node it is given must mine to the key -mining-key names (hex).
+//
+//	go run ./examples/verified-payment -rpc
+//	go run ./examples/verified-payment -rpc -rpc-host 127.0.0.1:18334 -rpc-user u -rpc-pass p -mining-key <hex>
 package main
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -23,19 +35,67 @@ import (
 	"strings"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
 	"github.com/anya-org/anya-go"
+	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bitcoin/simchain"
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/web5/dwn"
 )
 
+// config is what the flags choose.
+type config struct {
+	rpc       bool   // run on a btcd regtest node
+	btcd      string // the btcd binary to start
+	host      string // a node to use instead: host:port of its RPC server
+	user      string
+	pass      string
+	miningKey string // hex: the key the given node's blocks pay
+}
+
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	var cfg config
+	flag.BoolVar(&cfg.rpc, "rpc", false, "run on a btcd regtest node instead of the embedded simchain")
+	flag.StringVar(&cfg.btcd, "btcd", os.Getenv("ANYA_BTCD"), "the btcd binary to start (with -rpc, without -rpc-host)")
+	flag.StringVar(&cfg.host, "rpc-host", "", "host:port of a running btcd regtest node's RPC server (no TLS) to use instead of starting one")
+	flag.StringVar(&cfg.user, "rpc-user", "", "the node's RPC user (with -rpc-host)")
+	flag.StringVar(&cfg.pass, "rpc-pass", "", "the node's RPC password (with -rpc-host)")
+	flag.StringVar(&cfg.miningKey, "mining-key", "", "hex of the private key the given node mines to (with -rpc-host)")
+	flag.Parse()
+	if err := run(context.Background(), os.Stdout, cfg); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, w io.Writer) error {
+// network is where the demo's coins come from and its blocks are mined: the Manager's own
+// simchain, or a btcd node.
+type network interface {
+	// Fund gives each address coins it can spend at once.
+	Fund(ctx context.Context, addrs ...bitcoin.Address) error
+	// Mine mines n blocks and returns their hashes.
+	Mine(ctx context.Context, n int) ([]chainhash.Hash, error)
+	// Describe says what the chain is.
+	Describe() string
+}
+
+// simNet is the Manager's embedded simchain.
+type simNet struct{ sim *simchain.Chain }
+
+func (s simNet) Fund(_ context.Context, addrs ...bitcoin.Address) error {
+	for _, a := range addrs {
+		if _, err := s.sim.Mine(1, simchain.PayTo(a.PkScript())); err != nil {
+			return err
+		}
+	}
+	_, err := s.sim.Mine(100) // coinbase maturity
+	return err
+}
+
+func (s simNet) Mine(_ context.Context, n int) ([]chainhash.Hash, error) { return s.sim.Mine(n) }
+func (s simNet) Describe() string                                        { return "simchain" }
+
+func run(ctx context.Context, w io.Writer, cfg config) error {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
 
 	b, err := bus.New()
@@ -51,13 +111,26 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 
-	m, err := anya.New(anya.WithBus(b)) // everything else on embedded defaults
+	opts := []anya.Option{anya.WithBus(b)} // everything else on embedded defaults
+	var net network
+	if cfg.rpc {
+		node, err := openNode(ctx, cfg, w)
+		if err != nil {
+			return err
+		}
+		defer node.Close()
+		opts = append(opts, anya.WithChain(node.chain))
+		net = node
+	}
+	m, err := anya.New(opts...)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	sim := m.Chain().(*simchain.Chain)
-	p("anya verified payment — chain: simchain %s, ML backend: %s, host: %s", m.Network(), m.Backend(), m.Host())
+	if net == nil {
+		net = simNet{m.Chain().(*simchain.Chain)}
+	}
+	p("anya verified payment — chain: %s %s, ML backend: %s, host: %s", net.Describe(), m.Network(), m.Backend(), m.Host())
 
 	sender, err := m.NewIdentity(ctx)
 	if err != nil {
@@ -79,19 +152,18 @@ func run(ctx context.Context, w io.Writer) error {
 		p("  %-9s %s  %s", id.name, id.id, id.id.Address)
 	}
 
-	for _, id := range []*anya.Identity{sender, stranger} {
-		if _, err := sim.Mine(1, simchain.PayTo(id.Address.PkScript())); err != nil {
-			return err
-		}
+	if err := net.Fund(ctx, sender.Address, stranger.Address); err != nil {
+		return err
 	}
-	if _, err := sim.Mine(100); err != nil { // coinbase maturity
+	tip, err := m.Chain().BestBlock(ctx)
+	if err != nil {
 		return err
 	}
 	bal, _, err := m.Balance(ctx, sender.Address.String())
 	if err != nil {
 		return err
 	}
-	p("\nfunded the sender and the stranger with a coinbase each; sender's balance: %s (tip %d)", bal, sim.Tip().Height)
+	p("\nfunded the sender and the stranger; sender's balance: %s (tip %d)", bal, tip.Height)
 
 	challenge, err := m.Challenge(sender.String(), sender.Address.String())
 	if err != nil {
@@ -147,11 +219,11 @@ func run(ctx context.Context, w io.Writer) error {
 		return errors.New("no payment went through")
 	}
 
-	hashes, err := sim.Mine(1)
+	hashes, err := net.Mine(ctx, 1)
 	if err != nil {
 		return err
 	}
-	p("\nmined block %d (%s…)", sim.Tip().Height, hashes[0].String()[:16])
+	p("\nmined block %d (%s…)", tip.Height+1, hashes[0].String()[:16])
 	select {
 	case ev := <-confirmed:
 		p("trigger: bitcoin.block.connected → payment %s confirmed at height %d → its record rewritten (%s)", ev.PaymentID, ev.Block.Height, anya.TopicPaymentConfirmed)

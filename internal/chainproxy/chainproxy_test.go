@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -34,15 +35,18 @@ func (b *backend) Reorg(_ context.Context, depth, n int) ([]chainhash.Hash, erro
 }
 func (b *backend) Wallet() *bitcointest.Wallet { return b.wallet }
 
-func serve(t *testing.T) (*simchain.Chain, *chainproxy.Server, *chainproxy.Client) {
+func serve(t *testing.T, opts ...chainproxy.Option) (*simchain.Chain, *chainproxy.Server, *chainproxy.Client) {
 	t.Helper()
 	sim, err := simchain.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := chainproxy.NewServer(sim)
+	srv, err := chainproxy.NewServer(sim, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	hs := httptest.NewServer(srv)
-	client, err := chainproxy.Dial(t.Context(), hs.URL, hs.Client())
+	client, err := chainproxy.Dial(t.Context(), hs.URL, chainproxy.WithHTTPClient(hs.Client()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +74,28 @@ func newBackend(t *testing.T) bitcointest.Backend {
 func TestChainSuite(t *testing.T) { bitcointest.RunChainSuite(t, newBackend) }
 
 func TestBroadcastHooks(t *testing.T) {
-	sim, srv, client := serve(t)
+	var (
+		mu            sync.Mutex
+		before, after []chainhash.Hash
+		refuse        bool
+	)
+	sim, _, client := serve(t,
+		chainproxy.WithBeforeBroadcast(func(tx *wire.MsgTx) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if refuse {
+				return errors.New("node unreachable")
+			}
+			before = append(before, tx.TxHash())
+			return nil
+		}),
+		chainproxy.WithAfterBroadcast(func(tx *wire.MsgTx, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				after = append(after, tx.TxHash())
+			}
+		}))
 	w, err := bitcointest.NewWalletFromSeed(client, "hooks")
 	if err != nil {
 		t.Fatal(err)
@@ -78,26 +103,21 @@ func TestBroadcastHooks(t *testing.T) {
 	if _, err := sim.Mine(bitcointest.SimFundingBlocks, simchain.PayTo(w.PkScript())); err != nil {
 		t.Fatal(err)
 	}
-	var before, after []chainhash.Hash
-	srv.BeforeBroadcast = func(tx *wire.MsgTx) error { before = append(before, tx.TxHash()); return nil }
-	srv.AfterBroadcast = func(tx *wire.MsgTx, err error) {
-		if err == nil {
-			after = append(after, tx.TxHash())
-		}
-	}
 	tx, err := w.Send(t.Context(), wire.NewTxOut(10_000, bitcointest.P2WPKHScript(bitcointest.KeyFromSeed("dest"))))
 	if err != nil {
 		t.Fatal(err)
 	}
+	mu.Lock()
 	if len(before) != 1 || len(after) != 1 || before[0] != tx.TxHash() || after[0] != tx.TxHash() {
 		t.Fatalf("hooks saw %v before and %v after, want %s", before, after, tx.TxHash())
 	}
+	refuse = true
+	mu.Unlock()
 	if _, err := sim.Tx(t.Context(), tx.TxHash()); err != nil {
 		t.Fatalf("the served chain lacks the broadcast: %v", err)
 	}
 
 	// A refused broadcast never reaches the chain, and the client sees a disconnection.
-	srv.BeforeBroadcast = func(*wire.MsgTx) error { return errors.New("node unreachable") }
 	tx2, err := w.Build(t.Context(), wire.NewTxOut(20_000, bitcointest.P2WPKHScript(bitcointest.KeyFromSeed("dest2"))))
 	if err != nil {
 		t.Fatal(err)
@@ -112,8 +132,12 @@ func TestBroadcastHooks(t *testing.T) {
 
 func TestUnreachable(t *testing.T) {
 	sim, _, _ := serve(t)
-	hs := httptest.NewServer(chainproxy.NewServer(sim))
-	c, err := chainproxy.Dial(t.Context(), hs.URL, hs.Client())
+	srv, err := chainproxy.NewServer(sim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	c, err := chainproxy.Dial(t.Context(), hs.URL, chainproxy.WithHTTPClient(hs.Client()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,10 @@ import (
 )
 
 // Client is a bitcoin.Chain served by a Server. It is safe for concurrent use; it owns one
-// goroutine, following the server's update stream, while it has subscribers.
+// goroutine, following the server's update stream, while it has subscribers. Create it with
+// [Dial]: every method of a zero Client that can fail returns a
+// [*bitcoin.NotConstructedError] naming Dial (Params returns nil, Subscribe registers
+// nothing, Close does nothing).
 type Client struct {
 	base   string
 	http   *http.Client
@@ -40,13 +43,14 @@ type Client struct {
 
 var _ bitcoin.Chain = (*Client)(nil)
 
-// Dial returns a client of the server at baseURL ("http://127.0.0.1:port"), with hc (nil: a
-// default client).
-func Dial(ctx context.Context, baseURL string, hc *http.Client) (*Client, error) {
-	if hc == nil {
-		hc = &http.Client{}
+// Dial returns a client of the server at baseURL ("http://127.0.0.1:port"), configured by
+// [WithHTTPClient].
+func Dial(ctx context.Context, baseURL string, opts ...Option) (*Client, error) {
+	cfg, err := newConfig(forDial, opts)
+	if err != nil {
+		return nil, err
 	}
-	c := &Client{base: strings.TrimSuffix(baseURL, "/"), http: hc, handlers: map[uint64]func(bitcoin.ChainUpdate){}}
+	c := &Client{base: strings.TrimSuffix(baseURL, "/"), http: cfg.http, handlers: map[uint64]func(bitcoin.ChainUpdate){}}
 	var p struct{ Name string }
 	if err := c.get(ctx, "/params", &p); err != nil {
 		return nil, err
@@ -57,6 +61,14 @@ func Dial(ctx context.Context, baseURL string, hc *http.Client) (*Client, error)
 	}
 	c.params = net.Params()
 	return c, nil
+}
+
+// constructed returns a [*bitcoin.NotConstructedError] for a zero Client.
+func (c *Client) constructed() error {
+	if c == nil || c.http == nil {
+		return &bitcoin.NotConstructedError{Type: "chainproxy.Client", Constructor: "chainproxy.Dial"}
+	}
+	return nil
 }
 
 func (c *Client) isClosed() bool {
@@ -152,10 +164,18 @@ func decodeHex[T interface{ Deserialize(io.Reader) error }](s string, v T) error
 }
 
 // Params implements bitcoin.Chain.
-func (c *Client) Params() *chaincfg.Params { return c.params }
+func (c *Client) Params() *chaincfg.Params {
+	if c == nil {
+		return nil
+	}
+	return c.params
+}
 
 // BestBlock implements bitcoin.Chain.
 func (c *Client) BestBlock(ctx context.Context) (bitcoin.BlockStamp, error) {
+	if err := c.constructed(); err != nil {
+		return bitcoin.BlockStamp{}, err
+	}
 	var b bitcoin.BlockStamp
 	err := c.get(ctx, "/best", &b)
 	return b, err
@@ -163,6 +183,9 @@ func (c *Client) BestBlock(ctx context.Context) (bitcoin.BlockStamp, error) {
 
 // BlockHash implements bitcoin.Chain.
 func (c *Client) BlockHash(ctx context.Context, height int32) (chainhash.Hash, error) {
+	if err := c.constructed(); err != nil {
+		return chainhash.Hash{}, err
+	}
 	var s string
 	if err := c.get(ctx, "/blockhash/"+strconv.Itoa(int(height)), &s); err != nil {
 		return chainhash.Hash{}, err
@@ -176,6 +199,9 @@ func (c *Client) BlockHash(ctx context.Context, height int32) (chainhash.Hash, e
 
 // BlockHeader implements bitcoin.Chain.
 func (c *Client) BlockHeader(ctx context.Context, hash chainhash.Hash) (wire.BlockHeader, error) {
+	if err := c.constructed(); err != nil {
+		return wire.BlockHeader{}, err
+	}
 	var s string
 	if err := c.get(ctx, "/header/"+hash.String(), &s); err != nil {
 		return wire.BlockHeader{}, err
@@ -187,6 +213,9 @@ func (c *Client) BlockHeader(ctx context.Context, hash chainhash.Hash) (wire.Blo
 
 // Block implements bitcoin.Chain.
 func (c *Client) Block(ctx context.Context, hash chainhash.Hash) (*wire.MsgBlock, error) {
+	if err := c.constructed(); err != nil {
+		return nil, err
+	}
 	var s string
 	if err := c.get(ctx, "/block/"+hash.String(), &s); err != nil {
 		return nil, err
@@ -200,6 +229,9 @@ func (c *Client) Block(ctx context.Context, hash chainhash.Hash) (*wire.MsgBlock
 
 // Tx implements bitcoin.Chain.
 func (c *Client) Tx(ctx context.Context, txid chainhash.Hash) (bitcoin.TxInfo, error) {
+	if err := c.constructed(); err != nil {
+		return bitcoin.TxInfo{}, err
+	}
 	var ti txInfo
 	if err := c.get(ctx, "/tx/"+txid.String(), &ti); err != nil {
 		return bitcoin.TxInfo{}, err
@@ -213,6 +245,9 @@ func (c *Client) Tx(ctx context.Context, txid chainhash.Hash) (bitcoin.TxInfo, e
 
 // TxOut implements bitcoin.Chain.
 func (c *Client) TxOut(ctx context.Context, op wire.OutPoint, includeMempool bool) (bitcoin.UTXO, error) {
+	if err := c.constructed(); err != nil {
+		return bitcoin.UTXO{}, err
+	}
 	path := fmt.Sprintf("/txout/%s/%d", op.Hash, op.Index)
 	if includeMempool {
 		path += "?mempool=1"
@@ -224,6 +259,9 @@ func (c *Client) TxOut(ctx context.Context, op wire.OutPoint, includeMempool boo
 
 // UTXOs implements bitcoin.Chain.
 func (c *Client) UTXOs(ctx context.Context, pkScript []byte) ([]bitcoin.UTXO, error) {
+	if err := c.constructed(); err != nil {
+		return nil, err
+	}
 	var us []bitcoin.UTXO
 	err := c.do(ctx, http.MethodPost, "/utxos", []byte(hex.EncodeToString(pkScript)), &us)
 	return us, err
@@ -231,6 +269,9 @@ func (c *Client) UTXOs(ctx context.Context, pkScript []byte) ([]bitcoin.UTXO, er
 
 // Mempool implements bitcoin.Chain.
 func (c *Client) Mempool(ctx context.Context) ([]bitcoin.MempoolEntry, error) {
+	if err := c.constructed(); err != nil {
+		return nil, err
+	}
 	var es []bitcoin.MempoolEntry
 	err := c.get(ctx, "/mempool", &es)
 	return es, err
@@ -238,6 +279,9 @@ func (c *Client) Mempool(ctx context.Context) ([]bitcoin.MempoolEntry, error) {
 
 // EstimateFee implements bitcoin.Chain.
 func (c *Client) EstimateFee(ctx context.Context, target int) (bitcoin.FeeRate, error) {
+	if err := c.constructed(); err != nil {
+		return 0, err
+	}
 	var f bitcoin.FeeRate
 	err := c.get(ctx, "/fee/"+strconv.Itoa(target), &f)
 	return f, err
@@ -245,6 +289,9 @@ func (c *Client) EstimateFee(ctx context.Context, target int) (bitcoin.FeeRate, 
 
 // TestAccept implements bitcoin.Chain.
 func (c *Client) TestAccept(ctx context.Context, tx *wire.MsgTx) error {
+	if err := c.constructed(); err != nil {
+		return err
+	}
 	if err := checkAmounts(tx); err != nil {
 		return err
 	}
@@ -257,6 +304,9 @@ func (c *Client) TestAccept(ctx context.Context, tx *wire.MsgTx) error {
 
 // Broadcast implements bitcoin.Chain.
 func (c *Client) Broadcast(ctx context.Context, tx *wire.MsgTx) (chainhash.Hash, error) {
+	if err := c.constructed(); err != nil {
+		return chainhash.Hash{}, err
+	}
 	if err := checkAmounts(tx); err != nil {
 		return chainhash.Hash{}, err
 	}
@@ -277,6 +327,9 @@ func (c *Client) Broadcast(ctx context.Context, tx *wire.MsgTx) (chainhash.Hash,
 
 // Watch implements bitcoin.Chain.
 func (c *Client) Watch(ctx context.Context, pkScripts [][]byte) error {
+	if err := c.constructed(); err != nil {
+		return err
+	}
 	list := make([]string, len(pkScripts))
 	for i, s := range pkScripts {
 		list[i] = hex.EncodeToString(s)
@@ -289,6 +342,9 @@ func (c *Client) Watch(ctx context.Context, pkScripts [][]byte) error {
 // the server's update stream, reconnecting when it breaks; after every (re)connection handlers
 // get an UpdateTip with the best block.
 func (c *Client) Subscribe(h func(bitcoin.ChainUpdate)) (unsubscribe func()) {
+	if c.constructed() != nil || h == nil {
+		return func() {}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -391,6 +447,9 @@ func (c *Client) stream(ctx context.Context) error {
 // Close implements bitcoin.Chain: it stops following updates and makes every later call fail
 // with bitcoin.ErrClosed. It is idempotent.
 func (c *Client) Close() error {
+	if c.constructed() != nil {
+		return nil
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()

@@ -13,12 +13,15 @@ func Example() {
 	ctx := context.Background()
 	sim, _ := simchain.New()
 	defer sim.Close()
-	srv := chainproxy.NewServer(sim)
+	srv, err := chainproxy.NewServer(sim)
+	if err != nil {
+		panic(err)
+	}
 	defer srv.Close()
 	hs := httptest.NewServer(srv) // in a real setup: a listener another process can reach
 	defer hs.Close()
 
-	chain, err := chainproxy.Dial(ctx, hs.URL, hs.Client())
+	chain, err := chainproxy.Dial(ctx, hs.URL, chainproxy.WithHTTPClient(hs.Client()))
 	if err != nil {
 		panic(err)
 	}

@@ -21,15 +21,12 @@ import (
 const maxBody = 8 << 20
 
 // Server serves a bitcoin.Chain over HTTP. It is an http.Handler, safe for concurrent use.
+// Create it with [NewServer]: a zero Server answers every request with an error naming
+// NewServer, and its Close does nothing.
 type Server struct {
-	chain bitcoin.Chain
-	// BeforeBroadcast, when set, is called with each transaction a client asks to broadcast,
-	// before the chain sees it. An error refuses the broadcast without the chain seeing it, as
-	// if the node could not be reached.
-	BeforeBroadcast func(tx *wire.MsgTx) error
-	// AfterBroadcast, when set, is called after the chain answered a broadcast, before the
-	// client is answered.
-	AfterBroadcast func(tx *wire.MsgTx, err error)
+	chain  bitcoin.Chain
+	before func(tx *wire.MsgTx) error
+	after  func(tx *wire.MsgTx, err error)
 
 	mux  *http.ServeMux
 	stop chan struct{}
@@ -37,9 +34,17 @@ type Server struct {
 	wg   sync.WaitGroup
 }
 
-// NewServer returns a server for c.
-func NewServer(c bitcoin.Chain) *Server {
-	s := &Server{chain: c, mux: http.NewServeMux(), stop: make(chan struct{})}
+// NewServer returns a server for c, configured by [WithBeforeBroadcast] and
+// [WithAfterBroadcast].
+func NewServer(c bitcoin.Chain, opts ...Option) (*Server, error) {
+	cfg, err := newConfig(forServer, opts)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, &bitcoin.FieldError{Field: "chain", Reason: "nil Chain"}
+	}
+	s := &Server{chain: c, before: cfg.before, after: cfg.after, mux: http.NewServeMux(), stop: make(chan struct{})}
 	s.mux.HandleFunc("GET /params", s.params)
 	s.mux.HandleFunc("GET /best", s.best)
 	s.mux.HandleFunc("GET /blockhash/{height}", s.blockHash)
@@ -54,15 +59,24 @@ func NewServer(c bitcoin.Chain) *Server {
 	s.mux.HandleFunc("POST /broadcast", s.broadcast)
 	s.mux.HandleFunc("POST /watch", s.watch)
 	s.mux.HandleFunc("GET /updates", s.updates)
-	return s
+	return s, nil
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s == nil || s.mux == nil {
+		writeErr(w, r, &bitcoin.NotConstructedError{Type: "chainproxy.Server", Constructor: "chainproxy.NewServer"})
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 // Close ends the update streams being served and waits for their handlers. It does not close
 // the chain. It is idempotent.
 func (s *Server) Close() error {
+	if s == nil || s.stop == nil {
+		return nil
+	}
 	s.once.Do(func() { close(s.stop) })
 	s.wg.Wait()
 	return nil
@@ -302,8 +316,8 @@ func (s *Server) broadcast(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if s.BeforeBroadcast != nil {
-		if err := s.BeforeBroadcast(tx); err != nil {
+	if s.before != nil {
+		if err := s.before(tx); err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, wireError{Kind: "unavailable", Msg: err.Error()})
 			return
 		}
@@ -311,8 +325,8 @@ func (s *Server) broadcast(w http.ResponseWriter, r *http.Request) {
 	// The broadcast is applied even if the client goes away meanwhile: a node that received a
 	// transaction does not forget it because the sender hung up.
 	txid, err := s.chain.Broadcast(context.WithoutCancel(r.Context()), tx)
-	if s.AfterBroadcast != nil {
-		s.AfterBroadcast(tx, err)
+	if s.after != nil {
+		s.after(tx, err)
 	}
 	if err != nil {
 		writeErr(w, r, err)

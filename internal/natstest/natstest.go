@@ -9,6 +9,21 @@
 //	srv := natstest.Start(t)
 //	js := srv.JetStream(t)
 //	kv, _ := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "runs"})
+//
+// # Conventions
+//
+// The SDK has one option style. A constructor takes options of one type, Option, a
+// func(*config) over an unexported configuration: it applies the defaults, then the options in
+// order, then validates the whole configuration once and returns a typed *OptionError naming
+// the offending option, its value and the reason (it matches the package's ErrInvalidOption
+// with errors.Is). Option constructors never fail and never panic, and each option's
+// documentation ends with its default. Time comes from WithClock(now func() time.Time),
+// time.Now by default; timers and sleeps use package time, so tests fake time with
+// testing/synctest. Logs go to WithLogger(*slog.Logger), silent by default. The zero value of an
+// exported type either works as documented or returns an error naming its constructor (it
+// matches the package's ErrNotConstructed with errors.Is); it never panics.
+//
+// The zero Server is not usable: its methods fail the test with a message naming Start.
 package natstest
 
 import (
@@ -33,7 +48,9 @@ type TB interface {
 	Name() string
 }
 
-// Server is an embedded nats-server with JetStream on loopback.
+// Server is an embedded nats-server with JetStream on loopback. Create it with Start: Connect,
+// JetStream and Restart on a zero Server fail the test with a message naming Start, and its
+// Shutdown does nothing.
 type Server struct {
 	dir  string
 	port int
@@ -69,6 +86,9 @@ func (s *Server) StoreDir() string { return s.dir }
 // ever, so it survives Restart.
 func (s *Server) Connect(t TB) *nats.Conn {
 	t.Helper()
+	if !s.started(t) {
+		return nil
+	}
 	nc, err := nats.Connect(s.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond),
 		nats.Name(t.Name()), nats.NoCallbacksAfterClientClose())
 	if err != nil {
@@ -81,11 +101,24 @@ func (s *Server) Connect(t TB) *nats.Conn {
 // JetStream returns the JetStream API over a new connection (see Connect).
 func (s *Server) JetStream(t TB) jetstream.JetStream {
 	t.Helper()
+	if !s.started(t) {
+		return nil
+	}
 	js, err := jetstream.New(s.Connect(t))
 	if err != nil {
 		t.Fatalf("natstest: jetstream: %v", err)
 	}
 	return js
+}
+
+// started reports whether s was made by Start, failing t if not.
+func (s *Server) started(t TB) bool {
+	t.Helper()
+	if s.dir == "" {
+		t.Fatalf("natstest: a zero Server is not usable: create it with natstest.Start")
+		return false
+	}
+	return true
 }
 
 // Shutdown stops the server and waits until it has. It is idempotent.
@@ -104,6 +137,9 @@ func (s *Server) Shutdown() {
 // directory. Connections made with Connect reconnect by themselves.
 func (s *Server) Restart(t TB) {
 	t.Helper()
+	if !s.started(t) {
+		return
+	}
 	s.Shutdown()
 	var srv *server.Server
 	var err error

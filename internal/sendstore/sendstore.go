@@ -23,7 +23,40 @@ var (
 	// ErrCoinReserved is returned by PutIfAbsent for a transaction spending a coin that the
 	// transaction of another key already spends.
 	ErrCoinReserved = errors.New("sendstore: coin reserved by another send")
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Store.
+	ErrNotConstructed = errors.New("sendstore: not constructed")
+	// ErrInvalidOption is wrapped by the *OptionError of a nil database given to New.
+	ErrInvalidOption = errors.New("sendstore: invalid option")
 )
+
+// NotConstructedError is returned by the methods of a zero Store: it names the constructor. It
+// matches ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // "Store"
+	Constructor string // "New"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "sendstore: a zero " + e.Type + " is not usable: create it with sendstore." + e.Constructor
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
+
+// OptionError names an argument New refuses; nothing is constructed. It matches
+// ErrInvalidOption.
+type OptionError struct {
+	Option string // "db"
+	Value  any
+	Reason string
+}
+
+func (e *OptionError) Error() string {
+	return "sendstore: invalid option " + e.Option + ": " + e.Reason
+}
+
+// Unwrap returns ErrInvalidOption.
+func (e *OptionError) Unwrap() error { return ErrInvalidOption }
 
 var migrations = []string{`
 CREATE TABLE bitcoin_sends (
@@ -44,6 +77,9 @@ CREATE TABLE bitcoin_send_spends (
 // and since one process at a time owns a database (see the package documentation), it also
 // remembers which coins it has found free or reserved, and answers Reserved from memory for
 // those. Both memories are bounded by maxMemory entries.
+//
+// Create it with New: the methods of a zero Store return a *NotConstructedError, and its Close
+// returns nil.
 type Store struct {
 	db *sql.DB
 
@@ -66,6 +102,9 @@ var _ bitcoin.SendStore = (*Store)(nil)
 // New returns a store in db (an SQLite database of the modernc.org/sqlite driver, which other
 // components may share), creating its tables if needed. Close does not close db.
 func New(ctx context.Context, db *sql.DB) (*Store, error) {
+	if db == nil {
+		return nil, &OptionError{Option: "db", Reason: "must not be nil"}
+	}
 	if err := sqlitex.Migrate(ctx, db, "bitcoin_sends", migrations); err != nil {
 		return nil, err
 	}
@@ -99,6 +138,9 @@ func (s *Store) closeStmts() {
 
 // Close releases the store's statements; later calls return ErrClosed. It is idempotent.
 func (s *Store) Close() error {
+	if s.db == nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.closed {
@@ -109,6 +151,9 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) enter(ctx context.Context) error {
+	if s.db == nil {
+		return &NotConstructedError{Type: "Store", Constructor: "New"}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

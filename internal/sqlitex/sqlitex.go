@@ -48,7 +48,7 @@ const (
 )
 
 var (
-	// ErrInvalidOption is wrapped by the *OptionError returned for a bad option value.
+	// ErrInvalidOption is matched by the *OptionError returned for a bad option value.
 	ErrInvalidOption = errors.New("sqlitex: invalid option")
 	// ErrInvalidPath is returned for an empty path or one carrying URI parameters.
 	ErrInvalidPath = errors.New("sqlitex: invalid path")
@@ -57,60 +57,71 @@ var (
 	ErrNewerSchema = errors.New("sqlitex: database schema is newer than this code")
 )
 
-// OptionError names an option whose value is out of range.
+// OptionError reports an option whose value is out of range, found when Open validated its
+// configuration; nothing is opened. It matches [ErrInvalidOption].
 type OptionError struct {
-	Option string
-	Reason string
+	Option string // the option, e.g. "WithBusyTimeout"
+	Value  any    // the rejected value
+	Reason string // what a valid value looks like
 }
 
 func (e *OptionError) Error() string {
-	return fmt.Sprintf("sqlitex: invalid option %s: %s", e.Option, e.Reason)
+	return fmt.Sprintf("sqlitex: option %s = %v: %s", e.Option, e.Value, e.Reason)
 }
 
 // Unwrap returns ErrInvalidOption.
 func (e *OptionError) Unwrap() error { return ErrInvalidOption }
 
-// Option configures Open.
-type Option func(*config) error
+// Option configures [Open].
+type Option func(*config)
 
 type config struct {
 	busy     time.Duration
 	sync     Sync
 	maxConns int
+	invalid  *OptionError // the first option with a value out of range
 }
 
-// WithSync sets the durability of commits. Defaults to DefaultSync (SyncNormal).
+func (c *config) reject(option string, value any, reason string) {
+	if c.invalid == nil {
+		c.invalid = &OptionError{Option: option, Value: value, Reason: reason}
+	}
+}
+
+// WithSync sets the durability of commits, SyncNormal or SyncFull. Defaults to [DefaultSync]
+// (SyncNormal).
 func WithSync(s Sync) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if s > SyncFull {
-			return &OptionError{Option: "WithSync", Reason: "unknown mode"}
+			c.reject("WithSync", s, "unknown mode")
+			return
 		}
 		c.sync = s
-		return nil
 	}
 }
 
 // WithBusyTimeout sets how long a statement waits for a lock held by another connection or
-// process. Defaults to DefaultBusyTimeout.
+// process (not negative). Defaults to [DefaultBusyTimeout].
 func WithBusyTimeout(d time.Duration) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if d < 0 {
-			return &OptionError{Option: "WithBusyTimeout", Reason: "negative"}
+			c.reject("WithBusyTimeout", d, "negative")
+			return
 		}
 		c.busy = d
-		return nil
 	}
 }
 
-// WithMaxOpenConns sets the size of the connection pool. Defaults to DefaultMaxOpenConns. An
-// in-memory database always gets one connection, since each connection would see its own.
+// WithMaxOpenConns sets the size of the connection pool, at least 1. An in-memory database
+// always gets one connection, since each connection would see its own. Defaults to
+// [DefaultMaxOpenConns].
 func WithMaxOpenConns(n int) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if n < 1 {
-			return &OptionError{Option: "WithMaxOpenConns", Reason: "must be at least 1"}
+			c.reject("WithMaxOpenConns", n, "must be at least 1")
+			return
 		}
 		c.maxConns = n
-		return nil
 	}
 }
 
@@ -122,9 +133,12 @@ const Memory = ":memory:"
 func Open(ctx context.Context, path string, opts ...Option) (*sql.DB, error) {
 	cfg := config{busy: DefaultBusyTimeout, sync: DefaultSync, maxConns: DefaultMaxOpenConns}
 	for _, o := range opts {
-		if err := o(&cfg); err != nil {
-			return nil, err
+		if o != nil {
+			o(&cfg)
 		}
+	}
+	if cfg.invalid != nil {
+		return nil, cfg.invalid
 	}
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("%w: %q", ErrInvalidPath, path)

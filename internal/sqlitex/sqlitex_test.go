@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/anya-org/anya-go/internal/sqlitex"
 	"go.uber.org/goleak"
@@ -61,12 +62,20 @@ func TestOpenRejects(t *testing.T) {
 			t.Errorf("Open(%q) = %v, want ErrInvalidPath", p, err)
 		}
 	}
-	bad := []sqlitex.Option{sqlitex.WithSync(7), sqlitex.WithBusyTimeout(-1), sqlitex.WithMaxOpenConns(0)}
-	for _, o := range bad {
-		_, err := sqlitex.Open(ctx, sqlitex.Memory, o)
+	for _, c := range []struct {
+		opt   sqlitex.Option
+		name  string
+		value any
+	}{
+		{sqlitex.WithSync(7), "WithSync", sqlitex.Sync(7)},
+		{sqlitex.WithBusyTimeout(-1), "WithBusyTimeout", time.Duration(-1)},
+		{sqlitex.WithMaxOpenConns(0), "WithMaxOpenConns", 0},
+	} {
+		// The bad option is reported whatever comes after it, and nothing is opened.
+		_, err := sqlitex.Open(ctx, sqlitex.Memory, c.opt, sqlitex.WithSync(sqlitex.SyncFull))
 		var oe *sqlitex.OptionError
-		if !errors.As(err, &oe) || !errors.Is(err, sqlitex.ErrInvalidOption) {
-			t.Errorf("bad option: err = %v, want *OptionError", err)
+		if !errors.As(err, &oe) || oe.Option != c.name || oe.Value != c.value || !errors.Is(err, sqlitex.ErrInvalidOption) {
+			t.Errorf("%s: err = %v, want its *OptionError", c.name, err)
 		}
 	}
 	if _, err := sqlitex.Open(ctx, filepath.Join(t.TempDir(), "missing-dir", "x.db")); err == nil {

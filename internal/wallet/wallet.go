@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 
@@ -22,13 +24,33 @@ var (
 	ErrUnknownAddress = errors.New("wallet: no key for address")
 	// ErrInvalidArgument is returned for a nil chain, key or lookup, and bad amounts.
 	ErrInvalidArgument = errors.New("wallet: invalid argument")
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Wallet.
+	ErrNotConstructed = errors.New("wallet: not constructed")
 )
+
+// NotConstructedError is returned by the methods of a zero Wallet that need its chain: it names
+// the constructor. It matches ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // "Wallet"
+	Constructor string // "New"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "wallet: a zero " + e.Type + " is not usable: create it with wallet." + e.Constructor
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
 
 // ReservedFunc reports which of ops are spent by recorded transactions, with the idempotency
 // key each was recorded under.
 type ReservedFunc func(ctx context.Context, ops []wire.OutPoint) (map[wire.OutPoint]string, error)
 
 // Wallet holds P2WPKH keys on one chain. It is safe for concurrent use.
+//
+// Create it with New. The zero Wallet has no chain: Add, Lock, SignMessage, Coins, Template and
+// Build return a *NotConstructedError naming New; the other methods act on an empty wallet
+// (Recorded keeps the transaction, as New's wallet would).
 type Wallet struct {
 	chain    bitcoin.Chain
 	net      bitcoin.Network
@@ -38,16 +60,71 @@ type Wallet struct {
 
 	mu   sync.RWMutex
 	keys map[string]*account // by address string
+
+	pmu     sync.Mutex
+	pending map[chainhash.Hash]*pendingTx // recorded transactions not yet seen in a block
+	seq     uint64
 }
 
 type account struct {
 	key    *btcec.PrivateKey
 	addr   bitcoin.Address
 	script []byte
-	lock   chan struct{} // one slot: held while a payment from the address is built and recorded
+	lock   chan struct{} // one slot: held while a payment from the address is built, recorded and broadcast
+	loads  chan struct{} // one slot: held while the view is loaded, so that concurrent readers share one load
 
 	mu    sync.Mutex
-	coins []bitcoin.UTXO // the spendable coins as last seen, nil when unknown
+	gen   uint64         // bumped by every invalidation, so that a load that raced one is not kept
+	coins []bitcoin.UTXO // the chain's spendable coins as last loaded, nil when unknown
+}
+
+// State is where a pending transaction is, as far as the wallet knows.
+type State uint8
+
+// States of a pending transaction.
+const (
+	// StateRecorded: recorded for sending, not (yet) known to be in the chain's mempool. Its
+	// change is spendable: a payment spending it broadcasts it first (see Unbroadcast).
+	StateRecorded State = iota + 1
+	// StateAccepted: the chain's mempool took it.
+	StateAccepted
+	// StateRejected: the chain refused it; its change is not offered.
+	StateRejected
+)
+
+func (s State) String() string {
+	switch s {
+	case StateRecorded:
+		return "recorded"
+	case StateAccepted:
+		return "in the mempool"
+	case StateRejected:
+		return "refused by the chain"
+	}
+	return "unknown"
+}
+
+// pendingTx is a recorded transaction of the wallet that no block holds yet, as far as the
+// wallet knows.
+type pendingTx struct {
+	Pending
+	seq    uint64
+	spends []spent // its inputs, with what the wallet knew of them when it was recorded
+}
+
+type spent struct {
+	op     wire.OutPoint
+	script []byte // the output script it spent, when the wallet could tell (P2WPKH witness)
+	value  btcutil.Amount
+}
+
+// Pending is a transaction recorded for sending under an idempotency key and not yet seen in a
+// block.
+type Pending struct {
+	Key   string
+	Txid  chainhash.Hash
+	Tx    *wire.MsgTx
+	State State
 }
 
 // NetworkOf returns the bitcoin.Network of chain c.
@@ -75,7 +152,15 @@ func New(chain bitcoin.Chain, feeRate bitcoin.FeeRate, reserved ReservedFunc) (*
 		return nil, err
 	}
 	return &Wallet{chain: chain, net: net, feeRate: feeRate, reserved: reserved,
-		maturity: int32(chain.Params().CoinbaseMaturity), keys: map[string]*account{}}, nil
+		maturity: int32(chain.Params().CoinbaseMaturity), keys: map[string]*account{}, pending: map[chainhash.Hash]*pendingTx{}}, nil
+}
+
+// check returns a *NotConstructedError for the zero Wallet.
+func (w *Wallet) check() error {
+	if w.chain == nil {
+		return &NotConstructedError{Type: "Wallet", Constructor: "New"}
+	}
+	return nil
 }
 
 // Network returns the wallet's network.
@@ -83,6 +168,9 @@ func (w *Wallet) Network() bitcoin.Network { return w.net }
 
 // Add adds key and returns its P2WPKH address. Adding a key twice is a no-op.
 func (w *Wallet) Add(key *btcec.PrivateKey) (bitcoin.Address, error) {
+	if err := w.check(); err != nil {
+		return bitcoin.Address{}, err
+	}
 	if key == nil {
 		return bitcoin.Address{}, fmt.Errorf("%w: nil key", ErrInvalidArgument)
 	}
@@ -94,7 +182,7 @@ func (w *Wallet) Add(key *btcec.PrivateKey) (bitcoin.Address, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if _, ok := w.keys[addr.String()]; !ok {
-		w.keys[addr.String()] = &account{key: key, addr: addr, script: script, lock: make(chan struct{}, 1)}
+		w.keys[addr.String()] = &account{key: key, addr: addr, script: script, lock: make(chan struct{}, 1), loads: make(chan struct{}, 1)}
 	}
 	return addr, nil
 }
@@ -115,9 +203,24 @@ func (w *Wallet) account(address string) (*account, error) {
 	return a, nil
 }
 
+// accounts returns every account.
+func (w *Wallet) accounts() []*account {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	out := make([]*account, 0, len(w.keys))
+	for _, a := range w.keys {
+		out = append(out, a)
+	}
+	return out
+}
+
 // Lock takes the payment lock of address, waiting for ctx. Call unlock when the payment is
-// recorded (or given up).
+// recorded and broadcast (or given up): payments from one address then run one after the other,
+// each seeing the last one's change.
 func (w *Wallet) Lock(ctx context.Context, address string) (unlock func(), err error) {
+	if err := w.check(); err != nil {
+		return nil, err
+	}
 	a, err := w.account(address)
 	if err != nil {
 		return nil, err
@@ -132,6 +235,9 @@ func (w *Wallet) Lock(ctx context.Context, address string) (unlock func(), err e
 
 // SignMessage signs msg for address with BIP-322 (simple format), proving control of the address.
 func (w *Wallet) SignMessage(address, msg string) (string, error) {
+	if err := w.check(); err != nil {
+		return "", err
+	}
 	a, err := w.account(address)
 	if err != nil {
 		return "", err
@@ -140,8 +246,12 @@ func (w *Wallet) SignMessage(address, msg string) (string, error) {
 }
 
 // Coins returns the coins of address that a payment recorded under key may spend: unspent
-// (mempool included), mature, and not reserved by the transaction of another key.
+// (mempool included), mature, the outputs of the wallet's pending transactions that pay the
+// address, and none reserved by the transaction of another key.
 func (w *Wallet) Coins(ctx context.Context, address, key string) ([]bitcoin.UTXO, error) {
+	if err := w.check(); err != nil {
+		return nil, err
+	}
 	a, err := w.account(address)
 	if err != nil {
 		return nil, err
@@ -167,15 +277,64 @@ func (w *Wallet) Coins(ctx context.Context, address, key string) ([]bitcoin.UTXO
 	return out, nil
 }
 
-// spendable returns the unspent (mempool included), mature coins of a: the wallet's view, read
-// from the chain when it is unknown.
+// maxLoads bounds how often spendable loads a view that an invalidation overtook before it
+// uses the last one without keeping it.
+const maxLoads = 3
+
+// spendable returns the coins of a a payment may spend: the chain's unspent (mempool included),
+// mature coins — the view, loaded when unknown — with the wallet's pending transactions applied:
+// the coins they spend removed, their outputs paying a added (unless the chain refused them or
+// one of their ancestors).
 func (w *Wallet) spendable(ctx context.Context, a *account) ([]bitcoin.UTXO, error) {
+	view, err := w.view(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	w.pmu.Lock()
+	defer w.pmu.Unlock()
+	return w.overlay(a, view), nil
+}
+
+// view returns a's chain view, loading it when unknown (one load at a time: concurrent readers
+// wait for it). A view loaded while an invalidation happened is not kept (it may predate what
+// the invalidation reported) and is loaded again.
+func (w *Wallet) view(ctx context.Context, a *account) ([]bitcoin.UTXO, error) {
 	a.mu.Lock()
 	view := a.coins
 	a.mu.Unlock()
 	if view != nil {
-		return slices.Clone(view), nil
+		return view, nil
 	}
+	select {
+	case a.loads <- struct{}{}:
+		defer func() { <-a.loads }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	for n := 1; ; n++ {
+		a.mu.Lock()
+		view, gen := a.coins, a.gen
+		a.mu.Unlock()
+		if view != nil {
+			return view, nil // loaded by the reader this one waited for
+		}
+		loaded, err := w.load(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		a.mu.Lock()
+		kept := a.gen == gen
+		if kept {
+			a.coins = loaded
+		}
+		a.mu.Unlock()
+		if kept || n >= maxLoads {
+			return loaded, nil
+		}
+	}
+}
+
+func (w *Wallet) load(ctx context.Context, a *account) ([]bitcoin.UTXO, error) {
 	utxos, err := w.chain.UTXOs(ctx, a.script)
 	if err != nil {
 		return nil, err
@@ -191,60 +350,344 @@ func (w *Wallet) spendable(ctx context.Context, a *account) ([]bitcoin.UTXO, err
 		}
 		out = append(out, u)
 	}
-	a.mu.Lock()
-	a.coins = slices.Clone(out)
-	a.mu.Unlock()
 	return out, nil
 }
 
-// Sent updates the wallet's view of address after tx, built by Build, was recorded or broadcast:
-// the coins it spends are gone, its outputs paying the address (the change) are new, unconfirmed
-// coins.
-func (w *Wallet) Sent(address string, tx *wire.MsgTx) {
-	a, err := w.account(address)
-	if err != nil || tx == nil {
-		return
+// overlay applies the pending transactions to view (a's chain view); w.pmu is held.
+func (w *Wallet) overlay(a *account, view []bitcoin.UTXO) []bitcoin.UTXO {
+	out := slices.Clone(view)
+	if len(w.pending) == 0 {
+		return out
 	}
-	spent := make(map[wire.OutPoint]bool, len(tx.TxIn))
-	for _, in := range tx.TxIn {
-		spent[in.PreviousOutPoint] = true
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.coins == nil {
-		return
-	}
-	a.coins = slices.DeleteFunc(a.coins, func(u bitcoin.UTXO) bool { return spent[u.OutPoint] })
-	txid := tx.TxHash()
-	for i, out := range tx.TxOut {
-		if bytes.Equal(out.PkScript, a.script) {
-			a.coins = append(a.coins, bitcoin.UTXO{OutPoint: wire.OutPoint{Hash: txid, Index: uint32(i)}, Value: btcutil.Amount(out.Value),
-				PkScript: bytes.Clone(out.PkScript)})
+	spentBy := make(map[wire.OutPoint]bool)
+	for _, p := range w.pending {
+		for _, s := range p.spends {
+			spentBy[s.op] = true
 		}
 	}
+	out = slices.DeleteFunc(out, func(u bitcoin.UTXO) bool { return spentBy[u.OutPoint] })
+	have := make(map[wire.OutPoint]bool, len(out))
+	for _, u := range out {
+		have[u.OutPoint] = true
+	}
+	dead := map[chainhash.Hash]bool{}
+	for _, p := range w.ordered() {
+		if p.State == StateRejected || slices.ContainsFunc(p.spends, func(s spent) bool { return dead[s.op.Hash] }) {
+			dead[p.Txid] = true
+			continue
+		}
+		for i, o := range p.Tx.TxOut {
+			op := wire.OutPoint{Hash: p.Txid, Index: uint32(i)}
+			if bytes.Equal(o.PkScript, a.script) && !spentBy[op] && !have[op] {
+				out = append(out, bitcoin.UTXO{OutPoint: op, Value: btcutil.Amount(o.Value), PkScript: bytes.Clone(o.PkScript)})
+				have[op] = true
+			}
+		}
+	}
+	return out
+}
+
+// ordered returns the pending transactions in the order they were recorded (parents before
+// children); w.pmu is held.
+func (w *Wallet) ordered() []*pendingTx {
+	out := make([]*pendingTx, 0, len(w.pending))
+	for _, p := range w.pending {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(x, y *pendingTx) int { return cmp.Compare(x.seq, y.seq) })
+	return out
+}
+
+// Recorded tells the wallet that tx was recorded for sending under key (before it is
+// broadcast): the coins it spends are gone, and its outputs paying the wallet's addresses are
+// spendable at once — a payment spending them broadcasts tx first (Unbroadcast). Recording a
+// pending transaction again changes nothing.
+func (w *Wallet) Recorded(key string, tx *wire.MsgTx) {
+	if tx == nil {
+		return
+	}
+	txid := tx.TxHash()
+	w.pmu.Lock()
+	defer w.pmu.Unlock()
+	if _, ok := w.pending[txid]; ok {
+		return
+	}
+	if w.pending == nil { // the zero Wallet
+		w.pending = map[chainhash.Hash]*pendingTx{}
+	}
+	p := &pendingTx{Pending: Pending{Key: key, Txid: txid, Tx: tx.Copy(), State: StateRecorded}}
+	w.seq++
+	p.seq = w.seq
+	for _, in := range tx.TxIn {
+		s := spent{op: in.PreviousOutPoint}
+		if len(in.Witness) == 2 && len(in.Witness[1]) == btcec.PubKeyBytesLenCompressed { // P2WPKH: the pubkey names the script
+			s.script = append([]byte{txscript.OP_0, txscript.OP_DATA_20}, btcutil.Hash160(in.Witness[1])...)
+		}
+		s.value = w.valueOf(s.op)
+		p.spends = append(p.spends, s)
+	}
+	w.pending[txid] = p
+}
+
+// valueOf returns the value of op as the wallet's views and pending transactions know it (0 if
+// they do not); w.pmu is held.
+func (w *Wallet) valueOf(op wire.OutPoint) btcutil.Amount {
+	if p, ok := w.pending[op.Hash]; ok && int(op.Index) < len(p.Tx.TxOut) {
+		return btcutil.Amount(p.Tx.TxOut[op.Index].Value)
+	}
+	for _, a := range w.accounts() {
+		a.mu.Lock()
+		for _, u := range a.coins {
+			if u.OutPoint == op {
+				a.mu.Unlock()
+				return u.Value
+			}
+		}
+		a.mu.Unlock()
+	}
+	return 0
+}
+
+// Output returns the coin op of one of the wallet's addresses if its view or a pending
+// transaction holds it: what a feature lookup would otherwise ask the chain. Height is 0 while
+// the coin is unconfirmed.
+func (w *Wallet) Output(op wire.OutPoint) (bitcoin.UTXO, bool) {
+	w.pmu.Lock()
+	if p, ok := w.pending[op.Hash]; ok && int(op.Index) < len(p.Tx.TxOut) {
+		o := p.Tx.TxOut[op.Index]
+		w.pmu.Unlock()
+		return bitcoin.UTXO{OutPoint: op, Value: btcutil.Amount(o.Value), PkScript: bytes.Clone(o.PkScript)}, true
+	}
+	w.pmu.Unlock()
+	for _, a := range w.accounts() {
+		a.mu.Lock()
+		for _, u := range a.coins {
+			if u.OutPoint == op {
+				a.mu.Unlock()
+				u.PkScript = bytes.Clone(u.PkScript)
+				return u, true
+			}
+		}
+		a.mu.Unlock()
+	}
+	return bitcoin.UTXO{}, false
+}
+
+// IsPending reports whether txid is one of the wallet's pending transactions: recorded and
+// not seen in a block (Confirmed) since.
+func (w *Wallet) IsPending(txid chainhash.Hash) bool {
+	w.pmu.Lock()
+	defer w.pmu.Unlock()
+	_, ok := w.pending[txid]
+	return ok
+}
+
+// Forget drops a pending transaction that was not recorded after all.
+func (w *Wallet) Forget(txid chainhash.Hash) {
+	w.pmu.Lock()
+	defer w.pmu.Unlock()
+	delete(w.pending, txid)
+}
+
+// Accepted notes that the chain's mempool took the pending transaction txid.
+func (w *Wallet) Accepted(txid chainhash.Hash) { w.setState(txid, StateAccepted) }
+
+// Rejected notes that the chain refused the pending transaction txid: its outputs, and those
+// of the pending transactions spending them, are no longer offered.
+func (w *Wallet) Rejected(txid chainhash.Hash) { w.setState(txid, StateRejected) }
+
+func (w *Wallet) setState(txid chainhash.Hash, s State) {
+	w.pmu.Lock()
+	defer w.pmu.Unlock()
+	if p, ok := w.pending[txid]; ok {
+		p.State = s
+	}
+}
+
+// Confirmed tells the wallet that a block holds txids: those pending transactions are the
+// chain's now, and every view is forgotten (the block changed the chain's coins).
+func (w *Wallet) Confirmed(txids ...chainhash.Hash) {
+	w.pmu.Lock()
+	for _, t := range txids {
+		delete(w.pending, t)
+	}
+	w.pmu.Unlock()
+	w.Invalidate()
+}
+
+// PendingTxs returns the pending transactions, in the order they were recorded.
+func (w *Wallet) PendingTxs() []Pending {
+	w.pmu.Lock()
+	defer w.pmu.Unlock()
+	ps := w.ordered()
+	out := make([]Pending, len(ps))
+	for i, p := range ps {
+		out[i] = p.Pending
+	}
+	return out
+}
+
+// Unbroadcast returns the pending transactions tx spends from, directly or through others,
+// that the chain's mempool is not known to hold, parents first: what must be broadcast before
+// tx can be.
+func (w *Wallet) Unbroadcast(tx *wire.MsgTx) []Pending { return w.ancestors(tx, false) }
+
+// Ancestors returns every pending transaction tx spends from, directly or through others,
+// parents first, whatever the wallet believes of them: what to broadcast again when the chain
+// refuses tx for inputs it does not know (a node that lost its mempool).
+func (w *Wallet) Ancestors(tx *wire.MsgTx) []Pending { return w.ancestors(tx, true) }
+
+func (w *Wallet) ancestors(tx *wire.MsgTx, all bool) []Pending {
+	w.pmu.Lock()
+	defer w.pmu.Unlock()
+	need := map[chainhash.Hash]*pendingTx{}
+	var visit func(ins []wire.OutPoint)
+	visit = func(ins []wire.OutPoint) {
+		for _, op := range ins {
+			p, ok := w.pending[op.Hash]
+			if !ok || (!all && p.State == StateAccepted) || need[p.Txid] != nil {
+				continue
+			}
+			need[p.Txid] = p
+			parents := make([]wire.OutPoint, len(p.spends))
+			for i, s := range p.spends {
+				parents[i] = s.op
+			}
+			visit(parents)
+		}
+	}
+	ins := make([]wire.OutPoint, len(tx.TxIn))
+	for i, in := range tx.TxIn {
+		ins[i] = in.PreviousOutPoint
+	}
+	visit(ins)
+	ps := make([]*pendingTx, 0, len(need))
+	for _, p := range need {
+		ps = append(ps, p)
+	}
+	slices.SortFunc(ps, func(x, y *pendingTx) int { return cmp.Compare(x.seq, y.seq) })
+	out := make([]Pending, len(ps))
+	for i, p := range ps {
+		out[i] = p.Pending
+	}
+	return out
 }
 
 // Invalidate forgets the wallet's view of the coins of addresses (all of them with none), so
 // that the next payment reads them from the chain: after a block, a reorg, or a transaction the
-// chain refused.
+// chain refused. A view being loaded meanwhile is not kept.
 func (w *Wallet) Invalidate(addresses ...string) {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
+	var accts []*account
 	if len(addresses) == 0 {
-		for _, a := range w.keys {
-			a.mu.Lock()
-			a.coins = nil
-			a.mu.Unlock()
-		}
-		return
-	}
-	for _, addr := range addresses {
-		if a := w.keys[addr]; a != nil {
-			a.mu.Lock()
-			a.coins = nil
-			a.mu.Unlock()
+		accts = w.accounts()
+	} else {
+		for _, addr := range addresses {
+			if a, err := w.account(addr); err == nil {
+				accts = append(accts, a)
+			}
 		}
 	}
+	for _, a := range accts {
+		a.mu.Lock()
+		a.coins = nil
+		a.gen++
+		a.mu.Unlock()
+	}
+}
+
+// Reservation is a coin of an address that a recorded transaction spends.
+type Reservation struct {
+	// Key is the idempotency key the spending transaction was recorded under.
+	Key      string
+	OutPoint wire.OutPoint
+	// Value is the coin's value, 0 when the wallet did not see it.
+	Value btcutil.Amount
+	// Txid is the spending transaction; zero when only the send store knows of it (recorded by
+	// an earlier process and not sent again since).
+	Txid chainhash.Hash
+	// State is the spending transaction's state; 0 when only the send store knows of it.
+	State State
+}
+
+// ShortageError reports a payment the coins of its address cannot pay, with the coins that
+// recorded transactions hold. It unwraps to the *bitcoin.InsufficientFundsError of coin
+// selection, so it matches bitcoin.ErrInsufficientFunds.
+type ShortageError struct {
+	Address  string
+	Err      *bitcoin.InsufficientFundsError
+	Reserved []Reservation
+}
+
+func (e *ShortageError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "wallet: %s: %v", e.Address, e.Err)
+	if len(e.Reserved) == 0 {
+		b.WriteString("; no coin of the address is reserved")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "; %d coins reserved:", len(e.Reserved))
+	for i, r := range e.Reserved {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, " %s (%d sat) by %q", r.OutPoint, int64(r.Value), r.Key)
+		if r.State != 0 {
+			fmt.Fprintf(&b, " in %s, %s", r.Txid, r.State)
+		}
+	}
+	return b.String()
+}
+
+// Unwrap returns the coin selection's error.
+func (e *ShortageError) Unwrap() error { return e.Err }
+
+// reservations returns the coins of a that recorded transactions of other keys than key
+// spend: the wallet's pending ones, and those only the send store knows of.
+func (w *Wallet) reservations(ctx context.Context, a *account, key string) ([]Reservation, error) {
+	view, err := w.view(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	values := make(map[wire.OutPoint]btcutil.Amount, len(view))
+	for _, u := range view {
+		values[u.OutPoint] = u.Value
+	}
+	var out []Reservation
+	seen := map[wire.OutPoint]bool{}
+	w.pmu.Lock()
+	for _, p := range w.ordered() {
+		if p.Key == key {
+			continue
+		}
+		for _, s := range p.spends {
+			if !bytes.Equal(s.script, a.script) {
+				continue
+			}
+			v := s.value
+			if v == 0 {
+				v = values[s.op]
+			}
+			out = append(out, Reservation{Key: p.Key, OutPoint: s.op, Value: v, Txid: p.Txid, State: p.State})
+			seen[s.op] = true
+		}
+	}
+	w.pmu.Unlock()
+	ops := make([]wire.OutPoint, 0, len(view))
+	for _, u := range view {
+		if !seen[u.OutPoint] {
+			ops = append(ops, u.OutPoint)
+		}
+	}
+	reserved, err := w.reserved(ctx, ops)
+	if err != nil {
+		return nil, err
+	}
+	for _, op := range ops {
+		if k, ok := reserved[op]; ok && k != key {
+			out = append(out, Reservation{Key: k, OutPoint: op, Value: values[op]})
+		}
+	}
+	return out, nil
 }
 
 // Payment is what Build pays.
@@ -275,6 +718,9 @@ func createPSBT(outs []*wire.TxOut, utxos []bitcoin.UTXO, rate bitcoin.FeeRate, 
 // a selection chose are checked, and a selection that chose reserved ones is made again without
 // them.
 func (w *Wallet) psbt(ctx context.Context, p Payment) (*bitcoin.PSBT, *account, []bitcoin.UTXO, error) {
+	if err := w.check(); err != nil {
+		return nil, nil, nil, err
+	}
 	if p.Amount <= 0 {
 		return nil, nil, nil, fmt.Errorf("%w: amount %d", ErrInvalidArgument, p.Amount)
 	}
@@ -290,7 +736,8 @@ func (w *Wallet) psbt(ctx context.Context, p Payment) (*bitcoin.PSBT, *account, 
 		return nil, nil, nil, err
 	}
 	outs := []*wire.TxOut{wire.NewTxOut(int64(p.Amount), p.To.PkScript())}
-	for {
+	excluded := map[wire.OutPoint]bool{} // coins found reserved by another key's transaction
+	for refreshes := 0; ; {
 		// Selection looks at the MaxCandidates largest coins first, and at all of them only when
 		// those cannot pay.
 		cands := utxos
@@ -303,6 +750,14 @@ func (w *Wallet) psbt(ctx context.Context, p Payment) (*bitcoin.PSBT, *account, 
 		if errors.Is(err, bitcoin.ErrInsufficientFunds) && len(cands) < len(utxos) {
 			pkt, err = createPSBT(outs, utxos, w.feeRate, a.addr)
 		}
+		var short *bitcoin.InsufficientFundsError
+		if errors.As(err, &short) {
+			res, rerr := w.reservations(ctx, a, p.Key)
+			if rerr != nil {
+				return nil, nil, nil, errors.Join(err, rerr)
+			}
+			return nil, nil, nil, &ShortageError{Address: p.From, Err: short, Reserved: res}
+		}
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -314,18 +769,33 @@ func (w *Wallet) psbt(ctx context.Context, p Payment) (*bitcoin.PSBT, *account, 
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		kept := utxos[:0]
-		for _, u := range utxos {
-			if k, ok := reserved[u.OutPoint]; !ok || k == p.Key {
-				kept = append(kept, u)
+		clean := true
+		for op, k := range reserved {
+			if k != p.Key {
+				excluded[op], clean = true, false
 			}
 		}
-		if len(kept) == len(utxos) {
+		if clean {
 			return pkt, a, utxos, nil
 		}
-		utxos = kept // each round removes at least one coin, so this ends
+		// A chosen coin is reserved by another key. Usually another payment from this address
+		// recorded its transaction after the coins were read (a template is computed without the
+		// address's lock): read them again, so that its transaction's change, pending now, is
+		// offered in place of the coin it spends. A coin only the send store knows to be reserved
+		// (a crash between recording and broadcasting) stays excluded.
+		if refreshes < maxRefreshes {
+			refreshes++
+			if utxos, err = w.spendable(ctx, a); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		utxos = slices.DeleteFunc(utxos, func(u bitcoin.UTXO) bool { return excluded[u.OutPoint] })
 	}
 }
+
+// maxRefreshes bounds how often a coin selection reads the coins again after finding a chosen
+// one reserved; after that each round drops the reserved coins it chose, so selection ends.
+const maxRefreshes = 3
 
 // Template returns the unsigned transaction Build would make for p now: the same coins,
 // outputs and fee. It is what fraud scoring looks at before anything is signed.
@@ -338,8 +808,9 @@ func (w *Wallet) Template(ctx context.Context, p Payment) (*wire.MsgTx, error) {
 }
 
 // Build returns a signed transaction paying p from the coins of p.From, with change back to
-// it. Hold Lock for p.From until the transaction is recorded, so that two payments never pick
-// the same coins.
+// it. Hold Lock for p.From until the transaction is recorded (Recorded) and broadcast, so that
+// two payments never pick the same coins. A payment the coins cannot pay fails with a
+// *ShortageError.
 //
 // Coins, change and fee come from bitcoin.CreatePSBT; the P2WPKH inputs are signed directly
 // (BIP-143, SIGHASH_ALL) rather than through the PSBT's finalizer and extractor, whose full

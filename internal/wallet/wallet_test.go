@@ -3,6 +3,9 @@ package wallet_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcutil"
@@ -118,8 +121,24 @@ func TestReservedCoinsAreLeftAlone(t *testing.T) {
 	}
 	res[coins[1].OutPoint] = "c"
 	var insufficient *bitcoin.InsufficientFundsError
-	if _, err := w.Build(ctx, wallet.Payment{From: from.String(), To: to, Amount: 1000, Key: "b"}); !errors.As(err, &insufficient) {
+	_, err = w.Build(ctx, wallet.Payment{From: from.String(), To: to, Amount: 1000, Key: "b"})
+	if !errors.As(err, &insufficient) {
 		t.Fatalf("every coin reserved elsewhere: %v, want *InsufficientFundsError", err)
+	}
+	// The shortage names who holds the coins.
+	var short *wallet.ShortageError
+	if !errors.As(err, &short) || short.Address != from.String() || len(short.Reserved) != 2 {
+		t.Fatalf("shortage %+v, want both coins listed", err)
+	}
+	keys := map[string]wire.OutPoint{}
+	for _, r := range short.Reserved {
+		keys[r.Key] = r.OutPoint
+		if r.Value != coins[0].Value {
+			t.Errorf("reservation %+v: value %d, want %d", r, r.Value, coins[0].Value)
+		}
+	}
+	if keys["a"] != coins[0].OutPoint || keys["c"] != coins[1].OutPoint {
+		t.Fatalf("reservations %+v", short.Reserved)
 	}
 }
 
@@ -175,8 +194,8 @@ func TestSignMessage(t *testing.T) {
 	}
 }
 
-// The wallet's view of an address's coins follows its own payments (Sent) and is read again
-// from the chain after Invalidate.
+// The wallet's view of an address's coins follows its own payments (Recorded) and is read
+// again from the chain after Invalidate.
 func TestCoinView(t *testing.T) {
 	ctx := t.Context()
 	sim, w, from, to := setup(t, reservations{})
@@ -188,10 +207,11 @@ func TestCoinView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.Recorded("k1", tx)
 	if _, err := sim.Broadcast(ctx, tx); err != nil {
 		t.Fatal(err)
 	}
-	w.Sent(from.String(), tx)
+	w.Accepted(tx.TxHash())
 	after, _ := w.Coins(ctx, from.String(), "k2")
 	if len(after) != 2 {
 		t.Fatalf("after a payment the view holds %d coins, want the unspent one and the change", len(after))
@@ -273,5 +293,194 @@ func TestManySmallCoins(t *testing.T) {
 	}
 	if _, err := sim.Broadcast(ctx, tx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A recorded transaction's change is spendable before the transaction is broadcast: the next
+// payment spends it, and Unbroadcast names the parent to broadcast first, which the chain then
+// needs to accept the child. Confirmed forgets both once a block holds them.
+func TestRecordedChangeIsSpendable(t *testing.T) {
+	ctx := t.Context()
+	sim, w, from, to := setup(t, reservations{})
+	first, err := w.Build(ctx, wallet.Payment{From: from.String(), To: to, Amount: 10_000, Key: "p1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Recorded("p1", first)
+	// Spend everything but the first payment's change, so that the second must use it.
+	coins, _ := w.Coins(ctx, from.String(), "p2")
+	if len(coins) != 2 {
+		t.Fatalf("after recording: %d coins, want the untouched coinbase and the change", len(coins))
+	}
+	var other bitcoin.UTXO
+	for _, u := range coins {
+		if u.OutPoint.Hash != first.TxHash() {
+			other = u
+		}
+	}
+	second, err := w.Build(ctx, wallet.Payment{From: from.String(), To: to, Amount: other.Value + 1, Key: "p2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spendsChange := false
+	for _, in := range second.TxIn {
+		spendsChange = spendsChange || in.PreviousOutPoint.Hash == first.TxHash()
+	}
+	if !spendsChange {
+		t.Fatal("the second payment does not spend the first one's change: the test proves nothing")
+	}
+	if err := sim.TestAccept(ctx, second); !errors.Is(err, bitcoin.ErrRejected) {
+		t.Fatalf("the child before its parent: %v, want a rejection (the chain needs the parent first)", err)
+	}
+	w.Recorded("p2", second)
+	up := w.Unbroadcast(second)
+	if len(up) != 1 || up[0].Txid != first.TxHash() || up[0].Key != "p1" || up[0].State != wallet.StateRecorded {
+		t.Fatalf("Unbroadcast = %+v, want the parent", up)
+	}
+	for _, p := range up {
+		if _, err := sim.Broadcast(ctx, p.Tx); err != nil {
+			t.Fatal(err)
+		}
+		w.Accepted(p.Txid)
+	}
+	if _, err := sim.Broadcast(ctx, second); err != nil {
+		t.Fatalf("the child after its parent: %v", err)
+	}
+	w.Accepted(second.TxHash())
+	if up := w.Unbroadcast(second); len(up) != 0 {
+		t.Fatalf("Unbroadcast after the broadcasts: %+v", up)
+	}
+	if got := w.PendingTxs(); len(got) != 2 || got[0].Txid != first.TxHash() || got[1].Txid != second.TxHash() {
+		t.Fatalf("PendingTxs = %+v, want both in record order", got)
+	}
+	if _, err := sim.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+	w.Confirmed(first.TxHash(), second.TxHash())
+	if got := w.PendingTxs(); len(got) != 0 {
+		t.Fatalf("PendingTxs after a block: %+v", got)
+	}
+	after, err := w.Coins(ctx, from.String(), "p3")
+	chain, _ := sim.UTXOs(ctx, from.PkScript())
+	hasChange := slices.ContainsFunc(after, func(u bitcoin.UTXO) bool { return u.OutPoint.Hash == second.TxHash() && u.Height > 0 })
+	if err != nil || len(after) != len(chain) || !hasChange {
+		t.Fatalf("after the block: %+v %v, want the chain's coins %+v", after, err, chain)
+	}
+}
+
+// The change of a transaction the chain refused is not offered, nor that of its children; a
+// payment that then cannot be paid says which coins are held and by whom.
+func TestRejectedChangeIsNotOffered(t *testing.T) {
+	ctx := t.Context()
+	_, w, from, to := setup(t, reservations{})
+	coins, _ := w.Coins(ctx, from.String(), "p1")
+	total := coins[0].Value + coins[1].Value
+	first, err := w.Build(ctx, wallet.Payment{From: from.String(), To: to, Amount: total - 100_000, Key: "p1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Recorded("p1", first)
+	child, err := w.Build(ctx, wallet.Payment{From: from.String(), To: to, Amount: 10_000, Key: "p2"})
+	if err != nil {
+		t.Fatalf("the first payment's change should pay the second: %v", err)
+	}
+	w.Recorded("p2", child)
+	w.Rejected(first.TxHash())
+	_, err = w.Build(ctx, wallet.Payment{From: from.String(), To: to, Amount: 10_000, Key: "p3"})
+	var short *wallet.ShortageError
+	if !errors.As(err, &short) || !errors.Is(err, bitcoin.ErrInsufficientFunds) {
+		t.Fatalf("with the only change refused: %v, want a *ShortageError", err)
+	}
+	byKey := map[string][]wallet.Reservation{}
+	for _, r := range short.Reserved {
+		byKey[r.Key] = append(byKey[r.Key], r)
+	}
+	if len(byKey["p1"]) != 2 || len(byKey["p2"]) != 1 {
+		t.Fatalf("reservations %+v, want p1's two coinbases and p2's spend of p1's change", short.Reserved)
+	}
+	for _, r := range byKey["p1"] {
+		if r.State != wallet.StateRejected || r.Txid != first.TxHash() || r.Value == 0 {
+			t.Errorf("p1 reservation %+v", r)
+		}
+	}
+	for _, want := range []string{"p1", "p2", "refused by the chain", from.String()} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error %q does not mention %q", err, want)
+		}
+	}
+	w.Forget(child.TxHash())
+	w.Forget(first.TxHash())
+	if got, _ := w.Coins(ctx, from.String(), "p3"); len(got) != 2 {
+		t.Fatalf("after Forget: %d coins, want the two coinbases again", len(got))
+	}
+}
+
+// gatedChain holds UTXOs calls until released, to race a view's load with an invalidation.
+type gatedChain struct {
+	bitcoin.Chain
+	mu      sync.Mutex
+	gate    chan struct{} // nil: pass through
+	entered chan struct{}
+	calls   int
+}
+
+func (g *gatedChain) UTXOs(ctx context.Context, script []byte) ([]bitcoin.UTXO, error) {
+	us, err := g.Chain.UTXOs(ctx, script) // the chain as it is now
+	g.mu.Lock()
+	g.calls++
+	gate := g.gate
+	g.gate = nil
+	g.mu.Unlock()
+	if gate != nil {
+		close(g.entered)
+		<-gate // ... returned after the chain changed
+	}
+	return us, err
+}
+
+// A view loaded while an invalidation happens is not kept: it may predate what the invalidation
+// reported, and keeping it would hide a change for the rest of the process.
+func TestLoadRacingInvalidation(t *testing.T) {
+	ctx := t.Context()
+	sim, err := simchain.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	g := &gatedChain{Chain: sim}
+	w, err := wallet.New(g, 2000, reservations{}.lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, _ := w.Add(bitcointest.KeyFromSeed("racing payer"))
+	if _, err := sim.Mine(1, simchain.PayTo(from.PkScript())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Mine(100); err != nil {
+		t.Fatal(err)
+	}
+	g.gate, g.entered = make(chan struct{}), make(chan struct{})
+	release := g.gate
+	done := make(chan []bitcoin.UTXO)
+	go func() {
+		coins, _ := w.Coins(ctx, from.String(), "k")
+		done <- coins
+	}()
+	<-g.entered                                                             // the load has read the chain ...
+	if _, err := sim.Mine(1, simchain.PayTo(from.PkScript())); err != nil { // ... the chain changes ...
+		t.Fatal(err)
+	}
+	if _, err := sim.Mine(99); err != nil {
+		t.Fatal(err)
+	}
+	w.Invalidate() // ... and a block trigger invalidates, before the load returns
+	close(release)
+	got := <-done
+	if len(got) != 2 {
+		t.Fatalf("the racing load returned %d coins, want the 2 mature coinbases", len(got))
+	}
+	calls := g.calls
+	if again, _ := w.Coins(ctx, from.String(), "k"); len(again) != 2 || g.calls != calls {
+		t.Fatalf("then %d coins with %d more loads, want 2 from the kept view", len(again), g.calls-calls)
 	}
 }

@@ -6,7 +6,8 @@ import (
 )
 
 // MemoryCache is the default online tier: a mutex-guarded map with least-recently-used
-// eviction beyond its size.
+// eviction beyond its size. The zero MemoryCache is empty and ready to use, and holds up to
+// DefaultCacheSize records.
 type MemoryCache struct {
 	mu    sync.Mutex
 	size  int
@@ -30,7 +31,7 @@ func NewMemoryCache(size int) *MemoryCache {
 func (c *MemoryCache) Get(key string) (Record, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	el, ok := c.items[key]
+	el, ok := c.items[key] // a nil map (the zero cache) holds nothing
 	if !ok {
 		return Record{}, false
 	}
@@ -42,6 +43,12 @@ func (c *MemoryCache) Get(key string) (Record, bool) {
 func (c *MemoryCache) Set(key string, r Record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.items == nil { // the zero cache
+		c.items, c.order = map[string]*list.Element{}, list.New()
+		if c.size < 1 {
+			c.size = DefaultCacheSize
+		}
+	}
 	if el, ok := c.items[key]; ok {
 		el.Value.(*entry).rec = r
 		c.order.MoveToFront(el)
@@ -59,5 +66,5 @@ func (c *MemoryCache) Set(key string, r Record) {
 func (c *MemoryCache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.order.Len()
+	return len(c.items)
 }

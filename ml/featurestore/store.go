@@ -27,6 +27,10 @@ var (
 	ErrClosed = errors.New("featurestore: closed")
 	// ErrInvalid reports a bad argument: an empty entity, a vector that does not fit its schema.
 	ErrInvalid = errors.New("featurestore: invalid argument")
+	// ErrInvalidOption is wrapped by the *OptionError Open returns for an invalid option.
+	ErrInvalidOption = errors.New("featurestore: invalid option")
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Store.
+	ErrNotConstructed = errors.New("featurestore: not constructed")
 )
 
 // Record is a feature vector of an entity (a DID, an address, a transaction id) valid from Time.
@@ -71,8 +75,14 @@ type Online interface {
 }
 
 // CacheOnline adapts an in-process Cache to Online: Put compares and sets under a lock, which
-// makes it atomic within the process. It is how WithCache's cache serves the Store.
-func CacheOnline(c Cache) Online { return &cacheOnline{c: c} }
+// makes it atomic within the process. It is how WithCache's cache serves the Store. A nil c is
+// a MemoryCache of DefaultCacheSize.
+func CacheOnline(c Cache) Online {
+	if c == nil {
+		c = NewMemoryCache(DefaultCacheSize)
+	}
+	return &cacheOnline{c: c}
+}
 
 type cacheOnline struct {
 	mu sync.Mutex
@@ -103,49 +113,13 @@ func (o *cacheOnline) Put(ctx context.Context, key string, r Record) (Record, er
 	return r, nil
 }
 
-// Option configures a Store.
-type Option func(*Store)
-
-// WithCache sets the online tier to an in-process cache. Defaults to
-// NewMemoryCache(DefaultCacheSize).
-func WithCache(c Cache) Option {
-	return func(s *Store) {
-		if c != nil {
-			s.online = CacheOnline(c)
-		} else {
-			s.online = nil
-		}
-	}
-}
-
-// WithOnline sets the online tier to one that several processes may share, such as
-// natsonline's: every host then serves the latest vector any host wrote. The online tier is a
-// cache in front of the offline one: its failures are logged, and reads fall back to the
-// offline tier. Defaults to an in-process cache (see WithCache).
-func WithOnline(o Online) Option { return func(s *Store) { s.online = o } }
-
-// WithClock sets the clock that stamps Put. Defaults to time.Now.
-func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
-
-// WithSchemas makes Put validate vectors against their schema (by name and version). Defaults to
-// none: vectors are stored as given.
-func WithSchemas(schemas ...ml.Schema) Option {
-	return func(s *Store) {
-		for _, sc := range schemas {
-			s.schemas[key("", sc.Name, sc.Version)] = sc
-		}
-	}
-}
-
-// WithLogger sets the logger. Defaults to a logger that discards.
-func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
-
 // Store keeps feature vectors per entity and schema: every write is appended to the offline
 // tier (SQLite) with its time, and the latest per entity is kept in the online tier (a cache in
 // front of SQLite). Get serves the latest vector from the online tier; AsOf answers what the
 // latest vector was at a given time from the offline tier — so a training set built with AsOf at
 // the times decisions were made holds exactly the vectors the decisions were scored on.
-// A Store is safe for concurrent use.
+// A Store is safe for concurrent use. Create it with Open: the methods of a zero Store return a
+// *NotConstructedError naming Open, and its Close returns nil.
 type Store struct {
 	db      *sql.DB
 	online  Online
@@ -170,18 +144,13 @@ CREATE TABLE features (
 CREATE INDEX features_pit ON features (entity, schema, version, ts, seq);`}
 
 // Open opens (creating if needed) the feature store in the SQLite database at path, which other
-// components may share; ":memory:" keeps it in memory (for tests).
+// components may share; ":memory:" keeps it in memory (for tests). An invalid option makes it return an *OptionError naming it, and open nothing.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	s := &Store{now: time.Now, log: slog.New(slog.DiscardHandler), schemas: map[string]ml.Schema{}}
-	for _, o := range opts {
-		o(s)
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
 	}
-	if s.online == nil {
-		s.online = CacheOnline(NewMemoryCache(DefaultCacheSize))
-	}
-	if s.now == nil || s.log == nil {
-		return nil, fmt.Errorf("%w: nil clock or logger", ErrInvalid)
-	}
+	s := &Store{online: cfg.online, now: cfg.now, log: cfg.logger, schemas: cfg.schemas}
 	db, err := sqlitex.Open(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -196,6 +165,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 
 // Close closes the database. Idempotent.
 func (s *Store) Close() error {
+	if s.db == nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -204,6 +176,8 @@ func (s *Store) Close() error {
 	s.closed = true
 	return s.db.Close()
 }
+
+func notStore() error { return &NotConstructedError{Type: "Store", Constructor: "Open"} }
 
 func key(entity, schema string, version int) string {
 	return entity + "\x00" + schema + "@" + strconv.Itoa(version)
@@ -230,12 +204,18 @@ func decode(b []byte) ([]float32, error) {
 
 // Put records v for entity at the store clock's current time.
 func (s *Store) Put(ctx context.Context, entity string, v ml.Vector) (Record, error) {
+	if s.db == nil {
+		return Record{}, notStore()
+	}
 	return s.PutAt(ctx, entity, v, s.now())
 }
 
 // PutAt records v for entity as of at (for backfills). The online tier moves only forward: a
 // record older than the one it holds is stored offline but does not replace it.
 func (s *Store) PutAt(ctx context.Context, entity string, v ml.Vector, at time.Time) (Record, error) {
+	if s.db == nil {
+		return Record{}, notStore()
+	}
 	if entity == "" || v.Schema == "" || len(v.Values) == 0 {
 		return Record{}, fmt.Errorf("%w: entity %q, schema %q, %d values", ErrInvalid, entity, v.Schema, len(v.Values))
 	}
@@ -283,6 +263,9 @@ func (s *Store) PutAt(ctx context.Context, entity string, v ml.Vector, at time.T
 // Get returns the latest record of entity for the schema from the online tier, loading it from
 // the offline tier on a miss. It returns an error wrapping ErrNotFound when there is none.
 func (s *Store) Get(ctx context.Context, entity, schema string, version int) (Record, error) {
+	if s.db == nil {
+		return Record{}, notStore()
+	}
 	k := key(entity, schema, version)
 	if r, ok := s.onlineGet(ctx, k); ok {
 		return copyRecord(r), nil
@@ -328,6 +311,9 @@ func copyRecord(r Record) Record {
 // time at or before t), from the offline tier. It returns an error wrapping ErrNotFound when
 // there was none yet.
 func (s *Store) AsOf(ctx context.Context, entity, schema string, version int, t time.Time) (Record, error) {
+	if s.db == nil {
+		return Record{}, notStore()
+	}
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
@@ -366,6 +352,9 @@ type Event struct {
 // event's time): row i of X is the vector event i was scored on. Events whose entity had no
 // vector yet are skipped; their indexes are returned in skipped.
 func (s *Store) TrainingSet(ctx context.Context, schema string, version int, events []Event) (x [][]float32, y []uint8, skipped []int, err error) {
+	if s.db == nil {
+		return nil, nil, nil, notStore()
+	}
 	for i, e := range events {
 		r, err := s.AsOf(ctx, e.Entity, schema, version, e.Time)
 		if errors.Is(err, ErrNotFound) {

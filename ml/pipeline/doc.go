@@ -15,7 +15,7 @@
 // [Pipeline.Subscribe] subscribes to a topic pattern for inputs of the pipeline's type and
 // publishes each [Scored] result on an output topic as a child of its input message (same key;
 // causation and correlation IDs set). Failures go back to the bus as handler errors, so the
-// subscription's DeadLetter and Retry options apply; bus.Concurrency lets the engine batch several
+// subscription's DeadLetter and RetryHandler options apply; bus.Concurrency lets the engine batch several
 // inputs at once. A pipeline owns no goroutines.
 //
 // # Conventions

@@ -11,7 +11,8 @@ import (
 )
 
 // BearerDID is a DID whose private keys a key manager holds: it can sign as the DID.
-// Build one with a method package's Create, with Import, or with NewBearerDID.
+// Build one with a method package's Create, with Import, or with NewBearerDID: the methods
+// of a zero BearerDID that need keys return a *NotConstructedError.
 type BearerDID struct {
 	DID        DID
 	Document   *Document
@@ -30,10 +31,10 @@ type BearerDID struct {
 // method's public key. At least one method must be bound.
 func NewBearerDID(ctx context.Context, doc *Document, km jose.KeyManager, keys map[string]string) (*BearerDID, error) {
 	if doc == nil {
-		return nil, &ConfigError{Field: "doc", Reason: "nil"}
+		return nil, &OptionError{Option: "doc", Reason: "nil"}
 	}
-	if km == nil {
-		return nil, &ConfigError{Field: "km", Reason: "nil"}
+	if km == nil || isNilPointer(km) {
+		return nil, &OptionError{Option: "km", Reason: "nil"}
 	}
 	d, err := Parse(doc.ID)
 	if err != nil {
@@ -47,7 +48,7 @@ func NewBearerDID(ctx context.Context, doc *Document, km jose.KeyManager, keys m
 		for ref, keyID := range keys {
 			vm, ok := doc.FindMethod(ref)
 			if !ok {
-				return nil, &ConfigError{Field: "keys", Reason: fmt.Sprintf("no verification method %q", clip(ref))}
+				return nil, &OptionError{Option: "keys", Value: clip(ref), Reason: "no such verification method"}
 			}
 			if err := b.bind(ctx, vm, keyID); err != nil {
 				return nil, err
@@ -91,17 +92,32 @@ func (b *BearerDID) bind(ctx context.Context, vm *VerificationMethod, keyID stri
 		return err
 	}
 	if held.Curve != pub.Curve || held.X != pub.X || held.Y != pub.Y {
-		return &ConfigError{Field: "keys", Reason: fmt.Sprintf("key %q is not the public key of %q", keyID, clip(vm.ID))}
+		return &OptionError{Option: "keys", Value: keyID, Reason: fmt.Sprintf("not the public key of %q", clip(vm.ID))}
 	}
 	b.keys[b.Document.AbsoluteRef(vm.ID)] = keyID
 	return nil
 }
 
-// String returns the DID.
-func (b *BearerDID) String() string { return b.DID.String() }
+// errBearerNotConstructed is the error of a zero BearerDID.
+var errBearerNotConstructed = &NotConstructedError{Type: "did.BearerDID", Constructor: "did.NewBearerDID (or a method package's Create, or did.Import)"}
+
+func (b *BearerDID) constructed() bool {
+	return b != nil && b.Document != nil && b.KeyManager != nil && b.keys != nil
+}
+
+// String returns the DID ("" for a zero BearerDID).
+func (b *BearerDID) String() string {
+	if b == nil || b.DID.IsZero() {
+		return ""
+	}
+	return b.DID.String()
+}
 
 // KeyID returns the key manager key ID bound to a verification method.
 func (b *BearerDID) KeyID(methodID string) (string, bool) {
+	if !b.constructed() {
+		return "", false
+	}
 	id, ok := b.keys[b.Document.AbsoluteRef(methodID)]
 	return id, ok
 }
@@ -115,6 +131,7 @@ type signerConfig struct {
 }
 
 // WithMethod signs with the verification method of that ID (absolute or "#fragment").
+// Defaults to the first bound method listed under the relationship (see ForRelationship).
 func WithMethod(id string) SignerOption { return func(c *signerConfig) { c.method = id } }
 
 // ForRelationship signs with the first bound method listed under rel. Defaults to
@@ -126,8 +143,14 @@ func ForRelationship(rel Relationship) SignerOption { return func(c *signerConfi
 // By default it is the first bound method listed under assertionMethod; a document that
 // lists no verification relationships at all falls back to its first bound method.
 func (b *BearerDID) Signer(ctx context.Context, opts ...SignerOption) (jose.Signer, error) {
+	if !b.constructed() {
+		return nil, errBearerNotConstructed
+	}
 	cfg := signerConfig{rel: AssertionMethod}
 	for _, o := range opts {
+		if o == nil {
+			return nil, &OptionError{Option: "SignerOption", Reason: "nil option"}
+		}
 		o(&cfg)
 	}
 	var vmID string
@@ -202,9 +225,12 @@ type PortableDID struct {
 // Export returns the portable form of the DID. The key manager must implement
 // jose.KeyExporter: exporting private keys is always an explicit act.
 func (b *BearerDID) Export(ctx context.Context) (*PortableDID, error) {
+	if !b.constructed() {
+		return nil, errBearerNotConstructed
+	}
 	ex, ok := b.KeyManager.(jose.KeyExporter)
 	if !ok {
-		return nil, fmt.Errorf("%w: the key manager does not export keys", ErrInvalidConfig)
+		return nil, &OptionError{Option: "KeyManager", Value: fmt.Sprintf("%T", b.KeyManager), Reason: "does not export keys (jose.KeyExporter)"}
 	}
 	p := &PortableDID{URI: b.DID.String(), Document: b.Document, Metadata: b.Metadata}
 	if p.Metadata == nil {
@@ -294,6 +320,9 @@ func (p *PortableDID) hasMethodFor(k jose.JWK) bool {
 // Import loads a portable DID into a key manager and returns the bearer DID. km must
 // implement jose.KeyImporter; nil means a new jose.MemoryKeyManager.
 func Import(ctx context.Context, p *PortableDID, km jose.KeyManager) (*BearerDID, error) {
+	if p == nil {
+		return nil, &OptionError{Option: "p", Reason: "nil"}
+	}
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -302,7 +331,7 @@ func Import(ctx context.Context, p *PortableDID, km jose.KeyManager) (*BearerDID
 	}
 	imp, ok := km.(jose.KeyImporter)
 	if !ok {
-		return nil, fmt.Errorf("%w: the key manager does not import keys", ErrInvalidConfig)
+		return nil, &OptionError{Option: "km", Value: fmt.Sprintf("%T", km), Reason: "does not import keys (jose.KeyImporter)"}
 	}
 	keys := make(map[string]string)
 	for _, k := range p.PrivateKeys {

@@ -122,10 +122,10 @@ func TestBearerDIDBinding(t *testing.T) {
 		t.Fatalf("key manager without the keys: %v", err)
 	}
 	otherID, _ := otherKM.GenerateKey(ctx, jose.Ed25519)
-	if _, err := NewBearerDID(ctx, doc, otherKM, map[string]string{"#key-0": otherID}); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := NewBearerDID(ctx, doc, otherKM, map[string]string{"#key-0": otherID}); !errors.Is(err, ErrInvalidOption) {
 		t.Fatalf("wrong key bound: %v", err)
 	}
-	if _, err := NewBearerDID(ctx, doc, km, map[string]string{"#nope": "x"}); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := NewBearerDID(ctx, doc, km, map[string]string{"#nope": "x"}); !errors.Is(err, ErrInvalidOption) {
 		t.Fatalf("unknown method: %v", err)
 	}
 	b, err := NewBearerDID(ctx, doc, km, nil)

@@ -20,7 +20,8 @@ type Cache interface {
 	Set(ctx context.Context, key string, r *Result, ttl time.Duration)
 }
 
-// MemoryCache is a size-bounded, least-recently-used, TTL-honouring in-memory Cache.
+// MemoryCache is a size-bounded, least-recently-used, TTL-honouring in-memory Cache. The
+// zero value is ready to use and holds DefaultCacheSize results.
 type MemoryCache struct {
 	mu    sync.Mutex
 	size  int
@@ -44,10 +45,22 @@ func NewMemoryCache(size int) *MemoryCache {
 	return &MemoryCache{size: size, items: make(map[string]*list.Element), order: list.New()}
 }
 
+// init makes a zero MemoryCache usable; c.mu is held.
+func (c *MemoryCache) init() {
+	if c.items == nil {
+		c.items = make(map[string]*list.Element)
+		c.order = list.New()
+	}
+	if c.size <= 0 {
+		c.size = DefaultCacheSize
+	}
+}
+
 // Get returns a live entry.
 func (c *MemoryCache) Get(_ context.Context, key string) (*Result, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.init()
 	el, ok := c.items[key]
 	if !ok {
 		return nil, false
@@ -70,6 +83,7 @@ func (c *MemoryCache) Set(_ context.Context, key string, r *Result, ttl time.Dur
 	exp := time.Now().Add(ttl)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.init()
 	if el, ok := c.items[key]; ok {
 		el.Value = &cacheEntry{key: key, r: r, expires: exp}
 		c.order.MoveToFront(el)
@@ -87,14 +101,14 @@ func (c *MemoryCache) Set(_ context.Context, key string, r *Result, ttl time.Dur
 func (c *MemoryCache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.order.Len()
+	return len(c.items)
 }
 
 // SharedCache is a Cache on the SDK's cache package (W-TinyLFU, single-flight, counters), so
 // DID resolution can share a cache set-up, its statistics and its invalidation with the rest of
 // a host. The cache must be built with cache.WithTTL (or cache.WithNegativeTTL) so that every
 // result expires after its own TTL; results are not stored otherwise. The host owns the cache
-// and closes it.
+// and closes it. A zero SharedCache has no cache behind it and stores nothing.
 type SharedCache struct{ c *cache.Cache[string, *Result] }
 
 var _ Cache = SharedCache{}
@@ -103,11 +117,16 @@ var _ Cache = SharedCache{}
 func NewSharedCache(c *cache.Cache[string, *Result]) SharedCache { return SharedCache{c: c} }
 
 // Get returns a live entry.
-func (s SharedCache) Get(_ context.Context, key string) (*Result, bool) { return s.c.Get(key) }
+func (s SharedCache) Get(_ context.Context, key string) (*Result, bool) {
+	if s.c == nil {
+		return nil, false
+	}
+	return s.c.Get(key)
+}
 
 // Set stores r for ttl. A ttl ≤ 0, or a cache without expiry tracking, stores nothing.
 func (s SharedCache) Set(_ context.Context, key string, r *Result, ttl time.Duration) {
-	if ttl > 0 {
+	if ttl > 0 && s.c != nil {
 		_ = s.c.SetWithTTL(key, r, ttl)
 	}
 }

@@ -17,8 +17,8 @@
 //
 // # Resolution
 //
-// A [Resolver] is built from [MethodResolver] values ([NewResolver]); the method packages
-// (didkey, didjwk, didweb, diddht, didpkh) provide them. Results are cached (a bounded
+// A [Resolver] is built from [MethodResolver] values ([NewResolver] with [WithMethods]);
+// the method packages (didkey, didjwk, didweb, diddht, didpkh) provide them. Results are cached (a bounded
 // in-memory [Cache] by default, honouring each result's TTL and nextUpdate metadata), and
 // every failure is a *[ResolutionError] whose Code is the W3C error code (notFound,
 // invalidDid, methodNotSupported, representationNotSupported, ...). [Result] marshals to the
@@ -41,4 +41,16 @@
 // second reading of the header or payload. The JWS header is read once, by package jose,
 // which refuses repeated or case-variant member names, so the kid that selected the key is
 // the kid every caller sees.
+//
+// # Conventions
+//
+// Options: every constructor takes functional options of one shape, `func(*config)`; options
+// never fail on their own — the constructor validates the whole configuration once and returns
+// an *OptionError naming the option. Each option's documentation states its default. Time
+// comes from WithClock(func() time.Time) and logs go to WithLogger(*slog.Logger), silent by
+// default.
+//
+// Per-call options — ResolveOption, VerifyOption, SignerOption — have the same shape. A zero
+// Resolver or BearerDID is not usable: its methods return a *NotConstructedError naming the
+// constructor. A zero MemoryCache is ready to use, and a zero SharedCache stores nothing.
 package did

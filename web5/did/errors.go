@@ -40,8 +40,12 @@ var (
 	ErrInvalidPortableDID = errors.New("did: invalid portable DID")
 	// ErrNoSigningKey reports a bearer DID with no key to sign for the requested purpose.
 	ErrNoSigningKey = errors.New("did: no signing key")
-	// ErrInvalidConfig reports an invalid constructor argument or option.
-	ErrInvalidConfig = errors.New("did: invalid configuration")
+	// ErrInvalidOption is wrapped by the *OptionError of an invalid option or constructor
+	// argument.
+	ErrInvalidOption = errors.New("did: invalid option")
+	// ErrNotConstructed is wrapped by the *NotConstructedError a zero value returns when it
+	// needs its constructor.
+	ErrNotConstructed = errors.New("did: not constructed")
 )
 
 var codeErrors = map[string]error{
@@ -126,15 +130,36 @@ func (e *DocumentError) Is(target error) bool { return target == ErrInvalidDocum
 
 func docErr(field, reason string) error { return &DocumentError{Field: field, Reason: reason} }
 
-// ConfigError reports an invalid constructor argument or option. It matches ErrInvalidConfig.
-type ConfigError struct {
-	Field  string
+// OptionError reports an invalid option or constructor argument of this package or of a
+// method package (didweb, diddht, ...), found at construction; nothing is constructed. Option
+// names the option ("WithCacheSize") or the argument ("km"). It matches ErrInvalidOption.
+type OptionError struct {
+	Option string
+	Value  any // the rejected value
 	Reason string
 }
 
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("did: invalid configuration: %s: %s", e.Field, e.Reason)
+func (e *OptionError) Error() string {
+	if e.Value == nil {
+		return fmt.Sprintf("%v: %s: %s", ErrInvalidOption, e.Option, e.Reason)
+	}
+	return fmt.Sprintf("%v: %s(%v): %s", ErrInvalidOption, e.Option, e.Value, e.Reason)
 }
 
-// Is matches ErrInvalidConfig.
-func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+// Unwrap returns ErrInvalidOption.
+func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// NotConstructedError is returned by the methods of a zero value that needs its constructor
+// (a zero Resolver or BearerDID, a zero didweb.Resolver or diddht.Client, ...). It names the
+// type and the constructor. It matches ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // e.g. "did.Resolver"
+	Constructor string // e.g. "did.NewResolver"
+}
+
+func (e *NotConstructedError) Error() string {
+	return fmt.Sprintf("%v: a zero %s is not usable: create it with %s", ErrNotConstructed, e.Type, e.Constructor)
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }

@@ -15,7 +15,7 @@ import (
 // Create a DID, resolve it, and verify a token it signed.
 func Example() {
 	ctx := context.Background()
-	resolver, _ := did.NewResolver([]did.MethodResolver{didkey.New(), didjwk.New()})
+	resolver, _ := did.NewResolver(did.WithMethods(didkey.New(), didjwk.New()))
 
 	alice, _ := didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)
 	res, _ := resolver.Resolve(ctx, alice.String())
@@ -34,7 +34,7 @@ func Example() {
 
 // A failed resolution still yields a W3C resolution result, with the error code.
 func ExampleResolver_Resolve_error() {
-	resolver, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	resolver, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	res, err := resolver.Resolve(context.Background(), "did:web:example.com")
 	out, _ := json.Marshal(res)
 	fmt.Println(string(out))
@@ -44,9 +44,10 @@ func ExampleResolver_Resolve_error() {
 	// did: methodNotSupported: did:web:example.com: method "web"
 }
 
-// The document of a did:key.
+// The document of a did:key: its Ed25519 key signs, and the X25519 key derived from it
+// agrees keys, as the did:key specification's document creation algorithm expands it.
 func ExampleResolver_Resolve() {
-	resolver, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	resolver, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	res, _ := resolver.Resolve(context.Background(), "did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY")
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
@@ -68,6 +69,16 @@ func ExampleResolver_Resolve() {
 	//         "x": "DzpSEyU0w1Myn3lA_piHAI6OrFAnZuEsTwMUPCTwMc8",
 	//         "alg": "EdDSA"
 	//       }
+	//     },
+	//     {
+	//       "id": "did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY#z6LScWydrAnPeypq3tz2yMpjJ28kYzosVxP1R6taV5m33eQP",
+	//       "type": "JsonWebKey",
+	//       "controller": "did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY",
+	//       "publicKeyJwk": {
+	//         "kty": "OKP",
+	//         "crv": "X25519",
+	//         "x": "DIBshOtoheWEP3Tlyi37O8ITm5aw0HYgVGPnkHEOM3A"
+	//       }
 	//     }
 	//   ],
 	//   "authentication": [
@@ -75,6 +86,9 @@ func ExampleResolver_Resolve() {
 	//   ],
 	//   "assertionMethod": [
 	//     "did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY#z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY"
+	//   ],
+	//   "keyAgreement": [
+	//     "did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY#z6LScWydrAnPeypq3tz2yMpjJ28kYzosVxP1R6taV5m33eQP"
 	//   ],
 	//   "capabilityInvocation": [
 	//     "did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY#z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY"

@@ -29,7 +29,8 @@ func WithPurpose(rel Relationship) VerifyOption {
 // or not. Defaults to requiring AssertionMethod.
 func WithAnyPurpose() VerifyOption { return func(c *verifyConfig) { c.anyRel = true } }
 
-// WithDetachedPayload supplies the payload of a JWS with a detached payload.
+// WithDetachedPayload supplies the payload of a JWS with a detached payload. Defaults to the
+// payload the token carries.
 func WithDetachedPayload(payload []byte) VerifyOption {
 	return func(c *verifyConfig) { c.detached = payload; c.hasDet = true }
 }
@@ -40,15 +41,21 @@ func WithClaimsValidation(opts ...jose.ValidateOption) VerifyOption {
 	return func(c *verifyConfig) { c.claims = append(c.claims, opts...) }
 }
 
-func verifyCfg(opts []VerifyOption) verifyConfig {
+func (r *Resolver) verifyCfg(opts []VerifyOption) (verifyConfig, error) {
 	cfg := verifyConfig{rel: AssertionMethod}
+	if !r.constructed() {
+		return cfg, errNotConstructed
+	}
 	for _, o := range opts {
+		if o == nil {
+			return cfg, &OptionError{Option: "VerifyOption", Reason: "nil option"}
+		}
 		o(&cfg)
 	}
 	if cfg.anyRel {
 		cfg.rel = ""
 	}
-	return cfg
+	return cfg, nil
 }
 
 // VerifyJWS verifies a compact JWS signed by a DID: the header's kid must be an absolute
@@ -57,7 +64,10 @@ func verifyCfg(opts []VerifyOption) verifyConfig {
 // returns the JWS and the verification method that signed it (see Verify): the signer is
 // its Controller.
 func (r *Resolver) VerifyJWS(ctx context.Context, token string, opts ...VerifyOption) (*jose.JWS, *VerificationMethod, error) {
-	cfg := verifyCfg(opts)
+	cfg, err := r.verifyCfg(opts)
+	if err != nil {
+		return nil, nil, err
+	}
 	var popts []jose.ParseOption
 	if cfg.hasDet {
 		popts = append(popts, jose.WithDetachedPayload(cfg.detached))
@@ -81,10 +91,14 @@ func (r *Resolver) VerifyJWS(ctx context.Context, token string, opts ...VerifyOp
 // must not let its author speak as them. The method is a copy with an absolute ID.
 // WithDetachedPayload does not apply (the JWS is already parsed).
 func (r *Resolver) Verify(ctx context.Context, j *jose.JWS, opts ...VerifyOption) (*VerificationMethod, error) {
+	cfg, err := r.verifyCfg(opts)
+	if err != nil {
+		return nil, err
+	}
 	if j == nil {
 		return nil, &jose.TokenError{Part: "jws", Reason: "nil", Err: jose.ErrMalformed}
 	}
-	return r.verifyParsed(ctx, j, verifyCfg(opts).rel)
+	return r.verifyParsed(ctx, j, cfg.rel)
 }
 
 func (r *Resolver) verifyParsed(ctx context.Context, j *jose.JWS, rel Relationship) (*VerificationMethod, error) {
@@ -122,7 +136,10 @@ func (r *Resolver) verifyParsed(ctx context.Context, j *jose.JWS, rel Relationsh
 // the issuer's DID (a key of another DID is rejected even if its signature is good), so
 // the returned method's Controller is the issuer.
 func (r *Resolver) VerifyJWT(ctx context.Context, token string, opts ...VerifyOption) (*jose.JWT, *VerificationMethod, error) {
-	cfg := verifyCfg(opts)
+	cfg, err := r.verifyCfg(opts)
+	if err != nil {
+		return nil, nil, err
+	}
 	var popts []jose.ParseOption
 	if cfg.hasDet {
 		popts = append(popts, jose.WithDetachedPayload(cfg.detached))

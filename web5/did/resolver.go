@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -35,76 +35,103 @@ const (
 )
 
 // Resolver resolves DIDs through the method resolvers it was built with, caching results.
-// It is safe for concurrent use.
+// It is safe for concurrent use. Build one with NewResolver: the methods of a zero Resolver
+// return a *NotConstructedError.
 type Resolver struct {
 	methods    map[string]MethodResolver
 	cache      Cache
 	defaultTTL time.Duration
 	maxTTL     time.Duration
+	now        func() time.Time
 	log        *slog.Logger
 }
 
-type resolverConfig struct {
+type config struct {
+	methods    []MethodResolver
 	cache      Cache
+	cacheSet   bool
 	noCache    bool
 	cacheSize  int
 	defaultTTL time.Duration
 	maxTTL     time.Duration
+	now        func() time.Time
 	log        *slog.Logger
 }
 
 // Option configures NewResolver.
-type Option func(*resolverConfig)
+type Option func(*config)
+
+// WithMethods adds method resolvers (didkey.New(), a diddht.Client, ...); each method may be
+// given once, and a Resolver needs at least one. Defaults to none.
+func WithMethods(methods ...MethodResolver) Option {
+	return func(cfg *config) { cfg.methods = append(cfg.methods, methods...) }
+}
 
 // WithCache sets the cache. Defaults to a MemoryCache of DefaultCacheSize entries.
-func WithCache(c Cache) Option { return func(cfg *resolverConfig) { cfg.cache = c } }
+func WithCache(c Cache) Option { return func(cfg *config) { cfg.cache, cfg.cacheSet = c, true } }
 
 // WithoutCache turns caching off. Defaults to caching.
-func WithoutCache() Option { return func(cfg *resolverConfig) { cfg.noCache = true } }
+func WithoutCache() Option { return func(cfg *config) { cfg.noCache = true } }
 
 // WithCacheSize sets the size of the default cache. Defaults to DefaultCacheSize.
-func WithCacheSize(n int) Option { return func(cfg *resolverConfig) { cfg.cacheSize = n } }
+func WithCacheSize(n int) Option { return func(cfg *config) { cfg.cacheSize = n } }
 
 // WithDefaultTTL sets the TTL of results whose method gives none. Defaults to DefaultTTL.
-func WithDefaultTTL(d time.Duration) Option { return func(cfg *resolverConfig) { cfg.defaultTTL = d } }
+func WithDefaultTTL(d time.Duration) Option { return func(cfg *config) { cfg.defaultTTL = d } }
 
 // WithMaxTTL caps every TTL. Defaults to DefaultMaxTTL.
-func WithMaxTTL(d time.Duration) Option { return func(cfg *resolverConfig) { cfg.maxTTL = d } }
+func WithMaxTTL(d time.Duration) Option { return func(cfg *config) { cfg.maxTTL = d } }
 
-// WithLogger sets the logger. Defaults to discarding logs.
-func WithLogger(l *slog.Logger) Option { return func(cfg *resolverConfig) { cfg.log = l } }
+// WithClock sets the clock a result's nextUpdate is compared with to bound its TTL.
+// Defaults to time.Now.
+func WithClock(now func() time.Time) Option { return func(cfg *config) { cfg.now = now } }
 
-// NewResolver returns a Resolver for the given methods (at least one, no method twice).
-func NewResolver(methods []MethodResolver, opts ...Option) (*Resolver, error) {
-	cfg := resolverConfig{cacheSize: DefaultCacheSize, defaultTTL: DefaultTTL, maxTTL: DefaultMaxTTL}
-	for _, o := range opts {
+// WithLogger sets the logger of failed resolutions (at debug level). Defaults to discarding
+// logs.
+func WithLogger(l *slog.Logger) Option { return func(cfg *config) { cfg.log = l } }
+
+// NewResolver returns a Resolver for the methods given with WithMethods. Invalid options
+// are reported as *OptionError.
+func NewResolver(opts ...Option) (*Resolver, error) {
+	cfg := config{cacheSize: DefaultCacheSize, defaultTTL: DefaultTTL, maxTTL: DefaultMaxTTL, now: time.Now, log: slog.New(slog.DiscardHandler)}
+	for i, o := range opts {
+		if o == nil {
+			return nil, &OptionError{Option: "Option", Value: i, Reason: "nil option"}
+		}
 		o(&cfg)
 	}
-	if len(methods) == 0 {
-		return nil, &ConfigError{Field: "methods", Reason: "no method resolvers"}
+	if len(cfg.methods) == 0 {
+		return nil, &OptionError{Option: "WithMethods", Reason: "no method resolvers"}
 	}
-	r := &Resolver{methods: make(map[string]MethodResolver, len(methods)), defaultTTL: cfg.defaultTTL, maxTTL: cfg.maxTTL, log: cfg.log}
-	for i, m := range methods {
-		if m == nil {
-			return nil, &ConfigError{Field: "methods", Reason: fmt.Sprintf("method resolver %d is nil", i)}
+	r := &Resolver{methods: make(map[string]MethodResolver, len(cfg.methods)), defaultTTL: cfg.defaultTTL, maxTTL: cfg.maxTTL, now: cfg.now, log: cfg.log}
+	for i, m := range cfg.methods {
+		if m == nil || isNilPointer(m) {
+			return nil, &OptionError{Option: "WithMethods", Value: i, Reason: fmt.Sprintf("method resolver %d is nil", i)}
 		}
 		name := m.Method()
 		if _, err := Parse("did:" + name + ":x"); err != nil || strings.ContainsRune(name, ':') {
-			return nil, &ConfigError{Field: "methods", Reason: fmt.Sprintf("invalid method name %q", name)}
+			return nil, &OptionError{Option: "WithMethods", Value: name, Reason: "not a valid method name"}
 		}
 		if _, dup := r.methods[name]; dup {
-			return nil, &ConfigError{Field: "methods", Reason: fmt.Sprintf("method %q given twice", name)}
+			return nil, &OptionError{Option: "WithMethods", Value: name, Reason: "method given twice"}
 		}
 		r.methods[name] = m
 	}
-	if cfg.defaultTTL < 0 {
-		return nil, &ConfigError{Field: "WithDefaultTTL", Reason: "negative"}
-	}
-	if cfg.maxTTL < 0 {
-		return nil, &ConfigError{Field: "WithMaxTTL", Reason: "negative"}
-	}
-	if cfg.cacheSize <= 0 {
-		return nil, &ConfigError{Field: "WithCacheSize", Reason: "must be positive"}
+	switch {
+	case cfg.defaultTTL < 0:
+		return nil, &OptionError{Option: "WithDefaultTTL", Value: cfg.defaultTTL, Reason: "negative"}
+	case cfg.maxTTL < 0:
+		return nil, &OptionError{Option: "WithMaxTTL", Value: cfg.maxTTL, Reason: "negative"}
+	case cfg.cacheSize <= 0:
+		return nil, &OptionError{Option: "WithCacheSize", Value: cfg.cacheSize, Reason: "must be positive"}
+	case cfg.cacheSet && (cfg.cache == nil || isNilPointer(cfg.cache)):
+		return nil, &OptionError{Option: "WithCache", Reason: "nil cache (use WithoutCache to turn caching off)"}
+	case cfg.cacheSet && cfg.noCache:
+		return nil, &OptionError{Option: "WithoutCache", Reason: "given with WithCache"}
+	case cfg.now == nil:
+		return nil, &OptionError{Option: "WithClock", Reason: "nil clock"}
+	case cfg.log == nil:
+		return nil, &OptionError{Option: "WithLogger", Reason: "nil logger"}
 	}
 	switch {
 	case cfg.noCache:
@@ -113,14 +140,26 @@ func NewResolver(methods []MethodResolver, opts ...Option) (*Resolver, error) {
 	default:
 		r.cache = NewMemoryCache(cfg.cacheSize)
 	}
-	if r.log == nil {
-		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
 	return r, nil
 }
 
-// Methods returns the names of the methods the resolver handles.
+// isNilPointer reports whether v, an interface value, holds a nil pointer.
+func isNilPointer(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
+// errNotConstructed is the error of a zero Resolver.
+var errNotConstructed = &NotConstructedError{Type: "did.Resolver", Constructor: "did.NewResolver"}
+
+// constructed reports whether r was built by NewResolver.
+func (r *Resolver) constructed() bool { return r != nil && r.methods != nil }
+
+// Methods returns the names of the methods the resolver handles (none for a zero Resolver).
 func (r *Resolver) Methods() []string {
+	if !r.constructed() {
+		return nil
+	}
 	out := make([]string, 0, len(r.methods))
 	for m := range r.methods {
 		out = append(out, m)
@@ -137,11 +176,12 @@ type resolveConfig struct {
 }
 
 // Accept asks for a representation: application/did+json (or application/did+ld+json, or
-// application/json). Any other media type fails with representationNotSupported. The
-// default is the abstract data model, with no contentType in the metadata.
+// application/json). Any other media type fails with representationNotSupported. Defaults
+// to the abstract data model, with no contentType in the metadata.
 func Accept(mediaType string) ResolveOption { return func(c *resolveConfig) { c.accept = mediaType } }
 
-// NoCache bypasses the cache for this call (the fresh result is still stored).
+// NoCache bypasses the cache for this call (the fresh result is still stored). Defaults to
+// answering from the cache.
 func NoCache() ResolveOption { return func(c *resolveConfig) { c.noCache = true } }
 
 // Resolve resolves a DID. It always returns a result; on failure the result has no
@@ -150,6 +190,10 @@ func NoCache() ResolveOption { return func(c *resolveConfig) { c.noCache = true 
 func (r *Resolver) Resolve(ctx context.Context, did string, opts ...ResolveOption) (*Result, error) {
 	var cfg resolveConfig
 	for _, o := range opts {
+		if o == nil {
+			err := NewError(CodeInternalError, did, &OptionError{Option: "ResolveOption", Reason: "nil option"})
+			return ErrorResult(err), err
+		}
 		o(&cfg)
 	}
 	res, err := r.resolve(ctx, did, cfg)
@@ -160,6 +204,9 @@ func (r *Resolver) Resolve(ctx context.Context, did string, opts ...ResolveOptio
 }
 
 func (r *Resolver) resolve(ctx context.Context, didStr string, cfg resolveConfig) (*Result, error) {
+	if !r.constructed() {
+		return nil, NewError(CodeInternalError, didStr, errNotConstructed)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -247,7 +294,7 @@ func (r *Resolver) ttl(res *Result) time.Duration {
 	}
 	if res.DocumentMetadata.NextUpdate != "" {
 		if t, err := time.Parse(time.RFC3339, res.DocumentMetadata.NextUpdate); err == nil {
-			if until := time.Until(t); until < ttl {
+			if until := t.Sub(r.now()); until < ttl {
 				ttl = until
 			}
 		}
@@ -269,6 +316,9 @@ type Dereferenced struct {
 // verification method or service with that fragment, "did:x:y?service=s" the service s
 // and "did:x:y?service=s&relativeRef=/p" its first endpoint with /p resolved against it.
 func (r *Resolver) Dereference(ctx context.Context, didURL string) (*Dereferenced, error) {
+	if !r.constructed() {
+		return nil, NewError(CodeInternalError, didURL, errNotConstructed)
+	}
 	u, err := ParseURL(didURL)
 	if err != nil {
 		return nil, NewError(CodeInvalidDIDURL, didURL, err)
@@ -343,6 +393,9 @@ func (r *Resolver) Dereference(ctx context.Context, didURL string) (*Dereference
 // does not check who controls the method. To learn who signed something, use Verify (or
 // VerifyJWS, VerifyJWT), whose result is the only source of the signer's identity.
 func (r *Resolver) VerificationMethod(ctx context.Context, kid string, rel Relationship) (*VerificationMethod, *Document, error) {
+	if !r.constructed() {
+		return nil, nil, NewError(CodeInternalError, kid, errNotConstructed)
+	}
 	u, err := ParseURL(kid)
 	if err != nil {
 		return nil, nil, NewError(CodeInvalidDIDURL, kid, err)

@@ -66,7 +66,7 @@ func newDoc(t testing.TB, id string, curves ...jose.Curve) (*Document, *jose.Mem
 
 func newResolver(t testing.TB, m *staticMethod, opts ...Option) *Resolver {
 	t.Helper()
-	r, err := NewResolver([]MethodResolver{m}, opts...)
+	r, err := NewResolver(append([]Option{WithMethods(m)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,22 +229,62 @@ func TestMemoryCacheBounded(t *testing.T) {
 
 func TestNewResolverValidates(t *testing.T) {
 	m := &staticMethod{}
-	for name, c := range map[string]struct {
-		methods []MethodResolver
-		opts    []Option
+	var nilMethod *staticMethod
+	for _, c := range []struct {
+		name   string
+		opts   []Option
+		option string
 	}{
-		"no methods":   {nil, nil},
-		"nil method":   {[]MethodResolver{nil}, nil},
-		"duplicate":    {[]MethodResolver{m, m}, nil},
-		"negative TTL": {[]MethodResolver{m}, []Option{WithDefaultTTL(-1)}},
-		"negative max": {[]MethodResolver{m}, []Option{WithMaxTTL(-1)}},
-		"zero size":    {[]MethodResolver{m}, []Option{WithCacheSize(0)}},
+		{"no methods", nil, "WithMethods"},
+		{"empty WithMethods", []Option{WithMethods()}, "WithMethods"},
+		{"nil method", []Option{WithMethods(nil)}, "WithMethods"},
+		{"nil pointer method", []Option{WithMethods(nilMethod)}, "WithMethods"},
+		{"duplicate", []Option{WithMethods(m, m)}, "WithMethods"},
+		{"duplicate across two WithMethods", []Option{WithMethods(m), WithMethods(m)}, "WithMethods"},
+		{"negative TTL", []Option{WithMethods(m), WithDefaultTTL(-1)}, "WithDefaultTTL"},
+		{"negative max", []Option{WithMethods(m), WithMaxTTL(-1)}, "WithMaxTTL"},
+		{"zero size", []Option{WithMethods(m), WithCacheSize(0)}, "WithCacheSize"},
+		{"nil cache", []Option{WithMethods(m), WithCache(nil)}, "WithCache"},
+		{"cache and no cache", []Option{WithMethods(m), WithCache(NewMemoryCache(1)), WithoutCache()}, "WithoutCache"},
+		{"nil clock", []Option{WithMethods(m), WithClock(nil)}, "WithClock"},
+		{"nil logger", []Option{WithMethods(m), WithLogger(nil)}, "WithLogger"},
+		{"nil option", []Option{WithMethods(m), nil}, "Option"},
 	} {
-		_, err := NewResolver(c.methods, c.opts...)
-		var ce *ConfigError
-		if !errors.Is(err, ErrInvalidConfig) || !errors.As(err, &ce) || ce.Field == "" {
-			t.Errorf("%s: %v", name, err)
+		r, err := NewResolver(c.opts...)
+		var oe *OptionError
+		if r != nil || !errors.Is(err, ErrInvalidOption) || !errors.As(err, &oe) || oe.Option != c.option {
+			t.Errorf("%s: %v, want an *OptionError naming %s", c.name, err, c.option)
 		}
+	}
+	// Methods accumulate over several WithMethods, as anya.WithDIDMethods does.
+	r, err := NewResolver(WithMethods(m), WithMethods(&namedMethod{name: "other"}))
+	if err != nil || len(r.Methods()) != 2 {
+		t.Fatalf("two WithMethods: %v %v", r.Methods(), err)
+	}
+}
+
+// namedMethod is a method resolver of any name that finds nothing.
+type namedMethod struct{ name string }
+
+func (m *namedMethod) Method() string { return m.name }
+func (m *namedMethod) Resolve(_ context.Context, d DID) (*Result, error) {
+	return nil, NewError(CodeNotFound, d.String(), nil)
+}
+
+// The TTL of a result with nextUpdate is bounded by the resolver's clock, not the wall clock.
+func TestResolverClockBoundsNextUpdate(t *testing.T) {
+	doc, _ := newDoc(t, "did:test:alice", jose.Ed25519)
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	meta := DocumentMetadata{NextUpdate: now.Add(time.Minute).Format(time.RFC3339)}
+	m := &staticMethod{docs: map[string]*Document{doc.ID: doc}, meta: map[string]DocumentMetadata{doc.ID: meta}}
+	r := newResolver(t, m, WithClock(func() time.Time { return now }))
+	if _, err := r.Resolve(context.Background(), doc.ID); err != nil {
+		t.Fatal(err)
+	}
+	// With the wall clock (years before 2030) the TTL would be capped at DefaultMaxTTL; with
+	// the resolver's clock nextUpdate is a minute away.
+	if got := r.ttl(&Result{Document: doc, DocumentMetadata: meta}); got != time.Minute {
+		t.Fatalf("ttl %v, want 1m", got)
 	}
 }
 

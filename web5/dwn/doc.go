@@ -94,4 +94,17 @@
 // [Store] is the backend contract; [OpenSQLiteStore] is the embedded SQLite implementation
 // (the default, on an in-memory database unless given a file) and [NewMemoryStore] an
 // in-memory one. Package dwntest holds the conformance suite both run.
+//
+// # Conventions
+//
+// Options: every constructor takes functional options of one shape, `func(*config)`; options
+// never fail on their own — the constructor validates the whole configuration once and returns
+// an *OptionError naming the option. Each option's documentation states its default. Time
+// comes from WithClock(func() time.Time) and logs go to WithLogger(*slog.Logger), silent by
+// default.
+//
+// Per-call options — MessageOption, for the New… message builders — have the same shape. A
+// zero Node or SQLiteStore is not usable: its methods return a *NotConstructedError naming the
+// constructor (Close has nothing to close and returns nil). A zero MemoryStore is an empty
+// store, ready to use.
 package dwn

@@ -31,8 +31,11 @@ var (
 	ErrStale = errors.New("dwn: message too old")
 	// ErrInvalidProtocol reports a protocol definition that breaks the definition rules.
 	ErrInvalidProtocol = errors.New("dwn: invalid protocol definition")
-	// ErrInvalidConfig reports an invalid constructor argument or option.
-	ErrInvalidConfig = errors.New("dwn: invalid configuration")
+	// ErrInvalidOption is wrapped by the *OptionError of an invalid option or constructor
+	// argument.
+	ErrInvalidOption = errors.New("dwn: invalid option")
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Node or SQLiteStore.
+	ErrNotConstructed = errors.New("dwn: not constructed")
 	// ErrClosed reports a call on a closed node or store.
 	ErrClosed = errors.New("dwn: closed")
 )
@@ -151,16 +154,35 @@ func (e *ProtocolError) Error() string {
 // Is matches ErrInvalidProtocol.
 func (e *ProtocolError) Is(target error) bool { return target == ErrInvalidProtocol }
 
-// ConfigError reports an invalid constructor argument or option. It matches
-// ErrInvalidConfig.
-type ConfigError struct {
-	Field  string
+// OptionError reports an invalid option or constructor argument (Option names it:
+// "WithMaxDataSize", "resolver"), found at construction; nothing is constructed. It matches
+// ErrInvalidOption.
+type OptionError struct {
+	Option string
+	Value  any // the rejected value
 	Reason string
 }
 
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("dwn: invalid configuration: %s: %s", e.Field, e.Reason)
+func (e *OptionError) Error() string {
+	if e.Value == nil {
+		return fmt.Sprintf("%v: %s: %s", ErrInvalidOption, e.Option, e.Reason)
+	}
+	return fmt.Sprintf("%v: %s(%v): %s", ErrInvalidOption, e.Option, e.Value, e.Reason)
 }
 
-// Is matches ErrInvalidConfig.
-func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+// Unwrap returns ErrInvalidOption.
+func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// NotConstructedError is returned by the methods of a zero Node or SQLiteStore: it names the
+// constructor. It matches ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // e.g. "dwn.Node"
+	Constructor string // e.g. "dwn.New"
+}
+
+func (e *NotConstructedError) Error() string {
+	return fmt.Sprintf("%v: a zero %s is not usable: create it with %s", ErrNotConstructed, e.Type, e.Constructor)
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }

@@ -15,7 +15,7 @@ import (
 func Example() {
 	ctx := context.Background()
 	alice, _ := didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)
-	resolver, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	resolver, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	node, _ := dwn.New(resolver)
 	defer node.Close()
 
@@ -45,7 +45,7 @@ func ExampleProtocol() {
 	ctx := context.Background()
 	alice, _ := didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)
 	bob, _ := didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)
-	resolver, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	resolver, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	node, _ := dwn.New(resolver)
 	defer node.Close()
 	tenant := alice.String()

@@ -7,8 +7,8 @@ import (
 	"sync"
 )
 
-// MemoryStore is a Store held in memory, for tests and short-lived nodes. Its zero value is
-// not usable: call NewMemoryStore.
+// MemoryStore is a Store held in memory, for tests and short-lived nodes. The zero value is
+// an empty store, ready to use.
 type MemoryStore struct {
 	mu      sync.RWMutex
 	closed  bool
@@ -58,6 +58,9 @@ func (s *MemoryStore) PutRecord(ctx context.Context, tenant string, r *Record, p
 	defer s.mu.Unlock()
 	if err := s.check(ctx); err != nil {
 		return err
+	}
+	if s.tenants == nil {
+		s.tenants = map[string]*memTenant{}
 	}
 	t := s.tenants[tenant]
 	if t == nil {
@@ -128,6 +131,9 @@ func (s *MemoryStore) PutProtocol(ctx context.Context, tenant string, m *Message
 	if err != nil {
 		return err
 	}
+	if s.tenants == nil {
+		s.tenants = map[string]*memTenant{}
+	}
 	t := s.tenants[tenant]
 	if t == nil {
 		t = &memTenant{records: map[string]*Record{}, protocols: map[string]*Message{}}
@@ -147,6 +153,9 @@ func (s *MemoryStore) Protocols(ctx context.Context, tenant string) ([]*Message,
 	defer s.mu.RUnlock()
 	if err := s.check(ctx); err != nil {
 		return nil, err
+	}
+	if s.tenants == nil {
+		s.tenants = map[string]*memTenant{}
 	}
 	t := s.tenants[tenant]
 	if t == nil {

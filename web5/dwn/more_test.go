@@ -18,18 +18,24 @@ import (
 func TestNewRejectsBadOptions(t *testing.T) {
 	net := web5test.NewNetwork(t)
 	r := net.Resolver(t)
-	if _, err := dwn.New(nil); !errors.Is(err, dwn.ErrInvalidConfig) {
+	if _, err := dwn.New(nil); !errors.Is(err, dwn.ErrInvalidOption) {
 		t.Fatalf("nil resolver: %v", err)
 	}
-	for name, o := range map[string]dwn.Option{
-		"store": dwn.WithStore(nil), "bus": dwn.WithBus(nil), "clock": dwn.WithClock(nil), "logger": dwn.WithLogger(nil),
-		"data size": dwn.WithMaxDataSize(0), "huge data size": dwn.WithMaxDataSize(dwn.MaxMessageSize), "age": dwn.WithMaxMessageAge(0),
-		"skew": dwn.WithMaxClockSkew(-time.Second), "publish timeout": dwn.WithPublishTimeout(0), "gate": dwn.WithTenantGate(nil),
+	var nilStore *dwn.MemoryStore
+	for _, c := range []struct {
+		option string
+		o      dwn.Option
+	}{
+		{"WithStore", dwn.WithStore(nil)}, {"WithStore", dwn.WithStore(nilStore)}, {"WithBus", dwn.WithBus(nil)},
+		{"WithClock", dwn.WithClock(nil)}, {"WithLogger", dwn.WithLogger(nil)},
+		{"WithMaxDataSize", dwn.WithMaxDataSize(0)}, {"WithMaxDataSize", dwn.WithMaxDataSize(dwn.MaxMessageSize)},
+		{"WithMaxMessageAge", dwn.WithMaxMessageAge(0)}, {"WithMaxClockSkew", dwn.WithMaxClockSkew(-time.Second)},
+		{"WithPublishTimeout", dwn.WithPublishTimeout(0)}, {"WithTenantGate", dwn.WithTenantGate(nil)}, {"Option", nil},
 	} {
-		_, err := dwn.New(r, o)
-		var ce *dwn.ConfigError
-		if !errors.As(err, &ce) || !errors.Is(err, dwn.ErrInvalidConfig) || ce.Field == "" {
-			t.Errorf("%s: %v", name, err)
+		n, err := dwn.New(r, c.o)
+		var oe *dwn.OptionError
+		if n != nil || !errors.As(err, &oe) || !errors.Is(err, dwn.ErrInvalidOption) || oe.Option != c.option {
+			t.Errorf("%s: %v", c.option, err)
 		}
 	}
 	n, err := dwn.New(r)

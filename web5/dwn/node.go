@@ -6,6 +6,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"log/slog"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,11 +41,13 @@ const (
 )
 
 // Option configures New.
-type Option func(*config) error
+type Option func(*config)
 
 type config struct {
 	store          Store
+	storeSet       bool
 	bus            *bus.Bus
+	busSet         bool
 	now            func() time.Time
 	log            *slog.Logger
 	maxData        int64
@@ -52,119 +55,82 @@ type config struct {
 	maxSkew        time.Duration
 	publishTimeout time.Duration
 	tenantGate     func(ctx context.Context, tenant string) bool
+	gateSet        bool
 }
 
 // WithStore sets the store. Defaults to a SQLite store on a private in-memory database,
 // which Close closes; pass a store opened on a file (OpenSQLiteStore) to keep records.
-func WithStore(s Store) Option {
-	return func(c *config) error {
-		if s == nil {
-			return &ConfigError{Field: "WithStore", Reason: "nil store"}
-		}
-		c.store = s
-		return nil
-	}
-}
+func WithStore(s Store) Option { return func(c *config) { c.store, c.storeSet = s, true } }
 
 // WithBus publishes an Event on b for every write, delete and protocol installation (see
 // Topic). Defaults to no bus: no events.
-func WithBus(b *bus.Bus) Option {
-	return func(c *config) error {
-		if b == nil {
-			return &ConfigError{Field: "WithBus", Reason: "nil bus"}
-		}
-		c.bus = b
-		return nil
-	}
-}
+func WithBus(b *bus.Bus) Option { return func(c *config) { c.bus, c.busSet = b, true } }
 
 // WithClock sets the clock grant expiry and message freshness are checked against.
 // Defaults to time.Now.
-func WithClock(now func() time.Time) Option {
-	return func(c *config) error {
-		if now == nil {
-			return &ConfigError{Field: "WithClock", Reason: "nil clock"}
-		}
-		c.now = now
-		return nil
-	}
-}
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // WithLogger sets the logger. Defaults to discarding logs.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return &ConfigError{Field: "WithLogger", Reason: "nil logger"}
-		}
-		c.log = l
-		return nil
-	}
-}
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
-// WithMaxDataSize bounds the data of one record. Defaults to DefaultMaxDataSize.
-func WithMaxDataSize(n int64) Option {
-	return func(c *config) error {
-		if n <= 0 || n > MaxMessageSize/2 {
-			return &ConfigError{Field: "WithMaxDataSize", Reason: "must be positive and at most MaxMessageSize/2"}
-		}
-		c.maxData = n
-		return nil
-	}
-}
+// WithMaxDataSize bounds the data of one record; it must be positive and at most
+// MaxMessageSize/2. Defaults to DefaultMaxDataSize.
+func WithMaxDataSize(n int64) Option { return func(c *config) { c.maxData = n } }
 
 // WithMaxMessageAge sets how old a read or query message may be. Defaults to
 // DefaultMaxMessageAge.
-func WithMaxMessageAge(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return &ConfigError{Field: "WithMaxMessageAge", Reason: "must be positive"}
-		}
-		c.maxAge = d
-		return nil
-	}
-}
+func WithMaxMessageAge(d time.Duration) Option { return func(c *config) { c.maxAge = d } }
 
 // WithMaxClockSkew sets how far in the future a message timestamp may be. Defaults to
 // DefaultMaxClockSkew.
-func WithMaxClockSkew(d time.Duration) Option {
-	return func(c *config) error {
-		if d < 0 {
-			return &ConfigError{Field: "WithMaxClockSkew", Reason: "negative"}
-		}
-		c.maxSkew = d
-		return nil
-	}
-}
+func WithMaxClockSkew(d time.Duration) Option { return func(c *config) { c.maxSkew = d } }
 
 // WithPublishTimeout bounds the publication of one event. Defaults to
 // DefaultPublishTimeout.
-func WithPublishTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return &ConfigError{Field: "WithPublishTimeout", Reason: "must be positive"}
-		}
-		c.publishTimeout = d
-		return nil
-	}
-}
+func WithPublishTimeout(d time.Duration) Option { return func(c *config) { c.publishTimeout = d } }
 
 // WithTenantGate restricts the DIDs the node serves as tenants: a message sent to a
 // tenant for which gate returns false is refused with a *ForbiddenError. Defaults to
 // serving every DID.
 func WithTenantGate(gate func(ctx context.Context, tenant string) bool) Option {
-	return func(c *config) error {
-		if gate == nil {
-			return &ConfigError{Field: "WithTenantGate", Reason: "nil gate"}
-		}
-		c.tenantGate = gate
-		return nil
+	return func(c *config) { c.tenantGate, c.gateSet = gate, true }
+}
+
+// validate checks the whole configuration.
+func (c *config) validate() error {
+	switch {
+	case c.storeSet && (c.store == nil || isNilPointer(c.store)):
+		return &OptionError{Option: "WithStore", Reason: "nil store"}
+	case c.busSet && c.bus == nil:
+		return &OptionError{Option: "WithBus", Reason: "nil bus"}
+	case c.now == nil:
+		return &OptionError{Option: "WithClock", Reason: "nil clock"}
+	case c.log == nil:
+		return &OptionError{Option: "WithLogger", Reason: "nil logger"}
+	case c.maxData <= 0 || c.maxData > MaxMessageSize/2:
+		return &OptionError{Option: "WithMaxDataSize", Value: c.maxData, Reason: "must be positive and at most MaxMessageSize/2"}
+	case c.maxAge <= 0:
+		return &OptionError{Option: "WithMaxMessageAge", Value: c.maxAge, Reason: "must be positive"}
+	case c.maxSkew < 0:
+		return &OptionError{Option: "WithMaxClockSkew", Value: c.maxSkew, Reason: "negative"}
+	case c.publishTimeout <= 0:
+		return &OptionError{Option: "WithPublishTimeout", Value: c.publishTimeout, Reason: "must be positive"}
+	case c.gateSet && c.tenantGate == nil:
+		return &OptionError{Option: "WithTenantGate", Reason: "nil gate"}
 	}
+	return nil
+}
+
+// isNilPointer reports whether v, an interface value, holds a nil pointer.
+func isNilPointer(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // Node is a records store serving many tenants (one per DID). It verifies every message
 // against its author's DID, enforces tenant ownership, protocol rules and permission
 // grants, and keeps records in a Store. It is safe for concurrent use and starts no
-// goroutines.
+// goroutines. Build one with New: a zero Node's Process returns a *NotConstructedError.
 type Node struct {
 	resolver *did.Resolver
 	cfg      config
@@ -175,20 +141,25 @@ type Node struct {
 	closed   atomic.Bool
 }
 
-// New returns a node that verifies signatures with resolver.
+// New returns a node that verifies signatures with resolver. A nil resolver and invalid
+// options are reported as *OptionError.
 func New(resolver *did.Resolver, opts ...Option) (*Node, error) {
 	if resolver == nil {
-		return nil, &ConfigError{Field: "resolver", Reason: "nil"}
+		return nil, &OptionError{Option: "resolver", Reason: "nil"}
 	}
 	cfg := config{
 		now: time.Now, log: slog.New(slog.DiscardHandler),
 		maxData: DefaultMaxDataSize, maxAge: DefaultMaxMessageAge, maxSkew: DefaultMaxClockSkew,
 		publishTimeout: DefaultPublishTimeout,
 	}
-	for _, o := range opts {
-		if err := o(&cfg); err != nil {
-			return nil, err
+	for i, o := range opts {
+		if o == nil {
+			return nil, &OptionError{Option: "Option", Value: i, Reason: "nil option"}
 		}
+		o(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	n := &Node{resolver: resolver, cfg: cfg, store: cfg.store, perms: permissionsDefinition()}
 	if n.store == nil {
@@ -201,8 +172,15 @@ func New(resolver *did.Resolver, opts ...Option) (*Node, error) {
 	return n, nil
 }
 
-// Close closes the node, and the store if the node opened it. It is idempotent.
+// errNodeNotConstructed is the error of a zero Node.
+var errNodeNotConstructed = &NotConstructedError{Type: "dwn.Node", Constructor: "dwn.New"}
+
+// Close closes the node, and the store if the node opened it. It is idempotent; a zero
+// Node has nothing to close.
 func (n *Node) Close() error {
+	if n == nil || n.store == nil {
+		return nil
+	}
 	if n.closed.Swap(true) {
 		return nil
 	}
@@ -240,6 +218,9 @@ func (n *Node) lock(tenant string) func() {
 // or an out-of-date message), ErrNotFound, ErrStale, or ctx.Err(). A refused message
 // changes nothing.
 func (n *Node) Process(ctx context.Context, tenant string, m *Message) (*Reply, error) {
+	if n == nil || n.store == nil {
+		return nil, errNodeNotConstructed
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -29,15 +29,18 @@ func WithPermissionGrant(grantID string) MessageOption {
 	return func(c *messageConfig) { c.grant = grantID }
 }
 
-func newMessageConfig(opts []MessageOption) messageConfig {
+func newMessageConfig(opts []MessageOption) (messageConfig, error) {
 	c := messageConfig{}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return c, &OptionError{Option: "MessageOption", Value: i, Reason: "nil option"}
+		}
 		o(&c)
 	}
 	if c.ts.IsZero() {
 		c.ts = time.Now()
 	}
-	return c
+	return c, nil
 }
 
 // Write describes a record write for NewWrite.
@@ -68,7 +71,10 @@ type Query struct {
 
 // NewWrite builds and signs a Records Write message by author for tenant.
 func NewWrite(ctx context.Context, author *did.BearerDID, tenant string, w Write, opts ...MessageOption) (*Message, error) {
-	cfg := newMessageConfig(opts)
+	cfg, err := newMessageConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	ts := cfg.ts
 	d := Descriptor{
 		Interface: InterfaceRecords, Method: MethodWrite,
@@ -138,7 +144,10 @@ func NewDelete(ctx context.Context, author *did.BearerDID, tenant, recordID stri
 }
 
 func newSimple(ctx context.Context, author *did.BearerDID, tenant, method, recordID string, opts []MessageOption) (*Message, error) {
-	cfg := newMessageConfig(opts)
+	cfg, err := newMessageConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	d := Descriptor{Interface: InterfaceRecords, Method: method, MessageTimestamp: Timestamp(cfg.ts), RecordID: recordID}
 	desc, err := descriptorMap(&d)
 	if err != nil {
@@ -149,7 +158,10 @@ func newSimple(ctx context.Context, author *did.BearerDID, tenant, method, recor
 
 // NewQuery builds and signs a Records Query message.
 func NewQuery(ctx context.Context, author *did.BearerDID, tenant string, q Query, opts ...MessageOption) (*Message, error) {
-	cfg := newMessageConfig(opts)
+	cfg, err := newMessageConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	f := q.Filter
 	d := Descriptor{Interface: InterfaceRecords, Method: MethodQuery, MessageTimestamp: Timestamp(cfg.ts), Filter: &f, DateSort: q.Sort}
 	if q.Limit != 0 || q.Cursor != "" {
@@ -164,7 +176,10 @@ func NewQuery(ctx context.Context, author *did.BearerDID, tenant string, q Query
 
 // NewProtocolsConfigure builds and signs a Protocols Configure message installing def.
 func NewProtocolsConfigure(ctx context.Context, author *did.BearerDID, tenant string, def *Protocol, opts ...MessageOption) (*Message, error) {
-	cfg := newMessageConfig(opts)
+	cfg, err := newMessageConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	if def == nil {
 		return nil, invalid("descriptor.definition", "missing")
 	}
@@ -178,7 +193,10 @@ func NewProtocolsConfigure(ctx context.Context, author *did.BearerDID, tenant st
 
 // NewProtocolsQuery builds and signs a Protocols Query message; protocol "" asks for all.
 func NewProtocolsQuery(ctx context.Context, author *did.BearerDID, tenant, protocol string, opts ...MessageOption) (*Message, error) {
-	cfg := newMessageConfig(opts)
+	cfg, err := newMessageConfig(opts)
+	if err != nil {
+		return nil, err
+	}
 	d := Descriptor{Interface: InterfaceProtocols, Method: MethodQuery, MessageTimestamp: Timestamp(cfg.ts)}
 	if protocol != "" {
 		d.Filter = &Filter{Protocol: protocol}

@@ -66,7 +66,8 @@ CREATE TABLE dwn_protocols (
 
 // SQLiteStore is the embedded Store, on SQLite (modernc.org/sqlite, pure Go). Each put is
 // one transaction that takes the write lock as it begins, so the compare and the write are
-// atomic across connections and processes sharing the file.
+// atomic across connections and processes sharing the file. Build one with OpenSQLiteStore
+// or NewSQLiteStore: the methods of a zero SQLiteStore return a *NotConstructedError.
 type SQLiteStore struct {
 	db    *sql.DB
 	owned bool
@@ -131,7 +132,7 @@ func OpenSQLiteStore(ctx context.Context, path string) (*SQLiteStore, error) {
 // other components may share, creating its tables if needed. Close does not close db.
 func NewSQLiteStore(ctx context.Context, db *sql.DB) (*SQLiteStore, error) {
 	if db == nil {
-		return nil, &ConfigError{Field: "db", Reason: "nil"}
+		return nil, &OptionError{Option: "db", Reason: "nil"}
 	}
 	if err := sqlitex.Migrate(ctx, db, "dwn", sqliteMigrations); err != nil {
 		return nil, err
@@ -145,6 +146,9 @@ func defaultStore() (Store, error) {
 
 // begin takes the read side of the close lock and checks ctx and the closed flag.
 func (s *SQLiteStore) begin(ctx context.Context) (func(), error) {
+	if s == nil || s.db == nil {
+		return nil, &NotConstructedError{Type: "dwn.SQLiteStore", Constructor: "dwn.OpenSQLiteStore or dwn.NewSQLiteStore"}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -526,6 +530,9 @@ func (s *SQLiteStore) Protocols(ctx context.Context, tenant string) ([]*Message,
 
 // Close implements Store: it closes the database if the store opened it. It is idempotent.
 func (s *SQLiteStore) Close() error {
+	if s == nil || s.db == nil {
+		return nil // a zero store holds nothing
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

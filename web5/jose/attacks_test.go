@@ -1,6 +1,7 @@
 package jose
 
 import (
+	"bytes"
 	"context"
 	"crypto/elliptic"
 	"crypto/hmac"
@@ -22,7 +23,7 @@ func TestAttacks(t *testing.T) {
 	ctx := context.Background()
 	keys := map[Curve]JWK{}
 	signers := map[Curve]Signer{}
-	for _, c := range []Curve{Ed25519, Secp256k1, P256} {
+	for _, c := range []Curve{Ed25519, Secp256k1, P256, P384, P521} {
 		k, err := generate(c)
 		if err != nil {
 			t.Fatal(err)
@@ -44,9 +45,30 @@ func TestAttacks(t *testing.T) {
 	flipS := func(tok string, n *big.Int) string {
 		parts := strings.Split(tok, ".")
 		sig, _ := b64.DecodeString(parts[2])
-		s := new(big.Int).SetBytes(sig[32:])
-		high := append(append([]byte(nil), sig[:32]...), new(big.Int).Sub(n, s).FillBytes(make([]byte, 32))...)
+		half := len(sig) / 2
+		s := new(big.Int).SetBytes(sig[half:])
+		high := append(append([]byte(nil), sig[:half]...), new(big.Int).Sub(n, s).FillBytes(make([]byte, half))...)
 		return parts[0] + "." + parts[1] + "." + b64.EncodeToString(high)
+	}
+	// withMember returns the public key of c with one member replaced.
+	withMember := func(c Curve, member string, value []byte) JWK {
+		k := pub(c)
+		switch member {
+		case "x":
+			k.X = b64.EncodeToString(value)
+		case "y":
+			k.Y = b64.EncodeToString(value)
+		}
+		return k
+	}
+	coord := func(c Curve, member string) []byte {
+		k := pub(c)
+		v := k.X
+		if member == "y" {
+			v = k.Y
+		}
+		b, _ := b64.DecodeString(v)
+		return b
 	}
 	verify := func(tok string, k JWK) error {
 		j, err := ParseJWS(tok)
@@ -122,6 +144,109 @@ func TestAttacks(t *testing.T) {
 		{"curve swap: ES256 header on a secp256k1 key", func() error { return verify(sign(Secp256k1, `{"alg":"ES256"}`, "x"), pub(Secp256k1)) }, []error{ErrAlgorithmMismatch}},
 		{"curve swap: ES256K header on a P-256 key", func() error { return verify(sign(P256, `{"alg":"ES256K"}`, "x"), pub(P256)) }, []error{ErrAlgorithmMismatch}},
 		{"curve swap: EdDSA header on a P-256 key", func() error { return verify(sign(Ed25519, `{"alg":"EdDSA"}`, "x"), pub(P256)) }, []error{ErrAlgorithmMismatch}},
+		{"curve swap: ES256 header on a P-384 key", func() error { return verify(sign(P256, `{"alg":"ES256"}`, "x"), pub(P384)) }, []error{ErrAlgorithmMismatch}},
+		{"curve swap: ES384 header on a P-256 key", func() error { return verify(sign(P384, `{"alg":"ES384"}`, "x"), pub(P256)) }, []error{ErrAlgorithmMismatch}},
+		{"curve swap: ES512 header on a P-384 key", func() error { return verify(sign(P521, `{"alg":"ES512"}`, "x"), pub(P384)) }, []error{ErrAlgorithmMismatch}},
+		{"curve swap: ES384 header on a P-521 key", func() error { return verify(sign(P384, `{"alg":"ES384"}`, "x"), pub(P521)) }, []error{ErrAlgorithmMismatch}},
+		{"alg ES521 (not a JWS algorithm)", func() error { return verify(sign(P521, `{"alg":"ES521"}`, "x"), pub(P521)) }, []error{ErrUnsupportedAlgorithm}},
+		{"key alg ES384 pinned, header ES512", func() error {
+			k := pub(P521)
+			k.Algorithm = AlgES384
+			return verify(sign(P521, `{"alg":"ES512"}`, "x"), k)
+		}, []error{ErrAlgorithmMismatch}},
+		{"P-384 signature verified as P-521 (same bytes, other curve)", func() error {
+			tok := sign(P384, `{"alg":"ES384"}`, "x")
+			parts := strings.Split(tok, ".")
+			return verify(b64.EncodeToString([]byte(`{"alg":"ES512"}`))+"."+parts[1]+"."+parts[2], pub(P521))
+		}, []error{ErrInvalidSignature}},
+		{"P-384 x of 32 bytes (a P-256-sized coordinate)", func() error { return withMember(P384, "x", coord(P256, "x")).Validate() }, []error{ErrInvalidKey}},
+		{"P-521 x of 65 bytes (leading zero byte dropped)", func() error { return withMember(P521, "x", coord(P521, "x")[1:]).Validate() }, []error{ErrInvalidKey}},
+		{"P-521 y of 67 bytes (zero byte prepended)", func() error { return withMember(P521, "y", append([]byte{0}, coord(P521, "y")...)).Validate() }, []error{ErrInvalidKey}},
+		{"P-384 point off the curve", func() error {
+			y := coord(P384, "y")
+			y[len(y)-1] ^= 1
+			return withMember(P384, "y", y).Validate()
+		}, []error{ErrInvalidKey}},
+		{"P-521 point off the curve", func() error {
+			x := coord(P521, "x")
+			x[len(x)-1] ^= 1
+			return withMember(P521, "x", x).Validate()
+		}, []error{ErrInvalidKey}},
+		{"P-384 coordinate at the field prime", func() error {
+			return withMember(P384, "x", elliptic.P384().Params().P.FillBytes(make([]byte, 48))).Validate()
+		}, []error{ErrInvalidKey}},
+		{"P-384 key under crv P-521", func() error {
+			k := pub(P384)
+			k.Curve = P521
+			return k.Validate()
+		}, []error{ErrInvalidKey}},
+		{"P-521 private scalar of another key", func() error {
+			k := keys[P521]
+			other, _ := generate(P521)
+			k.D = other.D
+			return k.Validate()
+		}, []error{ErrInvalidKey}},
+		{"P-384 private scalar equal to the group order", func() error {
+			k := keys[P384]
+			k.D = b64.EncodeToString(elliptic.P384().Params().N.FillBytes(make([]byte, 48)))
+			return k.Validate()
+		}, []error{ErrInvalidKey}},
+		{"P-384 compressed point with x not on the curve", func() error {
+			x := coord(P384, "x")
+			for i := 0; i < 256; i++ { // find an x with no y on the curve
+				x[len(x)-1] = byte(i)
+				if _, err := PublicJWK(P384, append([]byte{2}, x...)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, []error{ErrInvalidKey}},
+		{"truncated ES384 signature", func() error {
+			parts := strings.Split(sign(P384, `{"alg":"ES384"}`, "x"), ".")
+			sig, _ := b64.DecodeString(parts[2])
+			return verify(parts[0]+"."+parts[1]+"."+b64.EncodeToString(sig[:95]), pub(P384))
+		}, []error{ErrInvalidSignature}},
+		{"ES512 signature with S = 0", func() error {
+			parts := strings.Split(sign(P521, `{"alg":"ES512"}`, "x"), ".")
+			sig, _ := b64.DecodeString(parts[2])
+			zero := append(append([]byte(nil), sig[:66]...), make([]byte, 66)...)
+			return verify(parts[0]+"."+parts[1]+"."+b64.EncodeToString(zero), pub(P521))
+		}, []error{ErrInvalidSignature}},
+		{"Ed25519 key y = p (non-canonical encoding of 0)", func() error {
+			raw := bytes.Repeat([]byte{0xff}, 32)
+			raw[0], raw[31] = 0xed, 0x7f
+			_, err := PublicJWK(Ed25519, raw)
+			return err
+		}, []error{ErrInvalidKey}},
+		{"Ed25519 key y = p + 1 (non-canonical encoding of the identity)", func() error {
+			raw := bytes.Repeat([]byte{0xff}, 32)
+			raw[0], raw[31] = 0xee, 0x7f
+			_, err := PublicJWK(Ed25519, raw)
+			return err
+		}, []error{ErrInvalidKey}},
+		{"Ed25519 identity point", func() error {
+			raw := make([]byte, 32)
+			raw[0] = 1
+			_, err := PublicJWK(Ed25519, raw)
+			return err
+		}, []error{ErrInvalidKey}},
+		{"Ed25519 identity with the sign bit (x = 0, negative)", func() error {
+			raw := make([]byte, 32)
+			raw[0], raw[31] = 1, 0x80
+			_, err := PublicJWK(Ed25519, raw)
+			return err
+		}, []error{ErrInvalidKey}},
+		{"Ed25519 (0, -1) with the sign bit (x = 0, negative)", func() error {
+			raw := bytes.Repeat([]byte{0xff}, 32)
+			raw[0] = 0xec // y = p - 1, sign bit set
+			_, err := PublicJWK(Ed25519, raw)
+			return err
+		}, []error{ErrInvalidKey}},
+		{"X25519 derived from a key that is not Ed25519", func() error { _, err := X25519FromEd25519(pub(P256)); return err }, []error{ErrInvalidKey}},
+		{"X25519 derived from the Ed25519 identity", func() error {
+			_, err := X25519FromEd25519(JWK{KeyType: KeyTypeOKP, Curve: Ed25519, X: b64.EncodeToString(append([]byte{1}, make([]byte, 31)...))})
+			return err
+		}, []error{ErrInvalidKey}},
 		{"verifying with a private key", func() error { return verify(sign(Ed25519, `{"alg":"EdDSA"}`, "x"), keys[Ed25519]) }, []error{ErrPublicKeyExpected}},
 		{"Mallory's signature under Alice's key", func() error {
 			other, _ := generate(Ed25519)
@@ -190,21 +315,27 @@ func TestAttacks(t *testing.T) {
 		})
 	}
 
-	// Decided, not an oversight: ES256 accepts the high-S twin (see the package
-	// documentation), while the package's own ES256 signatures are low-S.
-	t.Run("ES256 high-S twin verifies; own signatures are low-S", func(t *testing.T) {
-		n := elliptic.P256().Params().N
-		for range 16 {
-			tok := sign(P256, `{"alg":"ES256"}`, "x")
-			sig, _ := b64.DecodeString(strings.Split(tok, ".")[2])
-			if new(big.Int).SetBytes(sig[32:]).Cmp(new(big.Int).Rsh(n, 1)) > 0 {
-				t.Fatal("the signer produced a high-S signature")
+	// Decided, not an oversight: ES256, ES384 and ES512 accept the high-S twin (see the
+	// package documentation), while the package's own signatures are low-S.
+	for _, c := range []struct {
+		crv   Curve
+		alg   string
+		curve elliptic.Curve
+	}{{P256, AlgES256, elliptic.P256()}, {P384, AlgES384, elliptic.P384()}, {P521, AlgES512, elliptic.P521()}} {
+		t.Run(c.alg+" high-S twin verifies; own signatures are low-S", func(t *testing.T) {
+			n := c.curve.Params().N
+			for range 16 {
+				tok := sign(c.crv, `{"alg":"`+c.alg+`"}`, "x")
+				sig, _ := b64.DecodeString(strings.Split(tok, ".")[2])
+				if new(big.Int).SetBytes(sig[len(sig)/2:]).Cmp(new(big.Int).Rsh(n, 1)) > 0 {
+					t.Fatal("the signer produced a high-S signature")
+				}
+				if err := verify(flipS(tok, n), pub(c.crv)); err != nil {
+					t.Fatalf("high-S %s: %v", c.alg, err)
+				}
 			}
-			if err := verify(flipS(tok, n), pub(P256)); err != nil {
-				t.Fatalf("high-S ES256: %v", err)
-			}
-		}
-	})
+		})
+	}
 }
 
 func q(s string) string {

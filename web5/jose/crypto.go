@@ -8,8 +8,10 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/subtle"
 	"fmt"
+	"hash"
 	"math/big"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -18,15 +20,15 @@ import (
 
 // key is a parsed JWK: the typed crypto key for its curve, public and maybe private.
 type key struct {
-	curve    Curve
-	edPub    ed25519.PublicKey
-	edPriv   ed25519.PrivateKey
-	k1Pub    *btcec.PublicKey
-	k1Priv   *btcec.PrivateKey
-	p256Pub  *ecdsa.PublicKey
-	p256Priv *ecdsa.PrivateKey
-	xPub     *ecdh.PublicKey
-	xPriv    *ecdh.PrivateKey
+	curve  Curve
+	edPub  ed25519.PublicKey
+	edPriv ed25519.PrivateKey
+	k1Pub  *btcec.PublicKey
+	k1Priv *btcec.PrivateKey
+	ecPub  *ecdsa.PublicKey // P-256, P-384, P-521
+	ecPriv *ecdsa.PrivateKey
+	xPub   *ecdh.PublicKey
+	xPriv  *ecdh.PrivateKey
 }
 
 // parseKey validates k and returns its typed form.
@@ -45,7 +47,7 @@ func parseKey(k JWK) (*key, error) {
 		}
 	case KeyTypeEC:
 		switch k.Curve {
-		case Secp256k1, P256:
+		case Secp256k1, P256, P384, P521:
 		case "":
 			return nil, keyErr("crv", "missing")
 		default:
@@ -64,7 +66,7 @@ func parseKey(k JWK) (*key, error) {
 	case Secp256k1:
 		return parseSecp256k1(k)
 	default:
-		return parseP256(k)
+		return parseNIST(k)
 	}
 }
 
@@ -116,26 +118,38 @@ func parseX25519(k JWK) (*key, error) {
 	return out, nil
 }
 
-// uncompressedPoint returns the SEC 1 uncompressed encoding (0x04 || x || y) of an EC JWK's
-// 32-byte coordinates.
-func uncompressedPoint(k JWK) ([]byte, error) {
-	x, err := decodeB64("x", k.X, 32)
+// uncompressedPoint returns the SEC 1 uncompressed encoding (0x04 || x || y) of an EC JWK
+// whose coordinates are n bytes each (RFC 7518 §6.2.1.2: exactly the size of the field).
+func uncompressedPoint(k JWK, n int) ([]byte, error) {
+	x, err := decodeB64("x", k.X, n)
 	if err != nil {
 		return nil, err
 	}
-	y, err := decodeB64("y", k.Y, 32)
+	y, err := decodeB64("y", k.Y, n)
 	if err != nil {
 		return nil, err
 	}
-	raw := make([]byte, 65)
+	raw := make([]byte, 1+2*n)
 	raw[0] = 4
 	copy(raw[1:], x)
-	copy(raw[33:], y)
+	copy(raw[1+n:], y)
 	return raw, nil
 }
 
+// nistCurves are the NIST curves, with the size in bytes of a coordinate (and of a private
+// scalar) and the hash their JWS algorithm uses.
+var nistCurves = map[Curve]struct {
+	curve elliptic.Curve
+	size  int
+	hash  func() hash.Hash
+}{
+	P256: {elliptic.P256(), 32, sha256.New},
+	P384: {elliptic.P384(), 48, sha512.New384},
+	P521: {elliptic.P521(), 66, sha512.New},
+}
+
 func parseSecp256k1(k JWK) (*key, error) {
-	raw, err := uncompressedPoint(k)
+	raw, err := uncompressedPoint(k, 32)
 	if err != nil {
 		return nil, err
 	}
@@ -163,31 +177,32 @@ func parseSecp256k1(k JWK) (*key, error) {
 	return out, nil
 }
 
-func parseP256(k JWK) (*key, error) {
-	raw, err := uncompressedPoint(k)
+func parseNIST(k JWK) (*key, error) {
+	nc := nistCurves[k.Curve]
+	raw, err := uncompressedPoint(k, nc.size)
 	if err != nil {
 		return nil, err
 	}
-	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), raw)
+	pub, err := ecdsa.ParseUncompressedPublicKey(nc.curve, raw)
 	if err != nil {
-		return nil, keyErr("x", "point is not on P-256")
+		return nil, keyErr("x", "point is not on "+string(k.Curve))
 	}
-	out := &key{curve: P256, p256Pub: pub}
+	out := &key{curve: k.Curve, ecPub: pub}
 	if k.D == "" {
 		return out, nil
 	}
-	d, err := decodeB64("d", k.D, 32)
+	d, err := decodeB64("d", k.D, nc.size)
 	if err != nil {
 		return nil, err
 	}
-	priv, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), d)
+	priv, err := ecdsa.ParseRawPrivateKey(nc.curve, d)
 	if err != nil {
 		return nil, keyErr("d", "scalar is zero or not below the group order")
 	}
 	if !priv.PublicKey.Equal(pub) {
 		return nil, keyErr("d", "does not match x and y")
 	}
-	out.p256Priv = priv
+	out.ecPriv = priv
 	return out, nil
 }
 
@@ -207,22 +222,24 @@ func (k *key) sign(data []byte) ([]byte, error) {
 		// SignCompact is RFC 6979 deterministic and canonical (low-S); drop the recovery byte.
 		sig := becdsa.SignCompact(k.k1Priv, h[:], true)
 		return sig[1:], nil
-	case P256:
-		if k.p256Priv == nil {
+	case P256, P384, P521:
+		if k.ecPriv == nil {
 			return nil, ErrPrivateKeyExpected
 		}
-		h := sha256.Sum256(data)
-		r, s, err := ecdsa.Sign(rand.Reader, k.p256Priv, h[:])
+		nc := nistCurves[k.curve]
+		h := nc.hash()
+		h.Write(data)
+		r, s, err := ecdsa.Sign(rand.Reader, k.ecPriv, h.Sum(nil))
 		if err != nil {
 			return nil, fmt.Errorf("jose: sign: %w", err)
 		}
 		// Emit the low-S form, as for ES256K, so the SDK's own tokens have one signature.
-		if n := elliptic.P256().Params().N; s.Cmp(new(big.Int).Rsh(n, 1)) > 0 {
+		if n := nc.curve.Params().N; s.Cmp(new(big.Int).Rsh(n, 1)) > 0 {
 			s.Sub(n, s)
 		}
-		out := make([]byte, 64)
-		r.FillBytes(out[:32])
-		s.FillBytes(out[32:])
+		out := make([]byte, 2*nc.size)
+		r.FillBytes(out[:nc.size])
+		s.FillBytes(out[nc.size:])
 		return out, nil
 	}
 	return nil, fmt.Errorf("%w: %s keys do not sign", ErrUnsupportedAlgorithm, k.curve)
@@ -257,14 +274,16 @@ func (k *key) verify(data, sig []byte) error {
 			return ErrInvalidSignature
 		}
 		return nil
-	case P256:
-		if len(sig) != 64 {
+	case P256, P384, P521:
+		nc := nistCurves[k.curve]
+		if len(sig) != 2*nc.size {
 			return ErrInvalidSignature
 		}
-		h := sha256.Sum256(data)
-		r := new(big.Int).SetBytes(sig[:32])
-		s := new(big.Int).SetBytes(sig[32:])
-		if !ecdsa.Verify(k.p256Pub, h[:], r, s) {
+		h := nc.hash()
+		h.Write(data)
+		r := new(big.Int).SetBytes(sig[:nc.size])
+		s := new(big.Int).SetBytes(sig[nc.size:])
+		if !ecdsa.Verify(k.ecPub, h.Sum(nil), r, s) {
 			return ErrInvalidSignature
 		}
 		return nil
@@ -357,8 +376,9 @@ func generate(c Curve) (JWK, error) {
 		raw := priv.PubKey().SerializeUncompressed()
 		d := priv.Key.Bytes()
 		return JWK{KeyType: KeyTypeEC, Curve: Secp256k1, X: b64.EncodeToString(raw[1:33]), Y: b64.EncodeToString(raw[33:]), D: b64.EncodeToString(d[:])}, nil
-	case P256:
-		priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case P256, P384, P521:
+		nc := nistCurves[c]
+		priv, err := ecdsa.GenerateKey(nc.curve, rand.Reader)
 		if err != nil {
 			return JWK{}, err
 		}
@@ -370,19 +390,26 @@ func generate(c Curve) (JWK, error) {
 		if err != nil {
 			return JWK{}, err
 		}
-		return JWK{KeyType: KeyTypeEC, Curve: P256, X: b64.EncodeToString(raw[1:33]), Y: b64.EncodeToString(raw[33:]), D: b64.EncodeToString(d)}, nil
+		return JWK{KeyType: KeyTypeEC, Curve: c, X: b64.EncodeToString(raw[1 : 1+nc.size]), Y: b64.EncodeToString(raw[1+nc.size:]), D: b64.EncodeToString(d)}, nil
 	}
 	return JWK{}, &KeyError{Field: "crv", Reason: fmt.Sprintf("%q", c), Err: ErrUnsupportedKey}
 }
 
 // PublicJWK builds the public JWK of a raw public key on curve c: 32 bytes for Ed25519 and
-// X25519, a 33-byte compressed or 65-byte uncompressed SEC1 point for secp256k1 and P-256.
-// The point is checked to lie on the curve.
+// X25519, a compressed or uncompressed SEC 1 point for secp256k1, P-256, P-384 and P-521
+// (33 or 65, 33 or 65, 49 or 97, 67 or 133 bytes). An EC point is checked to lie on the
+// curve. An Ed25519 key is checked to be canonically encoded (y below the field prime) and
+// not the identity point; whether its 32 bytes name a point of the curve — a square root,
+// which would triple the cost of reading a did:key — is checked by crypto/ed25519 when a
+// signature is verified with it: a key that is no point verifies no signature.
 func PublicJWK(c Curve, raw []byte) (JWK, error) {
 	switch c {
 	case Ed25519:
 		if len(raw) != ed25519.PublicKeySize {
 			return JWK{}, keyErr("x", fmt.Sprintf("Ed25519 public key is %d bytes, want 32", len(raw)))
+		}
+		if _, err := edwardsY(raw); err != nil {
+			return JWK{}, err
 		}
 		return JWK{KeyType: KeyTypeOKP, Curve: Ed25519, X: b64.EncodeToString(raw)}, nil
 	case X25519:
@@ -397,18 +424,19 @@ func PublicJWK(c Curve, raw []byte) (JWK, error) {
 		}
 		u := pub.SerializeUncompressed()
 		return JWK{KeyType: KeyTypeEC, Curve: Secp256k1, X: b64.EncodeToString(u[1:33]), Y: b64.EncodeToString(u[33:])}, nil
-	case P256:
-		u, err := p256Uncompressed(raw)
+	case P256, P384, P521:
+		u, err := nistUncompressed(c, raw)
 		if err != nil {
 			return JWK{}, err
 		}
-		return JWK{KeyType: KeyTypeEC, Curve: P256, X: b64.EncodeToString(u[1:33]), Y: b64.EncodeToString(u[33:])}, nil
+		n := nistCurves[c].size
+		return JWK{KeyType: KeyTypeEC, Curve: c, X: b64.EncodeToString(u[1 : 1+n]), Y: b64.EncodeToString(u[1+n:])}, nil
 	}
 	return JWK{}, &KeyError{Field: "crv", Reason: fmt.Sprintf("%q", c), Err: ErrUnsupportedKey}
 }
 
-// PublicKeyBytes returns the raw public key: 32 bytes for Ed25519 and X25519, the 33-byte
-// compressed SEC1 point for secp256k1 and P-256.
+// PublicKeyBytes returns the raw public key: 32 bytes for Ed25519 and X25519, the compressed
+// SEC 1 point for secp256k1 and P-256 (33 bytes), P-384 (49 bytes) and P-521 (67 bytes).
 func (k JWK) PublicKeyBytes() ([]byte, error) {
 	pk, err := parseKey(k.Public())
 	if err != nil {
@@ -422,51 +450,40 @@ func (k JWK) PublicKeyBytes() ([]byte, error) {
 	case Secp256k1:
 		return pk.k1Pub.SerializeCompressed(), nil
 	default:
-		u, err := pk.p256Pub.Bytes()
+		u, err := pk.ecPub.Bytes()
 		if err != nil {
 			return nil, keyErr("x", err.Error())
 		}
-		out := make([]byte, 33)
-		out[0] = 2 | u[64]&1
-		copy(out[1:], u[1:33])
+		n := nistCurves[pk.curve].size
+		out := make([]byte, 1+n)
+		out[0] = 2 | u[len(u)-1]&1
+		copy(out[1:], u[1:1+n])
 		return out, nil
 	}
 }
 
-// p256Uncompressed returns the 65-byte uncompressed form of a P-256 point given compressed
-// or uncompressed, validating it.
-func p256Uncompressed(raw []byte) ([]byte, error) {
+// nistUncompressed returns the uncompressed SEC 1 form of a point on NIST curve c given
+// compressed or uncompressed, validating it.
+func nistUncompressed(c Curve, raw []byte) ([]byte, error) {
+	nc := nistCurves[c]
 	var u []byte
 	switch {
-	case len(raw) == 65 && raw[0] == 4:
+	case len(raw) == 1+2*nc.size && raw[0] == 4:
 		u = raw
-	case len(raw) == 33 && (raw[0] == 2 || raw[0] == 3):
-		params := elliptic.P256().Params()
-		p := params.P
-		x := new(big.Int).SetBytes(raw[1:])
-		if x.Cmp(p) >= 0 {
-			return nil, keyErr("x", "P-256 x coordinate out of range")
+	case len(raw) == 1+nc.size && (raw[0] == 2 || raw[0] == 3):
+		x, y := elliptic.UnmarshalCompressed(nc.curve, raw)
+		if x == nil {
+			return nil, keyErr("x", "point is not on "+string(c))
 		}
-		// y² = x³ - 3x + b (mod p); p ≡ 3 (mod 4) so y = (y²)^((p+1)/4).
-		y2 := new(big.Int).Exp(x, big.NewInt(3), p)
-		y2.Sub(y2, new(big.Int).Mul(x, big.NewInt(3)))
-		y2.Add(y2, params.B)
-		y2.Mod(y2, p)
-		e := new(big.Int).Add(p, big.NewInt(1))
-		e.Rsh(e, 2)
-		y := new(big.Int).Exp(y2, e, p)
-		if y.Bit(0) != uint(raw[0]&1) {
-			y.Sub(p, y)
-		}
-		u = make([]byte, 65)
+		u = make([]byte, 1+2*nc.size)
 		u[0] = 4
-		x.FillBytes(u[1:33])
-		y.FillBytes(u[33:])
+		x.FillBytes(u[1 : 1+nc.size])
+		y.FillBytes(u[1+nc.size:])
 	default:
-		return nil, keyErr("x", fmt.Sprintf("P-256 point of %d bytes is neither compressed nor uncompressed", len(raw)))
+		return nil, keyErr("x", fmt.Sprintf("%s point of %d bytes is neither compressed nor uncompressed", c, len(raw)))
 	}
-	if _, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), u); err != nil {
-		return nil, keyErr("x", "point is not on P-256")
+	if _, err := ecdsa.ParseUncompressedPublicKey(nc.curve, u); err != nil {
+		return nil, keyErr("x", "point is not on "+string(c))
 	}
 	return u, nil
 }

@@ -13,8 +13,8 @@ var (
 	ErrInvalidKey = errors.New("jose: invalid key")
 	// ErrUnsupportedKey reports a well-formed key of a type this package does not handle.
 	ErrUnsupportedKey = errors.New("jose: unsupported key type")
-	// ErrUnsupportedAlgorithm reports an algorithm that is not EdDSA, Ed25519, ES256K or
-	// ES256, including "none" and every HMAC algorithm.
+	// ErrUnsupportedAlgorithm reports an algorithm that is not EdDSA, Ed25519, ES256K, ES256,
+	// ES384 or ES512, including "none" and every HMAC and RSA algorithm.
 	ErrUnsupportedAlgorithm = errors.New("jose: unsupported algorithm")
 	// ErrAlgorithmMismatch reports an algorithm that does not fit the key it is used with.
 	ErrAlgorithmMismatch = errors.New("jose: algorithm does not match key")
@@ -41,6 +41,9 @@ var (
 	// case folding ("kid" and "KID", "Kid" or "\u212Aid" with the Kelvin sign). Readers
 	// differ on which one counts, so such an object is refused (RFC 7515 §5.2 allows it).
 	ErrDuplicateMember = errors.New("jose: duplicate member")
+	// ErrInvalidOption is wrapped by the *OptionError of an option whose value cannot be
+	// used.
+	ErrInvalidOption = errors.New("jose: invalid option")
 	// ErrHighS reports an ES256K signature whose S is in the upper half of the group order:
 	// the malleable twin of a low-S signature, refused as Bitcoin refuses it.
 	ErrHighS = errors.New("jose: high-S signature")
@@ -126,3 +129,19 @@ func jsonErr(object string, err error, sentinel error) error {
 	}
 	return &TokenError{Part: object, Reason: err.Error(), Err: sentinel}
 }
+
+// OptionError reports an option whose value cannot be used (a nil clock, a negative leeway,
+// a reserved header name, ...), found when the call that takes it starts; nothing is done.
+// It matches ErrInvalidOption.
+type OptionError struct {
+	Option string // the option, e.g. "WithLeeway"
+	Value  any    // the rejected value
+	Reason string
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("%v: %s(%v): %s", ErrInvalidOption, e.Option, e.Value, e.Reason)
+}
+
+// Unwrap returns ErrInvalidOption.
+func (e *OptionError) Unwrap() error { return ErrInvalidOption }

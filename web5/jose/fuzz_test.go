@@ -59,6 +59,8 @@ func FuzzParseJWK(f *testing.F) {
 	f.Add([]byte(`{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`))
 	f.Add([]byte(`{"kty":"EC","crv":"secp256k1","x":"npaD6WyM4AZIxwPmieND_gdnYuROitnyDfskXwpv-J0","y":"y5_uOFRRNOCWAJPD-Ly1ENJd908lWJ0-0KGnTwxWzNM"}`))
 	f.Add([]byte(`{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA","d":"AAAA"}`))
+	f.Add([]byte(`{"kty":"EC","crv":"P-384","x":"lInTxl8fjLKp_UCrxI0WDklahi-7-_6JbtiHjiRvMvhedhKVdHBfi2HCY8t_QJyc","y":"y6N1IC-2mXxHreETBW7K3mBcw0qGr3CWHCs-yl09yCQRLcyfGv7XhqAngHOu51Zv"}`))
+	f.Add([]byte(`{"kty":"EC","crv":"P-521","x":"ASUHPMyichQ0QbHZ9ofNx_l4y7luncn5feKLo3OpJ2nSbZoC7mffolj5uy7s6KSKXFmnNWxGJ42IOrjZ47qqwqyS","y":"AW9ziIC4ZQQVSNmLlp59yYKrjRY0_VqO-GOIYQ9tYpPraBKUloEId6cI_vynCzlZWZtWpgOM3HPhYEgawQ703RjC"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		k, err := ParseJWK(data)
 		if err != nil {

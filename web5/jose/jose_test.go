@@ -54,7 +54,7 @@ func newKM(t *testing.T, c Curve) (*MemoryKeyManager, string) {
 
 func TestKeyManagerRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	for _, c := range []Curve{Ed25519, Secp256k1, P256} {
+	for _, c := range []Curve{Ed25519, Secp256k1, P256, P384, P521} {
 		t.Run(string(c), func(t *testing.T) {
 			km, id := newKM(t, c)
 			pub, err := km.PublicKey(ctx, id)
@@ -183,7 +183,7 @@ func TestJWKValidation(t *testing.T) {
 
 func TestPublicKeyBytesRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	for _, c := range []Curve{Ed25519, Secp256k1, P256, X25519} {
+	for _, c := range []Curve{Ed25519, Secp256k1, P256, P384, P521, X25519} {
 		km, id := newKM(t, c)
 		pub, _ := km.PublicKey(ctx, id)
 		raw, err := pub.PublicKeyBytes()
@@ -197,8 +197,17 @@ func TestPublicKeyBytesRoundTrip(t *testing.T) {
 		if back.X != pub.X || back.Y != pub.Y {
 			t.Fatalf("%s: round trip changed the key", c)
 		}
-		if (c == Secp256k1 || c == P256) && len(raw) != 33 {
-			t.Fatalf("%s: %d bytes, want compressed", c, len(raw))
+		want := map[Curve]int{Secp256k1: 33, P256: 33, P384: 49, P521: 67}[c]
+		if want != 0 && len(raw) != want {
+			t.Fatalf("%s: %d bytes, want %d (compressed)", c, len(raw), want)
+		}
+		// The uncompressed form reads back to the same key too.
+		if want != 0 {
+			x, _ := b64.DecodeString(pub.X)
+			y, _ := b64.DecodeString(pub.Y)
+			if back, err := PublicJWK(c, append(append([]byte{4}, x...), y...)); err != nil || back.X != pub.X || back.Y != pub.Y {
+				t.Fatalf("%s: uncompressed point: %v", c, err)
+			}
 		}
 	}
 	if _, err := PublicJWK(P256, append([]byte{2}, bytes.Repeat([]byte{0xff}, 32)...)); err == nil {
@@ -390,20 +399,26 @@ func TestJWTClaims(t *testing.T) {
 		opts []ValidateOption
 		want error
 	}{
-		"expired":             {[]ValidateOption{at(2 * time.Hour), WithAudience("a")}, ErrTokenExpired},
-		"expired within skew": {[]ValidateOption{at(time.Hour + 30*time.Second), WithAudience("a"), WithLeeway(0)}, ErrTokenExpired},
-		"not yet valid":       {[]ValidateOption{at(-2 * time.Hour), WithAudience("a")}, ErrTokenNotYetValid},
-		"issued in future":    {[]ValidateOption{at(-30 * time.Minute), WithAudience("a"), WithLeeway(0)}, ErrTokenIssuedInFuture},
-		"wrong audience":      {[]ValidateOption{WithClock(clock), WithAudience("c")}, ErrInvalidClaim},
-		"audience not named":  {[]ValidateOption{WithClock(clock)}, ErrInvalidClaim},
-		"wrong issuer":        {[]ValidateOption{WithClock(clock), WithAudience("a"), WithIssuer("did:example:x")}, ErrInvalidClaim},
-		"wrong subject":       {[]ValidateOption{WithClock(clock), WithAudience("a"), WithSubject("did:example:x")}, ErrInvalidClaim},
-		"missing nonce-like":  {[]ValidateOption{WithClock(clock), WithAudience("a"), WithRequired("nbf", "aud", "sub", "iss", "bogus")}, ErrInvalidClaim},
+		"expired":               {[]ValidateOption{at(2 * time.Hour), WithAudience("a")}, ErrTokenExpired},
+		"expired within skew":   {[]ValidateOption{at(time.Hour + 30*time.Second), WithAudience("a"), WithLeeway(0)}, ErrTokenExpired},
+		"not yet valid":         {[]ValidateOption{at(-2 * time.Hour), WithAudience("a")}, ErrTokenNotYetValid},
+		"issued in future":      {[]ValidateOption{at(-30 * time.Minute), WithAudience("a"), WithLeeway(0)}, ErrTokenIssuedInFuture},
+		"wrong audience":        {[]ValidateOption{WithClock(clock), WithAudience("c")}, ErrInvalidClaim},
+		"audience not named":    {[]ValidateOption{WithClock(clock)}, ErrInvalidClaim},
+		"wrong issuer":          {[]ValidateOption{WithClock(clock), WithAudience("a"), WithIssuer("did:example:x")}, ErrInvalidClaim},
+		"wrong subject":         {[]ValidateOption{WithClock(clock), WithAudience("a"), WithSubject("did:example:x")}, ErrInvalidClaim},
+		"unregistered required": {[]ValidateOption{WithClock(clock), WithAudience("a"), WithRequired("bogus")}, ErrInvalidOption},
+		"nil clock":             {[]ValidateOption{WithClock(nil)}, ErrInvalidOption},
+		"negative leeway":       {[]ValidateOption{WithClock(clock), WithLeeway(-time.Second)}, ErrInvalidOption},
+		"nil option":            {[]ValidateOption{nil}, ErrInvalidOption},
 	}
 	for name, b := range bad {
 		if err := jwt.Claims.Validate(b.opts...); !errors.Is(err, b.want) {
 			t.Errorf("%s: got %v, want %v", name, err, b.want)
 		}
+	}
+	if err := (&Claims{Issuer: "x"}).Validate(WithRequired("iss", "exp")); !errors.Is(err, ErrInvalidClaim) {
+		t.Errorf("missing required claim: %v", err)
 	}
 	// Within the default one-minute leeway an expired token still passes.
 	if err := jwt.Claims.Validate(at(time.Hour+30*time.Second), WithAudience("a")); err != nil {
@@ -439,5 +454,46 @@ func TestJWTClaimTypes(t *testing.T) {
 	b, _ := json.Marshal(j.Claims)
 	if !bytes.Contains(b, []byte(`"aud":"solo"`)) {
 		t.Fatalf("single audience not a string: %s", b)
+	}
+}
+
+// Private keys published with the did:key test vectors (w3c-ccg/did-method-key,
+// test-vectors/nist-curves.json; see web5/did/didkey/testdata/did-method-key/README.md):
+// they parse, sign with ES384 and ES512, verify, and have the RFC 7638 thumbprint computed
+// independently from the canonical JSON of the public members.
+func TestNISTVectorKeys(t *testing.T) {
+	ctx := context.Background()
+	for _, k := range []JWK{
+		{KeyType: "EC", Curve: P384, X: "lInTxl8fjLKp_UCrxI0WDklahi-7-_6JbtiHjiRvMvhedhKVdHBfi2HCY8t_QJyc", Y: "y6N1IC-2mXxHreETBW7K3mBcw0qGr3CWHCs-yl09yCQRLcyfGv7XhqAngHOu51Zv", D: "hAyGZNj9031guBCdpAOaZkO-E5m-LKLYnMIq0-msrp8JLctseaOeNTHmP3uKVWwX"},
+		{KeyType: "EC", Curve: P521, X: "ASUHPMyichQ0QbHZ9ofNx_l4y7luncn5feKLo3OpJ2nSbZoC7mffolj5uy7s6KSKXFmnNWxGJ42IOrjZ47qqwqyS", Y: "AW9ziIC4ZQQVSNmLlp59yYKrjRY0_VqO-GOIYQ9tYpPraBKUloEId6cI_vynCzlZWZtWpgOM3HPhYEgawQ703RjC", D: "AHwRaNaGs0jkj_pT6PK2aHep7dJK-yxyoL2bIfVRAceq1baxoiFDo3W14c8E2YZn1k5S53r4a11flhQdaB5guJ_X"},
+	} {
+		t.Run(string(k.Curve), func(t *testing.T) {
+			if err := k.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			s, err := NewSigner(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[Curve]string{P384: AlgES384, P521: AlgES512}[k.Curve]; s.Algorithm() != want {
+				t.Fatalf("algorithm %s, want %s", s.Algorithm(), want)
+			}
+			tok, err := SignJWS(ctx, s, []byte("payload"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			j, err := ParseJWS(tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := j.Verify(k.Public()); err != nil {
+				t.Fatal(err)
+			}
+			canonical, _ := json.Marshal(map[string]string{"crv": string(k.Curve), "kty": "EC", "x": k.X, "y": k.Y})
+			sum := sha256.Sum256(canonical)
+			if tp, err := k.Thumbprint(); err != nil || tp != b64.EncodeToString(sum[:]) {
+				t.Fatalf("thumbprint %s %v", tp, err)
+			}
+		})
 	}
 }

@@ -15,7 +15,7 @@ import (
 // Key types (the kty member).
 const (
 	KeyTypeOKP = "OKP" // octet key pair: Ed25519, X25519
-	KeyTypeEC  = "EC"  // elliptic curve: secp256k1, P-256
+	KeyTypeEC  = "EC"  // elliptic curve: secp256k1, P-256, P-384, P-521
 )
 
 // Curve names a supported curve (the crv member of a JWK).
@@ -26,6 +26,8 @@ const (
 	Ed25519   Curve = "Ed25519"
 	Secp256k1 Curve = "secp256k1"
 	P256      Curve = "P-256"
+	P384      Curve = "P-384"
+	P521      Curve = "P-521"
 	X25519    Curve = "X25519"
 )
 
@@ -40,6 +42,10 @@ const (
 	AlgES256K = "ES256K"
 	// AlgES256 is ECDSA over P-256 with SHA-256 (RFC 7518).
 	AlgES256 = "ES256"
+	// AlgES384 is ECDSA over P-384 with SHA-384 (RFC 7518).
+	AlgES384 = "ES384"
+	// AlgES512 is ECDSA over P-521 with SHA-512 (RFC 7518).
+	AlgES512 = "ES512"
 )
 
 // b64 is the unpadded base64url encoding JOSE uses everywhere. Strict mode rejects
@@ -239,6 +245,10 @@ func AlgorithmFor(c Curve) string {
 		return AlgES256K
 	case P256:
 		return AlgES256
+	case P384:
+		return AlgES384
+	case P521:
+		return AlgES512
 	}
 	return ""
 }
@@ -248,7 +258,7 @@ func AlgorithmFor(c Curve) string {
 // key type, and honours the key's own alg, use and key_ops members.
 func checkAlgorithm(k JWK, alg string) error {
 	switch alg {
-	case AlgEdDSA, AlgEd25519, AlgES256K, AlgES256:
+	case AlgEdDSA, AlgEd25519, AlgES256K, AlgES256, AlgES384, AlgES512:
 	case "":
 		return &TokenError{Part: "alg", Reason: "missing", Err: ErrUnsupportedAlgorithm}
 	default:
@@ -262,6 +272,10 @@ func checkAlgorithm(k JWK, alg string) error {
 		want = Secp256k1
 	case AlgES256:
 		want = P256
+	case AlgES384:
+		want = P384
+	case AlgES512:
+		want = P521
 	}
 	if k.Curve != want {
 		return &TokenError{Part: "alg", Reason: fmt.Sprintf("%s cannot be used with a %s key", alg, k.Curve), Err: ErrAlgorithmMismatch}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unsafe"
@@ -37,15 +38,30 @@ type JWS struct {
 	header       []byte // the decoded protected header; Header's strings share it, so it is never handed out
 }
 
-// RawHeader returns a copy of the decoded protected header JSON.
-func (j *JWS) RawHeader() []byte { return append([]byte(nil), j.header...) }
+// RawHeader returns a copy of the decoded protected header JSON (nil for a JWS that was not
+// parsed).
+func (j *JWS) RawHeader() []byte {
+	if j == nil {
+		return nil
+	}
+	return append([]byte(nil), j.header...)
+}
 
 // SigningInput returns the bytes the signature covers: BASE64URL(header) "." BASE64URL(payload).
-func (j *JWS) SigningInput() string { return j.signingInput }
+func (j *JWS) SigningInput() string {
+	if j == nil {
+		return ""
+	}
+	return j.signingInput
+}
 
 // Verify checks the signature with public key pub. The header's alg must fit the key
-// (see VerifySignature): "none", HMAC and mismatched algorithms are rejected.
+// (see VerifySignature): "none", HMAC and mismatched algorithms are rejected. A JWS that
+// was not parsed (a zero JWS, a JWT without one) does not verify.
 func (j *JWS) Verify(pub JWK) error {
+	if j == nil || j.signingInput == "" {
+		return malformed("jws", "no token: parse one with ParseJWS")
+	}
 	return VerifySignature(pub, j.Header.Algorithm, view(j.signingInput), j.Signature)
 }
 
@@ -66,9 +82,21 @@ type parseConfig struct {
 }
 
 // WithDetachedPayload supplies the payload of a JWS serialized with a detached payload
-// (header..signature, RFC 7515 appendix F). A token with an embedded payload is then rejected.
+// (header..signature, RFC 7515 appendix F). A token with an embedded payload is then
+// rejected. Defaults to reading the payload from the token.
 func WithDetachedPayload(payload []byte) ParseOption {
 	return func(c *parseConfig) { c.detached = payload; c.hasDet = true }
+}
+
+func parseCfg(opts []ParseOption) (parseConfig, error) {
+	var cfg parseConfig
+	for _, o := range opts {
+		if o == nil {
+			return cfg, &OptionError{Option: "ParseOption", Reason: "nil option"}
+		}
+		o(&cfg)
+	}
+	return cfg, nil
 }
 
 // MaxTokenSize bounds the length of a compact token ParseJWS accepts.
@@ -77,9 +105,9 @@ const MaxTokenSize = 1 << 20
 // ParseJWS parses a compact JWS. It checks the structure (three base64url parts, a JSON
 // object header with an alg) but not the signature.
 func ParseJWS(token string, opts ...ParseOption) (*JWS, error) {
-	var cfg parseConfig
-	for _, o := range opts {
-		o(&cfg)
+	cfg, err := parseCfg(opts)
+	if err != nil {
+		return nil, err
 	}
 	if len(token) > MaxTokenSize {
 		return nil, malformed("token", "too large")
@@ -208,42 +236,74 @@ type signConfig struct {
 	kidSet        bool
 	detached      bool
 	extra         map[string]any
+	extraOrder    []string
 }
 
-// WithType sets the typ header parameter.
+// WithType sets the typ header parameter. Defaults to none for SignJWS and "JWT" for
+// SignJWT.
 func WithType(typ string) SignOption { return func(c *signConfig) { c.typ = typ } }
 
-// WithContentType sets the cty header parameter.
+// WithContentType sets the cty header parameter. Defaults to none.
 func WithContentType(cty string) SignOption { return func(c *signConfig) { c.cty = cty } }
 
-// WithKeyID overrides the kid header parameter (defaults to the signer's KeyID).
+// WithKeyID overrides the kid header parameter. Defaults to the signer's KeyID.
 func WithKeyID(kid string) SignOption {
 	return func(c *signConfig) { c.kid = kid; c.kidSet = true }
 }
 
-// WithDetached produces header..signature, leaving the payload out of the token.
+// WithDetached produces header..signature, leaving the payload out of the token. Defaults
+// to embedding the payload.
 func WithDetached() SignOption { return func(c *signConfig) { c.detached = true } }
 
 // WithHeader adds a header parameter. alg, kid, typ, cty, crit and b64 cannot be set this
-// way, in any letter case, and two parameters may not differ only in case.
+// way, in any letter case (SignJWS refuses them with an *OptionError), and two parameters
+// may not differ only in case (a *DuplicateMemberError). Defaults to no other parameters.
 func WithHeader(name string, value any) SignOption {
 	return func(c *signConfig) {
 		if c.extra == nil {
 			c.extra = make(map[string]any)
 		}
+		if _, seen := c.extra[name]; !seen {
+			c.extraOrder = append(c.extraOrder, name)
+		}
 		c.extra[name] = value
 	}
 }
 
-// SignJWS signs payload with s and returns the compact serialization.
-func SignJWS(ctx context.Context, s Signer, payload []byte, opts ...SignOption) (string, error) {
+// signCfg applies the options and checks the header parameters they add.
+func signCfg(opts []SignOption) (signConfig, error) {
 	var cfg signConfig
 	for _, o := range opts {
+		if o == nil {
+			return cfg, &OptionError{Option: "SignOption", Reason: "nil option"}
+		}
 		o(&cfg)
+	}
+	for i, n := range cfg.extraOrder {
+		for _, r := range [...]string{"alg", "kid", "typ", "cty", "crit", "b64"} {
+			if strings.EqualFold(n, r) {
+				return cfg, &OptionError{Option: "WithHeader", Value: n, Reason: "a parameter the package sets itself"}
+			}
+		}
+		for _, m := range cfg.extraOrder[:i] {
+			if strings.EqualFold(n, m) {
+				// Verifiers refuse such a header: it is not produced.
+				return cfg, &DuplicateMemberError{Object: "header", Name: n, Previous: m}
+			}
+		}
+	}
+	return cfg, nil
+}
+
+// SignJWS signs payload with s and returns the compact serialization.
+func SignJWS(ctx context.Context, s Signer, payload []byte, opts ...SignOption) (string, error) {
+	cfg, err := signCfg(opts)
+	if err != nil {
+		return "", err
 	}
 	alg := s.Algorithm()
 	switch alg {
-	case AlgEdDSA, AlgEd25519, AlgES256K, AlgES256:
+	case AlgEdDSA, AlgEd25519, AlgES256K, AlgES256, AlgES384, AlgES512:
 	default:
 		return "", fmt.Errorf("%w: signer algorithm %q", ErrUnsupportedAlgorithm, alg)
 	}
@@ -282,27 +342,12 @@ func buildHeader(alg, kid string, cfg signConfig) ([]byte, error) {
 		buf.WriteString(`,"cty":`)
 		buf.WriteString(jsonString(cfg.cty))
 	}
-	names := make([]string, 0, len(cfg.extra))
-	for n := range cfg.extra {
-		for _, r := range [...]string{"alg", "kid", "typ", "cty", "crit", "b64"} {
-			if strings.EqualFold(n, r) {
-				return nil, fmt.Errorf("jose: header parameter %q cannot be set with WithHeader", n)
-			}
-		}
-		names = append(names, n)
-	}
+	names := slices.Clone(cfg.extraOrder)
 	sort.Strings(names)
-	for i, n := range names {
-		for _, m := range names[:i] {
-			if strings.EqualFold(n, m) {
-				return nil, &DuplicateMemberError{Object: "header", Name: n, Previous: m}
-			}
-		}
-	}
 	for _, n := range names {
 		v, err := json.Marshal(cfg.extra[n])
 		if err != nil {
-			return nil, fmt.Errorf("jose: header parameter %q: %w", n, err)
+			return nil, &OptionError{Option: "WithHeader", Value: n, Reason: "value does not marshal to JSON: " + err.Error()}
 		}
 		buf.WriteByte(',')
 		buf.WriteString(jsonString(n))

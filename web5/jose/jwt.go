@@ -202,6 +202,9 @@ func ClaimsFromSet(m map[string]any) (Claims, error) {
 // "ISS" filling Claims.Issuer while ClaimSet has no "iss"), so v always agrees with
 // ClaimSet and Claims.
 func (t *JWT) DecodeClaims(v any) error {
+	if t == nil || t.JWS == nil {
+		return malformed("jwt", "no token: parse one with ParseJWT")
+	}
 	if err := fastjson.CheckFieldNames(t.ClaimSet, reflect.TypeOf(v)); err != nil {
 		var fe *fastjson.FieldNameError
 		if errors.As(err, &fe) {
@@ -248,17 +251,18 @@ type validateConfig struct {
 	required []string
 }
 
-// WithClock sets the clock (defaults to time.Now).
+// WithClock sets the clock the times are checked against. Defaults to time.Now.
 func WithClock(now func() time.Time) ValidateOption {
 	return func(c *validateConfig) { c.now = now }
 }
 
-// WithLeeway sets the tolerated clock skew. Defaults to DefaultLeeway.
+// WithLeeway sets the tolerated clock skew; it must not be negative. Defaults to
+// DefaultLeeway.
 func WithLeeway(d time.Duration) ValidateOption { return func(c *validateConfig) { c.leeway = d } }
 
-// WithAudience requires aud to contain audience. Defaults to no audience check, but a token
-// that names an audience is then rejected: a token meant for someone is not accepted by a
-// verifier that does not say who it is.
+// WithAudience requires aud to contain audience. A token that names an audience is rejected
+// when no audience is given: a token meant for someone is not accepted by a verifier that
+// does not say who it is. Defaults to no audience.
 func WithAudience(audience string) ValidateOption {
 	return func(c *validateConfig) { c.aud = audience }
 }
@@ -270,17 +274,41 @@ func WithIssuer(issuer string) ValidateOption { return func(c *validateConfig) {
 func WithSubject(subject string) ValidateOption { return func(c *validateConfig) { c.sub = subject } }
 
 // WithRequired requires the named registered claims ("exp", "iat", "nbf", "iss", "sub",
-// "aud", "jti") to be present. Defaults to none.
+// "aud", "jti") to be present; another name is an *OptionError. Defaults to none.
 func WithRequired(names ...string) ValidateOption {
 	return func(c *validateConfig) { c.required = append(c.required, names...) }
+}
+
+func validateCfg(opts []ValidateOption) (validateConfig, error) {
+	cfg := validateConfig{now: time.Now, leeway: DefaultLeeway}
+	for _, o := range opts {
+		if o == nil {
+			return cfg, &OptionError{Option: "ValidateOption", Reason: "nil option"}
+		}
+		o(&cfg)
+	}
+	switch {
+	case cfg.now == nil:
+		return cfg, &OptionError{Option: "WithClock", Reason: "nil clock"}
+	case cfg.leeway < 0:
+		return cfg, &OptionError{Option: "WithLeeway", Value: cfg.leeway, Reason: "negative"}
+	}
+	for _, name := range cfg.required {
+		switch name {
+		case "iss", "sub", "aud", "exp", "nbf", "iat", "jti":
+		default:
+			return cfg, &OptionError{Option: "WithRequired", Value: name, Reason: "not a registered claim"}
+		}
+	}
+	return cfg, nil
 }
 
 // Validate checks the claims: exp is not past, nbf and iat are not in the future (each with
 // the leeway), and aud, iss and sub match what the options ask for.
 func (c *Claims) Validate(opts ...ValidateOption) error {
-	cfg := validateConfig{now: time.Now, leeway: DefaultLeeway}
-	for _, o := range opts {
-		o(&cfg)
+	cfg, err := validateCfg(opts)
+	if err != nil {
+		return err
 	}
 	now := cfg.now()
 	for _, name := range cfg.required {

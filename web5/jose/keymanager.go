@@ -17,8 +17,9 @@ type KeyManager interface {
 	GenerateKey(ctx context.Context, c Curve) (keyID string, err error)
 	// PublicKey returns the public JWK of a key.
 	PublicKey(ctx context.Context, keyID string) (JWK, error)
-	// Sign signs data with a key: EdDSA for Ed25519, ES256K (low-S) for secp256k1, ES256 for
-	// P-256. ECDSA signatures are 64-byte R||S.
+	// Sign signs data with a key: EdDSA for Ed25519, ES256K (low-S) for secp256k1, ES256,
+	// ES384 and ES512 for P-256, P-384 and P-521. ECDSA signatures are R||S: 64 bytes, and
+	// 96 and 132 bytes for P-384 and P-521.
 	Sign(ctx context.Context, keyID string, data []byte) ([]byte, error)
 }
 

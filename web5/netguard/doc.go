@@ -36,4 +36,16 @@
 // guarded, and New refuses it unless [WithAllowPrivateNetworks] says the caller takes the
 // responsibility. The client's CheckRedirect and Jar are kept; its redirect policy runs
 // after the guard's.
+//
+// # Conventions
+//
+// Options: every constructor takes functional options of one shape, `func(*config)`; options
+// never fail on their own — the constructor validates the whole configuration once and returns
+// an *OptionError naming the option. Each option's documentation states its default. Time
+// comes from WithClock(func() time.Time) and logs go to WithLogger(*slog.Logger), silent by
+// default.
+//
+// The package logs nothing and reads no clock: it has neither option. Invalid options are
+// *OptionError values. The zero Client is ready to use: it is the client New returns with no
+// options.
 package netguard

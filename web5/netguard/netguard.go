@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -133,10 +134,25 @@ func WithMaxRedirects(n int) Option { return func(cfg *config) { cfg.maxRedirect
 func WithMaxBodySize(n int64) Option { return func(cfg *config) { cfg.maxBody = n } }
 
 // Client is an HTTP client that refuses non-global destinations (unless allowed), bounds
-// redirects and time, and reads bounded bodies. It is safe for concurrent use.
+// redirects and time, and reads bounded bodies. It is safe for concurrent use. The zero
+// value is ready to use: it is the client New returns with no options.
 type Client struct {
+	once    sync.Once
 	http    *http.Client
 	maxBody int64
+}
+
+// init makes a zero Client the default one.
+func (c *Client) init() {
+	c.once.Do(func() {
+		if c.http == nil {
+			d, err := New()
+			if err != nil {
+				panic("netguard: the defaults are invalid: " + err.Error())
+			}
+			c.http, c.maxBody = d.http, d.maxBody
+		}
+	})
 }
 
 // New returns a client. Invalid options are reported as *OptionError.
@@ -308,7 +324,10 @@ func Check(a netip.Addr) error {
 
 // HTTPClient returns the guarded *http.Client, for callers that stream bodies themselves
 // (they must bound what they read).
-func (c *Client) HTTPClient() *http.Client { return c.http }
+func (c *Client) HTTPClient() *http.Client {
+	c.init()
+	return c.http
+}
 
 // Response is a fetched response with its whole (bounded) body.
 type Response struct {
@@ -338,6 +357,10 @@ func (c *Client) Get(ctx context.Context, rawURL, accept string) (*Response, err
 // is a *SizeError). A refused destination or redirect is an error matching
 // ErrForbiddenAddress or ErrRedirect; a done context yields ctx.Err().
 func (c *Client) Fetch(req *http.Request) (*Response, error) {
+	c.init()
+	if req == nil || req.URL == nil {
+		return nil, fmt.Errorf("%w: no request URL", ErrScheme)
+	}
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 		return nil, fmt.Errorf("%w: %q", ErrScheme, req.URL.Scheme)
 	}

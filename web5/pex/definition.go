@@ -176,6 +176,9 @@ func join(path, k string) string {
 // JSON Schema, and submission requirements that name existing groups with sound counts.
 // It also prepares the paths and filters for evaluation.
 func (d *Definition) Validate() error {
+	if d == nil {
+		return defErr("definition", "nil")
+	}
 	if d.ID == "" {
 		return defErr("id", "missing")
 	}

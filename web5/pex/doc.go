@@ -25,4 +25,16 @@
 // writes the submission for a presentation of them, [CreatePresentation] does both and
 // builds the presentation, and [Evaluate] checks a presentation.
 // None of them verifies signatures: that is package vc's job.
+//
+// # Conventions
+//
+// Options: every constructor takes functional options of one shape, `func(*config)`; options
+// never fail on their own — the constructor validates the whole configuration once and returns
+// an *OptionError naming the option. Each option's documentation states its default. Time
+// comes from WithClock(func() time.Time) and logs go to WithLogger(*slog.Logger), silent by
+// default.
+//
+// The package has no options and no constructors with state: it parses, validates and
+// evaluates; CreatePresentation passes vc.PresentationOption values through. A nil Definition
+// is an invalid one.
 package pex

@@ -216,7 +216,7 @@ func TestCreatePresentation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	r, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	v, _ := vc.NewVerifier(r)
 	got, _, err := v.VerifyPresentation(ctx, vp)
 	if err != nil {

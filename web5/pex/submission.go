@@ -43,6 +43,9 @@ func ParseSubmission(data []byte) (*Submission, error) {
 // and every descriptor (nested ones too) with an id, a format and a valid JSONPath, nested
 // descriptors carrying the id of their parent.
 func (s *Submission) Validate() error {
+	if s == nil {
+		return subErr("submission", "nil")
+	}
 	if s.ID == "" {
 		return subErr("id", "missing")
 	}

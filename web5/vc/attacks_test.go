@@ -94,7 +94,7 @@ func TestAttacks(t *testing.T) {
 	const impostor = "did:example:impostor"
 	impostorDoc := &did.Document{ID: impostor}
 	impostorDoc.AddVerificationMethod(did.VerificationMethod{ID: impostor + "#key", Type: did.TypeJsonWebKey, Controller: alice.String(), PublicKeyJwk: &pub}, did.AssertionMethod, did.Authentication)
-	r, err := did.NewResolver([]did.MethodResolver{didkey.New(), didjwk.New(), docMethod{"example", map[string]*did.Document{impostor: impostorDoc}}})
+	r, err := did.NewResolver(did.WithMethods(didkey.New(), didjwk.New(), docMethod{"example", map[string]*did.Document{impostor: impostorDoc}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func TestAttacks(t *testing.T) {
 
 	// Presentations.
 	cred, _ := New(alice.String(), Subject{"id": mallory.String()}, ValidFrom(t0.Add(-time.Hour)))
-	credTok, _ := cred.Sign(ctx, alice, WithSigningClock(at(t0)))
+	credTok, _ := cred.Sign(ctx, alice, WithIssuedAt(t0))
 	vp := func(holder string, extra func(m map[string]any)) []byte {
 		m := map[string]any{"iss": holder, "aud": "did:example:verifier", "iat": t0.Unix(), "nonce": "n-1",
 			"vp": map[string]any{"@context": []any{ContextV1}, "type": []any{TypePresentation}, "holder": holder, "verifiableCredential": []any{credTok}}}
@@ -349,7 +349,7 @@ func fetchAttacks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok, _ := c.Sign(ctx, issuer, WithSigningClock(at(t0)))
+		tok, _ := c.Sign(ctx, issuer, WithIssuedAt(t0))
 		return tok
 	}
 	withSchema := func(url string) string {
@@ -357,7 +357,7 @@ func fetchAttacks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok, _ := c.Sign(ctx, issuer, WithSigningClock(at(t0)))
+		tok, _ := c.Sign(ctx, issuer, WithIssuedAt(t0))
 		return tok
 	}
 	statusV := vectorVerifier(t, WithClock(at(t0)), WithStatusCheck(lists))
@@ -400,10 +400,10 @@ func fetchAttacks(t *testing.T) {
 		}
 	})
 	t.Run("invalid fetch options", func(t *testing.T) {
-		if _, err := HTTPStatusLists(netguard.WithTimeout(-1)); !errors.Is(err, ErrInvalidConfig) {
+		if _, err := HTTPStatusLists(netguard.WithTimeout(-1)); !errors.Is(err, ErrInvalidOption) {
 			t.Fatalf("HTTPStatusLists: %v", err)
 		}
-		if _, err := HTTPSchemas(netguard.WithMaxRedirects(-1)); !errors.Is(err, ErrInvalidConfig) {
+		if _, err := HTTPSchemas(netguard.WithMaxRedirects(-1)); !errors.Is(err, ErrInvalidOption) {
 			t.Fatalf("HTTPSchemas: %v", err)
 		}
 	})

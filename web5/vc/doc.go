@@ -44,4 +44,19 @@
 // dialling, after DNS, and on every redirect), bound redirects, time ([DefaultFetchTimeout])
 // and size ([MaxFetchSize]). netguard.WithAllowPrivateNetworks lifts the address check for
 // tests and private deployments.
+//
+// # Conventions
+//
+// Options: every constructor takes functional options of one shape, `func(*config)`; options
+// never fail on their own — the constructor validates the whole configuration once and returns
+// an *OptionError naming the option. Each option's documentation states its default. Time
+// comes from WithClock(func() time.Time) and logs go to WithLogger(*slog.Logger), silent by
+// default.
+//
+// Each constructor has its own option type, named after what it builds: Option for New (a
+// credential), PresentationOption for NewPresentation, VerifierOption for NewVerifier;
+// SignOption and PresentationCheck are the per-call options of Sign and VerifyPresentation.
+// Only a Verifier reads a clock (WithClock); New and Sign take the time they stamp as a value
+// (ValidFrom, WithIssuedAt), now by default. The package logs nothing. A zero Verifier is not
+// usable: its methods return a *NotConstructedError naming NewVerifier.
 package vc

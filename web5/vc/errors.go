@@ -22,9 +22,52 @@ var (
 	ErrStatus = errors.New("vc: status check failed")
 	// ErrSchema reports a credential that fails its credentialSchema.
 	ErrSchema = errors.New("vc: schema check failed")
-	// ErrInvalidConfig reports an invalid constructor argument or option.
-	ErrInvalidConfig = errors.New("vc: invalid configuration")
+	// ErrInvalidOption is wrapped by the *OptionError of an invalid option or constructor
+	// argument.
+	ErrInvalidOption = errors.New("vc: invalid option")
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Verifier.
+	ErrNotConstructed = errors.New("vc: not constructed")
 )
+
+// OptionError reports an invalid option or constructor argument (Option names it: "WithLeeway",
+// "r"), found before anything is done. It matches ErrInvalidOption, and unwraps to the
+// cause, if any (a netguard.OptionError for HTTPStatusLists and HTTPSchemas).
+type OptionError struct {
+	Option string
+	Value  any // the rejected value
+	Reason string
+	Err    error // the cause, may be nil
+}
+
+func (e *OptionError) Error() string {
+	s := fmt.Sprintf("%v: %s", ErrInvalidOption, e.Option)
+	if e.Value != nil {
+		s += fmt.Sprintf("(%v)", e.Value)
+	}
+	return s + ": " + e.Reason
+}
+
+// Unwrap returns ErrInvalidOption and the cause.
+func (e *OptionError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrInvalidOption}
+	}
+	return []error{ErrInvalidOption, e.Err}
+}
+
+// NotConstructedError is returned by the methods of a zero Verifier: it names the
+// constructor. It matches ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // "vc.Verifier"
+	Constructor string // "vc.NewVerifier"
+}
+
+func (e *NotConstructedError) Error() string {
+	return fmt.Sprintf("%v: a zero %s is not usable: create it with %s", ErrNotConstructed, e.Type, e.Constructor)
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
 
 // ValidationError reports a data-model violation. Field names the property at fault.
 // It matches ErrInvalidCredential.

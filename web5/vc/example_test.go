@@ -20,7 +20,7 @@ func Example() {
 	cred, _ := vc.New(issuer.String(), vc.Subject{"id": alice.String(), "kycLevel": "full"}, vc.WithType("KYCCredential"))
 	token, _ := cred.Sign(ctx, issuer)
 
-	resolver, _ := did.NewResolver([]did.MethodResolver{didkey.New(), didjwk.New()})
+	resolver, _ := did.NewResolver(did.WithMethods(didkey.New(), didjwk.New()))
 	verifier, _ := vc.NewVerifier(resolver)
 	got, err := verifier.Verify(ctx, token)
 	fmt.Println("verified:", err == nil)
@@ -44,7 +44,7 @@ func ExampleVerifier_VerifyPresentation() {
 	pres, _ := vc.NewPresentation(alice.String(), []string{token}, vc.WithPresentationVersion(vc.V2))
 	vp, _ := pres.Sign(ctx, alice, vc.WithAudienceClaim("did:example:shop"), vc.WithNonce("8c2f"))
 
-	resolver, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	resolver, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	verifier, _ := vc.NewVerifier(resolver, vc.WithAudience("did:example:shop"))
 	_, creds, err := verifier.VerifyPresentation(ctx, vp, vc.ExpectNonce("8c2f"))
 	fmt.Println(err == nil, len(creds), creds[0].Version(), creds[0].CredentialSubject[0]["over18"])

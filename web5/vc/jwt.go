@@ -22,16 +22,17 @@ const (
 type SignOption func(*signConfig)
 
 type signConfig struct {
-	now     func() time.Time
+	at      time.Time
 	signer  []did.SignerOption
 	aud     []string
 	nonce   string
 	expires time.Duration
 }
 
-// WithSigningClock sets the clock for iat (and a presentation's exp). Defaults to time.Now.
-func WithSigningClock(now func() time.Time) SignOption {
-	return func(c *signConfig) { c.now = now }
+// WithIssuedAt sets the signing time: the token's iat (and a presentation's nbf, and the
+// start of ExpiresIn). Defaults to the time of the call (time.Now).
+func WithIssuedAt(t time.Time) SignOption {
+	return func(c *signConfig) { c.at = t }
 }
 
 // WithSignerOptions chooses the key of the bearer DID (see did.BearerDID.Signer).
@@ -41,12 +42,21 @@ func WithSignerOptions(opts ...did.SignerOption) SignOption {
 	return func(c *signConfig) { c.signer = append(c.signer, opts...) }
 }
 
-func signCfg(opts []SignOption) signConfig {
-	cfg := signConfig{now: time.Now}
-	for _, o := range opts {
+func signCfg(opts []SignOption) (signConfig, error) {
+	var cfg signConfig
+	for i, o := range opts {
+		if o == nil {
+			return cfg, &OptionError{Option: "SignOption", Value: i, Reason: "nil option"}
+		}
 		o(&cfg)
 	}
-	return cfg
+	if cfg.expires < 0 {
+		return cfg, &OptionError{Option: "ExpiresIn", Value: cfg.expires, Reason: "negative"}
+	}
+	if cfg.at.IsZero() {
+		cfg.at = time.Now()
+	}
+	return cfg, nil
 }
 
 // v1Claims is the payload of a 1.1 VC-JWT.
@@ -60,7 +70,13 @@ type v1Claims struct {
 // vc+jwt (the credential as the payload) for 2.0. The credential's issuer must be the
 // bearer DID.
 func (c *Credential) Sign(ctx context.Context, issuer *did.BearerDID, opts ...SignOption) (string, error) {
-	cfg := signCfg(opts)
+	cfg, err := signCfg(opts)
+	if err != nil {
+		return "", err
+	}
+	if issuer == nil {
+		return "", &OptionError{Option: "issuer", Reason: "nil"}
+	}
 	if err := c.Validate(); err != nil {
 		return "", err
 	}
@@ -83,7 +99,7 @@ func (c *Credential) Sign(ctx context.Context, issuer *did.BearerDID, opts ...Si
 			Issuer:    c.Issuer.ID,
 			ID:        c.ID,
 			NotBefore: jose.NewNumericDate(c.IssuanceDate),
-			IssuedAt:  jose.NewNumericDate(cfg.now()),
+			IssuedAt:  jose.NewNumericDate(cfg.at),
 		},
 		VC: c,
 	}
@@ -211,7 +227,8 @@ const DefaultLeeway = jose.DefaultLeeway
 
 // Verifier verifies secured credentials and presentations: signature (the key resolved
 // from the kid, listed under assertionMethod of the issuer's DID), data model, validity
-// period, and optionally status and schema. Safe for concurrent use.
+// period, and optionally status and schema. Safe for concurrent use. Build one with
+// NewVerifier: the methods of a zero Verifier return a *NotConstructedError.
 type Verifier struct {
 	resolver *did.Resolver
 	now      func() time.Time
@@ -235,11 +252,12 @@ type VerifierOption func(*verifierConfig)
 // WithClock sets the verifier's clock. Defaults to time.Now.
 func WithClock(now func() time.Time) VerifierOption { return func(c *verifierConfig) { c.now = now } }
 
-// WithLeeway sets the tolerated clock skew. Defaults to DefaultLeeway.
+// WithLeeway sets the tolerated clock skew; it must not be negative. Defaults to
+// DefaultLeeway.
 func WithLeeway(d time.Duration) VerifierOption { return func(c *verifierConfig) { c.leeway = d } }
 
-// WithAudience names the verifier for tokens that carry an aud claim. Defaults to none,
-// which rejects tokens addressed to someone.
+// WithAudience names the verifier for tokens that carry an aud claim. A token addressed to
+// someone is rejected by a verifier with no audience. Defaults to none.
 func WithAudience(aud string) VerifierOption { return func(c *verifierConfig) { c.aud = aud } }
 
 // WithStatusCheck makes Verify check credentialStatus entries (BitstringStatusListEntry,
@@ -256,17 +274,24 @@ func WithSchemaCheck(l SchemaLoader) VerifierOption {
 	return func(c *verifierConfig) { c.schemas = l }
 }
 
-// NewVerifier returns a verifier that resolves issuers with r.
+// NewVerifier returns a verifier that resolves issuers with r. A nil r and invalid options
+// are reported as *OptionError.
 func NewVerifier(r *did.Resolver, opts ...VerifierOption) (*Verifier, error) {
 	if r == nil {
-		return nil, fmt.Errorf("%w: nil resolver", ErrInvalidConfig)
+		return nil, &OptionError{Option: "r", Reason: "nil resolver"}
 	}
 	cfg := verifierConfig{now: time.Now, leeway: DefaultLeeway}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return nil, &OptionError{Option: "VerifierOption", Value: i, Reason: "nil option"}
+		}
 		o(&cfg)
 	}
-	if cfg.leeway < 0 {
-		return nil, fmt.Errorf("%w: negative leeway", ErrInvalidConfig)
+	switch {
+	case cfg.now == nil:
+		return nil, &OptionError{Option: "WithClock", Reason: "nil clock"}
+	case cfg.leeway < 0:
+		return nil, &OptionError{Option: "WithLeeway", Value: cfg.leeway, Reason: "negative"}
 	}
 	v := &Verifier{resolver: r, now: cfg.now, leeway: cfg.leeway, aud: cfg.aud, status: cfg.status}
 	if cfg.schemas != nil {
@@ -275,8 +300,16 @@ func NewVerifier(r *did.Resolver, opts ...VerifierOption) (*Verifier, error) {
 	return v, nil
 }
 
+// errVerifierNotConstructed is the error of a zero Verifier.
+var errVerifierNotConstructed = &NotConstructedError{Type: "vc.Verifier", Constructor: "vc.NewVerifier"}
+
+func (v *Verifier) constructed() bool { return v != nil && v.resolver != nil }
+
 // Verify verifies a secured credential and returns it.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Credential, error) {
+	if !v.constructed() {
+		return nil, errVerifierNotConstructed
+	}
 	d, err := decode(token)
 	if err != nil {
 		return nil, err

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Option configures New.
+// Option configures the credential New builds.
 type Option func(*newConfig)
 
 type newConfig struct {
@@ -18,14 +18,13 @@ type newConfig struct {
 	until    time.Time
 	status   []Status
 	schemas  []Schema
-	now      func() time.Time
 }
 
 // WithVersion chooses the data model: V2 makes a 2.0 credential (validFrom/validUntil,
 // secured as vc+jwt). Defaults to V1.
 func WithVersion(v Version) Option { return func(c *newConfig) { c.v2 = v == V2 } }
 
-// WithType adds credential types after VerifiableCredential.
+// WithType adds credential types after VerifiableCredential. Defaults to none.
 func WithType(types ...string) Option {
 	return func(c *newConfig) { c.types = append(c.types, types...) }
 }
@@ -33,7 +32,7 @@ func WithType(types ...string) Option {
 // WithID sets the credential id. Defaults to a random urn:uuid.
 func WithID(id string) Option { return func(c *newConfig) { c.id = id } }
 
-// WithContext adds @context entries after the base context.
+// WithContext adds @context entries after the base context. Defaults to none.
 func WithContext(contexts ...string) Option {
 	return func(c *newConfig) {
 		for _, x := range contexts {
@@ -42,35 +41,37 @@ func WithContext(contexts ...string) Option {
 	}
 }
 
-// ValidFrom sets issuanceDate (1.1) or validFrom (2.0). Defaults to now.
+// ValidFrom sets issuanceDate (1.1) or validFrom (2.0). Defaults to now (time.Now, in UTC,
+// truncated to the second).
 func ValidFrom(t time.Time) Option { return func(c *newConfig) { c.from = t } }
 
 // ValidUntil sets expirationDate (1.1) or validUntil (2.0). Defaults to none.
 func ValidUntil(t time.Time) Option { return func(c *newConfig) { c.until = t } }
 
-// WithStatus adds a credentialStatus entry (see NewStatusEntry).
+// WithStatus adds a credentialStatus entry (see NewStatusEntry). Defaults to none.
 func WithStatus(s Status) Option { return func(c *newConfig) { c.status = append(c.status, s) } }
 
-// WithSchema adds a credentialSchema entry.
+// WithSchema adds a credentialSchema entry. Defaults to none.
 func WithSchema(id, typ string) Option {
 	return func(c *newConfig) { c.schemas = append(c.schemas, Schema{ID: id, Type: typ}) }
 }
 
-// WithNow sets the clock for the default issuance time. Defaults to time.Now.
-func WithNow(now func() time.Time) Option { return func(c *newConfig) { c.now = now } }
-
 // New returns a validated credential issued by issuer (a URI, usually a DID) with one
-// subject whose claims are subject (its "id", if any, names the subject).
+// subject whose claims are subject (its "id", if any, names the subject). Its issuance date
+// is now unless ValidFrom says otherwise: New takes no clock.
 func New(issuer string, subject Subject, opts ...Option) (*Credential, error) {
-	cfg := newConfig{now: time.Now}
-	for _, o := range opts {
+	var cfg newConfig
+	for i, o := range opts {
+		if o == nil {
+			return nil, &OptionError{Option: "Option", Value: i, Reason: "nil option"}
+		}
 		o(&cfg)
 	}
 	if cfg.id == "" {
 		cfg.id = NewUUID()
 	}
 	if cfg.from.IsZero() {
-		cfg.from = cfg.now().UTC().Truncate(time.Second)
+		cfg.from = time.Now().UTC().Truncate(time.Second)
 	}
 	c := &Credential{
 		ID:                cfg.id,

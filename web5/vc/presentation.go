@@ -36,57 +36,68 @@ func (p *Presentation) Version() Version {
 	return V1
 }
 
-// PresentationOption configures NewPresentation.
-type PresentationOption func(*Presentation) error
+// PresentationOption configures the presentation NewPresentation builds.
+type PresentationOption func(*presentationConfig)
+
+type presentationConfig struct {
+	v2    bool
+	types []string
+	props []property
+}
+
+type property struct {
+	name  string
+	value any
+}
 
 // WithPresentationVersion chooses the data model. Defaults to V1.
 func WithPresentationVersion(v Version) PresentationOption {
-	return func(p *Presentation) error {
-		p.Context[0] = ContextV1
-		if v == V2 {
-			p.Context[0] = ContextV2
-		}
-		return nil
-	}
+	return func(c *presentationConfig) { c.v2 = v == V2 }
 }
 
-// WithPresentationType adds types after VerifiablePresentation.
+// WithPresentationType adds types after VerifiablePresentation. Defaults to none.
 func WithPresentationType(types ...string) PresentationOption {
-	return func(p *Presentation) error { p.Type = append(p.Type, types...); return nil }
+	return func(c *presentationConfig) { c.types = append(c.types, types...) }
 }
 
-// WithProperty sets another property, such as "presentation_submission".
+// WithProperty sets another property, such as "presentation_submission"; its value must
+// marshal to JSON (NewPresentation reports an *OptionError otherwise). Defaults to none.
 func WithProperty(name string, value any) PresentationOption {
-	return func(p *Presentation) error {
-		b, err := json.Marshal(value)
-		if err != nil {
-			return err
-		}
-		v, err := fastjson.Unmarshal(b)
-		if err != nil {
-			return err
-		}
-		if p.Extra == nil {
-			p.Extra = map[string]any{}
-		}
-		p.Extra[name] = v
-		return nil
-	}
+	return func(c *presentationConfig) { c.props = append(c.props, property{name, value}) }
 }
 
 // NewPresentation returns a presentation by holder of the given secured credentials.
 func NewPresentation(holder string, credentials []string, opts ...PresentationOption) (*Presentation, error) {
+	var cfg presentationConfig
+	for i, o := range opts {
+		if o == nil {
+			return nil, &OptionError{Option: "PresentationOption", Value: i, Reason: "nil option"}
+		}
+		o(&cfg)
+	}
 	p := &Presentation{
 		Context:              []any{ContextV1},
 		ID:                   NewUUID(),
-		Type:                 []string{TypePresentation},
+		Type:                 append([]string{TypePresentation}, cfg.types...),
 		Holder:               holder,
 		VerifiableCredential: credentials,
 	}
-	for _, o := range opts {
-		if err := o(p); err != nil {
-			return nil, err
+	if cfg.v2 {
+		p.Context[0] = ContextV2
+	}
+	for _, pr := range cfg.props {
+		b, err := json.Marshal(pr.value)
+		if err != nil {
+			return nil, &OptionError{Option: "WithProperty", Value: pr.name, Reason: "value does not marshal to JSON", Err: err}
 		}
+		v, err := fastjson.Unmarshal(b)
+		if err != nil {
+			return nil, &OptionError{Option: "WithProperty", Value: pr.name, Reason: "value is not JSON the package reads", Err: err}
+		}
+		if p.Extra == nil {
+			p.Extra = map[string]any{}
+		}
+		p.Extra[pr.name] = v
 	}
 	raw, err := p.MarshalJSON()
 	if err != nil {
@@ -235,11 +246,13 @@ func containsStr(l []string, s string) bool {
 }
 
 // WithAudienceClaim sets the aud of a signed presentation (the verifier it is meant for).
+// Defaults to none.
 func WithAudienceClaim(aud ...string) SignOption {
 	return func(c *signConfig) { c.aud = append(c.aud, aud...) }
 }
 
-// WithNonce sets the nonce of a signed presentation (the verifier's challenge).
+// WithNonce sets the nonce of a signed presentation (the verifier's challenge). Defaults to
+// none.
 func WithNonce(nonce string) SignOption { return func(c *signConfig) { c.nonce = nonce } }
 
 // ExpiresIn sets a signed presentation's exp to d after signing. Defaults to no exp.
@@ -255,7 +268,13 @@ type presentationClaims struct {
 // authentication): a JWT with the presentation in the vp claim for 1.1, a vp+jwt whose
 // payload is the presentation for 2.0. The holder must be the bearer DID.
 func (p *Presentation) Sign(ctx context.Context, holder *did.BearerDID, opts ...SignOption) (string, error) {
-	cfg := signCfg(opts)
+	cfg, err := signCfg(opts)
+	if err != nil {
+		return "", err
+	}
+	if holder == nil {
+		return "", &OptionError{Option: "holder", Reason: "nil"}
+	}
 	if p.Holder != holder.String() {
 		return "", invalid("holder", "%q is not the signing DID %s", p.Holder, holder)
 	}
@@ -263,7 +282,7 @@ func (p *Presentation) Sign(ctx context.Context, holder *did.BearerDID, opts ...
 	if err != nil {
 		return "", err
 	}
-	now := cfg.now()
+	now := cfg.at
 	claims := jose.Claims{Issuer: holder.String(), Audience: cfg.aud, IssuedAt: jose.NewNumericDate(now), NotBefore: jose.NewNumericDate(now), ID: p.ID}
 	if cfg.expires > 0 {
 		claims.Expiry = jose.NewNumericDate(now.Add(cfg.expires))
@@ -302,7 +321,7 @@ type presentationCheck struct {
 	hasNonce bool
 }
 
-// ExpectNonce requires the presentation's nonce to be n.
+// ExpectNonce requires the presentation's nonce to be n. Defaults to no nonce check.
 func ExpectNonce(n string) PresentationCheck {
 	return func(c *presentationCheck) { c.nonce = n; c.hasNonce = true }
 }
@@ -311,8 +330,14 @@ func ExpectNonce(n string) PresentationCheck {
 // under authentication of the holder's DID, its aud (WithAudience), nonce (ExpectNonce) and
 // validity period — and then every credential in it, which are returned in order.
 func (v *Verifier) VerifyPresentation(ctx context.Context, token string, checks ...PresentationCheck) (*Presentation, []*Credential, error) {
+	if !v.constructed() {
+		return nil, nil, errVerifierNotConstructed
+	}
 	var pc presentationCheck
-	for _, c := range checks {
+	for i, c := range checks {
+		if c == nil {
+			return nil, nil, &OptionError{Option: "PresentationCheck", Value: i, Reason: "nil check"}
+		}
 		c(&pc)
 	}
 	t, err := jose.ParseJWT(token)

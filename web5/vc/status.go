@@ -197,7 +197,7 @@ const MaxFetchSize = 1 << 20
 // on every redirect), follows at most netguard.DefaultMaxRedirects redirects, times out
 // after DefaultFetchTimeout and reads at most MaxFetchSize bytes. opts adjust it
 // (netguard.WithHTTPClient, netguard.WithAllowPrivateNetworks, ...). Invalid options are
-// errors matching ErrInvalidConfig.
+// *OptionError values wrapping the netguard.OptionError.
 func HTTPStatusLists(opts ...netguard.Option) (StatusListFetcher, error) {
 	c, err := fetchClient(opts)
 	if err != nil {
@@ -218,7 +218,12 @@ func HTTPStatusLists(opts ...netguard.Option) (StatusListFetcher, error) {
 func fetchClient(opts []netguard.Option) (*netguard.Client, error) {
 	c, err := netguard.New(append([]netguard.Option{netguard.WithMaxBodySize(MaxFetchSize)}, opts...)...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		oe := &OptionError{Option: "netguard.Option", Reason: err.Error(), Err: err}
+		var ne *netguard.OptionError
+		if errors.As(err, &ne) {
+			oe.Option, oe.Value, oe.Reason = "netguard."+ne.Option, ne.Value, ne.Reason
+		}
+		return nil, oe
 	}
 	return c, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/anya-org/anya-go/web5/did/didjwk"
 	"github.com/anya-org/anya-go/web5/did/didkey"
 	"github.com/anya-org/anya-go/web5/jose"
+	"github.com/anya-org/anya-go/web5/netguard"
 )
 
 var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -42,7 +43,7 @@ func TestSignVerifyBothVersions(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				tok, err := c.Sign(ctx, issuer, WithSigningClock(at(t0)))
+				tok, err := c.Sign(ctx, issuer, WithIssuedAt(t0))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -392,18 +393,74 @@ func TestDataModelRules(t *testing.T) {
 }
 
 func TestNewDefaults(t *testing.T) {
-	c, err := New("did:example:issuer", Subject{"name": "x"}, WithNow(at(t0)), WithContext("https://www.w3.org/2018/credentials/examples/v1"))
+	before := time.Now().UTC().Truncate(time.Second)
+	c, err := New("did:example:issuer", Subject{"name": "x"}, WithContext("https://www.w3.org/2018/credentials/examples/v1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(c.ID, "urn:uuid:") || len(c.ID) != 45 || !c.IssuanceDate.Equal(t0) || c.Version() != V1 || len(c.Context) != 2 {
+	if !strings.HasPrefix(c.ID, "urn:uuid:") || len(c.ID) != 45 || c.IssuanceDate.Before(before) || c.IssuanceDate.After(time.Now()) || c.Version() != V1 || len(c.Context) != 2 {
 		t.Fatalf("%+v", c)
+	}
+	if c, err := New("did:example:issuer", Subject{"name": "x"}, ValidFrom(t0)); err != nil || !c.IssuanceDate.Equal(t0) {
+		t.Fatalf("ValidFrom: %+v %v", c, err)
 	}
 	if _, err := New("not a uri", Subject{}); !errors.Is(err, ErrInvalidCredential) {
 		t.Fatal(err)
 	}
-	if _, err := NewVerifier(nil); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := NewVerifier(nil); !errors.Is(err, ErrInvalidOption) {
 		t.Fatal(err)
+	}
+}
+
+// Invalid options are *OptionError values naming the option, from the call that takes them.
+func TestOptionsValidated(t *testing.T) {
+	r, err := did.NewResolver(did.WithMethods(didkey.New()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	issuer, _ := didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)
+	cred, _ := New(issuer.String(), Subject{"id": "did:example:bob"})
+	for _, c := range []struct {
+		name   string
+		err    func() error
+		option string
+	}{
+		{"nil clock", func() error { _, err := NewVerifier(r, WithClock(nil)); return err }, "WithClock"},
+		{"negative leeway", func() error { _, err := NewVerifier(r, WithLeeway(-time.Second)); return err }, "WithLeeway"},
+		{"nil verifier option", func() error { _, err := NewVerifier(r, nil); return err }, "VerifierOption"},
+		{"nil credential option", func() error { _, err := New(issuer.String(), Subject{}, nil); return err }, "Option"},
+		{"nil sign option", func() error { _, err := cred.Sign(ctx, issuer, nil); return err }, "SignOption"},
+		{"negative ExpiresIn", func() error {
+			p, _ := NewPresentation(issuer.String(), nil)
+			_, err := p.Sign(ctx, issuer, ExpiresIn(-time.Minute))
+			return err
+		}, "ExpiresIn"},
+		{"property that is not JSON", func() error {
+			_, err := NewPresentation(issuer.String(), nil, WithProperty("x", make(chan int)))
+			return err
+		}, "WithProperty"},
+		{"nil presentation check", func() error {
+			v, _ := NewVerifier(r)
+			_, _, err := v.VerifyPresentation(ctx, "x", nil)
+			return err
+		}, "PresentationCheck"},
+		{"invalid fetcher option", func() error { _, err := HTTPStatusLists(netguard.WithTimeout(-1)); return err }, "netguard.WithTimeout"},
+	} {
+		err := c.err()
+		var oe *OptionError
+		if !errors.Is(err, ErrInvalidOption) || !errors.As(err, &oe) || oe.Option != c.option {
+			t.Errorf("%s: %v, want an *OptionError naming %s", c.name, err, c.option)
+		}
+	}
+	// The signing time is the token's iat.
+	tok, err := cred.Sign(ctx, issuer, WithIssuedAt(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _ := jose.ParseJWT(tok)
+	if !j.Claims.IssuedAt.Equal(t0) {
+		t.Fatalf("iat %v, want %v", j.Claims.IssuedAt, t0)
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 
 func vectorVerifier(t testing.TB, opts ...VerifierOption) *Verifier {
 	t.Helper()
-	r, err := did.NewResolver([]did.MethodResolver{didkey.New(), didjwk.New()})
+	r, err := did.NewResolver(did.WithMethods(didkey.New(), didjwk.New()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,4 +19,16 @@
 // serves documents of any other method (did:web, did:example, ...) from memory.
 // [Network.Resolver] and [Network.Verifier] build a resolver and a credential verifier
 // for it. [Method] is the in-memory method resolver on its own.
+//
+// # Conventions
+//
+// Options: every constructor takes functional options of one shape, `func(*config)`; options
+// never fail on their own — the constructor validates the whole configuration once and returns
+// an *OptionError naming the option. Each option's documentation states its default. Time
+// comes from WithClock(func() time.Time) and logs go to WithLogger(*slog.Logger), silent by
+// default.
+//
+// The kit has no options: Network.Verifier passes vc.VerifierOption values through. A zero
+// Method is an empty resolver and a zero Network has no did:dht gateway; NewMethod and
+// NewNetwork build usable ones.
 package web5test

@@ -128,7 +128,8 @@ func Carol(t testing.TB) *did.BearerDID {
 // Network is an in-memory Web5 network for tests: did:key, did:jwk and did:pkh resolve as
 // usual, did:dht goes through an in-process gateway (no sockets), and documents of any
 // other method can be served from memory. Its resolver does not cache, so a test sees
-// every change at once.
+// every change at once. Build one with NewNetwork; a zero Network resolves did:key, did:jwk,
+// did:pkh and served documents, but has no did:dht gateway.
 type Network struct {
 	// Gateway is the in-process did:dht gateway.
 	Gateway *diddht.Gateway
@@ -168,11 +169,20 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // Publish publishes a did:dht bearer DID to the network's gateway, or serves any other
-// DID's document from memory (did:key, did:jwk and did:pkh need nothing).
+// DID's document from memory (did:key, did:jwk and did:pkh need nothing). A zero Network
+// has no gateway: publishing a did:dht to it fails the test.
 func (n *Network) Publish(t testing.TB, b *did.BearerDID) {
 	t.Helper()
+	if b == nil || b.Document == nil {
+		t.Fatal("web5test: Publish of a nil bearer DID")
+		return
+	}
 	switch b.DID.Method {
 	case diddht.Method:
+		if n.DHT == nil {
+			t.Fatal("web5test: a zero Network has no did:dht gateway: create it with web5test.NewNetwork")
+			return
+		}
 		if err := n.DHT.Publish(context.Background(), b); err != nil {
 			t.Fatal(err)
 		}
@@ -183,10 +193,14 @@ func (n *Network) Publish(t testing.TB, b *did.BearerDID) {
 }
 
 // Serve makes the network resolve doc (of any method other than key, jwk, pkh and dht)
-// from memory, replacing an earlier version.
+// from memory, replacing an earlier version. It panics on a document whose id is not a
+// DID (a mistake of the test).
 func (n *Network) Serve(doc *did.Document) {
 	d := did.MustParse(doc.ID)
 	n.mu.Lock()
+	if n.methods == nil {
+		n.methods = map[string]*Method{}
+	}
 	m, ok := n.methods[d.Method]
 	if !ok {
 		m = NewMethod(d.Method)
@@ -199,13 +213,16 @@ func (n *Network) Serve(doc *did.Document) {
 // Resolver returns a resolver for the network (no cache).
 func (n *Network) Resolver(t testing.TB) *did.Resolver {
 	t.Helper()
-	methods := []did.MethodResolver{didkey.New(), didjwk.New(), didpkh.New(), n.DHT}
+	methods := []did.MethodResolver{didkey.New(), didjwk.New(), didpkh.New()}
+	if n.DHT != nil {
+		methods = append(methods, n.DHT)
+	}
 	n.mu.RLock()
 	for _, m := range n.methods {
 		methods = append(methods, m)
 	}
 	n.mu.RUnlock()
-	r, err := did.NewResolver(methods, did.WithoutCache())
+	r, err := did.NewResolver(did.WithMethods(methods...), did.WithoutCache())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +240,8 @@ func (n *Network) Verifier(t testing.TB, opts ...vc.VerifierOption) *vc.Verifier
 }
 
 // Method is an in-memory did.MethodResolver for one method: it resolves the documents put
-// into it. Safe for concurrent use.
+// into it. Safe for concurrent use. The zero value is an empty resolver for the method ""
+// (which a did.Resolver refuses): build one with NewMethod.
 type Method struct {
 	name string
 	mu   sync.RWMutex
@@ -243,8 +261,14 @@ func (m *Method) Method() string { return m.name }
 
 // Put stores (or replaces) a document.
 func (m *Method) Put(doc *did.Document) {
+	if doc == nil {
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.docs == nil {
+		m.docs = map[string]*did.Document{}
+	}
 	m.docs[doc.ID] = doc
 	delete(m.meta, doc.ID)
 }
@@ -253,6 +277,9 @@ func (m *Method) Put(doc *did.Document) {
 func (m *Method) Deactivate(id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.meta == nil {
+		m.meta = map[string]did.DocumentMetadata{}
+	}
 	m.meta[id] = did.DocumentMetadata{Deactivated: true}
 }
 

@@ -152,12 +152,12 @@ func TestOptionsRejected(t *testing.T) {
 	srv := natstest.Start(t)
 	js := srv.JetStream(t)
 	for name, o := range map[string]natsstore.Option{
-		"bucket":   natsstore.WithBucket("a.b"),
-		"replicas": natsstore.WithReplicas(0),
-		"inline":   natsstore.WithInlineMax(0),
+		"WithBucket":    natsstore.WithBucket("a.b"),
+		"WithReplicas":  natsstore.WithReplicas(0),
+		"WithInlineMax": natsstore.WithInlineMax(0),
 	} {
 		var oe *natsstore.OptionError
-		if _, err := natsstore.New(ctxT(t), js, o); !errors.Is(err, natsstore.ErrInvalidOption) || !errors.As(err, &oe) {
+		if _, err := natsstore.New(ctxT(t), js, o); !errors.Is(err, natsstore.ErrInvalidOption) || !errors.As(err, &oe) || oe.Option != name {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

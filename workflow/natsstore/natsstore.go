@@ -20,11 +20,14 @@ import (
 var (
 	// ErrInvalidOption is wrapped by the *OptionError New returns for an invalid option.
 	ErrInvalidOption = errors.New("natsstore: invalid option")
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Store.
+	ErrNotConstructed = errors.New("natsstore: not constructed")
 )
 
 // Store is a workflow.Store on a NATS JetStream KV bucket, which engines in several processes
 // share. It is safe for concurrent use. It does not own the connection: Close only makes
-// further calls fail.
+// further calls fail. Create it with New: the methods of a zero Store return a
+// *NotConstructedError, and its Close returns nil.
 type Store struct {
 	js    jetstream.JetStream
 	kv    jetstream.KeyValue
@@ -42,7 +45,7 @@ var _ workflow.Store = (*Store)(nil)
 // and object store if they do not exist.
 func New(ctx context.Context, js jetstream.JetStream, opts ...Option) (*Store, error) {
 	if js == nil {
-		return nil, &OptionError{Option: "js", Reason: "nil JetStream"}
+		return nil, &OptionError{Option: "js", Reason: "must not be nil"}
 	}
 	cfg := config{bucket: DefaultBucket, replicas: DefaultReplicas, inlineMax: DefaultInlineMax, storage: jetstream.FileStorage}
 	for _, o := range opts {
@@ -170,6 +173,9 @@ func decodeRecord(data []byte, d *runDoc) (*workflow.RunRecord, error) {
 
 // enter checks ctx and Close; the caller must s.mu.RUnlock() when it returns nil.
 func (s *Store) enter(ctx context.Context) error {
+	if s.kv == nil {
+		return &NotConstructedError{Type: "Store", Constructor: "New"}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -503,6 +509,9 @@ func (s *Store) CreateIntent(ctx context.Context, key string, data []byte) (err 
 
 // Close implements workflow.Store. It does not close the connection.
 func (s *Store) Close() error {
+	if s.kv == nil {
+		return nil
+	}
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()

@@ -31,7 +31,6 @@ type config struct {
 	storage   jetstream.StorageType
 
 	tracerProv trace.TracerProvider
-	tracerSet  bool
 }
 
 // WithTracerProvider traces every operation of the store with tp: a span of kind client,
@@ -39,9 +38,10 @@ type config struct {
 // create_intent, acquire, renew, release), with db.system.name "nats", db.collection.name (the
 // bucket) and db.operation.name — never run IDs, keys or values. A read that finds nothing
 // has anya.found false and is no failure. Under a workflow engine these spans sit under the
-// run and step spans that caused them. Defaults to OpenTelemetry's no-op provider.
+// run and step spans that caused them. A nil tp is the no-op provider. Defaults to
+// OpenTelemetry's no-op provider: nothing is traced.
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(c *config) { c.tracerProv, c.tracerSet = tp, true }
+	return func(c *config) { c.tracerProv = tp }
 }
 
 // WithBucket names the KV bucket. Engines sharing runs must use the same bucket. Defaults to
@@ -61,7 +61,8 @@ func WithInlineMax(n int) Option { return func(c *config) { c.inlineMax = n } }
 // is then not durable). Defaults to file storage.
 func WithMemoryStorage() Option { return func(c *config) { c.storage = jetstream.MemoryStorage } }
 
-// OptionError names an option whose value New refuses.
+// OptionError names an option (or New's argument "js") whose value New refuses; nothing is
+// constructed. It matches ErrInvalidOption.
 type OptionError struct {
 	Option string
 	Value  any
@@ -75,6 +76,20 @@ func (e *OptionError) Error() string {
 // Unwrap returns ErrInvalidOption.
 func (e *OptionError) Unwrap() error { return ErrInvalidOption }
 
+// NotConstructedError is returned by the methods of a zero Store: it names the constructor. It
+// matches ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // "Store"
+	Constructor string // "New"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "natsstore: a zero " + e.Type + " is not usable: create it with natsstore." + e.Constructor
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
+
 func (c *config) validate() error {
 	switch {
 	case c.bucket == "" || len(c.bucket) > 64 || strings.Trim(c.bucket, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "":
@@ -83,8 +98,6 @@ func (c *config) validate() error {
 		return &OptionError{Option: "WithReplicas", Value: c.replicas, Reason: "want 1 to 5"}
 	case c.inlineMax < 1 || c.inlineMax > 8<<20:
 		return &OptionError{Option: "WithInlineMax", Value: c.inlineMax, Reason: "want 1 byte to 8 MiB"}
-	case c.tracerSet && c.tracerProv == nil:
-		return &OptionError{Option: "WithTracerProvider", Value: nil, Reason: "nil provider"}
 	}
 	return nil
 }

@@ -1,5 +1,3 @@
-// Package updates keeps the ChainUpdate handlers of a bitcoin.Chain backend: registration,
-// removal, and a snapshot in registration order for delivery.
 package updates
 
 import (

@@ -23,13 +23,17 @@ const (
 	DefaultReplicas = 1
 )
 
-// ErrInvalidOption is wrapped by the *OptionError New returns for an invalid option.
-var ErrInvalidOption = errors.New("natsonline: invalid option")
+var (
+	// ErrInvalidOption is wrapped by the *OptionError New returns for an invalid option.
+	ErrInvalidOption = errors.New("natsonline: invalid option")
+	// ErrCorrupt is returned for an entry that does not decode as a record.
+	ErrCorrupt = errors.New("natsonline: corrupt entry")
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Online.
+	ErrNotConstructed = errors.New("natsonline: not constructed")
+)
 
-// ErrCorrupt is returned for an entry that does not decode as a record.
-var ErrCorrupt = errors.New("natsonline: corrupt entry")
-
-// OptionError names an option whose value New refuses.
+// OptionError names an option (or New's argument "js") whose value New refuses; nothing is
+// constructed. It matches ErrInvalidOption.
 type OptionError struct {
 	Option string
 	Value  any
@@ -42,6 +46,20 @@ func (e *OptionError) Error() string {
 
 // Unwrap returns ErrInvalidOption.
 func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// NotConstructedError is returned by the methods of a zero Online: it names the constructor. It
+// matches ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // "Online"
+	Constructor string // "New"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "natsonline: a zero " + e.Type + " is not usable: create it with natsonline." + e.Constructor
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
 
 // Option configures New.
 type Option func(*config)
@@ -65,7 +83,8 @@ func WithReplicas(n int) Option { return func(c *config) { c.replicas = n } }
 func WithMemoryStorage() Option { return func(c *config) { c.storage = jetstream.MemoryStorage } }
 
 // Online is a featurestore.Online on a NATS JetStream KV bucket. It is safe for concurrent use
-// and holds no goroutines; it does not own the connection.
+// and holds no goroutines; it does not own the connection. Create it with New: the methods of a
+// zero Online return a *NotConstructedError.
 type Online struct {
 	kv jetstream.KeyValue
 }
@@ -75,7 +94,7 @@ var _ featurestore.Online = (*Online)(nil)
 // New returns the online tier on js, creating its bucket if it does not exist.
 func New(ctx context.Context, js jetstream.JetStream, opts ...Option) (*Online, error) {
 	if js == nil {
-		return nil, &OptionError{Option: "js", Reason: "nil JetStream"}
+		return nil, &OptionError{Option: "js", Reason: "must not be nil"}
 	}
 	cfg := config{bucket: DefaultBucket, replicas: DefaultReplicas, storage: jetstream.FileStorage}
 	for _, o := range opts {
@@ -97,6 +116,8 @@ func New(ctx context.Context, js jetstream.JetStream, opts ...Option) (*Online, 
 	}
 	return &Online{kv: kv}, nil
 }
+
+func notOnline() error { return &NotConstructedError{Type: "Online", Constructor: "New"} }
 
 // entry is a record as the bucket keeps it.
 type entry struct {
@@ -133,6 +154,9 @@ func (o *Online) Get(ctx context.Context, key string) (featurestore.Record, erro
 }
 
 func (o *Online) get(ctx context.Context, key string) (featurestore.Record, uint64, error) {
+	if o.kv == nil {
+		return featurestore.Record{}, 0, notOnline()
+	}
 	if err := ctx.Err(); err != nil {
 		return featurestore.Record{}, 0, err
 	}
@@ -151,6 +175,9 @@ func (o *Online) get(ctx context.Context, key string) (featurestore.Record, uint
 // its revision unless the stored record is newer, trying again when another host wrote in
 // between.
 func (o *Online) Put(ctx context.Context, key string, r featurestore.Record) (featurestore.Record, error) {
+	if o.kv == nil {
+		return featurestore.Record{}, notOnline()
+	}
 	data, err := json.Marshal(entry{Entity: r.Entity, Schema: r.Vector.Schema, Version: r.Vector.Version, Values: r.Vector.Values,
 		Time: r.Time.UnixNano(), Seq: r.Seq})
 	if err != nil {

@@ -59,6 +59,9 @@ func SignMessage(ctx context.Context, signer jose.Signer, seq int64, v []byte) (
 
 // Verify checks the signature with the identity key.
 func (m *Message) Verify(identity ed25519.PublicKey) error {
+	if len(identity) != ed25519.PublicKeySize {
+		return fmt.Errorf("%w: identity key of %d bytes", ErrInvalidSignature, len(identity))
+	}
 	if !ed25519.Verify(identity, Signable(m.Seq, m.V), m.Sig[:]) {
 		return ErrInvalidSignature
 	}

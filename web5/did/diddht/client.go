@@ -21,7 +21,8 @@ import (
 const DefaultTimeout = 10 * time.Second
 
 // Client publishes and resolves did:dht documents through a gateway's DHT API. It is a
-// did.MethodResolver and safe for concurrent use.
+// did.MethodResolver and safe for concurrent use. Build one with NewClient: the methods of
+// a zero Client that need a gateway return a *did.NotConstructedError.
 type Client struct {
 	gateway *url.URL
 	http    *http.Client
@@ -32,21 +33,91 @@ type Client struct {
 
 var _ did.MethodResolver = (*Client)(nil)
 
-type clientConfig struct {
-	http   *http.Client
-	now    func() time.Time
-	follow bool
-	log    *slog.Logger
+// What an option configures.
+const (
+	forClient  = "Client"
+	forGateway = "Gateway"
+)
+
+// config is the configuration of NewClient and NewGateway. The package has one option
+// type: WithClock and WithLogger configure both, the others one of them.
+type config struct {
+	kind   string           // what is being constructed: forClient or forGateway
+	misuse *did.OptionError // the first option of the other kind
+
+	now func() time.Time
+	log *slog.Logger
+
+	// Client
+	http    *http.Client
+	httpSet bool
+	follow  bool
+
+	// Gateway
+	maxRecords int
+	history    int
 }
 
-// Option configures NewClient.
-type Option func(*clientConfig)
+// accepts reports whether an option configuring kind applies to what is being built; the
+// first one that does not is recorded.
+func (c *config) accepts(kind, option string, value any) bool {
+	if c.kind == kind {
+		return true
+	}
+	if c.misuse == nil {
+		c.misuse = &did.OptionError{Option: option, Value: value, Reason: "configures a " + kind + ", not a " + c.kind}
+	}
+	return false
+}
 
-// WithHTTPClient sets the HTTP client. Defaults to a client with DefaultTimeout.
-func WithHTTPClient(c *http.Client) Option { return func(cfg *clientConfig) { cfg.http = c } }
+// apply applies opts over the defaults and checks what every constructor checks.
+func apply(kind string, opts []Option) (config, error) {
+	cfg := config{kind: kind, now: time.Now, log: slog.New(slog.DiscardHandler), maxRecords: DefaultMaxRecords, history: DefaultHistory}
+	for i, o := range opts {
+		if o == nil {
+			return cfg, &did.OptionError{Option: "Option", Value: i, Reason: "nil option"}
+		}
+		o(&cfg)
+	}
+	switch {
+	case cfg.misuse != nil:
+		return cfg, cfg.misuse
+	case cfg.now == nil:
+		return cfg, &did.OptionError{Option: "WithClock", Reason: "nil clock"}
+	case cfg.log == nil:
+		return cfg, &did.OptionError{Option: "WithLogger", Reason: "nil logger"}
+	case cfg.httpSet && cfg.http == nil:
+		return cfg, &did.OptionError{Option: "WithHTTPClient", Reason: "nil client"}
+	case cfg.maxRecords <= 0:
+		return cfg, &did.OptionError{Option: "WithMaxRecords", Value: cfg.maxRecords, Reason: "must be positive"}
+	case cfg.history <= 0:
+		return cfg, &did.OptionError{Option: "WithHistory", Value: cfg.history, Reason: "must be positive"}
+	}
+	return cfg, nil
+}
 
-// WithClock sets the clock that gives sequence numbers. Defaults to time.Now.
-func WithClock(now func() time.Time) Option { return func(cfg *clientConfig) { cfg.now = now } }
+// Option configures NewClient and NewGateway. Each option says which it configures; given
+// to the other constructor it is an *did.OptionError.
+type Option func(*config)
+
+// WithClock sets the clock: a Client's sequence numbers (Unix seconds) and the time a
+// Gateway rejects far-future sequence numbers against. It configures both. Defaults to
+// time.Now.
+func WithClock(now func() time.Time) Option { return func(cfg *config) { cfg.now = now } }
+
+// WithLogger sets the logger: a Client logs authoritative gateways that fail, a Gateway
+// refused writes. It configures both. Defaults to discarding logs.
+func WithLogger(l *slog.Logger) Option { return func(cfg *config) { cfg.log = l } }
+
+// WithHTTPClient sets the HTTP client a Client talks to its gateway with. It configures a
+// Client. Defaults to a client with DefaultTimeout.
+func WithHTTPClient(c *http.Client) Option {
+	return func(cfg *config) {
+		if cfg.accepts(forClient, "WithHTTPClient", nil) {
+			cfg.http, cfg.httpSet = c, true
+		}
+	}
+}
 
 // WithAuthoritativeGateways makes Resolve also ask the gateways a document names in its NS
 // records (over HTTPS) and keep the version with the highest sequence number, as the
@@ -56,28 +127,29 @@ func WithClock(now func() time.Time) Option { return func(cfg *clientConfig) { c
 // non-global addresses are refused when dialling, and on every redirect). The guarded
 // client is built from the WithHTTPClient client when that has an *http.Transport, else
 // from a default one; the gateway given to NewClient is the host's choice and is not
-// guarded. Defaults to off.
-func WithAuthoritativeGateways() Option { return func(cfg *clientConfig) { cfg.follow = true } }
+// guarded. It configures a Client. Defaults to off.
+func WithAuthoritativeGateways() Option {
+	return func(cfg *config) {
+		if cfg.accepts(forClient, "WithAuthoritativeGateways", nil) {
+			cfg.follow = true
+		}
+	}
+}
 
-// WithLogger sets the logger. Defaults to discarding logs.
-func WithLogger(l *slog.Logger) Option { return func(cfg *clientConfig) { cfg.log = l } }
-
-// NewClient returns a client for the gateway at gatewayURL (http or https).
+// NewClient returns a client for the gateway at gatewayURL (http or https). Invalid
+// options and a gatewayURL that is not an http(s) URL are reported as *did.OptionError.
 func NewClient(gatewayURL string, opts ...Option) (*Client, error) {
-	cfg := clientConfig{now: time.Now}
-	for _, o := range opts {
-		o(&cfg)
+	cfg, err := apply(forClient, opts)
+	if err != nil {
+		return nil, err
 	}
 	u, err := url.Parse(gatewayURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, &did.ConfigError{Field: "gatewayURL", Reason: fmt.Sprintf("%q is not an http(s) URL", gatewayURL)}
+		return nil, &did.OptionError{Option: "gatewayURL", Value: gatewayURL, Reason: "not an http(s) URL"}
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	if cfg.http == nil {
 		cfg.http = &http.Client{Timeout: DefaultTimeout}
-	}
-	if cfg.log == nil {
-		cfg.log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{gateway: u, http: cfg.http, now: cfg.now, log: cfg.log}
 	if cfg.follow {
@@ -87,23 +159,36 @@ func NewClient(gatewayURL string, opts ...Option) (*Client, error) {
 			g, err = netguard.New(opts...) // a transport the guard cannot see into: start afresh
 		}
 		if err != nil {
-			return nil, &did.ConfigError{Field: "WithAuthoritativeGateways", Reason: err.Error()}
+			return nil, &did.OptionError{Option: "WithAuthoritativeGateways", Reason: err.Error()}
 		}
 		c.guarded = g.HTTPClient()
 	}
 	return c, nil
 }
 
+// errClientNotConstructed is the error of a zero Client.
+var errClientNotConstructed = &did.NotConstructedError{Type: "diddht.Client", Constructor: "diddht.NewClient"}
+
+func (c *Client) constructed() bool { return c != nil && c.gateway != nil }
+
 // Method returns "dht".
 func (c *Client) Method() string { return Method }
 
-// Gateway returns the gateway URL.
-func (c *Client) Gateway() string { return c.gateway.String() }
+// Gateway returns the gateway URL ("" for a zero Client).
+func (c *Client) Gateway() string {
+	if !c.constructed() {
+		return ""
+	}
+	return c.gateway.String()
+}
 
 // Publish signs the bearer DID's document with its identity key (sequence number: now, in
 // Unix seconds) and puts it to the gateway. On success the DID's metadata records
 // "published" and "versionId".
 func (c *Client) Publish(ctx context.Context, b *did.BearerDID) error {
+	if !c.constructed() {
+		return errClientNotConstructed
+	}
 	p, err := packetOf(b)
 	if err != nil {
 		return err
@@ -113,6 +198,9 @@ func (c *Client) Publish(ctx context.Context, b *did.BearerDID) error {
 
 // Deactivate publishes the deactivated record set for the DID.
 func (c *Client) Deactivate(ctx context.Context, b *did.BearerDID) error {
+	if !c.constructed() {
+		return errClientNotConstructed
+	}
 	p, err := packetOf(b)
 	if err != nil {
 		return err
@@ -148,6 +236,12 @@ func (c *Client) publish(ctx context.Context, b *did.BearerDID, p *Packet) error
 
 // Put sends a signed message for the DID suffix id to the gateway.
 func (c *Client) Put(ctx context.Context, id string, m *Message) error {
+	if !c.constructed() {
+		return errClientNotConstructed
+	}
+	if m == nil {
+		return &did.OptionError{Option: "m", Reason: "nil message"}
+	}
 	return c.put(ctx, c.gateway, id, m)
 }
 
@@ -180,6 +274,9 @@ func (c *Client) put(ctx context.Context, gw *url.URL, id string, m *Message) er
 // Get fetches the signed message of a DID suffix from the gateway without verifying it.
 // A missing record is an error matching did.ErrNotFound.
 func (c *Client) Get(ctx context.Context, id string) (*Message, error) {
+	if !c.constructed() {
+		return nil, errClientNotConstructed
+	}
 	return c.get(ctx, c.http, c.gateway, id)
 }
 
@@ -216,6 +313,9 @@ func (c *Client) get(ctx context.Context, hc *http.Client, gw *url.URL, id strin
 // Resolve fetches the DID's signed record set, verifies the BEP44 signature with the
 // identity key in the DID, and rebuilds the document.
 func (c *Client) Resolve(ctx context.Context, d did.DID) (*did.Result, error) {
+	if !c.constructed() {
+		return nil, did.NewError(did.CodeInternalError, d.String(), errClientNotConstructed)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

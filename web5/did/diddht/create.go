@@ -10,8 +10,20 @@ import (
 	"github.com/anya-org/anya-go/web5/jose"
 )
 
-// CreateOption adds to a did:dht document built by Create or NewDocument.
+// CreateOption adds to a did:dht document built by Create or NewDocument (a per-call option
+// of the package's one shape).
 type CreateOption func(*createConfig)
+
+func createCfg(opts []CreateOption) (createConfig, error) {
+	var cfg createConfig
+	for i, o := range opts {
+		if o == nil {
+			return cfg, &did.OptionError{Option: "CreateOption", Value: i, Reason: "nil option"}
+		}
+		o(&cfg)
+	}
+	return cfg, nil
+}
 
 type createConfig struct {
 	vms        []vmSpec
@@ -30,20 +42,22 @@ type vmSpec struct {
 
 // WithVerificationMethod adds a verification method holding a public key (whose private
 // key lives elsewhere). vm.ID may be a fragment ("sig", "#sig") or empty for the JWK
-// thumbprint; vm.Controller defaults to the DID; vm.Type is always JsonWebKey.
+// thumbprint; vm.Controller defaults to the DID; vm.Type is always JsonWebKey. Defaults to
+// no method besides the identity key.
 func WithVerificationMethod(vm did.VerificationMethod, rels ...did.Relationship) CreateOption {
 	return func(c *createConfig) { c.vms = append(c.vms, vmSpec{vm: vm, rels: rels}) }
 }
 
 // WithKey makes Create generate a key on curve crv in the key manager and add it as a
-// verification method with the given fragment id ("" for the thumbprint).
+// verification method with the given fragment id ("" for the thumbprint). Defaults to no
+// key besides the identity key.
 func WithKey(crv jose.Curve, id string, rels ...did.Relationship) CreateOption {
 	return func(c *createConfig) {
 		c.vms = append(c.vms, vmSpec{vm: did.VerificationMethod{ID: id}, curve: crv, rels: rels})
 	}
 }
 
-// WithService adds a service; id is a fragment ("dwn" or "#dwn").
+// WithService adds a service; id is a fragment ("dwn" or "#dwn"). Defaults to no services.
 func WithService(id, typ string, endpoints ...string) CreateOption {
 	return func(c *createConfig) {
 		eps := make([]any, len(endpoints))
@@ -54,24 +68,24 @@ func WithService(id, typ string, endpoints ...string) CreateOption {
 	}
 }
 
-// WithController sets the document's controllers.
+// WithController sets the document's controllers. Defaults to none.
 func WithController(dids ...string) CreateOption {
 	return func(c *createConfig) { c.controller = append(c.controller, dids...) }
 }
 
-// WithAlsoKnownAs sets the document's alsoKnownAs.
+// WithAlsoKnownAs sets the document's alsoKnownAs. Defaults to none.
 func WithAlsoKnownAs(ids ...string) CreateOption {
 	return func(c *createConfig) { c.aka = append(c.aka, ids...) }
 }
 
 // WithTypes sets type-index values (published in the _typ record, kept in the bearer
-// DID's metadata under "types").
+// DID's metadata under "types"). Defaults to none.
 func WithTypes(types ...int) CreateOption {
 	return func(c *createConfig) { c.types = append(c.types, types...) }
 }
 
 // WithGateways names authoritative gateways (published as NS records, kept in the bearer
-// DID's metadata under "gateways").
+// DID's metadata under "gateways"). Defaults to none.
 func WithGateways(hosts ...string) CreateOption {
 	return func(c *createConfig) { c.gateways = append(c.gateways, hosts...) }
 }
@@ -83,13 +97,13 @@ func WithGateways(hosts ...string) CreateOption {
 // its JWK carries that kid and an alg. Options that generate keys (WithKey) are rejected:
 // use Create.
 func NewDocument(identity jose.JWK, opts ...CreateOption) (*did.Document, error) {
-	var cfg createConfig
-	for _, o := range opts {
-		o(&cfg)
+	cfg, err := createCfg(opts)
+	if err != nil {
+		return nil, err
 	}
 	for _, s := range cfg.vms {
 		if s.curve != "" {
-			return nil, &did.ConfigError{Field: "WithKey", Reason: "NewDocument does not generate keys; use Create"}
+			return nil, &did.OptionError{Option: "WithKey", Value: s.curve, Reason: "NewDocument does not generate keys; use Create"}
 		}
 	}
 	return buildDocument(identity, cfg)
@@ -97,7 +111,7 @@ func NewDocument(identity jose.JWK, opts ...CreateOption) (*did.Document, error)
 
 func buildDocument(identity jose.JWK, cfg createConfig) (*did.Document, error) {
 	if identity.Curve != jose.Ed25519 || identity.IsPrivate() {
-		return nil, &did.ConfigError{Field: "identity", Reason: "must be a public Ed25519 JWK"}
+		return nil, &did.OptionError{Option: "identity", Reason: "must be a public Ed25519 JWK"}
 	}
 	raw, err := identity.PublicKeyBytes()
 	if err != nil {
@@ -110,12 +124,12 @@ func buildDocument(identity jose.JWK, cfg createConfig) (*did.Document, error) {
 		did.Authentication, did.AssertionMethod, did.CapabilityInvocation, did.CapabilityDelegation)
 	for _, s := range cfg.vms {
 		if s.vm.PublicKeyJwk == nil {
-			return nil, &did.ConfigError{Field: "WithVerificationMethod", Reason: "no publicKeyJwk"}
+			return nil, &did.OptionError{Option: "WithVerificationMethod", Value: s.vm.ID, Reason: "no publicKeyJwk"}
 		}
 		k := s.vm.PublicKeyJwk.Public()
 		t := keyTypeIndex(k.Curve)
 		if t < 0 {
-			return nil, &did.ConfigError{Field: "WithVerificationMethod", Reason: fmt.Sprintf("key type %s is not in the did:dht registry", k.Curve)}
+			return nil, &did.OptionError{Option: "WithVerificationMethod", Value: k.Curve, Reason: "key type not in the did:dht registry"}
 		}
 		if err := k.Validate(); err != nil {
 			return nil, err
@@ -155,11 +169,11 @@ func buildDocument(identity jose.JWK, cfg createConfig) (*did.Document, error) {
 // DID. The DID is not published: call Client.Publish.
 func Create(ctx context.Context, km jose.KeyManager, opts ...CreateOption) (*did.BearerDID, error) {
 	if km == nil {
-		return nil, &did.ConfigError{Field: "km", Reason: "nil"}
+		return nil, &did.OptionError{Option: "km", Reason: "nil"}
 	}
-	var cfg createConfig
-	for _, o := range opts {
-		o(&cfg)
+	cfg, err := createCfg(opts)
+	if err != nil {
+		return nil, err
 	}
 	idKeyID, err := km.GenerateKey(ctx, jose.Ed25519)
 	if err != nil {

@@ -33,5 +33,22 @@
 // (an http.Handler) implementing the gateway API: the DHT API, DID registration and
 // resolution under /did/<id> with historical versions, type indexing under /did/types,
 // and /challenge answering 501 (no retention sets). It verifies every signature it stores
-// and applies the specification's conflict rules.
+// and applies the specification's conflict rules. Opened with [OpenGateway] on a
+// [GatewayStore] ([SQLiteGatewayStore]), it saves each record before answering its PUT and
+// serves the stored records again after a restart, verifying each once more as it loads it.
+//
+// # Conventions
+//
+// Options: every constructor takes functional options of one shape, `func(*config)`; options
+// never fail on their own — the constructor validates the whole configuration once and returns
+// an *OptionError naming the option. Each option's documentation states its default. Time
+// comes from WithClock(func() time.Time) and logs go to WithLogger(*slog.Logger), silent by
+// default.
+//
+// The package has two constructors and one option type: WithClock and WithLogger configure
+// both a Client and a Gateway; WithHTTPClient and WithAuthoritativeGateways configure a
+// Client, WithMaxRecords and WithHistory a Gateway, and an option given to the other
+// constructor is a *did.OptionError (the package reports invalid options with package did's
+// OptionError). CreateOption, for Create and NewDocument, has the same shape. A zero Client or
+// Gateway is not usable: its methods return a *did.NotConstructedError naming the constructor.
 package diddht

@@ -27,7 +27,7 @@ func Example() {
 		return
 	}
 
-	resolver, _ := did.NewResolver([]did.MethodResolver{client})
+	resolver, _ := did.NewResolver(did.WithMethods(client))
 	res, _ := resolver.Resolve(ctx, alice.String())
 	for _, vm := range res.Document.VerificationMethod {
 		fmt.Println(vm.ID[len(alice.String()):], vm.PublicKeyJwk.Curve)

@@ -2,6 +2,7 @@ package diddht
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,11 +47,14 @@ var typeNames = map[int]string{
 }
 
 // Gateway is an in-process did:dht gateway: an http.Handler serving the gateway API from
-// memory. Every write is signature-checked, must decode to a valid did:dht record set,
-// and obeys the specification's conflict rules. It starts no goroutines. Safe for
-// concurrent use.
+// memory — and, opened with OpenGateway, keeping what it serves in a GatewayStore, written
+// before a PUT is answered. Every write is signature-checked, must decode to a valid did:dht
+// record set, and obeys the specification's conflict rules. It starts no goroutines. Safe for
+// concurrent use. Build one with NewGateway or OpenGateway: a zero Gateway stores nothing (Store
+// returns a *did.NotConstructedError, and every request is answered 500 with that error).
 type Gateway struct {
 	mu         sync.RWMutex
+	store      GatewayStore        // nil: memory only
 	records    map[string]*gwEntry // by DID suffix
 	maxRecords int
 	history    int
@@ -65,44 +69,31 @@ type gwEntry struct {
 	deact    bool
 }
 
-type gatewayConfig struct {
-	maxRecords int
-	history    int
-	now        func() time.Time
-	log        *slog.Logger
+// WithMaxRecords bounds the number of DIDs stored. It configures a Gateway. Defaults to
+// DefaultMaxRecords.
+func WithMaxRecords(n int) Option {
+	return func(c *config) {
+		if c.accepts(forGateway, "WithMaxRecords", n) {
+			c.maxRecords = n
+		}
+	}
 }
 
-// GatewayOption configures NewGateway.
-type GatewayOption func(*gatewayConfig)
-
-// WithMaxRecords bounds the number of DIDs stored. Defaults to DefaultMaxRecords.
-func WithMaxRecords(n int) GatewayOption { return func(c *gatewayConfig) { c.maxRecords = n } }
-
-// WithHistory sets how many versions per DID are kept. Defaults to DefaultHistory.
-func WithHistory(n int) GatewayOption { return func(c *gatewayConfig) { c.history = n } }
-
-// WithGatewayClock sets the clock used to reject far-future sequence numbers. Defaults to time.Now.
-func WithGatewayClock(now func() time.Time) GatewayOption {
-	return func(c *gatewayConfig) { c.now = now }
+// WithHistory sets how many versions per DID are kept. It configures a Gateway. Defaults to
+// DefaultHistory.
+func WithHistory(n int) Option {
+	return func(c *config) {
+		if c.accepts(forGateway, "WithHistory", n) {
+			c.history = n
+		}
+	}
 }
 
-// WithGatewayLogger sets the logger. Defaults to discarding logs.
-func WithGatewayLogger(l *slog.Logger) GatewayOption { return func(c *gatewayConfig) { c.log = l } }
-
-// NewGateway returns an empty gateway.
-func NewGateway(opts ...GatewayOption) (*Gateway, error) {
-	cfg := gatewayConfig{maxRecords: DefaultMaxRecords, history: DefaultHistory, now: time.Now}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if cfg.maxRecords <= 0 {
-		return nil, &did.ConfigError{Field: "WithMaxRecords", Reason: "must be positive"}
-	}
-	if cfg.history <= 0 {
-		return nil, &did.ConfigError{Field: "WithHistory", Reason: "must be positive"}
-	}
-	if cfg.log == nil {
-		cfg.log = slog.New(slog.DiscardHandler)
+// NewGateway returns an empty gateway. Invalid options are reported as *did.OptionError.
+func NewGateway(opts ...Option) (*Gateway, error) {
+	cfg, err := apply(forGateway, opts)
+	if err != nil {
+		return nil, err
 	}
 	g := &Gateway{records: make(map[string]*gwEntry), maxRecords: cfg.maxRecords, history: cfg.history, now: cfg.now, log: cfg.log}
 	mux := http.NewServeMux()
@@ -118,8 +109,18 @@ func NewGateway(opts ...GatewayOption) (*Gateway, error) {
 	return g, nil
 }
 
-// ServeHTTP serves the gateway API.
+// errGatewayNotConstructed is the error of a zero Gateway.
+var errGatewayNotConstructed = &did.NotConstructedError{Type: "diddht.Gateway", Constructor: "diddht.NewGateway"}
+
+func (g *Gateway) constructed() bool { return g != nil && g.mux != nil }
+
+// ServeHTTP serves the gateway API. A zero Gateway answers 500 with the error naming
+// NewGateway.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !g.constructed() {
+		http.Error(w, errGatewayNotConstructed.Error(), http.StatusInternalServerError)
+		return
+	}
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Access-Control-Allow-Methods", "GET, PUT, OPTIONS")
@@ -128,6 +129,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Len returns the number of DIDs stored.
 func (g *Gateway) Len() int {
+	if g == nil {
+		return 0
+	}
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	return len(g.records)
@@ -136,59 +140,97 @@ func (g *Gateway) Len() int {
 var (
 	errBadRequest  = errors.New("bad request")
 	errUnavailable = errors.New("gateway full")
+	errStore       = errors.New("gateway store failed")
 )
 
 // Store verifies and stores a message for the DID suffix id, applying the conflict rules:
 // a lower sequence number is refused (ErrConflict); an equal one is accepted when the value
-// is the same (a refresh) or the new payload is lexicographically greater.
+// is the same (a refresh) or the new payload is lexicographically greater. A gateway with a
+// GatewayStore has saved the message when Store returns.
 func (g *Gateway) Store(id string, m *Message) error {
+	if !g.constructed() {
+		return errGatewayNotConstructed
+	}
+	return g.put(context.Background(), id, m)
+}
+
+func (g *Gateway) put(ctx context.Context, id string, m *Message) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	e, err := g.next(id, m)
+	if err != nil || e == nil {
+		return err
+	}
+	if g.store != nil {
+		if err := g.store.Save(ctx, id, e.versions); err != nil {
+			return fmt.Errorf("%w: %v", errStore, err)
+		}
+	}
+	g.records[id] = e
+	return nil
+}
+
+// apply stores m for id in memory only (loading a store); g.mu is not held.
+func (g *Gateway) apply(id string, m *Message) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	e, err := g.next(id, m)
+	if err != nil || e == nil {
+		return err
+	}
+	g.records[id] = e
+	return nil
+}
+
+// next verifies m and returns id's entry with m applied, or nil when m changes nothing; g.mu
+// is held. The stored entry is not modified.
+func (g *Gateway) next(id string, m *Message) (*gwEntry, error) {
+	if m == nil {
+		return nil, fmt.Errorf("%w: nil message", errBadRequest)
+	}
 	d := did.DID{Method: Method, ID: id}
 	identity, err := IdentityKey(d)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errBadRequest, err)
+		return nil, fmt.Errorf("%w: %v", errBadRequest, err)
 	}
 	if err := m.Verify(identity); err != nil {
-		return err
+		return nil, err
 	}
 	if time.Unix(m.Seq, 0).After(g.now().Add(MaxFutureSeq)) {
-		return fmt.Errorf("%w: sequence number %d is too far in the future", errBadRequest, m.Seq)
+		return nil, fmt.Errorf("%w: sequence number %d is too far in the future", errBadRequest, m.Seq)
 	}
 	p, err := ParsePacket(d, m.V)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errBadRequest, err)
+		return nil, fmt.Errorf("%w: %v", errBadRequest, err)
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	e, ok := g.records[id]
-	if !ok {
+	var versions []*Message
+	if cur, ok := g.records[id]; !ok {
 		if len(g.records) >= g.maxRecords {
-			return errUnavailable
+			return nil, errUnavailable
 		}
-		e = &gwEntry{}
 	} else {
-		cur := e.versions[len(e.versions)-1]
+		versions = append(versions, cur.versions...)
+		last := versions[len(versions)-1]
 		switch {
-		case m.Seq < cur.Seq:
-			return fmt.Errorf("%w: stored sequence number %d is higher", ErrConflict, cur.Seq)
-		case m.Seq == cur.Seq:
+		case m.Seq < last.Seq:
+			return nil, fmt.Errorf("%w: stored sequence number %d is higher", ErrConflict, last.Seq)
+		case m.Seq == last.Seq:
 			a, _ := m.MarshalBinary()
-			b, _ := cur.MarshalBinary()
+			b, _ := last.MarshalBinary()
 			switch c := bytes.Compare(a, b); {
 			case c == 0:
-				return nil // the same record: nothing changes
+				return nil, nil // the same record: nothing changes
 			case c < 0:
-				return fmt.Errorf("%w: same sequence number, lexicographically lower payload", ErrConflict)
+				return nil, fmt.Errorf("%w: same sequence number, lexicographically lower payload", ErrConflict)
 			}
-			e.versions = e.versions[:len(e.versions)-1]
+			versions = versions[:len(versions)-1]
 		}
 	}
-	e.versions = append(e.versions, m)
-	if len(e.versions) > g.history {
-		e.versions = append([]*Message(nil), e.versions[len(e.versions)-g.history:]...)
+	versions = append(versions, m)
+	if len(versions) > g.history {
+		versions = versions[len(versions)-g.history:]
 	}
-	e.types, e.deact = p.Types, p.Deactivated
-	g.records[id] = e
-	return nil
+	return &gwEntry{versions: versions, types: p.Types, deact: p.Deactivated}, nil
 }
 
 func (g *Gateway) current(id string, seq int64) (*Message, []int64, bool) {
@@ -227,7 +269,7 @@ func writeError(w http.ResponseWriter, err error) {
 		status = http.StatusConflict
 	case errors.Is(err, errBadRequest), errors.Is(err, ErrInvalidMessage), errors.Is(err, ErrTooLarge):
 		status = http.StatusBadRequest
-	case errors.Is(err, errUnavailable):
+	case errors.Is(err, errUnavailable), errors.Is(err, errStore):
 		status = http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, err.Error())
@@ -255,7 +297,7 @@ func (g *Gateway) putDHT(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := g.Store(r.PathValue("id"), m); err != nil {
+	if err := g.put(r.Context(), r.PathValue("id"), m); err != nil {
 		g.log.DebugContext(r.Context(), "put refused", "id", r.PathValue("id"), "err", err)
 		writeError(w, err)
 		return
@@ -296,7 +338,7 @@ func (g *Gateway) registerDID(w http.ResponseWriter, r *http.Request) {
 	}
 	m := &Message{Seq: reg.Seq, V: v}
 	copy(m.Sig[:], sig)
-	if err := g.Store(id, m); err != nil {
+	if err := g.put(r.Context(), id, m); err != nil {
 		if errors.Is(err, ErrInvalidSignature) {
 			writeJSON(w, http.StatusUnauthorized, err.Error())
 			return

@@ -24,11 +24,11 @@ type fixture struct {
 	now    time.Time
 }
 
-func newFixture(t testing.TB, opts ...GatewayOption) *fixture {
+func newFixture(t testing.TB, opts ...Option) *fixture {
 	t.Helper()
 	f := &fixture{now: time.Unix(1_700_000_000, 0)}
 	clock := func() time.Time { return f.now }
-	gw, err := NewGateway(append([]GatewayOption{WithGatewayClock(clock)}, opts...)...)
+	gw, err := NewGateway(append([]Option{WithClock(clock)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestPublishResolve(t *testing.T) {
 		t.Fatalf("result metadata %+v %+v %v", res.DocumentMetadata, res.ResolutionMetadata, res.TTL)
 	}
 	// The secp256k1 key travels compressed and signs for the DID.
-	r, _ := did.NewResolver([]did.MethodResolver{f.client})
+	r, _ := did.NewResolver(did.WithMethods(f.client))
 	s, err := b.Signer(ctx, did.WithMethod(b.Document.VerificationMethod[1].ID))
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +228,7 @@ func TestGatewayCapacity(t *testing.T) {
 	if err := f.client.Publish(context.Background(), b); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Fatalf("over capacity: %v", err)
 	}
-	if _, err := NewGateway(WithMaxRecords(0)); !errors.Is(err, did.ErrInvalidConfig) {
+	if _, err := NewGateway(WithMaxRecords(0)); !errors.Is(err, did.ErrInvalidOption) {
 		t.Fatal(err)
 	}
 }
@@ -320,7 +320,7 @@ func TestDeactivate(t *testing.T) {
 	if err := f.client.Deactivate(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	r, _ := did.NewResolver([]did.MethodResolver{f.client})
+	r, _ := did.NewResolver(did.WithMethods(f.client))
 	res, err := r.Resolve(ctx, b.String())
 	if err != nil || !res.DocumentMetadata.Deactivated || len(res.Document.VerificationMethod) != 0 {
 		t.Fatalf("%+v %v", res, err)
@@ -393,10 +393,10 @@ func TestPacketLimits(t *testing.T) {
 	if _, err := Create(ctx, jose.NewMemoryKeyManager(), WithService("s", "T", "https://a.example,https://b.example")); !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("comma in endpoint: %v", err)
 	}
-	if _, err := NewDocument(jose.JWK{KeyType: "OKP", Curve: jose.X25519, X: "3POE0_i2mGeZ2qiQCA3KcLfi1fZo0311CXFSIwt1nB4"}); !errors.Is(err, did.ErrInvalidConfig) {
+	if _, err := NewDocument(jose.JWK{KeyType: "OKP", Curve: jose.X25519, X: "3POE0_i2mGeZ2qiQCA3KcLfi1fZo0311CXFSIwt1nB4"}); !errors.Is(err, did.ErrInvalidOption) {
 		t.Fatalf("X25519 identity key: %v", err)
 	}
-	if _, err := NewDocument(jose.JWK{KeyType: "OKP", Curve: jose.Ed25519, X: "YCcHYL2sYNPDlKaALcEmll2HHyT968M4UWbr-9CFGWE"}, WithKey(jose.Ed25519, "")); !errors.Is(err, did.ErrInvalidConfig) {
+	if _, err := NewDocument(jose.JWK{KeyType: "OKP", Curve: jose.Ed25519, X: "YCcHYL2sYNPDlKaALcEmll2HHyT968M4UWbr-9CFGWE"}, WithKey(jose.Ed25519, "")); !errors.Is(err, did.ErrInvalidOption) {
 		t.Fatalf("WithKey in NewDocument: %v", err)
 	}
 }

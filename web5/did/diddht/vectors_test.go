@@ -312,7 +312,7 @@ func TestWeb5VectorsResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := did.NewResolver([]did.MethodResolver{c})
+	r, err := did.NewResolver(did.WithMethods(c))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,7 +104,7 @@ func FromPublicKey(k jose.JWK) (did.DID, error) {
 // the DID carries alg and use "sig" for signing curves, use "enc" for X25519.
 func Create(ctx context.Context, km jose.KeyManager, c jose.Curve) (*did.BearerDID, error) {
 	if km == nil {
-		return nil, &did.ConfigError{Field: "km", Reason: "nil"}
+		return nil, &did.OptionError{Option: "km", Reason: "nil"}
 	}
 	keyID, err := km.GenerateKey(ctx, c)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 )
 
 func TestVectorsResolve(t *testing.T) {
-	r, err := did.NewResolver([]did.MethodResolver{New()})
+	r, err := did.NewResolver(did.WithMethods(New()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestConformance(t *testing.T) {
 
 func TestCreateAndRelationships(t *testing.T) {
 	ctx := context.Background()
-	for _, c := range []jose.Curve{jose.Ed25519, jose.Secp256k1, jose.P256, jose.X25519} {
+	for _, c := range []jose.Curve{jose.Ed25519, jose.Secp256k1, jose.P256, jose.P384, jose.P521, jose.X25519} {
 		b, err := Create(ctx, jose.NewMemoryKeyManager(), c)
 		if err != nil {
 			t.Fatal(err)

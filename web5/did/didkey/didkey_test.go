@@ -1,16 +1,29 @@
 package didkey
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
 
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/did/didtest"
+	"github.com/anya-org/anya-go/web5/internal/multikey"
 	"github.com/anya-org/anya-go/web5/jose"
 )
 
 func TestConformance(t *testing.T) {
+	// Ed25519 did:keys of the identity point and of a non-canonical encoding (y = p).
+	identity, nonCanonical := make([]byte, 32), bytes.Repeat([]byte{0xff}, 32)
+	identity[0] = 1
+	nonCanonical[0], nonCanonical[31] = 0xed, 0x7f
+	badEd := func(raw []byte) string {
+		mb, err := multikey.Encode(jose.Ed25519, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "did:key:" + mb
+	}
 	didtest.Run(t, didtest.Harness{
 		Method: New(),
 		Existing: []string{
@@ -18,13 +31,17 @@ func TestConformance(t *testing.T) {
 			"did:key:zQ3shkpavjKRewoBk6arPJnhA87ZzhLDEWgVvZKNHK6QqVJDB",
 			"did:key:zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169",
 			"did:key:z6LSbysY2xFMRpGMhb7tFTLMpeuPRaqaWM1yECx2AtzE3KCc",
+			"did:key:z82Lm1MpAkeJcix9K8TMiLd5NMAhnwkjjCBeWHXyu3U4oT2MVJJKXkcVBgjGhnLBn2Kaau9",                          // P-384
+			"did:key:z2J9gaYxrKVpdoG9A4gRnmpnRCcxU6agDtFVVBVdn1JedouoZN7SzcyREXXzWgt3gGiwpoHq7K68X4m32D8HgzG8wv3sY5j7", // P-521
 		},
 		Invalid: []string{
 			"did:key:abc",   // not base58btc multibase
 			"did:key:z6Mk",  // too short
 			"did:key:z0OIl", // not base58
-			"did:key:zQ3sh111111111111111111111111111111111111111111111",                                               // secp256k1 point not on the curve
-			"did:key:z2J9gaYxrKVpdoG9A4gRnmpnRCcxU6agDtFVVBVdn1JedouoZN7SzcyREXXzWgt3gGiwpoHq7K68X4m32D8HgzG8wv3sY5j7", // unknown codec
+			"did:key:zQ3sh111111111111111111111111111111111111111111111",                     // secp256k1 point not on the curve
+			"did:key:z3tE9wVuJwDuJe4JdNGiSJgHjzxcN81hYjpub3YRabQca8HuDNYafHADL2iwhJZkW6wgcf", // bls12_381-g1-pub (0xea): a codec jose has no key type for
+			badEd(identity),     // the Ed25519 identity point
+			badEd(nonCanonical), // y = p: a non-canonical encoding of y = 0
 		},
 	})
 }
@@ -60,11 +77,11 @@ func TestKnownKeys(t *testing.T) {
 
 func TestCreateSignsResolvable(t *testing.T) {
 	ctx := context.Background()
-	r, err := did.NewResolver([]did.MethodResolver{New()})
+	r, err := did.NewResolver(did.WithMethods(New()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []jose.Curve{jose.Ed25519, jose.Secp256k1, jose.P256} {
+	for _, c := range []jose.Curve{jose.Ed25519, jose.Secp256k1, jose.P256, jose.P384, jose.P521} {
 		b, err := Create(ctx, jose.NewMemoryKeyManager(), c)
 		if err != nil {
 			t.Fatal(err)
@@ -82,8 +99,29 @@ func TestCreateSignsResolvable(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc, _ := Expand(x.DID)
-	if len(doc.KeyAgreement) != 1 || len(doc.AssertionMethod) != 0 {
+	if len(doc.KeyAgreement) != 1 || len(doc.AssertionMethod) != 0 || len(doc.VerificationMethod) != 1 {
 		t.Fatalf("X25519 relationships: %+v", doc)
+	}
+	// An Ed25519 did:key also agrees keys, with the X25519 key derived from its key; the
+	// bearer DID holds no private key for that one, and signs with its Ed25519 key.
+	ed, err := Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ed.Document.VerificationMethod) != 2 || len(ed.Document.KeyAgreement) != 1 {
+		t.Fatalf("Ed25519 document: %+v", ed.Document)
+	}
+	if _, ok := ed.KeyID(ed.Document.KeyAgreement[0]); ok {
+		t.Fatal("the derived key agreement key is bound to a key of the key manager")
+	}
+	plain, err := Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519, WithEncryptionKeyDerivation(false))
+	if err != nil || len(plain.Document.VerificationMethod) != 1 || len(plain.Document.KeyAgreement) != 0 {
+		t.Fatalf("Ed25519 without derivation: %+v %v", plain, err)
+	}
+	// A resolver without derivation resolves the same DID to the plain document.
+	res, err := New(WithEncryptionKeyDerivation(false)).Resolve(ctx, ed.DID)
+	if err != nil || len(res.Document.VerificationMethod) != 1 {
+		t.Fatalf("resolver without derivation: %+v %v", res, err)
 	}
 	if _, err := x.Signer(ctx); !errors.Is(err, did.ErrNoSigningKey) {
 		t.Fatalf("X25519 signer: %v", err)
@@ -93,8 +131,8 @@ func TestCreateSignsResolvable(t *testing.T) {
 func BenchmarkResolve(b *testing.B) {
 	ctx := context.Background()
 	d := did.MustParse("did:key:z6MkfUhjsZUJkzioGDULpcqxXFSNs6McMJo31txYnEaqn9dY")
-	uncached, _ := did.NewResolver([]did.MethodResolver{New()}, did.WithoutCache())
-	cached, _ := did.NewResolver([]did.MethodResolver{New()})
+	uncached, _ := did.NewResolver(did.WithMethods(New()), did.WithoutCache())
+	cached, _ := did.NewResolver(did.WithMethods(New()))
 	b.Run("method", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -32,6 +32,7 @@ var (
 	Testnet4 = chainOf(&chaincfg.TestNet4Params)
 	Signet   = chainOf(&chaincfg.SigNetParams)
 	Regtest  = chainOf(&chaincfg.RegressionNetParams)
+	Simnet   = chainOf(&chaincfg.SimNetParams)
 )
 
 func chainOf(p *chaincfg.Params) Chain { return Chain(p.GenesisHash.String()[:32]) }
@@ -49,6 +50,8 @@ func (c Chain) Params() (*chaincfg.Params, bool) {
 		return &chaincfg.SigNetParams, true
 	case Regtest:
 		return &chaincfg.RegressionNetParams, true
+	case Simnet:
+		return &chaincfg.SimNetParams, true
 	}
 	return nil, false
 }

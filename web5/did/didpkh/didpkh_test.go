@@ -26,6 +26,7 @@ func TestChains(t *testing.T) {
 		Mainnet:  "000000000019d6689c085ae165831e93",
 		Testnet3: "000000000933ea01ad0ee984209779ba",
 		Regtest:  "0f9188f13cb7b2c71f2a335e3a4fc328",
+		Simnet:   "683e86bd5c6d110d91b94b97137ba6bf",
 	} {
 		if string(c) != want {
 			t.Errorf("chain %s, want %s", c, want)

@@ -117,7 +117,7 @@ func Run(t *testing.T, h Harness) {
 	})
 
 	t.Run("ThroughResolver", func(t *testing.T) {
-		r, err := did.NewResolver([]did.MethodResolver{h.Method}, did.WithoutCache())
+		r, err := did.NewResolver(did.WithMethods(h.Method), did.WithoutCache())
 		if err != nil {
 			t.Fatal(err)
 		}

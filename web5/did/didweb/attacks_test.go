@@ -136,7 +136,7 @@ func TestAttacks(t *testing.T) {
 	})
 	t.Run("injected client of unknown transport", func(t *testing.T) {
 		_, err := New(WithHTTPClient(&http.Client{Transport: mockTransport{}}))
-		if !errors.Is(err, did.ErrInvalidConfig) {
+		if !errors.Is(err, did.ErrInvalidOption) {
 			t.Fatalf("New: %v", err)
 		}
 	})

@@ -31,7 +31,8 @@ const (
 	MaxRedirects = netguard.DefaultMaxRedirects
 )
 
-// Resolver resolves did:web DIDs over HTTPS.
+// Resolver resolves did:web DIDs over HTTPS. Build one with New: a zero Resolver's Resolve
+// returns a *did.NotConstructedError.
 type Resolver struct {
 	client   *netguard.Client
 	loopback bool
@@ -46,6 +47,8 @@ type config struct {
 	allowPrivate bool
 	allowed      []netip.Prefix
 	timeout      time.Duration
+	timeoutSet   bool
+	clientSet    bool
 }
 
 // Option configures New.
@@ -57,7 +60,9 @@ type Option func(*config)
 // other kind of transport is refused unless WithAllowPrivateNetworks is given too (the
 // caller then answers for where it connects). Defaults to a client on a clone of
 // http.DefaultTransport.
-func WithHTTPClient(c *http.Client) Option { return func(cfg *config) { cfg.client = c } }
+func WithHTTPClient(c *http.Client) Option {
+	return func(cfg *config) { cfg.client, cfg.clientSet = c, true }
+}
 
 // WithLoopbackHTTP allows plain HTTP for loopback hosts (localhost, 127.0.0.0/8, ::1).
 // Loopback is only reachable with WithAllowPrivateNetworks as well. Defaults to HTTPS
@@ -81,19 +86,26 @@ func WithAllowedNetworks(prefixes ...netip.Prefix) Option {
 
 // WithTimeout bounds each resolution, reading the document included. Defaults to the
 // injected client's Timeout, or DefaultTimeout.
-func WithTimeout(d time.Duration) Option { return func(cfg *config) { cfg.timeout = d } }
+func WithTimeout(d time.Duration) Option {
+	return func(cfg *config) { cfg.timeout, cfg.timeoutSet = d, true }
+}
 
-// New returns a did:web resolver. Invalid options are *did.ConfigError values.
+// New returns a did:web resolver. Invalid options are reported as *did.OptionError.
 func New(opts ...Option) (*Resolver, error) {
 	cfg := config{maxSize: DefaultMaxDocumentSize}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return nil, &did.OptionError{Option: "Option", Value: i, Reason: "nil option"}
+		}
 		o(&cfg)
 	}
-	if cfg.maxSize <= 0 {
-		return nil, &did.ConfigError{Field: "WithMaxDocumentSize", Reason: "must be positive"}
-	}
-	if cfg.timeout < 0 {
-		return nil, &did.ConfigError{Field: "WithTimeout", Reason: "negative"}
+	switch {
+	case cfg.maxSize <= 0:
+		return nil, &did.OptionError{Option: "WithMaxDocumentSize", Value: cfg.maxSize, Reason: "must be positive"}
+	case cfg.timeoutSet && cfg.timeout <= 0:
+		return nil, &did.OptionError{Option: "WithTimeout", Value: cfg.timeout, Reason: "must be positive"}
+	case cfg.clientSet && cfg.client == nil:
+		return nil, &did.OptionError{Option: "WithHTTPClient", Reason: "nil client"}
 	}
 	gopts := []netguard.Option{netguard.WithMaxBodySize(cfg.maxSize), netguard.WithMaxRedirects(MaxRedirects), netguard.WithAllowedNetworks(cfg.allowed...)}
 	if cfg.client != nil {
@@ -102,14 +114,14 @@ func New(opts ...Option) (*Resolver, error) {
 	if cfg.allowPrivate {
 		gopts = append(gopts, netguard.WithAllowPrivateNetworks())
 	}
-	if cfg.timeout > 0 {
+	if cfg.timeoutSet {
 		gopts = append(gopts, netguard.WithTimeout(cfg.timeout))
 	}
 	client, err := netguard.New(gopts...)
 	if err != nil {
 		var oe *netguard.OptionError
 		if errors.As(err, &oe) {
-			return nil, &did.ConfigError{Field: oe.Option, Reason: oe.Reason}
+			return nil, &did.OptionError{Option: oe.Option, Value: oe.Value, Reason: oe.Reason}
 		}
 		return nil, err
 	}
@@ -203,6 +215,9 @@ func isLoopback(h string) bool {
 
 // Resolve fetches and checks the document of a did:web.
 func (r *Resolver) Resolve(ctx context.Context, d did.DID) (*did.Result, error) {
+	if r == nil || r.client == nil {
+		return nil, did.NewError(did.CodeInternalError, d.String(), &did.NotConstructedError{Type: "didweb.Resolver", Constructor: "didweb.New"})
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

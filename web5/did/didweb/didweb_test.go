@@ -50,7 +50,7 @@ func TestVectorsResolve(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := did.NewResolver([]did.MethodResolver{m})
+		r, err := did.NewResolver(did.WithMethods(m))
 		if err != nil {
 			t.Fatal(err)
 		}

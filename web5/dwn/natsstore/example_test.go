@@ -24,7 +24,7 @@ func Example() {
 	defer srv.WaitForShutdown()
 	defer srv.Shutdown()
 	ctx := context.Background()
-	resolver, _ := did.NewResolver([]did.MethodResolver{didkey.New()})
+	resolver, _ := did.NewResolver(did.WithMethods(didkey.New()))
 	var conns []*nats.Conn
 	defer func() {
 		for _, nc := range conns {

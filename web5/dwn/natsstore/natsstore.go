@@ -26,10 +26,15 @@ const (
 	DefaultInlineMax = natsx.DefaultInlineMax
 )
 
-// ErrInvalidOption is wrapped by the *OptionError New returns for an invalid option.
-var ErrInvalidOption = errors.New("natsstore: invalid option")
+var (
+	// ErrInvalidOption is wrapped by the *OptionError New returns for an invalid option.
+	ErrInvalidOption = errors.New("natsstore: invalid option")
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Store.
+	ErrNotConstructed = errors.New("natsstore: not constructed")
+)
 
-// OptionError names an option whose value New refuses.
+// OptionError names an option (or New's argument "js") whose value New refuses; nothing is
+// constructed. It matches ErrInvalidOption.
 type OptionError struct {
 	Option string
 	Value  any
@@ -42,6 +47,20 @@ func (e *OptionError) Error() string {
 
 // Unwrap returns ErrInvalidOption.
 func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// NotConstructedError is returned by the methods of a zero Store: it names the constructor. It
+// matches ErrNotConstructed.
+type NotConstructedError struct {
+	Type        string // "Store"
+	Constructor string // "New"
+}
+
+func (e *NotConstructedError) Error() string {
+	return "natsstore: a zero " + e.Type + " is not usable: create it with natsstore." + e.Constructor
+}
+
+// Unwrap returns ErrNotConstructed.
+func (e *NotConstructedError) Unwrap() error { return ErrNotConstructed }
 
 // Option configures New.
 type Option func(*config)
@@ -70,7 +89,8 @@ func WithInlineMax(n int) Option { return func(c *config) { c.inlineMax = n } }
 func WithMemoryStorage() Option { return func(c *config) { c.storage = jetstream.MemoryStorage } }
 
 // Store is a dwn.Store on a NATS JetStream KV bucket, shared by every node attached to the
-// server. It is safe for concurrent use; it does not own the connection.
+// server. It is safe for concurrent use; it does not own the connection. Create it with New: the
+// methods of a zero Store return a *NotConstructedError, and its Close returns nil.
 type Store struct {
 	kv    jetstream.KeyValue
 	blobs natsx.Blobs
@@ -84,7 +104,7 @@ var _ dwn.Store = (*Store)(nil)
 // New returns a store on js, creating its bucket and object store if they do not exist.
 func New(ctx context.Context, js jetstream.JetStream, opts ...Option) (*Store, error) {
 	if js == nil {
-		return nil, &OptionError{Option: "js", Reason: "nil JetStream"}
+		return nil, &OptionError{Option: "js", Reason: "must not be nil"}
 	}
 	cfg := config{bucket: DefaultBucket, replicas: DefaultReplicas, inlineMax: DefaultInlineMax, storage: jetstream.FileStorage}
 	for _, o := range opts {
@@ -244,6 +264,9 @@ func decodeRecord(data []byte) (*dwn.Record, error) {
 }
 
 func (s *Store) enter(ctx context.Context) error {
+	if s.kv == nil {
+		return &NotConstructedError{Type: "Store", Constructor: "New"}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

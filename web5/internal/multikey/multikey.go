@@ -16,6 +16,8 @@ const (
 	CodeX25519    = 0xec
 	CodeSecp256k1 = 0xe7
 	CodeP256      = 0x1200
+	CodeP384      = 0x1201
+	CodeP521      = 0x1202
 )
 
 // ErrInvalid reports a string that is not a Multikey this package understands.
@@ -31,7 +33,8 @@ var inAlphabet = func() (t [256]bool) {
 }()
 
 // Decode parses a 'z'-prefixed multibase Multikey into its curve and raw public key
-// (32 bytes for Ed25519 and X25519, a 33-byte compressed point for secp256k1 and P-256).
+// (32 bytes for Ed25519 and X25519, a compressed point for secp256k1 and P-256 (33 bytes),
+// P-384 (49 bytes) and P-521 (67 bytes)).
 func Decode(s string) (jose.Curve, []byte, error) {
 	if len(s) < 2 || s[0] != 'z' {
 		return "", nil, fmt.Errorf("%w: not base58btc multibase", ErrInvalid)
@@ -61,6 +64,10 @@ func Decode(s string) (jose.Curve, []byte, error) {
 		c, want = jose.Secp256k1, 33
 	case CodeP256:
 		c, want = jose.P256, 33
+	case CodeP384:
+		c, want = jose.P384, 49
+	case CodeP521:
+		c, want = jose.P521, 67
 	default:
 		return "", nil, fmt.Errorf("%w: multicodec 0x%x is not a supported public key", ErrInvalid, code)
 	}
@@ -82,6 +89,10 @@ func Encode(c jose.Curve, raw []byte) (string, error) {
 		code = CodeSecp256k1
 	case jose.P256:
 		code = CodeP256
+	case jose.P384:
+		code = CodeP384
+	case jose.P521:
+		code = CodeP521
 	default:
 		return "", fmt.Errorf("%w: curve %q", ErrInvalid, c)
 	}
