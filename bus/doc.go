@@ -83,6 +83,8 @@
 // anya.bus.dropped, anya.bus.failed and anya.bus.dead_lettered ({message}, per
 // messaging.destination.name), and the gauge anya.bus.queue.depth ({message}, per
 // messaging.destination.subscription.name and anya.bus.pattern). Close stops reporting.
+// Topics that hold an identifier (a records store's tenant token) are named in spans and
+// instruments by the template WithTopicTemplate gives them, and counted together.
 // Without either option (the default, and OpenTelemetry's no-op providers alike) the bus adds
 // nothing to messages and its hot paths test one pointer. docs/observability.md lists the
 // instruments of every package.

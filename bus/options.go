@@ -114,6 +114,7 @@ type config struct {
 	maxTopics  int
 	tracerProv trace.TracerProvider
 	meterProv  metric.MeterProvider
+	topicName  func(topic string) string
 }
 
 // WithDefaultSource sets the Source of messages whose publisher names none (see WithSource).
@@ -187,6 +188,18 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // OpenTelemetry's no-op provider: nothing is reported.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return func(c *config) { c.meterProv = mp }
+}
+
+// WithTopicTemplate sets how topics are named in the bus's telemetry: its spans and
+// instruments carry f(topic) as messaging.destination.name (and f(pattern) as
+// anya.bus.pattern), and the counters of topics f names alike are reported as one. Use it for
+// topics that hold an identifier — a tenant token, an account — which must not reach traces
+// and metrics and would make a time series per identifier: f maps such a topic to its
+// template ("web5.dwn.{tenant}.records.written"; see dwn.TopicTemplate). Routing, Stats and
+// the metrics hook keep the real topics. A nil f keeps topics as they are. Defaults to the
+// topic itself.
+func WithTopicTemplate(f func(topic string) string) Option {
+	return func(c *config) { c.topicName = f }
 }
 
 // WithErrorHandler sets the function told about messages subscribers could not handle (see

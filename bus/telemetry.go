@@ -41,10 +41,18 @@ const systemName = "anya.bus"
 // busErrors are the bus's sentinels, which name error types on spans.
 var busErrors = [...]error{ErrClosed, ErrUnsubscribed, ErrQueueFull, ErrTypeMismatch, ErrHandlerPanic}
 
+// topicName returns how telemetry names topic (see WithTopicTemplate).
+func (b *Bus) topicName(topic string) string {
+	if b.cfg.topicName != nil {
+		return b.cfg.topicName(topic)
+	}
+	return topic
+}
+
 // spanPublish starts the span of one Publish, a child of ctx's span.
 func (b *Bus) spanPublish(ctx context.Context, topic string) (context.Context, trace.Span) {
 	return b.tracer.Start(ctx, SpanPublish, trace.WithSpanKind(trace.SpanKindProducer),
-		trace.WithAttributes(attrSystem.String(systemName), attrOperation.String("send"), attrDestination.String(topic)))
+		trace.WithAttributes(attrSystem.String(systemName), attrOperation.String("send"), attrDestination.String(b.topicName(topic))))
 }
 
 // endSpan ends a publish or process span with its outcome.
@@ -55,7 +63,7 @@ func endSpan(span trace.Span, err error) { telemetry.End(span, err, busErrors[:]
 func (s *subBase) spanProcess(ctx context.Context, m *Meta) (context.Context, trace.Span) {
 	attrs := make([]attribute.KeyValue, 0, 6)
 	attrs = append(attrs, attrSystem.String(systemName), attrOperation.String("process"),
-		attrDestination.String(m.Topic), attrSubscription.String(s.name), attrMessageID.String(m.ID.String()))
+		attrDestination.String(s.b.topicName(m.Topic)), attrSubscription.String(s.name), attrMessageID.String(m.ID.String()))
 	if s.group != "" {
 		attrs = append(attrs, attrGroup.String(s.group))
 	}
@@ -95,18 +103,7 @@ func (b *Bus) startMetrics(m metric.Meter) error {
 		return err
 	}
 	reg, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		for _, ts := range b.Stats() {
-			set := metric.WithAttributes(attrDestination.String(ts.Topic))
-			o.ObserveInt64(published, int64(ts.Published), set)
-			o.ObserveInt64(delivered, int64(ts.Delivered), set)
-			o.ObserveInt64(dropped, int64(ts.Dropped), set)
-			o.ObserveInt64(failed, int64(ts.Failed), set)
-			o.ObserveInt64(dead, int64(ts.DeadLettered), set)
-		}
-		for _, s := range b.allSubs() {
-			sb := s.base()
-			o.ObserveInt64(depth, int64(s.queued()), metric.WithAttributes(attrSubscription.String(sb.name), attrPattern.String(sb.pat.raw)))
-		}
+		b.observe(o, published, delivered, dropped, failed, dead, depth)
 		return nil
 	}, published, delivered, dropped, failed, dead, depth)
 	if err != nil {
@@ -114,4 +111,50 @@ func (b *Bus) startMetrics(m metric.Meter) error {
 	}
 	b.metricsReg = reg
 	return nil
+}
+
+// observe reports the bus's counters per topic and the depth of each subscription's queue,
+// under the names WithTopicTemplate gives them: topics (and subscriptions) named alike are
+// summed, so that each attribute set is observed once.
+func (b *Bus) observe(o metric.Observer, published, delivered, dropped, failed, dead, depth metric.Int64Observable) {
+	type counts struct{ published, delivered, dropped, failed, dead uint64 }
+	stats := b.Stats()
+	byTopic := make(map[string]*counts, len(stats))
+	order := make([]string, 0, len(stats))
+	for _, ts := range stats {
+		name := b.topicName(ts.Topic)
+		c := byTopic[name]
+		if c == nil {
+			c = new(counts)
+			byTopic[name] = c
+			order = append(order, name)
+		}
+		c.published += ts.Published
+		c.delivered += ts.Delivered
+		c.dropped += ts.Dropped
+		c.failed += ts.Failed
+		c.dead += ts.DeadLettered
+	}
+	for _, name := range order {
+		c, set := byTopic[name], metric.WithAttributes(attrDestination.String(name))
+		o.ObserveInt64(published, int64(c.published), set)
+		o.ObserveInt64(delivered, int64(c.delivered), set)
+		o.ObserveInt64(dropped, int64(c.dropped), set)
+		o.ObserveInt64(failed, int64(c.failed), set)
+		o.ObserveInt64(dead, int64(c.dead), set)
+	}
+	type sub struct{ name, pattern string }
+	depths := map[sub]int64{}
+	var subs []sub
+	for _, s := range b.allSubs() {
+		sb := s.base()
+		k := sub{sb.name, b.topicName(sb.pat.raw)}
+		if _, seen := depths[k]; !seen {
+			subs = append(subs, k)
+		}
+		depths[k] += int64(s.queued())
+	}
+	for _, k := range subs {
+		o.ObserveInt64(depth, depths[k], metric.WithAttributes(attrSubscription.String(k.name), attrPattern.String(k.pattern)))
+	}
 }

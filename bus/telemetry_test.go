@@ -3,12 +3,14 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"testing/synctest"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
@@ -141,6 +143,67 @@ func TestTelemetryWorkload(t *testing.T) {
 		if _, found := telemetrytest.Metric(k.Collect(t), bus.MetricNamePublished); found {
 			t.Error("a closed bus is still reported")
 		}
+	})
+}
+
+// With a topic template, topics that hold an identifier reach neither spans nor metrics: they
+// are named by their template, and the counters of topics with one template are summed.
+func TestTelemetryTopicTemplate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := telemetrytest.New(t)
+		template := func(topic string) string {
+			if tok := strings.Split(topic, "."); len(tok) == 3 && tok[0] == "tenant" && tok[1] != "*" && tok[1] != ">" {
+				return "tenant.{id}." + tok[2]
+			}
+			return topic
+		}
+		b := newBus(t, bus.WithMeterProvider(k.MP), bus.WithTracerProvider(k.TP), bus.WithTopicTemplate(template))
+		defer b.Close()
+		got := make(chan string, 4)
+		for _, pattern := range []string{"tenant.*.written", "tenant.alice7f3a.written"} {
+			if _, err := bus.Subscribe(b, pattern, func(_ context.Context, e bus.Envelope[int]) error {
+				got <- e.Topic
+				return nil
+			}, bus.Named("records")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, topic := range []string{"tenant.alice7f3a.written", "tenant.bob91c2.written", "other.topic"} {
+			if err := bus.Publish(context.Background(), b, topic, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait() // every handler has returned
+		if len(got) != 3 || <-got != "tenant.alice7f3a.written" {
+			t.Fatalf("handlers saw %d messages; the real topic must reach them", len(got)+1)
+		}
+		rm := k.Collect(t)
+		dest := func(name string) attribute.KeyValue { return attribute.String("messaging.destination.name", name) }
+		if n, _ := telemetrytest.Int(rm, bus.MetricNamePublished, dest("tenant.{id}.written")); n != 2 {
+			t.Errorf("published{tenant.{id}.written} = %d, want 2", n)
+		}
+		if n, _ := telemetrytest.Int(rm, bus.MetricNameDelivered, dest("tenant.{id}.written")); n != 3 {
+			t.Errorf("delivered{tenant.{id}.written} = %d, want 3", n)
+		}
+		if n, _ := telemetrytest.Int(rm, bus.MetricNamePublished, dest("other.topic")); n != 1 {
+			t.Errorf("published{other.topic} = %d, want 1", n)
+		}
+		var depths int
+		for _, sp := range k.Named(bus.SpanPublish) {
+			if v, _ := telemetrytest.Attr(sp, "messaging.destination.name"); v.AsString() != "tenant.{id}.written" && v.AsString() != "other.topic" {
+				t.Errorf("publish span names %q", v.AsString())
+			}
+		}
+		if m, _ := telemetrytest.Metric(rm, bus.MetricNameQueueDepth); m.Data != nil {
+			depths = len(m.Data.(metricdata.Gauge[int64]).DataPoints)
+		}
+		if depths != 2 {
+			t.Errorf("%d queue depth points, want 2: tenant.*.written and the template of the other", depths)
+		}
+		if n, ok := telemetrytest.Int(rm, bus.MetricNameQueueDepth, attribute.String("anya.bus.pattern", "tenant.{id}.written")); !ok || n != 0 {
+			t.Errorf("queue depth of the templated subscription: %d (reported %v)", n, ok)
+		}
+		k.NoLeak(t, "alice7f3a", "bob91c2")
 	})
 }
 
