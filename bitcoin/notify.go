@@ -486,6 +486,7 @@ func (n *Notifier) connect(ctx context.Context, b viewBlock) (err error) {
 	v := n.viewCopy()
 	n.setView(append(v, b))
 	n.unwound, n.deepReported = 0, false
+	n.tel.processed(ctx, changeConnected)
 	n.publish(ctx, TopicBlockConnected, b.Hash.String(), BlockConnected{Height: b.Height, Hash: b.Hash, Header: b.header})
 	n.blockConnected(ctx, b.BlockStamp, block)
 	return nil
@@ -521,6 +522,7 @@ func (n *Notifier) unwind(ctx context.Context, fork viewBlock, orphans []viewBlo
 	n.setView(v)
 	for _, o := range orphans {
 		bctx, span := n.tel.startBlock(ctx, changeDisconnected, o.Height)
+		n.tel.processed(bctx, changeDisconnected)
 		n.publish(bctx, TopicBlockDisconnected, o.Hash.String(), BlockDisconnected{Height: o.Height, Hash: o.Hash, Header: o.header})
 		n.blockDisconnected(bctx, o.BlockStamp)
 		endSpan(span, nil)

@@ -127,23 +127,25 @@ func (t *notifierTelemetry) startCatchUp(ctx context.Context, height, best int32
 	return t.tracer.Start(ctx, SpanCatchUp, trace.WithAttributes(attrHeight.Int64(int64(height)), attrChainHeight.Int64(int64(best))))
 }
 
-// startBlock counts a block connected or disconnected and starts its span (nil when not
+// startBlock starts the span of a block being connected or disconnected (nil when not
 // traced).
 func (t *notifierTelemetry) startBlock(ctx context.Context, change string, height int32) (context.Context, trace.Span) {
-	if t == nil {
-		return ctx, nil
-	}
-	if t.blocks != nil {
-		set := t.connected
-		if change == changeDisconnected {
-			set = t.disconnected
-		}
-		t.blocks.Add(ctx, 1, set)
-	}
-	if t.tracer == nil {
+	if t == nil || t.tracer == nil {
 		return ctx, nil
 	}
 	return t.tracer.Start(ctx, SpanBlock, trace.WithAttributes(attrChange.String(change), attrHeight.Int64(int64(height))))
+}
+
+// processed counts a block connected or disconnected.
+func (t *notifierTelemetry) processed(ctx context.Context, change string) {
+	if t == nil || t.blocks == nil {
+		return
+	}
+	set := t.connected
+	if change == changeDisconnected {
+		set = t.disconnected
+	}
+	t.blocks.Add(ctx, 1, set)
 }
 
 // deepReorg counts a deep reorg and marks it, as an event, on the catch-up span in ctx.
