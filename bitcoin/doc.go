@@ -159,6 +159,27 @@
 // or broadcast a second, different transaction for the same key; the key→txid records live in
 // a [SendStore] ([NewMemSendStore] in memory).
 //
+// # Observability
+//
+// With [WithTracerProvider] a Notifier makes a span of every block it connects or disconnects,
+// [SpanBlock] ("bitcoin.notifier.block", with anya.bitcoin.block.change and
+// anya.bitcoin.block.height), in which the block is fetched and its events are published: with
+// a traced bus, a handler of a block event runs in a child of the block's span. When the
+// Notifier has to ask the chain where it stands (a reorg, a restart, a missed update) the
+// blocks of that catch-up sit under a [SpanCatchUp] span ("bitcoin.notifier.catch_up", from
+// the processed height to the chain's), which also carries an [EventDeepReorg] event for a reorg
+// deeper than the safety limit. A Sender makes a span of every Send and SendFunc, [SpanSend]
+// ("bitcoin.send"), under the caller's, with anya.bitcoin.send.resend and anya.outcome; the
+// chain's requests (rpcchain's, when traced) are its children. Spans carry no address, amount,
+// txid or idempotency key.
+//
+// With [WithMeterProvider] a Notifier counts blocks by change (anya.bitcoin.notifier.blocks),
+// deep reorgs and failed catch-ups (by error.type), and reports its processed height and its
+// lag behind the chain's tip (anya.bitcoin.notifier.lag, the value of [Notifier.Lag]) when the
+// meter collects; a Sender counts sends by outcome (anya.bitcoin.sends: sent, resent, refused,
+// failed; cancelled ones are not counted). Nil providers are the no-op ones.
+// docs/observability.md lists the spans and instruments of every package.
+//
 // # Errors
 //
 // Every error wraps one of the package's sentinels (ErrInvalidAddress, ErrInvalidPSBT,
@@ -172,7 +193,8 @@
 // The package has one [Option] type for all its constructors and operations; each option
 // says which it configures ([NewNotifier], [NewSender], [NewFeatureExtractor],
 // [NewTaprootMultisig], [CreatePSBT], [EstimateFee], the message signers, [VerifyMessage]):
-// [WithLogger] and [WithBus] configure both a Notifier and a Sender, [WithClock] a Sender.
+// [WithLogger], [WithBus], [WithTracerProvider] and [WithMeterProvider] configure both a
+// Notifier and a Sender, [WithClock] a Sender.
 // An option given to a function it does not configure is an [*OptionError] like a value out
 // of range.
 //

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Notifier defaults.
@@ -55,6 +57,11 @@ type Notifier struct {
 	retryMin  time.Duration
 	retryMax  time.Duration
 	publisher publisher
+
+	tel *notifierTelemetry // nil unless traced or metered
+	// chainTip is the height of the chain's best block as last seen: from a tip update or
+	// the Notifier's own query. Lag is chainTip minus the view's tip.
+	chainTip atomic.Int32
 
 	mu      sync.RWMutex
 	view    []viewBlock // ascending, contiguous; the last is the tip
@@ -136,6 +143,11 @@ func NewNotifier(ctx context.Context, c Chain, opts ...Option) (*Notifier, error
 		tracked:   make(map[chainhash.Hash]trackedTx),
 		boxes:     make(map[uint64]func()),
 	}
+	n.chainTip.Store(start.Height)
+	if n.tel, err = newNotifierTelemetry(&cfg, n); err != nil {
+		cancel()
+		return nil, err
+	}
 	n.unsub = c.Subscribe(n.onUpdate)
 	n.poke()
 	go n.loop(loopCtx)
@@ -169,6 +181,17 @@ func (n *Notifier) Tip() BlockStamp {
 	return n.view[len(n.view)-1].BlockStamp
 }
 
+// Lag returns how many blocks the chain's tip, as last seen — from the chain's latest tip
+// update or the Notifier's own query of its best block — is ahead of the last block the
+// Notifier processed ([Notifier.Tip]): 0 when it has caught up (and for a zero Notifier).
+// A Notifier that cannot reach its chain keeps the lag it last saw.
+func (n *Notifier) Lag() int32 {
+	if n.constructed() != nil {
+		return 0
+	}
+	return max(0, n.chainTip.Load()-n.Tip().Height)
+}
+
 // Close stops the Notifier: the loop and every registration goroutine end, every
 // registration and subscription channel is closed (undelivered events are dropped) and later
 // calls fail with [ErrClosed]. It does not close the Chain. It is idempotent, and does
@@ -187,6 +210,7 @@ func (n *Notifier) Close() error {
 		close(n.changed)
 		n.mu.Unlock()
 		n.wg.Wait()
+		n.tel.close()
 	})
 	return nil
 }
@@ -197,6 +221,7 @@ func (n *Notifier) onUpdate(u ChainUpdate) {
 	switch u.Kind {
 	case UpdateTip:
 		n.pendTip = &u
+		n.chainTip.Store(u.Tip.Height)
 	case UpdateMempool:
 		if u.Tx != nil {
 			n.pendTxs = append(n.pendTxs, u.Tx)
@@ -272,6 +297,7 @@ func (n *Notifier) loop(ctx context.Context) {
 			if ctx.Err() != nil {
 				continue
 			}
+			n.tel.failed(ctx, err)
 			d := n.backoff(failures)
 			failures++
 			n.log.Warn("bitcoin: notifier catch-up failed; retrying", "err", err, "in", d, "tip", n.Tip())
@@ -317,7 +343,7 @@ func (n *Notifier) tip() viewBlock {
 }
 
 // sync brings the view to the chain's best block. It runs on the loop goroutine.
-func (n *Notifier) sync(ctx context.Context) error {
+func (n *Notifier) sync(ctx context.Context) (err error) {
 	n.pendMu.Lock()
 	hint := n.pendTip
 	n.pendTip = nil
@@ -337,14 +363,20 @@ func (n *Notifier) sync(ctx context.Context) error {
 		}
 	}
 
+	var span trace.Span // of the catch-up, once there is one to do
+	defer func() { endSpan(span, err) }()
 	for {
 		best, err := n.chain.BestBlock(ctx)
 		if err != nil {
 			return err
 		}
+		n.chainTip.Store(best.Height)
 		tip := n.tip()
 		if best.Hash == tip.Hash {
 			return nil
+		}
+		if span == nil {
+			ctx, span = n.tel.startCatchUp(ctx, tip.Height, best.Height)
 		}
 		fork, orphans, err := n.findFork(ctx, func(ctx context.Context, h int32) (chainhash.Hash, error) {
 			if h > best.Height {
@@ -440,7 +472,9 @@ func (n *Notifier) setView(v []viewBlock) {
 }
 
 // connect processes a block on top of the view. Loop goroutine only.
-func (n *Notifier) connect(ctx context.Context, b viewBlock) error {
+func (n *Notifier) connect(ctx context.Context, b viewBlock) (err error) {
+	ctx, span := n.tel.startBlock(ctx, changeConnected, b.Height)
+	defer func() { endSpan(span, err) }()
 	var block *wire.MsgBlock
 	if n.needBlocks() {
 		var err error
@@ -452,6 +486,7 @@ func (n *Notifier) connect(ctx context.Context, b viewBlock) error {
 	v := n.viewCopy()
 	n.setView(append(v, b))
 	n.unwound, n.deepReported = 0, false
+	n.tel.processed(ctx, changeConnected)
 	n.publish(ctx, TopicBlockConnected, b.Hash.String(), BlockConnected{Height: b.Height, Hash: b.Hash, Header: b.header})
 	n.blockConnected(ctx, b.BlockStamp, block)
 	return nil
@@ -474,6 +509,7 @@ func (n *Notifier) unwind(ctx context.Context, fork viewBlock, orphans []viewBlo
 		n.deepReported = true
 		ev := DeepReorg{Depth: n.unwound, Fork: fork.BlockStamp, OldTip: n.unwindFrom, SafetyLimit: n.limit}
 		n.log.Warn("bitcoin: deep reorg", "depth", ev.Depth, "fork", ev.Fork, "oldTip", ev.OldTip)
+		n.tel.deepReorg(ctx, ev.Depth)
 		n.publish(ctx, TopicDeepReorg, ev.OldTip.Hash.String(), ev)
 	}
 	v := n.viewCopy()
@@ -485,8 +521,11 @@ func (n *Notifier) unwind(ctx context.Context, fork viewBlock, orphans []viewBlo
 	}
 	n.setView(v)
 	for _, o := range orphans {
-		n.publish(ctx, TopicBlockDisconnected, o.Hash.String(), BlockDisconnected{Height: o.Height, Hash: o.Hash, Header: o.header})
-		n.blockDisconnected(ctx, o.BlockStamp)
+		bctx, span := n.tel.startBlock(ctx, changeDisconnected, o.Height)
+		n.tel.processed(bctx, changeDisconnected)
+		n.publish(bctx, TopicBlockDisconnected, o.Hash.String(), BlockDisconnected{Height: o.Height, Hash: o.Hash, Header: o.header})
+		n.blockDisconnected(bctx, o.BlockStamp)
+		endSpan(span, nil)
 	}
 }
 

@@ -6,6 +6,11 @@ import (
 	"fmt"
 
 	"github.com/btcsuite/btcd/wire"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bitcoin/bitcointest"
@@ -149,4 +154,40 @@ func ExampleSummarizeMempool() {
 	// 2 300 0.00001900 BTC
 	// >= 2.000 sat/vB 1
 	// >= 15.000 sat/vB 1
+}
+
+// With a tracer provider, a bus handler of a block event runs in a child of the Notifier's
+// span of that block; with a meter provider the Notifier reports how far behind the chain's
+// tip it is.
+func ExampleWithTracerProvider() {
+	ctx := context.Background()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	b, _ := bus.New(bus.WithTracerProvider(tp))
+	defer b.Close()
+	chain, _ := simchain.New()
+	defer chain.Close()
+
+	handled := make(chan string, 1)
+	_, _ = bus.Subscribe(b, bitcoin.TopicBlockConnected, func(ctx context.Context, e bus.Envelope[bitcoin.BlockConnected]) error {
+		handled <- fmt.Sprint("block ", e.Payload.Height, " handled in a traced context: ", trace.SpanContextFromContext(ctx).IsValid())
+		return nil
+	})
+	n, _ := bitcoin.NewNotifier(ctx, chain, bitcoin.WithBus(b), bitcoin.WithTracerProvider(tp), bitcoin.WithMeterProvider(mp))
+	defer n.Close()
+	chain.Mine(1)
+	fmt.Println(<-handled)
+
+	var rm metricdata.ResourceMetrics
+	_ = reader.Collect(ctx, &rm)
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		if g, ok := m.Data.(metricdata.Gauge[int64]); ok && m.Name == bitcoin.MetricNameLag {
+			fmt.Println(m.Name, "=", g.DataPoints[0].Value, m.Unit)
+		}
+	}
+	// Output:
+	// block 1 handled in a traced context: true
+	// anya.bitcoin.notifier.lag = 0 {block}
 }

@@ -9,14 +9,17 @@ import (
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/wire"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Option configures one of the package's constructors or operations. The package has one
 // option type; each option's documentation says what it configures:
 //
 //   - [NewNotifier]: [WithCheckpoint], [WithSafetyLimit], [WithRetryBackoff], [WithBus],
-//     [WithLogger];
-//   - [NewSender]: [WithBus], [WithLogger], [WithClock];
+//     [WithLogger], [WithTracerProvider], [WithMeterProvider];
+//   - [NewSender]: [WithBus], [WithLogger], [WithClock], [WithTracerProvider],
+//     [WithMeterProvider];
 //   - [NewFeatureExtractor]: [WithFeatureLookup], [WithFeatureNetwork];
 //   - [NewTaprootMultisig]: [WithMuSig2KeyPath];
 //   - [CreatePSBT] (coin selection): [WithRBF], [WithLockTime], [WithMaxFee],
@@ -54,8 +57,10 @@ type config struct {
 	invalid *OptionError // the first option with a value out of range
 
 	// Notifier and Sender
-	log       *slog.Logger
-	publisher publisher
+	log        *slog.Logger
+	publisher  publisher
+	tracerProv trace.TracerProvider
+	meterProv  metric.MeterProvider
 
 	// Notifier
 	checkpoint BlockStamp
@@ -137,6 +142,37 @@ func WithLogger(l *slog.Logger) Option {
 	return func(c *config) {
 		if c.accepts("WithLogger", l, forNotifier, forSender) {
 			c.log = l
+		}
+	}
+}
+
+// WithTracerProvider traces with tp. A [Notifier]: every block it connects or disconnects is a
+// span ([SpanBlock]) in which the block is fetched and its events are published — so a bus
+// handler of a block event joins the block's trace — under a span of the catch-up
+// ([SpanCatchUp]) when the Notifier had to ask the chain where it stands. A [Sender]: every
+// Send and SendFunc is a span ([SpanSend]) under the caller's, in which the chain is asked and
+// the transaction broadcast (with rpcchain traced too, each node request is a child). Spans
+// carry heights, outcomes and error types; never addresses, amounts, txids or idempotency
+// keys. It configures [NewNotifier] and [NewSender]; a nil tp is the no-op provider. Defaults
+// to OpenTelemetry's no-op provider: nothing is traced.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) {
+		if c.accepts("WithTracerProvider", nil, forNotifier, forSender) {
+			c.tracerProv = tp
+		}
+	}
+}
+
+// WithMeterProvider reports with instruments of mp. A [Notifier]: blocks processed by change
+// (connected, disconnected), deep reorgs and failed catch-ups as counters, and its processed
+// height and its lag behind the chain's tip ([Notifier.Lag]) as gauges read when mp collects.
+// A [Sender]: sends by outcome. [Notifier.Close] stops the gauges. It configures
+// [NewNotifier] and [NewSender]; a nil mp is the no-op provider. Defaults to OpenTelemetry's
+// no-op provider: nothing is reported.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) {
+		if c.accepts("WithMeterProvider", nil, forNotifier, forSender) {
+			c.meterProv = mp
 		}
 	}
 }

@@ -127,6 +127,7 @@ type Sender struct {
 	log       *slog.Logger
 	now       func() time.Time
 	publisher publisher
+	tel       *senderTelemetry // nil unless traced or metered
 }
 
 // NewSender returns a Sender that broadcasts on c and keeps its records in store.
@@ -141,7 +142,11 @@ func NewSender(c Chain, store SendStore, opts ...Option) (*Sender, error) {
 	if store == nil {
 		return nil, &FieldError{Field: "store", Reason: "nil SendStore"}
 	}
-	return &Sender{chain: c, store: store, log: cfg.log, now: cfg.now, publisher: cfg.publisher}, nil
+	tel, err := newSenderTelemetry(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Sender{chain: c, store: store, log: cfg.log, now: cfg.now, publisher: cfg.publisher, tel: tel}, nil
 }
 
 // constructed returns a [*NotConstructedError] for a zero Sender.
@@ -178,6 +183,14 @@ func (s *Sender) Send(ctx context.Context, key string, tx *wire.MsgTx) (chainhas
 	if err := s.constructed(); err != nil {
 		return chainhash.Hash{}, err
 	}
+	if s.tel != nil {
+		return s.tel.traced(ctx, func(ctx context.Context, resent *bool) (chainhash.Hash, error) { return s.send(ctx, key, tx, resent) })
+	}
+	return s.send(ctx, key, tx, nil)
+}
+
+// send is Send on a constructed Sender; it sets *resent (if not nil) when key had a record.
+func (s *Sender) send(ctx context.Context, key string, tx *wire.MsgTx, resent *bool) (chainhash.Hash, error) {
 	if err := checkKey(key); err != nil {
 		return chainhash.Hash{}, err
 	}
@@ -193,11 +206,18 @@ func (s *Sender) Send(ctx context.Context, key string, tx *wire.MsgTx) (chainhas
 	case err == nil && rec.Txid != txid:
 		return chainhash.Hash{}, fmt.Errorf("%w: key %q names %s, not %s", ErrKeyConflict, key, rec.Txid, txid)
 	case err == nil:
+		setTrue(resent)
 		return s.resend(ctx, rec)
 	case !errors.Is(err, ErrNotFound):
 		return chainhash.Hash{}, fmt.Errorf("bitcoin: send store: %w", err)
 	}
 	return s.sendNew(ctx, key, tx)
+}
+
+func setTrue(b *bool) {
+	if b != nil {
+		*b = true
+	}
 }
 
 // SendFunc is Send for a transaction built on demand: if key already has a record, its
@@ -207,12 +227,24 @@ func (s *Sender) SendFunc(ctx context.Context, key string, build func(context.Co
 	if err := s.constructed(); err != nil {
 		return chainhash.Hash{}, err
 	}
+	if s.tel != nil {
+		return s.tel.traced(ctx, func(ctx context.Context, resent *bool) (chainhash.Hash, error) {
+			return s.sendFunc(ctx, key, build, resent)
+		})
+	}
+	return s.sendFunc(ctx, key, build, nil)
+}
+
+// sendFunc is SendFunc on a constructed Sender; it sets *resent (if not nil) when key had a
+// record.
+func (s *Sender) sendFunc(ctx context.Context, key string, build func(context.Context) (*wire.MsgTx, error), resent *bool) (chainhash.Hash, error) {
 	if err := checkKey(key); err != nil {
 		return chainhash.Hash{}, err
 	}
 	rec, err := s.store.Get(ctx, key)
 	switch {
 	case err == nil:
+		setTrue(resent)
 		return s.resend(ctx, rec)
 	case !errors.Is(err, ErrNotFound):
 		return chainhash.Hash{}, fmt.Errorf("bitcoin: send store: %w", err)

@@ -8,6 +8,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/anya-org/anya-go/internal/telemetry"
 )
 
 // Bus is a typed publish/subscribe event bus. Create one with New; it is safe for concurrent use.
@@ -48,6 +53,11 @@ type Bus struct {
 	drainMu   sync.Mutex
 
 	pubCfgs sync.Pool // *publishConfig, for Publish calls with options
+
+	// tracer is nil unless WithTracerProvider gave a provider that is not the no-op one: the
+	// publish and handling paths test it and do nothing more when it is nil.
+	tracer     trace.Tracer
+	metricsReg metric.Registration
 }
 
 const (
@@ -94,6 +104,13 @@ func New(opts ...Option) (*Bus, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	b.ctx, b.cancel = context.WithValue(ctx, handlerKey{}, b), cancel
 	b.snap.Store(&snapshot{})
+	b.tracer = telemetry.Tracer(cfg.tracerProv, "bus")
+	if m := telemetry.Meter(cfg.meterProv, "bus"); m != nil {
+		if err := b.startMetrics(m); err != nil {
+			cancel()
+			return nil, err
+		}
+	}
 	return b, nil
 }
 
@@ -260,6 +277,9 @@ func (b *Bus) Close() error {
 		}
 		b.cancel()
 		b.wg.Wait()
+		if b.metricsReg != nil {
+			_ = b.metricsReg.Unregister()
+		}
 	})
 	return nil
 }
@@ -402,6 +422,9 @@ type TopicStats struct {
 	// subscription or the bus ended first.
 	Dropped uint64
 	Failed  uint64 // handler errors, panics, undecodable or mistyped payloads, refused by PolicyFail
+	// DeadLettered counts the failed messages a subscription's DeadLetter republished (each is
+	// also counted in Failed, and published anew on the dead-letter topic).
+	DeadLettered uint64
 }
 
 // topicStats keeps the counter the publisher writes and the ones handlers write on separate
@@ -414,6 +437,7 @@ type topicStats struct {
 	delivered [deliveredShards]paddedCounter
 	dropped   atomic.Uint64
 	failed    atomic.Uint64
+	dead      atomic.Uint64
 }
 
 const deliveredShards = 4
@@ -432,6 +456,8 @@ func (t *topicStats) snapshot() TopicStats {
 		Delivered: t.delivered[0].Load() + t.delivered[1].Load() + t.delivered[2].Load() + t.delivered[3].Load(),
 		Dropped:   t.dropped.Load(),
 		Failed:    t.failed.Load(),
+
+		DeadLettered: t.dead.Load(),
 	}
 }
 
@@ -445,6 +471,8 @@ func (b *Bus) count(ts *topicStats, sub string, m Metric) {
 		ts.dropped.Add(1)
 	case MetricFailed:
 		ts.failed.Add(1)
+	case MetricDeadLettered:
+		ts.dead.Add(1)
 	}
 	if b.cfg.metrics != nil {
 		b.cfg.metrics(ts.topic, sub, m)

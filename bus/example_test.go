@@ -4,6 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/anya-org/anya-go/bus"
 )
@@ -116,6 +121,48 @@ func ExamplePublishError() {
 	// Output:
 	// not taken by slow - queue full: true
 	// published 3: delivered 5 + dropped 0 + failed 1
+}
+
+// With a tracer provider, a handler's context carries the span of its handling, a child of the
+// publisher's span through the message's traceparent header: its own spans join the trace that
+// published the event.
+func ExampleWithTracerProvider() {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	b, err := bus.New(bus.WithTracerProvider(tp))
+	if err != nil {
+		panic(err)
+	}
+	_, err = bus.Subscribe(b, "bitcoin.block.*", func(ctx context.Context, e bus.Envelope[BlockConnected]) error {
+		_, span := tp.Tracer("host").Start(ctx, "update wallet")
+		defer span.End()
+		fmt.Println("traceparent header:", e.Headers.Get("traceparent") != "")
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	ctx, span := tp.Tracer("host").Start(context.Background(), "poll node")
+	if err := bus.Publish(ctx, b, "bitcoin.block.connected", BlockConnected{Height: 7}); err != nil {
+		panic(err)
+	}
+	span.End()
+	if err := b.Drain(context.Background()); err != nil {
+		panic(err)
+	}
+	trace := span.SpanContext().TraceID()
+	var names []string
+	for _, s := range rec.Ended() {
+		names = append(names, fmt.Sprint(s.Name(), " in the trace: ", s.SpanContext().TraceID() == trace))
+	}
+	slices.Sort(names)
+	fmt.Println(strings.Join(names, "\n"))
+	// Output:
+	// traceparent header: true
+	// bus.process in the trace: true
+	// bus.publish in the trace: true
+	// poll node in the trace: true
+	// update wallet in the trace: true
 }
 
 // Publish options are funcs like the other options: per-call metadata of one message.

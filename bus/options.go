@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"strconv"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults of the bus and of every subscription that does not override them.
@@ -58,10 +61,11 @@ func (p Policy) String() string {
 type Metric uint8
 
 const (
-	MetricPublished Metric = iota // a message was accepted by Publish (once per publish)
-	MetricDelivered               // a handler returned nil (once per subscriber)
-	MetricDropped                 // a subscriber discarded a message or could not take it (see TopicStats.Dropped)
-	MetricFailed                  // a handler's final result was an error (or a panic, an undecodable payload, a PolicyFail refusal)
+	MetricPublished    Metric = iota // a message was accepted by Publish (once per publish)
+	MetricDelivered                  // a handler returned nil (once per subscriber)
+	MetricDropped                    // a subscriber discarded a message or could not take it (see TopicStats.Dropped)
+	MetricFailed                     // a handler's final result was an error (or a panic, an undecodable payload, a PolicyFail refusal)
+	MetricDeadLettered               // a failed message was republished to the subscription's dead-letter topic (and counted failed before)
 )
 
 func (m Metric) String() string {
@@ -74,6 +78,8 @@ func (m Metric) String() string {
 		return "dropped"
 	case MetricFailed:
 		return "failed"
+	case MetricDeadLettered:
+		return "dead-lettered"
 	}
 	return "metric"
 }
@@ -106,6 +112,9 @@ type config struct {
 	metrics    MetricsFunc
 	onError    ErrorFunc
 	maxTopics  int
+	tracerProv trace.TracerProvider
+	meterProv  metric.MeterProvider
+	topicName  func(topic string) string
 }
 
 // WithDefaultSource sets the Source of messages whose publisher names none (see WithSource).
@@ -161,6 +170,36 @@ func WithMiddleware(mw ...Middleware) Option {
 // (Stats still counts).
 func WithMetrics(f MetricsFunc) Option {
 	return func(c *config) { c.metrics = f }
+}
+
+// WithTracerProvider traces the bus with tp: a span (SpanPublish) for every Publish, whose
+// context the message carries in its traceparent and tracestate headers — across a Transport
+// too — and a span (SpanProcess) for every handler call, a child of the publisher's span, whose
+// context the handler's ctx carries, so the handler's own spans join the trace that published
+// the event. A nil tp is the no-op provider. Defaults to OpenTelemetry's no-op provider: nothing
+// is traced and nothing is added to messages.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tracerProv = tp }
+}
+
+// WithMeterProvider reports the bus's counters per topic (published, delivered, dropped,
+// failed, dead-lettered) and the queue depth of each subscription as instruments of mp, read
+// from the counters Stats keeps when mp collects. A nil mp is the no-op provider. Defaults to
+// OpenTelemetry's no-op provider: nothing is reported.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) { c.meterProv = mp }
+}
+
+// WithTopicTemplate sets how topics are named in the bus's telemetry: its spans and
+// instruments carry f(topic) as messaging.destination.name (and f(pattern) as
+// anya.bus.pattern), and the counters of topics f names alike are reported as one. Use it for
+// topics that hold an identifier — a tenant token, an account — which must not reach traces
+// and metrics and would make a time series per identifier: f maps such a topic to its
+// template ("web5.dwn.{tenant}.records.written"; see dwn.TopicTemplate). Routing, Stats and
+// the metrics hook keep the real topics. A nil f keeps topics as they are. Defaults to the
+// topic itself.
+func WithTopicTemplate(f func(topic string) string) Option {
+	return func(c *config) { c.topicName = f }
 }
 
 // WithErrorHandler sets the function told about messages subscribers could not handle (see

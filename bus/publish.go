@@ -2,6 +2,10 @@ package bus
 
 import (
 	"context"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/anya-org/anya-go/internal/telemetry"
 )
 
 // Publish sends v to every subscription whose pattern matches topic and returns once each of
@@ -36,6 +40,18 @@ func Publish[T any](ctx context.Context, b *Bus, topic string, v T, opts ...Publ
 	if !b.constructed() {
 		return notBus()
 	}
+	if b.tracer != nil {
+		ctx, span := b.spanPublish(ctx, topic)
+		err := publish(ctx, b, topic, v, opts, span)
+		endSpan(span, err)
+		return err
+	}
+	return publish(ctx, b, topic, v, opts, nil)
+}
+
+// publish is Publish on a constructed bus; span is the publish span when the bus traces, whose
+// context (in ctx) the message then carries in its headers.
+func publish[T any](ctx context.Context, b *Bus, topic string, v T, opts []PublishOption, span trace.Span) error {
 	n, ok := b.enter(ctx)
 	defer b.leave()
 	if !ok {
@@ -47,6 +63,10 @@ func Publish[T any](ctx context.Context, b *Bus, topic string, v T, opts ...Publ
 	}
 	it := item[T]{env: Envelope[T]{Payload: v}, ts: r.stats}
 	b.stamp(ctx, &it.env.Meta, n, topic, opts)
+	if span != nil {
+		it.env.Headers = telemetry.Inject(ctx, it.env.Headers)
+		span.SetAttributes(attrMessageID.String(it.env.ID.String()))
+	}
 	if b.cfg.transport != nil {
 		return publishTransport(ctx, b, r.stats, &it.env)
 	}

@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Handler handles one message. Returning an error counts the message as failed (and, with
@@ -118,6 +120,7 @@ type subBase struct {
 	policy  Policy
 	onError ErrorFunc
 	dlq     string
+	group   string
 	// redeliver naks messages the handler fails on (see Redeliver).
 	redeliver bool
 
@@ -222,7 +225,7 @@ func Subscribe[T any](b *Bus, pattern string, handler Handler[T], opts ...Subscr
 	id := b.subSeq.Add(1)
 	s.subBase = subBase{
 		b: b, id: id, name: sc.name, pat: pat, policy: sc.policy,
-		onError: sc.onError, dlq: sc.deadLetter, redeliver: sc.redeliver,
+		onError: sc.onError, dlq: sc.deadLetter, redeliver: sc.redeliver, group: sc.group,
 		done: make(chan struct{}), exited: make(chan struct{}),
 	}
 	s.self = s
@@ -498,7 +501,16 @@ func (s *subscriber[T]) run(lane *queue[T]) {
 				return
 			}
 			w.cur = it
-			if err := h(ctx, &it.env.Meta); err != nil {
+			hctx := ctx
+			var span trace.Span
+			if s.b.tracer != nil {
+				hctx, span = s.spanProcess(ctx, &it.env.Meta)
+			}
+			err := h(hctx, &it.env.Meta)
+			if span != nil {
+				endSpan(span, err)
+			}
+			if err != nil {
 				interrupted := ctx.Err() != nil && errors.Is(err, context.Canceled)
 				// Under Redeliver, or when the bus is closing (the handler was interrupted, which
 				// is no failure of the message), the transport gets it back. A failure under
@@ -521,7 +533,7 @@ func (s *subscriber[T]) run(lane *queue[T]) {
 					}
 					continue
 				}
-				s.fail(it.ts, &it.env, err)
+				s.fail(hctx, it.ts, &it.env, err)
 				if it.ack != nil && !naked {
 					it.ack.Ack()
 				}
@@ -556,18 +568,24 @@ func (s *subscriber[T]) discard(items []item[T]) {
 	}
 }
 
-func (s *subscriber[T]) fail(ts *topicStats, e *Envelope[T], err error) {
+// fail counts a message the handler finally failed on and dead-letters it; ctx is the handler's
+// (the bus's, or one carrying the handler's span, so the dead letter joins its trace).
+func (s *subscriber[T]) fail(ctx context.Context, ts *topicStats, e *Envelope[T], err error) {
 	s.failed.Add(1)
 	s.b.count(ts, s.name, MetricFailed)
 	s.b.reportError(&s.subBase, &e.Meta, err)
 	if s.dlq == "" {
 		return
 	}
-	derr := Publish(s.b.ctx, s.b, s.dlq, e.Payload,
+	derr := Publish(ctx, s.b, s.dlq, e.Payload,
 		WithCause(e.Meta), WithKey(e.Key), WithSource(e.Source), WithHeaders(e.Headers),
 		WithHeader(HeaderDeadLetterReason, err.Error()),
 		WithHeader(HeaderDeadLetterTopic, e.Topic),
 		WithHeader(HeaderDeadLetterSubscriber, s.name))
+	var pe *PublishError
+	if derr == nil || errors.As(derr, &pe) { // published, even if some subscription refused it
+		s.b.count(ts, s.name, MetricDeadLettered)
+	}
 	if derr != nil {
 		s.b.reportError(&s.subBase, &e.Meta, fmt.Errorf("bus: dead-letter to %q: %w", s.dlq, derr))
 	}

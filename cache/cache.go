@@ -11,6 +11,10 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/anya-org/anya-go/internal/telemetry"
 )
 
 // forever is the expiry of an entry that does not expire.
@@ -44,6 +48,9 @@ type Cache[K comparable, V any] struct {
 	mu     sync.Mutex // serializes Close, the executor's hand-offs and the zero value's set-up
 	closed atomic.Bool
 	wg     sync.WaitGroup
+
+	tracer     trace.Tracer // nil unless traced: loads test it
+	metricsReg metric.Registration
 }
 
 // New returns an empty cache.
@@ -96,6 +103,16 @@ func (c *Cache[K, V]) setup(cfg config) error {
 			c.coarse.Stop()
 		}
 		return &OptionError{Option: "New", Value: err, Reason: "rejected by the cache core"}
+	}
+	c.tracer = telemetry.Tracer(cfg.tracerProv, "cache")
+	if m := telemetry.Meter(cfg.meterProv, "cache"); m != nil {
+		if err := c.startMetrics(m); err != nil {
+			oc.StopAllGoroutines()
+			if c.coarse != nil {
+				c.coarse.Stop()
+			}
+			return err
+		}
 	}
 	c.o.Store(oc)
 	return nil
@@ -173,6 +190,9 @@ func (c *Cache[K, V]) Close() error {
 		}
 	}
 	c.wg.Wait()
+	if c.metricsReg != nil {
+		_ = c.metricsReg.Unregister()
+	}
 	return nil
 }
 
@@ -292,11 +312,30 @@ type loaderOf[K comparable, V any] struct {
 }
 
 func (l *loaderOf[K, V]) Load(ctx context.Context, key K) (item[V], error) {
+	if l.c.tracer != nil {
+		return l.traced(ctx, key, false)
+	}
 	return l.load(ctx, key)
 }
 
 func (l *loaderOf[K, V]) Reload(ctx context.Context, key K, _ item[V]) (item[V], error) {
+	if l.c.tracer != nil {
+		return l.traced(ctx, key, true)
+	}
 	return l.load(ctx, key)
+}
+
+// traced is load inside a span. A not-found is an answer, not a failure of the load.
+func (l *loaderOf[K, V]) traced(ctx context.Context, key K, refresh bool) (item[V], error) {
+	ctx, span := l.c.spanLoad(ctx, refresh)
+	it, err := l.load(ctx, key)
+	span.SetAttributes(attrFound.Bool(err == nil && !it.missing))
+	spanErr := err
+	if errors.Is(err, otter.ErrNotFound) {
+		spanErr = nil
+	}
+	telemetry.End(span, spanErr, knownErrors[:]...)
+	return it, err
 }
 
 // load calls the loader, turning a panic into a *PanicError and not-found into a cached

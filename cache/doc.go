@@ -50,6 +50,23 @@
 // A [Store] is the shared second tier. The contract, in MUST terms on [Store], is checked by
 // cachetest.Run, which every store runs; [MemoryStore] is the in-process one.
 //
+// # Observability
+//
+// With [WithTracerProvider], every loader call — a [Cache.GetOrLoad] miss (one per single
+// flight) or a background refresh — is a span, [SpanLoad] ("cache.load"), a child of the
+// caller's span and the parent of what the loader traces (a shared tier's round trip, a
+// resolver's request). It carries anya.cache.name ([WithName]), anya.cache.refresh and
+// anya.cache.found; a failed load has status Error and error.type. Hits are not traced, and
+// keys, values and error texts are never recorded.
+//
+// With [WithMeterProvider], the counters of [Cache.Stats] are instruments read when the meter
+// collects, so the read path counts nothing more: anya.cache.lookups ({lookup}, by
+// anya.cache.result: hit, miss), anya.cache.evictions ({entry}), anya.cache.loads ({load}, by
+// anya.outcome: success, failure) and the gauge anya.cache.size ({entry}), each with
+// anya.cache.name. [Cache.Close] stops reporting. Without either (the default, or
+// OpenTelemetry's no-op providers) a load tests one pointer. docs/observability.md lists the
+// instruments of every package.
+//
 // # Options
 //
 // [New], [NewMemoryStore] and [NewTiered] take options of one type, [Option]. [WithLogger]

@@ -4,6 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults of a [Cache].
@@ -41,6 +44,9 @@ type config struct {
 	now          func() time.Time // WithClock; nil: the cache core's own clock
 	clockSet     bool
 	resolution   time.Duration
+	name         string
+	tracerProv   trace.TracerProvider
+	meterProv    metric.MeterProvider
 
 	// Tiered
 	cross    *Cache[string, any]
@@ -125,6 +131,43 @@ func WithClockResolution(d time.Duration) Option {
 	return func(c *config) {
 		if c.accepts(kindCache, "WithClockResolution", d) {
 			c.resolution = d
+		}
+	}
+}
+
+// WithName names the cache in its telemetry (the attribute anya.cache.name), e.g. "did" for a
+// DID resolver's cache. It configures a [Cache]. Defaults to "".
+func WithName(name string) Option {
+	return func(c *config) {
+		if c.accepts(kindCache, "WithName", name) {
+			c.name = name
+		}
+	}
+}
+
+// WithTracerProvider traces every load of the cache with tp: a span ([SpanLoad]) around each
+// loader call of a [Cache.GetOrLoad] miss or background refresh — hits are not traced, and
+// callers that wait for a load in flight share its span. The span names the cache, whether
+// the load was a refresh and whether the key was found; never the key or the value. It
+// configures a [Cache]; a nil tp is the no-op provider. Defaults to OpenTelemetry's no-op
+// provider: nothing is traced.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) {
+		if c.accepts(kindCache, "WithTracerProvider", tp) {
+			c.tracerProv = tp
+		}
+	}
+}
+
+// WithMeterProvider reports the counters of [Cache.Stats] — lookups by result (hit, miss),
+// evictions, loads by outcome — and the cache's size as instruments of mp, read when mp
+// collects, so counting costs the read path nothing more. [Cache.Close] stops reporting. It
+// configures a [Cache]; a nil mp is the no-op provider. Defaults to OpenTelemetry's no-op
+// provider: nothing is reported.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) {
+		if c.accepts(kindCache, "WithMeterProvider", mp) {
+			c.meterProv = mp
 		}
 	}
 }

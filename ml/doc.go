@@ -59,6 +59,22 @@
 // scores with CGO_ENABLED=0. Both pass the conformance suite mltest.RunBackend, and the
 // package's tests check that they agree within 1e-5.
 //
+// # Observability
+//
+// With [WithTracerProvider], every [Engine.Score] and [Engine.ScoreBatch] call is a span,
+// [SpanScore] ("ml.score") or [SpanScoreBatch] ("ml.score_batch"), a child of the caller's,
+// with anya.ml.model, anya.ml.model.version (the version that scored), anya.ml.backend and
+// anya.ml.rows; a failure has status Error and error.type. Features and scores are never
+// recorded. The micro-batcher's backend runs serve many callers at once and have no span.
+//
+// With [WithMeterProvider], every backend run is recorded in the histograms anya.ml.batch.size
+// ({row}) and anya.ml.batch.duration (s), by anya.ml.model, anya.ml.model.version and
+// anya.ml.backend, and the engine reports the gauge anya.ml.queue.depth ({request}) and the
+// counters anya.ml.requests and anya.ml.rejected ({request}) from its own counters when the
+// meter collects. [Engine.Close] stops reporting. Without either (the default, or
+// OpenTelemetry's no-op providers) a call tests one pointer. docs/observability.md lists the
+// instruments of every package.
+//
 // # Around the engine
 //
 // Package onnx reads, writes, evaluates and explains the ONNX subset; ml/featurestore keeps

@@ -12,7 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/sync/semaphore"
+
+	"github.com/anya-org/anya-go/internal/telemetry"
 
 	"github.com/anya-org/anya-go/ml/onnx"
 )
@@ -90,6 +93,8 @@ type Engine struct {
 
 	requests, rows, batches, rejected atomic.Uint64
 	callers                           atomic.Int64 // Score and ScoreBatch calls in progress
+
+	tel *engineTelemetry // nil unless traced or metered
 }
 
 // deployment is one activated model version: a session per worker.
@@ -102,6 +107,8 @@ type deployment struct {
 	width     int
 	sessions  []*session
 	explainer *onnx.Explainer
+
+	metricAttrs metric.MeasurementOption // the model and version, when the engine is metered
 }
 
 // session is one backend session and its lock, a one-slot channel rather than a sync.Mutex: a
@@ -175,8 +182,19 @@ func NewEngine(m *Model, opts ...Option) (*Engine, error) {
 		}
 		e.ownsBackend = true
 	}
+	tel, err := newEngineTelemetry(e)
+	if err != nil {
+		if e.ownsBackend {
+			e.backend.Close()
+		}
+		return nil, err
+	}
+	e.tel = tel
 	d, err := e.deploy(context.Background(), m)
 	if err != nil {
+		if e.tel != nil && e.tel.reg != nil {
+			_ = e.tel.reg.Unregister()
+		}
 		if e.ownsBackend {
 			e.backend.Close()
 		}
@@ -262,6 +280,9 @@ func notEngine() error { return &NotConstructedError{Type: "Engine", Constructor
 
 func (e *Engine) deploy(ctx context.Context, m *Model) (*deployment, error) {
 	d := &deployment{model: m, name: m.Name(), version: m.Version(), schema: m.Schema(), schemaID: m.Schema().ID(), width: m.Width()}
+	if e.tel.metered() {
+		d.metricAttrs = telemetry.Set(attrModel.String(d.name), attrVersion.String(d.version), attrBackend.String(e.backend.Name()))
+	}
 	for range e.cfg.workers {
 		if err := ctx.Err(); err != nil {
 			d.close()
@@ -357,6 +378,9 @@ func (e *Engine) Close() error {
 		if e.ownsBackend {
 			e.closeErr = e.backend.Close()
 		}
+		if e.tel != nil && e.tel.reg != nil {
+			_ = e.tel.reg.Unregister()
+		}
 	})
 	return e.closeErr
 }
@@ -365,6 +389,16 @@ func (e *Engine) Close() error {
 // [*SchemaError], [*ShapeError] or [*FeatureError] without reaching the model. A cancelled
 // context returns ctx.Err(); the max latency budget, a [*DeadlineError].
 func (e *Engine) Score(ctx context.Context, v Vector) (Result, error) {
+	if e.tel.traced() {
+		ctx, span := e.spanScore(ctx, SpanScore, 1)
+		res, err := e.score(ctx, v)
+		endScore(span, res.Model, res.Version, err)
+		return res, err
+	}
+	return e.score(ctx, v)
+}
+
+func (e *Engine) score(ctx context.Context, v Vector) (Result, error) {
 	if e.closed.Load() {
 		return Result{}, ErrClosed
 	}
@@ -419,6 +453,20 @@ func (e *Engine) Score(ctx context.Context, v Vector) (Result, error) {
 // max batch size that go through the same queue as single calls. One invalid vector fails the
 // whole batch with a [*BatchError] naming it, before anything is scored.
 func (e *Engine) ScoreBatch(ctx context.Context, vs []Vector) ([]Result, error) {
+	if e.tel.traced() {
+		ctx, span := e.spanScore(ctx, SpanScoreBatch, len(vs))
+		res, err := e.scoreBatch(ctx, vs)
+		var model, version string
+		if len(res) > 0 {
+			model, version = res[0].Model, res[0].Version
+		}
+		endScore(span, model, version, err)
+		return res, err
+	}
+	return e.scoreBatch(ctx, vs)
+}
+
+func (e *Engine) scoreBatch(ctx context.Context, vs []Vector) ([]Result, error) {
 	if e.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -618,7 +666,14 @@ func (e *Engine) runInline(d *deployment, r *request) bool {
 			s.unlock()
 			return false // the queue is full: wait, or be refused, like everyone else
 		}
+		var start time.Time
+		if e.tel.metered() {
+			start = time.Now()
+		}
 		r.err = s.s.Run(r.x, r.rows, r.scores)
+		if r.err == nil && e.tel.metered() {
+			e.tel.recordBatch(d, r.rows, time.Since(start))
+		}
 		s.unlock()
 		e.sem.Release(int64(r.rows))
 		r.dep = d
@@ -863,7 +918,14 @@ func (e *Engine) run(d *deployment, s *session, batch []*request, x, scores []fl
 	}
 	var runErr error
 	if rows > 0 {
+		var start time.Time
+		if e.tel.metered() {
+			start = time.Now()
+		}
 		runErr = s.s.Run(x, rows, scores)
+		if runErr == nil && e.tel.metered() {
+			e.tel.recordBatch(d, rows, time.Since(start))
+		}
 		if runErr == nil {
 			e.batches.Add(1)
 			e.rows.Add(uint64(rows))

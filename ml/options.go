@@ -4,6 +4,9 @@ import (
 	"log/slog"
 	"runtime"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Engine defaults.
@@ -40,6 +43,8 @@ type config struct {
 	factors    int
 	rejectFull bool
 	logger     *slog.Logger
+	tracerProv trace.TracerProvider
+	meterProv  metric.MeterProvider
 }
 
 func defaultConfig() config {
@@ -105,6 +110,22 @@ func WithRejectWhenFull() Option { return func(c *config) { c.rejectFull = true 
 // WithLogger sets the logger for activations, models without attribution and the fallback to
 // the pure-Go evaluator (a warning). Defaults to a logger that discards everything.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithTracerProvider traces every [Engine.Score] and [Engine.ScoreBatch] call with tp: a span
+// ([SpanScore], [SpanScoreBatch]) under the caller's, naming the model and version that scored,
+// the backend and the rows — never the features or the scores. A nil tp is the no-op provider.
+// Defaults to OpenTelemetry's no-op provider: nothing is traced.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tracerProv = tp }
+}
+
+// WithMeterProvider records the size and the duration of every backend run (the micro-batcher's
+// batches) in histograms of mp, and reports the queue depth and the requests scored and refused.
+// [Engine.Close] stops reporting. A nil mp is the no-op provider. Defaults to OpenTelemetry's
+// no-op provider: nothing is reported.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) { c.meterProv = mp }
+}
 
 func (c *config) validate() error {
 	switch {

@@ -311,7 +311,8 @@ type CircuitBreaker struct {
 	system   bool // the clock is package time: measure with time.Since
 	needNow  bool
 	rejected atomic.Uint64
-	mu       sync.Mutex // serializes state changes and their events, and the zero value's set-up
+	metrics  *breakerMetrics // nil unless metered
+	mu       sync.Mutex      // serializes state changes and their events, and the zero value's set-up
 }
 
 // NewCircuitBreaker returns a closed circuit breaker. Every listener receives the initial
@@ -323,6 +324,11 @@ func NewCircuitBreaker(opts ...Option) (*CircuitBreaker, error) {
 	}
 	b := &CircuitBreaker{}
 	b.setup(cfg)
+	if m := b.em.tel; m != nil && m.meter != nil {
+		if err := b.startBreakerMetrics(m.meter); err != nil {
+			return nil, err
+		}
+	}
 	b.em.emit(Event{Kind: EventStateChange, From: StateClosed, To: StateClosed, Initial: true})
 	return b, nil
 }
@@ -446,7 +452,7 @@ func (b *CircuitBreaker) transition(from *generation, to State, now int64) {
 		return
 	}
 	b.gen.Store(b.newGeneration(to, cur, now))
-	b.em.emit(Event{Kind: EventStateChange, From: cur.state, To: to})
+	b.em.emitCtx(context.Background(), Event{Kind: EventStateChange, From: cur.state, To: to})
 }
 
 // permit is a call's admission: the generation it was admitted in and when it started.
@@ -456,7 +462,7 @@ type permit struct {
 }
 
 // acquire admits a call or refuses it with ErrCircuitOpen.
-func (b *CircuitBreaker) acquire() (permit, error) {
+func (b *CircuitBreaker) acquire(ctx context.Context) (permit, error) {
 	for {
 		g := b.load()
 		switch g.state {
@@ -470,27 +476,27 @@ func (b *CircuitBreaker) acquire() (permit, error) {
 		case StateOpen:
 			now := b.now()
 			if now < g.openUntil {
-				return permit{}, b.reject(g.state)
+				return permit{}, b.reject(ctx, g.state)
 			}
 			b.transition(g, StateHalfOpen, now)
 		case StateHalfOpen:
 			if g.permits.Add(-1) < 0 {
 				g.permits.Add(1)
-				return permit{}, b.reject(g.state)
+				return permit{}, b.reject(ctx, g.state)
 			}
 			if b.cfg.slowDur > 0 {
 				return permit{g: g, start: b.now()}, nil
 			}
 			return permit{g: g}, nil
 		default: // StateForcedOpen
-			return permit{}, b.reject(g.state)
+			return permit{}, b.reject(ctx, g.state)
 		}
 	}
 }
 
-func (b *CircuitBreaker) reject(s State) error {
+func (b *CircuitBreaker) reject(ctx context.Context, s State) error {
 	b.rejected.Add(1)
-	b.em.emit(Event{Kind: EventRejected, From: s, To: s, Err: ErrCircuitOpen})
+	b.em.emitCtx(ctx, Event{Kind: EventRejected, From: s, To: s, Err: ErrCircuitOpen})
 	return ErrCircuitOpen
 }
 
@@ -581,7 +587,7 @@ func classify[R any](ctx context.Context, b *CircuitBreaker, res R, err error) o
 }
 
 func runBreaker[R any](ctx context.Context, b *CircuitBreaker, ps []Policy, fn func(context.Context) (R, error)) (R, error) {
-	p, err := b.acquire()
+	p, err := b.acquire(ctx)
 	if err != nil {
 		var zero R
 		return zero, err
@@ -589,12 +595,19 @@ func runBreaker[R any](ctx context.Context, b *CircuitBreaker, ps []Policy, fn f
 	finished := false
 	defer func() {
 		if !finished { // fn panicked: count it as a failure, and let the panic go on
+			if b.metrics != nil {
+				b.metrics.count(outcomeFailure)
+			}
 			b.release(p, outcomeFailure)
 		}
 	}()
 	res, err := run(ctx, ps, fn)
 	finished = true
-	b.release(p, classify(ctx, b, res, err))
+	o := classify(ctx, b, res, err)
+	if b.metrics != nil {
+		b.metrics.count(o)
+	}
+	b.release(p, o)
 	return res, err
 }
 

@@ -90,7 +90,7 @@ func (b *Bulkhead) acquire(ctx context.Context) error {
 	}
 	if b.waiting.Add(1) > int64(b.cfg.queue) {
 		b.waiting.Add(-1)
-		return b.reject()
+		return b.reject(ctx)
 	}
 	defer b.waiting.Add(-1)
 	var expired <-chan time.Time
@@ -105,12 +105,12 @@ func (b *Bulkhead) acquire(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-expired:
-		return b.reject()
+		return b.reject(ctx)
 	}
 }
 
-func (b *Bulkhead) reject() error {
-	b.em.emit(Event{Kind: EventRejected, Err: ErrBulkheadFull})
+func (b *Bulkhead) reject(ctx context.Context) error {
+	b.em.emitCtx(ctx, Event{Kind: EventRejected, Err: ErrBulkheadFull})
 	return ErrBulkheadFull
 }
 

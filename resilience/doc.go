@@ -64,6 +64,26 @@
 // or any other, without this package importing it; events encode to JSON for a bus transport.
 // [WithLogger] logs them.
 //
+// # Observability
+//
+// With [WithTracerProvider], policies open no span for a call that goes well — the success
+// path stays as cheap as without — and report their events on the span of the call they wrap
+// (the span in the call's context): "resilience.rejected", "resilience.retry",
+// "resilience.give_up", "resilience.timeout", "resilience.fallback", "resilience.hedge", with
+// the attributes anya.resilience.policy, anya.resilience.name, anya.resilience.attempt,
+// anya.resilience.delay (seconds) and error.type (the error's type or sentinel, never its text).
+// A [Retry] whose first attempt fails opens the span [SpanRetry] ("resilience.retry"), back-dated
+// to the call's start; the next attempts run inside it, and it ends with the call, carrying the
+// number of attempts and, when it gave up, status Error.
+//
+// With [WithMeterProvider], every event counts in anya.resilience.events ({event}, by
+// anya.resilience.policy, anya.resilience.name and anya.resilience.event), and a circuit
+// breaker reports anya.resilience.breaker.state ({state}: 1 for its current state, 0 for the
+// others, by anya.resilience.breaker.state) and anya.resilience.breaker.calls ({call}, by
+// anya.outcome: success, failure, ignored, rejected), read from its counters when the meter
+// collects. Without either (the default, or OpenTelemetry's no-op providers) a policy tests one
+// pointer. docs/observability.md lists the instruments of every package.
+//
 // # Options
 //
 // Every policy is configured with options of one type, [Option]. [WithName], [WithListener],

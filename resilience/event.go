@@ -80,6 +80,7 @@ type emitter struct {
 	listeners []func(Event)
 	now       func() time.Time
 	logger    *slog.Logger
+	tel       *policyTelemetry // nil unless traced or metered
 }
 
 // emit delivers e to the listeners and logs it: state changes at Info, the rest at Debug.

@@ -61,6 +61,6 @@ func runFallback[R any](ctx context.Context, f *Fallback[R], ps []Policy, fn fun
 	if f.cfg.when != nil && !f.cfg.when(err) {
 		return res, err
 	}
-	f.em.emit(Event{Kind: EventFallback, Err: err})
+	f.em.emitCtx(ctx, Event{Kind: EventFallback, Err: err})
 	return f.fn(ctx, err)
 }

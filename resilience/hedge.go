@@ -137,7 +137,7 @@ func Hedged[R any](ctx context.Context, h *Hedge, fn func(context.Context) (R, e
 		select {
 		case <-timer:
 			launch()
-			h.em.emit(Event{Kind: EventHedge, Attempt: len(cancels), Delay: h.delay})
+			h.em.emitCtx(ctx, Event{Kind: EventHedge, Attempt: len(cancels), Delay: h.delay})
 			arm()
 		case r := <-results:
 			if r.err != nil && ctx.Err() != nil {

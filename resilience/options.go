@@ -5,6 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Option configures a policy. The package has one option type for every policy: the options
@@ -101,6 +104,9 @@ type common struct {
 	now       func() time.Time
 	clockSet  bool // WithClock was given: the time is not package time's
 	logger    *slog.Logger
+
+	tracerProv trace.TracerProvider
+	meterProv  metric.MeterProvider
 }
 
 func defaultCommon() common {
@@ -108,7 +114,7 @@ func defaultCommon() common {
 }
 
 func (c *common) emitter(policy string) emitter {
-	return emitter{policy: policy, name: c.name, listeners: c.listeners, now: c.now, logger: c.logger}
+	return emitter{policy: policy, name: c.name, listeners: c.listeners, now: c.now, logger: c.logger, tel: newPolicyTelemetry(c)}
 }
 
 func (c *common) validate(policy string) error {
@@ -156,4 +162,24 @@ func WithClock(now func() time.Time) Option {
 // Debug. Every policy accepts it. Defaults to a logger that discards everything.
 func WithLogger(logger *slog.Logger) Option {
 	return func(c *config) { c.logger = logger }
+}
+
+// WithTracerProvider traces the policy with tp. Policies start no span of their own for a call
+// that goes well: their events (rejections, retries, give-ups, timeouts, fallbacks, hedges)
+// become events on the span of the call they wrap (the span in the call's context), and a
+// [Retry] whose first attempt fails opens a span (SpanRetry) covering the whole call, in which
+// the next attempts run. Errors are named by type (error.type), never by their text. Every
+// policy accepts it; a nil tp is the no-op provider. Defaults to OpenTelemetry's no-op
+// provider: nothing is traced.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tracerProv = tp }
+}
+
+// WithMeterProvider reports the policy's events as the counter anya.resilience.events and, for
+// a [CircuitBreaker], its state (anya.resilience.breaker.state) and its calls by outcome
+// (anya.resilience.breaker.calls), as instruments of mp. A breaker stays registered with mp
+// for as long as mp lives. Every policy accepts it; a nil mp is the no-op provider. Defaults to
+// OpenTelemetry's no-op provider: nothing is reported.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) { c.meterProv = mp }
 }

@@ -80,7 +80,7 @@ func (l *RateLimiter) acquire(ctx context.Context) error {
 		if l.lim.AllowN(now, 1) {
 			return nil
 		}
-		return l.reject()
+		return l.reject(ctx)
 	}
 	r := l.lim.ReserveN(now, 1)
 	d := r.DelayFrom(now)
@@ -89,7 +89,7 @@ func (l *RateLimiter) acquire(ctx context.Context) error {
 	}
 	if d > l.cfg.maxWait {
 		r.CancelAt(now)
-		return l.reject()
+		return l.reject(ctx)
 	}
 	if err := sleep(ctx, d); err != nil {
 		r.CancelAt(l.cfg.now())
@@ -98,8 +98,8 @@ func (l *RateLimiter) acquire(ctx context.Context) error {
 	return nil
 }
 
-func (l *RateLimiter) reject() error {
-	l.em.emit(Event{Kind: EventRejected, Err: ErrRateLimited})
+func (l *RateLimiter) reject(ctx context.Context) error {
+	l.em.emitCtx(ctx, Event{Kind: EventRejected, Err: ErrRateLimited})
 	return ErrRateLimited
 }
 

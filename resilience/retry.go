@@ -320,19 +320,28 @@ func runRetry[R any](ctx context.Context, r *Retry, ps []Policy, fn func(context
 	if r.cfg.budget != nil {
 		r.cfg.budget.deposit()
 	}
+	var rt retryTrace
+	if t := r.em.tel; t != nil && t.tracer != nil {
+		rt.tracer, rt.start = t.tracer, time.Now()
+	}
 	for attempt := 1; ; attempt++ {
 		res, err := run(ctx, ps, fn)
 		if err == nil && (len(r.cfg.retryResults) == 0 || !matchResult(r.cfg.retryResults, res)) {
+			rt.end(attempt, nil)
 			return res, nil
 		}
 		if err != nil && ctx.Err() != nil {
+			rt.end(attempt, ctx.Err())
 			return res, ctx.Err()
 		}
-		delay, gaveUp := retryDelay(r, attempt, start, res, err)
+		ctx = rt.failed(ctx, &r.em)
+		delay, gaveUp := retryDelay(ctx, r, attempt, start, res, err)
 		if gaveUp != nil {
+			rt.end(attempt, gaveUp)
 			return res, gaveUp
 		}
 		if err := sleep(ctx, delay); err != nil {
+			rt.end(attempt, err)
 			return res, err
 		}
 	}
@@ -340,14 +349,14 @@ func runRetry[R any](ctx context.Context, r *Retry, ps []Policy, fn func(context
 
 // retryDelay decides what follows failed attempt number attempt: the wait before the next
 // one, or the RetryError that gives up.
-func retryDelay[R any](r *Retry, attempt int, start time.Time, res R, err error) (time.Duration, error) {
+func retryDelay[R any](ctx context.Context, r *Retry, attempt int, start time.Time, res R, err error) (time.Duration, error) {
 	failure := err
 	if failure == nil {
 		failure = ErrResultRejected
 	}
 	giveUp := func(reason error) (time.Duration, error) {
 		re := &RetryError{Attempts: attempt, Reason: reason, Err: failure}
-		r.em.emit(Event{Kind: EventGiveUp, Attempt: attempt, Err: re})
+		r.em.emitCtx(ctx, Event{Kind: EventGiveUp, Attempt: attempt, Err: re})
 		return 0, re
 	}
 	if err != nil && !r.retryable(err) {
@@ -375,6 +384,6 @@ func retryDelay[R any](r *Retry, attempt int, start time.Time, res R, err error)
 	if r.cfg.budget != nil && !r.cfg.budget.withdraw() {
 		return giveUp(ErrBudgetExhausted)
 	}
-	r.em.emit(Event{Kind: EventRetry, Attempt: attempt + 1, Delay: delay, Err: failure})
+	r.em.emitCtx(ctx, Event{Kind: EventRetry, Attempt: attempt + 1, Delay: delay, Err: failure})
 	return delay, nil
 }

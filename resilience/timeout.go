@@ -40,7 +40,7 @@ func runTimeout[R any](ctx context.Context, t *Timeout, ps []Policy, fn func(con
 	defer cancel()
 	res, err := run(tctx, ps, fn)
 	if err != nil && ctx.Err() == nil && tctx.Err() == context.DeadlineExceeded {
-		t.em.emit(Event{Kind: EventTimeout, Delay: t.d, Err: err})
+		t.em.emitCtx(ctx, Event{Kind: EventTimeout, Delay: t.d, Err: err})
 		return res, t.err
 	}
 	return res, err

@@ -143,6 +143,7 @@ type AuditLog struct {
 	db    *sql.DB
 	owned bool
 	cfg   config
+	tel   *auditTelemetry // nil unless traced or metered
 
 	mu     sync.RWMutex
 	closed bool
@@ -186,7 +187,11 @@ func NewAuditLog(ctx context.Context, db *sql.DB, opts ...Option) (*AuditLog, er
 	if err := sqlitex.Migrate(ctx, db, "security_audit", auditMigrations); err != nil {
 		return nil, err
 	}
-	return &AuditLog{db: db, cfg: cfg}, nil
+	tel, err := newAuditTelemetry(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &AuditLog{db: db, cfg: cfg, tel: tel}, nil
 }
 
 func notAuditLog() error { return &NotConstructedError{Type: "AuditLog", Constructor: "OpenAuditLog"} }
@@ -211,6 +216,13 @@ func (l *AuditLog) enter(ctx context.Context) error {
 // follows a checkpoint that failed) signs and publishes the new head before it returns; a failure
 // to do so is logged, not returned: the entry is in the log.
 func (l *AuditLog) Append(ctx context.Context, e Entry) (Entry, error) {
+	if l.tel != nil {
+		return l.appendTraced(ctx, e)
+	}
+	return l.appendEntry(ctx, e)
+}
+
+func (l *AuditLog) appendEntry(ctx context.Context, e Entry) (Entry, error) {
 	if err := l.enter(ctx); err != nil {
 		return Entry{}, err
 	}

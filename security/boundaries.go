@@ -54,6 +54,7 @@ type Decision struct {
 type Boundaries struct {
 	byPair map[[2]Protocol]*boundary
 	cfg    config
+	tel    *boundariesTelemetry // nil unless traced or metered
 }
 
 type boundary struct {
@@ -73,7 +74,11 @@ func New(boundaries []Boundary, opts ...Option) (*Boundaries, error) {
 	if err != nil {
 		return nil, err
 	}
-	bs := &Boundaries{byPair: map[[2]Protocol]*boundary{}, cfg: cfg}
+	tel, err := newBoundariesTelemetry(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	bs := &Boundaries{byPair: map[[2]Protocol]*boundary{}, cfg: cfg, tel: tel}
 	for _, b := range boundaries {
 		if err := b.check(); err != nil {
 			return nil, err
@@ -174,6 +179,13 @@ func findAuthorisation(v any, path string, depth int) string {
 // Cancellation is not a denial: when ctx is done before the crossing is decided and audited,
 // Cross returns ctx.Err() (nothing crosses, and nothing is recorded as refused).
 func (bs *Boundaries) Cross(ctx context.Context, from, to, action string, data map[string]any) (map[string]any, error) {
+	if bs.tel != nil && from != to {
+		return bs.crossTraced(ctx, from, to, action, data)
+	}
+	return bs.cross(ctx, from, to, action, data)
+}
+
+func (bs *Boundaries) cross(ctx context.Context, from, to, action string, data map[string]any) (map[string]any, error) {
 	f, t := Protocol(from), Protocol(to)
 	if f == t {
 		return data, nil

@@ -68,6 +68,25 @@
 //
 // With WithBus each crossing publishes a Decision on TopicCrossingAllowed or TopicCrossingDenied.
 //
+// # Observability
+//
+// With WithTracerProvider, every crossing between two protocols is a span, SpanCross
+// ("security.cross"), a child of the caller's (the workflow step that crosses), with
+// anya.security.from, anya.security.to, anya.security.action, anya.security.decision (allow,
+// deny), anya.security.rule (the rule that denied) and anya.security.verified; a denial has
+// status Error and error.type "security: crossing denied". The principal appears only as
+// anya.security.principal, its pseudonym under WithRedactionKey — the value a RedactHash field
+// holding the same DID gets, so the two can be matched without the DID — and not at all
+// without a key. Data, amounts, reasons (which may quote the principal) and error texts are
+// never recorded. Given to OpenAuditLog or NewAuditLog, WithTracerProvider makes each Append a span, SpanAuditAppend
+// ("security.audit.append"), with anya.security.audit.kind, anya.security.decision (a kind or
+// decision outside the package's constants is "other") and anya.security.audit.seq.
+//
+// With WithMeterProvider, anya.security.crossings ({crossing}) counts crossings by from, to,
+// decision and rule; given to an AuditLog, anya.security.audit.appends ({entry}) counts
+// appended entries by kind and decision. docs/observability.md lists the instruments of every
+// package.
+//
 // # Conventions
 //
 // The SDK has one option style. A constructor takes options of one type, Option, a
@@ -81,8 +100,8 @@
 // exported type either works as documented or returns an error naming its constructor (it
 // matches the package's ErrNotConstructed with errors.Is); it never panics.
 //
-// New, OpenAuditLog and NewAuditLog take the one Option type: WithClock and WithLogger configure
-// both Boundaries and an AuditLog, WithAudit, WithBus, WithProvenance, WithRedactionKey and
+// New, OpenAuditLog and NewAuditLog take the one Option type: WithClock, WithLogger,
+// WithTracerProvider and WithMeterProvider configure both Boundaries and an AuditLog, WithAudit, WithBus, WithProvenance, WithRedactionKey and
 // WithCostLimit configure Boundaries, and the WithCheckpoint options an AuditLog; an option given
 // to the constructor it does not configure is an *OptionError saying it does not apply. The zero
 // Boundaries refuses every crossing, and the zero AuditLog, Ed25519Signer and Ed25519Verifier

@@ -6,11 +6,15 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/anya-org/anya-go/bus"
 )
 
 // Option configures Boundaries (New) or an AuditLog (OpenAuditLog, NewAuditLog). The package has
-// one option type: WithClock and WithLogger configure both; WithAudit, WithBus, WithProvenance,
+// one option type: WithClock, WithLogger, WithTracerProvider and WithMeterProvider configure
+// both; WithAudit, WithBus, WithProvenance,
 // WithRedactionKey and WithCostLimit configure Boundaries; the WithCheckpoint options configure
 // an AuditLog. A constructor given an option of the other kind returns an *OptionError saying
 // it "does not apply" and constructs nothing.
@@ -27,8 +31,10 @@ type config struct {
 	misuse *OptionError // the first option of the other kind
 	bad    *OptionError // the first invalid value an option could judge only when applied
 
-	logger *slog.Logger
-	now    func() time.Time
+	logger     *slog.Logger
+	now        func() time.Time
+	tracerProv trace.TracerProvider
+	meterProv  metric.MeterProvider
 
 	// Boundaries
 	audit      *AuditLog
@@ -79,6 +85,26 @@ func WithLogger(l *slog.Logger) Option {
 // Defaults to time.Now.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) { c.now = now }
+}
+
+// WithTracerProvider traces with tp. Boundaries: every crossing is a span (SpanCross) under the
+// caller's — the workflow step that crosses — with the protocols, the action, the decision, the
+// rule that denied, whether the identity is verified and, only when WithRedactionKey is set, the
+// principal's pseudonym (the keyed hash that RedactHash fields get). AuditLog: every Append is a
+// span (SpanAuditAppend) naming the entry's kind, decision and position, never its principal,
+// reason or data; under a traced crossing it is the crossing's child. Data, reasons and error
+// texts are never recorded. It configures both; a nil tp is the no-op provider. Defaults to
+// OpenTelemetry's no-op provider: nothing is traced.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tracerProv = tp }
+}
+
+// WithMeterProvider counts with instruments of mp. Boundaries: crossings by protocols, decision
+// and rule (anya.security.crossings). AuditLog: appended entries by kind and decision
+// (anya.security.audit.appends). It configures both; a nil mp is the no-op provider. Defaults to
+// OpenTelemetry's no-op provider: nothing is counted.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) { c.meterProv = mp }
 }
 
 // WithAudit appends every crossing and decision to log; a nil log is refused: a host that means

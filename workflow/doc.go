@@ -122,6 +122,25 @@
 // workflow.step.completed, workflow.step.skipped, workflow.step.compensated, ...) after each
 // transition is stored, keyed by run ID.
 //
+// # Observability
+//
+// With WithTracerProvider, each execution of a run — Run, or a resumption — is a span, SpanRun
+// ("workflow.run"), a child of the span in the caller's context (the host's Execute span);
+// each step is a span, SpanStep ("workflow.step"), covering all its attempts, whose context the
+// step's guard crossings and operations receive, so the boundary's, the chain's and the model's
+// spans sit under the step that caused them; each compensation is a span, SpanCompensate
+// ("workflow.compensate"). They carry anya.workflow.name, anya.workflow.step,
+// anya.workflow.operation, anya.workflow.protocol, anya.workflow.attempt, anya.workflow.resumed
+// and anya.workflow.status (completed, terminated, failed, interrupted); a failure has status
+// Error and error.type. Run IDs, inputs, outputs and error texts are never recorded: run IDs
+// are the caller's keys and may be anything, a DID included.
+//
+// With WithMeterProvider, anya.workflow.runs ({run}) counts executions by anya.workflow.name
+// and anya.outcome (completed, terminated, failed, interrupted), and the histogram
+// anya.workflow.step.duration (s) records each step's time in one execution, attempts and
+// their waits included, by anya.workflow.name, anya.workflow.step and anya.outcome (completed,
+// failed, interrupted). docs/observability.md lists the instruments of every package.
+//
 // # Security
 //
 // If the context passed to Run carries a security.Context, it is stored with the run and restored

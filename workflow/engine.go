@@ -62,6 +62,8 @@ type Engine struct {
 	plans  map[string]*plan // by workflow name
 	byHash map[string]*plan
 	active map[string]bool // run IDs being executed
+
+	tel *engineTelemetry // nil unless traced or metered
 }
 
 // New returns an engine that keeps runs in store and resolves operations in ops. The engine does
@@ -82,7 +84,11 @@ func New(store Store, ops *Registry, opts ...Option) (*Engine, error) {
 		cfg.owner = newOwner()
 	}
 	cfg.eventOpts = []bus.PublishOption{bus.WithSource(EventSource)}
-	return &Engine{store: store, ops: ops, cfg: cfg, owner: cfg.owner, plans: map[string]*plan{}, byHash: map[string]*plan{}, active: map[string]bool{}}, nil
+	tel, err := newEngineTelemetry(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{store: store, ops: ops, cfg: cfg, owner: cfg.owner, plans: map[string]*plan{}, byHash: map[string]*plan{}, active: map[string]bool{}, tel: tel}, nil
 }
 
 // constructed reports whether e was made by New.
@@ -219,7 +225,7 @@ func (e *Engine) Run(ctx context.Context, name, id string, input map[string]any)
 	defer h.end()
 	r := e.newRunner(p, rec, in)
 	r.created, r.lease = false, h
-	res, err := r.execute(ctx)
+	res, err := r.run(ctx, false)
 	return res, h.check(ctx, err)
 }
 
@@ -313,7 +319,7 @@ func (e *Engine) continueRun(ctx context.Context, rec *RunRecord, h *holder) (*R
 	}
 	r.event(TopicRunResumed, "", "", string(rec.Status), 0, "")
 	r.publish(ctx)
-	return r.execute(ctx)
+	return r.run(ctx, true)
 }
 
 func finishedErr(res *Result) error {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/anya-org/anya-go/bus"
+	"github.com/anya-org/anya-go/internal/telemetry"
 	"github.com/anya-org/anya-go/security"
 )
 
@@ -107,7 +108,7 @@ func (r *runner) execute(ctx context.Context) (*Result, error) {
 				}
 			}
 		}
-		out, err := r.runStep(ctx, i)
+		out, err := r.step(ctx, i)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -315,7 +316,8 @@ func (r *runner) compensate(ctx context.Context) (*Result, error) {
 			input = map[string]any{}
 		}
 		if err == nil {
-			err = sp.exec(ctx, func(actx context.Context) error {
+			cctx, span := r.spanCompensate(ctx, i)
+			err = sp.exec(cctx, func(actx context.Context) error {
 				if st.CompensationAttempt >= sp.max {
 					return Permanent(fmt.Errorf("%w: %d of %d compensation attempts used; last error: %s", ErrAttemptsExhausted, st.CompensationAttempt, sp.max, st.Error))
 				}
@@ -334,6 +336,9 @@ func (r *runner) compensate(ctx context.Context) (*Result, error) {
 				}
 				return err
 			})
+			if span != nil {
+				telemetry.End(span, err, knownErrors[:]...)
+			}
 		}
 		if err != nil {
 			if ctx.Err() != nil {

@@ -4,6 +4,9 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/anya-org/anya-go/bus"
 )
 
@@ -40,6 +43,9 @@ type config struct {
 	ownerSet  bool
 	leaseTTL  time.Duration
 
+	tracerProv trace.TracerProvider
+	meterProv  metric.MeterProvider
+
 	// SQLiteStore
 	fullSync bool
 }
@@ -68,6 +74,33 @@ func WithBus(b *bus.Bus) Option {
 	return func(c *config) {
 		if c.accepts(kindEngine, "WithBus", nil) {
 			c.bus, c.busSet = b, true
+		}
+	}
+}
+
+// WithTracerProvider traces the engine's runs with tp: a span (SpanRun) for each execution of a
+// run — a child of the span in Run's context; the host's Execute span, say — with a span
+// (SpanStep) for each step in it, covering all the step's attempts, whose context the step's
+// operations and its guard crossings receive, and a span (SpanCompensate) for each
+// compensation. Spans name the workflow, step, operation and protocol, never run IDs, inputs,
+// outputs or error texts. It configures an Engine; a nil tp is the no-op provider. Defaults to
+// OpenTelemetry's no-op provider: nothing is traced.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) {
+		if c.accepts(kindEngine, "WithTracerProvider", nil) {
+			c.tracerProv = tp
+		}
+	}
+}
+
+// WithMeterProvider counts the engine's runs by workflow and outcome (anya.workflow.runs) and
+// records each step's duration (anya.workflow.step.duration) as instruments of mp. It
+// configures an Engine; a nil mp is the no-op provider. Defaults to OpenTelemetry's no-op
+// provider: nothing is reported.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) {
+		if c.accepts(kindEngine, "WithMeterProvider", nil) {
+			c.meterProv = mp
 		}
 	}
 }

@@ -27,9 +27,29 @@
 // gettxspendingprevout). btcd has no getmempoolentry; Mempool uses getrawmempool with verbose
 // output. Reorgs can be produced with invalidateblock.
 //
+// # Observability
+//
+// With [WithTracerProvider] every JSON-RPC request a method of the Chain makes is a span of kind
+// client named [SpanPrefix] plus the method ("rpcchain.getblock", "rpcchain.sendrawtransaction";
+// a pipeline of gettxout requests is one span with anya.rpcchain.requests), a child of the
+// caller's span — a workflow step's, a bitcoin.Notifier's block, a bitcoin.Sender's send — with
+// OpenTelemetry's rpc.system ("jsonrpc"), rpc.method, rpc.jsonrpc.version, server.address,
+// server.port and, for an RPC error, rpc.jsonrpc.error_code. A request for a block,
+// transaction or output the node does not have carries anya.found false and is no failure;
+// other failures have status Error and error.type (bitcoin's sentinel, such as "bitcoin:
+// backend disconnected", or the error's Go type). Parameters, results and error messages name
+// txids, addresses and amounts: they are never recorded, nor are the credentials.
+//
+// With [WithMeterProvider], anya.rpcchain.call.duration (s) records every request by
+// rpc.method and anya.outcome (success, not_found, failure; cancelled requests are left out),
+// anya.rpcchain.connected is 1 while the Chain has a connection, and anya.rpcchain.connects
+// counts the connections made, the first and each reconnection. docs/observability.md lists
+// the spans and instruments of every package.
+//
 // # Options and zero values
 //
-// [New] takes [Option] values ([WithLogger], [WithReconnectBackoff]); an invalid one is
+// [New] takes [Option] values ([WithLogger], [WithReconnectBackoff], [WithTracerProvider],
+// [WithMeterProvider]); an invalid one is
 // reported as a [*bitcoin.OptionError] (the package's [ErrInvalidOption] is bitcoin's)
 // before anything is dialled. A zero [Chain] returns a [*bitcoin.NotConstructedError]
 // ([ErrNotConstructed]) naming New.

@@ -11,6 +11,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/btcsuite/btcd/btcjson"
@@ -20,6 +21,8 @@ import (
 	"github.com/btcsuite/btcd/rpcclient"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bitcoin/internal/updates"
@@ -73,6 +76,30 @@ type config struct {
 	backoffMin time.Duration
 	backoffMax time.Duration
 	invalid    *bitcoin.OptionError // the first option with a value out of range
+	tracerProv trace.TracerProvider
+	meterProv  metric.MeterProvider
+}
+
+// WithTracerProvider traces the node's requests with tp: every JSON-RPC request a method of
+// the Chain makes is a span of kind client, "rpcchain.<method>" ("rpcchain.getblock",
+// "rpcchain.sendrawtransaction"; a pipeline of gettxout requests is one span), a child of the
+// caller's — a workflow step's, a bitcoin.Notifier's block, a bitcoin.Sender's send — with
+// rpc.system "jsonrpc", rpc.method, server.address and server.port, and on an RPC error its
+// rpc.jsonrpc.error_code. A request for a block, transaction or output the node does not have
+// has anya.found false and is no failure. Parameters, results and error messages (which name
+// txids, addresses and amounts) are never recorded. A nil tp is the no-op provider. Defaults
+// to OpenTelemetry's no-op provider: nothing is traced.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tracerProv = tp }
+}
+
+// WithMeterProvider reports with instruments of mp: the duration of every request by method
+// and outcome (success, not_found, failure), whether the Chain is connected to its node, and
+// the connections it made (the first and every reconnection), the last two read when mp
+// collects. Close stops reporting. A nil mp is the no-op provider. Defaults to
+// OpenTelemetry's no-op provider: nothing is reported.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) { c.meterProv = mp }
 }
 
 // WithLogger sets the logger of connections, disconnections and reconnection attempts; nil
@@ -123,6 +150,9 @@ type Chain struct {
 	emitMu  sync.Mutex
 	fetchCh chan chainhash.Hash
 	wg      sync.WaitGroup
+
+	tel      *chainTelemetry // nil unless traced or metered
+	connects atomic.Int64    // connections made
 }
 
 var _ bitcoin.Chain = (*Chain)(nil)
@@ -166,10 +196,15 @@ func New(ctx context.Context, ep Endpoint, params *chaincfg.Params, opts ...Opti
 		heightMemo: map[chainhash.Hash]int32{},
 		fetchCh:    make(chan chainhash.Hash, fetchQueue),
 	}
+	if c.tel, err = newChainTelemetry(&cfg, c); err != nil {
+		cancel()
+		return nil, err
+	}
 	cl, err := c.connect(ctx)
 	if err != nil {
 		cancel()
 		c.wg.Wait()
+		c.tel.close()
 		return nil, err
 	}
 	c.wg.Go(func() { c.supervise(life, cl) })
@@ -213,6 +248,7 @@ func (c *Chain) Close() error {
 		cl.Shutdown()
 	}
 	c.wg.Wait()
+	c.tel.close()
 	return nil
 }
 
@@ -259,6 +295,7 @@ func (c *Chain) connect(ctx context.Context) (*rpcclient.Client, error) {
 	}
 	c.client = cl
 	c.mu.Unlock()
+	c.connects.Add(1)
 	c.cfg.log.Info("rpcchain: connected", "host", c.ep.Host, "tip", best.Height)
 	c.emit(bitcoin.ChainUpdate{Kind: bitcoin.UpdateTip, Tip: bitcoin.BlockStamp{Height: best.Height, Hash: *hash}})
 	return cl, nil
@@ -397,11 +434,21 @@ func (c *Chain) conn() (*rpcclient.Client, error) {
 	return c.client, nil
 }
 
-// do sends cmd on the live client and decodes the result into out (if not nil).
-func (c *Chain) do(ctx context.Context, cmd any, out any) error {
+// do sends cmd on the live client and decodes the result into out (if not nil). An RPC error
+// with a code in absent means that what was asked for is not there (the caller turns it into
+// bitcoin.ErrNotFound); tracing records it as an answer, not a failure.
+func (c *Chain) do(ctx context.Context, cmd any, out any, absent ...btcjson.RPCErrorCode) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if c.tel != nil {
+		return c.tel.observe(ctx, methodOf(cmd), 1, absent, func(ctx context.Context) error { return c.send(ctx, cmd, out) })
+	}
+	return c.send(ctx, cmd, out)
+}
+
+// send is do without instrumentation.
+func (c *Chain) send(ctx context.Context, cmd any, out any) error {
 	cl, err := c.conn()
 	if err != nil {
 		return err
@@ -490,7 +537,7 @@ func (c *Chain) BlockHash(ctx context.Context, height int32) (chainhash.Hash, er
 		return chainhash.Hash{}, fmt.Errorf("rpcchain: height %d: %w", height, bitcoin.ErrNotFound)
 	}
 	var s string
-	if err := c.do(ctx, btcjson.NewGetBlockHashCmd(int64(height)), &s); err != nil {
+	if err := c.do(ctx, btcjson.NewGetBlockHashCmd(int64(height)), &s, btcjson.ErrRPCOutOfRange, btcjson.ErrRPCInvalidParameter); err != nil {
 		return chainhash.Hash{}, notFound(err, fmt.Sprintf("getblockhash %d", height), btcjson.ErrRPCOutOfRange, btcjson.ErrRPCInvalidParameter)
 	}
 	hash, err := chainhash.NewHashFromStr(s)
@@ -507,7 +554,7 @@ func (c *Chain) BlockHeader(ctx context.Context, hash chainhash.Hash) (wire.Bloc
 	}
 	var s string
 	verbose := false
-	if err := c.do(ctx, btcjson.NewGetBlockHeaderCmd(hash.String(), &verbose), &s); err != nil {
+	if err := c.do(ctx, btcjson.NewGetBlockHeaderCmd(hash.String(), &verbose), &s, btcjson.ErrRPCBlockNotFound); err != nil {
 		return wire.BlockHeader{}, notFound(err, "getblockheader "+hash.String(), btcjson.ErrRPCBlockNotFound)
 	}
 	raw, err := hex.DecodeString(s)
@@ -528,7 +575,7 @@ func (c *Chain) Block(ctx context.Context, hash chainhash.Hash) (*wire.MsgBlock,
 	}
 	var s string
 	verbosity := 0
-	if err := c.do(ctx, btcjson.NewGetBlockCmd(hash.String(), &verbosity), &s); err != nil {
+	if err := c.do(ctx, btcjson.NewGetBlockCmd(hash.String(), &verbosity), &s, btcjson.ErrRPCBlockNotFound); err != nil {
 		return nil, notFound(err, "getblock "+hash.String(), btcjson.ErrRPCBlockNotFound)
 	}
 	raw, err := hex.DecodeString(s)
@@ -562,7 +609,7 @@ func (c *Chain) height(ctx context.Context, hash chainhash.Hash) (int32, error) 
 	}
 	var res btcjson.GetBlockHeaderVerboseResult
 	verbose := true
-	if err := c.do(ctx, btcjson.NewGetBlockHeaderCmd(hash.String(), &verbose), &res); err != nil {
+	if err := c.do(ctx, btcjson.NewGetBlockHeaderCmd(hash.String(), &verbose), &res, btcjson.ErrRPCBlockNotFound); err != nil {
 		return 0, notFound(err, "getblockheader "+hash.String(), btcjson.ErrRPCBlockNotFound)
 	}
 	c.mu.Lock()
@@ -581,7 +628,7 @@ func (c *Chain) Tx(ctx context.Context, txid chainhash.Hash) (bitcoin.TxInfo, er
 	}
 	var res btcjson.TxRawResult
 	verbose := 1
-	if err := c.do(ctx, btcjson.NewGetRawTransactionCmd(txid.String(), &verbose), &res); err != nil {
+	if err := c.do(ctx, btcjson.NewGetRawTransactionCmd(txid.String(), &verbose), &res, btcjson.ErrRPCNoTxInfo); err != nil {
 		return bitcoin.TxInfo{}, notFound(err, "getrawtransaction "+txid.String(), btcjson.ErrRPCNoTxInfo)
 	}
 	tx, err := decodeTx(res.Hex)
@@ -669,7 +716,7 @@ func (c *Chain) TxOut(ctx context.Context, op wire.OutPoint, includeMempool bool
 		return bitcoin.UTXO{}, err
 	}
 	var res *btcjson.GetTxOutResult
-	if err := c.do(ctx, btcjson.NewGetTxOutCmd(op.Hash.String(), op.Index, &includeMempool), &res); err != nil {
+	if err := c.do(ctx, btcjson.NewGetTxOutCmd(op.Hash.String(), op.Index, &includeMempool), &res, btcjson.ErrRPCNoTxInfo, btcjson.ErrRPCInvalidTxVout); err != nil {
 		return bitcoin.UTXO{}, notFound(err, "gettxout "+op.String(), btcjson.ErrRPCNoTxInfo, btcjson.ErrRPCInvalidTxVout)
 	}
 	if res == nil {
@@ -740,7 +787,7 @@ func (c *Chain) UTXOs(ctx context.Context, pkScript []byte) ([]bitcoin.UTXO, err
 	for skip := 0; ; skip += searchPage {
 		verbose, count, skipN, vinExtra, reverse := 0, searchPage, skip, 0, false
 		var page []string
-		err := c.do(ctx, btcjson.NewSearchRawTransactionsCmd(addr.EncodeAddress(), &verbose, &skipN, &count, &vinExtra, &reverse, nil), &page)
+		err := c.do(ctx, btcjson.NewSearchRawTransactionsCmd(addr.EncodeAddress(), &verbose, &skipN, &count, &vinExtra, &reverse, nil), &page, btcjson.ErrRPCNoTxInfo)
 		if rpcCode(err) == btcjson.ErrRPCNoTxInfo {
 			break
 		}
@@ -771,7 +818,20 @@ func (c *Chain) UTXOs(ctx context.Context, pkScript []byte) ([]bitcoin.UTXO, err
 	if len(ops) == 0 {
 		return nil, nil
 	}
-	// Pipeline the gettxout requests over the one connection.
+	if c.tel != nil {
+		var out []bitcoin.UTXO
+		err := c.tel.observe(ctx, "gettxout", len(ops), nil, func(ctx context.Context) (err error) {
+			out, err = c.txOuts(ctx, ops)
+			return err
+		})
+		return out, err
+	}
+	return c.txOuts(ctx, ops)
+}
+
+// txOuts returns the outputs of ops that are unspent, in the chain and the mempool, with
+// pipelined gettxout requests over the one connection.
+func (c *Chain) txOuts(ctx context.Context, ops []wire.OutPoint) ([]bitcoin.UTXO, error) {
 	cl, err := c.conn()
 	if err != nil {
 		return nil, err

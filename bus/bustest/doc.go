@@ -9,7 +9,9 @@
 // filters, panics, middleware, dead letters, close and drain, unsubscribe, counters, the
 // accounting invariant — every message routed to a subscription ends as delivered, dropped or
 // failed, in Stats and in the metrics hook, under every policy, with drain or close racing
-// publishers — and a concurrent stress run meant for the race detector. RunTransport runs the same suite over a bus
+// publishers — trace context (a handler's span is a child of the publisher's, from one bus to
+// another through the transport's headers alone) and a concurrent stress run meant for the race
+// detector. RunTransport runs the same suite over a bus
 // built on a Transport, so a new transport proves itself with one line:
 //
 //	func TestConformance(t *testing.T) { bustest.RunTransport(t, newMyTransport) }

@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/anya-org/anya-go/bus"
+	"github.com/anya-org/anya-go/internal/telemetry/telemetrytest"
 )
 
 // NewBus returns a fresh bus configured for the backend under test, with the suite's extra
@@ -108,6 +111,7 @@ func (s suite) run(t *testing.T) {
 	t.Run("DrainDeadline", s.drainDeadline)
 	t.Run("Unsubscribe", s.unsubscribe)
 	t.Run("Stats", s.stats)
+	t.Run("TraceContext", s.traceContext)
 	t.Run("Stress", s.stress)
 	t.Run("AsyncPolicyBlock", s.asyncPolicyBlock)
 	t.Run("AsyncPolicyDrop", s.asyncPolicyDrop)
@@ -1047,6 +1051,8 @@ func (h *hook) fn(topic, _ string, m bus.Metric) {
 		st.Dropped++
 	case bus.MetricFailed:
 		st.Failed++
+	case bus.MetricDeadLettered:
+		st.DeadLettered++
 	}
 }
 
@@ -1665,5 +1671,65 @@ func (s suite) redeliveryExhausted(t *testing.T) {
 	}
 	if dlq.Len() != 1 {
 		t.Fatalf("%d dead letters, want 1", dlq.Len())
+	}
+}
+
+// traceContext checks that a handler's spans join the trace that published the message: the
+// publish span is a child of the publisher's span, the process span a child of the publish
+// span — through the transport's headers alone, from one bus to another with a tracer
+// provider each, as between two processes — and the handler's ctx carries the process span.
+func (s suite) traceContext(t *testing.T) {
+	pubKit, subKit := telemetrytest.New(t), telemetrytest.New(t)
+	var pub, sub *bus.Bus
+	if s.newTransport != nil {
+		tr := s.newTransport(t)
+		pub = s.busOn(t, tr, bus.WithTracerProvider(pubKit.TP))
+		sub = s.busOn(t, tr, bus.WithTracerProvider(subKit.TP))
+	} else {
+		subKit = pubKit
+		pub = s.bus(t, bus.WithTracerProvider(pubKit.TP))
+		sub = pub
+	}
+	handled := make(chan struct{}, 1)
+	if _, err := bus.Subscribe(sub, "trace.>", func(ctx context.Context, e bus.Envelope[Payload]) error {
+		_, span := subKit.TP.Tracer("handler").Start(ctx, "handler")
+		span.End()
+		handled <- struct{}{}
+		return nil
+	}, bus.Named("traced")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, parent := pubKit.TP.Tracer("host").Start(ctxT(t), "publisher")
+	if err := bus.Publish(ctx, pub, "trace.context", Payload{N: 1}); err != nil {
+		t.Fatal(err)
+	}
+	parent.End()
+	select {
+	case <-handled:
+	case <-time.After(DefaultWait):
+		t.Fatal("the handler was not called")
+	}
+	if err := sub.Drain(ctxT(t)); err != nil { // the process span has ended once Drain returns
+		t.Fatal(err)
+	}
+	publisher, publishSpan := pubKit.One(t, "publisher"), pubKit.One(t, bus.SpanPublish)
+	process, handler := subKit.One(t, bus.SpanProcess), subKit.One(t, "handler")
+	telemetrytest.ChildOf(t, publishSpan, publisher)
+	telemetrytest.ChildOf(t, process, publishSpan)
+	telemetrytest.ChildOf(t, handler, process)
+	if s.newTransport != nil && !process.Parent().IsRemote() {
+		t.Error("the process span's parent did not come from the message's headers")
+	}
+	for _, want := range []attribute.KeyValue{
+		attribute.String("messaging.destination.name", "trace.context"),
+		attribute.String("messaging.destination.subscription.name", "traced"),
+		attribute.String("messaging.operation.type", "process"),
+	} {
+		if v, ok := telemetrytest.Attr(process, want.Key); !ok || v != want.Value {
+			t.Errorf("process span %s = %v, want %v", want.Key, v.String(), want.Value.String())
+		}
+	}
+	if v, _ := telemetrytest.Attr(publishSpan, "messaging.message.id"); v.AsString() == "" {
+		t.Error("the publish span names no message id")
 	}
 }

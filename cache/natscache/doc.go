@@ -49,4 +49,13 @@
 // New takes Options in that style; entries expire on the server's clock (per-key TTLs), so the
 // store has no clock of its own. The zero Store is not usable: its methods return a
 // *NotConstructedError naming New, and Close returns nil; the zero Watcher's Close returns nil.
+//
+// # Observability
+//
+// With WithTracerProvider every Get, Set and Delete is a span of kind client —
+// "natscache.get", "natscache.set", "natscache.delete" — with db.system.name "nats",
+// db.collection.name (the bucket) and db.operation.name; a Get that finds nothing carries
+// anya.found false and is no failure. Keys and values are never recorded. Under a traced
+// cache.Tiered load the spans sit inside its cache.load span. docs/observability.md lists the
+// spans of every package.
 package natscache

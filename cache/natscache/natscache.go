@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/anya-org/anya-go/cache"
 	"github.com/anya-org/anya-go/internal/natsx"
+	"github.com/anya-org/anya-go/internal/telemetry"
 )
 
 // Defaults of New.
@@ -81,6 +83,18 @@ type config struct {
 	blobTTL   time.Duration
 	storage   jetstream.StorageType
 	logger    *slog.Logger
+
+	tracerProv trace.TracerProvider
+}
+
+// WithTracerProvider traces every Get, Set and Delete with tp: a span of kind client,
+// "natscache.get", "natscache.set" or "natscache.delete", with db.system.name "nats",
+// db.collection.name (the bucket) and db.operation.name — never keys or values. A Get that
+// finds nothing has anya.found false and is no failure. Under a cache's traced load (a Tiered
+// cache's shared tier) these spans sit inside the cache.load span. A nil tp is the no-op
+// provider. Defaults to OpenTelemetry's no-op provider: nothing is traced.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tracerProv = tp }
 }
 
 // WithBucket names the KV bucket. Hosts sharing the cache use the same bucket. Defaults to
@@ -114,6 +128,7 @@ type Store struct {
 	kv    jetstream.KeyValue
 	blobs natsx.Blobs
 	cfg   config
+	ops   *telemetry.Ops // nil unless traced
 
 	mu     sync.RWMutex
 	closed bool
@@ -160,8 +175,12 @@ func New(ctx context.Context, js jetstream.JetStream, opts ...Option) (*Store, e
 	if err != nil {
 		return nil, fmt.Errorf("natscache: object store %s_blobs: %w", cfg.bucket, err)
 	}
-	return &Store{js: js, kv: kv, blobs: natsx.Blobs{Store: obs, InlineMax: cfg.inlineMax}, cfg: cfg, subs: map[*Watcher]struct{}{}}, nil
+	return &Store{js: js, kv: kv, blobs: natsx.Blobs{Store: obs, InlineMax: cfg.inlineMax}, cfg: cfg, subs: map[*Watcher]struct{}{},
+		ops: telemetry.NewOps(cfg.tracerProv, "cache/natscache", "nats", cfg.bucket)}, nil
 }
+
+// knownErrors name error types on spans.
+var knownErrors = [...]error{cache.ErrClosed, cache.ErrInvalidKey, cache.ErrInvalidTTL}
 
 // keyOf maps a cache key to a KV key: natsx.EscapeKey keeps [-/_A-Za-z0-9] and escapes every
 // other byte as "=XX", so distinct keys never collide and any bytes are accepted.
@@ -195,7 +214,9 @@ func fail(ctx context.Context, err error) error {
 
 // Get implements cache.Store. A large value whose blob the object store no longer has reads as
 // absent.
-func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+func (s *Store) Get(ctx context.Context, key string) (_ []byte, err error) {
+	ctx, span := s.ops.Start(ctx, "get")
+	defer func() { telemetry.EndOp(span, err, cache.ErrNotFound, knownErrors[:]...) }()
 	if err := s.enter(ctx, key); err != nil {
 		return nil, err
 	}
@@ -216,7 +237,9 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 
 // Set implements cache.Store. A positive ttl is rounded up to whole seconds (Granularity): the
 // server deletes the entry once it has passed.
-func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) (err error) {
+	ctx, span := s.ops.Start(ctx, "set")
+	defer func() { telemetry.EndOp(span, err, nil, knownErrors[:]...) }()
 	if err := s.enter(ctx, key); err != nil {
 		return err
 	}
@@ -232,7 +255,9 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 }
 
 // Delete implements cache.Store.
-func (s *Store) Delete(ctx context.Context, key string) error {
+func (s *Store) Delete(ctx context.Context, key string) (err error) {
+	ctx, span := s.ops.Start(ctx, "delete")
+	defer func() { telemetry.EndOp(span, err, nil, knownErrors[:]...) }()
 	if err := s.enter(ctx, key); err != nil {
 		return err
 	}

@@ -89,6 +89,27 @@
 // ".protocols.configured" ([Topic]); the token is a hash of the tenant DID ([TenantToken]),
 // since DIDs may contain '.'. Events carry the record without its data.
 //
+// # Observability
+//
+// With [WithTracerProvider] every message the node processes is a span under the caller's — a
+// workflow step's, say — named after its operation ([SpanRecordsWrite] "dwn.records.write",
+// [SpanRecordsRead], [SpanRecordsQuery], [SpanRecordsDelete], [SpanProtocolsConfigure],
+// [SpanProtocolsQuery]), with anya.dwn.operation ("Records.Write", ...), anya.outcome, whether
+// a write created its record (anya.dwn.write.initial) and how many records a query returned
+// (anya.dwn.records). Resolving the author's DID, the store's work and the event published on
+// the bus happen inside it. A refusal has status Error and error.type, the sentinel it matches
+// ("dwn: forbidden", "dwn: permission grant expired", ...); a read of a missing record carries
+// anya.found false and is no failure. With [WithMeterProvider], anya.dwn.messages counts
+// messages by operation and outcome (success, unauthenticated, forbidden, invalid, conflict,
+// stale, not_found, failure) and anya.dwn.process.duration records how long each took;
+// cancelled calls are not counted.
+//
+// Tenants, authors, recipients, record and context IDs, schemas, protocols, data and error
+// texts are never recorded. The topics of the node's events hold the tenant token, a hash of
+// the tenant's DID anyone can compute from it: give [TopicTemplate] to the bus's
+// WithTopicTemplate so that its spans and metrics name them "web5.dwn.{tenant}.records.written".
+// docs/observability.md lists the spans and instruments of every package.
+//
 // # Stores
 //
 // [Store] is the backend contract; [OpenSQLiteStore] is the embedded SQLite implementation

@@ -53,6 +53,23 @@ func Topic(tenant, kind string) string {
 	return TopicPrefix + "." + TenantToken(tenant) + "." + kind
 }
 
+// TopicTemplate returns topic with its tenant token replaced by "{tenant}"
+// ("web5.dwn.{tenant}.records.written"), and any other topic or pattern (wildcards in the
+// token's place included) as it is. Give it to bus.WithTopicTemplate so that the bus's spans
+// and metrics name the node's topics without the token — a hash of the tenant's DID that
+// anyone can compute from the DID — and count them together.
+func TopicTemplate(topic string) string {
+	rest, ok := strings.CutPrefix(topic, TopicPrefix+".")
+	if !ok {
+		return topic
+	}
+	token, kind, ok := strings.Cut(rest, ".")
+	if !ok || token == "*" || token == ">" || token == "" {
+		return topic
+	}
+	return TopicPrefix + ".{tenant}." + kind
+}
+
 func (n *Node) emit(ctx context.Context, tenant, kind string, m *Message, r *Record) {
 	if n.cfg.bus == nil {
 		return

@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/dwn/internal/ipld"
@@ -56,6 +59,8 @@ type config struct {
 	publishTimeout time.Duration
 	tenantGate     func(ctx context.Context, tenant string) bool
 	gateSet        bool
+	tracerProv     trace.TracerProvider
+	meterProv      metric.MeterProvider
 }
 
 // WithStore sets the store. Defaults to a SQLite store on a private in-memory database,
@@ -94,6 +99,25 @@ func WithPublishTimeout(d time.Duration) Option { return func(c *config) { c.pub
 // serving every DID.
 func WithTenantGate(gate func(ctx context.Context, tenant string) bool) Option {
 	return func(c *config) { c.tenantGate, c.gateSet = gate, true }
+}
+
+// WithTracerProvider traces every message the node processes with tp: a span under the
+// caller's — a workflow step's, say — named after its operation ([SpanRecordsWrite],
+// [SpanRecordsQuery], ...), with anya.dwn.operation and anya.outcome, whether a write created
+// its record, and how many records a query returned. Resolving the author's DID, the store's
+// work and the event published on the bus happen inside it. Tenants, authors, record IDs,
+// protocols, data and error texts are never recorded. A nil tp is the no-op provider. Defaults
+// to OpenTelemetry's no-op provider: nothing is traced.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tracerProv = tp }
+}
+
+// WithMeterProvider counts the messages the node processes by operation and outcome
+// (anya.dwn.messages) and records how long each took (anya.dwn.process.duration) with
+// instruments of mp; cancelled calls are not counted. A nil mp is the no-op provider. Defaults
+// to OpenTelemetry's no-op provider: nothing is reported.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) { c.meterProv = mp }
 }
 
 // validate checks the whole configuration.
@@ -144,6 +168,7 @@ type Node struct {
 	// protocol definitions and grants read at them.
 	versions AccessVersioner
 	access   accessCache
+	tel      *nodeTelemetry // nil unless traced or metered
 }
 
 // New returns a node that verifies signatures with resolver. A nil resolver and invalid
@@ -166,7 +191,11 @@ func New(resolver *did.Resolver, opts ...Option) (*Node, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{resolver: resolver, cfg: cfg, store: cfg.store, perms: permissionsDefinition()}
+	tel, err := newNodeTelemetry(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{resolver: resolver, cfg: cfg, store: cfg.store, perms: permissionsDefinition(), tel: tel}
 	if n.store == nil {
 		s, err := defaultStore()
 		if err != nil {
@@ -236,6 +265,14 @@ func (n *Node) Process(ctx context.Context, tenant string, m *Message) (*Reply, 
 	if m == nil {
 		return nil, invalid("message", "nil")
 	}
+	if n.tel != nil {
+		return n.tel.process(ctx, m, func(ctx context.Context) (*Reply, error) { return n.process(ctx, tenant, m) })
+	}
+	return n.process(ctx, tenant, m)
+}
+
+// process is Process on a constructed, open node, for a message.
+func (n *Node) process(ctx context.Context, tenant string, m *Message) (*Reply, error) {
 	if err := checkDID("tenant", tenant); err != nil {
 		return nil, err
 	}

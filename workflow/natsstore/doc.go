@@ -56,4 +56,14 @@
 // New takes Options in that style; the store has no clock of its own (lease expiry follows the
 // server's). The zero Store is not usable: its methods return a *NotConstructedError naming New,
 // and Close returns nil.
+//
+// # Observability
+//
+// With WithTracerProvider every operation of the store is a span of kind client,
+// "natsstore.<operation>" (create, commit, load, unfinished, definition, intent, put_intent,
+// create_intent, acquire, renew, release), with db.system.name "nats", db.collection.name (the
+// bucket) and db.operation.name; a read that finds nothing carries anya.found false and is no
+// failure. Run IDs, keys and values are never recorded. Under a traced workflow engine the
+// spans sit under the run and step spans that caused them. docs/observability.md lists the
+// spans of every package.
 package natsstore

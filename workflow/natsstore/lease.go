@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/anya-org/anya-go/internal/natsx"
+	"github.com/anya-org/anya-go/internal/telemetry"
 	"github.com/anya-org/anya-go/workflow"
 )
 
@@ -47,7 +48,9 @@ func (s *Store) putLease(ctx context.Context, id string, l leaseDoc, ttl time.Du
 }
 
 // Acquire implements workflow.Store. A TTL is rounded up to whole seconds.
-func (s *Store) Acquire(ctx context.Context, id, owner string, ttl time.Duration) (workflow.Lease, error) {
+func (s *Store) Acquire(ctx context.Context, id, owner string, ttl time.Duration) (_ workflow.Lease, err error) {
+	ctx, span := s.ops.Start(ctx, "acquire")
+	defer func() { telemetry.EndOp(span, err, workflow.ErrNotFound, knownErrors[:]...) }()
 	if err := s.enter(ctx); err != nil {
 		return workflow.Lease{}, err
 	}
@@ -133,7 +136,9 @@ func (s *Store) raiseToken(ctx context.Context, id string) (int64, error) {
 
 // Renew implements workflow.Store. A TTL is rounded up to whole seconds. A lease that expired
 // is gone from the server and cannot be renewed, even if nobody acquired it since.
-func (s *Store) Renew(ctx context.Context, l workflow.Lease, ttl time.Duration) (workflow.Lease, error) {
+func (s *Store) Renew(ctx context.Context, l workflow.Lease, ttl time.Duration) (_ workflow.Lease, err error) {
+	ctx, span := s.ops.Start(ctx, "renew")
+	defer func() { telemetry.EndOp(span, err, workflow.ErrNotFound, knownErrors[:]...) }()
 	if err := s.enter(ctx); err != nil {
 		return workflow.Lease{}, err
 	}
@@ -165,7 +170,9 @@ func (s *Store) Renew(ctx context.Context, l workflow.Lease, ttl time.Duration) 
 }
 
 // Release implements workflow.Store.
-func (s *Store) Release(ctx context.Context, l workflow.Lease) error {
+func (s *Store) Release(ctx context.Context, l workflow.Lease) (err error) {
+	ctx, span := s.ops.Start(ctx, "release")
+	defer func() { telemetry.EndOp(span, err, workflow.ErrNotFound, knownErrors[:]...) }()
 	if err := s.enter(ctx); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/anya-org/anya-go/internal/natsx"
+	"github.com/anya-org/anya-go/internal/telemetry"
 	"github.com/anya-org/anya-go/workflow"
 )
 
@@ -32,6 +33,7 @@ type Store struct {
 	kv    jetstream.KeyValue
 	blobs natsx.Blobs
 	cfg   config
+	ops   *telemetry.Ops // nil unless traced
 
 	mu     sync.RWMutex
 	closed bool
@@ -71,8 +73,13 @@ func New(ctx context.Context, js jetstream.JetStream, opts ...Option) (*Store, e
 	if err != nil {
 		return nil, fmt.Errorf("natsstore: object store %s_blobs: %w", cfg.bucket, err)
 	}
-	return &Store{js: js, kv: kv, blobs: natsx.Blobs{Store: obs, InlineMax: cfg.inlineMax}, cfg: cfg}, nil
+	return &Store{js: js, kv: kv, blobs: natsx.Blobs{Store: obs, InlineMax: cfg.inlineMax}, cfg: cfg,
+		ops: telemetry.NewOps(cfg.tracerProv, "workflow/natsstore", "nats", cfg.bucket)}, nil
 }
+
+// knownErrors name error types on spans.
+var knownErrors = [...]error{workflow.ErrConflict, workflow.ErrRunExists, workflow.ErrLeaseHeld, workflow.ErrLeaseLost,
+	workflow.ErrIntentExists, workflow.ErrCorruptState, workflow.ErrClosed}
 
 // Keys of the bucket: "run.<id>", "lease.<id>", "open.<id>" (an unfinished run), "def.<hash>"
 // and "intent.<key>", each name escaped with natsx.EscapeKey.
@@ -210,7 +217,9 @@ func (s *Store) doc(ctx context.Context, id string) (*runDoc, uint64, error) {
 // entry is created with compare-and-set, so of two Creates of one ID one fails. (If two Creates
 // of one ID with different definitions race, the loser's definition may remain stored: it is
 // content-addressed, and harmless.)
-func (s *Store) Create(ctx context.Context, run *workflow.RunRecord, definition []byte) error {
+func (s *Store) Create(ctx context.Context, run *workflow.RunRecord, definition []byte) (err error) {
+	ctx, span := s.ops.Start(ctx, "create")
+	defer func() { telemetry.EndOp(span, err, workflow.ErrNotFound, knownErrors[:]...) }()
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
@@ -266,7 +275,9 @@ func (s *Store) create(ctx context.Context, run *workflow.RunRecord, definition 
 
 // Commit implements workflow.Store: a compare-and-set of the run's entry on its KV revision,
 // after checking version, status and lease token in the entry read.
-func (s *Store) Commit(ctx context.Context, t *workflow.Transition) error {
+func (s *Store) Commit(ctx context.Context, t *workflow.Transition) (err error) {
+	ctx, span := s.ops.Start(ctx, "commit")
+	defer func() { telemetry.EndOp(span, err, workflow.ErrNotFound, knownErrors[:]...) }()
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
@@ -343,7 +354,9 @@ func (s *Store) fence(ctx context.Context, t *workflow.Transition, d *runDoc) er
 }
 
 // Load implements workflow.Store.
-func (s *Store) Load(ctx context.Context, id string) (*workflow.RunRecord, error) {
+func (s *Store) Load(ctx context.Context, id string) (_ *workflow.RunRecord, err error) {
+	ctx, span := s.ops.Start(ctx, "load")
+	defer func() { telemetry.EndOp(span, err, workflow.ErrNotFound, knownErrors[:]...) }()
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
@@ -366,7 +379,9 @@ func (s *Store) Load(ctx context.Context, id string) (*workflow.RunRecord, error
 // Unfinished implements workflow.Store: it reads the unfinished list and checks each run's
 // status, dropping the entries of runs that finished (a crash between a run's last commit and
 // the removal of its entry leaves one behind).
-func (s *Store) Unfinished(ctx context.Context) ([]string, error) {
+func (s *Store) Unfinished(ctx context.Context) (_ []string, err error) {
+	ctx, span := s.ops.Start(ctx, "unfinished")
+	defer func() { telemetry.EndOp(span, err, workflow.ErrNotFound, knownErrors[:]...) }()
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
@@ -427,12 +442,16 @@ func (s *Store) unfinished(ctx context.Context) ([]string, error) {
 }
 
 // Definition implements workflow.Store.
-func (s *Store) Definition(ctx context.Context, hash string) ([]byte, error) {
+func (s *Store) Definition(ctx context.Context, hash string) (_ []byte, err error) {
+	ctx, span := s.ops.Start(ctx, "definition")
+	defer func() { telemetry.EndOp(span, err, workflow.ErrNotFound, knownErrors[:]...) }()
 	return s.value(ctx, defKey(hash), "definition", hash)
 }
 
 // Intent implements workflow.Store.
-func (s *Store) Intent(ctx context.Context, key string) ([]byte, error) {
+func (s *Store) Intent(ctx context.Context, key string) (_ []byte, err error) {
+	ctx, span := s.ops.Start(ctx, "intent")
+	defer func() { telemetry.EndOp(span, err, workflow.ErrNotFound, knownErrors[:]...) }()
 	return s.value(ctx, intentKey(key), "intent", key)
 }
 
@@ -456,7 +475,9 @@ func (s *Store) value(ctx context.Context, key, what, name string) ([]byte, erro
 }
 
 // PutIntent implements workflow.Store.
-func (s *Store) PutIntent(ctx context.Context, key string, data []byte) error {
+func (s *Store) PutIntent(ctx context.Context, key string, data []byte) (err error) {
+	ctx, span := s.ops.Start(ctx, "put_intent")
+	defer func() { telemetry.EndOp(span, err, workflow.ErrNotFound, knownErrors[:]...) }()
 	if err := s.enter(ctx); err != nil {
 		return err
 	}
@@ -469,7 +490,9 @@ func (s *Store) PutIntent(ctx context.Context, key string, data []byte) error {
 }
 
 // CreateIntent implements workflow.Store with a KV create (compare-and-set on absence).
-func (s *Store) CreateIntent(ctx context.Context, key string, data []byte) error {
+func (s *Store) CreateIntent(ctx context.Context, key string, data []byte) (err error) {
+	ctx, span := s.ops.Start(ctx, "create_intent")
+	defer func() { telemetry.EndOp(span, err, workflow.ErrNotFound, knownErrors[:]...) }()
 	if err := s.enter(ctx); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/anya-org/anya-go/internal/natsx"
 )
@@ -28,6 +29,19 @@ type config struct {
 	replicas  int
 	inlineMax int
 	storage   jetstream.StorageType
+
+	tracerProv trace.TracerProvider
+}
+
+// WithTracerProvider traces every operation of the store with tp: a span of kind client,
+// "natsstore.<operation>" (create, commit, load, unfinished, definition, intent, put_intent,
+// create_intent, acquire, renew, release), with db.system.name "nats", db.collection.name (the
+// bucket) and db.operation.name — never run IDs, keys or values. A read that finds nothing
+// has anya.found false and is no failure. Under a workflow engine these spans sit under the
+// run and step spans that caused them. A nil tp is the no-op provider. Defaults to
+// OpenTelemetry's no-op provider: nothing is traced.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tracerProv = tp }
 }
 
 // WithBucket names the KV bucket. Engines sharing runs must use the same bucket. Defaults to
