@@ -417,6 +417,15 @@ func (w *Wallet) dead() map[chainhash.Hash]bool {
 
 // add puts p among the pending transactions and in the indexes; w.pmu is held.
 func (w *Wallet) add(p *pendingTx) {
+	if w.pending == nil { // the zero Wallet tracks pending transactions too
+		w.pending = map[chainhash.Hash]*pendingTx{}
+	}
+	if w.spentBy == nil {
+		w.spentBy = map[wire.OutPoint]int{}
+	}
+	if w.payTo == nil {
+		w.payTo = map[string]map[chainhash.Hash]*pendingTx{}
+	}
 	w.pending[p.Txid] = p
 	for _, s := range p.spends {
 		w.spentBy[s.op]++
