@@ -64,9 +64,11 @@ func TestScoresAndAlerts(t *testing.T) {
 		t.Fatalf("alerts: %+v", alerts)
 	}
 	// Each mempool transaction came twice (the bus and the monitor's own watch) and once more in
-	// the block: scored once.
+	// the block: scored once. The watch's copy of a mempool transaction may come before the
+	// bus's or not at all (the watch is set up while the transactions enter the mempool), so
+	// each one counts one or two duplicates: 3 to 6.
 	st := m.Stats()
-	if st.Scored != 4 || st.Alerts != 1 || st.Duplicates != 6 || st.Linked != 2 || st.Denied != 0 || st.Failed != 0 {
+	if st.Scored != 4 || st.Alerts != 1 || st.Duplicates < 3 || st.Duplicates > 6 || st.Linked != 2 || st.Denied != 0 || st.Failed != 0 {
 		t.Errorf("stats %+v", st)
 	}
 
