@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/anya-org/anya-go"
-	"github.com/anya-org/anya-go/bridge"
 	"github.com/anya-org/anya-go/bitcoin/simchain"
+	"github.com/anya-org/anya-go/bridge"
 	"github.com/anya-org/anya-go/security"
 	"github.com/anya-org/anya-go/web5/dwn"
 )
