@@ -101,6 +101,29 @@ type bridges struct {
 	atMoved chan struct{}
 	// docs are the digests of the registered identities' documents as last resolved.
 	docs sync.Map
+	// stamps dates the bridges' records-store messages.
+	stamps stamps
+}
+
+// stamps hands out strictly increasing times from a clock: a record updated twice within the
+// clock's resolution (a checkpoint moved by two blocks in a row, under a clock that a test
+// holds still) gets a later timestamp each time, as the records store requires.
+type stamps struct {
+	mu   sync.Mutex
+	last time.Time
+}
+
+func (s *stamps) now(clock func() time.Time) func() time.Time {
+	return func() time.Time {
+		t := clock().UTC().Truncate(time.Microsecond)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !t.After(s.last) {
+			t = s.last.Add(time.Microsecond)
+		}
+		s.last = t
+		return t
+	}
 }
 
 // openBridges wires the bridges: the host's records client (with the grants every registered
@@ -111,7 +134,8 @@ func (m *Manager) openBridges(ctx context.Context) error {
 		return err
 	}
 	var err error
-	if m.br.records, err = bridge.NewRecords(guardedNode{m}, m.host, bridge.WithClock(m.now), bridge.WithGrants(m.br.book.Lookup)); err != nil {
+	if m.br.records, err = bridge.NewRecords(guardedNode{m}, m.host, bridge.WithClock(m.br.stamps.now(m.now)),
+		bridge.WithGrants(m.br.book.Lookup)); err != nil {
 		return err
 	}
 	if _, err := bridge.Setup(ctx, m.node, m.host, "", 0, m.now); err != nil {

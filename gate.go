@@ -161,6 +161,9 @@ func (m *Manager) gate(ctx context.Context, op MLToBitcoin) (*Gate, error) {
 	if err := p.check(op.name(), m); err != nil {
 		return nil, err
 	}
+	if err := m.available(BreakerChain, BreakerModel); err != nil {
+		return nil, err
+	}
 	if sc, ok := security.FromContext(ctx); ok && sc.Principal != p.DID {
 		return nil, fmt.Errorf("%w: the security context acts for %s, the payment is %s's", ErrPrincipal, sc.Principal, p.DID)
 	}

@@ -117,6 +117,11 @@ func (m *Manager) pay(ctx context.Context, op TriProtocol) (*Payment, error) {
 	if err := p.check(op.name(), m); err != nil {
 		return nil, err
 	}
+	// A payment cannot do without the chain and the fraud model: while either's breaker is
+	// open it fails at once, storing nothing.
+	if err := m.available(BreakerChain, BreakerModel); err != nil {
+		return nil, err
+	}
 	input := map[string]any{"payment_id": p.ID, "sender_did": p.DID, "sender_address": p.From,
 		"recipient_address": p.To, "amount_sat": p.Amount}
 	if m.cfg.riskThreshold != DefaultRiskThreshold {
