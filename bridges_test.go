@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -31,6 +33,7 @@ import (
 	"github.com/anya-org/anya-go/models"
 	"github.com/anya-org/anya-go/resilience"
 	"github.com/anya-org/anya-go/web5/did"
+	"github.com/anya-org/anya-go/web5/did/diddht"
 	"github.com/anya-org/anya-go/web5/jose"
 )
 
@@ -779,5 +782,85 @@ func TestBridgeOptionsRefused(t *testing.T) {
 		if !errors.As(err, &oe) || oe.Option != c.option || !errors.Is(err, anya.ErrInvalidOption) {
 			t.Errorf("%s: %v, want an *OptionError naming %s", name, err, c.option)
 		}
+	}
+}
+
+// switchTransport serves HTTP with an in-process handler until it is taken down: then every
+// request fails as an unreachable host does.
+type switchTransport struct {
+	h    http.Handler
+	down atomic.Bool
+}
+
+func (s *switchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if s.down.Load() {
+		return nil, errors.New("test: gateway unreachable")
+	}
+	rec := httptest.NewRecorder()
+	s.h.ServeHTTP(rec, req)
+	resp := rec.Result()
+	resp.Request = req
+	return resp, nil
+}
+
+// With the did:dht gateway down, a DID the Manager resolved before still resolves — to the
+// last document it resolved (the DID breaker's fallback) — so its payments go on; a DID never
+// resolved is a typed error, never a verdict on the DID, and once the breaker opens the
+// gateway is not called at all. When the gateway is back and the wait is over, it resolves.
+func TestDIDGatewayDown(t *testing.T) {
+	gw, err := diddht.NewGateway()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &switchTransport{h: gw}
+	client, err := diddht.NewClient("http://gateway.test.invalid", diddht.WithHTTPClient(&http.Client{Transport: tr}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := newTestClock()
+	breakers, err := resilience.NewBreakerRegistry(resilience.MinCalls(2), resilience.CountWindow(3), resilience.OpenWait(time.Minute),
+		resilience.WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, anya.WithDHTClient(client), anya.WithBreakers(breakers), anya.WithClock(clock.Now))
+	// carol publishes her DID through the gateway; the Manager has never resolved it.
+	carol, err := diddht.Create(e.ctx, jose.NewMemoryKeyManager())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Publish(e.ctx, carol); err != nil {
+		t.Fatal(err)
+	}
+
+	tr.down.Store(true)
+	res, err := e.m.Resolver().Resolve(e.ctx, e.alice.String(), did.NoCache())
+	if err != nil || res.Document.ID != e.alice.String() {
+		t.Fatalf("alice with the gateway down: %v %v, want her last document", res, err)
+	}
+	if p := e.pay("gateway-down-1", e.alice, e.bob, 10_000); p.Outcome != anya.OutcomeSent {
+		t.Fatalf("alice's payment with the gateway down: %s %+v", p.Outcome, p.Refusal)
+	}
+	open := false
+	for range 5 {
+		_, err := e.m.VerifyLink(e.ctx, anya.VerifyLink{DID: carol.String(), Address: e.bob.Address.String()})
+		var ue *anya.UnavailableError
+		if !errors.As(err, &ue) || ue.Dependency != anya.BreakerDID {
+			t.Fatalf("carol with the gateway down: %v, want an *UnavailableError of %s, not a verdict", err, anya.BreakerDID)
+		}
+		if errors.Is(err, resilience.ErrCircuitOpen) {
+			open = true
+			break
+		}
+	}
+	if !open {
+		t.Fatal("the DID breaker never opened")
+	}
+
+	tr.down.Store(false)
+	clock.Advance(time.Minute + time.Second)
+	v, err := e.m.VerifyLink(e.ctx, anya.VerifyLink{DID: carol.String(), Address: e.bob.Address.String()})
+	if err != nil || v.Refusal == nil || v.Refusal.Reason != anya.ReasonNoLink {
+		t.Fatalf("carol once the gateway is back: %+v %v, want resolved and not linked", v, err)
 	}
 }
