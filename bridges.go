@@ -13,6 +13,7 @@ import (
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bridge"
 	"github.com/anya-org/anya-go/bridge/analysis"
+	"github.com/anya-org/anya-go/bridge/feed"
 	"github.com/anya-org/anya-go/bridge/handler"
 	"github.com/anya-org/anya-go/bridge/link"
 	"github.com/anya-org/anya-go/bridge/trigger"
@@ -80,16 +81,17 @@ CREATE TABLE anya_labels (
 // bridges is what the Manager wires of the bridge packages (see the package documentation,
 // "Bridges").
 type bridges struct {
-	records  *bridge.Records // the host's records client for bridge.ProtocolURI
-	book     bridge.GrantBook
-	cp       *bridge.Checkpoint
-	linker   *link.Linker
-	utxo     *utxo.Bridge
-	once     *handler.Store
-	triggers *trigger.Engine
-	analyzer *analysis.Analyzer
-	features *featurestore.Store
-	learn    learner
+	records   *bridge.Records // the host's records client for bridge.ProtocolURI
+	book      bridge.GrantBook
+	cp        *bridge.Checkpoint
+	linker    *link.Linker
+	utxo      *utxo.Bridge
+	once      *handler.Store
+	triggers  *trigger.Engine
+	analyzer  *analysis.Analyzer
+	features  *featurestore.Store
+	learn     learner
+	pipelines []*feed.Pipeline
 
 	// setupMu serialises the bridge setup of identities, which signs grants as each one.
 	setupMu sync.Mutex
@@ -169,6 +171,9 @@ func (m *Manager) openBridges(ctx context.Context) error {
 		return err
 	}
 	if err := m.openLearn(ctx); err != nil {
+		return err
+	}
+	if err := m.openPipelines(); err != nil {
 		return err
 	}
 	// The links and UTXO records of the registered identities, as the stores hold them.

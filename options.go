@@ -94,6 +94,7 @@ type config struct {
 	rescoreEvery   time.Duration
 	cacheStore     cache.Store
 	cacheStoreTTL  time.Duration
+	pipelines      []pipelineSpec
 
 	// The key store: at most one of these.
 	keyStore      keystore.Store
