@@ -198,7 +198,9 @@ func (m *Manager) gate(ctx context.Context, op MLToBitcoin) (*Gate, error) {
 
 // RiskThreshold returns the fraud risk at or above which the Manager blocks a payment
 // (WithRiskThreshold); 0 for a Manager New did not create.
-func (m *Manager) RiskThreshold() float64 { return get(m, func() float64 { return m.cfg.riskThreshold }) }
+func (m *Manager) RiskThreshold() float64 {
+	return get(m, func() float64 { return m.cfg.riskThreshold })
+}
 
 // SecurityContext returns the security context of principal d paying from address: d as the
 // principal, holding the address-link credential that verifies for them (none when the link
