@@ -150,6 +150,21 @@ func (m *Manager) openBridges(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The identities whose keys the Manager holds, registered before their stores had the
+	// bridges' protocol (a data directory of an earlier version), get it now.
+	for _, d := range m.Identities() {
+		if _, err := m.br.book.Lookup(ctx, d, dwn.MethodWrite); err == nil {
+			continue
+		}
+		id, err := m.Identity(d)
+		if err != nil {
+			continue
+		}
+		if err := m.setupBridges(ctx, id.DID); err != nil {
+			return err
+		}
+		dids = append(dids, d)
+	}
 	lopts := []link.Option{link.WithChallengeKey(m.challengeKey), link.WithClock(m.now), link.WithLogger(m.log),
 		link.WithChallengeTTL(DefaultChallengeTTL), link.WithValidity(DefaultLinkValidity), link.WithTrustedIssuers(m.cfg.trusted...)}
 	if m.br.linker, err = link.New(ctx, m.host, m.resolver, m.br.records, m.net, lopts...); err != nil {
@@ -347,6 +362,9 @@ func (m *Manager) applyBridges(ctx context.Context, ev bitcoin.BlockEvent) error
 				return err
 			}
 			for _, o := range outs {
+				if o.Err != nil {
+					m.log.Warn("anya: trigger", "trigger", o.Trigger, "event", tev.ID, "denied", o.Denied, "err", o.Err)
+				}
 				out.Triggers = append(out.Triggers, triggerOutcome(tev.ID, o))
 			}
 		}

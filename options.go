@@ -402,8 +402,10 @@ func WithFullSync() Option {
 // the credentials it verifies — address links, and credentials given to AddCredential — by
 // fetching their status list credentials with f (vc.HTTPStatusLists on the web). A revoked or
 // suspended address link does not verify (ReasonLinkRevoked). A link's verdict is cached for
-// up to DefaultCacheTTL, so a revocation takes effect within that. Defaults to no status check:
-// a credential's status entries are not followed.
+// up to DefaultCacheTTL, so another issuer's revocation takes effect within that; the
+// Manager's own revocation list (RevokeLink) counts at once, with or without this option.
+// Defaults to no status check of other issuers' lists: their credentials' status entries are
+// not followed.
 func WithCredentialStatus(f vc.StatusListFetcher) Option {
 	return func(c *config) {
 		c.give("WithCredentialStatus")
