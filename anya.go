@@ -51,7 +51,8 @@ type Manager struct {
 	bus    *bus.Bus
 	ownBus bool
 
-	chain     bitcoin.Chain
+	chain     bitcoin.Chain // the chain through its circuit breaker (BreakerChain)
+	rawChain  bitcoin.Chain // the chain as created or given (Chain, EmbeddedChain)
 	ownChain  bool
 	net       bitcoin.Network
 	notifier  *bitcoin.Notifier
@@ -96,6 +97,10 @@ type Manager struct {
 	// transaction's status until its payment row is stored, so that a block is never missed
 	// by both.
 	blocks sync.RWMutex
+
+	tiers     tiers                             // the caches as tiers (caches.go)
+	br        bridges                           // the bridges the Manager wires (bridges.go)
+	staleDIDs *cache.Cache[string, *did.Result] // the DID resolution breaker's fallback
 
 	subs []*bus.Subscription
 
@@ -144,9 +149,9 @@ func New(opts ...Option) (*Manager, error) {
 		stopped: make(chan struct{})}
 	ctx := context.Background()
 	steps := []func(context.Context) error{
-		m.openDir, m.openBus, m.openChain, m.openDatabases, m.openKeys, m.openCaches, m.openWeb5, m.openSecurity,
-		m.openBitcoin, m.openML, m.openWorkflow, m.subscribe, m.loadIdentities, m.loadPending, m.reconcile, m.reconcileOutcomes,
-		m.startRebroadcaster, m.startRepublisher,
+		m.openDir, m.openBus, m.openBreakers, m.openChain, m.openDatabases, m.openKeys, m.openCaches, m.openWeb5, m.openSecurity,
+		m.openBitcoin, m.openML, m.openWorkflow, m.subscribe, m.loadIdentities, m.openBridges, m.loadPending, m.reconcile,
+		m.reconcileOutcomes, m.startRebroadcaster, m.startRepublisher, m.startBridges,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
@@ -211,6 +216,7 @@ func (m *Manager) openChain(context.Context) error {
 		return err
 	}
 	m.net = net
+	m.rawChain, m.chain = m.chain, guardedChain{m: m, chain: m.chain}
 	return nil
 }
 
@@ -283,7 +289,7 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 		}
 		m.gateway, m.dht = gw, client
 	}
-	methods := append([]did.MethodResolver{didkey.New(), didjwk.New(), didpkh.New(), m.dht}, m.cfg.methods...)
+	methods := append([]did.MethodResolver{didkey.New(), didjwk.New(), didpkh.New()}, m.guardMethods(m.dht, m.cfg.methods...)...)
 	r, err := did.NewResolver(did.WithMethods(methods...), did.WithLogger(m.log), did.WithCache(did.NewSharedCache(m.dids)))
 	if err != nil {
 		return err
@@ -291,7 +297,7 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 	m.resolver = r
 	vopts := []vc.VerifierOption{vc.WithClock(m.now)}
 	if m.cfg.status != nil {
-		vopts = append(vopts, vc.WithStatusCheck(m.cfg.status))
+		vopts = append(vopts, vc.WithStatusCheck(m.statusLists()))
 	}
 	if m.verifier, err = vc.NewVerifier(r, vopts...); err != nil {
 		return err
@@ -411,7 +417,7 @@ func (m *Manager) openCaches(context.Context) error {
 		return err
 	}
 	m.onClose(m.dids.Close)
-	return nil
+	return m.openTiers()
 }
 
 func (m *Manager) openWorkflow(ctx context.Context) error {
@@ -420,16 +426,6 @@ func (m *Manager) openWorkflow(ctx context.Context) error {
 		return err
 	}
 	m.onClose(m.store.Close)
-	m.breakers = m.cfg.breakers
-	if m.breakers == nil {
-		// One breaker per protocol, its state changes and rejections published on the bus.
-		publish := resilience.Publisher(func(ctx context.Context, topic string, e resilience.Event) error {
-			return bus.Publish(ctx, m.bus, topic, e, bus.WithKey(e.Name), bus.WithSource(EventSource))
-		}, 100*time.Millisecond, nil)
-		if m.breakers, err = resilience.NewBreakerRegistry(resilience.WithLogger(m.log), resilience.WithListener(publish)); err != nil {
-			return err
-		}
-	}
 	ops, err := workflow.NewRegistry(m.operations()...)
 	if err != nil {
 		return err
@@ -553,7 +549,7 @@ func (m *Manager) Bus() *bus.Bus { return get(m, func() *bus.Bus { return m.bus 
 
 // Chain returns the Bitcoin chain the Manager uses. Without WithChain it is the embedded
 // simchain, which EmbeddedChain returns as such.
-func (m *Manager) Chain() bitcoin.Chain { return get(m, func() bitcoin.Chain { return m.chain }) }
+func (m *Manager) Chain() bitcoin.Chain { return get(m, func() bitcoin.Chain { return m.rawChain }) }
 
 // Network returns the Bitcoin network of the Manager's chain.
 func (m *Manager) Network() bitcoin.Network { return get(m, func() bitcoin.Network { return m.net }) }

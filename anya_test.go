@@ -17,6 +17,7 @@ import (
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bitcoin/bitcointest"
 	"github.com/anya-org/anya-go/bitcoin/simchain"
+	"github.com/anya-org/anya-go/bridge"
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/internal/sqlitex"
 	"github.com/anya-org/anya-go/security"
@@ -127,7 +128,7 @@ func TestBitcoinToWeb5(t *testing.T) {
 		!strings.HasPrefix(l.Account, "did:pkh:bip122:") || !strings.HasSuffix(l.CAIP10, ":"+l.Address) {
 		t.Fatalf("link %+v", l)
 	}
-	recs := e.records(e.alice, anya.PathLink)
+	recs := e.bridgeRecords(e.alice, bridge.PathLink)
 	if len(recs) != 1 || recs[0].ID != l.RecordID || recs[0].Author != e.m.Host().String() {
 		t.Fatalf("link records in alice's store: %+v", recs)
 	}
@@ -207,7 +208,7 @@ func TestBitcoinToWeb5Refusals(t *testing.T) {
 	if _, err := e.m.Execute(e.ctx, anya.BitcoinToWeb5{DID: bob, Address: addr, Challenge: ch, Signature: sig}); !errors.Is(err, anya.ErrChallenge) {
 		t.Errorf("expired challenge: %v", err)
 	}
-	if recs := e.records(e.bob, anya.PathLink); len(recs) != 0 {
+	if recs := e.bridgeRecords(e.bob, bridge.PathLink); len(recs) != 0 {
 		t.Fatalf("refused links left records: %d", len(recs))
 	}
 	// A fresh challenge, answered properly, links.

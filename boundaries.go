@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/anya-org/anya-go/bridge/feed"
+	"github.com/anya-org/anya-go/bridge/trigger"
 	"github.com/anya-org/anya-go/security"
 )
 
@@ -32,6 +34,8 @@ const ProvenanceWeb5Signature = "web5.signature"
 //     (security.ActionAssessRisk) and the reputation model (ActionScoreReputation); a
 //     sender_did would still cross only as a keyed pseudonym, and the Manager sends none.
 //   - Bitcoin→ML carries the transaction features of a payment ("features").
+//   - The bridges' crossings: trigger.Boundaries (a linked transaction recorded in Web5, an
+//     identity re-scored in ML) and feed.Boundaries (scores written back into Web5).
 func DefaultBoundaries() []security.Boundary {
 	bs := security.DefaultBoundaries()
 	for i := range bs {
@@ -44,7 +48,7 @@ func DefaultBoundaries() []security.Boundary {
 			b.Fields["identity_features"] = security.Field{Type: security.TypeObject}
 		}
 	}
-	return bs
+	return trigger.Boundaries(feed.Boundaries(bs))
 }
 
 // checkWeb5Signature is the ProvenanceWeb5Signature check.

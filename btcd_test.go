@@ -148,6 +148,18 @@ func TestNodeConcurrentPaymentsFromOneSender(t *testing.T) {
 	if err != nil || len(left) != 1 {
 		t.Fatalf("alice holds %+v, want one coin: the last change", left)
 	}
+	// The UTXO bridge followed btcd: alice's record in her store holds that one coin.
+	tip, err := h.chain.Chain.BestBlock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.m.WaitBridges(ctx, tip); err != nil {
+		t.Fatal(err)
+	}
+	if set, ok := h.m.UTXOs().Set(h.alice.String(), h.alice.Address); !ok || len(set.UTXOs) != 1 || set.UTXOs[0].OutPoint != left[0].OutPoint ||
+		set.Block != tip {
+		t.Fatalf("alice's UTXO record %+v, want the last change as of %v", set, tip)
+	}
 }
 
 // retryable reports whether a payment's error is the chain being away, which a host retries.

@@ -33,13 +33,15 @@
 // value (an [Op]) for hosts that dispatch generically; each operation's documentation names its
 // result type.
 //
-//   - Bitcoin→Web5 ([BitcoinToWeb5], [VerifyLink]): a BIP-322 signature over a challenge naming
-//     the DID ([Manager.Challenge]) proves control of an address; the host issues an
-//     address-link credential (issuer: the host's DID; subject: the DID; claim: the address as
-//     did:pkh and CAIP-10 account, with the proof) and stores it in the DID's records store.
+//   - Bitcoin→Web5 ([BitcoinToWeb5], [VerifyLink]): a BIP-322 signature and a JWS by the DID
+//     over the same challenge ([Manager.Challenge]) prove control of an address and of the
+//     DID; the host issues an address-link credential (issuer: the host's DID; subject: the
+//     DID; claims: the address as did:pkh and CAIP-10 account, both proofs; an entry in its
+//     revocation list) and stores it in the DID's records store (see "Bridges").
 //   - Web5→ML ([Web5ToML]): identity features of a DID — its resolution, credentials, links
 //     and records-store history — scored by the reputation model.
-//   - ML→Bitcoin ([MLToBitcoin]): the fraud model's risk gates a payment. ML can block a
+//   - ML→Bitcoin ([MLToBitcoin]): the fraud model's risk gates a payment: at or above the risk
+//     threshold ([WithRiskThreshold], [DefaultRiskThreshold]) it is blocked. ML can block a
 //     payment but never authorise one: the ML→Bitcoin boundary also requires a verified identity
 //     in the security context ([Manager.SecurityContext]).
 //   - Tri-protocol ([TriProtocol]): the verified payment, the built-in
@@ -47,13 +49,80 @@
 //     (Web5), assess the fraud risk (ML), send the payment (Bitcoin), record it in the sender's
 //     records store (Web5) — durable, exactly once, observable on the bus.
 //
+// # Bridges
+//
+// The Manager wires the bridge packages (package bridge and its sub-packages, on the
+// integration floor: they import the protocol packages, never this one) and exposes them:
+//
+//   - Identity keys on chain (bridge/didbtc): [Manager.NewIdentity] publishes the identity's
+//     Bitcoin key in its DID document — a secp256k1 verification method and the did:pkh of its
+//     address in alsoKnownAs for a did:dht, the DID's own key for a did:jwk or did:key
+//     ([WithIdentityMethod]) — so anyone resolving the DID can derive its addresses.
+//     [Manager.Multisig] builds k-of-n wallets from DIDs (bridge/multisig) and keeps each in
+//     its participants' stores; a DID without a Bitcoin key is refused, named.
+//   - Two-way links (bridge/link): a link proves control of the address (BIP-322) and of the
+//     DID (a JWS over the same challenge, which the Manager signs for the identities it holds
+//     keys for). [Manager.Links] returns the linker: its reverse index (address → DIDs, DID →
+//     addresses, link metadata) and its revocation list, read at every verification;
+//     [Manager.RevokeLink] revokes a link, and a revoked link is [ReasonLinkRevoked] at once.
+//   - UTXOs → Web5 (bridge/utxo): the confirmed UTXOs of every linked address are a record in
+//     its DID's store ([Manager.UTXOs]), updated on every block and undone on a disconnect.
+//   - Triggers (bridge/trigger, bridge/handler): every transaction of every block (but the
+//     coinbase), a registered identity's DID document change and every records-store event
+//     fire the triggers — trigger.DefaultDefinitions (a transaction paying a linked address is
+//     recorded in its DID's store, [TxRecord], once the link verified again; one above
+//     [WithLargeTx] is scored by the fraud model; a DID document change re-scores the
+//     identity) and the host's ([WithTriggers], [WithTriggerAction]) — each side effect once
+//     per event (the handler store in [StateFile]), its data through its trust boundary.
+//   - Chain analysis (bridge/analysis): [Manager.Analyzer] forks a block's transactions to Web5
+//     (the link checked again) and ML (the fraud model) in parallel, correlated per
+//     transaction; [WithBlockAnalysis] runs it on every block ([TopicBlockAnalysed]).
+//   - Features served = features trained (bridge/learn): every vector the models score is
+//     written to the feature store ([Manager.FeatureStore], [FeaturesFile]) — a payment's
+//     under "payment:<ID>", an identity's under a keyed pseudonym of its DID, never the DID —
+//     and every payment scored is a labelled decision, labelled fraudulent by a [Report] that
+//     names it. [WithTrainIfMissing] (and [Manager.TrainFraudModel]) trains the fraud model
+//     from the offline tier when the Manager's model registry ([ModelsDir]) has none, writes
+//     it with its card and activates it. The reputation of the registered identities is
+//     re-scored every [WithRescoreInterval] ([Manager.Rescore]) and written back to their
+//     stores as a [ScoreRecord] through the ML→Web5 boundary.
+//   - Anchoring (bridge/anchor): [Manager.Anchor] commits to records in a transaction of the
+//     Manager's wallet; [Manager.VerifyAnchor] proves from the chain which were committed (and
+//     which changed since), and refuses a tampered receipt.
+//
+// The bridges keep their records under bridge.ProtocolURI in each identity's store, under
+// grants every registered identity gives the host ([Manager.BridgeRecords]). A block pipeline
+// follows the notifier from its own checkpoint (in the host's store), so a restarted host
+// replays every block its bridges missed; after each block it publishes [TopicBridgeBlock],
+// and [Manager.WaitBridges] waits for a block.
+//
+// # Resilience and caches
+//
+// Every call to a dependency goes through its circuit breaker ([BreakerChain],
+// [BreakerDID], [BreakerRecords], [BreakerModel]; [WithBreakers] gives the registry): an
+// answer of the dependency (not found, rejected) counts as a success, a failure comes back as
+// an [*UnavailableError] ([ErrUnavailable]), and so does a call an open breaker refuses. A
+// payment needs the chain and the fraud model: while either breaker is open it fails at once,
+// touching nothing and storing nothing, and it goes through again once the breaker's wait is
+// over and the dependency answers. DID resolution falls back to the last document resolved
+// for the DID within [DefaultStaleDIDTTL] while its gateway fails; an unreachable gateway is
+// never a verdict on the DID ([ReasonDIDUnresolvable] is for a DID that does not resolve).
+//
+// The Manager's caches are tiers (cache.Tiered): a lookup tries the protocol's own cache
+// ([CacheBitcoin]: UTXOs of addresses; [CacheWeb5]: what the Manager knows of a DID;
+// [CacheLinks]: link verdicts), then the cross-protocol cache shared by all of them, then
+// the shared store of [WithCacheStore] (for UTXOs), then the source; what it finds lower down
+// is copied up. Link verdicts, which join Bitcoin and Web5, are written to both their own tier
+// and the cross-protocol one. Blocks and records-store events invalidate them.
+//
 // # Identities
 //
 // An [Identity] is a DID the host can sign as and, optionally, a Bitcoin key in the Manager's
 // wallet. [Manager.AddIdentity] registers one: its records store gets [ProtocolURI] installed
 // and permission grants that let the host write and query its records, so the host never signs
-// as the identity to record what it did for it. [Manager.NewIdentity] creates and registers a
-// did:dht with a new key.
+// as the identity to record what it did for it; the bridges' protocol is installed there too,
+// with grants of its own. [Manager.NewIdentity] creates and registers a did:dht (or, with
+// [WithIdentityMethod], a did:jwk or did:key) with a new Bitcoin key in its document.
 //
 // The keys NewIdentity creates go to the Manager's key store (package keystore) before the
 // identity is used: [WithPassphrase] or [WithKEK] keep them in [KeysFile] in the data directory,
@@ -147,9 +216,10 @@
 // The Manager keeps its state in SQLite files in its data directory ([WithDataDir]), one per
 // component so that their writes proceed in parallel: [WorkflowFile] (the workflow runs),
 // [StateFile] (send records with the coins they reserve, payments and their events, interaction
-// features, the block checkpoint), [AuditFile] (the audit log), [DWNFile] (the identities'
-// records), [DHTFile] (the in-process did:dht gateway's records) and, with [WithPassphrase] or
-// [WithKEK], [KeysFile] (the key store). One Manager at a time may use a data directory; it
+// features, the block checkpoint, the bridges' grants, labels and once-per-event side
+// effects), [AuditFile] (the audit log), [DWNFile] (the identities' records), [DHTFile] (the
+// in-process did:dht gateway's records), [FeaturesFile] (the feature store), [ModelsDir] (the
+// models it trained) and, with [WithPassphrase] or [WithKEK], [KeysFile] (the key store). One Manager at a time may use a data directory; it
 // relies on that to keep some of what it has read in memory (send records, reserved coins, the
 // wallet's coins, permission grants).
 //

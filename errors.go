@@ -34,6 +34,9 @@ var (
 	// ErrNotEmbedded is returned by Fund and EmbeddedChain on a Manager whose chain is not a
 	// simchain (WithChain gave an rpcchain node, for instance): coins there come from mining.
 	ErrNotEmbedded = errors.New("anya: not on the embedded chain")
+	// ErrUnavailable is wrapped by the *UnavailableError of a call to a dependency (the chain,
+	// DID resolution, the records store, a model) that failed or whose circuit breaker is open.
+	ErrUnavailable = errors.New("anya: dependency unavailable")
 )
 
 // OptionError names an option whose value New refuses. New validates its whole configuration

@@ -2,6 +2,7 @@ package anya
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bridge"
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/dwn"
 )
@@ -50,7 +52,7 @@ type identityState struct {
 // identity returns the state of d, loading it on a miss. A DID that does not resolve is a
 // *did.ResolutionError.
 func (m *Manager) identity(ctx context.Context, d string) (*identityState, error) {
-	return m.identities.GetOrLoad(ctx, d, m.loadIdentity)
+	return m.tiers.identities.GetOrLoad(ctx, d, m.loadIdentity)
 }
 
 func (m *Manager) loadIdentity(ctx context.Context, d string) (*identityState, error) {
@@ -66,11 +68,18 @@ func (m *Manager) loadIdentity(ctx context.Context, d string) (*identityState, e
 	}
 	st.firstSeen, st.registered = row.FirstSeen, row.WriteGrant != ""
 	if st.registered {
+		m.noteDocument(ctx, d, res.Document)
+		// The links the Manager issued (the bridges' protocol), and those of earlier versions
+		// and other issuers kept under ProtocolURI.
 		recs, err := m.queryRecords(ctx, d, PathLink, dwn.Filter{})
 		if err != nil {
 			return nil, fmt.Errorf("anya: links of %s: %w", d, err)
 		}
-		for _, r := range recs {
+		two, err := m.br.records.Query(ctx, d, bridge.PathLink, dwn.Filter{})
+		if err != nil && !errors.Is(err, bridge.ErrNoGrant) {
+			return nil, fmt.Errorf("anya: links of %s: %w", d, err)
+		}
+		for _, r := range append(recs, two...) {
 			if l, err := decodeLink(r.Data); err == nil && l.Credential != "" {
 				st.links = append(st.links, l)
 			}

@@ -42,9 +42,9 @@ func (m *Manager) EmbeddedChain() (*simchain.Chain, error) {
 	if m == nil || !m.built {
 		return nil, notConstructed()
 	}
-	sim, ok := m.chain.(*simchain.Chain)
+	sim, ok := m.rawChain.(*simchain.Chain)
 	if !ok {
-		return nil, fmt.Errorf("%w: the Manager runs on a %T", ErrNotEmbedded, m.chain)
+		return nil, fmt.Errorf("%w: the Manager runs on a %T", ErrNotEmbedded, m.rawChain)
 	}
 	return sim, nil
 }

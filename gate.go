@@ -121,7 +121,7 @@ func (m *Manager) fallbackRiskVector(amount int64, verification float64) []float
 
 // MLToBitcoin gates a payment on its fraud risk: the fraud model scores the payment's
 // interaction features, and the score crosses the ML→Bitcoin boundary with a block flag when it
-// reaches DefaultRiskThreshold. ML can block the payment but never authorise it: the boundary
+// reaches the risk threshold (WithRiskThreshold). ML can block the payment but never authorise it: the boundary
 // also requires a verified identity in the security context (ctx; see SecurityContext), whatever
 // the score. A payment that passes is sent, exactly once per PaymentID. Execute returns a
 // *Gate; a payment blocked by its risk is a result (Blocked), a refusal for any other reason an
@@ -161,6 +161,9 @@ func (m *Manager) gate(ctx context.Context, op MLToBitcoin) (*Gate, error) {
 	if err := p.check(op.name(), m); err != nil {
 		return nil, err
 	}
+	if err := m.available(BreakerChain, BreakerModel); err != nil {
+		return nil, err
+	}
 	if sc, ok := security.FromContext(ctx); ok && sc.Principal != p.DID {
 		return nil, fmt.Errorf("%w: the security context acts for %s, the payment is %s's", ErrPrincipal, sc.Principal, p.DID)
 	}
@@ -168,17 +171,17 @@ func (m *Manager) gate(ctx context.Context, op MLToBitcoin) (*Gate, error) {
 	if err != nil {
 		return nil, err
 	}
-	risk, model, factors, err := m.fraud.score(ctx, v)
+	risk, model, factors, err := m.fraud.score(ctx, paymentEntity(p.ID), v)
 	if err != nil {
 		return nil, fmt.Errorf("anya: fraud model: %w", err)
 	}
 	g := &Gate{PaymentID: p.ID, Risk: risk, Model: model, Factors: factors}
 	_, err = m.cross(ctx, security.ML, security.Bitcoin, security.ActionSendPayment, map[string]any{
 		"payment_id": p.ID, "from_address": p.From, "to_address": p.To, "amount_sat": p.Amount,
-		"risk_score": risk, "block": risk >= DefaultRiskThreshold,
+		"risk_score": risk, "block": risk >= m.cfg.riskThreshold,
 	})
 	if errors.Is(err, security.ErrBlocked) {
-		g.Blocked, g.Refusal = true, riskRefusal("", risk)
+		g.Blocked, g.Refusal = true, riskRefusal("", risk, m.cfg.riskThreshold)
 		g.Reason = g.Refusal.Message
 		return g, nil
 	}
@@ -191,6 +194,12 @@ func (m *Manager) gate(ctx context.Context, op MLToBitcoin) (*Gate, error) {
 	}
 	g.Txid = s.Txid.String()
 	return g, nil
+}
+
+// RiskThreshold returns the fraud risk at or above which the Manager blocks a payment
+// (WithRiskThreshold); 0 for a Manager New did not create.
+func (m *Manager) RiskThreshold() float64 {
+	return get(m, func() float64 { return m.cfg.riskThreshold })
 }
 
 // SecurityContext returns the security context of principal d paying from address: d as the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/bitcoin/simchain"
+	"github.com/anya-org/anya-go/bridge"
 	"github.com/anya-org/anya-go/security"
 	"github.com/anya-org/anya-go/web5/dwn"
 )
@@ -90,8 +91,35 @@ func (e *env) verified(id *anya.Identity) context.Context {
 
 // records returns the records at path in id's store, read as id.
 func (e *env) records(id *anya.Identity, path string) []*dwn.Record {
+	return e.protocolRecords(id, anya.ProtocolURI, path)
+}
+
+// bridgeRecords returns the records the bridges keep at path in id's store, read as id.
+func (e *env) bridgeRecords(id *anya.Identity, path string) []*dwn.Record {
+	return e.protocolRecords(id, bridge.ProtocolURI, path)
+}
+
+// settle waits until the Manager's bridges have processed the chain's tip.
+func (e *env) settle() {
 	e.t.Helper()
-	q, err := dwn.NewQuery(e.ctx, id.DID, id.String(), dwn.Query{Filter: dwn.Filter{Protocol: anya.ProtocolURI, ProtocolPath: path}},
+	settle(e.t, e.m)
+}
+
+// settle waits until m's bridges have processed its chain's tip.
+func settle(t testing.TB, m *anya.Manager) {
+	t.Helper()
+	tip, err := m.Chain().BestBlock(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.WaitBridges(t.Context(), tip); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *env) protocolRecords(id *anya.Identity, protocol, path string) []*dwn.Record {
+	e.t.Helper()
+	q, err := dwn.NewQuery(e.ctx, id.DID, id.String(), dwn.Query{Filter: dwn.Filter{Protocol: protocol, ProtocolPath: path}},
 		dwn.WithTimestamp(e.now()))
 	if err != nil {
 		e.t.Fatal(err)

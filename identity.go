@@ -9,6 +9,7 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2"
 
 	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bridge/didbtc"
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/did/diddht"
 	"github.com/anya-org/anya-go/web5/dwn"
@@ -66,25 +67,38 @@ func (id *Identity) SignChallenge(challenge string) (string, error) {
 	return bitcoin.SignMessage(id.key, id.Address, challenge)
 }
 
-// NewIdentity creates an identity: a did:dht (an Ed25519 identity key, published through the
-// Manager's did:dht client) and a new secp256k1 Bitcoin key, keeps both in the Manager's key
-// store before anything else happens — so that no identity is ever used that a restart would
-// lose — then registers it (AddIdentity). A Manager with a data directory and no key store
-// refuses with ErrNoKeyStore (see WithEphemeralKeys).
-func (m *Manager) NewIdentity(ctx context.Context) (*Identity, error) {
+// NewIdentity creates an identity: a DID and a new secp256k1 Bitcoin key whose address pays,
+// keeps both in the Manager's key store before anything else happens — so that no identity is
+// ever used that a restart would lose — then registers it (AddIdentity). The DID's document
+// carries the Bitcoin key (package didbtc), so anyone resolving the DID can derive its
+// addresses and build multisig wallets with it: a did:dht (the default; WithIdentityMethod)
+// gets an Ed25519 identity key and the Bitcoin key as verification method #btc with the
+// did:pkh of its address in alsoKnownAs, published through the Manager's did:dht client; a
+// did:jwk or did:key is the Bitcoin key itself. A Manager with a data directory and no key
+// store refuses with ErrNoKeyStore (see WithEphemeralKeys).
+func (m *Manager) NewIdentity(ctx context.Context, opts ...IdentityOption) (*Identity, error) {
 	if err := m.enter(); err != nil {
 		return nil, err
+	}
+	cfg := identityConfig{method: diddht.Method}
+	for _, o := range opts {
+		if o == nil {
+			m.mu.RUnlock()
+			return nil, &OptionError{Option: "IdentityOption", Reason: "nil option"}
+		}
+		o(&cfg)
+	}
+	switch cfg.method {
+	case diddht.Method, "jwk", "key":
+	default:
+		m.mu.RUnlock()
+		return nil, &OptionError{Option: "WithIdentityMethod", Value: cfg.method, Reason: "one of dht, jwk and key"}
 	}
 	if m.keys == nil {
 		m.mu.RUnlock()
 		return nil, ErrNoKeyStore
 	}
-	b, err := diddht.Create(ctx, jose.NewMemoryKeyManager())
-	if err != nil {
-		m.mu.RUnlock()
-		return nil, err
-	}
-	key, err := btcec.NewPrivateKey()
+	b, key, err := m.newDID(ctx, cfg.method)
 	if err != nil {
 		m.mu.RUnlock()
 		return nil, err
@@ -98,12 +112,46 @@ func (m *Manager) NewIdentity(ctx context.Context) (*Identity, error) {
 		m.mu.RUnlock()
 		return nil, err
 	}
-	err = m.dht.Publish(ctx, b)
-	m.mu.RUnlock()
-	if err != nil {
-		return nil, fmt.Errorf("anya: publish %s: %w", b.DID, err)
+	if b.DID.Method == diddht.Method {
+		if err := m.dht.Publish(ctx, b); err != nil {
+			m.mu.RUnlock()
+			return nil, fmt.Errorf("anya: publish %s: %w", b.DID, err)
+		}
 	}
+	m.mu.RUnlock()
 	return m.AddIdentity(ctx, b, key)
+}
+
+// newDID creates a DID of method whose document carries a new Bitcoin key.
+func (m *Manager) newDID(ctx context.Context, method string) (*did.BearerDID, *btcec.PrivateKey, error) {
+	key, err := btcec.NewPrivateKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	if method != diddht.Method {
+		b, err := didbtc.NewDID(ctx, jose.NewMemoryKeyManager(), key, method)
+		return b, key, err
+	}
+	b, err := diddht.Create(ctx, jose.NewMemoryKeyManager())
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err = didbtc.AddKey(ctx, b, key.PubKey(), m.net)
+	return b, key, err
+}
+
+// IdentityOption configures NewIdentity.
+type IdentityOption func(*identityConfig)
+
+type identityConfig struct {
+	method string
+}
+
+// WithIdentityMethod sets the DID method of the identity NewIdentity creates: "dht" (a did:dht
+// with an Ed25519 identity key and the Bitcoin key as #btc), "jwk" or "key" (a did:jwk or
+// did:key whose key is the Bitcoin key: it signs as the DID with ES256K). Defaults to "dht".
+func WithIdentityMethod(method string) IdentityOption {
+	return func(c *identityConfig) { c.method = method }
 }
 
 // AddIdentity registers an identity the host controls: the Manager's wallet takes key (nil for
@@ -134,6 +182,9 @@ func (m *Manager) AddIdentity(ctx context.Context, b *did.BearerDID, key *btcec.
 		return nil, err
 	}
 	if ok && row.WriteGrant != "" {
+		if err := m.setupBridges(ctx, b); err != nil {
+			return nil, err
+		}
 		m.remember(id)
 		return id, nil
 	}
@@ -155,6 +206,9 @@ func (m *Manager) AddIdentity(ctx context.Context, b *did.BearerDID, key *btcec.
 		grants[i] = reply.Record.ID
 	}
 	if err := m.state.register(ctx, b.String(), m.now(), grants[0], grants[1]); err != nil {
+		return nil, err
+	}
+	if err := m.setupBridges(ctx, b); err != nil {
 		return nil, err
 	}
 	m.remember(id)
@@ -371,6 +425,9 @@ func (m *Manager) Report(ctx context.Context, d string, kind ReportKind, reason,
 		return "", fmt.Errorf("anya: store the report: %w", err)
 	}
 	if err := m.state.addStats(ctx, d, st); err != nil {
+		return "", err
+	}
+	if err := m.labelFraud(ctx, paymentID); err != nil {
 		return "", err
 	}
 	return rec.ID, nil

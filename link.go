@@ -2,7 +2,6 @@ package anya
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,25 +11,27 @@ import (
 	"time"
 
 	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bridge/link"
 	"github.com/anya-org/anya-go/security"
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/did/didpkh"
+	"github.com/anya-org/anya-go/web5/jose"
 	"github.com/anya-org/anya-go/web5/vc"
 )
 
 // LinkCredentialType is the type of the credentials that link a DID to a Bitcoin address.
 const LinkCredentialType = "BitcoinAddressLinkCredential"
 
-// challengeHeader starts every address-link challenge.
+// challengeHeader starts every one-way address-link challenge: the proof inside credentials
+// of other issuers (WithTrustedIssuers) that carry only a BIP-322 signature.
 const challengeHeader = "anya address link"
 
-// maxChallengeSkew is how far in the future a challenge's issue time may be.
-const maxChallengeSkew = time.Minute
-
-// Challenge returns a message that proves, once signed with BIP-322 by the key of address
-// (Identity.SignChallenge, or any BIP-322 wallet), that whoever controls address links it to
-// the DID d. It names both, the time, and a nonce only this Manager can compute, and can be
-// answered for DefaultChallengeTTL.
+// Challenge returns a message that proves, once signed by both sides, that whoever controls
+// address and the DID d links them: a BIP-322 signature by the key of address
+// (Identity.SignChallenge, or any BIP-322 wallet) and a JWS by a key of d listed under
+// authentication (the Manager makes it for the identities it holds keys for). It names both,
+// the time, and a nonce only this Manager can compute (the two-way challenge of package
+// bridge/link), and can be answered for DefaultChallengeTTL.
 func (m *Manager) Challenge(d, address string) (string, error) {
 	if m == nil || !m.built {
 		return "", notConstructed()
@@ -41,18 +42,10 @@ func (m *Manager) Challenge(d, address string) (string, error) {
 	if _, err := bitcoin.ParseAddress(address, m.net); err != nil {
 		return "", &OpError{Op: "Challenge", Field: "Address", Reason: "not a " + m.net.String() + " address", Err: err}
 	}
-	issued := m.now().UTC().Truncate(time.Second).Format(time.RFC3339)
-	return fmt.Sprintf("%s\nDID: %s\nAddress: %s\nIssued: %s\nNonce: %s", challengeHeader, d, address, issued,
-		m.challengeNonce(d, address, issued)), nil
+	return m.br.linker.Challenge(d, address)
 }
 
-func (m *Manager) challengeNonce(d, address, issued string) string {
-	mac := hmac.New(sha256.New, m.challengeKey)
-	mac.Write([]byte(d + "\n" + address + "\n" + issued))
-	return hex.EncodeToString(mac.Sum(nil))
-}
-
-// parsedChallenge is a challenge's fields.
+// parsedChallenge is a one-way challenge's fields.
 type parsedChallenge struct{ DID, Address, Issued, Nonce string }
 
 func parseChallenge(ch string) (parsedChallenge, error) {
@@ -74,41 +67,22 @@ func parseChallenge(ch string) (parsedChallenge, error) {
 	return p, nil
 }
 
-// checkChallenge verifies that ch is a challenge this Manager issued for d and address that
-// has not expired.
-func (m *Manager) checkChallenge(ch, d, address string) error {
-	p, err := parseChallenge(ch)
-	if err != nil {
-		return err
-	}
-	if p.DID != d || p.Address != address {
-		return fmt.Errorf("%w: it names %s and %s", ErrChallenge, p.DID, p.Address)
-	}
-	want := m.challengeNonce(p.DID, p.Address, p.Issued)
-	if !hmac.Equal([]byte(want), []byte(p.Nonce)) {
-		return fmt.Errorf("%w: not issued by this host", ErrChallenge)
-	}
-	issued, err := time.Parse(time.RFC3339, p.Issued)
-	if err != nil {
-		return fmt.Errorf("%w: issue time: %v", ErrChallenge, err)
-	}
-	now := m.now()
-	if now.Before(issued.Add(-maxChallengeSkew)) || now.After(issued.Add(DefaultChallengeTTL)) {
-		return fmt.Errorf("%w: issued %s, outside its %s validity", ErrChallenge, p.Issued, DefaultChallengeTTL)
-	}
-	return nil
-}
-
-// BitcoinToWeb5 links a Bitcoin address to a DID: Signature must be a BIP-322 signature by the
-// address over Challenge (issued by Manager.Challenge for this DID and address). The host then
-// issues an address-link credential (issuer: the host's DID; subject: the DID; claim: the
-// address as a did:pkh and a CAIP-10 account, with the proof) and stores it in the DID's
-// records store. Execute returns a *Link.
+// BitcoinToWeb5 links a Bitcoin address to a DID, both ways (package bridge/link): Signature
+// must be a BIP-322 signature by the address over Challenge (issued by Manager.Challenge for
+// this DID and address), and JWS a compact JWS over the same challenge by a key of the DID
+// listed under authentication — which the Manager makes itself, when JWS is empty, for an
+// identity it holds keys for (NewIdentity, AddIdentity). The host then issues an address-link
+// credential (issuer: the host's DID; subject: the DID; claims: the address as a did:pkh and a
+// CAIP-10 account, the DID's verification method, both proofs; an entry in the host's
+// revocation list), stores it in the DID's records store (bridge.PathLink), indexes it
+// (Links().Index(): address → DIDs) and starts keeping the address's UTXOs as records in the
+// DID's store (UTXOs). Execute returns a *Link.
 type BitcoinToWeb5 struct {
 	DID       string
 	Address   string
 	Challenge string
 	Signature string
+	JWS       string // optional for an identity the Manager holds keys for
 }
 
 // Link is an address linked to a DID (the result of BitcoinToWeb5).
@@ -117,8 +91,10 @@ type Link struct {
 	Address    string
 	Account    string    // the address as a did:pkh
 	CAIP10     string    // the address as a CAIP-10 account id: bip122:<chain>:<address>
+	Method     string    // the DID's verification method that signed the challenge
 	Credential string    // the address-link credential, a VC-JWT
-	RecordID   string    // the credential's record in the DID's records store
+	RecordID   string    // the credential's record in the DID's records store (bridge.PathLink)
+	LinkedAt   time.Time // when the credential was issued
 	ValidUntil time.Time // the credential's expiry
 }
 
@@ -138,56 +114,88 @@ func (m *Manager) link(ctx context.Context, op BitcoinToWeb5) (*Link, error) {
 	if err != nil {
 		return nil, &OpError{Op: op.name(), Field: "Address", Reason: "not a " + m.net.String() + " address", Err: err}
 	}
-	if err := m.checkChallenge(op.Challenge, op.DID, op.Address); err != nil {
-		return nil, err
-	}
-	v, err := bitcoin.VerifyMessage(ctx, addr, op.Challenge, op.Signature)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrProof, err)
-	}
-	if v.Result != bitcoin.Valid {
-		return nil, fmt.Errorf("%w: BIP-322 verification %s: %s", ErrProof, v.Result, v.Reason)
+	jws := op.JWS
+	if jws == "" {
+		// The DID's half of the proof, for an identity whose keys the Manager holds. The JWS
+		// leaves the Manager only inside a credential, issued once the challenge and the
+		// address's proof verified.
+		m.idsMu.Lock()
+		id := m.ids[op.DID]
+		m.idsMu.Unlock()
+		if id != nil {
+			if jws, err = signChallenge(ctx, id.DID, op.Challenge); err != nil {
+				return nil, err
+			}
+		}
 	}
 	// The proof is Bitcoin data crossing into Web5: it passes the boundary (and is audited).
 	if _, err := m.cross(ctx, security.Bitcoin, security.Web5, ActionLinkAddress,
 		map[string]any{"did": op.DID, "address": op.Address}); err != nil {
 		return nil, err
 	}
-	pkh, err := didpkh.FromAddress(didpkh.ChainOf(m.chain.Params()), op.Address)
+	lk, err := m.br.linker.Link(ctx, link.Proof{DID: op.DID, Address: op.Address, Challenge: op.Challenge, BIP322: op.Signature, JWS: jws})
 	if err != nil {
-		return nil, &OpError{Op: op.name(), Field: "Address", Reason: "no did:pkh form", Err: err}
-	}
-	now := m.now()
-	until := now.Add(DefaultLinkValidity).UTC().Truncate(time.Second)
-	caip10 := pkh.ID // did:pkh:<CAIP-10 account>
-	cred, err := vc.New(m.host.String(), vc.Subject{
-		"id":      op.DID,
-		"account": pkh.String(),
-		"caip10":  caip10,
-		"address": op.Address,
-		"proof":   map[string]any{"type": "BIP322", "challenge": op.Challenge, "signature": op.Signature},
-	}, vc.WithType(LinkCredentialType), vc.ValidFrom(m.now().UTC().Truncate(time.Second)), vc.ValidUntil(until))
-	if err != nil {
-		return nil, err
-	}
-	token, err := cred.Sign(ctx, m.host, vc.WithIssuedAt(m.now()))
-	if err != nil {
-		return nil, err
-	}
-	msg, err := m.newRecord(ctx, op.DID, PathLink, op.DID, linkData{Credential: token, Address: op.Address})
-	if err != nil {
-		return nil, err
-	}
-	rec, err := m.process(ctx, op.DID, msg)
-	if err != nil {
-		return nil, fmt.Errorf("anya: store the link in %s's records: %w", op.DID, err)
+		return nil, linkError(op.name(), err)
 	}
 	if err := m.state.addStats(ctx, op.DID, stats{Links: 1, Credentials: 1, Records: 1}); err != nil {
 		return nil, err
 	}
-	m.identities.Invalidate(op.DID)
-	return &Link{DID: op.DID, Address: op.Address, Account: pkh.String(), CAIP10: caip10, Credential: token,
-		RecordID: rec.ID, ValidUntil: until}, nil
+	m.invalidateIdentity(op.DID)
+	if err := m.br.utxo.Track(ctx, op.DID, addr); err != nil {
+		// The link stands; the next start tracks every linked address again.
+		m.log.Warn("anya: track the UTXOs of a linked address", "did", op.DID, "address", op.Address, "err", err)
+	}
+	return &Link{DID: lk.DID, Address: lk.Address, Account: lk.Account, CAIP10: strings.TrimPrefix(lk.Account, "did:pkh:"),
+		Method: lk.Method, Credential: lk.Credential, RecordID: lk.RecordID, LinkedAt: lk.LinkedAt, ValidUntil: lk.ValidUntil}, nil
+}
+
+// signChallenge signs a link challenge as b, with a key listed under authentication.
+func signChallenge(ctx context.Context, b *did.BearerDID, challenge string) (string, error) {
+	s, err := b.Signer(ctx, did.ForRelationship(did.Authentication))
+	if err != nil {
+		return "", fmt.Errorf("%w: %s cannot sign the challenge: %w", ErrProof, b.DID, err)
+	}
+	return jose.SignJWS(ctx, s, []byte(challenge))
+}
+
+// linkError turns a link package failure into the Manager's errors: ErrChallenge, ErrProof or
+// an *OpError, wrapping the *link.CheckError.
+func linkError(op string, err error) error {
+	var ce *link.CheckError
+	switch {
+	case !errors.As(err, &ce):
+		return err
+	case errors.Is(err, link.ErrChallenge):
+		return fmt.Errorf("%w: %w", ErrChallenge, err)
+	case errors.Is(err, link.ErrProof):
+		return fmt.Errorf("%w: %w", ErrProof, err)
+	case errors.Is(err, link.ErrInvalidArgument):
+		return &OpError{Op: op, Field: ce.Check, Reason: ce.Reason, Err: err}
+	}
+	return err
+}
+
+// RevokeLink revokes the link the Manager issued between the DID d and address: its entry in
+// the host's revocation list is set — every later verification of its credential fails with
+// ReasonLinkRevoked, at once — it leaves the index, and the UTXO bridge stops keeping the
+// address's UTXOs in d's store. A link that does not exist is an error matching
+// link.ErrNotLinked.
+func (m *Manager) RevokeLink(ctx context.Context, d, address string) error {
+	_, err := call(ctx, m, func() (struct{}, error) {
+		addr, err := bitcoin.ParseAddress(address, m.net)
+		if err != nil {
+			return struct{}{}, &OpError{Op: "RevokeLink", Field: "Address", Reason: "not a " + m.net.String() + " address", Err: err}
+		}
+		if err := m.br.linker.Revoke(ctx, d, address); err != nil {
+			return struct{}{}, err
+		}
+		m.invalidateIdentity(d)
+		if err := m.br.utxo.Untrack(ctx, d, addr); err != nil {
+			m.log.Warn("anya: stop tracking the UTXOs of a revoked link", "did", d, "address", address, "err", err)
+		}
+		return struct{}{}, nil
+	})
+	return err
 }
 
 // linkData is the data of a link record.
@@ -259,7 +267,7 @@ func (m *Manager) verifyLink(ctx context.Context, d, address, credential string)
 			return nil, ctx.Err() // cut short, not a verdict
 		}
 		var re *did.ResolutionError
-		if errors.As(err, &re) {
+		if errors.As(err, &re) && !errors.Is(err, ErrUnavailable) {
 			return best.refuse(ReasonDIDUnresolvable, "the DID does not resolve: "+re.Error()), nil
 		}
 		return nil, err
@@ -295,9 +303,11 @@ func (m *Manager) verifyLink(ctx context.Context, d, address, credential string)
 // verdict holds until DefaultCacheTTL passes (issuer keys may rotate) or, for a verified one,
 // the credential expires. A link deleted from the store stops being a candidate at once.
 func (m *Manager) checkLinkCached(ctx context.Context, d, address, token string) *LinkVerification {
-	sum := sha256.Sum256([]byte(token))
-	key := d + "\n" + address + "\n" + hex.EncodeToString(sum[:])
-	if v, ok := m.verdicts.Get(key); ok {
+	// The key names the revocation list as it is: a revocation makes every verdict miss.
+	_, list := m.br.linker.StatusList()
+	sum, ls := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(list))
+	key := d + "\n" + address + "\n" + hex.EncodeToString(sum[:]) + hex.EncodeToString(ls[:8])
+	if v, ok := m.cachedVerdict(ctx, key); ok {
 		cp := *v
 		return &cp
 	}
@@ -310,7 +320,7 @@ func (m *Manager) checkLinkCached(ctx context.Context, d, address, token string)
 		ttl = min(ttl, v.Credential.ExpiresAt.Sub(m.now()))
 	}
 	if ttl > 0 {
-		_ = m.verdicts.SetWithTTL(key, v, ttl)
+		m.cacheVerdict(key, v, ttl)
 	}
 	cp := *v
 	return &cp
@@ -357,16 +367,27 @@ func (m *Manager) checkLink(ctx context.Context, d, address, token string) *Link
 	}
 	passed++
 	proof, _ := sub["proof"].(map[string]any)
-	ch, _ := proof["challenge"].(string)
-	sig, _ := proof["signature"].(string)
-	p, err := parseChallenge(ch)
-	if err != nil || p.DID != d || p.Address != address {
-		return fail(ReasonLinkInvalid, "the proof's challenge does not name the DID and address")
-	}
-	addr, _ := bitcoin.ParseAddress(address, m.net)
-	res, err := bitcoin.VerifyMessage(ctx, addr, ch, sig)
-	if err != nil || res.Result != bitcoin.Valid {
-		return fail(ReasonLinkInvalid, "the BIP-322 proof does not verify")
+	if t, _ := proof["type"].(string); t == link.ProofType {
+		// A two-way link: the linker checks both proofs again, and its revocation list as it
+		// is now.
+		if _, err := m.br.linker.Verify(ctx, token, d, address); err != nil {
+			if errors.Is(err, link.ErrRevoked) {
+				return fail(ReasonLinkRevoked, "the link was revoked")
+			}
+			return fail(ReasonLinkInvalid, "the two-way proof: "+err.Error())
+		}
+	} else {
+		ch, _ := proof["challenge"].(string)
+		sig, _ := proof["signature"].(string)
+		p, err := parseChallenge(ch)
+		if err != nil || p.DID != d || p.Address != address {
+			return fail(ReasonLinkInvalid, "the proof's challenge does not name the DID and address")
+		}
+		addr, _ := bitcoin.ParseAddress(address, m.net)
+		res, err := bitcoin.VerifyMessage(ctx, addr, ch, sig)
+		if err != nil || res.Result != bitcoin.Valid {
+			return fail(ReasonLinkInvalid, "the BIP-322 proof does not verify")
+		}
 	}
 	passed++
 	v.Verified, v.Score = true, 1

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/anya-org/anya-go/bridge/learn"
 	"github.com/anya-org/anya-go/ml"
 	"github.com/anya-org/anya-go/models"
 )
@@ -66,8 +67,15 @@ func (m *Manager) openML(ctx context.Context) error {
 	return nil
 }
 
-// engineScorer scores with an ml.Engine.
-type engineScorer struct{ e *ml.Engine }
+// engineScorer scores with an ml.Engine: through the model's circuit breaker (BreakerModel)
+// and, once the bridges are wired, recording each vector with an entity in the feature store
+// before scoring it (learn.Recorder).
+type engineScorer struct {
+	e      *ml.Engine
+	rec    *learn.Recorder
+	guard  *Manager                                 // the Manager whose breakers guard scoring; nil: none
+	scored func(ctx context.Context, entity string) // called after a vector of entity was scored
+}
 
 func (s *engineScorer) inputs() []featureSpec {
 	sch := s.e.Model().Schema()
@@ -78,11 +86,29 @@ func (s *engineScorer) inputs() []featureSpec {
 	return out
 }
 
-func (s *engineScorer) score(ctx context.Context, v []float32) (float64, string, []Factor, error) {
+func (s *engineScorer) score(ctx context.Context, entity string, v []float32) (float64, string, []Factor, error) {
 	sch := s.e.Model().Schema()
-	r, err := s.e.Score(ctx, ml.Vector{Schema: sch.Name, Version: sch.Version, Values: v})
+	vec := ml.Vector{Schema: sch.Name, Version: sch.Version, Values: v}
+	run := func(ctx context.Context) (ml.Result, error) {
+		if s.rec != nil && entity != "" {
+			return s.rec.Score(ctx, entity, vec)
+		}
+		return s.e.Score(ctx, vec)
+	}
+	var (
+		r   ml.Result
+		err error
+	)
+	if s.guard != nil {
+		r, err = guard(ctx, s.guard, BreakerModel, run)
+	} else {
+		r, err = run(ctx)
+	}
 	if err != nil {
 		return 0, "", nil, err
+	}
+	if s.scored != nil && entity != "" {
+		s.scored(ctx, entity)
 	}
 	fs := make([]Factor, len(r.Factors))
 	for i, f := range r.Factors {

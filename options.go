@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bridge/trigger"
 	"github.com/anya-org/anya-go/bus"
+	"github.com/anya-org/anya-go/cache"
 	"github.com/anya-org/anya-go/keystore"
 	"github.com/anya-org/anya-go/resilience"
 	"github.com/anya-org/anya-go/security"
@@ -18,8 +20,9 @@ import (
 
 // Defaults of New and of the bridges.
 const (
-	// DefaultRiskThreshold is the fraud risk at or above which a payment is blocked: the
-	// built-in verified-payment workflow's condition (risk_score < 0.7) and MLToBitcoin's gate.
+	// DefaultRiskThreshold is the fraud risk at or above which a payment is blocked unless
+	// WithRiskThreshold sets another: the built-in verified-payment workflow's condition when
+	// its run input names none, MLToBitcoin's gate and the triggers' fraud assessments.
 	DefaultRiskThreshold = 0.7
 	// DefaultFeeRate is the fee rate of the Manager's payments, in sat/kvB (2 sat/vB).
 	DefaultFeeRate bitcoin.FeeRate = 2000
@@ -52,6 +55,7 @@ const (
 	DWNFile      = "dwn.db"      // the records store (decentralized web node) of the identities
 	DHTFile      = "dht.db"      // the did:dht records the in-process gateway serves
 	KeysFile     = "keys.db"     // the key store of WithPassphrase and WithKEK: keys encrypted at rest
+	FeaturesFile = "features.db" // the feature store: every vector the models scored, online and offline
 )
 
 // Option configures New. Options are applied in order over the defaults; New then validates
@@ -80,6 +84,18 @@ type config struct {
 	rebroadcastEvery time.Duration
 	republishEvery   time.Duration
 
+	// The bridges.
+	riskThreshold  float64
+	largeTx        int64
+	triggers       []trigger.Definition
+	triggerActions []namedAction
+	blockAnalysis  bool
+	trainMinRows   int // > 0: WithTrainIfMissing
+	rescoreEvery   time.Duration
+	cacheStore     cache.Store
+	cacheStoreTTL  time.Duration
+	pipelines      []pipelineSpec
+
 	// The key store: at most one of these.
 	keyStore      keystore.Store
 	passphrase    []byte
@@ -95,7 +111,8 @@ type config struct {
 // defaultConfig is New's configuration before its options.
 func defaultConfig() config {
 	return config{feeRate: DefaultFeeRate, confirmations: DefaultConfirmations, now: time.Now, logger: slog.New(slog.DiscardHandler),
-		rebroadcastEvery: DefaultRebroadcastInterval, republishEvery: DefaultRepublishInterval, given: map[string]bool{}}
+		rebroadcastEvery: DefaultRebroadcastInterval, republishEvery: DefaultRepublishInterval, given: map[string]bool{},
+		riskThreshold: DefaultRiskThreshold, largeTx: trigger.DefaultLargeTx, rescoreEvery: DefaultRescoreInterval}
 }
 
 func (c *config) give(opt string) {
@@ -150,6 +167,18 @@ func (c *config) validate() error {
 		return bad("WithCredentialStatus", nil, "nil status list fetcher")
 	case c.given["WithKeyStore"] && c.keyStore == nil:
 		return bad("WithKeyStore", nil, "nil key store")
+	case !(c.riskThreshold > 0 && c.riskThreshold <= 1):
+		return bad("WithRiskThreshold", c.riskThreshold, "must be in (0, 1]")
+	case c.largeTx < 1:
+		return bad("WithLargeTx", c.largeTx, "must be at least 1 satoshi")
+	case c.given["WithTrainIfMissing"] && c.trainMinRows < 1:
+		return bad("WithTrainIfMissing", c.trainMinRows, "at least 1 labelled payment")
+	case c.rescoreEvery < 0 || c.rescoreEvery > 0 && c.rescoreEvery < time.Minute:
+		return bad("WithRescoreInterval", c.rescoreEvery, "0 (off) or at least a minute")
+	case c.given["WithCacheStore"] && c.cacheStore == nil:
+		return bad("WithCacheStore", nil, "nil store")
+	case c.cacheStoreTTL < 0:
+		return bad("WithCacheStore", c.cacheStoreTTL, "negative TTL")
 	case len(c.keyOptions) > 1:
 		return bad(c.keyOptions[1], nil, "the key store is already chosen by "+c.keyOptions[0]+
 			": give one of WithKeyStore, WithPassphrase, WithKEK and WithEphemeralKeys")
@@ -162,6 +191,11 @@ func (c *config) validate() error {
 	for _, d := range c.trusted {
 		if _, err := did.Parse(d); err != nil {
 			return bad("WithTrustedIssuers", d, err.Error())
+		}
+	}
+	for _, a := range c.triggerActions {
+		if a.name == "" || a.action.Run == nil {
+			return bad("WithTriggerAction", a.name, "a name and an action with Run")
 		}
 	}
 	for _, o := range c.ml.opts {
@@ -368,11 +402,90 @@ func WithFullSync() Option {
 // the credentials it verifies — address links, and credentials given to AddCredential — by
 // fetching their status list credentials with f (vc.HTTPStatusLists on the web). A revoked or
 // suspended address link does not verify (ReasonLinkRevoked). A link's verdict is cached for
-// up to DefaultCacheTTL, so a revocation takes effect within that. Defaults to no status check:
-// a credential's status entries are not followed.
+// up to DefaultCacheTTL, so another issuer's revocation takes effect within that; the
+// Manager's own revocation list (RevokeLink) counts at once, with or without this option.
+// Defaults to no status check of other issuers' lists: their credentials' status entries are
+// not followed.
 func WithCredentialStatus(f vc.StatusListFetcher) Option {
 	return func(c *config) {
 		c.give("WithCredentialStatus")
 		c.status = f
+	}
+}
+
+// namedAction is a trigger action the host registers (WithTriggerAction).
+type namedAction struct {
+	name   string
+	action trigger.Action
+}
+
+// WithRiskThreshold sets the fraud risk at or above which a payment is blocked, in (0, 1]:
+// the verified payment's send condition (its run input risk_threshold, stored with the run,
+// so a payment keeps the threshold it started with), MLToBitcoin's gate and the triggers'
+// fraud assessments. Defaults to DefaultRiskThreshold.
+func WithRiskThreshold(t float64) Option {
+	return func(c *config) { c.riskThreshold = t }
+}
+
+// WithLargeTx sets the amount, in satoshis, above which a transaction of a block is assessed
+// by the fraud model (the assess-large-tx trigger of trigger.DefaultDefinitions). Defaults to
+// trigger.DefaultLargeTx.
+func WithLargeTx(sat int64) Option {
+	return func(c *config) { c.largeTx = sat }
+}
+
+// WithTriggers adds trigger definitions (in Go, or read with trigger.ParseDefinitions from JSON
+// or YAML) after trigger.DefaultDefinitions: CEL conditions over the events the Manager fires
+// (every transaction of every block, its identities' DID document changes, records-store
+// events), each with an action (registered with WithTriggerAction, or one of the defaults'),
+// run once per event after its params cross the boundary the definition names. New refuses
+// definitions that do not compile, listing every problem (*trigger.DefinitionError). Defaults
+// to trigger.DefaultDefinitions only.
+func WithTriggers(defs ...trigger.Definition) Option {
+	return func(c *config) { c.triggers = append(c.triggers, defs...) }
+}
+
+// WithTriggerAction registers the side effect name for the triggers' definitions
+// (WithTriggers). Defaults to the actions of trigger.DefaultDefinitions only, which the
+// Manager provides.
+func WithTriggerAction(name string, a trigger.Action) Option {
+	return func(c *config) { c.triggerActions = append(c.triggerActions, namedAction{name, a}) }
+}
+
+// WithBlockAnalysis makes the Manager analyse every block connected (Analyzer): each
+// transaction's features cross into ML and are scored, each (transaction, linked DID) crosses
+// into Web5, where the link is checked again, in parallel; the correlated result is published
+// on TopicBlockAnalysed. Defaults to off: the analyzer runs when the host calls it.
+func WithBlockAnalysis() Option {
+	return func(c *config) { c.blockAnalysis = true }
+}
+
+// WithTrainIfMissing makes New take the fraud model from the Manager's model registry
+// (ModelsDir in the data directory) when WithFraudModel gives none: its newest version, or,
+// when there is none and at least minRows labelled payments are in the feature store's offline
+// tier, a model trained on them, written there with its card and activated (see
+// TrainFraudModel). Until then the shipped model serves. Defaults to off: the shipped model.
+func WithTrainIfMissing(minRows int) Option {
+	return func(c *config) {
+		c.give("WithTrainIfMissing")
+		c.trainMinRows = minRows
+	}
+}
+
+// WithRescoreInterval sets how often the Manager re-scores the reputation of its registered
+// identities (see Rescore); 0 turns it off, otherwise at least a minute. Defaults to
+// DefaultRescoreInterval.
+func WithRescoreInterval(d time.Duration) Option {
+	return func(c *config) { c.rescoreEvery = d }
+}
+
+// WithCacheStore adds a shared store (a NATS KV bucket of cache/natscache, say) as the third
+// tier of the Manager's caches whose values encode to JSON — the UTXOs of addresses and the
+// reputation scores — behind the per-protocol and cross-protocol tiers, its entries written
+// with ttl (0: no expiry). Defaults to none: two in-process tiers.
+func WithCacheStore(s cache.Store, ttl time.Duration) Option {
+	return func(c *config) {
+		c.give("WithCacheStore")
+		c.cacheStore, c.cacheStoreTTL = s, ttl
 	}
 }

@@ -25,7 +25,7 @@ import (
 //     (Credential, or one stored in the sender's records store) links it to SenderAddress;
 //  2. ml.assess_risk: the fraud model scores the payment's interaction features;
 //  3. bitcoin.send_payment: only if the sender is verified and the risk is below
-//     DefaultRiskThreshold, the payment is sent, exactly once (see the package documentation);
+//     the risk threshold (WithRiskThreshold), the payment is sent, exactly once (see the package documentation);
 //  4. web5.record_payment: the payment is recorded in the sender's records store; its status
 //     changes to confirmed when the chain confirms it.
 //
@@ -51,7 +51,7 @@ type Outcome string
 // Outcomes of a verified payment.
 const (
 	OutcomeSent       Outcome = "sent"       // sent and recorded
-	OutcomeBlocked    Outcome = "blocked"    // the fraud risk reached DefaultRiskThreshold; nothing was sent
+	OutcomeBlocked    Outcome = "blocked"    // the fraud risk reached the threshold; nothing was sent
 	OutcomeUnverified Outcome = "unverified" // the sender's identity did not verify; nothing was sent
 	OutcomeFailed     Outcome = "failed"     // a step failed for good (see Error)
 	OutcomePending    Outcome = "pending"    // unfinished: stored, to be continued by Resume
@@ -117,8 +117,16 @@ func (m *Manager) pay(ctx context.Context, op TriProtocol) (*Payment, error) {
 	if err := p.check(op.name(), m); err != nil {
 		return nil, err
 	}
+	// A payment cannot do without the chain and the fraud model: while either's breaker is
+	// open it fails at once, storing nothing.
+	if err := m.available(BreakerChain, BreakerModel); err != nil {
+		return nil, err
+	}
 	input := map[string]any{"payment_id": p.ID, "sender_did": p.DID, "sender_address": p.From,
 		"recipient_address": p.To, "amount_sat": p.Amount}
+	if m.cfg.riskThreshold != DefaultRiskThreshold {
+		input["risk_threshold"] = m.cfg.riskThreshold // the workflow's default otherwise
+	}
 	if op.Credential != "" {
 		input["credential"] = op.Credential
 	}
@@ -322,7 +330,7 @@ func (m *Manager) paymentOf(ctx context.Context, r *workflow.Result) (*Payment, 
 		p.Refusal = unverified
 	case p.Txid == "":
 		p.Outcome = OutcomeBlocked
-		p.Refusal = riskRefusal(StepAssessRisk, p.Risk)
+		p.Refusal = riskRefusal(StepAssessRisk, p.Risk, m.runThreshold(ctx, r.RunID))
 	default:
 		p.Outcome = OutcomeSent
 	}
@@ -624,7 +632,7 @@ func (m *Manager) opAssessRisk(ctx context.Context, c *workflow.Call, in riskIn)
 	if !ok || len(v) != len(m.fraud.inputs()) {
 		v = m.fallbackRiskVector(in.AmountSat, in.VerificationScore)
 	}
-	risk, _, _, err := m.fraud.score(ctx, v)
+	risk, _, _, err := m.fraud.score(ctx, paymentEntity(c.RunID), v)
 	if err != nil {
 		return riskOut{}, err
 	}
@@ -805,4 +813,21 @@ func blockHash(at bitcoin.BlockStamp) string {
 		return ""
 	}
 	return at.Hash.String()
+}
+
+// runThreshold returns the risk threshold verified payment id ran with: its input's
+// risk_threshold, DefaultRiskThreshold for a run that names none (one the host started, or
+// one started before the threshold was an input).
+func (m *Manager) runThreshold(ctx context.Context, id string) float64 {
+	rec, err := m.store.Load(ctx, id)
+	if err != nil {
+		return DefaultRiskThreshold
+	}
+	var in struct {
+		Threshold *float64 `json:"risk_threshold"`
+	}
+	if json.Unmarshal(rec.Input, &in) != nil || in.Threshold == nil {
+		return DefaultRiskThreshold
+	}
+	return *in.Threshold
 }

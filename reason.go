@@ -46,7 +46,7 @@ const (
 // Reason of a blocked payment (OutcomeBlocked, and Gate.Refusal).
 const (
 	// ReasonRiskAboveThreshold: the fraud model's risk (Refusal.Risk) reached the threshold
-	// (Refusal.Threshold, DefaultRiskThreshold). Nothing to fix but the payment: a smaller amount,
+	// (Refusal.Threshold: WithRiskThreshold, DefaultRiskThreshold by default). Nothing to fix but the payment: a smaller amount,
 	// a sender with a longer history.
 	ReasonRiskAboveThreshold Reason = "risk_above_threshold"
 )
@@ -113,9 +113,9 @@ func (r *Refusal) String() string {
 }
 
 // riskRefusal is the refusal of a payment whose risk reached the threshold.
-func riskRefusal(step string, risk float64) *Refusal {
-	return &Refusal{Reason: ReasonRiskAboveThreshold, Step: step, Risk: risk, Threshold: DefaultRiskThreshold,
-		Message: fmt.Sprintf("the fraud risk %.4f is at or above the threshold %.2f", risk, DefaultRiskThreshold)}
+func riskRefusal(step string, risk, threshold float64) *Refusal {
+	return &Refusal{Reason: ReasonRiskAboveThreshold, Step: step, Risk: risk, Threshold: threshold,
+		Message: fmt.Sprintf("the fraud risk %.4f is at or above the threshold %.2f", risk, threshold)}
 }
 
 // sendRefusal classifies the error a payment's send failed with for good.

@@ -28,8 +28,9 @@ type featureSpec struct {
 type scorer interface {
 	// inputs returns the model's features, in vector order.
 	inputs() []featureSpec
-	// score scores one vector in the model's order.
-	score(ctx context.Context, v []float32) (score float64, model string, factors []Factor, err error)
+	// score scores one vector in the model's order, recording it in the feature store under
+	// entity when entity is not empty.
+	score(ctx context.Context, entity string, v []float32) (score float64, model string, factors []Factor, err error)
 }
 
 // vector lays named values out in s's order: features not named take their default, values
@@ -100,7 +101,7 @@ func (m *Manager) scoreReputation(ctx context.Context, op Web5ToML) (*Reputation
 	if err != nil {
 		return nil, err
 	}
-	score, model, factors, err := m.reputation.score(ctx, vector(m.reputation, seen))
+	score, model, factors, err := m.reputation.score(ctx, m.pseudonym(op.DID), vector(m.reputation, seen))
 	if err != nil {
 		return nil, fmt.Errorf("anya: reputation model: %w", err)
 	}

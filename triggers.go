@@ -11,6 +11,7 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bridge"
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/web5/dwn"
 )
@@ -92,11 +93,19 @@ func (m *Manager) subscribeBlocks() error {
 func (m *Manager) subscribe(context.Context) error {
 	for _, pat := range []string{dwn.TopicPrefix + ".*." + dwn.EventRecordWritten, dwn.TopicPrefix + ".*." + dwn.EventRecordDeleted} {
 		sub, err := bus.Subscribe(m.bus, pat, func(_ context.Context, e bus.Envelope[dwn.Event]) error {
-			m.identities.Invalidate(e.Payload.Tenant)
+			m.invalidateIdentity(e.Payload.Tenant)
 			return nil
 		}, bus.Named("anya.identities"), bus.Filter(func(e bus.Envelope[dwn.Event]) bool {
 			r := e.Payload.Record
-			return r == nil || r.Protocol != ProtocolURI || r.ProtocolPath != PathPayment
+			switch {
+			case r == nil:
+				return true
+			case r.Protocol == ProtocolURI:
+				return r.ProtocolPath != PathPayment
+			case r.Protocol == bridge.ProtocolURI:
+				return r.ProtocolPath == bridge.PathLink // not the UTXO, transaction or score records the bridges keep
+			}
+			return true
 		}))
 		if err != nil {
 			return err
@@ -316,27 +325,21 @@ func (x *utxoIndex) spent(ops []wire.OutPoint) []string {
 
 // invalidateBlock invalidates the cached UTXOs of every address blk pays or spends from.
 func (m *Manager) invalidateBlock(blk *wire.MsgBlock) {
-	var spent []wire.OutPoint
+	var (
+		spent []wire.OutPoint
+		addrs []string
+	)
 	for _, tx := range blk.Transactions {
 		for _, in := range tx.TxIn {
 			spent = append(spent, in.PreviousOutPoint)
 		}
 		for _, out := range tx.TxOut {
 			if a, err := bitcoin.AddressFromScript(out.PkScript, m.net); err == nil {
-				m.utxos.Invalidate(a.String())
+				addrs = append(addrs, a.String())
 			}
 		}
 	}
-	for _, a := range m.utxoIdx.spent(spent) {
-		m.utxos.Invalidate(a)
-	}
-}
-
-// invalidateUTXOs drops the cached UTXOs of addresses (after the Manager sent from or to them).
-func (m *Manager) invalidateUTXOs(addresses ...string) {
-	for _, a := range addresses {
-		m.utxos.Invalidate(a)
-	}
+	m.invalidateUTXOs(append(addrs, m.utxoIdx.spent(spent)...)...)
 }
 
 // Balance returns the confirmed and unconfirmed value of the unspent outputs paying address,
@@ -350,7 +353,7 @@ func (m *Manager) Balance(ctx context.Context, address string) (confirmed, uncon
 	if err != nil {
 		return 0, 0, &OpError{Op: "Balance", Field: "address", Reason: "not a " + m.net.String() + " address", Err: err}
 	}
-	utxos, err := m.utxos.GetOrLoad(ctx, address, func(ctx context.Context, key string) ([]bitcoin.UTXO, error) {
+	utxos, err := m.tiers.utxos.GetOrLoad(ctx, address, func(ctx context.Context, key string) ([]bitcoin.UTXO, error) {
 		us, err := m.chain.UTXOs(ctx, a.PkScript())
 		if err != nil {
 			return nil, err

@@ -24,13 +24,16 @@ func VerifiedPaymentJSON() []byte { return append([]byte(nil), verifiedPaymentJS
 
 // VerifiedPayment returns the built-in verified-payment workflow: verify the sender's DID and
 // its link to the paying address (Web5), score the payment's fraud risk (ML), send it only if
-// the sender is verified and the risk is below 0.7 (Bitcoin), and record it in the sender's data
-// store (Web5). An unverified sender terminates the run after the first step; a risk of 0.7 or
-// more skips the payment and its record. The run's output holds sender_verified, risk_score,
+// the sender is verified and the risk is below the threshold (Bitcoin), and record it in the
+// sender's data store (Web5). An unverified sender terminates the run after the first step; a
+// risk at or above the threshold — the run input risk_threshold, 0.7 when it is not given —
+// skips the payment and its record. The run's output holds sender_verified, risk_score,
 // txid and record_id (null when the step did not run).
 //
 // Input: payment_id (the caller's idempotency key; use it as the run ID too), sender_did,
-// sender_address, recipient_address, amount_sat (integer), and optionally credential.
+// sender_address, recipient_address, amount_sat (integer), and optionally credential and
+// risk_threshold (a number; stored with the run, so a resumed run keeps the threshold it
+// started with).
 //
 // The operations it calls, and what they must do (VerifiedPaymentOperations has them as
 // Operation values, ready for Func):

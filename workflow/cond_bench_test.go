@@ -29,7 +29,7 @@ func BenchmarkCondition(b *testing.B) {
 		name string
 		cond *condition
 	}{
-		{"send_if", p.steps[2].cond},       // steps.verify_sender.sender_verified && steps.fraud_assessment.risk_score < 0.7
+		{"send_if", p.steps[2].cond},       // steps.verify_sender.sender_verified && steps.fraud_assessment.risk_score < (has(input.risk_threshold) ? ... : 0.7)
 		{"record_if_has", p.steps[3].cond}, // has(steps.send_payment.txid)
 		{"terminate_if", p.steps[0].term},  // !steps.verify_sender.sender_verified
 	} {

@@ -4,7 +4,7 @@ package workflow_test
 const verifiedPaymentYAML = `
 name: verified_payment
 version: "1"
-description: Verify the sender's DID and its link to the paying address, score the payment's fraud risk, send it only if the sender is verified and the risk is below 0.7, and record it in the sender's data store.
+description: Verify the sender's DID and its link to the paying address, score the payment's fraud risk, send it only if the sender is verified and the risk is below the threshold (input risk_threshold, 0.7 by default), and record it in the sender's data store.
 inputs:
   payment_id: {type: string, required: true, description: the caller's idempotency key for this payment}
   sender_did: {type: string, required: true}
@@ -12,6 +12,7 @@ inputs:
   recipient_address: {type: string, required: true}
   amount_sat: {type: integer, required: true}
   credential: {type: string, description: a verifiable credential (VC-JWT) linking the DID to the sender address}
+  risk_threshold: {type: number, description: the fraud risk at or above which the payment is not sent; 0.7 when not given}
 steps:
   - id: verify_sender
     protocol: web5
@@ -35,7 +36,7 @@ steps:
   - id: send_payment
     protocol: bitcoin
     operation: bitcoin.send_payment
-    if: steps.verify_sender.sender_verified && steps.fraud_assessment.risk_score < 0.7
+    if: "steps.verify_sender.sender_verified && steps.fraud_assessment.risk_score < (has(input.risk_threshold) ? input.risk_threshold : 0.7)"
     input:
       payment_id: "{{input.payment_id}}"
       from_address: "{{input.sender_address}}"

@@ -143,8 +143,9 @@
 // the binary, the card and plot are written to the user cache directory). score tx extracts a
 // transaction's features (package bitcoin), scores them with the fraud model and prints
 // {"model": "fraud@1", "score": 0..1, "threshold": 0.7, "blocked": bool, "factors": [...]}: the
-// threshold is the one the Manager's verified payment blocks at (anya.DefaultRiskThreshold),
-// and blocked says whether it would block a payment at this score. score features scores a JSON
+// threshold is the one the Manager's verified payment blocks at (--risk-threshold, as the
+// payment commands take it; anya.DefaultRiskThreshold by default), and blocked says whether it
+// would block a payment at this score. score features scores a JSON
 // object of named features; unnamed ones take their schema default; for another model than
 // fraud, threshold is the model's own decision threshold. Both use ONNX Runtime by default (run
 // make setup first) or the pure-Go evaluator with --backend go. --factors is 0 or more.

@@ -38,7 +38,7 @@ func FuzzCLI(f *testing.F) {
 		{6, "-\n--wif\n-", "L3VFeEujGtevx9w18HD1fhRbCH67Az2dpCymeRE1SoPK6XQtaN2k"},
 		{8, "0200000001", ""},
 		{9, "--address\n15CRxFdyRpGZLW9w8HnHvVduizdL5jKNbs\n--message\nTrust no one\n--signature\n-", "IPojfrX2dfPnH26UegfbGQQLrdK844DlHq5157/P6h57WyuS/Qsl+h/WSVGDF4MUi4rWSswW38oimDYfNNUBUOk="},
-		{11, "--challenge\n-\n--address\nbcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080\n--wif\n-", "anya address link\nDID: did:key:x\n"},
+		{11, "--challenge\n-\n--address\nbcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080\n--wif\n-", "anya two-way address link\nDID: did:key:x\n"},
 		{12, "psbt\nsign", ""},
 		{13, "--help", ""},
 	} {

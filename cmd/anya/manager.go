@@ -91,6 +91,7 @@ type managerFlags struct {
 	dir, rpc, rpcUser, rpcCert, network, gateway *string
 	rpcPass, host                                *secret
 	trust                                        *stringList
+	riskThreshold                                *float64
 }
 
 func addManagerFlags(fs *flag.FlagSet) managerFlags {
@@ -104,6 +105,8 @@ func addManagerFlags(fs *flag.FlagSet) managerFlags {
 		gateway: gatewayFlag(fs),
 		host:    addSecret(fs, "host-did", inPortableDID, true, "the host's portable DID (default: DIR/"+HostDIDFile+", created on first use)"),
 		trust:   listFlag(fs, "trust", "also trust address-link credentials issued by `DID`; repeat for each"),
+		riskThreshold: fs.Float64("risk-threshold", sdk.DefaultRiskThreshold,
+			"the fraud `RISK` in (0, 1] at or above which a payment is blocked"),
 	}
 }
 
@@ -191,7 +194,12 @@ func (f managerFlags) open(ctx context.Context, e *env) (*session, error) {
 		closeChain()
 		return nil, err
 	}
-	opts := []sdk.Option{sdk.WithDataDir(dir), sdk.WithChain(chain), sdk.WithHostDID(host), sdk.WithDIDMethods(web)}
+	if !(*f.riskThreshold > 0 && *f.riskThreshold <= 1) {
+		closeChain()
+		return nil, usageError("--risk-threshold: %v is not in (0, 1]", *f.riskThreshold)
+	}
+	opts := []sdk.Option{sdk.WithDataDir(dir), sdk.WithChain(chain), sdk.WithHostDID(host), sdk.WithDIDMethods(web),
+		sdk.WithRiskThreshold(*f.riskThreshold)}
 	if len(*f.trust) > 0 {
 		opts = append(opts, sdk.WithTrustedIssuers(*f.trust...))
 	}

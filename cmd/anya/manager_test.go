@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/anya-org/anya-go/bridge"
 )
 
 // pay runs pay for key's identity.
@@ -132,10 +134,14 @@ func TestLinkAndPayOnADataDirectory(t *testing.T) {
 	if n, _ := rep["entries"].(json.Number).Int64(); n < 5 {
 		t.Fatalf("audit entries: %v", rep)
 	}
-	// Alice's records store holds her link and payments.
+	// Alice's records store holds her payments, and her link among the bridges' records.
 	recs, code := anya(t, "dwn", "query", "--data-dir", dir, "--portable-did", alice.file, "--protocol", "https://anya.org/protocols/payments/v1")
-	if code != exitOK || len(recs["records"].([]any)) != 4 { // the link, two payments, the record she wrote
+	if code != exitOK || len(recs["records"].([]any)) != 3 { // two payments, the record she wrote
 		t.Fatalf("alice's records: %d %v", code, recs)
+	}
+	links, code := anya(t, "dwn", "query", "--data-dir", dir, "--portable-did", alice.file, "--protocol", bridge.ProtocolURI)
+	if code != exitOK || len(links["records"].([]any)) < 1 {
+		t.Fatalf("alice's bridge records: %d %v", code, links)
 	}
 	for _, c := range []struct {
 		args []string

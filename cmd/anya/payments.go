@@ -137,8 +137,9 @@ func askSignature(ctx context.Context, e *env, address, challenge string) (strin
 	}
 }
 
-// challengeHeader is the first line of a Manager's address-link challenges.
-const challengeHeader = "anya address link"
+// challengeHeader is the first line of a Manager's address-link challenges (the two-way
+// challenges of package bridge/link, which the DID signs too).
+const challengeHeader = "anya two-way address link"
 
 // runLinkProve answers a challenge: the wallet's side, which needs no data directory.
 func runLinkProve(_ context.Context, e *env, args []string) error {
@@ -283,9 +284,13 @@ func stepsOf(r *workflow.Result) []stepJSON {
 }
 
 // paymentOf is the payment as the CLI prints it: the SDK's Payment, its typed reason included.
-func paymentOf(p *sdk.Payment) paymentJSON {
+// threshold is the Manager's risk threshold; a blocked payment's refusal names the one it ran with.
+func paymentOf(p *sdk.Payment, threshold float64) paymentJSON {
+	if p.Refusal != nil && p.Refusal.Threshold > 0 {
+		threshold = p.Refusal.Threshold
+	}
 	out := paymentJSON{PaymentID: p.PaymentID, Outcome: string(p.Outcome), Refusal: p.Refusal, Status: string(p.Status),
-		SenderVerified: p.SenderVerified, VerificationScore: p.VerificationScore, Risk: p.Risk, Threshold: sdk.DefaultRiskThreshold,
+		SenderVerified: p.SenderVerified, VerificationScore: p.VerificationScore, Risk: p.Risk, Threshold: threshold,
 		Txid: p.Txid, RecordID: p.RecordID, Error: p.Error, Steps: stepsOf(p.Run)}
 	if p.Refusal != nil {
 		out.Reason = string(p.Refusal.Reason)
@@ -402,7 +407,7 @@ func runPay(ctx context.Context, e *env, args []string) error {
 	if pay == nil {
 		return managerError(err)
 	}
-	p := paymentOf(pay)
+	p := paymentOf(pay, m.RiskThreshold())
 	if p.Outcome != string(sdk.OutcomeSent) {
 		return paymentError(p)
 	}
@@ -459,7 +464,7 @@ func runPaymentShow(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return managerError(err)
 	}
-	return writeJSON(e.stdout, paymentOf(p))
+	return writeJSON(e.stdout, paymentOf(p, s.m.RiskThreshold()))
 }
 
 // runPaymentList lists the payment records in a sender's records store (the payments that were

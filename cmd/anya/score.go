@@ -35,6 +35,7 @@ func round6(v float32) float64 { return math.Round(float64(v)*1e6) / 1e6 }
 type scoreFlags struct {
 	backend, dir *string
 	factors      *int
+	threshold    *float64
 }
 
 func addScoreFlags(fs *flag.FlagSet) scoreFlags {
@@ -42,6 +43,8 @@ func addScoreFlags(fs *flag.FlagSet) scoreFlags {
 		backend: fs.String("backend", "ort", "the backend, `ort|go`: ONNX Runtime (install it with anya setup first) or the pure-Go evaluator"),
 		factors: fs.Int("factors", 5, "number (`N`, 0 or more) of risk factors to report"),
 		dir:     fs.String("dir", "", "the registry directory (`DIR`; default ./models when it holds the model, else the models built into anya)"),
+		threshold: fs.Float64("risk-threshold", sdk.DefaultRiskThreshold,
+			"the fraud `RISK` in (0, 1] at or above which the Manager blocks a payment (its --risk-threshold)"),
 	}
 }
 
@@ -59,6 +62,9 @@ func loadModel(ctx context.Context, id, dir string) (*ml.Model, error) {
 func score(ctx context.Context, m *ml.Model, v ml.Vector, f scoreFlags, stdout io.Writer) error {
 	if *f.factors < 0 {
 		return usageError("score: --factors must be 0 or more, not %d", *f.factors)
+	}
+	if !(*f.threshold > 0 && *f.threshold <= 1) {
+		return usageError("score: --risk-threshold: %v is not in (0, 1]", *f.threshold)
 	}
 	opts := []ml.Option{ml.WithWorkers(1), ml.WithFactors(*f.factors)}
 	switch *f.backend {
@@ -80,8 +86,8 @@ func score(ctx context.Context, m *ml.Model, v ml.Vector, f scoreFlags, stdout i
 	out := scoreJSON{Model: r.ModelID(), Score: round6(r.Score), Threshold: m.Manifest().Threshold, Backend: e.Backend(), Factors: []factorJSON{}}
 	if m.Manifest().Name == models.Fraud {
 		// One threshold: the one at which the Manager's verified payment blocks a payment.
-		blocked := float64(r.Score) >= sdk.DefaultRiskThreshold
-		out.Threshold, out.Blocked = sdk.DefaultRiskThreshold, &blocked
+		blocked := float64(r.Score) >= *f.threshold
+		out.Threshold, out.Blocked = *f.threshold, &blocked
 	}
 	for _, fc := range r.Factors {
 		out.Factors = append(out.Factors, factorJSON{Feature: fc.Feature, Value: round6(fc.Value), Contribution: round6(fc.Contribution)})

@@ -786,6 +786,9 @@ type Payment struct {
 	// Key is the idempotency key the transaction will be recorded under: coins reserved by an
 	// earlier build for the same key may be used again.
 	Key string
+	// Outputs are paid besides To (an OP_RETURN carrying an anchor, say); with them, To may
+	// be zero and Amount 0.
+	Outputs []*wire.TxOut
 }
 
 // MaxCandidates is how many coins (the largest) coin selection considers before it considers
@@ -809,21 +812,33 @@ func (w *Wallet) psbt(ctx context.Context, p Payment) (*bitcoin.PSBT, *account, 
 	if err := w.check(); err != nil {
 		return nil, nil, nil, err
 	}
-	if p.Amount <= 0 {
+	onlyOutputs := p.To.IsZero() && p.Amount == 0 && len(p.Outputs) > 0
+	if p.Amount <= 0 && !onlyOutputs {
 		return nil, nil, nil, fmt.Errorf("%w: amount %d", ErrInvalidArgument, p.Amount)
 	}
 	a, err := w.account(p.From)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if p.To.IsZero() || p.To.Network() != w.net {
+	if !onlyOutputs && (p.To.IsZero() || p.To.Network() != w.net) {
 		return nil, nil, nil, fmt.Errorf("%w: recipient %q is not a %s address", ErrInvalidArgument, p.To, w.net)
+	}
+	for i, o := range p.Outputs {
+		if o == nil || o.Value < 0 {
+			return nil, nil, nil, fmt.Errorf("%w: output %d", ErrInvalidArgument, i)
+		}
 	}
 	utxos, err := w.spendable(ctx, a)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	outs := []*wire.TxOut{wire.NewTxOut(int64(p.Amount), p.To.PkScript())}
+	var outs []*wire.TxOut
+	if !onlyOutputs {
+		outs = append(outs, wire.NewTxOut(int64(p.Amount), p.To.PkScript()))
+	}
+	for _, o := range p.Outputs {
+		outs = append(outs, wire.NewTxOut(o.Value, o.PkScript))
+	}
 	excluded := map[wire.OutPoint]bool{} // coins found reserved by another key's transaction
 	for refreshes := 0; ; {
 		// Selection looks at the MaxCandidates largest coins first, and at all of them only when

@@ -596,3 +596,27 @@ func BenchmarkCoins(b *testing.B) {
 		}
 	}
 }
+
+// A transaction of outputs only — an OP_RETURN anchor, no payee — is built, signed and
+// accepted; an output with a negative value is refused.
+func TestBuildOutputsOnly(t *testing.T) {
+	ctx := t.Context()
+	sim, w, from, _ := setup(t, reservations{})
+	opReturn := []byte{0x6a, 0x04, 'A', 'N', 'Y', 'A'}
+	tx, err := w.Build(ctx, wallet.Payment{From: from.String(), Outputs: []*wire.TxOut{wire.NewTxOut(0, opReturn)}, Key: "anchor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tx.TxOut) != 2 || tx.TxOut[0].Value != 0 || string(tx.TxOut[0].PkScript) != string(opReturn) {
+		t.Fatalf("outputs %+v, want the OP_RETURN and the change", tx.TxOut)
+	}
+	if _, err := sim.Broadcast(ctx, tx); err != nil {
+		t.Fatalf("chain refused the anchor: %v", err)
+	}
+	if _, err := w.Build(ctx, wallet.Payment{From: from.String(), Outputs: []*wire.TxOut{wire.NewTxOut(-1, opReturn)}, Key: "bad"}); !errors.Is(err, wallet.ErrInvalidArgument) {
+		t.Fatalf("negative output: %v", err)
+	}
+	if _, err := w.Build(ctx, wallet.Payment{From: from.String(), Key: "none"}); !errors.Is(err, wallet.ErrInvalidArgument) {
+		t.Fatalf("nothing to pay: %v", err)
+	}
+}

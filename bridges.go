@@ -1,0 +1,532 @@
+package anya
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
+	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bridge"
+	"github.com/anya-org/anya-go/bridge/analysis"
+	"github.com/anya-org/anya-go/bridge/feed"
+	"github.com/anya-org/anya-go/bridge/handler"
+	"github.com/anya-org/anya-go/bridge/link"
+	"github.com/anya-org/anya-go/bridge/trigger"
+	"github.com/anya-org/anya-go/bridge/utxo"
+	"github.com/anya-org/anya-go/bus"
+	"github.com/anya-org/anya-go/internal/sqlitex"
+	"github.com/anya-org/anya-go/ml/featurestore"
+	"github.com/anya-org/anya-go/web5/did"
+	"github.com/anya-org/anya-go/web5/dwn"
+	"github.com/anya-org/anya-go/web5/vc"
+)
+
+// TopicBridgeBlock is the topic of the event the Manager publishes once its bridges have
+// processed a block event (source EventSource): the UTXO records of linked addresses updated
+// (or undone, for a disconnect), the triggers fired and, with WithBlockAnalysis, the block
+// analysed. Its payload is a BridgeBlock.
+const TopicBridgeBlock = "anya.bridge.block"
+
+// BridgeBlock is the payload of TopicBridgeBlock.
+type BridgeBlock struct {
+	// Block is the block processed; Connected is false for a block a reorg disconnected.
+	Block     bitcoin.BlockStamp
+	Connected bool
+	// Triggers are the outcomes of the triggers that fired on the block's transactions, in
+	// block order (none for a disconnect).
+	Triggers []TriggerOutcome `json:",omitempty"`
+	// Undone counts the transaction records the disconnect deleted from linked DIDs' stores.
+	Undone int `json:",omitempty"`
+}
+
+// TriggerOutcome is what one trigger did with an event: see trigger.Outcome. Err is its error
+// as text.
+type TriggerOutcome struct {
+	Event    string
+	Trigger  string
+	Result   any    `json:",omitempty"`
+	Denied   bool   `json:",omitempty"`
+	Repeated bool   `json:",omitempty"`
+	Err      string `json:",omitempty"`
+}
+
+// bridgeCheckpoint names the block pipeline's checkpoint in the host's store.
+const bridgeCheckpoint = "anya.bridges"
+
+// bridgeMigrations are the bridges' tables in the state database; append only.
+var bridgeMigrations = []string{`
+-- The grants each registered identity gave the host for the bridges' protocol
+-- (bridge.ProtocolURI), read back at every start.
+CREATE TABLE anya_bridge_grants (
+	did          TEXT PRIMARY KEY,
+	write_grant  TEXT NOT NULL,
+	read_grant   TEXT NOT NULL,
+	query_grant  TEXT NOT NULL,
+	delete_grant TEXT NOT NULL
+) WITHOUT ROWID;
+-- Labelled decisions for training: an entity of the feature store (a payment the fraud model
+-- scored), when it was scored, and its label (1: reported as fraud or disputed).
+CREATE TABLE anya_labels (
+	entity TEXT PRIMARY KEY,
+	time   INTEGER NOT NULL,
+	label  INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+`}
+
+// bridges is what the Manager wires of the bridge packages (see the package documentation,
+// "Bridges").
+type bridges struct {
+	records   *bridge.Records // the host's records client for bridge.ProtocolURI
+	book      bridge.GrantBook
+	cp        *bridge.Checkpoint
+	linker    *link.Linker
+	utxo      *utxo.Bridge
+	once      *handler.Store
+	triggers  *trigger.Engine
+	analyzer  *analysis.Analyzer
+	features  *featurestore.Store
+	learn     learner
+	pipelines []*feed.Pipeline
+
+	// setupMu serialises the bridge setup of identities, which signs grants as each one.
+	setupMu sync.Mutex
+	// blockTxs are the transactions of the block whose triggers fire, by txid.
+	blockTxs sync.Map
+	// The last block event the pipeline applied, and a channel closed when it changes.
+	atMu    sync.Mutex
+	at      bitcoin.BlockStamp
+	atMoved chan struct{}
+	// docs are the digests of the registered identities' documents as last resolved.
+	docs sync.Map
+	// stamps dates the bridges' records-store messages.
+	stamps stamps
+}
+
+// stamps hands out strictly increasing times from a clock: a record updated twice within the
+// clock's resolution (a checkpoint moved by two blocks in a row, under a clock that a test
+// holds still) gets a later timestamp each time, as the records store requires.
+type stamps struct {
+	mu   sync.Mutex
+	last time.Time
+}
+
+func (s *stamps) now(clock func() time.Time) func() time.Time {
+	return func() time.Time {
+		t := clock().UTC().Truncate(time.Microsecond)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !t.After(s.last) {
+			t = s.last.Add(time.Microsecond)
+		}
+		s.last = t
+		return t
+	}
+}
+
+// openBridges wires the bridges: the host's records client (with the grants every registered
+// identity gave it), the two-way linker and its index, the UTXO bridge, the trigger engine
+// with its once-per-event store, the analyzer, the feature store and its recorders.
+func (m *Manager) openBridges(ctx context.Context) error {
+	if err := sqlitex.Migrate(ctx, m.stateDB, "anya_bridges", bridgeMigrations); err != nil {
+		return err
+	}
+	var err error
+	if m.br.records, err = bridge.NewRecords(guardedNode{m}, m.host, bridge.WithClock(m.br.stamps.now(m.now)),
+		bridge.WithGrants(m.br.book.Lookup)); err != nil {
+		return err
+	}
+	if _, err := bridge.Setup(ctx, m.node, m.host, "", 0, m.now); err != nil {
+		return err
+	}
+	if m.br.cp, err = bridge.NewCheckpoint(m.br.records, m.host.String(), bridgeCheckpoint); err != nil {
+		return err
+	}
+	dids, err := m.loadBridgeGrants(ctx)
+	if err != nil {
+		return err
+	}
+	// The identities whose keys the Manager holds, registered before their stores had the
+	// bridges' protocol (a data directory of an earlier version), get it now.
+	for _, d := range m.Identities() {
+		if _, err := m.br.book.Lookup(ctx, d, dwn.MethodWrite); err == nil {
+			continue
+		}
+		id, err := m.Identity(d)
+		if err != nil {
+			continue
+		}
+		if err := m.setupBridges(ctx, id.DID); err != nil {
+			return err
+		}
+		dids = append(dids, d)
+	}
+	lopts := []link.Option{link.WithChallengeKey(m.challengeKey), link.WithClock(m.now), link.WithLogger(m.log),
+		link.WithChallengeTTL(DefaultChallengeTTL), link.WithValidity(DefaultLinkValidity), link.WithTrustedIssuers(m.cfg.trusted...)}
+	if m.br.linker, err = link.New(ctx, m.host, m.resolver, m.br.records, m.net, lopts...); err != nil {
+		return err
+	}
+	if m.br.utxo, err = utxo.New(m.chain, m.br.records, utxo.WithLogger(m.log)); err != nil {
+		return err
+	}
+	if m.br.once, err = handler.NewStore(ctx, m.stateDB); err != nil {
+		return err
+	}
+	m.onClose(m.br.once.Close)
+	if err := m.openTriggers(); err != nil {
+		return err
+	}
+	aopts := []analysis.Option{analysis.WithOwners(m.br.linker.Index().Owners), analysis.WithFeatures(m.extractor),
+		analysis.WithWeb5(m.analysisWeb5), analysis.WithML(m.analysisML)}
+	if m.br.analyzer, err = analysis.New(m.chain, m.bounds, m.net, aopts...); err != nil {
+		return err
+	}
+	if err := m.openLearn(ctx); err != nil {
+		return err
+	}
+	if err := m.openPipelines(); err != nil {
+		return err
+	}
+	// The links and UTXO records of the registered identities, as the stores hold them.
+	if err := m.br.linker.Load(ctx, dids...); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		m.log.Warn("anya: links left out at start", "err", err)
+	}
+	if err := m.br.utxo.Load(ctx, dids...); err != nil {
+		m.log.Warn("anya: UTXO records left out at start", "err", err)
+	}
+	return m.trackLinked(ctx, dids...)
+}
+
+// trackLinked makes the UTXO bridge track every address the index links to dids.
+func (m *Manager) trackLinked(ctx context.Context, dids ...string) error {
+	for _, d := range dids {
+		for _, a := range m.br.linker.Index().Addresses(d) {
+			addr, err := bitcoin.ParseAddress(a, m.net)
+			if err != nil {
+				continue
+			}
+			if err := m.br.utxo.Track(ctx, d, addr); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				m.log.Warn("anya: track the UTXOs of a linked address", "did", d, "address", a, "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+// loadBridgeGrants puts the stored bridge grants in the grant book and returns their DIDs.
+func (m *Manager) loadBridgeGrants(ctx context.Context) ([]string, error) {
+	rows, err := m.stateDB.QueryContext(ctx, `SELECT did, write_grant, read_grant, query_grant, delete_grant FROM anya_bridge_grants`)
+	if err != nil {
+		return nil, fmt.Errorf("anya: bridge grants: %w", err)
+	}
+	defer rows.Close()
+	var dids []string
+	for rows.Next() {
+		var (
+			d string
+			g bridge.Grants
+		)
+		if err := rows.Scan(&d, &g.Write, &g.Read, &g.Query, &g.Delete); err != nil {
+			return nil, fmt.Errorf("anya: bridge grants: %w", err)
+		}
+		m.br.book.Add(d, g)
+		dids = append(dids, d)
+	}
+	return dids, rows.Err()
+}
+
+// setupBridges installs the bridges' protocol in b's store and takes grants for the host,
+// once per identity (they are kept in the state database).
+func (m *Manager) setupBridges(ctx context.Context, b *did.BearerDID) error {
+	d := b.String()
+	if _, err := m.br.book.Lookup(ctx, d, dwn.MethodWrite); err == nil {
+		return nil
+	}
+	m.br.setupMu.Lock()
+	defer m.br.setupMu.Unlock()
+	var g bridge.Grants
+	err := m.stateDB.QueryRowContext(ctx, `SELECT write_grant, read_grant, query_grant, delete_grant FROM anya_bridge_grants WHERE did = ?`, d).
+		Scan(&g.Write, &g.Read, &g.Query, &g.Delete)
+	switch {
+	case err == nil:
+		m.br.book.Add(d, g)
+		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("anya: bridge grants of %s: %w", d, err)
+	}
+	if g, err = bridge.Setup(ctx, m.node, b, m.host.String(), DefaultGrantValidity, m.now); err != nil {
+		return err
+	}
+	if _, err := m.stateDB.ExecContext(ctx, `INSERT INTO anya_bridge_grants (did, write_grant, read_grant, query_grant, delete_grant)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (did) DO UPDATE SET write_grant = excluded.write_grant, read_grant = excluded.read_grant,
+		query_grant = excluded.query_grant, delete_grant = excluded.delete_grant`, d, g.Write, g.Read, g.Query, g.Delete); err != nil {
+		return fmt.Errorf("anya: store the bridge grants of %s: %w", d, err)
+	}
+	m.br.book.Add(d, g)
+	return nil
+}
+
+// startBridges starts the block pipeline: a goroutine following the notifier from the
+// bridges' checkpoint, so that a restarted host replays every block it missed.
+func (m *Manager) startBridges(context.Context) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.followBlocks(ctx)
+	}()
+	m.onStop(func() error {
+		cancel()
+		<-done
+		return nil
+	})
+	return m.startLearn()
+}
+
+// bridgeRetry is how long the block pipeline waits before it tries again after a failure.
+const bridgeRetry = time.Second
+
+// followBlocks applies every block event to the bridges, in chain order, from the checkpoint,
+// until ctx ends; after a failure it starts again from the checkpoint.
+func (m *Manager) followBlocks(ctx context.Context) {
+	for {
+		from, err := m.br.cp.Load(ctx)
+		if err == nil && !from.IsZero() {
+			if _, herr := m.chain.BlockHeader(ctx, from.Hash); herr != nil {
+				m.log.Warn("anya: bridges' checkpoint unknown to the chain; following from its tip", "checkpoint", from, "err", herr)
+				from = bitcoin.BlockStamp{}
+			}
+		}
+		if err == nil {
+			for ev, ierr := range m.notifier.Blocks(ctx, from) {
+				if ierr != nil {
+					err = ierr
+					break
+				}
+				if err = m.applyBridges(ctx, ev); err != nil {
+					break
+				}
+			}
+		}
+		if ctx.Err() != nil || errors.Is(err, bitcoin.ErrClosed) {
+			return
+		}
+		m.log.Warn("anya: bridges' block pipeline; retrying from the checkpoint", "err", err)
+		t := time.NewTimer(bridgeRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// applyBridges applies one block event: a connect updates the UTXO records, then fires the
+// triggers on the block's transactions (and analyses it, with WithBlockAnalysis); a
+// disconnect undoes the transaction records the block's triggers wrote, then the UTXO
+// records. The checkpoint moves last, so a crash replays the block, which changes nothing
+// twice.
+func (m *Manager) applyBridges(ctx context.Context, ev bitcoin.BlockEvent) error {
+	out := BridgeBlock{}
+	switch e := ev.(type) {
+	case bitcoin.BlockConnected:
+		out.Block, out.Connected = e.Stamp(), true
+		if err := m.br.utxo.Apply(ctx, ev); err != nil {
+			return err
+		}
+		blk, err := m.chain.Block(ctx, e.Hash)
+		if err != nil {
+			return fmt.Errorf("anya: block %s: %w", e.Hash, err)
+		}
+		stamp := e.Stamp()
+		// Every transaction but the coinbase fires the triggers; their actions find the
+		// block's transactions here rather than on the chain.
+		for _, tx := range blk.Transactions[min(1, len(blk.Transactions)):] {
+			txid := tx.TxHash().String()
+			m.br.blockTxs.Store(txid, tx)
+			tev := trigger.TxEvent(tx, &stamp, m.net, m.br.linker.Index().Owners, m.now())
+			outs, err := m.br.triggers.Fire(ctx, tev)
+			m.br.blockTxs.Delete(txid)
+			if err != nil {
+				return err
+			}
+			for _, o := range outs {
+				if o.Err != nil {
+					m.log.Warn("anya: trigger", "trigger", o.Trigger, "event", tev.ID, "denied", o.Denied, "err", o.Err)
+				}
+				out.Triggers = append(out.Triggers, triggerOutcome(tev.ID, o))
+			}
+		}
+		if m.cfg.blockAnalysis {
+			res, err := m.br.analyzer.AnalyzeBlock(ctx, stamp)
+			if err != nil {
+				return err
+			}
+			if err := bus.Publish(ctx, m.bus, TopicBlockAnalysed, res, bus.WithKey(stamp.Hash.String()), bus.WithSource(EventSource)); err != nil &&
+				!errors.Is(err, bus.ErrClosed) {
+				m.log.Warn("anya: publish", "topic", TopicBlockAnalysed, "err", err)
+			}
+		}
+	case bitcoin.BlockDisconnected:
+		out.Block = e.Stamp()
+		n, err := m.undoBlock(ctx, e)
+		if err != nil {
+			return err
+		}
+		out.Undone = n
+		if err := m.br.utxo.Apply(ctx, ev); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	next := out.Block
+	if !out.Connected {
+		next = bitcoin.BlockStamp{Height: out.Block.Height - 1, Hash: ev.(bitcoin.BlockDisconnected).Header.PrevBlock}
+	}
+	if err := m.br.cp.Save(ctx, next); err != nil {
+		return err
+	}
+	m.moveBridges(next)
+	if err := bus.Publish(ctx, m.bus, TopicBridgeBlock, out, bus.WithKey(out.Block.Hash.String()), bus.WithSource(EventSource)); err != nil &&
+		!errors.Is(err, bus.ErrClosed) {
+		m.log.Warn("anya: publish", "topic", TopicBridgeBlock, "err", err)
+	}
+	return nil
+}
+
+func triggerOutcome(event string, o trigger.Outcome) TriggerOutcome {
+	t := TriggerOutcome{Event: event, Trigger: o.Trigger, Result: o.Result, Denied: o.Denied, Repeated: o.Repeated}
+	if o.Err != nil {
+		t.Err = o.Err.Error()
+	}
+	return t
+}
+
+// blockOf reads the block hash out of a transaction event's ID ("bitcoin.tx/<txid>/<hash>").
+func blockOf(eventID string) (chainhash.Hash, bool) {
+	const prefix = trigger.KindTx + "/"
+	if len(eventID) != len(prefix)+64+1+64 || eventID[:len(prefix)] != prefix {
+		return chainhash.Hash{}, false
+	}
+	h, err := chainhash.NewHashFromStr(eventID[len(prefix)+65:])
+	if err != nil {
+		return chainhash.Hash{}, false
+	}
+	return *h, true
+}
+
+// The accessors of the bridges. For a Manager New did not create they return nil.
+
+// Links returns the two-way linker: the links the Manager issued, their revocation list, and
+// the reverse index (Links().Index(): address → DIDs, DID → addresses, link metadata).
+func (m *Manager) Links() *link.Linker { return get(m, func() *link.Linker { return m.br.linker }) }
+
+// UTXOs returns the UTXO bridge keeping the confirmed UTXOs of linked addresses as records
+// in their DIDs' stores (Set returns one address's set as its record holds it).
+func (m *Manager) UTXOs() *utxo.Bridge { return get(m, func() *utxo.Bridge { return m.br.utxo }) }
+
+// BridgeRecords returns the host's client of the bridges' records (bridge.ProtocolURI) in
+// the stores of the registered identities, under the grants they gave the host.
+func (m *Manager) BridgeRecords() *bridge.Records {
+	return get(m, func() *bridge.Records { return m.br.records })
+}
+
+// Triggers returns the trigger engine: the Manager fires it on every transaction of every
+// block (trigger.TxEvent), on its identities' DID document changes (trigger.DIDEvent) and on
+// records-store events (trigger.RecordEvent); hosts may fire their own events.
+func (m *Manager) Triggers() *trigger.Engine {
+	return get(m, func() *trigger.Engine { return m.br.triggers })
+}
+
+// Analyzer returns the chain analyzer whose Web5 and ML legs the Manager provides (see
+// WithBlockAnalysis).
+func (m *Manager) Analyzer() *analysis.Analyzer {
+	return get(m, func() *analysis.Analyzer { return m.br.analyzer })
+}
+
+// FeatureStore returns the feature store the Manager writes every scored vector to (see
+// FeaturesFile).
+func (m *Manager) FeatureStore() *featurestore.Store {
+	return get(m, func() *featurestore.Store { return m.br.features })
+}
+
+// guardedNode is the records store as the bridges reach it: through the records store's
+// circuit breaker (BreakerRecords).
+type guardedNode struct{ m *Manager }
+
+func (g guardedNode) Process(ctx context.Context, tenant string, msg *dwn.Message) (*dwn.Reply, error) {
+	return guard(ctx, g.m, BreakerRecords, func(ctx context.Context) (*dwn.Reply, error) {
+		return g.m.node.Process(ctx, tenant, msg)
+	})
+}
+
+// statusLists fetches status list credentials for the Manager's verifier: the host's own
+// revocation list of links from its linker, as it is now, the others with
+// WithCredentialStatus's fetcher.
+func (m *Manager) statusLists() vc.StatusListFetcher {
+	return vc.StatusListFetcherFunc(func(ctx context.Context, url string) (string, error) {
+		if m.br.linker != nil {
+			if own, token := m.br.linker.StatusList(); own == url {
+				return token, nil
+			}
+		}
+		return m.cfg.status.FetchStatusList(ctx, url)
+	})
+}
+
+// moveBridges notes that the pipeline applied the events up to at.
+func (m *Manager) moveBridges(at bitcoin.BlockStamp) {
+	m.br.atMu.Lock()
+	defer m.br.atMu.Unlock()
+	m.br.at = at
+	if m.br.atMoved != nil {
+		close(m.br.atMoved)
+		m.br.atMoved = nil
+	}
+}
+
+// WaitBridges waits until the bridges have processed the chain up to block b — the UTXO
+// records updated, the triggers fired — and returns the block they are at: b, or a block
+// after it. A block a reorg took back counts once the bridges are on its replacement at the
+// same height or above.
+func (m *Manager) WaitBridges(ctx context.Context, b bitcoin.BlockStamp) (bitcoin.BlockStamp, error) {
+	return call(ctx, m, func() (bitcoin.BlockStamp, error) {
+		for {
+			m.br.atMu.Lock()
+			at := m.br.at
+			if m.br.atMoved == nil {
+				m.br.atMoved = make(chan struct{})
+			}
+			moved := m.br.atMoved
+			m.br.atMu.Unlock()
+			if !at.IsZero() && (at.Height > b.Height || at.Height == b.Height && (at.Hash == b.Hash || !m.onMainChain(ctx, b))) {
+				return at, nil
+			}
+			select {
+			case <-moved:
+			case <-m.stopped:
+				return bitcoin.BlockStamp{}, ErrClosed
+			case <-ctx.Done():
+				return bitcoin.BlockStamp{}, ctx.Err()
+			}
+		}
+	})
+}
+
+// onMainChain reports whether b is on the chain's main chain (true when the chain cannot say).
+func (m *Manager) onMainChain(ctx context.Context, b bitcoin.BlockStamp) bool {
+	h, err := m.chain.BlockHash(ctx, b.Height)
+	return err != nil || h == b.Hash
+}
