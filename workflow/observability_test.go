@@ -2,14 +2,18 @@ package workflow_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/wire"
 	"go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bitcoin/bitcointest"
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/cache"
 	"github.com/anya-org/anya-go/internal/telemetry/telemetrytest"
@@ -17,37 +21,63 @@ import (
 	"github.com/anya-org/anya-go/ml/mltest"
 	"github.com/anya-org/anya-go/resilience"
 	"github.com/anya-org/anya-go/security"
+	web5did "github.com/anya-org/anya-go/web5/did"
+	"github.com/anya-org/anya-go/web5/did/didkey"
+	"github.com/anya-org/anya-go/web5/dwn"
+	"github.com/anya-org/anya-go/web5/jose"
 	"github.com/anya-org/anya-go/workflow"
 )
 
 // TestObservabilityVerifiedPayment runs a verified payment whose operations use every
-// instrumented package — a DID cache, the ML engine, a retry and a circuit breaker, the bus —
-// through the default trust boundaries with an audit log, all on one tracer and one meter
-// provider. It checks that the payment is one connected trace with each package's spans under
-// the step that caused them, that every package reported metrics, and that none of the DIDs,
-// addresses, amounts or run IDs it handled appears in any span or metric.
+// instrumented package below the root — a DID cache, the ML engine, a retry and a circuit
+// breaker around a bitcoin.Sender on a simulated chain, a records store (dwn) whose event goes
+// out on the bus — through the default trust boundaries with an audit log, all on one tracer
+// and one meter provider. It checks that the payment is one connected trace from the host's
+// Execute span to the chain broadcast and the records-store write, with each package's spans
+// under the step that caused them, that every package reported metrics, and that none of the
+// DIDs, addresses, amounts, txids, tenant tokens or run IDs it handled appears in any span or
+// metric.
 func TestObservabilityVerifiedPayment(t *testing.T) {
-	const did = "did:key:z6MkObservedSender"
+	ctx := context.Background()
+	payer, err := didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	did := payer.String()
 	in := paymentInput("obs-1")
 	in["sender_did"] = did
-	secrets := []string{did, in["sender_address"].(string), in["recipient_address"].(string), strconv.Itoa(in["amount_sat"].(int)), "obs-1"}
+	secrets := []string{did, dwn.TenantToken(did), in["sender_address"].(string), in["recipient_address"].(string), strconv.Itoa(in["amount_sat"].(int)), "obs-1"}
 
 	k := telemetrytest.New(t)
 	tp, mp := k.TP, k.MP
-	ctx := context.Background()
 
-	b, err := bus.New(bus.WithTracerProvider(tp), bus.WithMeterProvider(mp))
+	b, err := bus.New(bus.WithTracerProvider(tp), bus.WithMeterProvider(mp), bus.WithTopicTemplate(dwn.TopicTemplate))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
 	recorded := make(chan struct{}, 1)
-	if _, err := bus.Subscribe(b, "payments.>", func(ctx context.Context, e bus.Envelope[map[string]any]) error {
+	if _, err := bus.Subscribe(b, dwn.TopicPrefix+".*."+dwn.EventRecordWritten, func(ctx context.Context, e bus.Envelope[dwn.Event]) error {
 		recorded <- struct{}{}
 		return nil
 	}, bus.Named("ledger")); err != nil {
 		t.Fatal(err)
 	}
+	resolver, err := web5did.NewResolver(web5did.WithMethods(didkey.New()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, err := dwn.New(resolver, dwn.WithBus(b), dwn.WithTracerProvider(tp), dwn.WithMeterProvider(mp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer records.Close()
+	sim := bitcointest.NewSim(t)
+	snd, err := bitcoin.NewSender(sim.Chain(), bitcoin.NewMemSendStore(), bitcoin.WithTracerProvider(tp), bitcoin.WithMeterProvider(mp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var txid, recordID string
 	dids, err := cache.New[string, bool](cache.WithName("did"), cache.WithTracerProvider(tp), cache.WithMeterProvider(mp))
 	if err != nil {
 		t.Fatal(err)
@@ -94,17 +124,36 @@ func TestObservabilityVerifiedPayment(t *testing.T) {
 			}
 		case workflow.OpSendPayment:
 			ops[i].Func = func(ctx context.Context, c *workflow.Call) (map[string]any, error) {
-				err := resilience.Do(ctx, func(context.Context) error {
+				tx, err := sim.Wallet().Build(ctx, wire.NewTxOut(c.Input["amount_sat"].(int64), bitcointest.P2WPKHScript(bitcointest.KeyFromSeed("obs-recipient"))))
+				if err != nil {
+					return nil, err
+				}
+				err = resilience.Do(ctx, func(ctx context.Context) error {
 					if sends++; sends == 1 {
 						return errors.New("node busy sending " + strconv.FormatInt(c.Input["amount_sat"].(int64), 10) + " to " + c.Input["to_address"].(string))
 					}
-					return nil
+					id, err := snd.Send(ctx, c.IdempotencyKey, tx)
+					txid = id.String()
+					return err
 				}, retry, breaker)
-				return map[string]any{"txid": "tx-1"}, err
+				return map[string]any{"txid": txid}, err
 			}
 		case workflow.OpRecordPayment:
 			ops[i].Func = func(ctx context.Context, c *workflow.Call) (map[string]any, error) {
-				return map[string]any{"record_id": "rec-1"}, bus.Publish(ctx, b, "payments.recorded", c.Input)
+				data, err := json.Marshal(c.Input)
+				if err != nil {
+					return nil, err
+				}
+				w, err := dwn.NewWrite(ctx, payer, did, dwn.Write{Schema: "https://example.com/payment", DataFormat: "application/json", Data: data})
+				if err != nil {
+					return nil, err
+				}
+				r, err := records.Process(ctx, did, w)
+				if err != nil {
+					return nil, err
+				}
+				recordID = r.Record.ID
+				return map[string]any{"record_id": recordID}, nil
 			}
 		}
 	}
@@ -122,6 +171,7 @@ func TestObservabilityVerifiedPayment(t *testing.T) {
 		t.Fatalf("run: %v %+v", err, res)
 	}
 	<-recorded
+	secrets = append(secrets, txid, recordID)
 	rm := k.Collect(t)                   // while the bus still reports
 	k.NoLeak(t, secrets...)              // metrics of every package, spans so far
 	if err := b.Drain(ctx); err != nil { // the handler's span ends
@@ -150,6 +200,8 @@ func TestObservabilityVerifiedPayment(t *testing.T) {
 		cache.SpanLoad:          "verify_sender",
 		ml.SpanScore:            "fraud_assessment",
 		resilience.SpanRetry:    "send_payment",
+		bitcoin.SpanSend:        "send_payment",
+		dwn.SpanRecordsWrite:    "record_payment",
 		bus.SpanPublish:         "record_payment",
 		bus.SpanProcess:         "record_payment",
 		"security.audit.append": "",
@@ -175,7 +227,7 @@ func TestObservabilityVerifiedPayment(t *testing.T) {
 	// Every package reported metrics.
 	for _, name := range []string{bus.MetricNamePublished, cache.MetricNameLookups, ml.MetricNameBatchSize,
 		resilience.MetricNameBreakerCalls, resilience.MetricNameEvents, workflow.MetricNameRuns, workflow.MetricNameStepDuration,
-		security.MetricNameCrossings, security.MetricNameAuditAppends} {
+		security.MetricNameCrossings, security.MetricNameAuditAppends, bitcoin.MetricNameSends, dwn.MetricNameMessages} {
 		if _, found := telemetrytest.Metric(rm, name); !found {
 			t.Errorf("no %s", name)
 		}
