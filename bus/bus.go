@@ -207,6 +207,10 @@ func (b *Bus) stamp(ctx context.Context, m *Meta, n uint64, topic string, opts [
 			}
 		case optCorrelation:
 			m.CorrelationID = o.parent.corr
+		case optID:
+			if !o.parent.id.IsZero() {
+				m.ID = o.parent.id
+			}
 		}
 	}
 }
