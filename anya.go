@@ -55,7 +55,7 @@ type Manager struct {
 	net       bitcoin.Network
 	notifier  *bitcoin.Notifier
 	sender    *bitcoin.Sender
-	sends     *sendstore.Store
+	sends     sendstore.Store
 	wallet    *wallet.Wallet
 	extractor *bitcoin.FeatureExtractor
 
@@ -331,7 +331,7 @@ func (m *Manager) openSecurity(ctx context.Context) error {
 
 func (m *Manager) openBitcoin(ctx context.Context) error {
 	var err error
-	if m.sends, err = sendstore.New(ctx, m.stateDB); err != nil {
+	if m.sends, err = sendstore.NewSQLite(ctx, m.stateDB); err != nil {
 		return err
 	}
 	m.onClose(m.sends.Close)

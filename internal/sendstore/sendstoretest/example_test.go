@@ -16,4 +16,3 @@ func ExampleSpending() {
 	fmt.Println(rec.Key, len(tx.TxIn), tx.TxHash() == rec.Txid)
 	// Output: payment-1 2 true
 }
-
