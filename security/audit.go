@@ -54,6 +54,11 @@ type Head struct {
 // String formats the head as "<seq>:<hex hash>"; ParseHead reads it back.
 func (h Head) String() string { return fmt.Sprintf("%d:%s", h.Seq, hex.EncodeToString(h.Hash[:])) }
 
+// HashEntry returns the hash the log chains e with: SHA-256 over e.Prev and e's fields other
+// than Seq, Prev and Hash, each length-prefixed. An independent verifier (or a test playing an
+// attacker who rehashes what it rewrote) computes it with this.
+func HashEntry(e Entry) [32]byte { return hashEntry(&e) }
+
 // hashEntry chains an entry: SHA-256 over its predecessor's hash and its own fields, each
 // length-prefixed. The position (Seq) is not hashed: the chain itself orders entries, which is
 // what lets the verifier tell reordering from modification.
@@ -204,10 +209,12 @@ func newAuditConfig(opts []AuditOption) (auditConfig, error) {
 	return c, nil
 }
 
-// AuditLog is a tamper-evident, append-only log in SQLite: each entry is chained to its
-// predecessor by a SHA-256 hash, and the newest entry is also recorded in a head row. Verify
-// detects entries modified, deleted (in the middle, at the start, or the newest ones), reordered
-// or appended behind the log's back.
+// AuditLog is a tamper-evident, append-only log: each entry is chained to its predecessor by a
+// SHA-256 hash, and its store records the newest entry apart from the entries (SQLite's head
+// row, a JetStream stream's last sequence). Verify detects entries modified, deleted (in the
+// middle, at the start, or the newest ones), reordered or appended behind the log's back. The
+// entries live in an AuditStore: SQLite (OpenAuditLog, NewAuditLog) or any other (NewAuditLogOn),
+// such as a NATS JetStream stream that several hosts append to.
 //
 // The chain is not keyed: someone who can write the database can rewrite the newest entries and
 // rehash them consistently. Checkpoints close that gap: with WithCheckpointSigner the log's head
@@ -215,16 +222,22 @@ func newAuditConfig(opts []AuditOption) (auditConfig, error) {
 // checkpoint is kept outside the log; Verify given the newest one then proves the log intact up
 // to it. Entries after the newest published checkpoint are protected by the chain alone.
 //
-// Appends are serialized by the database (each is one immediate transaction that reads the
-// current head), so several writers — goroutines or processes — keep one chain. It is safe for
-// concurrent use.
+// Appends are optimistic: the log chains an entry to the newest head it knows and the store
+// takes it only at the next position; when another writer — another process or host on the
+// same store — took that position, the log reads the new head and chains again. So several
+// writers keep one chain, which never forks. It is safe for concurrent use; appends of one log
+// go one at a time.
 type AuditLog struct {
-	db    *sql.DB
+	store AuditStore
+	db    *sql.DB // closed by Close when owned
 	owned bool
 	cfg   auditConfig
 
 	mu     sync.RWMutex
 	closed bool
+
+	appendMu sync.Mutex // one append at a time
+	last     *Head      // the newest head this log knows (under appendMu); nil: read it
 
 	pubMu     sync.Mutex  // serializes signing and publishing
 	published uint64      // the newest position published by this process; under pubMu
@@ -245,22 +258,36 @@ func OpenAuditLog(ctx context.Context, path string, opts ...AuditOption) (*Audit
 		_ = db.Close()
 		return nil, err
 	}
-	l.owned = true
+	l.db, l.owned = db, true
 	return l, nil
 }
 
 // NewAuditLog returns an audit log in db, an SQLite database (modernc.org/sqlite driver) other
-// components may share, creating its tables if needed. Close does not close db. An invalid
-// option is refused with an *OptionError.
+// components may share, creating its tables if needed (a SQLiteAuditStore). Close does not close
+// db. An invalid option is refused with an *OptionError.
 func NewAuditLog(ctx context.Context, db *sql.DB, opts ...AuditOption) (*AuditLog, error) {
+	if _, err := newAuditConfig(opts); err != nil {
+		return nil, err
+	}
+	store, err := NewSQLiteAuditStore(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	return NewAuditLogOn(store, opts...)
+}
+
+// NewAuditLogOn returns an audit log whose entries live in store (see AuditStore): several
+// logs — in several processes or hosts — on one store keep one chain. Close does not close
+// store. An invalid option is refused with an *OptionError.
+func NewAuditLogOn(store AuditStore, opts ...AuditOption) (*AuditLog, error) {
 	cfg, err := newAuditConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := sqlitex.Migrate(ctx, db, "security_audit", auditMigrations); err != nil {
-		return nil, err
+	if store == nil {
+		return nil, &OptionError{Option: "store", Reason: "nil AuditStore"}
 	}
-	return &AuditLog{db: db, cfg: cfg}, nil
+	return &AuditLog{store: store, cfg: cfg}, nil
 }
 
 func (l *AuditLog) enter(ctx context.Context) error {
@@ -286,25 +313,7 @@ func (l *AuditLog) Append(ctx context.Context, e Entry) (Entry, error) {
 	if e.Time.IsZero() {
 		e.Time = l.cfg.now()
 	}
-	err := sqlitex.Tx(ctx, l.db, func(tx *sql.Tx) error {
-		var seq uint64
-		var prev []byte
-		err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM security_audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		e.Seq = seq + 1
-		copy(e.Prev[:], prev)
-		e.Hash = hashEntry(&e)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO security_audit (seq, time, kind, from_p, to_p, action, principal, decision, rule, reason, data_hash, prev, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Seq, e.Time.UnixNano(), e.Kind, e.From, e.To, e.Action, e.Principal,
-			e.Decision, e.Rule, e.Reason, e.DataHash, e.Prev[:], e.Hash[:]); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO security_audit_head (id, seq, hash) VALUES (1, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, e.Seq, e.Hash[:])
-		return err
-	})
+	err := l.append(ctx, &e)
 	l.mu.RUnlock()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -314,6 +323,36 @@ func (l *AuditLog) Append(ctx context.Context, e Entry) (Entry, error) {
 	}
 	l.autoCheckpoint(ctx, Head{Seq: e.Seq, Hash: e.Hash})
 	return e, nil
+}
+
+// append chains e to the newest head and stores it, chaining it again after the new head as
+// long as another writer takes the position first.
+func (l *AuditLog) append(ctx context.Context, e *Entry) error {
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	for {
+		if l.last == nil {
+			h, err := l.store.Last(ctx)
+			if err != nil {
+				return err
+			}
+			l.last = &h
+		}
+		e.Seq, e.Prev = l.last.Seq+1, l.last.Hash
+		e.Hash = hashEntry(e)
+		err := l.store.Append(ctx, e)
+		if err == nil {
+			l.last = &Head{Seq: e.Seq, Hash: e.Hash}
+			return nil
+		}
+		l.last = nil
+		if !errors.Is(err, ErrAuditConflict) {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
 }
 
 // autoCheckpoint publishes h when it is at a checkpoint position or a checkpoint is overdue. It
@@ -406,20 +445,11 @@ func (l *AuditLog) Head(ctx context.Context) (Head, error) {
 }
 
 func (l *AuditLog) head(ctx context.Context) (Head, error) {
-	var h Head
-	var hash []byte
-	err := l.db.QueryRowContext(ctx, `SELECT seq, hash FROM security_audit ORDER BY seq DESC LIMIT 1`).Scan(&h.Seq, &hash)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return Head{}, nil
-	case err != nil:
-		if ctx.Err() != nil {
-			return Head{}, ctx.Err()
-		}
-		return Head{}, fmt.Errorf("security: audit head: %w", err)
+	h, err := l.store.Last(ctx)
+	if err != nil && ctx.Err() != nil {
+		return Head{}, ctx.Err()
 	}
-	copy(h.Hash[:], hash)
-	return h, nil
+	return h, err
 }
 
 const entryColumns = `seq, time, kind, from_p, to_p, action, principal, decision, rule, reason, data_hash, prev, hash`
@@ -430,38 +460,22 @@ func (l *AuditLog) Entries(ctx context.Context, from uint64, limit int) ([]Entry
 		return nil, err
 	}
 	defer l.mu.RUnlock()
-	rows, err := l.db.QueryContext(ctx, `SELECT `+entryColumns+` FROM security_audit WHERE seq >= ? ORDER BY seq LIMIT ?`, from, limit)
-	if err != nil {
-		return nil, err
+	if limit <= 0 {
+		return nil, nil
 	}
-	defer rows.Close()
+	from = max(from, 1)
 	var out []Entry
-	var prev, hash sql.RawBytes
-	for rows.Next() {
-		var e Entry
-		if _, err := scanEntry(rows, &e, &prev, &hash); err != nil {
-			return nil, err
+	_, err := l.store.Scan(ctx, from, from+uint64(limit)-1, func(e *Entry, _ bool) error {
+		out = append(out, *e)
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		out = append(out, e)
+		return nil, fmt.Errorf("security: audit entries: %w", err)
 	}
-	return out, rows.Err()
-}
-
-// scanEntry reads one row into e, using prev and hash as scratch space. ok is false when the row's
-// prev or hash is not 32 bytes long; e.Hash is then zero.
-func scanEntry(rows *sql.Rows, e *Entry, prev, hash *sql.RawBytes) (ok bool, err error) {
-	var t int64
-	if err := rows.Scan(&e.Seq, &t, &e.Kind, &e.From, &e.To, &e.Action, &e.Principal, &e.Decision, &e.Rule, &e.Reason, &e.DataHash, prev, hash); err != nil {
-		return false, err
-	}
-	e.Time = time.Unix(0, t)
-	e.Prev, e.Hash = [32]byte{}, [32]byte{}
-	if len(*prev) != 32 || len(*hash) != 32 {
-		return false, nil
-	}
-	copy(e.Prev[:], *prev)
-	copy(e.Hash[:], *hash)
-	return true, nil
+	return out, nil
 }
 
 // VerifyReport is what Verify found.
@@ -548,19 +562,6 @@ type brokenLink struct {
 }
 
 func (l *AuditLog) verify(ctx context.Context, cps []Head) (*VerifyReport, error) {
-	tx, err := l.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}) // one snapshot of the whole log
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	var headSeq uint64
-	var headHash []byte
-	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM security_audit_head WHERE id = 1`).Scan(&headSeq, &headHash)
-	hasHead := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
-	}
-
 	rep := &VerifyReport{}
 	add := func(seq uint64, k TamperKind, format string, args ...any) {
 		if len(rep.Problems) >= MaxVerifyProblems {
@@ -570,27 +571,16 @@ func (l *AuditLog) verify(ctx context.Context, cps []Head) (*VerifyReport, error
 		rep.Problems = append(rep.Problems, &TamperError{Seq: seq, Kind: k, Detail: fmt.Sprintf(format, args...)})
 	}
 	found := make([]int8, len(cps)) // per checkpoint: 0 not seen, 1 matches, -1 differs
-	var broken []brokenLink
-	rows, err := tx.QueryContext(ctx, `SELECT `+entryColumns+` FROM security_audit ORDER BY seq`)
-	if err != nil {
-		return nil, err
-	}
 	var (
-		e          Entry
+		broken     []brokenLink
 		prev       Entry
-		rawPrev    sql.RawBytes
-		rawHash    sql.RawBytes
 		buf        []byte
 		ci         int
 		overBroken int
 	)
-	for rows.Next() {
-		wellFormed, err := scanEntry(rows, &e, &rawPrev, &rawHash)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if !wellFormed || hashEntryBuf(&e, &buf) != e.Hash {
+	// One pass over the store's snapshot, entry by entry.
+	recorded, err := l.store.Scan(ctx, 1, 0, func(e *Entry, wellFormed bool) error {
+		if !wellFormed || hashEntryBuf(e, &buf) != e.Hash {
 			add(e.Seq, TamperModified, "content does not match its hash")
 		}
 		first := rep.Entries == 0
@@ -624,35 +614,30 @@ func (l *AuditLog) verify(ctx context.Context, cps []Head) (*VerifyReport, error
 		}
 		rep.Entries++
 		prev.Seq, prev.Hash = e.Seq, e.Hash
-	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return nil, err
-	}
-	if err := rows.Close(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	if rep.Entries > 0 {
 		rep.Head = Head{Seq: prev.Seq, Hash: prev.Hash}
 	}
-	if err := l.classifyBroken(ctx, tx, broken, add); err != nil {
+	if err := l.classifyBroken(ctx, rep.Head.Seq, broken, add); err != nil {
 		return nil, err
 	}
 	rep.Omitted += overBroken
 
-	if hasHead {
-		var hh [32]byte
-		copy(hh[:], headHash)
-		switch {
-		case rep.Head.Seq < headSeq:
-			add(rep.Head.Seq+1, TamperTruncated, "the head row records entry %d, the log ends at %d", headSeq, rep.Head.Seq)
-		case rep.Head.Seq > headSeq:
-			add(headSeq+1, TamperInserted, "entries after the recorded head %d", headSeq)
-		case rep.Head.Hash != hh:
-			add(headSeq, TamperModified, "the newest entry is not the one the head row records")
+	switch {
+	case !recorded.Found:
+		if rep.Entries > 0 {
+			add(1, TamperModified, "the store's record of its newest entry is missing")
 		}
-	} else if rep.Entries > 0 {
-		add(1, TamperModified, "the head row is missing")
+	case rep.Head.Seq < recorded.Seq:
+		add(rep.Head.Seq+1, TamperTruncated, "the store records entry %d as its newest, the log ends at %d", recorded.Seq, rep.Head.Seq)
+	case rep.Head.Seq > recorded.Seq:
+		add(recorded.Seq+1, TamperInserted, "entries after the recorded head %d", recorded.Seq)
+	case recorded.HasHash && rep.Head.Hash != recorded.Hash:
+		add(recorded.Seq, TamperModified, "the newest entry is not the one the store records")
 	}
 
 	var holds uint64 // the newest checkpoint position that matched
@@ -686,9 +671,9 @@ func (l *AuditLog) verify(ctx context.Context, cps []Head) (*VerifyReport, error
 
 // classifyBroken tells, for each entry not chained to its predecessor, whether it was moved
 // (its predecessor's hash is at another position), chained as a first entry, or follows deleted
-// or rewritten entries. It reads positions and hashes once more, keeping only the hashes asked
-// for.
-func (l *AuditLog) classifyBroken(ctx context.Context, tx *sql.Tx, broken []brokenLink, add func(uint64, TamperKind, string, ...any)) error {
+// or rewritten entries. It reads positions and hashes once more, up to head (the end of the
+// first pass), keeping only the hashes asked for.
+func (l *AuditLog) classifyBroken(ctx context.Context, head uint64, broken []brokenLink, add func(uint64, TamperKind, string, ...any)) error {
 	if len(broken) == 0 {
 		return nil
 	}
@@ -696,29 +681,16 @@ func (l *AuditLog) classifyBroken(ctx context.Context, tx *sql.Tx, broken []brok
 	for _, b := range broken {
 		at[b.prev] = 0
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT seq, hash FROM security_audit ORDER BY seq`)
+	_, err := l.store.Scan(ctx, 1, head, func(e *Entry, wellFormed bool) error {
+		if !wellFormed {
+			return nil
+		}
+		if _, ok := at[e.Hash]; ok {
+			at[e.Hash] = e.Seq
+		}
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	var seq uint64
-	var raw sql.RawBytes
-	for rows.Next() {
-		if err := rows.Scan(&seq, &raw); err != nil {
-			rows.Close()
-			return err
-		}
-		if len(raw) != 32 {
-			continue
-		}
-		if _, ok := at[[32]byte(raw)]; ok {
-			at[[32]byte(raw)] = seq
-		}
-	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return err
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
 	for _, b := range broken {
@@ -754,7 +726,7 @@ func (l *AuditLog) Shutdown(ctx context.Context) error {
 	if l.cfg.publisher != nil && l.cfg.onClose {
 		err = l.finalCheckpoint(ctx)
 	}
-	if l.owned {
+	if l.owned && l.db != nil {
 		err = errors.Join(err, l.db.Close())
 	}
 	return err

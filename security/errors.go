@@ -43,6 +43,9 @@ var (
 	ErrInvalidConfig = errors.New("security: invalid boundary configuration")
 	// ErrInvalidOption is wrapped by the *OptionError for an invalid option value.
 	ErrInvalidOption = errors.New("security: invalid option")
+	// ErrAuditConflict is wrapped by an AuditStore's Append when the position is taken: another
+	// writer appended first. The AuditLog reads the new head and appends after it.
+	ErrAuditConflict = errors.New("security: audit position taken")
 	// ErrClosed is returned by an AuditLog after Close.
 	ErrClosed = errors.New("security: audit log closed")
 	// ErrInvalidHead: a head's string form ("<seq>:<hex hash>") is malformed.
