@@ -330,7 +330,7 @@ func (l *AuditLog) Append(ctx context.Context, e Entry) (Entry, error) {
 func (l *AuditLog) append(ctx context.Context, e *Entry) error {
 	l.appendMu.Lock()
 	defer l.appendMu.Unlock()
-	for {
+	for conflicts := 0; ; conflicts++ {
 		if l.last == nil {
 			h, err := l.store.Last(ctx)
 			if err != nil {
@@ -352,8 +352,14 @@ func (l *AuditLog) append(ctx context.Context, e *Entry) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if conflicts >= maxAppendConflicts {
+			return fmt.Errorf("%d appends in a row lost the position to other writers: %w", conflicts+1, err)
+		}
 	}
 }
+
+// maxAppendConflicts bounds how often one Append chains its entry again before it gives up.
+const maxAppendConflicts = 1000
 
 // autoCheckpoint publishes h when it is at a checkpoint position or a checkpoint is overdue. It
 // never waits for another publication: if one is running, the next Append tries again.
