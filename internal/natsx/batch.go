@@ -13,6 +13,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// kvOperation is the header of KV delete and purge markers.
+const kvOperation = "KV-Operation"
+
 // MaxBatch is the most writes one Batch takes: the server's default limit of an atomic batch.
 const MaxBatch = 1000
 
@@ -66,6 +69,10 @@ func Batch(ctx context.Context, js jetstream.JetStream, ws []Write) (uint64, err
 	for i, w := range ws {
 		m := nats.NewMsg("$KV." + w.Bucket + "." + w.Key)
 		m.Data = w.Value
+		if w.Delete {
+			m.Data = nil
+			m.Header.Set(kvOperation, "DEL")
+		}
 		m.Header.Set("Nats-Batch-Id", id)
 		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
 		if w.Expect {

@@ -16,6 +16,14 @@
 // [-/_a-zA-Z0-9] become "=XX" (two upper-case hex digits), so a backend can join escaped parts
 // with dots without ambiguity.
 //
+// # Atomic writes and transactions
+//
+// Batch writes several keys of one bucket in one JetStream atomic batch (the bucket's stream
+// allows them: EnableBatch): all or none, each write's expectation on its key's revision checked
+// at the commit. Txn builds optimistic transactions on it — reads remember revisions, the commit
+// expects them — and Bucket.Update runs one until it commits, which is how backends keep
+// several keys consistent without a lock.
+//
 // # TTLs
 //
 // Per-message TTLs need a bucket created with LimitMarkerTTL (the stream's AllowMsgTTL). The

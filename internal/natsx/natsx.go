@@ -178,6 +178,8 @@ type Write struct {
 	// exist, or be deleted).
 	Revision uint64
 	Expect   bool
+	// Delete makes the write a KV delete (a delete marker; Value is ignored). Batch only.
+	Delete bool
 }
 
 // Put makes w and returns the new revision. A failed compare-and-set returns an error wrapping
