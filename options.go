@@ -74,6 +74,11 @@ type config struct {
 	fullSync      bool
 	ml            mlConfig
 
+	jetStream    *jetStreamConfig // WithJetStream
+	hostName     string
+	leaseTTL     time.Duration
+	challengeKey []byte
+
 	rebroadcastEvery time.Duration
 	republishEvery   time.Duration
 

@@ -240,13 +240,14 @@ func (m *Manager) publishOutbox(ctx context.Context) {
 			return
 		}
 		for _, e := range evs {
-			if err := bus.Publish(ctx, m.bus, e.Topic, e.Event, bus.WithKey(e.Event.PaymentID), bus.WithSource(EventSource)); err != nil {
+			if err := bus.Publish(ctx, m.bus, e.Topic, e.Event, bus.WithKey(e.Event.PaymentID), bus.WithSource(EventSource),
+				bus.WithID(paymentEventID(e.Event))); err != nil {
 				if !errors.Is(err, bus.ErrClosed) && ctx.Err() == nil {
 					m.log.Error("anya: publish", "topic", e.Topic, "payment", e.Event.PaymentID, "err", err)
 				}
 				return
 			}
-			if err := m.state.dequeue(ctx, e.Seq); err != nil {
+			if err := m.state.dequeue(ctx, e); err != nil {
 				m.log.Error("anya: payment events", "err", err)
 				return
 			}

@@ -23,10 +23,11 @@ type Txn struct {
 	stream jetstream.Stream
 	bucket string
 
-	reads  map[string]uint64 // key → revision read (0: never written)
-	vals   map[string][]byte // key → value read or staged (nil: absent)
-	writes map[string]*Write
-	order  []string
+	markerTTL time.Duration
+	reads     map[string]uint64 // key → revision read (0: never written)
+	vals      map[string][]byte // key → value read or staged (nil: absent)
+	writes    map[string]*Write
+	order     []string
 }
 
 // Bucket is a KV bucket's stream, for transactions on it.
@@ -34,6 +35,10 @@ type Bucket struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	name   string
+	// MarkerTTL, when positive, is the TTL of the delete markers transactions write (the bucket
+	// needs LimitMarkerTTL): a deleted key's marker then goes after it, instead of staying for
+	// ever. A key created again must then expect either the marker or nothing: read it first.
+	MarkerTTL time.Duration
 }
 
 // OpenBucket returns the bucket name (which must exist, with atomic batches enabled) for
@@ -48,15 +53,19 @@ func OpenBucket(ctx context.Context, js jetstream.JetStream, name string) (*Buck
 
 // Begin starts a transaction.
 func (b *Bucket) Begin() *Txn {
-	return &Txn{js: b.js, stream: b.stream, bucket: b.name, reads: map[string]uint64{}, vals: map[string][]byte{}, writes: map[string]*Write{}}
+	return &Txn{js: b.js, stream: b.stream, bucket: b.name, markerTTL: b.MarkerTTL, reads: map[string]uint64{}, vals: map[string][]byte{},
+		writes: map[string]*Write{}}
 }
+
+// MaxConflicts bounds how often Update runs a transaction again.
+const MaxConflicts = 200
 
 // Update runs fn in a transaction and commits it, running it again in a new transaction while
 // the commit conflicts with another writer; an error from fn ends it without writing. It gives
-// up, returning the conflict, once ctx ends.
+// up, returning the conflict, once ctx ends or after MaxConflicts conflicts in a row.
 func (b *Bucket) Update(ctx context.Context, fn func(tx *Txn) error) error {
 	wait := time.Millisecond
-	for {
+	for n := 1; ; n++ {
 		tx := b.Begin()
 		if err := fn(tx); err != nil {
 			return err
@@ -64,6 +73,9 @@ func (b *Bucket) Update(ctx context.Context, fn func(tx *Txn) error) error {
 		err := tx.Commit(ctx)
 		if err == nil || !IsConflict(err) {
 			return err
+		}
+		if n >= MaxConflicts {
+			return fmt.Errorf("natsx: %d transactions in a row conflicted: %w", n, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -139,7 +151,7 @@ func (t *Txn) Create(key string, value []byte) {
 
 // Delete stages deleting key (a delete marker).
 func (t *Txn) Delete(key string) {
-	t.stage(key, &Write{Bucket: t.bucket, Key: key, Delete: true})
+	t.stage(key, &Write{Bucket: t.bucket, Key: key, Delete: true, TTL: t.markerTTL})
 	t.vals[key] = nil
 }
 

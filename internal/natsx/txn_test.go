@@ -9,8 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/anya-org/anya-go/internal/natsx"
 	"github.com/anya-org/anya-go/internal/natstest"
+	"github.com/anya-org/anya-go/internal/natsx"
 )
 
 func openBucket(t *testing.T, js jetstream.JetStream, name string) (*natsx.Bucket, jetstream.KeyValue) {
