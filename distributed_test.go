@@ -455,10 +455,12 @@ func TestDistributedKill9(t *testing.T) {
 		net.victim, net.killed, net.killMode, net.killAt, net.broadcasts, net.killTx = p.cmd, false, mode, 1+int(randN(t, 3)), 0, ""
 		net.mu.Unlock()
 		if !p.await("START") {
+			_ = p.cmd.Wait()
 			t.Fatalf("host 0 did not start: %s", p.stderr)
 		}
 		if lives == 0 {
 			if !p.await("READY") {
+				_ = p.cmd.Wait()
 				t.Fatalf("host 0 did not get ready: %s", p.stderr)
 			}
 			for h := 1; h < distHosts; h++ {
@@ -511,6 +513,7 @@ func TestDistributedKill9(t *testing.T) {
 	}
 	for range distHosts - 1 {
 		if h := <-peersDone; h < 0 {
+			_ = procs[-h-1].cmd.Wait()
 			t.Fatalf("host %d failed: %s", -h, procs[-h-1].stderr)
 		}
 	}

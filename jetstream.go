@@ -21,6 +21,7 @@ import (
 	"github.com/anya-org/anya-go/internal/sendstore/natssend"
 	"github.com/anya-org/anya-go/security"
 	"github.com/anya-org/anya-go/security/natsaudit"
+	"github.com/anya-org/anya-go/web5/dwn"
 	dwnnats "github.com/anya-org/anya-go/web5/dwn/natsstore"
 	"github.com/anya-org/anya-go/workflow"
 	wfnats "github.com/anya-org/anya-go/workflow/natsstore"
@@ -537,4 +538,20 @@ func (m *Manager) startTakeover(context.Context) error {
 // host, it is published, so that a de-duplicating transport keeps it once.
 func paymentEventID(ev PaymentEvent) bus.ID {
 	return bus.DerivedID(fmt.Sprintf("anya.payment/%s/%d", ev.PaymentID, ev.Seq))
+}
+
+// rewritePaymentRecord sets the status of payment p's record, reading the record again when
+// another host changed it meanwhile (a block trigger and a start's reconciliation on two hosts
+// may move one payment at once; the loser finds the record as the winner left it).
+func (m *Manager) rewritePaymentRecord(ctx context.Context, p paymentRow, status string, at bitcoin.BlockStamp) error {
+	for n := 0; ; n++ {
+		rec, err := m.readRecord(ctx, p.DID, p.RecordID)
+		if err != nil {
+			return fmt.Errorf("anya: payment %s record: %w", p.PaymentID, err)
+		}
+		err = m.updatePaymentRecord(ctx, p.DID, rec, status, at)
+		if err == nil || !errors.Is(err, dwn.ErrConflict) || n >= maxRebuilds {
+			return err
+		}
+	}
 }

@@ -209,15 +209,11 @@ func (m *Manager) setPayment(ctx context.Context, p paymentRow, status string, a
 		status = PaymentConfirmed
 	}
 	if shown(status) != shown(p.Status) && p.RecordID != "" {
-		rec, err := m.readRecord(ctx, p.DID, p.RecordID)
-		if err != nil {
-			return fmt.Errorf("anya: payment %s record: %w", p.PaymentID, err)
-		}
 		recAt := at
 		if shown(status) != PaymentConfirmed {
 			recAt = bitcoin.BlockStamp{}
 		}
-		if err := m.updatePaymentRecord(ctx, p.DID, rec, shown(status), recAt); err != nil {
+		if err := m.rewritePaymentRecord(ctx, p, shown(status), recAt); err != nil {
 			return err
 		}
 	}
