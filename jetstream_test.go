@@ -19,6 +19,7 @@ import (
 	"github.com/anya-org/anya-go/internal/natstest"
 	"github.com/anya-org/anya-go/ml"
 	"github.com/anya-org/anya-go/security"
+	"github.com/anya-org/anya-go/workflow"
 )
 
 // jsFund mines a funder's coinbase on sim and gives each of senders coins of crashCoin sat,
@@ -46,15 +47,19 @@ func jsFund(t *testing.T, sim *simchain.Chain, senders, coins int) {
 	}
 }
 
-// jsHost returns a Manager on chain sharing js with the other hosts of the test.
+// jsHost returns a Manager on chain sharing js with the other hosts of the test (nil: opts give
+// WithJetStream).
 func jsHost(t *testing.T, name string, chain bitcoin.Chain, js jetstream.JetStream, opts ...anya.Option) *anya.Manager {
 	t.Helper()
 	host, err := fixedDID("js host")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := anya.New(append([]anya.Option{anya.WithChain(chain), anya.WithJetStream(js), anya.WithHostName(name), anya.WithHostDID(host),
-		anya.WithMLOptions(ml.WithWorkers(1))}, opts...)...)
+	base := []anya.Option{anya.WithChain(chain), anya.WithHostName(name), anya.WithHostDID(host), anya.WithMLOptions(ml.WithWorkers(1))}
+	if js != nil {
+		base = append(base, anya.WithJetStream(js))
+	}
+	m, err := anya.New(append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,11 +215,13 @@ func TestJetStreamTwoHosts(t *testing.T) {
 	}
 	var (
 		wg   sync.WaitGroup
-		all  []string
+		all  = make([]string, payments)
 		errs = make(chan error, payments)
 	)
 	for i := range payments {
-		all = append(all, fmt.Sprintf("js-%02d", i))
+		all[i] = fmt.Sprintf("js-%02d", i)
+	}
+	for i := range payments {
 		h, s := i%2, (i/2)%senders
 		wg.Go(func() {
 			to, _ := recipientAddress(i)
@@ -259,16 +266,22 @@ func TestJetStreamTwoHosts(t *testing.T) {
 	if err != nil {
 		t.Fatalf("audit chain: %v", err)
 	}
-	hostsSeen := map[string]bool{}
+	// Both hosts' payments crossed ML→Bitcoin on the one chain.
 	es, err := a.Audit().Entries(ctx, 1, rep.Entries)
 	if err != nil {
 		t.Fatal(err)
 	}
+	sends := 0
 	for _, e := range es {
 		if e.Decision != security.DecisionAllow {
 			t.Errorf("denied crossing: %+v", e)
 		}
-		hostsSeen[e.Action] = true
+		if e.From == "ml" && e.To == "bitcoin" && e.Action == workflow.OpSendPayment {
+			sends++
+		}
+	}
+	if sends != payments {
+		t.Errorf("%d audited ML→Bitcoin sends on the chain, want %d", sends, payments)
 	}
 	t.Logf("%d payments over 2 hosts; audit chain of %d entries intact", payments, rep.Entries)
 }
