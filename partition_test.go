@@ -207,7 +207,9 @@ func TestJetStreamPartition(t *testing.T) {
 			}
 		}
 	})
-	chainB.set(func(c *hookChain) { c.broadcast = func(_ context.Context, tx *wire.MsgTx) error { subs.note(tx); return nil } })
+	chainB.set(func(c *hookChain) {
+		c.broadcast = func(_ context.Context, tx *wire.MsgTx) error { subs.note(tx); return nil }
+	})
 
 	ncA, err := nats.Connect(proxy.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond), nats.IgnoreDiscoveredServers())
 	if err != nil {
@@ -331,7 +333,9 @@ func TestNATSClusterNodeLoss(t *testing.T) {
 	ids := make([][]*anya.Identity, 3)
 	for h := range hosts {
 		chain := newHookChain(sim)
-		chain.set(func(c *hookChain) { c.broadcast = func(_ context.Context, tx *wire.MsgTx) error { subs.note(tx); return nil } })
+		chain.set(func(c *hookChain) {
+			c.broadcast = func(_ context.Context, tx *wire.MsgTx) error { subs.note(tx); return nil }
+		})
 		hosts[h] = jsHost(t, fmt.Sprint("host-", h), chain, nil, anya.WithLeaseTTL(3*time.Second),
 			anya.WithJetStream(cluster.JetStream(t), anya.JetStreamReplicas(3)))
 		for s := range senders {
