@@ -431,7 +431,7 @@ func TestDistributedKill9(t *testing.T) {
 	victimEnv := env(0)
 	var (
 		lives, timerKills, beforeKills, afterKills, delayed int
-		victimDone                                           bool
+		victimDone                                          bool
 	)
 	peersDone := make(chan int, distHosts)
 	for done := false; !done; lives++ {
