@@ -162,6 +162,7 @@ func TestEveryCommandRefusesBadInput(t *testing.T) {
 		"audit verify":       {[]string{"--data-dir", t.TempDir()}, "not_found"},
 		"audit tail":         {[]string{"--data-dir", dir, "-n", "0"}, "usage"},
 		"node":               {[]string{"--mining-address", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"}, "wrong_network"},
+		"nats":               {[]string{"--listen", "0.0.0.0:4222"}, "usage"},
 	}
 	for _, c := range commands() {
 		b, ok := bad[c.name()]
