@@ -217,15 +217,16 @@
 // directory's SQLite files: every data directory given the same --nats is one host of a set
 // that shares payments, workflow runs, coin reservations, records and one audit chain — a
 // payment made through one shows on another. Such hosts must follow one chain, so --nats needs
-// --rpc (a node, anya node). Each host is named (--host-name, default one derived from the data
+// --rpc (a node, anya node), and they act as one host, so give them one --host-did (the link
+// credentials one issues, the others then trust). Each host is named (--host-name, default one derived from the data
 // directory); a data directory stays with where its state is (ChainFile records it): opened
 // without --nats, or used by audit, dwn and payment list, which read its SQLite files, it is
 // refused. Three terminals:
 //
 //	anya node --mining-address bcrt1q... --blocks 432      # prints rpc, user, pass
 //	anya nats                                               # prints url
-//	anya pay --data-dir host-a ... --rpc 127.0.0.1:PORT --rpc-user anya --rpc-pass-env PASS --nats nats://127.0.0.1:4222
-//	anya payment show order-42 --data-dir host-b --rpc ... --nats nats://127.0.0.1:4222
+//	anya pay --data-dir host-a --host-did host.json ... --rpc 127.0.0.1:PORT --rpc-user anya --rpc-pass-env PASS --nats nats://127.0.0.1:4222
+//	anya payment show order-42 --data-dir host-b --host-did host.json --rpc ... --nats nats://127.0.0.1:4222
 //
 // Long work — training models, mining blocks — shows progress bars on standard error when it
 // is a terminal, never in the JSON.

@@ -45,11 +45,14 @@ func EnableBatch(ctx context.Context, js jetstream.JetStream, bucket string) err
 // checks every expectation (Expect, Revision) at the commit. It returns the revision of the last
 // write. A failed expectation — whichever write it was — returns an error for which IsConflict
 // is true, and nothing is written; so does a write to a key that a concurrent write is changing
-// at the same moment. The bucket's stream needs AllowAtomicPublish (EnableBatch). A key may
-// appear once in a batch that has expectations on it.
+// at the same moment. The bucket's stream needs AllowAtomicPublish (EnableBatch) for more than
+// one write. A key may appear once in a batch that has expectations on it.
 //
 // JetStream's atomic batch: every message carries the batch's ID and its position; the last
 // one also carries the commit, and only its acknowledgement says whether the batch was applied.
+// One write is one message, published with its expectation, which JetStream applies or refuses
+// as a whole by itself: the server then stages no batch (on a stream of one replica in file
+// storage, it stages each batch in a file store of its own, which costs it milliseconds).
 func Batch(ctx context.Context, js jetstream.JetStream, ws []Write) (uint64, error) {
 	if len(ws) == 0 || len(ws) > MaxBatch {
 		return 0, fmt.Errorf("%w: %d writes (want 1 to %d)", ErrBatch, len(ws), MaxBatch)
@@ -61,6 +64,9 @@ func Batch(ctx context.Context, js jetstream.JetStream, ws []Write) (uint64, err
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
+	}
+	if len(ws) == 1 {
+		return single(ctx, js, ws[0])
 	}
 	var raw [16]byte
 	_, _ = rand.Read(raw[:])
@@ -111,4 +117,31 @@ func Batch(ctx context.Context, js jetstream.JetStream, ws []Write) (uint64, err
 		return ack.Seq, nil
 	}
 	panic("unreachable")
+}
+
+// single makes one write of a Batch.
+func single(ctx context.Context, js jetstream.JetStream, w Write) (uint64, error) {
+	m := nats.NewMsg("$KV." + w.Bucket + "." + w.Key)
+	m.Data = w.Value
+	if w.Delete {
+		m.Data = nil
+		m.Header.Set(kvOperation, "DEL")
+	}
+	var opts []jetstream.PublishOpt
+	if w.Expect {
+		opts = append(opts, jetstream.WithExpectLastSequencePerSubject(w.Revision))
+	}
+	if ttl := RoundTTL(w.TTL); ttl > 0 {
+		opts = append(opts, jetstream.WithMsgTTL(ttl))
+	}
+	ack, err := js.PublishMsg(ctx, m, opts...)
+	switch {
+	case err == nil:
+		return ack.Sequence, nil
+	case ctx.Err() != nil:
+		return 0, ctx.Err()
+	case IsWrongSequence(err):
+		return 0, fmt.Errorf("%w: %w", jetstream.ErrKeyExists, err)
+	}
+	return 0, fmt.Errorf("natsx: batch: %w", err)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -78,7 +79,7 @@ func TestBatchRefusals(t *testing.T) {
 			t.Errorf("%s: %v, want ErrBatch", name, err)
 		}
 	}
-	_, err := natsx.Batch(ctx, js, []natsx.Write{create("plain", "x", "1")})
+	_, err := natsx.Batch(ctx, js, []natsx.Write{create("plain", "x", "1"), create("plain", "y", "2")})
 	if err == nil || natsx.IsConflict(err) {
 		t.Fatalf("batch on a bucket without atomic batches: %v", err)
 	}
@@ -116,5 +117,45 @@ func TestBatchRace(t *testing.T) {
 	keys, _ := kv.Keys(ctx)
 	if len(keys) != 2 {
 		t.Fatalf("keys after the race: %v", keys)
+	}
+}
+
+// A batch of one write (published as one message, with its expectation) keeps a batch's
+// contract: a create of an existing key, a stale revision and a deletion expecting a stale
+// revision conflict and change nothing; a deletion (its marker with a TTL) hides the key, and a
+// create expecting the marker's revision writes it again.
+func TestBatchOfOne(t *testing.T) {
+	ctx := t.Context()
+	js := natstest.Start(t).JetStream(t)
+	kv := batchBucket(t, js, "b", true)
+	rev, err := natsx.Batch(ctx, js, []natsx.Write{create("b", "k", "v1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range map[string]natsx.Write{
+		"create of an existing key": create("b", "k", "v2"),
+		"stale revision":            {Bucket: "b", Key: "k", Value: []byte("v2"), Expect: true, Revision: rev + 7},
+		"stale deletion":            {Bucket: "b", Key: "k", Delete: true, Expect: true, Revision: rev + 7},
+	} {
+		if _, err := natsx.Batch(ctx, js, []natsx.Write{w}); !natsx.IsConflict(err) {
+			t.Errorf("%s: %v, want a conflict", name, err)
+		}
+	}
+	if e, err := kv.Get(ctx, "k"); err != nil || string(e.Value()) != "v1" || e.Revision() != rev {
+		t.Fatalf("after refused writes: %v %v", e, err)
+	}
+	del, err := natsx.Batch(ctx, js, []natsx.Write{{Bucket: "b", Key: "k", Delete: true, Expect: true, Revision: rev, TTL: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Get(ctx, "k"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Fatalf("deleted key: %v", err)
+	}
+	// Created again, expecting the marker (read from the stream, as a Txn does).
+	if _, err := natsx.Batch(ctx, js, []natsx.Write{{Bucket: "b", Key: "k", Value: []byte("v3"), Expect: true, Revision: del}}); err != nil {
+		t.Fatalf("create over the marker: %v", err)
+	}
+	if e, err := kv.Get(ctx, "k"); err != nil || string(e.Value()) != "v3" {
+		t.Fatalf("created again: %v %v", e, err)
 	}
 }
