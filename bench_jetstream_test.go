@@ -9,6 +9,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/wire"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/bitcoin"
@@ -36,10 +37,17 @@ type jsBenchEnv struct {
 // newJSBenchEnv funds the senders (a confirmed coin per payment of theirs) before any host
 // starts, so that no block is processed while the payments are timed; then starts the hosts,
 // registers every sender on each and links their addresses once.
-func newJSBenchEnv(b *testing.B, hosts, payments int) *jsBenchEnv {
+func newJSBenchEnv(b *testing.B, hosts, nodes, payments int) *jsBenchEnv {
 	b.Helper()
 	ctx := context.Background()
-	srv := natstest.Start(b)
+	var connect func() jetstream.JetStream // a connection of its own for each host
+	if nodes > 1 {
+		c := natstest.StartCluster(b, nodes)
+		connect = func() jetstream.JetStream { return c.JetStream(b) }
+	} else {
+		srv := natstest.Start(b)
+		connect = func() jetstream.JetStream { return srv.JetStream(b) }
+	}
 	sim, err := simchain.New()
 	if err != nil {
 		b.Fatal(err)
@@ -78,7 +86,7 @@ func newJSBenchEnv(b *testing.B, hosts, payments int) *jsBenchEnv {
 		b.Fatal(err)
 	}
 	for h := range hosts {
-		m, err := anya.New(anya.WithDataDir(b.TempDir()), anya.WithChain(sim), anya.WithJetStream(srv.JetStream(b)),
+		m, err := anya.New(anya.WithDataDir(b.TempDir()), anya.WithChain(sim), anya.WithJetStream(connect(), anya.JetStreamReplicas(nodes)),
 			anya.WithHostName(fmt.Sprint("bench-host-", h)), anya.WithHostDID(hostDID), anya.WithEphemeralKeys())
 		if err != nil {
 			b.Fatal(err)
@@ -142,9 +150,10 @@ func (e *jsBenchEnv) payAll(b *testing.B, n int) {
 	wg.Wait()
 }
 
-// benchJetStream is the sub-benchmark of BenchmarkVerifiedPayment with hosts hosts on JetStream.
-func benchJetStream(b *testing.B, hosts int) {
-	e := newJSBenchEnv(b, hosts, b.N)
+// benchJetStream is the sub-benchmark of BenchmarkVerifiedPayment with hosts hosts on JetStream:
+// one server (nodes 1), or a cluster of nodes with every stream and bucket replicated on each.
+func benchJetStream(b *testing.B, hosts, nodes int) {
+	e := newJSBenchEnv(b, hosts, nodes, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := cpuTime()

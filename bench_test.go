@@ -229,8 +229,9 @@ func BenchmarkVerifiedPayment(b *testing.B) {
 		reportPayments(b, cpuTime()-cpu)
 	})
 	for _, hosts := range []int{1, 3} {
-		b.Run(fmt.Sprintf("impl=jetstream/hosts=%d", hosts), func(b *testing.B) { benchJetStream(b, hosts) })
+		b.Run(fmt.Sprintf("impl=jetstream/hosts=%d", hosts), func(b *testing.B) { benchJetStream(b, hosts, 1) })
 	}
+	b.Run("impl=jetstream-cluster/hosts=3", func(b *testing.B) { benchJetStream(b, 3, 3) })
 	b.Run("impl=bare-sqlite", func(b *testing.B) {
 		a := newAnchor(b)
 		b.ReportAllocs()

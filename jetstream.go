@@ -17,6 +17,7 @@ import (
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/bus/natsbus"
+	"github.com/anya-org/anya-go/internal/natsx"
 	"github.com/anya-org/anya-go/internal/sendstore"
 	"github.com/anya-org/anya-go/internal/sendstore/natssend"
 	"github.com/anya-org/anya-go/security"
@@ -215,8 +216,8 @@ func (m *Manager) sharedSecrets(ctx context.Context) error {
 		return nil
 	}
 	jc := m.js.cfg
-	kv, err := jc.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: jc.name("config"), Description: "anya hosts' shared configuration",
-		History: 1, Replicas: jc.replicas, Storage: jetstream.FileStorage})
+	kv, err := natsx.OpenKV(ctx, jc.js, natsx.KVConfig{KeyValueConfig: jetstream.KeyValueConfig{Bucket: jc.name("config"),
+		Description: "anya hosts' shared configuration", History: 1, Replicas: jc.replicas, Storage: jetstream.FileStorage}})
 	if err != nil {
 		return fmt.Errorf("anya: config bucket: %w", err)
 	}

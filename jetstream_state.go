@@ -51,13 +51,11 @@ const (
 
 // openNATSState opens (creating) the state bucket on js.
 func openNATSState(ctx context.Context, js jetstream.JetStream, bucket string, replicas int, now func() time.Time) (*natsState, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, Description: "anya Manager state: payments, their events, identities, checkpoint",
-		History: 1, Replicas: replicas, Storage: jetstream.FileStorage, LimitMarkerTTL: time.Second})
+	kv, err := natsx.OpenKV(ctx, js, natsx.KVConfig{KeyValueConfig: jetstream.KeyValueConfig{Bucket: bucket,
+		Description: "anya Manager state: payments, their events, identities, checkpoint",
+		History:     1, Replicas: replicas, Storage: jetstream.FileStorage, LimitMarkerTTL: time.Second}, Batch: true})
 	if err != nil {
 		return nil, fmt.Errorf("anya: state bucket %s: %w", bucket, err)
-	}
-	if err := natsx.EnableBatch(ctx, js, bucket); err != nil {
-		return nil, err
 	}
 	b, err := natsx.OpenBucket(ctx, js, bucket)
 	if err != nil {

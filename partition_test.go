@@ -3,6 +3,7 @@ package anya_test
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bitcoin/simchain"
 	"github.com/anya-org/anya-go/internal/natstest"
+	"github.com/anya-org/anya-go/security"
 )
 
 // tcpProxy forwards loopback connections to a NATS server until it is cut: Cut closes every
@@ -403,9 +405,19 @@ func TestNATSClusterNodeLoss(t *testing.T) {
 	}
 	doubles, lost := subs.check(ctx, t, sim, all, amount)
 	events.wait(t, names, 2)
-	rep, err := hosts[2].Audit().Verify(ctx)
-	if err != nil {
-		t.Fatalf("audit chain: %v", err)
+	// The restarted node may still be catching up: a read can fail meanwhile (never verify
+	// wrongly), so it is tried again.
+	var rep *security.VerifyReport
+	for attempt := 0; ; attempt++ {
+		rep, err = hosts[2].Audit().Verify(ctx)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, security.ErrTampered) || attempt >= 100 {
+			t.Fatalf("audit chain: %v", err)
+		}
+		retries++
+		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("%d payments on 3 hosts through the loss of one of 3 nodes (%d calls retried meanwhile): %d double broadcasts, %d lost; events once each; audit chain of %d entries intact",
 		payments, retries, doubles, lost, rep.Entries)

@@ -145,7 +145,7 @@ func freePort(t TB) int {
 }
 
 // StartCluster starts a cluster of n nodes for t, shut down when t ends, and returns once its
-// JetStream has a leader.
+// JetStream has a leader and every node is a current peer of it.
 func StartCluster(t TB, n int) *Cluster {
 	t.Helper()
 	c := &Cluster{name: "anya-test"}
@@ -192,7 +192,8 @@ func (c *Cluster) start(i int) error {
 	return nil
 }
 
-// waitLeader waits until the cluster's JetStream answers.
+// waitLeader waits until the cluster's JetStream answers and every node is a current peer of
+// it (before that, streams replicated on every node cannot be placed).
 func (c *Cluster) waitLeader(t TB) {
 	t.Helper()
 	nc, err := nats.Connect(c.URL(), nats.MaxReconnects(-1))
@@ -206,14 +207,43 @@ func (c *Cluster) waitLeader(t TB) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_, err := js.AccountInfo(ctx)
 		cancel()
-		if err == nil {
+		if err == nil && c.current() {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("natstest: no JetStream leader: %v", err)
+			t.Fatalf("natstest: the cluster's JetStream is not ready: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// current reports whether every node runs and is a current, online peer of the meta leader.
+func (c *Cluster) current() bool {
+	var leader *server.Server
+	for _, n := range c.nodes {
+		n.mu.Lock()
+		srv := n.srv
+		n.mu.Unlock()
+		if srv == nil || !srv.JetStreamIsCurrent() {
+			return false
+		}
+		if srv.JetStreamIsLeader() {
+			leader = srv
+		}
+	}
+	if leader == nil {
+		return false
+	}
+	info, err := leader.Jsz(nil)
+	if err != nil || info.Meta == nil || len(info.Meta.Replicas) != len(c.nodes)-1 {
+		return false
+	}
+	for _, p := range info.Meta.Replicas {
+		if !p.Current || p.Offline {
+			return false
+		}
+	}
+	return true
 }
 
 // Node returns node i.
@@ -255,7 +285,7 @@ func (c *Cluster) JetStream(t TB) jetstream.JetStream {
 func (c *Cluster) Stop(i int) { c.nodes[i].Shutdown() }
 
 // Start starts node i again (after Stop) on its ports and directory, and waits until the
-// cluster's JetStream answers.
+// cluster's JetStream answers with every node a current peer.
 func (c *Cluster) Start(t TB, i int) {
 	t.Helper()
 	if err := c.start(i); err != nil {

@@ -114,15 +114,12 @@ func New(ctx context.Context, js jetstream.JetStream, opts ...Option) (*Store, e
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := natsx.OpenKV(ctx, js, natsx.KVConfig{KeyValueConfig: jetstream.KeyValueConfig{
 		Bucket: cfg.bucket, Description: "anya send records and coin reservations", History: 1,
 		Storage: cfg.storage, Replicas: cfg.replicas,
-	})
+	}, Batch: true})
 	if err != nil {
 		return nil, fmt.Errorf("natssend: bucket %s: %w", cfg.bucket, err)
-	}
-	if err := natsx.EnableBatch(ctx, js, cfg.bucket); err != nil {
-		return nil, err
 	}
 	return &Store{js: js, kv: kv, cfg: cfg, records: map[string]bitcoin.SendRecord{}, coins: map[wire.OutPoint]string{}}, nil
 }
