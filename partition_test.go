@@ -328,7 +328,7 @@ func TestNATSClusterNodeLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim.Close()
-	const payments, senders = 30, 3
+	const payments, senders = 24, 3
 	jsFund(t, sim, senders, payments/senders+2)
 	subs := newSubmissions(t, payments)
 	hosts := make([]*anya.Manager, 3)
