@@ -77,6 +77,11 @@ type config struct {
 	ml            mlConfig
 	status        vc.StatusListFetcher
 
+	jetStream    *jetStreamConfig // WithJetStream
+	hostName     string
+	leaseTTL     time.Duration
+	challengeKey []byte
+
 	rebroadcastEvery time.Duration
 	republishEvery   time.Duration
 

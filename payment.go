@@ -703,6 +703,10 @@ func (m *Manager) opRecordPayment(ctx context.Context, _ *workflow.Call, in reco
 	}
 	m.blocks.RLock()
 	defer m.blocks.RUnlock()
+	fence, err := m.state.blocksFence(ctx)
+	if err != nil {
+		return recordOut{}, err
+	}
 	sendRec, err := m.sender.Record(ctx, SendKey(in.PaymentID))
 	if err != nil {
 		return recordOut{}, fmt.Errorf("anya: the send of payment %s: %w", in.PaymentID, err)
@@ -740,6 +744,9 @@ func (m *Manager) opRecordPayment(ctx context.Context, _ *workflow.Call, in reco
 		row.Block = at.Hash.String()
 	}
 	if _, err := m.state.insertPayment(ctx, row); err != nil {
+		return recordOut{}, err
+	}
+	if err := m.recheckRecorded(ctx, row, fence); err != nil {
 		return recordOut{}, err
 	}
 	m.publishOutbox(ctx)
