@@ -409,8 +409,10 @@ func TestDistributedKill9(t *testing.T) {
 	}
 	urls := make([]string, distHosts)
 	for h := range distHosts {
-		ps := chainproxy.NewServer(sim)
-		ps.BeforeBroadcast, ps.AfterBroadcast = net.before(h), net.after(h)
+		ps, err := chainproxy.NewServer(sim, chainproxy.WithBeforeBroadcast(net.before(h)), chainproxy.WithAfterBroadcast(net.after(h)))
+		if err != nil {
+			t.Fatal(err)
+		}
 		hs := httptest.NewServer(net.lookups(ps))
 		defer hs.Close()
 		defer ps.Close()

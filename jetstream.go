@@ -49,9 +49,12 @@ func JetStreamPrefix(prefix string) JetStreamOption {
 	return func(c *jetStreamConfig) { c.prefix = prefix }
 }
 
+// DefaultJetStreamReplicas is the replication factor of WithJetStream (see JetStreamReplicas).
+const DefaultJetStreamReplicas = 1
+
 // JetStreamReplicas sets the replication factor of every stream and bucket the Manager creates
-// (1, 3 or 5): 3 on a three-node JetStream cluster keeps everything through the loss of one
-// node. Defaults to 1.
+// (1 to 5; 3 on a three-node JetStream cluster keeps everything through the loss of one node).
+// Defaults to DefaultJetStreamReplicas.
 func JetStreamReplicas(n int) JetStreamOption {
 	return func(c *jetStreamConfig) { c.replicas = n }
 }
@@ -72,51 +75,66 @@ func JetStreamReplicas(n int) JetStreamOption {
 // Each host should be named (WithHostName). WithJetStream cannot be combined with WithBus.
 // Defaults to none: the embedded SQLite stores of one process.
 func WithJetStream(js jetstream.JetStream, opts ...JetStreamOption) Option {
-	return func(c *config) error {
-		if js == nil {
-			return &OptionError{Option: "WithJetStream", Reason: "nil JetStream"}
-		}
-		jc := jetStreamConfig{js: js, prefix: DefaultJetStreamPrefix, replicas: 1}
+	return func(c *config) {
+		c.give("WithJetStream")
+		jc := jetStreamConfig{js: js, prefix: DefaultJetStreamPrefix, replicas: DefaultJetStreamReplicas}
 		for _, o := range opts {
 			if o != nil {
 				o(&jc)
 			}
 		}
-		if jc.prefix == "" || len(jc.prefix) > 32 || strings.Trim(jc.prefix, "abcdefghijklmnopqrstuvwxyz0123456789_-") != "" {
-			return &OptionError{Option: "JetStreamPrefix", Reason: fmt.Sprintf("%q: want 1 to 32 of a-z 0-9 _ -", jc.prefix)}
-		}
-		if jc.replicas < 1 || jc.replicas > 5 {
-			return &OptionError{Option: "JetStreamReplicas", Reason: fmt.Sprintf("%d: want 1 to 5", jc.replicas)}
-		}
 		c.jetStream = &jc
-		return nil
 	}
 }
 
-// WithHostName names this host among the hosts sharing a JetStream (WithJetStream): the owner
-// of its workflow leases. Names must differ between hosts; a host started again under its name
-// takes its unfinished payments back at once instead of waiting for their leases to lapse.
-// Defaults to a random name for each Manager.
-func WithHostName(name string) Option {
-	return func(c *config) error {
-		if name == "" || len(name) > 128 {
-			return &OptionError{Option: "WithHostName", Reason: "want 1 to 128 bytes"}
+// validateJetStream checks the options of WithJetStream, WithHostName, WithLeaseTTL and
+// WithChallengeKey (part of config.validate).
+func (c *config) validateJetStream() error {
+	bad := func(opt string, v any, reason string) error {
+		return &OptionError{Option: opt, Value: v, Reason: reason}
+	}
+	if jc := c.jetStream; jc != nil {
+		switch {
+		case jc.js == nil:
+			return bad("WithJetStream", nil, "nil JetStream")
+		case jc.prefix == "" || len(jc.prefix) > 32 || strings.Trim(jc.prefix, "abcdefghijklmnopqrstuvwxyz0123456789_-") != "":
+			return bad("JetStreamPrefix", jc.prefix, "want 1 to 32 of a-z 0-9 _ -")
+		case jc.replicas < 1 || jc.replicas > 5:
+			return bad("JetStreamReplicas", jc.replicas, "want 1 to 5")
+		case c.given["WithBus"]:
+			return bad("WithJetStream", nil, "WithBus gives the Manager a bus and WithJetStream makes its own on JetStream: give one of them")
 		}
+	}
+	switch {
+	case c.given["WithHostName"] && (c.hostName == "" || len(c.hostName) > 128):
+		return bad("WithHostName", c.hostName, "want 1 to 128 bytes")
+	case c.given["WithLeaseTTL"] && c.leaseTTL < time.Second:
+		return bad("WithLeaseTTL", c.leaseTTL, "shorter than a second (JetStream's TTL granularity)")
+	case c.given["WithChallengeKey"] && len(c.challengeKey) < 16:
+		return bad("WithChallengeKey", fmt.Sprintf("%d bytes", len(c.challengeKey)), "shorter than 16 bytes")
+	}
+	return nil
+}
+
+// WithHostName names this host among the hosts sharing a JetStream (WithJetStream): the owner
+// of its workflow leases (1 to 128 bytes). Names must differ between hosts; a host started
+// again under its name takes its unfinished payments back at once instead of waiting for their
+// leases to lapse. Defaults to a random name for each Manager.
+func WithHostName(name string) Option {
+	return func(c *config) {
+		c.give("WithHostName")
 		c.hostName = name
-		return nil
 	}
 }
 
 // WithLeaseTTL sets how long a host's lease on a payment's run lasts without renewal (it renews
 // at a third of it): how long the other hosts wait before they take over the runs of a host
-// that died or was cut off. Defaults to workflow.DefaultLeaseTTL.
+// that died or was cut off. At least a second (JetStream's TTL granularity). Defaults to
+// workflow.DefaultLeaseTTL.
 func WithLeaseTTL(d time.Duration) Option {
-	return func(c *config) error {
-		if d < time.Second {
-			return &OptionError{Option: "WithLeaseTTL", Reason: "shorter than a second (JetStream's TTL granularity)"}
-		}
+	return func(c *config) {
+		c.give("WithLeaseTTL")
 		c.leaseTTL = d
-		return nil
 	}
 }
 
@@ -125,12 +143,9 @@ func WithLeaseTTL(d time.Duration) Option {
 // each Manager, or with WithJetStream to the key the hosts share in the "<prefix>_config"
 // bucket.
 func WithChallengeKey(key []byte) Option {
-	return func(c *config) error {
-		if len(key) < 16 {
-			return &OptionError{Option: "WithChallengeKey", Reason: "shorter than 16 bytes"}
-		}
-		c.challengeKey = append([]byte(nil), key...)
-		return nil
+	return func(c *config) {
+		c.give("WithChallengeKey")
+		c.challengeKey = bytes.Clone(key)
 	}
 }
 
@@ -151,9 +166,6 @@ func (m *Manager) openJetStream(ctx context.Context) error {
 	jc := m.cfg.jetStream
 	if jc == nil {
 		return nil
-	}
-	if m.cfg.bus != nil {
-		return &OptionError{Option: "WithJetStream", Reason: "WithBus gives the Manager a bus and WithJetStream makes its own on JetStream: give one of them"}
 	}
 	h := &jsHost{cfg: *jc}
 	m.js = h
@@ -246,7 +258,7 @@ func (m *Manager) sharedSecrets(ctx context.Context) error {
 }
 
 // auditLog returns the Manager's audit log: on JetStream when the Manager has it.
-func (m *Manager) jsAuditLog(opts ...security.AuditOption) (*security.AuditLog, bool, error) {
+func (m *Manager) jsAuditLog(opts ...security.Option) (*security.AuditLog, bool, error) {
 	if m.js == nil {
 		return nil, false, nil
 	}

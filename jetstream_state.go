@@ -25,8 +25,10 @@ import (
 // Keys (names escaped with natsx.EscapeKey): "id.<did>" and "st.<did>" (identities and their
 // counters), "pay.<id>" (a sent payment: its row, the state it shows and how many events it
 // had), "open.<id>" (a payment not yet confirmed), "blk.<hash>.<id>" (a payment in that block),
-// "out.<id>.<seq>" (an event waiting to be published), "feat.<id>" (fraud features), and "cp"
-// (the block checkpoint, with the generation and count of running block triggers).
+// "out.<id>.<seq>" (an event waiting to be published), "hist.<id>" (every event a payment
+// queued), "oc.<id>" (the outcome of a payment the Manager started), "started.<id>" (a payment
+// whose outcome is still open), "feat.<id>" (fraud features), and "cp" (the block checkpoint,
+// with the generation and count of running block triggers).
 type natsState struct {
 	kv     jetstream.KeyValue
 	bucket *natsx.Bucket
@@ -201,10 +203,8 @@ func txMove(ctx context.Context, tx *natsx.Txn, p *payJSON, status string, at bi
 		p.Row.Block = at.Hash.String()
 	}
 	evs, to := eventsOf(p.Row, p.Shown, p.Events, status, at)
-	for _, e := range evs {
-		if err := txPutCreate(ctx, tx, outKey(p.Row.PaymentID, e.Event.Seq), outJSON{Topic: e.Topic, Event: e.Event}); err != nil {
-			return nil, err
-		}
+	if err := txEnqueue(ctx, tx, evs); err != nil {
+		return nil, err
 	}
 	p.Shown, p.Events = to, p.Events+len(evs)
 	if status == PaymentConfirmed {
@@ -219,6 +219,27 @@ func txMove(ctx context.Context, tx *natsx.Txn, p *payJSON, status string, at bi
 		tx.Put(blockKey(p.Row.Block, p.Row.PaymentID), nil)
 	}
 	return evs, txPut(tx, "pay."+esc(p.Row.PaymentID), p)
+}
+
+// txEnqueue queues evs (of one payment) in the outbox and adds them to its history, within tx.
+func txEnqueue(ctx context.Context, tx *natsx.Txn, evs []outboxEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	id := evs[0].Event.PaymentID
+	var hist []PaymentEvent
+	if _, err := txGet(ctx, tx, "hist."+esc(id), &hist); err != nil {
+		return err
+	}
+	for _, e := range evs {
+		if err := txPutCreate(ctx, tx, outKey(id, e.Event.Seq), outJSON{Topic: e.Topic, Event: e.Event}); err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(hist, func(h PaymentEvent) bool { return h.Seq == e.Event.Seq }) {
+			hist = append(hist, e.Event)
+		}
+	}
+	return txPut(tx, "hist."+esc(id), hist)
 }
 
 // txPutCreate stages v under key, which must not hold a value at the commit.
@@ -258,6 +279,9 @@ func (s *natsState) insertPayment(ctx context.Context, p paymentRow) (bool, erro
 		}
 		added = true
 		if err := txAddStats(ctx, tx, p.DID, stats{Payments: 1, VolumeSat: p.AmountSat, Records: 1}); err != nil {
+			return err
+		}
+		if _, err := txSettle(ctx, tx, p.PaymentID, OutcomeSent, nil, false); err != nil {
 			return err
 		}
 		entry := payJSON{Row: p}
@@ -367,7 +391,7 @@ func (s *natsState) unconfirmed(ctx context.Context) ([]paymentRow, error) {
 
 func (s *natsState) includedBelow(ctx context.Context, height int32) ([]paymentRow, error) {
 	open, err := s.open(ctx)
-	return slices.DeleteFunc(open, func(p paymentRow) bool { return p.Status != paymentIncluded || p.Height > height }), err
+	return slices.DeleteFunc(open, func(p paymentRow) bool { return p.Status != PaymentIncluded || p.Height > height }), err
 }
 
 // outbox returns the events this handle queued and, every stateSweepEvery, those queued by any
@@ -426,15 +450,152 @@ func (s *natsState) dequeue(ctx context.Context, e outboxEvent) error {
 	return nil
 }
 
-func (s *natsState) putFeatures(ctx context.Context, paymentID string, v []float32) error {
-	b, err := json.Marshal(v)
+// ocJSON is the outcome entry of a payment the Manager started.
+type ocJSON struct {
+	Outcome Outcome  `json:"outcome,omitempty"` // "" while open
+	Refusal *Refusal `json:"refusal,omitempty"`
+}
+
+func ocKey(id string) string      { return "oc." + esc(id) }
+func startedKey(id string) string { return "started." + esc(id) }
+
+// txOpenOutcome notes payment id's outcome open, unless an outcome is noted, within tx; it
+// returns the entry as it stands.
+func txOpenOutcome(ctx context.Context, tx *natsx.Txn, id string) (ocJSON, error) {
+	var oc ocJSON
+	ok, err := txGet(ctx, tx, ocKey(id), &oc)
+	if err != nil || ok {
+		return oc, err
+	}
+	tx.Put(startedKey(id), nil)
+	return oc, txPut(tx, ocKey(id), oc)
+}
+
+// txSettle ends payment id's open outcome with out and r, within tx (create: also when it was
+// never noted), and reports whether it did: an ended outcome stands. Ended sent, it keeps the
+// refusal noted, as the SQLite store does.
+func txSettle(ctx context.Context, tx *natsx.Txn, id string, out Outcome, r *Refusal, create bool) (bool, error) {
+	var oc ocJSON
+	ok, err := txGet(ctx, tx, ocKey(id), &oc)
+	if err != nil || oc.Outcome != "" || (!ok && !create) {
+		return false, err
+	}
+	if ok {
+		tx.Delete(startedKey(id))
+	}
+	if out == OutcomeSent {
+		r = oc.Refusal
+	}
+	return true, txPut(tx, ocKey(id), ocJSON{Outcome: out, Refusal: r})
+}
+
+func (s *natsState) start(ctx context.Context, id string, features []float32) error {
+	return s.bucket.Update(ctx, func(tx *natsx.Txn) error {
+		if _, err := txOpenOutcome(ctx, tx, id); err != nil {
+			return err
+		}
+		if features == nil {
+			return nil
+		}
+		var old []float32
+		ok, err := txGet(ctx, tx, "feat."+esc(id), &old)
+		if err != nil || ok {
+			return err
+		}
+		return txPut(tx, "feat."+esc(id), features)
+	})
+}
+
+func (s *natsState) putRefusal(ctx context.Context, id string, r *Refusal) error {
+	return s.bucket.Update(ctx, func(tx *natsx.Txn) error {
+		oc, err := txOpenOutcome(ctx, tx, id)
+		if err != nil || oc.Outcome != "" {
+			return err
+		}
+		oc.Refusal = r
+		return txPut(tx, ocKey(id), oc)
+	})
+}
+
+func (s *natsState) outcome(ctx context.Context, id string) (Outcome, *Refusal, error) {
+	var oc ocJSON
+	_, err := s.getJSON(ctx, ocKey(id), &oc)
+	return oc.Outcome, oc.Refusal, err
+}
+
+func (s *natsState) settle(ctx context.Context, topic string, ev PaymentEvent) (bool, error) {
+	var evs []outboxEvent
+	err := s.bucket.Update(ctx, func(tx *natsx.Txn) error {
+		evs = nil
+		ended, err := txSettle(ctx, tx, ev.PaymentID, ev.Outcome, ev.Refusal, true)
+		if err != nil || !ended {
+			return err
+		}
+		var hist []PaymentEvent
+		if _, err := txGet(ctx, tx, "hist."+esc(ev.PaymentID), &hist); err != nil {
+			return err
+		}
+		e := ev
+		e.Seq = 1
+		for _, h := range hist {
+			e.Seq = max(e.Seq, h.Seq+1)
+		}
+		evs = []outboxEvent{{Topic: topic, Event: e}}
+		return txEnqueue(ctx, tx, evs)
+	})
 	if err != nil {
+		return false, err
+	}
+	s.remember(evs)
+	return len(evs) > 0, nil
+}
+
+func (s *natsState) markSent(ctx context.Context, id string) error {
+	return s.bucket.Update(ctx, func(tx *natsx.Txn) error {
+		_, err := txSettle(ctx, tx, id, OutcomeSent, nil, false)
 		return err
+	})
+}
+
+func (s *natsState) openOutcomes(ctx context.Context) ([]string, error) {
+	keys, err := s.keys(ctx, "started.>")
+	if err != nil {
+		return nil, err
 	}
-	if _, err := s.kv.Create(ctx, "feat."+esc(paymentID), b); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-		return fmt.Errorf("anya: state features: %w", err)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		id, err := natsx.UnescapeKey(strings.TrimPrefix(k, "started."))
+		if err != nil {
+			return nil, fmt.Errorf("anya: state %s: %w", k, err)
+		}
+		out = append(out, id)
 	}
-	return nil
+	return out, nil
+}
+
+func (s *natsState) dropOutcome(ctx context.Context, id string) error {
+	return s.bucket.Update(ctx, func(tx *natsx.Txn) error {
+		var oc ocJSON
+		ok, err := txGet(ctx, tx, ocKey(id), &oc)
+		if err != nil || !ok || oc.Outcome != "" {
+			return err
+		}
+		tx.Delete(startedKey(id))
+		tx.Delete(ocKey(id))
+		return nil
+	})
+}
+
+func (s *natsState) payment(ctx context.Context, paymentID string) (paymentRow, bool, error) {
+	var p payJSON
+	ok, err := s.getJSON(ctx, "pay."+esc(paymentID), &p)
+	return p.Row, ok, err
+}
+
+func (s *natsState) history(ctx context.Context, paymentID string) ([]PaymentEvent, error) {
+	var hist []PaymentEvent
+	_, err := s.getJSON(ctx, "hist."+esc(paymentID), &hist)
+	return hist, err
 }
 
 func (s *natsState) features(ctx context.Context, paymentID string) ([]float32, bool, error) {

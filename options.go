@@ -174,7 +174,7 @@ func (c *config) validate() error {
 			return bad("WithMLOptions", nil, "nil option")
 		}
 	}
-	return nil
+	return c.validateJetStream()
 }
 
 // keyOption records that option opt chose the key store.

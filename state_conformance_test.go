@@ -182,7 +182,7 @@ func runStateSuite(t *testing.T, newBackend func(t *testing.T) stateOpener) {
 			t.Fatalf("stats counted %+v, want the payment once", st)
 		}
 		b1 := stamp(101, "b1")
-		if err := s.setPaymentStatus(ctx, p, paymentIncluded, b1); err != nil {
+		if err := s.setPaymentStatus(ctx, p, PaymentIncluded, b1); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.setPaymentStatus(ctx, p, PaymentConfirmed, b1); err != nil {
@@ -209,6 +209,15 @@ func runStateSuite(t *testing.T, newBackend func(t *testing.T) stateOpener) {
 		if again := drain(t, s); len(again) != 0 {
 			t.Fatalf("dequeued events came back: %v", again)
 		}
+		hist, err := s.history(ctx, "p1")
+		if err != nil || len(hist) != len(want) {
+			t.Fatalf("history: %+v %v, want the %d events", hist, err, len(want))
+		}
+		for i, h := range hist {
+			if h != evs[i].Event || h.Outcome != OutcomeSent {
+				t.Fatalf("history[%d] = %+v, want the event published %+v", i, h, evs[i].Event)
+			}
+		}
 		// A payment recorded confirmed already has both events at once.
 		q := row("p2", PaymentConfirmed)
 		q.Height, q.Block = b2.Height, b2.Hash.String()
@@ -232,8 +241,8 @@ func runStateSuite(t *testing.T, newBackend func(t *testing.T) stateOpener) {
 		if err != nil || !slices.Equal(ids(in), []string{"a", "b"}) {
 			t.Fatalf("pendingIn: %v %v", ids(in), err)
 		}
-		_ = s.setPaymentStatus(ctx, row("a", PaymentBroadcast), paymentIncluded, b1)
-		_ = s.setPaymentStatus(ctx, row("b", PaymentBroadcast), paymentIncluded, b2)
+		_ = s.setPaymentStatus(ctx, row("a", PaymentBroadcast), PaymentIncluded, b1)
+		_ = s.setPaymentStatus(ctx, row("b", PaymentBroadcast), PaymentIncluded, b2)
 		_ = s.setPaymentStatus(ctx, row("c", PaymentBroadcast), PaymentConfirmed, b1)
 		for name, c := range map[string]struct {
 			got  func() ([]paymentRow, error)
@@ -268,14 +277,20 @@ func runStateSuite(t *testing.T, newBackend func(t *testing.T) stateOpener) {
 		if _, ok, err := s.features(ctx, "p"); err != nil || ok {
 			t.Fatalf("features of nothing: %v %v", ok, err)
 		}
-		if err := s.putFeatures(ctx, "p", []float32{1, 2.5}); err != nil {
+		if err := s.start(ctx, "p", []float32{1, 2.5}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.putFeatures(ctx, "p", []float32{9}); err != nil {
+		if err := s.start(ctx, "p", []float32{9}); err != nil {
 			t.Fatal(err)
 		}
 		if v, ok, err := s.features(ctx, "p"); err != nil || !ok || !slices.Equal(v, []float32{1, 2.5}) {
-			t.Fatalf("features: %v %v %v (the first put stands)", v, ok, err)
+			t.Fatalf("features: %v %v %v (the first start's stand)", v, ok, err)
+		}
+		if err := s.start(ctx, "q", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := s.features(ctx, "q"); err != nil || ok {
+			t.Fatalf("features of a payment started without: %v %v", ok, err)
 		}
 		if cp, err := s.checkpoint(ctx); err != nil || !cp.IsZero() {
 			t.Fatalf("checkpoint of nothing: %v %v", cp, err)
@@ -286,6 +301,136 @@ func runStateSuite(t *testing.T, newBackend func(t *testing.T) stateOpener) {
 		}
 		if cp, err := s.checkpoint(ctx); err != nil || cp != want {
 			t.Fatalf("checkpoint: %v %v", cp, err)
+		}
+	})
+	t.Run("Outcomes", func(t *testing.T) {
+		ctx := t.Context()
+		s := newBackend(t).open(t)
+		open := func() []string {
+			t.Helper()
+			ids, err := s.openOutcomes(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(ids)
+			return ids
+		}
+		check := func(id string, want Outcome, wantRefusal *Refusal) {
+			t.Helper()
+			out, r, err := s.outcome(ctx, id)
+			if err != nil || out != want || (r == nil) != (wantRefusal == nil) || (r != nil && *r != *wantRefusal) {
+				t.Fatalf("outcome of %s: %q %+v %v, want %q %+v", id, out, r, err, want, wantRefusal)
+			}
+		}
+		// An ID that is no KV key as it is (a slash, a space, a dot).
+		odd := "pay/ment 1.x"
+		for _, id := range []string{"failed", "sent", odd, "dropped"} {
+			if err := s.start(ctx, id, nil); err != nil {
+				t.Fatal(err)
+			}
+			check(id, "", nil)
+		}
+		if got := open(); !slices.Equal(got, []string{"dropped", "failed", odd, "sent"}) {
+			t.Fatalf("open outcomes: %q", got)
+		}
+		check("never", "", nil)
+
+		// A failed step's refusal, then the run's end unsent: its event once, numbered 1.
+		stepRefusal := &Refusal{Reason: ReasonStepFailed, Message: "node down", Step: StepSendPayment}
+		if err := s.putRefusal(ctx, "failed", stepRefusal); err != nil {
+			t.Fatal(err)
+		}
+		check("failed", "", stepRefusal)
+		ended := &Refusal{Reason: ReasonStepFailed, Message: "gave up", Step: StepSendPayment}
+		ev := PaymentEvent{PaymentID: "failed", DID: "did:example:alice", Outcome: OutcomeFailed, Refusal: ended}
+		if queued, err := s.settle(ctx, TopicPaymentFailed, ev); err != nil || !queued {
+			t.Fatalf("settle: %v %v", queued, err)
+		}
+		check("failed", OutcomeFailed, ended)
+		// Ended, it stays as it ended: no second event, no new refusal, no reopening.
+		again := ev
+		again.Outcome, again.Refusal = OutcomeBlocked, &Refusal{Reason: ReasonRiskAboveThreshold}
+		if queued, err := s.settle(ctx, TopicPaymentBlocked, again); err != nil || queued {
+			t.Fatalf("settle again: %v %v", queued, err)
+		}
+		if err := s.putRefusal(ctx, "failed", stepRefusal); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.start(ctx, "failed", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.dropOutcome(ctx, "failed"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.markSent(ctx, "failed"); err != nil {
+			t.Fatal(err)
+		}
+		check("failed", OutcomeFailed, ended)
+		if got := topics(drain(t, s), "failed"); !slices.Equal(got, []string{TopicPaymentFailed + "#1"}) {
+			t.Fatalf("events of the failed payment: %v", got)
+		}
+		hist, err := s.history(ctx, "failed")
+		if err != nil || len(hist) != 1 || hist[0].Seq != 1 || hist[0].Outcome != OutcomeFailed || *hist[0].Refusal != *ended {
+			t.Fatalf("history of the failed payment: %+v %v", hist, err)
+		}
+
+		// A payment never noted (started before the outcomes were kept) is settled all the same.
+		blocked := PaymentEvent{PaymentID: "unnoted", Outcome: OutcomeBlocked, Refusal: &Refusal{Reason: ReasonRiskAboveThreshold, Risk: 0.9}}
+		if queued, err := s.settle(ctx, TopicPaymentBlocked, blocked); err != nil || !queued {
+			t.Fatalf("settle of an unnoted payment: %v %v", queued, err)
+		}
+		check("unnoted", OutcomeBlocked, blocked.Refusal)
+		// Settled without a refusal, it reports none.
+		if _, err := s.settle(ctx, TopicPaymentUnverified, PaymentEvent{PaymentID: odd, Outcome: OutcomeUnverified}); err != nil {
+			t.Fatal(err)
+		}
+		check(odd, OutcomeUnverified, nil)
+
+		// Recording the payment ends it sent, keeping the refusal of a step tried again.
+		retried := &Refusal{Reason: ReasonStepFailed, Message: "timeout", Step: StepSendPayment}
+		if err := s.putRefusal(ctx, "sent", retried); err != nil {
+			t.Fatal(err)
+		}
+		p := row("sent", PaymentBroadcast)
+		if _, err := s.insertPayment(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		check("sent", OutcomeSent, retried)
+		if got, ok, err := s.payment(ctx, "sent"); err != nil || !ok || got != p {
+			t.Fatalf("payment: %+v %v %v, want %+v", got, ok, err, p)
+		}
+		if _, ok, err := s.payment(ctx, "failed"); err != nil || ok {
+			t.Fatalf("payment of one never sent: %v %v", ok, err)
+		}
+		if hist, err := s.history(ctx, "sent"); err != nil || len(hist) != 1 || hist[0].Outcome != OutcomeSent || hist[0].Txid != p.Txid {
+			t.Fatalf("history of the sent payment: %+v %v", hist, err)
+		}
+		// markSent ends an open payment sent and notes none that was not started.
+		if err := s.start(ctx, "sent elsewhere", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.markSent(ctx, "sent elsewhere"); err != nil {
+			t.Fatal(err)
+		}
+		check("sent elsewhere", OutcomeSent, nil)
+		if err := s.markSent(ctx, "never"); err != nil {
+			t.Fatal(err)
+		}
+		check("never", "", nil)
+
+		// dropOutcome forgets an open payment; a refusal noted of none open opens it.
+		if err := s.dropOutcome(ctx, "dropped"); err != nil {
+			t.Fatal(err)
+		}
+		check("dropped", "", nil)
+		if err := s.putRefusal(ctx, "refused", retried); err != nil {
+			t.Fatal(err)
+		}
+		if got := open(); !slices.Equal(got, []string{"refused"}) {
+			t.Fatalf("open outcomes at the end: %q", got)
+		}
+		if hist, err := s.history(ctx, "never"); err != nil || len(hist) != 0 {
+			t.Fatalf("history of nothing: %+v %v", hist, err)
 		}
 	})
 	t.Run("Shared", func(t *testing.T) {

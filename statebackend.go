@@ -14,6 +14,7 @@ import (
 // features of payments in progress, and the checkpoint of the block triggers. *stateStore keeps
 // it in SQLite, next to the send records (the default); *natsState on a NATS JetStream KV
 // bucket that several hosts share (WithJetStream). Every method is safe for concurrent use.
+// The payments the Manager started have an outcome entry from their start until their end.
 //
 // The contract both keep (state_conformance_test.go proves it for each):
 //   - insertPayment stores a payment row unless one is stored under its ID, and, in the same
@@ -24,7 +25,14 @@ import (
 //   - outbox returns queued events, each payment's in order; dequeue removes one that was
 //     published. An event queued by a process that died is returned by some later outbox call
 //     (of any handle on the data).
-//   - pendingIn, inBlock, unconfirmed and includedBelow answer from the rows as stored.
+//   - pendingIn, inBlock, unconfirmed and includedBelow answer from the rows as stored;
+//     payment returns one row; history returns every event a payment ever queued, in order.
+//   - start notes a payment's open outcome (and its fraud features) unless noted before; the
+//     first features stand. putRefusal notes why an open payment's step failed. settle ends an
+//     open (or unnoted) payment unsent and, the first time only, queues its event numbered after
+//     its earlier ones; markSent ends an open payment sent, as insertPayment does; dropOutcome
+//     forgets an open one. A payment ended stays ended: later settle, putRefusal and start
+//     change nothing. openOutcomes lists the open payments.
 //   - blocksFence returns a value that differs from an earlier one, or reports a block trigger
 //     running, whenever a block trigger (blocksBegin … blocksEnd) ran or runs in between, on any
 //     host; a store with one process per data (SQLite) may return a constant, its triggers being
@@ -46,8 +54,17 @@ type stateBackend interface {
 	outbox(ctx context.Context) ([]outboxEvent, error)
 	dequeue(ctx context.Context, e outboxEvent) error
 
-	putFeatures(ctx context.Context, paymentID string, v []float32) error
+	payment(ctx context.Context, paymentID string) (paymentRow, bool, error)
+	history(ctx context.Context, paymentID string) ([]PaymentEvent, error)
+
+	start(ctx context.Context, id string, features []float32) error
 	features(ctx context.Context, paymentID string) ([]float32, bool, error)
+	putRefusal(ctx context.Context, id string, r *Refusal) error
+	outcome(ctx context.Context, id string) (Outcome, *Refusal, error)
+	settle(ctx context.Context, topic string, ev PaymentEvent) (bool, error)
+	markSent(ctx context.Context, id string) error
+	openOutcomes(ctx context.Context) ([]string, error)
+	dropOutcome(ctx context.Context, id string) error
 
 	checkpoint(ctx context.Context) (bitcoin.BlockStamp, error)
 	setCheckpoint(ctx context.Context, cp bitcoin.BlockStamp) error
@@ -103,7 +120,8 @@ func eventsOf(p paymentRow, shown string, n int, status string, at bitcoin.Block
 	out := make([]outboxEvent, 0, len(topics))
 	for _, topic := range topics {
 		n++
-		ev := PaymentEvent{PaymentID: p.PaymentID, DID: p.DID, Txid: p.Txid, RecordID: p.RecordID, Status: PaymentBroadcast, Seq: n}
+		ev := PaymentEvent{PaymentID: p.PaymentID, DID: p.DID, Txid: p.Txid, RecordID: p.RecordID, Outcome: OutcomeSent,
+			Status: PaymentBroadcast, Seq: n}
 		if topic == TopicPaymentConfirmed {
 			ev.Status, ev.Block = PaymentConfirmed, at
 		}

@@ -23,17 +23,17 @@ var (
 	// ErrCoinReserved is returned by PutIfAbsent for a transaction spending a coin that the
 	// transaction of another key already spends.
 	ErrCoinReserved = errors.New("sendstore: coin reserved by another send")
-	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Store.
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero SQLite.
 	ErrNotConstructed = errors.New("sendstore: not constructed")
-	// ErrInvalidOption is wrapped by the *OptionError of a nil database given to New.
+	// ErrInvalidOption is wrapped by the *OptionError of a nil database given to NewSQLite.
 	ErrInvalidOption = errors.New("sendstore: invalid option")
 )
 
-// NotConstructedError is returned by the methods of a zero Store: it names the constructor. It
+// NotConstructedError is returned by the methods of a zero SQLite: it names the constructor. It
 // matches ErrNotConstructed.
 type NotConstructedError struct {
-	Type        string // "Store"
-	Constructor string // "New"
+	Type        string // "SQLite"
+	Constructor string // "NewSQLite"
 }
 
 func (e *NotConstructedError) Error() string {

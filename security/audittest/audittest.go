@@ -51,7 +51,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 	}
 }
 
-func newLog(t *testing.T, s security.AuditStore, opts ...security.AuditOption) *security.AuditLog {
+func newLog(t *testing.T, s security.AuditStore, opts ...security.Option) *security.AuditLog {
 	t.Helper()
 	l, err := security.NewAuditLogOn(s, opts...)
 	if err != nil {
