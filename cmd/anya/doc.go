@@ -42,7 +42,7 @@
 //	anya address encode (--script SCRIPT | --pubkey HEX --type p2pkh|p2wpkh|p2sh-p2wpkh|p2tr | --witness-script SCRIPT | --redeem-script SCRIPT) [--network N]
 //	anya audit verify --data-dir DIR [--head SEQ:HASH] [--signed-head HEAD --signer DID] [--gateway URL]
 //	anya audit tail --data-dir DIR [-n N]
-//	anya console --data-dir DIR [--listen HOST:PORT] [--password-file PATH | --password-env VAR | --password -] [--writes] [--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N]] [--gateway URL]
+//	anya console --data-dir DIR [--listen HOST:PORT] [--password-file PATH | --password-env VAR | --password -] [--writes] [--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N] [--nats URL [--host-name NAME]]] [--gateway URL]
 //	anya node [--datadir DIR] [--mining-address ADDR] [--blocks N] [--rpc-listen HOST:PORT] [--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -]
 //	anya nats [--store-dir DIR] [--listen HOST:PORT]
 //
