@@ -157,6 +157,10 @@ func (m *Manager) pay(ctx context.Context, op TriProtocol) (*Payment, error) {
 		}
 	}
 	_, err = m.engine.Run(ctx, workflow.VerifiedPaymentName, p.ID, input)
+	if errors.Is(err, workflow.ErrRunExists) {
+		// Another host sharing the store created the run since Get: continue it as a stored one.
+		_, err = m.engine.Run(ctx, workflow.VerifiedPaymentName, p.ID, input)
+	}
 	var runErr *workflow.RunError
 	if err != nil && !errors.As(err, &runErr) {
 		return nil, err
