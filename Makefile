@@ -13,7 +13,7 @@ FUZZTIME      ?= 10s
 BENCH         ?= .
 BENCHTIME     ?= 1s
 
-.PHONY: all setup demo test lint unit bench fuzz models clean
+.PHONY: all setup demo test lint unit soak bench fuzz models clean
 
 all: test
 
@@ -38,6 +38,13 @@ unit: setup
 	cd bench && go test -timeout 10m ./...
 
 test: lint unit
+
+# soak runs the distributed kill test at full size (CI does not): 1,000 verified payments on
+# three host processes sharing one JetStream, host 0 killed with SIGKILL 30 times.
+SOAK_PAYMENTS ?= 1000
+SOAK_KILLS    ?= 30
+soak: setup
+	go test -race -timeout 90m -run '^TestDistributedKill9$$' -v . -args -dist-payments $(SOAK_PAYMENTS) -dist-kills $(SOAK_KILLS)
 
 # bench runs the SDK's own benchmarks and the side-by-side anchor benchmarks of bench/.
 bench: setup

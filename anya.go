@@ -57,15 +57,15 @@ type Manager struct {
 	net       bitcoin.Network
 	notifier  *bitcoin.Notifier
 	sender    *bitcoin.Sender
-	sends     *sendstore.Store
+	sends     sendstore.Store
 	wallet    *wallet.Wallet
 	extractor *bitcoin.FeatureExtractor
 
 	// One SQLite file per component: each has its own connection, so their writes proceed in
 	// parallel.
 	workflowDB, stateDB, auditDB, dwnDB, dhtDB, keysDB *sql.DB
-	state                                              *stateStore
-	store                                              *workflow.SQLiteStore
+	state                                              stateBackend
+	store                                              workflow.Store
 	engine                                             *workflow.Engine
 	audit                                              *security.AuditLog
 	bounds                                             *security.Boundaries
@@ -75,7 +75,7 @@ type Manager struct {
 	dht      *diddht.Client
 	resolver *did.Resolver
 	verifier *vc.Verifier
-	dwnStore *dwn.SQLiteStore
+	dwnStore dwn.Store
 	node     *dwn.Node
 	host     *did.BearerDID
 	trusted  map[string]bool
@@ -109,6 +109,8 @@ type Manager struct {
 
 	faucetMu sync.Mutex   // one Fund at a time
 	faucet   []faucetCoin // the embedded chain's coins Fund pays from
+
+	js *jsHost // WithJetStream's backends; nil on the embedded defaults
 
 	keys    keystore.Store // nil: NewIdentity refuses (ErrNoKeyStore)
 	idsMu   sync.Mutex
@@ -149,9 +151,9 @@ func New(opts ...Option) (*Manager, error) {
 		stopped: make(chan struct{})}
 	ctx := context.Background()
 	steps := []func(context.Context) error{
-		m.openDir, m.openBus, m.openBreakers, m.openChain, m.openDatabases, m.openKeys, m.openCaches, m.openWeb5, m.openSecurity,
-		m.openBitcoin, m.openML, m.openWorkflow, m.subscribe, m.loadIdentities, m.openBridges, m.loadPending, m.reconcile,
-		m.reconcileOutcomes, m.startRebroadcaster, m.startRepublisher, m.startBridges,
+		m.openDir, m.openJetStream, m.openBus, m.openBreakers, m.openChain, m.openDatabases, m.openKeys, m.openCaches, m.openWeb5,
+		m.openSecurity, m.openBitcoin, m.openML, m.openWorkflow, m.subscribe, m.loadIdentities, m.openBridges, m.loadPending,
+		m.reconcile, m.reconcileOutcomes, m.startRebroadcaster, m.startRepublisher, m.startBridges, m.startTakeover,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
@@ -187,6 +189,9 @@ func (m *Manager) openDir(context.Context) error {
 }
 
 func (m *Manager) openBus(context.Context) error {
+	if m.bus != nil { // WithJetStream's
+		return nil
+	}
 	if m.cfg.bus != nil {
 		m.bus = m.cfg.bus
 		return nil
@@ -247,8 +252,10 @@ func (m *Manager) openDatabases(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.state = st
 	m.onClose(st.close)
+	if m.state == nil { // WithJetStream's otherwise
+		m.state = sqliteState{st}
+	}
 	return nil
 }
 
@@ -312,10 +319,16 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 	for _, d := range m.cfg.trusted {
 		m.trusted[d] = true
 	}
-	if m.dwnStore, err = dwn.NewSQLiteStore(ctx, m.dwnDB); err != nil {
-		return err
+	if m.js != nil {
+		m.dwnStore = m.js.dwn
+	} else {
+		sqlStore, err := dwn.NewSQLiteStore(ctx, m.dwnDB)
+		if err != nil {
+			return err
+		}
+		m.dwnStore = sqlStore
+		m.onClose(sqlStore.Close)
 	}
-	m.onClose(m.dwnStore.Close)
 	node, err := dwn.New(r, dwn.WithStore(m.dwnStore), dwn.WithBus(m.bus), dwn.WithClock(m.now), dwn.WithLogger(m.log))
 	if err != nil {
 		return err
@@ -327,7 +340,10 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 }
 
 func (m *Manager) openSecurity(ctx context.Context) error {
-	audit, err := security.NewAuditLog(ctx, m.auditDB, security.WithClock(m.now))
+	audit, onJS, err := m.jsAuditLog(security.WithClock(m.now))
+	if !onJS {
+		audit, err = security.NewAuditLog(ctx, m.auditDB, security.WithClock(m.now))
+	}
 	if err != nil {
 		return err
 	}
@@ -347,17 +363,24 @@ func (m *Manager) openSecurity(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.challengeKey = make([]byte, 32)
-	_, _ = rand.Read(m.challengeKey)
+	m.challengeKey = m.cfg.challengeKey
+	if m.challengeKey == nil {
+		m.challengeKey = make([]byte, 32)
+		_, _ = rand.Read(m.challengeKey)
+	}
 	return nil
 }
 
 func (m *Manager) openBitcoin(ctx context.Context) error {
 	var err error
-	if m.sends, err = sendstore.New(ctx, m.stateDB); err != nil {
-		return err
+	if m.sends == nil { // WithJetStream's otherwise
+		sends, err := sendstore.NewSQLite(ctx, m.stateDB)
+		if err != nil {
+			return err
+		}
+		m.sends = sends
+		m.onClose(sends.Close)
 	}
-	m.onClose(m.sends.Close)
 	if m.wallet, err = wallet.New(m.chain, m.cfg.feeRate, m.sends.Reserved); err != nil {
 		return err
 	}
@@ -372,7 +395,7 @@ func (m *Manager) openBitcoin(ctx context.Context) error {
 	}
 	// The notifier resumes after the last block the Manager's triggers processed, so that a
 	// restarted host confirms the payments mined while it was down.
-	nopts := []bitcoin.Option{bitcoin.WithBus(m.bus), bitcoin.WithLogger(m.log)}
+	nopts := []bitcoin.Option{bitcoin.WithBus(m.notifierBus()), bitcoin.WithLogger(m.log)}
 	cp, err := m.state.checkpoint(ctx)
 	if err != nil {
 		return err
@@ -385,7 +408,7 @@ func (m *Manager) openBitcoin(ctx context.Context) error {
 		}
 	}
 	// Subscribe before the notifier starts, so that a replay from the checkpoint is seen.
-	if err := m.subscribeBlocks(); err != nil {
+	if err := m.subscribeTriggers(); err != nil {
 		return err
 	}
 	if m.notifier, err = bitcoin.NewNotifier(ctx, m.chain, nopts...); err != nil {
@@ -422,10 +445,14 @@ func (m *Manager) openCaches(context.Context) error {
 
 func (m *Manager) openWorkflow(ctx context.Context) error {
 	var err error
-	if m.store, err = workflow.NewSQLiteStore(ctx, m.workflowDB); err != nil {
-		return err
+	if m.store == nil { // WithJetStream's otherwise
+		sqlStore, err := workflow.NewSQLiteStore(ctx, m.workflowDB)
+		if err != nil {
+			return err
+		}
+		m.store = sqlStore
+		m.onClose(sqlStore.Close)
 	}
-	m.onClose(m.store.Close)
 	ops, err := workflow.NewRegistry(m.operations()...)
 	if err != nil {
 		return err
@@ -438,8 +465,8 @@ func (m *Manager) openWorkflow(ctx context.Context) error {
 		}
 		return []resilience.Policy{b}
 	})
-	m.engine, err = workflow.New(m.store, ops, workflow.WithBus(m.bus), workflow.WithGuard(m.bounds), workflow.WithClock(m.now),
-		workflow.WithLogger(m.log), workflow.WithPolicy(policy))
+	m.engine, err = workflow.New(m.store, ops, append([]workflow.Option{workflow.WithBus(m.bus), workflow.WithGuard(m.bounds),
+		workflow.WithClock(m.now), workflow.WithLogger(m.log), workflow.WithPolicy(policy)}, m.engineOptions()...)...)
 	if err != nil {
 		return err
 	}

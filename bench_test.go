@@ -398,12 +398,18 @@ func measure(b *testing.B, run func()) {
 // BenchmarkVerifiedPayment: one verified payment per op, several at once (each sender pays
 // one at a time), each spending a confirmed coin. impl=floor (the work a payment physically
 // needs) and impl=bare-sqlite (the Manager's write transactions, bare) are the anchors. Bar:
-// impl=manager within 4× impl=floor and ≥ 1,000 payments/s on 2 cores.
+// impl=manager within 4× impl=floor and ≥ 1,000 payments/s on 2 cores. impl=jetstream/hosts=N
+// makes the same payments on N hosts sharing one embedded JetStream server
+// (bench_jetstream_test.go).
 func BenchmarkVerifiedPayment(b *testing.B) {
 	b.Run("impl=manager", func(b *testing.B) {
 		e := newBenchEnv(b, b.N)
 		measure(b, func() { e.payAll(b, b.N) })
 	})
+	for _, hosts := range []int{1, 3} {
+		b.Run(fmt.Sprintf("impl=jetstream/hosts=%d", hosts), func(b *testing.B) { benchJetStream(b, hosts, 1) })
+	}
+	b.Run("impl=jetstream-cluster/hosts=3", func(b *testing.B) { benchJetStream(b, 3, 3) })
 	b.Run("impl=bare-sqlite", func(b *testing.B) {
 		a := newAnchor(b)
 		measure(b, func() { parallel(b, a.run) })
@@ -419,6 +425,13 @@ func BenchmarkVerifiedPayment(b *testing.B) {
 			})
 		})
 	})
+}
+
+// reportPayments reports the payments made per second and the process's CPU time per payment
+// (the honest cost on a machine that other work shares: wall time there is theirs too).
+func reportPayments(b *testing.B, cpu time.Duration) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payments/s")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
 }
 
 // BenchmarkConfirmation: what the block trigger costs per payment it confirms — one block

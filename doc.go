@@ -159,8 +159,9 @@
 // (the same data, dated when the transaction was recorded), so a retry re-sends the same write,
 // which the records store recognises, instead of a second record. After a crash, [Manager.Resume]
 // continues every unfinished payment. The guarantee holds when one Manager at a time uses a data
-// directory; the SQLite databases survive a crash of the process (kill -9), and with
-// [WithFullSync] a power loss.
+// directory, or when several share their state on NATS JetStream (Scaling out, below); the
+// SQLite databases survive a crash of the process (kill -9), and with [WithFullSync] a power
+// loss.
 //
 // # Why a payment was not sent
 //
@@ -223,6 +224,43 @@
 // relies on that to keep some of what it has read in memory (send records, reserved coins, the
 // wallet's coins, permission grants).
 //
+// # Scaling out
+//
+// [WithJetStream] makes the Manager one of several hosts — processes, machines — sharing their
+// state on NATS JetStream instead of the data directory's SQLite files: the bus (a stream,
+// delivered at least once, de-duplicated by message ID), the workflow runs with their leases,
+// the send records with their coin reservations, the payments with the outbox of their events,
+// the identities met and the block checkpoint, the identities' records and one audit chain
+// (each behind its package's interface and conformance suite). Each host is named
+// ([WithHostName]); [JetStreamReplicas] replicates every stream and bucket over a NATS cluster.
+// The keys a host holds (its key store, the did:dht gateway's records) stay in its data
+// directory.
+//
+// What holds when a host dies (TestDistributedKill9 kills one with SIGKILL at random moments and
+// at both sides of a broadcast): a payment's run executes on one host at a time, the holder of
+// its lease; its commits carry the lease's fencing token, so a host whose lease lapsed commits
+// nothing more. Another host takes the run over once the lease lapses ([WithLeaseTTL]; each host
+// looks every TTL), and a host started again under its name takes its runs back at once. The
+// transaction is recorded, with its coins reserved (two hosts never reserve one coin), before
+// it is broadcast, and whichever host continues sends those same bytes: no payment is sent
+// twice, none is lost. Payment events are published under IDs derived from the payment and
+// their sequence number, so copies published by two hosts, or again after a crash, are one
+// message; block triggers run once across the hosts (a shared durable consumer), each moving
+// the shared checkpoint; the audit chain is appended at the stream's expected last sequence and
+// never forks. A host cut off from NATS stops its runs when it cannot renew their leases and
+// takes no new work; a broadcast it had in flight can only be the recorded transaction.
+//
+// What does not hold: a payment whose transaction is not yet built needs its sender's key, so a
+// host that lacks it leaves the payment waiting ([*AwaitingKeysError]) — register the keys on
+// every host that may take over. A NATS node lost from a cluster of three with three replicas
+// loses nothing, but calls fail while the cluster elects new leaders (seconds): execute them
+// again under the same PaymentID. One server, or a cluster that lost its majority, stops the
+// hosts until it is back. A copy of an event published after the stream's duplicate window
+// (natsbus.DefaultDuplicateWindow) is delivered again, and a subscriber that dies before
+// acknowledging gets its event again: subscribers that must act once de-duplicate on the
+// envelope ID. Each host's caches are its own, dropped when the shared bus brings another
+// host's change: until it arrives a host may read the older value.
+//
 // # Starting a host
 //
 // A long-running host starts in the order [Manager.Resume] documents: New with its data
@@ -264,8 +302,9 @@
 // [Manager.Shutdown] refuses new calls, stops the triggers and background goroutines, waits for
 // the calls in progress no longer than its context allows, and closes what the Manager created;
 // [Manager.Close] is Shutdown without a deadline. The Manager owns every goroutine it started
-// (the notifier, the ML engines' workers, the bus subscriptions, the rebroadcaster and the
-// republisher). A Manager New did not create — the zero Manager, a nil *Manager — refuses every
+// (the notifier, the ML engines' workers, the bus subscriptions, the rebroadcaster, the
+// republisher and, with WithJetStream, the takeover of lapsed runs); it does not close the NATS
+// connection given to WithJetStream, which the host closes after it. A Manager New did not create — the zero Manager, a nil *Manager — refuses every
 // call with a [*NotConstructedError] naming New (ErrNotConstructed), and never panics.
 //
 // # Conventions

@@ -19,6 +19,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(crashChildEnv) != "" {
 		os.Exit(crashChild())
 	}
+	if os.Getenv(distChildEnv) != "" {
+		os.Exit(distChild())
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -81,6 +81,11 @@ type config struct {
 	ml            mlConfig
 	status        vc.StatusListFetcher
 
+	jetStream    *jetStreamConfig // WithJetStream
+	hostName     string
+	leaseTTL     time.Duration
+	challengeKey []byte
+
 	rebroadcastEvery time.Duration
 	republishEvery   time.Duration
 
@@ -203,7 +208,7 @@ func (c *config) validate() error {
 			return bad("WithMLOptions", nil, "nil option")
 		}
 	}
-	return nil
+	return c.validateJetStream()
 }
 
 // keyOption records that option opt chose the key store.

@@ -165,6 +165,10 @@ func (m *Manager) pay(ctx context.Context, op TriProtocol) (*Payment, error) {
 		}
 	}
 	_, err = m.engine.Run(ctx, workflow.VerifiedPaymentName, p.ID, input)
+	if errors.Is(err, workflow.ErrRunExists) {
+		// Another host sharing the store created the run since Get: continue it as a stored one.
+		_, err = m.engine.Run(ctx, workflow.VerifiedPaymentName, p.ID, input)
+	}
 	var runErr *workflow.RunError
 	if err != nil && !errors.As(err, &runErr) {
 		return nil, err
@@ -711,6 +715,10 @@ func (m *Manager) opRecordPayment(ctx context.Context, _ *workflow.Call, in reco
 	}
 	m.blocks.RLock()
 	defer m.blocks.RUnlock()
+	fence, err := m.state.blocksFence(ctx)
+	if err != nil {
+		return recordOut{}, err
+	}
 	sendRec, err := m.sender.Record(ctx, SendKey(in.PaymentID))
 	if err != nil {
 		return recordOut{}, fmt.Errorf("anya: the send of payment %s: %w", in.PaymentID, err)
@@ -748,6 +756,9 @@ func (m *Manager) opRecordPayment(ctx context.Context, _ *workflow.Call, in reco
 		row.Block = at.Hash.String()
 	}
 	if _, err := m.state.insertPayment(ctx, row); err != nil {
+		return recordOut{}, err
+	}
+	if err := m.recheckRecorded(ctx, row, fence); err != nil {
 		return recordOut{}, err
 	}
 	m.publishOutbox(ctx)

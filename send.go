@@ -50,7 +50,7 @@ const maxRebuilds = 8
 // A crash anywhere leaves either nothing recorded (nothing was broadcast) or a recorded
 // transaction that the next attempt completes. On the chain this is two calls for a new
 // payment: test-accept and broadcast.
-func (m *Manager) send(ctx context.Context, paymentID, from, to string, amount int64) (sent, error) {
+func (m *Manager) sendOnce(ctx context.Context, paymentID, from, to string, amount int64) (sent, error) {
 	key := SendKey(paymentID)
 	rec, err := m.sender.Record(ctx, key)
 	switch {

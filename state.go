@@ -456,12 +456,15 @@ func (s *stateStore) outcome(ctx context.Context, id string) (Outcome, *Refusal,
 // queues ev — numbered after the payment's earlier events — in one transaction. It reports
 // whether it queued it.
 func (s *stateStore) settle(ctx context.Context, topic string, ev PaymentEvent) (bool, error) {
-	body, err := json.Marshal(ev.Refusal)
-	if err != nil {
-		return false, err
+	var body []byte // NULL without a refusal, so that outcome reports none
+	if ev.Refusal != nil {
+		var err error
+		if body, err = json.Marshal(ev.Refusal); err != nil {
+			return false, err
+		}
 	}
 	var queued bool
-	err = sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
+	err := sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
 		r, err := tx.StmtContext(ctx, s.stmts["settle"]).ExecContext(ctx, ev.PaymentID, string(ev.Outcome), body)
 		if err != nil {
 			return fmt.Errorf("anya: state outcome: %w", err)

@@ -243,15 +243,11 @@ func (m *Manager) setPayment(ctx context.Context, p paymentRow, status string, a
 		status = PaymentConfirmed
 	}
 	if shown(status) != shown(p.Status) && p.RecordID != "" {
-		rec, err := m.readRecord(ctx, p.DID, p.RecordID)
-		if err != nil {
-			return fmt.Errorf("anya: payment %s record: %w", p.PaymentID, err)
-		}
 		recAt := at
 		if shown(status) != PaymentConfirmed {
 			recAt = bitcoin.BlockStamp{}
 		}
-		if err := m.updatePaymentRecord(ctx, p.DID, rec, shown(status), recAt); err != nil {
+		if err := m.rewritePaymentRecord(ctx, p, shown(status), recAt); err != nil {
 			return err
 		}
 	}
@@ -274,13 +270,14 @@ func (m *Manager) publishOutbox(ctx context.Context) {
 			return
 		}
 		for _, e := range evs {
-			if err := bus.Publish(ctx, m.bus, e.Topic, e.Event, bus.WithKey(e.Event.PaymentID), bus.WithSource(EventSource)); err != nil {
+			if err := bus.Publish(ctx, m.bus, e.Topic, e.Event, bus.WithKey(e.Event.PaymentID), bus.WithSource(EventSource),
+				bus.WithID(paymentEventID(e.Event))); err != nil {
 				if !errors.Is(err, bus.ErrClosed) && ctx.Err() == nil {
 					m.log.Error("anya: publish", "topic", e.Topic, "payment", e.Event.PaymentID, "err", err)
 				}
 				return
 			}
-			if err := m.state.dequeue(ctx, e.Seq); err != nil {
+			if err := m.state.dequeue(ctx, e); err != nil {
 				m.log.Error("anya: payment events", "err", err)
 				return
 			}

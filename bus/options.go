@@ -2,6 +2,8 @@ package bus
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -465,6 +467,31 @@ func WithCause(parent Meta) PublishOption {
 // the parent's correlation (see WithCause), or none.
 func WithCorrelation(id ID) PublishOption {
 	return func(c *publishConfig) { c.m.CorrelationID = id }
+}
+
+// WithID sets the message's ID instead of a new one (the zero ID is ignored). Publishers that
+// may publish one event more than once — again after a crash, or from several hosts that see the
+// same thing — give it the same ID each time (DerivedID), so that a de-duplicating transport
+// (natsbus: JetStream's duplicate window) stores it once and subscribers can drop an ID they
+// have handled. Defaults to a new ID unique to the bus.
+func WithID(id ID) PublishOption {
+	return func(c *publishConfig) {
+		if !id.IsZero() {
+			c.m.ID = id
+		}
+	}
+}
+
+// DerivedID returns the ID derived from name: the first 16 bytes of its SHA-256, so the same
+// name gives the same ID in every process and distinct names collide with negligible
+// probability. It is never the zero ID.
+func DerivedID(name string) ID {
+	sum := sha256.Sum256([]byte(name))
+	id := ID{hi: binary.BigEndian.Uint64(sum[0:8]), lo: binary.BigEndian.Uint64(sum[8:16])}
+	if id.IsZero() {
+		id.lo = 1
+	}
+	return id
 }
 
 // Middleware wraps a handler call. It sees the message's Meta (it may change Headers or other

@@ -53,6 +53,11 @@ type Head struct {
 // String formats the head as "<seq>:<hex hash>"; ParseHead reads it back.
 func (h Head) String() string { return fmt.Sprintf("%d:%s", h.Seq, hex.EncodeToString(h.Hash[:])) }
 
+// HashEntry returns the hash the log chains e with: SHA-256 over e.Prev and e's fields other
+// than Seq, Prev and Hash, each length-prefixed. An independent verifier (or a test playing an
+// attacker who rehashes what it rewrote) computes it with this.
+func HashEntry(e Entry) [32]byte { return hashEntry(&e) }
+
 // hashEntry chains an entry: SHA-256 over its predecessor's hash and its own fields, each
 // length-prefixed. The position (Seq) is not hashed: the chain itself orders entries, which is
 // what lets the verifier tell reordering from modification.
@@ -133,20 +138,26 @@ func (f CheckpointPublisherFunc) PublishCheckpoint(ctx context.Context, h *Signe
 // checkpoint is kept outside the log; Verify given the newest one then proves the log intact up
 // to it. Entries after the newest published checkpoint are protected by the chain alone.
 //
-// Appends are serialized by the database (each is one immediate transaction that reads the
-// current head), so several writers — goroutines or processes — keep one chain. It is safe for
-// concurrent use.
+// Appends are optimistic: the log chains an entry to the newest head it knows and the store
+// takes it only at the next position; when another writer — another process or host on the
+// same store — took that position, the log reads the new head and chains again. So several
+// writers keep one chain, which never forks. It is safe for concurrent use; appends of one log
+// go one at a time.
 //
-// Create it with OpenAuditLog or NewAuditLog: the methods of a zero AuditLog return a
-// *NotConstructedError, and its Close and Shutdown return nil.
+// Create it with OpenAuditLog, NewAuditLog or NewAuditLogOn: the methods of a zero AuditLog
+// return a *NotConstructedError, and its Close and Shutdown return nil.
 type AuditLog struct {
-	db    *sql.DB
+	store AuditStore
+	db    *sql.DB // closed by Close when owned
 	owned bool
 	cfg   config
 	tel   *auditTelemetry // nil unless traced or metered
 
 	mu     sync.RWMutex
 	closed bool
+
+	appendMu sync.Mutex // one append at a time
+	last     *Head      // the newest head this log knows (under appendMu); nil: read it
 
 	pubMu     sync.Mutex  // serializes signing and publishing
 	published uint64      // the newest position published by this process; under pubMu
@@ -169,35 +180,49 @@ func OpenAuditLog(ctx context.Context, path string, opts ...Option) (*AuditLog, 
 		_ = db.Close()
 		return nil, err
 	}
-	l.owned = true
+	l.db, l.owned = db, true
 	return l, nil
 }
 
 // NewAuditLog returns an audit log in db, an SQLite database (modernc.org/sqlite driver) other
-// components may share, creating its tables if needed. Close does not close db. An invalid
-// option, or one that configures Boundaries, is refused with an *OptionError.
+// components may share, creating its tables if needed (a SQLiteAuditStore). Close does not close
+// db. An invalid option, or one that configures Boundaries, is refused with an *OptionError.
 func NewAuditLog(ctx context.Context, db *sql.DB, opts ...Option) (*AuditLog, error) {
 	if db == nil {
 		return nil, &OptionError{Option: "db", Reason: "must not be nil"}
 	}
+	if _, err := newConfig(kindAuditLog, opts); err != nil {
+		return nil, err
+	}
+	store, err := NewSQLiteAuditStore(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	return NewAuditLogOn(store, opts...)
+}
+
+// NewAuditLogOn returns an audit log whose entries live in store (see AuditStore): several
+// logs — in several processes or hosts — on one store keep one chain. Close does not close
+// store. An invalid option, or one that configures Boundaries, is refused with an *OptionError.
+func NewAuditLogOn(store AuditStore, opts ...Option) (*AuditLog, error) {
 	cfg, err := newConfig(kindAuditLog, opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := sqlitex.Migrate(ctx, db, "security_audit", auditMigrations); err != nil {
-		return nil, err
+	if store == nil {
+		return nil, &OptionError{Option: "store", Reason: "nil AuditStore"}
 	}
 	tel, err := newAuditTelemetry(&cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &AuditLog{db: db, cfg: cfg, tel: tel}, nil
+	return &AuditLog{store: store, cfg: cfg, tel: tel}, nil
 }
 
 func notAuditLog() error { return &NotConstructedError{Type: "AuditLog", Constructor: "OpenAuditLog"} }
 
 func (l *AuditLog) enter(ctx context.Context) error {
-	if l.db == nil {
+	if l.store == nil {
 		return notAuditLog()
 	}
 	if err := ctx.Err(); err != nil {
@@ -229,25 +254,7 @@ func (l *AuditLog) appendEntry(ctx context.Context, e Entry) (Entry, error) {
 	if e.Time.IsZero() {
 		e.Time = l.cfg.now()
 	}
-	err := sqlitex.Tx(ctx, l.db, func(tx *sql.Tx) error {
-		var seq uint64
-		var prev []byte
-		err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM security_audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		e.Seq = seq + 1
-		copy(e.Prev[:], prev)
-		e.Hash = hashEntry(&e)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO security_audit (seq, time, kind, from_p, to_p, action, principal, decision, rule, reason, data_hash, prev, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Seq, e.Time.UnixNano(), e.Kind, e.From, e.To, e.Action, e.Principal,
-			e.Decision, e.Rule, e.Reason, e.DataHash, e.Prev[:], e.Hash[:]); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO security_audit_head (id, seq, hash) VALUES (1, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, e.Seq, e.Hash[:])
-		return err
-	})
+	err := l.append(ctx, &e)
 	l.mu.RUnlock()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -258,6 +265,42 @@ func (l *AuditLog) appendEntry(ctx context.Context, e Entry) (Entry, error) {
 	l.autoCheckpoint(ctx, Head{Seq: e.Seq, Hash: e.Hash})
 	return e, nil
 }
+
+// append chains e to the newest head and stores it, chaining it again after the new head as
+// long as another writer takes the position first.
+func (l *AuditLog) append(ctx context.Context, e *Entry) error {
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	for conflicts := 0; ; conflicts++ {
+		if l.last == nil {
+			h, err := l.store.Last(ctx)
+			if err != nil {
+				return err
+			}
+			l.last = &h
+		}
+		e.Seq, e.Prev = l.last.Seq+1, l.last.Hash
+		e.Hash = hashEntry(e)
+		err := l.store.Append(ctx, e)
+		if err == nil {
+			l.last = &Head{Seq: e.Seq, Hash: e.Hash}
+			return nil
+		}
+		l.last = nil
+		if !errors.Is(err, ErrAuditConflict) {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if conflicts >= maxAppendConflicts {
+			return fmt.Errorf("%d appends in a row lost the position to other writers: %w", conflicts+1, err)
+		}
+	}
+}
+
+// maxAppendConflicts bounds how often one Append chains its entry again before it gives up.
+const maxAppendConflicts = 1000
 
 // autoCheckpoint publishes h when it is at a checkpoint position or a checkpoint is overdue. It
 // never waits for another publication: if one is running, the next Append tries again.
@@ -317,7 +360,7 @@ func (l *AuditLog) publishLocked(ctx context.Context, h Head) (*SignedHead, erro
 // returns ErrNoSigner; a failure to sign or publish wraps ErrCheckpoint; a cancelled ctx returns
 // ctx.Err().
 func (l *AuditLog) Checkpoint(ctx context.Context) (*SignedHead, error) {
-	if l.db == nil {
+	if l.store == nil {
 		return nil, notAuditLog()
 	}
 	if err := ctx.Err(); err != nil {
@@ -352,20 +395,11 @@ func (l *AuditLog) Head(ctx context.Context) (Head, error) {
 }
 
 func (l *AuditLog) head(ctx context.Context) (Head, error) {
-	var h Head
-	var hash []byte
-	err := l.db.QueryRowContext(ctx, `SELECT seq, hash FROM security_audit ORDER BY seq DESC LIMIT 1`).Scan(&h.Seq, &hash)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return Head{}, nil
-	case err != nil:
-		if ctx.Err() != nil {
-			return Head{}, ctx.Err()
-		}
-		return Head{}, fmt.Errorf("security: audit head: %w", err)
+	h, err := l.store.Last(ctx)
+	if err != nil && ctx.Err() != nil {
+		return Head{}, ctx.Err()
 	}
-	copy(h.Hash[:], hash)
-	return h, nil
+	return h, err
 }
 
 const entryColumns = `seq, time, kind, from_p, to_p, action, principal, decision, rule, reason, data_hash, prev, hash`
@@ -376,38 +410,22 @@ func (l *AuditLog) Entries(ctx context.Context, from uint64, limit int) ([]Entry
 		return nil, err
 	}
 	defer l.mu.RUnlock()
-	rows, err := l.db.QueryContext(ctx, `SELECT `+entryColumns+` FROM security_audit WHERE seq >= ? ORDER BY seq LIMIT ?`, from, limit)
-	if err != nil {
-		return nil, err
+	if limit <= 0 {
+		return nil, nil
 	}
-	defer rows.Close()
+	from = max(from, 1)
 	var out []Entry
-	var prev, hash sql.RawBytes
-	for rows.Next() {
-		var e Entry
-		if _, err := scanEntry(rows, &e, &prev, &hash); err != nil {
-			return nil, err
+	_, err := l.store.Scan(ctx, from, from+uint64(limit)-1, func(e *Entry, _ bool) error {
+		out = append(out, *e)
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		out = append(out, e)
+		return nil, fmt.Errorf("security: audit entries: %w", err)
 	}
-	return out, rows.Err()
-}
-
-// scanEntry reads one row into e, using prev and hash as scratch space. ok is false when the row's
-// prev or hash is not 32 bytes long; e.Hash is then zero.
-func scanEntry(rows *sql.Rows, e *Entry, prev, hash *sql.RawBytes) (ok bool, err error) {
-	var t int64
-	if err := rows.Scan(&e.Seq, &t, &e.Kind, &e.From, &e.To, &e.Action, &e.Principal, &e.Decision, &e.Rule, &e.Reason, &e.DataHash, prev, hash); err != nil {
-		return false, err
-	}
-	e.Time = time.Unix(0, t)
-	e.Prev, e.Hash = [32]byte{}, [32]byte{}
-	if len(*prev) != 32 || len(*hash) != 32 {
-		return false, nil
-	}
-	copy(e.Prev[:], *prev)
-	copy(e.Hash[:], *hash)
-	return true, nil
+	return out, nil
 }
 
 // VerifyReport is what Verify found.
@@ -494,19 +512,6 @@ type brokenLink struct {
 }
 
 func (l *AuditLog) verify(ctx context.Context, cps []Head) (*VerifyReport, error) {
-	tx, err := l.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}) // one snapshot of the whole log
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	var headSeq uint64
-	var headHash []byte
-	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM security_audit_head WHERE id = 1`).Scan(&headSeq, &headHash)
-	hasHead := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
-	}
-
 	rep := &VerifyReport{}
 	add := func(seq uint64, k TamperKind, format string, args ...any) {
 		if len(rep.Problems) >= MaxVerifyProblems {
@@ -516,27 +521,16 @@ func (l *AuditLog) verify(ctx context.Context, cps []Head) (*VerifyReport, error
 		rep.Problems = append(rep.Problems, &TamperError{Seq: seq, Kind: k, Detail: fmt.Sprintf(format, args...)})
 	}
 	found := make([]int8, len(cps)) // per checkpoint: 0 not seen, 1 matches, -1 differs
-	var broken []brokenLink
-	rows, err := tx.QueryContext(ctx, `SELECT `+entryColumns+` FROM security_audit ORDER BY seq`)
-	if err != nil {
-		return nil, err
-	}
 	var (
-		e          Entry
+		broken     []brokenLink
 		prev       Entry
-		rawPrev    sql.RawBytes
-		rawHash    sql.RawBytes
 		buf        []byte
 		ci         int
 		overBroken int
 	)
-	for rows.Next() {
-		wellFormed, err := scanEntry(rows, &e, &rawPrev, &rawHash)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if !wellFormed || hashEntryBuf(&e, &buf) != e.Hash {
+	// One pass over the store's snapshot, entry by entry.
+	recorded, err := l.store.Scan(ctx, 1, 0, func(e *Entry, wellFormed bool) error {
+		if !wellFormed || hashEntryBuf(e, &buf) != e.Hash {
 			add(e.Seq, TamperModified, "content does not match its hash")
 		}
 		first := rep.Entries == 0
@@ -570,35 +564,30 @@ func (l *AuditLog) verify(ctx context.Context, cps []Head) (*VerifyReport, error
 		}
 		rep.Entries++
 		prev.Seq, prev.Hash = e.Seq, e.Hash
-	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return nil, err
-	}
-	if err := rows.Close(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	if rep.Entries > 0 {
 		rep.Head = Head{Seq: prev.Seq, Hash: prev.Hash}
 	}
-	if err := l.classifyBroken(ctx, tx, broken, add); err != nil {
+	if err := l.classifyBroken(ctx, rep.Head.Seq, broken, add); err != nil {
 		return nil, err
 	}
 	rep.Omitted += overBroken
 
-	if hasHead {
-		var hh [32]byte
-		copy(hh[:], headHash)
-		switch {
-		case rep.Head.Seq < headSeq:
-			add(rep.Head.Seq+1, TamperTruncated, "the head row records entry %d, the log ends at %d", headSeq, rep.Head.Seq)
-		case rep.Head.Seq > headSeq:
-			add(headSeq+1, TamperInserted, "entries after the recorded head %d", headSeq)
-		case rep.Head.Hash != hh:
-			add(headSeq, TamperModified, "the newest entry is not the one the head row records")
+	switch {
+	case !recorded.Found:
+		if rep.Entries > 0 {
+			add(1, TamperModified, "the store's record of its newest entry is missing")
 		}
-	} else if rep.Entries > 0 {
-		add(1, TamperModified, "the head row is missing")
+	case rep.Head.Seq < recorded.Seq:
+		add(rep.Head.Seq+1, TamperTruncated, "the store records entry %d as its newest, the log ends at %d", recorded.Seq, rep.Head.Seq)
+	case rep.Head.Seq > recorded.Seq:
+		add(recorded.Seq+1, TamperInserted, "entries after the recorded head %d", recorded.Seq)
+	case recorded.HasHash && rep.Head.Hash != recorded.Hash:
+		add(recorded.Seq, TamperModified, "the newest entry is not the one the store records")
 	}
 
 	var holds uint64 // the newest checkpoint position that matched
@@ -632,9 +621,9 @@ func (l *AuditLog) verify(ctx context.Context, cps []Head) (*VerifyReport, error
 
 // classifyBroken tells, for each entry not chained to its predecessor, whether it was moved
 // (its predecessor's hash is at another position), chained as a first entry, or follows deleted
-// or rewritten entries. It reads positions and hashes once more, keeping only the hashes asked
-// for.
-func (l *AuditLog) classifyBroken(ctx context.Context, tx *sql.Tx, broken []brokenLink, add func(uint64, TamperKind, string, ...any)) error {
+// or rewritten entries. It reads positions and hashes once more, up to head (the end of the
+// first pass), keeping only the hashes asked for.
+func (l *AuditLog) classifyBroken(ctx context.Context, head uint64, broken []brokenLink, add func(uint64, TamperKind, string, ...any)) error {
 	if len(broken) == 0 {
 		return nil
 	}
@@ -642,29 +631,16 @@ func (l *AuditLog) classifyBroken(ctx context.Context, tx *sql.Tx, broken []brok
 	for _, b := range broken {
 		at[b.prev] = 0
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT seq, hash FROM security_audit ORDER BY seq`)
+	_, err := l.store.Scan(ctx, 1, head, func(e *Entry, wellFormed bool) error {
+		if !wellFormed {
+			return nil
+		}
+		if _, ok := at[e.Hash]; ok {
+			at[e.Hash] = e.Seq
+		}
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	var seq uint64
-	var raw sql.RawBytes
-	for rows.Next() {
-		if err := rows.Scan(&seq, &raw); err != nil {
-			rows.Close()
-			return err
-		}
-		if len(raw) != 32 {
-			continue
-		}
-		if _, ok := at[[32]byte(raw)]; ok {
-			at[[32]byte(raw)] = seq
-		}
-	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return err
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
 	for _, b := range broken {
@@ -689,7 +665,7 @@ func (l *AuditLog) classifyBroken(ctx context.Context, tx *sql.Tx, broken []brok
 // bounds that checkpoint. It returns the checkpoint's error, if any, joined with the database's.
 // It is idempotent.
 func (l *AuditLog) Shutdown(ctx context.Context) error {
-	if l.db == nil {
+	if l.store == nil {
 		return nil
 	}
 	l.mu.Lock() // waits for appends in flight; later ones get ErrClosed
@@ -703,7 +679,7 @@ func (l *AuditLog) Shutdown(ctx context.Context) error {
 	if l.cfg.publisher != nil && l.cfg.onClose {
 		err = l.finalCheckpoint(ctx)
 	}
-	if l.owned {
+	if l.owned && l.db != nil {
 		err = errors.Join(err, l.db.Close())
 	}
 	return err

@@ -42,11 +42,16 @@
 //
 // With WithAudit every crossing — allowed or denied, with the rule and reason, the principal and
 // digests (never the content) of the data — is appended to an AuditLog; a crossing that cannot be
-// audited is refused. The log lives in SQLite (OpenAuditLog, or NewAuditLog on a shared database);
-// each entry is chained to its predecessor by SHA-256, and Verify reports entries modified,
-// deleted, reordered, truncated from the end or inserted, each as a *TamperError. Verify reads
-// the log row by row from one snapshot: its memory does not grow with the log. Hosts record their
-// own decisions with Append (KindDecision).
+// audited is refused. The log's entries live in an AuditStore: SQLite by default (OpenAuditLog,
+// or NewAuditLog on a shared database), or any other through NewAuditLogOn — package
+// security/natsaudit keeps them in a NATS JetStream stream that several hosts append to. Each
+// entry is chained to its predecessor by SHA-256 (HashEntry); an append is optimistic — the
+// store takes an entry only at the next position, and a log that lost the race to another
+// writer chains its entry again after the new head — so the chain never forks. Verify reports
+// entries modified, deleted, reordered, truncated from the end or inserted, each as a
+// *TamperError. Verify reads the log entry by entry from one snapshot of the store: its memory
+// does not grow with the log. Hosts record their own decisions with Append (KindDecision).
+// Package security/audittest is the conformance suite every AuditStore passes.
 //
 // # Checkpoints
 //

@@ -46,6 +46,9 @@ var (
 	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Boundaries, AuditLog,
 	// Ed25519Signer or Ed25519Verifier.
 	ErrNotConstructed = errors.New("security: not constructed")
+	// ErrAuditConflict is wrapped by an AuditStore's Append when the position is taken: another
+	// writer appended first. The AuditLog reads the new head and appends after it.
+	ErrAuditConflict = errors.New("security: audit position taken")
 	// ErrClosed is returned by an AuditLog after Close.
 	ErrClosed = errors.New("security: audit log closed")
 	// ErrInvalidHead: a head's string form ("<seq>:<hex hash>") is malformed.

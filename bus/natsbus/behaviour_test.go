@@ -371,3 +371,44 @@ func TestClose(t *testing.T) {
 		t.Fatalf("Subscribe after Close: %v", err)
 	}
 }
+
+// Two buses (two hosts) publishing one event under one derived ID store it once: a
+// subscriber on a third sees it once.
+func TestDerivedIDPublishedByTwoBusesIsOneMessage(t *testing.T) {
+	srv := natstest.Start(t)
+	tr := newTransport(t, srv)
+	var buses [3]*bus.Bus
+	for i := range buses {
+		b, err := bus.New(bus.WithTransport(tr, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		buses[i] = b
+	}
+	got := make(chan int, 8)
+	if _, err := bus.Subscribe(buses[2], "blocks.connected", func(_ context.Context, e bus.Envelope[int]) error {
+		got <- e.Payload
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for h := range 2 {
+		for n := range 3 {
+			if err := bus.Publish(ctxT(t), buses[h], "blocks.connected", n, bus.WithID(bus.DerivedID(fmt.Sprint("block ", n)))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := buses[2].Drain(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	close(got)
+	var seen []int
+	for n := range got {
+		seen = append(seen, n)
+	}
+	if fmt.Sprint(seen) != "[0 1 2]" {
+		t.Fatalf("the subscriber saw %v, want each event once in order", seen)
+	}
+}

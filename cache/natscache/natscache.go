@@ -162,14 +162,14 @@ func New(ctx context.Context, js jetstream.JetStream, opts ...Option) (*Store, e
 	case cfg.logger == nil:
 		return nil, &OptionError{Option: "WithLogger", Reason: "must not be nil"}
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := natsx.OpenKV(ctx, js, natsx.KVConfig{KeyValueConfig: jetstream.KeyValueConfig{
 		Bucket: cfg.bucket, Description: "anya shared cache", History: 1, Storage: cfg.storage, Replicas: cfg.replicas,
 		LimitMarkerTTL: time.Second,
-	})
+	}})
 	if err != nil {
 		return nil, fmt.Errorf("natscache: bucket %s: %w", cfg.bucket, err)
 	}
-	obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	obs, err := natsx.OpenObjectStore(ctx, js, jetstream.ObjectStoreConfig{
 		Bucket: cfg.bucket + "_blobs", Description: "anya shared cache, large values", TTL: cfg.blobTTL, Storage: cfg.storage, Replicas: cfg.replicas,
 	})
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 
 // openAudit opens the audit log of a data directory, which must exist.
 func openAudit(ctx context.Context, dir string) (*security.AuditLog, error) {
-	dir, err := dataDir(dir, sdk.AuditFile, false)
+	dir, err := localDataDir(dir, sdk.AuditFile, false)
 	if err != nil {
 		return nil, err
 	}

@@ -22,13 +22,13 @@
 //	anya pex evaluate --definition DEFINITION (VP | --credential JWT...) [--audience DID] [--gateway URL]
 //	anya status-list create --portable-did PORTABLE_DID --url URL [--purpose revocation|suspension] [--size N] [--set I,J,...] [--from LIST] [--v2]
 //	anya status-list check JWT [--list LIST...] [--allow-private-networks] [--gateway URL]
-//	anya link challenge --data-dir DIR --portable-did PORTABLE_DID [--address ADDR] [--wif-file PATH | --wif-env VAR | --wif -] [--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N]] [--gateway URL]
+//	anya link challenge --data-dir DIR --portable-did PORTABLE_DID [--address ADDR] [--wif-file PATH | --wif-env VAR | --wif -] [--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N] [--nats URL [--host-name NAME]]] [--gateway URL]
 //	anya link prove --challenge CHALLENGE --address ADDR (--wif-file PATH | --wif-env VAR | --wif -) [--did DID] [--network N]
-//	anya link verify --data-dir DIR --did DID --address ADDR [--credential JWT] [--trust DID...] [--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N]] [--gateway URL]
-//	anya pay --data-dir DIR --portable-did PORTABLE_DID (--wif-file PATH | --wif-env VAR | --wif -) --to ADDR --amount SAT --id PAYMENT_ID [--credential JWT] [--fund SAT] [--mine N] [--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N]] [--gateway URL]
-//	anya payment show PAYMENT_ID --data-dir DIR [--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N]] [--gateway URL]
+//	anya link verify --data-dir DIR --did DID --address ADDR [--credential JWT] [--trust DID...] [--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N] [--nats URL [--host-name NAME]]] [--gateway URL]
+//	anya pay --data-dir DIR --portable-did PORTABLE_DID (--wif-file PATH | --wif-env VAR | --wif -) --to ADDR --amount SAT --id PAYMENT_ID [--credential JWT] [--fund SAT] [--mine N] [--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N] [--nats URL [--host-name NAME]]] [--gateway URL]
+//	anya payment show PAYMENT_ID --data-dir DIR [--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N] [--nats URL [--host-name NAME]]] [--gateway URL]
 //	anya payment list --data-dir DIR --did DID
-//	anya workflow run WORKFLOW --data-dir DIR --id RUN_ID [--input INPUT] [--portable-did PORTABLE_DID (--wif-file PATH | --wif-env VAR | --wif -)] [--fund SAT] [--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N]] [--gateway URL]
+//	anya workflow run WORKFLOW --data-dir DIR --id RUN_ID [--input INPUT] [--portable-did PORTABLE_DID (--wif-file PATH | --wif-env VAR | --wif -)] [--fund SAT] [--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N] [--nats URL [--host-name NAME]]] [--gateway URL]
 //	anya dwn write --data-dir DIR --portable-did PORTABLE_DID --data DATA [--tenant DID] [--data-format TYPE] [--protocol URI --path P] [--schema URI] [--recipient DID] [--published] [--update RECORD_ID] [--grant ID] [--gateway URL]
 //	anya dwn query --data-dir DIR --portable-did PORTABLE_DID [--tenant DID] [--protocol URI] [--path P] [--schema URI] [--recipient DID] [--author DID] [--record RECORD_ID] [--data-format TYPE] [--limit N] [--grant ID] [--gateway URL]
 //	anya dwn read RECORD_ID --data-dir DIR --portable-did PORTABLE_DID [--tenant DID] [--grant ID] [--gateway URL]
@@ -42,8 +42,9 @@
 //	anya address encode (--script SCRIPT | --pubkey HEX --type p2pkh|p2wpkh|p2sh-p2wpkh|p2tr | --witness-script SCRIPT | --redeem-script SCRIPT) [--network N]
 //	anya audit verify --data-dir DIR [--head SEQ:HASH] [--signed-head HEAD --signer DID] [--gateway URL]
 //	anya audit tail --data-dir DIR [-n N]
-//	anya console --data-dir DIR [--listen HOST:PORT] [--password-file PATH | --password-env VAR | --password -] [--writes] [--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N]] [--gateway URL]
+//	anya console --data-dir DIR [--listen HOST:PORT] [--password-file PATH | --password-env VAR | --password -] [--writes] [--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N] [--nats URL [--host-name NAME]]] [--gateway URL]
 //	anya node [--datadir DIR] [--mining-address ADDR] [--blocks N] [--rpc-listen HOST:PORT] [--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -]
+//	anya nats [--store-dir DIR] [--listen HOST:PORT]
 //
 // # Errors
 //
@@ -239,6 +240,29 @@
 // mines --blocks to the mining address, prints {"rpc", "user", "pass", "network", "datadir",
 // "mining_address", "height", "pid", "btcd"} once the node answers, and stops the node when
 // interrupted (SIGINT), exiting 0. If btcd stops on its own, an error document follows.
+//
+// # Hosts sharing NATS JetStream
+//
+// nats runs an embedded NATS server with JetStream (the server is part of this binary) on
+// loopback — 127.0.0.1:4222 unless --listen says otherwise; it has no authentication, so it
+// refuses other addresses — keeping its streams in --store-dir (default a temporary directory,
+// removed when it stops), prints {"url", "store_dir", "jetstream"} once it accepts connections
+// (an error with the code nats_failed if it does not), and stops when interrupted (SIGINT),
+// exiting 0. Given --nats URL, link, pay, payment show and
+// workflow run open their Manager with anya.WithJetStream on that server instead of the data
+// directory's SQLite files: every data directory given the same --nats is one host of a set
+// that shares payments, workflow runs, coin reservations, records and one audit chain — a
+// payment made through one shows on another. Such hosts must follow one chain, so --nats needs
+// --rpc (a node, anya node), and they act as one host, so give them one --host-did (the link
+// credentials one issues, the others then trust). Each host is named (--host-name, default one derived from the data
+// directory); a data directory stays with where its state is (ChainFile records it): opened
+// without --nats, or used by audit, dwn and payment list, which read its SQLite files, it is
+// refused. Three terminals:
+//
+//	anya node --mining-address bcrt1q... --blocks 432      # prints rpc, user, pass
+//	anya nats                                               # prints url
+//	anya pay --data-dir host-a --host-did host.json ... --rpc 127.0.0.1:PORT --rpc-user anya --rpc-pass-env PASS --nats nats://127.0.0.1:4222
+//	anya payment show order-42 --data-dir host-b --host-did host.json --rpc ... --nats nats://127.0.0.1:4222
 //
 // Long work — training models, mining blocks — shows progress bars on standard error when it
 // is a terminal, never in the JSON.

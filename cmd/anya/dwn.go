@@ -63,7 +63,7 @@ func addDWNFlags(fs *flag.FlagSet) dwnFlags {
 // open reads the author and opens the records store of the data directory (DWNFile) with a
 // node over it; create makes the directory if needed. The caller closes the node and store.
 func (f dwnFlags) open(ctx context.Context, e *env, create bool) (*did.BearerDID, string, *dwn.Node, *dwn.SQLiteStore, error) {
-	dir, err := dataDir(*f.dir, sdk.DWNFile, create)
+	dir, err := localDataDir(*f.dir, sdk.DWNFile, create)
 	if err != nil {
 		return nil, "", nil, nil, err
 	}

@@ -116,7 +116,7 @@ func examples() map[string][]string {
 		"link challenge":     {"anya link challenge --data-dir anya-data --portable-did alice.json --wif-file alice.wif", "anya link challenge --data-dir anya-data --portable-did alice.json --address bcrt1q..."},
 		"link prove":         {"anya link prove --challenge @challenge.txt --address bcrt1q... --wif-file alice.wif"},
 		"link verify":        {"anya link verify --data-dir anya-data --did did:key:z6Mk... --address bcrt1q..."},
-		"pay":                {"anya pay --data-dir anya-data --portable-did alice.json --wif-file alice.wif --to bcrt1q... --amount 25000 --id order-42", "anya pay --data-dir anya-data --portable-did alice.json --wif-env ALICE_WIF --to bcrt1q... --amount 25000 --id order-43 --rpc 127.0.0.1:18334 --rpc-user anya --rpc-pass-file rpc.pass"},
+		"pay":                {"anya pay --data-dir anya-data --portable-did alice.json --wif-file alice.wif --to bcrt1q... --amount 25000 --id order-42", "anya pay --data-dir anya-data --portable-did alice.json --wif-env ALICE_WIF --to bcrt1q... --amount 25000 --id order-43 --rpc 127.0.0.1:18334 --rpc-user anya --rpc-pass-file rpc.pass", "anya pay --data-dir host-b --portable-did alice.json --wif-file alice.wif --to bcrt1q... --amount 25000 --id order-44 --rpc 127.0.0.1:18334 --rpc-user anya --rpc-pass-file rpc.pass --nats nats://127.0.0.1:4222"},
 		"payment show":       {"anya payment show order-42 --data-dir anya-data"},
 		"payment list":       {"anya payment list --data-dir anya-data --did did:key:z6Mk..."},
 		"workflow run":       {"anya workflow run cautious_payment.json --data-dir anya-data --id c-1 --portable-did alice.json --wif-file alice.wif --input @input.json"},
@@ -135,6 +135,7 @@ func examples() map[string][]string {
 		"audit tail":         {"anya audit tail --data-dir anya-data -n 20"},
 		"console":            {"anya console --data-dir anya-data", "anya console --data-dir anya-data --listen 127.0.0.1:8080 --password-file console.pass --writes"},
 		"node":               {"anya node", "anya node --mining-address bcrt1q... --blocks 432"},
+		"nats":               {"anya nats", "anya nats --store-dir nats-data --listen 127.0.0.1:4223"},
 	}
 }
 

@@ -164,6 +164,7 @@ func TestEveryCommandRefusesBadInput(t *testing.T) {
 		"audit tail":         {[]string{"--data-dir", dir, "-n", "0"}, "usage"},
 		"console":            {[]string{"--data-dir", dir, "--listen", "0.0.0.0:8080"}, "usage"},
 		"node":               {[]string{"--mining-address", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"}, "wrong_network"},
+		"nats":               {[]string{"--listen", "0.0.0.0:4222"}, "usage"},
 	}
 	for _, c := range commands() {
 		b, ok := bad[c.name()]

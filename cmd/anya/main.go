@@ -44,7 +44,7 @@ const (
 	scoreArgs = "[--backend ort|go] [--factors N] [--dir DIR]"
 	wifArgs   = "(--wif-file PATH | --wif-env VAR | --wif -)"
 	wifOpt    = "[--wif-file PATH | --wif-env VAR | --wif -]"
-	chainArgs = "[--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N]] [--gateway URL]"
+	chainArgs = "[--rpc HOST:PORT --rpc-user USER (--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -) [--rpc-cert FILE] [--network N] [--nats URL [--host-name NAME]]] [--gateway URL]"
 )
 
 // commands is the command table: each row gives a command's words, its usage and the inputs it
@@ -91,6 +91,7 @@ func commands() []command {
 		{[]string{"audit", "tail"}, "--data-dir DIR [-n N]", nil, "print the newest entries of the audit log", runAuditTail},
 		{[]string{"console"}, "--data-dir DIR [--listen HOST:PORT] [--password-file PATH | --password-env VAR | --password -] [--writes] " + chainArgs, []input{inPassword}, "serve the web console of a data directory's Manager on loopback until interrupted: print its URL and credentials", runConsole},
 		{[]string{"node"}, "[--datadir DIR] [--mining-address ADDR] [--blocks N] [--rpc-listen HOST:PORT] [--rpc-pass-file PATH | --rpc-pass-env VAR | --rpc-pass -]", []input{inPassword}, "run a regtest btcd: print its RPC endpoint and credentials, stop on interrupt", runNode},
+		{[]string{"nats"}, "[--store-dir DIR] [--listen HOST:PORT]", nil, "run an embedded NATS server with JetStream on loopback, for hosts sharing their state (--nats): print its URL, stop on interrupt", runNATS},
 		{[]string{"setup"}, "[--force]", nil, "install the ONNX Runtime library into the user cache, checking its sha256", func(ctx context.Context, e *env, args []string) error { return runSetup(ctx, args, e.stdout) }},
 	}
 }

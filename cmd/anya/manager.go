@@ -14,6 +14,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcutil"
+	"github.com/nats-io/nats.go"
 
 	sdk "github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/bitcoin"
@@ -38,26 +39,57 @@ const HostDIDFile = "host-did.json"
 // follows a node is not opened, by mistake, on an embedded chain that knows none of its blocks.
 const ChainFile = "chain.json"
 
-// chainRecord is what ChainFile holds.
+// chainRecord is what ChainFile holds, with where the Manager's state is.
 type chainRecord struct {
 	Chain   string `json:"chain"` // "embedded" or "node"
 	RPC     string `json:"rpc,omitempty"`
 	Network string `json:"network,omitempty"`
+	State   string `json:"state,omitempty"` // "jetstream" (--nats), or "" for the SQLite files
 }
 
-// checkChain compares the chain a command names with the one the data directory follows.
-func checkChain(dir string, want chainRecord) error {
+// stateJetStream is chainRecord.State for a data directory whose state is on NATS JetStream.
+const stateJetStream = "jetstream"
+
+// readChain reads the data directory's ChainFile; found is false when it has none.
+func readChain(dir string) (have chainRecord, found bool, err error) {
 	path := filepath.Join(dir, ChainFile)
 	raw, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
+		return chainRecord{}, false, nil
 	case err != nil:
-		return &cliError{Code: "io", Err: err}
-	default:
-		var have chainRecord
-		if err := json.Unmarshal(raw, &have); err != nil {
-			return &cliError{Code: "io", Err: fmt.Errorf("%s: %w", path, err)}
-		}
+		return chainRecord{}, false, &cliError{Code: "io", Err: err}
+	}
+	if err := json.Unmarshal(raw, &have); err != nil {
+		return chainRecord{}, false, &cliError{Code: "io", Err: fmt.Errorf("%s: %w", path, err)}
+	}
+	return have, true, nil
+}
+
+// localDataDir is dataDir for the commands that read the data directory's SQLite files
+// themselves (audit, dwn, payment list): a directory whose state is on NATS JetStream is refused.
+func localDataDir(dir, file string, create bool) (string, error) {
+	dir, err := dataDir(dir, file, create)
+	if err != nil {
+		return "", err
+	}
+	have, _, err := readChain(dir)
+	if err != nil {
+		return "", err
+	}
+	if have.State == stateJetStream {
+		return "", usageError("data directory %s keeps its state on NATS JetStream (--nats), not in its files: use a command that takes --nats (payment show, link verify)", dir)
+	}
+	return dir, nil
+}
+
+// checkChain compares the chain a command names with the one the data directory follows.
+func checkChain(dir string, want chainRecord) error {
+	have, found, err := readChain(dir)
+	if err != nil {
+		return err
+	}
+	if found {
 		switch {
 		case have.Chain != want.Chain && have.Chain == "node":
 			return usageError("data directory %s follows the %s node at %s: give --rpc %s --rpc-user USER and its password", dir, have.Network, have.RPC, have.RPC)
@@ -65,6 +97,10 @@ func checkChain(dir string, want chainRecord) error {
 			return usageError("data directory %s follows the embedded chain: its payments are unknown to a node; use another data directory for the node", dir)
 		case have.Network != want.Network:
 			return usageError("data directory %s follows a %s node, not a %s one", dir, have.Network, want.Network)
+		case have.State == stateJetStream && want.State != stateJetStream:
+			return usageError("data directory %s keeps its state on NATS JetStream: give --nats URL", dir)
+		case have.State != want.State:
+			return usageError("data directory %s keeps its state in its SQLite files: use another data directory with --nats", dir)
 		}
 	}
 	return nil
@@ -92,6 +128,7 @@ type managerFlags struct {
 	rpcPass, host                                *secret
 	trust                                        *stringList
 	riskThreshold                                *float64
+	nats                                         natsFlags
 }
 
 func addManagerFlags(fs *flag.FlagSet) managerFlags {
@@ -107,6 +144,7 @@ func addManagerFlags(fs *flag.FlagSet) managerFlags {
 		trust:   listFlag(fs, "trust", "also trust address-link credentials issued by `DID`; repeat for each"),
 		riskThreshold: fs.Float64("risk-threshold", sdk.DefaultRiskThreshold,
 			"the fraud `RISK` in (0, 1] at or above which a payment is blocked"),
+		nats: addNATSFlags(fs),
 	}
 }
 
@@ -115,11 +153,15 @@ type session struct {
 	m   *sdk.Manager
 	sim *simchain.Chain // the embedded chain, nil on a node
 	rpc *rpcchain.Chain
+	nc  *nats.Conn // --nats, or nil
 }
 
-// Close closes the Manager, then the chain the CLI gave it.
+// Close closes the Manager, then the chain and the NATS connection the CLI gave it.
 func (s *session) Close() error {
 	err := s.m.Close()
+	if s.nc != nil {
+		s.nc.Close()
+	}
 	if s.sim != nil {
 		err = errors.Join(err, s.sim.Close())
 	}
@@ -154,6 +196,12 @@ func (f managerFlags) open(ctx context.Context, e *env) (*session, error) {
 		}
 		want = chainRecord{Chain: "node", RPC: *f.rpc, Network: net.String()}
 	}
+	if err := f.nats.check(*f.rpc); err != nil {
+		return nil, err
+	}
+	if *f.nats.url != "" {
+		want.State = stateJetStream
+	}
 	if err := checkChain(dir, want); err != nil {
 		return nil, err
 	}
@@ -177,6 +225,9 @@ func (f managerFlags) open(ctx context.Context, e *env) (*session, error) {
 		chain = s.rpc
 	}
 	closeChain := func() {
+		if s.nc != nil {
+			s.nc.Close()
+		}
 		if s.sim != nil {
 			_ = s.sim.Close()
 		}
@@ -202,6 +253,15 @@ func (f managerFlags) open(ctx context.Context, e *env) (*session, error) {
 		sdk.WithRiskThreshold(*f.riskThreshold)}
 	if len(*f.trust) > 0 {
 		opts = append(opts, sdk.WithTrustedIssuers(*f.trust...))
+	}
+	if *f.nats.url != "" {
+		nc, js, err := f.nats.connect(ctx)
+		if err != nil {
+			closeChain()
+			return nil, err
+		}
+		s.nc = nc
+		opts = append(opts, sdk.WithJetStream(js), sdk.WithHostName(f.nats.name(dir)))
 	}
 	if *f.gateway != "" {
 		client, err := diddht.NewClient(*f.gateway)

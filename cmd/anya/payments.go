@@ -482,7 +482,7 @@ func runPaymentList(ctx context.Context, e *env, args []string) error {
 	if _, err := did.Parse(*sender); err != nil {
 		return &cliError{Code: "invalid_did", Err: err}
 	}
-	dir, err := dataDir(*dirFlag, sdk.DWNFile, false)
+	dir, err := localDataDir(*dirFlag, sdk.DWNFile, false)
 	if err != nil {
 		return err
 	}

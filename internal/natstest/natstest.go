@@ -1,5 +1,5 @@
 // Package natstest starts embedded NATS JetStream servers for tests: one call gives a running
-// server on loopback, storing its streams in the test's temporary directory, shut down when the
+// server (or, with StartCluster, a JetStream cluster of several) on loopback, storing its streams in the test's temporary directory, shut down when the
 // test ends; Connect gives a client connection closed at the end of the test; Restart stops the
 // server and starts it again on the same port and directory, which is how tests check that
 // nothing committed is lost.
@@ -27,8 +27,10 @@
 package natstest
 
 import (
+	"context"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -156,4 +158,174 @@ func (s *Server) Restart(t TB) {
 	s.mu.Lock()
 	s.srv = srv
 	s.mu.Unlock()
+}
+
+// Cluster is a JetStream cluster of embedded servers on loopback, each node with its own store
+// directory; the nodes can be stopped and started again on the same ports and directories.
+type Cluster struct {
+	name   string
+	routes []string
+	nodes  []*Server
+	rports []int
+}
+
+// freePort returns a loopback port nobody listens on (now).
+func freePort(t TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("natstest: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// StartCluster starts a cluster of n nodes for t, shut down when t ends, and returns once its
+// JetStream has a leader and every node is a current peer of it.
+func StartCluster(t TB, n int) *Cluster {
+	t.Helper()
+	c := &Cluster{name: "anya-test"}
+	for range n {
+		p := freePort(t)
+		c.rports = append(c.rports, p)
+		c.routes = append(c.routes, "nats://127.0.0.1:"+strconv.Itoa(p))
+		c.nodes = append(c.nodes, &Server{dir: t.TempDir(), port: freePort(t)})
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range c.nodes {
+		wg.Go(func() { errs[i] = c.start(i) })
+	}
+	wg.Wait()
+	for i := range c.nodes {
+		t.Cleanup(c.nodes[i].Shutdown)
+		if errs[i] != nil {
+			t.Fatalf("natstest: node %d: %v", i, errs[i])
+		}
+	}
+	c.waitLeader(t)
+	return c
+}
+
+func (c *Cluster) start(i int) error {
+	s := c.nodes[i]
+	var srv *server.Server
+	var err error
+	for range 50 { // the port may linger for a moment after a stop
+		srv, err = natsx.StartServer(natsx.ServerConfig{StoreDir: s.dir, Port: s.port, Name: "node" + strconv.Itoa(i),
+			Cluster: &natsx.ClusterConfig{Name: c.name, Port: c.rports[i], Routes: c.routes}})
+		if err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.srv = srv
+	s.mu.Unlock()
+	return nil
+}
+
+// waitLeader waits until the cluster's JetStream answers and every node is a current peer of
+// it (before that, streams replicated on every node cannot be placed).
+func (c *Cluster) waitLeader(t TB) {
+	t.Helper()
+	nc, err := nats.Connect(c.URL(), nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatalf("natstest: connect: %v", err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := js.AccountInfo(ctx)
+		cancel()
+		if err == nil && c.current() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("natstest: the cluster's JetStream is not ready: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// current reports whether every node runs and is a current, online peer of the meta leader.
+func (c *Cluster) current() bool {
+	var leader *server.Server
+	for _, n := range c.nodes {
+		n.mu.Lock()
+		srv := n.srv
+		n.mu.Unlock()
+		if srv == nil || !srv.JetStreamIsCurrent() {
+			return false
+		}
+		if srv.JetStreamIsLeader() {
+			leader = srv
+		}
+	}
+	if leader == nil {
+		return false
+	}
+	info, err := leader.Jsz(nil)
+	if err != nil || info.Meta == nil || len(info.Meta.Replicas) != len(c.nodes)-1 {
+		return false
+	}
+	for _, p := range info.Meta.Replicas {
+		if !p.Current || p.Offline {
+			return false
+		}
+	}
+	return true
+}
+
+// Node returns node i.
+func (c *Cluster) Node(i int) *Server { return c.nodes[i] }
+
+// URL returns the client URLs of every node, comma-separated (what nats.Connect takes).
+func (c *Cluster) URL() string {
+	urls := make([]string, len(c.nodes))
+	for i, n := range c.nodes {
+		urls[i] = n.URL()
+	}
+	return strings.Join(urls, ",")
+}
+
+// Connect returns a connection to the cluster (any node; it moves to another when its node
+// stops), closed when t ends.
+func (c *Cluster) Connect(t TB) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(c.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond), nats.Name(t.Name()),
+		nats.NoCallbacksAfterClientClose())
+	if err != nil {
+		t.Fatalf("natstest: connect: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// JetStream returns the JetStream API over a new connection (see Connect).
+func (c *Cluster) JetStream(t TB) jetstream.JetStream {
+	t.Helper()
+	js, err := jetstream.New(c.Connect(t))
+	if err != nil {
+		t.Fatalf("natstest: jetstream: %v", err)
+	}
+	return js
+}
+
+// Stop shuts node i down.
+func (c *Cluster) Stop(i int) { c.nodes[i].Shutdown() }
+
+// Start starts node i again (after Stop) on its ports and directory, and waits until the
+// cluster's JetStream answers with every node a current peer.
+func (c *Cluster) Start(t TB, i int) {
+	t.Helper()
+	if err := c.start(i); err != nil {
+		t.Fatalf("natstest: restart node %d: %v", i, err)
+	}
+	c.waitLeader(t)
 }

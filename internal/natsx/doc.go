@@ -6,8 +6,16 @@
 // # Embedded server
 //
 // StartServer starts a nats-server with JetStream in this process, storing its streams in a
-// directory, and waits until it accepts connections. Tests use it through internal/natstest; the
-// single-binary option and the CLI use it directly.
+// directory, and waits until it accepts connections. Tests use it through internal/natstest.
+//
+// # Buckets
+//
+// OpenKV and OpenObjectStore create (or update) the backends' buckets and object stores
+// without direct gets, so that every read is answered by the stream's leader: on a cluster,
+// nats.go's default (any replica answers, a follower possibly before it applied the latest
+// write) let a host read a run it had just created as missing. They write the whole
+// configuration each time — nats.go's update turns direct gets back on and atomic batches off —
+// so hosts opening one bucket leave it as it was.
 //
 // # Keys
 //
@@ -15,6 +23,14 @@
 // to a key made of one or more such characters with no dot, injectively: bytes outside
 // [-/_a-zA-Z0-9] become "=XX" (two upper-case hex digits), so a backend can join escaped parts
 // with dots without ambiguity.
+//
+// # Atomic writes and transactions
+//
+// Batch writes several keys of one bucket in one JetStream atomic batch (the bucket's stream
+// allows them: OpenKV with Batch, or EnableBatch): all or none, each write's expectation on its key's revision checked
+// at the commit. Txn builds optimistic transactions on it — reads remember revisions, the commit
+// expects them — and Bucket.Update runs one until it commits, which is how backends keep
+// several keys consistent without a lock.
 //
 // # TTLs
 //

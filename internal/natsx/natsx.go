@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -24,6 +25,16 @@ type ServerConfig struct {
 	Name string
 	// ReadyTimeout bounds the wait for the server to accept connections; 0 means 10 s.
 	ReadyTimeout time.Duration
+	// Cluster, when set, makes the server a node of a JetStream cluster. Name is then required
+	// and unique among the nodes.
+	Cluster *ClusterConfig
+}
+
+// ClusterConfig joins a server to a cluster.
+type ClusterConfig struct {
+	Name   string   // the cluster's name, the same on every node
+	Port   int      // where this node listens for routes from the others (on Host)
+	Routes []string // route URLs of the nodes ("nats://127.0.0.1:<port>"), this one's included
 }
 
 // ErrNotReady is returned by StartServer when the server does not accept connections in time.
@@ -50,6 +61,19 @@ func StartServer(cfg ServerConfig) (*server.Server, error) {
 	}
 	if opts.Port == 0 {
 		opts.Port = server.RANDOM_PORT
+	}
+	if c := cfg.Cluster; c != nil {
+		if cfg.Name == "" || c.Name == "" || c.Port == 0 {
+			return nil, errors.New("natsx: a cluster node needs a server name, a cluster name and a route port")
+		}
+		opts.Cluster = server.ClusterOpts{Name: c.Name, Host: opts.Host, Port: c.Port}
+		for _, r := range c.Routes {
+			u, err := url.Parse(r)
+			if err != nil {
+				return nil, fmt.Errorf("natsx: route %q: %w", r, err)
+			}
+			opts.Routes = append(opts.Routes, u)
+		}
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {
@@ -178,6 +202,8 @@ type Write struct {
 	// exist, or be deleted).
 	Revision uint64
 	Expect   bool
+	// Delete makes the write a KV delete (a delete marker; Value is ignored). Batch only.
+	Delete bool
 }
 
 // Put makes w and returns the new revision. A failed compare-and-set returns an error wrapping

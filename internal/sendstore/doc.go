@@ -1,30 +1,33 @@
-// Package sendstore is the durable bitcoin.SendStore of the anya package: the Sender's
-// idempotency-key → transaction records in SQLite (through internal/sqlitex), next to the other
-// state of a host.
+// Package sendstore is the send store of the anya package: the Sender's idempotency-key →
+// transaction records (bitcoin.SendStore) with the coins each recorded transaction reserves.
+// Store is the interface; SQLite keeps it in an SQLite file (through internal/sqlitex), next to
+// the other state of a host, and package natssend on NATS JetStream KV, shared by hosts.
+// Package sendstoretest is the conformance suite both pass.
 //
 // # Records
 //
-// A record is written once, in one transaction, before its transaction is broadcast, and never
-// changes: PutIfAbsent is atomic per key (the key is the primary key), so of concurrent calls for
-// one key exactly one stores its record. With the sqlitex defaults a stored record survives a
-// kill -9 of the process.
+// A record is written once, atomically, before its transaction is broadcast, and never changes:
+// PutIfAbsent is atomic per key, so of concurrent calls for one key exactly one stores its
+// record. With the sqlitex defaults a stored record survives a kill -9 of the process.
 //
 // # Reserved coins
 //
-// The same transaction stores, for each input of the recorded transaction, the outpoint it
+// The same atomic write stores, for each input of the recorded transaction, the outpoint it
 // spends. A coin recorded for one key is reserved: Reserved reports it, so a wallet building the
 // transaction of another key leaves it alone even while the recorded transaction is not yet in
 // the mempool (recorded, then the process died before the broadcast), and PutIfAbsent refuses a
-// record whose transaction spends a coin reserved by another key with ErrCoinReserved. A record
+// record whose transaction spends a coin reserved by another key with ErrCoinReserved — so two
+// payments, in one process or in two hosts sharing a store, never spend one coin. A record
 // whose bytes are not a transaction reserves nothing.
 //
-// # One process per database
+// # One process per SQLite database
 //
-// A database is owned by one process at a time (the anya Manager's rule for its data
-// directory). The store relies on it to remember, in memory, the records it has seen (they never
+// An SQLite database is owned by one process at a time (the anya Manager's rule for its data
+// directory). SQLite relies on it to remember, in memory, the records it has seen (they never
 // change), the keys it found without one, and which coins it has found free or reserved — only
 // its own PutIfAbsent adds records and reservations — so that the hot path of a payment reads
-// the database at most once.
+// the database at most once. Hosts that share their sends use natssend, which remembers only
+// what never changes (records, reservations).
 //
 // # Conventions
 //
@@ -39,5 +42,5 @@
 // exported type either works as documented or returns an error naming its constructor (it
 // matches the package's ErrNotConstructed with errors.Is); it never panics.
 //
-// New takes no options; the zero Store returns a *NotConstructedError naming New.
+// NewSQLite takes no options; the zero SQLite returns a *NotConstructedError naming NewSQLite.
 package sendstore

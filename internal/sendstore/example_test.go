@@ -18,7 +18,7 @@ func Example() {
 		panic(err)
 	}
 	defer db.Close()
-	store, err := sendstore.New(ctx, db)
+	store, err := sendstore.NewSQLite(ctx, db)
 	if err != nil {
 		panic(err)
 	}

@@ -23,17 +23,17 @@ var (
 	// ErrCoinReserved is returned by PutIfAbsent for a transaction spending a coin that the
 	// transaction of another key already spends.
 	ErrCoinReserved = errors.New("sendstore: coin reserved by another send")
-	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero Store.
+	// ErrNotConstructed is wrapped by the *NotConstructedError of a zero SQLite.
 	ErrNotConstructed = errors.New("sendstore: not constructed")
-	// ErrInvalidOption is wrapped by the *OptionError of a nil database given to New.
+	// ErrInvalidOption is wrapped by the *OptionError of a nil database given to NewSQLite.
 	ErrInvalidOption = errors.New("sendstore: invalid option")
 )
 
-// NotConstructedError is returned by the methods of a zero Store: it names the constructor. It
+// NotConstructedError is returned by the methods of a zero SQLite: it names the constructor. It
 // matches ErrNotConstructed.
 type NotConstructedError struct {
-	Type        string // "Store"
-	Constructor string // "New"
+	Type        string // "SQLite"
+	Constructor string // "NewSQLite"
 }
 
 func (e *NotConstructedError) Error() string {
@@ -71,16 +71,42 @@ CREATE TABLE bitcoin_send_spends (
 ) WITHOUT ROWID;
 `}
 
-// Store is a bitcoin.SendStore in SQLite. It is safe for concurrent use.
+// Store is a send store: the bitcoin.SendStore of the anya Manager, with its coin
+// reservations. The contract, proved for every implementation by sendstoretest.Run:
+//
+//   - Get and PutIfAbsent follow bitcoin.SendStore's contract (bitcointest.RunSendStoreSuite):
+//     PutIfAbsent is atomic per key, records never change, a durable store has made the record
+//     durable when PutIfAbsent returns.
+//   - PutIfAbsent MUST store, atomically with the record, a reservation of every coin (outpoint)
+//     the record's transaction spends; a record whose bytes are not a transaction reserves
+//     nothing. It MUST refuse, with an error wrapping ErrCoinReserved and storing nothing, a
+//     record whose transaction spends a coin reserved by another key — whichever handle on the
+//     same data (another host, for a shared store) reserved it. Of concurrent PutIfAbsents of
+//     different keys spending one coin, at most one succeeds.
+//   - Reservations are never removed. Reserved MUST return, for the outpoints among ops that
+//     are reserved, the key reserving each: every reservation stored before the call, through
+//     this handle or (for a shared store) any other.
+//   - A canceled ctx MUST make a call return ctx.Err() (or an error wrapping it) without effect.
+//   - After Close every method MUST return ErrClosed; Close MUST be idempotent.
+type Store interface {
+	bitcoin.SendStore
+	// Reserved returns the outpoints among ops that a recorded transaction spends, with the key
+	// it was recorded under.
+	Reserved(ctx context.Context, ops []wire.OutPoint) (map[wire.OutPoint]string, error)
+	// Close releases the store; it does not close a database or connection it was given.
+	Close() error
+}
+
+// SQLite is a Store in SQLite. It is safe for concurrent use.
 //
 // Records never change once stored, so the store remembers the ones it has read or written;
 // and since one process at a time owns a database (see the package documentation), it also
 // remembers which coins it has found free or reserved, and answers Reserved from memory for
 // those. Both memories are bounded by maxMemory entries.
 //
-// Create it with New: the methods of a zero Store return a *NotConstructedError, and its Close
+// Create it with NewSQLite: the methods of a zero SQLite return a *NotConstructedError, and its Close
 // returns nil.
-type Store struct {
+type SQLite struct {
 	db *sql.DB
 
 	mu     sync.RWMutex // read-held by calls, write-held by Close
@@ -97,18 +123,18 @@ type Store struct {
 // maxMemory bounds each of the store's memories; a full memory is forgotten at once.
 const maxMemory = 1 << 16
 
-var _ bitcoin.SendStore = (*Store)(nil)
+var _ Store = (*SQLite)(nil)
 
-// New returns a store in db (an SQLite database of the modernc.org/sqlite driver, which other
-// components may share), creating its tables if needed. Close does not close db.
-func New(ctx context.Context, db *sql.DB) (*Store, error) {
+// NewSQLite returns a store in db (an SQLite database of the modernc.org/sqlite driver, which
+// other components may share), creating its tables if needed. Close does not close db.
+func NewSQLite(ctx context.Context, db *sql.DB) (*SQLite, error) {
 	if db == nil {
 		return nil, &OptionError{Option: "db", Reason: "must not be nil"}
 	}
 	if err := sqlitex.Migrate(ctx, db, "bitcoin_sends", migrations); err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, records: map[string]bitcoin.SendRecord{}, absent: map[string]bool{}, coins: map[wire.OutPoint]string{}}
+	s := &SQLite{db: db, records: map[string]bitcoin.SendRecord{}, absent: map[string]bool{}, coins: map[wire.OutPoint]string{}}
 	for _, st := range []struct {
 		dst **sql.Stmt
 		sql string
@@ -128,7 +154,7 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) closeStmts() {
+func (s *SQLite) closeStmts() {
 	for _, st := range []*sql.Stmt{s.get, s.put, s.spend, s.owner} {
 		if st != nil {
 			_ = st.Close()
@@ -137,7 +163,7 @@ func (s *Store) closeStmts() {
 }
 
 // Close releases the store's statements; later calls return ErrClosed. It is idempotent.
-func (s *Store) Close() error {
+func (s *SQLite) Close() error {
 	if s.db == nil {
 		return nil
 	}
@@ -150,9 +176,9 @@ func (s *Store) Close() error {
 	return nil
 }
 
-func (s *Store) enter(ctx context.Context) error {
+func (s *SQLite) enter(ctx context.Context) error {
 	if s.db == nil {
-		return &NotConstructedError{Type: "Store", Constructor: "New"}
+		return &NotConstructedError{Type: "SQLite", Constructor: "NewSQLite"}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -166,7 +192,7 @@ func (s *Store) enter(ctx context.Context) error {
 }
 
 // Get implements bitcoin.SendStore.
-func (s *Store) Get(ctx context.Context, key string) (bitcoin.SendRecord, error) {
+func (s *SQLite) Get(ctx context.Context, key string) (bitcoin.SendRecord, error) {
 	if err := s.enter(ctx); err != nil {
 		return bitcoin.SendRecord{}, err
 	}
@@ -204,7 +230,7 @@ func cloneRecord(r bitcoin.SendRecord) bitcoin.SendRecord {
 }
 
 // remember keeps a stored record, and the coins its transaction reserves.
-func (s *Store) remember(rec bitcoin.SendRecord, spends []wire.OutPoint) {
+func (s *SQLite) remember(rec bitcoin.SendRecord, spends []wire.OutPoint) {
 	s.memMu.Lock()
 	defer s.memMu.Unlock()
 	if len(s.records) >= maxMemory {
@@ -246,7 +272,7 @@ func scan(ctx context.Context, row *sql.Row, key string) (bitcoin.SendRecord, er
 // spends in one transaction, unless the key has a record (which it returns, loaded). A
 // transaction spending a coin that another key's transaction spends is refused with
 // ErrCoinReserved and nothing is stored.
-func (s *Store) PutIfAbsent(ctx context.Context, rec bitcoin.SendRecord) (bitcoin.SendRecord, bool, error) {
+func (s *SQLite) PutIfAbsent(ctx context.Context, rec bitcoin.SendRecord) (bitcoin.SendRecord, bool, error) {
 	if err := s.enter(ctx); err != nil {
 		return bitcoin.SendRecord{}, false, err
 	}
@@ -308,7 +334,7 @@ const maxVars = 500
 
 // Reserved returns the outpoints among ops that a recorded transaction spends, with the key
 // it was recorded under.
-func (s *Store) Reserved(ctx context.Context, ops []wire.OutPoint) (map[wire.OutPoint]string, error) {
+func (s *SQLite) Reserved(ctx context.Context, ops []wire.OutPoint) (map[wire.OutPoint]string, error) {
 	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
@@ -346,7 +372,7 @@ func (s *Store) Reserved(ctx context.Context, ops []wire.OutPoint) (map[wire.Out
 	return out, nil
 }
 
-func (s *Store) reservedInDB(ctx context.Context, ops []wire.OutPoint) (map[wire.OutPoint]string, error) {
+func (s *SQLite) reservedInDB(ctx context.Context, ops []wire.OutPoint) (map[wire.OutPoint]string, error) {
 	out := map[wire.OutPoint]string{}
 	for len(ops) > 0 {
 		n := min(len(ops), maxVars)

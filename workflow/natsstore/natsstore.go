@@ -56,18 +56,18 @@ func New(ctx context.Context, js jetstream.JetStream, opts ...Option) (*Store, e
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := natsx.OpenKV(ctx, js, natsx.KVConfig{KeyValueConfig: jetstream.KeyValueConfig{
 		Bucket:         cfg.bucket,
 		Description:    "anya workflow runs",
 		History:        1,
 		Storage:        cfg.storage,
 		Replicas:       cfg.replicas,
 		LimitMarkerTTL: time.Second,
-	})
+	}})
 	if err != nil {
 		return nil, fmt.Errorf("natsstore: bucket %s: %w", cfg.bucket, err)
 	}
-	obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	obs, err := natsx.OpenObjectStore(ctx, js, jetstream.ObjectStoreConfig{
 		Bucket: cfg.bucket + "_blobs", Description: "anya workflow large values", Storage: cfg.storage, Replicas: cfg.replicas,
 	})
 	if err != nil {

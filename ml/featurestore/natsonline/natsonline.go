@@ -108,9 +108,9 @@ func New(ctx context.Context, js jetstream.JetStream, opts ...Option) (*Online, 
 	case cfg.replicas < 1 || cfg.replicas > 5:
 		return nil, &OptionError{Option: "WithReplicas", Value: cfg.replicas, Reason: "want 1 to 5"}
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := natsx.OpenKV(ctx, js, natsx.KVConfig{KeyValueConfig: jetstream.KeyValueConfig{
 		Bucket: cfg.bucket, Description: "anya feature store, online tier", History: 1, Storage: cfg.storage, Replicas: cfg.replicas,
-	})
+	}})
 	if err != nil {
 		return nil, fmt.Errorf("natsonline: bucket %s: %w", cfg.bucket, err)
 	}

@@ -120,13 +120,13 @@ func New(ctx context.Context, js jetstream.JetStream, opts ...Option) (*Store, e
 	case cfg.inlineMax < 1 || cfg.inlineMax > 8<<20:
 		return nil, &OptionError{Option: "WithInlineMax", Value: cfg.inlineMax, Reason: "want 1 byte to 8 MiB"}
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := natsx.OpenKV(ctx, js, natsx.KVConfig{KeyValueConfig: jetstream.KeyValueConfig{
 		Bucket: cfg.bucket, Description: "anya dwn records", History: 1, Storage: cfg.storage, Replicas: cfg.replicas,
-	})
+	}})
 	if err != nil {
 		return nil, fmt.Errorf("natsstore: bucket %s: %w", cfg.bucket, err)
 	}
-	obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	obs, err := natsx.OpenObjectStore(ctx, js, jetstream.ObjectStoreConfig{
 		Bucket: cfg.bucket + "_blobs", Description: "anya dwn records, large entries", Storage: cfg.storage, Replicas: cfg.replicas,
 	})
 	if err != nil {

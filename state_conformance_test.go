@@ -1,0 +1,512 @@
+package anya
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
+	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/internal/natstest"
+	"github.com/anya-org/anya-go/internal/sqlitex"
+)
+
+// stateOpener returns a new handle on one backend's data; shared reports whether handles open
+// at once are hosts sharing it.
+type stateOpener struct {
+	open   func(t *testing.T) stateBackend
+	shared bool
+	clock  *fakeClock
+}
+
+type fakeClock struct{ ns atomic.Int64 }
+
+func (c *fakeClock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+var stateBuckets atomic.Int64
+
+func TestStateBackendSQLite(t *testing.T) {
+	runStateSuite(t, func(t *testing.T) stateOpener {
+		db, err := sqlitex.Open(t.Context(), filepath.Join(t.TempDir(), "state.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		return stateOpener{open: func(t *testing.T) stateBackend {
+			st, err := openState(t.Context(), db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = st.close() })
+			return sqliteState{st}
+		}}
+	})
+}
+
+func TestStateBackendJetStream(t *testing.T) {
+	srv := natstest.Start(t)
+	runStateSuite(t, func(t *testing.T) stateOpener {
+		bucket := fmt.Sprint("state", stateBuckets.Add(1))
+		clock := &fakeClock{}
+		clock.ns.Store(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC).UnixNano())
+		return stateOpener{shared: true, clock: clock, open: func(t *testing.T) stateBackend {
+			st, err := openNATSState(t.Context(), srv.JetStream(t), bucket, 1, clock.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}}
+	})
+}
+
+func row(id string, status string) paymentRow {
+	return paymentRow{PaymentID: id, DID: "did:example:alice", Txid: chainhash.HashH([]byte(id)).String(), RecordID: "rec-" + id,
+		ToAddress: "bcrt1qexample", AmountSat: 1000, Risk: 0.1, Status: status}
+}
+
+func stamp(height int32, name string) bitcoin.BlockStamp {
+	return bitcoin.BlockStamp{Height: height, Hash: chainhash.HashH([]byte(name))}
+}
+
+// drain publishes nothing: it takes the outbox's events in order, dequeuing each, until empty.
+func drain(t *testing.T, s stateBackend) []outboxEvent {
+	t.Helper()
+	var all []outboxEvent
+	for {
+		evs, err := s.outbox(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) == 0 {
+			return all
+		}
+		for _, e := range evs {
+			if err := s.dequeue(t.Context(), e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all = append(all, evs...)
+	}
+}
+
+func topics(evs []outboxEvent, id string) []string {
+	var out []string
+	for _, e := range evs {
+		if e.Event.PaymentID == id {
+			out = append(out, fmt.Sprintf("%s#%d", e.Topic, e.Event.Seq))
+		}
+	}
+	return out
+}
+
+func ids(ps []paymentRow) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.PaymentID
+	}
+	slices.Sort(out)
+	return out
+}
+
+// runStateSuite checks the stateBackend contract.
+func runStateSuite(t *testing.T, newBackend func(t *testing.T) stateOpener) {
+	t.Run("Identities", func(t *testing.T) {
+		ctx := t.Context()
+		s := newBackend(t).open(t)
+		first := time.Unix(1_800_000_000, 0)
+		r, err := s.seen(ctx, "did:example:a", first)
+		if err != nil || !r.FirstSeen.Equal(first) || r.WriteGrant != "" {
+			t.Fatalf("seen: %+v %v", r, err)
+		}
+		if r, err := s.seen(ctx, "did:example:a", first.Add(time.Hour)); err != nil || !r.FirstSeen.Equal(first) {
+			t.Fatalf("seen again: %+v %v", r, err)
+		}
+		if err := s.register(ctx, "did:example:a", first.Add(time.Hour), "w1", "q1"); err != nil {
+			t.Fatal(err)
+		}
+		if r, ok, err := s.identity(ctx, "did:example:a"); err != nil || !ok || r.WriteGrant != "w1" || r.QueryGrant != "q1" || !r.FirstSeen.Equal(first) {
+			t.Fatalf("identity after register: %+v %v %v", r, ok, err)
+		}
+		if _, ok, err := s.identity(ctx, "did:example:nobody"); err != nil || ok {
+			t.Fatalf("unknown identity: %v %v", ok, err)
+		}
+		if err := s.register(ctx, "did:example:b", first, "w2", "q2"); err != nil {
+			t.Fatal(err)
+		}
+		if r, ok, _ := s.identity(ctx, "did:example:b"); !ok || r.WriteGrant != "w2" {
+			t.Fatalf("registered without seen: %+v", r)
+		}
+	})
+	t.Run("Stats", func(t *testing.T) {
+		ctx := t.Context()
+		o := newBackend(t)
+		hosts := []stateBackend{o.open(t)}
+		if o.shared {
+			hosts = append(hosts, o.open(t))
+		}
+		var wg sync.WaitGroup
+		for i := range 10 {
+			wg.Go(func() {
+				if err := hosts[i%len(hosts)].addStats(ctx, "did:example:a", stats{Payments: 1, VolumeSat: 5, KYC: int64(i % 3)}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		st, err := hosts[0].stats(ctx, "did:example:a")
+		if err != nil || st.Payments != 10 || st.VolumeSat != 50 || st.KYC != 2 {
+			t.Fatalf("stats: %+v %v", st, err)
+		}
+		if st, err := hosts[0].stats(ctx, "did:example:none"); err != nil || st != (stats{}) {
+			t.Fatalf("stats of nobody: %+v %v", st, err)
+		}
+	})
+	t.Run("PaymentLifecycle", func(t *testing.T) {
+		ctx := t.Context()
+		s := newBackend(t).open(t)
+		p := row("p1", PaymentBroadcast)
+		if added, err := s.insertPayment(ctx, p); err != nil || !added {
+			t.Fatalf("insert: %v %v", added, err)
+		}
+		if added, err := s.insertPayment(ctx, p); err != nil || added {
+			t.Fatalf("insert again: %v %v", added, err)
+		}
+		if st, _ := s.stats(ctx, p.DID); st.Payments != 1 || st.VolumeSat != 1000 || st.Records != 1 {
+			t.Fatalf("stats counted %+v, want the payment once", st)
+		}
+		b1 := stamp(101, "b1")
+		if err := s.setPaymentStatus(ctx, p, PaymentIncluded, b1); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.setPaymentStatus(ctx, p, PaymentConfirmed, b1); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.setPaymentStatus(ctx, p, PaymentConfirmed, b1); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.setPaymentStatus(ctx, p, PaymentBroadcast, bitcoin.BlockStamp{}); err != nil {
+			t.Fatal(err)
+		}
+		b2 := stamp(102, "b2")
+		if err := s.setPaymentStatus(ctx, p, PaymentConfirmed, b2); err != nil {
+			t.Fatal(err)
+		}
+		evs := drain(t, s)
+		want := []string{TopicPaymentSent + "#1", TopicPaymentConfirmed + "#2", TopicPaymentReorged + "#3", TopicPaymentConfirmed + "#4"}
+		if got := topics(evs, "p1"); !slices.Equal(got, want) {
+			t.Fatalf("events %v, want %v", got, want)
+		}
+		if last := evs[len(evs)-1].Event; last.Block != b2 || last.Status != PaymentConfirmed || last.Txid != p.Txid || last.RecordID != p.RecordID {
+			t.Fatalf("confirmed event %+v", last)
+		}
+		if again := drain(t, s); len(again) != 0 {
+			t.Fatalf("dequeued events came back: %v", again)
+		}
+		hist, err := s.history(ctx, "p1")
+		if err != nil || len(hist) != len(want) {
+			t.Fatalf("history: %+v %v, want the %d events", hist, err, len(want))
+		}
+		for i, h := range hist {
+			if h != evs[i].Event || h.Outcome != OutcomeSent {
+				t.Fatalf("history[%d] = %+v, want the event published %+v", i, h, evs[i].Event)
+			}
+		}
+		// A payment recorded confirmed already has both events at once.
+		q := row("p2", PaymentConfirmed)
+		q.Height, q.Block = b2.Height, b2.Hash.String()
+		if _, err := s.insertPayment(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		if got := topics(drain(t, s), "p2"); !slices.Equal(got, []string{TopicPaymentSent + "#1", TopicPaymentConfirmed + "#2"}) {
+			t.Fatalf("events of a payment recorded confirmed: %v", got)
+		}
+	})
+	t.Run("Queries", func(t *testing.T) {
+		ctx := t.Context()
+		s := newBackend(t).open(t)
+		b1, b2 := stamp(10, "b1"), stamp(11, "b2")
+		for _, id := range []string{"a", "b", "c", "d"} {
+			if _, err := s.insertPayment(ctx, row(id, PaymentBroadcast)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in, err := s.pendingIn(ctx, []chainhash.Hash{chainhash.HashH([]byte("a")), chainhash.HashH([]byte("b")), chainhash.HashH([]byte("x"))})
+		if err != nil || !slices.Equal(ids(in), []string{"a", "b"}) {
+			t.Fatalf("pendingIn: %v %v", ids(in), err)
+		}
+		_ = s.setPaymentStatus(ctx, row("a", PaymentBroadcast), PaymentIncluded, b1)
+		_ = s.setPaymentStatus(ctx, row("b", PaymentBroadcast), PaymentIncluded, b2)
+		_ = s.setPaymentStatus(ctx, row("c", PaymentBroadcast), PaymentConfirmed, b1)
+		for name, c := range map[string]struct {
+			got  func() ([]paymentRow, error)
+			want []string
+		}{
+			"inBlock b1":      {func() ([]paymentRow, error) { return s.inBlock(ctx, b1.Hash) }, []string{"a", "c"}},
+			"inBlock b2":      {func() ([]paymentRow, error) { return s.inBlock(ctx, b2.Hash) }, []string{"b"}},
+			"unconfirmed":     {func() ([]paymentRow, error) { return s.unconfirmed(ctx) }, []string{"a", "b", "d"}},
+			"includedBelow10": {func() ([]paymentRow, error) { return s.includedBelow(ctx, 10) }, []string{"a"}},
+			"includedBelow11": {func() ([]paymentRow, error) { return s.includedBelow(ctx, 11) }, []string{"a", "b"}},
+			"pendingIn a, d": {func() ([]paymentRow, error) {
+				return s.pendingIn(ctx, []chainhash.Hash{chainhash.HashH([]byte("a")), chainhash.HashH([]byte("d"))})
+			}, []string{"d"}},
+		} {
+			got, err := c.got()
+			if err != nil || !slices.Equal(ids(got), c.want) {
+				t.Errorf("%s: %v %v, want %v", name, ids(got), err, c.want)
+			}
+		}
+		// Moved to another block, a payment leaves the first block's list.
+		_ = s.setPaymentStatus(ctx, row("a", PaymentBroadcast), PaymentConfirmed, b2)
+		if got, _ := s.inBlock(ctx, b1.Hash); !slices.Equal(ids(got), []string{"c"}) {
+			t.Fatalf("inBlock b1 after a moved: %v", ids(got))
+		}
+		if got, _ := s.inBlock(ctx, b2.Hash); !slices.Equal(ids(got), []string{"a", "b"}) {
+			t.Fatalf("inBlock b2 after a moved: %v", ids(got))
+		}
+	})
+	t.Run("FeaturesAndCheckpoint", func(t *testing.T) {
+		ctx := t.Context()
+		s := newBackend(t).open(t)
+		if _, ok, err := s.features(ctx, "p"); err != nil || ok {
+			t.Fatalf("features of nothing: %v %v", ok, err)
+		}
+		if err := s.start(ctx, "p", []float32{1, 2.5}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.start(ctx, "p", []float32{9}); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok, err := s.features(ctx, "p"); err != nil || !ok || !slices.Equal(v, []float32{1, 2.5}) {
+			t.Fatalf("features: %v %v %v (the first start's stand)", v, ok, err)
+		}
+		if err := s.start(ctx, "q", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := s.features(ctx, "q"); err != nil || ok {
+			t.Fatalf("features of a payment started without: %v %v", ok, err)
+		}
+		if cp, err := s.checkpoint(ctx); err != nil || !cp.IsZero() {
+			t.Fatalf("checkpoint of nothing: %v %v", cp, err)
+		}
+		want := stamp(500, "tip")
+		if err := s.setCheckpoint(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		if cp, err := s.checkpoint(ctx); err != nil || cp != want {
+			t.Fatalf("checkpoint: %v %v", cp, err)
+		}
+	})
+	t.Run("Outcomes", func(t *testing.T) {
+		ctx := t.Context()
+		s := newBackend(t).open(t)
+		open := func() []string {
+			t.Helper()
+			ids, err := s.openOutcomes(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(ids)
+			return ids
+		}
+		check := func(id string, want Outcome, wantRefusal *Refusal) {
+			t.Helper()
+			out, r, err := s.outcome(ctx, id)
+			if err != nil || out != want || (r == nil) != (wantRefusal == nil) || (r != nil && *r != *wantRefusal) {
+				t.Fatalf("outcome of %s: %q %+v %v, want %q %+v", id, out, r, err, want, wantRefusal)
+			}
+		}
+		// An ID that is no KV key as it is (a slash, a space, a dot).
+		odd := "pay/ment 1.x"
+		for _, id := range []string{"failed", "sent", odd, "dropped"} {
+			if err := s.start(ctx, id, nil); err != nil {
+				t.Fatal(err)
+			}
+			check(id, "", nil)
+		}
+		if got := open(); !slices.Equal(got, []string{"dropped", "failed", odd, "sent"}) {
+			t.Fatalf("open outcomes: %q", got)
+		}
+		check("never", "", nil)
+
+		// A failed step's refusal, then the run's end unsent: its event once, numbered 1.
+		stepRefusal := &Refusal{Reason: ReasonStepFailed, Message: "node down", Step: StepSendPayment}
+		if err := s.putRefusal(ctx, "failed", stepRefusal); err != nil {
+			t.Fatal(err)
+		}
+		check("failed", "", stepRefusal)
+		ended := &Refusal{Reason: ReasonStepFailed, Message: "gave up", Step: StepSendPayment}
+		ev := PaymentEvent{PaymentID: "failed", DID: "did:example:alice", Outcome: OutcomeFailed, Refusal: ended}
+		if queued, err := s.settle(ctx, TopicPaymentFailed, ev); err != nil || !queued {
+			t.Fatalf("settle: %v %v", queued, err)
+		}
+		check("failed", OutcomeFailed, ended)
+		// Ended, it stays as it ended: no second event, no new refusal, no reopening.
+		again := ev
+		again.Outcome, again.Refusal = OutcomeBlocked, &Refusal{Reason: ReasonRiskAboveThreshold}
+		if queued, err := s.settle(ctx, TopicPaymentBlocked, again); err != nil || queued {
+			t.Fatalf("settle again: %v %v", queued, err)
+		}
+		if err := s.putRefusal(ctx, "failed", stepRefusal); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.start(ctx, "failed", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.dropOutcome(ctx, "failed"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.markSent(ctx, "failed"); err != nil {
+			t.Fatal(err)
+		}
+		check("failed", OutcomeFailed, ended)
+		if got := topics(drain(t, s), "failed"); !slices.Equal(got, []string{TopicPaymentFailed + "#1"}) {
+			t.Fatalf("events of the failed payment: %v", got)
+		}
+		hist, err := s.history(ctx, "failed")
+		if err != nil || len(hist) != 1 || hist[0].Seq != 1 || hist[0].Outcome != OutcomeFailed || *hist[0].Refusal != *ended {
+			t.Fatalf("history of the failed payment: %+v %v", hist, err)
+		}
+
+		// A payment never noted (started before the outcomes were kept) is settled all the same.
+		blocked := PaymentEvent{PaymentID: "unnoted", Outcome: OutcomeBlocked, Refusal: &Refusal{Reason: ReasonRiskAboveThreshold, Risk: 0.9}}
+		if queued, err := s.settle(ctx, TopicPaymentBlocked, blocked); err != nil || !queued {
+			t.Fatalf("settle of an unnoted payment: %v %v", queued, err)
+		}
+		check("unnoted", OutcomeBlocked, blocked.Refusal)
+		// Settled without a refusal, it reports none.
+		if _, err := s.settle(ctx, TopicPaymentUnverified, PaymentEvent{PaymentID: odd, Outcome: OutcomeUnverified}); err != nil {
+			t.Fatal(err)
+		}
+		check(odd, OutcomeUnverified, nil)
+
+		// Recording the payment ends it sent, keeping the refusal of a step tried again.
+		retried := &Refusal{Reason: ReasonStepFailed, Message: "timeout", Step: StepSendPayment}
+		if err := s.putRefusal(ctx, "sent", retried); err != nil {
+			t.Fatal(err)
+		}
+		p := row("sent", PaymentBroadcast)
+		if _, err := s.insertPayment(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		check("sent", OutcomeSent, retried)
+		if got, ok, err := s.payment(ctx, "sent"); err != nil || !ok || got != p {
+			t.Fatalf("payment: %+v %v %v, want %+v", got, ok, err, p)
+		}
+		if _, ok, err := s.payment(ctx, "failed"); err != nil || ok {
+			t.Fatalf("payment of one never sent: %v %v", ok, err)
+		}
+		if hist, err := s.history(ctx, "sent"); err != nil || len(hist) != 1 || hist[0].Outcome != OutcomeSent || hist[0].Txid != p.Txid {
+			t.Fatalf("history of the sent payment: %+v %v", hist, err)
+		}
+		// markSent ends an open payment sent and notes none that was not started.
+		if err := s.start(ctx, "sent elsewhere", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.markSent(ctx, "sent elsewhere"); err != nil {
+			t.Fatal(err)
+		}
+		check("sent elsewhere", OutcomeSent, nil)
+		if err := s.markSent(ctx, "never"); err != nil {
+			t.Fatal(err)
+		}
+		check("never", "", nil)
+
+		// dropOutcome forgets an open payment; a refusal noted of none open opens it.
+		if err := s.dropOutcome(ctx, "dropped"); err != nil {
+			t.Fatal(err)
+		}
+		check("dropped", "", nil)
+		if err := s.putRefusal(ctx, "refused", retried); err != nil {
+			t.Fatal(err)
+		}
+		if got := open(); !slices.Equal(got, []string{"refused"}) {
+			t.Fatalf("open outcomes at the end: %q", got)
+		}
+		if hist, err := s.history(ctx, "never"); err != nil || len(hist) != 0 {
+			t.Fatalf("history of nothing: %+v %v", hist, err)
+		}
+	})
+	t.Run("Shared", func(t *testing.T) {
+		o := newBackend(t)
+		if !o.shared {
+			t.Skip("one process per data")
+		}
+		ctx := t.Context()
+		a, b := o.open(t), o.open(t)
+		// A block trigger on one host moves the fence the other reads.
+		f0, err := b.blocksFence(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.blocksBegin(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if f, _ := b.blocksFence(ctx); !f.Active || f == f0 {
+			t.Fatalf("fence while a trigger runs: %+v (before %+v)", f, f0)
+		}
+		if err := a.blocksEnd(ctx); err != nil {
+			t.Fatal(err)
+		}
+		f1, _ := b.blocksFence(ctx)
+		if f1.Active || f1 == f0 {
+			t.Fatalf("fence after a trigger: %+v (before %+v)", f1, f0)
+		}
+		// A trigger whose host died stops counting as running after a while.
+		_ = a.blocksBegin(ctx)
+		o.clock.advance(2 * staleTrigger)
+		if f, _ := b.blocksFence(ctx); f.Active {
+			t.Fatalf("a trigger begun %v ago still runs: %+v", 2*staleTrigger, f)
+		}
+		// Events one host queued and did not publish (it died), another host's outbox returns.
+		if _, err := a.insertPayment(ctx, row("orphan", PaymentBroadcast)); err != nil {
+			t.Fatal(err)
+		}
+		o.clock.advance(2 * stateSweepEvery)
+		if got := topics(drain(t, b), "orphan"); !slices.Equal(got, []string{TopicPaymentSent + "#1"}) {
+			t.Fatalf("the other host's outbox: %v", got)
+		}
+		// Concurrent moves of one payment by two hosts queue each event once.
+		p := row("race", PaymentBroadcast)
+		if _, err := a.insertPayment(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for _, h := range []stateBackend{a, b} {
+			wg.Go(func() {
+				if err := h.setPaymentStatus(ctx, p, PaymentConfirmed, stamp(7, "b7")); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		o.clock.advance(2 * stateSweepEvery)
+		evs := append(drain(t, a), drain(t, b)...)
+		seqs := map[int]int{}
+		for _, e := range evs {
+			if e.Event.PaymentID == "race" {
+				seqs[e.Event.Seq]++
+			}
+		}
+		if len(seqs) != 2 || seqs[2] == 0 {
+			t.Fatalf("events of a payment two hosts moved at once: %v", topics(evs, "race"))
+		}
+	})
+	t.Run("Cancelled", func(t *testing.T) {
+		s := newBackend(t).open(t)
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if _, err := s.insertPayment(ctx, row("x", PaymentBroadcast)); err == nil {
+			t.Fatal("insertPayment with a cancelled context")
+		}
+		if added, err := s.insertPayment(t.Context(), row("x", PaymentBroadcast)); err != nil || !added {
+			t.Fatalf("a cancelled insert stored the payment: %v %v", added, err)
+		}
+	})
+}

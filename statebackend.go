@@ -1,0 +1,131 @@
+package anya
+
+import (
+	"context"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
+	"github.com/anya-org/anya-go/bitcoin"
+)
+
+// stateBackend is the Manager's own state: the identities it met and the grants they gave the
+// host, per-DID counters, the rows of sent payments with the outbox of their events, the fraud
+// features of payments in progress, and the checkpoint of the block triggers. *stateStore keeps
+// it in SQLite, next to the send records (the default); *natsState on a NATS JetStream KV
+// bucket that several hosts share (WithJetStream). Every method is safe for concurrent use.
+// The payments the Manager started have an outcome entry from their start until their end.
+//
+// The contract both keep (state_conformance_test.go proves it for each):
+//   - insertPayment stores a payment row unless one is stored under its ID, and, in the same
+//     atomic step, counts it in its sender's stats and queues its first events; it reports
+//     whether the row was new. setPaymentStatus moves a stored payment and queues the events
+//     of the state it shows, atomically. A payment's events are numbered 1, 2, 3, ... and
+//     queued once each.
+//   - outbox returns queued events, each payment's in order; dequeue removes one that was
+//     published. An event queued by a process that died is returned by some later outbox call
+//     (of any handle on the data).
+//   - pendingIn, inBlock, unconfirmed and includedBelow answer from the rows as stored;
+//     payment returns one row; history returns every event a payment ever queued, in order.
+//   - start notes a payment's open outcome (and its fraud features) unless noted before; the
+//     first features stand. putRefusal notes why an open payment's step failed. settle ends an
+//     open (or unnoted) payment unsent and, the first time only, queues its event numbered after
+//     its earlier ones; markSent ends an open payment sent, as insertPayment does; dropOutcome
+//     forgets an open one. A payment ended stays ended: later settle, putRefusal and start
+//     change nothing. openOutcomes lists the open payments.
+//   - blocksFence returns a value that differs from an earlier one, or reports a block trigger
+//     running, whenever a block trigger (blocksBegin … blocksEnd) ran or runs in between, on any
+//     host; a store with one process per data (SQLite) may return a constant, its triggers being
+//     ordered by the Manager's lock.
+type stateBackend interface {
+	identity(ctx context.Context, d string) (identityRow, bool, error)
+	seen(ctx context.Context, d string, now time.Time) (identityRow, error)
+	register(ctx context.Context, d string, now time.Time, writeGrant, queryGrant string) error
+	stats(ctx context.Context, d string) (stats, error)
+	addStats(ctx context.Context, d string, st stats) error
+
+	insertPayment(ctx context.Context, p paymentRow) (bool, error)
+	setPaymentStatus(ctx context.Context, p paymentRow, status string, at bitcoin.BlockStamp) error
+	pendingIn(ctx context.Context, txids []chainhash.Hash) ([]paymentRow, error)
+	inBlock(ctx context.Context, block chainhash.Hash) ([]paymentRow, error)
+	unconfirmed(ctx context.Context) ([]paymentRow, error)
+	includedBelow(ctx context.Context, height int32) ([]paymentRow, error)
+
+	outbox(ctx context.Context) ([]outboxEvent, error)
+	dequeue(ctx context.Context, e outboxEvent) error
+
+	payment(ctx context.Context, paymentID string) (paymentRow, bool, error)
+	history(ctx context.Context, paymentID string) ([]PaymentEvent, error)
+
+	start(ctx context.Context, id string, features []float32) error
+	features(ctx context.Context, paymentID string) ([]float32, bool, error)
+	putRefusal(ctx context.Context, id string, r *Refusal) error
+	outcome(ctx context.Context, id string) (Outcome, *Refusal, error)
+	settle(ctx context.Context, topic string, ev PaymentEvent) (bool, error)
+	markSent(ctx context.Context, id string) error
+	openOutcomes(ctx context.Context) ([]string, error)
+	dropOutcome(ctx context.Context, id string) error
+
+	checkpoint(ctx context.Context) (bitcoin.BlockStamp, error)
+	setCheckpoint(ctx context.Context, cp bitcoin.BlockStamp) error
+	blocksBegin(ctx context.Context) error
+	blocksEnd(ctx context.Context) error
+	blocksFence(ctx context.Context) (blockFence, error)
+
+	close() error
+}
+
+// blockFence is what blocksFence returns.
+type blockFence struct {
+	Gen    uint64 // changes whenever a block trigger begins or ends
+	Active bool   // a block trigger is running
+}
+
+// sqliteState is the SQLite stateBackend: the stateStore, whose block triggers the Manager's
+// lock orders (one process per data directory).
+type sqliteState struct{ *stateStore }
+
+var (
+	_ stateBackend = sqliteState{}
+	_ stateBackend = (*natsState)(nil)
+)
+
+func (s sqliteState) dequeue(ctx context.Context, e outboxEvent) error {
+	return s.stateStore.dequeue(ctx, e.Seq)
+}
+
+func (sqliteState) blocksBegin(context.Context) error               { return nil }
+func (sqliteState) blocksEnd(context.Context) error                 { return nil }
+func (sqliteState) blocksFence(context.Context) (blockFence, error) { return blockFence{}, nil }
+
+// eventsOf returns the events that move payment p's published state from shown (after n events)
+// to the one status shows, numbered from n+1, and the new shown state: a payment's first state
+// is sent, then confirmed and reorged alternate. It is stateStore.transition's rule, for stores
+// that write the events themselves.
+func eventsOf(p paymentRow, shown string, n int, status string, at bitcoin.BlockStamp) ([]outboxEvent, string) {
+	to := shownStatus(status)
+	var topics []string
+	switch {
+	case shown == "":
+		topics = append(topics, TopicPaymentSent)
+		if to == PaymentConfirmed {
+			topics = append(topics, TopicPaymentConfirmed)
+		}
+	case shown == to:
+	case to == PaymentConfirmed:
+		topics = append(topics, TopicPaymentConfirmed)
+	default:
+		topics = append(topics, TopicPaymentReorged)
+	}
+	out := make([]outboxEvent, 0, len(topics))
+	for _, topic := range topics {
+		n++
+		ev := PaymentEvent{PaymentID: p.PaymentID, DID: p.DID, Txid: p.Txid, RecordID: p.RecordID, Outcome: OutcomeSent,
+			Status: PaymentBroadcast, Seq: n}
+		if topic == TopicPaymentConfirmed {
+			ev.Status, ev.Block = PaymentConfirmed, at
+		}
+		out = append(out, outboxEvent{Topic: topic, Event: ev})
+	}
+	return out, to
+}
