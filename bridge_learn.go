@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/anya-org/anya-go/ml/featurestore"
 	"github.com/anya-org/anya-go/models"
 	"github.com/anya-org/anya-go/security"
+	"github.com/anya-org/anya-go/web5/dwn"
 )
 
 // ModelsDir is the directory, in the data directory, of the models the Manager trains
@@ -301,4 +303,19 @@ func (m *Manager) Rescore(ctx context.Context) (scored, failed int, err error) {
 		return r.RunOnce(ctx)
 	})
 	return st.Scored, st.Failed, err
+}
+
+// lastReputation returns the last reputation score the Manager wrote to d's store.
+func (m *Manager) lastReputation(ctx context.Context, d string) (ScoreRecord, bool) {
+	recs, err := m.br.records.Query(ctx, d, bridge.PathScore, dwn.Filter{})
+	if err != nil {
+		return ScoreRecord{}, false
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		var sr ScoreRecord
+		if json.Unmarshal(recs[i].Data, &sr) == nil && sr.Kind == "reputation" {
+			return sr, true
+		}
+	}
+	return ScoreRecord{}, false
 }

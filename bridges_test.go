@@ -668,9 +668,14 @@ func mustFixedDIDT(t *testing.T, name string) *did.BearerDID {
 }
 
 // Rescore scores every registered identity's reputation once and writes it back to its store
-// through the ML→Web5 boundary, as the periodic re-scoring does.
+// through the ML→Web5 boundary, as the periodic re-scoring does. With the model's breaker
+// open, Reputation falls back to that last score, and says so.
 func TestRescore(t *testing.T) {
-	e := newEnv(t)
+	breakers, err := resilience.NewBreakerRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, anya.WithBreakers(breakers))
 	got := make(chan anya.Rescored, 4)
 	if _, err := bus.Subscribe(e.m.Bus(), anya.TopicReputationRescored, func(_ context.Context, ev bus.Envelope[anya.Rescored]) error {
 		got <- ev.Payload
@@ -700,6 +705,29 @@ func TestRescore(t *testing.T) {
 	}
 	if !seen[e.alice.String()] || !seen[e.bob.String()] {
 		t.Fatalf("rescored events for %v", seen)
+	}
+
+	var last anya.ScoreRecord
+	if err := json.Unmarshal(e.bridgeRecords(e.alice, bridge.PathScore)[0].Data, &last); err != nil {
+		t.Fatal(err)
+	}
+	model, err := breakers.Get(anya.BreakerModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model.ForceOpen()
+	r, err := e.m.Reputation(e.ctx, e.alice.String())
+	if err != nil || !r.Stale || r.Score != last.Score || r.Model != last.Model {
+		t.Fatalf("with the model down: %+v %v, want the last score %v, stale", r, err, last.Score)
+	}
+	// A payment cannot do without the model: it fails at once.
+	if _, err := e.m.Pay(e.ctx, anya.TriProtocol{PaymentID: "model-down", SenderDID: e.alice.String(),
+		SenderAddress: e.alice.Address.String(), RecipientAddress: e.bob.Address.String(), AmountSat: 10_000}); !errors.Is(err, anya.ErrUnavailable) {
+		t.Fatalf("payment with the model down: %v", err)
+	}
+	model.Reset()
+	if r, err := e.m.Reputation(e.ctx, e.alice.String()); err != nil || r.Stale {
+		t.Fatalf("with the model back: %+v %v", r, err)
 	}
 }
 

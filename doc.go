@@ -104,9 +104,12 @@
 // an [*UnavailableError] ([ErrUnavailable]), and so does a call an open breaker refuses. A
 // payment needs the chain and the fraud model: while either breaker is open it fails at once,
 // touching nothing and storing nothing, and it goes through again once the breaker's wait is
-// over and the dependency answers. DID resolution falls back to the last document resolved
-// for the DID within [DefaultStaleDIDTTL] while its gateway fails; an unreachable gateway is
-// never a verdict on the DID ([ReasonDIDUnresolvable] is for a DID that does not resolve).
+// over and the dependency answers. The fallbacks: DID resolution serves the last document
+// resolved for the DID within [DefaultStaleDIDTTL] while its gateway fails (an unreachable
+// gateway is never a verdict on the DID: [ReasonDIDUnresolvable] is for a DID that does not
+// resolve); [Manager.Reputation] serves the identity's last re-scored reputation, marked
+// Stale, while the model's breaker is open; the bridges' block pipeline, whose records-store
+// writes fail while the store does, starts again from its checkpoint, so nothing is lost.
 //
 // The Manager's caches are tiers (cache.Tiered): a lookup tries the protocol's own cache
 // ([CacheBitcoin]: UTXOs of addresses; [CacheWeb5]: what the Manager knows of a DID;

@@ -70,6 +70,9 @@ type Reputation struct {
 	Features map[string]float64
 	// Factors are the features that moved the score most, largest first.
 	Factors []Factor
+	// Stale reports the model's fallback: the model could not score (BreakerModel), and Score,
+	// Model and Factors are the last re-scoring's (Rescore), as the identity's store keeps it.
+	Stale bool
 }
 
 func (*Reputation) direction() Direction { return DirectionWeb5ToML }
@@ -87,7 +90,7 @@ func (m *Manager) scoreReputation(ctx context.Context, op Web5ToML) (*Reputation
 	feats, err := m.identityFeatures(ctx, op.DID, "")
 	if err != nil {
 		var re *did.ResolutionError
-		if errors.As(err, &re) {
+		if errors.As(err, &re) && !errors.Is(err, ErrUnavailable) {
 			return nil, &OpError{Op: op.name(), Field: "DID", Reason: "does not resolve", Err: err}
 		}
 		return nil, err
@@ -102,6 +105,12 @@ func (m *Manager) scoreReputation(ctx context.Context, op Web5ToML) (*Reputation
 		return nil, err
 	}
 	score, model, factors, err := m.reputation.score(ctx, m.pseudonym(op.DID), vector(m.reputation, seen))
+	if errors.Is(err, ErrUnavailable) {
+		// The model's fallback: the last score the Manager wrote to the identity's store.
+		if last, ok := m.lastReputation(ctx, op.DID); ok {
+			return &Reputation{DID: op.DID, Score: last.Score, Model: last.Model, Features: seen, Factors: last.Factors, Stale: true}, nil
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("anya: reputation model: %w", err)
 	}
