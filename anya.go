@@ -196,7 +196,8 @@ func (m *Manager) openBus(context.Context) error {
 		m.bus = m.cfg.bus
 		return nil
 	}
-	b, err := bus.New(bus.WithLogger(m.log), bus.WithClock(m.now))
+	b, err := bus.New(bus.WithLogger(m.log), bus.WithClock(m.now), bus.WithTopicTemplate(dwn.TopicTemplate),
+		bus.WithTracerProvider(m.cfg.tracerProv), bus.WithMeterProvider(m.cfg.meterProv))
 	if err != nil {
 		return err
 	}
@@ -329,7 +330,8 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 		m.dwnStore = sqlStore
 		m.onClose(sqlStore.Close)
 	}
-	node, err := dwn.New(r, dwn.WithStore(m.dwnStore), dwn.WithBus(m.bus), dwn.WithClock(m.now), dwn.WithLogger(m.log))
+	node, err := dwn.New(r, dwn.WithStore(m.dwnStore), dwn.WithBus(m.bus), dwn.WithClock(m.now), dwn.WithLogger(m.log),
+		dwn.WithTracerProvider(m.cfg.tracerProv), dwn.WithMeterProvider(m.cfg.meterProv))
 	if err != nil {
 		return err
 	}
@@ -340,9 +342,10 @@ func (m *Manager) openWeb5(ctx context.Context) error {
 }
 
 func (m *Manager) openSecurity(ctx context.Context) error {
-	audit, onJS, err := m.jsAuditLog(security.WithClock(m.now))
+	telemetry := []security.Option{security.WithTracerProvider(m.cfg.tracerProv), security.WithMeterProvider(m.cfg.meterProv)}
+	audit, onJS, err := m.jsAuditLog(append([]security.Option{security.WithClock(m.now)}, telemetry...)...)
 	if !onJS {
-		audit, err = security.NewAuditLog(ctx, m.auditDB, security.WithClock(m.now))
+		audit, err = security.NewAuditLog(ctx, m.auditDB, append([]security.Option{security.WithClock(m.now)}, telemetry...)...)
 	}
 	if err != nil {
 		return err
@@ -359,7 +362,8 @@ func (m *Manager) openSecurity(ctx context.Context) error {
 		bounds = DefaultBoundaries()
 	}
 	m.bounds, err = security.New(bounds, security.WithAudit(audit), security.WithBus(m.bus), security.WithClock(m.now),
-		security.WithLogger(m.log), security.WithRedactionKey(key), security.WithProvenance(ProvenanceWeb5Signature, m.checkWeb5Signature))
+		security.WithLogger(m.log), security.WithRedactionKey(key), security.WithProvenance(ProvenanceWeb5Signature, m.checkWeb5Signature),
+		telemetry[0], telemetry[1])
 	if err != nil {
 		return err
 	}
@@ -385,7 +389,7 @@ func (m *Manager) openBitcoin(ctx context.Context) error {
 		return err
 	}
 	if m.sender, err = bitcoin.NewSender(m.chain, m.sends, bitcoin.WithBus(m.bus), bitcoin.WithLogger(m.log),
-		bitcoin.WithClock(m.now)); err != nil {
+		bitcoin.WithClock(m.now), bitcoin.WithTracerProvider(m.cfg.tracerProv), bitcoin.WithMeterProvider(m.cfg.meterProv)); err != nil {
 		return err
 	}
 	lookup := walletLookup{w: m.wallet, chain: bitcoin.ChainFeatureLookup(m.chain)}
@@ -395,7 +399,8 @@ func (m *Manager) openBitcoin(ctx context.Context) error {
 	}
 	// The notifier resumes after the last block the Manager's triggers processed, so that a
 	// restarted host confirms the payments mined while it was down.
-	nopts := []bitcoin.Option{bitcoin.WithBus(m.notifierBus()), bitcoin.WithLogger(m.log)}
+	nopts := []bitcoin.Option{bitcoin.WithBus(m.notifierBus()), bitcoin.WithLogger(m.log),
+		bitcoin.WithTracerProvider(m.cfg.tracerProv), bitcoin.WithMeterProvider(m.cfg.meterProv)}
 	cp, err := m.state.checkpoint(ctx)
 	if err != nil {
 		return err
@@ -420,23 +425,19 @@ func (m *Manager) openBitcoin(ctx context.Context) error {
 
 func (m *Manager) openCaches(context.Context) error {
 	var err error
-	if m.utxos, err = cache.New[string, []bitcoin.UTXO](cache.WithMaxEntries(DefaultCacheEntries), cache.WithTTL(DefaultCacheTTL),
-		cache.WithLogger(m.log)); err != nil {
+	if m.utxos, err = cache.New[string, []bitcoin.UTXO](m.cacheOptions("utxos", DefaultCacheEntries, DefaultCacheTTL)...); err != nil {
 		return err
 	}
 	m.onClose(m.utxos.Close)
-	if m.identities, err = cache.New[string, *identityState](cache.WithMaxEntries(DefaultCacheEntries), cache.WithTTL(DefaultCacheTTL),
-		cache.WithLogger(m.log)); err != nil {
+	if m.identities, err = cache.New[string, *identityState](m.cacheOptions("identities", DefaultCacheEntries, DefaultCacheTTL)...); err != nil {
 		return err
 	}
 	m.onClose(m.identities.Close)
-	if m.verdicts, err = cache.New[string, *LinkVerification](cache.WithMaxEntries(DefaultCacheEntries), cache.WithTTL(DefaultCacheTTL),
-		cache.WithLogger(m.log)); err != nil {
+	if m.verdicts, err = cache.New[string, *LinkVerification](m.cacheOptions("verdicts", DefaultCacheEntries, DefaultCacheTTL)...); err != nil {
 		return err
 	}
 	m.onClose(m.verdicts.Close)
-	if m.dids, err = cache.New[string, *did.Result](cache.WithMaxEntries(DefaultCacheEntries), cache.WithTTL(DefaultCacheTTL),
-		cache.WithLogger(m.log)); err != nil {
+	if m.dids, err = cache.New[string, *did.Result](m.cacheOptions("dids", DefaultCacheEntries, DefaultCacheTTL)...); err != nil {
 		return err
 	}
 	m.onClose(m.dids.Close)
@@ -466,7 +467,8 @@ func (m *Manager) openWorkflow(ctx context.Context) error {
 		return []resilience.Policy{b}
 	})
 	m.engine, err = workflow.New(m.store, ops, append([]workflow.Option{workflow.WithBus(m.bus), workflow.WithGuard(m.bounds),
-		workflow.WithClock(m.now), workflow.WithLogger(m.log), workflow.WithPolicy(policy)}, m.engineOptions()...)...)
+		workflow.WithClock(m.now), workflow.WithLogger(m.log), workflow.WithPolicy(policy),
+		workflow.WithTracerProvider(m.cfg.tracerProv), workflow.WithMeterProvider(m.cfg.meterProv)}, m.engineOptions()...)...)
 	if err != nil {
 		return err
 	}

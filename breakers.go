@@ -71,7 +71,7 @@ func (m *Manager) openBreakers(context.Context) error {
 	}, 100*time.Millisecond, nil)
 	var err error
 	m.breakers, err = resilience.NewBreakerRegistry(resilience.WithLogger(m.log), resilience.WithListener(publish),
-		resilience.WithClock(m.now))
+		resilience.WithClock(m.now), resilience.WithTracerProvider(m.cfg.tracerProv), resilience.WithMeterProvider(m.cfg.meterProv))
 	return err
 }
 
@@ -252,8 +252,7 @@ func (g guardedResolver) Resolve(ctx context.Context, d did.DID) (*did.Result, e
 func (m *Manager) guardMethods(dht did.MethodResolver, methods ...did.MethodResolver) []did.MethodResolver {
 	if m.staleDIDs == nil {
 		// A bounded cache with per-entry TTLs; New cannot fail with these options.
-		m.staleDIDs, _ = cache.New[string, *did.Result](cache.WithMaxEntries(DefaultCacheEntries), cache.WithTTL(DefaultStaleDIDTTL),
-			cache.WithLogger(m.log))
+		m.staleDIDs, _ = cache.New[string, *did.Result](m.cacheOptions("stale_dids", DefaultCacheEntries, DefaultStaleDIDTTL)...)
 		m.onClose(m.staleDIDs.Close)
 	}
 	out := make([]did.MethodResolver, 0, 1+len(methods))

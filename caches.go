@@ -41,8 +41,7 @@ type tiers struct {
 // openTiers builds the tiers over the per-protocol caches openCaches made.
 func (m *Manager) openTiers() error {
 	var err error
-	if m.tiers.cross, err = cache.New[string, any](cache.WithMaxEntries(DefaultCrossCacheEntries), cache.WithTTL(DefaultCacheTTL),
-		cache.WithLogger(m.log)); err != nil {
+	if m.tiers.cross, err = cache.New[string, any](m.cacheOptions("cross", DefaultCrossCacheEntries, DefaultCacheTTL)...); err != nil {
 		return err
 	}
 	m.onClose(m.tiers.cross.Close)
@@ -88,4 +87,11 @@ func (m *Manager) cachedVerdict(ctx context.Context, key string) (*LinkVerificat
 func (m *Manager) cacheVerdict(key string, v *LinkVerification, ttl time.Duration) {
 	_ = m.verdicts.SetWithTTL(key, v, ttl)
 	_ = m.tiers.cross.SetWithTTL(cache.Key(CacheLinks, key), v, ttl)
+}
+
+// cacheOptions are the options of the Manager's cache name: its bounds, its logger and its
+// telemetry, named name.
+func (m *Manager) cacheOptions(name string, entries int, ttl time.Duration) []cache.Option {
+	return []cache.Option{cache.WithMaxEntries(entries), cache.WithTTL(ttl), cache.WithLogger(m.log), cache.WithName(name),
+		cache.WithTracerProvider(m.cfg.tracerProv), cache.WithMeterProvider(m.cfg.meterProv)}
 }

@@ -56,7 +56,8 @@ func (m *Manager) openML(ctx context.Context) error {
 				return fmt.Errorf("anya: load the %s model: %w", e.name, err)
 			}
 		}
-		opts := append([]ml.Option{ml.WithGoFallback(), ml.WithFactors(DefaultFactors), ml.WithLogger(m.log)}, m.cfg.ml.opts...)
+		opts := append([]ml.Option{ml.WithGoFallback(), ml.WithFactors(DefaultFactors), ml.WithLogger(m.log),
+			ml.WithTracerProvider(m.cfg.tracerProv), ml.WithMeterProvider(m.cfg.meterProv)}, m.cfg.ml.opts...)
 		eng, err := ml.NewEngine(model, opts...)
 		if err != nil {
 			return fmt.Errorf("anya: %s engine: %w", e.name, err)

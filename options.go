@@ -16,6 +16,8 @@ import (
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/did/diddht"
 	"github.com/anya-org/anya-go/web5/vc"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults of New and of the bridges.
@@ -80,6 +82,8 @@ type config struct {
 	fullSync      bool
 	ml            mlConfig
 	status        vc.StatusListFetcher
+	tracerProv    trace.TracerProvider // WithTracerProvider; nil: no-op
+	meterProv     metric.MeterProvider // WithMeterProvider; nil: no-op
 
 	jetStream    *jetStreamConfig // WithJetStream
 	hostName     string
@@ -493,4 +497,25 @@ func WithCacheStore(s cache.Store, ttl time.Duration) Option {
 		c.give("WithCacheStore")
 		c.cacheStore, c.cacheStoreTTL = s, ttl
 	}
+}
+
+// WithTracerProvider traces the Manager with tp: Pay is a span (SpanPay) under the caller's,
+// and every component the Manager creates — the bus, the records store, the trust boundaries
+// and their audit log, the bitcoin sender and notifier, the caches, the circuit breakers, the
+// workflow engine and the ML engines — opens its spans on tp, so a payment is one trace from
+// Pay through the workflow steps, the boundary crossings and the broadcast to the records
+// write. Spans carry no DIDs, addresses, amounts or txids. Components the host gives (WithBus,
+// WithChain, WithBreakers, ...) keep their own telemetry. A nil tp is the no-op provider.
+// Defaults to OpenTelemetry's no-op provider: nothing is traced.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(c *config) { c.tracerProv = tp }
+}
+
+// WithMeterProvider reports the metrics of every component the Manager creates (see
+// WithTracerProvider) as instruments of mp: bus messages, records-store operations, boundary
+// crossings, sends, blocks, cache lookups, breaker states, workflow runs and steps, model
+// scores. A nil mp is the no-op provider. Defaults to OpenTelemetry's no-op provider: nothing
+// is reported.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) { c.meterProv = mp }
 }

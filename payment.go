@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/internal/telemetry"
 	"github.com/anya-org/anya-go/security"
 	"github.com/anya-org/anya-go/web5/dwn"
 	"github.com/anya-org/anya-go/workflow"
@@ -112,7 +114,23 @@ func (op TriProtocol) execute(ctx context.Context, m *Manager) (Result, error) {
 	return p, err // a failed run: its outcome, and an error wrapping ErrPaymentFailed
 }
 
-func (m *Manager) pay(ctx context.Context, op TriProtocol) (*Payment, error) {
+// SpanPay is the span of one verified payment (Pay, or Execute of a TriProtocol) when
+// WithTracerProvider gives a provider: the root of the payment's trace within the Manager,
+// whose children are the workflow run and everything it causes. It carries no DID, address,
+// amount or payment ID.
+const SpanPay = "anya.pay"
+
+// pay carries out the verified payment op in a span (SpanPay).
+func (m *Manager) pay(ctx context.Context, op TriProtocol) (_ *Payment, err error) {
+	if tp := m.cfg.tracerProv; tp != nil && !telemetry.IsNoopTracerProvider(tp) {
+		var span trace.Span
+		ctx, span = tp.Tracer(telemetry.ScopePrefix).Start(ctx, SpanPay)
+		defer func() { telemetry.End(span, err, ErrPaymentFailed) }()
+	}
+	return m.payRun(ctx, op)
+}
+
+func (m *Manager) payRun(ctx context.Context, op TriProtocol) (*Payment, error) {
 	p := payment{ID: op.PaymentID, DID: op.SenderDID, From: op.SenderAddress, To: op.RecipientAddress, Amount: op.AmountSat}
 	if err := p.check(op.name(), m); err != nil {
 		return nil, err
