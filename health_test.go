@@ -77,7 +77,7 @@ func TestHealth(t *testing.T) {
 			t.Errorf("breaker %+v", b)
 		}
 	}
-	if !slices.Equal(names, []string{"bitcoin", "ml", "web5"}) {
+	if !slices.Equal(names, []string{"bitcoin", "bitcoin.chain", "ml", "ml.model", "web5", "web5.did", "web5.records"}) {
 		t.Errorf("breakers %v", names)
 	}
 	head, err := e.m.Audit().Head(e.ctx)
