@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/anya-org/anya-go/internal/natstest"
+	"github.com/anya-org/anya-go/internal/natsx"
 )
 
 // An R3 bucket on a three-node cluster keeps every write through the loss of one node and its
@@ -17,7 +18,9 @@ func TestClusterNodeLoss(t *testing.T) {
 	js := c.JetStream(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "r3", Replicas: 3})
+	// Reads from the stream's leader, as the SDK's buckets do: a replica that has not applied the
+	// newest write yet would answer "key not found".
+	kv, err := natsx.OpenKV(ctx, js, natsx.KVConfig{KeyValueConfig: jetstream.KeyValueConfig{Bucket: "r3", Replicas: 3}})
 	if err != nil {
 		t.Fatal(err)
 	}
