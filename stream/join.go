@@ -449,8 +449,9 @@ func (r *join3Run[K, A, B, C]) slots(k K, t int64, late bool, lateWM int64) (*en
 
 func (r *join3Run[K, A, B, C]) addA(rec *Record[A], t, lateWM int64) bool {
 	late := lateWM != minTime
+	k := r.op.ka(rec.Value)
 	if !late {
-		e := r.eng.tbl.upsert(r.op.ka(rec.Value))
+		e := r.eng.tbl.upsert(k)
 		if e == nil {
 			return true
 		}
@@ -462,7 +463,7 @@ func (r *join3Run[K, A, B, C]) addA(rec *Record[A], t, lateWM int64) bool {
 			return true
 		}
 	}
-	e, idx, ok := r.slots(r.op.ka(rec.Value), t, late, lateWM)
+	e, idx, ok := r.slots(k, t, late, lateWM)
 	if len(idx) > 0 {
 		d0, d1 := digest(0, rec.Offset, rec.ID)
 		for _, i := range idx {
@@ -480,8 +481,9 @@ func (r *join3Run[K, A, B, C]) addA(rec *Record[A], t, lateWM int64) bool {
 
 func (r *join3Run[K, A, B, C]) addB(rec *Record[B], t, lateWM int64) bool {
 	late := lateWM != minTime
+	k := r.op.kb(rec.Value)
 	if !late {
-		e := r.eng.tbl.upsert(r.op.kb(rec.Value))
+		e := r.eng.tbl.upsert(k)
 		if e == nil {
 			return true
 		}
@@ -493,7 +495,7 @@ func (r *join3Run[K, A, B, C]) addB(rec *Record[B], t, lateWM int64) bool {
 			return true
 		}
 	}
-	e, idx, ok := r.slots(r.op.kb(rec.Value), t, late, lateWM)
+	e, idx, ok := r.slots(k, t, late, lateWM)
 	if len(idx) > 0 {
 		d0, d1 := digest(1, rec.Offset, rec.ID)
 		for _, i := range idx {
@@ -511,8 +513,9 @@ func (r *join3Run[K, A, B, C]) addB(rec *Record[B], t, lateWM int64) bool {
 
 func (r *join3Run[K, A, B, C]) addC(rec *Record[C], t, lateWM int64) bool {
 	late := lateWM != minTime
+	k := r.op.kc(rec.Value)
 	if !late {
-		e := r.eng.tbl.upsert(r.op.kc(rec.Value))
+		e := r.eng.tbl.upsert(k)
 		if e == nil {
 			return true
 		}
@@ -524,7 +527,7 @@ func (r *join3Run[K, A, B, C]) addC(rec *Record[C], t, lateWM int64) bool {
 			return true
 		}
 	}
-	e, idx, ok := r.slots(r.op.kc(rec.Value), t, late, lateWM)
+	e, idx, ok := r.slots(k, t, late, lateWM)
 	if len(idx) > 0 {
 		d0, d1 := digest(2, rec.Offset, rec.ID)
 		for _, i := range idx {
