@@ -61,10 +61,18 @@ func (h *hasher) begin(kind, name string) {
 // word absorbs one word.
 func (h *hasher) word(x uint64) {
 	h.words++
-	if !h.half {
-		h.pend, h.half = x, true
+	if h.half {
+		h.pair(x)
 		return
 	}
+	h.pend, h.half = x, true
+}
+
+// pair absorbs the pending word and x. It is kept out of line so that word, called for every
+// field, is inlined.
+//
+//go:noinline
+func (h *hasher) pair(x uint64) {
 	h.s0, h.s1 = round(h.s0^h.pend, h.s1^x)
 	h.half = false
 }
