@@ -31,8 +31,8 @@ import (
 // top, that made a window's Update share the ID of its earlier result; with this hash it can
 // also make a result of one key share the ID of another key's. Downstream that must withstand
 // chosen event IDs de-duplicates by ID and key. SHA-256 over the input of a three-stream join
-// result costs about 2.4 times this hash in CPU time (BenchmarkResultID), and was a fifth of the join's
-// CPU time per event.
+// result costs about 2.4 times this hash in CPU time (BenchmarkResultID), and was a fifth of
+// the join's CPU time per event.
 type hasher struct {
 	s0, s1 uint64
 	pend   uint64 // a word waiting for the second of its pair
