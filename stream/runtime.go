@@ -746,7 +746,8 @@ func (p *port[T]) process(limit int64) {
 			p.onRec(&pr.r, pr.t)
 		}
 		// A recycled chunk is not cleared: the records it holds are overwritten when it is
-		// filled again, and until then keep alive at most a buffer's worth of values.
+		// filled again. Until then they keep their values alive: the free chunks hold no more
+		// records than were once pending together, a few buffers' worth.
 		if cap(c) <= 2*rt.cfg.buffer {
 			p.free = append(p.free, c[:0])
 		}
