@@ -99,8 +99,11 @@
 // — the notifier from a block height, say — and drop what is at or below it). Results emitted
 // after the checkpoint are emitted again, with the same IDs: every result carries an ID derived
 // from the pipeline's name, the result's key and window (or steps) and its contributing
-// events, so downstream de-duplicates by ID. A result is emitted before the checkpoint that
-// covers it is written, so a crash never loses one. The package's kill -9 test checks this with
+// events, so downstream de-duplicates by ID. IDs are 128-bit hashes, not cryptographic ones: by
+// chance two results share one with probability 2^-128, but a source whose event IDs an
+// adversary chooses lets them make two results share one, so downstream that must withstand
+// that de-duplicates by ID and key. A result is emitted before the checkpoint that covers it
+// is written, so a crash never loses one. The package's kill -9 test checks this with
 // a SQLite store: the results of a run killed again and again, de-duplicated by ID, are those
 // of an uninterrupted run. Sources that turn idle break this determinism (idleness goes by the
 // clock), as do records that are late.

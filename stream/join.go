@@ -448,80 +448,36 @@ func (r *join3Run[K, A, B, C]) slots(k K, t int64, late bool, lateWM int64) (*en
 }
 
 func (r *join3Run[K, A, B, C]) addA(rec *Record[A], t, lateWM int64) bool {
-	late := lateWM != minTime
-	k := r.op.ka(rec.Value)
-	if !late {
-		e := r.eng.tbl.upsert(k)
-		if e == nil {
-			return true
-		}
-		if p := r.eng.current(e, t); p != nil {
-			d0, d1 := digest(0, rec.Offset, rec.ID)
-			p.A = r.sa.insertByTime(p.A, rec, false)
-			p.D[0] += d0
-			p.D[1] += d1
-			return true
-		}
-	}
-	e, idx, ok := r.slots(k, t, late, lateWM)
-	if len(idx) > 0 {
-		d0, d1 := digest(0, rec.Offset, rec.ID)
-		for _, i := range idx {
-			p := &e.st.slots[i].p
-			p.A = r.sa.insertByTime(p.A, rec, late)
-			p.D[0] += d0
-			p.D[1] += d1
-		}
-	}
-	if late && e != nil {
-		r.eng.settle(e, idx)
-	}
-	return ok
+	return add3(r, 0, r.op.ka(rec.Value), rec, t, lateWM, &r.sa, (*join3P[A, B, C]).sideA)
 }
 
 func (r *join3Run[K, A, B, C]) addB(rec *Record[B], t, lateWM int64) bool {
-	late := lateWM != minTime
-	k := r.op.kb(rec.Value)
-	if !late {
-		e := r.eng.tbl.upsert(k)
-		if e == nil {
-			return true
-		}
-		if p := r.eng.current(e, t); p != nil {
-			d0, d1 := digest(1, rec.Offset, rec.ID)
-			p.B = r.sb.insertByTime(p.B, rec, false)
-			p.D[0] += d0
-			p.D[1] += d1
-			return true
-		}
-	}
-	e, idx, ok := r.slots(k, t, late, lateWM)
-	if len(idx) > 0 {
-		d0, d1 := digest(1, rec.Offset, rec.ID)
-		for _, i := range idx {
-			p := &e.st.slots[i].p
-			p.B = r.sb.insertByTime(p.B, rec, late)
-			p.D[0] += d0
-			p.D[1] += d1
-		}
-	}
-	if late && e != nil {
-		r.eng.settle(e, idx)
-	}
-	return ok
+	return add3(r, 1, r.op.kb(rec.Value), rec, t, lateWM, &r.sb, (*join3P[A, B, C]).sideB)
 }
 
 func (r *join3Run[K, A, B, C]) addC(rec *Record[C], t, lateWM int64) bool {
+	return add3(r, 2, r.op.kc(rec.Value), rec, t, lateWM, &r.sc, (*join3P[A, B, C]).sideC)
+}
+
+func (p *join3P[A, B, C]) sideA() *[]Record[A] { return &p.A }
+func (p *join3P[A, B, C]) sideB() *[]Record[B] { return &p.B }
+func (p *join3P[A, B, C]) sideC() *[]Record[C] { return &p.C }
+
+// add3 adds rec, of key k and time t, to the list side picks in its windows, for the source
+// with index src; lateWM is minTime for a record in event-time order, else the watermark it is
+// late against. It reports false for a late record too late for any window.
+func add3[K comparable, A, B, C, X any](r *join3Run[K, A, B, C], src int, k K, rec *Record[X], t, lateWM int64, sl *slab[X], side func(*join3P[A, B, C]) *[]Record[X]) bool {
 	late := lateWM != minTime
-	k := r.op.kc(rec.Value)
 	if !late {
 		e := r.eng.tbl.upsert(k)
 		if e == nil {
 			return true
 		}
 		if p := r.eng.current(e, t); p != nil {
-			d0, d1 := digest(2, rec.Offset, rec.ID)
-			p.C = r.sc.insertByTime(p.C, rec, false)
+			// the common case: the key's open tumbling window
+			d0, d1 := digest(src, rec.Offset, rec.ID)
+			l := side(p)
+			*l = sl.insertByTime(*l, rec, false)
 			p.D[0] += d0
 			p.D[1] += d1
 			return true
@@ -529,10 +485,11 @@ func (r *join3Run[K, A, B, C]) addC(rec *Record[C], t, lateWM int64) bool {
 	}
 	e, idx, ok := r.slots(k, t, late, lateWM)
 	if len(idx) > 0 {
-		d0, d1 := digest(2, rec.Offset, rec.ID)
+		d0, d1 := digest(src, rec.Offset, rec.ID)
 		for _, i := range idx {
 			p := &e.st.slots[i].p
-			p.C = r.sc.insertByTime(p.C, rec, late)
+			l := side(p)
+			*l = sl.insertByTime(*l, rec, late)
 			p.D[0] += d0
 			p.D[1] += d1
 		}

@@ -25,7 +25,8 @@ type Record[T any] struct {
 // ID identifies an emitted result. It is derived deterministically from the operator's name,
 // the result's key and window (or step names) and the identities of its contributing events,
 // so a result computed again after a restart carries the same ID and downstream consumers can
-// de-duplicate by it. The zero ID means "none".
+// de-duplicate by it. It is a 128-bit hash, not a cryptographic one (see the package
+// documentation's section on restarts). The zero ID means "none".
 type ID [16]byte
 
 // IsZero reports whether id is the zero ID.

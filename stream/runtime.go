@@ -487,7 +487,7 @@ func (p *port[T]) base() *inputBase { return &p.inputBase }
 func (p *port[T]) start(ctx context.Context, wg *sync.WaitGroup) {
 	p.last = p.offset
 	p.capacity, p.clock, p.wake = p.rt.cfg.buffer, p.rt.cfg.clock, p.rt.wake
-	e := &Emitter[T]{emit: p.push, watermark: p.mark, sync: p.sync}
+	e := &Emitter[T]{port: p, watermark: p.mark, sync: p.sync}
 	after := p.offset
 	wg.Go(func() {
 		err := p.src.run(ctx, after, e)
@@ -502,7 +502,7 @@ func (p *port[T]) start(ctx context.Context, wg *sync.WaitGroup) {
 }
 
 // push is Emit.
-func (p *port[T]) push(ctx context.Context, r Record[T]) error {
+func (p *port[T]) push(ctx context.Context, r *Record[T]) error {
 	if r.Time.IsZero() {
 		r.Time = p.clock()
 	}
@@ -542,7 +542,7 @@ func (p *port[T]) push(ctx context.Context, r Record[T]) error {
 	if p.buf == nil {
 		p.buf = make([]pending[T], 0, min(p.capacity, DefaultInputBuffer))
 	}
-	p.buf = append(p.buf, pending[T]{t: t, r: r})
+	p.buf = append(p.buf, pending[T]{t: t, r: *r})
 	first := len(p.buf) == 1
 	p.mu.Unlock()
 	if first {
@@ -745,7 +745,9 @@ func (p *port[T]) process(limit int64) {
 			rt.c.records++
 			p.onRec(&pr.r, pr.t)
 		}
-		clear(c)
+		// A recycled chunk is not cleared: the records it holds are overwritten when it is
+		// filled again. Until then they keep their values alive: the free chunks hold no more
+		// records than were once pending together, a few buffers' worth.
 		if cap(c) <= 2*rt.cfg.buffer {
 			p.free = append(p.free, c[:0])
 		}

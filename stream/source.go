@@ -310,7 +310,7 @@ func Map[A, B any](src *Source[A], f func(A) B) *Source[B] {
 	out.run = func(ctx context.Context, after uint64, e *Emitter[B]) error {
 		inner := &Emitter[A]{
 			emit: func(ctx context.Context, r Record[A]) error {
-				return e.emit(ctx, Record[B]{Offset: r.Offset, ID: r.ID, Time: r.Time, Value: f(r.Value)})
+				return e.Emit(ctx, Record[B]{Offset: r.Offset, ID: r.ID, Time: r.Time, Value: f(r.Value)})
 			},
 			watermark: e.watermark,
 			sync:      e.sync,
@@ -323,7 +323,8 @@ func Map[A, B any](src *Source[A], f func(A) B) *Source[B] {
 // Emitter is how a source hands records to its pipeline. Its methods are safe for concurrent
 // use.
 type Emitter[T any] struct {
-	emit      func(context.Context, Record[T]) error
+	port      *port[T]                               // the pipeline's input; nil for the inner emitter of Map
+	emit      func(context.Context, Record[T]) error // Map's, when port is nil
 	watermark func(context.Context, time.Time) error
 	sync      func(context.Context) error
 }
@@ -332,7 +333,12 @@ type Emitter[T any] struct {
 // how a slow pipeline slows its sources; it returns ctx.Err() if ctx ends first and ErrStopped
 // once the pipeline has stopped. A zero Offset becomes the last offset plus one, a zero Time
 // the processing time; a record at or below the last offset is skipped as a replay.
-func (e *Emitter[T]) Emit(ctx context.Context, r Record[T]) error { return e.emit(ctx, r) }
+func (e *Emitter[T]) Emit(ctx context.Context, r Record[T]) error {
+	if e.port != nil {
+		return e.port.push(ctx, &r)
+	}
+	return e.emit(ctx, r)
+}
 
 // Watermark declares that the source will produce no more records with a time before t. With
 // ManualWatermarks it is the only way the source's watermark moves; otherwise it can only move
