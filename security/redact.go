@@ -25,17 +25,40 @@ var (
 )
 
 // personalData names the kind of personal data s looks like, or "".
+//
+// One pass over the bytes first counts what each pattern needs at the least — an '@' for an
+// e-mail address, "did:" for a DID, a '+' and two digits or ten digits for a phone number, nine
+// digits and a '-' for a social security number, thirteen digits for a card number — and only
+// the patterns whose needs are met run. The pre-filter is exact: it never skips a pattern that
+// could match (FuzzPersonalData checks it against the patterns alone), and most strings (field
+// names, addresses, hashes) run none.
 func personalData(s string) string {
+	var digits int
+	var at, plus, dash, did bool
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '@':
+			at = true
+		case c == '+':
+			plus = true
+		case c == '-':
+			dash = true
+		case c == ':' && i >= 3 && s[i-3:i] == "did":
+			did = true
+		}
+	}
 	switch {
-	case emailRE.MatchString(s):
+	case at && emailRE.MatchString(s):
 		return "an e-mail address"
-	case phoneRE.MatchString(s):
+	case (digits >= 10 || plus && digits >= 2) && phoneRE.MatchString(s):
 		return "a phone number"
-	case ssnRE.MatchString(s):
+	case digits >= 9 && dash && ssnRE.MatchString(s):
 		return "a social security number"
-	case isCardNumber(s):
+	case digits >= 13 && isCardNumber(s):
 		return "a payment card number"
-	case didRE.MatchString(s):
+	case did && didRE.MatchString(s):
 		return "a decentralized identifier"
 	}
 	return ""
