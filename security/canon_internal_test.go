@@ -45,7 +45,7 @@ func canonSamples() []map[string]any {
 		{"deep": map[string]any{"list": []any{1, "two", []any{3.25, false}, map[string]any{"k": int64(-9)}}}},
 		{"strs": []string{"a", "b"}, "ints": []int{1, 2}, "i64": []int64{3}, "mf": map[string]float64{"x": 1, "y": 0.5}, "ms": map[string]string{"k": "v"}},
 		{"struct": canonStruct{Name: "n", Value: 0.3, When: time.Unix(1_700_000_000, 5).UTC()}, "structs": []canonStruct{{Name: "a"}}},
-		{"small": 1e-7, "big": 1e21, "neg": -0.0, "f32small": float32(1e-7), "huge": 1e300},
+		{"small": 1e-7, "big": 1e21, "neg": math.Copysign(0, -1), "f32small": float32(1e-7), "huge": 1e300},
 	}
 }
 
