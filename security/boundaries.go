@@ -56,6 +56,7 @@ type Boundaries struct {
 
 type boundary struct {
 	Boundary
+	names             []string // of Fields, in order
 	outbound, inbound []*compiledPolicy
 }
 
@@ -87,6 +88,10 @@ func New(boundaries []Boundary, opts ...Option) (*Boundaries, error) {
 		cb := &boundary{Boundary: b}
 		cb.Actions, cb.PaymentActions, cb.Scopes = slices.Clone(b.Actions), slices.Clone(b.PaymentActions), slices.Clone(b.Scopes)
 		cb.Fields = clone(b.Fields)
+		for k := range cb.Fields {
+			cb.names = append(cb.names, k)
+		}
+		sort.Strings(cb.names)
 		for _, f := range b.Fields {
 			if f.Redact == RedactHash && cfg.key == nil {
 				return nil, &ConfigError{Boundary: b.name(), Field: "fields", Reason: "hash redaction needs WithRedactionKey"}
@@ -336,23 +341,17 @@ func evalPolicy(p *compiledPolicy, vars map[string]any) (string, string, error) 
 // for a type or presence problem.
 func (b *boundary) checkSchema(data map[string]any) string {
 	if !b.AllowUnknown {
-		keys := make([]string, 0, len(data))
+		unknown, found := "", false
 		for k := range data {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if _, ok := b.Fields[k]; !ok {
-				return "!field " + strconv.Quote(k) + " may not cross " + b.name()
+			if _, ok := b.Fields[k]; !ok && (!found || k < unknown) { // the first by name
+				unknown, found = k, true
 			}
 		}
+		if found {
+			return "!field " + strconv.Quote(unknown) + " may not cross " + b.name()
+		}
 	}
-	names := make([]string, 0, len(b.Fields))
-	for k := range b.Fields {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range b.names {
 		fd := b.Fields[k]
 		v, ok := data[k]
 		if !ok || v == nil {

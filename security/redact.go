@@ -110,14 +110,18 @@ func findPersonalData(v any, path string, depth int) (string, string) {
 		}
 	case map[string]any:
 		for key, e := range x {
-			p := key
-			if path != "" {
-				p = path + "." + key
-			}
 			if k := personalData(key); k != "" {
-				return p, k + " (as a key)"
+				return keyPath(path, key), k + " (as a key)"
 			}
-			if p, k := findPersonalData(e, p, depth+1); k != "" {
+			// As in lists: the path of a value is built when it can hold strings.
+			switch e.(type) {
+			case string, map[string]any, []any:
+			default:
+				if depth+1 <= 64 {
+					continue
+				}
+			}
+			if p, k := findPersonalData(e, keyPath(path, key), depth+1); k != "" {
 				return p, k
 			}
 		}
@@ -138,6 +142,14 @@ func findPersonalData(v any, path string, depth int) (string, string) {
 		}
 	}
 	return "", ""
+}
+
+// keyPath is the path of key in the object at path.
+func keyPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
 }
 
 // indexPath is the path of element i of the list at path.
