@@ -169,7 +169,9 @@ func findAuthorisation(v any, path string, depth int) string {
 }
 
 // Cross checks data crossing from one protocol to another for action, and returns what may cross
-// (a copy, with redactions applied). The security context, if any, is read from ctx. A refusal
+// (a copy in the canonical form the package documentation describes under "Canonical data",
+// with redactions applied). With an audit log, Cross returns only after the crossing's entry
+// is stored. The security context, if any, is read from ctx. A refusal
 // is a *DeniedError; the crossing and its decision are audited either way. Crossing within one
 // protocol is not a crossing: the data is returned as it is.
 //
