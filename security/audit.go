@@ -141,8 +141,12 @@ func (f CheckpointPublisherFunc) PublishCheckpoint(ctx context.Context, h *Signe
 // Appends are optimistic: the log chains an entry to the newest head it knows and the store
 // takes it only at the next position; when another writer — another process or host on the
 // same store — took that position, the log reads the new head and chains again. So several
-// writers keep one chain, which never forks. It is safe for concurrent use; appends of one log
-// go one at a time.
+// writers keep one chain, which never forks. It is safe for concurrent use. On a store that
+// appends batches (BatchAuditStore, such as SQLite's), appends made at once are committed
+// together: while one batch is being stored the next ones queue, and the queue is stored as one
+// batch in one transaction, chained in the order it queued (the chain's order is the commit
+// order). Every Append returns only once its entry is stored — durable as the store makes it —
+// never when it is merely chained in memory; there is no faster mode that returns earlier.
 //
 // Create it with OpenAuditLog, NewAuditLog or NewAuditLogOn: the methods of a zero AuditLog
 // return a *NotConstructedError, and its Close and Shutdown return nil.
@@ -156,8 +160,16 @@ type AuditLog struct {
 	mu     sync.RWMutex
 	closed bool
 
-	appendMu sync.Mutex // one append at a time
+	appendMu sync.Mutex // one append (or batch) at a time
 	last     *Head      // the newest head this log knows (under appendMu); nil: read it
+
+	// Group commit, on a BatchAuditStore: appends queue up while one of their callers, the
+	// leader, commits everything queued in one batch; then the first of those queued since
+	// leads the next batch.
+	batch   BatchAuditStore // nil: the store appends one entry at a time
+	queueMu sync.Mutex
+	queue   []*queuedAppend
+	leading bool // a caller is committing a batch (under queueMu)
 
 	pubMu     sync.Mutex  // serializes signing and publishing
 	published uint64      // the newest position published by this process; under pubMu
@@ -216,7 +228,9 @@ func NewAuditLogOn(store AuditStore, opts ...Option) (*AuditLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &AuditLog{store: store, cfg: cfg, tel: tel}, nil
+	l := &AuditLog{store: store, cfg: cfg, tel: tel}
+	l.batch, _ = store.(BatchAuditStore)
+	return l, nil
 }
 
 func notAuditLog() error { return &NotConstructedError{Type: "AuditLog", Constructor: "OpenAuditLog"} }
@@ -266,9 +280,102 @@ func (l *AuditLog) appendEntry(ctx context.Context, e Entry) (Entry, error) {
 	return e, nil
 }
 
+// queuedAppend is an entry waiting for the batch that commits it.
+type queuedAppend struct {
+	e    *Entry
+	done chan error // the batch's outcome, or errLead
+}
+
+// errLead tells a queued append to lead the next batch.
+var errLead = errors.New("security: lead the next audit batch")
+
 // append chains e to the newest head and stores it, chaining it again after the new head as
-// long as another writer takes the position first.
+// long as another writer takes the position first. On a BatchAuditStore, appends made while a
+// batch is being committed are committed together in the next one (one transaction), in the
+// order they queued: the chain's order is the commit order. Each returns when its batch is
+// stored.
 func (l *AuditLog) append(ctx context.Context, e *Entry) error {
+	if l.batch == nil {
+		return l.appendOne(ctx, e)
+	}
+	me := &queuedAppend{e: e, done: make(chan error, 1)}
+	l.queueMu.Lock()
+	l.queue = append(l.queue, me)
+	lead := !l.leading
+	l.leading = true
+	l.queueMu.Unlock()
+	if !lead {
+		// The batch a leader commits is bounded work (SQLite's busy timeout): wait for it.
+		if err := <-me.done; err != errLead {
+			return err
+		}
+	}
+	l.queueMu.Lock()
+	batch := l.queue
+	l.queue = nil
+	l.queueMu.Unlock()
+	// The batch holds other callers' entries: it is committed whatever becomes of this caller's
+	// ctx, and this caller's cancellation does not fail theirs.
+	err := l.appendBatch(context.WithoutCancel(ctx), batch)
+	var mine error
+	for _, q := range batch {
+		if q == me {
+			mine = err
+		} else {
+			q.done <- err
+		}
+	}
+	l.queueMu.Lock()
+	if len(l.queue) > 0 {
+		l.queue[0].done <- errLead
+	} else {
+		l.leading = false
+	}
+	l.queueMu.Unlock()
+	return mine
+}
+
+// appendBatch chains the queued entries after the newest head and stores them in one step,
+// chaining them again after the new head as long as another writer takes the position first.
+func (l *AuditLog) appendBatch(ctx context.Context, batch []*queuedAppend) error {
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	es := make([]*Entry, len(batch))
+	for i, q := range batch {
+		es[i] = q.e
+	}
+	var buf []byte
+	for conflicts := 0; ; conflicts++ {
+		if l.last == nil {
+			h, err := l.store.Last(ctx)
+			if err != nil {
+				return err
+			}
+			l.last = &h
+		}
+		prev := *l.last
+		for _, e := range es {
+			e.Seq, e.Prev = prev.Seq+1, prev.Hash
+			e.Hash = hashEntryBuf(e, &buf)
+			prev = Head{Seq: e.Seq, Hash: e.Hash}
+		}
+		err := l.batch.AppendBatch(ctx, es)
+		if err == nil {
+			l.last = &prev
+			return nil
+		}
+		l.last = nil
+		if !errors.Is(err, ErrAuditConflict) {
+			return err
+		}
+		if conflicts >= maxAppendConflicts {
+			return fmt.Errorf("%d appends in a row lost the position to other writers: %w", conflicts+1, err)
+		}
+	}
+}
+
+// appendOne is append on a store without batches: one entry at a time.
+func (l *AuditLog) appendOne(ctx context.Context, e *Entry) error {
 	l.appendMu.Lock()
 	defer l.appendMu.Unlock()
 	for conflicts := 0; ; conflicts++ {

@@ -307,3 +307,64 @@ func TestAuditVerifyReadsOneSnapshot(t *testing.T) {
 	close(done)
 	wg.Wait()
 }
+
+// Appends made at once on one log are committed together (group commit): each caller gets its
+// own entry back at its own position, the positions run 1..n without gaps or repeats, what each
+// caller got is what the log holds, and the chain verifies. A caller that gives up while its
+// batch is committed does not fail the others.
+func TestAuditGroupCommit(t *testing.T) {
+	log, _ := openAudit(t)
+	ctx := context.Background()
+	const writers, each = 16, 40
+	got := make([][]security.Entry, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				cctx := ctx
+				if i%7 == 3 { // some callers give up at once: their entry may or may not be in
+					c, cancel := context.WithCancel(ctx)
+					cancel()
+					cctx = c
+				}
+				e, err := log.Append(cctx, security.Entry{Kind: security.KindDecision, Action: fmt.Sprintf("w%d-%d", w, i)})
+				switch {
+				case err == nil:
+					got[w] = append(got[w], e)
+				case errors.Is(err, context.Canceled) && cctx != ctx:
+				default:
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	rep, err := log.Verify(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[uint64]string{}
+	total := 0
+	for _, es := range got {
+		last := uint64(0)
+		for _, e := range es {
+			if e.Seq <= last {
+				t.Fatalf("one caller's appends out of order: %d after %d", e.Seq, last)
+			}
+			last = e.Seq
+			if prev, dup := seen[e.Seq]; dup {
+				t.Fatalf("position %d given to %s and %s", e.Seq, prev, e.Action)
+			}
+			seen[e.Seq] = e.Action
+			stored, err := log.Entries(ctx, e.Seq, 1)
+			if err != nil || len(stored) != 1 || stored[0].Hash != e.Hash || stored[0].Action != e.Action || !stored[0].Time.Equal(e.Time) {
+				t.Fatalf("entry %d: returned %+v, stored %+v (%v)", e.Seq, e, stored, err)
+			}
+			total++
+		}
+	}
+	if rep.Entries != total || rep.Head.Seq != uint64(total) {
+		t.Fatalf("the log holds %d entries up to %d; callers got %d", rep.Entries, rep.Head.Seq, total)
+	}
+}

@@ -50,12 +50,37 @@ type RecordedHead struct {
 	HasHash bool
 }
 
-// SQLiteAuditStore is an AuditStore in SQLite: the entries in one table, the newest entry's
-// position and hash in a head row written in the same transaction as each entry. Several
-// processes may share one database.
-type SQLiteAuditStore struct{ db *sql.DB }
+// BatchAuditStore is an AuditStore that also stores several entries in one atomic step, so that
+// an AuditLog commits the appends that arrive together (group commit) at the cost of one.
+//
+// AppendBatch MUST store es, consecutive positions from es[0].Seq on, if and only if the newest
+// stored position is es[0].Seq-1, all or none, and fail otherwise with an error wrapping
+// ErrAuditConflict, storing nothing. SQLiteAuditStore is one.
+type BatchAuditStore interface {
+	AuditStore
+	AppendBatch(ctx context.Context, es []*Entry) error
+}
 
-var _ AuditStore = (*SQLiteAuditStore)(nil)
+// SQLiteAuditStore is an AuditStore in SQLite: the entries in one table, the newest entry's
+// position and hash in a head row written in the same transaction as each entry (or batch of
+// entries). Several processes may share one database. Its statements are prepared once.
+type SQLiteAuditStore struct {
+	db                  *sql.DB
+	newest, insert, hdr *sql.Stmt
+}
+
+var (
+	_ AuditStore      = (*SQLiteAuditStore)(nil)
+	_ BatchAuditStore = (*SQLiteAuditStore)(nil)
+)
+
+const (
+	sqlNewest = `SELECT seq, hash FROM security_audit ORDER BY seq DESC LIMIT 1`
+	sqlInsert = `INSERT INTO security_audit (seq, time, kind, from_p, to_p, action, principal, decision, rule, reason, data_hash, prev, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlHead = `INSERT INTO security_audit_head (id, seq, hash) VALUES (1, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`
+)
 
 // NewSQLiteAuditStore returns a store in db, an SQLite database (modernc.org/sqlite driver)
 // other components may share, creating its tables if needed.
@@ -63,14 +88,25 @@ func NewSQLiteAuditStore(ctx context.Context, db *sql.DB) (*SQLiteAuditStore, er
 	if err := sqlitex.Migrate(ctx, db, "security_audit", auditMigrations); err != nil {
 		return nil, err
 	}
-	return &SQLiteAuditStore{db: db}, nil
+	s := &SQLiteAuditStore{db: db}
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		text string
+	}{{&s.newest, sqlNewest}, {&s.insert, sqlInsert}, {&s.hdr, sqlHead}} {
+		stmt, err := db.PrepareContext(ctx, p.text)
+		if err != nil {
+			return nil, fmt.Errorf("security: audit store: %w", err)
+		}
+		*p.stmt = stmt
+	}
+	return s, nil
 }
 
 // Last implements AuditStore.
 func (s *SQLiteAuditStore) Last(ctx context.Context) (Head, error) {
 	var h Head
 	var hash []byte
-	err := s.db.QueryRowContext(ctx, `SELECT seq, hash FROM security_audit ORDER BY seq DESC LIMIT 1`).Scan(&h.Seq, &hash)
+	err := s.newest.QueryRowContext(ctx).Scan(&h.Seq, &hash)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return Head{}, nil
@@ -87,22 +123,39 @@ func (s *SQLiteAuditStore) Last(ctx context.Context) (Head, error) {
 // Append implements AuditStore: one immediate transaction checks the newest position, inserts
 // the entry and updates the head row.
 func (s *SQLiteAuditStore) Append(ctx context.Context, e *Entry) error {
+	return s.AppendBatch(ctx, []*Entry{e})
+}
+
+// AppendBatch implements BatchAuditStore: one immediate transaction checks the newest position,
+// inserts the entries and updates the head row to the last of them.
+func (s *SQLiteAuditStore) AppendBatch(ctx context.Context, es []*Entry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	for i := 1; i < len(es); i++ {
+		if es[i].Seq != es[0].Seq+uint64(i) {
+			return fmt.Errorf("security: audit append: entry %d of the batch is at %d, not %d", i, es[i].Seq, es[0].Seq+uint64(i))
+		}
+	}
 	err := sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
 		var seq uint64
-		err := tx.QueryRowContext(ctx, `SELECT seq FROM security_audit ORDER BY seq DESC LIMIT 1`).Scan(&seq)
+		var hash []byte
+		err := tx.StmtContext(ctx, s.newest).QueryRowContext(ctx).Scan(&seq, &hash)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if seq+1 != e.Seq {
-			return fmt.Errorf("%w: the newest entry is %d, not %d", ErrAuditConflict, seq, e.Seq-1)
+		if seq+1 != es[0].Seq {
+			return fmt.Errorf("%w: the newest entry is %d, not %d", ErrAuditConflict, seq, es[0].Seq-1)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO security_audit (seq, time, kind, from_p, to_p, action, principal, decision, rule, reason, data_hash, prev, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Seq, e.Time.UnixNano(), e.Kind, e.From, e.To, e.Action, e.Principal,
-			e.Decision, e.Rule, e.Reason, e.DataHash, e.Prev[:], e.Hash[:]); err != nil {
-			return err
+		insert := tx.StmtContext(ctx, s.insert)
+		for _, e := range es {
+			if _, err := insert.ExecContext(ctx, e.Seq, e.Time.UnixNano(), e.Kind, e.From, e.To, e.Action, e.Principal,
+				e.Decision, e.Rule, e.Reason, e.DataHash, e.Prev[:], e.Hash[:]); err != nil {
+				return err
+			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO security_audit_head (id, seq, hash) VALUES (1, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, e.Seq, e.Hash[:])
+		last := es[len(es)-1]
+		_, err = tx.StmtContext(ctx, s.hdr).ExecContext(ctx, last.Seq, last.Hash[:])
 		return err
 	})
 	switch {

@@ -1,14 +1,11 @@
 package security
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -59,6 +56,7 @@ type Boundaries struct {
 
 type boundary struct {
 	Boundary
+	names             []string // of Fields, in order
 	outbound, inbound []*compiledPolicy
 }
 
@@ -90,6 +88,10 @@ func New(boundaries []Boundary, opts ...Option) (*Boundaries, error) {
 		cb := &boundary{Boundary: b}
 		cb.Actions, cb.PaymentActions, cb.Scopes = slices.Clone(b.Actions), slices.Clone(b.PaymentActions), slices.Clone(b.Scopes)
 		cb.Fields = clone(b.Fields)
+		for k := range cb.Fields {
+			cb.names = append(cb.names, k)
+		}
+		sort.Strings(cb.names)
 		for _, f := range b.Fields {
 			if f.Redact == RedactHash && cfg.key == nil {
 				return nil, &ConfigError{Boundary: b.name(), Field: "fields", Reason: "hash redaction needs WithRedactionKey"}
@@ -167,7 +169,9 @@ func findAuthorisation(v any, path string, depth int) string {
 }
 
 // Cross checks data crossing from one protocol to another for action, and returns what may cross
-// (a copy, with redactions applied). The security context, if any, is read from ctx. A refusal
+// (a copy in the canonical form the package documentation describes under "Canonical data",
+// with redactions applied). With an audit log, Cross returns only after the crossing's entry
+// is stored. The security context, if any, is read from ctx. A refusal
 // is a *DeniedError; the crossing and its decision are audited either way. Crossing within one
 // protocol is not a crossing: the data is returned as it is.
 //
@@ -198,10 +202,20 @@ func (bs *Boundaries) cross(ctx context.Context, from, to, action string, data m
 	}
 	sc, _ := FromContext(ctx)
 	now := bs.cfg.now()
-	enc, err := json.Marshal(data)
+	// The data is copied once into its canonical form and encoded once (for the size limit and
+	// the audit digest); the checks redact the copy in place.
+	in, err := canonicalData(data)
 	if err != nil {
 		return nil, bs.deny(ctx, sc, now, f, t, action, nil, "encoding", err.Error(), ErrSchema)
 	}
+	bp := encodings.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 1<<20 {
+			encodings.Put(bp)
+		}
+	}()
+	enc := appendCanonical((*bp)[:0], in)
+	*bp = enc
 	b := bs.byPair[[2]Protocol{f, t}]
 	if b == nil {
 		return nil, bs.deny(ctx, sc, now, f, t, action, enc, "undefined-boundary", "no boundary is defined for "+from+" → "+to, ErrUndefinedBoundary)
@@ -209,21 +223,19 @@ func (bs *Boundaries) cross(ctx context.Context, from, to, action string, data m
 	if len(enc) > b.MaxBytes {
 		return nil, bs.deny(ctx, sc, now, f, t, action, enc, "size", fmt.Sprintf("%d bytes, more than %d", len(enc), b.MaxBytes), ErrTooLarge)
 	}
-	in, err := decodeData(enc)
-	if err != nil {
-		return nil, bs.deny(ctx, sc, now, f, t, action, enc, "encoding", err.Error(), ErrSchema)
-	}
 	if rule, reason, err := bs.check(ctx, b, sc, now, action, in); err != nil {
 		if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 			return nil, ctx.Err() // a check the caller gave up on, not a refusal
 		}
 		return nil, bs.deny(ctx, sc, now, f, t, action, enc, rule, reason, err)
 	}
-	out, err := json.Marshal(in)
-	if err != nil {
-		return nil, bs.deny(ctx, sc, now, f, t, action, enc, "encoding", err.Error(), ErrSchema)
+	var inDigest, outDigest string
+	if bs.cfg.audit != nil {
+		inDigest = digest(enc)
+		*bp = appendCanonical(enc[:0], in) // the redacted data
+		outDigest = digest(*bp)
 	}
-	if err := bs.record(ctx, sc, now, f, t, action, enc, out, true, "", ""); err != nil {
+	if err := bs.record(ctx, sc, now, f, t, action, inDigest, outDigest, true, "", ""); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -331,23 +343,17 @@ func evalPolicy(p *compiledPolicy, vars map[string]any) (string, string, error) 
 // for a type or presence problem.
 func (b *boundary) checkSchema(data map[string]any) string {
 	if !b.AllowUnknown {
-		keys := make([]string, 0, len(data))
+		unknown, found := "", false
 		for k := range data {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if _, ok := b.Fields[k]; !ok {
-				return "!field " + strconv.Quote(k) + " may not cross " + b.name()
+			if _, ok := b.Fields[k]; !ok && (!found || k < unknown) { // the first by name
+				unknown, found = k, true
 			}
 		}
+		if found {
+			return "!field " + strconv.Quote(unknown) + " may not cross " + b.name()
+		}
 	}
-	names := make([]string, 0, len(b.Fields))
-	for k := range b.Fields {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range b.names {
 		fd := b.Fields[k]
 		v, ok := data[k]
 		if !ok || v == nil {
@@ -385,60 +391,12 @@ func hasType(v any, t Type) bool {
 		_, ok := v.(map[string]any)
 		return ok
 	case TypeList:
-		_, ok := v.([]any)
-		return ok
+		switch v.(type) {
+		case []any, []float64, []float32, [][]float64, [][]float32:
+			return true
+		}
 	}
 	return false
-}
-
-// decodeData decodes JSON into map[string]any with integers as int64 and other numbers float64.
-func decodeData(enc []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(enc))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	if m == nil {
-		m = map[string]any{}
-	}
-	return m, fixNumbers(m, 0)
-}
-
-func fixNumbers(v any, depth int) error {
-	if depth > 64 {
-		return fmt.Errorf("nested deeper than 64")
-	}
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			if n, ok := e.(json.Number); ok {
-				x[k] = numberOf(n)
-			} else if err := fixNumbers(e, depth+1); err != nil {
-				return err
-			}
-		}
-	case []any:
-		for i, e := range x {
-			if n, ok := e.(json.Number); ok {
-				x[i] = numberOf(n)
-			} else if err := fixNumbers(e, depth+1); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func numberOf(n json.Number) any {
-	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-		return i
-	}
-	f, _ := strconv.ParseFloat(string(n), 64)
-	if f == math.Trunc(f) && f >= -(1<<63) && f < (1<<63) {
-		return int64(f)
-	}
-	return f
 }
 
 // deny audits a refusal and returns its *DeniedError. The refusal is recorded even when ctx is
@@ -447,7 +405,11 @@ func numberOf(n json.Number) any {
 func (bs *Boundaries) deny(ctx context.Context, sc *Context, now time.Time, from, to Protocol, action string, in []byte, rule, reason string, cause error) error {
 	de := &DeniedError{From: from, To: to, Action: action, Rule: rule, Reason: reason, Err: cause}
 	bs.cfg.logger.Warn("security: crossing denied", "from", from, "to", to, "action", action, "rule", rule, "reason", reason)
-	err := bs.record(context.WithoutCancel(ctx), sc, now, from, to, action, in, nil, false, rule, reason)
+	var inDigest string
+	if bs.cfg.audit != nil {
+		inDigest = digest(in)
+	}
+	err := bs.record(context.WithoutCancel(ctx), sc, now, from, to, action, inDigest, "", false, rule, reason)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -459,16 +421,16 @@ func (bs *Boundaries) deny(ctx context.Context, sc *Context, now time.Time, from
 }
 
 // record audits one crossing and publishes its decision.
-func (bs *Boundaries) record(ctx context.Context, sc *Context, now time.Time, from, to Protocol, action string, in, out []byte, allowed bool, rule, reason string) error {
+func (bs *Boundaries) record(ctx context.Context, sc *Context, now time.Time, from, to Protocol, action string, inDigest, outDigest string, allowed bool, rule, reason string) error {
 	principal := ""
 	if sc != nil {
 		principal = sc.Principal
 	}
 	if bs.cfg.audit != nil {
 		e := Entry{Time: now, Kind: KindCrossing, From: string(from), To: string(to), Action: action, Principal: principal,
-			Decision: DecisionDeny, Rule: rule, Reason: reason, DataHash: digest(in)}
+			Decision: DecisionDeny, Rule: rule, Reason: reason, DataHash: inDigest}
 		if allowed {
-			e.Decision, e.Reason = DecisionAllow, "redacted data "+digest(out)
+			e.Decision, e.Reason = DecisionAllow, "redacted data "+outDigest
 		}
 		if _, err := bs.cfg.audit.Append(ctx, e); err != nil {
 			return fmt.Errorf("%w: %v", ErrAudit, err)

@@ -20,7 +20,8 @@ const (
 // Type is a field's type in a boundary schema.
 type Type string
 
-// Field types. Numbers are float64 or int64 (or any Go integer); objects map[string]any; lists []any.
+// Field types. Numbers are float64 or int64 (or any Go integer); objects map[string]any; lists []any
+// or the typed numeric tables []float32, []float64, [][]float32 and [][]float64.
 const (
 	TypeString  Type = "string"
 	TypeNumber  Type = "number"
@@ -72,7 +73,8 @@ type Boundary struct {
 	PaymentActions []string `json:"payment_actions,omitempty"`
 	// Scopes the security context must hold.
 	Scopes []string `json:"scopes,omitempty"`
-	// MaxBytes bounds the JSON encoding of the data. Defaults to DefaultMaxBytes.
+	// MaxBytes bounds the canonical JSON encoding of the data (keys in order; see Cross).
+	// Defaults to DefaultMaxBytes.
 	MaxBytes int `json:"max_bytes,omitempty"`
 	// Fields lists the allowed fields; data with other fields is refused unless AllowUnknown.
 	Fields       map[string]Field `json:"fields,omitempty"`

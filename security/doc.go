@@ -51,6 +51,25 @@
 // entries modified, deleted, reordered, truncated from the end or inserted, each as a
 // *TamperError. Verify reads the log entry by entry from one snapshot of the store: its memory
 // does not grow with the log. Hosts record their own decisions with Append (KindDecision).
+//
+// Appends made at once are committed together on a store that takes batches (BatchAuditStore;
+// SQLite's does, with its statements prepared once): one transaction stores the whole queue,
+// chained in commit order, so concurrent crossings share a commit. Cross and Append return only
+// after their entry is stored (in SQLite: committed, with the database's synchronous setting),
+// never when it is only chained in memory: an allowed crossing's external effect always follows
+// its audit entry. The tamper evidence is the same for an entry whatever batch it came in.
+//
+// # Canonical data
+//
+// Cross copies the data once into its canonical form — what encoding it to JSON and decoding it
+// would give (objects map[string]any, lists []any, integers int64, other numbers float64),
+// without the round trip — and encodes that once, as JSON with keys in order: the size limit
+// bounds that encoding and the audit digests are taken over it. Typed numeric tables
+// ([]float32, []float64, [][]float32, [][]float64: feature vectors and matrices) cross typed, as
+// copies; they hold only numbers, so no check walks them element by element, and a TypeList
+// field accepts them. The personal-data scan runs a pattern over a string only when the string
+// has what the pattern needs (an '@', "did:", enough digits): numbers and ordinary names cost no
+// pattern matching.
 // Package security/audittest is the conformance suite every AuditStore passes.
 //
 // # Checkpoints

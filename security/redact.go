@@ -25,17 +25,40 @@ var (
 )
 
 // personalData names the kind of personal data s looks like, or "".
+//
+// One pass over the bytes first counts what each pattern needs at the least — an '@' for an
+// e-mail address, "did:" for a DID, a '+' and two digits or ten digits for a phone number, nine
+// digits and a '-' for a social security number, thirteen digits for a card number — and only
+// the patterns whose needs are met run. The pre-filter is exact: it never skips a pattern that
+// could match (FuzzPersonalData checks it against the patterns alone), and most strings (field
+// names, addresses, hashes) run none.
 func personalData(s string) string {
+	var digits int
+	var at, plus, dash, did bool
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '@':
+			at = true
+		case c == '+':
+			plus = true
+		case c == '-':
+			dash = true
+		case c == ':' && i >= 3 && s[i-3:i] == "did":
+			did = true
+		}
+	}
 	switch {
-	case emailRE.MatchString(s):
+	case at && emailRE.MatchString(s):
 		return "an e-mail address"
-	case phoneRE.MatchString(s):
+	case (digits >= 10 || plus && digits >= 2) && phoneRE.MatchString(s):
 		return "a phone number"
-	case ssnRE.MatchString(s):
+	case digits >= 9 && dash && ssnRE.MatchString(s):
 		return "a social security number"
-	case isCardNumber(s):
+	case digits >= 13 && isCardNumber(s):
 		return "a payment card number"
-	case didRE.MatchString(s):
+	case did && didRE.MatchString(s):
 		return "a decentralized identifier"
 	}
 	return ""
@@ -87,14 +110,18 @@ func findPersonalData(v any, path string, depth int) (string, string) {
 		}
 	case map[string]any:
 		for key, e := range x {
-			p := key
-			if path != "" {
-				p = path + "." + key
-			}
 			if k := personalData(key); k != "" {
-				return p, k + " (as a key)"
+				return keyPath(path, key), k + " (as a key)"
 			}
-			if p, k := findPersonalData(e, p, depth+1); k != "" {
+			// As in lists: the path of a value is built when it can hold strings.
+			switch e.(type) {
+			case string, map[string]any, []any:
+			default:
+				if depth+1 <= 64 {
+					continue
+				}
+			}
+			if p, k := findPersonalData(e, keyPath(path, key), depth+1); k != "" {
 				return p, k
 			}
 		}
@@ -115,6 +142,14 @@ func findPersonalData(v any, path string, depth int) (string, string) {
 		}
 	}
 	return "", ""
+}
+
+// keyPath is the path of key in the object at path.
+func keyPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
 }
 
 // indexPath is the path of element i of the list at path.

@@ -202,6 +202,37 @@ func (b tamper) Cross(ctx context.Context, from, to, action string, data map[str
 	return out, err
 }
 
+// anyRows is a crossed feature table as a list of lists of numbers: the form a boundary that
+// does not keep typed tables typed returns.
+func anyRows(v any) []any {
+	if list, ok := v.([]any); ok {
+		return list
+	}
+	typed := v.([][]float32)
+	out := make([]any, len(typed))
+	for i, row := range typed {
+		r := make([]any, len(row))
+		for k, x := range row {
+			r[k] = float64(x)
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// anyScores is crossed scores as a list of numbers.
+func anyScores(v any) []any {
+	if list, ok := v.([]any); ok {
+		return list
+	}
+	typed := v.([]float32)
+	out := make([]any, len(typed))
+	for i, x := range typed {
+		out[i] = float64(x)
+	}
+	return out
+}
+
 // Data that comes back from a boundary in another shape than it went in is refused: the batch
 // is not scored, rather than scored on data the monitor did not send.
 func TestCrossedDataAttacks(t *testing.T) {
@@ -214,15 +245,28 @@ func TestCrossedDataAttacks(t *testing.T) {
 			n[0], n[1] = n[1], n[0]
 		}},
 		{"a row dropped", "bitcoin→ml", func(d map[string]any) {
-			d[monitor.FieldFeatureRows] = d[monitor.FieldFeatureRows].([]any)[1:]
+			d[monitor.FieldFeatureRows] = anyRows(d[monitor.FieldFeatureRows])[1:]
+		}},
+		{"a typed row dropped", "bitcoin→ml", func(d map[string]any) {
+			d[monitor.FieldFeatureRows] = d[monitor.FieldFeatureRows].([][]float32)[1:]
 		}},
 		{"rows removed", "bitcoin→ml", func(d map[string]any) { delete(d, monitor.FieldFeatureRows) }},
 		{"a value that is not a number", "bitcoin→ml", func(d map[string]any) {
-			d[monitor.FieldFeatureRows].([]any)[0].([]any)[0] = "1e9"
+			rows := anyRows(d[monitor.FieldFeatureRows])
+			rows[0].([]any)[0] = "1e9"
+			d[monitor.FieldFeatureRows] = rows
 		}},
 		{"a short row", "bitcoin→ml", func(d map[string]any) {
-			rows := d[monitor.FieldFeatureRows].([]any)
+			rows := anyRows(d[monitor.FieldFeatureRows])
 			rows[0] = rows[0].([]any)[1:]
+			d[monitor.FieldFeatureRows] = rows
+		}},
+		{"a short typed row", "bitcoin→ml", func(d map[string]any) {
+			rows := d[monitor.FieldFeatureRows].([][]float32)
+			rows[0] = rows[0][1:]
+		}},
+		{"rows of another type", "bitcoin→ml", func(d map[string]any) {
+			d[monitor.FieldFeatureRows] = [][]float64{{1}}
 		}},
 		{"identity rows moved to another transaction", "web5→ml", func(d map[string]any) {
 			d[monitor.FieldRowIndex].([]any)[0] = d[monitor.FieldRowIndex].([]any)[0].(int64) + 1
@@ -230,10 +274,22 @@ func TestCrossedDataAttacks(t *testing.T) {
 		{"identity row index out of the batch", "web5→ml", func(d map[string]any) {
 			d[monitor.FieldRowIndex].([]any)[0] = int64(1 << 40)
 		}},
-		{"a score above 1", "ml→host", func(d map[string]any) { d[monitor.FieldScores].([]any)[0] = 7.5 }},
-		{"a score dropped", "ml→host", func(d map[string]any) {
-			d[monitor.FieldScores] = d[monitor.FieldScores].([]any)[1:]
+		{"a score above 1", "ml→host", func(d map[string]any) {
+			scores := anyScores(d[monitor.FieldScores])
+			scores[0] = 7.5
+			d[monitor.FieldScores] = scores
 		}},
+		{"a typed score above 1", "ml→host", func(d map[string]any) { d[monitor.FieldScores].([]float32)[0] = 7.5 }},
+		{"a typed score that is not a number", "ml→host", func(d map[string]any) {
+			d[monitor.FieldScores].([]float32)[0] = float32(math.NaN())
+		}},
+		{"a score dropped", "ml→host", func(d map[string]any) {
+			d[monitor.FieldScores] = anyScores(d[monitor.FieldScores])[1:]
+		}},
+		{"a typed score dropped", "ml→host", func(d map[string]any) {
+			d[monitor.FieldScores] = d[monitor.FieldScores].([]float32)[1:]
+		}},
+		{"scores of another type", "ml→host", func(d map[string]any) { d[monitor.FieldScores] = []float64{0.5, 0.5, 0.5} }},
 		{"no model", "ml→host", func(d map[string]any) { delete(d, monitor.FieldModel) }},
 		{"factors that are not factors", "ml→host", func(d map[string]any) {
 			d[monitor.FieldFactors] = []any{[]any{"approve"}, []any{}, []any{}}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
@@ -444,6 +445,18 @@ func crossedRows(data map[string]any, names []string, n int) ([][]float32, error
 			return nil, fmt.Errorf("%w: %s[%d]", ErrCrossedData, FieldFeatureNames, i)
 		}
 	}
+	if typed, ok := data[FieldFeatureRows].([][]float32); ok {
+		// A typed table crosses typed (security.Boundaries keeps it so): it is a copy already.
+		if len(typed) != n {
+			return nil, fmt.Errorf("%w: %s", ErrCrossedData, FieldFeatureRows)
+		}
+		for r, row := range typed {
+			if len(row) != len(names) {
+				return nil, fmt.Errorf("%w: %s[%d]", ErrCrossedData, FieldFeatureRows, r)
+			}
+		}
+		return typed, nil
+	}
 	list, ok := data[FieldFeatureRows].([]any)
 	if !ok || len(list) != n {
 		return nil, fmt.Errorf("%w: %s", ErrCrossedData, FieldFeatureRows)
@@ -492,17 +505,32 @@ func crossedReport(data map[string]any, n int) ([]float64, string, [][]ml.Factor
 	if !ok || model == "" {
 		return nil, "", nil, fmt.Errorf("%w: %s", ErrCrossedData, FieldModel)
 	}
-	list, ok := data[FieldScores].([]any)
-	if !ok || len(list) != n {
-		return nil, "", nil, fmt.Errorf("%w: %s", ErrCrossedData, FieldScores)
-	}
 	risks := make([]float64, n)
-	for i, v := range list {
-		f, ok := number(v)
-		if !ok || f < 0 || f > 1 {
-			return nil, "", nil, fmt.Errorf("%w: %s[%d]", ErrCrossedData, FieldScores, i)
+	switch list := data[FieldScores].(type) {
+	case []float32: // a typed list crosses typed
+		if len(list) != n {
+			return nil, "", nil, fmt.Errorf("%w: %s", ErrCrossedData, FieldScores)
 		}
-		risks[i] = f
+		for i, v := range list {
+			if !(v >= 0 && v <= 1) {
+				return nil, "", nil, fmt.Errorf("%w: %s[%d]", ErrCrossedData, FieldScores, i)
+			}
+			// The decimal a float32 is written as, as the score would read back from JSON.
+			risks[i], _ = strconv.ParseFloat(strconv.FormatFloat(float64(v), 'g', -1, 32), 64)
+		}
+	case []any:
+		if len(list) != n {
+			return nil, "", nil, fmt.Errorf("%w: %s", ErrCrossedData, FieldScores)
+		}
+		for i, v := range list {
+			f, ok := number(v)
+			if !ok || f < 0 || f > 1 {
+				return nil, "", nil, fmt.Errorf("%w: %s[%d]", ErrCrossedData, FieldScores, i)
+			}
+			risks[i] = f
+		}
+	default:
+		return nil, "", nil, fmt.Errorf("%w: %s", ErrCrossedData, FieldScores)
 	}
 	raw, present := data[FieldFactors]
 	if !present || raw == nil {
