@@ -87,7 +87,8 @@
 //     re-scored every [WithRescoreInterval] ([Manager.Rescore]) and written back to their
 //     stores as a [ScoreRecord] through the ML→Web5 boundary.
 //   - Anchoring (bridge/anchor): [Manager.Anchor] commits to records in a transaction of the
-//     Manager's wallet; [Manager.VerifyAnchor] proves from the chain which were committed (and
+//     Manager's wallet, recorded in the send store before its broadcast as a payment's, so
+//     an anchor ID is one transaction across retries and crashes; [Manager.VerifyAnchor] proves from the chain which were committed (and
 //     which changed since), and refuses a tampered receipt.
 //
 // The bridges keep their records under bridge.ProtocolURI in each identity's store, under
