@@ -253,3 +253,51 @@ func TestDispatchFailures(t *testing.T) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
+
+// A retracted effect returns the result it had, stays in the store marked retracted, and runs
+// again on the next Once; an effect never run, or already retracted, has nothing to retract;
+// an interrupted one stays interrupted.
+func TestStoreRetract(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "effects.db")
+	s := openStore(t, path)
+	runs := 0
+	run := func(context.Context) (any, error) { runs++; return map[string]any{"run": runs}, nil }
+	if _, _, err := s.Once(ctx, "ev-1", run); err != nil {
+		t.Fatal(err)
+	}
+	res, ran, err := s.Retract(ctx, "ev-1")
+	if err != nil || !ran || res.(map[string]any)["run"] != float64(1) {
+		t.Fatalf("Retract: %v %v %v", res, ran, err)
+	}
+	if _, ran, err := s.Retract(ctx, "ev-1"); ran || err != nil {
+		t.Fatalf("retracting twice: %v %v", ran, err)
+	}
+	if _, ran, err := s.Retract(ctx, "never"); ran || err != nil {
+		t.Fatalf("retracting an effect never run: %v %v", ran, err)
+	}
+	res, ran, err = s.Once(ctx, "ev-1", run)
+	if err != nil || !ran || runs != 2 || res.(map[string]any)["run"] != 2 {
+		t.Fatalf("Once after Retract: %v %v %v (runs %d)", res, ran, err, runs)
+	}
+	if res, ran, err := s.Once(ctx, "ev-1", run); err != nil || ran || res.(map[string]any)["run"] != float64(2) {
+		t.Fatalf("Once again: %v %v %v", res, ran, err)
+	}
+	s.Close()
+	db, err := sqlitex.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO handler_effects (key, state, claimed_at) VALUES ('cut', 'running', 1700000000000)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s = openStore(t, path)
+	if _, _, err := s.Retract(ctx, "cut"); !errors.Is(err, handler.ErrInterrupted) {
+		t.Fatalf("retracting an interrupted effect: %v", err)
+	}
+	s.Close()
+	if _, _, err := s.Retract(ctx, "ev-1"); !errors.Is(err, handler.ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+}
