@@ -16,6 +16,7 @@ import (
 	"github.com/anya-org/anya-go/bridge"
 	"github.com/anya-org/anya-go/bridge/trigger"
 	"github.com/anya-org/anya-go/bus"
+	"github.com/anya-org/anya-go/internal/sqlitex"
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/dwn"
 )
@@ -63,10 +64,39 @@ type ScoreRecord struct {
 	At      string   `json:"at"` // RFC 3339
 }
 
+// TriggerRetraction is a trigger side effect taken back because the block of its event was
+// disconnected: see trigger.Retraction. The effect is marked retracted in the handler store
+// (the block coming back runs it again); Undone reports that its action's Undo ran (the
+// record-linked-tx action's records are deleted by the Manager itself, counted in
+// BridgeBlock.Undone); an effect without Undo is for the host to compensate, from Result.
+type TriggerRetraction struct {
+	Event   string
+	Trigger string
+	Result  any    `json:",omitempty"`
+	Undone  bool   `json:",omitempty"`
+	Err     string `json:",omitempty"`
+}
+
+// writesMigrations are the bridges' table of the stores the triggers wrote to, by block;
+// append only.
+var writesMigrations = []string{`
+-- The DIDs in whose stores the triggers wrote transaction records for a block, written before
+-- the record, so that a disconnect of the block finds them even when the link that led there
+-- was revoked since (and the reverse index no longer names the DID).
+CREATE TABLE anya_bridge_writes (
+	block TEXT NOT NULL,
+	did   TEXT NOT NULL,
+	PRIMARY KEY (block, did)
+) WITHOUT ROWID;
+`}
+
 // openTriggers compiles the triggers — DefaultDefinitions(WithLargeTx) and the host's
 // (WithTriggers), with the Manager's actions for the defaults and the host's (WithTriggerAction)
 // — with side effects once per event through the handler store.
-func (m *Manager) openTriggers() error {
+func (m *Manager) openTriggers(ctx context.Context) error {
+	if err := sqlitex.Migrate(ctx, m.stateDB, "anya_bridge_writes", writesMigrations); err != nil {
+		return err
+	}
 	defs := append(trigger.DefaultDefinitions(m.cfg.largeTx), m.cfg.triggers...)
 	opts := []trigger.Option{trigger.WithOnce(m.br.once), trigger.WithLogger(m.log),
 		trigger.WithAction(trigger.ActionRecordTx, trigger.Action{Run: m.recordTx}),
@@ -160,6 +190,9 @@ func (m *Manager) recordTx(ctx context.Context, eventID string, data map[string]
 			unverified = append(unverified, d+" "+addr)
 			continue
 		}
+		if _, err := m.stateDB.ExecContext(ctx, `INSERT OR IGNORE INTO anya_bridge_writes (block, did) VALUES (?, ?)`, hash.String(), d); err != nil {
+			return nil, fmt.Errorf("anya: note the write of %s in %s's store: %w", txid, d, err)
+		}
 		rec, err := m.br.records.Create(ctx, d, bridge.PathTx, TxRecord{Txid: txid, Address: addr, AmountSat: amount,
 			BlockHeight: height, BlockHash: hash.String(), Event: eventID})
 		if err != nil {
@@ -171,12 +204,15 @@ func (m *Manager) recordTx(ctx context.Context, eventID string, data map[string]
 }
 
 // undoBlock deletes the transaction records the triggers wrote for a block that a reorg took
-// back, and forgets the block's trigger events, so that the block firing again (if it comes
-// back) runs them again. It returns how many records it deleted.
-func (m *Manager) undoBlock(ctx context.Context, ev bitcoin.BlockDisconnected) (int, error) {
+// back — in the store of every DID they were written for: those its outputs' addresses are
+// linked to now, and those noted when the records were written (a link revoked since) — and
+// retracts the block's trigger events (trigger.Engine.Retract), so that the block firing again
+// (if it comes back) runs them again. It returns how many records it deleted and the side
+// effects it retracted.
+func (m *Manager) undoBlock(ctx context.Context, ev bitcoin.BlockDisconnected) (int, []TriggerRetraction, error) {
 	blk, err := m.chain.Block(ctx, ev.Hash)
 	if err != nil {
-		return 0, fmt.Errorf("anya: block %s: %w", ev.Hash, err)
+		return 0, nil, fmt.Errorf("anya: block %s: %w", ev.Hash, err)
 	}
 	owners := m.br.linker.Index().Owners
 	hash := ev.Hash.String()
@@ -190,11 +226,21 @@ func (m *Manager) undoBlock(ctx context.Context, ev bitcoin.BlockDisconnected) (
 			}
 		}
 	}
+	written, err := m.blockWrites(ctx, hash)
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, d := range written {
+		dids[d] = true
+	}
 	n := 0
 	for d := range dids {
 		recs, err := m.br.records.Query(ctx, d, bridge.PathTx, dwn.Filter{})
+		if errors.Is(err, bridge.ErrNoGrant) {
+			continue // not an identity of this host
+		}
 		if err != nil {
-			return n, err
+			return n, nil, err
 		}
 		for _, r := range recs {
 			var tr TxRecord
@@ -202,19 +248,48 @@ func (m *Manager) undoBlock(ctx context.Context, ev bitcoin.BlockDisconnected) (
 				continue
 			}
 			if err := m.br.records.Delete(ctx, d, r.ID); err != nil {
-				return n, err
+				return n, nil, err
 			}
 			n++
 		}
 	}
+	var retracted []TriggerRetraction
 	for _, id := range events {
-		for _, name := range m.br.triggers.Names() {
-			if err := m.br.once.Forget(ctx, id+"\n"+name); err != nil {
-				return n, err
+		rs, err := m.br.triggers.Retract(ctx, id)
+		for _, r := range rs {
+			x := TriggerRetraction{Event: id, Trigger: r.Trigger, Result: r.Result, Undone: r.Undone}
+			if r.Err != nil {
+				x.Err = r.Err.Error()
+				m.log.Warn("anya: undo a trigger's side effect", "trigger", r.Trigger, "event", id, "err", r.Err)
 			}
+			retracted = append(retracted, x)
+		}
+		if err != nil {
+			return n, retracted, err
 		}
 	}
-	return n, nil
+	if _, err := m.stateDB.ExecContext(ctx, `DELETE FROM anya_bridge_writes WHERE block = ?`, hash); err != nil {
+		return n, retracted, fmt.Errorf("anya: the writes noted for block %s: %w", hash, err)
+	}
+	return n, retracted, nil
+}
+
+// blockWrites returns the DIDs the triggers noted writing transaction records for block hash.
+func (m *Manager) blockWrites(ctx context.Context, hash string) ([]string, error) {
+	rows, err := m.stateDB.QueryContext(ctx, `SELECT did FROM anya_bridge_writes WHERE block = ?`, hash)
+	if err != nil {
+		return nil, fmt.Errorf("anya: the writes noted for block %s: %w", hash, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("anya: the writes noted for block %s: %w", hash, err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // prepareAssessTx is the sending half of assess-large-tx: the transaction's features, by

@@ -42,6 +42,9 @@ type BridgeBlock struct {
 	Triggers []TriggerOutcome `json:",omitempty"`
 	// Undone counts the transaction records the disconnect deleted from linked DIDs' stores.
 	Undone int `json:",omitempty"`
+	// Retracted are the trigger side effects that had run for the disconnected block's
+	// transactions, taken back (see TriggerRetraction).
+	Retracted []TriggerRetraction `json:",omitempty"`
 }
 
 // TriggerOutcome is what one trigger did with an event: see trigger.Outcome. Err is its error
@@ -177,7 +180,7 @@ func (m *Manager) openBridges(ctx context.Context) error {
 		return err
 	}
 	m.onClose(m.br.once.Close)
-	if err := m.openTriggers(); err != nil {
+	if err := m.openTriggers(ctx); err != nil {
 		return err
 	}
 	aopts := []analysis.Option{analysis.WithOwners(m.br.linker.Index().Owners), analysis.WithFeatures(m.extractor),
@@ -380,11 +383,11 @@ func (m *Manager) applyBridges(ctx context.Context, ev bitcoin.BlockEvent) error
 		}
 	case bitcoin.BlockDisconnected:
 		out.Block = e.Stamp()
-		n, err := m.undoBlock(ctx, e)
+		n, retracted, err := m.undoBlock(ctx, e)
 		if err != nil {
 			return err
 		}
-		out.Undone = n
+		out.Undone, out.Retracted = n, retracted
 		if err := m.br.utxo.Apply(ctx, ev); err != nil {
 			return err
 		}

@@ -74,6 +74,13 @@
 //     [WithLargeTx] is scored by the fraud model; a DID document change re-scores the
 //     identity) and the host's ([WithTriggers], [WithTriggerAction]) — each side effect once
 //     per event (the handler store in [StateFile]), its data through its trust boundary.
+//     A reorg takes back what they did for a disconnected block: the transaction records are
+//     deleted from every store they were written to (a DID whose link was revoked since
+//     included: the Manager notes each store before writing to it), and every side effect
+//     that ran for the block's transactions is retracted — marked so in the handler store
+//     (the block returning runs it again), given to its action's Undo half when it has one
+//     (trigger.Action.Undo), and listed in [BridgeBlock].Retracted on [TopicBridgeBlock] for
+//     the host to compensate the others.
 //   - Chain analysis (bridge/analysis): [Manager.Analyzer] forks a block's transactions to Web5
 //     (the link checked again) and ML (the fraud model) in parallel, correlated per
 //     transaction; [WithBlockAnalysis] runs it on every block ([TopicBlockAnalysed]).
