@@ -21,7 +21,7 @@ func TestReorgUndoesWritesOfRevokedLinksAndRetractsTriggers(t *testing.T) {
 	var (
 		mu     sync.Mutex
 		notes  = map[string]int{} // event → runs of host.note
-		undone = map[string]any{}  // event → the result host.note's Undo was given
+		undone = map[string]any{} // event → the result host.note's Undo was given
 	)
 	cross := trigger.Crossing{From: "bitcoin", To: "web5", Action: trigger.CrossRecordTx}
 	e := newEnv(t,
