@@ -241,6 +241,66 @@ func (s *Store) Retract(ctx context.Context, key string) (result any, ran bool, 
 	return result, true, nil
 }
 
+// Retracted is an effect RetractPrefix took back: its key and the result it had.
+type Retracted struct {
+	Key    string
+	Result any
+}
+
+// RetractPrefix retracts (see Retract) every finished effect whose key starts with prefix,
+// in key order, and returns them. Interrupted effects are left as they are.
+func (s *Store) RetractPrefix(ctx context.Context, prefix string) ([]Retracted, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	var out []Retracted
+	err := sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
+		out = out[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT key, result FROM handler_effects WHERE substr(key, 1, ?) = ? AND state = 'done' ORDER BY key`,
+			len(prefix), prefix)
+		if err != nil {
+			return err
+		}
+		var raws [][]byte
+		for rows.Next() {
+			var (
+				k   string
+				raw []byte
+			)
+			if err := rows.Scan(&k, &raw); err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, Retracted{Key: k})
+			raws = append(raws, raw)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for i, r := range out {
+			if len(raws[i]) > 0 {
+				if err := json.Unmarshal(raws[i], &out[i].Result); err != nil {
+					return fmt.Errorf("handler: result of %q: %w", r.Key, err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE handler_effects SET state = 'retracted' WHERE key = ?`, r.Key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Forget releases key so its effect may run again: for a host that reconciled an interrupted
 // effect by hand.
 func (s *Store) Forget(ctx context.Context, key string) error {
