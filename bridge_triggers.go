@@ -14,6 +14,7 @@ import (
 
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bridge"
+	"github.com/anya-org/anya-go/bridge/handler"
 	"github.com/anya-org/anya-go/bridge/trigger"
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/internal/sqlitex"
@@ -71,10 +72,73 @@ type ScoreRecord struct {
 // BridgeBlock.Undone); an effect without Undo is for the host to compensate, from Result.
 type TriggerRetraction struct {
 	Event   string
-	Trigger string
+	Trigger string `json:",omitempty"`
+	// Handler and Effect name a side effect of a host's event handler (WithEventHandler)
+	// instead of a trigger's: it is only marked retracted.
+	Handler string `json:",omitempty"`
+	Effect  string `json:",omitempty"`
 	Result  any    `json:",omitempty"`
 	Undone  bool   `json:",omitempty"`
 	Err     string `json:",omitempty"`
+}
+
+// HandledEvent is what the host's event handlers (WithEventHandler) did with one event: each
+// matching handler's values after the post-processors, by handler name, and each side
+// effect's outcome. Err is a handler's or post-processor's error: no side effect ran.
+type HandledEvent struct {
+	Event   string
+	Values  map[string]map[string]any `json:",omitempty"`
+	Effects []HandledEffect           `json:",omitempty"`
+	Err     string                    `json:",omitempty"`
+}
+
+// HandledEffect is the outcome of one side effect of an event handler: see
+// handler.EffectOutcome.
+type HandledEffect struct {
+	Handler  string
+	Effect   string
+	Result   any    `json:",omitempty"`
+	Repeated bool   `json:",omitempty"`
+	Denied   bool   `json:",omitempty"`
+	Err      string `json:",omitempty"`
+}
+
+// dispatch runs the host's event handlers on ev (nil when none matched or none are
+// registered); only the context ending is an error.
+func (m *Manager) dispatch(ctx context.Context, ev trigger.Event) (*HandledEvent, error) {
+	if m.br.handlers == nil {
+		return nil, nil
+	}
+	out, err := m.br.handlers.Dispatch(ctx, handler.Event{ID: ev.ID, Kind: ev.Kind, Time: ev.Time, Data: ev.Data})
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	h := &HandledEvent{Event: ev.ID}
+	if err != nil {
+		m.log.Warn("anya: event handler", "event", ev.ID, "err", err)
+		h.Err = err.Error()
+		return h, nil
+	}
+	if len(out.Results) == 0 {
+		return nil, nil
+	}
+	for _, r := range out.Results {
+		if len(r.Values) > 0 {
+			if h.Values == nil {
+				h.Values = map[string]map[string]any{}
+			}
+			h.Values[r.Handler] = r.Values
+		}
+	}
+	for _, e := range out.Effects {
+		x := HandledEffect{Handler: e.Handler, Effect: e.Effect, Result: e.Result, Repeated: e.Repeated, Denied: e.Denied}
+		if e.Err != nil {
+			x.Err = e.Err.Error()
+			m.log.Warn("anya: event handler's side effect", "handler", e.Handler, "effect", e.Effect, "event", ev.ID, "denied", e.Denied, "err", e.Err)
+		}
+		h.Effects = append(h.Effects, x)
+	}
+	return h, nil
 }
 
 // writesMigrations are the bridges' table of the stores the triggers wrote to, by block;
@@ -111,6 +175,21 @@ func (m *Manager) openTriggers(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("anya: triggers: %w", err)
 	}
+	if len(m.cfg.handlers) > 0 {
+		if m.br.handlers, err = handler.New(m.br.once, handler.WithBoundary(m.bounds), handler.WithLogger(m.log)); err != nil {
+			return err
+		}
+		for _, h := range m.cfg.handlers {
+			if err := m.br.handlers.Handle(h.pattern, h.name, h.f); err != nil {
+				return err
+			}
+		}
+		for _, p := range m.cfg.postProcessors {
+			if err := m.br.handlers.PostProcess(p.name, p.f); err != nil {
+				return err
+			}
+		}
+	}
 	// DID document changes and records-store events fire the triggers from the bus.
 	sub, err := bus.Subscribe(m.bus, TopicDIDUpdated, func(ctx context.Context, e bus.Envelope[DIDUpdate]) error {
 		return m.fire(ctx, trigger.DIDEvent(e.Payload.Document, e.Payload.Version, false, m.now()))
@@ -131,7 +210,8 @@ func (m *Manager) openTriggers(ctx context.Context) error {
 	return nil
 }
 
-// fire fires the triggers on ev, logging what failed; only the context ending is an error.
+// fire fires the triggers on ev, then runs the host's event handlers on it, logging what
+// failed; only the context ending is an error.
 func (m *Manager) fire(ctx context.Context, ev trigger.Event) error {
 	outs, err := m.br.triggers.Fire(ctx, ev)
 	for _, o := range outs {
@@ -139,6 +219,10 @@ func (m *Manager) fire(ctx context.Context, ev trigger.Event) error {
 			m.log.Warn("anya: trigger", "trigger", o.Trigger, "event", ev.ID, "denied", o.Denied, "err", o.Err)
 		}
 	}
+	if err != nil {
+		return err
+	}
+	_, err = m.dispatch(ctx, ev)
 	return err
 }
 
@@ -263,6 +347,16 @@ func (m *Manager) undoBlock(ctx context.Context, ev bitcoin.BlockDisconnected) (
 				m.log.Warn("anya: undo a trigger's side effect", "trigger", r.Trigger, "event", id, "err", r.Err)
 			}
 			retracted = append(retracted, x)
+		}
+		if err != nil {
+			return n, retracted, err
+		}
+		if m.br.handlers == nil {
+			continue
+		}
+		effs, err := m.br.handlers.Retract(ctx, id)
+		for _, e := range effs {
+			retracted = append(retracted, TriggerRetraction{Event: id, Handler: e.Handler, Effect: e.Effect, Result: e.Result})
 		}
 		if err != nil {
 			return n, retracted, err

@@ -40,6 +40,9 @@ type BridgeBlock struct {
 	// Triggers are the outcomes of the triggers that fired on the block's transactions, in
 	// block order (none for a disconnect).
 	Triggers []TriggerOutcome `json:",omitempty"`
+	// Handled are what the host's event handlers (WithEventHandler) did with the block's
+	// transactions, in block order.
+	Handled []HandledEvent `json:",omitempty"`
 	// Undone counts the transaction records the disconnect deleted from linked DIDs' stores.
 	Undone int `json:",omitempty"`
 	// Retracted are the trigger side effects that had run for the disconnected block's
@@ -91,6 +94,7 @@ type bridges struct {
 	utxo      *utxo.Bridge
 	once      *handler.Store
 	triggers  *trigger.Engine
+	handlers  *handler.Dispatcher // nil without WithEventHandler
 	analyzer  *analysis.Analyzer
 	features  *featurestore.Store
 	learn     learner
@@ -360,9 +364,16 @@ func (m *Manager) applyBridges(ctx context.Context, ev bitcoin.BlockEvent) error
 			m.br.blockTxs.Store(txid, tx)
 			tev := trigger.TxEvent(tx, &stamp, m.net, m.br.linker.Index().Owners, m.now())
 			outs, err := m.br.triggers.Fire(ctx, tev)
+			var handled *HandledEvent
+			if err == nil {
+				handled, err = m.dispatch(ctx, tev)
+			}
 			m.br.blockTxs.Delete(txid)
 			if err != nil {
 				return err
+			}
+			if handled != nil {
+				out.Handled = append(out.Handled, *handled)
 			}
 			for _, o := range outs {
 				if o.Err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/bitcoin/simchain"
+	"github.com/anya-org/anya-go/bridge/handler"
 	"github.com/anya-org/anya-go/bridge/trigger"
 	"github.com/anya-org/anya-go/bus"
 )
@@ -16,7 +17,8 @@ import (
 // transaction record too, though his link was revoked between the block and the reorg (the
 // reverse index no longer names him) — and retracts the triggers' side effects: the host's
 // action with an Undo half is given the result it returned; the one without is reported
-// retracted, with its result, on TopicBridgeBlock for the host to compensate.
+// retracted, with its result, on TopicBridgeBlock for the host to compensate, as is the side
+// effect of the host's event handler.
 func TestReorgUndoesWritesOfRevokedLinksAndRetractsTriggers(t *testing.T) {
 	var (
 		mu     sync.Mutex
@@ -46,7 +48,12 @@ func TestReorgUndoesWritesOfRevokedLinksAndRetractsTriggers(t *testing.T) {
 		}),
 		anya.WithTriggerAction("host.mail", trigger.Action{Run: func(context.Context, string, map[string]any) (any, error) {
 			return "mailed", nil
-		}}))
+		}}),
+		anya.WithEventHandler(trigger.KindTx, "host-handler", func(context.Context, handler.Event) (handler.Result, error) {
+			return handler.Result{Effects: []handler.Effect{{Name: "ping", Run: func(context.Context, map[string]any) (any, error) {
+				return "pinged", nil
+			}}}}, nil
+		}))
 	var disconnects []anya.BridgeBlock
 	arrived := make(chan struct{}, 16)
 	if _, err := bus.Subscribe(e.m.Bus(), anya.TopicBridgeBlock, func(_ context.Context, ev bus.Envelope[anya.BridgeBlock]) error {
@@ -106,7 +113,7 @@ func TestReorgUndoesWritesOfRevokedLinksAndRetractsTriggers(t *testing.T) {
 			got = map[string]anya.TriggerRetraction{}
 			for _, r := range d.Retracted {
 				if r.Event == event {
-					got[r.Trigger] = r
+					got[r.Trigger+r.Handler+"/"+r.Effect] = r
 				}
 			}
 		}
@@ -114,13 +121,16 @@ func TestReorgUndoesWritesOfRevokedLinksAndRetractsTriggers(t *testing.T) {
 	if got == nil {
 		t.Fatalf("no disconnect of %s on %s: %+v", first, anya.TopicBridgeBlock, disconnects)
 	}
-	if r := got["host-note"]; !r.Undone || r.Err != "" {
+	if r := got["host-note/"]; !r.Undone || r.Err != "" {
 		t.Errorf("host-note retraction %+v, want undone", r)
 	}
-	if r := got["host-mail"]; r.Undone || r.Result != "mailed" {
+	if r := got["host-mail/"]; r.Undone || r.Result != "mailed" {
 		t.Errorf("host-mail retraction %+v, want marked retracted with its result", r)
 	}
-	if _, ok := got["record-linked-tx"]; !ok {
+	if _, ok := got["record-linked-tx/"]; !ok {
 		t.Errorf("record-linked-tx not retracted: %+v", got)
+	}
+	if r := got["host-handler/ping"]; r.Result != "pinged" {
+		t.Errorf("the event handler's effect not retracted: %+v", got)
 	}
 }

@@ -74,6 +74,10 @@
 //     [WithLargeTx] is scored by the fraud model; a DID document change re-scores the
 //     identity) and the host's ([WithTriggers], [WithTriggerAction]) — each side effect once
 //     per event (the handler store in [StateFile]), its data through its trust boundary.
+//     The same events reach the host's event handlers ([WithEventHandler],
+//     [WithPostProcessor]; bridge/handler): handlers matched by pattern return findings and
+//     side effects, post-processors see them all, and each effect runs once per event through
+//     its boundary ([BridgeBlock].Handled).
 //     A reorg takes back what they did for a disconnected block: the transaction records are
 //     deleted from every store they were written to (a DID whose link was revoked since
 //     included: the Manager notes each store before writing to it), and every side effect
