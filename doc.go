@@ -59,7 +59,11 @@
 //     address in alsoKnownAs for a did:dht, the DID's own key for a did:jwk or did:key
 //     ([WithIdentityMethod]) — so anyone resolving the DID can derive its addresses.
 //     [Manager.Multisig] builds k-of-n wallets from DIDs (bridge/multisig) and keeps each in
-//     its participants' stores; a DID without a Bitcoin key is refused, named.
+//     its participants' stores; a DID without a Bitcoin key is refused, named. A signing
+//     round runs across hosts, script path (sorted P2WSH, tapscript): the coordinator builds
+//     the PSBT ([Manager.MultisigPSBT]), each participant's Manager signs it as its identity
+//     for a wallet its store keeps ([Manager.SignMultisig]), and the coordinator combines
+//     and broadcasts ([Manager.FinishMultisig]).
 //   - Two-way links (bridge/link): a link proves control of the address (BIP-322) and of the
 //     DID (a JWS over the same challenge, which the Manager signs for the identities it holds
 //     keys for). [Manager.Links] returns the linker: its reverse index (address → DIDs, DID →
