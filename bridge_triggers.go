@@ -14,8 +14,10 @@ import (
 
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bridge"
+	"github.com/anya-org/anya-go/bridge/handler"
 	"github.com/anya-org/anya-go/bridge/trigger"
 	"github.com/anya-org/anya-go/bus"
+	"github.com/anya-org/anya-go/internal/sqlitex"
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/dwn"
 )
@@ -63,10 +65,102 @@ type ScoreRecord struct {
 	At      string   `json:"at"` // RFC 3339
 }
 
+// TriggerRetraction is a trigger side effect taken back because the block of its event was
+// disconnected: see trigger.Retraction. The effect is marked retracted in the handler store
+// (the block coming back runs it again); Undone reports that its action's Undo ran (the
+// record-linked-tx action's records are deleted by the Manager itself, counted in
+// BridgeBlock.Undone); an effect without Undo is for the host to compensate, from Result.
+type TriggerRetraction struct {
+	Event   string
+	Trigger string `json:",omitempty"`
+	// Handler and Effect name a side effect of a host's event handler (WithEventHandler)
+	// instead of a trigger's: it is only marked retracted.
+	Handler string `json:",omitempty"`
+	Effect  string `json:",omitempty"`
+	Result  any    `json:",omitempty"`
+	Undone  bool   `json:",omitempty"`
+	Err     string `json:",omitempty"`
+}
+
+// HandledEvent is what the host's event handlers (WithEventHandler) did with one event: each
+// matching handler's values after the post-processors, by handler name, and each side
+// effect's outcome. Err is a handler's or post-processor's error: no side effect ran.
+type HandledEvent struct {
+	Event   string
+	Values  map[string]map[string]any `json:",omitempty"`
+	Effects []HandledEffect           `json:",omitempty"`
+	Err     string                    `json:",omitempty"`
+}
+
+// HandledEffect is the outcome of one side effect of an event handler: see
+// handler.EffectOutcome.
+type HandledEffect struct {
+	Handler  string
+	Effect   string
+	Result   any    `json:",omitempty"`
+	Repeated bool   `json:",omitempty"`
+	Denied   bool   `json:",omitempty"`
+	Err      string `json:",omitempty"`
+}
+
+// dispatch runs the host's event handlers on ev (nil when none matched or none are
+// registered); only the context ending is an error.
+func (m *Manager) dispatch(ctx context.Context, ev trigger.Event) (*HandledEvent, error) {
+	if m.br.handlers == nil {
+		return nil, nil
+	}
+	out, err := m.br.handlers.Dispatch(ctx, handler.Event{ID: ev.ID, Kind: ev.Kind, Time: ev.Time, Data: ev.Data})
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	h := &HandledEvent{Event: ev.ID}
+	if err != nil {
+		m.log.Warn("anya: event handler", "event", ev.ID, "err", err)
+		h.Err = err.Error()
+		return h, nil
+	}
+	if len(out.Results) == 0 {
+		return nil, nil
+	}
+	for _, r := range out.Results {
+		if len(r.Values) > 0 {
+			if h.Values == nil {
+				h.Values = map[string]map[string]any{}
+			}
+			h.Values[r.Handler] = r.Values
+		}
+	}
+	for _, e := range out.Effects {
+		x := HandledEffect{Handler: e.Handler, Effect: e.Effect, Result: e.Result, Repeated: e.Repeated, Denied: e.Denied}
+		if e.Err != nil {
+			x.Err = e.Err.Error()
+			m.log.Warn("anya: event handler's side effect", "handler", e.Handler, "effect", e.Effect, "event", ev.ID, "denied", e.Denied, "err", e.Err)
+		}
+		h.Effects = append(h.Effects, x)
+	}
+	return h, nil
+}
+
+// writesMigrations are the bridges' table of the stores the triggers wrote to, by block;
+// append only.
+var writesMigrations = []string{`
+-- The DIDs in whose stores the triggers wrote transaction records for a block, written before
+-- the record, so that a disconnect of the block finds them even when the link that led there
+-- was revoked since (and the reverse index no longer names the DID).
+CREATE TABLE anya_bridge_writes (
+	block TEXT NOT NULL,
+	did   TEXT NOT NULL,
+	PRIMARY KEY (block, did)
+) WITHOUT ROWID;
+`}
+
 // openTriggers compiles the triggers — DefaultDefinitions(WithLargeTx) and the host's
 // (WithTriggers), with the Manager's actions for the defaults and the host's (WithTriggerAction)
 // — with side effects once per event through the handler store.
-func (m *Manager) openTriggers() error {
+func (m *Manager) openTriggers(ctx context.Context) error {
+	if err := sqlitex.Migrate(ctx, m.stateDB, "anya_bridge_writes", writesMigrations); err != nil {
+		return err
+	}
 	defs := append(trigger.DefaultDefinitions(m.cfg.largeTx), m.cfg.triggers...)
 	opts := []trigger.Option{trigger.WithOnce(m.br.once), trigger.WithLogger(m.log),
 		trigger.WithAction(trigger.ActionRecordTx, trigger.Action{Run: m.recordTx}),
@@ -80,6 +174,21 @@ func (m *Manager) openTriggers() error {
 	m.br.triggers, err = trigger.New(defs, m.bounds, opts...)
 	if err != nil {
 		return fmt.Errorf("anya: triggers: %w", err)
+	}
+	if len(m.cfg.handlers) > 0 {
+		if m.br.handlers, err = handler.New(m.br.once, handler.WithBoundary(m.bounds), handler.WithLogger(m.log)); err != nil {
+			return err
+		}
+		for _, h := range m.cfg.handlers {
+			if err := m.br.handlers.Handle(h.pattern, h.name, h.f); err != nil {
+				return err
+			}
+		}
+		for _, p := range m.cfg.postProcessors {
+			if err := m.br.handlers.PostProcess(p.name, p.f); err != nil {
+				return err
+			}
+		}
 	}
 	// DID document changes and records-store events fire the triggers from the bus.
 	sub, err := bus.Subscribe(m.bus, TopicDIDUpdated, func(ctx context.Context, e bus.Envelope[DIDUpdate]) error {
@@ -101,7 +210,8 @@ func (m *Manager) openTriggers() error {
 	return nil
 }
 
-// fire fires the triggers on ev, logging what failed; only the context ending is an error.
+// fire fires the triggers on ev, then runs the host's event handlers on it, logging what
+// failed; only the context ending is an error.
 func (m *Manager) fire(ctx context.Context, ev trigger.Event) error {
 	outs, err := m.br.triggers.Fire(ctx, ev)
 	for _, o := range outs {
@@ -109,6 +219,10 @@ func (m *Manager) fire(ctx context.Context, ev trigger.Event) error {
 			m.log.Warn("anya: trigger", "trigger", o.Trigger, "event", ev.ID, "denied", o.Denied, "err", o.Err)
 		}
 	}
+	if err != nil {
+		return err
+	}
+	_, err = m.dispatch(ctx, ev)
 	return err
 }
 
@@ -160,6 +274,9 @@ func (m *Manager) recordTx(ctx context.Context, eventID string, data map[string]
 			unverified = append(unverified, d+" "+addr)
 			continue
 		}
+		if _, err := m.stateDB.ExecContext(ctx, `INSERT OR IGNORE INTO anya_bridge_writes (block, did) VALUES (?, ?)`, hash.String(), d); err != nil {
+			return nil, fmt.Errorf("anya: note the write of %s in %s's store: %w", txid, d, err)
+		}
 		rec, err := m.br.records.Create(ctx, d, bridge.PathTx, TxRecord{Txid: txid, Address: addr, AmountSat: amount,
 			BlockHeight: height, BlockHash: hash.String(), Event: eventID})
 		if err != nil {
@@ -171,12 +288,15 @@ func (m *Manager) recordTx(ctx context.Context, eventID string, data map[string]
 }
 
 // undoBlock deletes the transaction records the triggers wrote for a block that a reorg took
-// back, and forgets the block's trigger events, so that the block firing again (if it comes
-// back) runs them again. It returns how many records it deleted.
-func (m *Manager) undoBlock(ctx context.Context, ev bitcoin.BlockDisconnected) (int, error) {
+// back — in the store of every DID they were written for: those its outputs' addresses are
+// linked to now, and those noted when the records were written (a link revoked since) — and
+// retracts the block's trigger events (trigger.Engine.Retract), so that the block firing again
+// (if it comes back) runs them again. It returns how many records it deleted and the side
+// effects it retracted.
+func (m *Manager) undoBlock(ctx context.Context, ev bitcoin.BlockDisconnected) (int, []TriggerRetraction, error) {
 	blk, err := m.chain.Block(ctx, ev.Hash)
 	if err != nil {
-		return 0, fmt.Errorf("anya: block %s: %w", ev.Hash, err)
+		return 0, nil, fmt.Errorf("anya: block %s: %w", ev.Hash, err)
 	}
 	owners := m.br.linker.Index().Owners
 	hash := ev.Hash.String()
@@ -190,11 +310,21 @@ func (m *Manager) undoBlock(ctx context.Context, ev bitcoin.BlockDisconnected) (
 			}
 		}
 	}
+	written, err := m.blockWrites(ctx, hash)
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, d := range written {
+		dids[d] = true
+	}
 	n := 0
 	for d := range dids {
 		recs, err := m.br.records.Query(ctx, d, bridge.PathTx, dwn.Filter{})
+		if errors.Is(err, bridge.ErrNoGrant) {
+			continue // not an identity of this host
+		}
 		if err != nil {
-			return n, err
+			return n, nil, err
 		}
 		for _, r := range recs {
 			var tr TxRecord
@@ -202,19 +332,58 @@ func (m *Manager) undoBlock(ctx context.Context, ev bitcoin.BlockDisconnected) (
 				continue
 			}
 			if err := m.br.records.Delete(ctx, d, r.ID); err != nil {
-				return n, err
+				return n, nil, err
 			}
 			n++
 		}
 	}
+	var retracted []TriggerRetraction
 	for _, id := range events {
-		for _, name := range m.br.triggers.Names() {
-			if err := m.br.once.Forget(ctx, id+"\n"+name); err != nil {
-				return n, err
+		rs, err := m.br.triggers.Retract(ctx, id)
+		for _, r := range rs {
+			x := TriggerRetraction{Event: id, Trigger: r.Trigger, Result: r.Result, Undone: r.Undone}
+			if r.Err != nil {
+				x.Err = r.Err.Error()
+				m.log.Warn("anya: undo a trigger's side effect", "trigger", r.Trigger, "event", id, "err", r.Err)
 			}
+			retracted = append(retracted, x)
+		}
+		if err != nil {
+			return n, retracted, err
+		}
+		if m.br.handlers == nil {
+			continue
+		}
+		effs, err := m.br.handlers.Retract(ctx, id)
+		for _, e := range effs {
+			retracted = append(retracted, TriggerRetraction{Event: id, Handler: e.Handler, Effect: e.Effect, Result: e.Result})
+		}
+		if err != nil {
+			return n, retracted, err
 		}
 	}
-	return n, nil
+	if _, err := m.stateDB.ExecContext(ctx, `DELETE FROM anya_bridge_writes WHERE block = ?`, hash); err != nil {
+		return n, retracted, fmt.Errorf("anya: the writes noted for block %s: %w", hash, err)
+	}
+	return n, retracted, nil
+}
+
+// blockWrites returns the DIDs the triggers noted writing transaction records for block hash.
+func (m *Manager) blockWrites(ctx context.Context, hash string) ([]string, error) {
+	rows, err := m.stateDB.QueryContext(ctx, `SELECT did FROM anya_bridge_writes WHERE block = ?`, hash)
+	if err != nil {
+		return nil, fmt.Errorf("anya: the writes noted for block %s: %w", hash, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("anya: the writes noted for block %s: %w", hash, err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // prepareAssessTx is the sending half of assess-large-tx: the transaction's features, by

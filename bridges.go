@@ -40,8 +40,14 @@ type BridgeBlock struct {
 	// Triggers are the outcomes of the triggers that fired on the block's transactions, in
 	// block order (none for a disconnect).
 	Triggers []TriggerOutcome `json:",omitempty"`
+	// Handled are what the host's event handlers (WithEventHandler) did with the block's
+	// transactions, in block order.
+	Handled []HandledEvent `json:",omitempty"`
 	// Undone counts the transaction records the disconnect deleted from linked DIDs' stores.
 	Undone int `json:",omitempty"`
+	// Retracted are the trigger side effects that had run for the disconnected block's
+	// transactions, taken back (see TriggerRetraction).
+	Retracted []TriggerRetraction `json:",omitempty"`
 }
 
 // TriggerOutcome is what one trigger did with an event: see trigger.Outcome. Err is its error
@@ -88,6 +94,7 @@ type bridges struct {
 	utxo      *utxo.Bridge
 	once      *handler.Store
 	triggers  *trigger.Engine
+	handlers  *handler.Dispatcher // nil without WithEventHandler
 	analyzer  *analysis.Analyzer
 	features  *featurestore.Store
 	learn     learner
@@ -177,7 +184,7 @@ func (m *Manager) openBridges(ctx context.Context) error {
 		return err
 	}
 	m.onClose(m.br.once.Close)
-	if err := m.openTriggers(); err != nil {
+	if err := m.openTriggers(ctx); err != nil {
 		return err
 	}
 	aopts := []analysis.Option{analysis.WithOwners(m.br.linker.Index().Owners), analysis.WithFeatures(m.extractor),
@@ -357,9 +364,16 @@ func (m *Manager) applyBridges(ctx context.Context, ev bitcoin.BlockEvent) error
 			m.br.blockTxs.Store(txid, tx)
 			tev := trigger.TxEvent(tx, &stamp, m.net, m.br.linker.Index().Owners, m.now())
 			outs, err := m.br.triggers.Fire(ctx, tev)
+			var handled *HandledEvent
+			if err == nil {
+				handled, err = m.dispatch(ctx, tev)
+			}
 			m.br.blockTxs.Delete(txid)
 			if err != nil {
 				return err
+			}
+			if handled != nil {
+				out.Handled = append(out.Handled, *handled)
 			}
 			for _, o := range outs {
 				if o.Err != nil {
@@ -380,11 +394,11 @@ func (m *Manager) applyBridges(ctx context.Context, ev bitcoin.BlockEvent) error
 		}
 	case bitcoin.BlockDisconnected:
 		out.Block = e.Stamp()
-		n, err := m.undoBlock(ctx, e)
+		n, retracted, err := m.undoBlock(ctx, e)
 		if err != nil {
 			return err
 		}
-		out.Undone = n
+		out.Undone, out.Retracted = n, retracted
 		if err := m.br.utxo.Apply(ctx, ev); err != nil {
 			return err
 		}

@@ -738,7 +738,7 @@ func TestAnchorRecords(t *testing.T) {
 	e := newEnv(t)
 	p := e.pay("anchored-1", e.alice, e.bob, 10_000)
 	linkRec := e.bridgeRecords(e.alice, bridge.PathLink)[0].ID
-	r, err := e.m.Anchor(e.ctx, e.alice.String(), []string{linkRec, p.RecordID}, e.alice.Address.String())
+	r, err := e.m.Anchor(e.ctx, "anchor-1", e.alice.String(), []string{linkRec, p.RecordID}, e.alice.Address.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -763,10 +763,10 @@ func TestAnchorRecords(t *testing.T) {
 	if _, err := e.m.VerifyAnchor(e.ctx, tampered, e.alice.String()); !errors.Is(err, bridgeanchor.ErrTampered) {
 		t.Fatalf("a tampered receipt: %v", err)
 	}
-	if _, err := e.m.Anchor(e.ctx, e.alice.String(), []string{"bafynotarecord"}, e.alice.Address.String()); !errors.Is(err, anya.ErrInvalidOp) {
+	if _, err := e.m.Anchor(e.ctx, "anchor-2", e.alice.String(), []string{"bafynotarecord"}, e.alice.Address.String()); !errors.Is(err, anya.ErrInvalidOp) {
 		t.Fatalf("anchoring a record that does not exist: %v", err)
 	}
-	if _, err := e.m.Anchor(e.ctx, e.alice.String(), []string{linkRec}, e.bob.Address.String()+"x"); !errors.Is(err, anya.ErrInvalidOp) {
+	if _, err := e.m.Anchor(e.ctx, "anchor-3", e.alice.String(), []string{linkRec}, e.bob.Address.String()+"x"); !errors.Is(err, anya.ErrInvalidOp) {
 		t.Fatalf("anchoring from an address the wallet does not hold: %v", err)
 	}
 }

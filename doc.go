@@ -59,7 +59,11 @@
 //     address in alsoKnownAs for a did:dht, the DID's own key for a did:jwk or did:key
 //     ([WithIdentityMethod]) — so anyone resolving the DID can derive its addresses.
 //     [Manager.Multisig] builds k-of-n wallets from DIDs (bridge/multisig) and keeps each in
-//     its participants' stores; a DID without a Bitcoin key is refused, named.
+//     its participants' stores; a DID without a Bitcoin key is refused, named. A signing
+//     round runs across hosts, script path (sorted P2WSH, tapscript): the coordinator builds
+//     the PSBT ([Manager.MultisigPSBT]), each participant's Manager signs it as its identity
+//     for a wallet its store keeps ([Manager.SignMultisig]), and the coordinator combines
+//     and broadcasts ([Manager.FinishMultisig]).
 //   - Two-way links (bridge/link): a link proves control of the address (BIP-322) and of the
 //     DID (a JWS over the same challenge, which the Manager signs for the identities it holds
 //     keys for). [Manager.Links] returns the linker: its reverse index (address → DIDs, DID →
@@ -74,6 +78,17 @@
 //     [WithLargeTx] is scored by the fraud model; a DID document change re-scores the
 //     identity) and the host's ([WithTriggers], [WithTriggerAction]) — each side effect once
 //     per event (the handler store in [StateFile]), its data through its trust boundary.
+//     The same events reach the host's event handlers ([WithEventHandler],
+//     [WithPostProcessor]; bridge/handler): handlers matched by pattern return findings and
+//     side effects, post-processors see them all, and each effect runs once per event through
+//     its boundary ([BridgeBlock].Handled).
+//     A reorg takes back what they did for a disconnected block: the transaction records are
+//     deleted from every store they were written to (a DID whose link was revoked since
+//     included: the Manager notes each store before writing to it), and every side effect
+//     that ran for the block's transactions is retracted — marked so in the handler store
+//     (the block returning runs it again), given to its action's Undo half when it has one
+//     (trigger.Action.Undo), and listed in [BridgeBlock].Retracted on [TopicBridgeBlock] for
+//     the host to compensate the others.
 //   - Chain analysis (bridge/analysis): [Manager.Analyzer] forks a block's transactions to Web5
 //     (the link checked again) and ML (the fraud model) in parallel, correlated per
 //     transaction; [WithBlockAnalysis] runs it on every block ([TopicBlockAnalysed]).
@@ -87,7 +102,8 @@
 //     re-scored every [WithRescoreInterval] ([Manager.Rescore]) and written back to their
 //     stores as a [ScoreRecord] through the ML→Web5 boundary.
 //   - Anchoring (bridge/anchor): [Manager.Anchor] commits to records in a transaction of the
-//     Manager's wallet; [Manager.VerifyAnchor] proves from the chain which were committed (and
+//     Manager's wallet, recorded in the send store before its broadcast as a payment's, so
+//     an anchor ID is one transaction across retries and crashes; [Manager.VerifyAnchor] proves from the chain which were committed (and
 //     which changed since), and refuses a tampered receipt.
 //
 // The bridges keep their records under bridge.ProtocolURI in each identity's store, under

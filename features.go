@@ -164,3 +164,25 @@ func (m *Manager) txFeatures(ctx context.Context, tx *wire.MsgTx) (map[string]fl
 	}
 	return out, nil
 }
+
+// ScriptUses answers the fraud features' address-reuse question (reuse_known,
+// out_reused_count) from the chain's script index — bitcoin.ScriptHistory: simchain's, or
+// btcd's address index through rpcchain — through BreakerChain. A chain without one cannot
+// tell (known false), and the vectors say so.
+func (g guardedChain) ScriptUses(ctx context.Context, pkScript []byte) (int, bool, error) {
+	h, ok := g.chain.(bitcoin.ScriptHistory)
+	if !ok {
+		return 0, false, nil
+	}
+	type uses struct {
+		n     int
+		known bool
+	}
+	u, err := guard(ctx, g.m, BreakerChain, func(ctx context.Context) (uses, error) {
+		n, known, err := h.ScriptUses(ctx, pkScript)
+		return uses{n, known}, err
+	})
+	return u.n, u.known, err
+}
+
+var _ bitcoin.ScriptHistory = guardedChain{}

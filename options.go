@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bridge/handler"
 	"github.com/anya-org/anya-go/bridge/trigger"
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/cache"
@@ -98,6 +100,8 @@ type config struct {
 	largeTx        int64
 	triggers       []trigger.Definition
 	triggerActions []namedAction
+	handlers       []namedHandler
+	postProcessors []namedPostProcessor
 	blockAnalysis  bool
 	trainMinRows   int // > 0: WithTrainIfMissing
 	rescoreEvery   time.Duration
@@ -205,6 +209,24 @@ func (c *config) validate() error {
 	for _, a := range c.triggerActions {
 		if a.name == "" || a.action.Run == nil {
 			return bad("WithTriggerAction", a.name, "a name and an action with Run")
+		}
+	}
+	names := map[string]bool{}
+	for _, h := range c.handlers {
+		switch {
+		case h.name == "" || h.f == nil || strings.ContainsRune(h.name, '\n'):
+			return bad("WithEventHandler", h.name, "a name (without newlines) and a handler")
+		case names[h.name]:
+			return bad("WithEventHandler", h.name, "a name registered twice")
+		}
+		if err := bus.ValidatePattern(h.pattern); err != nil {
+			return bad("WithEventHandler", h.pattern, err.Error())
+		}
+		names[h.name] = true
+	}
+	for _, p := range c.postProcessors {
+		if p.name == "" || p.f == nil {
+			return bad("WithPostProcessor", p.name, "a name and a post-processor")
 		}
 	}
 	for _, o := range c.ml.opts {
@@ -428,6 +450,16 @@ type namedAction struct {
 	action trigger.Action
 }
 
+type namedHandler struct {
+	pattern, name string
+	f             handler.Func
+}
+
+type namedPostProcessor struct {
+	name string
+	f    handler.PostProcessor
+}
+
 // WithRiskThreshold sets the fraud risk at or above which a payment is blocked, in (0, 1]:
 // the verified payment's send condition (its run input risk_threshold, stored with the run,
 // so a payment keeps the threshold it started with), MLToBitcoin's gate and the triggers'
@@ -459,6 +491,28 @@ func WithTriggers(defs ...trigger.Definition) Option {
 // Manager provides.
 func WithTriggerAction(name string, a trigger.Action) Option {
 	return func(c *config) { c.triggerActions = append(c.triggerActions, namedAction{name, a}) }
+}
+
+// WithEventHandler registers a cross-protocol event handler (package bridge/handler) under a
+// unique name, for the kinds of event matching pattern ('*' one token, a final '>' the rest)
+// among those the Manager fires its triggers on: every transaction of every block but the
+// coinbase (trigger.KindTx), a registered identity's DID document change
+// (trigger.KindDIDUpdated) and records-store events (trigger.KindRecordWritten,
+// trigger.KindRecordDeleted). The matching handlers run on each such event — several at once —
+// then the post-processors (WithPostProcessor) on all their results, then the side effects
+// they ask for, each once per event (the handler store in StateFile), through its trust
+// boundary when it names a crossing; a block's outcomes are in BridgeBlock.Handled, and a
+// reorg retracts the effects of a disconnected block's events (BridgeBlock.Retracted).
+// Defaults to none.
+func WithEventHandler(pattern, name string, f handler.Func) Option {
+	return func(c *config) { c.handlers = append(c.handlers, namedHandler{pattern, name, f}) }
+}
+
+// WithPostProcessor registers a post-processor of the event handlers' results
+// (WithEventHandler): the post-processors run in registration order on every event a handler
+// matched, before any side effect, and may correlate, drop or veto. Defaults to none.
+func WithPostProcessor(name string, p handler.PostProcessor) Option {
+	return func(c *config) { c.postProcessors = append(c.postProcessors, namedPostProcessor{name, p}) }
 }
 
 // WithBlockAnalysis makes the Manager analyse every block connected (Analyzer): each

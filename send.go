@@ -77,24 +77,42 @@ func (m *Manager) sendOnce(ctx context.Context, paymentID, from, to string, amou
 	} else if !errors.Is(err, bitcoin.ErrNotFound) {
 		return sent{}, err
 	}
-	var tx *wire.MsgTx
+	tx, err := m.buildSpending(ctx, wallet.Payment{From: from, To: toAddr, Amount: btcutil.Amount(amount), Key: key})
+	if err != nil {
+		return sent{}, err
+	}
+	return m.recordAndBroadcast(ctx, key, tx, from, to)
+}
+
+// buildSpending has the wallet build and sign the transaction of p, holding p.From's lock,
+// after broadcasting the pending transactions it spends from; it builds again without the
+// change of one the chain refuses.
+func (m *Manager) buildSpending(ctx context.Context, p wallet.Payment) (*wire.MsgTx, error) {
 	for n := 0; ; n++ {
-		if tx, err = m.wallet.Build(ctx, wallet.Payment{From: from, To: toAddr, Amount: btcutil.Amount(amount), Key: key}); err != nil {
-			return sent{}, m.walletErr(err)
+		tx, err := m.wallet.Build(ctx, p)
+		if err != nil {
+			return nil, m.walletErr(err)
 		}
 		refused, err := m.broadcastAncestors(ctx, tx)
 		if err != nil {
-			return sent{}, err
+			return nil, err
 		}
 		if !refused {
-			break
+			return tx, nil
 		}
 		if n >= maxRebuilds {
-			return sent{}, fmt.Errorf("anya: payment %s: the pending transactions it would spend from keep being refused", paymentID)
+			return nil, fmt.Errorf("anya: %s: the pending transactions it would spend from keep being refused", p.Key)
 		}
 	}
+}
+
+// recordAndBroadcast has the chain test-accept tx, built by buildSpending under the lock of
+// its sending address from, records it under key in the send store and only then broadcasts
+// it. A transaction another attempt recorded under key meanwhile stands instead of tx and is
+// completed. touched are the addresses whose UTXO caches the transaction changes.
+func (m *Manager) recordAndBroadcast(ctx context.Context, key string, tx *wire.MsgTx, from string, touched ...string) (sent, error) {
 	txid := tx.TxHash()
-	err = m.chain.TestAccept(ctx, tx)
+	err := m.chain.TestAccept(ctx, tx)
 	if errors.Is(err, bitcoin.ErrRejected) && m.resendAncestors(ctx, tx) {
 		err = m.chain.TestAccept(ctx, tx) // the node had forgotten a parent
 	}
@@ -113,11 +131,11 @@ func (m *Manager) sendOnce(ctx context.Context, paymentID, from, to string, amou
 	if err != nil || loaded {
 		m.wallet.Forget(txid)
 		if err != nil {
-			return sent{}, fmt.Errorf("anya: record payment %s: %w", paymentID, err)
+			return sent{}, fmt.Errorf("anya: record %s: %w", key, err)
 		}
 		return m.complete(ctx, stored) // recorded meanwhile by another attempt: that one stands
 	}
-	m.invalidateUTXOs(from, to)
+	m.invalidateUTXOs(append([]string{from}, touched...)...)
 	if _, err := m.broadcast(ctx, key, tx); err != nil {
 		return sent{}, err // recorded: the next attempt completes it
 	}

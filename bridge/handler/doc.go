@@ -24,4 +24,12 @@
 // writes a claim before the effect runs, so a crash can never make an effect run twice; an
 // effect whose run was cut short is reported as an *[InterruptedError] until the host
 // reconciles it ([Store.Forget]).
+//
+// # Retracting
+//
+// An event can be taken back — a block a reorg disconnected. [Dispatcher.Retract] marks the
+// side effects that ran for it retracted in the store ([Store.RetractPrefix]; [Store.Retract]
+// for one key) and returns them with their results: the rows stay, marked, and dispatching
+// the event again runs the effects again. What an effect did outside the process is for the
+// host to compensate, from what Retract returns.
 package handler

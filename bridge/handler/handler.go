@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -105,9 +106,16 @@ type Once interface {
 	Once(ctx context.Context, key string, f func(ctx context.Context) (any, error)) (any, bool, error)
 }
 
+// Retracter takes the side effects under a key prefix back in the Once store, so that they run
+// again: a *Store.
+type Retracter interface {
+	RetractPrefix(ctx context.Context, prefix string) ([]Retracted, error)
+}
+
 var (
-	_ Once     = (*Store)(nil)
-	_ Boundary = (*security.Boundaries)(nil)
+	_ Retracter = (*Store)(nil)
+	_ Once      = (*Store)(nil)
+	_ Boundary  = (*security.Boundaries)(nil)
 )
 
 // Option configures New.
@@ -173,13 +181,16 @@ func New(once Once, opts ...Option) (*Dispatcher, error) {
 }
 
 // Handle registers f as handler name for event kinds matching pattern ('*' one token, a final
-// '>' one or more). Names are unique: they key the side effects.
+// '>' one or more). Names are unique, without newlines: they key the side effects.
 func (d *Dispatcher) Handle(pattern, name string, f Func) error {
 	if err := bus.ValidatePattern(pattern); err != nil {
 		return &OptionError{Option: "pattern", Value: pattern, Reason: err.Error()}
 	}
 	if name == "" || f == nil {
 		return &OptionError{Option: "handler", Value: name, Reason: "a name and a function are needed"}
+	}
+	if strings.ContainsRune(name, '\n') {
+		return &OptionError{Option: "handler", Value: name, Reason: "a name must not contain a newline (it separates the parts of an effect's key)"}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -279,6 +290,36 @@ func (d *Dispatcher) Dispatch(ctx context.Context, ev Event) (*Outcome, error) {
 			if ctx.Err() != nil {
 				return out, ctx.Err()
 			}
+		}
+	}
+	return out, nil
+}
+
+// Retract takes back the side effects that ran for event eventID, which no longer happened (a
+// block a reorg disconnected): each is marked retracted in the Once store — dispatching the
+// event again runs it again — and returned with the result it had (Handler, Effect and
+// Result set), for the host to compensate. With a Once store that is not a Retracter there is
+// nothing to retract.
+func (d *Dispatcher) Retract(ctx context.Context, eventID string) ([]EffectOutcome, error) {
+	r, ok := d.once.(Retracter)
+	if !ok {
+		return nil, nil
+	}
+	d.mu.RLock()
+	names := make([]string, len(d.regs))
+	for i, reg := range d.regs {
+		names[i] = reg.name
+	}
+	d.mu.RUnlock()
+	var out []EffectOutcome
+	for _, name := range names {
+		prefix := eventID + "\n" + name + "\n"
+		rs, err := r.RetractPrefix(ctx, prefix)
+		if err != nil {
+			return out, err
+		}
+		for _, x := range rs {
+			out = append(out, EffectOutcome{Handler: name, Effect: x.Key[len(prefix):], Result: x.Result})
 		}
 	}
 	return out, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -251,5 +252,106 @@ func TestDispatchFailures(t *testing.T) {
 	cancel()
 	if _, err := d2.Dispatch(cctx, handler.Event{ID: "3", Kind: "x.y"}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
+	}
+}
+
+// A retracted effect returns the result it had, stays in the store marked retracted, and runs
+// again on the next Once; an effect never run, or already retracted, has nothing to retract;
+// an interrupted one stays interrupted.
+func TestStoreRetract(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "effects.db")
+	s := openStore(t, path)
+	runs := 0
+	run := func(context.Context) (any, error) { runs++; return map[string]any{"run": runs}, nil }
+	if _, _, err := s.Once(ctx, "ev-1", run); err != nil {
+		t.Fatal(err)
+	}
+	res, ran, err := s.Retract(ctx, "ev-1")
+	if err != nil || !ran || res.(map[string]any)["run"] != float64(1) {
+		t.Fatalf("Retract: %v %v %v", res, ran, err)
+	}
+	if _, ran, err := s.Retract(ctx, "ev-1"); ran || err != nil {
+		t.Fatalf("retracting twice: %v %v", ran, err)
+	}
+	if _, ran, err := s.Retract(ctx, "never"); ran || err != nil {
+		t.Fatalf("retracting an effect never run: %v %v", ran, err)
+	}
+	res, ran, err = s.Once(ctx, "ev-1", run)
+	if err != nil || !ran || runs != 2 || res.(map[string]any)["run"] != 2 {
+		t.Fatalf("Once after Retract: %v %v %v (runs %d)", res, ran, err, runs)
+	}
+	if res, ran, err := s.Once(ctx, "ev-1", run); err != nil || ran || res.(map[string]any)["run"] != float64(2) {
+		t.Fatalf("Once again: %v %v %v", res, ran, err)
+	}
+	s.Close()
+	db, err := sqlitex.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO handler_effects (key, state, claimed_at) VALUES ('cut', 'running', 1700000000000)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s = openStore(t, path)
+	if _, _, err := s.Retract(ctx, "cut"); !errors.Is(err, handler.ErrInterrupted) {
+		t.Fatalf("retracting an interrupted effect: %v", err)
+	}
+	s.Close()
+	if _, _, err := s.Retract(ctx, "ev-1"); !errors.Is(err, handler.ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+}
+
+// Retracting an event returns the effects that ran for it, with their results, and lets them
+// run again when the event is dispatched again; another event's effects, and a handler whose
+// name extends another's, are untouched.
+func TestDispatchRetract(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t, sqlitex.Memory)
+	d, err := handler.New(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs atomic.Int32
+	effect := func(name string) handler.Func {
+		return func(_ context.Context, ev handler.Event) (handler.Result, error) {
+			return handler.Result{Effects: []handler.Effect{{Name: name, Run: func(context.Context, map[string]any) (any, error) {
+				return name + " " + ev.ID + " run " + strconv.Itoa(int(runs.Add(1))), nil
+			}}}}, nil
+		}
+	}
+	if err := d.Handle("host.>", "h", effect("mail")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Handle("host.>", "h\nx", effect("other")); !errors.Is(err, handler.ErrInvalidOption) {
+		t.Fatalf("a handler name with a newline: %v", err)
+	}
+	if err := d.Handle("host.>", "hx", effect("other")); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"ev-1", "ev-2"} {
+		if _, err := d.Dispatch(ctx, handler.Event{ID: id, Kind: "host.event"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := d.Retract(ctx, "ev-1")
+	if err != nil || len(got) != 2 {
+		t.Fatalf("Retract: %+v %v", got, err)
+	}
+	if got[0].Handler != "h" || got[0].Effect != "mail" || got[0].Result != "mail ev-1 run 1" ||
+		got[1].Handler != "hx" || got[1].Effect != "other" {
+		t.Fatalf("retracted %+v", got)
+	}
+	if again, err := d.Retract(ctx, "ev-1"); err != nil || len(again) != 0 {
+		t.Fatalf("retracting twice: %+v %v", again, err)
+	}
+	out, err := d.Dispatch(ctx, handler.Event{ID: "ev-1", Kind: "host.event"})
+	if err != nil || len(out.Effects) != 2 || out.Effects[0].Repeated || out.Effects[1].Repeated {
+		t.Fatalf("dispatching the retracted event again: %+v %v", out, err)
+	}
+	out, err = d.Dispatch(ctx, handler.Event{ID: "ev-2", Kind: "host.event"})
+	if err != nil || !out.Effects[0].Repeated || !out.Effects[1].Repeated {
+		t.Fatalf("the other event's effects: %+v %v", out, err)
 	}
 }

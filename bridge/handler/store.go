@@ -159,12 +159,22 @@ func (s *Store) Once(ctx context.Context, key string, f func(ctx context.Context
 
 // claim takes key, or returns the stored result of an earlier run.
 func (s *Store) claim(ctx context.Context, key string) (bool, any, error) {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO handler_effects (key, state, claimed_at) VALUES (?, 'running', ?)`, key, s.now().UnixMilli())
+	now := s.now().UnixMilli()
+	_, err := s.db.ExecContext(ctx, `INSERT INTO handler_effects (key, state, claimed_at) VALUES (?, 'running', ?)`, key, now)
 	if err == nil {
 		return true, nil, nil
 	}
 	if !sqlitex.IsPrimaryKeyViolation(err) {
 		return false, nil, err
+	}
+	// A retracted effect is claimed again, as if it had never run.
+	res, err := s.db.ExecContext(ctx, `UPDATE handler_effects SET state = 'running', result = NULL, claimed_at = ?, done_at = NULL
+		WHERE key = ? AND state = 'retracted'`, now, key)
+	if err != nil {
+		return false, nil, err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, nil, nil
 	}
 	var (
 		state   string
@@ -184,6 +194,111 @@ func (s *Store) claim(ctx context.Context, key string) (bool, any, error) {
 		}
 	}
 	return false, v, nil
+}
+
+// Retract marks the effect of key retracted — the event it ran for was taken back (a block a
+// reorg disconnected) — and returns the result it had: ran is false when no run of it
+// finished (never run, already retracted, or failed). The row is kept, marked retracted, so
+// the store still shows what ran; the next Once of key runs the effect again. An effect whose
+// run was interrupted is an *InterruptedError and stays as it is, for the host to reconcile.
+func (s *Store) Retract(ctx context.Context, key string) (result any, ran bool, err error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, false, ErrClosed
+	}
+	var (
+		state   string
+		raw     []byte
+		claimed int64
+	)
+	err = sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
+		switch err := tx.QueryRowContext(ctx, `SELECT state, result, claimed_at FROM handler_effects WHERE key = ?`, key).Scan(&state, &raw, &claimed); {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil
+		case err != nil:
+			return err
+		}
+		switch state {
+		case "done":
+			ran = true
+			_, err := tx.ExecContext(ctx, `UPDATE handler_effects SET state = 'retracted' WHERE key = ?`, key)
+			return err
+		case "running":
+			return &InterruptedError{Key: key, ClaimedAt: time.UnixMilli(claimed)}
+		}
+		return nil
+	})
+	if err != nil || !ran {
+		return nil, false, err
+	}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &result); err != nil {
+			return nil, true, fmt.Errorf("handler: result of %q: %w", key, err)
+		}
+	}
+	return result, true, nil
+}
+
+// Retracted is an effect RetractPrefix took back: its key and the result it had.
+type Retracted struct {
+	Key    string
+	Result any
+}
+
+// RetractPrefix retracts (see Retract) every finished effect whose key starts with prefix,
+// in key order, and returns them. Interrupted effects are left as they are.
+func (s *Store) RetractPrefix(ctx context.Context, prefix string) ([]Retracted, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	var out []Retracted
+	err := sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
+		out = out[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT key, result FROM handler_effects WHERE substr(key, 1, ?) = ? AND state = 'done' ORDER BY key`,
+			len(prefix), prefix)
+		if err != nil {
+			return err
+		}
+		var raws [][]byte
+		for rows.Next() {
+			var (
+				k   string
+				raw []byte
+			)
+			if err := rows.Scan(&k, &raw); err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, Retracted{Key: k})
+			raws = append(raws, raw)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for i, r := range out {
+			if len(raws[i]) > 0 {
+				if err := json.Unmarshal(raws[i], &out[i].Result); err != nil {
+					return fmt.Errorf("handler: result of %q: %w", r.Key, err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE handler_effects SET state = 'retracted' WHERE key = ?`, r.Key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Forget releases key so its effect may run again: for a host that reconciled an interrupted

@@ -23,6 +23,14 @@
 // event). With [WithOnce], side effects run once per (event ID, trigger): firing an event again
 // returns the first result (Repeated).
 //
+// # Retracting
+//
+// An event can be taken back — a block a reorg disconnected. [Engine.Retract] marks the side
+// effects that ran for it retracted in the Once store (a [Retracter], as *handler.Store is),
+// so that the event firing again runs them again, and gives each result to its action's Undo
+// half when it has one; an action without one is only marked retracted, and the
+// [Retraction] it returns tells the host what to compensate.
+//
 // # Events and defaults
 //
 // [TxEvent], [DIDEvent] and [RecordEvent] describe a transaction (with the DIDs its outputs'

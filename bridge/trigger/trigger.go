@@ -69,10 +69,13 @@ type Event struct {
 // runs on the sending side with the event and the definition's params and returns the data to
 // send; without it the params are sent. The data crosses the boundary (checked, redacted,
 // audited); Run then performs the side effect on the receiving side and sees only what
-// crossed, and the event's ID.
+// crossed, and the event's ID. Undo (optional) takes the side effect back when its event is
+// retracted (Engine.Retract: a block a reorg disconnected), given the result Run returned (as
+// the Once store kept it: decoded from JSON).
 type Action struct {
 	Prepare func(ctx context.Context, ev Event, params map[string]any) (map[string]any, error)
 	Run     func(ctx context.Context, eventID string, data map[string]any) (any, error)
+	Undo    func(ctx context.Context, eventID string, result any) error
 }
 
 // Boundary is the trust boundary side effects cross: a *security.Boundaries.
@@ -86,6 +89,13 @@ var _ Boundary = (*security.Boundaries)(nil)
 // false then): an idempotency store such as *handler.Store.
 type Once interface {
 	Once(ctx context.Context, key string, f func(ctx context.Context) (any, error)) (result any, ran bool, err error)
+}
+
+// Retracter takes an event's side effect back in the Once store: it marks the effect of key
+// retracted, so that the next Once runs it again, and returns the result it had (ran false
+// when none finished). *handler.Store implements it.
+type Retracter interface {
+	Retract(ctx context.Context, key string) (result any, ran bool, err error)
 }
 
 // DefaultCostLimit bounds the CEL cost of one condition or param evaluation.
@@ -401,6 +411,52 @@ func (e *Engine) run(ctx context.Context, t *compiled, ev Event, vars map[string
 	})
 	o.Repeated = !ran && o.Err == nil
 	return o
+}
+
+// Retraction is what Retract did with one trigger's side effect for an event.
+type Retraction struct {
+	Trigger string
+	// Result is what the side effect had returned.
+	Result any
+	// Undone reports that the action's Undo ran and succeeded; false for an action without
+	// one, whose effect is only marked retracted.
+	Undone bool
+	// Err is Undo's error (the effect stays marked retracted: the event is gone either way).
+	Err error
+}
+
+// Retract takes back the side effects that ran for event eventID, which no longer happened (a
+// block a reorg disconnected): for each trigger whose effect ran for it (WithOnce's store
+// kept its result), the effect is marked retracted in the store — firing the event again (the
+// block returning) runs it again — and the action's Undo, if it has one, is given the result
+// to take it back. It needs a Once store that is a Retracter (*handler.Store); with none
+// there is nothing to retract. The error is the store's or ctx.Err(): Undo's errors are in
+// the retractions.
+func (e *Engine) Retract(ctx context.Context, eventID string) ([]Retraction, error) {
+	r, ok := e.cfg.once.(Retracter)
+	if !ok {
+		return nil, nil
+	}
+	var out []Retraction
+	for _, t := range e.triggers {
+		res, ran, err := r.Retract(ctx, eventID+"\n"+t.def.Name)
+		if err != nil {
+			return out, err
+		}
+		if !ran {
+			continue
+		}
+		x := Retraction{Trigger: t.def.Name, Result: res}
+		if undo := e.cfg.actions[t.def.Action].Undo; undo != nil {
+			if x.Err = undo(ctx, eventID, res); x.Err == nil {
+				x.Undone = true
+			} else if ctx.Err() != nil {
+				return append(out, x), ctx.Err()
+			}
+		}
+		out = append(out, x)
+	}
+	return out, nil
 }
 
 // native converts a CEL value to JSON-like Go: nil, bool, int64, uint64, float64, string,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +19,9 @@ import (
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bitcoin/bitcointest"
 	"github.com/anya-org/anya-go/bridge"
+	"github.com/anya-org/anya-go/bridge/handler"
 	"github.com/anya-org/anya-go/bridge/trigger"
+	"github.com/anya-org/anya-go/internal/sqlitex"
 	"github.com/anya-org/anya-go/ml"
 	"github.com/anya-org/anya-go/ml/mltest"
 	"github.com/anya-org/anya-go/models"
@@ -530,4 +533,67 @@ func FuzzParseDefinitions(f *testing.F) {
 		// Whatever compiled must evaluate without panicking.
 		_, _ = eng.Fire(context.Background(), trigger.Event{ID: "f", Kind: "bitcoin.tx", Data: map[string]any{"amount_sat": int64(5), "links": []any{}}})
 	})
+}
+
+// Retracting an event takes its side effects back: an action with Undo is given the result
+// its run returned; one without is only marked retracted; firing the event again runs both
+// again. An event nothing ran for retracts nothing.
+func TestRetract(t *testing.T) {
+	ctx := context.Background()
+	once, err := handler.OpenStore(ctx, sqlitex.Memory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer once.Close()
+	var runs, undone []string
+	cross := trigger.Crossing{From: string(security.Bitcoin), To: string(security.Web5), Action: trigger.CrossRecordTx}
+	defs := []trigger.Definition{
+		{Name: "with-undo", On: "host.event", Action: "note", Cross: cross, Params: map[string]string{"amount_sat": "data.n"}},
+		{Name: "without-undo", On: "host.event", Action: "mail", Cross: cross},
+	}
+	eng, err := trigger.New(defs, boundaries(t, trigger.Boundaries(security.DefaultBoundaries())), trigger.WithOnce(once),
+		trigger.WithAction("note", trigger.Action{
+			Run: func(_ context.Context, id string, data map[string]any) (any, error) {
+				runs = append(runs, "note "+id)
+				return map[string]any{"noted": data["amount_sat"]}, nil
+			},
+			Undo: func(_ context.Context, id string, result any) error {
+				undone = append(undone, fmt.Sprintf("note %s %v", id, result.(map[string]any)["noted"]))
+				return nil
+			},
+		}),
+		trigger.WithAction("mail", trigger.Action{Run: func(_ context.Context, id string, _ map[string]any) (any, error) {
+			runs = append(runs, "mail "+id)
+			return "sent", nil
+		}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := trigger.Event{ID: "ev-1", Kind: "host.event", Time: time.Now(), Data: map[string]any{"n": int64(7)}}
+	if out, err := eng.Fire(ctx, ev); err != nil || len(out) != 2 || out[0].Err != nil || out[1].Err != nil {
+		t.Fatalf("Fire: %+v %v", out, err)
+	}
+	got, err := eng.Retract(ctx, "ev-1")
+	if err != nil || len(got) != 2 {
+		t.Fatalf("Retract: %+v %v", got, err)
+	}
+	if got[0].Trigger != "with-undo" || !got[0].Undone || got[1].Trigger != "without-undo" || got[1].Undone || got[1].Result != "sent" {
+		t.Fatalf("retractions %+v", got)
+	}
+	if !slices.Equal(undone, []string{"note ev-1 7"}) {
+		t.Fatalf("undone %v", undone)
+	}
+	if again, err := eng.Retract(ctx, "ev-1"); err != nil || len(again) != 0 {
+		t.Fatalf("retracting again: %+v %v", again, err)
+	}
+	out, err := eng.Fire(ctx, ev)
+	if err != nil || len(out) != 2 || out[0].Repeated || out[1].Repeated {
+		t.Fatalf("firing the retracted event again: %+v %v", out, err)
+	}
+	if len(runs) != 4 {
+		t.Fatalf("runs %v, want each action twice", runs)
+	}
+	if none, err := eng.Retract(ctx, "ev-unknown"); err != nil || len(none) != 0 {
+		t.Fatalf("retracting an event nothing ran for: %+v %v", none, err)
+	}
 }
