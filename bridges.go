@@ -2,9 +2,9 @@ package anya
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -61,7 +61,7 @@ const bridgeCheckpoint = "anya.bridges"
 // bridgeMigrations are the bridges' tables in the state database; append only.
 var bridgeMigrations = []string{`
 -- The grants each registered identity gave the host for the bridges' protocol
--- (bridge.ProtocolURI), read back at every start.
+-- (bridge.ProtocolURI), read back at every start (the SQLite stateBackend's).
 CREATE TABLE anya_bridge_grants (
 	did          TEXT PRIMARY KEY,
 	write_grant  TEXT NOT NULL,
@@ -137,7 +137,7 @@ func (m *Manager) openBridges(ctx context.Context) error {
 	}
 	var err error
 	if m.br.records, err = bridge.NewRecords(guardedNode{m}, m.host, bridge.WithClock(m.br.stamps.now(m.now)),
-		bridge.WithGrants(m.br.book.Lookup)); err != nil {
+		bridge.WithGrants(m.bridgeGrant)); err != nil {
 		return err
 	}
 	if _, err := bridge.Setup(ctx, m.node, m.host, "", 0, m.now); err != nil {
@@ -225,28 +225,41 @@ func (m *Manager) trackLinked(ctx context.Context, dids ...string) error {
 
 // loadBridgeGrants puts the stored bridge grants in the grant book and returns their DIDs.
 func (m *Manager) loadBridgeGrants(ctx context.Context) ([]string, error) {
-	rows, err := m.stateDB.QueryContext(ctx, `SELECT did, write_grant, read_grant, query_grant, delete_grant FROM anya_bridge_grants`)
+	all, err := m.state.bridgeGrants(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("anya: bridge grants: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var dids []string
-	for rows.Next() {
-		var (
-			d string
-			g bridge.Grants
-		)
-		if err := rows.Scan(&d, &g.Write, &g.Read, &g.Query, &g.Delete); err != nil {
-			return nil, fmt.Errorf("anya: bridge grants: %w", err)
-		}
+	dids := make([]string, 0, len(all))
+	for d, g := range all {
 		m.br.book.Add(d, g)
 		dids = append(dids, d)
 	}
-	return dids, rows.Err()
+	slices.Sort(dids)
+	return dids, nil
+}
+
+// bridgeGrant is the bridges' GrantFunc: the grant book, and with WithJetStream, on a miss, the
+// grants another host took since this one started (kept in the shared state).
+func (m *Manager) bridgeGrant(ctx context.Context, tenant, method string) (string, error) {
+	id, err := m.br.book.Lookup(ctx, tenant, method)
+	if err == nil || m.js == nil {
+		return id, err
+	}
+	g, ok, serr := m.state.bridgeGrant(ctx, tenant)
+	if serr != nil {
+		return "", serr
+	}
+	if !ok {
+		return "", err
+	}
+	m.br.book.Add(tenant, g)
+	return m.br.book.Lookup(ctx, tenant, method)
 }
 
 // setupBridges installs the bridges' protocol in b's store and takes grants for the host,
-// once per identity (they are kept in the state database).
+// once per identity: the grants are kept in the state, and hosts sharing it (WithJetStream)
+// that set up one identity at once all use the grants stored first (the others' stay unused in
+// the identity's store until they expire).
 func (m *Manager) setupBridges(ctx context.Context, b *did.BearerDID) error {
 	d := b.String()
 	if _, err := m.br.book.Lookup(ctx, d, dwn.MethodWrite); err == nil {
@@ -254,22 +267,18 @@ func (m *Manager) setupBridges(ctx context.Context, b *did.BearerDID) error {
 	}
 	m.br.setupMu.Lock()
 	defer m.br.setupMu.Unlock()
-	var g bridge.Grants
-	err := m.stateDB.QueryRowContext(ctx, `SELECT write_grant, read_grant, query_grant, delete_grant FROM anya_bridge_grants WHERE did = ?`, d).
-		Scan(&g.Write, &g.Read, &g.Query, &g.Delete)
-	switch {
-	case err == nil:
+	g, ok, err := m.state.bridgeGrant(ctx, d)
+	if err != nil {
+		return err
+	}
+	if ok {
 		m.br.book.Add(d, g)
 		return nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("anya: bridge grants of %s: %w", d, err)
 	}
 	if g, err = bridge.Setup(ctx, m.node, b, m.host.String(), DefaultGrantValidity, m.now); err != nil {
 		return err
 	}
-	if _, err := m.stateDB.ExecContext(ctx, `INSERT INTO anya_bridge_grants (did, write_grant, read_grant, query_grant, delete_grant)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (did) DO UPDATE SET write_grant = excluded.write_grant, read_grant = excluded.read_grant,
-		query_grant = excluded.query_grant, delete_grant = excluded.delete_grant`, d, g.Write, g.Read, g.Query, g.Delete); err != nil {
+	if g, err = m.state.putBridgeGrant(ctx, d, g); err != nil {
 		return fmt.Errorf("anya: store the bridge grants of %s: %w", d, err)
 	}
 	m.br.book.Add(d, g)
