@@ -32,6 +32,19 @@ import (
 // analysed. Its payload is a BridgeBlock.
 const TopicBridgeBlock = "anya.bridge.block"
 
+// TopicLinkChanged is the topic of the event the Manager publishes when a link was made
+// (BitcoinToWeb5) or revoked (RevokeLink) through it. Its payload is a LinkChange. With
+// WithJetStream every host hears it: the others read the DID's links again from the shared
+// records store, so their reverse index (Links().Index()) and cached identities follow.
+const TopicLinkChanged = "anya.link.changed"
+
+// LinkChange is the payload of TopicLinkChanged.
+type LinkChange struct {
+	DID     string
+	Address string
+	Revoked bool `json:",omitempty"`
+}
+
 // BridgeBlock is the payload of TopicBridgeBlock.
 type BridgeBlock struct {
 	// Block is the block processed; Connected is false for a block a reorg disconnected.
@@ -166,7 +179,8 @@ func (m *Manager) openBridges(ctx context.Context) error {
 		dids = append(dids, d)
 	}
 	lopts := []link.Option{link.WithChallengeKey(m.challengeKey), link.WithClock(m.now), link.WithLogger(m.log),
-		link.WithChallengeTTL(DefaultChallengeTTL), link.WithValidity(DefaultLinkValidity), link.WithTrustedIssuers(m.cfg.trusted...)}
+		link.WithChallengeTTL(DefaultChallengeTTL), link.WithValidity(DefaultLinkValidity), link.WithTrustedIssuers(m.cfg.trusted...),
+		link.WithSharedStore(m.js != nil)}
 	if m.br.linker, err = link.New(ctx, m.host, m.resolver, m.br.records, m.net, lopts...); err != nil {
 		return err
 	}
@@ -201,7 +215,39 @@ func (m *Manager) openBridges(ctx context.Context) error {
 	if err := m.br.utxo.Load(ctx, dids...); err != nil {
 		m.log.Warn("anya: UTXO records left out at start", "err", err)
 	}
+	if err := m.followLinks(); err != nil {
+		return err
+	}
 	return m.trackLinked(ctx, dids...)
+}
+
+// publishLink publishes the TopicLinkChanged event of a link made or revoked.
+func (m *Manager) publishLink(ctx context.Context, ch LinkChange) {
+	if err := bus.Publish(ctx, m.bus, TopicLinkChanged, ch, bus.WithKey(ch.DID), bus.WithSource(EventSource)); err != nil &&
+		!errors.Is(err, bus.ErrClosed) {
+		m.log.Warn("anya: publish", "topic", TopicLinkChanged, "err", err)
+	}
+}
+
+// followLinks makes a host sharing its state (WithJetStream) follow the links made and revoked
+// through the others: on their TopicLinkChanged event it reads the DID's links again into its
+// index and drops the DID's cached identity.
+func (m *Manager) followLinks() error {
+	if m.js == nil {
+		return nil
+	}
+	sub, err := bus.Subscribe(m.bus, TopicLinkChanged, func(ctx context.Context, e bus.Envelope[LinkChange]) error {
+		m.invalidateIdentity(e.Payload.DID)
+		if err := m.br.linker.Refresh(ctx, e.Payload.DID); err != nil && ctx.Err() == nil {
+			m.log.Warn("anya: read the links of a DID again", "did", e.Payload.DID, "err", err)
+		}
+		return nil
+	}, bus.Named("anya.links"))
+	if err != nil {
+		return err
+	}
+	m.subs = append(m.subs, sub)
+	return nil
 }
 
 // trackLinked makes the UTXO bridge track every address the index links to dids.
@@ -482,13 +528,14 @@ func (g guardedNode) Process(ctx context.Context, tenant string, msg *dwn.Messag
 }
 
 // statusLists fetches status list credentials for the Manager's verifier: the host's own
-// revocation list of links from its linker, as it is now, the others with
+// revocation list of links from its linker, as it is now (with WithJetStream, as the shared
+// store holds it), the others with
 // WithCredentialStatus's fetcher.
 func (m *Manager) statusLists() vc.StatusListFetcher {
 	return vc.StatusListFetcherFunc(func(ctx context.Context, url string) (string, error) {
 		if m.br.linker != nil {
-			if own, token := m.br.linker.StatusList(); own == url {
-				return token, nil
+			if own, _ := m.br.linker.StatusList(); own == url {
+				return m.br.linker.FetchStatusList(ctx, url)
 			}
 		}
 		return m.cfg.status.FetchStatusList(ctx, url)
