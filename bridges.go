@@ -89,6 +89,12 @@ CREATE TABLE anya_labels (
 	time   INTEGER NOT NULL,
 	label  INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+`, `
+-- The next entry of the links' revocation list to hand out (stateBackend.linkEntry).
+CREATE TABLE anya_link_entries (
+	id   INTEGER PRIMARY KEY CHECK (id = 1),
+	next INTEGER NOT NULL
+);
 `}
 
 // bridges is what the Manager wires of the bridge packages (see the package documentation,
@@ -181,6 +187,10 @@ func (m *Manager) openBridges(ctx context.Context) error {
 	lopts := []link.Option{link.WithChallengeKey(m.challengeKey), link.WithClock(m.now), link.WithLogger(m.log),
 		link.WithChallengeTTL(DefaultChallengeTTL), link.WithValidity(DefaultLinkValidity), link.WithTrustedIssuers(m.cfg.trusted...),
 		link.WithSharedStore(m.js != nil)}
+	if m.js != nil {
+		// Hosts linking at the same moment take distinct entries of the one revocation list.
+		lopts = append(lopts, link.WithEntries(m.state.linkEntry))
+	}
 	if m.br.linker, err = link.New(ctx, m.host, m.resolver, m.br.records, m.net, lopts...); err != nil {
 		return err
 	}

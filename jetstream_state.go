@@ -24,12 +24,14 @@ import (
 // JetStream atomic batch (natsx.Txn), so a host that dies leaves each change whole or absent.
 //
 // Keys (names escaped with natsx.EscapeKey): "id.<did>" and "st.<did>" (identities and their
-// counters), "bg.<did>" (the grants a DID gave the hosts for the bridges' protocol), "pay.<id>" (a sent payment: its row, the state it shows and how many events it
-// had), "open.<id>" (a payment not yet confirmed), "blk.<hash>.<id>" (a payment in that block),
-// "out.<id>.<seq>" (an event waiting to be published), "hist.<id>" (every event a payment
-// queued), "oc.<id>" (the outcome of a payment the Manager started), "started.<id>" (a payment
-// whose outcome is still open), "feat.<id>" (fraud features), and "cp" (the block checkpoint,
-// with the generation and count of running block triggers).
+// counters), "bg.<did>" (the grants a DID gave the hosts for the bridges' protocol), "pay.<id>"
+// (a sent payment: its row, the state it shows and how many events it had), "open.<id>" (a
+// payment not yet confirmed), "blk.<hash>.<id>" (a payment in that block), "out.<id>.<seq>" (an
+// event waiting to be published), "hist.<id>" (every event a payment queued), "oc.<id>" (the
+// outcome of a payment the Manager started), "started.<id>" (a payment whose outcome is still
+// open), "feat.<id>" (fraud features), "linkentry" (the next entry of the links' revocation
+// list), and "cp" (the block checkpoint, with the generation and count of running block
+// triggers).
 type natsState struct {
 	kv     jetstream.KeyValue
 	bucket *natsx.Bucket
@@ -198,6 +200,19 @@ func (s *natsState) putBridgeGrant(ctx context.Context, d string, g bridge.Grant
 		err = fmt.Errorf("anya: state bridge grants of %s: not stored", d)
 	}
 	return got, err
+}
+
+func (s *natsState) linkEntry(ctx context.Context, floor int) (int, error) {
+	var e int
+	err := s.bucket.Update(ctx, func(tx *natsx.Txn) error {
+		var next int
+		if _, err := txGet(ctx, tx, "linkentry", &next); err != nil {
+			return err
+		}
+		e = max(next, floor)
+		return txPut(tx, "linkentry", e+1)
+	})
+	return e, err
 }
 
 func (s *natsState) stats(ctx context.Context, d string) (stats, error) {

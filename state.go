@@ -133,6 +133,7 @@ var stateQueries = map[string]string{
 	"dropOutcome":    `DELETE FROM anya_outcomes WHERE payment_id = ? AND outcome = ''`,
 	"bridgeGrant":    `SELECT write_grant, read_grant, query_grant, delete_grant FROM anya_bridge_grants WHERE did = ?`,
 	"bridgeGrants":   `SELECT did, write_grant, read_grant, query_grant, delete_grant FROM anya_bridge_grants`,
+	"linkEntry":      `INSERT INTO anya_link_entries (id, next) VALUES (1, ? + 1) ON CONFLICT (id) DO UPDATE SET next = max(next, excluded.next - 1) + 1 RETURNING next - 1`,
 	"putBridgeGrant": `INSERT INTO anya_bridge_grants (did, write_grant, read_grant, query_grant, delete_grant) VALUES (?, ?, ?, ?, ?) ON CONFLICT (did) DO NOTHING`,
 }
 
@@ -260,6 +261,15 @@ func (s *stateStore) putBridgeGrant(ctx context.Context, d string, g bridge.Gran
 		err = fmt.Errorf("anya: bridge grants of %s: not stored", d)
 	}
 	return got, err
+}
+
+// linkEntry hands out the next entry of the links' revocation list, at least floor.
+func (s *stateStore) linkEntry(ctx context.Context, floor int) (int, error) {
+	var e int
+	if err := s.stmts["linkEntry"].QueryRowContext(ctx, floor).Scan(&e); err != nil {
+		return 0, fmt.Errorf("anya: state link entry: %w", err)
+	}
+	return e, nil
 }
 
 // stats are the counters the Manager keeps per DID as it writes to the records stores.

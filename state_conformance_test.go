@@ -217,6 +217,43 @@ func runStateSuite(t *testing.T, newBackend func(t *testing.T) stateOpener) {
 			t.Fatalf("a cancelled put stored grants: %v %v", ok, err)
 		}
 	})
+	t.Run("LinkEntries", func(t *testing.T) {
+		ctx := t.Context()
+		o := newBackend(t)
+		hosts := []stateBackend{o.open(t)}
+		if o.shared {
+			hosts = append(hosts, o.open(t))
+		}
+		if e, err := hosts[0].linkEntry(ctx, 0); err != nil || e != 0 {
+			t.Fatalf("first entry: %d %v", e, err)
+		}
+		// The floor (the list's own counter) lifts the next entry; a lower one does not lower it.
+		if e, err := hosts[len(hosts)-1].linkEntry(ctx, 5); err != nil || e != 5 {
+			t.Fatalf("entry at floor 5: %d %v", e, err)
+		}
+		if e, err := hosts[0].linkEntry(ctx, 2); err != nil || e != 6 {
+			t.Fatalf("entry at floor 2 after 5: %d %v", e, err)
+		}
+		// Entries taken at once by every handle are each given once.
+		const n = 20
+		got := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				var err error
+				if got[i], err = hosts[i%len(hosts)].linkEntry(ctx, 0); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		slices.Sort(got)
+		for i, e := range got {
+			if e != 7+i {
+				t.Fatalf("entries taken at once: %v, want 7 to %d each once", got, 7+n-1)
+			}
+		}
+	})
 	t.Run("Stats", func(t *testing.T) {
 		ctx := t.Context()
 		o := newBackend(t)

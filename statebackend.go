@@ -38,6 +38,9 @@ import (
 //     returns the grants that stand: the first stored, whichever handle stored them (on a shared
 //     store, two hosts setting up one identity at once end with one set, which both use).
 //     bridgeGrant returns a DID's grants; bridgeGrants every DID's.
+//   - linkEntry returns an entry of the links' revocation list, at least floor, that it never
+//     returned before, to any handle on the data (WithJetStream's hosts take their links'
+//     entries from it: link.WithEntries).
 //   - blocksFence returns a value that differs from an earlier one, or reports a block trigger
 //     running, whenever a block trigger (blocksBegin … blocksEnd) ran or runs in between, on any
 //     host; a store with one process per data (SQLite) may return a constant, its triggers being
@@ -50,6 +53,7 @@ type stateBackend interface {
 	bridgeGrant(ctx context.Context, d string) (bridge.Grants, bool, error)
 	bridgeGrants(ctx context.Context) (map[string]bridge.Grants, error)
 	putBridgeGrant(ctx context.Context, d string, g bridge.Grants) (bridge.Grants, error)
+	linkEntry(ctx context.Context, floor int) (int, error)
 	addStats(ctx context.Context, d string, st stats) error
 
 	insertPayment(ctx context.Context, p paymentRow) (bool, error)

@@ -39,6 +39,6 @@
 // out the entries after those the others handed out. Each index holds the links its own linker
 // made or loaded; [Linker.Refresh] reads one DID's links again (the hosts call it when told of a
 // link made or revoked elsewhere), and [Linker.Revoke] looks in the DID's store for a link its
-// index lacks. Two hosts linking within the same round trip to the store can still be given
-// one entry: the store has no compare-and-set on a record's update.
+// index lacks. The store has no compare-and-set on a record's update, so hosts that may link
+// at the same moment take the entries of new links from a counter they share ([WithEntries]).
 package link

@@ -511,3 +511,68 @@ func TestLinkNotShared(t *testing.T) {
 		t.Fatalf("revoke of a link the index lacks: %v", err)
 	}
 }
+
+// Linkers of one issuer that take their entries from one counter (WithEntries) give links made
+// at the same moment distinct entries: revoking one leaves the others verifying.
+func TestLinkEntries(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	var (
+		mu      sync.Mutex
+		counter int
+	)
+	next := func(_ context.Context, floor int) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		e := max(counter, floor)
+		counter = e + 1
+		return e, nil
+	}
+	linkers := []*link.Linker{w.linker(t, link.WithSharedStore(true), link.WithEntries(next)),
+		w.linker(t, link.WithSharedStore(true), link.WithEntries(next))}
+	const n = 6
+	links := make([]*link.Link, n)
+	parties := make([]*party, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		key := bitcointest.KeyFromSeed("alice entry " + string(rune('a'+i)))
+		addr, _ := bitcoin.NewP2WPKH(key.PubKey(), bitcoin.Regtest)
+		parties[i] = &party{id: w.alice.id, key: key, addr: addr}
+		l := linkers[i%2]
+		p := proof(t, l, parties[i])
+		wg.Go(func() {
+			var err error
+			if links[i], err = l.Link(ctx, p); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	seen := map[int]bool{}
+	for _, lk := range links {
+		if seen[lk.StatusIndex] {
+			t.Fatalf("entry %d given twice", lk.StatusIndex)
+		}
+		seen[lk.StatusIndex] = true
+	}
+	if err := linkers[0].Revoke(ctx, w.alice.id.String(), parties[1].addr.String()); err != nil {
+		t.Fatal(err)
+	}
+	for i, lk := range links {
+		_, err := linkers[1].Verify(ctx, lk.Credential, w.alice.id.String(), parties[i].addr.String())
+		if revoked := errors.Is(err, link.ErrRevoked); revoked != (i == 1) || (err != nil && !revoked) {
+			t.Errorf("link %d (entry %d) after revoking link 1: %v", i, lk.StatusIndex, err)
+		}
+	}
+	// A counter that fails fails the link, which stores nothing.
+	broken := w.linker(t, link.WithEntries(func(context.Context, int) (int, error) { return 0, errors.New("counter down") }))
+	if _, err := broken.Link(ctx, proof(t, broken, w.bob)); err == nil || !strings.Contains(err.Error(), "counter down") {
+		t.Fatalf("link with a failing counter: %v", err)
+	}
+	if recs, err := w.records.Query(ctx, w.bob.id.String(), bridge.PathLink, dwn.Filter{}); err != nil || len(recs) != 0 {
+		t.Fatalf("bob's links after a failed link: %d %v", len(recs), err)
+	}
+}

@@ -43,6 +43,7 @@ type config struct {
 	setKey     bool
 	setListURL bool
 	shared     bool
+	entries    func(ctx context.Context, floor int) (int, error)
 }
 
 // WithChallengeKey sets the secret that makes challenges unforgeable (at least 16 bytes); a
@@ -83,6 +84,16 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 // the index does not hold in the DID's store. Defaults to false: the linker is the only writer
 // of its list and the index holds every link it made.
 func WithSharedStore(shared bool) Option { return func(c *config) { c.shared = shared } }
+
+// WithEntries sets where Link takes the revocation list entries of new links from: next returns
+// an entry, at least floor (the list's own counter), that it never returned before to any
+// linker of the issuer — for hosts sharing a store (WithSharedStore), a compare-and-set counter
+// they share, so that two of them linking at the same moment never give two links one entry.
+// An entry taken by a Link that then fails is not given again. Defaults to the list's own
+// counter, kept in its record (nil is the default too).
+func WithEntries(next func(ctx context.Context, floor int) (int, error)) Option {
+	return func(c *config) { c.entries = next }
+}
 
 // Linker issues, stores, indexes, verifies and revokes two-way links for one issuer (the
 // host). A link proves control of both sides: the address signs a challenge with BIP-322 and
@@ -353,12 +364,18 @@ func (l *Linker) Link(ctx context.Context, p Proof) (*Link, error) {
 			return nil, err
 		}
 	}
-	if l.next >= l.list.Len() {
-		return nil, fmt.Errorf("link: the revocation list is full (%d entries)", l.list.Len())
+	entry := l.next
+	if l.cfg.entries != nil {
+		if entry, err = l.cfg.entries(ctx, l.next); err != nil {
+			return nil, fmt.Errorf("link: a revocation list entry: %w", err)
+		}
+	}
+	if entry < l.next || entry >= l.list.Len() {
+		return nil, fmt.Errorf("link: the revocation list is full (%d entries; entry %d, counter %d)", l.list.Len(), entry, l.next)
 	}
 	now := l.cfg.now().UTC().Truncate(time.Second)
 	lk := &Link{DID: p.DID, Address: p.Address, Account: account, Method: method, LinkedAt: now,
-		ValidUntil: now.Add(l.cfg.validity), StatusIndex: l.next}
+		ValidUntil: now.Add(l.cfg.validity), StatusIndex: entry}
 	cred, err := vc.New(l.issuer.String(), subjectOf(lk, p.Challenge, p.BIP322, p.JWS), vc.WithVersion(vc.V2),
 		vc.WithType(CredentialType), vc.ValidFrom(now), vc.ValidUntil(lk.ValidUntil),
 		vc.WithStatus(vc.NewStatusEntry(vc.V2, l.cfg.listURL, lk.StatusIndex, vc.PurposeRevocation)))
@@ -369,9 +386,10 @@ func (l *Linker) Link(ctx context.Context, p Proof) (*Link, error) {
 		return nil, err
 	}
 	// The index entry is spent before anything refers to it, so it is never given twice.
-	l.next++
+	before := l.next
+	l.next = entry + 1
 	if err := l.saveList(ctx); err != nil {
-		l.next--
+		l.next = before
 		return nil, err
 	}
 	rec, err := l.records.Create(ctx, p.DID, bridge.PathLink, lk)
