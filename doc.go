@@ -243,7 +243,8 @@
 // registers it first, and kept in the shared state for all. A link made through one host counts
 // on every other: the revocation list (in the host DID's records store) is read again at every
 // verification and before every change, so a revocation made through one host is refused by all
-// at once; a verification that finds no link reads the DID's store again; and each host's
+// at once, and the hosts take the entries of new links from one counter in the shared state;
+// a verification that finds no link reads the DID's store again; and each host's
 // reverse index (address → DIDs, for the triggers and the analysis) follows the others' links
 // on [TopicLinkChanged].
 //
@@ -271,8 +272,7 @@
 // acknowledging gets its event again: subscribers that must act once de-duplicate on the
 // envelope ID. Each host's caches are its own, dropped when the shared bus brings another
 // host's change: until it arrives a host may read the older value (its reverse index of links
-// included). Two hosts linking addresses within the same round trip to the records store may
-// give both links one entry of the revocation list, so that revoking one revokes both.
+// included).
 //
 // # Starting a host
 //
