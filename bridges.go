@@ -2,9 +2,9 @@ package anya
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +31,19 @@ import (
 // (or undone, for a disconnect), the triggers fired and, with WithBlockAnalysis, the block
 // analysed. Its payload is a BridgeBlock.
 const TopicBridgeBlock = "anya.bridge.block"
+
+// TopicLinkChanged is the topic of the event the Manager publishes when a link was made
+// (BitcoinToWeb5) or revoked (RevokeLink) through it. Its payload is a LinkChange. With
+// WithJetStream every host hears it: the others read the DID's links again from the shared
+// records store, so their reverse index (Links().Index()) and cached identities follow.
+const TopicLinkChanged = "anya.link.changed"
+
+// LinkChange is the payload of TopicLinkChanged.
+type LinkChange struct {
+	DID     string
+	Address string
+	Revoked bool `json:",omitempty"`
+}
 
 // BridgeBlock is the payload of TopicBridgeBlock.
 type BridgeBlock struct {
@@ -67,7 +80,7 @@ const bridgeCheckpoint = "anya.bridges"
 // bridgeMigrations are the bridges' tables in the state database; append only.
 var bridgeMigrations = []string{`
 -- The grants each registered identity gave the host for the bridges' protocol
--- (bridge.ProtocolURI), read back at every start.
+-- (bridge.ProtocolURI), read back at every start (the SQLite stateBackend's).
 CREATE TABLE anya_bridge_grants (
 	did          TEXT PRIMARY KEY,
 	write_grant  TEXT NOT NULL,
@@ -82,6 +95,12 @@ CREATE TABLE anya_labels (
 	time   INTEGER NOT NULL,
 	label  INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+`, `
+-- The next entry of the links' revocation list to hand out (stateBackend.linkEntry).
+CREATE TABLE anya_link_entries (
+	id   INTEGER PRIMARY KEY CHECK (id = 1),
+	next INTEGER NOT NULL
+);
 `}
 
 // bridges is what the Manager wires of the bridge packages (see the package documentation,
@@ -144,7 +163,7 @@ func (m *Manager) openBridges(ctx context.Context) error {
 	}
 	var err error
 	if m.br.records, err = bridge.NewRecords(guardedNode{m}, m.host, bridge.WithClock(m.br.stamps.now(m.now)),
-		bridge.WithGrants(m.br.book.Lookup)); err != nil {
+		bridge.WithGrants(m.bridgeGrant)); err != nil {
 		return err
 	}
 	if _, err := bridge.Setup(ctx, m.node, m.host, "", 0, m.now); err != nil {
@@ -173,7 +192,12 @@ func (m *Manager) openBridges(ctx context.Context) error {
 		dids = append(dids, d)
 	}
 	lopts := []link.Option{link.WithChallengeKey(m.challengeKey), link.WithClock(m.now), link.WithLogger(m.log),
-		link.WithChallengeTTL(DefaultChallengeTTL), link.WithValidity(DefaultLinkValidity), link.WithTrustedIssuers(m.cfg.trusted...)}
+		link.WithChallengeTTL(DefaultChallengeTTL), link.WithValidity(DefaultLinkValidity), link.WithTrustedIssuers(m.cfg.trusted...),
+		link.WithSharedStore(m.js != nil)}
+	if m.js != nil {
+		// Hosts linking at the same moment take distinct entries of the one revocation list.
+		lopts = append(lopts, link.WithEntries(m.state.linkEntry))
+	}
 	if m.br.linker, err = link.New(ctx, m.host, m.resolver, m.br.records, m.net, lopts...); err != nil {
 		return err
 	}
@@ -208,7 +232,39 @@ func (m *Manager) openBridges(ctx context.Context) error {
 	if err := m.br.utxo.Load(ctx, dids...); err != nil {
 		m.log.Warn("anya: UTXO records left out at start", "err", err)
 	}
+	if err := m.followLinks(); err != nil {
+		return err
+	}
 	return m.trackLinked(ctx, dids...)
+}
+
+// publishLink publishes the TopicLinkChanged event of a link made or revoked.
+func (m *Manager) publishLink(ctx context.Context, ch LinkChange) {
+	if err := bus.Publish(ctx, m.bus, TopicLinkChanged, ch, bus.WithKey(ch.DID), bus.WithSource(EventSource)); err != nil &&
+		!errors.Is(err, bus.ErrClosed) {
+		m.log.Warn("anya: publish", "topic", TopicLinkChanged, "err", err)
+	}
+}
+
+// followLinks makes a host sharing its state (WithJetStream) follow the links made and revoked
+// through the others: on their TopicLinkChanged event it reads the DID's links again into its
+// index and drops the DID's cached identity.
+func (m *Manager) followLinks() error {
+	if m.js == nil {
+		return nil
+	}
+	sub, err := bus.Subscribe(m.bus, TopicLinkChanged, func(ctx context.Context, e bus.Envelope[LinkChange]) error {
+		m.invalidateIdentity(e.Payload.DID)
+		if err := m.br.linker.Refresh(ctx, e.Payload.DID); err != nil && ctx.Err() == nil {
+			m.log.Warn("anya: read the links of a DID again", "did", e.Payload.DID, "err", err)
+		}
+		return nil
+	}, bus.Named("anya.links"))
+	if err != nil {
+		return err
+	}
+	m.subs = append(m.subs, sub)
+	return nil
 }
 
 // trackLinked makes the UTXO bridge track every address the index links to dids.
@@ -232,28 +288,41 @@ func (m *Manager) trackLinked(ctx context.Context, dids ...string) error {
 
 // loadBridgeGrants puts the stored bridge grants in the grant book and returns their DIDs.
 func (m *Manager) loadBridgeGrants(ctx context.Context) ([]string, error) {
-	rows, err := m.stateDB.QueryContext(ctx, `SELECT did, write_grant, read_grant, query_grant, delete_grant FROM anya_bridge_grants`)
+	all, err := m.state.bridgeGrants(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("anya: bridge grants: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var dids []string
-	for rows.Next() {
-		var (
-			d string
-			g bridge.Grants
-		)
-		if err := rows.Scan(&d, &g.Write, &g.Read, &g.Query, &g.Delete); err != nil {
-			return nil, fmt.Errorf("anya: bridge grants: %w", err)
-		}
+	dids := make([]string, 0, len(all))
+	for d, g := range all {
 		m.br.book.Add(d, g)
 		dids = append(dids, d)
 	}
-	return dids, rows.Err()
+	slices.Sort(dids)
+	return dids, nil
+}
+
+// bridgeGrant is the bridges' GrantFunc: the grant book, and with WithJetStream, on a miss, the
+// grants another host took since this one started (kept in the shared state).
+func (m *Manager) bridgeGrant(ctx context.Context, tenant, method string) (string, error) {
+	id, err := m.br.book.Lookup(ctx, tenant, method)
+	if err == nil || m.js == nil {
+		return id, err
+	}
+	g, ok, serr := m.state.bridgeGrant(ctx, tenant)
+	if serr != nil {
+		return "", serr
+	}
+	if !ok {
+		return "", err
+	}
+	m.br.book.Add(tenant, g)
+	return m.br.book.Lookup(ctx, tenant, method)
 }
 
 // setupBridges installs the bridges' protocol in b's store and takes grants for the host,
-// once per identity (they are kept in the state database).
+// once per identity: the grants are kept in the state, and hosts sharing it (WithJetStream)
+// that set up one identity at once all use the grants stored first (the others' stay unused in
+// the identity's store until they expire).
 func (m *Manager) setupBridges(ctx context.Context, b *did.BearerDID) error {
 	d := b.String()
 	if _, err := m.br.book.Lookup(ctx, d, dwn.MethodWrite); err == nil {
@@ -261,22 +330,18 @@ func (m *Manager) setupBridges(ctx context.Context, b *did.BearerDID) error {
 	}
 	m.br.setupMu.Lock()
 	defer m.br.setupMu.Unlock()
-	var g bridge.Grants
-	err := m.stateDB.QueryRowContext(ctx, `SELECT write_grant, read_grant, query_grant, delete_grant FROM anya_bridge_grants WHERE did = ?`, d).
-		Scan(&g.Write, &g.Read, &g.Query, &g.Delete)
-	switch {
-	case err == nil:
+	g, ok, err := m.state.bridgeGrant(ctx, d)
+	if err != nil {
+		return err
+	}
+	if ok {
 		m.br.book.Add(d, g)
 		return nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("anya: bridge grants of %s: %w", d, err)
 	}
 	if g, err = bridge.Setup(ctx, m.node, b, m.host.String(), DefaultGrantValidity, m.now); err != nil {
 		return err
 	}
-	if _, err := m.stateDB.ExecContext(ctx, `INSERT INTO anya_bridge_grants (did, write_grant, read_grant, query_grant, delete_grant)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (did) DO UPDATE SET write_grant = excluded.write_grant, read_grant = excluded.read_grant,
-		query_grant = excluded.query_grant, delete_grant = excluded.delete_grant`, d, g.Write, g.Read, g.Query, g.Delete); err != nil {
+	if g, err = m.state.putBridgeGrant(ctx, d, g); err != nil {
 		return fmt.Errorf("anya: store the bridge grants of %s: %w", d, err)
 	}
 	m.br.book.Add(d, g)
@@ -487,13 +552,14 @@ func (g guardedNode) Process(ctx context.Context, tenant string, msg *dwn.Messag
 }
 
 // statusLists fetches status list credentials for the Manager's verifier: the host's own
-// revocation list of links from its linker, as it is now, the others with
+// revocation list of links from its linker, as it is now (with WithJetStream, as the shared
+// store holds it), the others with
 // WithCredentialStatus's fetcher.
 func (m *Manager) statusLists() vc.StatusListFetcher {
 	return vc.StatusListFetcherFunc(func(ctx context.Context, url string) (string, error) {
 		if m.br.linker != nil {
-			if own, token := m.br.linker.StatusList(); own == url {
-				return token, nil
+			if own, _ := m.br.linker.StatusList(); own == url {
+				return m.br.linker.FetchStatusList(ctx, url)
 			}
 		}
 		return m.cfg.status.FetchStatusList(ctx, url)

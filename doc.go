@@ -255,6 +255,15 @@
 // The keys a host holds (its key store, the did:dht gateway's records) stay in its data
 // directory.
 //
+// The grants an identity gives the hosts for the bridges are taken once, by whichever host
+// registers it first, and kept in the shared state for all. A link made through one host counts
+// on every other: the revocation list (in the host DID's records store) is read again at every
+// verification and before every change, so a revocation made through one host is refused by all
+// at once, and the hosts take the entries of new links from one counter in the shared state;
+// a verification that finds no link reads the DID's store again; and each host's
+// reverse index (address → DIDs, for the triggers and the analysis) follows the others' links
+// on [TopicLinkChanged].
+//
 // What holds when a host dies (TestDistributedKill9 kills one with SIGKILL at random moments and
 // at both sides of a broadcast): a payment's run executes on one host at a time, the holder of
 // its lease; its commits carry the lease's fencing token, so a host whose lease lapsed commits
@@ -278,7 +287,8 @@
 // (natsbus.DefaultDuplicateWindow) is delivered again, and a subscriber that dies before
 // acknowledging gets its event again: subscribers that must act once de-duplicate on the
 // envelope ID. Each host's caches are its own, dropped when the shared bus brings another
-// host's change: until it arrives a host may read the older value.
+// host's change: until it arrives a host may read the older value (its reverse index of links
+// included).
 //
 // # Starting a host
 //

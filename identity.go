@@ -232,7 +232,8 @@ func (m *Manager) installProtocol(ctx context.Context, b *did.BearerDID) error {
 	if err != nil {
 		return err
 	}
-	if _, err := m.node.Process(ctx, b.String(), msg); err != nil {
+	// A conflict is another host sharing the store (WithJetStream) installing it at once.
+	if _, err := m.node.Process(ctx, b.String(), msg); err != nil && !errors.Is(err, dwn.ErrConflict) {
 		return fmt.Errorf("anya: install %s for %s: %w", ProtocolURI, b.DID, err)
 	}
 	return nil

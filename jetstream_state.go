@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bridge"
 	"github.com/anya-org/anya-go/internal/natsx"
 )
 
@@ -23,12 +24,14 @@ import (
 // JetStream atomic batch (natsx.Txn), so a host that dies leaves each change whole or absent.
 //
 // Keys (names escaped with natsx.EscapeKey): "id.<did>" and "st.<did>" (identities and their
-// counters), "pay.<id>" (a sent payment: its row, the state it shows and how many events it
-// had), "open.<id>" (a payment not yet confirmed), "blk.<hash>.<id>" (a payment in that block),
-// "out.<id>.<seq>" (an event waiting to be published), "hist.<id>" (every event a payment
-// queued), "oc.<id>" (the outcome of a payment the Manager started), "started.<id>" (a payment
-// whose outcome is still open), "feat.<id>" (fraud features), and "cp" (the block checkpoint,
-// with the generation and count of running block triggers).
+// counters), "bg.<did>" (the grants a DID gave the hosts for the bridges' protocol), "pay.<id>"
+// (a sent payment: its row, the state it shows and how many events it had), "open.<id>" (a
+// payment not yet confirmed), "blk.<hash>.<id>" (a payment in that block), "out.<id>.<seq>" (an
+// event waiting to be published), "hist.<id>" (every event a payment queued), "oc.<id>" (the
+// outcome of a payment the Manager started), "started.<id>" (a payment whose outcome is still
+// open), "feat.<id>" (fraud features), "linkentry" (the next entry of the links' revocation
+// list), and "cp" (the block checkpoint, with the generation and count of running block
+// triggers).
 type natsState struct {
 	kv     jetstream.KeyValue
 	bucket *natsx.Bucket
@@ -144,6 +147,72 @@ func (s *natsState) register(ctx context.Context, d string, now time.Time, write
 		j.Write, j.Query = writeGrant, queryGrant
 		return txPut(tx, "id."+esc(d), j)
 	})
+}
+
+func bridgeGrantKey(d string) string { return "bg." + esc(d) }
+
+func (s *natsState) bridgeGrant(ctx context.Context, d string) (bridge.Grants, bool, error) {
+	var g bridge.Grants
+	ok, err := s.getJSON(ctx, bridgeGrantKey(d), &g)
+	return g, ok, err
+}
+
+func (s *natsState) bridgeGrants(ctx context.Context) (map[string]bridge.Grants, error) {
+	w, err := s.kv.Watch(ctx, "bg.>", jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("anya: state bridge grants: %w", err)
+	}
+	defer w.Stop()
+	out := map[string]bridge.Grants{}
+	for {
+		select {
+		case e := <-w.Updates():
+			if e == nil { // the current keys are all in
+				return out, nil
+			}
+			d, err := natsx.UnescapeKey(strings.TrimPrefix(e.Key(), "bg."))
+			if err != nil {
+				return nil, fmt.Errorf("anya: state %s: %w", e.Key(), err)
+			}
+			var g bridge.Grants
+			if err := json.Unmarshal(e.Value(), &g); err != nil {
+				return nil, fmt.Errorf("anya: state %s: %w", e.Key(), err)
+			}
+			out[d] = g
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// putBridgeGrant creates d's entry: of two hosts storing grants for one DID at once, the first
+// create wins and the other reads its grants back.
+func (s *natsState) putBridgeGrant(ctx context.Context, d string, g bridge.Grants) (bridge.Grants, error) {
+	b, err := json.Marshal(g)
+	if err != nil {
+		return bridge.Grants{}, err
+	}
+	if _, err := s.kv.Create(ctx, bridgeGrantKey(d), b); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return bridge.Grants{}, fmt.Errorf("anya: state bridge grants of %s: %w", d, err)
+	}
+	got, ok, err := s.bridgeGrant(ctx, d)
+	if err == nil && !ok {
+		err = fmt.Errorf("anya: state bridge grants of %s: not stored", d)
+	}
+	return got, err
+}
+
+func (s *natsState) linkEntry(ctx context.Context, floor int) (int, error) {
+	var e int
+	err := s.bucket.Update(ctx, func(tx *natsx.Txn) error {
+		var next int
+		if _, err := txGet(ctx, tx, "linkentry", &next); err != nil {
+			return err
+		}
+		e = max(next, floor)
+		return txPut(tx, "linkentry", e+1)
+	})
+	return e, err
 }
 
 func (s *natsState) stats(ctx context.Context, d string) (stats, error) {

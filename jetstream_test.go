@@ -312,3 +312,93 @@ func TestJetStreamOptions(t *testing.T) {
 		}
 	}
 }
+
+// Two long-running hosts on one JetStream, both started before any link: a link made through
+// host A verifies on host B at once (B had read the DID's store before), enters B's reverse
+// index, and lets B pay from the address; revoked through A, B refuses it at once, drops it
+// from its index and pays from it no more.
+func TestJetStreamLinksAcrossHosts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded NATS server and two Managers")
+	}
+	ctx := t.Context()
+	srv := natstest.Start(t)
+	sim, err := simchain.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	jsFund(t, sim, 1, 2)
+	a := jsHost(t, "host-a", sim, srv.JetStream(t))
+	b := jsHost(t, "host-b", sim, srv.JetStream(t))
+	bd, err := fixedDID(crashSender(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := bd.String()
+	idA, err := a.AddIdentity(ctx, bd, senderKey(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := idA.Address.String()
+	verifyOnB := func() *anya.LinkVerification {
+		t.Helper()
+		v, err := b.VerifyLink(ctx, anya.VerifyLink{DID: d, Address: addr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// B reads the DID's store before the link: nothing there.
+	if v := verifyOnB(); v.Verified || v.Refusal == nil || v.Refusal.Reason != anya.ReasonNoLink {
+		t.Fatalf("B before the link: %+v", v)
+	}
+	lk, err := a.LinkIdentity(ctx, idA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := verifyOnB(); !v.Verified {
+		t.Fatalf("B does not verify the link A made: %s", v.Reason)
+	}
+	if v, err := b.VerifyLink(ctx, anya.VerifyLink{DID: d, Address: addr, Credential: lk.Credential}); err != nil || !v.Verified {
+		t.Fatalf("B does not verify the credential A issued: %+v %v", v, err)
+	}
+	waitFor(t, func() bool { // B's reverse index has the link A made, once its event arrives
+		dids := b.Links().Index().DIDs(addr)
+		return len(dids) == 1 && dids[0] == d
+	})
+	if got := b.Links().Index().Addresses(d); len(got) != 1 || got[0] != addr {
+		t.Fatalf("B's index, DID → addresses: %v", got)
+	}
+	// B holds the sender's key too, and pays from the address A linked.
+	if _, err := b.AddIdentity(ctx, bd, senderKey(0)); err != nil {
+		t.Fatal(err)
+	}
+	to, _ := recipientAddress(0)
+	pay := func(id string) *anya.Payment {
+		t.Helper()
+		res, err := b.Execute(ctx, anya.TriProtocol{PaymentID: id, SenderDID: d, SenderAddress: addr, RecipientAddress: to.String(),
+			AmountSat: crashAmount(0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.(*anya.Payment)
+	}
+	if p := pay("links-1"); p.Outcome != anya.OutcomeSent {
+		t.Fatalf("pay on B from the address A linked: %s %+v", p.Outcome, p.Refusal)
+	}
+	// Revoked through A: B refuses it at once and no longer pays from it.
+	if err := a.RevokeLink(ctx, d, addr); err != nil {
+		t.Fatal(err)
+	}
+	if v := verifyOnB(); v.Verified || v.Refusal == nil || v.Refusal.Reason != anya.ReasonLinkRevoked {
+		t.Fatalf("B after A revoked the link: %+v", v)
+	}
+	if p := pay("links-2"); p.Outcome != anya.OutcomeUnverified || p.Refusal == nil || p.Refusal.Reason != anya.ReasonLinkRevoked {
+		t.Fatalf("pay on B from a revoked link: %s %+v", p.Outcome, p.Refusal)
+	}
+	waitFor(t, func() bool { return len(b.Links().Index().DIDs(addr)) == 0 }) // B's index drops it on its event
+	if got := a.Links().Index().DIDs(addr); len(got) != 0 {
+		t.Fatalf("A's index after its revocation: %v", got)
+	}
+}

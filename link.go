@@ -141,6 +141,7 @@ func (m *Manager) link(ctx context.Context, op BitcoinToWeb5) (*Link, error) {
 		return nil, err
 	}
 	m.invalidateIdentity(op.DID)
+	m.publishLink(ctx, LinkChange{DID: lk.DID, Address: lk.Address})
 	if err := m.br.utxo.Track(ctx, op.DID, addr); err != nil {
 		// The link stands; the next start tracks every linked address again.
 		m.log.Warn("anya: track the UTXOs of a linked address", "did", op.DID, "address", op.Address, "err", err)
@@ -177,7 +178,8 @@ func linkError(op string, err error) error {
 
 // RevokeLink revokes the link the Manager issued between the DID d and address: its entry in
 // the host's revocation list is set — every later verification of its credential fails with
-// ReasonLinkRevoked, at once — it leaves the index, and the UTXO bridge stops keeping the
+// ReasonLinkRevoked, at once, on every host sharing the state (WithJetStream) too — it leaves
+// the index (the other hosts' on TopicLinkChanged), and the UTXO bridge stops keeping the
 // address's UTXOs in d's store. A link that does not exist is an error matching
 // link.ErrNotLinked.
 func (m *Manager) RevokeLink(ctx context.Context, d, address string) error {
@@ -190,6 +192,7 @@ func (m *Manager) RevokeLink(ctx context.Context, d, address string) error {
 			return struct{}{}, err
 		}
 		m.invalidateIdentity(d)
+		m.publishLink(ctx, LinkChange{DID: d, Address: address, Revoked: true})
 		if err := m.br.utxo.Untrack(ctx, d, addr); err != nil {
 			m.log.Warn("anya: stop tracking the UTXOs of a revoked link", "did", d, "address", address, "err", err)
 		}
@@ -273,6 +276,17 @@ func (m *Manager) verifyLink(ctx context.Context, d, address, credential string)
 		return nil, err
 	}
 	candidates := []string{credential}
+	if credential == "" && m.js != nil && len(st.linksFor(address)) == 0 {
+		// Another host may have linked the address since this one read the DID's store (its
+		// event not here yet): the store as it is now answers before "not linked".
+		if st, err = m.loadIdentity(ctx, d); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, err
+		}
+		m.invalidateIdentity(d)
+	}
 	if credential == "" {
 		candidates = st.linksFor(address)
 		switch {
@@ -303,8 +317,18 @@ func (m *Manager) verifyLink(ctx context.Context, d, address, credential string)
 // verdict holds until DefaultCacheTTL passes (issuer keys may rotate) or, for a verified one,
 // the credential expires. A link deleted from the store stops being a candidate at once.
 func (m *Manager) checkLinkCached(ctx context.Context, d, address, token string) *LinkVerification {
-	// The key names the revocation list as it is: a revocation makes every verdict miss.
-	_, list := m.br.linker.StatusList()
+	// The key names the revocation list as it is: a revocation makes every verdict miss. With
+	// WithJetStream, the list as the shared store holds it (another host may have revoked).
+	url, list := m.br.linker.StatusList()
+	if m.js != nil {
+		fresh, err := m.br.linker.FetchStatusList(ctx, url)
+		if err != nil { // unread: no cached verdict stands in for the check, which reads it or fails
+			v := m.checkLink(ctx, d, address, token)
+			cp := *v
+			return &cp
+		}
+		list = fresh
+	}
 	sum, ls := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(list))
 	key := d + "\n" + address + "\n" + hex.EncodeToString(sum[:]) + hex.EncodeToString(ls[:8])
 	if v, ok := m.cachedVerdict(ctx, key); ok {

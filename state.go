@@ -11,6 +11,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bridge"
 	"github.com/anya-org/anya-go/internal/sqlitex"
 )
 
@@ -130,10 +131,18 @@ var stateQueries = map[string]string{
 	"outcome":        `SELECT outcome, refusal FROM anya_outcomes WHERE payment_id = ?`,
 	"openOutcomes":   `SELECT payment_id FROM anya_outcomes WHERE outcome = ''`,
 	"dropOutcome":    `DELETE FROM anya_outcomes WHERE payment_id = ? AND outcome = ''`,
+	"bridgeGrant":    `SELECT write_grant, read_grant, query_grant, delete_grant FROM anya_bridge_grants WHERE did = ?`,
+	"bridgeGrants":   `SELECT did, write_grant, read_grant, query_grant, delete_grant FROM anya_bridge_grants`,
+	"linkEntry":      `INSERT INTO anya_link_entries (id, next) VALUES (1, ? + 1) ON CONFLICT (id) DO UPDATE SET next = max(next, excluded.next - 1) + 1 RETURNING next - 1`,
+	"putBridgeGrant": `INSERT INTO anya_bridge_grants (did, write_grant, read_grant, query_grant, delete_grant) VALUES (?, ?, ?, ?, ?) ON CONFLICT (did) DO NOTHING`,
 }
 
 func openState(ctx context.Context, db *sql.DB) (*stateStore, error) {
 	if err := sqlitex.Migrate(ctx, db, "anya", stateMigrations); err != nil {
+		return nil, err
+	}
+	// The bridges' tables (their grants among them) are the bridges' migrations.
+	if err := sqlitex.Migrate(ctx, db, "anya_bridges", bridgeMigrations); err != nil {
 		return nil, err
 	}
 	s := &stateStore{db: db, stmts: map[string]*sql.Stmt{}}
@@ -202,6 +211,65 @@ func (s *stateStore) seen(ctx context.Context, d string, now time.Time) (identit
 func (s *stateStore) register(ctx context.Context, d string, now time.Time, writeGrant, queryGrant string) error {
 	_, err := s.exec(ctx, "register", d, now.UnixNano(), writeGrant, queryGrant)
 	return err
+}
+
+// bridgeGrant returns the grants d gave the host for the bridges' protocol.
+func (s *stateStore) bridgeGrant(ctx context.Context, d string) (bridge.Grants, bool, error) {
+	var g bridge.Grants
+	err := s.stmts["bridgeGrant"].QueryRowContext(ctx, d).Scan(&g.Write, &g.Read, &g.Query, &g.Delete)
+	if errors.Is(err, sql.ErrNoRows) {
+		return bridge.Grants{}, false, nil
+	}
+	if err != nil {
+		return bridge.Grants{}, false, fmt.Errorf("anya: bridge grants of %s: %w", d, err)
+	}
+	return g, true, nil
+}
+
+// bridgeGrants returns the bridges' grants of every DID that gave them.
+func (s *stateStore) bridgeGrants(ctx context.Context) (map[string]bridge.Grants, error) {
+	rows, err := s.stmts["bridgeGrants"].QueryContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("anya: bridge grants: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bridge.Grants{}
+	for rows.Next() {
+		var (
+			d string
+			g bridge.Grants
+		)
+		if err := rows.Scan(&d, &g.Write, &g.Read, &g.Query, &g.Delete); err != nil {
+			return nil, fmt.Errorf("anya: bridge grants: %w", err)
+		}
+		out[d] = g
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("anya: bridge grants: %w", err)
+	}
+	return out, nil
+}
+
+// putBridgeGrant stores g as d's bridge grants unless some are stored, and returns those that
+// stand.
+func (s *stateStore) putBridgeGrant(ctx context.Context, d string, g bridge.Grants) (bridge.Grants, error) {
+	if _, err := s.exec(ctx, "putBridgeGrant", d, g.Write, g.Read, g.Query, g.Delete); err != nil {
+		return bridge.Grants{}, err
+	}
+	got, ok, err := s.bridgeGrant(ctx, d)
+	if err == nil && !ok {
+		err = fmt.Errorf("anya: bridge grants of %s: not stored", d)
+	}
+	return got, err
+}
+
+// linkEntry hands out the next entry of the links' revocation list, at least floor.
+func (s *stateStore) linkEntry(ctx context.Context, floor int) (int, error) {
+	var e int
+	if err := s.stmts["linkEntry"].QueryRowContext(ctx, floor).Scan(&e); err != nil {
+		return 0, fmt.Errorf("anya: state link entry: %w", err)
+	}
+	return e, nil
 }
 
 // stats are the counters the Manager keeps per DID as it writes to the records stores.

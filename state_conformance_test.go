@@ -13,6 +13,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bridge"
 	"github.com/anya-org/anya-go/internal/natstest"
 	"github.com/anya-org/anya-go/internal/sqlitex"
 )
@@ -142,6 +143,115 @@ func runStateSuite(t *testing.T, newBackend func(t *testing.T) stateOpener) {
 		}
 		if r, ok, _ := s.identity(ctx, "did:example:b"); !ok || r.WriteGrant != "w2" {
 			t.Fatalf("registered without seen: %+v", r)
+		}
+	})
+	t.Run("BridgeGrants", func(t *testing.T) {
+		ctx := t.Context()
+		o := newBackend(t)
+		a := o.open(t)
+		b := a
+		if o.shared {
+			b = o.open(t) // another host on the same data
+		}
+		odd := "did:example:odd.did/with space" // no KV key as it is
+		if _, ok, err := b.bridgeGrant(ctx, odd); err != nil || ok {
+			t.Fatalf("grants of nobody: %v %v", ok, err)
+		}
+		if all, err := b.bridgeGrants(ctx); err != nil || len(all) != 0 {
+			t.Fatalf("grants at first: %v %v", all, err)
+		}
+		first := bridge.Grants{Write: "w1", Read: "r1", Query: "q1", Delete: "d1"}
+		if got, err := a.putBridgeGrant(ctx, odd, first); err != nil || got != first {
+			t.Fatalf("put: %+v %v", got, err)
+		}
+		if got, ok, err := b.bridgeGrant(ctx, odd); err != nil || !ok || got != first {
+			t.Fatalf("the other handle's grants: %+v %v %v, want %+v", got, ok, err, first)
+		}
+		// A second set for the same DID does not replace the first: the first stands, for both.
+		second := bridge.Grants{Write: "w2", Read: "r2", Query: "q2", Delete: "d2"}
+		if got, err := b.putBridgeGrant(ctx, odd, second); err != nil || got != first {
+			t.Fatalf("second put: %+v %v, want the first %+v", got, err, first)
+		}
+		if got, _, _ := a.bridgeGrant(ctx, odd); got != first {
+			t.Fatalf("after a second put: %+v, want the first %+v", got, first)
+		}
+		other := bridge.Grants{Write: "w3", Read: "r3", Query: "q3", Delete: "d3"}
+		if _, err := a.putBridgeGrant(ctx, "did:example:other", other); err != nil {
+			t.Fatal(err)
+		}
+		all, err := b.bridgeGrants(ctx)
+		if err != nil || len(all) != 2 || all[odd] != first || all["did:example:other"] != other {
+			t.Fatalf("every DID's grants: %+v %v", all, err)
+		}
+		// Hosts setting up one identity at once end with one set, which each is told.
+		const racers = 8
+		hosts := []stateBackend{a, b}
+		got := make([]bridge.Grants, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Go(func() {
+				g := bridge.Grants{Write: fmt.Sprint("w-", i), Read: fmt.Sprint("r-", i), Query: fmt.Sprint("q-", i), Delete: fmt.Sprint("d-", i)}
+				var err error
+				if got[i], err = hosts[i%2].putBridgeGrant(ctx, "did:example:raced", g); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		stored, ok, err := a.bridgeGrant(ctx, "did:example:raced")
+		if err != nil || !ok || stored.Write == "" {
+			t.Fatalf("raced grants: %+v %v %v", stored, ok, err)
+		}
+		for i, g := range got {
+			if g != stored {
+				t.Fatalf("racer %d was told %+v, the store holds %+v", i, g, stored)
+			}
+		}
+		// A cancelled put stores nothing.
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := a.putBridgeGrant(cctx, "did:example:cancelled", first); err == nil {
+			t.Fatal("put with a cancelled context")
+		}
+		if _, ok, err := b.bridgeGrant(ctx, "did:example:cancelled"); err != nil || ok {
+			t.Fatalf("a cancelled put stored grants: %v %v", ok, err)
+		}
+	})
+	t.Run("LinkEntries", func(t *testing.T) {
+		ctx := t.Context()
+		o := newBackend(t)
+		hosts := []stateBackend{o.open(t)}
+		if o.shared {
+			hosts = append(hosts, o.open(t))
+		}
+		if e, err := hosts[0].linkEntry(ctx, 0); err != nil || e != 0 {
+			t.Fatalf("first entry: %d %v", e, err)
+		}
+		// The floor (the list's own counter) lifts the next entry; a lower one does not lower it.
+		if e, err := hosts[len(hosts)-1].linkEntry(ctx, 5); err != nil || e != 5 {
+			t.Fatalf("entry at floor 5: %d %v", e, err)
+		}
+		if e, err := hosts[0].linkEntry(ctx, 2); err != nil || e != 6 {
+			t.Fatalf("entry at floor 2 after 5: %d %v", e, err)
+		}
+		// Entries taken at once by every handle are each given once.
+		const n = 20
+		got := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				var err error
+				if got[i], err = hosts[i%len(hosts)].linkEntry(ctx, 0); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		slices.Sort(got)
+		for i, e := range got {
+			if e != 7+i {
+				t.Fatalf("entries taken at once: %v, want 7 to %d each once", got, 7+n-1)
+			}
 		}
 	})
 	t.Run("Stats", func(t *testing.T) {

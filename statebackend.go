@@ -7,10 +7,11 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"github.com/anya-org/anya-go/bitcoin"
+	"github.com/anya-org/anya-go/bridge"
 )
 
 // stateBackend is the Manager's own state: the identities it met and the grants they gave the
-// host, per-DID counters, the rows of sent payments with the outbox of their events, the fraud
+// host (for its own records and for the bridges'), per-DID counters, the rows of sent payments with the outbox of their events, the fraud
 // features of payments in progress, and the checkpoint of the block triggers. *stateStore keeps
 // it in SQLite, next to the send records (the default); *natsState on a NATS JetStream KV
 // bucket that several hosts share (WithJetStream). Every method is safe for concurrent use.
@@ -33,6 +34,13 @@ import (
 //     its earlier ones; markSent ends an open payment sent, as insertPayment does; dropOutcome
 //     forgets an open one. A payment ended stays ended: later settle, putRefusal and start
 //     change nothing. openOutcomes lists the open payments.
+//   - putBridgeGrant stores the bridges' grants of a DID unless grants are stored for it, and
+//     returns the grants that stand: the first stored, whichever handle stored them (on a shared
+//     store, two hosts setting up one identity at once end with one set, which both use).
+//     bridgeGrant returns a DID's grants; bridgeGrants every DID's.
+//   - linkEntry returns an entry of the links' revocation list, at least floor, that it never
+//     returned before, to any handle on the data (WithJetStream's hosts take their links'
+//     entries from it: link.WithEntries).
 //   - blocksFence returns a value that differs from an earlier one, or reports a block trigger
 //     running, whenever a block trigger (blocksBegin … blocksEnd) ran or runs in between, on any
 //     host; a store with one process per data (SQLite) may return a constant, its triggers being
@@ -42,6 +50,10 @@ type stateBackend interface {
 	seen(ctx context.Context, d string, now time.Time) (identityRow, error)
 	register(ctx context.Context, d string, now time.Time, writeGrant, queryGrant string) error
 	stats(ctx context.Context, d string) (stats, error)
+	bridgeGrant(ctx context.Context, d string) (bridge.Grants, bool, error)
+	bridgeGrants(ctx context.Context) (map[string]bridge.Grants, error)
+	putBridgeGrant(ctx context.Context, d string, g bridge.Grants) (bridge.Grants, error)
+	linkEntry(ctx context.Context, floor int) (int, error)
 	addStats(ctx context.Context, d string, st stats) error
 
 	insertPayment(ctx context.Context, p paymentRow) (bool, error)

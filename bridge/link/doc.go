@@ -29,4 +29,16 @@
 // an address's link metadata — linked DID, verification method, linked at — ([Index.Lookup]);
 // its Owners method is what the utxo and trigger bridges take. [Linker.Load] rebuilds it from
 // the stores at start, leaving out links that no longer verify.
+//
+// # Several hosts
+//
+// Hosts that issue as one DID over one shared records store each run a linker with
+// [WithSharedStore] and the same [WithChallengeKey]. The revocation list is then read from the
+// store again before every change and every status check, and merged (revocations are never
+// undone): a revocation made through one host counts on every other at once, and a host hands
+// out the entries after those the others handed out. Each index holds the links its own linker
+// made or loaded; [Linker.Refresh] reads one DID's links again (the hosts call it when told of a
+// link made or revoked elsewhere), and [Linker.Revoke] looks in the DID's store for a link its
+// index lacks. The store has no compare-and-set on a record's update, so hosts that may link
+// at the same moment take the entries of new links from a counter they share ([WithEntries]).
 package link

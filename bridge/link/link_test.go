@@ -416,3 +416,163 @@ func (nopRecords) Update(context.Context, string, *dwn.Record, any) (*dwn.Record
 func (nopRecords) Query(context.Context, string, string, dwn.Filter) ([]*dwn.Record, error) {
 	return nil, nil
 }
+
+// Two linkers of one issuer on one records store (two hosts), both started before any link:
+// each hands out entries of the revocation list the other did not, sees the other's
+// revocations at once, keeps them when it writes the list, and finds the other's links by DID
+// (Refresh, and Revoke of a link its index does not hold).
+func TestLinkSharedStore(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	a, b := w.linker(t, link.WithSharedStore(true)), w.linker(t, link.WithSharedStore(true))
+	alice, bob := w.alice.id.String(), w.bob.id.String()
+	lkA, err := a.Link(ctx, proof(t, a, w.alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Verify(ctx, lkA.Credential, alice, w.alice.addr.String()); err != nil {
+		t.Fatalf("B does not verify A's link: %v", err)
+	}
+	if got := b.Index().Addresses(alice); len(got) != 0 {
+		t.Fatalf("B's index holds %v before it read Alice's store", got)
+	}
+	if err := b.Refresh(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Index().DIDs(w.alice.addr.String()); len(got) != 1 || got[0] != alice {
+		t.Fatalf("B's index after Refresh: %v", got)
+	}
+	// B's challenge, answered, links on A too (one challenge key), and B's links take entries A
+	// did not hand out.
+	lkB, err := b.Link(ctx, proof(t, b, w.bob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lkB.StatusIndex == lkA.StatusIndex {
+		t.Fatalf("B handed out A's revocation entry %d again", lkA.StatusIndex)
+	}
+	// A revokes Alice's link: B refuses it at once.
+	if err := a.Revoke(ctx, alice, w.alice.addr.String()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Verify(ctx, lkA.Credential, alice, w.alice.addr.String()); !errors.Is(err, link.ErrRevoked) {
+		t.Fatalf("B after A revoked: %v", err)
+	}
+	_, token := b.StatusList()
+	if fetched, err := b.FetchStatusList(ctx, "urn:anya:links:"+w.host.String()+":revocations"); err != nil || fetched != token {
+		t.Fatalf("FetchStatusList: %v (the list B holds changed under it)", err)
+	}
+	// A revokes Bob's link, which only B indexed: A finds it in Bob's store. B's Alice
+	// revocation written before stays.
+	if err := a.Revoke(ctx, bob, w.bob.addr.String()); err != nil {
+		t.Fatalf("A revoking B's link: %v", err)
+	}
+	for name, l := range map[string]*link.Linker{"A": a, "B": b} {
+		if _, err := l.Verify(ctx, lkB.Credential, bob, w.bob.addr.String()); !errors.Is(err, link.ErrRevoked) {
+			t.Errorf("%s verifies Bob's revoked link: %v", name, err)
+		}
+		if _, err := l.Verify(ctx, lkA.Credential, alice, w.alice.addr.String()); !errors.Is(err, link.ErrRevoked) {
+			t.Errorf("%s verifies Alice's revoked link: %v", name, err)
+		}
+	}
+	// Refresh drops what was revoked elsewhere; a revocation already made is not an error.
+	if err := b.Refresh(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Index().Addresses(alice); len(got) != 0 {
+		t.Fatalf("B's index keeps Alice's revoked link: %v", got)
+	}
+	if err := b.Revoke(ctx, bob, w.bob.addr.String()); err != nil {
+		t.Fatalf("B revoking what A revoked: %v", err)
+	}
+	// A third linker sharing the store hands out the next entry after both.
+	c := w.linker(t, link.WithSharedStore(true))
+	w.alice.key = bitcointest.KeyFromSeed("alice third")
+	w.alice.addr, _ = bitcoin.NewP2WPKH(w.alice.key.PubKey(), bitcoin.Regtest)
+	lkC, err := c.Link(ctx, proof(t, c, w.alice))
+	if err != nil || lkC.StatusIndex == lkA.StatusIndex || lkC.StatusIndex == lkB.StatusIndex {
+		t.Fatalf("third linker: %v %+v", err, lkC)
+	}
+	if _, err := a.Verify(ctx, lkC.Credential, alice, w.alice.addr.String()); err != nil {
+		t.Fatalf("A verifying the third linker's link: %v", err)
+	}
+}
+
+// Without WithSharedStore, a linker is the list's only writer: Revoke of a link its index
+// does not hold is ErrNotLinked without a look at the store.
+func TestLinkNotShared(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	a, b := w.linker(t), w.linker(t)
+	if _, err := a.Link(ctx, proof(t, a, w.alice)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Revoke(ctx, w.alice.id.String(), w.alice.addr.String()); !errors.Is(err, link.ErrNotLinked) {
+		t.Fatalf("revoke of a link the index lacks: %v", err)
+	}
+}
+
+// Linkers of one issuer that take their entries from one counter (WithEntries) give links made
+// at the same moment distinct entries: revoking one leaves the others verifying.
+func TestLinkEntries(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	var (
+		mu      sync.Mutex
+		counter int
+	)
+	next := func(_ context.Context, floor int) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		e := max(counter, floor)
+		counter = e + 1
+		return e, nil
+	}
+	linkers := []*link.Linker{w.linker(t, link.WithSharedStore(true), link.WithEntries(next)),
+		w.linker(t, link.WithSharedStore(true), link.WithEntries(next))}
+	const n = 6
+	links := make([]*link.Link, n)
+	parties := make([]*party, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		key := bitcointest.KeyFromSeed("alice entry " + string(rune('a'+i)))
+		addr, _ := bitcoin.NewP2WPKH(key.PubKey(), bitcoin.Regtest)
+		parties[i] = &party{id: w.alice.id, key: key, addr: addr}
+		l := linkers[i%2]
+		p := proof(t, l, parties[i])
+		wg.Go(func() {
+			var err error
+			if links[i], err = l.Link(ctx, p); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	seen := map[int]bool{}
+	for _, lk := range links {
+		if seen[lk.StatusIndex] {
+			t.Fatalf("entry %d given twice", lk.StatusIndex)
+		}
+		seen[lk.StatusIndex] = true
+	}
+	if err := linkers[0].Revoke(ctx, w.alice.id.String(), parties[1].addr.String()); err != nil {
+		t.Fatal(err)
+	}
+	for i, lk := range links {
+		_, err := linkers[1].Verify(ctx, lk.Credential, w.alice.id.String(), parties[i].addr.String())
+		if revoked := errors.Is(err, link.ErrRevoked); revoked != (i == 1) || (err != nil && !revoked) {
+			t.Errorf("link %d (entry %d) after revoking link 1: %v", i, lk.StatusIndex, err)
+		}
+	}
+	// A counter that fails fails the link, which stores nothing.
+	broken := w.linker(t, link.WithEntries(func(context.Context, int) (int, error) { return 0, errors.New("counter down") }))
+	if _, err := broken.Link(ctx, proof(t, broken, w.bob)); err == nil || !strings.Contains(err.Error(), "counter down") {
+		t.Fatalf("link with a failing counter: %v", err)
+	}
+	if recs, err := w.records.Query(ctx, w.bob.id.String(), bridge.PathLink, dwn.Filter{}); err != nil || len(recs) != 0 {
+		t.Fatalf("bob's links after a failed link: %d %v", len(recs), err)
+	}
+}

@@ -42,6 +42,8 @@ type config struct {
 	log        *slog.Logger
 	setKey     bool
 	setListURL bool
+	shared     bool
+	entries    func(ctx context.Context, floor int) (int, error)
 }
 
 // WithChallengeKey sets the secret that makes challenges unforgeable (at least 16 bytes); a
@@ -74,6 +76,24 @@ func WithTrustedIssuers(dids ...string) Option {
 
 // WithLogger sets the logger. Defaults to a silent one.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithSharedStore says whether other linkers issuing as the same issuer share the records store
+// (hosts of one deployment): the revocation list is then read from the store again before every
+// change to it and every status check (FetchStatusList, Verify), so that no linker hands out an
+// entry another one gave, undoes another's revocation or misses one; and Revoke looks for a link
+// the index does not hold in the DID's store. Defaults to false: the linker is the only writer
+// of its list and the index holds every link it made.
+func WithSharedStore(shared bool) Option { return func(c *config) { c.shared = shared } }
+
+// WithEntries sets where Link takes the revocation list entries of new links from: next returns
+// an entry, at least floor (the list's own counter), that it never returned before to any
+// linker of the issuer — for hosts sharing a store (WithSharedStore), a compare-and-set counter
+// they share, so that two of them linking at the same moment never give two links one entry.
+// An entry taken by a Link that then fails is not given again. Defaults to the list's own
+// counter, kept in its record (nil is the default too).
+func WithEntries(next func(ctx context.Context, floor int) (int, error)) Option {
+	return func(c *config) { c.entries = next }
+}
 
 // Linker issues, stores, indexes, verifies and revokes two-way links for one issuer (the
 // host). A link proves control of both sides: the address signs a challenge with BIP-322 and
@@ -139,7 +159,7 @@ func New(ctx context.Context, issuer *did.BearerDID, resolver *did.Resolver, rec
 	for _, t := range cfg.trusted {
 		l.trusted[t] = true
 	}
-	v, err := vc.NewVerifier(resolver, vc.WithClock(cfg.now), vc.WithStatusCheck(vc.StatusListFetcherFunc(l.fetchStatusList)))
+	v, err := vc.NewVerifier(resolver, vc.WithClock(cfg.now), vc.WithStatusCheck(l))
 	if err != nil {
 		return nil, err
 	}
@@ -212,15 +232,56 @@ func (l *Linker) saveList(ctx context.Context) error {
 	return nil
 }
 
-// fetchStatusList serves the issuer's own revocation list to the verifier: the list is read
-// at every verification, so a revocation counts at once.
-func (l *Linker) fetchStatusList(_ context.Context, url string) (string, error) {
+// FetchStatusList serves the issuer's own revocation list (a vc.StatusListFetcher): the list is
+// read at every verification, so a revocation counts at once — with WithSharedStore, one made by
+// another linker of the issuer too.
+func (l *Linker) FetchStatusList(ctx context.Context, url string) (string, error) {
 	if url != l.cfg.listURL {
 		return "", fmt.Errorf("unknown status list %s", url)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.cfg.shared {
+		if err := l.syncList(ctx); err != nil {
+			return "", err
+		}
+	}
 	return l.listToken, nil
+}
+
+// syncList reads the revocation list's record again and takes in what other linkers of the
+// issuer wrote to it: the entries they revoked and those they handed out (revocations are never
+// undone, so the lists merge). l.mu is held.
+func (l *Linker) syncList(ctx context.Context) error {
+	f := dwn.Filter{}
+	if l.listRec != nil {
+		f.RecordID = l.listRec.ID
+	}
+	recs, err := l.records.Query(ctx, l.issuer.String(), bridge.PathStatusList, f)
+	if err != nil {
+		return fmt.Errorf("link: read the revocation list: %w", err)
+	}
+	for _, r := range recs {
+		var d listData
+		if err := json.Unmarshal(r.Data, &d); err != nil || d.URL != l.cfg.listURL {
+			continue
+		}
+		if l.listRec != nil && l.listRec.Latest != nil && r.Latest != nil && l.listRec.Latest.CID() == r.Latest.CID() {
+			return nil // unchanged
+		}
+		stored, err := vc.DecodeStatusList(d.EncodedList)
+		if err != nil {
+			return fmt.Errorf("link: revocation list record %s: %w", r.ID, err)
+		}
+		for i := range min(stored.Len(), l.list.Len()) {
+			if on, _ := stored.Get(i); on {
+				_ = l.list.Set(i, true) // i is in range
+			}
+		}
+		l.next, l.listRec = max(l.next, d.Next), r
+		return l.signList(ctx)
+	}
+	return nil
 }
 
 // StatusList returns the signed revocation list credential and its URL, for a host that
@@ -298,12 +359,23 @@ func (l *Linker) Link(ctx context.Context, p Proof) (*Link, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.next >= l.list.Len() {
-		return nil, fmt.Errorf("link: the revocation list is full (%d entries)", l.list.Len())
+	if l.cfg.shared {
+		if err := l.syncList(ctx); err != nil {
+			return nil, err
+		}
+	}
+	entry := l.next
+	if l.cfg.entries != nil {
+		if entry, err = l.cfg.entries(ctx, l.next); err != nil {
+			return nil, fmt.Errorf("link: a revocation list entry: %w", err)
+		}
+	}
+	if entry < l.next || entry >= l.list.Len() {
+		return nil, fmt.Errorf("link: the revocation list is full (%d entries; entry %d, counter %d)", l.list.Len(), entry, l.next)
 	}
 	now := l.cfg.now().UTC().Truncate(time.Second)
 	lk := &Link{DID: p.DID, Address: p.Address, Account: account, Method: method, LinkedAt: now,
-		ValidUntil: now.Add(l.cfg.validity), StatusIndex: l.next}
+		ValidUntil: now.Add(l.cfg.validity), StatusIndex: entry}
 	cred, err := vc.New(l.issuer.String(), subjectOf(lk, p.Challenge, p.BIP322, p.JWS), vc.WithVersion(vc.V2),
 		vc.WithType(CredentialType), vc.ValidFrom(now), vc.ValidUntil(lk.ValidUntil),
 		vc.WithStatus(vc.NewStatusEntry(vc.V2, l.cfg.listURL, lk.StatusIndex, vc.PurposeRevocation)))
@@ -314,9 +386,10 @@ func (l *Linker) Link(ctx context.Context, p Proof) (*Link, error) {
 		return nil, err
 	}
 	// The index entry is spent before anything refers to it, so it is never given twice.
-	l.next++
+	before := l.next
+	l.next = entry + 1
 	if err := l.saveList(ctx); err != nil {
-		l.next--
+		l.next = before
 		return nil, err
 	}
 	rec, err := l.records.Create(ctx, p.DID, bridge.PathLink, lk)
@@ -383,14 +456,31 @@ func (l *Linker) Verify(ctx context.Context, token, d, address string) (*Link, e
 }
 
 // Revoke revokes the link of d and address: its entry in the revocation list is set (every
-// later Verify of its credential fails with ErrRevoked) and it leaves the index.
+// later Verify of its credential fails with ErrRevoked) and it leaves the index. With
+// WithSharedStore, a link the index does not hold (another linker made it) is looked for in d's
+// store first.
 func (l *Linker) Revoke(ctx context.Context, d, address string) error {
 	lk, ok := l.index.find(d, address)
+	if !ok && l.cfg.shared {
+		if err := l.Refresh(ctx, d); err != nil {
+			return err
+		}
+		lk, ok = l.index.find(d, address)
+	}
 	if !ok {
 		return fail(ErrNotLinked, "index", d+" is not linked to "+address, nil)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.cfg.shared {
+		if err := l.syncList(ctx); err != nil {
+			return err
+		}
+	}
+	if on, _ := l.list.Get(lk.StatusIndex); on {
+		l.index.remove(d, address) // revoked already (by another linker of the issuer)
+		return nil
+	}
 	if err := l.list.Set(lk.StatusIndex, true); err != nil {
 		return err
 	}
@@ -405,34 +495,81 @@ func (l *Linker) Revoke(ctx context.Context, d, address string) error {
 	return nil
 }
 
+// Refresh reads d's links again from its store: those that verify (not revoked, not expired,
+// from a trusted issuer) replace what the index held of d. It is how a linker sharing the
+// store with others (WithSharedStore) learns of the links they made and revoked.
+func (l *Linker) Refresh(ctx context.Context, d string) error {
+	if l.cfg.shared {
+		l.mu.Lock()
+		err := l.syncList(ctx)
+		l.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	found, err := l.load(ctx, d)
+	if err != nil && ctx.Err() != nil {
+		return err
+	}
+	for _, a := range l.index.Addresses(d) {
+		if !slices.ContainsFunc(found, func(lk Link) bool { return lk.Address == a }) {
+			l.index.remove(d, a)
+		}
+	}
+	for _, lk := range found {
+		l.index.add(lk)
+	}
+	return err
+}
+
 // Load reads the links stored in the stores of dids, verifies each (revoked, expired or
 // untrusted ones are left out) and indexes them.
 func (l *Linker) Load(ctx context.Context, dids ...string) error {
 	var errs []error
 	for _, d := range dids {
-		recs, err := l.records.Query(ctx, d, bridge.PathLink, dwn.Filter{})
-		if err != nil {
-			return err
+		found, err := l.load(ctx, d)
+		for _, lk := range found {
+			l.index.add(lk)
 		}
-		for _, r := range recs {
-			var stored Link
-			if err := json.Unmarshal(r.Data, &stored); err != nil {
-				errs = append(errs, fmt.Errorf("link: record %s of %s: %w", r.ID, d, err))
-				continue
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
 			}
-			lk, err := l.Verify(ctx, stored.Credential, d, stored.Address)
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				l.cfg.log.Info("link: stored link left out", "did", d, "address", stored.Address, "err", err)
-				continue
-			}
-			lk.RecordID = r.ID
-			l.index.add(*lk)
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// load reads and verifies the links stored in d's store. An error is returned with the links
+// that did verify.
+func (l *Linker) load(ctx context.Context, d string) ([]Link, error) {
+	recs, err := l.records.Query(ctx, d, bridge.PathLink, dwn.Filter{})
+	if err != nil {
+		return nil, err
+	}
+	var (
+		out  []Link
+		errs []error
+	)
+	for _, r := range recs {
+		var stored Link
+		if err := json.Unmarshal(r.Data, &stored); err != nil {
+			errs = append(errs, fmt.Errorf("link: record %s of %s: %w", r.ID, d, err))
+			continue
+		}
+		lk, err := l.Verify(ctx, stored.Credential, d, stored.Address)
+		if err != nil {
+			if ctx.Err() != nil {
+				return out, ctx.Err()
+			}
+			l.cfg.log.Info("link: stored link left out", "did", d, "address", stored.Address, "err", err)
+			continue
+		}
+		lk.RecordID = r.ID
+		out = append(out, *lk)
+	}
+	return out, errors.Join(errs...)
 }
 
 // Index is the reverse lookup of links: address → DIDs, DID → addresses, with each link's

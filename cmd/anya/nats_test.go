@@ -150,7 +150,6 @@ func TestPayOnNATS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("mines 432 blocks on btcd")
 	}
-	t.Skip("known defect since the Manager wires the bridges: a link stored through one host is not found by another, because the bridges' grants are kept per host in SQLite; to be fixed by moving them to the shared store (issue 15 stays open)")
 	hostA, hostB := t.TempDir(), t.TempDir()
 	alice, aliceKey := newParty(t, "key"), newTestKey(t, "nats alice")
 	shop := newTestKey(t, "nats shop")
