@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
@@ -15,6 +16,7 @@ import (
 	"github.com/anya-org/anya-go/bitcoin/simchain"
 	"github.com/anya-org/anya-go/bridge/monitor"
 	"github.com/anya-org/anya-go/bus"
+	"github.com/anya-org/anya-go/internal/natstest"
 	"github.com/anya-org/anya-go/security"
 )
 
@@ -391,5 +393,92 @@ func TestFraudMonitorOptions(t *testing.T) {
 	// blocked for.
 	if monitor.DefaultThreshold != anya.DefaultRiskThreshold {
 		t.Fatalf("monitor.DefaultThreshold %v, anya.DefaultRiskThreshold %v", monitor.DefaultThreshold, anya.DefaultRiskThreshold)
+	}
+}
+
+// With WithJetStream, the hosts running the fraud monitor share it: one holds its lease and
+// does the block work (the other scores nothing), its alerts reach every host's bus once, and
+// when it stops the other takes over from the shared checkpoint, raising no alert again.
+func TestFraudMonitorJetStream(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded NATS server and two Managers")
+	}
+	srv := natstest.Start(t)
+	sim, err := simchain.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	opts := []anya.Option{anya.WithFraudMonitor(monitor.WithMaxWait(0)), anya.WithLeaseTTL(2 * time.Second)}
+	a := jsHost(t, "monitor-a", sim, srv.JetStream(t), opts...)
+	b := jsHost(t, "monitor-b", sim, srv.JetStream(t), opts...)
+	evA, evB := watchFraud(t, a), watchFraud(t, b)
+
+	mallory := newSuspect(t, a, sim, "js mallory")
+	// Host B links the address too, so that its own link index knows it.
+	idB, err := b.AddIdentity(t.Context(), mustFixedDID(t, "js mallory"), bitcointest.KeyFromSeed("js mallory"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, _ := b.Challenge(idB.String(), idB.Address.String())
+	sig, _ := idB.SignChallenge(ch)
+	if _, err := b.Link(t.Context(), anya.BitcoinToWeb5{DID: idB.String(), Address: idB.Address.String(), Challenge: ch, Signature: sig}); err != nil {
+		t.Fatal(err)
+	}
+
+	running := func(m *anya.Manager) bool {
+		h, err := m.Health(t.Context(), anya.WithAuditVerifyLimit(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Monitor.Running
+	}
+	var leader, other *anya.Manager
+	waitFor(t, func() bool {
+		ra, rb := running(a), running(b)
+		switch {
+		case ra && rb:
+			t.Fatal("both hosts run the monitor")
+		case ra:
+			leader, other = a, b
+		case rb:
+			leader, other = b, a
+		}
+		return leader != nil
+	})
+	monitorAt(t, leader)
+
+	first := mallory.pay(t, mustAddr(t, "js shop"))
+	for _, ev := range []*fraudEvents{evA, evB} {
+		waitFor(t, func() bool { return len(ev.alertsFor(first.TxHash())) == 1 })
+	}
+	if _, err := sim.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+	monitorAt(t, leader)
+	if st := other.Monitor().Stats(); st.Scored != 0 || st.Blocks != 0 || st.Batches != 0 {
+		t.Fatalf("the host without the lease did block or scoring work: %+v", st)
+	}
+	if st := leader.Monitor().Stats(); st.Alerts != 1 || st.Blocks == 0 {
+		t.Fatalf("the leader's stats %+v", st)
+	}
+
+	// The leader stops; the other host takes the monitor over from the shared checkpoint.
+	if err := leader.Close(); err != nil {
+		t.Fatal(err)
+	}
+	evOther := map[*anya.Manager]*fraudEvents{a: evA, b: evB}[other]
+	waitFor(t, func() bool { return running(other) })
+	second := mallory.pay(t, mustAddr(t, "js shop"))
+	if _, err := sim.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+	monitorAt(t, other)
+	waitFor(t, func() bool { return len(evOther.alertsFor(second.TxHash())) == 1 })
+	if n := len(evOther.alertsFor(first.TxHash())); n != 1 {
+		t.Fatalf("the first payment's alert arrived %d times", n)
+	}
+	if st := other.Monitor().Stats(); st.Alerts != 1 {
+		t.Fatalf("the host that took over raised %d alerts, want 1 (the second payment's)", st.Alerts)
 	}
 }
