@@ -17,6 +17,7 @@ import (
 
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bitcoin/simchain"
+	"github.com/anya-org/anya-go/bridge/monitor"
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/cache"
 	"github.com/anya-org/anya-go/internal/sendstore"
@@ -110,7 +111,8 @@ type Manager struct {
 	faucetMu sync.Mutex   // one Fund at a time
 	faucet   []faucetCoin // the embedded chain's coins Fund pays from
 
-	js *jsHost // WithJetStream's backends; nil on the embedded defaults
+	js  *jsHost      // WithJetStream's backends; nil on the embedded defaults
+	mon *monitorHost // WithFraudMonitor's fraud monitor; nil without it
 
 	keys    keystore.Store // nil: NewIdentity refuses (ErrNoKeyStore)
 	idsMu   sync.Mutex
@@ -154,6 +156,7 @@ func New(opts ...Option) (*Manager, error) {
 		m.openDir, m.openJetStream, m.openBus, m.openBreakers, m.openChain, m.openDatabases, m.openKeys, m.openCaches, m.openWeb5,
 		m.openSecurity, m.openBitcoin, m.openML, m.openWorkflow, m.subscribe, m.loadIdentities, m.openBridges, m.loadPending,
 		m.reconcile, m.reconcileOutcomes, m.startRebroadcaster, m.startRepublisher, m.startBridges, m.startTakeover,
+		m.openMonitor,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
@@ -360,6 +363,9 @@ func (m *Manager) openSecurity(ctx context.Context) error {
 	bounds := m.cfg.boundaries
 	if bounds == nil {
 		bounds = DefaultBoundaries()
+	}
+	if m.cfg.monitorOn {
+		bounds = monitor.ExtendBoundaries(bounds)
 	}
 	m.bounds, err = security.New(bounds, security.WithAudit(audit), security.WithBus(m.bus), security.WithClock(m.now),
 		security.WithLogger(m.log), security.WithRedactionKey(key), security.WithProvenance(ProvenanceWeb5Signature, m.checkWeb5Signature),

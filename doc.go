@@ -319,6 +319,36 @@
 // bus: workflow.>, security.crossing.>, bitcoin.>, web5.dwn.>, resilience.> (the per-protocol
 // circuit breakers).
 //
+// # Fraud monitor
+//
+// [WithFraudMonitor] makes the Manager run the fraud monitor of package bridge/monitor on the
+// transaction stream, off by default (it scores every transaction of every block: a host that
+// only makes payments does not need it). The Manager composes it from its own chain, notifier,
+// bus, fraud engine and trust boundaries (the monitor's crossings added to them, audited), with
+// its address links as the monitor's identities (the first linked sender's identity features
+// join a transaction's), its risk threshold ([WithRiskThreshold]) as the alert threshold, and a
+// checkpoint in the host's store; it runs on a goroutine the Manager stops at Shutdown and
+// resumes after its checkpoint when the host starts again. The mempool transactions it scores
+// as they arrive are those paying a linked address (its senders' change, or receipts); the
+// others are scored when mined. Scores go to anya.fraud.scored, alerts to anya.fraud.alert,
+// and alerts a reorg takes back to anya.fraud.retracted. [Manager.Monitor] gives the monitor
+// (Stats, ScoreBlock), [Manager.FraudAlerts] the newest alerts the bus brought (for the
+// console), and [Manager.Health] its checkpoint, lag and queue. With [WithJetStream] the hosts
+// that enable it share it: one at a time holds its lease (a key of a JetStream bucket that
+// lapses after the lease TTL, [WithLeaseTTL]) and does the block work, resuming from the shared
+// checkpoint; mempool transactions are forwarded to the shared bus under IDs derived from their
+// txids, and every host's FraudAlerts shows the alerts. A host whose lease lapsed while it was
+// cut off may publish the alerts of a block again; they carry the same IDs.
+//
+// # Observability
+//
+// [WithTracerProvider] and [WithMeterProvider] give OpenTelemetry providers to every component
+// the Manager creates. A verified payment is one trace rooted at its [SpanPay] span ("anya.pay");
+// the components report their metrics (bus messages per topic, breaker calls, cache lookups,
+// model batches, workflow runs by outcome, crossings and audit appends), and with
+// WithFraudMonitor the monitor's (anya.fraud.monitor.scored, .alerts, .retracted, .unscored,
+// .batches, .queue.depth, .lag). docs/observability.md lists every span and instrument.
+//
 // # Cancellation
 //
 // A context that ends is returned as such — context.Canceled or context.DeadlineExceeded — from
@@ -332,7 +362,8 @@
 // the calls in progress no longer than its context allows, and closes what the Manager created;
 // [Manager.Close] is Shutdown without a deadline. The Manager owns every goroutine it started
 // (the notifier, the ML engines' workers, the bus subscriptions, the rebroadcaster, the
-// republisher and, with WithJetStream, the takeover of lapsed runs); it does not close the NATS
+// republisher, with WithFraudMonitor the fraud monitor and, with WithJetStream, the takeover of
+// lapsed runs); it does not close the NATS
 // connection given to WithJetStream, which the host closes after it. A Manager New did not create — the zero Manager, a nil *Manager — refuses every
 // call with a [*NotConstructedError] naming New (ErrNotConstructed), and never panics.
 //

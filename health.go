@@ -83,6 +83,8 @@ type Health struct {
 	Unfinished     int
 	UnfinishedRuns []string
 	Audit          AuditHealth
+	// Monitor is the fraud monitor (WithFraudMonitor); nil when the Manager runs none.
+	Monitor *MonitorHealth
 }
 
 // ChainHealth is the chain as the Manager sees it.
@@ -225,6 +227,10 @@ func (m *Manager) Health(ctx context.Context, opts ...HealthOption) (*Health, er
 		problem("the audit log's hash chain does not verify: %d findings", len(h.Audit.Problems)+h.Audit.Omitted)
 	case AuditUnavailable:
 		problem("the audit log is unreadable: %s", h.Audit.Error)
+	}
+	// The fraud monitor.
+	if h.Monitor = m.monitorHealth(); h.Monitor != nil && h.Monitor.Running && int(h.Monitor.Lag) > cfg.maxLag {
+		problem("the fraud monitor is %d blocks behind the notifier", h.Monitor.Lag)
 	}
 	h.OK = len(h.Problems) == 0
 	return h, nil

@@ -146,6 +146,7 @@ func (m *Manager) link(ctx context.Context, op BitcoinToWeb5) (*Link, error) {
 		// The link stands; the next start tracks every linked address again.
 		m.log.Warn("anya: track the UTXOs of a linked address", "did", op.DID, "address", op.Address, "err", err)
 	}
+	m.watchLinked(addr)
 	return &Link{DID: lk.DID, Address: lk.Address, Account: lk.Account, CAIP10: strings.TrimPrefix(lk.Account, "did:pkh:"),
 		Method: lk.Method, Credential: lk.Credential, RecordID: lk.RecordID, LinkedAt: lk.LinkedAt, ValidUntil: lk.ValidUntil}, nil
 }

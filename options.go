@@ -9,6 +9,7 @@ import (
 
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bridge/handler"
+	"github.com/anya-org/anya-go/bridge/monitor"
 	"github.com/anya-org/anya-go/bridge/trigger"
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/cache"
@@ -108,6 +109,8 @@ type config struct {
 	cacheStore     cache.Store
 	cacheStoreTTL  time.Duration
 	pipelines      []pipelineSpec
+	monitorOn      bool             // WithFraudMonitor
+	monitorOpts    []monitor.Option // WithFraudMonitor's
 
 	// The key store: at most one of these.
 	keyStore      keystore.Store

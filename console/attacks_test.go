@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/anya-org/anya-go"
+	"github.com/anya-org/anya-go/bridge/monitor"
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/console"
+	"github.com/anya-org/anya-go/ml"
 	"github.com/anya-org/anya-go/resilience"
 	"github.com/anya-org/anya-go/security"
 )
@@ -31,8 +33,21 @@ func TestAttacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := demo(t, anya.WithBreakers(breakers))
+	f := demo(t, anya.WithBreakers(breakers), anya.WithFraudMonitor())
 	ctx := t.Context()
+	// A fraud alert forged on the Manager's bus: markup in every string it carries, the sender's
+	// DID and address in clear.
+	forged := monitor.Alert{ID: "forged" + xss, Scored: monitor.Scored{Risk: 0.99, Model: xss, Threshold: 0.7, Alert: true,
+		Source: xss, DID: f.sender.String(), Address: f.sender.Address.String(), Factors: []ml.Factor{{Feature: xss, Value: 1}},
+		Time: time.Now()}}
+	if err := bus.Publish(ctx, f.m.Bus(), monitor.TopicAlert, forged, bus.WithSource(monitor.BusSource)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); len(f.m.FraudAlerts()) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the forged alert never reached the Manager")
+		}
+	}
 	// Stored strings an attacker may control: a host decision's rule and reason in the audit log.
 	if _, err := f.m.Audit().Append(ctx, security.Entry{Kind: security.KindDecision, Action: xss, Principal: f.sender.String(),
 		Decision: security.DecisionDeny, Rule: xss, Reason: xss + " from " + f.sender.String() + " at " + f.sender.Address.String()}); err != nil {
@@ -114,6 +129,12 @@ func TestAttacks(t *testing.T) {
 		}},
 		{name: "markup in alerts", srv: ro, req: req{path: "/ops/alerts", auth: true}, status: 200, check: func(t *testing.T, _ *http.Response, body string) {
 			contains(t, body, "&lt;img src=x onerror=alert(2)&gt;")
+		}},
+		{name: "markup in a fraud alert", srv: ro, req: req{path: "/ops/alerts", auth: true}, status: 200, check: func(t *testing.T, _ *http.Response, body string) {
+			_, table, _ := strings.Cut(body, `<table class="fraud-alerts">`)
+			table, _, _ = strings.Cut(table, "</table>")
+			contains(t, table, `class="fraud-alert"`, "&lt;script&gt;alert(1)&lt;/script&gt;", `data-alert="forged&#34;&gt;&lt;script&gt;`,
+				"<code>did#", "<code>addr#")
 		}},
 		{name: "markup in a filter", srv: ro, req: req{path: "/ops/payments?sender=" + url.QueryEscape(xss), auth: true}, status: 200},
 		{name: "markup in an outcome", srv: ro, req: req{path: "/ops/payments?outcome=" + url.QueryEscape(xss), auth: true}, status: 400},

@@ -10,8 +10,10 @@
 // Payments lists the verified payments, filtered by outcome and sender and paged, each with its
 // outcome and the typed reason of one not sent; a payment's run shows each workflow step with
 // its input and output, timings and error. Runs lists every workflow run, by workflow, status
-// and sender. Alerts lists the payments the fraud model blocked and the crossings the trust
-// boundaries denied. Audit shows the audit log, newest first, and whether its hash chain
+// and sender. Alerts lists the fraud monitor's alerts (Manager.FraudAlerts: transactions the
+// fraud model rated at or above the threshold, with their sender's pseudonym, the factors that
+// weighed most, and whether a reorg retracted them; with anya.WithFraudMonitor), the payments
+// the fraud model blocked and the crossings the trust boundaries denied. Audit shows the audit log, newest first, and whether its hash chain
 // verifies. Breakers shows the per-protocol circuit breakers; Models the model versions with
 // their cards and ROC and precision-recall curves; Health the whole of Manager.Health (and
 // health.json, for probes: 200 when healthy, 503 otherwise); Live the bus's events as they are

@@ -393,6 +393,10 @@ func (h *Handler) run(w http.ResponseWriter, r *http.Request) {
 }
 
 type alertsData struct {
+	// Fraud are the fraud monitor's newest alerts (Manager.FraudAlerts), up to MaxAlerts;
+	// Monitor says whether the Manager runs the monitor.
+	Fraud   []anya.FraudAlert
+	Monitor bool
 	Blocked []*anya.PaymentInfo
 	Denied  []security.Entry
 	Scanned int
@@ -414,7 +418,8 @@ func (h *Handler) alerts(w http.ResponseWriter, r *http.Request) {
 		h.failErr(w, r, err)
 		return
 	}
-	d := alertsData{Blocked: blocked, Scanned: len(entries)}
+	fraud := h.m.FraudAlerts()
+	d := alertsData{Fraud: fraud[:min(len(fraud), MaxAlerts)], Monitor: h.m.Monitor() != nil, Blocked: blocked, Scanned: len(entries)}
 	for _, e := range entries {
 		if e.Decision == security.DecisionDeny && len(d.Denied) < MaxAlerts {
 			d.Denied = append(d.Denied, e)

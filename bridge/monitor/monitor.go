@@ -212,6 +212,7 @@ type Monitor struct {
 	net      bitcoin.Network
 
 	running atomic.Bool
+	queue   atomic.Pointer[chan *wire.MsgTx] // the mempool queue of the Run in progress
 	plan    atomic.Pointer[plan]
 	tip     atomic.Pointer[bitcoin.BlockStamp]
 	workers chan *worker
@@ -310,6 +311,15 @@ func (m *Monitor) Checkpoint() bitcoin.BlockStamp {
 		return *t
 	}
 	return bitcoin.BlockStamp{}
+}
+
+// QueueDepth returns how many mempool transactions wait for a micro-batch now (0 when Run is
+// not running).
+func (m *Monitor) QueueDepth() int {
+	if q := m.queue.Load(); q != nil {
+		return len(*q)
+	}
+	return 0
 }
 
 // Stats counts the monitor's work since it was created.

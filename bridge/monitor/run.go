@@ -44,6 +44,8 @@ func (m *Monitor) Run(ctx context.Context) error {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	in := make(chan *wire.MsgTx, m.cfg.queue)
+	m.queue.Store(&in)
+	defer m.queue.Store(nil)
 	var wg sync.WaitGroup
 	for range m.cfg.workers {
 		wg.Go(func() { m.mempoolLoop(rctx, in) })
