@@ -194,7 +194,7 @@ func (m *Manager) Multisig(ctx context.Context, k int, dids []string, opts ...mu
 			return nil, err
 		}
 		for _, p := range w.Participants() {
-			if _, err := m.br.book.Lookup(ctx, p.DID, dwn.MethodWrite); err != nil {
+			if _, err := m.bridgeGrant(ctx, p.DID, dwn.MethodWrite); err != nil {
 				continue // not registered here: its own host keeps its records
 			}
 			if _, err := w.Save(ctx, m.br.records, p.DID); err != nil {

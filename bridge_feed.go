@@ -63,7 +63,7 @@ func (m *Manager) Sync(tenant string, ml feed.MLSide, strategy feed.Strategy) (*
 	if m == nil || !m.built {
 		return nil, notConstructed()
 	}
-	if _, err := m.br.book.Lookup(context.Background(), tenant, dwn.MethodWrite); err != nil {
+	if _, err := m.bridgeGrant(context.Background(), tenant, dwn.MethodWrite); err != nil {
 		return nil, fmt.Errorf("%w: %s (register it with AddIdentity)", ErrUnknownIdentity, tenant)
 	}
 	return feed.NewSyncer(m.br.records, tenant, ml, strategy, feed.WithLogger(m.log))
