@@ -95,6 +95,11 @@ func (c *countingChain) Broadcast(ctx context.Context, tx *wire.MsgTx) (chainhas
 	return c.Chain.Broadcast(ctx, tx)
 }
 
+func (c *countingChain) ScriptUses(ctx context.Context, pkScript []byte) (int, bool, error) {
+	c.count()
+	return c.Chain.ScriptUses(ctx, pkScript)
+}
+
 func (c *countingChain) Watch(ctx context.Context, pkScripts [][]byte) error {
 	c.count()
 	return c.Chain.Watch(ctx, pkScripts)
