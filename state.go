@@ -377,20 +377,7 @@ func (s *stateStore) transition(ctx context.Context, tx *sql.Tx, p paymentRow, s
 	if err := tx.StmtContext(ctx, s.stmts["shown"]).QueryRowContext(ctx, p.PaymentID).Scan(&shown, &n); err != nil {
 		return fmt.Errorf("anya: state payment %s: %w", p.PaymentID, err)
 	}
-	to := shownStatus(status)
-	var topics []string
-	switch {
-	case shown == "":
-		topics = append(topics, TopicPaymentSent)
-		if to == PaymentConfirmed {
-			topics = append(topics, TopicPaymentConfirmed)
-		}
-	case shown == to:
-	case to == PaymentConfirmed:
-		topics = append(topics, TopicPaymentConfirmed)
-	default:
-		topics = append(topics, TopicPaymentReorged)
-	}
+	to, topics := transitionTopics(shown, status)
 	if len(topics) == 0 {
 		return nil
 	}

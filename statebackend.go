@@ -115,20 +115,7 @@ func (sqliteState) blocksFence(context.Context) (blockFence, error) { return blo
 // is sent, then confirmed and reorged alternate. It is stateStore.transition's rule, for stores
 // that write the events themselves.
 func eventsOf(p paymentRow, shown string, n int, status string, at bitcoin.BlockStamp) ([]outboxEvent, string) {
-	to := shownStatus(status)
-	var topics []string
-	switch {
-	case shown == "":
-		topics = append(topics, TopicPaymentSent)
-		if to == PaymentConfirmed {
-			topics = append(topics, TopicPaymentConfirmed)
-		}
-	case shown == to:
-	case to == PaymentConfirmed:
-		topics = append(topics, TopicPaymentConfirmed)
-	default:
-		topics = append(topics, TopicPaymentReorged)
-	}
+	to, topics := transitionTopics(shown, status)
 	out := make([]outboxEvent, 0, len(topics))
 	for _, topic := range topics {
 		n++
@@ -140,4 +127,23 @@ func eventsOf(p paymentRow, shown string, n int, status string, at bitcoin.Block
 		out = append(out, outboxEvent{Topic: topic, Event: ev})
 	}
 	return out, to
+}
+
+// transitionTopics is the rule of a payment's published states: the state status shows, and the
+// topics of the events that move it there from shown (a payment's first state is sent, then
+// confirmed and reorged alternate; none when it already shows it).
+func transitionTopics(shown, status string) (string, []string) {
+	to := shownStatus(status)
+	switch {
+	case shown == "" && to == PaymentConfirmed:
+		return to, []string{TopicPaymentSent, TopicPaymentConfirmed}
+	case shown == "":
+		return to, []string{TopicPaymentSent}
+	case shown == to:
+		return to, nil
+	case to == PaymentConfirmed:
+		return to, []string{TopicPaymentConfirmed}
+	default:
+		return to, []string{TopicPaymentReorged}
+	}
 }
