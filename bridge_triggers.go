@@ -428,16 +428,7 @@ func (m *Manager) prepareAssessTx(ctx context.Context, ev trigger.Event, params 
 // assessTx is the receiving half of assess-large-tx (ML side): the fraud model scores the
 // transaction's features (recorded in the feature store under "tx:<txid>").
 func (m *Manager) assessTx(ctx context.Context, _ string, data map[string]any) (any, error) {
-	txid, _ := data["txid"].(string)
-	feats, err := numbers(data["features"])
-	if err != nil {
-		return nil, err
-	}
-	risk, model, _, err := m.fraud.score(ctx, "tx:"+txid, vector(m.fraud, feats))
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"risk": risk, "model": model, "above_threshold": risk >= m.cfg.riskThreshold}, nil
+	return m.analysisML(ctx, data)
 }
 
 // prepareRescore is the sending half of rescore-on-did-change (Web5 side): the identity's
