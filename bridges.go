@@ -551,6 +551,12 @@ func (g guardedNode) Process(ctx context.Context, tenant string, msg *dwn.Messag
 	})
 }
 
+func (g guardedNode) ProcessIfLatest(ctx context.Context, tenant string, msg *dwn.Message, latest string) (*dwn.Reply, error) {
+	return guard(ctx, g.m, BreakerRecords, func(ctx context.Context) (*dwn.Reply, error) {
+		return g.m.node.ProcessIfLatest(ctx, tenant, msg, latest)
+	})
+}
+
 // statusLists fetches status list credentials for the Manager's verifier: the host's own
 // revocation list of links from its linker, as it is now (with WithJetStream, as the shared
 // store holds it), the others with

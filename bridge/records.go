@@ -15,6 +15,9 @@ import (
 // Processor processes records-store messages for a tenant: a *dwn.Node.
 type Processor interface {
 	Process(ctx context.Context, tenant string, m *dwn.Message) (*dwn.Reply, error)
+	// ProcessIfLatest processes a write only if the record's latest message is the one whose
+	// CID is latest (see dwn.Node.ProcessIfLatest).
+	ProcessIfLatest(ctx context.Context, tenant string, m *dwn.Message, latest string) (*dwn.Reply, error)
 }
 
 var _ Processor = (*dwn.Node)(nil)
@@ -209,10 +212,23 @@ func encode(data any) ([]byte, error) {
 }
 
 // WriteOption sets a property of a new record.
-type WriteOption func(*dwn.Write)
+type WriteOption func(*writeConfig)
+
+type writeConfig struct {
+	w  dwn.Write
+	at time.Time
+}
 
 // WithRecipient names the record's recipient. Defaults to none.
-func WithRecipient(d string) WriteOption { return func(w *dwn.Write) { w.Recipient = d } }
+func WithRecipient(d string) WriteOption { return func(c *writeConfig) { c.w.Recipient = d } }
+
+// WithCreatedAt sets the new record's creation time (its write's timestamp). Defaults to the
+// client's clock. A record's ID is derived from its author and its initial write, so the same
+// data created by one author at the same path and time is one record whoever sends it first:
+// a way for writers sharing a store to create a record once without coordinating (the later
+// creates get the stored record back, or a dwn.ErrConflict once it was changed). In another
+// tenant's store the time must not be before the grant the write invokes.
+func WithCreatedAt(t time.Time) WriteOption { return func(c *writeConfig) { c.at = t } }
 
 // Create writes data (JSON: a []byte as it is, anything else marshalled) as a new record at path
 // in tenant's store.
@@ -225,11 +241,14 @@ func (r *Records) Create(ctx context.Context, tenant, path string, data any, opt
 	if err != nil {
 		return nil, err
 	}
-	w := dwn.Write{Protocol: ProtocolURI, ProtocolPath: path, DataFormat: DataFormat, Data: body}
+	c := writeConfig{w: dwn.Write{Protocol: ProtocolURI, ProtocolPath: path, DataFormat: DataFormat, Data: body}}
 	for _, o := range opts {
-		o(&w)
+		o(&c)
 	}
-	msg, err := dwn.NewWrite(ctx, r.author, tenant, w, mo...)
+	if !c.at.IsZero() {
+		mo = append(mo, dwn.WithTimestamp(c.at))
+	}
+	msg, err := dwn.NewWrite(ctx, r.author, tenant, c.w, mo...)
 	if err != nil {
 		return nil, err
 	}
@@ -253,10 +272,43 @@ func (r *Records) Update(ctx context.Context, tenant string, rec *dwn.Record, da
 	return r.process(ctx, tenant, msg)
 }
 
+// UpdateIfLatest is Update carried out only if rec is still the record's latest version: when
+// another writer changed the record since rec was read, it returns an error matching
+// dwn.ErrConflict and changes nothing, so a caller merging its change into what it read never
+// overwrites a change it did not see (read again, merge, retry).
+func (r *Records) UpdateIfLatest(ctx context.Context, tenant string, rec *dwn.Record, data any) (*dwn.Record, error) {
+	if rec == nil || rec.Latest == nil {
+		return nil, fmt.Errorf("bridge: update of a record without its latest message")
+	}
+	body, err := encode(data)
+	if err != nil {
+		return nil, err
+	}
+	mo, err := r.opts(ctx, tenant, dwn.MethodWrite)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := dwn.NewWrite(ctx, r.author, tenant, dwn.Write{Update: rec, Data: body}, mo...)
+	if err != nil {
+		return nil, err
+	}
+	latest := rec.Latest.CID()
+	return r.processWith(ctx, tenant, msg, func(ctx context.Context) (*dwn.Reply, error) {
+		return r.node.ProcessIfLatest(ctx, tenant, msg, latest)
+	})
+}
+
 // process sends a write. A write already stored (the same message processed before) returns the
 // stored record.
 func (r *Records) process(ctx context.Context, tenant string, msg *dwn.Message) (*dwn.Record, error) {
-	reply, err := r.node.Process(ctx, tenant, msg)
+	return r.processWith(ctx, tenant, msg, func(ctx context.Context) (*dwn.Reply, error) {
+		return r.node.Process(ctx, tenant, msg)
+	})
+}
+
+// processWith is process with the call that sends msg.
+func (r *Records) processWith(ctx context.Context, tenant string, msg *dwn.Message, send func(context.Context) (*dwn.Reply, error)) (*dwn.Record, error) {
+	reply, err := send(ctx)
 	if err == nil {
 		return reply.Record, nil
 	}

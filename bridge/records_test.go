@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/anya-org/anya-go/bridge"
 	"github.com/anya-org/anya-go/web5/did"
@@ -188,5 +189,48 @@ func BenchmarkUpdateUnderGrant(b *testing.B) {
 		if rec, err = host.Update(ctx, w.user.String(), rec, map[string]any{"n": i}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// UpdateIfLatest changes a record only from its latest version, and
+// WithCreatedAt makes two creates of the same data one record.
+func TestRecordsUpdateIfLatest(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	if _, err := bridge.Setup(ctx, w.node, w.host, "", 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	host, err := bridge.NewRecords(w.node, w.host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := w.host.String() // its own store: a time before a grant's would be refused
+	at := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	rec, err := host.Create(ctx, tenant, bridge.PathTx, map[string]any{"n": 0}, bridge.WithCreatedAt(at))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := host.Create(ctx, tenant, bridge.PathTx, map[string]any{"n": 0}, bridge.WithCreatedAt(at))
+	if err != nil || again.ID != rec.ID {
+		t.Fatalf("the same create twice: %v, IDs %s %s", err, rec.ID, again.ID)
+	}
+	a, err := host.UpdateIfLatest(ctx, tenant, rec, map[string]any{"n": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := host.UpdateIfLatest(ctx, tenant, rec, map[string]any{"n": 2}); !errors.Is(err, dwn.ErrConflict) {
+		t.Fatalf("update from a version another write replaced: %v", err)
+	}
+	if _, err := host.Create(ctx, tenant, bridge.PathTx, map[string]any{"n": 0}, bridge.WithCreatedAt(at)); !errors.Is(err, dwn.ErrConflict) {
+		t.Fatalf("the create again once the record changed: %v", err)
+	}
+	if got, err := host.Read(ctx, tenant, rec.ID); err != nil || string(got.Data) != `{"n":1}` {
+		t.Fatalf("after the refused writes: %v %s", err, got.Data)
+	}
+	if b, err := host.UpdateIfLatest(ctx, tenant, a, map[string]any{"n": 2}); err != nil || string(b.Data) != `{"n":2}` {
+		t.Fatalf("update from the latest version: %v", err)
+	}
+	if got, err := host.Query(ctx, tenant, bridge.PathTx, dwn.Filter{}); err != nil || len(got) != 1 {
+		t.Fatalf("%d records, want 1 (%v)", len(got), err)
 	}
 }

@@ -39,6 +39,10 @@
 // out the entries after those the others handed out. Each index holds the links its own linker
 // made or loaded; [Linker.Refresh] reads one DID's links again (the hosts call it when told of a
 // link made or revoked elsewhere), and [Linker.Revoke] looks in the DID's store for a link its
-// index lacks. The store has no compare-and-set on a record's update, so hosts that may link
-// at the same moment take the entries of new links from a counter they share ([WithEntries]).
+// index lacks. Every write of the list is a compare-and-set on the version the linker read
+// (bridge.Records.UpdateIfLatest): a linker that loses to another reads the list again,
+// merges and writes again, so no entry is handed out twice and no revocation is lost, and the
+// list's record is created as one record by whichever linker comes first. Hosts may also take
+// the entries of new links from a counter they share ([WithEntries]), which spares them the
+// retries.
 package link

@@ -410,7 +410,7 @@ type nopRecords struct{}
 func (nopRecords) Create(context.Context, string, string, any, ...bridge.WriteOption) (*dwn.Record, error) {
 	return &dwn.Record{ID: "x"}, nil
 }
-func (nopRecords) Update(context.Context, string, *dwn.Record, any) (*dwn.Record, error) {
+func (nopRecords) UpdateIfLatest(context.Context, string, *dwn.Record, any) (*dwn.Record, error) {
 	return &dwn.Record{ID: "x"}, nil
 }
 func (nopRecords) Query(context.Context, string, string, dwn.Filter) ([]*dwn.Record, error) {
@@ -574,5 +574,65 @@ func TestLinkEntries(t *testing.T) {
 	}
 	if recs, err := w.records.Query(ctx, w.bob.id.String(), bridge.PathLink, dwn.Filter{}); err != nil || len(recs) != 0 {
 		t.Fatalf("bob's links after a failed link: %d %v", len(recs), err)
+	}
+}
+
+// Linkers sharing a store that link and revoke at the same moment, each from what it last
+// read of the revocation list (its own counter, no WithEntries): no entry is handed out twice
+// and no revocation is lost — each write of the list is a compare-and-set on the version read,
+// and the one that loses reads the list again, merges and writes again. A linker started
+// afterwards refuses exactly the revoked links.
+func TestLinkSharedStoreRace(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	linkers := []*link.Linker{w.linker(t, link.WithSharedStore(true)), w.linker(t, link.WithSharedStore(true)),
+		w.linker(t, link.WithSharedStore(true))}
+	const n = 9
+	parties := make([]*party, n)
+	links := make([]*link.Link, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		key := bitcointest.KeyFromSeed("alice race " + string(rune('a'+i)))
+		addr, _ := bitcoin.NewP2WPKH(key.PubKey(), bitcoin.Regtest)
+		parties[i] = &party{id: w.alice.id, key: key, addr: addr}
+		l := linkers[i%len(linkers)]
+		p := proof(t, l, parties[i])
+		wg.Go(func() {
+			var err error
+			if links[i], err = l.Link(ctx, p); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	seen := map[int]bool{}
+	for _, lk := range links {
+		if seen[lk.StatusIndex] {
+			t.Fatalf("entry %d handed out twice", lk.StatusIndex)
+		}
+		seen[lk.StatusIndex] = true
+	}
+	// Every linker revokes one link at the same moment (each finds it in Alice's store).
+	revoked := map[int]bool{0: true, 4: true, 8: true}
+	for i := range revoked {
+		l := linkers[(i+1)%len(linkers)]
+		wg.Go(func() {
+			if err := l.Revoke(ctx, w.alice.id.String(), parties[i].addr.String()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	late := w.linker(t, link.WithSharedStore(true))
+	for _, l := range append(linkers, late) {
+		for i, lk := range links {
+			_, err := l.Verify(ctx, lk.Credential, w.alice.id.String(), parties[i].addr.String())
+			if got := errors.Is(err, link.ErrRevoked); got != revoked[i] || (err != nil && !got) {
+				t.Errorf("link %d (entry %d, revoked %v): %v", i, lk.StatusIndex, revoked[i], err)
+			}
+		}
 	}
 }

@@ -22,7 +22,9 @@ import (
 // Records is where links and the revocation list are kept: a *bridge.Records.
 type Records interface {
 	Create(ctx context.Context, tenant, path string, data any, opts ...bridge.WriteOption) (*dwn.Record, error)
-	Update(ctx context.Context, tenant string, rec *dwn.Record, data any) (*dwn.Record, error)
+	// UpdateIfLatest replaces rec's data only if rec is still the record's latest version, and
+	// fails with an error matching dwn.ErrConflict otherwise, changing nothing.
+	UpdateIfLatest(ctx context.Context, tenant string, rec *dwn.Record, data any) (*dwn.Record, error)
 	Query(ctx context.Context, tenant, path string, f dwn.Filter) ([]*dwn.Record, error)
 }
 
@@ -79,16 +81,19 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
 // WithSharedStore says whether other linkers issuing as the same issuer share the records store
 // (hosts of one deployment): the revocation list is then read from the store again before every
-// change to it and every status check (FetchStatusList, Verify), so that no linker hands out an
-// entry another one gave, undoes another's revocation or misses one; and Revoke looks for a link
-// the index does not hold in the DID's store. Defaults to false: the linker is the only writer
-// of its list and the index holds every link it made.
+// change to it and every status check (FetchStatusList, Verify), and a write that lost to
+// another linker's (each is a compare-and-set on the version read) is merged and made again,
+// so that no linker hands out an entry another one gave, undoes another's revocation or misses
+// one; and Revoke looks for a link the index does not hold in the DID's store. Defaults to
+// false: the linker is the only writer of its list (a write that finds the list changed fails
+// with dwn.ErrConflict) and the index holds every link it made.
 func WithSharedStore(shared bool) Option { return func(c *config) { c.shared = shared } }
 
 // WithEntries sets where Link takes the revocation list entries of new links from: next returns
 // an entry, at least floor (the list's own counter), that it never returned before to any
 // linker of the issuer — for hosts sharing a store (WithSharedStore), a compare-and-set counter
-// they share, so that two of them linking at the same moment never give two links one entry.
+// they share, so that two of them linking at the same moment do not both retry their write of
+// the list for the same entry.
 // An entry taken by a Link that then fails is not given again. Defaults to the list's own
 // counter, kept in its record (nil is the default too).
 func WithEntries(next func(ctx context.Context, floor int) (int, error)) Option {
@@ -112,7 +117,8 @@ type Linker struct {
 	mu        sync.Mutex
 	list      *vc.StatusList
 	next      int
-	listRec   *dwn.Record
+	listRec   *dwn.Record // the list's record, the version last read or written
+	listSeen  string      // the versions of the list's records syncList last merged
 	listToken string
 	index     *Index
 }
@@ -178,24 +184,14 @@ type listData struct {
 }
 
 func (l *Linker) loadList(ctx context.Context) error {
-	recs, err := l.records.Query(ctx, l.issuer.String(), bridge.PathStatusList, dwn.Filter{})
-	if err != nil {
+	if err := l.syncList(ctx); err != nil {
 		return err
 	}
-	for _, r := range recs {
-		var d listData
-		if err := json.Unmarshal(r.Data, &d); err != nil || d.URL != l.cfg.listURL {
-			continue
-		}
-		list, err := vc.DecodeStatusList(d.EncodedList)
-		if err != nil {
-			return fmt.Errorf("link: revocation list record %s: %w", r.ID, err)
-		}
-		l.list, l.next, l.listRec = list, d.Next, r
+	if l.list == nil {
+		l.list = vc.NewStatusList(l.cfg.listSize)
 		return l.signList(ctx)
 	}
-	l.list = vc.NewStatusList(l.cfg.listSize)
-	return l.signList(ctx)
+	return nil
 }
 
 // signList signs the current list as the issuer's status list credential.
@@ -212,20 +208,72 @@ func (l *Linker) signList(ctx context.Context) error {
 	return nil
 }
 
-// saveList stores the list's state.
-func (l *Linker) saveList(ctx context.Context) error {
+// maxListWrites bounds the attempts to write the revocation list when other linkers sharing
+// the store write it at the same moment: each attempt that fails lost to one that succeeded.
+const maxListWrites = 32
+
+// saveList stores the list's state. The record is changed by compare-and-set on the version
+// last read, so a change another linker made meanwhile is never overwritten: with
+// WithSharedStore the list is then read again and merged (entries handed out, revocations —
+// never undone, so the merge is a union) and written again; prepare, when not nil, runs before
+// every attempt (after the merge) to make the change on what was read. l.mu is held.
+func (l *Linker) saveList(ctx context.Context, prepare func() error) error {
+	for attempt := 1; ; attempt++ {
+		if prepare != nil {
+			if err := prepare(); err != nil {
+				return err
+			}
+		}
+		err := l.writeList(ctx)
+		if err == nil || !l.cfg.shared || !errors.Is(err, dwn.ErrConflict) {
+			return err
+		}
+		if attempt == maxListWrites {
+			return fmt.Errorf("link: the revocation list changed under each of %d attempts to write it: %w", attempt, err)
+		}
+		if err := l.syncList(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+func (l *Linker) writeList(ctx context.Context) error {
+	if err := l.createList(ctx); err != nil {
+		return err
+	}
 	enc, err := l.list.Encode(vc.V2)
 	if err != nil {
 		return err
 	}
-	d := listData{URL: l.cfg.listURL, Next: l.next, EncodedList: enc}
-	var rec *dwn.Record
-	if l.listRec == nil {
-		rec, err = l.records.Create(ctx, l.issuer.String(), bridge.PathStatusList, d)
-	} else {
-		rec, err = l.records.Update(ctx, l.issuer.String(), l.listRec, d)
-	}
+	rec, err := l.records.UpdateIfLatest(ctx, l.issuer.String(), l.listRec, listData{URL: l.cfg.listURL, Next: l.next, EncodedList: enc})
 	if err != nil {
+		return err
+	}
+	l.listRec = rec
+	return nil
+}
+
+// listCreated is the creation time of every revocation list record: with the list's URL and
+// size it makes the record's first write the same message whichever linker sends it, so
+// linkers sharing a store that create the list at the same moment create one record (the
+// first write wins, the others get it back) and every later change is a compare-and-set on it.
+var listCreated = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// createList creates the list's record, empty, when there is none yet. l.mu is held.
+func (l *Linker) createList(ctx context.Context) error {
+	if l.listRec != nil {
+		return nil
+	}
+	enc, err := vc.NewStatusList(l.list.Len()).Encode(vc.V2)
+	if err != nil {
+		return err
+	}
+	rec, err := l.records.Create(ctx, l.issuer.String(), bridge.PathStatusList,
+		listData{URL: l.cfg.listURL, EncodedList: enc}, bridge.WithCreatedAt(listCreated))
+	if err != nil {
+		// A conflict: another linker created it and changed it since; saveList reads it
+		// (l.listSeen cleared: all of it) and makes the change again on what it read.
+		l.listSeen = ""
 		return err
 	}
 	l.listRec = rec
@@ -249,39 +297,57 @@ func (l *Linker) FetchStatusList(ctx context.Context, url string) (string, error
 	return l.listToken, nil
 }
 
-// syncList reads the revocation list's record again and takes in what other linkers of the
-// issuer wrote to it: the entries they revoked and those they handed out (revocations are never
-// undone, so the lists merge). l.mu is held.
+// syncList reads the revocation list's records again and takes in what other linkers of the
+// issuer wrote to them: the entries they revoked and those they handed out (revocations are
+// never undone, so the lists merge). Linkers sharing a store that created the list at the same
+// moment made one record each: every one is merged, and changes go to the one created first,
+// so all the linkers end up writing the same record. l.mu is held.
 func (l *Linker) syncList(ctx context.Context) error {
-	f := dwn.Filter{}
-	if l.listRec != nil {
-		f.RecordID = l.listRec.ID
-	}
-	recs, err := l.records.Query(ctx, l.issuer.String(), bridge.PathStatusList, f)
+	recs, err := l.records.Query(ctx, l.issuer.String(), bridge.PathStatusList, dwn.Filter{})
 	if err != nil {
 		return fmt.Errorf("link: read the revocation list: %w", err)
 	}
+	type stored struct {
+		rec  *dwn.Record
+		data listData
+	}
+	var (
+		lists []stored
+		seen  []byte
+	)
 	for _, r := range recs {
 		var d listData
-		if err := json.Unmarshal(r.Data, &d); err != nil || d.URL != l.cfg.listURL {
+		if err := json.Unmarshal(r.Data, &d); err != nil || d.URL != l.cfg.listURL || r.Latest == nil {
 			continue
 		}
-		if l.listRec != nil && l.listRec.Latest != nil && r.Latest != nil && l.listRec.Latest.CID() == r.Latest.CID() {
-			return nil // unchanged
-		}
-		stored, err := vc.DecodeStatusList(d.EncodedList)
+		lists = append(lists, stored{r, d})
+		seen = append(append(seen, r.Latest.CID()...), ' ')
+	}
+	if len(lists) == 0 || string(seen) == l.listSeen {
+		return nil // none stored yet, or unchanged since the last read
+	}
+	first := lists[0].rec
+	for _, s := range lists {
+		list, err := vc.DecodeStatusList(s.data.EncodedList)
 		if err != nil {
-			return fmt.Errorf("link: revocation list record %s: %w", r.ID, err)
+			return fmt.Errorf("link: revocation list record %s: %w", s.rec.ID, err)
 		}
-		for i := range min(stored.Len(), l.list.Len()) {
-			if on, _ := stored.Get(i); on {
-				_ = l.list.Set(i, true) // i is in range
+		if l.list == nil {
+			l.list = list
+		} else {
+			for i := range min(list.Len(), l.list.Len()) {
+				if on, _ := list.Get(i); on {
+					_ = l.list.Set(i, true) // i is in range
+				}
 			}
 		}
-		l.next, l.listRec = max(l.next, d.Next), r
-		return l.signList(ctx)
+		l.next = max(l.next, s.data.Next)
+		if s.rec.DateCreated < first.DateCreated || (s.rec.DateCreated == first.DateCreated && s.rec.ID < first.ID) {
+			first = s.rec
+		}
 	}
-	return nil
+	l.listRec, l.listSeen = first, string(seen)
+	return l.signList(ctx)
 }
 
 // StatusList returns the signed revocation list credential and its URL, for a host that
@@ -364,14 +430,31 @@ func (l *Linker) Link(ctx context.Context, p Proof) (*Link, error) {
 			return nil, err
 		}
 	}
-	entry := l.next
+	// The entry is spent in the stored list before anything refers to it, so it is never
+	// given twice (a Link that fails after this leaves it unused).
+	fixed := -1
 	if l.cfg.entries != nil {
-		if entry, err = l.cfg.entries(ctx, l.next); err != nil {
+		if fixed, err = l.cfg.entries(ctx, l.next); err != nil {
 			return nil, fmt.Errorf("link: a revocation list entry: %w", err)
 		}
 	}
-	if entry < l.next || entry >= l.list.Len() {
-		return nil, fmt.Errorf("link: the revocation list is full (%d entries; entry %d, counter %d)", l.list.Len(), entry, l.next)
+	if fixed >= 0 && fixed < l.next {
+		return nil, fmt.Errorf("link: the entry counter gave entry %d, below the list's counter %d", fixed, l.next)
+	}
+	entry, undo := fixed, l.next
+	err = l.saveList(ctx, func() error {
+		if fixed < 0 {
+			entry = l.next // the list's own counter, as last read
+		}
+		if entry >= l.list.Len() {
+			return fmt.Errorf("link: the revocation list is full (%d entries; entry %d, counter %d)", l.list.Len(), entry, l.next)
+		}
+		undo, l.next = l.next, max(l.next, entry+1)
+		return nil
+	})
+	if err != nil {
+		l.next, l.listSeen = undo, "" // not stored: the next read of the list takes what is
+		return nil, err
 	}
 	now := l.cfg.now().UTC().Truncate(time.Second)
 	lk := &Link{DID: p.DID, Address: p.Address, Account: account, Method: method, LinkedAt: now,
@@ -383,13 +466,6 @@ func (l *Linker) Link(ctx context.Context, p Proof) (*Link, error) {
 		return nil, err
 	}
 	if lk.Credential, err = cred.Sign(ctx, l.issuer, vc.WithIssuedAt(l.cfg.now())); err != nil {
-		return nil, err
-	}
-	// The index entry is spent before anything refers to it, so it is never given twice.
-	before := l.next
-	l.next = entry + 1
-	if err := l.saveList(ctx); err != nil {
-		l.next = before
 		return nil, err
 	}
 	rec, err := l.records.Create(ctx, p.DID, bridge.PathLink, lk)
@@ -484,8 +560,9 @@ func (l *Linker) Revoke(ctx context.Context, d, address string) error {
 	if err := l.list.Set(lk.StatusIndex, true); err != nil {
 		return err
 	}
-	if err := l.saveList(ctx); err != nil {
+	if err := l.saveList(ctx, nil); err != nil {
 		_ = l.list.Set(lk.StatusIndex, false)
+		l.listSeen = "" // the next read of the list takes what is stored
 		return err
 	}
 	if err := l.signList(ctx); err != nil {

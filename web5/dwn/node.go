@@ -253,6 +253,32 @@ func (n *Node) lock(tenant string) func() {
 // or an out-of-date message), ErrNotFound, ErrStale, or ctx.Err(). A refused message
 // changes nothing.
 func (n *Node) Process(ctx context.Context, tenant string, m *Message) (*Reply, error) {
+	return n.processIf(ctx, tenant, m, "")
+}
+
+// ProcessIfLatest is Process for a Records.Write that updates a record, carried out only if the
+// record's latest message is still the one whose CID is latest (a *Record's Latest.CID()): the
+// compare-and-set a client needs to change a record it read without losing a change another
+// writer made meanwhile (the protocol's own rule, the newer message wins, would keep the later
+// of two writes made from the same read and drop the other's change). Otherwise — the record
+// changed, was deleted or does not exist — it returns a *ConflictError and changes nothing.
+// The check and the write are one step for the store (its compare-and-set on the previous
+// message), so it holds across nodes sharing a store too.
+func (n *Node) ProcessIfLatest(ctx context.Context, tenant string, m *Message, latest string) (*Reply, error) {
+	if n == nil || n.store == nil {
+		return nil, errNodeNotConstructed
+	}
+	if m != nil && (m.desc.Interface != InterfaceRecords || m.desc.Method != MethodWrite) {
+		return nil, invalid("descriptor", "only a Records.Write is processed on a condition, not %s.%s", m.desc.Interface, m.desc.Method)
+	}
+	if latest == "" {
+		return nil, invalid("latest", "the expected latest message's CID is empty")
+	}
+	return n.processIf(ctx, tenant, m, latest)
+}
+
+// processIf is Process with the condition of ProcessIfLatest ("" for none).
+func (n *Node) processIf(ctx context.Context, tenant string, m *Message, latest string) (*Reply, error) {
 	if n == nil || n.store == nil {
 		return nil, errNodeNotConstructed
 	}
@@ -266,13 +292,14 @@ func (n *Node) Process(ctx context.Context, tenant string, m *Message) (*Reply, 
 		return nil, invalid("message", "nil")
 	}
 	if n.tel != nil {
-		return n.tel.process(ctx, m, func(ctx context.Context) (*Reply, error) { return n.process(ctx, tenant, m) })
+		return n.tel.process(ctx, m, func(ctx context.Context) (*Reply, error) { return n.process(ctx, tenant, m, latest) })
 	}
-	return n.process(ctx, tenant, m)
+	return n.process(ctx, tenant, m, latest)
 }
 
-// process is Process on a constructed, open node, for a message.
-func (n *Node) process(ctx context.Context, tenant string, m *Message) (*Reply, error) {
+// process is Process on a constructed, open node, for a message; latest is the condition of
+// ProcessIfLatest ("" for none).
+func (n *Node) process(ctx context.Context, tenant string, m *Message, latest string) (*Reply, error) {
 	if err := checkDID("tenant", tenant); err != nil {
 		return nil, err
 	}
@@ -304,7 +331,7 @@ func (n *Node) process(ctx context.Context, tenant string, m *Message) (*Reply, 
 	}
 	switch op {
 	case "Records.Write":
-		return n.write(ctx, tenant, author, m)
+		return n.write(ctx, tenant, author, m, latest)
 	case "Records.Read":
 		return n.read(ctx, tenant, author, m)
 	case "Records.Query":
@@ -458,7 +485,7 @@ func (n *Node) visible(ctx context.Context, tenant, requester, action string, r 
 		(r.Recipient != "" && r.Recipient == requester) || n.allows(ctx, tenant, requester, action, r)
 }
 
-func (n *Node) write(ctx context.Context, tenant, author string, m *Message) (*Reply, error) {
+func (n *Node) write(ctx context.Context, tenant, author string, m *Message, latest string) (*Reply, error) {
 	d := &m.desc
 	forbid := func(reason string, err error) error {
 		return &ForbiddenError{Author: author, Tenant: tenant, Action: "Records.Write", Reason: reason, Err: err}
@@ -496,6 +523,9 @@ func (n *Node) write(ctx context.Context, tenant, author string, m *Message) (*R
 	}
 	if data, ok := m.Data(); ok {
 		rec.Data = data
+	}
+	if latest != "" && (cur == nil || cur.Latest == nil || cur.Latest.cid != latest) {
+		return nil, &ConflictError{ID: m.recordID, Reason: "the record's latest message is not the one expected"}
 	}
 	prev := ""
 	if cur == nil {
