@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -131,6 +132,9 @@ type bridges struct {
 	docs sync.Map
 	// stamps dates the bridges' records-store messages.
 	stamps stamps
+	// leading is set while this host applies the blocks to the bridges: always without
+	// JetStream; with it, while the host holds the bridges' lease.
+	leading atomic.Bool
 }
 
 // stamps hands out strictly increasing times from a clock: a record updated twice within the
@@ -254,9 +258,13 @@ func (m *Manager) followLinks() error {
 		return nil
 	}
 	sub, err := bus.Subscribe(m.bus, TopicLinkChanged, func(ctx context.Context, e bus.Envelope[LinkChange]) error {
-		m.invalidateIdentity(e.Payload.DID)
-		if err := m.br.linker.Refresh(ctx, e.Payload.DID); err != nil && ctx.Err() == nil {
-			m.log.Warn("anya: read the links of a DID again", "did", e.Payload.DID, "err", err)
+		d := e.Payload.DID
+		m.invalidateIdentity(d)
+		if err := m.br.linker.Refresh(ctx, d); err != nil && ctx.Err() == nil {
+			m.log.Warn("anya: read the links of a DID again", "did", d, "err", err)
+		}
+		if m.br.leading.Load() {
+			m.retrack(ctx, d)
 		}
 		return nil
 	}, bus.Named("anya.links"))
@@ -264,7 +272,47 @@ func (m *Manager) followLinks() error {
 		return err
 	}
 	m.subs = append(m.subs, sub)
+	// The hosts that do not apply the blocks follow the one that does: WaitBridges returns
+	// once the shared checkpoint has moved.
+	moved, err := bus.Subscribe(m.bus, TopicBridgeBlock, func(ctx context.Context, _ bus.Envelope[BridgeBlock]) error {
+		if m.br.leading.Load() {
+			return nil
+		}
+		at, err := m.br.cp.Refresh(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				m.log.Warn("anya: read the bridges' checkpoint", "err", err)
+			}
+			return nil
+		}
+		m.moveBridges(at)
+		return nil
+	}, bus.Named("anya.bridges.follow"))
+	if err != nil {
+		return err
+	}
+	m.subs = append(m.subs, moved)
 	return nil
+}
+
+// retrack brings the UTXO bridge of the host applying the blocks up to date with d's links,
+// when they were made or revoked through another host: the records that host wrote are read
+// again, the addresses linked since are tracked, those no longer linked are not.
+func (m *Manager) retrack(ctx context.Context, d string) {
+	if err := m.br.utxo.Reload(ctx, d); err != nil && ctx.Err() == nil {
+		m.log.Warn("anya: read the UTXO records of a DID again", "did", d, "err", err)
+	}
+	linked := m.br.linker.Index().Addresses(d)
+	for _, a := range m.br.utxo.Addresses(d) {
+		if !slices.Contains(linked, a.String()) {
+			if err := m.br.utxo.Untrack(ctx, d, a); err != nil && ctx.Err() == nil {
+				m.log.Warn("anya: stop tracking the UTXOs of a revoked link", "did", d, "address", a.String(), "err", err)
+			}
+		}
+	}
+	if err := m.trackLinked(ctx, d); err != nil && ctx.Err() == nil {
+		m.log.Warn("anya: track the UTXOs of a DID's linked addresses", "did", d, "err", err)
+	}
 }
 
 // trackLinked makes the UTXO bridge track every address the index links to dids.
@@ -355,7 +403,12 @@ func (m *Manager) startBridges(context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		m.followBlocks(ctx)
+		if m.js == nil {
+			m.br.leading.Store(true)
+			m.followBlocks(ctx)
+			return
+		}
+		m.leadBridges(ctx)
 	}()
 	m.onStop(func() error {
 		cancel()
@@ -368,9 +421,59 @@ func (m *Manager) startBridges(context.Context) error {
 // bridgeRetry is how long the block pipeline waits before it tries again after a failure.
 const bridgeRetry = time.Second
 
+// leadBridges runs the block pipeline while this host holds the bridges' lease (hosts sharing
+// their state apply each block to the bridges once, on one host at a time, as they score it
+// once with the fraud monitor), until ctx ends. A host that takes the lease over reads the
+// checkpoint, the grants and the UTXO records the previous holder left before it follows the
+// blocks from there.
+func (m *Manager) leadBridges(ctx context.Context) {
+	l := lease{bucket: "bridges", about: "anya bridges: the lease of the host applying the blocks", name: "bridges"}
+	for {
+		err := m.runLeased(ctx, l, m.br.leading.Store, func(ctx context.Context) error {
+			if err := m.takeOverBridges(ctx); err != nil {
+				return err
+			}
+			return m.followBlocks(ctx)
+		})
+		if ctx.Err() != nil || errors.Is(err, bitcoin.ErrClosed) {
+			return
+		}
+		if err != nil {
+			m.log.Warn("anya: bridges' block pipeline; taking the lease again", "err", err)
+			t := time.NewTimer(bridgeRetry)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+	}
+}
+
+// takeOverBridges reads again what another host holding the bridges' lease may have changed:
+// the checkpoint, the identities' grants, their UTXO records and the addresses to track.
+func (m *Manager) takeOverBridges(ctx context.Context) error {
+	if _, err := m.br.cp.Refresh(ctx); err != nil {
+		return err
+	}
+	dids, err := m.loadBridgeGrants(ctx)
+	if err != nil {
+		return err
+	}
+	if err := m.br.utxo.Reload(ctx, dids...); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		m.log.Warn("anya: UTXO records left out", "err", err)
+	}
+	return m.trackLinked(ctx, dids...)
+}
+
 // followBlocks applies every block event to the bridges, in chain order, from the checkpoint,
-// until ctx ends; after a failure it starts again from the checkpoint.
-func (m *Manager) followBlocks(ctx context.Context) {
+// until ctx ends (it returns ctx.Err()) or the chain closes (bitcoin.ErrClosed); after a
+// failure it starts again from the checkpoint.
+func (m *Manager) followBlocks(ctx context.Context) error {
 	for {
 		from, err := m.br.cp.Load(ctx)
 		if err == nil && !from.IsZero() {
@@ -390,15 +493,18 @@ func (m *Manager) followBlocks(ctx context.Context) {
 				}
 			}
 		}
-		if ctx.Err() != nil || errors.Is(err, bitcoin.ErrClosed) {
-			return
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, bitcoin.ErrClosed):
+			return err
 		}
 		m.log.Warn("anya: bridges' block pipeline; retrying from the checkpoint", "err", err)
 		t := time.NewTimer(bridgeRetry)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return
+			return ctx.Err()
 		case <-t.C:
 		}
 	}
@@ -589,6 +695,12 @@ func (m *Manager) moveBridges(at bitcoin.BlockStamp) {
 // same height or above.
 func (m *Manager) WaitBridges(ctx context.Context, b bitcoin.BlockStamp) (bitcoin.BlockStamp, error) {
 	return call(ctx, m, func() (bitcoin.BlockStamp, error) {
+		if m.js != nil && !m.br.leading.Load() {
+			// Another host applies the blocks: start from where the shared checkpoint is.
+			if at, err := m.br.cp.Refresh(ctx); err == nil && !at.IsZero() {
+				m.moveBridges(at)
+			}
+		}
 		for {
 			m.br.atMu.Lock()
 			at := m.br.at

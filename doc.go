@@ -259,10 +259,15 @@
 // registers it first, and kept in the shared state for all. A link made through one host counts
 // on every other: the revocation list (in the host DID's records store) is read again at every
 // verification and before every change, so a revocation made through one host is refused by all
-// at once, and the hosts take the entries of new links from one counter in the shared state;
-// a verification that finds no link reads the DID's store again; and each host's
-// reverse index (address → DIDs, for the triggers and the analysis) follows the others' links
-// on [TopicLinkChanged].
+// at once, and the hosts take the entries of new links from one counter in the shared state
+// (each write of the list is a compare-and-set on the version read, merged and made again when
+// another host wrote first); a verification that finds no link reads the DID's store again; and
+// each host's reverse index (address → DIDs, for the triggers and the analysis) follows the
+// others' links on [TopicLinkChanged]. The bridges' block pipeline (UTXO records, the triggers
+// on linked addresses, block analysis) runs on one host at a time, the holder of its lease: it
+// keeps the UTXO records of addresses linked through any host, another host takes over from
+// the shared checkpoint when it stops, and every host's [Manager.WaitBridges] follows it
+// ([Health].Bridges says which host applies the blocks).
 //
 // What holds when a host dies (TestDistributedKill9 kills one with SIGKILL at random moments and
 // at both sides of a broadcast): a payment's run executes on one host at a time, the holder of

@@ -85,6 +85,18 @@ type Health struct {
 	Audit          AuditHealth
 	// Monitor is the fraud monitor (WithFraudMonitor); nil when the Manager runs none.
 	Monitor *MonitorHealth
+	// Bridges is the bridges' block pipeline (UTXO records, triggers, block analysis).
+	Bridges BridgesHealth
+}
+
+// BridgesHealth is the bridges' block pipeline as the Manager sees it.
+type BridgesHealth struct {
+	// Applying reports whether this host applies the blocks to the bridges: always without
+	// WithJetStream; with it, only the host holding the bridges' lease does (the others follow
+	// its checkpoint), so each block is applied once.
+	Applying bool
+	// At is the last block the bridges applied (on any host), as this host last learnt it.
+	At bitcoin.BlockStamp
 }
 
 // ChainHealth is the chain as the Manager sees it.
@@ -227,6 +239,12 @@ func (m *Manager) Health(ctx context.Context, opts ...HealthOption) (*Health, er
 		problem("the audit log's hash chain does not verify: %d findings", len(h.Audit.Problems)+h.Audit.Omitted)
 	case AuditUnavailable:
 		problem("the audit log is unreadable: %s", h.Audit.Error)
+	}
+	// The bridges.
+	if m.br.cp != nil {
+		m.br.atMu.Lock()
+		h.Bridges = BridgesHealth{Applying: m.br.leading.Load(), At: m.br.at}
+		m.br.atMu.Unlock()
 	}
 	// The fraud monitor.
 	if h.Monitor = m.monitorHealth(); h.Monitor != nil && h.Monitor.Running && int(h.Monitor.Lag) > cfg.maxLag {

@@ -127,8 +127,9 @@ func WithHostName(name string) Option {
 	}
 }
 
-// WithLeaseTTL sets how long a host's lease on a payment's run lasts without renewal (it renews
-// at a third of it): how long the other hosts wait before they take over the runs of a host
+// WithLeaseTTL sets how long a host's lease on a payment's run — and on the work one host at a
+// time does for all: the fraud monitor, the bridges' block pipeline — lasts without renewal (it
+// renews at a third of it): how long the other hosts wait before they take over from a host
 // that died or was cut off. At least a second (JetStream's TTL granularity). Defaults to
 // workflow.DefaultLeaseTTL.
 func WithLeaseTTL(d time.Duration) Option {

@@ -2,12 +2,15 @@ package anya_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/wire"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -15,9 +18,12 @@ import (
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bitcoin/bitcointest"
 	"github.com/anya-org/anya-go/bitcoin/simchain"
+	"github.com/anya-org/anya-go/bridge"
+	"github.com/anya-org/anya-go/bridge/utxo"
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/internal/natstest"
 	"github.com/anya-org/anya-go/ml"
+	"github.com/anya-org/anya-go/web5/dwn"
 	"github.com/anya-org/anya-go/security"
 	"github.com/anya-org/anya-go/workflow"
 )
@@ -400,5 +406,116 @@ func TestJetStreamLinksAcrossHosts(t *testing.T) {
 	waitFor(t, func() bool { return len(b.Links().Index().DIDs(addr)) == 0 }) // B's index drops it on its event
 	if got := a.Links().Index().DIDs(addr); len(got) != 0 {
 		t.Fatalf("A's index after its revocation: %v", got)
+	}
+}
+
+// Hosts sharing their state apply each block to the bridges on one host at a time (the
+// bridges' lease): the UTXO record of an address linked through one host is kept by whichever
+// host applies the blocks — one record, never two — and when that host stops another takes
+// over from its checkpoint and records; every host's WaitBridges follows the one applying.
+func TestJetStreamBridgesOnOneHost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded NATS server and two Managers")
+	}
+	ctx := t.Context()
+	srv := natstest.Start(t)
+	sim, err := simchain.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	jsFund(t, sim, 1, 1)
+	hosts := []*anya.Manager{jsHost(t, "host-a", sim, srv.JetStream(t), anya.WithLeaseTTL(2*time.Second)),
+		jsHost(t, "host-b", sim, srv.JetStream(t), anya.WithLeaseTTL(2*time.Second))}
+	applying := func() []int {
+		t.Helper()
+		var on []int
+		for i, m := range hosts {
+			if m == nil {
+				continue
+			}
+			h, err := m.Health(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.Bridges.Applying {
+				on = append(on, i)
+			}
+		}
+		return on
+	}
+	waitFor(t, func() bool { return len(applying()) == 1 })
+	leader := applying()[0]
+	other := 1 - leader
+	// The identity is linked through the host that does not apply the blocks.
+	bd, err := fixedDID(crashSender(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := hosts[other].AddIdentity(ctx, bd, senderKey(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hosts[other].LinkIdentity(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	funder, err := bitcointest.NewWalletFromSeed(sim, "bridges funder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Mine(101, simchain.PayTo(funder.PkScript())); err != nil {
+		t.Fatal(err)
+	}
+	records := func(m *anya.Manager) []utxo.Set {
+		t.Helper()
+		q, err := dwn.NewQuery(ctx, bd, bd.String(), dwn.Query{Filter: dwn.Filter{Protocol: bridge.ProtocolURI, ProtocolPath: bridge.PathUTXOs}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reply, err := m.DWN().Process(ctx, bd.String(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets := make([]utxo.Set, len(reply.Records))
+		for i, r := range reply.Records {
+			if err := json.Unmarshal(r.Data, &sets[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return sets
+	}
+	// pay sends value to the linked address in a block and waits until every running host's
+	// bridges are past it.
+	pay := func(value int64) {
+		t.Helper()
+		waitFor(t, func() bool { _, ok := hosts[leader].UTXOs().Set(bd.String(), id.Address); return ok })
+		if _, err := funder.Send(ctx, wire.NewTxOut(value, id.Address.PkScript())); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sim.Mine(1); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range hosts {
+			if m != nil {
+				settle(t, m)
+			}
+		}
+	}
+	pay(7_000)
+	sets := records(hosts[other])
+	if len(sets) != 1 || sets[0].Balance() != btcutil.Amount(crashCoin+7_000) {
+		t.Fatalf("after a block applied by host %d: %d UTXO records %+v, want one holding %d sat", leader, len(sets), sets, crashCoin+7_000)
+	}
+	// The host applying the blocks stops: the other takes over from where it was.
+	if err := hosts[leader].Close(); err != nil {
+		t.Fatal(err)
+	}
+	hosts[leader] = nil
+	waitFor(t, func() bool { return slices.Equal(applying(), []int{other}) })
+	leader = other
+	pay(9_000)
+	sets = records(hosts[other])
+	if len(sets) != 1 || sets[0].Balance() != btcutil.Amount(crashCoin+16_000) {
+		t.Fatalf("after the takeover: %d UTXO records %+v, want one holding %d sat", len(sets), sets, crashCoin+16_000)
 	}
 }

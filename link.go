@@ -141,11 +141,12 @@ func (m *Manager) link(ctx context.Context, op BitcoinToWeb5) (*Link, error) {
 		return nil, err
 	}
 	m.invalidateIdentity(op.DID)
-	m.publishLink(ctx, LinkChange{DID: lk.DID, Address: lk.Address})
 	if err := m.br.utxo.Track(ctx, op.DID, addr); err != nil {
 		// The link stands; the next start tracks every linked address again.
 		m.log.Warn("anya: track the UTXOs of a linked address", "did", op.DID, "address", op.Address, "err", err)
 	}
+	// Published once the UTXO record exists, so that the host applying the blocks finds it.
+	m.publishLink(ctx, LinkChange{DID: lk.DID, Address: lk.Address})
 	m.watchLinked(addr)
 	return &Link{DID: lk.DID, Address: lk.Address, Account: lk.Account, CAIP10: strings.TrimPrefix(lk.Account, "did:pkh:"),
 		Method: lk.Method, Credential: lk.Credential, RecordID: lk.RecordID, LinkedAt: lk.LinkedAt, ValidUntil: lk.ValidUntil}, nil
@@ -193,10 +194,10 @@ func (m *Manager) RevokeLink(ctx context.Context, d, address string) error {
 			return struct{}{}, err
 		}
 		m.invalidateIdentity(d)
-		m.publishLink(ctx, LinkChange{DID: d, Address: address, Revoked: true})
 		if err := m.br.utxo.Untrack(ctx, d, addr); err != nil {
 			m.log.Warn("anya: stop tracking the UTXOs of a revoked link", "did", d, "address", address, "err", err)
 		}
+		m.publishLink(ctx, LinkChange{DID: d, Address: address, Revoked: true})
 		return struct{}{}, nil
 	})
 	return err

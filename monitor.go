@@ -2,15 +2,12 @@ package anya
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
@@ -18,9 +15,7 @@ import (
 	"github.com/anya-org/anya-go/bridge"
 	"github.com/anya-org/anya-go/bridge/monitor"
 	"github.com/anya-org/anya-go/bus"
-	"github.com/anya-org/anya-go/internal/natsx"
 	"github.com/anya-org/anya-go/internal/telemetry"
-	"github.com/anya-org/anya-go/workflow"
 )
 
 // Defaults of the fraud monitor the Manager runs (WithFraudMonitor).
@@ -352,97 +347,11 @@ func (m *Manager) runMonitor(ctx context.Context) {
 	}
 }
 
-// monitorLeaseKey is the key of the monitor's lease in the "<prefix>_monitor" bucket.
-const monitorLeaseKey = "lease"
-
-// runMonitorLeased takes the monitor's lease — a key of a JetStream bucket whose entries
-// expire after the lease TTL — and runs the monitor while it renews it (every third of the
-// TTL), so that one host at a time scores the blocks and raises the alerts. A host that does
-// not get it tries again every half TTL; one that loses it stops its monitor; one that stops
-// gives it up at once.
+// runMonitorLeased runs the monitor while this host holds the monitor's lease (see
+// runLeased), so that one host at a time scores the blocks and raises the alerts.
 func (m *Manager) runMonitorLeased(ctx context.Context) error {
-	ttl := m.cfg.leaseTTL
-	if ttl <= 0 {
-		ttl = workflow.DefaultLeaseTTL
-	}
-	kv, err := natsx.OpenKV(ctx, m.js.cfg.js, natsx.KVConfig{KeyValueConfig: jetstream.KeyValueConfig{Bucket: m.js.cfg.name("monitor"),
-		Description: "anya fraud monitor: the lease of the host running it", History: 1, TTL: ttl, Replicas: m.js.cfg.replicas,
-		Storage: jetstream.FileStorage}})
-	if err != nil {
-		return fmt.Errorf("anya: the monitor's lease bucket: %w", err)
-	}
-	owner := m.cfg.hostName
-	if owner == "" {
-		b := make([]byte, 8)
-		_, _ = rand.Read(b)
-		owner = hex.EncodeToString(b)
-	}
-	for {
-		rev, err := kv.Create(ctx, monitorLeaseKey, []byte(owner))
-		if err == nil {
-			return m.runHoldingLease(ctx, kv, owner, rev, ttl)
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
-			m.log.Debug("anya: the monitor's lease", "err", err)
-		}
-		t := time.NewTimer(ttl / 2)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-}
-
-func (m *Manager) runHoldingLease(ctx context.Context, kv jetstream.KeyValue, owner string, rev uint64, ttl time.Duration) error {
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg     sync.WaitGroup
-		runErr error
-	)
-	m.mon.setLeader(true)
-	wg.Go(func() {
-		runErr = m.mon.mon.Run(runCtx)
-		cancel()
-	})
-	t := time.NewTicker(ttl / 3)
-	defer t.Stop()
-	for held := true; held; {
-		select {
-		case <-runCtx.Done():
-			held = false
-		case <-t.C:
-			next, err := kv.Update(runCtx, monitorLeaseKey, []byte(owner), rev)
-			if err != nil {
-				if runCtx.Err() == nil {
-					m.log.Warn("anya: the monitor's lease is lost; stopping the monitor", "err", err)
-				}
-				held = false
-				break
-			}
-			rev = next
-		}
-	}
-	cancel()
-	wg.Wait()
-	m.mon.setLeader(false)
-	// Give the lease up at once, so that another host takes the monitor over without waiting
-	// for it to lapse.
-	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	_ = kv.Delete(dctx, monitorLeaseKey, jetstream.LastRevision(rev))
-	dcancel()
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if errors.Is(runErr, context.Canceled) {
-		return nil // the lease was lost: try to take it again
-	}
-	return runErr
+	return m.runLeased(ctx, lease{bucket: "monitor", about: "anya fraud monitor: the lease of the host running it", name: "monitor"},
+		m.mon.setLeader, m.mon.mon.Run)
 }
 
 func (h *monitorHost) setLeader(v bool) {

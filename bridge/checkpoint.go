@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -61,7 +62,18 @@ func (c *Checkpoint) Load(ctx context.Context) (bitcoin.BlockStamp, error) {
 	return bitcoin.BlockStamp{}, nil
 }
 
-// Save stores b as the checkpoint.
+// Refresh reads the stored checkpoint again (another writer of the store may have moved it)
+// and returns it.
+func (c *Checkpoint) Refresh(ctx context.Context) (bitcoin.BlockStamp, error) {
+	c.mu.Lock()
+	c.rec, c.cur = nil, bitcoin.BlockStamp{}
+	c.mu.Unlock()
+	return c.Load(ctx)
+}
+
+// Save stores b as the checkpoint. The record is changed only from the version last read: when
+// another writer moved the checkpoint since, Save fails with an error matching
+// dwn.ErrConflict, changes nothing, and the next Load reads the stored one.
 func (c *Checkpoint) Save(ctx context.Context, b bitcoin.BlockStamp) error {
 	if _, err := c.Load(ctx); err != nil {
 		return err
@@ -76,9 +88,12 @@ func (c *Checkpoint) Save(ctx context.Context, b bitcoin.BlockStamp) error {
 	if c.rec == nil {
 		rec, err = c.records.Create(ctx, c.tenant, PathCheckpoint, d)
 	} else {
-		rec, err = c.records.Update(ctx, c.tenant, c.rec, d)
+		rec, err = c.records.UpdateIfLatest(ctx, c.tenant, c.rec, d)
 	}
 	if err != nil {
+		if errors.Is(err, dwn.ErrConflict) {
+			c.rec, c.cur = nil, bitcoin.BlockStamp{}
+		}
 		return err
 	}
 	c.rec, c.cur = rec, b

@@ -264,6 +264,42 @@ func (b *Bridge) unindexCoin(op wire.OutPoint, e *entry) {
 func (b *Bridge) Load(ctx context.Context, dids ...string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.load(ctx, dids...)
+}
+
+// Reload forgets what the bridge holds of dids and reads their records again: for a bridge
+// that takes over from another writer of the same stores (hosts sharing them, one applying the
+// blocks at a time), or that learns another one tracked or untracked an address. An address
+// whose record is gone is no longer tracked.
+func (b *Bridge) Reload(ctx context.Context, dids ...string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, d := range dids {
+		for _, e := range b.byKey {
+			if e.did == d {
+				b.drop(e)
+			}
+		}
+		delete(b.loaded, d)
+	}
+	return b.load(ctx, dids...)
+}
+
+// Addresses returns the addresses the bridge tracks for d.
+func (b *Bridge) Addresses(d string) []bitcoin.Address {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []bitcoin.Address
+	for _, e := range b.byKey {
+		if e.did == d {
+			out = append(out, e.addr)
+		}
+	}
+	slices.SortFunc(out, func(x, y bitcoin.Address) int { return strings.Compare(x.String(), y.String()) })
+	return out
+}
+
+func (b *Bridge) load(ctx context.Context, dids ...string) error {
 	var errs []error
 	for _, d := range dids {
 		if b.loaded[d] {
