@@ -23,8 +23,8 @@ import (
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/internal/natstest"
 	"github.com/anya-org/anya-go/ml"
-	"github.com/anya-org/anya-go/web5/dwn"
 	"github.com/anya-org/anya-go/security"
+	"github.com/anya-org/anya-go/web5/dwn"
 	"github.com/anya-org/anya-go/workflow"
 )
 
