@@ -3,6 +3,7 @@ package link_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -634,5 +635,58 @@ func TestLinkSharedStoreRace(t *testing.T) {
 				t.Errorf("link %d (entry %d, revoked %v): %v", i, lk.StatusIndex, revoked[i], err)
 			}
 		}
+	}
+}
+
+// countingRecords counts the reads of the revocation list.
+type countingRecords struct {
+	link.Records
+	mu    sync.Mutex
+	lists int
+}
+
+func (c *countingRecords) Query(ctx context.Context, tenant, path string, f dwn.Filter) ([]*dwn.Record, error) {
+	if path == bridge.PathStatusList {
+		c.mu.Lock()
+		c.lists++
+		c.mu.Unlock()
+	}
+	return c.Records.Query(ctx, tenant, path, f)
+}
+
+// A linker sharing the store loads many stored links with one read of the revocation list, and
+// leaves out those revoked in it.
+func TestLinkLoadReadsListOnce(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	a := w.linker(t, link.WithSharedStore(true))
+	const n = 5
+	parties := make([]*party, n)
+	for i := range n {
+		key := bitcointest.KeyFromSeed("alice load " + string(rune('a'+i)))
+		addr, _ := bitcoin.NewP2WPKH(key.PubKey(), bitcoin.Regtest)
+		parties[i] = &party{id: w.alice.id, key: key, addr: addr}
+		if _, err := a.Link(ctx, proof(t, a, parties[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Revoke(ctx, w.alice.id.String(), parties[2].addr.String()); err != nil {
+		t.Fatal(err)
+	}
+	counted := &countingRecords{Records: w.records}
+	b, err := link.New(ctx, w.host, w.resolver, counted, bitcoin.Regtest, link.WithClock(w.clk.Now),
+		link.WithChallengeKey([]byte("a challenge key of 32 bytes.....")), link.WithSharedStore(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted.lists = 0
+	if err := b.Load(ctx, w.alice.id.String()); err != nil {
+		t.Fatal(err)
+	}
+	if counted.lists != 1 {
+		t.Fatalf("Load of %d links read the revocation list %d times, want 1", n, counted.lists)
+	}
+	if got := b.Index().Addresses(w.alice.id.String()); len(got) != n-1 || slices.Contains(got, parties[2].addr.String()) {
+		t.Fatalf("loaded %v: want the %d links but the revoked one", got, n-1)
 	}
 }

@@ -482,7 +482,12 @@ func (l *Linker) Link(ctx context.Context, p Proof) (*Link, error) {
 // BIP-322 signature and the DID's JWS over the same challenge. It returns the link's
 // metadata or a *CheckError (ErrRevoked for a revoked link).
 func (l *Linker) Verify(ctx context.Context, token, d, address string) (*Link, error) {
-	cred, err := l.verifier.Verify(ctx, token)
+	return l.verify(ctx, l.verifier, token, d, address)
+}
+
+// verify is Verify with the credential verifier v.
+func (l *Linker) verify(ctx context.Context, v *vc.Verifier, token, d, address string) (*Link, error) {
+	cred, err := v.Verify(ctx, token)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -576,15 +581,11 @@ func (l *Linker) Revoke(ctx context.Context, d, address string) error {
 // from a trusted issuer) replace what the index held of d. It is how a linker sharing the
 // store with others (WithSharedStore) learns of the links they made and revoked.
 func (l *Linker) Refresh(ctx context.Context, d string) error {
-	if l.cfg.shared {
-		l.mu.Lock()
-		err := l.syncList(ctx)
-		l.mu.Unlock()
-		if err != nil {
-			return err
-		}
+	v, err := l.snapshot(ctx)
+	if err != nil {
+		return err
 	}
-	found, err := l.load(ctx, d)
+	found, err := l.load(ctx, v, d)
 	if err != nil && ctx.Err() != nil {
 		return err
 	}
@@ -602,9 +603,13 @@ func (l *Linker) Refresh(ctx context.Context, d string) error {
 // Load reads the links stored in the stores of dids, verifies each (revoked, expired or
 // untrusted ones are left out) and indexes them.
 func (l *Linker) Load(ctx context.Context, dids ...string) error {
+	v, err := l.snapshot(ctx)
+	if err != nil {
+		return err
+	}
 	var errs []error
 	for _, d := range dids {
-		found, err := l.load(ctx, d)
+		found, err := l.load(ctx, v, d)
 		for _, lk := range found {
 			l.index.add(lk)
 		}
@@ -620,7 +625,7 @@ func (l *Linker) Load(ctx context.Context, dids ...string) error {
 
 // load reads and verifies the links stored in d's store. An error is returned with the links
 // that did verify.
-func (l *Linker) load(ctx context.Context, d string) ([]Link, error) {
+func (l *Linker) load(ctx context.Context, v *vc.Verifier, d string) ([]Link, error) {
 	recs, err := l.records.Query(ctx, d, bridge.PathLink, dwn.Filter{})
 	if err != nil {
 		return nil, err
@@ -635,7 +640,7 @@ func (l *Linker) load(ctx context.Context, d string) ([]Link, error) {
 			errs = append(errs, fmt.Errorf("link: record %s of %s: %w", r.ID, d, err))
 			continue
 		}
-		lk, err := l.Verify(ctx, stored.Credential, d, stored.Address)
+		lk, err := l.verify(ctx, v, stored.Credential, d, stored.Address)
 		if err != nil {
 			if ctx.Err() != nil {
 				return out, ctx.Err()
@@ -647,6 +652,28 @@ func (l *Linker) load(ctx context.Context, d string) ([]Link, error) {
 		out = append(out, *lk)
 	}
 	return out, errors.Join(errs...)
+}
+
+// snapshot returns a credential verifier that checks revocations against the list as it is
+// now (with WithSharedStore, read from the store once): for the many stored links Load and
+// Refresh verify at once, which would otherwise each read the list again.
+func (l *Linker) snapshot(ctx context.Context) (*vc.Verifier, error) {
+	l.mu.Lock()
+	if l.cfg.shared {
+		if err := l.syncList(ctx); err != nil {
+			l.mu.Unlock()
+			return nil, err
+		}
+	}
+	url, token := l.cfg.listURL, l.listToken
+	l.mu.Unlock()
+	return vc.NewVerifier(l.resolver, vc.WithClock(l.cfg.now), vc.WithStatusCheck(vc.StatusListFetcherFunc(
+		func(_ context.Context, u string) (string, error) {
+			if u != url {
+				return "", fmt.Errorf("unknown status list %s", u)
+			}
+			return token, nil
+		})))
 }
 
 // Index is the reverse lookup of links: address → DIDs, DID → addresses, with each link's
