@@ -147,3 +147,49 @@ func TestUnreachable(t *testing.T) {
 		t.Fatalf("BestBlock of a server that is gone: %v, want ErrDisconnected", err)
 	}
 }
+
+// onlyChain hides the served chain's script index.
+type onlyChain struct{ bitcoin.Chain }
+
+// ScriptUses through the proxy answers what the served chain's script index answers, and
+// "unknown" for a chain without one.
+func TestScriptUses(t *testing.T) {
+	ctx := t.Context()
+	sim, _, client := serve(t)
+	w, err := bitcointest.NewWalletFromSeed(client, "chainproxy/script uses")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Mine(3, simchain.PayTo(w.PkScript())); err != nil {
+		t.Fatal(err)
+	}
+	for _, script := range [][]byte{w.PkScript(), {0x00, 0x14, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}} {
+		want, wantKnown, err := sim.ScriptUses(ctx, script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, known, err := client.ScriptUses(ctx, script)
+		if err != nil || got != want || known != wantKnown {
+			t.Fatalf("ScriptUses(%x) through the proxy: %d %v %v, the chain says %d %v", script, got, known, err, want, wantKnown)
+		}
+	}
+	if n, _, _ := client.ScriptUses(ctx, w.PkScript()); n != 3 {
+		t.Fatalf("a script paid by 3 coinbases: %d uses", n)
+	}
+
+	plain, err := chainproxy.NewServer(onlyChain{sim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(plain)
+	defer hs.Close()
+	defer plain.Close()
+	c2, err := chainproxy.Dial(ctx, hs.URL, chainproxy.WithHTTPClient(hs.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if n, known, err := c2.ScriptUses(ctx, w.PkScript()); err != nil || known || n != 0 {
+		t.Fatalf("a chain without a script index, through the proxy: %d %v %v", n, known, err)
+	}
+}

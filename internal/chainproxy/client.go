@@ -41,7 +41,10 @@ type Client struct {
 	deliver  sync.Mutex         // serializes handler calls
 }
 
-var _ bitcoin.Chain = (*Client)(nil)
+var (
+	_ bitcoin.Chain         = (*Client)(nil)
+	_ bitcoin.ScriptHistory = (*Client)(nil)
+)
 
 // Dial returns a client of the server at baseURL ("http://127.0.0.1:port"), configured by
 // [WithHTTPClient].
@@ -265,6 +268,23 @@ func (c *Client) UTXOs(ctx context.Context, pkScript []byte) ([]bitcoin.UTXO, er
 	var us []bitcoin.UTXO
 	err := c.do(ctx, http.MethodPost, "/utxos", []byte(hex.EncodeToString(pkScript)), &us)
 	return us, err
+}
+
+// scriptUses is the server's answer to a ScriptUses call.
+type scriptUses struct {
+	N     int  `json:"n"`
+	Known bool `json:"known"`
+}
+
+// ScriptUses implements bitcoin.ScriptHistory: the served chain's answer, or unknown when it
+// has no script index.
+func (c *Client) ScriptUses(ctx context.Context, pkScript []byte) (int, bool, error) {
+	if err := c.constructed(); err != nil {
+		return 0, false, err
+	}
+	var u scriptUses
+	err := c.do(ctx, http.MethodPost, "/scriptuses", []byte(hex.EncodeToString(pkScript)), &u)
+	return u.N, u.Known, err
 }
 
 // Mempool implements bitcoin.Chain.

@@ -53,6 +53,7 @@ func NewServer(c bitcoin.Chain, opts ...Option) (*Server, error) {
 	s.mux.HandleFunc("GET /tx/{txid}", s.tx)
 	s.mux.HandleFunc("GET /txout/{txid}/{index}", s.txOut)
 	s.mux.HandleFunc("POST /utxos", s.utxos)
+	s.mux.HandleFunc("POST /scriptuses", s.scriptUses)
 	s.mux.HandleFunc("GET /mempool", s.mempool)
 	s.mux.HandleFunc("GET /fee/{target}", s.fee)
 	s.mux.HandleFunc("POST /testaccept", s.testAccept)
@@ -271,6 +272,22 @@ func (s *Server) utxos(w http.ResponseWriter, r *http.Request) {
 		us = []bitcoin.UTXO{}
 	}
 	writeJSON(w, http.StatusOK, us)
+}
+
+func (s *Server) scriptUses(w http.ResponseWriter, r *http.Request) {
+	script, err := readHex(r)
+	if err != nil {
+		badRequest(w, "script: "+err.Error())
+		return
+	}
+	var u scriptUses
+	if h, ok := s.chain.(bitcoin.ScriptHistory); ok {
+		if u.N, u.Known, err = h.ScriptUses(r.Context(), script); err != nil {
+			writeErr(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, u)
 }
 
 func (s *Server) mempool(w http.ResponseWriter, r *http.Request) {
