@@ -78,6 +78,24 @@ func (h *hasher) pair(x uint64) {
 	h.half = false
 }
 
+// absorbWords absorbs ws as word does one by one, with the state in registers: a result whose
+// fields are collected in an array first is hashed in one loop.
+func (h *hasher) absorbWords(ws []uint64) {
+	if h.half && len(ws) > 0 {
+		h.word(ws[0])
+		ws = ws[1:]
+	}
+	s0, s1 := h.s0, h.s1
+	h.words += uint64(len(ws))
+	for ; len(ws) >= 2; ws = ws[2:] {
+		s0, s1 = absorb(s0, s1, ws[0], ws[1])
+	}
+	h.s0, h.s1 = s0, s1
+	if len(ws) == 1 {
+		h.pend, h.half = ws[0], true
+	}
+}
+
 // absorb mixes the words w0 and w1 into the state (s0, s1): each half becomes the folded product
 // of itself and one word with the other word, the two products independent of each other, so
 // that a pair costs the latency of one multiplication.
@@ -231,6 +249,31 @@ func (c keyCodec[K]) hashKey(h *hasher, k K) {
 	}
 	h.kb = c.appendKey(h.kb[:0], k)
 	h.key(h.kb)
+}
+
+// keyWords appends to dst the words hashKey absorbs for k, if k is a string key of at most
+// max-1 words; otherwise it appends nothing and reports false.
+func (c keyCodec[K]) keyWords(dst []uint64, k K, max int) ([]uint64, bool) {
+	if !c.fast {
+		return dst, false
+	}
+	s, _ := any(k).(string)
+	if (len(s)+7)/8 >= max {
+		return dst, false
+	}
+	dst = append(dst, uint64(len(s)))
+	for ; len(s) >= 8; s = s[8:] {
+		dst = append(dst, uint64(s[0])|uint64(s[1])<<8|uint64(s[2])<<16|uint64(s[3])<<24|
+			uint64(s[4])<<32|uint64(s[5])<<40|uint64(s[6])<<48|uint64(s[7])<<56)
+	}
+	if len(s) > 0 {
+		var x uint64
+		for i := len(s) - 1; i >= 0; i-- {
+			x = x<<8 | uint64(s[i])
+		}
+		dst = append(dst, x)
+	}
+	return dst, true
 }
 
 // storeKey is the store key of k's state.

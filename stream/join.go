@@ -468,9 +468,13 @@ func (p *join3P[A, B, C]) sideC() *[]Record[C] { return &p.C }
 // late against. It reports false for a late record too late for any window.
 func add3[K comparable, A, B, C, X any](r *join3Run[K, A, B, C], src int, k K, rec *Record[X], t, lateWM int64, sl *slab[X], side func(*join3P[A, B, C]) *[]Record[X]) bool {
 	late := lateWM != minTime
+	var (
+		e   *entry[K, winState[join3P[A, B, C]]]
+		idx []int32
+		ok  = true
+	)
 	if !late {
-		e := r.eng.tbl.upsert(k)
-		if e == nil {
+		if e = r.eng.tbl.upsert(k); e == nil {
 			return true
 		}
 		if p := r.eng.current(e, t); p != nil {
@@ -482,8 +486,11 @@ func add3[K comparable, A, B, C, X any](r *join3Run[K, A, B, C], src int, k K, r
 			p.D[1] += d1
 			return true
 		}
+		r.eng.lateWM = lateWM
+		idx = r.eng.slotsFor(e, t, false)
+	} else {
+		e, idx, ok = r.slots(k, t, true, lateWM)
 	}
-	e, idx, ok := r.slots(k, t, late, lateWM)
 	if len(idx) > 0 {
 		d0, d1 := digest(src, rec.Offset, rec.ID)
 		for _, i := range idx {
@@ -541,13 +548,14 @@ func (r *join3Run[K, A, B, C]) emitWindow(e *entry[K, winState[join3P[A, B, C]]]
 func (r *join3Run[K, A, B, C]) idOf(h *hasher, e *entry[K, winState[join3P[A, B, C]]], s *slot[join3P[A, B, C]]) ID {
 	p := &s.p
 	h.begin("join3", r.rt.cfg.name)
-	r.eng.keys.hashKey(h, e.key)
-	h.window(s.start, s.end)
-	h.uv(uint64(len(p.A)))
-	h.uv(uint64(len(p.B)))
-	h.uv(uint64(len(p.C)))
-	h.u64(p.D[0])
-	h.u64(p.D[1])
+	var buf [16]uint64
+	ws, ok := r.eng.keys.keyWords(buf[:0], e.key, len(buf)-7)
+	if !ok {
+		r.eng.keys.hashKey(h, e.key)
+	}
+	ws = append(ws, uint64(s.start), uint64(s.end-s.start),
+		uint64(len(p.A)), uint64(len(p.B)), uint64(len(p.C)), p.D[0], p.D[1])
+	h.absorbWords(ws)
 	return h.sum()
 }
 

@@ -542,8 +542,14 @@ func (p *port[T]) push(ctx context.Context, r *Record[T]) error {
 	if p.buf == nil {
 		p.buf = make([]pending[T], 0, min(p.capacity, DefaultInputBuffer))
 	}
-	p.buf = append(p.buf, pending[T]{t: t, r: *r})
-	first := len(p.buf) == 1
+	n := len(p.buf)
+	if n < cap(p.buf) {
+		p.buf = p.buf[:n+1] // the record is written in place, not built and copied
+	} else {
+		p.buf = append(p.buf, pending[T]{})
+	}
+	p.buf[n].t, p.buf[n].r = t, *r
+	first := n == 0
 	p.mu.Unlock()
 	if first {
 		p.notify()
