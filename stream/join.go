@@ -385,7 +385,7 @@ func (j *Join3[K, A, B, C]) Run(ctx context.Context, a *Source[A], b *Source[B],
 }
 
 func newJoin3Run[K comparable, A, B, C any](j *Join3[K, A, B, C], rt *runtime, yield func(Joined3[K, A, B, C], error) bool) *join3Run[K, A, B, C] {
-	r := &join3Run[K, A, B, C]{op: j, rt: rt, yield: yield}
+	r := &join3Run[K, A, B, C]{op: j, rt: rt, yield: yield, key0: hashKey0("join3", rt.cfg.name)}
 	rt.op = r
 	r.eng.init(rt, j.w)
 	r.eng.merge = r.merge
@@ -414,6 +414,7 @@ type join3Run[K comparable, A, B, C any] struct {
 	yield func(Joined3[K, A, B, C], error) bool
 	names [3]string
 	h     hasher
+	key0  [2]uint64 // the hash key of the run's result IDs
 	wc    windowCache
 	sa    slab[A]
 	sb    slab[B]
@@ -547,15 +548,16 @@ func (r *join3Run[K, A, B, C]) emitWindow(e *entry[K, winState[join3P[A, B, C]]]
 // per source and the digest of their identities.
 func (r *join3Run[K, A, B, C]) idOf(h *hasher, e *entry[K, winState[join3P[A, B, C]]], s *slot[join3P[A, B, C]]) ID {
 	p := &s.p
-	h.begin("join3", r.rt.cfg.name)
-	var buf [16]uint64
-	ws, ok := r.eng.keys.keyWords(buf[:0], e.key, len(buf)-7)
+	h.beginKeyed(r.key0)
+	var ws [16]uint64
+	n, ok := r.eng.keys.keyWords(&ws, e.key, 7)
 	if !ok {
 		r.eng.keys.hashKey(h, e.key)
 	}
-	ws = append(ws, uint64(s.start), uint64(s.end-s.start),
-		uint64(len(p.A)), uint64(len(p.B)), uint64(len(p.C)), p.D[0], p.D[1])
-	h.absorbWords(ws)
+	f := (*[7]uint64)(ws[n : n+7])
+	f[0], f[1], f[2], f[3], f[4], f[5], f[6] = uint64(s.start), uint64(s.end-s.start),
+		uint64(len(p.A)), uint64(len(p.B)), uint64(len(p.C)), p.D[0], p.D[1]
+	h.absorbWords(ws[:n+7])
 	return h.sum()
 }
 
