@@ -478,8 +478,12 @@ func add3[K comparable, A, B, C, X any](r *join3Run[K, A, B, C], src int, k K, r
 		if e = r.eng.tbl.upsert(k); e == nil {
 			return true
 		}
-		if p := r.eng.current(e, t); p != nil {
-			// the common case: the key's open tumbling window
+		p := r.eng.current(e, t)
+		if p == nil {
+			p = r.eng.open(e, t)
+		}
+		if p != nil {
+			// the common case: the key's open tumbling window, or its next one
 			d0, d1 := digest(src, rec.Offset, rec.ID)
 			l := side(p)
 			*l = sl.insertByTime(*l, rec, false)

@@ -116,6 +116,27 @@ func (w *winEngine[K, P]) current(e *entry[K, winState[P]], t int64) *P {
 	return nil
 }
 
+// open opens e's window for an on-time event at t and returns its payload when e has no window
+// and windows are tumbling — a key's next window, the common case — and returns nil otherwise.
+// It does what slotsFor does then, in fewer steps: the window goes into the first place of e's
+// slots, whose payload is empty (reset for reuse, or zero).
+func (w *winEngine[K, P]) open(e *entry[K, winState[P]], t int64) *P {
+	st := &e.st
+	if w.w.kind != winTumbling || len(st.slots) != 0 {
+		return nil
+	}
+	st.init()
+	if cap(st.slots) == 0 {
+		return nil
+	}
+	start := floorDiv(t, w.w.size) * w.w.size
+	st.slots = st.slots[:1]
+	s := &st.slots[0]
+	s.start, s.end, s.fired, s.emitted = start, start+w.w.size, false, ID{}
+	w.tbl.schedule(e, s.end)
+	return &s.p
+}
+
 // slotsFor returns the indices in e's slots of the windows an event at t belongs to, creating
 // them. For a late event (behind the watermark) it leaves out windows past their allowed
 // lateness and returns nil if none is left.
