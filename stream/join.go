@@ -541,11 +541,23 @@ func (r *join3Run[K, A, B, C]) emitWindow(e *entry[K, winState[join3P[A, B, C]]]
 	if !s.emitted.IsZero() {
 		kind = Update
 	}
+	rt := r.rt
+	if rt.stopped {
+		return
+	}
 	kept := r.eng.lateness > 0 && !r.op.cfg.reuse
-	res := Joined3[K, A, B, C]{ID: id, Kind: kind, Replaces: s.emitted, Key: e.key, Window: r.wc.get(s.start, s.end),
-		A: own(p.A, kept), B: own(p.B, kept), C: own(p.C, kept), Missing: missing}
+	prev := s.emitted
 	s.emitted = id
-	emit(r.rt, r.yield, res, kind)
+	// emit's counting and stopping, with the result built in the call: it is copied once, into
+	// the loop body's argument, not built first and copied there.
+	rt.c.results++
+	if kind == Update {
+		rt.c.updates++
+	}
+	if !r.yield(Joined3[K, A, B, C]{ID: id, Kind: kind, Replaces: prev, Key: e.key, Window: r.wc.get(s.start, s.end),
+		A: own(p.A, kept), B: own(p.B, kept), C: own(p.C, kept), Missing: missing}, nil) {
+		rt.stopped = true
+	}
 }
 
 // idOf is the ID of the result of s: the pipeline, the key, the window, the events' counts
