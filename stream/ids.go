@@ -47,16 +47,27 @@ type hasher struct {
 
 func (h *hasher) begin(kind, name string) {
 	if !h.keyed || h.kind != kind || h.name != name {
-		var b []byte
-		b = binary.AppendUvarint(b, uint64(len(kind)))
-		b = append(b, kind...)
-		b = binary.AppendUvarint(b, uint64(len(name)))
-		b = append(b, name...)
-		s := sha256.Sum256(b)
-		h.key0 = [2]uint64{binary.LittleEndian.Uint64(s[:8]), binary.LittleEndian.Uint64(s[8:16])}
+		h.key0 = hashKey0(kind, name)
 		h.kind, h.name, h.keyed = kind, name, true
 	}
-	h.s0, h.s1, h.half, h.words = h.key0[0], h.key0[1], false, 0
+	h.beginKeyed(h.key0)
+}
+
+// hashKey0 is the hash key of the results of operator kind in the pipeline name.
+func hashKey0(kind, name string) [2]uint64 {
+	var b []byte
+	b = binary.AppendUvarint(b, uint64(len(kind)))
+	b = append(b, kind...)
+	b = binary.AppendUvarint(b, uint64(len(name)))
+	b = append(b, name...)
+	s := sha256.Sum256(b)
+	return [2]uint64{binary.LittleEndian.Uint64(s[:8]), binary.LittleEndian.Uint64(s[8:16])}
+}
+
+// beginKeyed is begin with the hash key computed ahead (hashKey0): what an operator that hashes
+// many results does, so that each costs no comparison of names.
+func (h *hasher) beginKeyed(key0 [2]uint64) {
+	h.s0, h.s1, h.half, h.words = key0[0], key0[1], false, 0
 }
 
 // word absorbs one word.
@@ -76,6 +87,25 @@ func (h *hasher) word(x uint64) {
 func (h *hasher) pair(x uint64) {
 	h.s0, h.s1 = absorb(h.s0, h.s1, h.pend, x)
 	h.half = false
+}
+
+// absorbWords absorbs ws as word does one by one, with the state in registers: a result whose
+// fields are collected in an array first is hashed in one loop.
+func (h *hasher) absorbWords(ws []uint64) {
+	if h.half && len(ws) > 0 {
+		h.word(ws[0])
+		ws = ws[1:]
+	}
+	s0, s1 := h.s0, h.s1
+	h.words += uint64(len(ws))
+	i := 0
+	for ; i+1 < len(ws); i += 2 {
+		s0, s1 = absorb(s0, s1, ws[i], ws[i+1])
+	}
+	h.s0, h.s1 = s0, s1
+	if i < len(ws) {
+		h.pend, h.half = ws[i], true
+	}
 }
 
 // absorb mixes the words w0 and w1 into the state (s0, s1): each half becomes the folded product
@@ -231,6 +261,45 @@ func (c keyCodec[K]) hashKey(h *hasher, k K) {
 	}
 	h.kb = c.appendKey(h.kb[:0], k)
 	h.key(h.kb)
+}
+
+// keyWords puts into ws the words hashKey absorbs for k and returns how many, if k is a string
+// key that leaves room in ws for room more words; otherwise it returns 0 and false.
+func (c keyCodec[K]) keyWords(ws *[16]uint64, k K, room int) (int, bool) {
+	if !c.fast {
+		return 0, false
+	}
+	s, _ := any(k).(string)
+	full, rest := len(s)/8, len(s)%8
+	n := 1 + full
+	if rest > 0 {
+		n++
+	}
+	if n > len(ws)-room {
+		return 0, false
+	}
+	ws[0] = uint64(len(s))
+	for i := range full {
+		t := s[8*i : 8*i+8]
+		ws[1+i] = uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+	}
+	switch {
+	case rest == 0:
+	case full > 0:
+		// the last word's bytes are the last rest bytes of the key's last eight, shifted down
+		t := s[len(s)-8:]
+		x := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+		ws[n-1] = x >> (64 - 8*rest)
+	default:
+		var x uint64
+		for i := len(s) - 1; i >= 0; i-- {
+			x = x<<8 | uint64(s[i])
+		}
+		ws[n-1] = x
+	}
+	return n, true
 }
 
 // storeKey is the store key of k's state.

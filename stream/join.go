@@ -385,7 +385,7 @@ func (j *Join3[K, A, B, C]) Run(ctx context.Context, a *Source[A], b *Source[B],
 }
 
 func newJoin3Run[K comparable, A, B, C any](j *Join3[K, A, B, C], rt *runtime, yield func(Joined3[K, A, B, C], error) bool) *join3Run[K, A, B, C] {
-	r := &join3Run[K, A, B, C]{op: j, rt: rt, yield: yield}
+	r := &join3Run[K, A, B, C]{op: j, rt: rt, yield: yield, key0: hashKey0("join3", rt.cfg.name)}
 	rt.op = r
 	r.eng.init(rt, j.w)
 	r.eng.merge = r.merge
@@ -414,6 +414,7 @@ type join3Run[K comparable, A, B, C any] struct {
 	yield func(Joined3[K, A, B, C], error) bool
 	names [3]string
 	h     hasher
+	key0  [2]uint64 // the hash key of the run's result IDs
 	wc    windowCache
 	sa    slab[A]
 	sb    slab[B]
@@ -468,13 +469,21 @@ func (p *join3P[A, B, C]) sideC() *[]Record[C] { return &p.C }
 // late against. It reports false for a late record too late for any window.
 func add3[K comparable, A, B, C, X any](r *join3Run[K, A, B, C], src int, k K, rec *Record[X], t, lateWM int64, sl *slab[X], side func(*join3P[A, B, C]) *[]Record[X]) bool {
 	late := lateWM != minTime
+	var (
+		e   *entry[K, winState[join3P[A, B, C]]]
+		idx []int32
+		ok  = true
+	)
 	if !late {
-		e := r.eng.tbl.upsert(k)
-		if e == nil {
+		if e = r.eng.tbl.upsert(k); e == nil {
 			return true
 		}
-		if p := r.eng.current(e, t); p != nil {
-			// the common case: the key's open tumbling window
+		p := r.eng.current(e, t)
+		if p == nil {
+			p = r.eng.open(e, t)
+		}
+		if p != nil {
+			// the common case: the key's open tumbling window, or its next one
 			d0, d1 := digest(src, rec.Offset, rec.ID)
 			l := side(p)
 			*l = sl.insertByTime(*l, rec, false)
@@ -482,8 +491,11 @@ func add3[K comparable, A, B, C, X any](r *join3Run[K, A, B, C], src int, k K, r
 			p.D[1] += d1
 			return true
 		}
+		r.eng.lateWM = lateWM
+		idx = r.eng.slotsFor(e, t, false)
+	} else {
+		e, idx, ok = r.slots(k, t, true, lateWM)
 	}
-	e, idx, ok := r.slots(k, t, late, lateWM)
 	if len(idx) > 0 {
 		d0, d1 := digest(src, rec.Offset, rec.ID)
 		for _, i := range idx {
@@ -529,25 +541,39 @@ func (r *join3Run[K, A, B, C]) emitWindow(e *entry[K, winState[join3P[A, B, C]]]
 	if !s.emitted.IsZero() {
 		kind = Update
 	}
+	rt := r.rt
+	if rt.stopped {
+		return
+	}
 	kept := r.eng.lateness > 0 && !r.op.cfg.reuse
-	res := Joined3[K, A, B, C]{ID: id, Kind: kind, Replaces: s.emitted, Key: e.key, Window: r.wc.get(s.start, s.end),
-		A: own(p.A, kept), B: own(p.B, kept), C: own(p.C, kept), Missing: missing}
+	prev := s.emitted
 	s.emitted = id
-	emit(r.rt, r.yield, res, kind)
+	// emit's counting and stopping, with the result built in the call: it is copied once, into
+	// the loop body's argument, not built first and copied there.
+	rt.c.results++
+	if kind == Update {
+		rt.c.updates++
+	}
+	if !r.yield(Joined3[K, A, B, C]{ID: id, Kind: kind, Replaces: prev, Key: e.key, Window: r.wc.get(s.start, s.end),
+		A: own(p.A, kept), B: own(p.B, kept), C: own(p.C, kept), Missing: missing}, nil) {
+		rt.stopped = true
+	}
 }
 
 // idOf is the ID of the result of s: the pipeline, the key, the window, the events' counts
 // per source and the digest of their identities.
 func (r *join3Run[K, A, B, C]) idOf(h *hasher, e *entry[K, winState[join3P[A, B, C]]], s *slot[join3P[A, B, C]]) ID {
 	p := &s.p
-	h.begin("join3", r.rt.cfg.name)
-	r.eng.keys.hashKey(h, e.key)
-	h.window(s.start, s.end)
-	h.uv(uint64(len(p.A)))
-	h.uv(uint64(len(p.B)))
-	h.uv(uint64(len(p.C)))
-	h.u64(p.D[0])
-	h.u64(p.D[1])
+	h.beginKeyed(r.key0)
+	var ws [16]uint64
+	n, ok := r.eng.keys.keyWords(&ws, e.key, 7)
+	if !ok {
+		r.eng.keys.hashKey(h, e.key)
+	}
+	f := (*[7]uint64)(ws[n : n+7])
+	f[0], f[1], f[2], f[3], f[4], f[5], f[6] = uint64(s.start), uint64(s.end-s.start),
+		uint64(len(p.A)), uint64(len(p.B)), uint64(len(p.C)), p.D[0], p.D[1]
+	h.absorbWords(ws[:n+7])
 	return h.sum()
 }
 

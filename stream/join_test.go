@@ -477,3 +477,115 @@ func TestStopInLargeBucket(t *testing.T) {
 		}
 	}
 }
+
+// A key's windows follow one another: each opens in the place its previous one left (reset with
+// WithReuse, emptied without), so its results hold exactly that window's events, with the IDs
+// of a join that keeps no buffers, and a key evicted at the bound starts over empty.
+func TestJoin3SuccessiveWindows(t *testing.T) {
+	ctx := t.Context()
+	// Keys a and b get every side in every minute, bitcoin twice in minute 1, except that a
+	// has no ml in minute 2; c comes in minute 2 only.
+	var txs []rec[tx]
+	var links []rec[link]
+	var scores []rec[score]
+	for m := range 4 {
+		base := time.Duration(m) * time.Minute
+		for i, k := range []string{"a", "b", "c"} {
+			if k == "c" && m != 2 || k != "c" && m == 2 && k == "a" {
+				if k == "a" { // a has bitcoin and web5 in minute 2, no ml
+					txs = append(txs, rec[tx]{base + 1*time.Second, tx{k, int64(100*m + i)}})
+					links = append(links, rec[link]{base + 2*time.Second, link{"did:" + k, k}})
+				}
+				continue
+			}
+			off := time.Duration(i) * 10 * time.Second
+			txs = append(txs, rec[tx]{base + off + 3*time.Second, tx{k, int64(100*m + i)}})
+			if m == 1 {
+				txs = append(txs, rec[tx]{base + off + 4*time.Second, tx{k, int64(100*m + i + 50)}})
+			}
+			links = append(links, rec[link]{base + off + 5*time.Second, link{"did:" + k, k}})
+			scores = append(scores, rec[score]{base + off + 6*time.Second, score{k, float64(m)}})
+		}
+	}
+	slices.SortStableFunc(txs, func(x, y rec[tx]) int { return int(x.d - y.d) })
+	slices.SortStableFunc(links, func(x, y rec[link]) int { return int(x.d - y.d) })
+	slices.SortStableFunc(scores, func(x, y rec[score]) int { return int(x.d - y.d) })
+	type res struct {
+		key     string
+		start   time.Time
+		sats    []int64
+		b, c    int
+		id      stream.ID
+		missing []string
+	}
+	run := func(opts ...stream.Option) []res {
+		j, err := stream.NewJoin3(func(x tx) string { return x.Addr }, func(l link) string { return l.Addr },
+			func(s score) string { return s.Addr }, stream.Tumbling(time.Minute), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []res
+		for r, err := range j.Run(ctx, recordSource(seqOf(txs...), stream.Named("bitcoin")),
+			recordSource(seqOf(links...), stream.Named("web5")), recordSource(seqOf(scores...), stream.Named("ml"))) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Kind != stream.Insert || !r.Replaces.IsZero() {
+				t.Fatalf("key %s, window %v: kind %v replacing %v, want a first insert", r.Key, r.Window, r.Kind, r.Replaces)
+			}
+			var sats []int64
+			for _, a := range r.A {
+				sats = append(sats, a.Value.Sat)
+			}
+			out = append(out, res{r.Key, r.Window.Start, sats, len(r.B), len(r.C), r.ID, slices.Clone(r.Missing)})
+		}
+		return out
+	}
+	owned := run()
+	want := []string{"c 2 [202] 1 1"}
+	for m := range 4 {
+		for i, k := range []string{"a", "b"} {
+			if m == 2 && k == "a" {
+				continue
+			}
+			sats := fmt.Sprint(100*m + i)
+			if m == 1 {
+				sats += fmt.Sprint(" ", 100*m+i+50)
+			}
+			want = append(want, fmt.Sprintf("%s %d [%s] 1 1", k, m, sats))
+		}
+	}
+	var got []string
+	for _, r := range owned {
+		got = append(got, fmt.Sprintf("%s %d %v %d %d", r.key, int(r.start.Sub(t0)/time.Minute), r.sats, r.b, r.c))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("results\n%v\nwant\n%v", got, want)
+	}
+	if reused := run(stream.WithReuse()); !slices.EqualFunc(owned, reused, func(x, y res) bool {
+		return x.key == y.key && x.start.Equal(y.start) && slices.Equal(x.sats, y.sats) && x.b == y.b && x.c == y.c && x.id == y.id
+	}) {
+		t.Fatalf("WithReuse gives\n%+v\nwithout\n%+v", reused, owned)
+	}
+	// Outer, with room for two keys: c (minute 2) evicts the least recently updated key; every
+	// key that comes back starts a window of its own events only.
+	for _, reuse := range []bool{false, true} {
+		opts := []stream.Option{stream.WithOuter(), stream.WithMaxKeys(2)}
+		if reuse {
+			opts = append(opts, stream.WithReuse())
+		}
+		for _, r := range run(opts...) {
+			m := int(r.start.Sub(t0) / time.Minute)
+			for _, s := range r.sats {
+				if int(s)/100 != m {
+					t.Fatalf("reuse %v: key %s, window %d holds event %d of another window", reuse, r.key, m, s)
+				}
+			}
+			if r.b > 1 || r.c > 1 {
+				t.Fatalf("reuse %v: key %s, window %d: %d web5 and %d ml events, want at most one", reuse, r.key, m, r.b, r.c)
+			}
+		}
+	}
+}

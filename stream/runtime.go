@@ -382,17 +382,14 @@ func (rt *runtime) process(w int64) {
 		// which it may go on alone: the next record of another input, the next timer, w
 		best, bt := -1, w
 		limit := w
-		for i, t := range heads {
-			switch {
-			case t < bt:
+		for i := 0; i < len(heads); i++ {
+			if t := heads[i]; t < bt {
 				if best >= 0 {
 					limit = bt // the previous best, of a lower index, comes first at its time
 				}
 				best, bt = i, t
-			case t < limit && t != maxTime:
-				if t < maxTime {
-					limit = t + 1 // a later input's record of the same time comes after
-				}
+			} else if t < limit {
+				limit = t + 1 // a later input's record of the same time comes after (t < limit <= maxTime)
 			}
 		}
 		tt := rt.timerMin
@@ -542,8 +539,14 @@ func (p *port[T]) push(ctx context.Context, r *Record[T]) error {
 	if p.buf == nil {
 		p.buf = make([]pending[T], 0, min(p.capacity, DefaultInputBuffer))
 	}
-	p.buf = append(p.buf, pending[T]{t: t, r: *r})
-	first := len(p.buf) == 1
+	n := len(p.buf)
+	if n < cap(p.buf) {
+		p.buf = p.buf[:n+1] // the record is written in place, not built and copied
+	} else {
+		p.buf = append(p.buf, pending[T]{})
+	}
+	p.buf[n].t, p.buf[n].r = t, *r
+	first := n == 0
 	p.mu.Unlock()
 	if first {
 		p.notify()
@@ -733,14 +736,15 @@ func (p *port[T]) process(limit int64) {
 	rt := p.rt
 	for len(p.chunks) > 0 {
 		c := p.chunks[0]
-		for p.head < len(c) {
-			pr := &c[p.head]
+		for i := p.head; i < len(c); {
+			pr := &c[i]
 			if pr.t >= limit || pr.t >= rt.timerMin || rt.stopped {
 				rt.heads[p.idx] = pr.t
 				p.pendDirty = true
 				return
 			}
-			p.head++
+			i++
+			p.head = i
 			p.queued--
 			rt.c.records++
 			p.onRec(&pr.r, pr.t)
