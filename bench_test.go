@@ -476,7 +476,7 @@ func TestBenchWrites(t *testing.T) {
 }
 
 // commitCounter counts the SQLite transactions committed on every connection opened after it is
-// installed, by database file name.
+// installed, by database file path.
 type commitCounter struct {
 	mu sync.Mutex
 	n  map[string]int
@@ -495,7 +495,6 @@ var installCommitCounter = sync.OnceValue(func() *commitCounter {
 		if i := strings.IndexByte(name, '?'); i >= 0 {
 			name = name[:i]
 		}
-		name = filepath.Base(name)
 		h.RegisterCommitHook(func() int32 {
 			c.mu.Lock()
 			c.n[name]++
@@ -517,7 +516,8 @@ func (c *commitCounter) snapshot() map[string]int {
 // second; its first caches what it can) commits, by database file: the anchor's benchWrites.
 func TestBenchWriteTransactions(t *testing.T) {
 	commits := installCommitCounter()
-	e := newEnv(t, anya.WithDataDir(t.TempDir()), anya.WithEphemeralKeys())
+	dir := t.TempDir()
+	e := newEnv(t, anya.WithDataDir(dir), anya.WithEphemeralKeys())
 	e.pay("w-0", e.alice, e.bob, benchAmount)
 	e.mine(1, nil)
 	e.settle()
@@ -526,9 +526,9 @@ func TestBenchWriteTransactions(t *testing.T) {
 	after := commits.snapshot()
 	got := map[string]int{}
 	total := 0
-	for name, n := range after {
-		if d := n - before[name]; d > 0 {
-			got[name] = d
+	for path, n := range after {
+		if d := n - before[path]; d > 0 && filepath.Dir(path) == dir {
+			got[filepath.Base(path)] = d
 			total += d
 		}
 	}
