@@ -7,8 +7,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -28,6 +30,7 @@ import (
 	"github.com/anya-org/anya-go/internal/sqlitex"
 	"github.com/anya-org/anya-go/ml"
 	"github.com/anya-org/anya-go/models"
+	"modernc.org/sqlite"
 )
 
 // The verified-payment benchmark: real payments through a Manager — link verification,
@@ -46,16 +49,19 @@ const (
 	benchRowSize = 256 // bytes per anchor row, about one transition
 )
 
-// Write transactions one verified payment makes, by database (TestBenchWrites checks the audit
-// count):
+// Write transactions one verified payment makes, by database, as committed
+// (TestBenchWriteTransactions counts them on a real payment; TestBenchWrites checks the audit
+// entries):
 //
-//	workflow: run created, 3 transitions, run ended (5)
-//	state: interaction features (1); send record with its coin reservations (1); payment row
-//	       and sender stats (1)
+//	workflow: run created with its lease taken, 3 transitions, run ended (5)
+//	state: payment started with its interaction features (1); the scored payment noted for
+//	       training (1); send record with its coin reservations (1); payment row, sender stats
+//	       and its event queued (1); the event dequeued once published (1)
 //	audit: Bitcoin→ML and Web5→ML features, and the workflow's Web5→ML, ML→Bitcoin, ML→Web5 and
-//	       Bitcoin→Web5 step inputs (6)
+//	       Bitcoin→Web5 step inputs (6; concurrent payments share commits)
 //	dwn:   the payment record (1)
-var benchWrites = map[string]int{anya.WorkflowFile: 5, anya.StateFile: 3, anya.AuditFile: 6, anya.DWNFile: 1}
+//	features: the scored vector (1)
+var benchWrites = map[string]int{anya.WorkflowFile: 5, anya.StateFile: 5, anya.AuditFile: 6, anya.DWNFile: 1, anya.FeaturesFile: 1}
 
 type benchEnv struct {
 	m         *anya.Manager
@@ -192,7 +198,7 @@ func newAnchor(b *testing.B) *anchor {
 	b.Helper()
 	a := &anchor{row: make([]byte, benchRowSize)}
 	dir := b.TempDir()
-	for _, f := range []string{anya.WorkflowFile, anya.StateFile, anya.AuditFile, anya.DWNFile} {
+	for _, f := range []string{anya.WorkflowFile, anya.StateFile, anya.AuditFile, anya.DWNFile, anya.FeaturesFile} {
 		db, err := sqlitex.Open(context.Background(), filepath.Join(dir, f))
 		if err != nil {
 			b.Fatal(err)
@@ -466,5 +472,68 @@ func TestBenchWrites(t *testing.T) {
 	}
 	if n := int(after.Seq - before.Seq); n != benchWrites[anya.AuditFile] {
 		t.Fatalf("one payment appended %d audit entries, the anchor makes %d", n, benchWrites[anya.AuditFile])
+	}
+}
+
+// commitCounter counts the SQLite transactions committed on every connection opened after it is
+// installed, by database file path.
+type commitCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// installCommitCounter makes every connection the driver opens from now on count its commits in
+// c. The driver's connection hooks are the driver's (one per process): it is installed once.
+var installCommitCounter = sync.OnceValue(func() *commitCounter {
+	c := &commitCounter{n: map[string]int{}}
+	sqlite.RegisterConnectionHook(func(conn sqlite.ExecQuerierContext, dsn string) error {
+		h, ok := conn.(sqlite.HookRegisterer)
+		if !ok {
+			return nil
+		}
+		name := strings.TrimPrefix(dsn, "file:")
+		if i := strings.IndexByte(name, '?'); i >= 0 {
+			name = name[:i]
+		}
+		h.RegisterCommitHook(func() int32 {
+			c.mu.Lock()
+			c.n[name]++
+			c.mu.Unlock()
+			return 0
+		})
+		return nil
+	})
+	return c
+})
+
+func (c *commitCounter) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n)
+}
+
+// TestBenchWriteTransactions counts the write transactions one verified payment (a sender's
+// second; its first caches what it can) commits, by database file: the anchor's benchWrites.
+func TestBenchWriteTransactions(t *testing.T) {
+	commits := installCommitCounter()
+	dir := t.TempDir()
+	e := newEnv(t, anya.WithDataDir(dir), anya.WithEphemeralKeys())
+	e.pay("w-0", e.alice, e.bob, benchAmount)
+	e.mine(1, nil)
+	e.settle()
+	before := commits.snapshot()
+	e.pay("w-1", e.alice, e.bob, benchAmount)
+	after := commits.snapshot()
+	got := map[string]int{}
+	total := 0
+	for path, n := range after {
+		if d := n - before[path]; d > 0 && filepath.Dir(path) == dir {
+			got[filepath.Base(path)] = d
+			total += d
+		}
+	}
+	t.Logf("write transactions of one payment: %v (%d)", got, total)
+	if !maps.Equal(got, benchWrites) {
+		t.Fatalf("one payment committed %v, the anchor makes %v", got, benchWrites)
 	}
 }

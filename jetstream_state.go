@@ -507,15 +507,17 @@ func (s *natsState) outbox(ctx context.Context) ([]outboxEvent, error) {
 	return out, nil
 }
 
-func (s *natsState) dequeue(ctx context.Context, e outboxEvent) error {
-	if err := s.kv.Purge(ctx, outKey(e.Event.PaymentID, e.Event.Seq), jetstream.PurgeTTL(stateMarkerTTL)); err != nil {
-		return fmt.Errorf("anya: state outbox: %w", err)
+func (s *natsState) dequeue(ctx context.Context, evs ...outboxEvent) error {
+	for _, e := range evs {
+		if err := s.kv.Purge(ctx, outKey(e.Event.PaymentID, e.Event.Seq), jetstream.PurgeTTL(stateMarkerTTL)); err != nil {
+			return fmt.Errorf("anya: state outbox: %w", err)
+		}
+		s.mu.Lock()
+		s.queued = slices.DeleteFunc(s.queued, func(q outboxEvent) bool {
+			return q.Event.PaymentID == e.Event.PaymentID && q.Event.Seq == e.Event.Seq
+		})
+		s.mu.Unlock()
 	}
-	s.mu.Lock()
-	s.queued = slices.DeleteFunc(s.queued, func(q outboxEvent) bool {
-		return q.Event.PaymentID == e.Event.PaymentID && q.Event.Seq == e.Event.Seq
-	})
-	s.mu.Unlock()
 	return nil
 }
 

@@ -607,10 +607,28 @@ func (s *stateStore) outbox(ctx context.Context) ([]outboxEvent, error) {
 	return out, rows.Err()
 }
 
-// dequeue removes a published event.
-func (s *stateStore) dequeue(ctx context.Context, seq int64) error {
-	_, err := s.exec(ctx, "dequeue", seq)
-	return err
+// dequeue removes published events, in one transaction.
+func (s *stateStore) dequeue(ctx context.Context, evs []outboxEvent) error {
+	switch len(evs) {
+	case 0:
+		return nil
+	case 1:
+		_, err := s.exec(ctx, "dequeue", evs[0].Seq)
+		return err
+	}
+	err := sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
+		st := tx.StmtContext(ctx, s.stmts["dequeue"])
+		for _, e := range evs {
+			if _, err := st.ExecContext(ctx, e.Seq); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("anya: state dequeue: %w", err)
+	}
+	return nil
 }
 
 func (s *stateStore) paymentsQuery(ctx context.Context, name string, args ...any) ([]paymentRow, error) {

@@ -23,8 +23,8 @@ import (
 //     whether the row was new. setPaymentStatus moves a stored payment and queues the events
 //     of the state it shows, atomically. A payment's events are numbered 1, 2, 3, ... and
 //     queued once each.
-//   - outbox returns queued events, each payment's in order; dequeue removes one that was
-//     published. An event queued by a process that died is returned by some later outbox call
+//   - outbox returns queued events, each payment's in order; dequeue removes events that were
+//     published (all of them, at once where the store can). An event queued by a process that died is returned by some later outbox call
 //     (of any handle on the data).
 //   - pendingIn, inBlock, unconfirmed and includedBelow answer from the rows as stored;
 //     payment returns one row; history returns every event a payment ever queued, in order.
@@ -64,7 +64,7 @@ type stateBackend interface {
 	includedBelow(ctx context.Context, height int32) ([]paymentRow, error)
 
 	outbox(ctx context.Context) ([]outboxEvent, error)
-	dequeue(ctx context.Context, e outboxEvent) error
+	dequeue(ctx context.Context, evs ...outboxEvent) error
 
 	payment(ctx context.Context, paymentID string) (paymentRow, bool, error)
 	history(ctx context.Context, paymentID string) ([]PaymentEvent, error)
@@ -102,8 +102,8 @@ var (
 	_ stateBackend = (*natsState)(nil)
 )
 
-func (s sqliteState) dequeue(ctx context.Context, e outboxEvent) error {
-	return s.stateStore.dequeue(ctx, e.Seq)
+func (s sqliteState) dequeue(ctx context.Context, evs ...outboxEvent) error {
+	return s.stateStore.dequeue(ctx, evs)
 }
 
 func (sqliteState) blocksBegin(context.Context) error               { return nil }

@@ -269,20 +269,26 @@ func (m *Manager) publishOutbox(ctx context.Context) {
 			}
 			return
 		}
+		// The events published are dequeued together, in one write: a crash in between
+		// publishes them again (each with its ID, as before), never loses one.
+		published := 0
 		for _, e := range evs {
 			if err := bus.Publish(ctx, m.bus, e.Topic, e.Event, bus.WithKey(e.Event.PaymentID), bus.WithSource(EventSource),
 				bus.WithID(paymentEventID(e.Event))); err != nil {
 				if !errors.Is(err, bus.ErrClosed) && ctx.Err() == nil {
 					m.log.Error("anya: publish", "topic", e.Topic, "payment", e.Event.PaymentID, "err", err)
 				}
-				return
+				break
 			}
-			if err := m.state.dequeue(ctx, e); err != nil {
-				m.log.Error("anya: payment events", "err", err)
-				return
-			}
+			published++
 		}
-		if len(evs) == 0 {
+		if err := m.state.dequeue(ctx, evs[:published]...); err != nil {
+			if ctx.Err() == nil {
+				m.log.Error("anya: payment events", "err", err)
+			}
+			return
+		}
+		if published < len(evs) || len(evs) == 0 {
 			return
 		}
 	}

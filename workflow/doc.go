@@ -97,7 +97,8 @@
 // Engines in several processes may share one store (a NATS JetStream store, package
 // workflow/natsstore): each run executes on one engine at a time, the holder of the run's
 // Lease. An engine acquires the lease before executing a run (Run of a stored run, Resume, or
-// right after creating a new one) and renews it in the background at a third of WithLeaseTTL;
+// right after creating a new one — in the same write, when the store is a CreateLeaser, as the
+// SQLite store is) and renews it in the background at a third of WithLeaseTTL;
 // a run whose lease another engine holds is ErrRunInProgress, and Resume leaves it alone. An
 // engine that dies stops renewing: once its leases lapse, another engine's Resume takes its runs
 // over from their last commit. An engine that cannot renew in time (cut off from the store, or

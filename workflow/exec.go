@@ -418,16 +418,8 @@ func (r *runner) flush(ctx context.Context, status RunStatus, output []byte) err
 	r.buf = steps
 	if !r.created {
 		r.rec.Status, r.rec.Output, r.rec.Updated, r.rec.Steps = status, output, now, steps
-		if err := r.e.store.Create(ctx, r.rec, r.p.body); err != nil {
+		if err := r.create(ctx); err != nil {
 			return err
-		}
-		r.created = true
-		if r.lease != nil {
-			// Another engine's Resume may have seen the new run first: then it is that
-			// engine's to execute, and this one stops before any side effect.
-			if err := r.lease.acquire(ctx); err != nil {
-				return err
-			}
 		}
 		r.events = append([]staged{{TopicRunStarted, Event{RunID: r.rec.ID, Workflow: r.p.name, Status: string(StatusRunning), Time: r.rec.Created}}}, r.events...)
 	} else {
@@ -448,6 +440,31 @@ func (r *runner) flush(ctx context.Context, status RunStatus, output []byte) err
 	}
 	r.rec.Status = status
 	r.publish(ctx)
+	return nil
+}
+
+// create stores the new run and takes its lease (when the engine leases its runs): in one write
+// when the store is a CreateLeaser — no other engine can see the run without the lease held —
+// otherwise Create and then Acquire. It marks the run created once it is stored.
+func (r *runner) create(ctx context.Context) error {
+	if cl, ok := r.e.store.(CreateLeaser); ok && r.lease != nil {
+		if err := r.lease.take(func() (Lease, error) {
+			return cl.CreateLeased(ctx, r.rec, r.p.body, r.e.owner, r.e.cfg.leaseTTL)
+		}); err != nil {
+			return err
+		}
+		r.created = true
+		return nil
+	}
+	if err := r.e.store.Create(ctx, r.rec, r.p.body); err != nil {
+		return err
+	}
+	r.created = true
+	if r.lease != nil {
+		// Another engine's Resume may have seen the new run first: then it is that
+		// engine's to execute, and this one stops before any side effect.
+		return r.lease.acquire(ctx)
+	}
 	return nil
 }
 

@@ -51,8 +51,13 @@ func (e *Engine) hold(ctx context.Context, id string) (context.Context, *holder)
 
 // acquire takes the run's lease and starts renewing it.
 func (h *holder) acquire(ctx context.Context) error {
+	return h.take(func() (Lease, error) { return h.e.store.Acquire(ctx, h.id, h.e.owner, h.e.cfg.leaseTTL) })
+}
+
+// take holds the lease get takes (Acquire, or CreateLeased of a new run) and starts renewing it.
+func (h *holder) take(get func() (Lease, error)) error {
 	start := time.Now()
-	l, err := h.e.store.Acquire(ctx, h.id, h.e.owner, h.e.cfg.leaseTTL)
+	l, err := get()
 	if err != nil {
 		return err
 	}

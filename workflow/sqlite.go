@@ -206,10 +206,25 @@ func (s *SQLiteStore) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // Create implements Store.
 func (s *SQLiteStore) Create(ctx context.Context, run *RunRecord, definition []byte) error {
+	_, err := s.create(ctx, run, definition, "", 0)
+	return err
+}
+
+// CreateLeased implements CreateLeaser: Create and Acquire in one transaction.
+func (s *SQLiteStore) CreateLeased(ctx context.Context, run *RunRecord, definition []byte, owner string, ttl time.Duration) (Lease, error) {
+	if owner == "" || ttl <= 0 {
+		return Lease{}, fmt.Errorf("%w: lease of run %s for owner %q, ttl %v", ErrInvalidLease, run.ID, owner, ttl)
+	}
+	return s.create(ctx, run, definition, owner, ttl)
+}
+
+// create stores a new run and, for an owner, takes its lease in the same transaction.
+func (s *SQLiteStore) create(ctx context.Context, run *RunRecord, definition []byte, owner string, ttl time.Duration) (Lease, error) {
 	if err := s.enter(ctx); err != nil {
-		return err
+		return Lease{}, err
 	}
 	defer s.mu.RUnlock()
+	var lease Lease
 	if definition == nil {
 		definition = []byte{}
 	}
@@ -232,16 +247,28 @@ func (s *SQLiteStore) Create(ctx context.Context, run *RunRecord, definition []b
 			}
 		}
 		if !run.Status.Finished() {
-			_, err = tx.StmtContext(ctx, s.insertUnfinished).ExecContext(ctx, run.ID, nanos(run.Created))
+			if _, err := tx.StmtContext(ctx, s.insertUnfinished).ExecContext(ctx, run.ID, nanos(run.Created)); err != nil {
+				return err
+			}
 		}
-		return err
+		if owner == "" {
+			return nil
+		}
+		now := time.Now()
+		expires := now.Add(ttl)
+		var token int64
+		if err := tx.StmtContext(ctx, s.acquireLease).QueryRowContext(ctx, owner, now.UnixNano(), expires.UnixNano(), run.ID).Scan(&token); err != nil {
+			return err
+		}
+		lease = Lease{RunID: run.ID, Owner: owner, Token: token, Expires: time.Unix(0, expires.UnixNano())}
+		return nil
 	})
 	if err == nil && !known {
 		s.defsMu.Lock()
 		s.defs[run.DefinitionHash] = true
 		s.defsMu.Unlock()
 	}
-	return err
+	return lease, err
 }
 
 // Commit implements Store: one UPDATE guarded by the version (and, when the run ends, the removal

@@ -156,6 +156,15 @@ type Store interface {
 	Close() error
 }
 
+// CreateLeaser is a Store that can create a run and take its lease in one atomic step: what
+// Create followed by Acquire (for owner, for ttl) does, with one write instead of two and no
+// moment in between at which another engine could take the new run's lease. It fails as Create
+// does (ErrRunExists for a stored run) and stores nothing then. The engine creates its runs this
+// way when its store is a CreateLeaser; SQLiteStore is one.
+type CreateLeaser interface {
+	CreateLeased(ctx context.Context, run *RunRecord, definition []byte, owner string, ttl time.Duration) (Lease, error)
+}
+
 // MemoryStore is a Store in memory, for tests and for hosts that need no durability. The zero
 // value is an empty store, ready to use, as NewMemoryStore returns.
 type MemoryStore struct {
