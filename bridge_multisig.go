@@ -2,6 +2,7 @@ package anya
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -28,7 +29,8 @@ import (
 // MultisigPSBT builds the unsigned PSBT of a payment of outs from the confirmed coins of
 // multisig wallet w (as the chain holds them), change back to the wallet's address, at the
 // Manager's fee rate (WithFeeRate): the start of a signing round, whose bytes the coordinator
-// sends the participants.
+// sends the participants. Coins that a recorded transaction spends (a round finished, perhaps
+// not yet broadcast) are left out.
 func (m *Manager) MultisigPSBT(ctx context.Context, w *multisig.Wallet, outs ...*wire.TxOut) (*bitcoin.PSBT, error) {
 	return call(ctx, m, func() (*bitcoin.PSBT, error) {
 		if w == nil {
@@ -41,9 +43,17 @@ func (m *Manager) MultisigPSBT(ctx context.Context, w *multisig.Wallet, outs ...
 		if err != nil {
 			return nil, err
 		}
+		var ops []wire.OutPoint
+		for _, u := range utxos {
+			ops = append(ops, u.OutPoint)
+		}
+		reserved, err := m.sends.Reserved(ctx, ops)
+		if err != nil {
+			return nil, err
+		}
 		var coins []bitcoin.Coin
 		for _, u := range utxos {
-			if u.Height > 0 {
+			if _, spent := reserved[u.OutPoint]; u.Height > 0 && !spent {
 				coins = append(coins, w.Coin(u))
 			}
 		}
@@ -97,39 +107,100 @@ func (m *Manager) storedMultisig(ctx context.Context, tenant, address string) (*
 	return nil, &OpError{Op: "SignMultisig", Field: "walletAddress", Reason: fmt.Sprintf("no multisig wallet %s in %s's store", address, tenant)}
 }
 
+// multisigKeyPrefix namespaces the multisig spends' idempotency keys in the send store.
+const multisigKeyPrefix = "anya/multisig/"
+
+// MultisigKey returns the idempotency key under which the Manager records and sends the spend
+// of a multisig signing round whose unsigned transaction is txid — the round's PSBT's
+// UnsignedTx().TxHash(). Every input of a multisig wallet is segwit (P2WSH or taproot), so the
+// txid commits to the inputs and outputs and not to the signatures: one round's PSBT is one
+// transaction, whichever participants signed it and however often the round is finished.
+func MultisigKey(txid chainhash.Hash) string { return multisigKeyPrefix + txid.String() }
+
 // FinishMultisig ends the signing round of multisig wallet w over the unsigned PSBT base
 // (MultisigPSBT's): it adds the participants' signed copies (their bytes, by DID), combines
 // them, finalizes and extracts the transaction — every input run through the script
 // interpreter — and broadcasts it (test-accepted first). A copy from a DID that is not a
 // participant, or of another transaction, is refused (multisig.ErrNotParticipant,
 // multisig.ErrRound); fewer signatures than the threshold is an error and nothing is sent.
+//
+// A round is finished exactly once, as a payment is per payment ID: the transaction is
+// recorded in the send store under MultisigKey(base's unsigned txid) before it is broadcast.
+// Finishing the same round again — a retry after a failure or a crash, on this host or another
+// sharing the send store — completes the recorded transaction (broadcasting it again, as
+// recorded, only if the chain does not know it) and returns its txid; the signed copies are
+// not needed again and a new transaction is never built. A round over another PSBT that spends
+// a coin a recorded transaction spends is refused (multisig.ErrSpent), nothing sent: the two
+// would conflict.
 func (m *Manager) FinishMultisig(ctx context.Context, w *multisig.Wallet, base *bitcoin.PSBT, signed map[string][]byte) (chainhash.Hash, error) {
 	return call(ctx, m, func() (chainhash.Hash, error) {
-		if w == nil || base == nil {
-			return chainhash.Hash{}, &OpError{Op: "FinishMultisig", Field: "wallet", Reason: "a wallet and its round's PSBT are needed"}
-		}
-		round, err := w.NewRound(base)
-		if err != nil {
-			return chainhash.Hash{}, err
-		}
-		for _, d := range slices.Sorted(maps.Keys(signed)) {
-			p, err := bitcoin.ParsePSBT(signed[d])
-			if err != nil {
-				return chainhash.Hash{}, &OpError{Op: "FinishMultisig", Field: "signed", Reason: "the copy of " + d + " is not a PSBT", Err: err}
+		return m.finishRound(ctx, "FinishMultisig", w, base, func(round *multisig.Round) error {
+			for _, d := range slices.Sorted(maps.Keys(signed)) {
+				p, err := bitcoin.ParsePSBT(signed[d])
+				if err != nil {
+					return &OpError{Op: "FinishMultisig", Field: "signed", Reason: "the copy of " + d + " is not a PSBT", Err: err}
+				}
+				if err := round.AddSigned(d, p); err != nil {
+					return err
+				}
 			}
-			if err := round.AddSigned(d, p); err != nil {
-				return chainhash.Hash{}, err
-			}
-		}
-		tx, err := round.Finish()
-		if err != nil {
-			return chainhash.Hash{}, err
-		}
-		txid, err := bitcoin.Broadcast(ctx, m.chain, tx)
-		if err != nil {
-			return chainhash.Hash{}, err
-		}
-		m.invalidateUTXOs(w.Address().String())
-		return txid, nil
+			return nil
+		})
 	})
+}
+
+// finishRound finishes a signing round over base exactly once (see FinishMultisig): a
+// transaction recorded under the round's key is completed; otherwise fill adds the
+// participants' contributions to a new round, which is finished, recorded and broadcast.
+func (m *Manager) finishRound(ctx context.Context, op string, w *multisig.Wallet, base *bitcoin.PSBT, fill func(*multisig.Round) error) (chainhash.Hash, error) {
+	if w == nil || base == nil {
+		return chainhash.Hash{}, &OpError{Op: op, Field: "wallet", Reason: "a wallet and its round's PSBT are needed"}
+	}
+	round, err := w.NewRound(base)
+	if err != nil {
+		return chainhash.Hash{}, err
+	}
+	unsigned := base.UnsignedTx()
+	key := MultisigKey(unsigned.TxHash())
+	if rec, err := m.sender.Record(ctx, key); err == nil {
+		s, err := m.complete(ctx, rec)
+		return s.Txid, err
+	} else if !errors.Is(err, bitcoin.ErrNotFound) {
+		return chainhash.Hash{}, err
+	}
+	if err := m.unspentByOthers(ctx, key, unsigned); err != nil {
+		return chainhash.Hash{}, err
+	}
+	if err := fill(round); err != nil {
+		return chainhash.Hash{}, err
+	}
+	tx, err := round.Finish()
+	if err != nil {
+		return chainhash.Hash{}, err
+	}
+	addr := w.Address().String()
+	s, err := m.recordAndBroadcast(ctx, key, tx, addr)
+	if err != nil {
+		return chainhash.Hash{}, err
+	}
+	return s.Txid, nil
+}
+
+// unspentByOthers refuses a transaction spending a coin that the transaction recorded under
+// another key spends (multisig.ErrSpent).
+func (m *Manager) unspentByOthers(ctx context.Context, key string, tx *wire.MsgTx) error {
+	ops := make([]wire.OutPoint, len(tx.TxIn))
+	for i, in := range tx.TxIn {
+		ops[i] = in.PreviousOutPoint
+	}
+	reserved, err := m.sends.Reserved(ctx, ops)
+	if err != nil {
+		return err
+	}
+	for _, op := range ops {
+		if k, ok := reserved[op]; ok && k != key {
+			return fmt.Errorf("%w: coin %s is spent by the transaction recorded under %s", multisig.ErrSpent, op, k)
+		}
+	}
+	return nil
 }
