@@ -3,6 +3,9 @@ package anya_test
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -280,5 +283,168 @@ func TestFinishMultisigExactlyOnceAcrossCrash(t *testing.T) {
 	}
 	if info, err := h.sim.Tx(ctx, recorded); err != nil || info.Block == nil {
 		t.Fatalf("the multisig spend %s is not confirmed: %v", recorded, err)
+	}
+}
+
+// A MuSig2 key-path spend signed across Managers — a 3-of-3 MuSig2 wallet, and a 2-of-3
+// tapscript wallet whose three participants all sign by key path: each participant's Manager
+// makes its nonces and its partial signatures as its own identity, the coordinator aggregates
+// them into one BIP-340 signature per input, and the chain accepts and confirms the spend.
+// Refused, with nothing signed or broadcast: a participant's nonces asked of a Manager that
+// does not hold the identity or keep the wallet; nonces sent back without a participant's,
+// with the signer's own replaced, or with a stranger's; a second signing with the same nonces
+// (the key-extraction attempt: other nonces the second time); at the coordinator, a stranger's
+// partial signatures, one participant's nonce replayed as another's, a tampered partial
+// signature, and one participant's partial signatures missing.
+func TestMultisigMuSig2KeyPathAcrossManagers(t *testing.T) {
+	ctx := t.Context()
+	sim, err := simchain.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	hc := newHookChain(sim)
+	managers, dids := participants(t, hc, 4)
+	outsider, strangerDID := managers[3], dids[3]
+	managers, dids = managers[:3], dids[:3]
+	funder, err := bitcointest.NewWalletFromSeed(sim, "musig2 funder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Mine(101, simchain.PayTo(funder.PkScript())); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		k    int
+		opts []multisig.Option
+	}{
+		{"musig2 3-of-3", 3, []multisig.Option{multisig.WithKind(bitcoin.MuSig2KeyPath)}},
+		{"tapscript 2-of-3 with musig2 key path", 2, []multisig.Option{multisig.WithKind(bitcoin.TapscriptMultisig), multisig.WithMuSig2KeyPath()}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var w *multisig.Wallet
+			for _, m := range managers {
+				if w, err = m.Multisig(ctx, c.k, dids, c.opts...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			addr := w.Address().String()
+			// Two coins, so the spend has two inputs: a nonce per input.
+			for range 2 {
+				if _, err := funder.Send(ctx, wire.NewTxOut(600_000, w.Address().PkScript())); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := sim.Mine(1); err != nil {
+				t.Fatal(err)
+			}
+			payee := mustParse(t, mustAddr(t, "musig2 payee "+c.name))
+			base, err := managers[0].MultisigPSBT(ctx, w, wire.NewTxOut(1_000_000, payee.PkScript()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(base.UnsignedTx().TxIn); n != 2 {
+				t.Fatalf("the PSBT has %d inputs, want 2", n)
+			}
+			sent := []byte(base.Base64())
+
+			// Round 1: nonces, each Manager as its own identity.
+			nonces := map[string][][]byte{}
+			for i, m := range managers {
+				if nonces[dids[i]], err = m.MultisigNonces(ctx, dids[i], addr, sent); err != nil {
+					t.Fatalf("participant %d: %v", i, err)
+				}
+			}
+			if _, err := managers[1].MultisigNonces(ctx, dids[2], addr, sent); !errors.Is(err, anya.ErrUnknownIdentity) {
+				t.Errorf("nonces of an identity another Manager holds: %v", err)
+			}
+			if _, err := outsider.MultisigNonces(ctx, strangerDID, addr, sent); !errors.Is(err, anya.ErrInvalidOp) {
+				t.Errorf("nonces of a stranger whose store keeps no such wallet: %v", err)
+			}
+
+			// Round 2: partial signatures — first the refusals, which sign nothing.
+			without := maps.Clone(nonces)
+			delete(without, dids[0])
+			if _, err := managers[1].MultisigPartialSigs(ctx, dids[1], addr, sent, without); !errors.Is(err, multisig.ErrRound) {
+				t.Errorf("nonces without a participant's: %v", err)
+			}
+			swapped := maps.Clone(nonces)
+			swapped[dids[1]] = nonces[dids[0]]
+			if _, err := managers[1].MultisigPartialSigs(ctx, dids[1], addr, sent, swapped); !errors.Is(err, multisig.ErrRound) {
+				t.Errorf("nonces with the signer's own replaced: %v", err)
+			}
+			stranger := maps.Clone(nonces)
+			stranger[strangerDID] = nonces[dids[0]]
+			if _, err := managers[1].MultisigPartialSigs(ctx, dids[1], addr, sent, stranger); !errors.Is(err, multisig.ErrNotParticipant) {
+				t.Errorf("nonces with a stranger's: %v", err)
+			}
+			partials := map[string][][]byte{}
+			for i, m := range managers {
+				if partials[dids[i]], err = m.MultisigPartialSigs(ctx, dids[i], addr, sent, nonces); err != nil {
+					t.Fatalf("participant %d: %v", i, err)
+				}
+			}
+			// The same nonces again, under other nonces of the others: refused.
+			fresh, err := managers[2].MultisigNonces(ctx, dids[2], addr, sent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := maps.Clone(nonces)
+			other[dids[2]] = fresh
+			if _, err := managers[1].MultisigPartialSigs(ctx, dids[1], addr, sent, other); !errors.Is(err, bitcoin.ErrNonceReused) {
+				t.Errorf("signing twice with the same nonces: %v", err)
+			}
+
+			// The coordinator's refusals: nothing broadcast.
+			hc.counts()
+			refuse := func(name string, n, p map[string][][]byte, ok func(error) bool) {
+				t.Helper()
+				if _, err := managers[0].FinishMultisigKeyPath(ctx, w, base, n, p); !ok(err) {
+					t.Errorf("%s: %v", name, err)
+				}
+			}
+			withStranger := maps.Clone(partials)
+			withStranger[strangerDID] = partials[dids[0]]
+			refuse("a stranger's partial signatures", nonces, withStranger, func(err error) bool { return errors.Is(err, multisig.ErrNotParticipant) })
+			replayed := maps.Clone(nonces)
+			replayed[dids[2]] = nonces[dids[1]]
+			refuse("a nonce replayed as another participant's", replayed, partials, func(err error) bool {
+				return errors.Is(err, bitcoin.ErrNonceReused) && errors.Is(err, multisig.ErrRound)
+			})
+			tampered := maps.Clone(partials)
+			tampered[dids[1]] = [][]byte{slices.Clone(partials[dids[1]][0]), partials[dids[1]][1]}
+			tampered[dids[1]][0][31] ^= 1
+			refuse("a tampered partial signature", nonces, tampered, func(err error) bool {
+				var me *bitcoin.MuSig2Error
+				return errors.As(err, &me) && me.Contribution == "psig" && strings.Contains(err.Error(), dids[1])
+			})
+			missing := maps.Clone(partials)
+			delete(missing, dids[2])
+			refuse("a participant's partial signatures missing", nonces, missing, func(err error) bool { return errors.Is(err, multisig.ErrRound) })
+			if n := hc.counts()["Broadcast"]; n != 0 {
+				t.Fatalf("the refused rounds broadcast %d transactions", n)
+			}
+			if pool, _ := sim.Mempool(ctx); len(pool) != 0 {
+				t.Fatalf("the refused rounds sent %d transactions", len(pool))
+			}
+
+			txid, err := managers[0].FinishMultisigKeyPath(ctx, w, base, nonces, partials)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sim.Mine(1); err != nil {
+				t.Fatal(err)
+			}
+			info, err := sim.Tx(ctx, txid)
+			if err != nil || info.Block == nil {
+				t.Fatalf("the key-path spend %s is not confirmed: %v", txid, err)
+			}
+			for i, in := range info.Tx.TxIn {
+				if len(in.Witness) != 1 || len(in.Witness[0]) != 64 {
+					t.Fatalf("input %d's witness is not one BIP-340 signature: %x", i, in.Witness)
+				}
+			}
+		})
 	}
 }
