@@ -222,12 +222,12 @@ type writeConfig struct {
 // WithRecipient names the record's recipient. Defaults to none.
 func WithRecipient(d string) WriteOption { return func(c *writeConfig) { c.w.Recipient = d } }
 
-// WithCreatedAt sets the new record's creation time (its write's timestamp). Defaults to the
-// client's clock. A record's ID is derived from its author and its initial write, so the same
-// data created by one author at the same path and time is one record whoever sends it first:
-// a way for writers sharing a store to create a record once without coordinating (the later
-// creates get the stored record back, or a dwn.ErrConflict once it was changed). In another
-// tenant's store the time must not be before the grant the write invokes.
+// WithCreatedAt sets the new record's creation time (its write's timestamp). A record's ID is
+// derived from its author and its initial write, so the same data created by one author at the
+// same path and time is one record whoever sends it first: a way for writers sharing a store
+// to create a record once without coordinating (the later creates get the stored record back,
+// or a dwn.ErrConflict once it was changed). In another tenant's store the time must not be
+// before the grant the write invokes. Defaults to the client's clock.
 func WithCreatedAt(t time.Time) WriteOption { return func(c *writeConfig) { c.at = t } }
 
 // Create writes data (JSON: a []byte as it is, anything else marshalled) as a new record at path
