@@ -2,6 +2,7 @@ package anya_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,6 +11,9 @@ import (
 	"github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/bitcoin/bitcointest"
 	"github.com/anya-org/anya-go/bitcoin/simchain"
+	"github.com/anya-org/anya-go/bridge"
+	"github.com/anya-org/anya-go/bus"
+	"github.com/anya-org/anya-go/web5/dwn"
 )
 
 // BenchmarkBridgeBlock1000 is the UTXO bar through the Manager: a block whose transaction pays
@@ -62,6 +66,23 @@ func BenchmarkBridgeBlock1000(b *testing.B) {
 	if _, err := m.WaitBridges(ctx, tip); err != nil {
 		b.Fatal(err)
 	}
+	// The record-linked-tx trigger's outcomes, to check that it ran rather than being refused.
+	var (
+		mu       sync.Mutex
+		outcomes []anya.TriggerOutcome
+	)
+	if _, err := bus.Subscribe(m.Bus(), anya.TopicBridgeBlock, func(_ context.Context, ev bus.Envelope[anya.BridgeBlock]) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, o := range ev.Payload.Triggers {
+			if o.Trigger == "record-linked-tx" {
+				outcomes = append(outcomes, o)
+			}
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	var cpu time.Duration
@@ -91,6 +112,16 @@ func BenchmarkBridgeBlock1000(b *testing.B) {
 	for _, id := range ids[:3] {
 		if s, _ := m.UTXOs().Set(id.String(), id.Address); len(s.UTXOs) != b.N {
 			b.Fatalf("%s: %d UTXOs in its record after %d blocks", id, len(s.UTXOs), b.N)
+		}
+		if recs, err := m.BridgeRecords().Query(ctx, id.String(), bridge.PathTx, dwn.Filter{}); err != nil || len(recs) != b.N {
+			b.Fatalf("%s: %d transaction records after %d blocks: %v", id, len(recs), b.N, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, o := range outcomes {
+		if o.Denied || o.Err != "" {
+			b.Fatalf("record-linked-tx did not run: %+v", o)
 		}
 	}
 }

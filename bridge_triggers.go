@@ -3,19 +3,23 @@ package anya
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bridge"
 	"github.com/anya-org/anya-go/bridge/handler"
 	"github.com/anya-org/anya-go/bridge/trigger"
+	"github.com/anya-org/anya-go/bridge/utxo"
 	"github.com/anya-org/anya-go/bus"
 	"github.com/anya-org/anya-go/internal/sqlitex"
 	"github.com/anya-org/anya-go/web5/did"
@@ -258,7 +262,9 @@ func (m *Manager) recordTx(ctx context.Context, eventID string, data map[string]
 	txid, _ := data["txid"].(string)
 	amount, height := int64(number(data["amount_sat"])), int64(number(data["block_height"]))
 	links, _ := data["links"].([]any)
-	recorded, unverified := []string{}, []string{}
+	unverified := []string{}
+	type linkWrite struct{ did, address string }
+	var verified []linkWrite
 	for _, l := range links {
 		lm, _ := l.(map[string]any)
 		d, _ := lm["did"].(string)
@@ -274,15 +280,45 @@ func (m *Manager) recordTx(ctx context.Context, eventID string, data map[string]
 			unverified = append(unverified, d+" "+addr)
 			continue
 		}
-		if _, err := m.stateDB.ExecContext(ctx, `INSERT OR IGNORE INTO anya_bridge_writes (block, did) VALUES (?, ?)`, hash.String(), d); err != nil {
-			return nil, fmt.Errorf("anya: note the write of %s in %s's store: %w", txid, d, err)
-		}
-		rec, err := m.br.records.Create(ctx, d, bridge.PathTx, TxRecord{Txid: txid, Address: addr, AmountSat: amount,
-			BlockHeight: height, BlockHash: hash.String(), Event: eventID})
+		verified = append(verified, linkWrite{d, addr})
+	}
+	// The stores written are noted first, in one transaction, so that a reorg finds them all.
+	if len(verified) > 0 {
+		err := sqlitex.Tx(ctx, m.stateDB, func(tx *sql.Tx) error {
+			st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO anya_bridge_writes (block, did) VALUES (?, ?)`)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			for _, v := range verified {
+				if _, err := st.ExecContext(ctx, hash.String(), v.did); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 		if err != nil {
-			return nil, fmt.Errorf("anya: record %s in %s's store: %w", txid, d, err)
+			return nil, fmt.Errorf("anya: note the writes of %s: %w", txid, err)
 		}
-		recorded = append(recorded, rec.ID)
+	}
+	// One record per store, written concurrently: the records store commits concurrent writes
+	// together.
+	recorded := make([]string, len(verified))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(utxo.DefaultConcurrency * runtime.GOMAXPROCS(0))
+	for i, v := range verified {
+		g.Go(func() error {
+			rec, err := m.br.records.Create(gctx, v.did, bridge.PathTx, TxRecord{Txid: txid, Address: v.address, AmountSat: amount,
+				BlockHeight: height, BlockHash: hash.String(), Event: eventID})
+			if err != nil {
+				return fmt.Errorf("anya: record %s in %s's store: %w", txid, v.did, err)
+			}
+			recorded[i] = rec.ID
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return map[string]any{"recorded": recorded, "unverified": unverified}, nil
 }

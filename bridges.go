@@ -122,6 +122,9 @@ type bridges struct {
 
 	// setupMu serialises the bridge setup of identities, which signs grants as each one.
 	setupMu sync.Mutex
+	// musig holds the MuSig2 signing sessions of the identities the Manager signs as
+	// (bridge_multisig.go).
+	musig musigSessions
 	// blockTxs are the transactions of the block whose triggers fire, by txid.
 	blockTxs sync.Map
 	// The last block event the pipeline applied, and a channel closed when it changes.

@@ -14,6 +14,7 @@ import (
 	"github.com/anya-org/anya-go"
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bitcoin/bitcointest"
+	"github.com/anya-org/anya-go/bridge/multisig"
 	"github.com/anya-org/anya-go/resilience"
 )
 
@@ -259,4 +260,76 @@ func TestNodeRestartWhilePaying(t *testing.T) {
 		return err == nil && len(pool) == n
 	})
 	h.settled(payments, 20_000)
+}
+
+// A MuSig2 key-path spend signed across three Managers on btcd regtest: the node accepts the
+// aggregated BIP-340 signature and confirms the spend; finishing the round again sends nothing.
+func TestNodeMultisigMuSig2KeyPath(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts btcd")
+	}
+	ctx := t.Context()
+	node := bitcointest.StartBtcd(t)
+	if err := node.MineTo(ctx, bitcointest.SegwitHeight); err != nil {
+		t.Fatal(err)
+	}
+	chain := newHookChain(node.NewChain(t))
+	managers, dids := participants(t, chain, 3)
+	var w *multisig.Wallet
+	var err error
+	for _, m := range managers {
+		if w, err = m.Multisig(ctx, 3, dids, multisig.WithKind(bitcoin.MuSig2KeyPath)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	funder, err := bitcointest.NewWallet(chain.Chain, node.MiningKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := funder.Send(ctx, wire.NewTxOut(2_000_000, w.Address().PkScript())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Generate(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	bitcointest.WaitTip(t, chain, bitcointest.SegwitHeight+1)
+	payee := mustParse(t, mustAddr(t, "node musig2 payee"))
+	base, err := managers[0].MultisigPSBT(ctx, w, wire.NewTxOut(1_500_000, payee.PkScript()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, addr := []byte(base.Base64()), w.Address().String()
+	nonces, partials := map[string][][]byte{}, map[string][][]byte{}
+	for i, m := range managers {
+		if nonces[dids[i]], err = m.MultisigNonces(ctx, dids[i], addr, sent); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, m := range managers {
+		if partials[dids[i]], err = m.MultisigPartialSigs(ctx, dids[i], addr, sent, nonces); err != nil {
+			t.Fatal(err)
+		}
+	}
+	txid, err := managers[0].FinishMultisigKeyPath(ctx, w, base, nonces, partials)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain.counts()
+	if again, err := managers[0].FinishMultisigKeyPath(ctx, w, base, nil, nil); err != nil || again != txid {
+		t.Fatalf("finishing again: %s %v, want %s", again, err, txid)
+	}
+	if n := chain.counts()["Broadcast"]; n != 0 {
+		t.Fatalf("finishing again broadcast %d transactions", n)
+	}
+	if _, err := node.Generate(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	bitcointest.WaitTip(t, chain, bitcointest.SegwitHeight+2)
+	info, err := chain.Tx(ctx, txid)
+	if err != nil || info.Block == nil {
+		t.Fatalf("the key-path spend %s is not confirmed: %v", txid, err)
+	}
+	if wit := info.Tx.TxIn[0].Witness; len(wit) != 1 || len(wit[0]) != 64 {
+		t.Fatalf("the witness is not one BIP-340 signature: %x", wit)
+	}
 }

@@ -63,7 +63,12 @@
 //     round runs across hosts, script path (sorted P2WSH, tapscript): the coordinator builds
 //     the PSBT ([Manager.MultisigPSBT]), each participant's Manager signs it as its identity
 //     for a wallet its store keeps ([Manager.SignMultisig]), and the coordinator combines
-//     and broadcasts ([Manager.FinishMultisig]).
+//     and broadcasts ([Manager.FinishMultisig]). A MuSig2 key-path round (BIP-327) runs the
+//     same way in two exchanges — nonces ([Manager.MultisigNonces]), then partial signatures
+//     ([Manager.MultisigPartialSigs]), aggregated by the coordinator
+//     ([Manager.FinishMultisigKeyPath]) — with secret nonces kept only in memory and used
+//     once. A round's spend is recorded in the send store before its broadcast
+//     ([MultisigKey]), so finishing it again never sends another transaction.
 //   - Two-way links (bridge/link): a link proves control of the address (BIP-322) and of the
 //     DID (a JWS over the same challenge, which the Manager signs for the identities it holds
 //     keys for). [Manager.Links] returns the linker: its reverse index (address → DIDs, DID →

@@ -35,6 +35,9 @@
 //     signatures ([Signer.PartialSigs], [Round.AddPartialSigs]). A session signs once.
 //
 // [Round.Finish] combines, finalizes and extracts the transaction (running every input
-// through the script interpreter); a bad partial signature is a *bitcoin.MuSig2Error naming
-// its signer.
+// through the script interpreter); a bad partial signature is a *bitcoin.MuSig2Error, in an
+// error naming its participant's DID. A nonce seen twice in a round (another input's, another
+// participant's) is refused ([ErrRound], matching bitcoin.ErrNonceReused): it was not drawn
+// fresh. [ErrSpent] is for a host that records its rounds' spends (the anya Manager): a round
+// over a coin that another recorded transaction spends would conflict with it.
 package multisig

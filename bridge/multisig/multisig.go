@@ -32,6 +32,9 @@ var (
 	ErrNotParticipant = errors.New("multisig: not a participant")
 	// ErrRound: a signing round step out of order or with mismatched data.
 	ErrRound = errors.New("multisig: signing round")
+	// ErrSpent: a round's coin is spent by the recorded transaction of another round (or of
+	// another send): finishing it would broadcast a conflicting transaction.
+	ErrSpent = errors.New("multisig: coin spent by another recorded transaction")
 )
 
 // ParticipantError names the participant DID a wallet could not be built from. It matches

@@ -366,6 +366,19 @@ func TestRefusals(t *testing.T) {
 		}
 		round, _ := mw.NewRound(p)
 		signers := map[string]*multisig.Signer{}
+		// A participant replaying another's nonce is refused: a nonce is in a round once.
+		first, _ := mw.Signer(parties[0].key, nil)
+		replayed, err := first.Nonces(round.PSBT())
+		if err != nil {
+			t.Fatal(err)
+		}
+		replay, _ := mw.NewRound(p)
+		if err := replay.AddNonces(parties[0].id.String(), replayed); err != nil {
+			t.Fatal(err)
+		}
+		if err := replay.AddNonces(parties[1].id.String(), replayed); !errors.Is(err, multisig.ErrRound) || !errors.Is(err, bitcoin.ErrNonceReused) {
+			t.Fatalf("a replayed nonce: %v", err)
+		}
 		for _, pt := range parties {
 			s, _ := mw.Signer(pt.key, nil)
 			signers[pt.id.String()] = s

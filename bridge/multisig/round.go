@@ -2,6 +2,7 @@ package multisig
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -218,7 +219,9 @@ func (r *Round) AddSigned(d string, p *bitcoin.PSBT) error {
 	return nil
 }
 
-// AddNonces adds participant d's public nonces (Signer.Nonces), one per input.
+// AddNonces adds participant d's public nonces (Signer.Nonces), one per input. A nonce already
+// in the round (another input's, another participant's) is refused (ErrRound and
+// bitcoin.ErrNonceReused).
 func (r *Round) AddNonces(d string, nonces [][]byte) error {
 	i, err := r.participant(d)
 	if err != nil {
@@ -236,6 +239,20 @@ func (r *Round) AddNonces(d string, nonces [][]byte) error {
 	defer r.mu.Unlock()
 	if _, dup := r.nonces[i]; dup {
 		return fmt.Errorf("%w: %s already sent its nonces", ErrRound, d)
+	}
+	// A nonce seen twice in a round — for two inputs, or from two participants — was not
+	// drawn fresh: signing with it would reveal a key. The round refuses it.
+	seen := map[string]bool{}
+	for _, ns := range r.nonces {
+		for _, n := range ns {
+			seen[string(n)] = true
+		}
+	}
+	for in, n := range nonces {
+		if seen[string(n)] {
+			return fmt.Errorf("%w: %w: %s's nonce for input %d is already in the round", ErrRound, bitcoin.ErrNonceReused, d, in)
+		}
+		seen[string(n)] = true
 	}
 	r.nonces[i] = cloneAll(nonces)
 	return nil
@@ -308,6 +325,10 @@ func (r *Round) Finish() (*wire.MsgTx, error) {
 			}
 			sig, err := r.w.ms.CombineMuSig2(msg, nonces, sigs)
 			if err != nil {
+				var me *bitcoin.MuSig2Error
+				if errors.As(err, &me) && me.Signer >= 0 && me.Signer < len(r.w.participants) {
+					return nil, fmt.Errorf("multisig: input %d, participant %s: %w", in, r.w.participants[me.Signer].DID, err)
+				}
 				return nil, err
 			}
 			if err := p.SetTaprootKeySpendSig(in, sig); err != nil {
@@ -333,3 +354,6 @@ func (r *Round) Finish() (*wire.MsgTx, error) {
 	}
 	return p.Extract()
 }
+
+// Wallet returns the signer's wallet.
+func (s *Signer) Wallet() *Wallet { return s.w }

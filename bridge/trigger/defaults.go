@@ -24,6 +24,12 @@ const (
 	CrossRescore  = "ml.score_reputation"
 )
 
+// DefaultRecordTxMaxBytes bounds the data crossing bitcoin→web5 (Boundaries sets it on that
+// boundary when it sets no MaxBytes of its own): record-linked-tx carries one entry per linked
+// output — a did:jwk and its address take about 300 bytes — so security.DefaultMaxBytes (64 KiB)
+// would refuse a transaction paying a few hundred linked addresses. 1 MiB carries about 3,000.
+const DefaultRecordTxMaxBytes = 1 << 20
+
 // DefaultLargeTx is the amount (satoshis) above which DefaultDefinitions asks for a fraud
 // analysis: 1 BTC.
 const DefaultLargeTx = 100_000_000
@@ -55,7 +61,8 @@ func DefaultDefinitions(largeTx int64) []Definition {
 }
 
 // Boundaries returns bs extended for DefaultDefinitions' crossings: bitcoin→web5 lets
-// CrossRecordTx through with txid, amount_sat, block_height and links; web5→ml lets
+// CrossRecordTx through with txid, amount_sat, block_height and links (and bounds its data by
+// DefaultRecordTxMaxBytes unless it sets MaxBytes); web5→ml lets
 // CrossRescore through with identity_features (an object of numbers). bitcoin→ml already
 // carries CrossAssessTx (txid, amount_sat, features) in security.DefaultBoundaries. bs is
 // not modified.
@@ -70,6 +77,9 @@ func Boundaries(bs []security.Boundary) []security.Boundary {
 		switch {
 		case b.From == security.Bitcoin && b.To == security.Web5:
 			b.Actions = append(b.Actions, CrossRecordTx)
+			if b.MaxBytes == 0 {
+				b.MaxBytes = DefaultRecordTxMaxBytes
+			}
 			fields["txid"] = security.Field{Type: security.TypeString}
 			fields["amount_sat"] = security.Field{Type: security.TypeInteger}
 			fields["block_height"] = security.Field{Type: security.TypeInteger}

@@ -597,3 +597,35 @@ func TestRetract(t *testing.T) {
 		t.Fatalf("retracting an event nothing ran for: %+v %v", none, err)
 	}
 }
+
+// record-linked-tx's data for a transaction paying 1,000 linked did:jwk addresses (about 300
+// KB) crosses bitcoin→web5 under Boundaries' bound; under security.DefaultMaxBytes it would be
+// refused as too large, and a transaction paying many linked addresses recorded nowhere. Data
+// beyond DefaultRecordTxMaxBytes is still refused.
+func TestRecordTxCrossesWithManyLinks(t *testing.T) {
+	links := func(n int) []any {
+		out := make([]any, n)
+		for i := range out {
+			out[i] = map[string]any{"did": "did:jwk:" + strings.Repeat("e", 230) + fmt.Sprint(i), "address": "bcrt1q" + strings.Repeat("q", 38)}
+		}
+		return out
+	}
+	data := func(n int) map[string]any {
+		return map[string]any{"txid": strings.Repeat("a", 64), "amount_sat": int64(10_000), "block_height": int64(7), "links": links(n)}
+	}
+	ctx := t.Context()
+	wide := boundaries(t, trigger.Boundaries(security.DefaultBoundaries()))
+	if _, err := wide.Cross(ctx, string(security.Bitcoin), string(security.Web5), trigger.CrossRecordTx, data(1000)); err != nil {
+		t.Fatalf("1,000 links: %v", err)
+	}
+	if _, err := wide.Cross(ctx, string(security.Bitcoin), string(security.Web5), trigger.CrossRecordTx, data(4000)); !errors.Is(err, security.ErrTooLarge) {
+		t.Fatalf("4,000 links (over 1 MiB): %v", err)
+	}
+	narrow := security.DefaultBoundaries()
+	for i := range narrow {
+		narrow[i].MaxBytes = security.DefaultMaxBytes
+	}
+	if _, err := boundaries(t, trigger.Boundaries(narrow)).Cross(ctx, string(security.Bitcoin), string(security.Web5), trigger.CrossRecordTx, data(1000)); !errors.Is(err, security.ErrTooLarge) {
+		t.Fatalf("1,000 links under a boundary's own 64 KiB bound: %v", err)
+	}
+}
