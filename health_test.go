@@ -53,7 +53,12 @@ func TestHealth(t *testing.T) {
 	}
 	e := newEnv(t, anya.WithDataDir(dir), anya.WithEphemeralKeys(), anya.WithBreakers(breakers))
 	demoPayments(e)
-	waitFor(t, func() bool { return e.m.Notifier().Tip() == e.sim.Tip() })
+	// Settled: the notifier, the block triggers' checkpoint and the bridges at the chain's tip.
+	waitFor(t, func() bool {
+		h, err := e.m.Health(e.ctx)
+		return err == nil && e.m.Notifier().Tip() == e.sim.Tip() && h.Chain.Checkpoint == e.sim.Tip()
+	})
+	e.settle()
 
 	h, err := e.m.Health(e.ctx)
 	if err != nil {
