@@ -30,6 +30,19 @@ import (
 
 // jsFund mines a funder's coinbase on sim and gives each of senders coins of crashCoin sat,
 // confirmed.
+// jsChain returns a simchain (closed when the test ends) on which each of senders has coins
+// confirmed coins of crashCoin.
+func jsChain(t *testing.T, senders, coins int) *simchain.Chain {
+	t.Helper()
+	sim, err := simchain.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	jsFund(t, sim, senders, coins)
+	return sim
+}
+
 func jsFund(t *testing.T, sim *simchain.Chain, senders, coins int) {
 	t.Helper()
 	funder, err := bitcointest.NewWalletFromSeed(sim, "js funder")
@@ -184,13 +197,8 @@ func TestJetStreamTwoHosts(t *testing.T) {
 	}
 	ctx := t.Context()
 	srv := natstest.Start(t)
-	sim, err := simchain.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
 	const senders, payments = 2, 12
-	jsFund(t, sim, senders, payments)
+	sim := jsChain(t, senders, payments)
 	a := jsHost(t, "host-a", sim, srv.JetStream(t))
 	b := jsHost(t, "host-b", sim, srv.JetStream(t))
 	events := newEventLog(t, a.Bus())
@@ -329,12 +337,7 @@ func TestJetStreamLinksAcrossHosts(t *testing.T) {
 	}
 	ctx := t.Context()
 	srv := natstest.Start(t)
-	sim, err := simchain.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	jsFund(t, sim, 1, 2)
+	sim := jsChain(t, 1, 2)
 	a := jsHost(t, "host-a", sim, srv.JetStream(t))
 	b := jsHost(t, "host-b", sim, srv.JetStream(t))
 	bd, err := fixedDID(crashSender(0))
@@ -419,12 +422,7 @@ func TestJetStreamBridgesOnOneHost(t *testing.T) {
 	}
 	ctx := t.Context()
 	srv := natstest.Start(t)
-	sim, err := simchain.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	jsFund(t, sim, 1, 1)
+	sim := jsChain(t, 1, 1)
 	hosts := []*anya.Manager{jsHost(t, "host-a", sim, srv.JetStream(t), anya.WithLeaseTTL(2*time.Second)),
 		jsHost(t, "host-b", sim, srv.JetStream(t), anya.WithLeaseTTL(2*time.Second))}
 	applying := func() []int {

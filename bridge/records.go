@@ -257,6 +257,15 @@ func (r *Records) Create(ctx context.Context, tenant, path string, data any, opt
 
 // Update replaces the data of rec (a record of tenant's store) with data.
 func (r *Records) Update(ctx context.Context, tenant string, rec *dwn.Record, data any) (*dwn.Record, error) {
+	msg, err := r.update(ctx, tenant, rec, data)
+	if err != nil {
+		return nil, err
+	}
+	return r.process(ctx, tenant, msg)
+}
+
+// update builds the write that replaces rec's data with data.
+func (r *Records) update(ctx context.Context, tenant string, rec *dwn.Record, data any) (*dwn.Message, error) {
 	body, err := encode(data)
 	if err != nil {
 		return nil, err
@@ -265,11 +274,7 @@ func (r *Records) Update(ctx context.Context, tenant string, rec *dwn.Record, da
 	if err != nil {
 		return nil, err
 	}
-	msg, err := dwn.NewWrite(ctx, r.author, tenant, dwn.Write{Update: rec, Data: body}, mo...)
-	if err != nil {
-		return nil, err
-	}
-	return r.process(ctx, tenant, msg)
+	return dwn.NewWrite(ctx, r.author, tenant, dwn.Write{Update: rec, Data: body}, mo...)
 }
 
 // UpdateIfLatest is Update carried out only if rec is still the record's latest version: when
@@ -280,15 +285,7 @@ func (r *Records) UpdateIfLatest(ctx context.Context, tenant string, rec *dwn.Re
 	if rec == nil || rec.Latest == nil {
 		return nil, fmt.Errorf("bridge: update of a record without its latest message")
 	}
-	body, err := encode(data)
-	if err != nil {
-		return nil, err
-	}
-	mo, err := r.opts(ctx, tenant, dwn.MethodWrite)
-	if err != nil {
-		return nil, err
-	}
-	msg, err := dwn.NewWrite(ctx, r.author, tenant, dwn.Write{Update: rec, Data: body}, mo...)
+	msg, err := r.update(ctx, tenant, rec, data)
 	if err != nil {
 		return nil, err
 	}

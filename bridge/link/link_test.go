@@ -531,34 +531,7 @@ func TestLinkEntries(t *testing.T) {
 	}
 	linkers := []*link.Linker{w.linker(t, link.WithSharedStore(true), link.WithEntries(next)),
 		w.linker(t, link.WithSharedStore(true), link.WithEntries(next))}
-	const n = 6
-	links := make([]*link.Link, n)
-	parties := make([]*party, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		key := bitcointest.KeyFromSeed("alice entry " + string(rune('a'+i)))
-		addr, _ := bitcoin.NewP2WPKH(key.PubKey(), bitcoin.Regtest)
-		parties[i] = &party{id: w.alice.id, key: key, addr: addr}
-		l := linkers[i%2]
-		p := proof(t, l, parties[i])
-		wg.Go(func() {
-			var err error
-			if links[i], err = l.Link(ctx, p); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
-	seen := map[int]bool{}
-	for _, lk := range links {
-		if seen[lk.StatusIndex] {
-			t.Fatalf("entry %d given twice", lk.StatusIndex)
-		}
-		seen[lk.StatusIndex] = true
-	}
+	parties, links := linkAtOnce(t, w, linkers, 6, "alice entry ")
 	if err := linkers[0].Revoke(ctx, w.alice.id.String(), parties[1].addr.String()); err != nil {
 		t.Fatal(err)
 	}
@@ -588,34 +561,8 @@ func TestLinkSharedStoreRace(t *testing.T) {
 	w := newWorld(t)
 	linkers := []*link.Linker{w.linker(t, link.WithSharedStore(true)), w.linker(t, link.WithSharedStore(true)),
 		w.linker(t, link.WithSharedStore(true))}
-	const n = 9
-	parties := make([]*party, n)
-	links := make([]*link.Link, n)
+	parties, links := linkAtOnce(t, w, linkers, 9, "alice race ")
 	var wg sync.WaitGroup
-	for i := range n {
-		key := bitcointest.KeyFromSeed("alice race " + string(rune('a'+i)))
-		addr, _ := bitcoin.NewP2WPKH(key.PubKey(), bitcoin.Regtest)
-		parties[i] = &party{id: w.alice.id, key: key, addr: addr}
-		l := linkers[i%len(linkers)]
-		p := proof(t, l, parties[i])
-		wg.Go(func() {
-			var err error
-			if links[i], err = l.Link(ctx, p); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
-	seen := map[int]bool{}
-	for _, lk := range links {
-		if seen[lk.StatusIndex] {
-			t.Fatalf("entry %d handed out twice", lk.StatusIndex)
-		}
-		seen[lk.StatusIndex] = true
-	}
 	// Every linker revokes one link at the same moment (each finds it in Alice's store).
 	revoked := map[int]bool{0: true, 4: true, 8: true}
 	for i := range revoked {
@@ -689,4 +636,39 @@ func TestLinkLoadReadsListOnce(t *testing.T) {
 	if got := b.Index().Addresses(w.alice.id.String()); len(got) != n-1 || slices.Contains(got, parties[2].addr.String()) {
 		t.Fatalf("loaded %v: want the %d links but the revoked one", got, n-1)
 	}
+}
+
+// linkAtOnce links n addresses of Alice's (keys from seed) at the same moment, through the
+// linkers in turn, and checks that no revocation list entry was handed out twice.
+func linkAtOnce(t *testing.T, w *world, linkers []*link.Linker, n int, seed string) ([]*party, []*link.Link) {
+	t.Helper()
+	ctx := context.Background()
+	parties := make([]*party, n)
+	links := make([]*link.Link, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		key := bitcointest.KeyFromSeed(seed + string(rune('a'+i)))
+		addr, _ := bitcoin.NewP2WPKH(key.PubKey(), bitcoin.Regtest)
+		parties[i] = &party{id: w.alice.id, key: key, addr: addr}
+		l := linkers[i%len(linkers)]
+		p := proof(t, l, parties[i])
+		wg.Go(func() {
+			var err error
+			if links[i], err = l.Link(ctx, p); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	seen := map[int]bool{}
+	for _, lk := range links {
+		if seen[lk.StatusIndex] {
+			t.Fatalf("entry %d handed out twice", lk.StatusIndex)
+		}
+		seen[lk.StatusIndex] = true
+	}
+	return parties, links
 }
