@@ -406,11 +406,6 @@ func (m *Manager) startBridges(context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if m.js == nil {
-			m.br.leading.Store(true)
-			m.followBlocks(ctx)
-			return
-		}
 		m.leadBridges(ctx)
 	}()
 	m.onStop(func() error {
@@ -424,34 +419,21 @@ func (m *Manager) startBridges(context.Context) error {
 // bridgeRetry is how long the block pipeline waits before it tries again after a failure.
 const bridgeRetry = time.Second
 
-// leadBridges runs the block pipeline while this host holds the bridges' lease (hosts sharing
-// their state apply each block to the bridges once, on one host at a time, as they score it
-// once with the fraud monitor), until ctx ends. A host that takes the lease over reads the
-// checkpoint, the grants and the UTXO records the previous holder left before it follows the
-// blocks from there.
+// leadBridges runs the block pipeline until ctx ends; with JetStream only while this host
+// holds the bridges' lease (hosts sharing their state apply each block to the bridges once, on
+// one host at a time, as they score it once with the fraud monitor). A host that takes the
+// lease over reads the checkpoint, the grants and the UTXO records the previous holder left
+// before it follows the blocks from there.
 func (m *Manager) leadBridges(ctx context.Context) {
-	l := lease{bucket: "bridges", about: "anya bridges: the lease of the host applying the blocks", name: "bridges"}
-	for {
-		err := m.runLeased(ctx, l, m.br.leading.Store, func(ctx context.Context) error {
-			if err := m.takeOverBridges(ctx); err != nil {
-				return err
+	m.lead(ctx, lease{bucket: "bridges", about: "anya bridges: the lease of the host applying the blocks", name: "bridges' block pipeline"},
+		bridgeRetry, m.br.leading.Store, func(ctx context.Context) error {
+			if m.js != nil {
+				if err := m.takeOverBridges(ctx); err != nil {
+					return err
+				}
 			}
 			return m.followBlocks(ctx)
 		})
-		if ctx.Err() != nil || errors.Is(err, bitcoin.ErrClosed) {
-			return
-		}
-		if err != nil {
-			m.log.Warn("anya: bridges' block pipeline; taking the lease again", "err", err)
-			t := time.NewTimer(bridgeRetry)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-		}
-	}
 }
 
 // takeOverBridges reads again what another host holding the bridges' lease may have changed:

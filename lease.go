@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/internal/natsx"
 	"github.com/anya-org/anya-go/workflow"
 )
@@ -21,6 +22,35 @@ type lease struct {
 	bucket string // the bucket's name after the prefix
 	about  string // the bucket's description
 	name   string // what runs, in logs
+}
+
+// lead runs run until ctx ends — with WithJetStream only while this host holds lease l — and
+// again after retry when it returns before (an error, a lost lease); setLeader is told when
+// this host starts and stops running it. A chain that closed (bitcoin.ErrClosed) ends it too.
+func (m *Manager) lead(ctx context.Context, l lease, retry time.Duration, setLeader func(bool), run func(context.Context) error) {
+	for {
+		var err error
+		if m.js != nil {
+			err = m.runLeased(ctx, l, setLeader, run)
+		} else {
+			setLeader(true)
+			err = run(ctx)
+			setLeader(false)
+		}
+		if ctx.Err() != nil || errors.Is(err, bitcoin.ErrClosed) {
+			return
+		}
+		if err != nil {
+			m.log.Warn("anya: stopped; running it again from its checkpoint", "what", l.name, "err", err)
+		}
+		t := time.NewTimer(retry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // leaseKey is the key of a lease in its bucket.

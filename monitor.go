@@ -320,38 +320,11 @@ func (m *Manager) watchMempool(ctx context.Context) {
 }
 
 // runMonitor runs the monitor until ctx ends, again after MonitorRetry when it stops on an
-// error; with JetStream, only while this host holds the monitor's lease.
+// error; with JetStream, only while this host holds the monitor's lease, so that one host at a
+// time scores the blocks and raises the alerts.
 func (m *Manager) runMonitor(ctx context.Context) {
-	for {
-		var err error
-		if m.js != nil {
-			err = m.runMonitorLeased(ctx)
-		} else {
-			m.mon.setLeader(true)
-			err = m.mon.mon.Run(ctx)
-			m.mon.setLeader(false)
-		}
-		if ctx.Err() != nil || errors.Is(err, bitcoin.ErrClosed) {
-			return
-		}
-		if err != nil {
-			m.log.Warn("anya: fraud monitor stopped; running it again from its checkpoint", "err", err)
-		}
-		t := time.NewTimer(MonitorRetry)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// runMonitorLeased runs the monitor while this host holds the monitor's lease (see
-// runLeased), so that one host at a time scores the blocks and raises the alerts.
-func (m *Manager) runMonitorLeased(ctx context.Context) error {
-	return m.runLeased(ctx, lease{bucket: "monitor", about: "anya fraud monitor: the lease of the host running it", name: "monitor"},
-		m.mon.setLeader, m.mon.mon.Run)
+	m.lead(ctx, lease{bucket: "monitor", about: "anya fraud monitor: the lease of the host running it", name: "fraud monitor"},
+		MonitorRetry, m.mon.setLeader, m.mon.mon.Run)
 }
 
 func (h *monitorHost) setLeader(v bool) {
