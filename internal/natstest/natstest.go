@@ -244,13 +244,29 @@ func (c *Cluster) waitLeader(t TB) {
 		_, err := js.AccountInfo(ctx)
 		cancel()
 		if err == nil && c.current() {
-			return
+			// The meta leader may still count a peer offline for placement until it hears
+			// from it: ready once a stream replicated on every node can be placed.
+			if err = c.probe(js); err == nil {
+				return
+			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("natstest: the cluster's JetStream is not ready: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// probe creates and deletes a stream replicated on every node.
+func (c *Cluster) probe(js jetstream.JetStream) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	const name = "NATSTEST_PLACEMENT_PROBE"
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{"natstest.probe"},
+		Replicas: len(c.nodes), Storage: jetstream.MemoryStorage}); err != nil {
+		return err
+	}
+	return js.DeleteStream(ctx, name)
 }
 
 // current reports whether every node runs and is a current, online peer of the meta leader.
