@@ -3,7 +3,6 @@ package anya
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -21,7 +20,6 @@ import (
 	"github.com/anya-org/anya-go/bridge/trigger"
 	"github.com/anya-org/anya-go/bridge/utxo"
 	"github.com/anya-org/anya-go/bus"
-	"github.com/anya-org/anya-go/internal/sqlitex"
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/dwn"
 )
@@ -162,9 +160,6 @@ CREATE TABLE anya_bridge_writes (
 // (WithTriggers), with the Manager's actions for the defaults and the host's (WithTriggerAction)
 // — with side effects once per event through the handler store.
 func (m *Manager) openTriggers(ctx context.Context) error {
-	if err := sqlitex.Migrate(ctx, m.stateDB, "anya_bridge_writes", writesMigrations); err != nil {
-		return err
-	}
 	defs := append(trigger.DefaultDefinitions(m.cfg.largeTx), m.cfg.triggers...)
 	opts := []trigger.Option{trigger.WithOnce(m.br.once), trigger.WithLogger(m.log),
 		trigger.WithAction(trigger.ActionRecordTx, trigger.Action{Run: m.recordTx}),
@@ -282,22 +277,14 @@ func (m *Manager) recordTx(ctx context.Context, eventID string, data map[string]
 		}
 		verified = append(verified, linkWrite{d, addr})
 	}
-	// The stores written are noted first, in one transaction, so that a reorg finds them all.
+	// The stores written are noted first, at once, in the state every host shares, so that a
+	// reorg finds them all, whichever host handles it.
 	if len(verified) > 0 {
-		err := sqlitex.Tx(ctx, m.stateDB, func(tx *sql.Tx) error {
-			st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO anya_bridge_writes (block, did) VALUES (?, ?)`)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			for _, v := range verified {
-				if _, err := st.ExecContext(ctx, hash.String(), v.did); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		dids := make([]string, len(verified))
+		for i, v := range verified {
+			dids[i] = v.did
+		}
+		if err := m.state.noteBridgeWrites(ctx, hash.String(), dids); err != nil {
 			return nil, fmt.Errorf("anya: note the writes of %s: %w", txid, err)
 		}
 	}
@@ -346,9 +333,9 @@ func (m *Manager) undoBlock(ctx context.Context, ev bitcoin.BlockDisconnected) (
 			}
 		}
 	}
-	written, err := m.blockWrites(ctx, hash)
+	written, err := m.state.bridgeWrites(ctx, hash)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, fmt.Errorf("anya: the writes noted for block %s: %w", hash, err)
 	}
 	for _, d := range written {
 		dids[d] = true
@@ -398,28 +385,10 @@ func (m *Manager) undoBlock(ctx context.Context, ev bitcoin.BlockDisconnected) (
 			return n, retracted, err
 		}
 	}
-	if _, err := m.stateDB.ExecContext(ctx, `DELETE FROM anya_bridge_writes WHERE block = ?`, hash); err != nil {
+	if err := m.state.dropBridgeWrites(ctx, hash); err != nil {
 		return n, retracted, fmt.Errorf("anya: the writes noted for block %s: %w", hash, err)
 	}
 	return n, retracted, nil
-}
-
-// blockWrites returns the DIDs the triggers noted writing transaction records for block hash.
-func (m *Manager) blockWrites(ctx context.Context, hash string) ([]string, error) {
-	rows, err := m.stateDB.QueryContext(ctx, `SELECT did FROM anya_bridge_writes WHERE block = ?`, hash)
-	if err != nil {
-		return nil, fmt.Errorf("anya: the writes noted for block %s: %w", hash, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
-			return nil, fmt.Errorf("anya: the writes noted for block %s: %w", hash, err)
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
 }
 
 // prepareAssessTx is the sending half of assess-large-tx: the transaction's features, by

@@ -202,6 +202,38 @@ func (s *natsState) putBridgeGrant(ctx context.Context, d string, g bridge.Grant
 	return got, err
 }
 
+func bridgeWritesKey(block string) string { return "bw." + esc(block) }
+
+// noteBridgeWrites adds dids to the block's entry (a set, one key per block).
+func (s *natsState) noteBridgeWrites(ctx context.Context, block string, dids []string) error {
+	return s.bucket.Update(ctx, func(tx *natsx.Txn) error {
+		var noted []string
+		if _, err := txGet(ctx, tx, bridgeWritesKey(block), &noted); err != nil {
+			return err
+		}
+		for _, d := range dids {
+			if !slices.Contains(noted, d) {
+				noted = append(noted, d)
+			}
+		}
+		slices.Sort(noted)
+		return txPut(tx, bridgeWritesKey(block), noted)
+	})
+}
+
+func (s *natsState) bridgeWrites(ctx context.Context, block string) ([]string, error) {
+	var noted []string
+	_, err := s.getJSON(ctx, bridgeWritesKey(block), &noted)
+	return noted, err
+}
+
+func (s *natsState) dropBridgeWrites(ctx context.Context, block string) error {
+	if err := s.kv.Delete(ctx, bridgeWritesKey(block)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("anya: state %s: %w", bridgeWritesKey(block), err)
+	}
+	return nil
+}
+
 func (s *natsState) linkEntry(ctx context.Context, floor int) (int, error) {
 	var e int
 	err := s.bucket.Update(ctx, func(tx *natsx.Txn) error {

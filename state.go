@@ -145,6 +145,9 @@ func openState(ctx context.Context, db *sql.DB) (*stateStore, error) {
 	if err := sqlitex.Migrate(ctx, db, "anya_bridges", bridgeMigrations); err != nil {
 		return nil, err
 	}
+	if err := sqlitex.Migrate(ctx, db, "anya_bridge_writes", writesMigrations); err != nil {
+		return nil, err
+	}
 	s := &stateStore{db: db, stmts: map[string]*sql.Stmt{}}
 	for name, q := range stateQueries {
 		st, err := db.PrepareContext(ctx, q)

@@ -254,6 +254,55 @@ func runStateSuite(t *testing.T, newBackend func(t *testing.T) stateOpener) {
 			}
 		}
 	})
+	t.Run("BridgeWrites", func(t *testing.T) {
+		ctx := t.Context()
+		o := newBackend(t)
+		hosts := []stateBackend{o.open(t)}
+		if o.shared {
+			hosts = append(hosts, o.open(t)) // the host that handles the reorg may not be the one that wrote
+		}
+		last := hosts[len(hosts)-1]
+		const block, other = "00000000000000000000000000000000000000000000000000000000000000b1", "b2"
+		if got, err := last.bridgeWrites(ctx, block); err != nil || len(got) != 0 {
+			t.Fatalf("writes of a block nothing noted: %v %v", got, err)
+		}
+		odd := "did:example:odd.did/with space"
+		if err := hosts[0].noteBridgeWrites(ctx, block, []string{"did:example:b", odd}); err != nil {
+			t.Fatal(err)
+		}
+		if err := hosts[0].noteBridgeWrites(ctx, other, []string{"did:example:c"}); err != nil {
+			t.Fatal(err)
+		}
+		// Noted at once by every handle, some twice: each DID once.
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				if err := hosts[i%len(hosts)].noteBridgeWrites(ctx, block, []string{fmt.Sprintf("did:example:n%d", i%4), "did:example:b"}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		got, err := last.bridgeWrites(ctx, block)
+		slices.Sort(got)
+		want := []string{"did:example:b", "did:example:n0", "did:example:n1", "did:example:n2", "did:example:n3", odd}
+		slices.Sort(want)
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("writes noted for the block: %v %v, want %v", got, err, want)
+		}
+		if err := last.dropBridgeWrites(ctx, block); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := hosts[0].bridgeWrites(ctx, block); err != nil || len(got) != 0 {
+			t.Fatalf("writes of a dropped block: %v %v", got, err)
+		}
+		if got, err := hosts[0].bridgeWrites(ctx, other); err != nil || !slices.Equal(got, []string{"did:example:c"}) {
+			t.Fatalf("another block's writes after the drop: %v %v", got, err)
+		}
+		if err := last.dropBridgeWrites(ctx, block); err != nil {
+			t.Fatalf("dropping a block again: %v", err)
+		}
+	})
 	t.Run("Stats", func(t *testing.T) {
 		ctx := t.Context()
 		o := newBackend(t)

@@ -2,12 +2,14 @@ package anya
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bridge"
+	"github.com/anya-org/anya-go/internal/sqlitex"
 )
 
 // stateBackend is the Manager's own state: the identities it met and the grants they gave the
@@ -38,6 +40,10 @@ import (
 //     returns the grants that stand: the first stored, whichever handle stored them (on a shared
 //     store, two hosts setting up one identity at once end with one set, which both use).
 //     bridgeGrant returns a DID's grants; bridgeGrants every DID's.
+//   - noteBridgeWrites notes that the bridges' triggers write transaction records for a block in
+//     the stores of some DIDs (before they write them); bridgeWrites returns every DID noted for
+//     the block, by any handle on the data, once each; dropBridgeWrites forgets the block's
+//     notes (a reorg undid them).
 //   - linkEntry returns an entry of the links' revocation list, at least floor, that it never
 //     returned before, to any handle on the data (WithJetStream's hosts take their links'
 //     entries from it: link.WithEntries).
@@ -54,6 +60,9 @@ type stateBackend interface {
 	bridgeGrants(ctx context.Context) (map[string]bridge.Grants, error)
 	putBridgeGrant(ctx context.Context, d string, g bridge.Grants) (bridge.Grants, error)
 	linkEntry(ctx context.Context, floor int) (int, error)
+	noteBridgeWrites(ctx context.Context, block string, dids []string) error
+	bridgeWrites(ctx context.Context, block string) ([]string, error)
+	dropBridgeWrites(ctx context.Context, block string) error
 	addStats(ctx context.Context, d string, st stats) error
 
 	insertPayment(ctx context.Context, p paymentRow) (bool, error)
@@ -104,6 +113,44 @@ var (
 
 func (s sqliteState) dequeue(ctx context.Context, evs ...outboxEvent) error {
 	return s.stateStore.dequeue(ctx, evs)
+}
+
+func (s sqliteState) noteBridgeWrites(ctx context.Context, block string, dids []string) error {
+	return sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO anya_bridge_writes (block, did) VALUES (?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, d := range dids {
+			if _, err := st.ExecContext(ctx, block, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s sqliteState) bridgeWrites(ctx context.Context, block string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT did FROM anya_bridge_writes WHERE block = ? ORDER BY did`, block)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func (s sqliteState) dropBridgeWrites(ctx context.Context, block string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM anya_bridge_writes WHERE block = ?`, block)
+	return err
 }
 
 func (sqliteState) blocksBegin(context.Context) error               { return nil }
