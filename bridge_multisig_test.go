@@ -113,13 +113,7 @@ func TestMultisigSigningRoundAcrossManagers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := sim.Mine(1); err != nil {
-				t.Fatal(err)
-			}
-			info, err := sim.Tx(ctx, txid)
-			if err != nil || info.Block == nil {
-				t.Fatalf("the multisig spend %s is not confirmed: %v", txid, err)
-			}
+			info := mineConfirmed(t, sim, txid)
 			paid := false
 			for _, o := range info.Tx.TxOut {
 				paid = paid || o.Value == 400_000 && string(o.PkScript) == string(payee.PkScript())
@@ -433,13 +427,7 @@ func TestMultisigMuSig2KeyPathAcrossManagers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := sim.Mine(1); err != nil {
-				t.Fatal(err)
-			}
-			info, err := sim.Tx(ctx, txid)
-			if err != nil || info.Block == nil {
-				t.Fatalf("the key-path spend %s is not confirmed: %v", txid, err)
-			}
+			info := mineConfirmed(t, sim, txid)
 			for i, in := range info.Tx.TxIn {
 				if len(in.Witness) != 1 || len(in.Witness[0]) != 64 {
 					t.Fatalf("input %d's witness is not one BIP-340 signature: %x", i, in.Witness)
@@ -447,4 +435,17 @@ func TestMultisigMuSig2KeyPathAcrossManagers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mineConfirmed mines a block and returns transaction txid, which must be in it.
+func mineConfirmed(t *testing.T, sim *simchain.Chain, txid chainhash.Hash) bitcoin.TxInfo {
+	t.Helper()
+	if _, err := sim.Mine(1); err != nil {
+		t.Fatal(err)
+	}
+	info, err := sim.Tx(t.Context(), txid)
+	if err != nil || info.Block == nil {
+		t.Fatalf("the spend %s is not confirmed: %v", txid, err)
+	}
+	return info
 }

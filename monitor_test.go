@@ -31,40 +31,25 @@ type fraudEvents struct {
 func watchFraud(t *testing.T, m *anya.Manager) *fraudEvents {
 	t.Helper()
 	ev := &fraudEvents{}
-	subs := []func() (*bus.Subscription, error){
-		func() (*bus.Subscription, error) {
-			return bus.Subscribe(m.Bus(), monitor.TopicScored, func(_ context.Context, e bus.Envelope[monitor.Scored]) error {
-				ev.mu.Lock()
-				defer ev.mu.Unlock()
-				ev.scored = append(ev.scored, e.Payload)
-				return nil
-			})
-		},
-		func() (*bus.Subscription, error) {
-			return bus.Subscribe(m.Bus(), monitor.TopicAlert, func(_ context.Context, e bus.Envelope[monitor.Alert]) error {
-				ev.mu.Lock()
-				defer ev.mu.Unlock()
-				ev.alerts = append(ev.alerts, e.Payload)
-				return nil
-			})
-		},
-		func() (*bus.Subscription, error) {
-			return bus.Subscribe(m.Bus(), monitor.TopicRetracted, func(_ context.Context, e bus.Envelope[monitor.Retraction]) error {
-				ev.mu.Lock()
-				defer ev.mu.Unlock()
-				ev.retract = append(ev.retract, e.Payload)
-				return nil
-			})
-		},
-	}
-	for _, s := range subs {
-		sub, err := s()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = sub.Unsubscribe() })
-	}
+	collect(t, m, monitor.TopicScored, &ev.mu, &ev.scored)
+	collect(t, m, monitor.TopicAlert, &ev.mu, &ev.alerts)
+	collect(t, m, monitor.TopicRetracted, &ev.mu, &ev.retract)
 	return ev
+}
+
+// collect appends the payloads of topic's events on m's bus to *into, under mu, until t ends.
+func collect[T any](t *testing.T, m *anya.Manager, topic string, mu *sync.Mutex, into *[]T) {
+	t.Helper()
+	sub, err := bus.Subscribe(m.Bus(), topic, func(_ context.Context, e bus.Envelope[T]) error {
+		mu.Lock()
+		defer mu.Unlock()
+		*into = append(*into, e.Payload)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
 }
 
 func (ev *fraudEvents) scoredFor(txid chainhash.Hash) []monitor.Scored {
