@@ -17,6 +17,7 @@ import (
 	"github.com/anya-org/anya-go/bridge/feed"
 	"github.com/anya-org/anya-go/bridge/learn"
 	"github.com/anya-org/anya-go/bus"
+	"github.com/anya-org/anya-go/internal/sqlitex"
 	"github.com/anya-org/anya-go/ml"
 	"github.com/anya-org/anya-go/ml/featurestore"
 	"github.com/anya-org/anya-go/models"
@@ -207,22 +208,16 @@ func (m *Manager) trainFraud(ctx context.Context) (string, bool, error) {
 
 // rescoreEntities lists the registered identities, as pseudonyms, for the re-scoring.
 func (m *Manager) rescoreEntities(ctx context.Context) ([]string, error) {
-	rows, err := m.stateDB.QueryContext(ctx, `SELECT did FROM anya_identities WHERE write_grant <> '' ORDER BY did`)
+	dids, err := sqlitex.Strings(ctx, m.stateDB, `SELECT did FROM anya_identities WHERE write_grant <> '' ORDER BY did`)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
-			return nil, err
-		}
-		p := m.pseudonym(d)
-		m.br.learn.entities.Store(p, d)
-		out = append(out, p)
+	out := make([]string, len(dids))
+	for i, d := range dids {
+		out[i] = m.pseudonym(d)
+		m.br.learn.entities.Store(out[i], d)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // rescoreFeatures computes an identity's features and passes them through the Web5→ML

@@ -132,20 +132,7 @@ func (s sqliteState) noteBridgeWrites(ctx context.Context, block string, dids []
 }
 
 func (s sqliteState) bridgeWrites(ctx context.Context, block string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT did FROM anya_bridge_writes WHERE block = ? ORDER BY did`, block)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return sqlitex.Strings(ctx, s.db, `SELECT did FROM anya_bridge_writes WHERE block = ? ORDER BY did`, block)
 }
 
 func (s sqliteState) dropBridgeWrites(ctx context.Context, block string) error {

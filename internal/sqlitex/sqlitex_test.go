@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -212,5 +213,22 @@ func TestIsPrimaryKeyViolation(t *testing.T) {
 	}
 	if sqlitex.IsPrimaryKeyViolation(nil) || sqlitex.IsPrimaryKeyViolation(errors.New("x")) {
 		t.Fatal("false positive")
+	}
+}
+
+func TestStrings(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "s.db"))
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (k TEXT, v TEXT); INSERT INTO t VALUES ('a', 'x'), ('b', 'y'), ('a', 'z')`); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := sqlitex.Strings(ctx, db, `SELECT v FROM t WHERE k = ? ORDER BY v DESC`, "a"); err != nil || !slices.Equal(got, []string{"z", "x"}) {
+		t.Fatalf("Strings: %v %v", got, err)
+	}
+	if got, err := sqlitex.Strings(ctx, db, `SELECT v FROM t WHERE k = ?`, "none"); err != nil || len(got) != 0 {
+		t.Fatalf("no rows: %v %v", got, err)
+	}
+	if _, err := sqlitex.Strings(ctx, db, `SELECT v FROM missing`); err == nil {
+		t.Fatal("a query of a missing table returned no error")
 	}
 }
