@@ -160,6 +160,11 @@ type Message struct {
 	data      []byte
 	hasData   bool
 	cid       string
+
+	// entryAuthor is the DID (the claimed author, if any) for which entryInitial was
+	// computed: whether the record ID is the one an initial write by entryAuthor gets.
+	entryAuthor  string
+	entryInitial bool
 }
 
 // generalJWS is the JWS JSON serialization with one signature, as DWN messages carry it.
@@ -442,62 +447,83 @@ func fromWire(w *wireMessage) (*Message, error) {
 		}
 		return nil, invalid("descriptor", "%v", err)
 	}
+	if err := m.finish(w, obj, descCBOR); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// finish checks and completes a message whose descriptor is read (m.desc, from obj, the
+// strict reader's value of m.rawDesc, whose dag-cbor is descCBOR): the descriptor's
+// properties, the data w carries, the record and context IDs, the authorization, and the
+// message's CID.
+func (m *Message) finish(w *wireMessage, obj map[string]any, descCBOR []byte) error {
 	op := m.desc.Interface + "." + m.desc.Method
 	allowed, ok := descriptorFields[op]
 	if !ok {
-		return nil, invalid("descriptor", "unknown interface and method %q", op)
+		return invalid("descriptor", "unknown interface and method %q", op)
 	}
 	// Property names must be spelled exactly (encoding/json matches them case-insensitively).
 	for k := range obj {
 		if k != "interface" && k != "method" && k != "messageTimestamp" && !slices.Contains(allowed, k) {
-			return nil, invalid("descriptor."+k, "not allowed in a %s message", op)
+			return invalid("descriptor."+k, "not allowed in a %s message", op)
 		}
 	}
 	if _, err := parseTimestamp("descriptor.messageTimestamp", m.desc.MessageTimestamp); err != nil {
-		return nil, err
+		return err
 	}
 	if err := m.checkDescriptor(obj); err != nil {
-		return nil, err
+		return err
 	}
 	if w.EncodedData != nil {
 		if op != "Records.Write" {
-			return nil, invalid("encodedData", "only a write carries data")
+			return invalid("encodedData", "only a write carries data")
 		}
 		d, err := b64.DecodeString(*w.EncodedData)
 		if err != nil {
-			return nil, invalid("encodedData", "not base64url without padding")
+			return invalid("encodedData", "not base64url without padding")
 		}
 		if int64(len(d)) != m.desc.DataSize || ipld.DataCID(d) != m.desc.DataCID {
-			return nil, invalid("encodedData", "does not match dataCid and dataSize")
+			return invalid("encodedData", "does not match dataCid and dataSize")
 		}
 		m.data, m.hasData = d, true
 	}
 	if op == "Records.Write" {
 		if m.recordID == "" {
-			return nil, invalid("recordId", "missing in a write")
+			return invalid("recordId", "missing in a write")
 		}
 		if err := checkCID("recordId", m.recordID); err != nil {
-			return nil, err
+			return err
 		}
 		if m.contextID != "" {
 			if err := checkContextID(m.contextID); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	} else if m.recordID != "" || m.contextID != "" {
-		return nil, invalid("recordId", "only a write carries a record ID or context ID at the top level")
+		return invalid("recordId", "only a write carries a record ID or context ID at the top level")
 	}
 	if w.Authorization != nil {
 		if err := m.parseAuthorization(w.Authorization); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	cid, err := messageCID(m, descCBOR)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	m.cid = cid
-	return m, nil
+	if op == "Records.Write" && m.claimed != "" && m.entryAuthor != m.claimed {
+		// The record ID a write by its claimed author would have if it were the initial
+		// write, computed here from the descriptor already read (isInitialWrite uses it when
+		// the verified author is that DID).
+		id, err := entryID(obj, m.claimed)
+		if err != nil {
+			return invalid("descriptor", "%v", err)
+		}
+		m.entryAuthor, m.entryInitial = m.claimed, id == m.recordID
+	}
+	return nil
 }
 
 // Property names of the nested objects of a descriptor. encoding/json matches names
@@ -866,6 +892,9 @@ func entryID(desc map[string]any, author string) (string, error) {
 // isInitialWrite reports whether a write is the one that created its record, when author
 // (the verified author) wrote it.
 func (m *Message) isInitialWrite(author string) (bool, error) {
+	if author != "" && author == m.entryAuthor {
+		return m.entryInitial, nil
+	}
 	obj, err := ipld.DecodeJSON(m.rawDesc)
 	if err != nil {
 		return false, invalid("descriptor", "%v", err)

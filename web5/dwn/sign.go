@@ -1,10 +1,12 @@
 package dwn
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/anya-org/anya-go/web5/did"
 	"github.com/anya-org/anya-go/web5/dwn/internal/ipld"
@@ -130,7 +132,11 @@ func NewWrite(ctx context.Context, author *did.BearerDID, tenant string, w Write
 			}
 		}
 	}
-	return sign(ctx, author, tenant, desc, recordID, contextID, cfg, w.Data, true)
+	entryOf := ""
+	if w.Update == nil {
+		entryOf = author.String() // recordID is the entry ID of this write by author
+	}
+	return sign(ctx, author, tenant, &d, desc, recordID, contextID, entryOf, cfg, w.Data, true)
 }
 
 // NewRead builds and signs a Records Read message for one record.
@@ -153,7 +159,7 @@ func newSimple(ctx context.Context, author *did.BearerDID, tenant, method, recor
 	if err != nil {
 		return nil, invalid("descriptor", "%v", err)
 	}
-	return sign(ctx, author, tenant, desc, "", "", cfg, nil, false)
+	return sign(ctx, author, tenant, &d, desc, "", "", "", cfg, nil, false)
 }
 
 // NewQuery builds and signs a Records Query message.
@@ -171,7 +177,7 @@ func NewQuery(ctx context.Context, author *did.BearerDID, tenant string, q Query
 	if err != nil {
 		return nil, invalid("descriptor", "%v", err)
 	}
-	return sign(ctx, author, tenant, desc, "", "", cfg, nil, false)
+	return sign(ctx, author, tenant, nil, desc, "", "", "", cfg, nil, false)
 }
 
 // NewProtocolsConfigure builds and signs a Protocols Configure message installing def.
@@ -188,7 +194,7 @@ func NewProtocolsConfigure(ctx context.Context, author *did.BearerDID, tenant st
 	if err != nil {
 		return nil, invalid("descriptor", "%v", err)
 	}
-	return sign(ctx, author, tenant, desc, "", "", cfg, nil, false)
+	return sign(ctx, author, tenant, nil, desc, "", "", "", cfg, nil, false)
 }
 
 // NewProtocolsQuery builds and signs a Protocols Query message; protocol "" asks for all.
@@ -205,7 +211,7 @@ func NewProtocolsQuery(ctx context.Context, author *did.BearerDID, tenant, proto
 	if err != nil {
 		return nil, invalid("descriptor", "%v", err)
 	}
-	return sign(ctx, author, tenant, desc, "", "", cfg, nil, false)
+	return sign(ctx, author, tenant, nil, desc, "", "", "", cfg, nil, false)
 }
 
 // NewGrant builds and signs the write of a permission grant by owner, in owner's tenant.
@@ -236,8 +242,12 @@ func NewRevocation(ctx context.Context, owner *did.BearerDID, grant *Record, opt
 	}, opts...)
 }
 
-// sign signs a descriptor as author for tenant and assembles the message.
-func sign(ctx context.Context, author *did.BearerDID, tenant string, desc map[string]any, recordID, contextID string, cfg messageConfig, data []byte, withData bool) (*Message, error) {
+// sign signs a descriptor as author for tenant and assembles the message. desc is the
+// descriptor in generic JSON form; d, when not nil, is the same descriptor typed (a Records
+// Write, Read or Delete), which the message then takes as it is instead of decoding the
+// signed JSON again. entryOf is the DID whose initial write recordID is the entry ID of ("" if
+// not known). The message is checked as ParseMessage checks a received one.
+func sign(ctx context.Context, author *did.BearerDID, tenant string, d *Descriptor, desc map[string]any, recordID, contextID, entryOf string, cfg messageConfig, data []byte, withData bool) (*Message, error) {
 	if author == nil {
 		return nil, invalid("author", "nil")
 	}
@@ -248,10 +258,11 @@ func sign(ctx context.Context, author *did.BearerDID, tenant string, desc map[st
 	if err != nil {
 		return nil, invalid("descriptor", "%v", err)
 	}
-	descCID, err := ipld.CBORCID(desc)
+	descCBOR, err := ipld.DagCBOR(desc)
 	if err != nil {
 		return nil, invalid("descriptor", "%v", err)
 	}
+	descCID := ipld.CID(ipld.CodecDagCBOR, descCBOR)
 	payload, err := json.Marshal(signaturePayload{DescriptorCID: descCID, RecordID: recordID, ContextID: contextID, PermissionGrantID: cfg.grant, Tenant: tenant})
 	if err != nil {
 		return nil, invalid("authorization", "%v", err)
@@ -265,9 +276,48 @@ func sign(ctx context.Context, author *did.BearerDID, tenant string, desc map[st
 		RecordID: recordID, ContextID: contextID, Descriptor: rawDesc,
 		Authorization: &authorization{Signature: &generalJWS{Payload: parts[1], Signatures: []jwsSignature{{Protected: parts[0], Signature: parts[2]}}}},
 	}
-	if withData {
-		s := b64.EncodeToString(data)
-		w.EncodedData = &s
+	if d == nil || !typedExact(d) {
+		if withData {
+			s := b64.EncodeToString(data)
+			w.EncodedData = &s
+		}
+		return fromWire(&w)
 	}
-	return fromWire(&w)
+	// The typed descriptor is what decoding rawDesc gives (its strings are valid UTF-8, which
+	// JSON keeps as they are), and data is what its dataCid was computed from: neither is
+	// read back. Everything else is checked as for a received message.
+	m := &Message{recordID: recordID, contextID: contextID, rawDesc: rawDesc, descCID: descCID, desc: *d}
+	if entryOf != "" && entryOf == author.String() {
+		m.entryAuthor, m.entryInitial = entryOf, true
+	}
+	if err := m.finish(&w, desc, descCBOR); err != nil {
+		return nil, err
+	}
+	if withData {
+		m.data, m.hasData = bytes.Clone(data), true
+		if m.data == nil {
+			m.data = []byte{}
+		}
+	}
+	return m, nil
+}
+
+// typedExact reports whether d is a Records Write, Read or Delete descriptor whose JSON form
+// decodes back to d exactly: all its strings valid UTF-8 (json.Marshal replaces invalid bytes).
+func typedExact(d *Descriptor) bool {
+	switch d.Interface + "." + d.Method {
+	case "Records.Write", "Records.Read", "Records.Delete":
+	default:
+		return false
+	}
+	if d.Filter != nil || d.Pagination != nil || d.Definition != nil || d.DateSort != "" {
+		return false
+	}
+	for _, s := range [...]string{d.Interface, d.Method, d.MessageTimestamp, d.Protocol, d.ProtocolPath, d.Schema, d.Recipient,
+		d.ParentID, d.DataCID, d.DataFormat, d.DateCreated, d.DatePublished, d.RecordID} {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
 }
