@@ -402,10 +402,12 @@ func (p *pendingPut) fail(err error) error {
 
 // The statements a batch of puts may use, by their place in writeBatch's list.
 const (
-	putSelectLatest = iota
-	putSelectCurrent
+	putSelectCurrent = iota
+	putInsertIndex
 	putUpsertIndex
 	putUpsertContents
+	putUpdateKeepPublication
+	putUpdateIfUnchanged
 	putUpdateIndex
 	putUpdateContents
 	putBumpAccess
@@ -415,7 +417,8 @@ const (
 // writeBatch writes batch in one transaction and reports each put's outcome. Statements are
 // prepared before the transaction: it holds the connection a preparation would wait for.
 func (s *SQLiteStore) writeBatch(ctx context.Context, batch []*pendingPut) {
-	queries := [putStatements]string{selectLatestCID, selectCurrent, upsertIndex, upsertContents, updateIndex, updateContents, bumpAccess}
+	queries := [putStatements]string{selectCurrent, insertIndex, upsertIndex, upsertContents, updateKeepPublication,
+		updateIfUnchanged, updateIndex, updateContents, bumpAccess}
 	var stmts [putStatements]*sql.Stmt
 	var releases [putStatements]func()
 	defer func() {
@@ -476,15 +479,67 @@ func (s *SQLiteStore) writeBatch(ctx context.Context, batch []*pendingPut) {
 	}
 }
 
-// writePut compares and writes one put in tx. A new record (prev "") is only checked for
-// absence; an update reads the properties it must keep.
+// writePut compares and writes one put in tx. A new record (prev "") is inserted unless a
+// record with its ID exists. An update of a live record that keeps its identity and immutable
+// properties is one conditional UPDATE of the columns that change (the publication columns,
+// and their index, only when they change); only when its condition fails are the stored
+// properties read, to tell a conflict from a wider rewrite.
 func (s *SQLiteStore) writePut(ctx context.Context, tx *sql.Tx, stmts *[putStatements]*sql.Stmt, p *pendingPut) error {
 	r, tenant := p.r, p.tenant
-	sel := stmts[putSelectLatest]
-	if p.prev != "" {
-		sel = stmts[putSelectCurrent]
+	exec := func(i int, args ...any) (int64, error) {
+		res, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
 	}
-	narrow, err := s.compare(ctx, tx.StmtContext(ctx, sel), tenant, r, p.initial.CID(), p.prev)
+	var err error
+	switch {
+	case p.prev == "":
+		var n int64
+		n, err = exec(putInsertIndex, tenant, r.ID, r.ContextID, r.Author, r.Protocol, r.ProtocolPath, r.Schema, r.Recipient,
+			r.ParentID, r.DataFormat, r.DataCID, r.DataSize, boolInt(r.Published), r.DateCreated, r.DatePublished, r.DateUpdated,
+			boolInt(r.Deleted), p.initial.CID(), p.latest.CID())
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return &ConflictError{ID: r.ID, Reason: "record changed"}
+		}
+		err = s.putContents(ctx, tx, stmts, p)
+	case !r.Deleted:
+		var n int64
+		n, err = exec(putUpdateKeepPublication, r.DataFormat, r.DataCID, r.DataSize, r.DateUpdated, p.latest.CID(),
+			tenant, r.ID, p.prev, p.initial.CID(), r.ContextID, r.Author, r.Protocol, r.ProtocolPath, r.Schema,
+			r.Recipient, r.ParentID, r.DateCreated, boolInt(r.Published), r.DatePublished)
+		if err == nil && n == 0 {
+			n, err = exec(putUpdateIfUnchanged, r.DataFormat, r.DataCID, r.DataSize, boolInt(r.Published), r.DatePublished,
+				r.DateUpdated, p.latest.CID(),
+				tenant, r.ID, p.prev, p.initial.CID(), r.ContextID, r.Author, r.Protocol, r.ProtocolPath, r.Schema,
+				r.Recipient, r.ParentID, r.DateCreated)
+		}
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			_, err = exec(putUpdateContents, p.latestJSON, p.data, tenant, r.ID)
+			break
+		}
+		err = s.rewrite(ctx, tx, stmts, p)
+	default:
+		err = s.rewrite(ctx, tx, stmts, p)
+	}
+	if err == nil && r.Protocol == PermissionsProtocol {
+		_, err = exec(putBumpAccess, tenant)
+	}
+	return err
+}
+
+// rewrite writes an update that is not a narrow one of a live record (a tombstone, or a
+// rewrite of the record's identity): compared with the stored properties, then written whole.
+func (s *SQLiteStore) rewrite(ctx context.Context, tx *sql.Tx, stmts *[putStatements]*sql.Stmt, p *pendingPut) error {
+	r, tenant := p.r, p.tenant
+	narrow, err := s.compare(ctx, tx.StmtContext(ctx, stmts[putSelectCurrent]), tenant, r, p.initial.CID(), p.prev)
 	if err != nil {
 		return err
 	}
@@ -494,39 +549,32 @@ func (s *SQLiteStore) writePut(ctx context.Context, tx *sql.Tx, stmts *[putState
 		if err == nil {
 			_, err = tx.StmtContext(ctx, stmts[putUpdateContents]).ExecContext(ctx, p.latestJSON, p.data, tenant, r.ID)
 		}
-	} else {
-		var initial []byte
-		if initial, err = p.initial.MarshalJSON(); err != nil {
-			return err
-		}
-		_, err = tx.StmtContext(ctx, stmts[putUpsertIndex]).ExecContext(ctx,
-			tenant, r.ID, r.ContextID, r.Author, r.Protocol, r.ProtocolPath, r.Schema, r.Recipient, r.ParentID, r.DataFormat,
-			r.DataCID, r.DataSize, boolInt(r.Published), r.DateCreated, r.DatePublished, r.DateUpdated, boolInt(r.Deleted),
-			p.initial.CID(), p.latest.CID())
-		if err == nil {
-			_, err = tx.StmtContext(ctx, stmts[putUpsertContents]).ExecContext(ctx, tenant, r.ID, initial, p.latestJSON, p.data)
-		}
+		return err
 	}
-	if err == nil && r.Protocol == PermissionsProtocol {
-		_, err = tx.StmtContext(ctx, stmts[putBumpAccess]).ExecContext(ctx, tenant)
+	_, err = tx.StmtContext(ctx, stmts[putUpsertIndex]).ExecContext(ctx,
+		tenant, r.ID, r.ContextID, r.Author, r.Protocol, r.ProtocolPath, r.Schema, r.Recipient, r.ParentID, r.DataFormat,
+		r.DataCID, r.DataSize, boolInt(r.Published), r.DateCreated, r.DatePublished, r.DateUpdated, boolInt(r.Deleted),
+		p.initial.CID(), p.latest.CID())
+	if err != nil {
+		return err
 	}
+	return s.putContents(ctx, tx, stmts, p)
+}
+
+// putContents writes the messages and data of p's record whole.
+func (s *SQLiteStore) putContents(ctx context.Context, tx *sql.Tx, stmts *[putStatements]*sql.Stmt, p *pendingPut) error {
+	initial, err := p.initial.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	_, err = tx.StmtContext(ctx, stmts[putUpsertContents]).ExecContext(ctx, p.tenant, p.r.ID, initial, p.latestJSON, p.data)
 	return err
 }
 
-// compare checks the stored version of r against prev, with sel (selectLatestCID when prev is
-// "", selectCurrent otherwise), and reports whether the put is an update of a live record that
-// keeps its identity and immutable properties (initial message's CID initialCID).
+// compare checks the stored version of r against prev (not ""), with sel (selectCurrent), and
+// reports whether the put is an update of a live record that keeps its identity and immutable
+// properties (initial message's CID initialCID).
 func (s *SQLiteStore) compare(ctx context.Context, sel *sql.Stmt, tenant string, r *Record, initialCID, prev string) (narrow bool, err error) {
-	if prev == "" {
-		var cur string
-		switch err := sel.QueryRowContext(ctx, tenant, r.ID).Scan(&cur); {
-		case errors.Is(err, sql.ErrNoRows):
-			return false, nil
-		case err != nil:
-			return false, err
-		}
-		return false, &ConflictError{ID: r.ID, Reason: "record changed"}
-	}
 	var cur, initial, contextID, author, protocol, path, schema, recipient, parent, created string
 	var deleted int
 	err = sel.QueryRowContext(ctx, tenant, r.ID).Scan(&cur, &initial, &contextID, &author, &protocol, &path, &schema, &recipient,
@@ -544,13 +592,10 @@ func (s *SQLiteStore) compare(ctx context.Context, sel *sql.Stmt, tenant string,
 		parent == r.ParentID && created == r.DateCreated, nil
 }
 
-// selectLatestCID and selectCurrent read what PutRecord compares: the latest message's CID and,
-// for an update, the properties it keeps.
-const (
-	selectLatestCID = `SELECT latest_cid FROM dwn_records WHERE tenant = ? AND id = ?`
-	selectCurrent   = `SELECT latest_cid, initial_cid, context_id, author, protocol, protocol_path, schema_uri, recipient,
+// selectCurrent reads what PutRecord compares an update with: the latest message's CID and the
+// properties an update keeps.
+const selectCurrent = `SELECT latest_cid, initial_cid, context_id, author, protocol, protocol_path, schema_uri, recipient,
 	parent_id, date_created, deleted FROM dwn_records WHERE tenant = ? AND id = ?`
-)
 
 // updateIndex and updateContents rewrite what an update of a live record changes.
 const (
@@ -558,6 +603,24 @@ const (
 			date_updated = ?, latest_cid = ? WHERE tenant = ? AND id = ?`
 	updateContents = `UPDATE dwn_contents SET latest_msg = ?, data = ? WHERE tenant = ? AND id = ?`
 )
+
+// updateIfUnchanged is updateIndex carried out only if the record is live, its latest message
+// is the one the put replaces, and its identity and immutable properties are the put's;
+// updateKeepPublication is that for an update that leaves the publication columns as they are
+// (so their index is not touched).
+const (
+	unchangedRecord = ` WHERE tenant = ? AND id = ? AND latest_cid = ? AND deleted = 0 AND initial_cid = ? AND context_id = ?
+			AND author = ? AND protocol = ? AND protocol_path = ? AND schema_uri = ? AND recipient = ? AND parent_id = ?
+			AND date_created = ?`
+	updateIfUnchanged = `UPDATE dwn_records SET data_format = ?, data_cid = ?, data_size = ?, published = ?, date_published = ?,
+			date_updated = ?, latest_cid = ?` + unchangedRecord
+	updateKeepPublication = `UPDATE dwn_records SET data_format = ?, data_cid = ?, data_size = ?, date_updated = ?,
+			latest_cid = ?` + unchangedRecord + ` AND published = ? AND date_published = ?`
+)
+
+// insertIndex inserts a new record's index row, or nothing if a record has its ID.
+const insertIndex = `INSERT INTO dwn_records (tenant, ` + indexColumns + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, id) DO NOTHING`
 
 const upsertIndex = `INSERT INTO dwn_records (tenant, ` + indexColumns + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
