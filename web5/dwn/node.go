@@ -300,35 +300,11 @@ func (n *Node) processIf(ctx context.Context, tenant string, m *Message, latest 
 // process is Process on a constructed, open node, for a message; latest is the condition of
 // ProcessIfLatest ("" for none).
 func (n *Node) process(ctx context.Context, tenant string, m *Message, latest string) (*Reply, error) {
-	if err := checkDID("tenant", tenant); err != nil {
-		return nil, err
-	}
-	if n.cfg.tenantGate != nil && !n.cfg.tenantGate(ctx, tenant) {
-		// Refused before the signature is checked: no author is named, as none is verified.
-		return nil, &ForbiddenError{Tenant: tenant, Action: m.desc.Interface + "." + m.desc.Method, Reason: "the node does not serve this tenant"}
-	}
-	author, err := n.authenticate(ctx, tenant, m)
+	ctx, author, err := n.admit(ctx, tenant, m)
 	if err != nil {
 		return nil, err
-	}
-	if n.versions != nil {
-		ctx = withVersionMemo(ctx)
-	}
-	ts, err := parseTimestamp("descriptor.messageTimestamp", m.desc.MessageTimestamp)
-	if err != nil {
-		return nil, err
-	}
-	now := n.now()
-	if ts.After(now.Add(n.cfg.maxSkew)) {
-		return nil, invalid("descriptor.messageTimestamp", "more than %v in the future", n.cfg.maxSkew)
 	}
 	op := m.desc.Interface + "." + m.desc.Method
-	switch op {
-	case "Records.Read", "Records.Query", "Protocols.Query":
-		if now.Sub(ts) > n.cfg.maxAge {
-			return nil, &staleError{age: now.Sub(ts), max: n.cfg.maxAge}
-		}
-	}
 	switch op {
 	case "Records.Write":
 		return n.write(ctx, tenant, author, m, latest)
@@ -344,6 +320,42 @@ func (n *Node) process(ctx context.Context, tenant string, m *Message, latest st
 		return n.queryProtocols(ctx, tenant, author, m)
 	}
 	return nil, invalid("descriptor", "unknown interface and method %q", op)
+}
+
+// admit checks what every message must pass before its operation's rules: a tenant the node
+// serves, the author's signature for that tenant, and a timestamp neither in the future nor,
+// for reads and queries, too old. It returns the verified author and ctx carrying the memo of
+// the tenant's access version for this message.
+func (n *Node) admit(ctx context.Context, tenant string, m *Message) (context.Context, string, error) {
+	if err := checkDID("tenant", tenant); err != nil {
+		return ctx, "", err
+	}
+	if n.cfg.tenantGate != nil && !n.cfg.tenantGate(ctx, tenant) {
+		// Refused before the signature is checked: no author is named, as none is verified.
+		return ctx, "", &ForbiddenError{Tenant: tenant, Action: m.desc.Interface + "." + m.desc.Method, Reason: "the node does not serve this tenant"}
+	}
+	author, err := n.authenticate(ctx, tenant, m)
+	if err != nil {
+		return ctx, "", err
+	}
+	if n.versions != nil {
+		ctx = withVersionMemo(ctx)
+	}
+	ts, err := parseTimestamp("descriptor.messageTimestamp", m.desc.MessageTimestamp)
+	if err != nil {
+		return ctx, "", err
+	}
+	now := n.now()
+	if ts.After(now.Add(n.cfg.maxSkew)) {
+		return ctx, "", invalid("descriptor.messageTimestamp", "more than %v in the future", n.cfg.maxSkew)
+	}
+	switch m.desc.Interface + "." + m.desc.Method {
+	case "Records.Read", "Records.Query", "Protocols.Query":
+		if now.Sub(ts) > n.cfg.maxAge {
+			return ctx, "", &staleError{age: now.Sub(ts), max: n.cfg.maxAge}
+		}
+	}
+	return ctx, author, nil
 }
 
 type staleError struct{ age, max time.Duration }
@@ -486,91 +498,100 @@ func (n *Node) visible(ctx context.Context, tenant, requester, action string, r 
 }
 
 func (n *Node) write(ctx context.Context, tenant, author string, m *Message, latest string) (*Reply, error) {
-	d := &m.desc
-	forbid := func(reason string, err error) error {
-		return &ForbiddenError{Author: author, Tenant: tenant, Action: "Records.Write", Reason: reason, Err: err}
-	}
-	if d.DataSize > n.cfg.maxData {
-		return nil, invalid("descriptor.dataSize", "larger than %d bytes", n.cfg.maxData)
-	}
-	initial, err := m.isInitialWrite(author)
-	if err != nil {
-		return nil, err
-	}
-	if initial && d.DateCreated != d.MessageTimestamp {
-		return nil, invalid("descriptor.dateCreated", "an initial write is created at its message timestamp")
-	}
-	owner := author == tenant
-	if d.Protocol == PermissionsProtocol && !owner {
-		return nil, forbid("only the tenant writes permission grants and revocations", nil)
-	}
 	unlock := n.lock(tenant)
 	defer unlock()
-
-	cur, err := n.store.Record(ctx, tenant, m.recordID)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		cur = nil
-	case err != nil:
+	rec, prev, err := n.checkWrite(ctx, tenant, author, m, latest)
+	if err != nil {
 		return nil, err
-	}
-	rec := &Record{
-		ID: m.recordID, ContextID: m.contextID, Author: author,
-		Protocol: d.Protocol, ProtocolPath: d.ProtocolPath, Schema: d.Schema, Recipient: d.Recipient, ParentID: d.ParentID,
-		DataFormat: d.DataFormat, DataCID: d.DataCID, DataSize: d.DataSize, Published: d.Published,
-		DateCreated: d.DateCreated, DatePublished: d.DatePublished, DateUpdated: d.MessageTimestamp,
-		Latest: m.withoutData(),
-	}
-	if data, ok := m.Data(); ok {
-		rec.Data = data
-	}
-	if latest != "" && (cur == nil || cur.Latest == nil || cur.Latest.cid != latest) {
-		return nil, &ConflictError{ID: m.recordID, Reason: "the record's latest message is not the one expected"}
-	}
-	prev := ""
-	if cur == nil {
-		if !initial {
-			return nil, invalid("recordId", "record %s does not exist: the first write must be its initial write", m.recordID)
-		}
-		rec.Initial = m.withoutData()
-		if err := n.authorizeCreate(ctx, tenant, author, m, rec); err != nil {
-			return nil, err
-		}
-	} else {
-		if cur.Deleted {
-			return nil, &ConflictError{ID: m.recordID, Reason: "record was deleted at " + cur.DateUpdated}
-		}
-		if same(m, cur.Latest) || same(m, cur.Initial) {
-			return nil, &ConflictError{ID: m.recordID, Reason: "message already processed"}
-		}
-		if !newer(m, cur.Latest) {
-			return nil, &ConflictError{ID: m.recordID, Reason: "not newer than the record's latest message (" + cur.DateUpdated + ")"}
-		}
-		if err := checkImmutable(d, m.contextID, cur); err != nil {
-			return nil, err
-		}
-		rec.Author, rec.Initial, rec.ContextID = cur.Author, cur.Initial, cur.ContextID
-		if err := n.authorizeUpdate(ctx, tenant, author, m, cur); err != nil {
-			return nil, err
-		}
-		prev = cur.Latest.cid
-	}
-	if rec.Data == nil {
-		if cur == nil || d.DataCID != cur.DataCID || d.DataSize != cur.DataSize {
-			return nil, invalid("encodedData", "missing (only an update keeping the data may leave it out)")
-		}
-		rec.Data = cur.Data
-	}
-	if d.Protocol != "" {
-		if err := n.checkProtocolWrite(ctx, tenant, m, rec); err != nil {
-			return nil, err
-		}
 	}
 	if err := n.store.PutRecord(ctx, tenant, rec, prev); err != nil {
 		return nil, err
 	}
 	n.emit(ctx, tenant, EventRecordWritten, m, rec)
 	return &Reply{Record: rec.Clone()}, nil
+}
+
+// checkWrite applies the rules to a Records Write by author (verified) in tenant, whose lock
+// the caller holds, and returns the record to store and the CID of the latest message it
+// replaces ("" for a new record); latest is the condition of ProcessIfLatest ("" for none).
+func (n *Node) checkWrite(ctx context.Context, tenant, author string, m *Message, latest string) (rec *Record, prev string, err error) {
+	d := &m.desc
+	forbid := func(reason string, err error) error {
+		return &ForbiddenError{Author: author, Tenant: tenant, Action: "Records.Write", Reason: reason, Err: err}
+	}
+	if d.DataSize > n.cfg.maxData {
+		return nil, "", invalid("descriptor.dataSize", "larger than %d bytes", n.cfg.maxData)
+	}
+	initial, err := m.isInitialWrite(author)
+	if err != nil {
+		return nil, "", err
+	}
+	if initial && d.DateCreated != d.MessageTimestamp {
+		return nil, "", invalid("descriptor.dateCreated", "an initial write is created at its message timestamp")
+	}
+	owner := author == tenant
+	if d.Protocol == PermissionsProtocol && !owner {
+		return nil, "", forbid("only the tenant writes permission grants and revocations", nil)
+	}
+	cur, err := n.store.Record(ctx, tenant, m.recordID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		cur = nil
+	case err != nil:
+		return nil, "", err
+	}
+	rec = &Record{
+		ID: m.recordID, ContextID: m.contextID, Author: author,
+		Protocol: d.Protocol, ProtocolPath: d.ProtocolPath, Schema: d.Schema, Recipient: d.Recipient, ParentID: d.ParentID,
+		DataFormat: d.DataFormat, DataCID: d.DataCID, DataSize: d.DataSize, Published: d.Published,
+		DateCreated: d.DateCreated, DatePublished: d.DatePublished, DateUpdated: d.MessageTimestamp,
+		Latest: m.withoutData(),
+	}
+	if m.hasData {
+		rec.Data = m.data // messages are immutable; the reply and the events carry copies
+	}
+	if latest != "" && (cur == nil || cur.Latest == nil || cur.Latest.cid != latest) {
+		return nil, "", &ConflictError{ID: m.recordID, Reason: "the record's latest message is not the one expected"}
+	}
+	if cur == nil {
+		if !initial {
+			return nil, "", invalid("recordId", "record %s does not exist: the first write must be its initial write", m.recordID)
+		}
+		rec.Initial = m.withoutData()
+		if err := n.authorizeCreate(ctx, tenant, author, m, rec); err != nil {
+			return nil, "", err
+		}
+	} else {
+		if cur.Deleted {
+			return nil, "", &ConflictError{ID: m.recordID, Reason: "record was deleted at " + cur.DateUpdated}
+		}
+		if same(m, cur.Latest) || same(m, cur.Initial) {
+			return nil, "", &ConflictError{ID: m.recordID, Reason: "message already processed"}
+		}
+		if !newer(m, cur.Latest) {
+			return nil, "", &ConflictError{ID: m.recordID, Reason: "not newer than the record's latest message (" + cur.DateUpdated + ")"}
+		}
+		if err := checkImmutable(d, m.contextID, cur); err != nil {
+			return nil, "", err
+		}
+		rec.Author, rec.Initial, rec.ContextID = cur.Author, cur.Initial, cur.ContextID
+		if err := n.authorizeUpdate(ctx, tenant, author, m, cur); err != nil {
+			return nil, "", err
+		}
+		prev = cur.Latest.cid
+	}
+	if rec.Data == nil {
+		if cur == nil || d.DataCID != cur.DataCID || d.DataSize != cur.DataSize {
+			return nil, "", invalid("encodedData", "missing (only an update keeping the data may leave it out)")
+		}
+		rec.Data = cur.Data
+	}
+	if d.Protocol != "" {
+		if err := n.checkProtocolWrite(ctx, tenant, m, rec); err != nil {
+			return nil, "", err
+		}
+	}
+	return rec, prev, nil
 }
 
 func checkImmutable(d *Descriptor, contextID string, cur *Record) error {
