@@ -38,6 +38,9 @@ var (
 	ErrNotConstructed = errors.New("dwn: not constructed")
 	// ErrClosed reports a call on a closed node or store.
 	ErrClosed = errors.New("dwn: closed")
+	// ErrBatchUnsupported reports a Node.ProcessMany on a node whose store cannot write a
+	// batch in one atomic step (it does not implement RecordBatcher).
+	ErrBatchUnsupported = errors.New("dwn: the store cannot write a batch atomically")
 )
 
 // MessageError reports a malformed message. Field names the part at fault (a descriptor

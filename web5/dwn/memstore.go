@@ -21,7 +21,10 @@ type memTenant struct {
 	access    uint64 // the access version (see AccessVersioner)
 }
 
-var _ AccessVersioner = (*MemoryStore)(nil)
+var (
+	_ AccessVersioner = (*MemoryStore)(nil)
+	_ RecordBatcher   = (*MemoryStore)(nil)
+)
 
 // NewMemoryStore returns an empty in-memory store.
 func NewMemoryStore() *MemoryStore {
@@ -78,6 +81,52 @@ func (s *MemoryStore) PutRecord(ctx context.Context, tenant string, r *Record, p
 	t.records[r.ID] = r.Clone()
 	if r.Protocol == PermissionsProtocol {
 		t.access++
+	}
+	return nil
+}
+
+// PutRecords implements RecordBatcher: every put is compared (with the ones before it in
+// place) before any is stored.
+func (s *MemoryStore) PutRecords(ctx context.Context, puts []RecordPut) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if err := checkPuts(puts); err != nil {
+		return err
+	}
+	type key struct{ tenant, id string }
+	pending := make(map[key]*Record, len(puts))
+	for i, p := range puts {
+		k := key{p.Tenant, p.Record.ID}
+		cur, ok := pending[k]
+		if !ok {
+			if t := s.tenants[p.Tenant]; t != nil {
+				cur = t.records[p.Record.ID]
+			}
+		}
+		switch {
+		case cur == nil && p.Prev != "":
+			return &BatchError{Index: i, Err: &ConflictError{ID: p.Record.ID, Reason: "record does not exist"}}
+		case cur != nil && (cur.Latest == nil || cur.Latest.CID() != p.Prev):
+			return &BatchError{Index: i, Err: &ConflictError{ID: p.Record.ID, Reason: "record changed"}}
+		}
+		pending[k] = p.Record
+	}
+	if s.tenants == nil {
+		s.tenants = map[string]*memTenant{}
+	}
+	for _, p := range puts {
+		t := s.tenants[p.Tenant]
+		if t == nil {
+			t = &memTenant{records: map[string]*Record{}, protocols: map[string]*Message{}}
+			s.tenants[p.Tenant] = t
+		}
+		t.records[p.Record.ID] = p.Record.Clone()
+		if p.Record.Protocol == PermissionsProtocol {
+			t.access++
+		}
 	}
 	return nil
 }

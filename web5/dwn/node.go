@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"hash/fnv"
 	"log/slog"
 	"reflect"
 	"sync"
@@ -240,11 +239,19 @@ type Reply struct {
 func (n *Node) now() time.Time { return n.cfg.now() }
 
 func (n *Node) lock(tenant string) func() {
-	h := fnv.New32a()
-	h.Write([]byte(tenant))
-	mu := &n.locks[h.Sum32()%uint32(len(n.locks))]
+	mu := &n.locks[n.bucket(tenant)]
 	mu.Lock()
 	return mu.Unlock
+}
+
+// bucket is the index of tenant's lock in n.locks (FNV-1a of the tenant).
+func (n *Node) bucket(tenant string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(tenant); i++ {
+		h ^= uint32(tenant[i])
+		h *= 16777619
+	}
+	return int(h % uint32(len(n.locks)))
 }
 
 // Process verifies and carries out a message sent to tenant. Errors are typed:

@@ -127,7 +127,10 @@ func (s *SQLiteStore) stmt(ctx context.Context, query string) (*sql.Stmt, func()
 // half).
 const parsedCacheSize = 4096
 
-var _ AccessVersioner = (*SQLiteStore)(nil)
+var (
+	_ AccessVersioner = (*SQLiteStore)(nil)
+	_ RecordBatcher   = (*SQLiteStore)(nil)
+)
 
 // OpenSQLiteStore opens (creating if needed) the SQLite database at path, a file or
 // sqlitex.Memory (":memory:", a private in-memory database), and returns a store that owns
@@ -417,8 +420,6 @@ const (
 // writeBatch writes batch in one transaction and reports each put's outcome. Statements are
 // prepared before the transaction: it holds the connection a preparation would wait for.
 func (s *SQLiteStore) writeBatch(ctx context.Context, batch []*pendingPut) {
-	queries := [putStatements]string{selectCurrent, insertIndex, upsertIndex, upsertContents, updateKeepPublication,
-		updateIfUnchanged, updateIndex, updateContents, bumpAccess}
 	var stmts [putStatements]*sql.Stmt
 	var releases [putStatements]func()
 	defer func() {
@@ -438,14 +439,11 @@ func (s *SQLiteStore) writeBatch(ctx context.Context, batch []*pendingPut) {
 			close(p.done)
 		}
 	}()
-	for i, q := range queries {
-		var err error
-		if stmts[i], releases[i], err = s.stmt(ctx, q); err != nil {
-			for _, p := range batch {
-				p.err = p.fail(err)
-			}
-			return
+	if err := s.putStmts(ctx, &stmts, &releases); err != nil {
+		for _, p := range batch {
+			p.err = p.fail(err)
 		}
+		return
 	}
 	err := sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
 		for _, p := range batch {
@@ -477,6 +475,86 @@ func (s *SQLiteStore) writeBatch(ctx context.Context, batch []*pendingPut) {
 			}
 		}
 	}
+}
+
+// putQueries are the statements of puts, by their place (putSelectCurrent, ...).
+var putQueries = [putStatements]string{selectCurrent, insertIndex, upsertIndex, upsertContents, updateKeepPublication,
+	updateIfUnchanged, updateIndex, updateContents, bumpAccess}
+
+// putStmts prepares the statements of puts into stmts, and the functions releasing them into
+// releases (which the caller calls, whatever the error).
+func (s *SQLiteStore) putStmts(ctx context.Context, stmts *[putStatements]*sql.Stmt, releases *[putStatements]func()) error {
+	for i, q := range putQueries {
+		var err error
+		if stmts[i], releases[i], err = s.stmt(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PutRecords implements RecordBatcher: the puts are compared and written in order in one
+// transaction, committed only if every compare holds.
+func (s *SQLiteStore) PutRecords(ctx context.Context, puts []RecordPut) error {
+	done, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := checkPuts(puts); err != nil {
+		return err
+	}
+	ps := make([]*pendingPut, len(puts))
+	for i, put := range puts {
+		r := put.Record
+		p := &pendingPut{tenant: put.Tenant, r: r, prev: put.Prev, initial: r.Initial.withoutData(), latest: r.Latest.withoutData(), data: r.Data}
+		if p.latestJSON, err = p.latest.MarshalJSON(); err != nil {
+			return err
+		}
+		if p.data == nil {
+			p.data = []byte{}
+		}
+		ps[i] = p
+	}
+	var stmts [putStatements]*sql.Stmt
+	var releases [putStatements]func()
+	defer func() {
+		for _, release := range releases {
+			if release != nil {
+				release()
+			}
+		}
+	}()
+	if err := s.putStmts(ctx, &stmts, &releases); err != nil {
+		return dbErr(ctx, "put records", err)
+	}
+	err = sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
+		for i, p := range ps {
+			if err := s.writePut(ctx, tx, &stmts, p); err != nil {
+				var ce *ConflictError
+				if errors.As(err, &ce) {
+					return &BatchError{Index: i, Err: err}
+				}
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		var be *BatchError
+		if errors.As(err, &be) && ctx.Err() == nil {
+			return be
+		}
+		return dbErr(ctx, "put records", err)
+	}
+	for _, p := range ps {
+		s.keep(p.initial)
+		s.keep(p.latest)
+		if p.prev != "" && p.prev != p.initial.CID() {
+			s.forget(p.prev)
+		}
+	}
+	return nil
 }
 
 // writePut compares and writes one put in tx. A new record (prev "") is inserted unless a
