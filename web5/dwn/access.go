@@ -157,9 +157,9 @@ func (c *accessCache) putGrant(tenant string, version uint64, id string, g *gran
 }
 
 // accessVersion returns the access version of tenant, and false when the store keeps none
-// (nothing is then cached). Within one Process call (see withVersionMemo) the version is read
-// once: the call's decisions rest on the protocols and grants as they stood at that version or
-// later.
+// (nothing is then cached). Within one Process call (see admit), or the checks of one
+// ProcessMany batch, a tenant's version is read once: the decisions rest on the protocols and
+// grants as they stood at that version or later.
 func (n *Node) accessVersion(ctx context.Context, tenant string) (uint64, bool, error) {
 	if n.versions == nil {
 		return 0, false, nil
@@ -178,7 +178,8 @@ func (n *Node) accessVersion(ctx context.Context, tenant string) (uint64, bool, 
 	return v, true, nil
 }
 
-// versionMemo is the access version one Process call read.
+// versionMemo is the access version of one tenant that one Process call, or the checks of one
+// ProcessMany batch, read.
 type versionMemo struct {
 	tenant  string
 	version uint64
@@ -186,8 +187,3 @@ type versionMemo struct {
 }
 
 type versionMemoKey struct{}
-
-// withVersionMemo returns ctx carrying a memo for the access version of one Process call.
-func withVersionMemo(ctx context.Context) context.Context {
-	return context.WithValue(ctx, versionMemoKey{}, &versionMemo{})
-}

@@ -132,9 +132,17 @@ func (n *Node) ProcessMany(ctx context.Context, batch []Envelope) ([]*Reply, err
 			n.locks[b].Unlock()
 		}
 	}()
+	// Each tenant's access version is read once for the batch: its checks rest on the
+	// protocols and grants as they stood then (no message of a batch changes them).
+	memos := make(map[string]*versionMemo)
 	puts := make([]RecordPut, len(batch))
 	for i, e := range batch {
-		rec, prev, err := n.checkBatched(ctx, e.Tenant, e.Message)
+		memo := memos[e.Tenant]
+		if memo == nil {
+			memo = &versionMemo{}
+			memos[e.Tenant] = memo
+		}
+		rec, prev, err := n.checkBatched(ctx, e.Tenant, e.Message, memo)
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 				return nil, cerr
@@ -155,11 +163,11 @@ func (n *Node) ProcessMany(ctx context.Context, batch []Envelope) ([]*Reply, err
 }
 
 // checkBatched is Process's checks of one write of a batch, the tenant's lock held.
-func (n *Node) checkBatched(ctx context.Context, tenant string, m *Message) (*Record, string, error) {
+func (n *Node) checkBatched(ctx context.Context, tenant string, m *Message, memo *versionMemo) (*Record, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
-	ctx, author, err := n.admit(ctx, tenant, m)
+	ctx, author, err := n.admit(ctx, tenant, m, memo)
 	if err != nil {
 		return nil, "", err
 	}

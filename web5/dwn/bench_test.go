@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	syncpkg "sync"
 	"testing"
 	"time"
@@ -146,7 +147,7 @@ func BenchmarkGrantedWrite(b *testing.B) {
 		return fmt.Appendf(nil, `{"payment_id":"p-%d","txid":"%064d","amount_sat":15000,"risk":0.01}`, i, i)
 	}
 	for _, st := range benchStores() {
-		for _, op := range []string{"create", "update"} {
+		for _, op := range []string{"create", "update", "create-batch100", "update-batch100"} {
 			b.Run(st.name+"/op="+op, func(b *testing.B) {
 				s := st.open(b)
 				defer s.Close()
@@ -180,7 +181,7 @@ func BenchmarkGrantedWrite(b *testing.B) {
 					return m
 				}
 				msgs := make([]*dwn.Message, b.N)
-				if op == "create" {
+				if strings.HasPrefix(op, "create") {
 					for i := range msgs {
 						msgs[i] = create(i)
 					}
@@ -204,9 +205,22 @@ func BenchmarkGrantedWrite(b *testing.B) {
 				b.ReportAllocs()
 				b.ResetTimer()
 				cpu := cpuTime()
-				for i := range b.N {
-					if _, err := node.Process(ctx, tenant, msgs[i]); err != nil {
-						b.Fatal(err)
+				if strings.HasSuffix(op, "-batch100") {
+					batch := make([]dwn.Envelope, 0, 100)
+					for i := 0; i < b.N; i += 100 {
+						batch = batch[:0]
+						for _, m := range msgs[i:min(i+100, b.N)] {
+							batch = append(batch, dwn.Envelope{Tenant: tenant, Message: m})
+						}
+						if _, err := node.ProcessMany(ctx, batch); err != nil {
+							b.Fatal(err)
+						}
+					}
+				} else {
+					for i := range b.N {
+						if _, err := node.Process(ctx, tenant, msgs[i]); err != nil {
+							b.Fatal(err)
+						}
 					}
 				}
 				b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")

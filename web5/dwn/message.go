@@ -243,7 +243,73 @@ func (m *Message) Data() ([]byte, bool) { return bytes.Clone(m.data), m.hasData 
 
 // MarshalJSON writes the message in its wire form.
 func (m *Message) MarshalJSON() ([]byte, error) {
-	return json.Marshal(m.wire(true))
+	// What json.Marshal(m.wire(true)) writes, byte for byte, without reflection: the
+	// descriptor is the compact, escaped JSON it was signed or read as.
+	n := len(m.rawDesc) + len(m.recordID) + len(m.contextID) + 128
+	if m.auth != nil {
+		n += len(m.auth.Payload) + 64
+		for _, s := range m.auth.Signatures {
+			n += len(s.Protected) + len(s.Signature) + 32
+		}
+	}
+	if m.hasData {
+		n += b64.EncodedLen(len(m.data)) + 16
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	if m.recordID != "" {
+		b = appendJSONString(append(b, `"recordId":`...), m.recordID)
+		b = append(b, ',')
+	}
+	if m.contextID != "" {
+		b = appendJSONString(append(b, `"contextId":`...), m.contextID)
+		b = append(b, ',')
+	}
+	b = append(b, `"descriptor":`...)
+	if len(m.rawDesc) == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, m.rawDesc...)
+	}
+	if a := m.auth; a != nil {
+		b = appendJSONString(append(b, `,"authorization":{"signature":{"payload":`...), a.Payload)
+		b = append(b, `,"signatures":`...)
+		if a.Signatures == nil {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, '[')
+			for i, s := range a.Signatures {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendJSONString(append(b, `{"protected":`...), s.Protected)
+				b = appendJSONString(append(b, `,"signature":`...), s.Signature)
+				b = append(b, '}')
+			}
+			b = append(b, ']')
+		}
+		b = append(b, "}}"...)
+	}
+	if m.hasData {
+		b = append(b, `,"encodedData":"`...)
+		b = b64.AppendEncode(b, m.data)
+		b = append(b, '"')
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as encoding/json writes a string: printable ASCII other than '"',
+// '\\', '<', '>' and '&' as it is, anything else through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func (m *Message) wire(withData bool) wireMessage {

@@ -307,7 +307,7 @@ func (n *Node) processIf(ctx context.Context, tenant string, m *Message, latest 
 // process is Process on a constructed, open node, for a message; latest is the condition of
 // ProcessIfLatest ("" for none).
 func (n *Node) process(ctx context.Context, tenant string, m *Message, latest string) (*Reply, error) {
-	ctx, author, err := n.admit(ctx, tenant, m)
+	ctx, author, err := n.admit(ctx, tenant, m, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -331,9 +331,9 @@ func (n *Node) process(ctx context.Context, tenant string, m *Message, latest st
 
 // admit checks what every message must pass before its operation's rules: a tenant the node
 // serves, the author's signature for that tenant, and a timestamp neither in the future nor,
-// for reads and queries, too old. It returns the verified author and ctx carrying the memo of
-// the tenant's access version for this message.
-func (n *Node) admit(ctx context.Context, tenant string, m *Message) (context.Context, string, error) {
+// for reads and queries, too old. It returns the verified author and ctx carrying memo, the
+// memo of the tenant's access version (a new one for this message when nil).
+func (n *Node) admit(ctx context.Context, tenant string, m *Message, memo *versionMemo) (context.Context, string, error) {
 	if err := checkDID("tenant", tenant); err != nil {
 		return ctx, "", err
 	}
@@ -346,7 +346,10 @@ func (n *Node) admit(ctx context.Context, tenant string, m *Message) (context.Co
 		return ctx, "", err
 	}
 	if n.versions != nil {
-		ctx = withVersionMemo(ctx)
+		if memo == nil {
+			memo = &versionMemo{}
+		}
+		ctx = context.WithValue(ctx, versionMemoKey{}, memo)
 	}
 	ts, err := parseTimestamp("descriptor.messageTimestamp", m.desc.MessageTimestamp)
 	if err != nil {

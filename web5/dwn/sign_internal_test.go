@@ -2,6 +2,7 @@ package dwn
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -82,6 +83,9 @@ func TestSignedMessageIsTheParsedMessage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if want, err := json.Marshal(m.wire(true)); err != nil || string(raw) != string(want) {
+				t.Fatalf("MarshalJSON differs from encoding/json's form (%v):\n%s\n%s", err, raw, want)
+			}
 			parsed, err := ParseMessage(raw)
 			if err != nil {
 				t.Fatal(err)
@@ -107,4 +111,43 @@ func TestSignedMessageIsTheParsedMessage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The hand-written wire form of any message ParseMessage accepts is encoding/json's, and reads
+// back as the same message.
+func FuzzMarshalJSON(f *testing.F) {
+	ctx := context.Background()
+	author, err := didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, w := range []Write{
+		{DataFormat: "text/plain", Data: []byte("hello")},
+		{DataFormat: "text/plain; a=<b>&c", Schema: "https://example.com/s", Published: true},
+		{Protocol: "https://example.com/p", ProtocolPath: "x", DataFormat: "application/json", Data: []byte(`{"a":"\u2028"}`)},
+	} {
+		m, err := NewWrite(ctx, author, author.String(), w)
+		if err != nil {
+			f.Fatal(err)
+		}
+		raw, _ := m.MarshalJSON()
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m, err := ParseMessage(raw)
+		if err != nil {
+			return
+		}
+		out, err := m.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, err := json.Marshal(m.wire(true)); err != nil || string(out) != string(want) {
+			t.Fatalf("MarshalJSON differs from encoding/json's form (%v):\n%s\n%s", err, out, want)
+		}
+		back, err := ParseMessage(out)
+		if err != nil || back.CID() != m.CID() {
+			t.Fatalf("the wire form reads back as %v, %v", back, err)
+		}
+	})
 }
