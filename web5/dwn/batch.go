@@ -97,6 +97,15 @@ func (n *Node) ProcessMany(ctx context.Context, batch []Envelope) ([]*Reply, err
 	if len(batch) == 0 {
 		return nil, nil
 	}
+	if n.tel != nil {
+		return n.tel.batch(ctx, len(batch), func(ctx context.Context) ([]*Reply, error) { return n.processMany(ctx, store, batch) })
+	}
+	return n.processMany(ctx, store, batch)
+}
+
+// processMany is ProcessMany on a constructed, open node with a batching store, for a
+// non-empty batch.
+func (n *Node) processMany(ctx context.Context, store RecordBatcher, batch []Envelope) ([]*Reply, error) {
 	if len(batch) > MaxBatchSize {
 		return nil, invalid("batch", "more than %d messages", MaxBatchSize)
 	}

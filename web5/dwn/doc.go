@@ -54,6 +54,18 @@
 // its signed descriptor, not by its signature bytes, so a second signature over the same
 // message (ECDSA signatures are malleable) is the same message and a replay.
 //
+// # Batches
+//
+// [Node.ProcessMany] carries out many Records Write messages at once — a block's records, say —
+// all or nothing: each is verified, checked and authorised exactly as Process would (against
+// the store as it stands before the batch), and the records are then stored in one atomic step
+// of the store ([RecordBatcher]: one transaction of the SQLite store, so one commit for the
+// batch). One refused message refuses the batch: the error is a *[BatchError] naming it by its
+// index and unwrapping to Process's error for it, and nothing of the batch is stored. A batch
+// holds no grants or revocations and writes each record at most once; a record's parent must
+// be stored before the batch. Stores that cannot write a batch atomically (package natsstore)
+// refuse batches with [ErrBatchUnsupported].
+//
 // # Protocols
 //
 // A [Protocol] definition follows the DWN shape: "protocol" (a URI), "published", "types"
@@ -99,7 +111,8 @@
 // (anya.dwn.records). Resolving the author's DID, the store's work and the event published on
 // the bus happen inside it. A refusal has status Error and error.type, the sentinel it matches
 // ("dwn: forbidden", "dwn: permission grant expired", ...); a read of a missing record carries
-// anya.found false and is no failure. With [WithMeterProvider], anya.dwn.messages counts
+// anya.found false and is no failure. A batch is one span, [SpanRecordsWriteBatch]
+// ("Records.WriteBatch", anya.dwn.records its size). With [WithMeterProvider], anya.dwn.messages counts
 // messages by operation and outcome (success, unauthenticated, forbidden, invalid, conflict,
 // stale, not_found, failure) and anya.dwn.process.duration records how long each took;
 // cancelled calls are not counted.

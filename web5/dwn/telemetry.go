@@ -24,6 +24,8 @@ const (
 	// SpanProcess is the span of a message whose interface and method are none of the six
 	// above (it is refused).
 	SpanProcess = "dwn.process"
+	// SpanRecordsWriteBatch is the span of a ProcessMany batch (operation "Records.WriteBatch").
+	SpanRecordsWriteBatch = "dwn.records.write_batch"
 
 	MetricNameMessages        = "anya.dwn.messages"         // {message}, counter, by operation and outcome
 	MetricNameProcessDuration = "anya.dwn.process.duration" // s, histogram, by operation and outcome
@@ -133,6 +135,40 @@ func (t *nodeTelemetry) process(ctx context.Context, m *Message, f func(context.
 		} else {
 			telemetry.End(span, err, knownErrors[:]...)
 		}
+	}
+	return r, err
+}
+
+// batch runs ProcessMany's work, f, on a batch of size messages in its span and measures it:
+// the span and the duration are the batch's (operation "Records.WriteBatch", anya.dwn.records
+// the batch's size); anya.dwn.messages counts the batch's messages as Records.Write — all of
+// them as successes when it is stored, only the refused one, by its outcome, when it is not.
+func (t *nodeTelemetry) batch(ctx context.Context, size int, f func(context.Context) ([]*Reply, error)) ([]*Reply, error) {
+	const op = "Records.WriteBatch"
+	start := time.Now()
+	var span trace.Span
+	if t.tracer != nil {
+		ctx, span = t.tracer.Start(ctx, SpanRecordsWriteBatch, trace.WithAttributes(attrOperation.String(op), attrRecords.Int(size)))
+	}
+	r, err := f(ctx)
+	outcome := processOutcome(err)
+	if outcome != "" {
+		counted, write := int64(1), metric.WithAttributes(attrOperation.String("Records.Write"), telemetry.KeyOutcome.String(outcome))
+		if err == nil {
+			counted = int64(size)
+		}
+		if t.messages != nil && size > 0 {
+			t.messages.Add(ctx, counted, write)
+		}
+		if t.duration != nil {
+			t.duration.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(attrOperation.String(op), telemetry.KeyOutcome.String(outcome)))
+		}
+	}
+	if span != nil {
+		if outcome != "" {
+			span.SetAttributes(telemetry.KeyOutcome.String(outcome))
+		}
+		telemetry.End(span, err, knownErrors[:]...)
 	}
 	return r, err
 }

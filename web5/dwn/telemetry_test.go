@@ -143,3 +143,78 @@ func TestTelemetryOptions(t *testing.T) {
 		}
 	}
 }
+
+// A batch is one span (its size, its outcome; the events of its records inside it); its
+// messages are counted as writes — all of them once stored, only the refused one otherwise —
+// and nothing of them is recorded.
+func TestTelemetryBatch(t *testing.T) {
+	k := telemetrytest.New(t)
+	b, err := bus.New(bus.WithTracerProvider(k.TP), bus.WithTopicTemplate(dwn.TopicTemplate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	e := newEnv(t, dwn.WithBus(b), dwn.WithTracerProvider(k.TP), dwn.WithMeterProvider(k.MP))
+	alice := e.alice.String()
+	const secret = "utxo of bc1qbatchsecret"
+	var batch []dwn.Envelope
+	for i := range 3 {
+		m, err := dwn.NewWrite(e.ctx, e.alice, alice, dwn.Write{DataFormat: "text/plain", Data: []byte(secret + string(rune('a'+i)))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, dwn.Envelope{Tenant: alice, Message: m})
+	}
+	intruder, err := dwn.NewWrite(e.ctx, e.bob, alice, note("from bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.node.ProcessMany(e.ctx, append(batch[:2:2], dwn.Envelope{Tenant: alice, Message: intruder})); err == nil {
+		t.Fatal("a batch with an intruder's message was stored")
+	}
+	if _, err := e.node.ProcessMany(e.ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Drain(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	spans := k.Named(dwn.SpanRecordsWriteBatch)
+	if len(spans) != 2 {
+		t.Fatalf("%d batch spans, want 2", len(spans))
+	}
+	for i, want := range []struct {
+		outcome, errType string
+		records          int64
+	}{{"forbidden", "dwn: forbidden", 3}, {"success", "", 3}} {
+		sp := spans[i]
+		if v, _ := telemetrytest.Attr(sp, "anya.outcome"); v.AsString() != want.outcome {
+			t.Errorf("batch %d: outcome %q, want %q", i, v.AsString(), want.outcome)
+		}
+		if v, _ := telemetrytest.Attr(sp, "error.type"); v.AsString() != want.errType {
+			t.Errorf("batch %d: error.type %q, want %q", i, v.AsString(), want.errType)
+		}
+		if v, _ := telemetrytest.Attr(sp, "anya.dwn.records"); v.AsInt64() != want.records {
+			t.Errorf("batch %d: anya.dwn.records %d", i, v.AsInt64())
+		}
+	}
+	pubs := k.Named(bus.SpanPublish)
+	if len(pubs) != 3 {
+		t.Fatalf("%d publish spans, want 3 (one per stored record)", len(pubs))
+	}
+	telemetrytest.ChildOf(t, pubs[0], spans[1])
+	rm := k.Collect(t)
+	for _, c := range []struct {
+		outcome string
+		want    int64
+	}{{"success", 3}, {"forbidden", 1}} {
+		if n, _ := telemetrytest.Int(rm, dwn.MetricNameMessages, attribute.String("anya.dwn.operation", "Records.Write"),
+			attribute.String("anya.outcome", c.outcome)); n != c.want {
+			t.Errorf("messages{Records.Write, %s} = %d, want %d", c.outcome, n, c.want)
+		}
+	}
+	if n, _, _ := telemetrytest.Histogram(rm, dwn.MetricNameProcessDuration, attribute.String("anya.dwn.operation", "Records.WriteBatch"),
+		attribute.String("anya.outcome", "success")); n != 1 {
+		t.Errorf("batch durations: %d, want 1", n)
+	}
+	k.NoLeak(t, alice, e.bob.String(), dwn.TenantToken(alice), batch[0].Message.RecordID(), secret, "bc1qbatchsecret", "from bob")
+}
