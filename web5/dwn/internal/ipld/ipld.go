@@ -40,7 +40,8 @@ var (
 	ErrInvalidCID = errors.New("ipld: invalid CID")
 )
 
-var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+// b32 is the base32 of multibase prefix 'b': RFC 4648 in lower case, without padding.
+var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // CID returns the CIDv1 string of a block with the given codec.
 func CID(codec uint64, block []byte) string {
@@ -49,7 +50,10 @@ func CID(codec uint64, block []byte) string {
 }
 
 func cidBytes(codec uint64, digest []byte) []byte {
-	b := make([]byte, 0, 4+len(digest))
+	return appendCIDBytes(make([]byte, 0, 4+len(digest)), codec, digest)
+}
+
+func appendCIDBytes(b []byte, codec uint64, digest []byte) []byte {
 	b = binary.AppendUvarint(b, 1)
 	b = binary.AppendUvarint(b, codec)
 	b = binary.AppendUvarint(b, hashSHA256)
@@ -57,8 +61,15 @@ func cidBytes(codec uint64, digest []byte) []byte {
 	return append(b, digest...)
 }
 
+// appendFormat appends the CID string of digest with codec.
+func appendFormat(b []byte, codec uint64, digest []byte) []byte {
+	var raw [48]byte
+	return b32.AppendEncode(append(b, 'b'), appendCIDBytes(raw[:0], codec, digest))
+}
+
 func format(codec uint64, digest []byte) string {
-	return "b" + strings.ToLower(b32.EncodeToString(cidBytes(codec, digest)))
+	var buf [80]byte
+	return string(appendFormat(buf[:0], codec, digest))
 }
 
 // Parse checks that s is a base32 CIDv1 with a sha2-256 multihash and returns its codec.
@@ -71,8 +82,9 @@ func parse(s string) (codec uint64, digest []byte, err error) {
 	if len(s) < 2 || s[0] != 'b' {
 		return 0, nil, ErrInvalidCID
 	}
-	raw, err := b32.DecodeString(strings.ToUpper(s[1:]))
-	if err != nil || strings.ToLower(s) != s {
+	// Lower case only: the alphabet has no capitals.
+	raw, err := b32.DecodeString(s[1:])
+	if err != nil {
 		return 0, nil, ErrInvalidCID
 	}
 	var fields [4]uint64
@@ -88,7 +100,8 @@ func parse(s string) (codec uint64, digest []byte, err error) {
 		return 0, nil, ErrInvalidCID
 	}
 	// Only the canonical spelling: minimal varints, no stray bits in the last base32 digit.
-	if format(fields[1], rest) != s {
+	var buf [80]byte
+	if string(appendFormat(buf[:0], fields[1], rest)) != s {
 		return 0, nil, ErrInvalidCID
 	}
 	return fields[1], rest, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -115,7 +116,10 @@ func TestParse(t *testing.T) {
 	if c, err := Parse(good); err != nil || c != CodecDagCBOR {
 		t.Fatalf("Parse(%s) = %#x, %v", good, c, err)
 	}
-	for _, s := range []string{"", "b", "Q" + good[1:], "B" + good[1:], good[:len(good)-2], good + "aa", "bafy!"} {
+	upper := "b" + strings.ToUpper(good[1:])
+	for _, s := range []string{"", "b", "Q" + good[1:], "B" + good[1:], good[:len(good)-2], good + "aa", "bafy!", upper,
+		good[:10] + strings.ToUpper(good[10:11]) + good[11:], good[:20] + "\n" + good[20:], good[:20] + "\r" + good[20:],
+		good + "="} {
 		if _, err := Parse(s); !errors.Is(err, ErrInvalidCID) {
 			t.Errorf("Parse(%q) = %v", s, err)
 		}
