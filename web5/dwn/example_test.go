@@ -75,3 +75,32 @@ func ExampleProtocol() {
 	// bob writes a letter: true
 	// bob writes outside the protocol: true
 }
+
+// A batch of writes is stored in one step, or not at all: here Bob's write into Alice's tenant
+// (no rule or grant lets him) refuses the whole batch, and the batch without it is stored.
+func ExampleNode_ProcessMany() {
+	ctx := context.Background()
+	alice, _ := didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)
+	bob, _ := didkey.Create(ctx, jose.NewMemoryKeyManager(), jose.Ed25519)
+	resolver, _ := did.NewResolver(did.WithMethods(didkey.New()))
+	node, _ := dwn.New(resolver)
+	defer node.Close()
+	tenant := alice.String()
+
+	var batch []dwn.Envelope
+	for _, utxo := range []string{"txid-1:0", "txid-2:1"} {
+		m, _ := dwn.NewWrite(ctx, alice, tenant, dwn.Write{DataFormat: "text/plain", Data: []byte(utxo)})
+		batch = append(batch, dwn.Envelope{Tenant: tenant, Message: m})
+	}
+	intruder, _ := dwn.NewWrite(ctx, bob, tenant, dwn.Write{DataFormat: "text/plain", Data: []byte("bob's")})
+
+	_, err := node.ProcessMany(ctx, append(batch, dwn.Envelope{Tenant: tenant, Message: intruder}))
+	var refused *dwn.BatchError
+	fmt.Println("refused:", errors.As(err, &refused), refused.Index, errors.Is(err, dwn.ErrForbidden))
+
+	replies, err := node.ProcessMany(ctx, batch)
+	fmt.Println("stored:", err == nil, len(replies), string(replies[1].Record.Data))
+	// Output:
+	// refused: true 2 true
+	// stored: true 2 txid-2:1
+}
