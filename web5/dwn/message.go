@@ -683,27 +683,45 @@ func exactKeys(at string, desc map[string]any) error {
 }
 
 // messageCID returns the CID of m: the dag-cbor of its wire form without data (m.wire(false)
-// read as JSON), built from its parts, descCBOR being the dag-cbor of its descriptor.
+// read as JSON), written from its parts, descCBOR being the dag-cbor of its descriptor. The
+// members are written in dag-cbor order: recordId, contextId, descriptor, authorization (and
+// in it payload before signatures, protected before signature).
 func messageCID(m *Message, descCBOR []byte) (string, error) {
-	v := map[string]any{"descriptor": ipld.Encoded(descCBOR)}
+	n, size := 1, len(descCBOR)+len(m.recordID)+len(m.contextID)+64
 	if m.recordID != "" {
-		v["recordId"] = m.recordID
+		n++
 	}
 	if m.contextID != "" {
-		v["contextId"] = m.contextID
+		n++
 	}
-	if a := m.auth; a != nil {
-		sigs := make([]any, len(a.Signatures))
-		for i, s := range a.Signatures {
-			sigs[i] = map[string]any{"protected": s.Protected, "signature": s.Signature}
+	a := m.auth
+	if a != nil {
+		n++
+		size += len(a.Payload) + 48
+		for _, s := range a.Signatures {
+			size += len(s.Protected) + len(s.Signature) + 32
 		}
-		v["authorization"] = map[string]any{"signature": map[string]any{"payload": a.Payload, "signatures": sigs}}
 	}
-	cid, err := ipld.CBORCID(v)
-	if err != nil {
-		return "", invalid("message", "%v", err)
+	b := ipld.AppendMapHead(make([]byte, 0, size), n)
+	if m.recordID != "" {
+		b = ipld.AppendString(ipld.AppendString(b, "recordId"), m.recordID)
 	}
-	return cid, nil
+	if m.contextID != "" {
+		b = ipld.AppendString(ipld.AppendString(b, "contextId"), m.contextID)
+	}
+	b = append(ipld.AppendString(b, "descriptor"), descCBOR...)
+	if a != nil {
+		b = ipld.AppendMapHead(ipld.AppendString(b, "authorization"), 1)
+		b = ipld.AppendMapHead(ipld.AppendString(b, "signature"), 2)
+		b = ipld.AppendString(ipld.AppendString(b, "payload"), a.Payload)
+		b = ipld.AppendListHead(ipld.AppendString(b, "signatures"), len(a.Signatures))
+		for _, s := range a.Signatures {
+			b = ipld.AppendMapHead(b, 2)
+			b = ipld.AppendString(ipld.AppendString(b, "protected"), s.Protected)
+			b = ipld.AppendString(ipld.AppendString(b, "signature"), s.Signature)
+		}
+	}
+	return ipld.CID(ipld.CodecDagCBOR, b), nil
 }
 
 func checkCID(field, s string) error {

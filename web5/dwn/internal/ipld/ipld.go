@@ -158,6 +158,16 @@ func appendHead(b []byte, major byte, n uint64) []byte {
 	return binary.BigEndian.AppendUint64(append(b, m|27), n)
 }
 
+// AppendMapHead appends the head of a dag-cbor map of n entries; the caller appends the n keys
+// and values after it, keys in dag-cbor order (shorter first, then bytewise) and unique.
+func AppendMapHead(b []byte, n int) []byte { return appendHead(b, 5, uint64(n)) }
+
+// AppendListHead appends the head of a dag-cbor list of n values; the caller appends them.
+func AppendListHead(b []byte, n int) []byte { return appendHead(b, 4, uint64(n)) }
+
+// AppendString appends the dag-cbor encoding of a string.
+func AppendString(b []byte, s string) []byte { return append(appendHead(b, 3, uint64(len(s))), s...) }
+
 func appendInt(b []byte, i int64) []byte {
 	if i >= 0 {
 		return appendHead(b, 0, uint64(i))

@@ -1,6 +1,7 @@
 package ipld
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -164,6 +165,24 @@ func TestEncoded(t *testing.T) {
 		}
 		if string(got) != string(want) {
 			t.Fatalf("with the encoded value spliced in: %x, want %x", got, want)
+		}
+	}
+}
+
+// The piecewise writers give what DagCBOR gives for the same value, at every length class of
+// their heads.
+func TestAppendPieces(t *testing.T) {
+	for _, n := range []int{0, 1, 23, 24, 255, 256, 70000} {
+		s := strings.Repeat("x", n)
+		want, err := DagCBOR(map[string]any{"a": s, "bb": []any{s}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := AppendMapHead(nil, 2)
+		b = AppendString(AppendString(b, "a"), s)
+		b = AppendString(AppendListHead(AppendString(b, "bb"), 1), s)
+		if !bytes.Equal(b, want) {
+			t.Fatalf("length %d: pieces differ from DagCBOR", n)
 		}
 	}
 }
