@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -111,7 +112,7 @@ var stateQueries = map[string]string{
 	"movePayment":    `UPDATE anya_payments SET status = ?, height = ?, block = ?, shown = ?, events = ? WHERE payment_id = ?`,
 	"enqueue":        `INSERT INTO anya_outbox (payment_id, topic, event) VALUES (?, ?, ?)`,
 	"outbox":         `SELECT seq, topic, event FROM anya_outbox ORDER BY seq LIMIT 256`,
-	"dequeue":        `DELETE FROM anya_outbox WHERE seq = ?`,
+	"dequeue":        `DELETE FROM anya_outbox WHERE seq IN (SELECT value FROM json_each(?))`,
 	"putFeatures":    `INSERT INTO anya_features (payment_id, vector) VALUES (?, ?) ON CONFLICT (payment_id) DO NOTHING`,
 	"features":       `SELECT vector FROM anya_features WHERE payment_id = ?`,
 	"checkpoint":     `SELECT height, hash FROM anya_checkpoint WHERE id = 1`,
@@ -604,28 +605,22 @@ func (s *stateStore) outbox(ctx context.Context) ([]outboxEvent, error) {
 	return out, rows.Err()
 }
 
-// dequeue removes published events, in one transaction.
+// dequeue removes published events, in one statement.
 func (s *stateStore) dequeue(ctx context.Context, evs []outboxEvent) error {
-	switch len(evs) {
-	case 0:
+	if len(evs) == 0 {
 		return nil
-	case 1:
-		_, err := s.exec(ctx, "dequeue", evs[0].Seq)
-		return err
 	}
-	err := sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
-		st := tx.StmtContext(ctx, s.stmts["dequeue"])
-		for _, e := range evs {
-			if _, err := st.ExecContext(ctx, e.Seq); err != nil {
-				return err
-			}
+	list := make([]byte, 0, 8*len(evs)+2)
+	list = append(list, '[')
+	for i, e := range evs {
+		if i > 0 {
+			list = append(list, ',')
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("anya: state dequeue: %w", err)
+		list = strconv.AppendInt(list, e.Seq, 10)
 	}
-	return nil
+	list = append(list, ']')
+	_, err := s.exec(ctx, "dequeue", string(list))
+	return err
 }
 
 func (s *stateStore) paymentsQuery(ctx context.Context, name string, args ...any) ([]paymentRow, error) {
