@@ -322,7 +322,10 @@
 // record's status in the sender's store — or back after a reorg, and invalidate the cached UTXOs
 // of the addresses they touch and the wallet's view of its coins; a record written to or deleted
 // from an identity's store (other than the Manager's own payment records) invalidates its cached
-// links and identity. Each state change of a sent payment is published once, in order, whichever
+// links and identity. A block's payments move as one batch: their records are rewritten
+// concurrently, then their states and events are written in one transaction of the state store
+// (a crash in between is made good by the reconciliation at the next start). Each state change
+// of a sent payment is published once, in order, whichever
 // path made it: [TopicPaymentSent], then [TopicPaymentConfirmed] and [TopicPaymentReorged] in
 // turn, numbered by [PaymentEvent].Seq; the events are written with the change and published from
 // the state database, so a crash loses none. The components publish their own events on the same

@@ -37,6 +37,9 @@ var (
 	// ErrUnavailable is wrapped by the *UnavailableError of a call to a dependency (the chain,
 	// DID resolution, the records store, a model) that failed or whose circuit breaker is open.
 	ErrUnavailable = errors.New("anya: dependency unavailable")
+
+	// errPaymentNotStored is the error of a state move of a payment the state does not hold.
+	errPaymentNotStored = errors.New("anya: payment not stored")
 )
 
 // OptionError names an option whose value New refuses. New validates its whole configuration

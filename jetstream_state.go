@@ -397,25 +397,56 @@ func (s *natsState) insertPayment(ctx context.Context, p paymentRow) (bool, erro
 }
 
 func (s *natsState) setPaymentStatus(ctx context.Context, p paymentRow, status string, at bitcoin.BlockStamp) error {
-	var evs []outboxEvent
-	err := s.bucket.Update(ctx, func(tx *natsx.Txn) error {
-		evs = nil
-		var entry payJSON
-		ok, err := txGet(ctx, tx, "pay."+esc(p.PaymentID), &entry)
+	return s.movePayments(ctx, []paymentMove{{Row: p, Status: status, At: at}})
+}
+
+// moveWrites is the most writes txMove stages for one move: two outbox entries, the history,
+// the open marker, the old and the new block's index keys, the entry.
+const moveWrites = 7
+
+// movesPerBatch is how many moves movePayments commits in one atomic batch.
+const movesPerBatch = natsx.MaxBatch / moveWrites
+
+// movePayments commits moves in order, movesPerBatch at a time, each batch one transaction. A
+// batch that fails leaves its moves unmade and the next ones are tried.
+func (s *natsState) movePayments(ctx context.Context, moves []paymentMove) error {
+	var errs []error
+	for chunk := range slices.Chunk(moves, movesPerBatch) {
+		var (
+			evs     []outboxEvent
+			missing []error
+		)
+		err := s.bucket.Update(ctx, func(tx *natsx.Txn) error {
+			evs, missing = evs[:0], missing[:0]
+			for _, mv := range chunk {
+				var entry payJSON
+				ok, err := txGet(ctx, tx, "pay."+esc(mv.Row.PaymentID), &entry)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					missing = append(missing, fmt.Errorf("anya: state payment %s: %w", mv.Row.PaymentID, errPaymentNotStored))
+					continue
+				}
+				moved, err := txMove(ctx, tx, &entry, mv.Status, mv.At)
+				if err != nil {
+					return err
+				}
+				evs = append(evs, moved...)
+			}
+			return nil
+		})
 		if err != nil {
-			return err
+			if ctx.Err() != nil {
+				return err
+			}
+			errs = append(errs, err)
+			continue
 		}
-		if !ok {
-			return fmt.Errorf("anya: state payment %s: not stored", p.PaymentID)
-		}
-		evs, err = txMove(ctx, tx, &entry, status, at)
-		return err
-	})
-	if err != nil {
-		return err
+		s.remember(evs)
+		errs = append(errs, missing...)
 	}
-	s.remember(evs)
-	return nil
+	return errors.Join(errs...)
 }
 
 // keys lists the keys matching filter (a KV filter such as "open.>").

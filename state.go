@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -106,12 +107,12 @@ var stateQueries = map[string]string{
 	"stats":          `SELECT payments, volume_sat, links, credentials, kyc, reports, disputes, records FROM anya_stats WHERE did = ?`,
 	"addStats":       `INSERT INTO anya_stats (did, payments, volume_sat, links, credentials, kyc, reports, disputes, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (did) DO UPDATE SET payments = payments + excluded.payments, volume_sat = volume_sat + excluded.volume_sat, links = links + excluded.links, credentials = credentials + excluded.credentials, kyc = max(kyc, excluded.kyc), reports = reports + excluded.reports, disputes = disputes + excluded.disputes, records = records + excluded.records`,
 	"insertPayment":  `INSERT INTO anya_payments (payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (payment_id) DO NOTHING`,
-	"paymentStatus":  `UPDATE anya_payments SET status = ?, height = ?, block = ? WHERE payment_id = ?`,
 	"shown":          `SELECT shown, events FROM anya_payments WHERE payment_id = ?`,
 	"setShown":       `UPDATE anya_payments SET shown = ?, events = ? WHERE payment_id = ?`,
+	"movePayment":    `UPDATE anya_payments SET status = ?, height = ?, block = ?, shown = ?, events = ? WHERE payment_id = ?`,
 	"enqueue":        `INSERT INTO anya_outbox (payment_id, topic, event) VALUES (?, ?, ?)`,
 	"outbox":         `SELECT seq, topic, event FROM anya_outbox ORDER BY seq LIMIT 256`,
-	"dequeue":        `DELETE FROM anya_outbox WHERE seq = ?`,
+	"dequeue":        `DELETE FROM anya_outbox WHERE seq IN (SELECT value FROM json_each(?))`,
 	"putFeatures":    `INSERT INTO anya_features (payment_id, vector) VALUES (?, ?) ON CONFLICT (payment_id) DO NOTHING`,
 	"features":       `SELECT vector FROM anya_features WHERE payment_id = ?`,
 	"checkpoint":     `SELECT height, hash FROM anya_checkpoint WHERE id = 1`,
@@ -355,7 +356,7 @@ func (s *stateStore) insertPayment(ctx context.Context, p paymentRow) (bool, err
 		if _, err := tx.StmtContext(ctx, s.stmts["sentOutcome"]).ExecContext(ctx, p.PaymentID); err != nil {
 			return fmt.Errorf("anya: state outcome: %w", err)
 		}
-		return s.transition(ctx, tx, p, p.Status, blockStamp(p))
+		return s.transition(ctx, s.inTx(ctx, tx), p, p.Status, blockStamp(p))
 	})
 	return added, err
 }
@@ -372,45 +373,39 @@ func shownStatus(status string) string {
 // transition moves payment p's published state to the one status shows, queueing in the outbox,
 // within tx, the events of every step between them: a payment's first state is sent, then
 // confirmed and reorged alternate. Each event carries the payment's next sequence number.
-func (s *stateStore) transition(ctx context.Context, tx *sql.Tx, p paymentRow, status string, at bitcoin.BlockStamp) error {
+func (s *stateStore) transition(ctx context.Context, tx *txStmts, p paymentRow, status string, at bitcoin.BlockStamp) error {
 	var (
 		shown string
 		n     int
 	)
-	if err := tx.StmtContext(ctx, s.stmts["shown"]).QueryRowContext(ctx, p.PaymentID).Scan(&shown, &n); err != nil {
+	if err := tx.stmt("shown").QueryRowContext(ctx, p.PaymentID).Scan(&shown, &n); err != nil {
 		return fmt.Errorf("anya: state payment %s: %w", p.PaymentID, err)
 	}
-	to, topics := transitionTopics(shown, status)
-	if len(topics) == 0 {
+	evs, to := eventsOf(p, shown, n, status, at)
+	if len(evs) == 0 {
 		return nil
 	}
-	for _, topic := range topics {
-		n++
-		ev := PaymentEvent{PaymentID: p.PaymentID, DID: p.DID, Txid: p.Txid, RecordID: p.RecordID, Outcome: OutcomeSent,
-			Status: PaymentBroadcast, Seq: n}
-		if topic == TopicPaymentConfirmed {
-			ev.Status, ev.Block = PaymentConfirmed, at
-		}
-		if err := s.enqueue(ctx, tx, topic, ev); err != nil {
+	for _, e := range evs {
+		if err := s.enqueue(ctx, tx, e.Topic, e.Event); err != nil {
 			return err
 		}
 	}
-	if _, err := tx.StmtContext(ctx, s.stmts["setShown"]).ExecContext(ctx, to, n, p.PaymentID); err != nil {
+	if _, err := tx.stmt("setShown").ExecContext(ctx, to, n+len(evs), p.PaymentID); err != nil {
 		return fmt.Errorf("anya: state payment %s: %w", p.PaymentID, err)
 	}
 	return nil
 }
 
 // enqueue queues ev on topic in the outbox and adds it to its payment's history, within tx.
-func (s *stateStore) enqueue(ctx context.Context, tx *sql.Tx, topic string, ev PaymentEvent) error {
+func (s *stateStore) enqueue(ctx context.Context, tx *txStmts, topic string, ev PaymentEvent) error {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.StmtContext(ctx, s.stmts["enqueue"]).ExecContext(ctx, ev.PaymentID, topic, body); err != nil {
+	if _, err := tx.stmt("enqueue").ExecContext(ctx, ev.PaymentID, topic, body); err != nil {
 		return fmt.Errorf("anya: state outbox: %w", err)
 	}
-	if _, err := tx.StmtContext(ctx, s.stmts["addHistory"]).ExecContext(ctx, ev.PaymentID, ev.Seq, topic, body); err != nil {
+	if _, err := tx.stmt("addHistory").ExecContext(ctx, ev.PaymentID, ev.Seq, topic, body); err != nil {
 		return fmt.Errorf("anya: state history: %w", err)
 	}
 	return nil
@@ -535,7 +530,7 @@ func (s *stateStore) settle(ctx context.Context, topic string, ev PaymentEvent) 
 		}
 		ev.Seq++
 		queued = true
-		return s.enqueue(ctx, tx, topic, ev)
+		return s.enqueue(ctx, s.inTx(ctx, tx), topic, ev)
 	})
 	return queued, err
 }
@@ -610,28 +605,22 @@ func (s *stateStore) outbox(ctx context.Context) ([]outboxEvent, error) {
 	return out, rows.Err()
 }
 
-// dequeue removes published events, in one transaction.
+// dequeue removes published events, in one statement.
 func (s *stateStore) dequeue(ctx context.Context, evs []outboxEvent) error {
-	switch len(evs) {
-	case 0:
+	if len(evs) == 0 {
 		return nil
-	case 1:
-		_, err := s.exec(ctx, "dequeue", evs[0].Seq)
-		return err
 	}
-	err := sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
-		st := tx.StmtContext(ctx, s.stmts["dequeue"])
-		for _, e := range evs {
-			if _, err := st.ExecContext(ctx, e.Seq); err != nil {
-				return err
-			}
+	list := make([]byte, 0, 8*len(evs)+2)
+	list = append(list, '[')
+	for i, e := range evs {
+		if i > 0 {
+			list = append(list, ',')
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("anya: state dequeue: %w", err)
+		list = strconv.AppendInt(list, e.Seq, 10)
 	}
-	return nil
+	list = append(list, ']')
+	_, err := s.exec(ctx, "dequeue", string(list))
+	return err
 }
 
 func (s *stateStore) paymentsQuery(ctx context.Context, name string, args ...any) ([]paymentRow, error) {
@@ -679,16 +668,72 @@ func (s *stateStore) includedBelow(ctx context.Context, height int32) ([]payment
 // setPaymentStatus moves payment p to status at block at and queues the events of the change
 // it shows, in one transaction.
 func (s *stateStore) setPaymentStatus(ctx context.Context, p paymentRow, status string, at bitcoin.BlockStamp) error {
-	block := ""
-	if !at.IsZero() {
-		block = at.Hash.String()
+	return s.movePayments(ctx, []paymentMove{{Row: p, Status: status, At: at}})
+}
+
+// movePayments makes moves in order, each as setPaymentStatus does, all in one transaction. A
+// move of a payment that is not stored is left out (its error is returned, joined with the
+// others') and the rest are made.
+func (s *stateStore) movePayments(ctx context.Context, moves []paymentMove) error {
+	if len(moves) == 0 {
+		return nil
 	}
-	return sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
-		if _, err := tx.StmtContext(ctx, s.stmts["paymentStatus"]).ExecContext(ctx, status, at.Height, block, p.PaymentID); err != nil {
-			return fmt.Errorf("anya: state paymentStatus: %w", err)
+	var missing []error
+	err := sqlitex.Tx(ctx, s.db, func(tx *sql.Tx) error {
+		missing = missing[:0]
+		ts := s.inTx(ctx, tx)
+		for _, mv := range moves {
+			var (
+				shown string
+				n     int
+			)
+			err := ts.stmt("shown").QueryRowContext(ctx, mv.Row.PaymentID).Scan(&shown, &n)
+			if errors.Is(err, sql.ErrNoRows) {
+				missing = append(missing, fmt.Errorf("anya: state payment %s: %w", mv.Row.PaymentID, errPaymentNotStored))
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("anya: state payment %s: %w", mv.Row.PaymentID, err)
+			}
+			evs, to := eventsOf(mv.Row, shown, n, mv.Status, mv.At)
+			for _, e := range evs {
+				if err := s.enqueue(ctx, ts, e.Topic, e.Event); err != nil {
+					return err
+				}
+			}
+			if _, err := ts.stmt("movePayment").ExecContext(ctx, mv.Status, mv.At.Height, blockHash(mv.At), to, n+len(evs),
+				mv.Row.PaymentID); err != nil {
+				return fmt.Errorf("anya: state payment %s: %w", mv.Row.PaymentID, err)
+			}
 		}
-		return s.transition(ctx, tx, p, status, at)
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return errors.Join(missing...)
+}
+
+// txStmts are the state's prepared statements bound to one transaction, each bound once.
+type txStmts struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	s     *stateStore
+	bound map[string]*sql.Stmt
+}
+
+func (s *stateStore) inTx(ctx context.Context, tx *sql.Tx) *txStmts {
+	return &txStmts{ctx: ctx, tx: tx, s: s, bound: map[string]*sql.Stmt{}}
+}
+
+// stmt returns the statement name bound to the transaction.
+func (t *txStmts) stmt(name string) *sql.Stmt {
+	st, ok := t.bound[name]
+	if !ok {
+		st = t.tx.StmtContext(t.ctx, t.s.stmts[name])
+		t.bound[name] = st
+	}
+	return st
 }
 
 func (s *stateStore) features(ctx context.Context, paymentID string) ([]float32, bool, error) {

@@ -2,9 +2,11 @@ package anya
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -385,6 +387,107 @@ func runStateSuite(t *testing.T, newBackend func(t *testing.T) stateOpener) {
 		}
 		if got := topics(drain(t, s), "p2"); !slices.Equal(got, []string{TopicPaymentSent + "#1", TopicPaymentConfirmed + "#2"}) {
 			t.Fatalf("events of a payment recorded confirmed: %v", got)
+		}
+	})
+	t.Run("PaymentBatch", func(t *testing.T) {
+		ctx := t.Context()
+		o := newBackend(t)
+		s := o.open(t)
+		// More moves than one atomic write of a store that splits a batch (JetStream's
+		// movesPerBatch), a payment that is not stored among them, and one payment moved twice.
+		const n = movesPerBatch + 8
+		b1, b2 := stamp(201, "b1"), stamp(202, "b2")
+		var moves []paymentMove
+		for i := range n {
+			p := row(fmt.Sprintf("m%03d", i), PaymentBroadcast)
+			if _, err := s.insertPayment(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			moves = append(moves, paymentMove{Row: p, Status: PaymentConfirmed, At: b1})
+			if i == n/2 {
+				moves = append(moves, paymentMove{Row: row("ghost", PaymentBroadcast), Status: PaymentConfirmed, At: b1})
+			}
+		}
+		twice := moves[3].Row
+		moves = append(moves, paymentMove{Row: twice, Status: PaymentIncluded, At: b2})
+		drain(t, s) // the sent events
+		if err := s.movePayments(ctx, nil); err != nil {
+			t.Fatalf("an empty batch: %v", err)
+		}
+		err := s.movePayments(ctx, moves)
+		if !errors.Is(err, errPaymentNotStored) || !strings.Contains(err.Error(), "ghost") {
+			t.Fatalf("a batch with a payment not stored: %v, want an error naming it", err)
+		}
+		if _, ok, _ := s.payment(ctx, "ghost"); ok {
+			t.Fatal("the batch stored a payment that was not stored")
+		}
+		evs := drain(t, s)
+		for i := range n {
+			id := fmt.Sprintf("m%03d", i)
+			want := []string{TopicPaymentConfirmed + "#2"}
+			if id == twice.PaymentID {
+				want = append(want, TopicPaymentReorged+"#3")
+			}
+			if got := topics(evs, id); !slices.Equal(got, want) {
+				t.Fatalf("events of %s: %v, want %v", id, got, want)
+			}
+			hist, err := s.history(ctx, id)
+			if err != nil || len(hist) != len(want)+1 {
+				t.Fatalf("history of %s: %+v %v", id, hist, err)
+			}
+		}
+		if len(evs) != n+1 {
+			t.Fatalf("%d events queued, want %d", len(evs), n+1)
+		}
+		for _, e := range evs {
+			if e.Topic == TopicPaymentConfirmed && (e.Event.Block != b1 || e.Event.Status != PaymentConfirmed) {
+				t.Fatalf("confirmed event %+v", e.Event)
+			}
+		}
+		// What the batch stored is what every handle reads.
+		r := o.open(t)
+		in1, err := r.inBlock(ctx, b1.Hash)
+		if err != nil || len(in1) != n-1 {
+			t.Fatalf("inBlock b1: %d payments %v, want %d", len(in1), err, n-1)
+		}
+		in2, err := r.inBlock(ctx, b2.Hash)
+		if err != nil || !slices.Equal(ids(in2), []string{twice.PaymentID}) || in2[0].Status != PaymentIncluded {
+			t.Fatalf("inBlock b2: %+v %v, want %s included", in2, err, twice.PaymentID)
+		}
+		if un, err := r.unconfirmed(ctx); err != nil || !slices.Equal(ids(un), []string{twice.PaymentID}) {
+			t.Fatalf("unconfirmed: %v %v", ids(un), err)
+		}
+		// A batch moving them back queues one reorged event each, numbered after the others.
+		back := make([]paymentMove, 0, n)
+		for _, p := range in1 {
+			back = append(back, paymentMove{Row: p, Status: PaymentBroadcast})
+		}
+		if err := r.movePayments(ctx, back); err != nil {
+			t.Fatal(err)
+		}
+		// Dequeued together, the events leave the outbox together.
+		evs = nil
+		for {
+			batch, err := r.outbox(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(batch) == 0 {
+				break
+			}
+			if err := r.dequeue(ctx, batch...); err != nil {
+				t.Fatal(err)
+			}
+			evs = append(evs, batch...)
+		}
+		if len(evs) != len(back) {
+			t.Fatalf("%d events for %d payments moved back", len(evs), len(back))
+		}
+		if got := topics(evs, in1[0].PaymentID); !slices.Equal(got, []string{TopicPaymentReorged + "#3"}) {
+			t.Fatalf("events of a payment moved back: %v", got)
+		}
+		if pend, err := s.pendingIn(ctx, []chainhash.Hash{chainhash.HashH([]byte(in1[0].PaymentID))}); err != nil || len(pend) != 1 {
+			t.Fatalf("a payment moved back is not pending: %v %v", ids(pend), err)
 		}
 	})
 	t.Run("Queries", func(t *testing.T) {

@@ -24,7 +24,11 @@ import (
 //     atomic step, counts it in its sender's stats and queues its first events; it reports
 //     whether the row was new. setPaymentStatus moves a stored payment and queues the events
 //     of the state it shows, atomically. A payment's events are numbered 1, 2, 3, ... and
-//     queued once each.
+//     queued once each. movePayments makes a batch of moves (a block's), in order, each as
+//     setPaymentStatus would, in as few atomic writes as the store can: SQLite one transaction,
+//     JetStream one atomic batch per movesPerBatch moves. Each move is atomic on its own; a
+//     move of a payment that is not stored is left out with an error wrapping
+//     errPaymentNotStored, and the others are made.
 //   - outbox returns queued events, each payment's in order; dequeue removes events that were
 //     published (all of them, at once where the store can). An event queued by a process that died is returned by some later outbox call
 //     (of any handle on the data).
@@ -67,6 +71,7 @@ type stateBackend interface {
 
 	insertPayment(ctx context.Context, p paymentRow) (bool, error)
 	setPaymentStatus(ctx context.Context, p paymentRow, status string, at bitcoin.BlockStamp) error
+	movePayments(ctx context.Context, moves []paymentMove) error
 	pendingIn(ctx context.Context, txids []chainhash.Hash) ([]paymentRow, error)
 	inBlock(ctx context.Context, block chainhash.Hash) ([]paymentRow, error)
 	unconfirmed(ctx context.Context) ([]paymentRow, error)
@@ -94,6 +99,13 @@ type stateBackend interface {
 	blocksFence(ctx context.Context) (blockFence, error)
 
 	close() error
+}
+
+// paymentMove is one move of a batch (movePayments): payment Row to Status at block At.
+type paymentMove struct {
+	Row    paymentRow
+	Status string
+	At     bitcoin.BlockStamp
 }
 
 // blockFence is what blocksFence returns.
@@ -146,8 +158,7 @@ func (sqliteState) blocksFence(context.Context) (blockFence, error) { return blo
 
 // eventsOf returns the events that move payment p's published state from shown (after n events)
 // to the one status shows, numbered from n+1, and the new shown state: a payment's first state
-// is sent, then confirmed and reorged alternate. It is stateStore.transition's rule, for stores
-// that write the events themselves.
+// is sent, then confirmed and reorged alternate. Every store's moves follow it.
 func eventsOf(p paymentRow, shown string, n int, status string, at bitcoin.BlockStamp) ([]outboxEvent, string) {
 	to, topics := transitionTopics(shown, status)
 	out := make([]outboxEvent, 0, len(topics))

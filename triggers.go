@@ -9,6 +9,7 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/anya-org/anya-go/bitcoin"
 	"github.com/anya-org/anya-go/bridge"
@@ -144,38 +145,35 @@ func (m *Manager) blockConnected(ctx context.Context, ev bitcoin.BlockConnected)
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, p := range pending {
-		if err := m.setPayment(ctx, p, PaymentIncluded, ev.Stamp()); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	// Payments included far enough below this block are confirmed.
-	if err := m.confirmIncluded(ctx, ev.Height); err != nil {
-		errs = append(errs, err)
-	}
-	// A payment that could not be moved is moved by the reconciliation of the next start.
-	if err := m.state.setCheckpoint(ctx, ev.Stamp()); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-func (m *Manager) confirmIncluded(ctx context.Context, tip int32) error {
-	included, err := m.state.includedBelow(ctx, tip-int32(m.cfg.confirmations)+1)
+	// Payments included far enough below this block are confirmed. (None of the block's own is
+	// among them: those are still broadcast, or confirmed at once with one confirmation.)
+	included, err := m.state.includedBelow(ctx, ev.Height-int32(m.cfg.confirmations)+1)
 	if err != nil {
 		return err
+	}
+	var errs []error
+	moves := make([]paymentMove, 0, len(pending)+len(included))
+	for _, p := range pending {
+		moves = append(moves, paymentMove{Row: p, Status: PaymentIncluded, At: ev.Stamp()})
 	}
 	for _, p := range included {
 		h, err := chainhash.NewHashFromStr(p.Block)
 		if err != nil {
-			return fmt.Errorf("anya: payment %s block %q: %w", p.PaymentID, p.Block, err)
+			errs = append(errs, fmt.Errorf("anya: payment %s block %q: %w", p.PaymentID, p.Block, err))
+			continue
 		}
-		if err := m.setPayment(ctx, p, PaymentConfirmed, bitcoin.BlockStamp{Height: p.Height, Hash: *h}); err != nil {
-			return err
-		}
+		moves = append(moves, paymentMove{Row: p, Status: PaymentConfirmed, At: bitcoin.BlockStamp{Height: p.Height, Hash: *h}})
 	}
-	return nil
+	if err := m.movePayments(ctx, moves); err != nil {
+		errs = append(errs, err)
+	}
+	// A payment that could not be moved is moved by the reconciliation of the next start: its
+	// record and its state are each written whole, the record first, and the reconciliation
+	// rewrites what the chain says of every payment whose state is not confirmed.
+	if err := m.state.setCheckpoint(ctx, ev.Stamp()); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 func (m *Manager) blockDisconnected(ctx context.Context, ev bitcoin.BlockDisconnected) error {
@@ -186,14 +184,19 @@ func (m *Manager) blockDisconnected(ctx context.Context, ev bitcoin.BlockDisconn
 	if err != nil {
 		return err
 	}
+	moves := make([]paymentMove, len(in))
+	for i, p := range in {
+		moves[i] = paymentMove{Row: p, Status: PaymentBroadcast}
+	}
+	err = m.movePayments(ctx, moves)
 	for _, p := range in {
-		if err := m.setPayment(ctx, p, PaymentBroadcast, bitcoin.BlockStamp{}); err != nil {
-			return err
-		}
 		m.watch(ctx, p) // back to the mempool, or lost with the block: rebroadcast if the chain forgets it
 	}
 	if len(in) > 0 {
 		m.kickRebroadcast()
+	}
+	if err != nil {
+		return err // the checkpoint stays: the next start's reconciliation moves what is left
 	}
 	return m.state.setCheckpoint(ctx, bitcoin.BlockStamp{Height: ev.Height - 1, Hash: ev.Header.PrevBlock})
 }
@@ -238,20 +241,57 @@ func (m *Manager) reconcile(ctx context.Context) error {
 // setPayment moves a payment to status at block at, updates its record when the status it
 // shows changes, and queues the change's events (published by publishOutbox).
 func (m *Manager) setPayment(ctx context.Context, p paymentRow, status string, at bitcoin.BlockStamp) error {
-	shown := shownStatus
-	if status == PaymentIncluded && m.cfg.confirmations == 1 {
-		status = PaymentConfirmed
+	return m.movePayments(ctx, []paymentMove{{Row: p, Status: status, At: at}})
+}
+
+// recordRewriters is how many payment records movePayments rewrites at once.
+const recordRewriters = 16
+
+// movePayments makes moves (as setPayment would make each) as one batch: first the records
+// whose shown status changes are rewritten, up to recordRewriters at once, then the state of
+// every payment whose record was rewritten (or needed none) moves, with its events, in one
+// write of the state backend. A payment whose record could not be rewritten keeps its state,
+// and its error is returned (joined with the others'); so does every payment of a state write
+// that failed. Either way the payment's record and state are each whole, and a state that is
+// not confirmed is brought up to the chain by the reconciliation of the next start.
+func (m *Manager) movePayments(ctx context.Context, moves []paymentMove) error {
+	if len(moves) == 0 {
+		return nil
 	}
-	if shown(status) != shown(p.Status) && p.RecordID != "" {
-		recAt := at
-		if shown(status) != PaymentConfirmed {
+	errs := make([]error, len(moves))
+	var g errgroup.Group
+	g.SetLimit(recordRewriters)
+	for i := range moves {
+		mv := &moves[i]
+		if mv.Status == PaymentIncluded && m.cfg.confirmations == 1 {
+			mv.Status = PaymentConfirmed
+		}
+		shown := shownStatus(mv.Status)
+		if shown == shownStatus(mv.Row.Status) || mv.Row.RecordID == "" {
+			continue
+		}
+		recAt := mv.At
+		if shown != PaymentConfirmed {
 			recAt = bitcoin.BlockStamp{}
 		}
-		if err := m.rewritePaymentRecord(ctx, p, shown(status), recAt); err != nil {
-			return err
+		if len(moves) == 1 {
+			errs[i] = m.rewritePaymentRecord(ctx, mv.Row, shown, recAt)
+			continue
+		}
+		g.Go(func() error {
+			errs[i] = m.rewritePaymentRecord(ctx, mv.Row, shown, recAt)
+			return nil
+		})
+	}
+	_ = g.Wait() // every error is in errs
+	ready := make([]paymentMove, 0, len(moves))
+	for i, mv := range moves {
+		if errs[i] == nil {
+			ready = append(ready, mv)
 		}
 	}
-	return m.state.setPaymentStatus(ctx, p, status, at)
+	errs = append(errs, m.state.movePayments(ctx, ready))
+	return errors.Join(errs...)
 }
 
 // publishOutbox publishes the payment events waiting in the outbox, in order, noting each as
