@@ -69,6 +69,18 @@ func TestRecordLinkedTxManyLinks(t *testing.T) {
 	}
 	e.mineOne()
 	txid := tx.TxHash().String()
+	// WaitBridges returns once the checkpoint moved; the block's event reaches the subscriber
+	// after that.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		mu.Lock()
+		n := len(outcomes)
+		mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	mu.Lock()
 	defer mu.Unlock()
