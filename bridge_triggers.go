@@ -257,9 +257,8 @@ func (m *Manager) recordTx(ctx context.Context, eventID string, data map[string]
 	txid, _ := data["txid"].(string)
 	amount, height := int64(number(data["amount_sat"])), int64(number(data["block_height"]))
 	links, _ := data["links"].([]any)
-	unverified := []string{}
 	type linkWrite struct{ did, address string }
-	var verified []linkWrite
+	pairs := make([]linkWrite, 0, len(links))
 	for _, l := range links {
 		lm, _ := l.(map[string]any)
 		d, _ := lm["did"].(string)
@@ -267,15 +266,37 @@ func (m *Manager) recordTx(ctx context.Context, eventID string, data map[string]
 		if d == "" || addr == "" {
 			continue
 		}
-		v, err := m.verifyLink(ctx, d, addr, "")
-		if err != nil {
-			return nil, err
+		pairs = append(pairs, linkWrite{d, addr})
+	}
+	// Every link is verified again, several at once (each is independent: its identity, its
+	// credential's checks); the verdicts keep the links' order.
+	passed := make([]bool, len(pairs))
+	vg, vctx := errgroup.WithContext(ctx)
+	vg.SetLimit(utxo.DefaultConcurrency * runtime.GOMAXPROCS(0))
+	for i, p := range pairs {
+		vg.Go(func() error {
+			v, err := m.verifyLink(vctx, p.did, p.address, "")
+			if err != nil {
+				return err
+			}
+			passed[i] = v.Verified
+			return nil
+		})
+	}
+	if err := vg.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		if !v.Verified {
-			unverified = append(unverified, d+" "+addr)
+		return nil, err
+	}
+	unverified := []string{}
+	var verified []linkWrite
+	for i, p := range pairs {
+		if !passed[i] {
+			unverified = append(unverified, p.did+" "+p.address)
 			continue
 		}
-		verified = append(verified, linkWrite{d, addr})
+		verified = append(verified, p)
 	}
 	// The stores written are noted first, at once, in the state every host shares, so that a
 	// reorg finds them all, whichever host handles it.
