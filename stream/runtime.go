@@ -446,11 +446,19 @@ func (rt *runtime) merge(limit int64) bool {
 			cut = min(cut, ts[len(ts)-1])
 		}
 	}
+	// each input's times before cut, ended by maxTime
+	for i, ts := range rt.tbuf {
+		n := len(ts)
+		for n > 0 && ts[n-1] >= cut {
+			n--
+		}
+		rt.tbuf[i] = append(ts[:n], maxTime)
+	}
 	var plan []step
 	if len(ins) == 3 {
-		plan = plan3(rt.plan[:0], rt.tbuf[0], rt.tbuf[1], rt.tbuf[2], cut)
+		plan = plan3(rt.plan[:0], rt.tbuf[0], rt.tbuf[1], rt.tbuf[2])
 	} else {
-		plan = planN(rt.plan[:0], rt.tbuf, rt.tpos, cut)
+		plan = planN(rt.plan[:0], rt.tbuf, rt.tpos)
 	}
 	rt.plan = plan
 	if len(plan) == 0 {
@@ -467,17 +475,11 @@ func (rt *runtime) merge(limit int64) bool {
 	return true
 }
 
-// plan3 appends to plan the merged order of the times of three inputs before cut (ties: the
-// lower input first).
-func plan3(plan []step, a, b, c []int64, cut int64) []step {
+// plan3 appends to plan the merged order of three inputs' times, each ended by maxTime (ties:
+// the lower input first).
+func plan3(plan []step, a, b, c []int64) []step {
 	i, j, k := 0, 0, 0
-	next := func(ts []int64, x int) int64 {
-		if x < len(ts) && ts[x] < cut {
-			return ts[x]
-		}
-		return maxTime
-	}
-	ta, tb, tc := next(a, 0), next(b, 0), next(c, 0)
+	ta, tb, tc := a[0], b[0], c[0]
 	last := int32(-1)
 	for {
 		var in int32
@@ -486,17 +488,16 @@ func plan3(plan []step, a, b, c []int64, cut int64) []step {
 			if ta == maxTime {
 				return plan
 			}
-			in = 0
 			i++
-			ta = next(a, i)
+			ta = a[i]
 		case tb <= tc:
 			in = 1
 			j++
-			tb = next(b, j)
+			tb = b[j]
 		default:
 			in = 2
 			k++
-			tc = next(c, k)
+			tc = c[k]
 		}
 		if in == last {
 			plan[len(plan)-1].n++
@@ -508,14 +509,14 @@ func plan3(plan []step, a, b, c []int64, cut int64) []step {
 }
 
 // planN is plan3 for any number of inputs.
-func planN(plan []step, tbuf [][]int64, pos []int, cut int64) []step {
+func planN(plan []step, tbuf [][]int64, pos []int) []step {
 	clear(pos)
 	last := int32(-1)
 	for {
-		best, bt := -1, cut
+		best, bt := -1, int64(maxTime)
 		for i, ts := range tbuf {
-			if j := pos[i]; j < len(ts) && ts[j] < bt {
-				best, bt = i, ts[j]
+			if t := ts[pos[i]]; t < bt {
+				best, bt = i, t
 			}
 		}
 		if best < 0 {
