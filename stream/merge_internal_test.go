@@ -50,9 +50,9 @@ type mergeInput struct {
 // TestMergeOrder checks that the runtime processes the pending records of several inputs and
 // the operator's timers in the documented order — by time; a timer before records of its time;
 // records of one time by input, then offset — whatever the inputs' chunks, including timers
-// that processed records set (every seventh record of each input sets one a nanosecond after
-// its own time, which must fire before the records of that later time). The reference is the
-// order rule applied one step at a time.
+// that processed records set (every seventh record of each input, or every one, sets one a
+// nanosecond after its own time, which must fire before the records of that later time). The
+// reference is the order rule applied one step at a time.
 func TestMergeOrder(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -60,13 +60,16 @@ func TestMergeOrder(t *testing.T) {
 		perInput int
 		span     int64 // records' times are in [0, span): the smaller, the more ties
 		w        int64 // the watermark processed to
+		every    uint64
 	}{
-		{"three inputs, many ties", 3, 1000, 200, 150},
-		{"three inputs, few ties", 3, 1000, 100_000, 100_000},
-		{"three inputs, runs longer than a round", 3, 2000, 20, 20},
-		{"two inputs", 2, 700, 500, 400},
-		{"five inputs", 5, 600, 300, 250},
-		{"one input", 1, 900, 300, 200},
+		{"three inputs, many ties", 3, 1000, 200, 150, 7},
+		{"three inputs, few ties", 3, 1000, 100_000, 100_000, 7},
+		{"three inputs, runs longer than a round", 3, 2000, 20, 20, 7},
+		{"three inputs, every record sets a timer", 3, 1000, 3000, 3000, 1},
+		{"three inputs, no timers set", 3, 1000, 3000, 2500, 1 << 62},
+		{"two inputs", 2, 700, 500, 400, 7},
+		{"five inputs", 5, 600, 300, 250, 7},
+		{"one input", 1, 900, 300, 200, 7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(tc.inputs), uint64(tc.span)))
@@ -85,8 +88,8 @@ func TestMergeOrder(t *testing.T) {
 				}
 			}
 			initial := []int64{tc.span / 3, tc.span / 3, tc.span / 2, tc.span + 5}
-			got := runMerge(t, ins, initial, tc.w)
-			want := refMerge(ins, initial, tc.w)
+			got := runMerge(t, ins, initial, tc.w, tc.every)
+			want := refMerge(ins, initial, tc.w, tc.every)
 			if len(got) != len(want) {
 				t.Fatalf("%d steps, want %d", len(got), len(want))
 			}
@@ -99,8 +102,9 @@ func TestMergeOrder(t *testing.T) {
 	}
 }
 
-// runMerge runs the runtime's process to w over ins with the timers initial.
-func runMerge(t *testing.T, ins []mergeInput, initial []int64, w int64) []string {
+// runMerge runs the runtime's process to w over ins with the timers initial; every every-th
+// record of an input sets a timer a nanosecond after its time.
+func runMerge(t *testing.T, ins []mergeInput, initial []int64, w int64, every uint64) []string {
 	t.Helper()
 	cfg, err := newConfig("merge", 0, nil)
 	if err != nil {
@@ -114,7 +118,7 @@ func runMerge(t *testing.T, ins []mergeInput, initial []int64, w int64) []string
 		src := NewSource(func(context.Context, uint64, *Emitter[int]) error { return nil })
 		err := addPort(rt, src, func(r *Record[int], at int64) {
 			log = append(log, fmt.Sprintf("in%d #%d at %d", i, r.Offset, at))
-			if r.Offset%7 == 0 {
+			if r.Offset%every == 0 {
 				op.add(at + 1)
 			}
 		}, nil)
@@ -170,7 +174,7 @@ func (p *port[T]) headTime() int64 {
 }
 
 // refMerge applies the order rule one step at a time.
-func refMerge(ins []mergeInput, initial []int64, w int64) []string {
+func refMerge(ins []mergeInput, initial []int64, w int64, every uint64) []string {
 	var log []string
 	timers := slices.Clone(initial)
 	pos := make([]int, len(ins))
@@ -196,7 +200,7 @@ func refMerge(ins []mergeInput, initial []int64, w int64) []string {
 		pos[best]++
 		off := uint64(pos[best])
 		log = append(log, fmt.Sprintf("in%d #%d at %d", best, off, bt))
-		if off%7 == 0 {
+		if off%every == 0 {
 			timers = append(timers, bt+1)
 		}
 	}

@@ -81,7 +81,7 @@ type input interface {
 	drain()
 	pendingLen() int
 	process(limit int64)
-	times(buf []int64, limit int64) []int64
+	times(buf []int64, limit int64, max int) []int64
 	run(n int) bool
 	publish()
 	close()
@@ -138,9 +138,10 @@ type runtime struct {
 	rooms    []chan struct{} // sources to wake once drainAll is done: their buffers have room again
 	// the merge of several inputs (see merge): each input's next record times, the position
 	// reached in each, and the inputs of the records in processing order
-	tbuf [][]int64
-	tpos []int
-	plan []step
+	tbuf   [][]int64
+	tpos   []int
+	plan   []step
+	mergeN int // records of each input a round looks at: mergeRun, less after rounds a timer cut short
 }
 
 func newRuntime(cfg *config, box *statsBox) *runtime {
@@ -415,7 +416,7 @@ func (rt *runtime) process(w int64) {
 	}
 }
 
-// mergeRun is how many records of each input one round of merge looks at.
+// mergeRun is how many records of each input one round of merge looks at, at most.
 const mergeRun = 256
 
 // step is a run of consecutive records of one input in the merged order.
@@ -428,21 +429,25 @@ type step struct {
 // call per input, merges them into a plan of runs of consecutive records of one input, and
 // hands each run to its input in one call, where the loop of process makes a call per record
 // when the inputs' records interleave. A record that sets a timer earlier than the next
-// planned record ends the round there (process fires the timer). It reports false when the
-// round could take no record (an input whose next mergeRun records share one time), for
+// planned record ends the round there (process fires the timer), and the next rounds look at
+// fewer records, so that records that set timers close behind them do not make every round
+// plan work it throws away; rounds that complete double it again. It reports false when the
+// round could take no record (an input whose next records, as many as it looks at, share one
+// time), for
 // process to go on record by record.
 func (rt *runtime) merge(limit int64) bool {
 	ins := rt.inputs
 	if len(rt.tbuf) != len(ins) {
 		rt.tbuf, rt.tpos = make([][]int64, len(ins)), make([]int, len(ins))
+		rt.mergeN = mergeRun
 	}
-	// Records before cut are all known: an input whose times were cut short at mergeRun
+	// Records before cut are all known: an input whose times were cut short at mergeN
 	// may have more records at its last time read, or later.
-	cut := limit
+	cut, most := limit, rt.mergeN
 	for i, in := range ins {
-		ts := in.times(rt.tbuf[i][:0], limit)
+		ts := in.times(rt.tbuf[i][:0], limit, most)
 		rt.tbuf[i] = ts
-		if len(ts) == mergeRun {
+		if len(ts) == most {
 			cut = min(cut, ts[len(ts)-1])
 		}
 	}
@@ -464,10 +469,14 @@ func (rt *runtime) merge(limit int64) bool {
 	if len(plan) == 0 {
 		return false
 	}
+	rt.mergeN = min(2*rt.mergeN, mergeRun)
+	done := 0
 	for _, st := range plan {
 		if !ins[st.in].run(int(st.n)) {
+			rt.mergeN = max(done/len(ins), 4) // about the records of each input the round got through
 			break
 		}
+		done += int(st.n)
 	}
 	for _, in := range ins {
 		in.publish()
@@ -885,15 +894,15 @@ func (p *port[T]) process(limit int64) {
 }
 
 // times appends to buf the times of the input's next pending records before limit, at most
-// mergeRun of them.
-func (p *port[T]) times(buf []int64, limit int64) []int64 {
+// most of them.
+func (p *port[T]) times(buf []int64, limit int64, most int) []int64 {
 	for ci, c := range p.chunks {
 		if ci == 0 {
 			c = c[p.head:]
 		}
 		for i := range c {
 			t := c[i].t
-			if t >= limit || len(buf) == mergeRun {
+			if t >= limit || len(buf) == most {
 				return buf
 			}
 			buf = append(buf, t)
