@@ -83,6 +83,7 @@ type input interface {
 	process(limit int64)
 	times(buf []int64, limit int64, max int) []int64
 	run(n int) bool
+	one() bool
 	publish()
 	close()
 	encodePending() ([]byte, error)
@@ -472,7 +473,13 @@ func (rt *runtime) merge(limit int64) bool {
 	rt.mergeN = min(2*rt.mergeN, mergeRun)
 	done := 0
 	for _, st := range plan {
-		if !ins[st.in].run(int(st.n)) {
+		var ok bool
+		if st.n == 1 {
+			ok = ins[st.in].one()
+		} else {
+			ok = ins[st.in].run(int(st.n))
+		}
+		if !ok {
 			rt.mergeN = max(done/len(ins), 4) // about the records of each input the round got through
 			break
 		}
@@ -937,6 +944,25 @@ func (p *port[T]) run(n int) bool {
 		p.head = i
 		p.onRec(&pr.r, pr.t)
 	}
+	return true
+}
+
+// one is run(1), for the common step of inputs whose records interleave: nothing is left to do
+// after the record is processed.
+func (p *port[T]) one() bool {
+	c, i, rt := p.chunks[0], p.head, p.rt
+	pr := &c[i]
+	if pr.t >= rt.timerMin || rt.stopped {
+		return false
+	}
+	p.ran++
+	if i+1 == len(c) {
+		p.onRec(&pr.r, pr.t)
+		p.popChunk(c)
+		return true
+	}
+	p.head = i + 1
+	p.onRec(&pr.r, pr.t)
 	return true
 }
 
