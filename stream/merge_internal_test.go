@@ -64,7 +64,7 @@ func TestMergeOrder(t *testing.T) {
 	}{
 		{"three inputs, many ties", 3, 1000, 200, 150, 7},
 		{"three inputs, few ties", 3, 1000, 100_000, 100_000, 7},
-		{"three inputs, runs longer than a round", 3, 2000, 20, 20, 7},
+		{"three inputs, long runs of one time", 3, 2000, 20, 20, 7},
 		{"three inputs, every record sets a timer", 3, 1000, 3000, 3000, 1},
 		{"three inputs, no timers set", 3, 1000, 3000, 2500, 1 << 62},
 		{"two inputs", 2, 700, 500, 400, 7},

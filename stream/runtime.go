@@ -81,10 +81,6 @@ type input interface {
 	drain()
 	pendingLen() int
 	process(limit int64)
-	times(buf []int64, limit int64, max int) []int64
-	run(n int) bool
-	one() bool
-	publish()
 	close()
 	encodePending() ([]byte, error)
 	decodePending([]byte) error
@@ -137,12 +133,6 @@ type runtime struct {
 	changed  bool
 	helpers  sync.WaitGroup  // goroutines the operator started to share its work; run waits for them
 	rooms    []chan struct{} // sources to wake once drainAll is done: their buffers have room again
-	// the merge of several inputs (see merge): each input's next record times, the position
-	// reached in each, and the inputs of the records in processing order
-	tbuf   [][]int64
-	tpos   []int
-	plan   []step
-	mergeN int // records of each input a round looks at: mergeRun, less after rounds a timer cut short
 }
 
 func newRuntime(cfg *config, box *statsBox) *runtime {
@@ -410,141 +400,7 @@ func (rt *runtime) process(w int64) {
 		if best < 0 {
 			return
 		}
-		if len(heads) > 1 && rt.merge(min(w, tt)) {
-			continue
-		}
 		rt.inputs[best].process(min(limit, tt))
-	}
-}
-
-// mergeRun is how many records of each input one round of merge looks at, at most.
-const mergeRun = 256
-
-// step is a run of consecutive records of one input in the merged order.
-type step struct {
-	in, n int32
-}
-
-// merge processes, in the order process defines, the pending records before limit, up to
-// mergeRun of each input in one round: it reads the times of each input's next records in one
-// call per input, merges them into a plan of runs of consecutive records of one input, and
-// hands each run to its input in one call, where the loop of process makes a call per record
-// when the inputs' records interleave. A record that sets a timer earlier than the next
-// planned record ends the round there (process fires the timer), and the next rounds look at
-// fewer records, so that records that set timers close behind them do not make every round
-// plan work it throws away; rounds that complete double it again. It reports false when the
-// round could take no record (an input whose next records, as many as it looks at, share one
-// time), for
-// process to go on record by record.
-func (rt *runtime) merge(limit int64) bool {
-	ins := rt.inputs
-	if len(rt.tbuf) != len(ins) {
-		rt.tbuf, rt.tpos = make([][]int64, len(ins)), make([]int, len(ins))
-		rt.mergeN = mergeRun
-	}
-	// Records before cut are all known: an input whose times were cut short at mergeN
-	// may have more records at its last time read, or later.
-	cut, most := limit, rt.mergeN
-	for i, in := range ins {
-		ts := in.times(rt.tbuf[i][:0], limit, most)
-		rt.tbuf[i] = ts
-		if len(ts) == most {
-			cut = min(cut, ts[len(ts)-1])
-		}
-	}
-	// each input's times before cut, ended by maxTime
-	for i, ts := range rt.tbuf {
-		n := len(ts)
-		for n > 0 && ts[n-1] >= cut {
-			n--
-		}
-		rt.tbuf[i] = append(ts[:n], maxTime)
-	}
-	var plan []step
-	if len(ins) == 3 {
-		plan = plan3(rt.plan[:0], rt.tbuf[0], rt.tbuf[1], rt.tbuf[2])
-	} else {
-		plan = planN(rt.plan[:0], rt.tbuf, rt.tpos)
-	}
-	rt.plan = plan
-	if len(plan) == 0 {
-		return false
-	}
-	rt.mergeN = min(2*rt.mergeN, mergeRun)
-	done := 0
-	for _, st := range plan {
-		var ok bool
-		if st.n == 1 {
-			ok = ins[st.in].one()
-		} else {
-			ok = ins[st.in].run(int(st.n))
-		}
-		if !ok {
-			rt.mergeN = max(done/len(ins), 4) // about the records of each input the round got through
-			break
-		}
-		done += int(st.n)
-	}
-	for _, in := range ins {
-		in.publish()
-	}
-	return true
-}
-
-// plan3 appends to plan the merged order of three inputs' times, each ended by maxTime (ties:
-// the lower input first).
-func plan3(plan []step, a, b, c []int64) []step {
-	i, j, k := 0, 0, 0
-	ta, tb, tc := a[0], b[0], c[0]
-	last := int32(-1)
-	for {
-		var in int32
-		switch {
-		case ta <= tb && ta <= tc:
-			if ta == maxTime {
-				return plan
-			}
-			i++
-			ta = a[i]
-		case tb <= tc:
-			in = 1
-			j++
-			tb = b[j]
-		default:
-			in = 2
-			k++
-			tc = c[k]
-		}
-		if in == last {
-			plan[len(plan)-1].n++
-		} else {
-			plan = append(plan, step{in: in, n: 1})
-			last = in
-		}
-	}
-}
-
-// planN is plan3 for any number of inputs.
-func planN(plan []step, tbuf [][]int64, pos []int) []step {
-	clear(pos)
-	last := int32(-1)
-	for {
-		best, bt := -1, int64(maxTime)
-		for i, ts := range tbuf {
-			if t := ts[pos[i]]; t < bt {
-				best, bt = i, t
-			}
-		}
-		if best < 0 {
-			return plan
-		}
-		pos[best]++
-		if int32(best) == last {
-			plan[len(plan)-1].n++
-		} else {
-			plan = append(plan, step{in: int32(best), n: 1})
-			last = int32(best)
-		}
 	}
 }
 
@@ -598,7 +454,6 @@ type port[T any] struct {
 	chunks   [][]pending[T] // pending records: chunks[0][head:], then the other chunks
 	head     int
 	queued   int
-	ran      int // records run by merge in its current round
 	free     [][]pending[T]
 	lastT    int64
 	wmsSpare []wmark
@@ -894,101 +749,18 @@ func (p *port[T]) process(limit int64) {
 			rt.c.records++
 			p.onRec(&pr.r, pr.t)
 		}
-		p.popChunk(c)
+		// A recycled chunk is not cleared: the records it holds are overwritten when it is
+		// filled again. Until then they keep their values alive: the free chunks hold no more
+		// records than were once pending together, a few buffers' worth.
+		if cap(c) <= 2*rt.cfg.buffer {
+			p.free = append(p.free, c[:0])
+		}
+		n := copy(p.chunks, p.chunks[1:])
+		p.chunks[n] = nil
+		p.chunks, p.head = p.chunks[:n], 0
 	}
 	rt.heads[p.idx] = maxTime
 	p.pendDirty = true
-}
-
-// times appends to buf the times of the input's next pending records before limit, at most
-// most of them.
-func (p *port[T]) times(buf []int64, limit int64, most int) []int64 {
-	for ci, c := range p.chunks {
-		if ci == 0 {
-			c = c[p.head:]
-		}
-		for i := range c {
-			t := c[i].t
-			if t >= limit || len(buf) == most {
-				return buf
-			}
-			buf = append(buf, t)
-		}
-	}
-	return buf
-}
-
-// run processes the input's next n pending records, which merge found to come next, and
-// reports whether it processed them all: not when one of them set a timer due before the
-// next or the pipeline stopped. The caller publishes the input's head and counts (publish)
-// after its round.
-func (p *port[T]) run(n int) bool {
-	rt := p.rt
-	c, i := p.chunks[0], p.head
-	for done := 0; done < n; done++ {
-		pr := &c[i]
-		if pr.t >= rt.timerMin || rt.stopped {
-			return false
-		}
-		i++
-		p.ran++
-		if i == len(c) {
-			p.onRec(&pr.r, pr.t)
-			p.popChunk(c)
-			if len(p.chunks) == 0 {
-				return done+1 == n
-			}
-			c, i = p.chunks[0], 0
-			continue
-		}
-		p.head = i
-		p.onRec(&pr.r, pr.t)
-	}
-	return true
-}
-
-// one is run(1), for the common step of inputs whose records interleave: nothing is left to do
-// after the record is processed.
-func (p *port[T]) one() bool {
-	c, i, rt := p.chunks[0], p.head, p.rt
-	pr := &c[i]
-	if pr.t >= rt.timerMin || rt.stopped {
-		return false
-	}
-	p.ran++
-	if i+1 == len(c) {
-		p.onRec(&pr.r, pr.t)
-		p.popChunk(c)
-		return true
-	}
-	p.head = i + 1
-	p.onRec(&pr.r, pr.t)
-	return true
-}
-
-// popChunk drops the first chunk, c, once processed.
-func (p *port[T]) popChunk(c []pending[T]) {
-	// A recycled chunk is not cleared: the records it holds are overwritten when it is
-	// filled again. Until then they keep their values alive: the free chunks hold no more
-	// records than were once pending together, a few buffers' worth.
-	if cap(c) <= 2*p.rt.cfg.buffer {
-		p.free = append(p.free, c[:0])
-	}
-	n := copy(p.chunks, p.chunks[1:])
-	p.chunks[n] = nil
-	p.chunks, p.head = p.chunks[:n], 0
-}
-
-// publish sets the input's head in rt.heads and counts the records processed after a round
-// of merge.
-func (p *port[T]) publish() {
-	if n := p.ran; n > 0 {
-		p.ran = 0
-		p.queued -= n
-		p.rt.c.records += uint64(n)
-		p.pendDirty = true
-	}
-	p.setHead()
 }
 
 func (p *port[T]) encodePending() ([]byte, error) {
