@@ -81,14 +81,8 @@ func checkPuts(puts []RecordPut) error {
 // (both embedded stores do); with another store ProcessMany returns ErrBatchUnsupported and
 // does nothing. Cancellation is returned as ctx.Err(), never as a refusal.
 func (n *Node) ProcessMany(ctx context.Context, batch []Envelope) ([]*Reply, error) {
-	if n == nil || n.store == nil {
-		return nil, errNodeNotConstructed
-	}
-	if err := ctx.Err(); err != nil {
+	if err := n.open(ctx); err != nil {
 		return nil, err
-	}
-	if n.closed.Load() {
-		return nil, ErrClosed
 	}
 	store, ok := n.store.(RecordBatcher)
 	if !ok {

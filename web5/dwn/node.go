@@ -206,6 +206,20 @@ func New(resolver *did.Resolver, opts ...Option) (*Node, error) {
 	return n, nil
 }
 
+// open reports why n cannot take a message now: a zero Node, ctx done, or the node closed.
+func (n *Node) open(ctx context.Context) error {
+	if n == nil || n.store == nil {
+		return errNodeNotConstructed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if n.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
 // errNodeNotConstructed is the error of a zero Node.
 var errNodeNotConstructed = &NotConstructedError{Type: "dwn.Node", Constructor: "dwn.New"}
 
@@ -286,14 +300,8 @@ func (n *Node) ProcessIfLatest(ctx context.Context, tenant string, m *Message, l
 
 // processIf is Process with the condition of ProcessIfLatest ("" for none).
 func (n *Node) processIf(ctx context.Context, tenant string, m *Message, latest string) (*Reply, error) {
-	if n == nil || n.store == nil {
-		return nil, errNodeNotConstructed
-	}
-	if err := ctx.Err(); err != nil {
+	if err := n.open(ctx); err != nil {
 		return nil, err
-	}
-	if n.closed.Load() {
-		return nil, ErrClosed
 	}
 	if m == nil {
 		return nil, invalid("message", "nil")
