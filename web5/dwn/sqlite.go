@@ -338,14 +338,11 @@ func (s *SQLiteStore) PutRecord(ctx context.Context, tenant string, r *Record, p
 	if r.Initial == nil || r.Latest == nil {
 		return invalid("record", "a stored record has its initial and latest messages")
 	}
-	p := &pendingPut{ctxErr: ctx.Err, tenant: tenant, r: r, prev: prev, initial: r.Initial.withoutData(), latest: r.Latest.withoutData(),
-		data: r.Data, done: make(chan struct{}), lead: make(chan struct{})}
-	if p.latestJSON, err = p.latest.MarshalJSON(); err != nil {
+	p, err := newPendingPut(tenant, r, prev)
+	if err != nil {
 		return err
 	}
-	if p.data == nil {
-		p.data = []byte{}
-	}
+	p.ctxErr, p.done, p.lead = ctx.Err, make(chan struct{}), make(chan struct{})
 	s.putsMu.Lock()
 	s.puts = append(s.puts, p)
 	leader := !s.leading
@@ -423,11 +420,7 @@ func (s *SQLiteStore) writeBatch(ctx context.Context, batch []*pendingPut) {
 	var stmts [putStatements]*sql.Stmt
 	var releases [putStatements]func()
 	defer func() {
-		for _, release := range releases {
-			if release != nil {
-				release()
-			}
-		}
+		releaseStmts(&releases)
 		if v := recover(); v != nil {
 			for _, p := range batch {
 				p.err = fmt.Errorf("dwn: sqlite put record: %v", v)
@@ -477,6 +470,29 @@ func (s *SQLiteStore) writeBatch(ctx context.Context, batch []*pendingPut) {
 	}
 }
 
+// newPendingPut is the put of r (its initial and latest messages without their data, the
+// latest's JSON, the data never nil) in tenant, replacing prev.
+func newPendingPut(tenant string, r *Record, prev string) (*pendingPut, error) {
+	p := &pendingPut{tenant: tenant, r: r, prev: prev, initial: r.Initial.withoutData(), latest: r.Latest.withoutData(), data: r.Data}
+	var err error
+	if p.latestJSON, err = p.latest.MarshalJSON(); err != nil {
+		return nil, err
+	}
+	if p.data == nil {
+		p.data = []byte{}
+	}
+	return p, nil
+}
+
+// releaseStmts calls the release functions putStmts set.
+func releaseStmts(releases *[putStatements]func()) {
+	for _, release := range releases {
+		if release != nil {
+			release()
+		}
+	}
+}
+
 // putQueries are the statements of puts, by their place (putSelectCurrent, ...).
 var putQueries = [putStatements]string{selectCurrent, insertIndex, upsertIndex, upsertContents, updateKeepPublication,
 	updateIfUnchanged, updateIndex, updateContents, bumpAccess}
@@ -506,25 +522,13 @@ func (s *SQLiteStore) PutRecords(ctx context.Context, puts []RecordPut) error {
 	}
 	ps := make([]*pendingPut, len(puts))
 	for i, put := range puts {
-		r := put.Record
-		p := &pendingPut{tenant: put.Tenant, r: r, prev: put.Prev, initial: r.Initial.withoutData(), latest: r.Latest.withoutData(), data: r.Data}
-		if p.latestJSON, err = p.latest.MarshalJSON(); err != nil {
+		if ps[i], err = newPendingPut(put.Tenant, put.Record, put.Prev); err != nil {
 			return err
 		}
-		if p.data == nil {
-			p.data = []byte{}
-		}
-		ps[i] = p
 	}
 	var stmts [putStatements]*sql.Stmt
 	var releases [putStatements]func()
-	defer func() {
-		for _, release := range releases {
-			if release != nil {
-				release()
-			}
-		}
-	}()
+	defer releaseStmts(&releases)
 	if err := s.putStmts(ctx, &stmts, &releases); err != nil {
 		return dbErr(ctx, "put records", err)
 	}
