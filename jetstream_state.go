@@ -396,10 +396,6 @@ func (s *natsState) insertPayment(ctx context.Context, p paymentRow) (bool, erro
 	return added, nil
 }
 
-func (s *natsState) setPaymentStatus(ctx context.Context, p paymentRow, status string, at bitcoin.BlockStamp) error {
-	return s.movePayments(ctx, []paymentMove{{Row: p, Status: status, At: at}})
-}
-
 // moveWrites is the most writes txMove stages for one move: two outbox entries, the history,
 // the open marker, the old and the new block's index keys, the entry.
 const moveWrites = 7

@@ -108,7 +108,6 @@ var stateQueries = map[string]string{
 	"addStats":       `INSERT INTO anya_stats (did, payments, volume_sat, links, credentials, kyc, reports, disputes, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (did) DO UPDATE SET payments = payments + excluded.payments, volume_sat = volume_sat + excluded.volume_sat, links = links + excluded.links, credentials = credentials + excluded.credentials, kyc = max(kyc, excluded.kyc), reports = reports + excluded.reports, disputes = disputes + excluded.disputes, records = records + excluded.records`,
 	"insertPayment":  `INSERT INTO anya_payments (payment_id, did, txid, record_id, to_address, amount_sat, risk, status, height, block) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (payment_id) DO NOTHING`,
 	"shown":          `SELECT shown, events FROM anya_payments WHERE payment_id = ?`,
-	"setShown":       `UPDATE anya_payments SET shown = ?, events = ? WHERE payment_id = ?`,
 	"movePayment":    `UPDATE anya_payments SET status = ?, height = ?, block = ?, shown = ?, events = ? WHERE payment_id = ?`,
 	"enqueue":        `INSERT INTO anya_outbox (payment_id, topic, event) VALUES (?, ?, ?)`,
 	"outbox":         `SELECT seq, topic, event FROM anya_outbox ORDER BY seq LIMIT 256`,
@@ -356,7 +355,7 @@ func (s *stateStore) insertPayment(ctx context.Context, p paymentRow) (bool, err
 		if _, err := tx.StmtContext(ctx, s.stmts["sentOutcome"]).ExecContext(ctx, p.PaymentID); err != nil {
 			return fmt.Errorf("anya: state outcome: %w", err)
 		}
-		return s.transition(ctx, s.inTx(ctx, tx), p, p.Status, blockStamp(p))
+		return s.move(ctx, s.inTx(ctx, tx), paymentMove{Row: p, Status: p.Status, At: blockStamp(p)})
 	})
 	return added, err
 }
@@ -370,28 +369,31 @@ func shownStatus(status string) string {
 	return PaymentBroadcast
 }
 
-// transition moves payment p's published state to the one status shows, queueing in the outbox,
-// within tx, the events of every step between them: a payment's first state is sent, then
-// confirmed and reorged alternate. Each event carries the payment's next sequence number.
-func (s *stateStore) transition(ctx context.Context, tx *txStmts, p paymentRow, status string, at bitcoin.BlockStamp) error {
+// move moves payment mv.Row to mv.Status at block mv.At within tx, queueing in the outbox the
+// events of every step between the state it showed and the one it shows now: a payment's
+// first state is sent, then confirmed and reorged alternate. Each event carries the payment's
+// next sequence number. A payment not stored is an error wrapping errPaymentNotStored.
+func (s *stateStore) move(ctx context.Context, tx *txStmts, mv paymentMove) error {
 	var (
 		shown string
 		n     int
 	)
-	if err := tx.stmt("shown").QueryRowContext(ctx, p.PaymentID).Scan(&shown, &n); err != nil {
-		return fmt.Errorf("anya: state payment %s: %w", p.PaymentID, err)
+	err := tx.stmt("shown").QueryRowContext(ctx, mv.Row.PaymentID).Scan(&shown, &n)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = errPaymentNotStored
 	}
-	evs, to := eventsOf(p, shown, n, status, at)
-	if len(evs) == 0 {
-		return nil
+	if err != nil {
+		return fmt.Errorf("anya: state payment %s: %w", mv.Row.PaymentID, err)
 	}
+	evs, to := eventsOf(mv.Row, shown, n, mv.Status, mv.At)
 	for _, e := range evs {
 		if err := s.enqueue(ctx, tx, e.Topic, e.Event); err != nil {
 			return err
 		}
 	}
-	if _, err := tx.stmt("setShown").ExecContext(ctx, to, n+len(evs), p.PaymentID); err != nil {
-		return fmt.Errorf("anya: state payment %s: %w", p.PaymentID, err)
+	if _, err := tx.stmt("movePayment").ExecContext(ctx, mv.Status, mv.At.Height, blockHash(mv.At), to, n+len(evs),
+		mv.Row.PaymentID); err != nil {
+		return fmt.Errorf("anya: state payment %s: %w", mv.Row.PaymentID, err)
 	}
 	return nil
 }
@@ -665,15 +667,9 @@ func (s *stateStore) includedBelow(ctx context.Context, height int32) ([]payment
 	return s.paymentsQuery(ctx, "includedBelow", height)
 }
 
-// setPaymentStatus moves payment p to status at block at and queues the events of the change
-// it shows, in one transaction.
-func (s *stateStore) setPaymentStatus(ctx context.Context, p paymentRow, status string, at bitcoin.BlockStamp) error {
-	return s.movePayments(ctx, []paymentMove{{Row: p, Status: status, At: at}})
-}
-
-// movePayments makes moves in order, each as setPaymentStatus does, all in one transaction. A
-// move of a payment that is not stored is left out (its error is returned, joined with the
-// others') and the rest are made.
+// movePayments makes moves in order, each to its status with the events of the state it
+// shows, all in one transaction. A move of a payment that is not stored is left out (its error
+// is returned, joined with the others') and the rest are made.
 func (s *stateStore) movePayments(ctx context.Context, moves []paymentMove) error {
 	if len(moves) == 0 {
 		return nil
@@ -683,27 +679,13 @@ func (s *stateStore) movePayments(ctx context.Context, moves []paymentMove) erro
 		missing = missing[:0]
 		ts := s.inTx(ctx, tx)
 		for _, mv := range moves {
-			var (
-				shown string
-				n     int
-			)
-			err := ts.stmt("shown").QueryRowContext(ctx, mv.Row.PaymentID).Scan(&shown, &n)
-			if errors.Is(err, sql.ErrNoRows) {
-				missing = append(missing, fmt.Errorf("anya: state payment %s: %w", mv.Row.PaymentID, errPaymentNotStored))
+			err := s.move(ctx, ts, mv)
+			if errors.Is(err, errPaymentNotStored) {
+				missing = append(missing, err)
 				continue
 			}
 			if err != nil {
-				return fmt.Errorf("anya: state payment %s: %w", mv.Row.PaymentID, err)
-			}
-			evs, to := eventsOf(mv.Row, shown, n, mv.Status, mv.At)
-			for _, e := range evs {
-				if err := s.enqueue(ctx, ts, e.Topic, e.Event); err != nil {
-					return err
-				}
-			}
-			if _, err := ts.stmt("movePayment").ExecContext(ctx, mv.Status, mv.At.Height, blockHash(mv.At), to, n+len(evs),
-				mv.Row.PaymentID); err != nil {
-				return fmt.Errorf("anya: state payment %s: %w", mv.Row.PaymentID, err)
+				return err
 			}
 		}
 		return nil

@@ -343,20 +343,20 @@ func runStateSuite(t *testing.T, newBackend func(t *testing.T) stateOpener) {
 			t.Fatalf("stats counted %+v, want the payment once", st)
 		}
 		b1 := stamp(101, "b1")
-		if err := s.setPaymentStatus(ctx, p, PaymentIncluded, b1); err != nil {
+		if err := moveOne(ctx, s, p, PaymentIncluded, b1); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.setPaymentStatus(ctx, p, PaymentConfirmed, b1); err != nil {
+		if err := moveOne(ctx, s, p, PaymentConfirmed, b1); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.setPaymentStatus(ctx, p, PaymentConfirmed, b1); err != nil {
+		if err := moveOne(ctx, s, p, PaymentConfirmed, b1); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.setPaymentStatus(ctx, p, PaymentBroadcast, bitcoin.BlockStamp{}); err != nil {
+		if err := moveOne(ctx, s, p, PaymentBroadcast, bitcoin.BlockStamp{}); err != nil {
 			t.Fatal(err)
 		}
 		b2 := stamp(102, "b2")
-		if err := s.setPaymentStatus(ctx, p, PaymentConfirmed, b2); err != nil {
+		if err := moveOne(ctx, s, p, PaymentConfirmed, b2); err != nil {
 			t.Fatal(err)
 		}
 		evs := drain(t, s)
@@ -503,9 +503,9 @@ func runStateSuite(t *testing.T, newBackend func(t *testing.T) stateOpener) {
 		if err != nil || !slices.Equal(ids(in), []string{"a", "b"}) {
 			t.Fatalf("pendingIn: %v %v", ids(in), err)
 		}
-		_ = s.setPaymentStatus(ctx, row("a", PaymentBroadcast), PaymentIncluded, b1)
-		_ = s.setPaymentStatus(ctx, row("b", PaymentBroadcast), PaymentIncluded, b2)
-		_ = s.setPaymentStatus(ctx, row("c", PaymentBroadcast), PaymentConfirmed, b1)
+		_ = moveOne(ctx, s, row("a", PaymentBroadcast), PaymentIncluded, b1)
+		_ = moveOne(ctx, s, row("b", PaymentBroadcast), PaymentIncluded, b2)
+		_ = moveOne(ctx, s, row("c", PaymentBroadcast), PaymentConfirmed, b1)
 		for name, c := range map[string]struct {
 			got  func() ([]paymentRow, error)
 			want []string
@@ -525,7 +525,7 @@ func runStateSuite(t *testing.T, newBackend func(t *testing.T) stateOpener) {
 			}
 		}
 		// Moved to another block, a payment leaves the first block's list.
-		_ = s.setPaymentStatus(ctx, row("a", PaymentBroadcast), PaymentConfirmed, b2)
+		_ = moveOne(ctx, s, row("a", PaymentBroadcast), PaymentConfirmed, b2)
 		if got, _ := s.inBlock(ctx, b1.Hash); !slices.Equal(ids(got), []string{"c"}) {
 			t.Fatalf("inBlock b1 after a moved: %v", ids(got))
 		}
@@ -742,7 +742,7 @@ func runStateSuite(t *testing.T, newBackend func(t *testing.T) stateOpener) {
 		var wg sync.WaitGroup
 		for _, h := range []stateBackend{a, b} {
 			wg.Go(func() {
-				if err := h.setPaymentStatus(ctx, p, PaymentConfirmed, stamp(7, "b7")); err != nil {
+				if err := moveOne(ctx, h, p, PaymentConfirmed, stamp(7, "b7")); err != nil {
 					t.Error(err)
 				}
 			})
@@ -771,4 +771,9 @@ func runStateSuite(t *testing.T, newBackend func(t *testing.T) stateOpener) {
 			t.Fatalf("a cancelled insert stored the payment: %v %v", added, err)
 		}
 	})
+}
+
+// moveOne moves payment p to status at block at, a batch of one.
+func moveOne(ctx context.Context, s stateBackend, p paymentRow, status string, at bitcoin.BlockStamp) error {
+	return s.movePayments(ctx, []paymentMove{{Row: p, Status: status, At: at}})
 }

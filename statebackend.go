@@ -22,10 +22,10 @@ import (
 // The contract both keep (state_conformance_test.go proves it for each):
 //   - insertPayment stores a payment row unless one is stored under its ID, and, in the same
 //     atomic step, counts it in its sender's stats and queues its first events; it reports
-//     whether the row was new. setPaymentStatus moves a stored payment and queues the events
-//     of the state it shows, atomically. A payment's events are numbered 1, 2, 3, ... and
-//     queued once each. movePayments makes a batch of moves (a block's), in order, each as
-//     setPaymentStatus would, in as few atomic writes as the store can: SQLite one transaction,
+//     whether the row was new. movePayments moves stored payments (a block's, or one), in
+//     order, each to its status, queueing the events of the state it shows; a payment's events
+//     are numbered 1, 2, 3, ... and queued once each. It makes the moves in as few atomic
+//     writes as the store can: SQLite one transaction,
 //     JetStream one atomic batch per movesPerBatch moves. Each move is atomic on its own; a
 //     move of a payment that is not stored is left out with an error wrapping
 //     errPaymentNotStored, and the others are made.
@@ -70,7 +70,6 @@ type stateBackend interface {
 	addStats(ctx context.Context, d string, st stats) error
 
 	insertPayment(ctx context.Context, p paymentRow) (bool, error)
-	setPaymentStatus(ctx context.Context, p paymentRow, status string, at bitcoin.BlockStamp) error
 	movePayments(ctx context.Context, moves []paymentMove) error
 	pendingIn(ctx context.Context, txids []chainhash.Hash) ([]paymentRow, error)
 	inBlock(ctx context.Context, block chainhash.Hash) ([]paymentRow, error)
